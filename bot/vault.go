@@ -1,0 +1,83 @@
+// Package bot holds what the Slack and Mattermost front ends share: sealed
+// installation secrets and routing of filing outcomes back to the platform
+// a request came from. The front ends themselves are bot/slack and
+// bot/mattermost.
+package bot
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Vault seals secrets (bot tokens, command tokens) with AES-256-GCM before
+// they are stored, so that read access to the bucket does not give access
+// to the chat workspaces.
+type Vault struct {
+	aead cipher.AEAD
+}
+
+// ErrNoKey is returned when no RECORDBOT_SECRET_KEY is configured.
+var ErrNoKey = errors.New("RECORDBOT_SECRET_KEY is not set: generate one with `openssl rand -base64 32`")
+
+// NewVault returns a vault for a 32-byte key written in base64 (standard or
+// URL alphabet) or hex, as RECORDBOT_SECRET_KEY holds it.
+func NewVault(key string) (*Vault, error) {
+	key = strings.TrimSpace(key)
+	if key == "" {
+		return nil, ErrNoKey
+	}
+	var raw []byte
+	if b, err := hex.DecodeString(key); err == nil && len(b) == 32 {
+		raw = b
+	} else if b, err := base64.StdEncoding.DecodeString(key); err == nil && len(b) == 32 {
+		raw = b
+	} else if b, err := base64.URLEncoding.DecodeString(key); err == nil && len(b) == 32 {
+		raw = b
+	} else {
+		return nil, errors.New("RECORDBOT_SECRET_KEY must be 32 bytes in base64 or hex (generate one with `openssl rand -base64 32`)")
+	}
+	block, err := aes.NewCipher(raw)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return &Vault{aead: aead}, nil
+}
+
+// Seal encrypts secret, bound to label (such as "slack:T123:bot"), so a
+// sealed value cannot be moved to another installation unnoticed.
+func (v *Vault) Seal(secret, label string) string {
+	nonce := make([]byte, v.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	out := v.aead.Seal(nonce, nonce, []byte(secret), []byte(label))
+	return "v1:" + base64.StdEncoding.EncodeToString(out)
+}
+
+// Open decrypts a value made by Seal with the same label.
+func (v *Vault) Open(sealed, label string) (string, error) {
+	rest, ok := strings.CutPrefix(sealed, "v1:")
+	if !ok {
+		return "", errors.New("open sealed secret: unknown format")
+	}
+	b, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil || len(b) < v.aead.NonceSize() {
+		return "", errors.New("open sealed secret: malformed")
+	}
+	n := v.aead.NonceSize()
+	pt, err := v.aead.Open(nil, b[:n], b[n:], []byte(label))
+	if err != nil {
+		return "", errors.New("open sealed secret: wrong RECORDBOT_SECRET_KEY or tampered value")
+	}
+	return string(pt), nil
+}

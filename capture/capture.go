@@ -1,0 +1,279 @@
+// Package capture turns a chat thread into a platform-neutral snapshot.
+//
+// A Thread is what recordbot files: every message of a Slack or Mattermost
+// thread with its author, time, edit mark, reactions and files, as they were
+// at the moment of capture. Its JSON form (see Thread) is stored in every
+// record as data/thread.json, so it is versioned and kept stable: fields are
+// only ever added, never renamed or removed, within a SchemaVersion.
+//
+// The platform sources live in the subpackages capture/slack and
+// capture/mattermost; this package imports no chat or storage SDK.
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is the version of the JSON form of Thread written by this code.
+const SchemaVersion = 1
+
+// Platform names the chat system a thread came from.
+type Platform string
+
+// The platforms recordbot captures from.
+const (
+	Slack      Platform = "slack"
+	Mattermost Platform = "mattermost"
+	// Import is a thread read from a snapshot file rather than a live chat.
+	Import Platform = "import"
+)
+
+// Thread is a snapshot of a whole chat thread.
+type Thread struct {
+	SchemaVersion int       `json:"schema_version"`
+	Platform      Platform  `json:"platform"`
+	Workspace     Workspace `json:"workspace"`
+	Channel       Channel   `json:"channel"`
+	// ThreadID identifies the thread on its platform: the root message's
+	// ts on Slack, the root post id on Mattermost.
+	ThreadID   string    `json:"thread_id"`
+	Permalink  string    `json:"permalink,omitempty"`
+	CapturedAt time.Time `json:"captured_at"`
+	// Messages are in thread order; Messages[0] is the root.
+	Messages []Message `json:"messages"`
+}
+
+// Workspace is a Slack workspace or a Mattermost team.
+type Workspace struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Domain is the workspace's Slack domain or the Mattermost server URL.
+	Domain string `json:"domain,omitempty"`
+}
+
+// Channel is where the thread was posted.
+type Channel struct {
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Private bool   `json:"private"`
+	// Kind is "channel", "private", "dm" or "group" (group direct message).
+	Kind string `json:"kind,omitempty"`
+}
+
+// Person is a message author, reactor or requester, with the names they had
+// at capture time.
+type Person struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name,omitempty"`
+	RealName    string `json:"real_name,omitempty"`
+	Bot         bool   `json:"bot,omitempty"`
+}
+
+// Name returns the best human name for p: display name, then real name, then id.
+func (p Person) Name() string {
+	switch {
+	case p.DisplayName != "":
+		return p.DisplayName
+	case p.RealName != "":
+		return p.RealName
+	}
+	return p.ID
+}
+
+// Message is one message of a thread.
+type Message struct {
+	ID string `json:"id"`
+	// Position is the message's place in the thread: 0 for the root.
+	Position int       `json:"position"`
+	Author   Person    `json:"author"`
+	Time     time.Time `json:"time"`
+	// Text is the message as the platform stored it (markup, ids and all).
+	Text string `json:"text"`
+	// ReadableText has mentions, channel links and URLs rendered for people.
+	ReadableText string     `json:"readable_text"`
+	Edited       *Edit      `json:"edited,omitempty"`
+	Reactions    []Reaction `json:"reactions,omitempty"`
+	Files        []File     `json:"files,omitempty"`
+	Permalink    string     `json:"permalink,omitempty"`
+	// Subtype is the platform's message subtype or post type, if any.
+	Subtype string `json:"subtype,omitempty"`
+}
+
+// Edit marks a message changed after it was posted.
+type Edit struct {
+	At time.Time `json:"at"`
+	By string    `json:"by,omitempty"`
+}
+
+// Reaction is one emoji reaction on a message.
+type Reaction struct {
+	Emoji string   `json:"emoji"`
+	Count int      `json:"count"`
+	Users []Person `json:"users,omitempty"`
+}
+
+// File is a file attached to a message. Its content is not part of the
+// snapshot: Open streams it from its source when the record is written.
+type File struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	MIMEType string `json:"mime_type,omitempty"`
+	// Size is the size the platform reported, or -1 when unknown.
+	Size int64 `json:"size"`
+	// Source is where the content comes from: a platform URL or API path,
+	// or a path relative to the snapshot file for imports.
+	Source string `json:"source,omitempty"`
+	// Path is the file's place inside the record package, such as
+	// "data/files/001_minutes.pdf". Filing sets it.
+	Path string `json:"path,omitempty"`
+	// SHA256 is the hex SHA-256 of the content. Filing sets it.
+	SHA256 string `json:"sha256,omitempty"`
+	// Error says why the content could not be captured, when it could not
+	// (for example a file deleted from the platform). Filing records it in
+	// place of the content rather than dropping the file silently.
+	Error string `json:"error,omitempty"`
+
+	// Open streams the content. It is nil for files that were never
+	// fetchable (Error is set then) and is not part of the JSON form.
+	Open Opener `json:"-"`
+}
+
+// Opener opens a file's content for reading. The caller closes it.
+type Opener func(ctx context.Context) (io.ReadCloser, error)
+
+// Ref points at a thread on a platform: enough for a Source to capture it.
+type Ref struct {
+	Platform Platform `json:"platform"`
+	// WorkspaceID is the Slack team id or the Mattermost team id.
+	WorkspaceID string `json:"workspace_id"`
+	ChannelID   string `json:"channel_id"`
+	// ThreadID is the root message's id (Slack ts, Mattermost post id).
+	ThreadID string `json:"thread_id"`
+	// MessageID is the message the person acted on, when it is not the root.
+	MessageID string `json:"message_id,omitempty"`
+	// Server is the Mattermost server URL, or the Slack enterprise id.
+	Server string `json:"server,omitempty"`
+}
+
+// String returns a short form for logs; it holds ids only, never content.
+func (r Ref) String() string {
+	return fmt.Sprintf("%s:%s/%s/%s", r.Platform, r.WorkspaceID, r.ChannelID, r.ThreadID)
+}
+
+// Source captures threads from one platform.
+type Source interface {
+	// Capture snapshots the thread ref points at, on behalf of requester.
+	// It fails with ErrAccess when the requester cannot see the thread.
+	Capture(ctx context.Context, ref Ref, requester Person) (*Thread, error)
+}
+
+// Errors a Source returns, wrapped with detail a person can act on.
+var (
+	// ErrAccess: the requester may not see the thread.
+	ErrAccess = errors.New("not allowed to read this thread")
+	// ErrNotFound: the thread or its channel does not exist (any more).
+	ErrNotFound = errors.New("thread not found")
+	// ErrBotNotInChannel: the bot must be invited to the channel first.
+	ErrBotNotInChannel = errors.New("the bot is not in this channel")
+)
+
+// Participants returns everyone who wrote in or reacted to the thread, each
+// once, authors first in order of their first message, then reactors by id.
+func (t *Thread) Participants() []Person {
+	seen := make(map[string]bool)
+	var out []Person
+	add := func(p Person) {
+		if p.ID == "" || seen[p.ID] {
+			return
+		}
+		seen[p.ID] = true
+		out = append(out, p)
+	}
+	for _, m := range t.Messages {
+		add(m.Author)
+	}
+	var reactors []Person
+	for _, m := range t.Messages {
+		for _, r := range m.Reactions {
+			for _, u := range r.Users {
+				if !seen[u.ID] && u.ID != "" {
+					reactors = append(reactors, u)
+					seen[u.ID] = true
+				}
+			}
+		}
+	}
+	sort.Slice(reactors, func(i, j int) bool { return reactors[i].ID < reactors[j].ID })
+	return append(out, reactors...)
+}
+
+// Span returns the times of the first and last message.
+func (t *Thread) Span() (first, last time.Time) {
+	for i, m := range t.Messages {
+		if i == 0 || m.Time.Before(first) {
+			first = m.Time
+		}
+		if m.Time.After(last) {
+			last = m.Time
+		}
+	}
+	return first, last
+}
+
+// Files returns every file of the thread in message order.
+func (t *Thread) Files() []*File {
+	var out []*File
+	for i := range t.Messages {
+		for j := range t.Messages[i].Files {
+			out = append(out, &t.Messages[i].Files[j])
+		}
+	}
+	return out
+}
+
+// Validate checks that t is a complete snapshot worth filing.
+func (t *Thread) Validate() error {
+	var problems []string
+	if t.Platform == "" {
+		problems = append(problems, "no platform")
+	}
+	if t.Channel.ID == "" {
+		problems = append(problems, "no channel id")
+	}
+	if t.ThreadID == "" {
+		problems = append(problems, "no thread id")
+	}
+	if len(t.Messages) == 0 {
+		problems = append(problems, "no messages")
+	}
+	for i, m := range t.Messages {
+		if m.ID == "" {
+			problems = append(problems, fmt.Sprintf("message %d has no id", i))
+		}
+		if m.Time.IsZero() {
+			problems = append(problems, fmt.Sprintf("message %d has no time", i))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid thread snapshot: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Sources routes each capture to the Source of the ref's platform.
+type Sources map[Platform]Source
+
+// Capture implements Source.
+func (s Sources) Capture(ctx context.Context, ref Ref, requester Person) (*Thread, error) {
+	src, ok := s[ref.Platform]
+	if !ok {
+		return nil, fmt.Errorf("capture %s: platform %q is not configured", ref, ref.Platform)
+	}
+	return src.Capture(ctx, ref, requester)
+}

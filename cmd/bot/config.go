@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/recordbot/recordbot/filing"
+)
+
+// Config is the whole configuration, filled from the environment and then
+// flags, and validated once by load.
+type Config struct {
+	// S3 is used when S3_ENDPOINT or S3_BUCKET is set; otherwise records
+	// go to RecordsDir.
+	S3         filing.S3Config
+	RecordsDir string
+	// FilePlan is the path of the file plan YAML; the sample when empty.
+	FilePlan   string
+	ListenAddr string
+	// PublicURL is where chat platforms reach this bot (install links,
+	// Mattermost slash commands).
+	PublicURL string
+	// SecretKey seals installation tokens (RECORDBOT_SECRET_KEY).
+	SecretKey string
+	// LockMode is the Object Lock mode: GOVERNANCE or COMPLIANCE.
+	LockMode     string
+	Organisation string
+	Workers      int
+	LogLevel     slog.Level
+
+	Slack      SlackConfig
+	Mattermost MattermostConfig
+}
+
+// useS3 reports whether an S3 store is configured.
+func (c *Config) useS3() bool { return c.S3.Endpoint != "" || c.S3.Bucket != "" }
+
+// load fills c from the environment; flags in fs (already defined by
+// addFlags) override it after fs.Parse.
+func (c *Config) fromEnv(getenv func(string) string) error {
+	c.S3 = filing.S3Config{
+		Endpoint:  getenv("S3_ENDPOINT"),
+		Bucket:    getenv("S3_BUCKET"),
+		AccessKey: getenv("S3_ACCESS_KEY"),
+		SecretKey: getenv("S3_SECRET_KEY"),
+		Region:    getenv("S3_REGION"),
+		Prefix:    getenv("S3_PREFIX"),
+		PathStyle: getenv("S3_PATH_STYLE"),
+	}
+	var errs []error
+	boolEnv := func(name string, dst *bool) {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+			}
+			*dst = b
+		}
+	}
+	boolEnv("S3_INSECURE", &c.S3.Insecure)
+	c.RecordsDir = envOr(getenv, "RECORDS_DIR", "./records")
+	c.FilePlan = getenv("FILE_PLAN")
+	c.ListenAddr = envOr(getenv, "LISTEN_ADDR", ":8080")
+	c.PublicURL = strings.TrimRight(getenv("PUBLIC_URL"), "/")
+	c.SecretKey = getenv("RECORDBOT_SECRET_KEY")
+	c.LockMode = strings.ToUpper(envOr(getenv, "RECORD_LOCK_MODE", "GOVERNANCE"))
+	c.Organisation = getenv("RECORDS_ORGANISATION")
+	c.Workers = 2
+	if v := getenv("FILING_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 64 {
+			errs = append(errs, fmt.Errorf("FILING_WORKERS=%q: want a number from 1 to 64", v))
+		} else {
+			c.Workers = n
+		}
+	}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", v))
+		}
+	}
+	if err := c.Slack.load(getenv); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Mattermost.load(getenv); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// addFlags defines the flags shared by every command that opens the store.
+func (c *Config) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.RecordsDir, "records-dir", c.RecordsDir, "local record store `dir`ectory, used when no S3 is configured (RECORDS_DIR)")
+	fs.StringVar(&c.FilePlan, "file-plan", c.FilePlan, "file plan YAML `file` (FILE_PLAN; default: the sample plan)")
+	fs.StringVar(&c.S3.Endpoint, "s3-endpoint", c.S3.Endpoint, "S3 endpoint `host:port` (S3_ENDPOINT)")
+	fs.StringVar(&c.S3.Bucket, "s3-bucket", c.S3.Bucket, "S3 `bucket` (S3_BUCKET)")
+	fs.StringVar(&c.S3.Prefix, "s3-prefix", c.S3.Prefix, "key `prefix` inside the bucket (S3_PREFIX)")
+}
+
+// validate checks the configuration once, after env and flags.
+func (c *Config) validate() error {
+	var errs []error
+	if c.useS3() {
+		if err := c.S3.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if c.RecordsDir == "" {
+		errs = append(errs, errors.New("RECORDS_DIR is empty and no S3 is configured"))
+	}
+	switch c.LockMode {
+	case "GOVERNANCE", "COMPLIANCE":
+	default:
+		errs = append(errs, fmt.Errorf("RECORD_LOCK_MODE=%q: want GOVERNANCE or COMPLIANCE", c.LockMode))
+	}
+	return errors.Join(errs...)
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// parse reads the environment and the flags of one command and validates.
+func (m *Main) parse(fs *flag.FlagSet, args []string) error {
+	if err := m.Config.fromEnv(m.Getenv); err != nil {
+		return err
+	}
+	m.Config.addFlags(fs)
+	fs.SetOutput(m.Stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := m.Config.validate(); err != nil {
+		return err
+	}
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: m.Config.LogLevel}))
+	}
+	return nil
+}
+
+// open opens the configured store and file plan.
+func (m *Main) open(ctx context.Context) (filing.Store, *filing.Plan, error) {
+	plan := filing.SamplePlan()
+	if m.Config.FilePlan != "" {
+		p, err := filing.LoadPlan(m.Config.FilePlan)
+		if err != nil {
+			return nil, nil, err
+		}
+		plan = p
+	}
+	if m.Config.useS3() {
+		st, err := filing.OpenS3(ctx, m.Config.S3)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, plan, nil
+	}
+	st, err := filing.OpenLocal(m.Config.RecordsDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, plan, nil
+}

@@ -1,0 +1,108 @@
+// Command bot runs recordbot: the chat front ends, the filing worker and the
+// records team's commands.
+//
+//	bot                      serve: chat front ends, filing worker, /healthz
+//	bot file --snapshot F    file a thread snapshot (JSON) as a record
+//	bot records ...          the records team's commands
+//	bot mattermost ...       install on or uninstall from Mattermost teams
+//
+// Configuration comes from flags and the environment (see README).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain()
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "bot:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries a specific exit status (for example 1 from `records
+// verify` when a record fails its check) without printing anything more.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+// Main is the program: configuration, standard streams and what Run opened.
+// Tests drive it end to end through Run.
+type Main struct {
+	Config Config
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// Logger is built from the configuration by Run when nil.
+	Logger *slog.Logger
+}
+
+// NewMain returns a Main reading the process's environment and streams.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+const usage = `usage: bot [serve] [flags]        run the bot (chat front ends, filing worker)
+       bot file --snapshot F ...    file a thread snapshot as a record
+       bot records COMMAND ...      list, show, verify, register, due, hold, find
+       bot mattermost COMMAND ...   install or uninstall on Mattermost teams
+       bot help                     this text
+
+Run "bot COMMAND --help" for a command's flags. Configuration is read from
+the environment (S3_*, RECORDS_DIR, FILE_PLAN, LISTEN_ADDR, SLACK_*,
+MATTERMOST_*, RECORDBOT_SECRET_KEY); see README.md.
+`
+
+// Run runs the command line args (without the program name).
+func (m *Main) Run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return m.runServe(ctx, args)
+	case "file":
+		return m.runFile(ctx, args)
+	case "records":
+		return m.runRecords(ctx, args)
+	case "mattermost":
+		return m.runMattermost(ctx, args)
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(m.Stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

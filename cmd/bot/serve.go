@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/recordbot/recordbot/bot"
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/filing"
+)
+
+// wiring is what a front end's setup function gets: the shared service,
+// store and plan, the HTTP mux to add routes to, and the routers to register
+// its capture source and notifier with.
+type wiring struct {
+	Config    *Config
+	Service   *filing.Service
+	Store     filing.Store
+	Plan      *filing.Plan
+	Mux       *http.ServeMux
+	Sources   capture.Sources
+	Notifiers *bot.Notifiers
+	Logger    *slog.Logger
+	// Vault seals installation secrets; nil when RECORDBOT_SECRET_KEY is
+	// not set.
+	Vault *bot.Vault
+	// Go starts a background loop owned by serve. It must return when
+	// ctx is cancelled; an error from it stops the bot.
+	Go func(name string, run func(ctx context.Context) error)
+}
+
+// runServe runs the bot until ctx is cancelled.
+func (m *Main) runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bot serve", flag.ContinueOnError)
+	addr := fs.String("listen", "", "HTTP listen `address` (LISTEN_ADDR, default :8080)")
+	if err := m.parse(fs, args); err != nil {
+		return err
+	}
+	if *addr != "" {
+		m.Config.ListenAddr = *addr
+	}
+	store, plan, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	log := m.Logger
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	goRun := func(name string, run func(ctx context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("background loop failed", "loop", name, "err", err)
+				cancel(fmt.Errorf("%s: %w", name, err))
+			}
+		}()
+	}
+
+	sources := capture.Sources{}
+	notifiers := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}, Logger: log}
+	svc, err := filing.NewService(filing.Options{
+		Store: store, Plan: plan, Source: sources, Notifier: notifiers, Logger: log,
+		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation, Workers: m.Config.Workers,
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	w := &wiring{
+		Config: &m.Config, Service: svc, Store: store, Plan: plan, Mux: mux,
+		Sources: sources, Notifiers: notifiers, Logger: log, Go: goRun,
+	}
+	if m.Config.SecretKey != "" {
+		v, err := bot.NewVault(m.Config.SecretKey)
+		if err != nil {
+			return err
+		}
+		w.Vault = v
+	}
+	var banner []string
+	for _, setup := range []func(*wiring) (string, error){
+		func(w *wiring) (string, error) { return setupSlack(w, &m.Config.Slack) },
+		func(w *wiring) (string, error) { return setupMattermost(w, &m.Config.Mattermost) },
+	} {
+		line, err := setup(w)
+		if err != nil {
+			cancel(err)
+			wg.Wait()
+			return err
+		}
+		banner = append(banner, line)
+	}
+
+	ln, err := net.Listen("tcp", m.Config.ListenAddr)
+	if err != nil {
+		cancel(err)
+		wg.Wait()
+		return fmt.Errorf("listen on %s: %w", m.Config.ListenAddr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	goRun("filing worker", svc.Run)
+	goRun("http", func(ctx context.Context) error {
+		go func() {
+			<-ctx.Done()
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			defer c()
+			srv.Shutdown(sctx)
+		}()
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+
+	fmt.Fprintf(m.Stdout, "recordbot listening on %s (health: http://%s/healthz)\n", ln.Addr(), ln.Addr())
+	fmt.Fprintf(m.Stdout, "records: %s\n", store.Where(""))
+	fmt.Fprintf(m.Stdout, "file plan: %s (%d classes to file in)\n", plan.Name, len(plan.Leaves()))
+	for _, line := range banner {
+		fmt.Fprintln(m.Stdout, line)
+	}
+	<-ctx.Done()
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

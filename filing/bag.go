@@ -1,0 +1,445 @@
+package filing
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/recordbot/recordbot/capture"
+)
+
+// The files of a record package (a BagIt 1.0 bag, RFC 8493).
+const (
+	BagItFile       = "bagit.txt"
+	BagInfoFile     = "bag-info.txt"
+	ManifestFile    = "manifest-sha256.txt"
+	TagManifestFile = "tagmanifest-sha256.txt"
+	RecordFile      = "record.json"
+	ThreadFile      = "data/thread.json"
+	HTMLFile        = "data/transcript.html"
+	TextFile        = "data/transcript.txt"
+)
+
+// permanentLock is how long Object Lock protects records kept permanently:
+// S3 needs a date, and no record of ours will outlive it unreviewed.
+const permanentLock = 100
+
+// filer writes record packages. Every object is created only if absent;
+// when it exists already (a retry, or another worker on the same request),
+// the stored object is hashed and used instead, so every attempt converges
+// on the same complete bag. The tag manifest is written last: a record
+// without it is not filed.
+type filer struct {
+	store Store
+	org   string
+	now   func() time.Time
+}
+
+// bufPool holds the buffers that let a file up to partSize be sent in one
+// PUT with its exact length; larger files stream in parts of partSize.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, partSize+1); return &b }}
+
+// plan of one filing: everything derived from the request.
+type filing struct {
+	req      Request
+	class    *Class
+	key      string
+	filed    time.Time
+	disposal time.Time
+	opts     WriteOptions
+}
+
+func (f *filer) newFiling(req Request, class *Class) *filing {
+	filed := req.RequestedAt.UTC()
+	fl := &filing{req: req, class: class, filed: filed, key: RecordKey(class, filed, req.Title, req.ID)}
+	fl.disposal = class.Retention.DisposalDate(filed)
+	lockUntil := fl.disposal
+	if lockUntil.IsZero() {
+		lockUntil = filed.AddDate(permanentLock, 0, 0)
+	}
+	disposal := "none"
+	if !fl.disposal.IsZero() {
+		disposal = fl.disposal.Format(time.DateOnly)
+	}
+	fl.opts = WriteOptions{RetainUntil: lockUntil, Tags: map[string]string{
+		"record-id":        req.ID,
+		"class-code":       class.Code,
+		"security-marking": req.Marking,
+		"disposal-date":    disposal,
+		"disposal-action":  string(class.Retention.Action),
+	}}
+	return fl
+}
+
+func (fl *filing) with(contentType string) WriteOptions {
+	o := fl.opts
+	o.ContentType = contentType
+	return o
+}
+
+// file writes the record for req from thread t, or completes one that an
+// earlier attempt left unfinished.
+func (f *filer) file(ctx context.Context, fl *filing, t *capture.Thread) (*Record, string, error) {
+	// 1. The snapshot: the stored one if an earlier attempt wrote it.
+	snap, err := f.snapshot(ctx, fl, t)
+	if err != nil {
+		return nil, "", err
+	}
+	rec := f.record(fl, snap)
+
+	// 2. The attached files, streamed.
+	fresh := make(map[string]*capture.File)
+	if t != nil {
+		for _, file := range t.Files() {
+			fresh[file.ID] = file
+		}
+	}
+	var payload []FileEntry
+	for _, file := range snap.Files() {
+		if file.Path == "" {
+			continue
+		}
+		var open capture.Opener
+		if src := fresh[file.ID]; src != nil {
+			open = src.Open
+		}
+		size, sum, err := f.putStream(ctx, fl.key+file.Path, open, fl.with(contentTypeOr(file.MIMEType)))
+		if err != nil {
+			return nil, "", fmt.Errorf("file %q: %w", file.Name, err)
+		}
+		payload = append(payload, FileEntry{Path: file.Path, Size: size, SHA256: sum, MIMEType: file.MIMEType, Name: file.Name, SourceID: file.ID})
+	}
+
+	// 3. The snapshot itself and the transcripts.
+	threadJSON, err := json.MarshalIndent(snap, "", "  ")
+	if err != nil {
+		return nil, "", err
+	}
+	e, err := f.putSmall(ctx, fl.key+ThreadFile, threadJSON, fl.with("application/json"))
+	if err != nil {
+		return nil, "", err
+	}
+	payload = append(payload, e.withType("application/json"))
+	html, err := renderHTML(rec, snap)
+	if err != nil {
+		return nil, "", err
+	}
+	if e, err = f.putSmall(ctx, fl.key+HTMLFile, html, fl.with("text/html; charset=utf-8")); err != nil {
+		return nil, "", err
+	}
+	payload = append(payload, e.withType("text/html"))
+	if e, err = f.putSmall(ctx, fl.key+TextFile, renderText(rec, snap), fl.with("text/plain; charset=utf-8")); err != nil {
+		return nil, "", err
+	}
+	payload = append(payload, e.withType("text/plain"))
+	for i := range payload {
+		payload[i].Path = strings.TrimPrefix(payload[i].Path, fl.key)
+	}
+	sort.Slice(payload, func(i, j int) bool { return payload[i].Path < payload[j].Path })
+	rec.Payload = payload
+
+	// 4. The tag files, then the tag manifest last.
+	recJSON, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, "", err
+	}
+	tags := []struct {
+		name string
+		data []byte
+		ct   string
+	}{
+		{BagItFile, []byte("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"), "text/plain; charset=utf-8"},
+		{BagInfoFile, bagInfo(rec, f.org), "text/plain; charset=utf-8"},
+		{ManifestFile, manifest(payload), "text/plain; charset=utf-8"},
+		{RecordFile, recJSON, "application/json"},
+	}
+	var tagEntries []FileEntry
+	for _, tf := range tags {
+		e, err := f.putSmall(ctx, fl.key+tf.name, tf.data, fl.with(tf.ct))
+		if err != nil {
+			return nil, "", err
+		}
+		e.Path = tf.name
+		tagEntries = append(tagEntries, e)
+	}
+	sort.Slice(tagEntries, func(i, j int) bool { return tagEntries[i].Path < tagEntries[j].Path })
+	e, err = f.putSmall(ctx, fl.key+TagManifestFile, manifest(tagEntries), fl.with("text/plain; charset=utf-8"))
+	if err != nil {
+		return nil, "", err
+	}
+	return rec, e.SHA256, nil
+}
+
+// snapshot returns the thread as stored in the record, writing t first if
+// no earlier attempt did. File paths are assigned here.
+func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*capture.Thread, error) {
+	if stored, err := f.readThread(ctx, fl.key+ThreadFile); err == nil {
+		return stored, nil
+	} else if !errors.Is(err, ErrNotExist) {
+		return nil, err
+	}
+	if t == nil {
+		return nil, errors.New("no snapshot to file")
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	snap := *t
+	snap.SchemaVersion = capture.SchemaVersion
+	snap.Messages = make([]capture.Message, len(t.Messages))
+	copy(snap.Messages, t.Messages)
+	var files []*capture.File
+	for i := range snap.Messages {
+		m := &snap.Messages[i]
+		m.Files = append([]capture.File(nil), m.Files...)
+		for j := range m.Files {
+			files = append(files, &m.Files[j])
+		}
+	}
+	n := 0
+	for _, file := range files {
+		if file.Open != nil && file.Error == "" {
+			n++
+		}
+	}
+	k := 0
+	for _, file := range files {
+		file.SHA256, file.Path = "", ""
+		if file.Open == nil && file.Error == "" {
+			file.Error = "content not available from the platform"
+		}
+		if file.Error == "" {
+			k++
+			file.Path = DataPath(k, n, file.Name)
+		}
+	}
+	data, err := json.MarshalIndent(&snap, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.store.Create(ctx, fl.key+ThreadFile, bytes.NewReader(data), int64(len(data)), fl.with("application/json"))
+	if errors.Is(err, ErrExist) {
+		// Another worker got there first: its snapshot is the record's.
+		return f.readThread(ctx, fl.key+ThreadFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &snap, nil
+}
+
+func (f *filer) readThread(ctx context.Context, key string) (*capture.Thread, error) {
+	rc, err := f.store.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var t capture.Thread
+	if err := json.NewDecoder(rc).Decode(&t); err != nil {
+		return nil, fmt.Errorf("read stored snapshot %s: %w", key, err)
+	}
+	return &t, nil
+}
+
+// record builds the record's metadata (without payload fixity).
+func (f *filer) record(fl *filing, t *capture.Thread) *Record {
+	req, c := fl.req, fl.class
+	first, last := t.Span()
+	var path []ClassStep
+	for _, x := range c.Path() {
+		path = append(path, ClassStep{x.Code, x.Title})
+	}
+	from := "filing"
+	if c.Retention.FromYearEnd {
+		from = "end_of_year"
+	}
+	ret := RetentionInfo{Rule: c.Retention.String(), Period: c.Retention.Period(), From: from, Action: c.Retention.Action}
+	if !fl.disposal.IsZero() {
+		ret.DisposalDate = fl.disposal.Format(time.DateOnly)
+	}
+	return &Record{
+		Schema: RecordSchema, ID: req.ID, Title: req.Title, Description: req.Description,
+		Class: ClassRef{Code: c.Code, Title: c.Title, Path: path}, Key: fl.key,
+		FiledBy: req.RequestedBy, FiledAt: fl.filed, CapturedAt: t.CapturedAt.UTC(), Via: req.Via,
+		ThreadStart: first.UTC(), ThreadEnd: last.UTC(), Participants: t.Participants(),
+		Source:    Source{Platform: t.Platform, Workspace: t.Workspace, Channel: t.Channel, ThreadID: t.ThreadID, Permalink: t.Permalink},
+		Retention: ret, Marking: req.Marking, Messages: len(t.Messages),
+		Events: []Event{{ID: req.ID, Type: "filed", At: fl.filed, By: req.RequestedBy, RecordID: req.ID, Key: fl.key,
+			ClassCode: c.Code, RequestID: req.ID, Source: req.Via, Agent: Agent}},
+	}
+}
+
+func (e FileEntry) withType(ct string) FileEntry { e.MIMEType = ct; return e }
+
+func contentTypeOr(ct string) string {
+	if ct == "" {
+		return "application/octet-stream"
+	}
+	return ct
+}
+
+// putSmall creates key with data, or hashes what is stored there already.
+func (f *filer) putSmall(ctx context.Context, key string, data []byte, opts WriteOptions) (FileEntry, error) {
+	_, err := f.store.Create(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
+	if errors.Is(err, ErrExist) {
+		return f.hashStored(ctx, key)
+	}
+	if err != nil {
+		return FileEntry{}, err
+	}
+	sum := sha256.Sum256(data)
+	return FileEntry{Path: key, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// putStream creates key from a file's content, hashing it on the way; a
+// file up to partSize goes in one PUT of exact length, a larger one in
+// parts, so memory stays bounded whatever the file's size.
+func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, opts WriteOptions) (int64, string, error) {
+	if _, err := f.store.Stat(ctx, key); err == nil {
+		e, err := f.hashStored(ctx, key)
+		return e.Size, e.SHA256, err
+	} else if !errors.Is(err, ErrNotExist) {
+		return 0, "", err
+	}
+	if open == nil {
+		return 0, "", errors.New("content is no longer available to download")
+	}
+	rc, err := open(ctx)
+	if err != nil {
+		return 0, "", fmt.Errorf("download: %w", err)
+	}
+	defer rc.Close()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	n, err := io.ReadFull(rc, buf)
+	var body io.Reader
+	var size int64
+	h := sha256.New()
+	counted := &countReader{}
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		h.Write(buf[:n])
+		counted.n = int64(n)
+		body, size = bytes.NewReader(buf[:n]), int64(n)
+	case err == nil:
+		counted.r = io.TeeReader(io.MultiReader(bytes.NewReader(buf), rc), h)
+		body, size = counted, -1
+	default:
+		return 0, "", fmt.Errorf("download: %w", err)
+	}
+	_, err = f.store.Create(ctx, key, body, size, opts)
+	if errors.Is(err, ErrExist) {
+		e, err := f.hashStored(ctx, key)
+		return e.Size, e.SHA256, err
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	return counted.n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// hashStored reads the object at key and returns its size and SHA-256.
+func (f *filer) hashStored(ctx context.Context, key string) (FileEntry, error) {
+	rc, err := f.store.Open(ctx, key)
+	if err != nil {
+		return FileEntry{}, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		return FileEntry{}, fmt.Errorf("read back %s: %w", key, err)
+	}
+	return FileEntry{Path: key, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// manifest writes a BagIt manifest: "<sha256>  <path>" per line, sorted.
+func manifest(entries []FileEntry) []byte {
+	var b bytes.Buffer
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%s  %s\n", e.SHA256, EncodeBagPath(e.Path))
+	}
+	return b.Bytes()
+}
+
+// EncodeBagPath percent-encodes the characters RFC 8493 requires in
+// manifest paths: CR, LF and %.
+func EncodeBagPath(p string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(p)
+}
+
+// bagInfo writes bag-info.txt: the reserved fields of RFC 8493 and the
+// record's main metadata, one "Label: value" per line.
+func bagInfo(rec *Record, org string) []byte {
+	var b bytes.Buffer
+	var octets int64
+	for _, p := range rec.Payload {
+		octets += p.Size
+	}
+	field := func(k, v string) {
+		v = oneLine(v)
+		if v != "" {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	field("Source-Organization", org)
+	field("Bagging-Date", rec.FiledAt.Format(time.DateOnly))
+	field("Bag-Software-Agent", Agent)
+	field("Payload-Oxum", fmt.Sprintf("%d.%d", octets, len(rec.Payload)))
+	field("Bag-Size", humanSize(octets))
+	field("External-Identifier", rec.ID)
+	field("External-Description", rec.Title)
+	field("Internal-Sender-Identifier", rec.Key)
+	field("Record-Title", rec.Title)
+	field("Record-Description", rec.Description)
+	field("Record-Class-Code", rec.Class.Code)
+	field("Record-Class-Path", rec.Class.String())
+	field("Security-Marking", rec.Marking)
+	field("Filed-By", fmt.Sprintf("%s (%s)", rec.FiledBy.Name(), rec.FiledBy.ID))
+	field("Filed-At", rec.FiledAt.Format(time.RFC3339))
+	field("Captured-At", rec.CapturedAt.Format(time.RFC3339))
+	field("Retention-Rule", rec.Retention.Rule)
+	field("Disposal-Action", string(rec.Retention.Action))
+	field("Disposal-Date", rec.Retention.DisposalDate)
+	field("Source-Platform", string(rec.Source.Platform))
+	field("Source-Workspace", firstNonEmpty(rec.Source.Workspace.Name, rec.Source.Workspace.ID))
+	field("Source-Channel", firstNonEmpty(rec.Source.Channel.Name, rec.Source.Channel.ID))
+	field("Source-Thread", rec.Source.ThreadID)
+	field("Source-Permalink", rec.Source.Permalink)
+	field("Thread-Start", rec.ThreadStart.Format(time.RFC3339))
+	field("Thread-End", rec.ThreadEnd.Format(time.RFC3339))
+	field("Message-Count", fmt.Sprint(rec.Messages))
+	return b.Bytes()
+}
+
+// oneLine makes a tag value a single line without control characters.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,279 @@
+package filing
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Local is a Store in a local directory, with the same layout as the S3
+// store: the embedded default when no S3 is configured. Objects are created
+// exclusively (a hard link from a finished temporary file, so an object
+// appears whole or not at all), and a record's objects are made read-only.
+// It has no Object Lock: protect the directory with backups and permissions.
+type Local struct {
+	root string
+	mu   sync.Mutex // serialises conditional Put
+}
+
+var _ Store = (*Local)(nil)
+
+// OpenLocal opens (creating it if needed) a local store rooted at dir.
+func OpenLocal(dir string) (*Local, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local store %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	return &Local{root: abs}, nil
+}
+
+// Root returns the store's directory.
+func (l *Local) Root() string { return l.root }
+
+// CheckKey reports whether key is a well-formed store key: slash-separated,
+// relative, with no empty, "." or ".." segment and no control characters.
+func CheckKey(key string) error {
+	if key == "" || strings.HasPrefix(key, "/") || len(key) > 1024 {
+		return fmt.Errorf("bad key %q", key)
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("bad key %q", key)
+		}
+	}
+	for _, r := range key {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return fmt.Errorf("bad key %q", key)
+		}
+	}
+	return nil
+}
+
+func (l *Local) path(key string) (string, error) {
+	if err := CheckKey(key); err != nil {
+		return "", err
+	}
+	return filepath.Join(l.root, filepath.FromSlash(key)), nil
+}
+
+// writeTemp copies r into a new temporary file beside p and syncs it.
+func writeTemp(p string, r io.Reader, size int64) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
+	if err != nil {
+		return "", err
+	}
+	n, err := io.Copy(f, r)
+	if err == nil && size >= 0 && n != size {
+		err = fmt.Errorf("wrote %d bytes, expected %d", n, size)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// Create implements Store.
+func (l *Local) Create(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if _, err := os.Lstat(p); err == nil {
+		return ObjectInfo{}, fmt.Errorf("create %s: %w", key, ErrExist)
+	}
+	tmp, err := writeTemp(p, ctxReader{ctx, r}, size)
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+	}
+	defer os.Remove(tmp)
+	if !opts.RetainUntil.IsZero() {
+		if err := os.Chmod(tmp, 0o444); err != nil {
+			return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+		}
+	}
+	if err := os.Link(tmp, p); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return ObjectInfo{}, fmt.Errorf("create %s: %w", key, ErrExist)
+		}
+		return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+	}
+	syncDir(filepath.Dir(p))
+	return l.Stat(ctx, key)
+}
+
+// Put implements Store.
+func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	tmp, err := writeTemp(p, ctxReader{ctx, r}, size)
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	defer os.Remove(tmp)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if opts.IfMatch != "" {
+		cur, err := l.Stat(ctx, key)
+		if err != nil || cur.ETag != opts.IfMatch {
+			return ObjectInfo{}, fmt.Errorf("put %s: %w", key, ErrConflict)
+		}
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+	}
+	syncDir(filepath.Dir(p))
+	return l.Stat(ctx, key)
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// Open implements Store.
+func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("open %s: %w", key, ErrNotExist)
+	}
+	return f, err
+}
+
+// Stat implements Store.
+func (l *Local) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, ErrNotExist)
+	}
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if fi.IsDir() {
+		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, ErrNotExist)
+	}
+	return localInfo(key, fi), nil
+}
+
+func localInfo(key string, fi fs.FileInfo) ObjectInfo {
+	h := sha256.Sum256(fmt.Appendf(nil, "%d/%d/%s", fi.ModTime().UnixNano(), fi.Size(), key))
+	return ObjectInfo{Key: key, Size: fi.Size(), ETag: hex.EncodeToString(h[:8]), LastModified: fi.ModTime()}
+}
+
+// List implements Store.
+func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	return func(yield func(ObjectInfo, error) bool) {
+		// Walk only the directory the prefix is in.
+		dir := l.root
+		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+			dir = filepath.Join(l.root, filepath.FromSlash(prefix[:i]))
+		}
+		if strings.Contains(prefix, "..") {
+			yield(ObjectInfo{}, fmt.Errorf("list: bad prefix %q", prefix))
+			return
+		}
+		var infos []ObjectInfo
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
+				return nil
+			}
+			rel, err := filepath.Rel(l.root, p)
+			if err != nil {
+				return err
+			}
+			key := filepath.ToSlash(rel)
+			if !strings.HasPrefix(key, prefix) {
+				return nil
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return nil // removed meanwhile
+			}
+			infos = append(infos, localInfo(key, fi))
+			return nil
+		})
+		if err != nil {
+			yield(ObjectInfo{}, fmt.Errorf("list %s: %w", prefix, err))
+			return
+		}
+		sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
+		for _, info := range infos {
+			if !yield(info, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Delete implements Store.
+func (l *Local) Delete(ctx context.Context, key string) error {
+	p, err := l.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// Where implements Store.
+func (l *Local) Where(key string) string {
+	return filepath.Join(l.root, filepath.FromSlash(key))
+}
+
+// ctxReader stops a copy when its context is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,294 @@
+package filing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// S3Config says where the S3 store is.
+type S3Config struct {
+	// Endpoint is host[:port], without scheme ("s3.eu-west-2.amazonaws.com",
+	// "127.0.0.1:9000"). A scheme, if given, sets Insecure.
+	Endpoint  string
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	Region    string
+	// Prefix is put in front of every key, so several deployments can
+	// share a bucket.
+	Prefix string
+	// Insecure uses plain HTTP instead of TLS.
+	Insecure bool
+	// PathStyle is "auto" (default), "on" (path-style URLs, as MinIO
+	// usually needs) or "off" (virtual-host style).
+	PathStyle string
+}
+
+// Validate checks the configuration for mistakes a person can fix.
+func (c *S3Config) Validate() error {
+	var errs []error
+	if c.Endpoint == "" {
+		errs = append(errs, errors.New("S3_ENDPOINT is not set (host:port of the S3 service)"))
+	}
+	if c.Bucket == "" {
+		errs = append(errs, errors.New("S3_BUCKET is not set"))
+	}
+	if (c.AccessKey == "") != (c.SecretKey == "") {
+		errs = append(errs, errors.New("set both S3_ACCESS_KEY and S3_SECRET_KEY, or neither (to use the environment's IAM credentials)"))
+	}
+	switch strings.ToLower(c.PathStyle) {
+	case "", "auto", "on", "off", "true", "false", "path", "virtual":
+	default:
+		errs = append(errs, fmt.Errorf("S3_PATH_STYLE=%q: want auto, on or off", c.PathStyle))
+	}
+	if strings.Contains(c.Prefix, "..") {
+		errs = append(errs, fmt.Errorf("S3_PREFIX=%q must not contain ..", c.Prefix))
+	}
+	return errors.Join(errs...)
+}
+
+// S3 is a Store in an S3 bucket (AWS S3, MinIO, any S3-compatible service)
+// through minio-go. Creates are conditional (If-None-Match: *), so nothing is
+// ever overwritten; with Object Lock on the bucket a record's objects get a
+// retain-until date.
+type S3 struct {
+	client   *minio.Client
+	bucket   string
+	prefix   string // "" or ending in "/"
+	locking  bool
+	lockMode minio.RetentionMode
+}
+
+var (
+	_ Store  = (*S3)(nil)
+	_ Locker = (*S3)(nil)
+)
+
+// OpenS3 connects to the bucket in c and checks it exists.
+func OpenS3(ctx context.Context, c S3Config) (*S3, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	endpoint, insecure := c.Endpoint, c.Insecure
+	if rest, ok := strings.CutPrefix(endpoint, "http://"); ok {
+		endpoint, insecure = rest, true
+	} else if rest, ok := strings.CutPrefix(endpoint, "https://"); ok {
+		endpoint = rest
+	}
+	endpoint = strings.TrimRight(endpoint, "/")
+	var creds *credentials.Credentials
+	if c.AccessKey != "" {
+		creds = credentials.NewStaticV4(c.AccessKey, c.SecretKey, "")
+	} else {
+		creds = credentials.NewIAM("")
+	}
+	lookup := minio.BucketLookupAuto
+	switch strings.ToLower(c.PathStyle) {
+	case "on", "true", "path":
+		lookup = minio.BucketLookupPath
+	case "off", "false", "virtual":
+		lookup = minio.BucketLookupDNS
+	}
+	client, err := minio.New(endpoint, &minio.Options{
+		Creds: creds, Secure: !insecure, Region: c.Region, BucketLookup: lookup,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3 %s: %w", endpoint, err)
+	}
+	s := &S3{client: client, bucket: c.Bucket, lockMode: minio.Governance}
+	if p := strings.Trim(c.Prefix, "/"); p != "" {
+		s.prefix = p + "/"
+	}
+	ok, err := client.BucketExists(ctx, c.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("s3 %s: cannot reach bucket %q: %w", endpoint, c.Bucket, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("s3 %s: bucket %q does not exist; create it with object locking, e.g. `mc mb --with-lock ALIAS/%s` or `aws s3api create-bucket --object-lock-enabled-for-bucket`", endpoint, c.Bucket, c.Bucket)
+	}
+	s.locking, err = s.Locking(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("s3 %s: %w", endpoint, err)
+	}
+	return s, nil
+}
+
+// Client returns the underlying minio-go client.
+func (s *S3) Client() *minio.Client { return s.client }
+
+// Bucket returns the bucket name.
+func (s *S3) Bucket() string { return s.bucket }
+
+// SetLockMode sets the Object Lock mode of retention: "GOVERNANCE" or
+// "COMPLIANCE".
+func (s *S3) SetLockMode(mode string) error {
+	m := minio.RetentionMode(strings.ToUpper(mode))
+	if !m.IsValid() {
+		return fmt.Errorf("object lock mode %q: want GOVERNANCE or COMPLIANCE", mode)
+	}
+	s.lockMode = m
+	return nil
+}
+
+// Locking implements Locker.
+func (s *S3) Locking(ctx context.Context) (bool, error) {
+	enabled, _, _, _, err := s.client.GetObjectLockConfig(ctx, s.bucket)
+	if err != nil {
+		if code := minio.ToErrorResponse(err).Code; code == "ObjectLockConfigurationNotFoundError" || code == "NotImplemented" {
+			return false, nil
+		}
+		return false, fmt.Errorf("read object lock configuration of %q: %w", s.bucket, err)
+	}
+	return enabled == "Enabled", nil
+}
+
+// SetLegalHold implements Locker.
+func (s *S3) SetLegalHold(ctx context.Context, key string, on bool) error {
+	if !s.locking {
+		return fmt.Errorf("legal hold on %s: bucket %q has no Object Lock: %w", key, s.bucket, ErrNotSupported)
+	}
+	st := minio.LegalHoldDisabled
+	if on {
+		st = minio.LegalHoldEnabled
+	}
+	err := s.client.PutObjectLegalHold(ctx, s.bucket, s.prefix+key, minio.PutObjectLegalHoldOptions{Status: &st})
+	return s.mapErr("legal hold", key, err)
+}
+
+// partSize is the multipart part size for uploads of unknown size: minio-go
+// would otherwise pick parts large enough for 5 TiB and buffer one of them.
+const partSize = 16 << 20
+
+func (s *S3) putOptions(opts WriteOptions, size int64) minio.PutObjectOptions {
+	po := minio.PutObjectOptions{ContentType: opts.ContentType, UserTags: opts.Tags}
+	if po.ContentType == "" {
+		po.ContentType = "application/octet-stream"
+	}
+	if size < 0 || size > partSize {
+		po.PartSize = partSize
+	}
+	if s.locking && !opts.RetainUntil.IsZero() {
+		po.Mode = s.lockMode
+		po.RetainUntilDate = opts.RetainUntil.UTC()
+	}
+	return po
+}
+
+// Create implements Store.
+func (s *S3) Create(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error) {
+	if err := CheckKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	po := s.putOptions(opts, size)
+	po.SetMatchETagExcept("*")
+	info, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, r, size, po)
+	if err != nil {
+		return ObjectInfo{}, s.mapErr("create", key, err)
+	}
+	return ObjectInfo{Key: key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified, RetainUntil: po.RetainUntilDate}, nil
+}
+
+// Put implements Store.
+func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error) {
+	if err := CheckKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	po := s.putOptions(opts, size)
+	if opts.IfMatch != "" {
+		po.SetMatchETag(opts.IfMatch)
+	}
+	info, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, r, size, po)
+	if err != nil {
+		err = s.mapErr("put", key, err)
+		if opts.IfMatch != "" && (errors.Is(err, ErrExist) || errors.Is(err, ErrNotExist)) {
+			err = fmt.Errorf("put %s: %w", key, ErrConflict)
+		}
+		return ObjectInfo{}, err
+	}
+	return ObjectInfo{Key: key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified}, nil
+}
+
+// Open implements Store.
+func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	obj, err := s.client.GetObject(ctx, s.bucket, s.prefix+key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, s.mapErr("open", key, err)
+	}
+	// Stat sends the GET and reports a missing object now, not at Read.
+	if _, err := obj.Stat(); err != nil {
+		obj.Close()
+		return nil, s.mapErr("open", key, err)
+	}
+	return obj, nil
+}
+
+// Stat implements Store. It reads the retention and legal hold too, when
+// the bucket has Object Lock.
+func (s *S3) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	oi, err := s.client.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{})
+	if err != nil {
+		return ObjectInfo{}, s.mapErr("stat", key, err)
+	}
+	info := ObjectInfo{Key: key, Size: oi.Size, ETag: oi.ETag, LastModified: oi.LastModified}
+	if v := oi.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"); v != "" {
+		info.RetainUntil, _ = time.Parse(time.RFC3339, v)
+	}
+	info.LegalHold = oi.Metadata.Get("X-Amz-Object-Lock-Legal-Hold") == "ON"
+	return info, nil
+}
+
+// List implements Store.
+func (s *S3) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	return func(yield func(ObjectInfo, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		for oi := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
+			if oi.Err != nil {
+				yield(ObjectInfo{}, s.mapErr("list", prefix, oi.Err))
+				return
+			}
+			info := ObjectInfo{Key: strings.TrimPrefix(oi.Key, s.prefix), Size: oi.Size, ETag: oi.ETag, LastModified: oi.LastModified}
+			if !yield(info, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Delete implements Store.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	err := s.client.RemoveObject(ctx, s.bucket, s.prefix+key, minio.RemoveObjectOptions{})
+	if err = s.mapErr("delete", key, err); errors.Is(err, ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Where implements Store.
+func (s *S3) Where(key string) string { return "s3://" + s.bucket + "/" + s.prefix + key }
+
+// mapErr turns S3 errors into the store's own.
+func (s *S3) mapErr(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case resp.Code == "NoSuchKey" || resp.Code == "NoSuchObject" || resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket":
+		return fmt.Errorf("%s %s: %w", op, key, ErrNotExist)
+	case resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed:
+		return fmt.Errorf("%s %s: %w", op, key, ErrExist)
+	case resp.Code == "ConditionalRequestConflict" || resp.StatusCode == http.StatusConflict && resp.Code != "BucketAlreadyExists":
+		return fmt.Errorf("%s %s: %w", op, key, ErrConflict)
+	}
+	return fmt.Errorf("%s %s: %w", op, key, err)
+}

@@ -1,0 +1,331 @@
+package filing
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/recordbot/recordbot/capture"
+)
+
+// Notifier tells the person who asked what became of their request. The
+// front end that made the request implements it, using Request.Reply.
+type Notifier interface {
+	Notify(ctx context.Context, o Outcome)
+}
+
+// NotifierFunc adapts a function to Notifier.
+type NotifierFunc func(ctx context.Context, o Outcome)
+
+// Notify implements Notifier.
+func (f NotifierFunc) Notify(ctx context.Context, o Outcome) { f(ctx, o) }
+
+// Options configure a Service.
+type Options struct {
+	Store Store
+	Plan  *Plan
+	// Source captures threads for requests (capture.Sources routes by
+	// platform). It may be nil when only FileThread is used.
+	Source capture.Source
+	// Notifier is told every outcome; nil drops them.
+	Notifier Notifier
+	Logger   *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// LockMode is the Object Lock mode for records: "GOVERNANCE" (the
+	// default) or "COMPLIANCE".
+	LockMode string
+	// Organisation fills bag-info.txt's Source-Organization.
+	Organisation string
+	// Workers is how many requests are carried out at once (default 2).
+	Workers int
+	// AfterFiling runs after each record is filed (registers, receipts).
+	// Its error is logged, never turned into a filing failure.
+	AfterFiling func(ctx context.Context, s Summary) error
+}
+
+// Service accepts filing requests, stores them durably and carries them out.
+//
+// A request lives under RequestsPrefix: pending/<id>.json from Submit until
+// it is done (done/<id>.json) or has failed for good (failed/<id>.json).
+// A worker claims a pending request by rewriting it with a lease, on the
+// condition that it has not changed (If-Match), so two bot processes on one
+// bucket do not work on one request at once; and since a request's record
+// key derives from the request alone and every record object is created only
+// if absent, even two workers racing past a lapsed lease make one record.
+type Service struct {
+	o      Options
+	filer  *filer
+	log    *slog.Logger
+	now    func() time.Time
+	owner  string
+	wake   chan string
+	mu     sync.Mutex
+	active map[string]bool // requests being worked on by this process
+}
+
+// Tuning of the worker; tests shorten them.
+var (
+	// leaseTime is how long a claim on a request lasts without renewal.
+	leaseTime = 2 * time.Minute
+	// scanEvery is how often pending requests are looked for.
+	scanEvery = 15 * time.Second
+	// maxAttempts is how often a request is tried before it fails for good.
+	maxAttempts = 6
+)
+
+// NewService returns a service; call Run to carry out requests.
+func NewService(o Options) (*Service, error) {
+	if o.Store == nil || o.Plan == nil {
+		return nil, errors.New("filing service needs a store and a file plan")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Workers <= 0 {
+		o.Workers = 2
+	}
+	if o.LockMode == "" {
+		o.LockMode = "GOVERNANCE"
+	}
+	if s3, ok := o.Store.(*S3); ok {
+		if err := s3.SetLockMode(o.LockMode); err != nil {
+			return nil, err
+		}
+	}
+	return &Service{
+		o: o, log: o.Logger, now: o.Now,
+		filer:  &filer{store: o.Store, org: o.Organisation, now: o.Now},
+		owner:  uuid.NewString(),
+		wake:   make(chan string, 1024),
+		active: make(map[string]bool),
+	}, nil
+}
+
+// Plan returns the file plan requests are checked against.
+func (s *Service) Plan() *Plan { return s.o.Plan }
+
+// Store returns the store records are filed in.
+func (s *Service) Store() Store { return s.o.Store }
+
+// maxTitle and maxDescription bound what a person types.
+const (
+	maxTitle       = 250
+	maxDescription = 3000
+)
+
+// Check validates a request's title, class and marking, field by field. It
+// returns nil when the request can be filed.
+func (s *Service) Check(r Request) FieldErrors {
+	fe := FieldErrors{}
+	title := strings.TrimSpace(r.Title)
+	switch {
+	case title == "":
+		fe["title"] = "Give the record a title."
+	case utf8.RuneCountInString(title) > maxTitle:
+		fe["title"] = fmt.Sprintf("Keep the title under %d characters.", maxTitle)
+	case !utf8.ValidString(title) || strings.ContainsFunc(title, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		fe["title"] = "The title has characters that cannot be stored; type it again."
+	}
+	if utf8.RuneCountInString(r.Description) > maxDescription {
+		fe["description"] = fmt.Sprintf("Keep the description under %d characters.", maxDescription)
+	}
+	c := s.o.Plan.Class(r.ClassCode)
+	switch {
+	case strings.TrimSpace(r.ClassCode) == "":
+		fe["class"] = "Choose a file plan class."
+	case c == nil:
+		fe["class"] = fmt.Sprintf("There is no class %q in the file plan.", r.ClassCode)
+	case !c.Leaf():
+		fe["class"] = fmt.Sprintf("%s %s has sub-classes: choose one of them.", c.Code, c.Title)
+	}
+	switch {
+	case r.Marking == "":
+		fe["marking"] = "Choose a security marking."
+	case c != nil && !c.Allows(r.Marking):
+		fe["marking"] = fmt.Sprintf("%s is not allowed in %s; choose %s.", r.Marking, c.Code, strings.Join(c.Markings, " or "))
+	case c == nil && !slices.Contains(s.o.Plan.Markings, r.Marking):
+		fe["marking"] = fmt.Sprintf("Unknown security marking %q.", r.Marking)
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	return fe
+}
+
+// pending is a stored request with its claim.
+type pending struct {
+	Request      Request   `json:"request"`
+	ClaimedBy    string    `json:"claimed_by,omitempty"`
+	ClaimedUntil time.Time `json:"claimed_until,omitzero"`
+	NotBefore    time.Time `json:"not_before,omitzero"`
+}
+
+func pendingKey(id string) string { return RequestsPrefix + "pending/" + id + ".json" }
+func doneKey(id string) string    { return RequestsPrefix + "done/" + id + ".json" }
+func failedKey(id string) string  { return RequestsPrefix + "failed/" + id + ".json" }
+
+// Submit checks r and stores it durably as a pending request; it returns
+// the request with its ID and time set. Bad input returns FieldErrors and
+// stores nothing. Once Submit returns, the request will be carried out by
+// this or another bot process, even across restarts.
+func (s *Service) Submit(ctx context.Context, r Request) (Request, error) {
+	r.Title = strings.TrimSpace(r.Title)
+	r.Description = strings.TrimSpace(r.Description)
+	r.ClassCode = strings.TrimSpace(r.ClassCode)
+	if fe := s.Check(r); fe != nil {
+		return r, fe
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return r, err
+	}
+	r.ID = id.String()
+	r.RequestedAt = s.now().UTC()
+	r.Attempts, r.LastError = 0, ""
+	data, err := json.Marshal(pending{Request: r})
+	if err != nil {
+		return r, err
+	}
+	if _, err := s.o.Store.Create(ctx, pendingKey(r.ID), bytes.NewReader(data), int64(len(data)), WriteOptions{ContentType: "application/json"}); err != nil {
+		return r, fmt.Errorf("store filing request: %w", err)
+	}
+	s.log.Info("filing request accepted", "request", r.ID, "thread", r.Thread.String(), "class", r.ClassCode, "by", r.RequestedBy.ID)
+	select {
+	case s.wake <- r.ID:
+	default: // the next scan picks it up
+	}
+	return r, nil
+}
+
+// FileThread files thread t for request r at once, without the queue: for
+// imports and tests. r needs ID and RequestedAt set (Submit does this; a
+// zero ID gets a new UUIDv7 and a zero time gets now).
+func (s *Service) FileThread(ctx context.Context, r Request, t *capture.Thread) (*Summary, error) {
+	if r.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, err
+		}
+		r.ID = id.String()
+	}
+	if r.RequestedAt.IsZero() {
+		r.RequestedAt = s.now().UTC()
+	}
+	if fe := s.Check(r); fe != nil {
+		return nil, fe
+	}
+	return s.file(ctx, r, t)
+}
+
+// file writes the record, its index entry and its audit event.
+func (s *Service) file(ctx context.Context, r Request, t *capture.Thread) (*Summary, error) {
+	c := s.o.Plan.Class(r.ClassCode)
+	if c == nil || !c.Leaf() {
+		return nil, permanent(fmt.Errorf("class %q is no longer in the file plan", r.ClassCode))
+	}
+	fl := s.filer.newFiling(r, c)
+	rec, tagSum, err := s.filer.file(ctx, fl, t)
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{
+		ID: rec.ID, Title: rec.Title, ClassCode: c.Code, ClassPath: c.PathString(), Marking: rec.Marking,
+		Key: rec.Key, Where: s.o.Store.Where(rec.Key), FiledAt: rec.FiledAt, DisposalDate: fl.disposal,
+		DisposalAction: c.Retention.Action, FiledBy: rec.FiledBy, Messages: rec.Messages,
+	}
+	for _, p := range rec.Payload {
+		if strings.HasPrefix(p.Path, "data/files/") {
+			sum.Files++
+		}
+	}
+	// The index entry and the audit event have keys fixed by the request,
+	// so a retry finds them in place rather than writing them twice.
+	var people []string
+	for _, p := range rec.Participants {
+		people = append(people, p.Name())
+	}
+	idx := IndexEntry{
+		ID: rec.ID, Key: rec.Key, Title: rec.Title, ClassCode: c.Code, ClassPath: sum.ClassPath, Marking: rec.Marking,
+		FiledAt: rec.FiledAt, FiledBy: rec.FiledBy, ThreadStart: rec.ThreadStart, DisposalDate: rec.Retention.DisposalDate,
+		DisposalAction: rec.Retention.Action, Platform: rec.Source.Platform, Channel: rec.Source.Channel.Name, Participants: people,
+	}
+	if err := createJSON(ctx, s.o.Store, IndexPrefix+rec.ID+".json", idx); err != nil && !errors.Is(err, ErrExist) {
+		return nil, fmt.Errorf("index record: %w", err)
+	}
+	ev := rec.Events[0]
+	ev.At = s.now().UTC()
+	ev.TagManifestSHA256 = tagSum
+	ev.Source = firstNonEmpty(rec.Source.Permalink, r.Thread.String())
+	if err := createJSON(ctx, s.o.Store, EventKey(ev, rec.FiledAt), ev); err != nil && !errors.Is(err, ErrExist) {
+		return nil, fmt.Errorf("audit event: %w", err)
+	}
+	s.log.Info("record filed", "record", rec.ID, "class", c.Code, "messages", rec.Messages, "files", sum.Files)
+	if s.o.AfterFiling != nil {
+		if err := s.o.AfterFiling(ctx, *sum); err != nil {
+			s.log.Warn("after filing", "record", rec.ID, "err", err)
+		}
+	}
+	return sum, nil
+}
+
+// EventKey returns where an audit event is stored: by day, then event id
+// and type, so the trail lists in time order. at is the day it belongs to.
+func EventKey(e Event, at time.Time) string {
+	return fmt.Sprintf("%s%s/%s_%s.json", AuditPrefix, at.UTC().Format("2006/01/02"), e.ID, Slug(e.Type, true, 40))
+}
+
+// WriteEvent adds an event to the audit trail, giving it an id if it has
+// none. Events are created, never rewritten.
+func WriteEvent(ctx context.Context, st Store, e Event) (Event, error) {
+	if e.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return e, err
+		}
+		e.ID = id.String()
+	}
+	if e.At.IsZero() {
+		e.At = time.Now().UTC()
+	}
+	if e.Agent == "" {
+		e.Agent = Agent
+	}
+	return e, createJSON(ctx, st, EventKey(e, e.At), e)
+}
+
+func createJSON(ctx context.Context, st Store, key string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = st.Create(ctx, key, bytes.NewReader(data), int64(len(data)), WriteOptions{ContentType: "application/json"})
+	return err
+}
+
+// permanentError marks a failure that retrying will not mend.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func permanent(err error) error { return permanentError{err} }
+
+// isPermanent reports whether err should end a request rather than be retried.
+func isPermanent(err error) bool {
+	var pe permanentError
+	var fe FieldErrors
+	return errors.As(err, &pe) || errors.As(err, &fe) ||
+		errors.Is(err, capture.ErrAccess) || errors.Is(err, capture.ErrNotFound) || errors.Is(err, capture.ErrBotNotInChannel)
+}

@@ -1,0 +1,79 @@
+package filing
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"time"
+)
+
+// Store is object storage laid out as the file plan: the S3 store (minio-go)
+// and the local-directory store implement it with the same keys.
+//
+// Keys are slash-separated and never start with a slash; a store may put its
+// own prefix in front of them.
+type Store interface {
+	// Create writes a new object at key, only if no object exists there
+	// yet; otherwise it returns an error matching ErrExist and changes
+	// nothing. The object appears whole or not at all. size is -1 when
+	// unknown.
+	Create(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error)
+	// Put writes the object at key whether or not one exists. It is for
+	// mutable objects only (pending requests, registers, installations),
+	// never for a record's objects. With opts.IfMatch set it writes only
+	// if the current object has that ETag, else it fails with ErrConflict.
+	Put(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error)
+	// Open streams the object at key; ErrNotExist if there is none.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// Stat describes the object at key; ErrNotExist if there is none.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// List yields every object whose key starts with prefix, in key order.
+	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
+	// Delete removes the object at key (a delete marker on a versioned
+	// bucket). Deleting a missing object is not an error.
+	Delete(ctx context.Context, key string) error
+	// Where tells a person where the object at key (or the folder, for a
+	// key ending in "/") can be found: an s3:// URL or a local path.
+	Where(key string) string
+}
+
+// WriteOptions are the properties of an object being written.
+type WriteOptions struct {
+	ContentType string
+	// RetainUntil, when set and the store supports Object Lock, protects
+	// the object from deletion and overwrite until then.
+	RetainUntil time.Time
+	// Tags are object tags (S3 tagging), usable by lifecycle rules.
+	Tags map[string]string
+	// IfMatch makes Put conditional on the current object's ETag.
+	IfMatch string
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	Key          string
+	Size         int64
+	ETag         string
+	LastModified time.Time
+	// RetainUntil is the Object Lock retain-until date, when known.
+	RetainUntil time.Time
+	// LegalHold reports an Object Lock legal hold, when known.
+	LegalHold bool
+}
+
+// Errors stores return, matched with errors.Is.
+var (
+	ErrExist        = errors.New("object already exists")
+	ErrNotExist     = errors.New("object does not exist")
+	ErrConflict     = errors.New("object changed concurrently")
+	ErrNotSupported = errors.New("not supported by this store")
+)
+
+// Locker is implemented by stores that support Object Lock.
+type Locker interface {
+	// Locking reports whether the bucket has Object Lock enabled.
+	Locking(ctx context.Context) (bool, error)
+	// SetLegalHold puts a legal hold on the object at key, or lifts it.
+	SetLegalHold(ctx context.Context, key string, on bool) error
+}
