@@ -1,0 +1,111 @@
+package slack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/recordbot/recordbot/capture"
+)
+
+// file describes a Slack file; its Open streams url_private with the
+// workspace's token. Files Slack cannot give (deleted, hidden by the plan's
+// limits, links to outside storage) keep their metadata and say why in Error.
+func (ss *session) file(f slackapi.File) capture.File {
+	cf := capture.File{ID: f.ID, Name: f.Name, MIMEType: f.Mimetype, Size: int64(f.Size)}
+	if cf.Name == "" {
+		cf.Name = f.Title
+	}
+	if cf.Name == "" {
+		cf.Name = f.ID
+	}
+	switch {
+	case f.Mode == "tombstone":
+		cf.Error = "the file was deleted from Slack before capture"
+		cf.Size = -1
+		return cf
+	case f.Mode == "hidden_by_limit":
+		cf.Error = "Slack hides this file (the workspace's plan limits file history)"
+		cf.Size = -1
+		return cf
+	case f.IsExternal || f.Mode == "external":
+		cf.Error = "the file is stored outside Slack (" + f.ExternalType + "); only its link is kept"
+		if f.ExternalURL != nil {
+			cf.Source = *f.ExternalURL
+		}
+		return cf
+	}
+	cf.Source = f.URLPrivateDownload
+	if cf.Source == "" {
+		cf.Source = f.URLPrivate
+	}
+	if cf.Source == "" {
+		cf.Error = "Slack gave no download address for the file"
+		return cf
+	}
+	src, team, mimeType, s := cf.Source, ss.teamID, cf.MIMEType, ss.s
+	cf.Open = func(ctx context.Context) (io.ReadCloser, error) {
+		return s.download(ctx, team, src, mimeType)
+	}
+	return cf
+}
+
+// download streams a private file. Slack answers a request without a
+// valid token (or without files:read) with 200 and its HTML sign-in page,
+// so an HTML answer for a file that is not HTML is an error.
+func (s *Source) download(ctx context.Context, team, src, mimeType string) (io.ReadCloser, error) {
+	tok, err := s.token(ctx, team)
+	if err != nil {
+		return nil, fmt.Errorf("download slack file: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+		if err != nil {
+			return nil, fmt.Errorf("download slack file: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := s.http.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("download slack file: %w", err)
+		}
+		if resp.StatusCode == http.StatusTooManyRequests && attempt < s.maxRetries {
+			resp.Body.Close()
+			wait := retryAfter(resp.Header.Get("Retry-After"))
+			s.calls429.Add(1)
+			if err := s.sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusNotFound, http.StatusGone:
+				return nil, fmt.Errorf("download slack file: Slack says it is gone (HTTP %d)", resp.StatusCode)
+			case http.StatusUnauthorized, http.StatusForbidden:
+				return nil, fmt.Errorf("download slack file: refused (HTTP %d): the app needs the files:read scope; update it from manifest.yml and reinstall", resp.StatusCode)
+			}
+			return nil, fmt.Errorf("download slack file: HTTP %d", resp.StatusCode)
+		}
+		ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		if ct == "text/html" && !strings.HasPrefix(strings.ToLower(mimeType), "text/html") {
+			resp.Body.Close()
+			return nil, fmt.Errorf("download slack file: Slack sent its sign-in page instead of the file: the app needs the files:read scope; update it from manifest.yml and reinstall")
+		}
+		return resp.Body, nil
+	}
+}
+
+func retryAfter(h string) time.Duration {
+	var n int
+	if _, err := fmt.Sscanf(h, "%d", &n); err != nil || n <= 0 {
+		return time.Second
+	}
+	return time.Duration(n) * time.Second
+}

@@ -1,0 +1,510 @@
+// Package slacktest runs an in-process Slack for tests: an httptest server
+// that answers the Web API methods recordbot calls with the payload shapes,
+// pagination, error codes and HTTP 429 + Retry-After that Slack's API
+// reference documents, serves private files (and Slack's HTML sign-in page
+// to a request without a valid token), and offers a Socket Mode websocket.
+// Tests point the real slack-go client at it with slack.OptionAPIURL.
+package slacktest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Channel is a conversation of the fake workspace.
+type Channel struct {
+	ID   string
+	Name string
+	// Kind is "channel", "private", "dm" or "group".
+	Kind    string
+	Members []string
+	// BotIn says whether the bot has been invited.
+	BotIn bool
+}
+
+// User is a person (or bot user) of the fake workspace.
+type User struct {
+	ID, Name, RealName, DisplayName string
+	IsBot                           bool
+}
+
+// File is a private file the server serves at its URL.
+type File struct {
+	ContentType string
+	Body        []byte
+}
+
+// Call is one recorded Web API call.
+type Call struct {
+	Method string
+	Token  string
+	Form   url.Values
+	JSON   map[string]any
+}
+
+// Server is a fake Slack. Set its fields before the first request; use the
+// methods afterwards (they lock).
+type Server struct {
+	*httptest.Server
+
+	TeamID, TeamName, Domain string
+	BotUserID, BotID         string
+	// Tokens maps each valid bot token to its team id.
+	Tokens map[string]string
+	// AppToken is the app-level token for apps.connections.open.
+	AppToken string
+	// ClientID, ClientSecret and Code make oauth.v2.access answer with
+	// InstallToken for team InstallTeam.
+	ClientID, ClientSecret, Code string
+	InstallToken, InstallTeam    string
+	// MaxPage caps the page size of paginated methods (like Slack, which
+	// may return fewer items than asked).
+	MaxPage int
+
+	mu       sync.Mutex
+	channels map[string]*Channel
+	users    map[string]User
+	messages map[string][]map[string]any // channel -> messages in ts order
+	files    map[string]File
+	limited  map[string][]int // method -> Retry-After seconds for the next calls
+	calls    []Call
+	socket   *socket
+}
+
+// New starts a fake Slack for workspace T1 "Acme" (acme.slack.com) whose
+// bot token is "xoxb-test", and stops it when the test ends.
+func New(t testing.TB) *Server {
+	s := &Server{
+		TeamID: "T1", TeamName: "Acme", Domain: "acme.slack.com",
+		BotUserID: "UBOT", BotID: "BBOT",
+		Tokens:   map[string]string{"xoxb-test": "T1"},
+		AppToken: "xapp-test",
+		MaxPage:  1000,
+		channels: make(map[string]*Channel),
+		users:    make(map[string]User),
+		messages: make(map[string][]map[string]any),
+		files:    make(map[string]File),
+		limited:  make(map[string][]int),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/{method}", s.api)
+	mux.HandleFunc("/files-pri/", s.file)
+	mux.HandleFunc("/socket", s.serveSocket)
+	s.Server = httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// APIURL is the Web API base URL to give slack.OptionAPIURL.
+func (s *Server) APIURL() string { return s.URL + "/api/" }
+
+// AddChannel adds a conversation.
+func (s *Server) AddChannel(c Channel) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cc := c
+	s.channels[c.ID] = &cc
+}
+
+// AddUser adds a person.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[u.ID] = u
+}
+
+// AddMessages adds messages, as Slack's JSON shapes them, to channel.
+func (s *Server) AddMessages(channel string, msgs ...map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.messages[channel] = append(s.messages[channel], msgs...)
+	sort.SliceStable(s.messages[channel], func(i, j int) bool {
+		return tsLess(s.messages[channel][i]["ts"].(string), s.messages[channel][j]["ts"].(string))
+	})
+}
+
+// AddFile serves body at path (under /files-pri/) and returns its URL.
+func (s *Server) AddFile(path, contentType string, body []byte) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files["/files-pri/"+path] = File{ContentType: contentType, Body: body}
+	return s.URL + "/files-pri/" + path
+}
+
+// RateLimit makes the next calls of method answer 429 with the given
+// Retry-After seconds, one call per value.
+func (s *Server) RateLimit(method string, retryAfter ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limited[method] = append(s.limited[method], retryAfter...)
+}
+
+// Calls returns the recorded calls of method ("" for all).
+func (s *Server) Calls(method string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if method == "" || c.Method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// CallCount returns how many calls each method got.
+func (s *Server) CallCount() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := make(map[string]int)
+	for _, c := range s.calls {
+		n[c.Method]++
+	}
+	return n
+}
+
+func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	method := r.PathValue("method")
+	body, _ := io.ReadAll(r.Body)
+	call := Call{Method: method}
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		call.Token = tok
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		_ = json.Unmarshal(body, &call.JSON)
+	} else {
+		call.Form, _ = url.ParseQuery(string(body))
+		for k, v := range r.URL.Query() {
+			call.Form[k] = v
+		}
+		if t := call.Form.Get("token"); t != "" {
+			call.Token = t
+		}
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, call)
+	if ra := s.limited[method]; len(ra) > 0 {
+		s.limited[method] = ra[1:]
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(ra[0]))
+		http.Error(w, "", http.StatusTooManyRequests)
+		return
+	}
+	s.mu.Unlock()
+
+	var res map[string]any
+	switch method {
+	case "oauth.v2.access":
+		res = s.oauthAccess(r, call)
+	case "apps.connections.open":
+		if call.Token != s.AppToken || s.AppToken == "" {
+			res = fail("invalid_auth")
+		} else {
+			res = map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.URL, "http") + "/socket"}
+		}
+	default:
+		team, ok := s.Tokens[call.Token]
+		if !ok {
+			if call.Token == "" {
+				res = fail("not_authed")
+			} else {
+				res = fail("invalid_auth")
+			}
+			break
+		}
+		res = s.method(method, team, call)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(res)
+}
+
+func fail(code string) map[string]any { return map[string]any{"ok": false, "error": code} }
+
+func (c Call) get(k string) string {
+	if c.JSON != nil {
+		if v, ok := c.JSON[k]; ok {
+			if s, ok := v.(string); ok {
+				return s
+			}
+			b, _ := json.Marshal(v)
+			return string(b)
+		}
+		return ""
+	}
+	return c.Form.Get(k)
+}
+
+// Get returns a parameter of the call, form or JSON.
+func (c Call) Get(k string) string { return c.get(k) }
+
+func (s *Server) method(method, team string, c Call) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch method {
+	case "auth.test":
+		return map[string]any{"ok": true, "url": "https://" + s.Domain + "/", "team": s.TeamName,
+			"user": "recordbot", "team_id": team, "user_id": s.BotUserID, "bot_id": s.BotID}
+	case "conversations.info":
+		ch, code := s.visible(c.get("channel"), false)
+		if code != "" {
+			return fail(code)
+		}
+		return map[string]any{"ok": true, "channel": channelJSON(ch)}
+	case "conversations.members":
+		ch, code := s.visible(c.get("channel"), false)
+		if code != "" {
+			return fail(code)
+		}
+		members := ch.Members
+		page, next := s.page(len(members), c.get("cursor"), c.get("limit"))
+		return map[string]any{"ok": true, "members": members[page[0]:page[1]],
+			"response_metadata": map[string]any{"next_cursor": next}}
+	case "conversations.replies":
+		ch, code := s.visible(c.get("channel"), true)
+		if code != "" {
+			return fail(code)
+		}
+		thread := s.thread(ch.ID, c.get("ts"))
+		if thread == nil {
+			return fail("thread_not_found")
+		}
+		page, next := s.page(len(thread), c.get("cursor"), c.get("limit"))
+		return map[string]any{"ok": true, "messages": thread[page[0]:page[1]], "has_more": next != "",
+			"response_metadata": map[string]any{"next_cursor": next}}
+	case "users.info":
+		u, ok := s.users[c.get("user")]
+		if !ok {
+			return fail("user_not_found")
+		}
+		return map[string]any{"ok": true, "user": map[string]any{
+			"id": u.ID, "team_id": team, "name": u.Name, "real_name": u.RealName, "is_bot": u.IsBot,
+			"profile": map[string]any{"real_name": u.RealName, "display_name": u.DisplayName},
+		}}
+	case "chat.getPermalink":
+		ch, code := s.visible(c.get("channel"), false)
+		if code != "" {
+			return fail(code)
+		}
+		ts := c.get("message_ts")
+		if s.find(ch.ID, ts) == nil {
+			return fail("message_not_found")
+		}
+		return map[string]any{"ok": true, "channel": ch.ID,
+			"permalink": "https://" + s.Domain + "/archives/" + ch.ID + "/p" + strings.Replace(ts, ".", "", 1)}
+	case "conversations.history":
+		ch, code := s.visible(c.get("channel"), true)
+		if code != "" {
+			return fail(code)
+		}
+		m := s.find(ch.ID, c.get("latest"))
+		if m == nil {
+			return map[string]any{"ok": true, "messages": []any{}, "has_more": false}
+		}
+		return map[string]any{"ok": true, "messages": []any{m}, "has_more": false}
+	case "views.open":
+		if c.get("trigger_id") == "" {
+			return fail("invalid_trigger_id")
+		}
+		var view map[string]any
+		_ = json.Unmarshal([]byte(c.get("view")), &view)
+		if view == nil {
+			return fail("invalid_arguments")
+		}
+		view["id"] = "V" + strconv.Itoa(len(s.calls))
+		return map[string]any{"ok": true, "view": view}
+	case "views.update":
+		return map[string]any{"ok": true}
+	case "chat.postEphemeral":
+		if c.get("channel") == "" || c.get("user") == "" {
+			return fail("invalid_arguments")
+		}
+		if ch, ok := s.channels[c.get("channel")]; ok && !contains(ch.Members, c.get("user")) {
+			return fail("user_not_in_channel")
+		}
+		return map[string]any{"ok": true, "message_ts": "1700000000.000001"}
+	case "chat.postMessage":
+		if c.get("channel") == "" {
+			return fail("channel_not_found")
+		}
+		return map[string]any{"ok": true, "channel": c.get("channel"), "ts": "1700000000.000002",
+			"message": map[string]any{"text": c.get("text")}}
+	}
+	return fail("unknown_method")
+}
+
+// visible returns the channel if the bot may read it, else Slack's code:
+// a public channel the bot is not in answers not_in_channel for history,
+// a private one channel_not_found for everything.
+func (s *Server) visible(id string, history bool) (*Channel, string) {
+	ch, ok := s.channels[id]
+	if !ok {
+		return nil, "channel_not_found"
+	}
+	if !ch.BotIn {
+		if ch.Kind != "channel" {
+			return nil, "channel_not_found"
+		}
+		if history {
+			return nil, "not_in_channel"
+		}
+	}
+	return ch, ""
+}
+
+func channelJSON(ch *Channel) map[string]any {
+	return map[string]any{
+		"id": ch.ID, "name": ch.Name,
+		"is_channel": ch.Kind == "channel" || ch.Kind == "private",
+		"is_group":   false, "is_im": ch.Kind == "dm", "is_mpim": ch.Kind == "group",
+		"is_private": ch.Kind != "channel", "is_member": ch.BotIn,
+	}
+}
+
+// thread returns the thread containing ts: its root, then its replies.
+func (s *Server) thread(channel, ts string) []map[string]any {
+	m := s.find(channel, ts)
+	if m == nil {
+		return nil
+	}
+	root := ts
+	if t, ok := m["thread_ts"].(string); ok && t != "" {
+		root = t
+	}
+	var out []map[string]any
+	for _, x := range s.messages[channel] {
+		t, _ := x["thread_ts"].(string)
+		if x["ts"] == root || t == root {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (s *Server) find(channel, ts string) map[string]any {
+	for _, m := range s.messages[channel] {
+		if m["ts"] == ts {
+			return m
+		}
+	}
+	return nil
+}
+
+// page returns the [from, to) window of a cursor-paginated list and the
+// next cursor ("" at the end). Cursors are opaque base64, like Slack's.
+func (s *Server) page(n int, cursor, limit string) ([2]int, string) {
+	from := 0
+	if cursor != "" {
+		b, err := base64.StdEncoding.DecodeString(cursor)
+		if err == nil {
+			from, _ = strconv.Atoi(strings.TrimPrefix(string(b), "offset:"))
+		}
+	}
+	size, _ := strconv.Atoi(limit)
+	if size <= 0 {
+		size = 100
+	}
+	if size > s.MaxPage {
+		size = s.MaxPage
+	}
+	from = min(from, n)
+	to := min(from+size, n)
+	next := ""
+	if to < n {
+		next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(to)))
+	}
+	return [2]int{from, to}, next
+}
+
+func (s *Server) oauthAccess(r *http.Request, c Call) map[string]any {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = c.get("client_id"), c.get("client_secret")
+	}
+	if id != s.ClientID || secret != s.ClientSecret || s.ClientID == "" {
+		return fail("invalid_client_id")
+	}
+	if c.get("code") != s.Code || s.Code == "" {
+		return fail("invalid_code")
+	}
+	s.mu.Lock()
+	s.Tokens[s.InstallToken] = s.InstallTeam
+	s.mu.Unlock()
+	return map[string]any{
+		"ok": true, "access_token": s.InstallToken, "token_type": "bot",
+		"scope": "channels:history,chat:write", "bot_user_id": s.BotUserID, "app_id": "A1",
+		"team":        map[string]any{"id": s.InstallTeam, "name": "Installed Team"},
+		"enterprise":  nil,
+		"authed_user": map[string]any{"id": "UADMIN"},
+	}
+}
+
+// file serves a private file: Slack answers a request without a valid
+// token with 200 and its HTML sign-in page, not an error status.
+func (s *Server) file(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	f, ok := s.files[r.URL.Path]
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	_, valid := s.Tokens[tok]
+	s.calls = append(s.calls, Call{Method: "files", Token: tok, Form: url.Values{"path": {r.URL.Path}}})
+	s.mu.Unlock()
+	if !valid {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Acme</body></html>")
+		return
+	}
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
+	io.Copy(w, bytes.NewReader(f.Body))
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func tsLess(a, b string) bool {
+	as, af, _ := strings.Cut(a, ".")
+	bs, bf, _ := strings.Cut(b, ".")
+	if len(as) != len(bs) {
+		return len(as) < len(bs)
+	}
+	if as != bs {
+		return as < bs
+	}
+	return af < bf
+}
+
+// Msg builds a message as conversations.replies shapes it: ts, user and
+// text, in thread root (root == ts) or a reply. Extra fields are merged.
+func Msg(ts, root, user, text string, extra map[string]any) map[string]any {
+	m := map[string]any{"type": "message", "ts": ts, "user": user, "text": text}
+	if root != "" {
+		m["thread_ts"] = root
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// String describes the server for failure messages.
+func (s *Server) String() string { return fmt.Sprintf("fake Slack at %s", s.URL) }

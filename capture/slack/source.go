@@ -1,0 +1,648 @@
+// Package slack captures Slack threads as platform-neutral snapshots
+// (capture.Thread) through the Slack Web API, with the bot token of the
+// workspace the thread is in.
+//
+// It reads every reply with conversations.replies (cursor pagination),
+// resolves people with users.info (cached per workspace), checks that the
+// requester is a member of the channel, renders Slack markup for people and
+// streams files from url_private. Calls are paced per workspace and method
+// to Slack's rate-limit tiers, and a 429 answer is waited out as its
+// Retry-After says. Slack SDK types do not leave this package.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/recordbot/recordbot/capture"
+)
+
+// TokenFunc returns the bot token of the workspace with the given team id.
+type TokenFunc func(ctx context.Context, teamID string) (string, error)
+
+// Options configure a Source.
+type Options struct {
+	// Token returns a workspace's bot token. Required.
+	Token TokenFunc
+	// APIURL is the Web API base URL, ending in "/"; Slack's when empty.
+	APIURL string
+	// HTTPClient makes the API calls and file downloads; a client with a
+	// 60-second timeout when nil.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Sleep waits out a Retry-After; a context-aware timer when nil.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Limits pace the calls; DefaultLimits when zero.
+	Limits Limits
+	// MaxRetries is how often one call is retried after a 429 (default 5).
+	MaxRetries int
+	// PageSize is the limit asked of conversations.replies (default 200,
+	// as Slack recommends).
+	PageSize int
+	// NamesFor is how long a resolved person or channel name is reused
+	// before it is asked again (default 1 hour).
+	NamesFor time.Duration
+}
+
+// Source captures Slack threads. It is safe for concurrent use.
+type Source struct {
+	token      TokenFunc
+	apiURL     string
+	http       *http.Client
+	log        *slog.Logger
+	now        func() time.Time
+	sleep      func(ctx context.Context, d time.Duration) error
+	limits     Limits
+	maxRetries int
+	pageSize   int
+	namesFor   time.Duration
+
+	calls429 atomic.Int64
+
+	mu sync.Mutex
+	ws map[string]*workspace
+}
+
+var _ capture.Source = (*Source)(nil)
+
+// New returns a Source.
+func New(o Options) (*Source, error) {
+	if o.Token == nil {
+		return nil, errors.New("slack capture: no token lookup")
+	}
+	s := &Source{
+		token: o.Token, apiURL: o.APIURL, http: o.HTTPClient, log: o.Logger,
+		now: o.Now, sleep: o.Sleep, limits: o.Limits, maxRetries: o.MaxRetries,
+		pageSize: o.PageSize, namesFor: o.NamesFor, ws: make(map[string]*workspace),
+	}
+	if s.apiURL == "" {
+		s.apiURL = slackapi.APIURL
+	}
+	if !strings.HasSuffix(s.apiURL, "/") {
+		s.apiURL += "/"
+	}
+	if s.http == nil {
+		s.http = &http.Client{Timeout: 60 * time.Second}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.sleep == nil {
+		s.sleep = sleepCtx
+	}
+	if s.limits == (Limits{}) {
+		s.limits = DefaultLimits()
+	}
+	if s.maxRetries <= 0 {
+		s.maxRetries = 5
+	}
+	if s.pageSize <= 0 {
+		s.pageSize = 200
+	}
+	if s.namesFor <= 0 {
+		s.namesFor = time.Hour
+	}
+	return s, nil
+}
+
+// RateLimited returns how many 429 answers the source has had.
+func (s *Source) RateLimited() int64 { return s.calls429.Load() }
+
+// workspace holds what the source keeps per Slack workspace: its limiters
+// and the names it has resolved.
+type workspace struct {
+	id string
+
+	mu       sync.Mutex
+	limiters map[string]*limiter
+	people   map[string]cached[capture.Person]
+	channels map[string]cached[string]
+	info     cached[capture.Workspace]
+}
+
+type cached[T any] struct {
+	v  T
+	at time.Time
+}
+
+func (s *Source) workspace(id string) *workspace {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.ws[id]
+	if !ok {
+		w = &workspace{id: id, limiters: make(map[string]*limiter),
+			people: make(map[string]cached[capture.Person]), channels: make(map[string]cached[string])}
+		s.ws[id] = w
+	}
+	return w
+}
+
+func (w *workspace) limiter(method string, l Limits) *limiter {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	lim, ok := w.limiters[method]
+	if !ok {
+		lim = l.limiter(method)
+		w.limiters[method] = lim
+	}
+	return lim
+}
+
+// session is one capture: the workspace, its client and its token.
+type session struct {
+	s      *Source
+	w      *workspace
+	api    *slackapi.Client
+	token  string
+	teamID string
+}
+
+func (s *Source) session(ctx context.Context, teamID string) (*session, error) {
+	if teamID == "" {
+		return nil, errors.New("slack: no workspace (team) id")
+	}
+	tok, err := s.token(ctx, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("slack workspace %s: %w", teamID, err)
+	}
+	api := slackapi.New(tok, slackapi.OptionAPIURL(s.apiURL), slackapi.OptionHTTPClient(s.http))
+	return &session{s: s, w: s.workspace(teamID), api: api, token: tok, teamID: teamID}, nil
+}
+
+// Capture implements capture.Source: it snapshots the thread ref points
+// at, for requester, who must be a member of the channel.
+func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture.Person) (*capture.Thread, error) {
+	if ref.Platform != "" && ref.Platform != capture.Slack {
+		return nil, fmt.Errorf("slack capture: ref %s is not a Slack thread", ref)
+	}
+	if ref.ChannelID == "" || ref.ThreadID == "" {
+		return nil, fmt.Errorf("slack capture: ref %s lacks a channel or thread", ref)
+	}
+	ss, err := s.session(ctx, ref.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := ss.workspaceInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := ss.channel(ctx, ref.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	if err := ss.checkMember(ctx, ch, requester.ID); err != nil {
+		return nil, err
+	}
+	msgs, err := ss.replies(ctx, ch, ref.ThreadID)
+	if err != nil {
+		return nil, err
+	}
+	root := msgs[0].Timestamp
+	var permalink string
+	err = s.call(ctx, ss.w, "chat.getPermalink", func(ctx context.Context) error {
+		p, err := ss.api.GetPermalinkContext(ctx, &slackapi.PermalinkParameters{Channel: ch.ID, Ts: root})
+		permalink = p
+		return err
+	})
+	if err != nil {
+		return nil, ss.mapErr(err, ch)
+	}
+	t := &capture.Thread{
+		SchemaVersion: capture.SchemaVersion,
+		Platform:      capture.Slack,
+		Workspace:     ws,
+		Channel:       ch,
+		ThreadID:      root,
+		Permalink:     permalink,
+		CapturedAt:    s.now().UTC(),
+	}
+	if t.Messages, err = ss.convert(ctx, msgs, ch, permalink); err != nil {
+		return nil, err
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// workspaceInfo returns the workspace's name and domain (auth.test: no
+// scope needed), cached.
+func (ss *session) workspaceInfo(ctx context.Context) (capture.Workspace, error) {
+	w := ss.w
+	w.mu.Lock()
+	c := w.info
+	w.mu.Unlock()
+	if c.v.ID != "" && ss.s.now().Sub(c.at) < ss.s.namesFor {
+		return c.v, nil
+	}
+	var res *slackapi.AuthTestResponse
+	err := ss.s.call(ctx, w, "auth.test", func(ctx context.Context) (err error) {
+		res, err = ss.api.AuthTestContext(ctx)
+		return err
+	})
+	if err != nil {
+		if code := slackCode(err); code == "invalid_auth" || code == "account_inactive" || code == "token_revoked" {
+			return capture.Workspace{}, fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)
+		}
+		return capture.Workspace{}, err
+	}
+	info := capture.Workspace{ID: ss.teamID, Name: res.Team}
+	if res.TeamID != "" {
+		info.ID = res.TeamID
+	}
+	if u, err := url.Parse(res.URL); err == nil {
+		info.Domain = u.Host
+	}
+	w.mu.Lock()
+	w.info = cached[capture.Workspace]{info, ss.s.now()}
+	w.mu.Unlock()
+	return info, nil
+}
+
+// channel describes the conversation (conversations.info).
+func (ss *session) channel(ctx context.Context, id string) (capture.Channel, error) {
+	var c *slackapi.Channel
+	err := ss.s.call(ctx, ss.w, "conversations.info", func(ctx context.Context) (err error) {
+		c, err = ss.api.GetConversationInfoContext(ctx, &slackapi.GetConversationInfoInput{ChannelID: id})
+		return err
+	})
+	if err != nil {
+		return capture.Channel{}, ss.mapErr(err, capture.Channel{ID: id})
+	}
+	ch := capture.Channel{ID: c.ID, Name: c.Name, Private: c.IsPrivate || c.IsIM || c.IsMpIM}
+	if ch.ID == "" {
+		ch.ID = id
+	}
+	switch {
+	case c.IsIM:
+		ch.Kind = "dm"
+		ch.Private = true
+	case c.IsMpIM:
+		ch.Kind = "group"
+		ch.Private = true
+	case c.IsPrivate || c.IsGroup:
+		ch.Kind = "private"
+		ch.Private = true
+	default:
+		ch.Kind = "channel"
+	}
+	ss.w.mu.Lock()
+	ss.w.channels[ch.ID] = cached[string]{ch.Name, ss.s.now()}
+	ss.w.mu.Unlock()
+	return ch, nil
+}
+
+// checkMember fails with capture.ErrAccess unless user is a member of ch.
+func (ss *session) checkMember(ctx context.Context, ch capture.Channel, user string) error {
+	if user == "" {
+		return fmt.Errorf("slack capture: no requester: %w", capture.ErrAccess)
+	}
+	cursor := ""
+	for {
+		var members []string
+		var next string
+		err := ss.s.call(ctx, ss.w, "conversations.members", func(ctx context.Context) (err error) {
+			members, next, err = ss.api.GetUsersInConversationContext(ctx,
+				&slackapi.GetUsersInConversationParameters{ChannelID: ch.ID, Cursor: cursor, Limit: 1000})
+			return err
+		})
+		if err != nil {
+			return ss.mapErr(err, ch)
+		}
+		for _, m := range members {
+			if m == user {
+				return nil
+			}
+		}
+		if next == "" {
+			return fmt.Errorf("only members of %s can file its threads: %w", channelLabel(ch), capture.ErrAccess)
+		}
+		cursor = next
+	}
+}
+
+// replies reads the whole thread, root first. When ts is a reply, the
+// thread is read again from its root.
+func (ss *session) replies(ctx context.Context, ch capture.Channel, ts string) ([]slackapi.Message, error) {
+	var all []slackapi.Message
+	cursor := ""
+	for {
+		var msgs []slackapi.Message
+		var more bool
+		var next string
+		err := ss.s.call(ctx, ss.w, "conversations.replies", func(ctx context.Context) (err error) {
+			msgs, more, next, err = ss.api.GetConversationRepliesContext(ctx, &slackapi.GetConversationRepliesParameters{
+				ChannelID: ch.ID, Timestamp: ts, Cursor: cursor, Limit: ss.s.pageSize, Inclusive: true,
+			})
+			return err
+		})
+		if err != nil {
+			return nil, ss.mapErr(err, ch)
+		}
+		if cursor == "" && len(msgs) > 0 {
+			if root := msgs[0].ThreadTimestamp; root != "" && root != ts && root != msgs[0].Timestamp {
+				return ss.replies(ctx, ch, root)
+			}
+		}
+		all = append(all, msgs...)
+		if !more || next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("slack thread %s in %s: %w", ts, channelLabel(ch), capture.ErrNotFound)
+	}
+	return all, nil
+}
+
+// mapErr turns Slack's error codes into capture's errors with advice.
+func (ss *session) mapErr(err error, ch capture.Channel) error {
+	switch code := slackCode(err); code {
+	case "not_in_channel", "channel_not_found":
+		return fmt.Errorf("recordbot cannot read %s: invite @recordbot to %s first (in the channel, type /invite @recordbot): %w",
+			channelLabel(ch), channelLabel(ch), capture.ErrBotNotInChannel)
+	case "thread_not_found", "message_not_found":
+		return fmt.Errorf("the thread is gone from %s (deleted?): %w", channelLabel(ch), capture.ErrNotFound)
+	case "missing_scope":
+		return fmt.Errorf("recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall: %w", err)
+	case "invalid_auth", "account_inactive", "token_revoked", "not_authed":
+		return fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)
+	}
+	return err
+}
+
+func channelLabel(ch capture.Channel) string {
+	switch {
+	case ch.Kind == "dm":
+		return "this direct message"
+	case ch.Kind == "group":
+		return "this group message"
+	case ch.Name != "":
+		return "#" + ch.Name
+	case ch.ID != "":
+		return "channel " + ch.ID
+	}
+	return "the channel"
+}
+
+var (
+	userRefRE    = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>`)
+	channelRefRE = regexp.MustCompile(`<#(C[A-Z0-9]+|G[A-Z0-9]+)>`)
+)
+
+// convert turns Slack messages into capture messages, resolving every
+// person and unlabelled channel mentioned once.
+func (ss *session) convert(ctx context.Context, msgs []slackapi.Message, ch capture.Channel, permalink string) ([]capture.Message, error) {
+	users := make(map[string]bool)
+	chans := make(map[string]bool)
+	for _, m := range msgs {
+		if m.User != "" {
+			users[m.User] = true
+		}
+		for _, r := range m.Reactions {
+			for _, u := range r.Users {
+				users[u] = true
+			}
+		}
+		t := messageText(&m.Msg)
+		for _, sm := range userRefRE.FindAllStringSubmatch(t, -1) {
+			users[sm[1]] = true
+		}
+		for _, sm := range channelRefRE.FindAllStringSubmatch(t, -1) {
+			chans[sm[1]] = true
+		}
+	}
+	people := make(map[string]capture.Person, len(users))
+	for id := range users {
+		p, err := ss.person(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		people[id] = p
+	}
+	chanNames := make(map[string]string, len(chans))
+	for id := range chans {
+		chanNames[id] = ss.channelName(ctx, id)
+	}
+	n := names{
+		user:    func(id string) string { return people[id].Name() },
+		channel: func(id string) string { return chanNames[id] },
+	}
+
+	base, _, _ := strings.Cut(permalink, "?")
+	if i := strings.LastIndex(base, "/p"); i >= 0 {
+		base = base[:i]
+	}
+	root := msgs[0].Timestamp
+	out := make([]capture.Message, 0, len(msgs))
+	for i, m := range msgs {
+		at, err := tsTime(m.Timestamp)
+		if err != nil {
+			return nil, fmt.Errorf("slack message %d: %w", i, err)
+		}
+		cm := capture.Message{
+			ID:       m.Timestamp,
+			Position: i,
+			Time:     at,
+			Text:     m.Text,
+			Subtype:  m.SubType,
+		}
+		switch {
+		case m.User != "":
+			cm.Author = people[m.User]
+		case m.BotID != "":
+			cm.Author = capture.Person{ID: m.BotID, Bot: true, DisplayName: m.Username}
+			if cm.Author.DisplayName == "" && m.BotProfile != nil {
+				cm.Author.DisplayName = m.BotProfile.Name
+			}
+		}
+		if m.BotID != "" {
+			cm.Author.Bot = true
+		}
+		cm.ReadableText = readable(messageText(&m.Msg), n)
+		if m.Edited != nil {
+			e := &capture.Edit{By: m.Edited.User}
+			if t, err := tsTime(m.Edited.Timestamp); err == nil {
+				e.At = t
+			}
+			cm.Edited = e
+		}
+		for _, r := range m.Reactions {
+			cr := capture.Reaction{Emoji: r.Name, Count: r.Count}
+			for _, u := range r.Users {
+				cr.Users = append(cr.Users, people[u])
+			}
+			cm.Reactions = append(cm.Reactions, cr)
+		}
+		for _, f := range m.Files {
+			cm.Files = append(cm.Files, ss.file(f))
+		}
+		if base != "" {
+			cm.Permalink = base + "/p" + strings.Replace(m.Timestamp, ".", "", 1)
+			if m.Timestamp != root {
+				cm.Permalink += "?thread_ts=" + root + "&cid=" + ch.ID
+			}
+		}
+		out = append(out, cm)
+	}
+	return out, nil
+}
+
+// person resolves a user id (users.info), cached per workspace. A user
+// Slack no longer knows is kept by id.
+func (ss *session) person(ctx context.Context, id string) (capture.Person, error) {
+	w := ss.w
+	w.mu.Lock()
+	c, ok := w.people[id]
+	w.mu.Unlock()
+	if ok && ss.s.now().Sub(c.at) < ss.s.namesFor {
+		return c.v, nil
+	}
+	var u *slackapi.User
+	err := ss.s.call(ctx, w, "users.info", func(ctx context.Context) (err error) {
+		u, err = ss.api.GetUserInfoContext(ctx, id)
+		return err
+	})
+	p := capture.Person{ID: id}
+	switch {
+	case err == nil:
+		p.DisplayName = u.Profile.DisplayName
+		p.RealName = u.Profile.RealName
+		if p.RealName == "" {
+			p.RealName = u.RealName
+		}
+		if p.DisplayName == "" && p.RealName == "" {
+			p.DisplayName = u.Name
+		}
+		p.Bot = u.IsBot
+	case slackCode(err) == "user_not_found" || slackCode(err) == "user_not_visible":
+		// Kept by id: a person from another organisation or one removed.
+	default:
+		return capture.Person{}, ss.mapErr(err, capture.Channel{})
+	}
+	w.mu.Lock()
+	w.people[id] = cached[capture.Person]{p, ss.s.now()}
+	w.mu.Unlock()
+	return p, nil
+}
+
+// channelName names a channel mentioned without its name; the id when it
+// cannot be read (such as a private channel the bot is not in).
+func (ss *session) channelName(ctx context.Context, id string) string {
+	w := ss.w
+	w.mu.Lock()
+	c, ok := w.channels[id]
+	w.mu.Unlock()
+	if ok && ss.s.now().Sub(c.at) < ss.s.namesFor {
+		return c.v
+	}
+	ch, err := ss.channel(ctx, id)
+	if err != nil || ch.Name == "" {
+		return id
+	}
+	return ch.Name
+}
+
+// messageText is a message's text with what attachments and blocks add:
+// blocks when the message has no text of its own, and each attachment's
+// pretext, title, text and fields (its fallback when it has none).
+func messageText(m *slackapi.Msg) string {
+	text := m.Text
+	if strings.TrimSpace(text) == "" {
+		text = blocksText(m.Blocks.BlockSet)
+	}
+	var parts []string
+	if text != "" {
+		parts = append(parts, text)
+	}
+	for _, a := range m.Attachments {
+		var lines []string
+		for _, s := range []string{a.Pretext, a.AuthorName, a.Title, a.Text} {
+			if s != "" {
+				lines = append(lines, s)
+			}
+		}
+		for _, f := range a.Fields {
+			lines = append(lines, f.Title+": "+f.Value)
+		}
+		if len(lines) == 0 && len(a.Blocks.BlockSet) > 0 {
+			if s := blocksText(a.Blocks.BlockSet); s != "" {
+				lines = append(lines, s)
+			}
+		}
+		if len(lines) == 0 && a.Fallback != "" {
+			lines = append(lines, a.Fallback)
+		}
+		if a.TitleLink != "" {
+			lines = append(lines, a.TitleLink)
+		}
+		if len(lines) > 0 {
+			parts = append(parts, "[attachment] "+strings.Join(lines, "\n"))
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// blocksText collects the text of header, section and context blocks.
+func blocksText(blocks []slackapi.Block) string {
+	var lines []string
+	for _, b := range blocks {
+		switch b := b.(type) {
+		case *slackapi.HeaderBlock:
+			if b.Text != nil {
+				lines = append(lines, b.Text.Text)
+			}
+		case *slackapi.SectionBlock:
+			if b.Text != nil {
+				lines = append(lines, b.Text.Text)
+			}
+			for _, f := range b.Fields {
+				if f != nil {
+					lines = append(lines, f.Text)
+				}
+			}
+		case *slackapi.ContextBlock:
+			for _, e := range b.ContextElements.Elements {
+				if t, ok := e.(*slackapi.TextBlockObject); ok {
+					lines = append(lines, t.Text)
+				}
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// tsTime turns a Slack ts ("1531420618.000200") into a time.
+func tsTime(ts string) (time.Time, error) {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil || s <= 0 {
+		return time.Time{}, fmt.Errorf("bad Slack timestamp %q", ts)
+	}
+	var us int64
+	if frac != "" {
+		frac = (frac + "000000")[:6]
+		if us, err = strconv.ParseInt(frac, 10, 64); err != nil {
+			return time.Time{}, fmt.Errorf("bad Slack timestamp %q", ts)
+		}
+	}
+	return time.Unix(s, us*1000).UTC(), nil
+}
