@@ -1,0 +1,191 @@
+package filing_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/miniotest"
+)
+
+// stores returns each kind of store, fresh, for tests that must hold for all.
+func stores(t *testing.T) map[string]filing.Store {
+	local, err := filing.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]filing.Store{
+		"local":       local,
+		"s3-locked":   miniotest.NewStore(t),
+		"s3-unlocked": miniotest.NewStoreWith(t, miniotest.Options{NoLock: true, Prefix: "deploy-a"}),
+	}
+}
+
+func readAll(t *testing.T, st filing.Store, key string) string {
+	t.Helper()
+	rc, err := st.Open(context.Background(), key)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", key, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("read %q: %v", key, err)
+	}
+	return string(b)
+}
+
+func TestStoreCreateNeverOverwrites(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			key := "records/a/b/data/x.txt"
+			if _, err := st.Create(ctx, key, strings.NewReader("first"), 5, filing.WriteOptions{}); err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			_, err := st.Create(ctx, key, strings.NewReader("second!"), 7, filing.WriteOptions{})
+			if !errors.Is(err, filing.ErrExist) {
+				t.Fatalf("second Create error = %v, want ErrExist", err)
+			}
+			if got := readAll(t, st, key); got != "first" {
+				t.Errorf("content after conflicting Create = %q, want %q", got, "first")
+			}
+			if _, err := st.Open(ctx, "records/missing"); !errors.Is(err, filing.ErrNotExist) {
+				t.Errorf("Open(missing) error = %v, want ErrNotExist", err)
+			}
+			if _, err := st.Stat(ctx, "records/missing"); !errors.Is(err, filing.ErrNotExist) {
+				t.Errorf("Stat(missing) error = %v, want ErrNotExist", err)
+			}
+		})
+	}
+}
+
+// A file larger than one part goes up in several parts; the conditional
+// create must hold for it too.
+func TestStoreCreateLargeNeverOverwrites(t *testing.T) {
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("0123456789abcdef"), (20<<20)/16) // 20 MiB: two parts
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			key := "records/big.bin"
+			if _, err := st.Create(ctx, key, strings.NewReader("small"), -1, filing.WriteOptions{}); err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			_, err := st.Create(ctx, key, bytes.NewReader(big), -1, filing.WriteOptions{})
+			if !errors.Is(err, filing.ErrExist) {
+				t.Fatalf("multipart Create over an object: error = %v, want ErrExist", err)
+			}
+			if got := readAll(t, st, key); got != "small" {
+				t.Errorf("object overwritten by a multipart create: %d bytes", len(got))
+			}
+		})
+	}
+}
+
+func TestStorePutIfMatch(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			key := "requests/pending/x.json"
+			info, err := st.Create(ctx, key, strings.NewReader("v1"), 2, filing.WriteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			info2, err := st.Put(ctx, key, strings.NewReader("v2"), 2, filing.WriteOptions{IfMatch: info.ETag})
+			if err != nil {
+				t.Fatalf("Put with current ETag: %v", err)
+			}
+			_, err = st.Put(ctx, key, strings.NewReader("v3"), 2, filing.WriteOptions{IfMatch: info.ETag})
+			if !errors.Is(err, filing.ErrConflict) {
+				t.Fatalf("Put with stale ETag: error = %v, want ErrConflict", err)
+			}
+			if got := readAll(t, st, key); got != "v2" {
+				t.Errorf("content = %q, want v2", got)
+			}
+			if _, err := st.Put(ctx, key, strings.NewReader("v4"), 2, filing.WriteOptions{IfMatch: info2.ETag}); err != nil {
+				t.Errorf("Put with ETag returned by Put: %v", err)
+			}
+			if err := st.Delete(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Delete(ctx, key); err != nil {
+				t.Errorf("Delete of a missing object: %v", err)
+			}
+		})
+	}
+}
+
+func TestStoreList(t *testing.T) {
+	ctx := context.Background()
+	keys := []string{"a/b/1", "a/b/2", "a/c", "a-d", "b/1"}
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, k := range keys {
+				if _, err := st.Create(ctx, k, strings.NewReader(k), int64(len(k)), filing.WriteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []string
+			for info, err := range st.List(ctx, "a/") {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, info.Key)
+			}
+			if want := "a/b/1 a/b/2 a/c"; strings.Join(got, " ") != want {
+				t.Errorf("List(a/) = %q, want %q", strings.Join(got, " "), want)
+			}
+		})
+	}
+}
+
+func TestS3RetentionAndTags(t *testing.T) {
+	ctx := context.Background()
+	st := miniotest.NewStore(t)
+	until := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	key := "records/r/bagit.txt"
+	_, err := st.Create(ctx, key, strings.NewReader("x"), 1, filing.WriteOptions{RetainUntil: until, Tags: map[string]string{"record-id": "r1", "class-code": "100-20"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Stat(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.RetainUntil.Equal(until) {
+		t.Errorf("RetainUntil = %v, want %v", info.RetainUntil, until)
+	}
+	tags, err := st.Client().GetObjectTagging(ctx, st.Bucket(), key, minioGetTagging())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tags.ToMap()["class-code"]; got != "100-20" {
+		t.Errorf("tag class-code = %q, want 100-20", got)
+	}
+	// Object Lock refuses deletion of the locked version.
+	objs := st.Client().ListObjects(ctx, st.Bucket(), minioListVersions(key))
+	for o := range objs {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if err := st.Client().RemoveObject(ctx, st.Bucket(), o.Key, minioRemoveVersion(o.VersionID)); err == nil {
+			t.Errorf("deleting a locked object version succeeded; Object Lock not applied")
+		}
+	}
+	if err := st.SetLegalHold(ctx, key, true); err != nil {
+		t.Fatalf("SetLegalHold: %v", err)
+	}
+	if info, _ := st.Stat(ctx, key); !info.LegalHold {
+		t.Errorf("LegalHold not reported after SetLegalHold(true)")
+	}
+
+	unlocked := miniotest.NewStoreWith(t, miniotest.Options{NoLock: true})
+	if err := unlocked.SetLegalHold(ctx, key, true); !errors.Is(err, filing.ErrNotSupported) {
+		t.Errorf("SetLegalHold on a bucket without Object Lock: error = %v, want ErrNotSupported", err)
+	}
+}
