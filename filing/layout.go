@@ -88,7 +88,12 @@ func Slug(text string, lower bool, max int) string {
 			extra = 1
 		}
 		if b.Len()+extra+n > max {
-			break
+			// Cut at the last word boundary when it keeps most of it.
+			out := b.String()
+			if i := strings.LastIndexByte(out, '-'); i > max/2 {
+				out = out[:i]
+			}
+			return out
 		}
 		if dash {
 			b.WriteByte('-')
@@ -110,7 +115,7 @@ func DataPath(n, total int, name string) string {
 		width = 3
 	}
 	base, ext := name, ""
-	if i := strings.LastIndexByte(name, '.'); i > 0 && len(name)-i <= 10 {
+	if i := strings.LastIndexByte(name, '.'); i > 0 && len(name)-i <= 10 && isAlnum(name[i+1:]) {
 		base, ext = name[:i], name[i+1:]
 	}
 	s := fmt.Sprintf("data/files/%0*d_%s", width, n, Slug(base, false, 80))
@@ -118,4 +123,13 @@ func DataPath(n, total int, name string) string {
 		s += "." + e
 	}
 	return s
+}
+
+func isAlnum(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }

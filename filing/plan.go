@@ -324,11 +324,11 @@ func ParsePlan(r io.Reader) (*Plan, error) {
 			}
 			name := fmt.Sprintf("class %q", c.Code)
 			if c.Code == "" {
-				where := "top level"
+				where := "at the top level"
 				if parent != nil {
 					where = "under class " + strconv.Quote(parent.Code)
 				}
-				name = fmt.Sprintf("class #%d at %s", i+1, where)
+				name = fmt.Sprintf("class #%d %s", i+1, where)
 				errs = append(errs, fmt.Errorf("%s: no code", name))
 			} else if !codeRE.MatchString(c.Code) {
 				errs = append(errs, fmt.Errorf("%s: code must be 1-40 letters, digits and . _ / - (starting and ending with a letter or digit)", name))
