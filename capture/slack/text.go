@@ -102,3 +102,8 @@ func unescape(s string) string {
 	}
 	return unescaper.Replace(s)
 }
+
+// PlainText renders Slack markup for people without asking Slack for
+// names: mentions keep their label or id ("@U123"), links their label and
+// address. For short uses such as a suggested record title.
+func PlainText(text string) string { return readable(text, names{}) }

@@ -1,0 +1,183 @@
+// Package slack is recordbot's Slack front end: the "File as record" message
+// shortcut, the /record command, the filing modal with its type-ahead class
+// picker, per-workspace installation (OAuth v2) and the messages that tell
+// people what became of their request.
+//
+// One set of handlers serves both ways Slack can reach the bot: HTTP
+// requests signed with the signing secret (/slack/commands,
+// /slack/interactivity, /slack/options, /slack/events) and Socket Mode. Every
+// request is acknowledged at once; opening the modal and posting messages
+// happen right after the acknowledgement, and filing itself runs in the
+// filing service's worker. Slack SDK types do not leave this package.
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/recordbot/recordbot/filing"
+)
+
+// Filer accepts filing requests: filing.Service implements it.
+type Filer interface {
+	// Check validates a request field by field; nil when it can be filed.
+	Check(r filing.Request) filing.FieldErrors
+	// Submit stores a request durably for the worker and returns it with
+	// its ID set; bad input returns filing.FieldErrors.
+	Submit(ctx context.Context, r filing.Request) (filing.Request, error)
+	// Plan is the file plan the class picker searches.
+	Plan() *filing.Plan
+}
+
+// Options configure an App.
+type Options struct {
+	Filer Filer
+	// Installs holds the workspaces installed through OAuth; nil when the
+	// bot serves only the workspace of BotToken.
+	Installs *Installations
+	// BotToken is the token of the one workspace in single-workspace mode
+	// (SLACK_BOT_TOKEN). With Installs set too, it serves workspaces not
+	// found there.
+	BotToken string
+	// SigningSecret checks HTTP requests; HTTP routes are served only
+	// when it is set.
+	SigningSecret string
+	// ClientID, ClientSecret and RedirectURL enable /slack/install; the
+	// redirect URL is PUBLIC_URL + "/slack/oauth/callback".
+	ClientID, ClientSecret, RedirectURL string
+	// AuthorizeURL is Slack's OAuth v2 page (tests change it).
+	AuthorizeURL string
+	// APIURL is the Web API base URL; Slack's when empty.
+	APIURL     string
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// Now is the clock (signature timestamps, OAuth state); time.Now when nil.
+	Now func() time.Time
+	// ThreadReceipt posts a short receipt in the thread once it is filed.
+	ThreadReceipt bool
+	// MaxBody caps a request body (default 1 MiB).
+	MaxBody int64
+}
+
+// App is the Slack front end. It also implements filing.Notifier for
+// requests made through it.
+type App struct {
+	o   Options
+	log *slog.Logger
+	now func() time.Time
+}
+
+var _ filing.Notifier = (*App)(nil)
+
+// DefaultAuthorizeURL is Slack's OAuth v2 authorisation page.
+const DefaultAuthorizeURL = "https://slack.com/oauth/v2/authorize"
+
+// BotScopes are the bot token scopes recordbot asks for (also in
+// manifest.yml): read public and private channels, DMs and group DMs, names
+// and files; write chat; the shortcut and command.
+var BotScopes = []string{
+	"channels:history", "channels:read",
+	"groups:history", "groups:read",
+	"im:history", "im:read",
+	"mpim:history", "mpim:read",
+	"users:read", "files:read",
+	"chat:write", "commands",
+}
+
+// New returns an App.
+func New(o Options) (*App, error) {
+	if o.Filer == nil {
+		return nil, errors.New("slack front end: no filing service")
+	}
+	if o.BotToken == "" && o.Installs == nil {
+		return nil, errors.New("slack front end: set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (with RECORDBOT_SECRET_KEY) to install into workspaces")
+	}
+	if o.ClientID != "" && (o.ClientSecret == "" || o.RedirectURL == "" || o.Installs == nil) {
+		return nil, errors.New("slack front end: installing needs SLACK_CLIENT_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY as well as SLACK_CLIENT_ID")
+	}
+	if o.APIURL == "" {
+		o.APIURL = slackapi.APIURL
+	}
+	if o.AuthorizeURL == "" {
+		o.AuthorizeURL = DefaultAuthorizeURL
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 1 << 20
+	}
+	a := &App{o: o, log: o.Logger, now: o.Now}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a, nil
+}
+
+// ErrNotInstalled is returned for a workspace recordbot has no token for.
+var ErrNotInstalled = errors.New("recordbot is not installed in this Slack workspace")
+
+// Token returns the bot token for a workspace: its installation, else the
+// single-workspace token. It is the capture source's token lookup.
+func (a *App) Token(ctx context.Context, teamID string) (string, error) {
+	if a.o.Installs != nil {
+		inst, err := a.o.Installs.Get(ctx, teamID)
+		if err == nil {
+			return inst.BotToken, nil
+		}
+		if !errors.Is(err, ErrNotInstalled) {
+			return "", err
+		}
+	}
+	if a.o.BotToken != "" {
+		return a.o.BotToken, nil
+	}
+	return "", fmt.Errorf("workspace %s: %w", teamID, ErrNotInstalled)
+}
+
+// client returns a Web API client with the workspace's token.
+func (a *App) client(ctx context.Context, teamID string) (*slackapi.Client, error) {
+	tok, err := a.Token(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	return slackapi.New(tok, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient)), nil
+}
+
+// reply is what the front end keeps in filing.Request.Reply to tell the
+// person the outcome: ids only.
+type reply struct {
+	Team     string `json:"team"`
+	Channel  string `json:"channel"`
+	User     string `json:"user"`
+	ThreadTS string `json:"thread_ts,omitempty"`
+}
+
+func (r reply) raw() json.RawMessage {
+	b, _ := json.Marshal(r)
+	return b
+}
+
+// ack is what a handler answers Slack with at once (nil: an empty 200), and
+// after is work to do right after the answer went out (open a modal, post
+// a message); after may be nil.
+type ack struct {
+	body  any
+	after func(ctx context.Context)
+}
+
+// afterTimeout bounds the work done after an acknowledgement.
+const afterTimeout = 30 * time.Second
+
+// within3s bounds calls that must finish inside Slack's trigger window.
+const within3s = 2500 * time.Millisecond

@@ -1,0 +1,294 @@
+package slack_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/recordbot/recordbot/bot"
+	slackbot "github.com/recordbot/recordbot/bot/slack"
+	"github.com/recordbot/recordbot/capture"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
+	"github.com/recordbot/recordbot/capture/slack/slacktest"
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/miniotest"
+)
+
+const (
+	secret = "8f742231b10e8888abcd99yyyzzz85a5"
+	root   = "1700000000.000100"
+	reply1 = "1700000100.000200"
+)
+
+// env is a bot wired as cmd/bot wires it, against a fake Slack and a real
+// MinIO bucket.
+type env struct {
+	slack   *slacktest.Server
+	store   filing.Store
+	service *filing.Service
+	app     *slackbot.App
+	bot     *httptest.Server
+	source  *slackcap.Source
+}
+
+type envOpts struct {
+	installs bool
+	receipt  bool
+	filer    slackbot.Filer // instead of the service
+}
+
+func newEnv(t testing.TB, o envOpts) *env {
+	t.Helper()
+	e := &env{slack: slacktest.New(t)}
+	s := e.slack
+	s.AddUser(slacktest.User{ID: "U1", Name: "ada", RealName: "Ada Lovelace", DisplayName: "Ada"})
+	s.AddUser(slacktest.User{ID: "U2", Name: "bob", RealName: "Bob Bobson"})
+	s.AddChannel(slacktest.Channel{ID: "C1", Name: "decisions", Kind: "channel", Members: []string{"U1", "U2", "UBOT"}, BotIn: true})
+	f1 := s.AddFile("T1-F1/minutes.pdf", "application/pdf", []byte("%PDF-1.4 minutes"))
+	f2 := s.AddFile("T1-F2/chart.png", "image/png", []byte("\x89PNG chart"))
+	s.AddMessages("C1",
+		slacktest.Msg(root, root, "U1", "*Budget 2026:* approve the venue contract? <!here>", map[string]any{"reply_count": 2}),
+		slacktest.Msg(reply1, root, "U2", "Yes. Minutes and chart attached.", map[string]any{"files": []any{
+			map[string]any{"id": "F1", "name": "minutes.pdf", "mimetype": "application/pdf", "size": 16, "mode": "hosted", "url_private": f1},
+			map[string]any{"id": "F2", "name": "chart.png", "mimetype": "image/png", "size": 10, "mode": "hosted", "url_private": f2},
+		}}),
+		slacktest.Msg("1700000200.000300", root, "U1", "Approved. Thanks <@U2>.", nil),
+	)
+
+	e.store = miniotest.NewStore(t)
+	log := slog.New(slog.NewTextHandler(testLogOut(t), nil))
+	var installs *slackbot.Installations
+	if o.installs {
+		v, err := bot.NewVault(strings.Repeat("ab", 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if installs, err = slackbot.NewInstallations(e.store, v, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var app *slackbot.App
+	src, err := slackcap.New(slackcap.Options{
+		Token:  func(ctx context.Context, team string) (string, error) { return app.Token(ctx, team) },
+		APIURL: s.APIURL(), Logger: log,
+		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.source = src
+	var notifier filing.Notifier = filing.NotifierFunc(func(ctx context.Context, o filing.Outcome) { app.Notify(ctx, o) })
+	e.service, err = filing.NewService(filing.Options{
+		Store: e.store, Plan: filing.SamplePlan(), Source: capture.Sources{capture.Slack: src},
+		Notifier: notifier, Logger: log, Workers: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	filer := o.filer
+	if filer == nil {
+		filer = e.service
+	}
+	ao := slackbot.Options{
+		Filer: filer, Installs: installs, SigningSecret: secret,
+		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt,
+	}
+	if installs != nil {
+		ao.ClientID, ao.ClientSecret = "cid", "csecret"
+		ao.AuthorizeURL = s.URL + "/oauth/v2/authorize"
+	} else {
+		ao.BotToken = "xoxb-test"
+	}
+	mux := http.NewServeMux()
+	e.bot = httptest.NewUnstartedServer(mux)
+	e.bot.Start()
+	t.Cleanup(e.bot.Close)
+	if installs != nil {
+		ao.RedirectURL = e.bot.URL + "/slack/oauth/callback"
+	}
+	app, err = slackbot.New(ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Register(mux)
+	e.app = app
+	return e
+}
+
+// run starts the filing worker until the test ends.
+func (e *env) run(t testing.TB) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.service.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// sign returns Slack's signature headers for body at time ts.
+func sign(ts int64, body string) http.Header {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("v0:" + strconv.FormatInt(ts, 10) + ":" + body))
+	h := http.Header{}
+	h.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(m.Sum(nil)))
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	return h
+}
+
+// post sends a signed request and returns the status and body.
+func (e *env) post(t testing.TB, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.bot.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = sign(time.Now().Unix(), body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// interact posts an interactivity payload.
+func (e *env) interact(t testing.TB, payload any) (int, string) {
+	t.Helper()
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.post(t, "/slack/interactivity", url.Values{"payload": {string(raw)}}.Encode())
+}
+
+// messageAction is a message shortcut payload as Slack documents it.
+func messageAction(user, channel string, msg map[string]any) map[string]any {
+	return map[string]any{
+		"type": "message_action", "token": "legacy", "action_ts": "1700000999.123456",
+		"team":                  map[string]any{"id": "T1", "domain": "acme"},
+		"user":                  map[string]any{"id": user, "name": "ada", "team_id": "T1"},
+		"channel":               map[string]any{"id": channel, "name": "decisions"},
+		"is_enterprise_install": false, "enterprise": nil,
+		"callback_id": "file_as_record", "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+		"response_url": "https://hooks.slack.com/app-actions/T1/1/x",
+		"message_ts":   msg["ts"], "message": msg,
+	}
+}
+
+// viewSubmission submits view (as views.open got it) with the values.
+func viewSubmission(user string, view map[string]any, title, class, marking, desc string) map[string]any {
+	sel := func(v string) map[string]any {
+		if v == "" {
+			return map[string]any{"type": "static_select", "selected_option": nil}
+		}
+		return map[string]any{"type": "static_select", "selected_option": map[string]any{
+			"text": map[string]any{"type": "plain_text", "text": v}, "value": v}}
+	}
+	v := map[string]any{
+		"id": "V1", "team_id": "T1", "type": "modal", "callback_id": view["callback_id"],
+		"private_metadata": view["private_metadata"], "blocks": view["blocks"], "hash": "1.abc",
+		"state": map[string]any{"values": map[string]any{
+			"title":       map[string]any{"value": map[string]any{"type": "plain_text_input", "value": title}},
+			"class":       map[string]any{"value": sel(class)},
+			"marking":     map[string]any{"value": sel(marking)},
+			"description": map[string]any{"value": map[string]any{"type": "plain_text_input", "value": desc}},
+		}},
+	}
+	return map[string]any{
+		"type": "view_submission", "token": "legacy", "trigger_id": "1.2.3",
+		"team":       map[string]any{"id": "T1", "domain": "acme"},
+		"user":       map[string]any{"id": user, "username": "ada", "name": "ada", "team_id": "T1"},
+		"api_app_id": "A1", "view": v, "response_urls": []any{},
+	}
+}
+
+// waitViews waits until views.open has been called more than n times
+// (the modal opens just after the acknowledgement) and reports whether it was.
+func (e *env) waitViews(n int) bool {
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(e.slack.Calls("views.open")) > n {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
+}
+
+// lastView returns the view of the last views.open call.
+func (e *env) lastView(t testing.TB) map[string]any {
+	t.Helper()
+	e.waitViews(0)
+	calls := e.slack.Calls("views.open")
+	if len(calls) == 0 {
+		t.Fatal("views.open was not called")
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(calls[len(calls)-1].Get("view")), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// waitFor polls the fake Slack until a call of method has text containing
+// want, or fails after timeout.
+func (e *env) waitFor(t testing.TB, method, want string, timeout time.Duration) slacktest.Call {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, c := range e.slack.Calls(method) {
+			if strings.Contains(c.Get("text"), want) {
+				return c
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var texts []string
+	for _, c := range e.slack.Calls(method) {
+		texts = append(texts, c.Get("text"))
+	}
+	t.Fatalf("no %s saying %q within %v; got %q", method, want, timeout, texts)
+	return slacktest.Call{}
+}
+
+// inputInitial returns the initial value of an input block's element.
+func inputInitial(view map[string]any, block string) (string, map[string]any) {
+	blocks, _ := view["blocks"].([]any)
+	for _, b := range blocks {
+		bm, _ := b.(map[string]any)
+		if bm["block_id"] == block {
+			el, _ := bm["element"].(map[string]any)
+			s, _ := el["initial_value"].(string)
+			return s, el
+		}
+	}
+	return "", nil
+}
+
+// testLogOut sends the bot's log to the test log with -v, else nowhere.
+func testLogOut(t testing.TB) io.Writer {
+	if testing.Verbose() {
+		return tlog{t}
+	}
+	return io.Discard
+}
+
+type tlog struct{ t testing.TB }
+
+func (w tlog) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
