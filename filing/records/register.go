@@ -1,0 +1,264 @@
+package records
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/recordbot/recordbot/filing"
+)
+
+// RegisterSchema identifies the JSON form of a class register.
+const RegisterSchema = "recordbot.register/1"
+
+// Register is the list of records filed in one class: stored as JSON
+// (registers/<code>.json, the register itself) and as CSV for spreadsheets
+// (registers/<code>.csv, derived from the JSON).
+type Register struct {
+	Schema    string    `json:"schema"`
+	ClassCode string    `json:"class_code"`
+	ClassPath string    `json:"class_path"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Records   []Row     `json:"records"`
+}
+
+// Row is one record of a register.
+type Row struct {
+	filing.IndexEntry
+	// Where is the record package's s3:// URL or local path.
+	Where string `json:"where"`
+}
+
+// RegisterKey returns the key of class code's register; ext is "json" or
+// "csv".
+func RegisterKey(code, ext string) string {
+	return filing.RegistersPrefix + filing.Slug(code, false, 80) + "." + ext
+}
+
+// WriteRegisters writes the register of every class that has records, from
+// the index, and returns the keys written. Records already in a register
+// and not in the index are kept: a register only grows (records filed
+// meanwhile are not lost).
+func WriteRegisters(ctx context.Context, st filing.Store) ([]string, error) {
+	all, err := Index(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	byClass := make(map[string][]filing.IndexEntry)
+	var codes []string
+	for _, e := range all {
+		if byClass[e.ClassCode] == nil {
+			codes = append(codes, e.ClassCode)
+		}
+		byClass[e.ClassCode] = append(byClass[e.ClassCode], e)
+	}
+	sort.Strings(codes)
+	var keys []string
+	for _, code := range codes {
+		if err := addToRegister(ctx, st, code, byClass[code]); err != nil {
+			return keys, err
+		}
+		keys = append(keys, RegisterKey(code, "json"), RegisterKey(code, "csv"))
+	}
+	return keys, nil
+}
+
+// RegisterUpdater returns the function to run after each filing
+// (filing.Options.AfterFiling): it adds the record to its class's register
+// without rewriting any record. It is safe when several filings, in one
+// process or several, land at once: each register is changed by
+// compare-and-swap (If-Match) and retried on conflict.
+func RegisterUpdater(st filing.Store) func(ctx context.Context, s filing.Summary) error {
+	return func(ctx context.Context, s filing.Summary) error {
+		e, err := Entry(ctx, st, s.ID)
+		if errors.Is(err, ErrNoRecord) {
+			// Not indexed yet: the summary says enough for a register.
+			e = filing.IndexEntry{ID: s.ID, Key: s.Key, Title: s.Title, ClassCode: s.ClassCode, ClassPath: s.ClassPath,
+				Marking: s.Marking, FiledAt: s.FiledAt, FiledBy: s.FiledBy, DisposalAction: s.DisposalAction}
+			if !s.DisposalDate.IsZero() {
+				e.DisposalDate = s.DisposalDate.Format(time.DateOnly)
+			}
+		} else if err != nil {
+			return fmt.Errorf("register %s: %w", s.ID, err)
+		}
+		return addToRegister(ctx, st, e.ClassCode, []filing.IndexEntry{e})
+	}
+}
+
+// maxAttempts bounds the compare-and-swap retries of one register update.
+const maxAttempts = 50
+
+// addToRegister adds entries (all of class code) to the class's JSON
+// register by compare-and-swap, then brings the CSV in line with it.
+func addToRegister(ctx context.Context, st filing.Store, code string, entries []filing.IndexEntry) error {
+	jsonKey := RegisterKey(code, "json")
+	for attempt := 0; ; attempt++ {
+		if attempt == maxAttempts {
+			return fmt.Errorf("register %s: gave up after %d concurrent changes: %w", code, attempt, filing.ErrConflict)
+		}
+		reg, etag, err := readRegister(ctx, st, code)
+		if err != nil {
+			return err
+		}
+		if !merge(st, reg, entries) && etag != "" {
+			return syncCSV(ctx, st, code, reg, etag)
+		}
+		reg.UpdatedAt = time.Now().UTC()
+		data, err := json.MarshalIndent(reg, "", "  ")
+		if err != nil {
+			return err
+		}
+		opts := filing.WriteOptions{ContentType: "application/json", IfMatch: etag}
+		var info filing.ObjectInfo
+		if etag == "" {
+			info, err = st.Create(ctx, jsonKey, bytes.NewReader(data), int64(len(data)), opts)
+		} else {
+			info, err = st.Put(ctx, jsonKey, bytes.NewReader(data), int64(len(data)), opts)
+		}
+		if errors.Is(err, filing.ErrExist) || errors.Is(err, filing.ErrConflict) {
+			// Another filing changed the register first: merge again.
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("register %s: %w", code, err)
+		}
+		return syncCSV(ctx, st, code, reg, info.ETag)
+	}
+}
+
+// readRegister reads class code's JSON register and the ETag it had before
+// the read ("" when there is none yet). If the register changes between the
+// two, the ETag is the older one, so a compare-and-swap on it fails safely.
+func readRegister(ctx context.Context, st filing.Store, code string) (*Register, string, error) {
+	key := RegisterKey(code, "json")
+	reg := &Register{Schema: RegisterSchema, ClassCode: code}
+	info, err := st.Stat(ctx, key)
+	if errors.Is(err, filing.ErrNotExist) {
+		return reg, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("register %s: %w", code, err)
+	}
+	if err := readJSON(ctx, st, key, reg); err != nil && !errors.Is(err, filing.ErrNotExist) {
+		return nil, "", fmt.Errorf("register %s: %w", code, err)
+	}
+	return reg, info.ETag, nil
+}
+
+// merge adds the entries missing from reg and reports whether it changed.
+func merge(st filing.Store, reg *Register, entries []filing.IndexEntry) bool {
+	have := make(map[string]bool, len(reg.Records))
+	for _, r := range reg.Records {
+		have[r.ID] = true
+	}
+	changed := false
+	for _, e := range entries {
+		if have[e.ID] {
+			continue
+		}
+		have[e.ID] = true
+		reg.Records = append(reg.Records, Row{IndexEntry: e, Where: st.Where(e.Key)})
+		changed = true
+		reg.ClassPath = e.ClassPath
+	}
+	sort.Slice(reg.Records, func(i, j int) bool {
+		a, b := reg.Records[i], reg.Records[j]
+		if !a.FiledAt.Equal(b.FiledAt) {
+			return a.FiledAt.Before(b.FiledAt)
+		}
+		return a.ID < b.ID
+	})
+	return changed
+}
+
+// syncCSV writes the CSV from reg, the JSON register as of etag, then checks
+// the JSON did not move on meanwhile; if it did, it writes the CSV again
+// from the newer JSON. Whoever writes the CSV last has seen the latest JSON
+// after writing it, so the CSV ends up matching the JSON.
+func syncCSV(ctx context.Context, st filing.Store, code string, reg *Register, etag string) error {
+	key := RegisterKey(code, "csv")
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		data := RegisterCSV(reg)
+		if _, err := st.Put(ctx, key, bytes.NewReader(data), int64(len(data)), filing.WriteOptions{ContentType: "text/csv; charset=utf-8"}); err != nil {
+			return fmt.Errorf("register %s: %w", code, err)
+		}
+		info, err := st.Stat(ctx, RegisterKey(code, "json"))
+		if err != nil {
+			return fmt.Errorf("register %s: %w", code, err)
+		}
+		if info.ETag == etag {
+			return nil
+		}
+		if reg, etag, err = readRegister(ctx, st, code); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("register %s: CSV kept changing: %w", code, filing.ErrConflict)
+}
+
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(1+rand.IntN(5*(1+min(attempt, 10)))) * time.Millisecond
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// registerColumns are the CSV register's columns.
+var registerColumns = []string{"Record ID", "Title", "Class code", "Class path", "Filed (UTC)", "Filed by",
+	"Security marking", "Thread start (UTC)", "Disposal date", "Disposal action", "Platform", "Channel",
+	"Participants", "Location"}
+
+// RegisterCSV renders a register as CSV that opens cleanly in a
+// spreadsheet: UTF-8 with a byte order mark, CRLF line ends, every field
+// quoted, and cells that a spreadsheet would run as a formula (starting
+// with =, +, -, @, tab or CR) prefixed with an apostrophe.
+func RegisterCSV(reg *Register) []byte {
+	var b bytes.Buffer
+	b.WriteString("\uFEFF")
+	row := func(cells ...string) {
+		for i, c := range cells {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(csvCell(c))
+		}
+		b.WriteString("\r\n")
+	}
+	row(registerColumns...)
+	for _, r := range reg.Records {
+		row(r.ID, r.Title, r.ClassCode, r.ClassPath, r.FiledAt.UTC().Format("2006-01-02 15:04:05"),
+			fmt.Sprintf("%s (%s)", r.FiledBy.Name(), r.FiledBy.ID), r.Marking, dateTime(r.ThreadStart),
+			r.DisposalDate, string(r.DisposalAction), string(r.Platform), r.Channel,
+			strings.Join(r.Participants, "; "), r.Where)
+	}
+	return b.Bytes()
+}
+
+func dateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// csvCell quotes one CSV field and defuses formula injection.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		s = "'" + s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
