@@ -1,12 +1,129 @@
 package main
 
-// SlackConfig configures the Slack front end (see README, "Slack").
-type SlackConfig struct{}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 
-func (c *SlackConfig) load(getenv func(string) string) error { return nil }
+	slackbot "github.com/recordbot/recordbot/bot/slack"
+	"github.com/recordbot/recordbot/capture"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
+)
+
+// SlackConfig configures the Slack front end (see docs/slack.md).
+type SlackConfig struct {
+	// BotToken (SLACK_BOT_TOKEN, xoxb-) serves one workspace.
+	BotToken string
+	// AppToken (SLACK_APP_TOKEN, xapp-, connections:write) turns on
+	// Socket Mode: no public URL needed.
+	AppToken string
+	// SigningSecret (SLACK_SIGNING_SECRET) turns on the HTTP endpoints.
+	SigningSecret string
+	// ClientID and ClientSecret (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET)
+	// turn on /slack/install for installing into several workspaces.
+	ClientID, ClientSecret string
+	// APIURL (SLACK_API_URL) overrides the Web API base URL.
+	APIURL string
+	// ThreadReceipt (SLACK_THREAD_RECEIPT) posts a receipt in each filed
+	// thread.
+	ThreadReceipt bool
+}
+
+func (c *SlackConfig) configured() bool {
+	return c.BotToken != "" || c.AppToken != "" || c.SigningSecret != "" || c.ClientID != ""
+}
+
+func (c *SlackConfig) load(getenv func(string) string) error {
+	c.BotToken = strings.TrimSpace(getenv("SLACK_BOT_TOKEN"))
+	c.AppToken = strings.TrimSpace(getenv("SLACK_APP_TOKEN"))
+	c.SigningSecret = strings.TrimSpace(getenv("SLACK_SIGNING_SECRET"))
+	c.ClientID = strings.TrimSpace(getenv("SLACK_CLIENT_ID"))
+	c.ClientSecret = strings.TrimSpace(getenv("SLACK_CLIENT_SECRET"))
+	c.APIURL = strings.TrimSpace(getenv("SLACK_API_URL"))
+	var errs []error
+	if v := getenv("SLACK_THREAD_RECEIPT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SLACK_THREAD_RECEIPT=%q: want true or false", v))
+		}
+		c.ThreadReceipt = b
+	}
+	if c.BotToken != "" && !strings.HasPrefix(c.BotToken, "xoxb-") {
+		errs = append(errs, errors.New("SLACK_BOT_TOKEN must be a bot token (xoxb-...), from the app's OAuth & Permissions page"))
+	}
+	if c.AppToken != "" && !strings.HasPrefix(c.AppToken, "xapp-") {
+		errs = append(errs, errors.New("SLACK_APP_TOKEN must be an app-level token (xapp-...) with connections:write, from the app's Basic Information page"))
+	}
+	if c.APIURL != "" && !strings.HasSuffix(c.APIURL, "/") {
+		c.APIURL += "/"
+	}
+	return errors.Join(errs...)
+}
 
 // setupSlack starts the Slack front end when it is configured; it returns a
 // line for the start-up banner saying what runs or how to configure it.
 func setupSlack(w *wiring, c *SlackConfig) (string, error) {
-	return "Slack: not configured yet", nil
+	if !c.configured() {
+		return "Slack: not configured. For one workspace set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode, no public URL) " +
+			"or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP); to install into several workspaces set SLACK_CLIENT_ID, " +
+			"SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY. See docs/slack.md.", nil
+	}
+	if c.AppToken == "" && c.SigningSecret == "" {
+		return "", errors.New("slack: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) so Slack can reach the bot")
+	}
+	o := slackbot.Options{
+		Filer: w.Service, BotToken: c.BotToken, SigningSecret: c.SigningSecret,
+		APIURL: c.APIURL, Logger: w.Logger.With("platform", "slack"), ThreadReceipt: c.ThreadReceipt,
+	}
+	if c.ClientID != "" {
+		if c.ClientSecret == "" || w.Config.PublicURL == "" || w.Vault == nil || c.SigningSecret == "" {
+			return "", errors.New("slack: installing into workspaces (SLACK_CLIENT_ID) needs SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY too")
+		}
+		inst, err := slackbot.NewInstallations(w.Store, w.Vault, nil)
+		if err != nil {
+			return "", fmt.Errorf("slack: %w", err)
+		}
+		o.Installs = inst
+		o.ClientID, o.ClientSecret = c.ClientID, c.ClientSecret
+		o.RedirectURL = w.Config.PublicURL + "/slack/oauth/callback"
+	} else if c.BotToken == "" {
+		return "", errors.New("slack: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (install into workspaces)")
+	}
+	app, err := slackbot.New(o)
+	if err != nil {
+		return "", err
+	}
+	src, err := slackcap.New(slackcap.Options{Token: app.Token, APIURL: c.APIURL, Logger: o.Logger})
+	if err != nil {
+		return "", err
+	}
+	w.Sources[capture.Slack] = src
+	w.Notifiers.ByPlatform[capture.Slack] = app
+	app.Register(w.Mux)
+
+	var ways []string
+	if c.AppToken != "" {
+		appToken := c.AppToken
+		w.Go("slack socket mode", func(ctx context.Context) error { return app.RunSocket(ctx, appToken) })
+		ways = append(ways, "Socket Mode")
+	}
+	if c.SigningSecret != "" {
+		where := "/slack/commands, /slack/interactivity, /slack/options, /slack/events"
+		if w.Config.PublicURL != "" {
+			where = w.Config.PublicURL + "/slack/..."
+		}
+		ways = append(ways, "HTTP at "+where)
+	}
+	line := "Slack: " + strings.Join(ways, " and ")
+	if o.Installs != nil {
+		line += "; install into a workspace at " + w.Config.PublicURL + "/slack/install"
+	} else {
+		line += "; one workspace (SLACK_BOT_TOKEN)"
+	}
+	if c.ThreadReceipt {
+		line += "; thread receipts on"
+	}
+	return line, nil
 }
