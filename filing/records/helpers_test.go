@@ -47,7 +47,7 @@ func (s spec) thread() *capture.Thread {
 	}
 	texts := s.texts
 	if len(texts) == 0 {
-		texts = []string{"Agreed: option B."}
+		texts = []string{"Agreed."}
 	}
 	for i, text := range texts {
 		who := "alice"

@@ -103,6 +103,13 @@ func addToRegister(ctx context.Context, st filing.Store, code string, entries []
 			return fmt.Errorf("register %s: gave up after %d concurrent changes: %w", code, attempt, filing.ErrConflict)
 		}
 		reg, etag, err := readRegister(ctx, st, code)
+		var changed *changedError
+		if errors.As(err, &changed) && attempt < maxAttempts-1 {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -148,8 +155,10 @@ func readRegister(ctx context.Context, st filing.Store, code string) (*Register,
 	if err != nil {
 		return nil, "", fmt.Errorf("register %s: %w", code, err)
 	}
-	if err := readJSON(ctx, st, key, reg); err != nil && !errors.Is(err, filing.ErrNotExist) {
-		return nil, "", fmt.Errorf("register %s: %w", code, err)
+	if err := readJSON(ctx, st, key, reg); err != nil {
+		// Most likely it changed while being read (S3 answers a ranged
+		// read of a changed object with 412): the caller reads it again.
+		return nil, "", &changedError{fmt.Errorf("register %s: %w", code, err)}
 	}
 	return reg, info.ETag, nil
 }
@@ -198,12 +207,28 @@ func syncCSV(ctx context.Context, st filing.Store, code string, reg *Register, e
 		if info.ETag == etag {
 			return nil
 		}
-		if reg, etag, err = readRegister(ctx, st, code); err != nil {
+		reg, etag, err = readRegister(ctx, st, code)
+		var changed *changedError
+		for errors.As(err, &changed) && attempt < maxAttempts {
+			attempt++
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+			reg, etag, err = readRegister(ctx, st, code)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return fmt.Errorf("register %s: CSV kept changing: %w", code, filing.ErrConflict)
 }
+
+// changedError is a register that could not be read, most likely because
+// it changed during the read; reading again usually succeeds.
+type changedError struct{ err error }
+
+func (e *changedError) Error() string { return e.err.Error() }
+func (e *changedError) Unwrap() error { return e.err }
 
 func backoff(ctx context.Context, attempt int) error {
 	d := time.Duration(1+rand.IntN(5*(1+min(attempt, 10)))) * time.Millisecond

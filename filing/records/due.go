@@ -1,0 +1,83 @@
+package records
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/recordbot/recordbot/filing"
+)
+
+// DueRecord is a record whose retention has ended.
+type DueRecord struct {
+	filing.IndexEntry
+	// Where is the record package's s3:// URL or local path.
+	Where string `json:"where"`
+	// LegalHold is set when the record is under legal hold: it must not be
+	// disposed of until the hold is lifted.
+	LegalHold bool `json:"legal_hold,omitempty"`
+}
+
+// DueGroup is the records due for one disposal action.
+type DueGroup struct {
+	Action  filing.DisposalAction `json:"action"`
+	Records []DueRecord           `json:"records"`
+}
+
+// actionOrder lists the disposal actions in report order.
+var actionOrder = []filing.DisposalAction{filing.Destroy, filing.Review, filing.Transfer}
+
+// Due returns the records whose disposal date is before the given day (UTC),
+// grouped by disposal action (destroy, review, transfer, then any other),
+// oldest disposal date first. Permanent records are never due. Each record's
+// legal hold is read from its tag manifest's Object Lock state.
+func Due(ctx context.Context, st filing.Store, before time.Time) ([]DueGroup, error) {
+	all, err := Index(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	day := before.UTC().Format(time.DateOnly)
+	var due []DueRecord
+	for _, e := range all {
+		if e.DisposalDate != "" && e.DisposalAction != filing.Permanent && e.DisposalDate < day {
+			due = append(due, DueRecord{IndexEntry: e, Where: st.Where(e.Key)})
+		}
+	}
+	err = forEach(ctx, len(due), parallel, func(ctx context.Context, i int) error {
+		oi, err := st.Stat(ctx, due[i].Key+filing.TagManifestFile)
+		if err != nil {
+			return fmt.Errorf("record %s: %w", due[i].ID, err)
+		}
+		due[i].LegalHold = oi.LegalHold
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(due, func(a, b DueRecord) int {
+		if a.DisposalDate != b.DisposalDate {
+			if a.DisposalDate < b.DisposalDate {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	var groups []DueGroup
+	index := make(map[filing.DisposalAction]int)
+	for _, a := range actionOrder {
+		index[a] = len(groups)
+		groups = append(groups, DueGroup{Action: a})
+	}
+	for _, d := range due {
+		i, ok := index[d.DisposalAction]
+		if !ok {
+			i = len(groups)
+			index[d.DisposalAction] = i
+			groups = append(groups, DueGroup{Action: d.DisposalAction})
+		}
+		groups[i].Records = append(groups[i].Records, d)
+	}
+	return slices.DeleteFunc(groups, func(g DueGroup) bool { return len(g.Records) == 0 }), nil
+}

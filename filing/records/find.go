@@ -1,0 +1,110 @@
+package records
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/recordbot/recordbot/filing"
+)
+
+// Hit is a record that matches a search.
+type Hit struct {
+	filing.IndexEntry
+	// Where is the record package's s3:// URL or local path.
+	Where string `json:"where"`
+	// Matched says where the text was found: "title", "participant",
+	// "filed by", "channel", "transcript".
+	Matched []string `json:"matched"`
+	// Snippet is the first transcript line with the text, shortened.
+	Snippet string `json:"snippet,omitempty"`
+}
+
+// Find returns the records that pass f and whose title, participants, filer,
+// channel or transcript (data/transcript.txt) contain text, ignoring case.
+// It reads the index and every candidate's transcript: one GET per record
+// and the transcript's bytes, in parallel.
+func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, error) {
+	needle := strings.ToLower(strings.TrimSpace(text))
+	if needle == "" {
+		return nil, errors.New("nothing to find: give a word or phrase")
+	}
+	entries, err := List(ctx, st, f)
+	if err != nil {
+		return nil, err
+	}
+	hits := make([]*Hit, len(entries))
+	err = forEach(ctx, len(entries), parallel, func(ctx context.Context, i int) error {
+		e := entries[i]
+		h := &Hit{IndexEntry: e, Where: st.Where(e.Key)}
+		has := func(s string) bool { return strings.Contains(strings.ToLower(s), needle) }
+		if has(e.Title) {
+			h.Matched = append(h.Matched, "title")
+		}
+		for _, p := range e.Participants {
+			if has(p) {
+				h.Matched = append(h.Matched, "participant")
+				break
+			}
+		}
+		if has(e.FiledBy.Name()) || has(e.FiledBy.ID) {
+			h.Matched = append(h.Matched, "filed by")
+		}
+		if has(e.Channel) {
+			h.Matched = append(h.Matched, "channel")
+		}
+		snippet, err := grep(ctx, st, e.Key+filing.TextFile, needle)
+		if err != nil && !errors.Is(err, filing.ErrNotExist) {
+			return fmt.Errorf("record %s: %w", e.ID, err)
+		}
+		if snippet != "" {
+			h.Matched = append(h.Matched, "transcript")
+			h.Snippet = snippet
+		}
+		if len(h.Matched) > 0 {
+			hits[i] = h
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Hit
+	for _, h := range hits {
+		if h != nil {
+			out = append(out, *h)
+		}
+	}
+	return out, nil
+}
+
+// grep returns the first line of the object at key containing needle
+// (lower case), trimmed and shortened, or "".
+func grep(ctx context.Context, st filing.Store, key, needle string) (string, error) {
+	rc, err := st.Open(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.Index(strings.ToLower(line), needle); i >= 0 {
+			return shorten(strings.TrimSpace(line), 160), nil
+		}
+	}
+	return "", sc.Err()
+}
+
+// shorten cuts s to at most n runes, marking the cut.
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,87 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/filing"
+)
+
+// ErrNoLock is returned for a legal hold on a store without Object Lock.
+var ErrNoLock = fmt.Errorf("legal hold needs an S3 bucket with Object Lock: %w", filing.ErrNotSupported)
+
+// HoldResult says what a legal hold changed.
+type HoldResult struct {
+	ID      string `json:"id"`
+	On      bool   `json:"on"`
+	Objects int    `json:"objects"`
+	// Event is the key of the audit event recording the hold.
+	Event string `json:"event"`
+}
+
+// Hold puts a legal hold on every object of record id (on), or lifts it,
+// through Object Lock, and records it in the audit trail with the reason.
+// A store without Object Lock gets an error matching ErrNoLock and nothing
+// changes. If the store fails part way, the error says how many objects
+// were changed and the audit event records the partial outcome.
+func Hold(ctx context.Context, st filing.Store, id string, on bool, reason string, by capture.Person) (HoldResult, error) {
+	res := HoldResult{ID: id, On: on}
+	lk, ok := st.(filing.Locker)
+	if !ok {
+		return res, fmt.Errorf("record %s: this store (%s) has no Object Lock: %w", id, st.Where(""), ErrNoLock)
+	}
+	locking, err := lk.Locking(ctx)
+	if err != nil {
+		return res, err
+	}
+	if !locking {
+		return res, fmt.Errorf("record %s: the bucket %s was created without Object Lock: %w", id, st.Where(""), ErrNoLock)
+	}
+	e, err := Entry(ctx, st, id)
+	if err != nil {
+		return res, err
+	}
+	var keys []string
+	for oi, err := range st.List(ctx, e.Key) {
+		if err != nil {
+			return res, err
+		}
+		keys = append(keys, oi.Key)
+	}
+	if len(keys) == 0 {
+		return res, fmt.Errorf("record %s: no objects at %s", id, st.Where(e.Key))
+	}
+	var holdErr error
+	for _, k := range keys {
+		if holdErr = lk.SetLegalHold(ctx, k, on); holdErr != nil {
+			break
+		}
+		res.Objects++
+	}
+	typ, outcome := "legal-hold-off", "lifted"
+	if on {
+		typ, outcome = "legal-hold-on", "applied"
+	}
+	detail := fmt.Sprintf("%s on %d of %d objects", outcome, res.Objects, len(keys))
+	if holdErr != nil {
+		outcome = "partial"
+	}
+	if r := strings.TrimSpace(reason); r != "" {
+		detail += "; reason: " + r
+	}
+	ev, evErr := filing.WriteEvent(ctx, st, filing.Event{Type: typ, By: by, RecordID: id, Key: e.Key,
+		ClassCode: e.ClassCode, Outcome: outcome, Detail: detail})
+	if evErr == nil {
+		res.Event = filing.EventKey(ev, ev.At)
+	}
+	if holdErr != nil {
+		return res, fmt.Errorf("record %s: legal hold %s on %d of %d objects only: %w", id, outcome, res.Objects, len(keys), errors.Join(holdErr, evErr))
+	}
+	if evErr != nil {
+		return res, fmt.Errorf("record %s: legal hold %s but not recorded in the audit trail: %w", id, outcome, evErr)
+	}
+	return res, nil
+}
