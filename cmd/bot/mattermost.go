@@ -3,20 +3,162 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/recordbot/recordbot/bot"
+	mmbot "github.com/recordbot/recordbot/bot/mattermost"
+	"github.com/recordbot/recordbot/capture"
 )
 
-// MattermostConfig configures the Mattermost front end (see README, "Mattermost").
-type MattermostConfig struct{}
+// MattermostConfig configures the Mattermost front end (see README,
+// "Mattermost").
+type MattermostConfig struct {
+	// URL is the Mattermost server (MATTERMOST_URL).
+	URL string
+	// AdminToken is a system admin's personal access token, used by
+	// `bot mattermost install|uninstall` only (MATTERMOST_ADMIN_TOKEN).
+	AdminToken string
+	// Reaction is the emoji that offers filing (MATTERMOST_REACTION,
+	// default card_file_box).
+	Reaction string
+	// BotUsername is the bot account install creates or reuses
+	// (MATTERMOST_BOT_USERNAME, default recordbot).
+	BotUsername string
 
-func (c *MattermostConfig) load(getenv func(string) string) error { return nil }
+	// transport is for tests; nil in production.
+	transport http.RoundTripper
+}
+
+func (c *MattermostConfig) load(getenv func(string) string) error {
+	c.URL = strings.TrimRight(strings.TrimSpace(getenv("MATTERMOST_URL")), "/")
+	c.AdminToken = strings.TrimSpace(getenv("MATTERMOST_ADMIN_TOKEN"))
+	c.Reaction = strings.Trim(envOr(getenv, "MATTERMOST_REACTION", "card_file_box"), ": ")
+	c.BotUsername = envOr(getenv, "MATTERMOST_BOT_USERNAME", "recordbot")
+	if c.URL != "" && !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
+		return fmt.Errorf("MATTERMOST_URL=%q: want the server's address, such as https://chat.example.org", c.URL)
+	}
+	return nil
+}
 
 // setupMattermost starts the Mattermost front end when it is configured; it
-// returns a line for the start-up banner.
+// returns a line for the start-up banner saying what runs or how to
+// configure it.
 func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
-	return "Mattermost: not configured yet", nil
+	if c.URL == "" {
+		return "Mattermost: off (to file Mattermost threads set MATTERMOST_URL, PUBLIC_URL and RECORDBOT_SECRET_KEY, then run `bot mattermost install --team TEAM`; see docs/mattermost.md)", nil
+	}
+	if w.Vault == nil {
+		return "", fmt.Errorf("MATTERMOST_URL is set but %w", bot.ErrNoKey)
+	}
+	app, err := mmbot.New(mmbot.Options{
+		Server: c.URL, PublicURL: w.Config.PublicURL, Store: w.Store, Vault: w.Vault,
+		Filer: w.Service, Logger: w.Logger.With("platform", "mattermost"), Reaction: c.Reaction,
+		Transport: c.transport,
+	})
+	if err != nil {
+		return "", err
+	}
+	app.Register(w.Mux)
+	w.Sources[capture.Mattermost] = app.Source()
+	w.Notifiers.ByPlatform[capture.Mattermost] = app
+	w.Go("mattermost websocket", app.Listen)
+
+	inst, _, err := mmbot.LoadInstallation(context.Background(), w.Store, c.URL)
+	switch {
+	case err != nil:
+		return "", err
+	case inst == nil || len(inst.Teams) == 0:
+		return fmt.Sprintf("Mattermost: %s, not installed yet: run `bot mattermost install --team TEAM` (with MATTERMOST_ADMIN_TOKEN); commands reach %s%s", c.URL, w.Config.PublicURL, mmbot.CommandPath), nil
+	}
+	var teams []string
+	for _, t := range inst.Teams {
+		teams = append(teams, t.TeamName)
+	}
+	return fmt.Sprintf("Mattermost: %s as @%s, /%s on %s; react with :%s: to offer filing", c.URL, inst.BotUsername, mmbot.Trigger, strings.Join(teams, ", "), c.Reaction), nil
 }
+
+// teamsFlag collects --team values (repeatable, or comma-separated).
+type teamsFlag []string
+
+func (t *teamsFlag) String() string { return strings.Join(*t, ",") }
+
+func (t *teamsFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*t = append(*t, s)
+		}
+	}
+	return nil
+}
+
+const mattermostUsage = `usage: bot mattermost install --team TEAM [--team TEAM...] [--url URL]
+       bot mattermost uninstall [--team TEAM...] [--url URL]
+
+install creates (or reuses) the bot account and its access token, registers
+/record on each team, pointing at PUBLIC_URL/mattermost/command, and stores
+the tokens sealed with RECORDBOT_SECRET_KEY. Running it again changes nothing.
+uninstall removes /record from the teams (all when none is named); once no
+team is left it revokes the token and disables the bot account it created.
+
+Both need MATTERMOST_ADMIN_TOKEN: a system admin's personal access token.
+`
 
 // runMattermost runs `bot mattermost install|uninstall ...`.
 func (m *Main) runMattermost(ctx context.Context, args []string) error {
-	return errors.New("bot mattermost: not built yet")
+	if len(args) == 0 || (args[0] != "install" && args[0] != "uninstall") {
+		fmt.Fprint(m.Stderr, mattermostUsage)
+		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+			return flag.ErrHelp
+		}
+		return errors.New("bot mattermost: say install or uninstall")
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("bot mattermost "+sub, flag.ContinueOnError)
+	var teams teamsFlag
+	url := fs.String("url", "", "Mattermost server `URL` (MATTERMOST_URL)")
+	botName := fs.String("bot-username", "", "bot account `name` (MATTERMOST_BOT_USERNAME, default recordbot)")
+	fs.Var(&teams, "team", "team `name` (its URL name); repeat for several")
+	fs.Usage = func() { fmt.Fprint(m.Stderr, mattermostUsage); fs.PrintDefaults() }
+	if err := m.parse(fs, args[1:]); err != nil {
+		return err
+	}
+	c := &m.Config.Mattermost
+	if *url != "" {
+		c.URL = strings.TrimRight(*url, "/")
+	}
+	if *botName != "" {
+		c.BotUsername = *botName
+	}
+	if c.URL == "" {
+		return errors.New("bot mattermost: give the server with --url or MATTERMOST_URL")
+	}
+	if m.Config.SecretKey == "" {
+		return fmt.Errorf("bot mattermost: %w", bot.ErrNoKey)
+	}
+	vault, err := bot.NewVault(m.Config.SecretKey)
+	if err != nil {
+		return err
+	}
+	store, _, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	in := &mmbot.Installer{
+		Server: c.URL, AdminToken: c.AdminToken, PublicURL: m.Config.PublicURL, Store: store, Vault: vault,
+		BotUsername: c.BotUsername, Transport: c.transport, Logger: m.Logger, Out: m.Stdout,
+	}
+	if sub == "install" {
+		if _, err := in.Install(ctx, teams); err != nil {
+			return fmt.Errorf("bot mattermost install: %w", err)
+		}
+		fmt.Fprintf(m.Stdout, "Done. Start the bot (bot serve) with MATTERMOST_URL=%s; staff type /%s in a thread.\n", c.URL, mmbot.Trigger)
+		return nil
+	}
+	if err := in.Uninstall(ctx, teams); err != nil {
+		return fmt.Errorf("bot mattermost uninstall: %w", err)
+	}
+	return nil
 }

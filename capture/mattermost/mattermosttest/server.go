@@ -417,6 +417,7 @@ func (s *Server) routes() http.Handler {
 	h("POST /api/v4/bots", s.createBot)
 	h("GET /api/v4/bots", s.listBots)
 	h("POST /api/v4/bots/{id}/enable", s.enableBot)
+	h("POST /api/v4/bots/{id}/disable", s.disableBot)
 	h("POST /api/v4/users/{id}/tokens", s.createToken)
 	h("GET /api/v4/users/{id}/tokens", s.listTokens)
 	h("POST /api/v4/users/tokens/revoke", s.revokeToken)
@@ -814,6 +815,21 @@ func (s *Server) enableBot(w http.ResponseWriter, r *http.Request, me *model.Use
 	}
 	b.DeleteAt = 0
 	s.users[b.UserId].DeleteAt = 0
+	writeJSON(w, 200, b)
+}
+
+func (s *Server) disableBot(w http.ResponseWriter, r *http.Request, me *model.User) {
+	b, ok := s.bots[r.PathValue("id")]
+	if !ok {
+		writeErr(w, 404, "store.sql_bot.get.missing.app_error", "Bot does not exist.")
+		return
+	}
+	if !isAdmin(me) {
+		writeErr(w, 403, "api.context.permissions.app_error", "You do not have the appropriate permissions.")
+		return
+	}
+	b.DeleteAt = s.tick()
+	s.users[b.UserId].DeleteAt = b.DeleteAt
 	writeJSON(w, 200, b)
 }
 
