@@ -312,3 +312,7 @@ func TestParsePermalink(t *testing.T) {
 		}
 	}
 }
+
+func mattermostRef(mm *mattermosttest.Server, team *model.Team, ch *model.Channel, root *model.Post) capture.Ref {
+	return capture.Ref{Platform: capture.Mattermost, WorkspaceID: team.Id, ChannelID: ch.Id, ThreadID: root.Id, Server: mm.URL}
+}
