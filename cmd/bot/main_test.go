@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/bagcheck"
+	"github.com/recordbot/recordbot/internal/miniotest"
+)
+
+func testMain(env map[string]string) (*Main, *strings.Builder) {
+	var errb strings.Builder
+	return &Main{
+		Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errb,
+		Getenv: func(k string) string { return env[k] },
+	}, &errb
+}
+
+// With no configuration at all the bot starts on the local store and the
+// sample plan, serves /healthz and says which platforms need configuring.
+func TestServeWithoutConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := testMain(map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(dir, "records")})
+	pr, pw := io.Pipe()
+	m.Stdout = pw
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, nil); pw.Close() }()
+
+	var banner []string
+	sc := bufio.NewScanner(pr)
+	var addr string
+	for len(banner) < 5 && sc.Scan() {
+		line := sc.Text()
+		banner = append(banner, line)
+		if rest, ok := strings.CutPrefix(line, "recordbot listening on "); ok {
+			addr = strings.Fields(rest)[0]
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	text := strings.Join(banner, "\n")
+	if addr == "" {
+		t.Fatalf("no listening address in the banner:\n%s", text)
+	}
+	for _, want := range []string{"records: " + filepath.Join(dir, "records"), "Example public body file plan", "Slack", "Mattermost"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("banner lacks %q:\n%s", want, text)
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != "ok" {
+		t.Errorf("/healthz = %d %q, want 200 ok", resp.StatusCode, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("bot did not stop within 10s of cancellation")
+	}
+}
+
+func TestFileCommandIntoMinIO(t *testing.T) {
+	st := miniotest.NewStore(t)
+	c := miniotest.Config(t)
+	env := map[string]string{
+		"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": st.Bucket(), "S3_ACCESS_KEY": c.AccessKey,
+		"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on",
+	}
+	m, errb := testMain(env)
+	var out strings.Builder
+	m.Stdout = &out
+	err := m.Run(context.Background(), []string{"file", "--snapshot", "testdata/thread.json", "--class", "100-20",
+		"--title", "Roads budget: option B agreed", "--by", "alice"})
+	if err != nil {
+		t.Fatalf("bot file: %v\n%s", err, errb)
+	}
+	if !strings.Contains(out.String(), "Filed as ") || !strings.Contains(out.String(), "s3://"+st.Bucket()+"/records/100_Administration/") {
+		t.Errorf("output = %q, want the record id and its s3:// place", out.String())
+	}
+	var key string
+	for info, err := range st.List(context.Background(), filing.RecordsPrefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, ok := strings.CutSuffix(info.Key, "bagit.txt"); ok {
+			key = k
+		}
+	}
+	bag, err := bagcheck.Check(context.Background(), st, key)
+	if err != nil {
+		t.Fatalf("bag at %q: %v", key, err)
+	}
+	want, _ := os.ReadFile("testdata/files/minutes.txt")
+	if got := readObject(t, st, key+"data/files/001_minutes.txt"); got != string(want) {
+		t.Errorf("filed minutes.txt = %q, want %q", got, want)
+	}
+	if len(bag.Payload) != 5 {
+		t.Errorf("payload = %d files, want 5", len(bag.Payload))
+	}
+
+	// Bad input: a clear error and nothing filed.
+	m, errb = testMain(env)
+	m.Stdout = io.Discard
+	err = m.Run(context.Background(), []string{"file", "--snapshot", "testdata/thread.json", "--class", "200-20-01",
+		"--title", "x", "--marking", "SECRET"})
+	if err == nil || !strings.Contains(errb.String(), "SECRET is not allowed in 200-20-01") {
+		t.Errorf("bot file with a disallowed marking: err %v, stderr %q", err, errb)
+	}
+	n := 0
+	for _, err := range st.List(context.Background(), filing.IndexPrefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("index entries = %d, want 1: the bad request must file nothing", n)
+	}
+}
+
+func readObject(t *testing.T, st filing.Store, key string) string {
+	t.Helper()
+	rc, err := st.Open(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	return string(b)
+}
