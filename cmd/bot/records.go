@@ -2,10 +2,524 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/records"
 )
+
+const recordsUsage = `usage: bot records COMMAND [flags] [args]
+
+Commands for records officers. Each takes --help, and --json for scripts.
+
+  ls [CLASS] [--since DATE] [--until DATE]   list records (CLASS includes its sub-classes)
+  show ID                                    a record's metadata and where its objects are
+  verify ID... | --all                       re-read and check every object's SHA-256; exit 1 on any problem
+  register                                   write the class registers (CSV and JSON) under registers/
+  due [--before DATE]                        records past their disposal date, by disposal action
+  hold ID --on|--off [--reason TEXT]         legal hold through S3 Object Lock
+  find TEXT [--class CLASS]                  search titles, participants and transcripts
+
+DATE is YYYY-MM-DD, YYYY-MM or YYYY (--since takes its first day, --until
+its last). The store is the one the bot uses: S3_* or RECORDS_DIR.
+`
 
 // runRecords runs `bot records ...`, the records team's commands.
 func (m *Main) runRecords(ctx context.Context, args []string) error {
-	return errors.New("bot records: not built yet")
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(m.Stdout, recordsUsage)
+		return nil
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "ls", "list":
+		return m.recordsList(ctx, args)
+	case "show":
+		return m.recordsShow(ctx, args)
+	case "verify":
+		return m.recordsVerify(ctx, args)
+	case "register", "registers":
+		return m.recordsRegister(ctx, args)
+	case "due":
+		return m.recordsDue(ctx, args)
+	case "hold":
+		return m.recordsHold(ctx, args)
+	case "find":
+		return m.recordsFind(ctx, args)
+	}
+	fmt.Fprint(m.Stderr, recordsUsage)
+	return fmt.Errorf("records: unknown command %q", cmd)
+}
+
+// recordsFlags is a command's flag set with its usage text.
+func recordsFlags(name, synopsis, about string) (*flag.FlagSet, *bool) {
+	fs := flag.NewFlagSet("bot records "+name, flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON for scripts")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: bot records %s\n\n%s\n\nFlags:\n", synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs, asJSON
+}
+
+// parseArgs parses flags placed before, between or after the positional
+// arguments, and returns the positional ones.
+func (m *Main) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := m.parse(fs, args); err != nil {
+		return nil, err
+	}
+	var pos []string
+	rest := fs.Args()
+	for len(rest) > 0 {
+		if a := rest[0]; len(a) > 1 && a[0] == '-' {
+			if err := fs.Parse(rest); err != nil {
+				return nil, err
+			}
+			rest = fs.Args()
+			continue
+		}
+		pos = append(pos, rest[0])
+		rest = rest[1:]
+	}
+	return pos, nil
+}
+
+// parseDate reads YYYY-MM-DD, YYYY-MM or YYYY; end picks the last day of a
+// month or year rather than the first.
+func parseDate(s string, end bool) (time.Time, error) {
+	for _, f := range []struct {
+		layout string
+		years  int
+		months int
+	}{{time.DateOnly, 0, 0}, {"2006-01", 0, 1}, {"2006", 1, 0}} {
+		t, err := time.Parse(f.layout, s)
+		if err != nil {
+			continue
+		}
+		if end && (f.years > 0 || f.months > 0) {
+			t = t.AddDate(f.years, f.months, -1)
+		}
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD, YYYY-MM or YYYY", s)
+}
+
+// dateFlag is a flag holding a date; end as for parseDate.
+type dateFlag struct {
+	t   time.Time
+	end bool
+}
+
+func (d *dateFlag) String() string {
+	if d == nil || d.t.IsZero() {
+		return ""
+	}
+	return d.t.Format(time.DateOnly)
+}
+
+func (d *dateFlag) Set(s string) error {
+	t, err := parseDate(s, d.end)
+	d.t = t
+	return err
+}
+
+func (m *Main) printJSON(v any) error {
+	enc := json.NewEncoder(m.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// officer is who runs a command, for the audit trail.
+func officer(by string) capture.Person {
+	if by == "" {
+		if u, err := user.Current(); err == nil {
+			by = u.Username
+		}
+	}
+	return capture.Person{ID: by, DisplayName: by}
+}
+
+func short(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func (m *Main) recordsList(ctx context.Context, args []string) error {
+	fs, asJSON := recordsFlags("ls", "ls [CLASS] [--since DATE] [--until DATE] [--json]",
+		"Lists filed records, oldest first: id, date filed, class, title, security marking and\n"+
+			"who filed it. CLASS (a code such as 100-20) includes the classes below it.")
+	since, until := &dateFlag{}, &dateFlag{end: true}
+	fs.Var(since, "since", "only records filed on or after `DATE`")
+	fs.Var(until, "until", "only records filed on or before `DATE`")
+	pos, err := m.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return fmt.Errorf("records ls: one CLASS at most, got %q", pos)
+	}
+	f := records.Filter{Since: since.t, Until: until.t}
+	if len(pos) == 1 {
+		f.Class = pos[0]
+	}
+	st, plan, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	if f.Class != "" && plan.Class(f.Class) == nil {
+		fmt.Fprintf(m.Stderr, "note: %q is not a class of the current file plan; matching records filed under it earlier\n", f.Class)
+	}
+	es, err := records.List(ctx, st, f)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if es == nil {
+			es = []filing.IndexEntry{}
+		}
+		return m.printJSON(es)
+	}
+	if len(es) == 0 {
+		fmt.Fprintln(m.Stdout, "No records match.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tFILED\tCLASS\tTITLE\tMARKING\tFILED BY")
+	for _, e := range es {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.FiledAt.UTC().Format(time.DateOnly), e.ClassCode,
+			short(e.Title, 60), e.Marking, e.FiledBy.Name())
+	}
+	tw.Flush()
+	fmt.Fprintf(m.Stdout, "%d records\n", len(es))
+	return nil
+}
+
+func (m *Main) recordsShow(ctx context.Context, args []string) error {
+	fs, asJSON := recordsFlags("show", "show ID [--json]", "Shows a record's metadata and where each of its objects is stored.")
+	pos, err := m.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errors.New("records show: give one record ID")
+	}
+	st, _, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := records.Show(ctx, st, pos[0])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return m.printJSON(d)
+	}
+	r := d.Record
+	w := m.Stdout
+	field := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%-18s %s\n", k+":", v)
+		}
+	}
+	field("Record", r.ID)
+	field("Title", r.Title)
+	field("Description", r.Description)
+	field("Class", r.Class.String())
+	field("Security marking", r.Marking)
+	field("Filed by", fmt.Sprintf("%s (%s)", r.FiledBy.Name(), r.FiledBy.ID))
+	field("Filed", r.FiledAt.UTC().Format(time.RFC3339))
+	field("Thread", fmt.Sprintf("%s to %s, %d messages", r.ThreadStart.UTC().Format(time.RFC3339), r.ThreadEnd.UTC().Format(time.RFC3339), r.Messages))
+	var people []string
+	for _, p := range r.Participants {
+		people = append(people, fmt.Sprintf("%s (%s)", p.Name(), p.ID))
+	}
+	field("Participants", strings.Join(people, ", "))
+	field("Source", fmt.Sprintf("%s, %s, #%s", r.Source.Platform, firstOf(r.Source.Workspace.Name, r.Source.Workspace.ID), firstOf(r.Source.Channel.Name, r.Source.Channel.ID)))
+	field("Permalink", r.Source.Permalink)
+	field("Retention", r.Retention.Rule)
+	if r.Retention.DisposalDate != "" {
+		field("Disposal", fmt.Sprintf("%s on %s", r.Retention.Action, r.Retention.DisposalDate))
+	} else {
+		field("Disposal", "none: kept permanently")
+	}
+	field("Stored at", d.Where)
+	if d.Filed != nil {
+		field("Filing event", d.FiledEventWhere)
+		field("Sealed with", "tag manifest sha256 "+d.Filed.TagManifestSHA256)
+	} else {
+		field("Filing event", "MISSING from the audit trail ("+d.FiledEventWhere+")")
+	}
+	fmt.Fprintf(w, "\nObjects (%d):\n", len(d.Objects))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, o := range d.Objects {
+		lock := ""
+		if !o.RetainUntil.IsZero() {
+			lock = "locked until " + o.RetainUntil.UTC().Format(time.DateOnly)
+		}
+		if o.LegalHold {
+			lock = strings.TrimSpace(lock + " LEGAL HOLD")
+		}
+		fmt.Fprintf(tw, "  %s\t%d bytes\t%s\n", o.Path, o.Size, lock)
+	}
+	tw.Flush()
+	return nil
+}
+
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func (m *Main) recordsVerify(ctx context.Context, args []string) error {
+	fs, asJSON := recordsFlags("verify", "verify ID... | --all [--by NAME] [--json]",
+		"Re-reads every object of each record, checks its SHA-256 against the bag's manifests\n"+
+			"and the tag manifest against the checksum recorded in the audit trail at filing.\n"+
+			"Reports each missing, altered or extra object, records a fixity-check event per\n"+
+			"record in audit/, and exits with status 1 if any record fails.")
+	all := fs.Bool("all", false, "check every record in the store")
+	by := fs.String("by", "", "who is checking, for the audit trail (default: the current user)")
+	ids, err := m.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if *all == (len(ids) > 0) {
+		fs.Usage()
+		return errors.New("records verify: give record IDs or --all")
+	}
+	st, _, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	v := &records.Verifier{Store: st, By: officer(*by)}
+	start := time.Now()
+	last := start
+	printed := false
+	v.Progress = func(p records.Progress) {
+		if now := time.Now(); now.Sub(last) >= 2*time.Second || (printed && p.Done == p.Total) {
+			last, printed = now, true
+			fmt.Fprintf(m.Stderr, "verify: %d/%d records, %.1f MB read, %d failed, %s\n",
+				p.Done, p.Total, float64(p.Bytes)/1e6, p.Failed, now.Sub(start).Round(time.Second))
+		}
+	}
+	var res []records.Result
+	if *all {
+		res, err = v.VerifyAll(ctx)
+	} else {
+		res, err = v.Verify(ctx, ids)
+	}
+	if err != nil {
+		return fmt.Errorf("verify could not finish (nothing is known about the records not yet reported): %w", err)
+	}
+	failed := 0
+	for _, r := range res {
+		if !r.OK() {
+			failed++
+		}
+	}
+	if *asJSON {
+		if res == nil {
+			res = []records.Result{}
+		}
+		if err := m.printJSON(res); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range res {
+			status := "ok    "
+			if !r.OK() {
+				status = "FAILED"
+			}
+			fmt.Fprintf(m.Stdout, "%s  %s  %s  %s  (%d objects, %.1f MB)\n", status, r.ID, r.ClassCode, short(r.Title, 50), r.Objects, float64(r.Bytes)/1e6)
+			for _, p := range r.Problems {
+				fmt.Fprintf(m.Stdout, "        %-8s %s", p.Kind, p.Path)
+				if p.Detail != "" {
+					fmt.Fprintf(m.Stdout, " (%s)", p.Detail)
+				}
+				fmt.Fprintln(m.Stdout)
+			}
+		}
+		fmt.Fprintf(m.Stdout, "%d records checked: %d intact, %d failed. Fixity-check events recorded under %s\n",
+			len(res), len(res)-failed, failed, st.Where(filing.AuditPrefix))
+	}
+	if failed > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d records failed the fixity check", failed, len(res))}
+	}
+	return nil
+}
+
+func (m *Main) recordsRegister(ctx context.Context, args []string) error {
+	fs, asJSON := recordsFlags("register", "register [--json]",
+		"Writes the register of each class that has records, from the index: registers/CODE.csv\n"+
+			"(for spreadsheets) and registers/CODE.json. The bot also adds each record to its\n"+
+			"register as it is filed; run this to rebuild them. No record is changed.")
+	if _, err := m.parseArgs(fs, args); err != nil {
+		return err
+	}
+	st, _, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	keys, err := records.WriteRegisters(ctx, st)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		where := make([]string, 0, len(keys))
+		for _, k := range keys {
+			where = append(where, st.Where(k))
+		}
+		return m.printJSON(where)
+	}
+	for _, k := range keys {
+		fmt.Fprintln(m.Stdout, st.Where(k))
+	}
+	fmt.Fprintf(m.Stdout, "%d registers written\n", len(keys)/2)
+	return nil
+}
+
+func (m *Main) recordsDue(ctx context.Context, args []string) error {
+	fs, asJSON := recordsFlags("due", "due [--before DATE] [--json]",
+		"Lists the records whose disposal date is before DATE (default: tomorrow, so every\n"+
+			"record due today or earlier), grouped by disposal action, for a disposal review.\n"+
+			"Records under legal hold are marked: they must not be disposed of.")
+	before := &dateFlag{}
+	fs.Var(before, "before", "disposal dates before `DATE`")
+	if _, err := m.parseArgs(fs, args); err != nil {
+		return err
+	}
+	if before.t.IsZero() {
+		before.t = time.Now().UTC().AddDate(0, 0, 1)
+	}
+	st, _, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	gs, err := records.Due(ctx, st, before.t)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if gs == nil {
+			gs = []records.DueGroup{}
+		}
+		return m.printJSON(gs)
+	}
+	if len(gs) == 0 {
+		fmt.Fprintf(m.Stdout, "No records are due for disposal before %s.\n", before.t.Format(time.DateOnly))
+		return nil
+	}
+	for i, g := range gs {
+		if i > 0 {
+			fmt.Fprintln(m.Stdout)
+		}
+		fmt.Fprintf(m.Stdout, "%s (%d):\n", strings.ToUpper(string(g.Action)), len(g.Records))
+		tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  DUE\tID\tCLASS\tTITLE\tHOLD")
+		for _, r := range g.Records {
+			hold := ""
+			if r.LegalHold {
+				hold = "LEGAL HOLD: do not dispose"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", r.DisposalDate, r.ID, r.ClassCode, short(r.Title, 60), hold)
+		}
+		tw.Flush()
+	}
+	return nil
+}
+
+func (m *Main) recordsHold(ctx context.Context, args []string) error {
+	fs, asJSON := recordsFlags("hold", "hold ID --on|--off [--reason TEXT] [--by NAME] [--json]",
+		"Puts a legal hold on every object of the record (--on), or lifts it (--off), through\n"+
+			"S3 Object Lock, and records it in the audit trail. Needs an S3 bucket created with\n"+
+			"Object Lock; the local store has none.")
+	on := fs.Bool("on", false, "put the legal hold on")
+	off := fs.Bool("off", false, "lift the legal hold")
+	reason := fs.String("reason", "", "why (an FOI or litigation reference), for the audit trail")
+	by := fs.String("by", "", "who is acting, for the audit trail (default: the current user)")
+	pos, err := m.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *on == *off {
+		fs.Usage()
+		return errors.New("records hold: give one record ID and either --on or --off")
+	}
+	st, _, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := records.Hold(ctx, st, pos[0], *on, *reason, officer(*by))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return m.printJSON(res)
+	}
+	state := "lifted from"
+	if res.On {
+		state = "put on"
+	}
+	fmt.Fprintf(m.Stdout, "Legal hold %s %d objects of record %s.\nRecorded in the audit trail: %s\n", state, res.Objects, res.ID, st.Where(res.Event))
+	return nil
+}
+
+func (m *Main) recordsFind(ctx context.Context, args []string) error {
+	fs, asJSON := recordsFlags("find", "find TEXT [--class CLASS] [--json]",
+		"Finds records whose title, participants, filer, channel or transcript contain TEXT\n"+
+			"(ignoring case), for Freedom of Information requests. It reads every record's\n"+
+			"transcript: see the README for how far that scales.")
+	class := fs.String("class", "", "only records in class `CODE` and the classes below it")
+	pos, err := m.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	text := strings.Join(pos, " ")
+	if strings.TrimSpace(text) == "" {
+		fs.Usage()
+		return errors.New("records find: give the text to find")
+	}
+	st, _, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	hits, err := records.Find(ctx, st, text, records.Filter{Class: *class})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if hits == nil {
+			hits = []records.Hit{}
+		}
+		return m.printJSON(hits)
+	}
+	if len(hits) == 0 {
+		fmt.Fprintf(m.Stdout, "No records contain %q.\n", text)
+		return nil
+	}
+	for _, h := range hits {
+		fmt.Fprintf(m.Stdout, "%s  %s  %s  %s\n", h.ID, h.FiledAt.UTC().Format(time.DateOnly), h.ClassCode, h.Title)
+		fmt.Fprintf(m.Stdout, "    found in: %s\n", strings.Join(h.Matched, ", "))
+		if h.Snippet != "" {
+			fmt.Fprintf(m.Stdout, "    %s\n", h.Snippet)
+		}
+		fmt.Fprintf(m.Stdout, "    %s\n", h.Where)
+	}
+	fmt.Fprintf(m.Stdout, "%d records\n", len(hits))
+	return nil
 }
