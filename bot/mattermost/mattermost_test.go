@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
+	"github.com/recordbot/recordbot/capture"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 	"github.com/recordbot/recordbot/filing"
 )
@@ -439,5 +442,44 @@ func TestPermalinkRoundTrip(t *testing.T) {
 	team, post, err := mmcapture.ParsePermalink("https://chat.example.org", link)
 	if err != nil || team != "ops" || post != id {
 		t.Errorf("ParsePermalink(Permalink(%q)) = %q, %q, %v", id, team, post, err)
+	}
+}
+
+func TestNotifyOutcomes(t *testing.T) {
+	e := newEnv(t, envOpts{noWorker: true})
+	rp, _ := json.Marshal(map[string]string{"server": e.mm.URL, "channel_id": e.ch.Id, "root_id": e.root.Id, "user_id": e.alice.Id})
+	req := filing.Request{ID: "r1", Title: "Ferry", Reply: rp}
+	for _, tc := range []struct {
+		name string
+		o    filing.Outcome
+		want []string
+	}{
+		{"bot not in channel", filing.Outcome{Request: req, Err: fmt.Errorf("capture: %w", capture.ErrBotNotInChannel), Final: true},
+			[]string{"Could not file **Ferry**", "/invite @recordbot", "Nothing was filed"}},
+		{"not a member", filing.Outcome{Request: req, Err: fmt.Errorf("capture: %w", capture.ErrAccess), Final: true},
+			[]string{"only members of the channel"}},
+		{"will retry", filing.Outcome{Request: req, Err: errors.New("store unavailable"), Final: false},
+			[]string{"store unavailable", "I will try again"}},
+		{"filed", filing.Outcome{Request: req, Record: &filing.Summary{ID: "r1", Title: "Ferry", ClassPath: "200 Finance > 200-20 Procurement",
+			Marking: "OFFICIAL", Where: "s3://b/records/x/", Messages: 3, Files: 2}, Final: true},
+			[]string{"Filed as record **Ferry** (r1)", "200-20 Procurement", "OFFICIAL", "s3://b/records/x/", "kept permanently"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(e.mm.EphemeralFor(e.alice.Id))
+			e.app.Notify(context.Background(), tc.o)
+			got := e.mm.EphemeralFor(e.alice.Id)
+			if len(got) != before+1 {
+				t.Fatalf("%d ephemeral posts, want %d", len(got), before+1)
+			}
+			p := got[len(got)-1]
+			for _, w := range tc.want {
+				if !strings.Contains(p.Message, w) {
+					t.Errorf("Notify posted %q, want it to contain %q", p.Message, w)
+				}
+			}
+			if p.RootId != e.root.Id || p.ChannelId != e.ch.Id {
+				t.Errorf("posted in %s/%s, want %s/%s", p.ChannelId, p.RootId, e.ch.Id, e.root.Id)
+			}
+		})
 	}
 }

@@ -316,3 +316,25 @@ func TestParsePermalink(t *testing.T) {
 func mattermostRef(mm *mattermosttest.Server, team *model.Team, ch *model.Channel, root *model.Post) capture.Ref {
 	return capture.Ref{Platform: capture.Mattermost, WorkspaceID: team.Id, ChannelID: ch.Id, ThreadID: root.Id, Server: mm.URL}
 }
+
+func TestCaptureTenThousandReplies(t *testing.T) {
+	w := newWorld(t)
+	for i := range 10_000 {
+		w.mm.AddPost(w.ch, []*model.User{w.alice, w.bob}[i%2], w.root, fmt.Sprint("reply ", i))
+	}
+	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(th.Messages), 1+3+10_000; got != want {
+		t.Fatalf("captured %d messages, want %d", got, want)
+	}
+	for i := 1; i < len(th.Messages); i++ {
+		if th.Messages[i].Time.Before(th.Messages[i-1].Time) {
+			t.Fatalf("message %d is older than message %d", i, i-1)
+		}
+	}
+	if n := w.mm.RouteCalls()["GET /api/v4/posts/{id}/thread"]; n != 21 {
+		t.Errorf("thread read in %d pages, want 21 (500 replies a page)", n)
+	}
+}
