@@ -103,20 +103,9 @@ func (f *filer) file(ctx context.Context, fl *filing, t *capture.Thread) (*Recor
 			fresh[file.ID] = file
 		}
 	}
-	var payload []FileEntry
-	for _, file := range snap.Files() {
-		if file.Path == "" {
-			continue
-		}
-		var open capture.Opener
-		if src := fresh[file.ID]; src != nil {
-			open = src.Open
-		}
-		size, sum, err := f.putStream(ctx, fl.key+file.Path, open, fl.with(contentTypeOr(file.MIMEType)))
-		if err != nil {
-			return nil, "", fmt.Errorf("file %q: %w", file.Name, err)
-		}
-		payload = append(payload, FileEntry{Path: file.Path, Size: size, SHA256: sum, MIMEType: file.MIMEType, Name: file.Name, SourceID: file.ID})
+	payload, err := f.putFiles(ctx, fl, snap, fresh)
+	if err != nil {
+		return nil, "", err
 	}
 
 	// 3. The snapshot itself and the transcripts.
@@ -177,6 +166,55 @@ func (f *filer) file(ctx context.Context, fl *filing, t *capture.Thread) (*Recor
 		return nil, "", err
 	}
 	return rec, e.SHA256, nil
+}
+
+// fileUploads is how many of a record's files are uploaded at once. Each
+// holds one buffer of up to partSize, so memory stays bounded.
+const fileUploads = 3
+
+// putFiles streams the thread's attached files into the record, a few at
+// a time, and returns their entries in thread order.
+func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, fresh map[string]*capture.File) ([]FileEntry, error) {
+	var files []*capture.File
+	for _, file := range snap.Files() {
+		if file.Path != "" {
+			files = append(files, file)
+		}
+	}
+	entries := make([]FileEntry, len(files))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, fileUploads)
+	var wg sync.WaitGroup
+	for i, file := range files {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		var open capture.Opener
+		if src := fresh[file.ID]; src != nil {
+			open = src.Open
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			size, sum, err := f.putStream(ctx, fl.key+file.Path, open, fl.with(contentTypeOr(file.MIMEType)))
+			if err != nil {
+				cancel(fmt.Errorf("file %q: %w", file.Name, err))
+				return
+			}
+			entries[i] = FileEntry{Path: file.Path, Size: size, SHA256: sum, MIMEType: file.MIMEType, Name: file.Name, SourceID: file.ID}
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	return entries, nil
 }
 
 // snapshot returns the thread as stored in the record, writing t first if
@@ -324,11 +362,15 @@ func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, 
 	n, err := io.ReadFull(rc, buf)
 	var body io.Reader
 	var size int64
+	var hashed chan struct{}
 	h := sha256.New()
 	counted := &countReader{}
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		h.Write(buf[:n])
+		// Hash while the upload reads the same (unchanging) buffer.
+		hashed = make(chan struct{})
+		go func() { h.Write(buf[:n]); close(hashed) }()
+		defer func() { <-hashed }() // before buf goes back to the pool
 		counted.n = int64(n)
 		body, size = bytes.NewReader(buf[:n]), int64(n)
 	case err == nil:
@@ -344,6 +386,9 @@ func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, 
 	}
 	if err != nil {
 		return 0, "", err
+	}
+	if hashed != nil {
+		<-hashed
 	}
 	return counted.n, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -166,7 +166,7 @@ func (s *S3) SetLegalHold(ctx context.Context, key string, on bool) error {
 
 // partSize is the multipart part size for uploads of unknown size: minio-go
 // would otherwise pick parts large enough for 5 TiB and buffer one of them.
-const partSize = 16 << 20
+const partSize = 8 << 20
 
 func (s *S3) putOptions(opts WriteOptions, size int64) minio.PutObjectOptions {
 	po := minio.PutObjectOptions{ContentType: opts.ContentType, UserTags: opts.Tags}

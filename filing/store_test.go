@@ -69,7 +69,7 @@ func TestStoreCreateNeverOverwrites(t *testing.T) {
 // create must hold for it too.
 func TestStoreCreateLargeNeverOverwrites(t *testing.T) {
 	ctx := context.Background()
-	big := bytes.Repeat([]byte("0123456789abcdef"), (20<<20)/16) // 20 MiB: two parts
+	big := bytes.Repeat([]byte("0123456789abcdef"), (20<<20)/16) // 20 MiB: three parts
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			key := "records/big.bin"
