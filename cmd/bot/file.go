@@ -14,6 +14,7 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/records"
 )
 
 // runFile files a thread snapshot (the JSON form of capture.Thread) as a
@@ -53,7 +54,8 @@ func (m *Main) runFile(ctx context.Context, args []string) error {
 		return err
 	}
 	svc, err := filing.NewService(filing.Options{Store: store, Plan: plan, Logger: m.Logger,
-		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation})
+		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation,
+		AfterFiling: records.RegisterUpdater(store)})
 	if err != nil {
 		return err
 	}

@@ -113,6 +113,10 @@ func TestFileCommandIntoMinIO(t *testing.T) {
 	if len(bag.Payload) != 5 {
 		t.Errorf("payload = %d files, want 5", len(bag.Payload))
 	}
+	// Filing keeps the class register current.
+	if csv := readObject(t, st, filing.RegistersPrefix+"100-20.csv"); !strings.Contains(csv, "Roads budget: option B agreed") {
+		t.Errorf("register 100-20.csv lacks the record filed:\n%s", csv)
+	}
 
 	// Bad input: a clear error and nothing filed.
 	m, errb = testMain(env)

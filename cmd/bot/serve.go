@@ -14,6 +14,7 @@ import (
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/records"
 )
 
 // wiring is what a front end's setup function gets: the shared service,
@@ -71,6 +72,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	svc, err := filing.NewService(filing.Options{
 		Store: store, Plan: plan, Source: sources, Notifier: notifiers, Logger: log,
 		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation, Workers: m.Config.Workers,
+		// Keep each class's register current as records are filed.
+		AfterFiling: records.RegisterUpdater(store),
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,103 @@
+package capture_test
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordbot/recordbot/capture"
+)
+
+func TestParticipants(t *testing.T) {
+	alice := capture.Person{ID: "U1", DisplayName: "alice"}
+	bob := capture.Person{ID: "U2", DisplayName: "bob"}
+	carol := capture.Person{ID: "U3", DisplayName: "carol"}
+	dave := capture.Person{ID: "U0", DisplayName: "dave"}
+	th := &capture.Thread{Messages: []capture.Message{
+		{ID: "1", Author: bob, Reactions: []capture.Reaction{{Emoji: "x", Count: 2, Users: []capture.Person{carol, alice}}}},
+		{ID: "2", Author: alice},
+		{ID: "3", Author: bob, Reactions: []capture.Reaction{{Emoji: "y", Count: 1, Users: []capture.Person{dave}}}},
+	}}
+	var got []string
+	for _, p := range th.Participants() {
+		got = append(got, p.ID)
+	}
+	// Authors in order of first message, then reactors by id.
+	if want := "U2 U1 U0 U3"; strings.Join(got, " ") != want {
+		t.Errorf("Participants() = %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+func TestSpanAndValidate(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	th := &capture.Thread{Platform: capture.Slack, Channel: capture.Channel{ID: "C"}, ThreadID: "1", Messages: []capture.Message{
+		{ID: "a", Time: t0.Add(time.Hour)}, {ID: "b", Time: t0}, {ID: "c", Time: t0.Add(2 * time.Hour)},
+	}}
+	first, last := th.Span()
+	if !first.Equal(t0) || !last.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("Span() = %v, %v; want %v, %v", first, last, t0, t0.Add(2*time.Hour))
+	}
+	if err := th.Validate(); err != nil {
+		t.Errorf("Validate() = %v, want nil", err)
+	}
+	th.Messages[1].ID = ""
+	th.ThreadID = ""
+	err := th.Validate()
+	if err == nil || !strings.Contains(err.Error(), "no thread id") || !strings.Contains(err.Error(), "message 1 has no id") {
+		t.Errorf("Validate() = %v, want both problems named", err)
+	}
+}
+
+type fixed struct{ name string }
+
+func (f fixed) Capture(ctx context.Context, ref capture.Ref, by capture.Person) (*capture.Thread, error) {
+	return &capture.Thread{ThreadID: f.name}, nil
+}
+
+func TestSourcesRoute(t *testing.T) {
+	s := capture.Sources{capture.Slack: fixed{"slack"}, capture.Mattermost: fixed{"mm"}}
+	th, err := s.Capture(context.Background(), capture.Ref{Platform: capture.Mattermost}, capture.Person{})
+	if err != nil || th.ThreadID != "mm" {
+		t.Errorf("Capture(mattermost) = %v, %v; want the Mattermost source's thread", th, err)
+	}
+	if _, err := s.Capture(context.Background(), capture.Ref{Platform: "teams"}, capture.Person{}); err == nil {
+		t.Errorf("Capture(teams) = nil error, want platform not configured")
+	}
+}
+
+// The layering of the code: filing never imports a chat SDK, capture's
+// core imports neither chat nor storage SDKs, and chat SDKs stay in the
+// platform packages.
+func TestDependencies(t *testing.T) {
+	chat := []string{"github.com/slack-go/slack", "github.com/mattermost/mattermost"}
+	storage := []string{"github.com/minio/minio-go"}
+	tests := []struct {
+		pkg       string
+		forbidden []string
+	}{
+		{"github.com/recordbot/recordbot/capture", append(chat, storage...)},
+		{"github.com/recordbot/recordbot/filing", chat},
+		{"github.com/recordbot/recordbot/filing/records", chat},
+		{"github.com/recordbot/recordbot/capture/slack", append([]string{"github.com/mattermost/mattermost"}, storage...)},
+		{"github.com/recordbot/recordbot/capture/mattermost", append([]string{"github.com/slack-go/slack"}, storage...)},
+		{"github.com/recordbot/recordbot/bot", chat},
+	}
+	for _, tt := range tests {
+		out, err := exec.Command("go", "list", "-deps", tt.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", tt.pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, f := range tt.forbidden {
+				if strings.HasPrefix(dep, f) {
+					t.Errorf("%s depends on %s", tt.pkg, dep)
+				}
+			}
+		}
+		if strings.Contains(string(out), "github.com/recordbot/recordbot/bot") && tt.pkg != "github.com/recordbot/recordbot/bot" {
+			t.Errorf("%s depends on the bot front ends: dependencies must point bot -> capture, filing", tt.pkg)
+		}
+	}
+}
