@@ -48,7 +48,7 @@ func (c *MattermostConfig) load(getenv func(string) string) error {
 // configure it.
 func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 	if c.URL == "" {
-		return "Mattermost: off (to file Mattermost threads set MATTERMOST_URL, PUBLIC_URL and RECORDBOT_SECRET_KEY, then run `bot mattermost install --team TEAM`; see docs/mattermost.md)", nil
+		return "Mattermost: off (to file Mattermost threads set MATTERMOST_URL, PUBLIC_URL and RECORDBOT_SECRET_KEY, then run `bot mattermost install --team TEAM`; see the Mattermost section of README.md)", nil
 	}
 	if w.Vault == nil {
 		return "", fmt.Errorf("MATTERMOST_URL is set but %w", bot.ErrNoKey)

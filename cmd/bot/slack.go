@@ -12,7 +12,7 @@ import (
 	slackcap "github.com/recordbot/recordbot/capture/slack"
 )
 
-// SlackConfig configures the Slack front end (see docs/slack.md).
+// SlackConfig configures the Slack front end (see the Slack section of README.md).
 type SlackConfig struct {
 	// BotToken (SLACK_BOT_TOKEN, xoxb-) serves one workspace.
 	BotToken string
@@ -68,7 +68,7 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	if !c.configured() {
 		return "Slack: not configured. For one workspace set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode, no public URL) " +
 			"or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP); to install into several workspaces set SLACK_CLIENT_ID, " +
-			"SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY. See docs/slack.md.", nil
+			"SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY. See the Slack section of README.md.", nil
 	}
 	if c.AppToken == "" && c.SigningSecret == "" {
 		return "", errors.New("slack: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) so Slack can reach the bot")
