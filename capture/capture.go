@@ -277,3 +277,19 @@ func (s Sources) Capture(ctx context.Context, ref Ref, requester Person) (*Threa
 	}
 	return src.Capture(ctx, ref, requester)
 }
+
+// Sleep waits for d, or until ctx is done, whichever comes first: the wait
+// the platform sources make before retrying after an HTTP 429.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

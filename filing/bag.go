@@ -41,7 +41,6 @@ const permanentLock = 100
 type filer struct {
 	store Store
 	org   string
-	now   func() time.Time
 }
 
 // bufPool holds the buffers that let a file up to partSize be sent in one
@@ -342,11 +341,8 @@ func (f *filer) putSmall(ctx context.Context, key string, data []byte, opts Writ
 // file up to partSize goes in one PUT of exact length, a larger one in
 // parts, so memory stays bounded whatever the file's size.
 func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, opts WriteOptions) (int64, string, error) {
-	if _, err := f.store.Stat(ctx, key); err == nil {
-		e, err := f.hashStored(ctx, key)
-		return e.Size, e.SHA256, err
-	} else if !errors.Is(err, ErrNotExist) {
-		return 0, "", err
+	if e, err := f.hashStored(ctx, key); !errors.Is(err, ErrNotExist) {
+		return e.Size, e.SHA256, err // stored by an earlier attempt, or a real error
 	}
 	if open == nil {
 		return 0, "", errors.New("content is no longer available to download")
@@ -364,18 +360,19 @@ func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, 
 	var size int64
 	var hashed chan struct{}
 	h := sha256.New()
-	counted := &countReader{}
+	counted := &countReader{n: int64(n)}
 	switch {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		// Hash while the upload reads the same (unchanging) buffer.
 		hashed = make(chan struct{})
 		go func() { h.Write(buf[:n]); close(hashed) }()
 		defer func() { <-hashed }() // before buf goes back to the pool
-		counted.n = int64(n)
 		body, size = bytes.NewReader(buf[:n]), int64(n)
 	case err == nil:
-		counted.r = io.TeeReader(io.MultiReader(bytes.NewReader(buf), rc), h)
-		body, size = counted, -1
+		// buf is full: hash it, then stream the rest, counting it.
+		h.Write(buf)
+		counted.r = io.TeeReader(rc, h)
+		body, size = io.MultiReader(bytes.NewReader(buf), counted), -1
 	default:
 		return 0, "", fmt.Errorf("download: %w", err)
 	}

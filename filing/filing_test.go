@@ -3,6 +3,8 @@ package filing_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,8 +178,9 @@ func TestFileThreadMakesValidBag(t *testing.T) {
 				readJSON(t, st, info.Key, &ev)
 				if ev.RecordID == sum.ID && ev.Type == "filed" {
 					events++
-					if ev.TagManifestSHA256 != bag.Tags["tagmanifest-sha256.txt"] && ev.TagManifestSHA256 == "" {
-						t.Errorf("filed event has no tag manifest checksum")
+					tm := sha256.Sum256([]byte(readAll(t, st, sum.Key+"tagmanifest-sha256.txt")))
+					if want := hex.EncodeToString(tm[:]); ev.TagManifestSHA256 != want {
+						t.Errorf("filed event's tag manifest SHA-256 = %q, want %q", ev.TagManifestSHA256, want)
 					}
 				}
 			}

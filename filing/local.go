@@ -197,14 +197,14 @@ func localInfo(key string, fi fs.FileInfo) ObjectInfo {
 // List implements Store.
 func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
 	return func(yield func(ObjectInfo, error) bool) {
+		if strings.Contains(prefix, "..") {
+			yield(ObjectInfo{}, fmt.Errorf("list: bad prefix %q", prefix))
+			return
+		}
 		// Walk only the directory the prefix is in.
 		dir := l.root
 		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 			dir = filepath.Join(l.root, filepath.FromSlash(prefix[:i]))
-		}
-		if strings.Contains(prefix, "..") {
-			yield(ObjectInfo{}, fmt.Errorf("list: bad prefix %q", prefix))
-			return
 		}
 		var infos []ObjectInfo
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

@@ -107,7 +107,7 @@ func NewService(o Options) (*Service, error) {
 	}
 	return &Service{
 		o: o, log: o.Logger, now: o.Now,
-		filer:  &filer{store: o.Store, org: o.Organisation, now: o.Now},
+		filer:  &filer{store: o.Store, org: o.Organisation},
 		owner:  uuid.NewString(),
 		wake:   make(chan string, 1024),
 		active: make(map[string]bool),
@@ -116,9 +116,6 @@ func NewService(o Options) (*Service, error) {
 
 // Plan returns the file plan requests are checked against.
 func (s *Service) Plan() *Plan { return s.o.Plan }
-
-// Store returns the store records are filed in.
-func (s *Service) Store() Store { return s.o.Store }
 
 // maxTitle and maxDescription bound what a person types.
 const (

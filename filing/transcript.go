@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
-	"path"
 	"strings"
 	"time"
 
@@ -18,9 +17,8 @@ type transcriptData struct {
 }
 
 var transcriptFuncs = template.FuncMap{
-	"utc":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"rel":  func(p string) string { return strings.TrimPrefix(p, "data/") },
-	"base": path.Base,
+	"utc": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"rel": func(p string) string { return strings.TrimPrefix(p, "data/") },
 	"names": func(ps []capture.Person) string {
 		var s []string
 		for _, p := range ps {

@@ -354,7 +354,7 @@ func (a *App) target(ctx context.Context, src *mmcapture.Source, inst *Installat
 	cannotSee := fmt.Sprintf("I cannot see that post. If it is in a private channel, add me first: `/invite @%s`.", inst.BotUsername)
 	post, resp, err := api.GetPost(ctx, postID, "")
 	if err != nil {
-		if st := status(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
+		if st := mmcapture.HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
 			return state{}, "", cannotSee
 		}
 		a.log.Error("mattermost: read post", "post", postID, "err", err)
@@ -367,13 +367,13 @@ func (a *App) target(ctx context.Context, src *mmcapture.Source, inst *Installat
 		}
 	}
 	if _, resp, err := api.GetChannelMember(ctx, root.ChannelId, "me", ""); err != nil {
-		if st := status(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
+		if st := mmcapture.HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
 			return state{}, "", fmt.Sprintf("Add me to that channel first (`/invite @%s`), then try again.", inst.BotUsername)
 		}
 		return state{}, "", "Mattermost did not answer in time; try again."
 	}
 	if _, resp, err := api.GetChannelMember(ctx, root.ChannelId, userID, ""); err != nil {
-		if st := status(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
+		if st := mmcapture.HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
 			return state{}, "", "Only members of the channel can file its threads."
 		}
 		return state{}, "", "Mattermost did not answer in time; try again."

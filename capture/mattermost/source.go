@@ -104,7 +104,7 @@ func NewHTTPClient(base http.RoundTripper, maxRetries int, maxWait time.Duration
 		base = http.DefaultTransport
 	}
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = capture.Sleep
 	}
 	return &http.Client{Transport: &retryTransport{
 		base:    base,
@@ -162,7 +162,7 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 		return nil, s.apiError(ref, "read the channel", resp, err)
 	}
 	if _, resp, err := s.api.GetChannelMember(ctx, ch.Id, "me", ""); err != nil {
-		if st := status(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
+		if st := HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
 			return nil, fmt.Errorf("mattermost capture of %s: add the bot to ~%s first: %w", ref, ch.Name, capture.ErrBotNotInChannel)
 		}
 		return nil, s.apiError(ref, "check the bot's channel membership", resp, err)
@@ -171,7 +171,7 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 		return nil, fmt.Errorf("mattermost capture of %s: no requester: %w", ref, capture.ErrAccess)
 	}
 	if _, resp, err := s.api.GetChannelMember(ctx, ch.Id, requester.ID, ""); err != nil {
-		if st := status(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
+		if st := HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
 			return nil, fmt.Errorf("mattermost capture of %s: only members of the channel can file its threads: %w", ref, capture.ErrAccess)
 		}
 		return nil, s.apiError(ref, "check the requester's channel membership", resp, err)
@@ -512,8 +512,8 @@ func channelKind(t model.ChannelType) string {
 
 func millis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
-// status returns the HTTP status of a failed API call, or 0.
-func status(resp *model.Response, err error) int {
+// HTTPStatus returns the HTTP status of a failed API call, or 0.
+func HTTPStatus(resp *model.Response, err error) int {
 	if resp != nil && resp.StatusCode != 0 {
 		return resp.StatusCode
 	}
@@ -526,7 +526,7 @@ func status(resp *model.Response, err error) int {
 
 // apiError turns a failed API call into an error a person can act on.
 func (s *Source) apiError(ref capture.Ref, what string, resp *model.Response, err error) error {
-	switch status(resp, err) {
+	switch HTTPStatus(resp, err) {
 	case http.StatusNotFound:
 		return fmt.Errorf("mattermost capture of %s: %s: %w", ref, what, capture.ErrNotFound)
 	case http.StatusForbidden:

@@ -105,7 +105,7 @@ func New(o Options) (*Source, error) {
 		s.now = time.Now
 	}
 	if s.sleep == nil {
-		s.sleep = sleepCtx
+		s.sleep = capture.Sleep
 	}
 	if s.limits == (Limits{}) {
 		s.limits = DefaultLimits()

@@ -40,8 +40,8 @@ type Config struct {
 // useS3 reports whether an S3 store is configured.
 func (c *Config) useS3() bool { return c.S3.Endpoint != "" || c.S3.Bucket != "" }
 
-// load fills c from the environment; flags in fs (already defined by
-// addFlags) override it after fs.Parse.
+// fromEnv fills c from the environment; flags defined by addFlags
+// override it when the command line is parsed.
 func (c *Config) fromEnv(getenv func(string) string) error {
 	c.S3 = filing.S3Config{
 		Endpoint:  getenv("S3_ENDPOINT"),

@@ -59,7 +59,6 @@ func exitCode(err error) int {
 // Tests drive it end to end through Run.
 type Main struct {
 	Config Config
-	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -69,7 +68,7 @@ type Main struct {
 
 // NewMain returns a Main reading the process's environment and streams.
 func NewMain() *Main {
-	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 }
 
 const usage = `usage: bot [serve] [flags]        run the bot (chat front ends, filing worker)

@@ -19,7 +19,7 @@ import (
 func testMain(env map[string]string) (*Main, *strings.Builder) {
 	var errb strings.Builder
 	return &Main{
-		Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errb,
+		Stdout: io.Discard, Stderr: &errb,
 		Getenv: func(k string) string { return env[k] },
 	}, &errb
 }
