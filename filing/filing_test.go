@@ -444,3 +444,90 @@ func TestKilledFilingCompletesAfterRestart(t *testing.T) {
 		})
 	}
 }
+
+// A replayed or double-clicked submission (same Key) makes one request, even
+// when the copies arrive at once, and a later copy finds the request done.
+func TestSubmitWithKeyIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			svc := newService(t, st, nil, nil)
+			r := request("Replayed")
+			r.Key = "slack:T1:V123:hash1"
+			const copies = 10
+			ids := make(chan filing.Request, copies)
+			var wg sync.WaitGroup
+			for range copies {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					got, err := svc.Submit(ctx, r)
+					if err != nil {
+						t.Errorf("Submit: %v", err)
+						return
+					}
+					ids <- got
+				}()
+			}
+			wg.Wait()
+			close(ids)
+			seen := map[string]bool{}
+			repeats := 0
+			for got := range ids {
+				seen[got.ID] = true
+				if got.Repeat {
+					repeats++
+				}
+			}
+			if len(seen) != 1 || repeats != copies-1 {
+				t.Fatalf("%d submissions with one key made requests %v with %d repeats, want 1 request and %d repeats", copies, seen, repeats, copies-1)
+			}
+			n := 0
+			for info, err := range st.List(ctx, filing.RequestsPrefix+"pending/") {
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = info
+				n++
+			}
+			if n != 1 {
+				t.Errorf("pending requests = %d, want 1", n)
+			}
+			// Another key is another request.
+			r2 := r
+			r2.Key = "slack:T1:V124:hash1"
+			other, err := svc.Submit(ctx, r2)
+			if err != nil || other.Repeat || seen[other.ID] {
+				t.Errorf("Submit with another key = %+v, %v; want a new request", other, err)
+			}
+		})
+	}
+}
+
+// A key claimed by a process that died before it stored the request is
+// taken up by the next submission with that key, under the same id.
+func TestSubmitFinishesAHalfStoredKey(t *testing.T) {
+	ctx := context.Background()
+	st := miniotest.NewStore(t)
+	svc := newService(t, st, nil, nil)
+	r := request("Half stored")
+	r.Key = "mattermost:team1:nonce-abc"
+	first, err := svc.Submit(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Simulate the crash: the pending request is gone, the key claim stays.
+	if err := st.Delete(ctx, filing.RequestsPrefix+"pending/"+first.ID+".json"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := svc.Submit(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != first.ID || again.Repeat {
+		t.Errorf("resubmission = id %s repeat %v, want id %s stored anew", again.ID, again.Repeat, first.ID)
+	}
+	if _, err := st.Stat(ctx, filing.RequestsPrefix+"pending/"+first.ID+".json"); err != nil {
+		t.Errorf("request not stored again: %v", err)
+	}
+}

@@ -26,6 +26,16 @@ type Request struct {
 	// Via says how the person asked: "slack shortcut", "mattermost
 	// reaction", "import"...
 	Via string `json:"via,omitempty"`
+	// Key, when set, makes Submit idempotent: it is derived from what the
+	// platform sends with the submission (Slack's view id and hash, a
+	// Mattermost dialog's nonce), so a replayed form, a double click or a
+	// retry after a late answer finds the request already stored rather
+	// than making a second one. Front ends prefix it with the platform and
+	// workspace so keys of different origins never meet.
+	Key string `json:"key,omitempty"`
+	// Repeat is set by Submit when a request with the same Key was already
+	// stored; the returned request is that one. It is never stored.
+	Repeat bool `json:"-"`
 	// Reply is where the front end reports the outcome (channel, user,
 	// response URL...). Filing stores it and hands it back untouched.
 	Reply json.RawMessage `json:"reply,omitempty"`

@@ -3,9 +3,12 @@ package filing
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -178,10 +181,16 @@ func failedKey(id string) string  { return RequestsPrefix + "failed/" + id + ".j
 // the request with its ID and time set. Bad input returns FieldErrors and
 // stores nothing. Once Submit returns, the request will be carried out by
 // this or another bot process, even across restarts.
+//
+// A request with a Key is stored at most once: a later Submit with the
+// same Key (a replay, a double click, a retry after the store answered
+// late) returns the request first stored, with Repeat set, whether it is
+// still pending or already done or failed.
 func (s *Service) Submit(ctx context.Context, r Request) (Request, error) {
 	r.Title = strings.TrimSpace(r.Title)
 	r.Description = strings.TrimSpace(r.Description)
 	r.ClassCode = strings.TrimSpace(r.ClassCode)
+	r.Repeat = false
 	if fe := s.Check(r); fe != nil {
 		return r, fe
 	}
@@ -192,11 +201,34 @@ func (s *Service) Submit(ctx context.Context, r Request) (Request, error) {
 	r.ID = id.String()
 	r.RequestedAt = s.now().UTC()
 	r.Attempts, r.LastError = 0, ""
+	if r.Key != "" {
+		first, err := s.claimKey(ctx, r.Key, r.ID)
+		if err != nil {
+			return r, fmt.Errorf("store filing request: %w", err)
+		}
+		if first != r.ID {
+			if prev, err := s.request(ctx, first); err == nil {
+				prev.Repeat = true
+				return prev, nil
+			} else if !errors.Is(err, ErrNotExist) {
+				return r, fmt.Errorf("store filing request: %w", err)
+			}
+			// The key was claimed but the request never stored (the
+			// process died in between): store it now under that id.
+			r.ID = first
+		}
+	}
 	data, err := json.Marshal(pending{Request: r})
 	if err != nil {
 		return r, err
 	}
 	if _, err := s.o.Store.Create(ctx, pendingKey(r.ID), bytes.NewReader(data), int64(len(data)), WriteOptions{ContentType: "application/json"}); err != nil {
+		if errors.Is(err, ErrExist) && r.Key != "" {
+			if prev, err := s.request(ctx, r.ID); err == nil {
+				prev.Repeat = true
+				return prev, nil
+			}
+		}
 		return r, fmt.Errorf("store filing request: %w", err)
 	}
 	s.log.Info("filing request accepted", "request", r.ID, "thread", r.Thread.String(), "class", r.ClassCode, "by", r.RequestedBy.ID)
@@ -205,6 +237,74 @@ func (s *Service) Submit(ctx context.Context, r Request) (Request, error) {
 	default: // the next scan picks it up
 	}
 	return r, nil
+}
+
+// keyClaim is stored under requests/keys/ for each idempotency key.
+type keyClaim struct {
+	ID string `json:"id"`
+}
+
+// keyKey is where the claim of an idempotency key is stored: its SHA-256,
+// so nothing a platform sent appears in a key name.
+func keyKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return RequestsPrefix + "keys/" + hex.EncodeToString(sum[:]) + ".json"
+}
+
+// claimKey creates the claim of key for request id, only if there is none;
+// it returns the id of the request that holds the key, id or an earlier one.
+func (s *Service) claimKey(ctx context.Context, key, id string) (string, error) {
+	k := keyKey(key)
+	err := createJSON(ctx, s.o.Store, k, keyClaim{ID: id})
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, ErrExist) {
+		return "", err
+	}
+	var c keyClaim
+	if err := readJSON(ctx, s.o.Store, k, &c); err != nil {
+		return "", err
+	}
+	if c.ID == "" {
+		return "", fmt.Errorf("idempotency claim %s holds no request id", k)
+	}
+	return c.ID, nil
+}
+
+// request reads the stored request id, wherever it is in its life:
+// pending, done or failed. ErrNotExist when it was never stored.
+func (s *Service) request(ctx context.Context, id string) (Request, error) {
+	for _, key := range []string{pendingKey(id), doneKey(id), failedKey(id)} {
+		var v struct {
+			Request Request `json:"request"`
+		}
+		err := readJSON(ctx, s.o.Store, key, &v)
+		if err == nil {
+			return v.Request, nil
+		}
+		if !errors.Is(err, ErrNotExist) {
+			return Request{}, err
+		}
+	}
+	return Request{}, fmt.Errorf("request %s: %w", id, ErrNotExist)
+}
+
+// readJSON decodes the object at key (at most 1 MiB) into v.
+func readJSON(ctx context.Context, st Store, key string, v any) error {
+	rc, err := st.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
 }
 
 // FileThread files thread t for request r at once, without the queue: for
