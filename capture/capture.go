@@ -181,7 +181,27 @@ var (
 	ErrNotFound = errors.New("thread not found")
 	// ErrBotNotInChannel: the bot must be invited to the channel first.
 	ErrBotNotInChannel = errors.New("the bot is not in this channel")
+	// ErrRateLimited: the platform asked us to slow down for longer than
+	// a source waits within one attempt. Match it with errors.Is; a
+	// *RateLimitError says how long to wait. It never fails a filing: the
+	// request is tried again after the wait, without counting an attempt.
+	ErrRateLimited = errors.New("the platform is rate limiting us")
 )
+
+// RateLimitError is a rate limit with the wait the platform asked for.
+type RateLimitError struct {
+	// Platform is the platform that answered 429.
+	Platform Platform
+	// RetryAfter is how long the platform asked us to wait.
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("%s is rate limiting us: retry after %s", e.Platform, e.RetryAfter)
+}
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
 
 // Participants returns everyone who wrote in or reacted to the thread, each
 // once, authors first in order of their first message, then reactors by id.
