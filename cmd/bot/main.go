@@ -77,6 +77,7 @@ const usage = `usage: bot [serve] [flags]        run the bot (chat front ends, f
        bot file --snapshot F ...    file a thread snapshot as a record
        bot records COMMAND ...      list, show, verify, register, due, hold, find
        bot mattermost COMMAND ...   install or uninstall on Mattermost teams
+       bot version                  which build this is
        bot help                     this text
 
 Run "bot COMMAND --help" for a command's flags. Configuration is read from
@@ -95,6 +96,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runServe(ctx, args)
 	case "check":
 		return m.runCheck(ctx, args)
+	case "version", "--version":
+		return m.runVersion()
 	case "file":
 		return m.runFile(ctx, args)
 	case "records":
