@@ -232,6 +232,11 @@ func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer func() {
+				if v := recover(); v != nil { // a platform's opener; the worker logs the attempt's error
+					cancel(fmt.Errorf("file %q: internal error while downloading (%T)", file.Name, v))
+				}
+			}()
 			key := fl.key + file.Path
 			e, err := f.hashStored(ctx, key)
 			switch {

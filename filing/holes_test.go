@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
@@ -501,6 +502,14 @@ func TestConcurrentLargeCreatesMakeOneObject(t *testing.T) {
 				if versions != 1 {
 					t.Errorf("Versions(%s) = %d, want 1", key, versions)
 				}
+				object := strings.TrimPrefix(s3.Where(key), "s3://"+s3.Bucket()+"/")
+				ups, err := (minio.Core{Client: s3.Client()}).ListMultipartUploads(ctx, s3.Bucket(), object, "", "", "", 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ups.Uploads) != 0 {
+					t.Errorf("MultipartUploads(%s) = %d left open, want 0 (the losers aborted)", key, len(ups.Uploads))
+				}
 				if info, err := st.Stat(ctx, key); err != nil {
 					t.Fatal(err)
 				} else if locked, _ := s3.Locking(ctx); locked && !info.RetainUntil.Equal(retain) {
@@ -510,6 +519,54 @@ func TestConcurrentLargeCreatesMakeOneObject(t *testing.T) {
 			// A later create of the key fails at once, whatever its size.
 			if _, err := st.Create(ctx, key, strings.NewReader("late"), -1, filing.WriteOptions{}); !errors.Is(err, filing.ErrExist) {
 				t.Errorf("Create(existing large key) = %v, want ErrExist", err)
+			}
+		})
+	}
+}
+
+// panicking panics in every capture, or in every file download.
+type panicking struct {
+	inFile bool
+	calls  atomic.Int32
+}
+
+func (p *panicking) Capture(ctx context.Context, ref capture.Ref, by capture.Person) (*capture.Thread, error) {
+	p.calls.Add(1)
+	if !p.inFile {
+		panic("capture bug")
+	}
+	th := testThread(2, 100)
+	th.Messages[0].Files[0].Open = func(context.Context) (io.ReadCloser, error) { panic("download bug") }
+	return th, nil
+}
+
+// A request that makes the capture or a download panic fails like any
+// other, attempts counted and the person told, and the bot keeps running.
+func TestPanickingRequestFailsAndIsReported(t *testing.T) {
+	for _, inFile := range []bool{false, true} {
+		t.Run(fmt.Sprint("in file ", inFile), func(t *testing.T) {
+			st, err := filing.OpenLocal(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := &panicking{inFile: inFile}
+			outs := newOutcomes()
+			svc := newServiceWith(t, fast(filing.Options{Store: st, Source: src, Notifier: outs, MaxAttempts: 2}))
+			req, err := svc.Submit(context.Background(), request("Trips a bug"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := run(t, svc)
+			first, last := outs.wait(t), outs.wait(t)
+			stop()
+			if first.Final || first.Err == nil || !last.Final || last.Err == nil || !strings.Contains(last.Err.Error(), "internal error") {
+				t.Errorf("Outcomes = (%v, final %v), (%v, final %v); want a retry notice then a final internal error", first.Err, first.Final, last.Err, last.Final)
+			}
+			if got := src.calls.Load(); got != 2 {
+				t.Errorf("Captures = %d, want 2", got)
+			}
+			if !exists(t, st, filing.RequestsPrefix+"failed/"+req.ID+".json") {
+				t.Errorf("request %s not failed", req.ID)
 			}
 		})
 	}

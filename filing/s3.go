@@ -213,14 +213,19 @@ var partPool = sync.Pool{New: func() any { b := make([]byte, partSize); return &
 // becoming a new version on top. Here the upload is completed with
 // If-None-Match: *, which S3 and MinIO check atomically against the
 // object's existence when they assemble it: of concurrent creates exactly
-// one completes, and the others get ErrExist and are aborted. The same
-// condition on the initiation makes a create of an existing key fail at
-// once, before any part is sent.
+// one completes, and the others get ErrExist and are aborted. (AWS S3
+// takes no condition on the initiation, so a key that exists already is
+// looked for first, to fail before any part is sent; only the
+// completion's condition is relied on.)
 func (s *S3) createParts(ctx context.Context, key string, r io.Reader, po minio.PutObjectOptions) (ObjectInfo, error) {
+	if _, err := s.Stat(ctx, key); err == nil {
+		return ObjectInfo{}, fmt.Errorf("create %s: %w", key, ErrExist)
+	} else if !errors.Is(err, ErrNotExist) {
+		return ObjectInfo{}, err
+	}
 	core := minio.Core{Client: s.client}
 	object := s.prefix + key
 	po.PartSize = 0
-	po.SetMatchETagExcept("*")
 	id, err := core.NewMultipartUpload(ctx, s.bucket, object, po)
 	if err != nil {
 		return ObjectInfo{}, s.mapErr("create", key, err)
@@ -262,7 +267,15 @@ func (s *S3) createParts(ctx context.Context, key string, r io.Reader, po minio.
 	co.SetMatchETagExcept("*")
 	info, err := core.CompleteMultipartUpload(ctx, s.bucket, object, id, parts, co)
 	if err != nil {
-		return ObjectInfo{}, s.mapErr("create", key, err)
+		err = s.mapErr("create", key, err)
+		if errors.Is(err, ErrConflict) {
+			// AWS S3 answers 409 to a completion that raced another
+			// one; if that one made the object, this create lost.
+			if _, serr := s.Stat(ctx, key); serr == nil {
+				err = fmt.Errorf("create %s: %w", key, ErrExist)
+			}
+		}
+		return ObjectInfo{}, err
 	}
 	completed = true
 	return ObjectInfo{Key: key, Size: size, ETag: info.ETag, LastModified: info.LastModified, RetainUntil: po.RetainUntilDate}, nil
