@@ -325,15 +325,47 @@ func TestLocalRecordsNotWorldReadable(t *testing.T) {
 	}
 }
 
+// deadStore fails every write once its process is dead.
+type deadStore struct {
+	filing.Store
+	dead atomic.Bool
+}
+
+var errDead = errors.New("the process is dead")
+
+func (d *deadStore) Create(ctx context.Context, key string, r io.Reader, size int64, o filing.WriteOptions) (filing.ObjectInfo, error) {
+	if d.dead.Load() {
+		return filing.ObjectInfo{}, errDead
+	}
+	return d.Store.Create(ctx, key, r, size, o)
+}
+
+func (d *deadStore) Put(ctx context.Context, key string, r io.Reader, size int64, o filing.WriteOptions) (filing.ObjectInfo, error) {
+	if d.dead.Load() {
+		return filing.ObjectInfo{}, errDead
+	}
+	return d.Store.Put(ctx, key, r, size, o)
+}
+
+func (d *deadStore) Delete(ctx context.Context, key string) error {
+	if d.dead.Load() {
+		return errDead
+	}
+	return d.Store.Delete(ctx, key)
+}
+
 // killingSource kills the "process" in the middle of every capture, as a
-// request that crashes the bot would.
+// request that crashes the bot would: its store takes no more writes and
+// its context ends.
 type killingSource struct {
+	store  *deadStore
 	cancel context.CancelFunc
 	calls  *atomic.Int32
 }
 
 func (k killingSource) Capture(ctx context.Context, ref capture.Ref, by capture.Person) (*capture.Thread, error) {
 	k.calls.Add(1)
+	k.store.dead.Store(true)
 	k.cancel()
 	<-ctx.Done()
 	return nil, ctx.Err()
@@ -350,7 +382,8 @@ func TestPoisonRequestEndsAndIsReported(t *testing.T) {
 			var req filing.Request
 			for i := range maxAttempts {
 				runCtx, cancel := context.WithCancel(ctx)
-				svc := newServiceWith(t, fast(filing.Options{Store: st, Source: killingSource{cancel, &calls}, MaxAttempts: maxAttempts}))
+				ds := &deadStore{Store: st}
+				svc := newServiceWith(t, fast(filing.Options{Store: ds, Source: killingSource{ds, cancel, &calls}, MaxAttempts: maxAttempts}))
 				if i == 0 {
 					var err error
 					if req, err = svc.Submit(ctx, request("Crashes the bot")); err != nil {
@@ -569,5 +602,44 @@ func TestPanickingRequestFailsAndIsReported(t *testing.T) {
 				t.Errorf("request %s not failed", req.ID)
 			}
 		})
+	}
+}
+
+// blocking waits in every capture until its context ends.
+type blocking struct{ started chan struct{} }
+
+func (b blocking) Capture(ctx context.Context, ref capture.Ref, by capture.Person) (*capture.Thread, error) {
+	b.started <- struct{}{}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// Stopping the bot while it files (a deploy) hands the request back for
+// the next start, without using up an attempt.
+func TestShutdownReleasesRequestUncounted(t *testing.T) {
+	ctx := context.Background()
+	st, err := filing.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := blocking{started: make(chan struct{}, 1)}
+	svc := newServiceWith(t, fast(filing.Options{Store: st, Source: src}))
+	req, err := svc.Submit(ctx, request("Deploy mid-filing"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, svc)
+	<-src.started
+	stop()
+	var p struct {
+		Request      filing.Request `json:"request"`
+		ClaimedUntil time.Time      `json:"claimed_until"`
+	}
+	readJSON(t, st, filing.RequestsPrefix+"pending/"+req.ID+".json", &p)
+	if p.Request.Attempts != 0 || !p.ClaimedUntil.IsZero() {
+		t.Errorf("Pending(after shutdown) = attempts %d, claimed until %v; want 0 and no claim", p.Request.Attempts, p.ClaimedUntil)
+	}
+	if p.Request.RecordKey == "" {
+		t.Errorf("Pending(after a claim).RecordKey = %q, want the record's folder fixed", p.Request.RecordKey)
 	}
 }

@@ -218,7 +218,17 @@ func (s *Service) carryOut(ctx context.Context, id string) {
 	stop()
 	<-renewed
 	if ctx.Err() != nil && err != nil {
-		return // shutting down: the request stays pending for the next start
+		// Shutting down: hand the request back, the attempt uncounted,
+		// so the next start takes it up at once. (A process that is
+		// killed never gets here: its claim lapses and counts.)
+		p.Request.Attempts = max(p.Request.Attempts-1, 0)
+		p.ClaimedBy, p.ClaimedUntil = "", time.Time{}
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := s.writePending(wctx, p, etag); err != nil {
+			s.log.Warn("release request at shutdown", "request", id, "err", err)
+		}
+		return
 	}
 	r := p.Request
 	if err == nil {
