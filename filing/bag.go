@@ -247,7 +247,7 @@ func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, 
 				cancel(fmt.Errorf("file %q: %w", file.Name, err))
 				return
 			case sealed:
-				reasons[i] = cmp.Or(settled[file.Path], "its content was not stored before the record's transcripts were written")
+				reasons[i] = cmp.Or(settled[file.Path], "the content could not be downloaded after the thread was captured (the transcripts give the reason)")
 				return
 			}
 			size, sum, reason, err := f.fetchFile(ctx, key, fresh[file.ID], snap.Platform, src, fl.with(contentTypeOr(file.MIMEType)))
@@ -288,13 +288,19 @@ func (f *filer) settled(ctx context.Context, fl *filing) (bool, map[string]strin
 		return false, nil, err
 	}
 	reasons := make(map[string]string)
-	var rec Record
-	if err := readJSON(ctx, f.store, fl.key+RecordFile, &rec); err == nil {
-		for _, m := range rec.Missing {
-			reasons[m.Path] = m.Reason
-		}
-	} else if !errors.Is(err, ErrNotExist) {
+	rc, err := f.store.Open(ctx, fl.key+RecordFile)
+	if errors.Is(err, ErrNotExist) {
+		return true, reasons, nil
+	} else if err != nil {
 		return false, nil, err
+	}
+	defer rc.Close()
+	var rec Record
+	if err := json.NewDecoder(rc).Decode(&rec); err != nil {
+		return false, nil, fmt.Errorf("read stored %s: %w", RecordFile, err)
+	}
+	for _, m := range rec.Missing {
+		reasons[m.Path] = m.Reason
 	}
 	return true, reasons, nil
 }

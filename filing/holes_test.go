@@ -643,3 +643,44 @@ func TestShutdownReleasesRequestUncounted(t *testing.T) {
 		t.Errorf("Pending(after a claim).RecordKey = %q, want the record's folder fixed", p.Request.RecordKey)
 	}
 }
+
+// Once the transcripts show a file as missing, a later attempt keeps it
+// missing even if the platform serves it again, so the transcripts, the
+// record and the manifest agree.
+func TestMissingFileStaysMissingOnceTranscribed(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			th := testThread(3, 1000, 2000)
+			fileFirstAttempt(t, st, &vanishing{th: th, gone: map[string]bool{"F001": true}}, request("Flaky file"),
+				func(key string) bool { return strings.HasSuffix(key, "/"+filing.RecordFile) })
+			outs := newOutcomes()
+			second := newServiceWith(t, fast(filing.Options{Store: st, Source: &source{thread: th}, Notifier: outs}))
+			stop := run(t, second)
+			out := outs.wait(t)
+			stop()
+			if out.Err != nil || out.Record == nil {
+				t.Fatalf("Outcome = %+v, want filed", out)
+			}
+			if _, err := bagcheck.Check(ctx, st, out.Record.Key); err != nil {
+				t.Errorf("bag invalid: %v", err)
+			}
+			var rec filing.Record
+			readJSON(t, st, out.Record.Key+filing.RecordFile, &rec)
+			// The kill came before record.json, which would have held the
+			// reason; the transcripts hold it.
+			if len(rec.Missing) != 1 || rec.Missing[0].SourceID != "F001" || !strings.Contains(rec.Missing[0].Reason, "could not be downloaded") {
+				t.Errorf("Record.Missing = %+v, want F001 not downloaded", rec.Missing)
+			}
+			if txt := readAll(t, st, out.Record.Key+filing.TextFile); !strings.Contains(txt, "deleted from Slack after the thread was captured") {
+				t.Errorf("transcript.txt lacks the reason F001 is missing")
+			}
+			if exists(t, st, out.Record.Key+rec.Missing[0].Path) {
+				t.Errorf("missing file %s stored by the later attempt", rec.Missing[0].Path)
+			}
+			if out.Record.Files != 1 {
+				t.Errorf("Summary.Files = %d, want 1", out.Record.Files)
+			}
+		})
+	}
+}
