@@ -54,6 +54,18 @@ type Options struct {
 	// AfterFiling runs after each record is filed (registers, receipts).
 	// Its error is logged, never turned into a filing failure.
 	AfterFiling func(ctx context.Context, s Summary) error
+	// LeaseTime is how long a worker's claim on a request lasts without
+	// renewal (default 2 minutes); the worker renews it every third.
+	LeaseTime time.Duration
+	// ScanEvery is how often the store is searched for pending requests
+	// left by a process that stopped, or due for a retry (default 15s).
+	ScanEvery time.Duration
+	// MaxAttempts is how often a request is tried before it fails for
+	// good (default 6). Waiting out a platform's rate limit is no attempt.
+	MaxAttempts int
+	// RetryWait is the wait after the first failed attempt; it doubles
+	// with each later one, up to 15 minutes (default 30 seconds).
+	RetryWait time.Duration
 }
 
 // Service accepts filing requests, stores them durably and carries them out.
@@ -76,16 +88,6 @@ type Service struct {
 	active map[string]bool // requests being worked on by this process
 }
 
-// Tuning of the worker; tests shorten them.
-var (
-	// leaseTime is how long a claim on a request lasts without renewal.
-	leaseTime = 2 * time.Minute
-	// scanEvery is how often pending requests are looked for.
-	scanEvery = 15 * time.Second
-	// maxAttempts is how often a request is tried before it fails for good.
-	maxAttempts = 6
-)
-
 // NewService returns a service; call Run to carry out requests.
 func NewService(o Options) (*Service, error) {
 	if o.Store == nil || o.Plan == nil {
@@ -99,6 +101,18 @@ func NewService(o Options) (*Service, error) {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 2
+	}
+	if o.LeaseTime <= 0 {
+		o.LeaseTime = 2 * time.Minute
+	}
+	if o.ScanEvery <= 0 {
+		o.ScanEvery = 15 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 6
+	}
+	if o.RetryWait <= 0 {
+		o.RetryWait = 30 * time.Second
 	}
 	if o.LockMode == "" {
 		o.LockMode = "GOVERNANCE"
@@ -324,24 +338,25 @@ func (s *Service) FileThread(ctx context.Context, r Request, t *capture.Thread) 
 	if fe := s.Check(r); fe != nil {
 		return nil, fe
 	}
-	return s.file(ctx, r, t)
+	return s.file(ctx, r, fetch{thread: t})
 }
 
-// file writes the record, its index entry and its audit event.
-func (s *Service) file(ctx context.Context, r Request, t *capture.Thread) (*Summary, error) {
+// file writes the record, its index entry and its audit event, from the
+// stored snapshot if there is one, else from the thread src captured.
+func (s *Service) file(ctx context.Context, r Request, src fetch) (*Summary, error) {
 	c := s.o.Plan.Class(r.ClassCode)
 	if c == nil || !c.Leaf() {
 		return nil, permanent(fmt.Errorf("class %q is no longer in the file plan", r.ClassCode))
 	}
 	fl := s.filer.newFiling(r, c)
-	rec, tagSum, err := s.filer.file(ctx, fl, t)
+	rec, tagSum, err := s.filer.file(ctx, fl, src)
 	if err != nil {
 		return nil, err
 	}
 	sum := &Summary{
 		ID: rec.ID, Title: rec.Title, ClassCode: c.Code, ClassPath: c.PathString(), Marking: rec.Marking,
 		Key: rec.Key, Where: s.o.Store.Where(rec.Key), FiledAt: rec.FiledAt, DisposalDate: fl.disposal,
-		DisposalAction: c.Retention.Action, FiledBy: rec.FiledBy, Messages: rec.Messages,
+		DisposalAction: c.Retention.Action, FiledBy: rec.FiledBy, Messages: rec.Messages, MissingFiles: len(rec.Missing),
 	}
 	for _, p := range rec.Payload {
 		if strings.HasPrefix(p.Path, "data/files/") {

@@ -87,7 +87,7 @@ func (s *Source) download(ctx context.Context, team, src, mimeType string) (io.R
 			resp.Body.Close()
 			switch resp.StatusCode {
 			case http.StatusNotFound, http.StatusGone:
-				return nil, fmt.Errorf("download slack file: Slack says it is gone (HTTP %d)", resp.StatusCode)
+				return nil, fmt.Errorf("download slack file: Slack says it is gone (HTTP %d): %w", resp.StatusCode, capture.ErrNotFound)
 			case http.StatusUnauthorized, http.StatusForbidden:
 				return nil, fmt.Errorf("download slack file: refused (HTTP %d): the app needs the files:read scope; update it from manifest.yml and reinstall", resp.StatusCode)
 			}
