@@ -15,8 +15,8 @@ var ErrNoLock = fmt.Errorf("legal hold needs an S3 bucket with Object Lock: %w",
 
 // HoldResult says what a legal hold changed.
 type HoldResult struct {
-	ID      string `json:"id"`
-	On      bool   `json:"on"`
+	ID string `json:"id"`
+	On bool   `json:"on"`
 	// Objects counts the object versions changed: each object's first
 	// version and any written over it.
 	Objects int `json:"objects"`
