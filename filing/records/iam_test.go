@@ -65,7 +65,7 @@ func TestRecommendedBotPolicy(t *testing.T) {
 	}))
 	defer srv.Close()
 	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL)
-	st, err := filing.OpenS3(ctx, filing.S3Config{Endpoint: c.Endpoint, Bucket: bucket, Insecure: true, PathStyle: "on", Region: c.Region})
+	st, err := filing.OpenS3(ctx, filing.S3Config{Endpoint: c.Endpoint, Bucket: bucket, Insecure: true, PathStyle: "on", Region: c.Region, UseIAM: true})
 	if err != nil {
 		t.Fatalf("open the store as the bot: %v", err)
 	}
