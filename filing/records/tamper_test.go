@@ -164,6 +164,13 @@ func TestVerifyForgedRecord(t *testing.T) {
 	if evs := events(t, st, s.ID, "fixity-check"); len(evs) != 2 || evs[0].Outcome != "fail" || evs[1].Outcome != "fail" {
 		t.Errorf("fixity-check events = %+v, want two failed", evs)
 	}
+	// find searches the transcript as filed, not the forgery.
+	for text, want := range map[string]int{"option b was agreed": 1, "option a was agreed": 0} {
+		hits, err := records.Find(ctx, st, text, records.Filter{})
+		if err != nil || len(hits) != want {
+			t.Errorf("Find(%q) after the forgery = %d hits, %v; want %d", text, len(hits), err, want)
+		}
+	}
 	// show reads the record as filed, and says what was written over it.
 	d, err := records.Show(ctx, st, s.ID)
 	if err != nil {
