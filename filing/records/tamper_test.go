@@ -283,11 +283,13 @@ func TestVerifyOrphans(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			svc := service(t, st, nil)
 			s := file(t, svc, spec{title: "Committee terms"})
-			file(t, svc, spec{title: "Other business"})
+			other := file(t, svc, spec{title: "Other business"})
 			erase(t, st, s.Key)
 			stray := filing.RecordsPrefix + "100_Administration/notes.txt"
-			if _, err := st.Create(ctx, stray, strings.NewReader("x"), 1, filing.WriteOptions{}); err != nil {
-				t.Fatal(err)
+			for _, k := range []string{stray, other.Key + "notes.txt"} {
+				if _, err := st.Create(ctx, k, strings.NewReader("x"), 1, filing.WriteOptions{}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			res, err := (&records.Verifier{Store: st}).VerifyAll(ctx)
 			if err != nil {
@@ -298,6 +300,9 @@ func TestVerifyOrphans(t *testing.T) {
 			}
 			if got := problems(resultOf(t, res, s.ID)); !slices.Equal(got, []string{"missing " + s.Key}) {
 				t.Errorf("VerifyAll of an index entry without its folder: problems %q, want %q", got, "missing "+s.Key)
+			}
+			if got := problems(resultOf(t, res, other.ID)); !slices.Equal(got, []string{"extra notes.txt"}) {
+				t.Errorf("VerifyAll of a record with an object beside its tag files: problems %q, want %q", got, "extra notes.txt")
 			}
 			if got := problems(resultOf(t, res, "")); !slices.Equal(got, []string{"extra " + stray}) {
 				t.Errorf("VerifyAll of a stray object: problems %q, want %q", got, "extra "+stray)

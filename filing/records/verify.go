@@ -261,8 +261,14 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 	for i := range entries {
 		e := &entries[i]
 		p := byFolder[e.Key]
-		if p == nil || p.entry != nil {
+		switch {
+		case p == nil:
 			p = &pkg{folder: e.Key}
+			pkgs = append(pkgs, p)
+		case p.entry != nil:
+			// A second entry naming the same folder: checked on its own,
+			// and its id will not match the folder's record.json.
+			p = &pkg{folder: e.Key, objects: p.objects}
 			pkgs = append(pkgs, p)
 		}
 		p.entry, p.entryH, p.id = e, ihs[i], e.ID
