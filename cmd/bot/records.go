@@ -192,6 +192,7 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m.warnUnindexed(ctx, st, "ls")
 	if *asJSON {
 		if es == nil {
 			es = []filing.IndexEntry{}
@@ -402,6 +403,27 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	return nil
 }
 
+// warnUnindexed tells the officer on standard error about record folders
+// that the index, which cmd goes by, does not know.
+func (m *Main) warnUnindexed(ctx context.Context, st filing.Store, cmd string) {
+	folders, err := records.Unindexed(ctx, st)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "warning: could not check for records missing from the index: %v\n", err)
+		return
+	}
+	if len(folders) == 0 {
+		return
+	}
+	fmt.Fprintf(m.Stderr, "warning: %d record folders have no index entry, so %s does not see them; run `bot records verify --all`:\n", len(folders), cmd)
+	for i, f := range folders {
+		if i == 10 {
+			fmt.Fprintf(m.Stderr, "  … and %d more\n", len(folders)-i)
+			break
+		}
+		fmt.Fprintf(m.Stderr, "  %s\n", tty(st.Where(f)))
+	}
+}
+
 // countKind counts the problems of kind in res.
 func countKind(res []records.Result, kind string) int {
 	n := 0
@@ -466,6 +488,7 @@ func (m *Main) recordsDue(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m.warnUnindexed(ctx, st, "due")
 	if *asJSON {
 		if gs == nil {
 			gs = []records.DueGroup{}
@@ -554,6 +577,7 @@ func (m *Main) recordsFind(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m.warnUnindexed(ctx, st, "find")
 	if *asJSON {
 		if hits == nil {
 			hits = []records.Hit{}

@@ -262,6 +262,9 @@ func TestRecordsVerifyReportsTampering(t *testing.T) {
 func TestRecordsUnindexedLocal(t *testing.T) {
 	env := map[string]string{"RECORDS_DIR": t.TempDir()}
 	sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
+	if _, stderr, _ := runBot(t, env, "records", "ls"); stderr != "" {
+		t.Errorf("bot records ls with every record indexed: stderr %q, want none", stderr)
+	}
 	if err := os.Remove(filepath.Join(env["RECORDS_DIR"], "index", sum.ID+".json")); err != nil {
 		t.Fatal(err)
 	}
@@ -271,6 +274,12 @@ func TestRecordsUnindexedLocal(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "keeps no versions") {
 		t.Errorf("bot records verify on the local store: stderr %q, want a note on what it cannot detect", stderr)
+	}
+	for _, cmd := range [][]string{{"ls"}, {"due", "--before", "2999"}, {"find", "option"}} {
+		_, stderr, code := runBot(t, env, append([]string{"records"}, cmd...)...)
+		if code != 0 || !strings.Contains(stderr, "1 record folders have no index entry") || !strings.Contains(stderr, filing.ShortID(sum.ID)) {
+			t.Errorf("bot records %s (no index entry): exit %d, stderr %q; want a warning naming the folder", cmd[0], code, stderr)
+		}
 	}
 	if out, stderr, code := runBot(t, env, "records", "show", sum.ID); code != 0 || !strings.Contains(out, "Index entry:") || !strings.Contains(out, "MISSING") {
 		t.Errorf("bot records show (no index entry): exit %d, output %q, stderr %q; want the record, index entry MISSING", code, out, stderr)

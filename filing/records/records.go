@@ -368,3 +368,36 @@ feed:
 	}
 	return nil
 }
+
+// Unindexed returns the record folders under records/ that no index entry
+// names (judged by the short id that ends each folder's name), from two
+// listings and no reads: a cheap warning for ls, due and find, which go by
+// the index. `verify --all` is the thorough check.
+func Unindexed(ctx context.Context, st filing.Store) ([]string, error) {
+	short := make(map[string]bool)
+	for h, err := range filing.Histories(ctx, st, filing.IndexPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list the index: %w", err)
+		}
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(h.Key, filing.IndexPrefix), ".json"); ok {
+			short[filing.ShortID(id)] = true
+		}
+	}
+	var out []string
+	seen := make(map[string]bool)
+	for oi, err := range st.List(ctx, filing.RecordsPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list the records: %w", err)
+		}
+		f := packageOf(oi.Key)
+		if f == "" || seen[f] {
+			continue
+		}
+		seen[f] = true
+		name := strings.TrimSuffix(f, "/")
+		if i := strings.LastIndexByte(name, '_'); i < 0 || !short[name[i+1:]] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
