@@ -361,3 +361,22 @@ func TestLimitation(t *testing.T) {
 		}
 	}
 }
+
+// A record whose filing event has no Object Lock (filed by an older
+// recordbot) passes, with a note that its anchor is not locked.
+func TestVerifyNotesUnlockedAnchor(t *testing.T) {
+	ctx := context.Background()
+	st := miniotest.NewStore(t)
+	s := file(t, service(t, st, nil), spec{title: "Budget"})
+	evKey := filing.EventKey(filing.Event{ID: s.ID, Type: "filed"}, s.FiledAt)
+	ev := read(t, st, evKey)
+	erase(t, st, evKey)
+	overwrite(t, st, evKey, ev) // the first version again, without retention
+	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].OK() || len(res[0].Notes) != 1 || !strings.Contains(res[0].Notes[0], "no Object Lock retention") {
+		t.Errorf("Verify of a record with an unlocked filing event = problems %q, notes %q; want a pass with one note", problems(res[0]), res[0].Notes)
+	}
+}
