@@ -375,14 +375,18 @@ func (s *Service) file(ctx context.Context, r Request, src fetch) (*Summary, err
 		FiledAt: rec.FiledAt, FiledBy: rec.FiledBy, ThreadStart: rec.ThreadStart, DisposalDate: rec.Retention.DisposalDate,
 		DisposalAction: rec.Retention.Action, Platform: rec.Source.Platform, Channel: rec.Source.Channel.Name, Participants: people,
 	}
-	if err := createJSON(ctx, s.o.Store, IndexPrefix+rec.ID+".json", idx); err != nil && !errors.Is(err, ErrExist) {
+	// Both are written once and locked as long as the record, so that what
+	// `records verify` anchors on cannot be removed, only written over (a
+	// later version, which it reports).
+	lock := WriteOptions{ContentType: "application/json", RetainUntil: fl.opts.RetainUntil}
+	if err := createLockedJSON(ctx, s.o.Store, IndexPrefix+rec.ID+".json", idx, lock); err != nil && !errors.Is(err, ErrExist) {
 		return nil, fmt.Errorf("index record: %w", err)
 	}
 	ev := rec.Events[0]
 	ev.At = s.now().UTC()
 	ev.TagManifestSHA256 = tagSum
 	ev.Source = firstNonEmpty(rec.Source.Permalink, r.Thread.String())
-	if err := createJSON(ctx, s.o.Store, EventKey(ev, rec.FiledAt), ev); err != nil && !errors.Is(err, ErrExist) {
+	if err := createLockedJSON(ctx, s.o.Store, EventKey(ev, rec.FiledAt), ev, lock); err != nil && !errors.Is(err, ErrExist) {
 		return nil, fmt.Errorf("audit event: %w", err)
 	}
 	s.log.Info("record filed", "record", rec.ID, "class", c.Code, "messages", rec.Messages, "files", sum.Files)
@@ -400,9 +404,27 @@ func EventKey(e Event, at time.Time) string {
 	return fmt.Sprintf("%s%s/%s_%s.json", AuditPrefix, at.UTC().Format("2006/01/02"), e.ID, Slug(e.Type, true, 40))
 }
 
+// minEventLock is the shortest Object Lock of an audit event: an event of a
+// record whose own lock has ended (a fixity check at the disposal review)
+// is still kept this long.
+const minEventLock = 366 * 24 * time.Hour
+
+// RecordLock returns until when Object Lock protects the objects of a
+// record filed at filed with disposal date disposalDate (YYYY-MM-DD, ""
+// for a record kept permanently): the disposal date, or the permanent
+// horizon the filing service uses.
+func RecordLock(filed time.Time, disposalDate string) time.Time {
+	if d, err := time.Parse(time.DateOnly, disposalDate); err == nil {
+		return d
+	}
+	return filed.UTC().AddDate(permanentLock, 0, 0)
+}
+
 // WriteEvent adds an event to the audit trail, giving it an id if it has
-// none. Events are created, never rewritten.
-func WriteEvent(ctx context.Context, st Store, e Event) (Event, error) {
+// none. Events are created once, never rewritten, and locked (on a store
+// with Object Lock) until lockUntil, the lock of the record they belong to
+// (RecordLock), or at least a year from the event.
+func WriteEvent(ctx context.Context, st Store, e Event, lockUntil time.Time) (Event, error) {
 	if e.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -416,15 +438,24 @@ func WriteEvent(ctx context.Context, st Store, e Event) (Event, error) {
 	if e.Agent == "" {
 		e.Agent = Agent
 	}
-	return e, createJSON(ctx, st, EventKey(e, e.At), e)
+	if least := e.At.Add(minEventLock); lockUntil.Before(least) {
+		lockUntil = least
+	}
+	return e, createLockedJSON(ctx, st, EventKey(e, e.At), e, WriteOptions{ContentType: "application/json", RetainUntil: lockUntil.UTC()})
 }
 
+// createJSON creates the object at key holding v as indented JSON.
 func createJSON(ctx context.Context, st Store, key string, v any) error {
+	return createLockedJSON(ctx, st, key, v, WriteOptions{ContentType: "application/json"})
+}
+
+// createLockedJSON is createJSON with opts, such as a retention.
+func createLockedJSON(ctx context.Context, st Store, key string, v any, opts WriteOptions) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = st.Create(ctx, key, bytes.NewReader(data), int64(len(data)), WriteOptions{ContentType: "application/json"})
+	_, err = st.Create(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
 	return err
 }
 
