@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/recordbot/recordbot/bot"
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
@@ -73,8 +76,10 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	if c.AppToken == "" && c.SigningSecret == "" {
 		return "", errors.New("slack: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) so Slack can reach the bot")
 	}
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: w.Metrics.transport(capture.Slack, nil)}
 	o := slackbot.Options{
-		Filer: w.Service, BotToken: c.BotToken, SigningSecret: c.SigningSecret,
+		HTTPClient: hc,
+		Filer:      w.filer(), BotToken: c.BotToken, SigningSecret: c.SigningSecret,
 		APIURL: c.APIURL, Logger: w.Logger.With("platform", "slack"), ThreadReceipt: c.ThreadReceipt,
 	}
 	if c.ClientID != "" {
@@ -95,11 +100,22 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	src, err := slackcap.New(slackcap.Options{Token: app.Token, APIURL: c.APIURL, Logger: o.Logger})
+	src, err := slackcap.New(slackcap.Options{Token: app.Token, APIURL: c.APIURL, Logger: o.Logger, HTTPClient: hc})
 	if err != nil {
 		return "", err
 	}
 	w.Sources[capture.Slack] = src
+	if c.BotToken != "" {
+		botToken, apiURL := c.BotToken, c.APIURL
+		w.Readiness.add("slack", func(ctx context.Context) error {
+			for _, f := range slackbot.Check(ctx, slackbot.CheckOptions{BotToken: botToken, APIURL: apiURL, HTTPClient: hc}) {
+				if f.Status == bot.StatusFail {
+					return errors.New(f.Detail)
+				}
+			}
+			return nil
+		})
+	}
 	w.Notifiers.ByPlatform[capture.Slack] = app
 	app.Register(w.Mux)
 
