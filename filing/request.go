@@ -82,9 +82,9 @@ type Summary struct {
 	Files          int            `json:"files"`
 	// Bytes is the size of the record's payload files.
 	Bytes int64 `json:"bytes,omitempty"`
-	// MissingFiles counts attached files whose content could not be
-	// stored (deleted from the platform before or after the capture);
-	// the record says why for each.
+	// MissingFiles counts attached files whose content went missing
+	// after the thread was captured (gone from the platform before it
+	// could be downloaded); record.json says why for each.
 	MissingFiles int `json:"missing_files,omitempty"`
 }
 
