@@ -268,7 +268,7 @@ func TestRecordCommand(t *testing.T) {
 
 func TestRefusedRequests(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	body := url.Values{"payload": {`{"type":"block_suggestion","value":"x"}`}}.Encode()
+	body := url.Values{"payload": {`{"type":"block_suggestion","team":{"id":"T1"},"user":{"id":"U1"},"value":"x"}`}}.Encode()
 	tests := []struct {
 		name   string
 		header http.Header

@@ -99,6 +99,10 @@ func (a *App) signed(h func(w http.ResponseWriter, r *http.Request, body []byte)
 // whole answer at once) and then does the work that follows it, in this
 // request's goroutine, on a context that outlives the request.
 func (a *App) respond(w http.ResponseWriter, r *http.Request, k ack) {
+	if k.refuse != 0 {
+		http.Error(w, http.StatusText(k.refuse), k.refuse)
+		return
+	}
 	var data []byte
 	if k.body != nil {
 		var err error

@@ -249,6 +249,18 @@ func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusBadGateway, "recordbot was not installed", "Slack gave no bot token for a workspace (organisation-wide installs are not supported). Install it into a workspace.")
 		return
 	}
+	if !a.allows(res.Team.ID, res.Enterprise.ID) {
+		// Installed into a workspace recordbot does not serve: give the
+		// token back (auth.revoke) and store nothing.
+		a.log.Warn("slack: refused an install into a workspace not in SLACK_ALLOWED_TEAMS", "team", res.Team.ID, "enterprise", res.Enterprise.ID, "by", res.AuthedUser.ID)
+		api := slackapi.New(res.AccessToken, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
+		if _, err := api.SendAuthRevokeContext(ctx, res.AccessToken); err != nil {
+			a.log.Warn("slack: could not revoke the refused install's token", "team", res.Team.ID, "err", errText(err))
+		}
+		page(w, http.StatusForbidden, "recordbot was not installed",
+			"This recordbot serves only its organisation's own workspaces, and "+res.Team.Name+" is not one of them. Ask the people who run recordbot to add it.")
+		return
+	}
 	inst := Installation{
 		TeamID: res.Team.ID, TeamName: res.Team.Name, EnterpriseID: res.Enterprise.ID, EnterpriseName: res.Enterprise.Name,
 		AppID: res.AppID, BotUserID: res.BotUserID, Scopes: res.Scope, InstalledBy: res.AuthedUser.ID,

@@ -242,6 +242,62 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 	return t, nil
 }
 
+// Preview is what a person sees of a thread before filing it.
+type Preview struct {
+	// ThreadID is the thread's root message ts.
+	ThreadID string
+	// Text is the root message's text (Slack markup).
+	Text string
+}
+
+// Member checks that requester is a member of the channel ref names
+// (conversations.members), reading nothing of the thread. It fails with
+// capture.ErrAccess when they are not, naming no private channel.
+func (s *Source) Member(ctx context.Context, ref capture.Ref, requester capture.Person) error {
+	if ref.ChannelID == "" {
+		return fmt.Errorf("slack: ref %s lacks a channel", ref)
+	}
+	ss, err := s.session(ctx, ref.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	return ss.checkMember(ctx, capture.Channel{ID: ref.ChannelID}, requester.ID)
+}
+
+// Preview checks as Member does and only then reads the thread's root
+// message (one conversations.replies call), so a person who may not file
+// a thread never sees a word of it.
+func (s *Source) Preview(ctx context.Context, ref capture.Ref, requester capture.Person) (Preview, error) {
+	if ref.ChannelID == "" || ref.ThreadID == "" {
+		return Preview{}, fmt.Errorf("slack: ref %s lacks a channel or thread", ref)
+	}
+	ss, err := s.session(ctx, ref.WorkspaceID)
+	if err != nil {
+		return Preview{}, err
+	}
+	ch := capture.Channel{ID: ref.ChannelID}
+	if err := ss.checkMember(ctx, ch, requester.ID); err != nil {
+		return Preview{}, err
+	}
+	var msgs []slackapi.Message
+	err = s.call(ctx, ss.w, "conversations.replies", func(ctx context.Context) (err error) {
+		msgs, _, _, err = ss.api.GetConversationRepliesContext(ctx, &slackapi.GetConversationRepliesParameters{
+			ChannelID: ch.ID, Timestamp: ref.ThreadID, Limit: 1, Inclusive: true})
+		return err
+	})
+	if err != nil {
+		return Preview{}, ss.mapErr(err, ch)
+	}
+	if len(msgs) == 0 {
+		return Preview{}, fmt.Errorf("slack thread %s: %w", ref.ThreadID, capture.ErrNotFound)
+	}
+	p := Preview{ThreadID: msgs[0].ThreadTimestamp, Text: msgs[0].Text}
+	if p.ThreadID == "" {
+		p.ThreadID = msgs[0].Timestamp
+	}
+	return p, nil
+}
+
 // workspaceInfo returns the workspace's name and domain (auth.test: no
 // scope needed), cached.
 func (ss *session) workspaceInfo(ctx context.Context) (capture.Workspace, error) {
@@ -310,6 +366,7 @@ func (ss *session) channel(ctx context.Context, id string) (capture.Channel, err
 }
 
 // checkMember fails with capture.ErrAccess unless user is a member of ch.
+// The refusal names no private channel: the person is not in it.
 func (ss *session) checkMember(ctx context.Context, ch capture.Channel, user string) error {
 	if user == "" {
 		return fmt.Errorf("slack capture: no requester: %w", capture.ErrAccess)
@@ -332,7 +389,7 @@ func (ss *session) checkMember(ctx context.Context, ch capture.Channel, user str
 			}
 		}
 		if next == "" {
-			return fmt.Errorf("only members of %s can file its threads: %w", channelLabel(ch), capture.ErrAccess)
+			return fmt.Errorf("only members of %s can file its threads: %w", outsiderLabel(ch), capture.ErrAccess)
 		}
 		cursor = next
 	}
@@ -387,6 +444,20 @@ func (ss *session) mapErr(err error, ch capture.Channel) error {
 		return fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)
 	}
 	return err
+}
+
+// outsiderLabel names ch for someone who is not a member of it: a public
+// channel by its name, anything else without one.
+func outsiderLabel(ch capture.Channel) string {
+	switch {
+	case ch.Kind == "channel" && ch.Name != "":
+		return "#" + ch.Name
+	case ch.Kind == "dm":
+		return "a direct message"
+	case ch.Kind == "group":
+		return "a group message"
+	}
+	return "the channel"
 }
 
 func channelLabel(ch capture.Channel) string {

@@ -214,7 +214,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 			res = map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.URL, "http") + "/socket"}
 		}
 	default:
+		s.mu.Lock()
 		team, ok := s.Tokens[call.Token]
+		s.mu.Unlock()
 		if !ok {
 			if call.Token == "" {
 				res = fail("not_authed")
@@ -323,6 +325,11 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 		}
 		view["id"] = "V" + strconv.Itoa(len(s.calls))
 		return map[string]any{"ok": true, "view": view}
+	case "auth.revoke":
+		// https://api.slack.com/methods/auth.revoke: the calling token
+		// stops working; {"ok":true,"revoked":true}.
+		delete(s.Tokens, c.Token)
+		return map[string]any{"ok": true, "revoked": true}
 	case "views.update":
 		return map[string]any{"ok": true}
 	case "chat.postEphemeral":
