@@ -36,10 +36,10 @@ const (
 // env is a bot wired as cmd/bot wires it, against a fake Slack and a real
 // MinIO bucket.
 type env struct {
-	slack   *slacktest.Server
-	store   filing.Store
-	service *filing.Service
-	app     *slackbot.App
+	slack    *slacktest.Server
+	store    filing.Store
+	service  *filing.Service
+	app      *slackbot.App
 	bot      *httptest.Server
 	source   *slackcap.Source
 	installs *slackbot.Installations

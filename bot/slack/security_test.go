@@ -58,10 +58,10 @@ func TestNonMemberSeesNothingOfPrivateThread(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	addPrivateThread(e)
 	links := []string{
-		"https://acme.slack.com/archives/G9/p1700001000000100",                                   // the root
-		"https://acme.slack.com/archives/G9/p1700001100000200",                                   // a reply, no thread_ts: needs the root
+		"https://acme.slack.com/archives/G9/p1700001000000100",                                    // the root
+		"https://acme.slack.com/archives/G9/p1700001100000200",                                    // a reply, no thread_ts: needs the root
 		"https://acme.slack.com/archives/G9/p1700001100000200?thread_ts=1700001000.000100&cid=G9", // a reply's link
-		"https://acme.slack.com/archives/G9/p1700001000000100 My own title",                      // with a title
+		"https://acme.slack.com/archives/G9/p1700001000000100 My own title",                       // with a title
 	}
 	for i, link := range links {
 		code, _ := e.post(t, "/slack/commands", commandForm("U1", link))
