@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -151,8 +152,8 @@ func TestShortcutFilesRecord(t *testing.T) {
 		t.Errorf("Filing… went to user %q channel %q thread %q, want U1 in C1 thread %s", filingMsg.Get("user"), filingMsg.Get("channel"), filingMsg.Get("thread_ts"), root)
 	}
 	filed := e.waitFor(t, "chat.postEphemeral", "Filed as", 30*time.Second)
-	if !strings.Contains(filed.Get("text"), "100-20 Committees") || !strings.Contains(filed.Get("text"), "s3://") {
-		t.Errorf("outcome message = %q, want the class path and where", filed.Get("text"))
+	if txt := filed.Get("text"); !strings.Contains(txt, "100-20 Committees") || !strings.Contains(txt, "Record id: ") || strings.Contains(txt, "s3://") {
+		t.Errorf("outcome message = %q, want the class path and record id, not the store's address", txt)
 	}
 	e.waitFor(t, "chat.postMessage", "filed this thread as record", 5*time.Second)
 
@@ -300,13 +301,13 @@ func TestNotifyFailureAndFallback(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	r := filing.Request{ID: "req-1", Title: "Venue", Thread: capture.Ref{Platform: capture.Slack, WorkspaceID: "T1", ChannelID: "C1", ThreadID: root},
 		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
-	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: errors.New("capture thread: " + "invite @recordbot to #decisions first: " + capture.ErrBotNotInChannel.Error()), Final: true})
+	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: fmt.Errorf("capture thread: invite @recordbot to #decisions first: %w", capture.ErrBotNotInChannel), Final: true})
 	e.waitFor(t, "chat.postEphemeral", "Could not file “Venue”: capture thread: invite @recordbot", time.Second)
 
 	// The person has left the channel: the message comes as a DM.
 	r.Reply = json.RawMessage(`{"team":"T1","channel":"C1","user":"U7","thread_ts":"` + root + `"}`)
 	e.app.Notify(context.Background(), filing.Outcome{Request: r, Record: &filing.Summary{ID: "rec-1", ClassPath: "100 A > 100-20 B", Messages: 3, Files: 1}, Final: true})
-	dm := e.waitFor(t, "chat.postMessage", "Filed as *rec-1*", time.Second)
+	dm := e.waitFor(t, "chat.postMessage", "Filed as record *rec1*", time.Second)
 	if dm.Get("channel") != "U7" {
 		t.Errorf("fallback went to %q, want a DM to U7", dm.Get("channel"))
 	}

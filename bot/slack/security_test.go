@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	slackbot "github.com/recordbot/recordbot/bot/slack"
+	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
 	"github.com/recordbot/recordbot/filing"
 )
@@ -394,4 +396,50 @@ func waitNoPending(t testing.TB, st filing.Store) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Issue 9: messages to chat users named the store's address (an S3 URL, a
+// local path). They name the record by class path and id; errors not
+// written for people are not passed on.
+func TestMessagesNameNoStoreAddress(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	r := filing.Request{ID: "019a1b2c-3d4e-7f00-8123-456789abcdef", Title: "Venue", Attempts: 1,
+		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
+	sum := &filing.Summary{ID: r.ID, Title: "Venue", ClassPath: "100 Administration > 100-20 Committees", Marking: "OFFICIAL",
+		Where: "s3://records-bucket/records/100_Administration/2026/x_6789abcdef/", Key: "records/100_Administration/2026/x/", Messages: 3}
+	storeErr := errors.New("write records/100_Administration/x/data/thread.json to s3://records-bucket (/var/lib/recordbot/records): connection reset")
+	ctx := context.Background()
+	e.app.Notify(ctx, filing.Outcome{Request: r, Record: sum, Final: true})
+	e.app.Notify(ctx, filing.Outcome{Request: r, Err: storeErr})
+	e.app.Notify(ctx, filing.Outcome{Request: r, Err: storeErr, Final: true})
+	calls := e.slack.Calls("chat.postEphemeral")
+	if len(calls) != 3 {
+		t.Fatalf("%d messages, want 3", len(calls))
+	}
+	for _, c := range calls {
+		txt := c.Get("text")
+		for _, leak := range []string{"s3://", "records-bucket", "/var/lib", "records/100_Administration"} {
+			if strings.Contains(txt, leak) {
+				t.Errorf("message %q names %q", txt, leak)
+			}
+		}
+	}
+	if txt := calls[0].Get("text"); !strings.Contains(txt, "Filed as record *"+filing.ShortID(r.ID)+"*") ||
+		!strings.Contains(txt, r.ID) || !strings.Contains(txt, "100-20 Committees") {
+		t.Errorf("filed message = %q, want the short id, the record id and the class path", txt)
+	}
+	if txt := calls[2].Get("text"); !strings.Contains(txt, "request "+r.ID) {
+		t.Errorf("failure message = %q, want the request id for the records team", txt)
+	}
+}
+
+// Issue 9: a long Retry-After left the person hearing nothing for minutes.
+// A non-final rate-limit outcome says when filing resumes.
+func TestNotifyRateLimited(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	r := filing.Request{ID: "req-rl", Title: "Venue", Attempts: 3,
+		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
+	err := fmt.Errorf("capture thread: %w", &capture.RateLimitError{Platform: capture.Slack, RetryAfter: 9*time.Minute + 10*time.Second})
+	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: err})
+	e.waitFor(t, "chat.postEphemeral", "Slack is rate limiting us; filing “Venue” will resume in about 10 minutes", time.Second)
 }

@@ -315,7 +315,7 @@ func (ss *session) workspaceInfo(ctx context.Context) (capture.Workspace, error)
 	})
 	if err != nil {
 		if code := slackCode(err); code == "invalid_auth" || code == "account_inactive" || code == "token_revoked" {
-			return capture.Workspace{}, fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)
+			return capture.Workspace{}, appError{fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)}
 		}
 		return capture.Workspace{}, err
 	}
@@ -439,12 +439,23 @@ func (ss *session) mapErr(err error, ch capture.Channel) error {
 	case "thread_not_found", "message_not_found":
 		return fmt.Errorf("the thread is gone from %s (deleted?): %w", channelLabel(ch), capture.ErrNotFound)
 	case "missing_scope":
-		return fmt.Errorf("recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall: %w", err)
+		return appError{fmt.Errorf("recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall: %w", err)}
 	case "invalid_auth", "account_inactive", "token_revoked", "not_authed":
-		return fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)
+		return appError{fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)}
 	}
 	return err
 }
+
+// ErrApp matches failures that the Slack app's admin must fix (a missing
+// scope, a token that no longer works); the error's text says how, in
+// words for people.
+var ErrApp = errors.New("recordbot's Slack app needs its admin")
+
+// appError marks an error as ErrApp.
+type appError struct{ error }
+
+func (e appError) Unwrap() error        { return e.error }
+func (e appError) Is(target error) bool { return target == ErrApp }
 
 // outsiderLabel names ch for someone who is not a member of it: a public
 // channel by its name, anything else without one.
