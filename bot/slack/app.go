@@ -84,7 +84,8 @@ type Options struct {
 	Now func() time.Time
 	// ThreadReceipt posts a short receipt in the thread once it is filed.
 	ThreadReceipt bool
-	// MaxBody caps a request body (default 1 MiB).
+	// MaxBody, when set, caps every request body in place of each
+	// endpoint's own limit (see maxInteraction).
 	MaxBody int64
 }
 
@@ -137,9 +138,6 @@ func New(o Options) (*App, error) {
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	if o.MaxBody <= 0 {
-		o.MaxBody = 1 << 20
 	}
 	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool)}
 	for _, id := range o.AllowedTeams {

@@ -1,10 +1,13 @@
 package slack_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -442,4 +445,56 @@ func TestNotifyRateLimited(t *testing.T) {
 	err := fmt.Errorf("capture thread: %w", &capture.RateLimitError{Platform: capture.Slack, RetryAfter: 9*time.Minute + 10*time.Second})
 	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: err})
 	e.waitFor(t, "chat.postEphemeral", "Slack is rate limiting us; filing “Venue” will resume in about 10 minutes", time.Second)
+}
+
+// Issue 9: the bot read up to 1 MiB of a request before checking its
+// signature. A request whose timestamp is stale or missing, whose
+// signature is malformed, or whose declared length is over the endpoint's
+// limit is now refused before a byte of its body is read: these requests
+// send their headers and then nothing, and still get their answer.
+func TestRefusedBeforeBodyIsRead(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	sig := "v0=" + strings.Repeat("ab", 32)
+	now := time.Now().Unix()
+	tests := []struct {
+		name, path, ts, sig string
+		length              int
+		want                int
+	}{
+		{"stale timestamp", "/slack/interactivity", fmt.Sprint(now - 600), sig, 100_000, http.StatusUnauthorized},
+		{"timestamp from the future", "/slack/commands", fmt.Sprint(now + 600), sig, 100_000, http.StatusUnauthorized},
+		{"no timestamp", "/slack/interactivity", "", sig, 100_000, http.StatusUnauthorized},
+		{"no signature", "/slack/events", fmt.Sprint(now), "", 100_000, http.StatusUnauthorized},
+		{"malformed signature", "/slack/options", fmt.Sprint(now), "v0=xyz", 100_000, http.StatusUnauthorized},
+		{"short signature", "/slack/options", fmt.Sprint(now), "v0=abcd", 100_000, http.StatusUnauthorized},
+		{"command too large", "/slack/commands", fmt.Sprint(now), sig, 100_000, http.StatusRequestEntityTooLarge},
+		{"interaction too large", "/slack/interactivity", fmt.Sprint(now), sig, 1 << 20, http.StatusRequestEntityTooLarge},
+	}
+	addr := strings.TrimPrefix(e.bot.URL, "http://")
+	for _, tt := range tests {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := "POST " + tt.path + " HTTP/1.1\r\nHost: " + addr + "\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+			"Content-Length: " + fmt.Sprint(tt.length) + "\r\n"
+		if tt.ts != "" {
+			req += "X-Slack-Request-Timestamp: " + tt.ts + "\r\n"
+		}
+		if tt.sig != "" {
+			req += "X-Slack-Signature: " + tt.sig + "\r\n"
+		}
+		io.WriteString(conn, req+"\r\n") // and no body
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		conn.Close()
+		if err != nil {
+			t.Errorf("%s: no answer without the body: %v", tt.name, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.want)
+		}
+	}
 }
