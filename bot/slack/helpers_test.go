@@ -85,7 +85,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	var app *slackbot.App
 	src, err := slackcap.New(slackcap.Options{
 		Token:  func(ctx context.Context, team string) (string, error) { return app.Token(ctx, team) },
-		APIURL: s.APIURL(), Logger: log,
+		APIURL: s.APIURL(), Logger: log, FileOrigins: []string{s.URL},
 		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
 	})
 	if err != nil {

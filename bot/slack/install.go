@@ -157,6 +157,9 @@ func (s *Installations) Delete(ctx context.Context, team string) error {
 	if !teamIDRE.MatchString(team) {
 		return fmt.Errorf("slack installation: bad team id %q", team)
 	}
+	s.mu.Lock()
+	delete(s.cache, team) // from now on no lookup here serves the old token
+	s.mu.Unlock()
 	if err := s.store.Delete(ctx, installKey(team)); err != nil {
 		return fmt.Errorf("delete slack installation %s: %w", team, err)
 	}

@@ -48,8 +48,19 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Limits pace the calls; DefaultLimits when zero.
 	Limits Limits
-	// MaxRetries is how often one call is retried after a 429 (default 5).
+	// MaxRetries is how often one call is retried after a 429 (default
+	// 5); after that the call ends with a *capture.RateLimitError.
 	MaxRetries int
+	// MaxWait is the longest Retry-After the source waits out within one
+	// attempt (default 1 minute); a longer one ends the call with a
+	// *capture.RateLimitError, so the filing resumes later and the person
+	// is told when.
+	MaxWait time.Duration
+	// FileOrigins are the only origins ("https://files.slack.com") the
+	// workspace's token is sent to when downloading a file; a file whose
+	// address is elsewhere is recorded as not downloaded. Default:
+	// DefaultFileOrigins. Tests add their double's origin.
+	FileOrigins []string
 	// PageSize is the limit asked of conversations.replies (default 200,
 	// as Slack recommends).
 	PageSize int
@@ -68,6 +79,8 @@ type Source struct {
 	sleep      func(ctx context.Context, d time.Duration) error
 	limits     Limits
 	maxRetries int
+	maxWait    time.Duration
+	fileOrigin map[string]bool
 	pageSize   int
 	namesFor   time.Duration
 
@@ -86,7 +99,7 @@ func New(o Options) (*Source, error) {
 	}
 	s := &Source{
 		token: o.Token, apiURL: o.APIURL, http: o.HTTPClient, log: o.Logger,
-		now: o.Now, sleep: o.Sleep, limits: o.Limits, maxRetries: o.MaxRetries,
+		now: o.Now, sleep: o.Sleep, limits: o.Limits, maxRetries: o.MaxRetries, maxWait: o.MaxWait,
 		pageSize: o.PageSize, namesFor: o.NamesFor, ws: make(map[string]*workspace),
 	}
 	if s.apiURL == "" {
@@ -112,6 +125,17 @@ func New(o Options) (*Source, error) {
 	}
 	if s.maxRetries <= 0 {
 		s.maxRetries = 5
+	}
+	if s.maxWait <= 0 {
+		s.maxWait = time.Minute
+	}
+	origins := o.FileOrigins
+	if len(origins) == 0 {
+		origins = DefaultFileOrigins
+	}
+	s.fileOrigin = make(map[string]bool, len(origins))
+	for _, o := range origins {
+		s.fileOrigin[strings.TrimSuffix(strings.ToLower(o), "/")] = true
 	}
 	if s.pageSize <= 0 {
 		s.pageSize = 200

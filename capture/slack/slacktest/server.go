@@ -142,8 +142,9 @@ func (s *Server) AddFile(path, contentType string, body []byte) string {
 	return s.URL + "/files-pri/" + path
 }
 
-// RateLimit makes the next calls of method answer 429 with the given
-// Retry-After seconds, one call per value.
+// RateLimit makes the next calls of method ("files" for file downloads)
+// answer 429 with the given Retry-After seconds, one call per value, as
+// https://api.slack.com/docs/rate-limits describes.
 func (s *Server) RateLimit(method string, retryAfter ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -464,6 +465,16 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	_, valid := s.Tokens[tok]
 	s.calls = append(s.calls, Call{Method: "files", Token: tok, Form: url.Values{"path": {r.URL.Path}}})
+	if ra := s.limited["files"]; len(ra) > 0 {
+		// RateLimit("files", ...) limits downloads as Slack limits any
+		// request: 429 and Retry-After in seconds
+		// (https://api.slack.com/docs/rate-limits).
+		s.limited["files"] = ra[1:]
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(ra[0]))
+		http.Error(w, "", http.StatusTooManyRequests)
+		return
+	}
 	s.mu.Unlock()
 	if !valid {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
