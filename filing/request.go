@@ -72,6 +72,8 @@ type Summary struct {
 	FiledBy        capture.Person `json:"filed_by"`
 	Messages       int            `json:"messages"`
 	Files          int            `json:"files"`
+	// Bytes is the size of the record's payload files.
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 // FieldErrors reports bad input field by field ("title", "class",

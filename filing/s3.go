@@ -31,6 +31,10 @@ type S3Config struct {
 	// PathStyle is "auto" (default), "on" (path-style URLs, as MinIO
 	// usually needs) or "off" (virtual-host style).
 	PathStyle string
+	// UseIAM takes credentials from the environment's IAM role (instance
+	// metadata) when AccessKey and SecretKey are empty. Without it, empty
+	// keys are an error: the metadata address is never contacted unasked.
+	UseIAM bool
 }
 
 // Validate checks the configuration for mistakes a person can fix.
@@ -42,8 +46,13 @@ func (c *S3Config) Validate() error {
 	if c.Bucket == "" {
 		errs = append(errs, errors.New("S3_BUCKET is not set"))
 	}
-	if (c.AccessKey == "") != (c.SecretKey == "") {
-		errs = append(errs, errors.New("set both S3_ACCESS_KEY and S3_SECRET_KEY, or neither (to use the environment's IAM credentials)"))
+	switch {
+	case (c.AccessKey == "") != (c.SecretKey == ""):
+		errs = append(errs, errors.New("set both S3_ACCESS_KEY and S3_SECRET_KEY"))
+	case c.AccessKey == "" && !c.UseIAM:
+		errs = append(errs, errors.New("S3_ACCESS_KEY and S3_SECRET_KEY are empty: set them, or set S3_USE_IAM=true to use the machine's IAM role"))
+	case c.AccessKey != "" && c.UseIAM:
+		errs = append(errs, errors.New("S3_USE_IAM=true and S3_ACCESS_KEY are both set: choose one"))
 	}
 	switch strings.ToLower(c.PathStyle) {
 	case "", "auto", "on", "off", "true", "false", "path", "virtual":
@@ -110,7 +119,7 @@ func OpenS3(ctx context.Context, c S3Config) (*S3, error) {
 	}
 	ok, err := client.BucketExists(ctx, c.Bucket)
 	if err != nil {
-		return nil, fmt.Errorf("s3 %s: cannot reach bucket %q: %w", endpoint, c.Bucket, err)
+		return nil, fmt.Errorf("s3 %s: cannot reach bucket %q: %w%s", endpoint, c.Bucket, err, reachHint(err, insecure))
 	}
 	if !ok {
 		return nil, fmt.Errorf("s3 %s: bucket %q does not exist; create it with object locking, e.g. `mc mb --with-lock ALIAS/%s` or `aws s3api create-bucket --object-lock-enabled-for-bucket`", endpoint, c.Bucket, c.Bucket)
@@ -120,6 +129,25 @@ func OpenS3(ctx context.Context, c S3Config) (*S3, error) {
 		return nil, fmt.Errorf("s3 %s: %w", endpoint, err)
 	}
 	return s, nil
+}
+
+// reachHint turns the usual reasons a bucket cannot be reached into advice.
+func reachHint(err error, insecure bool) string {
+	msg := err.Error()
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+		return " (the endpoint speaks plain HTTP: set S3_INSECURE=true or write the endpoint as http://host:port)"
+	case !insecure && strings.Contains(msg, "first record does not look like a TLS handshake"):
+		return " (the endpoint speaks plain HTTP: set S3_INSECURE=true or write the endpoint as http://host:port)"
+	case insecure && strings.Contains(msg, "malformed HTTP response"):
+		return " (the endpoint speaks HTTPS: drop S3_INSECURE or write the endpoint as https://host:port)"
+	case resp.StatusCode == http.StatusForbidden || resp.Code == "AccessDenied" || resp.Code == "InvalidAccessKeyId" || resp.Code == "SignatureDoesNotMatch":
+		return " (check S3_ACCESS_KEY and S3_SECRET_KEY, and that they may read this bucket)"
+	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host"):
+		return " (check S3_ENDPOINT: nothing answers there)"
+	}
+	return ""
 }
 
 // Client returns the underlying minio-go client.

@@ -347,6 +347,7 @@ func (s *Service) file(ctx context.Context, r Request, t *capture.Thread) (*Summ
 		if strings.HasPrefix(p.Path, "data/files/") {
 			sum.Files++
 		}
+		sum.Bytes += p.Size
 	}
 	// The index entry and the audit event have keys fixed by the request,
 	// so a retry finds them in place rather than writing them twice.

@@ -21,8 +21,12 @@ import (
 // store and plan, the HTTP mux to add routes to, and the routers to register
 // its capture source and notifier with.
 type wiring struct {
-	Config    *Config
-	Service   *filing.Service
+	Config  *Config
+	Service *filing.Service
+	// Filer is what front ends submit requests to: the service, counted.
+	Filer     countingFiler
+	Metrics   *metrics
+	Readiness *readiness
 	Store     filing.Store
 	Plan      *filing.Plan
 	Mux       *http.ServeMux
@@ -91,6 +95,14 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log := m.Logger
+	lock := m.proveLock(ctx, store)
+	if _, isS3 := store.(*filing.S3); isS3 && !lock.Protected {
+		if !m.allowUnlocked() {
+			return fmt.Errorf("%w\nrecordbot will not file records that can be altered; to run anyway (a trial), set RECORDBOT_ALLOW_UNLOCKED=true", lock.Err)
+		}
+		log.Warn("records are NOT protected: Object Lock is not enforced, and RECORDBOT_ALLOW_UNLOCKED=true", "err", lock.Err)
+	}
+	met := newMetrics(store, time.Now)
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -109,7 +121,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	sources := capture.Sources{}
 	notifiers := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}, Logger: log}
 	svc, err := filing.NewService(filing.Options{
-		Store: store, Plan: plan, Source: sources, Notifier: notifiers, Logger: log,
+		Store: store, Plan: plan, Source: sources, Notifier: countingNotifier{next: notifiers, m: met}, Logger: log,
 		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation, Workers: m.Config.Workers,
 		// Keep each class's register current as records are filed.
 		AfterFiling: records.RegisterUpdater(store),
@@ -118,13 +130,21 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	mux := http.NewServeMux()
+	// /healthz: the process is alive. /readyz: it can do its work.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	ready := newReadiness(time.Now)
+	ready.add("store", func(ctx context.Context) error { return pingStore(ctx, store) })
+	if !lock.Protected {
+		ready.note("records are NOT protected: " + lock.Describe)
+	}
+	mux.Handle("GET /readyz", ready)
+	mux.Handle("GET /metrics", met.handler())
 	w := &wiring{
-		Config: &m.Config, Service: svc, Store: store, Plan: plan, Mux: mux,
-		Sources: sources, Notifiers: notifiers, Logger: log, Go: goRun,
+		Config: &m.Config, Service: svc, Filer: countingFiler{Service: svc, m: met}, Metrics: met, Readiness: ready,
+		Store: store, Plan: plan, Mux: mux, Sources: sources, Notifiers: notifiers, Logger: log, Go: goRun,
 	}
 	if m.Config.SecretKey != "" {
 		v, err := bot.NewVault(m.Config.SecretKey)
@@ -168,8 +188,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return nil
 	})
 
-	fmt.Fprintf(m.Stdout, "recordbot listening on %s (health: http://%s/healthz)\n", ln.Addr(), ln.Addr())
-	fmt.Fprintf(m.Stdout, "records: %s\n", store.Where(""))
+	fmt.Fprintf(m.Stdout, "recordbot listening on %s (health: http://%s/healthz, readiness: /readyz, metrics: /metrics)\n", ln.Addr(), browsable(ln.Addr()))
+	fmt.Fprintf(m.Stdout, "records: %s (%s)\n", store.Where(""), lock.Describe)
 	fmt.Fprintf(m.Stdout, "file plan: %s (%d classes to file in)\n", plan.Name, len(plan.Leaves()))
 	for _, line := range banner {
 		fmt.Fprintln(m.Stdout, line)
@@ -180,4 +200,34 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// browsable turns a listening address into one a person can paste into a
+// browser on this machine: [::]:8080 becomes localhost:8080.
+func browsable(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// pingStore checks that the store answers.
+func pingStore(ctx context.Context, st filing.Store) error {
+	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+// filer is what front ends submit to: the counting filer, or the bare
+// service when a test wired a front end alone.
+func (w *wiring) filer() countingFiler {
+	if w.Filer.Service == nil {
+		return countingFiler{Service: w.Service}
+	}
+	return w.Filer
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/recordbot/recordbot/bot"
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
@@ -92,17 +95,19 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	if c.AppToken == "" && c.SigningSecret == "" {
 		return "", errors.New("slack: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) so Slack can reach the bot")
 	}
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: w.Metrics.transport(capture.Slack, nil)}
 	var app *slackbot.App
 	log := w.Logger.With("platform", "slack")
 	src, err := slackcap.New(slackcap.Options{
 		Token:  func(ctx context.Context, team string) (string, error) { return app.Token(ctx, team) },
-		APIURL: c.APIURL, Logger: log,
+		APIURL: c.APIURL, Logger: log, HTTPClient: hc,
 	})
 	if err != nil {
 		return "", err
 	}
 	o := slackbot.Options{
-		Filer: w.Service, Threads: src, AllowedTeams: c.AllowedTeams, BotToken: c.BotToken, SigningSecret: c.SigningSecret,
+		HTTPClient: hc,
+		Filer:      w.filer(), Threads: src, AllowedTeams: c.AllowedTeams, BotToken: c.BotToken, SigningSecret: c.SigningSecret,
 		APIURL: c.APIURL, Logger: log, ThreadReceipt: c.ThreadReceipt,
 	}
 	if c.ClientID != "" {
@@ -127,6 +132,17 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		return "", err
 	}
 	w.Sources[capture.Slack] = src
+	if c.BotToken != "" {
+		botToken, apiURL := c.BotToken, c.APIURL
+		w.Readiness.add("slack", func(ctx context.Context) error {
+			for _, f := range slackbot.Check(ctx, slackbot.CheckOptions{BotToken: botToken, APIURL: apiURL, HTTPClient: hc}) {
+				if f.Status == bot.StatusFail {
+					return errors.New(f.Detail)
+				}
+			}
+			return nil
+		})
+	}
 	w.Notifiers.ByPlatform[capture.Slack] = app
 	app.Register(w.Mux)
 

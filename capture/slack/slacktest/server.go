@@ -71,6 +71,10 @@ type Server struct {
 	// MaxPage caps the page size of paginated methods (like Slack, which
 	// may return fewer items than asked).
 	MaxPage int
+	// Scopes are the scopes granted to the bot tokens, which every Web API
+	// answer lists in its x-oauth-scopes header
+	// (https://api.slack.com/web, "Basics"). New grants manifest.yml's.
+	Scopes []string
 
 	mu       sync.Mutex
 	channels map[string]*Channel
@@ -91,6 +95,8 @@ func New(t testing.TB) *Server {
 		Tokens:   map[string]string{"xoxb-test": "T1"},
 		AppToken: "xapp-test",
 		MaxPage:  1000,
+		Scopes: []string{"channels:history", "groups:history", "im:history", "mpim:history", "channels:read",
+			"groups:read", "im:read", "mpim:read", "users:read", "files:read", "chat:write", "commands"},
 		channels: make(map[string]*Channel),
 		users:    make(map[string]User),
 		messages: make(map[string][]map[string]any),
@@ -226,6 +232,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 			}
 			break
 		}
+		w.Header().Set("X-OAuth-Scopes", strings.Join(s.Scopes, ","))
 		res = s.method(method, team, call)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
