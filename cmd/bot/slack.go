@@ -90,7 +90,7 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	if !c.configured() {
 		return "Slack: not configured. For one workspace set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode, no public URL) " +
 			"or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP); to install into several workspaces set SLACK_CLIENT_ID, " +
-			"SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY. See the Slack section of README.md.", nil
+			"SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, SLACK_ALLOWED_TEAMS, PUBLIC_URL and RECORDBOT_SECRET_KEY. See the Slack section of README.md.", nil
 	}
 	if c.AppToken == "" && c.SigningSecret == "" {
 		return "", errors.New("slack: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) so Slack can reach the bot")
