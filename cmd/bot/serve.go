@@ -41,6 +41,45 @@ type wiring struct {
 	Go func(name string, run func(ctx context.Context) error)
 }
 
+// httpLimits bound what one connection may take of the server, so slow
+// or idle clients cannot hold connections open.
+type httpLimits struct {
+	// ReadHeader bounds reading a request's headers; Read the whole
+	// request, body included.
+	ReadHeader, Read time.Duration
+	// Write bounds writing the response, from the end of the headers.
+	Write time.Duration
+	// Idle is how long a kept-alive connection may wait for its next
+	// request.
+	Idle time.Duration
+	// MaxHeaderBytes caps the request line and headers.
+	MaxHeaderBytes int
+}
+
+// defaultHTTPLimits fit what Slack and Mattermost send: small requests
+// that must be answered within 3 seconds (Slack) and a few seconds more
+// for the OAuth callback's code exchange. Slack's and Mattermost's headers
+// are well under 32 KiB.
+var defaultHTTPLimits = httpLimits{
+	ReadHeader:     5 * time.Second,
+	Read:           15 * time.Second,
+	Write:          30 * time.Second,
+	Idle:           60 * time.Second,
+	MaxHeaderBytes: 32 << 10,
+}
+
+// newHTTPServer returns the bot's HTTP server for h under limits l.
+func newHTTPServer(h http.Handler, l httpLimits) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+	}
+}
+
 // runServe runs the bot until ctx is cancelled.
 func (m *Main) runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bot serve", flag.ContinueOnError)
@@ -134,7 +173,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		wg.Wait()
 		return fmt.Errorf("listen on %s: %w", m.Config.ListenAddr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(mux, defaultHTTPLimits)
 	goRun("filing worker", svc.Run)
 	goRun("http", func(ctx context.Context) error {
 		go func() {
