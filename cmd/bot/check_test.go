@@ -97,6 +97,7 @@ func TestCheck(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out, code := runCheck(t, tt.env(t))
+			t.Logf("bot check (exit %d):\n%s", code, out)
 			if code != tt.wantCode {
 				t.Errorf("bot check exit = %d, want %d; output:\n%s", code, tt.wantCode, out)
 			}
