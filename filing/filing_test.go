@@ -519,30 +519,54 @@ func TestSubmitWithKeyIsIdempotent(t *testing.T) {
 	}
 }
 
-// A key claimed by a process that died before it stored the request is
-// taken up by the next submission with that key, under the same id.
-func TestSubmitFinishesAHalfStoredKey(t *testing.T) {
+// A copy of a keyed submission that arrives after the first was filed (a
+// replay inside Slack's five minutes, a late second press) files nothing
+// more: the person who sent the copy is told the record that was filed.
+func TestSubmitAfterFilingTellsTheRecord(t *testing.T) {
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
-	svc := newService(t, st, nil, nil)
-	r := request("Half stored")
+	src := &source{thread: testThread(3)}
+	outs := newOutcomes()
+	svc := newService(t, st, src, outs)
+	stop := run(t, svc)
+	defer stop()
+	r := request("Replayed late")
 	r.Key = "mattermost:team1:nonce-abc"
 	first, err := svc.Submit(ctx, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Simulate the crash: the pending request is gone, the key claim stays.
-	if err := st.Delete(ctx, filing.RequestsPrefix+"pending/"+first.ID+".json"); err != nil {
-		t.Fatal(err)
+	filed := outs.wait(t)
+	if filed.Record == nil || filed.Record.ID != first.ID {
+		t.Fatalf("first outcome = %+v, want record %s filed", filed, first.ID)
 	}
-	again, err := svc.Submit(ctx, r)
+	late := r
+	late.Reply = json.RawMessage(`{"who":"the late copy"}`)
+	again, err := svc.Submit(ctx, late)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.ID != first.ID || again.Repeat {
-		t.Errorf("resubmission = id %s repeat %v, want id %s stored anew", again.ID, again.Repeat, first.ID)
+	out := outs.wait(t)
+	if out.Record == nil || out.Record.ID != first.ID || out.Err != nil || string(out.Request.Reply) != `{"who":"the late copy"}` {
+		t.Errorf("late copy (id %s, repeat %v) told %+v, want record %s through its own reply", again.ID, again.Repeat, out, first.ID)
 	}
-	if _, err := st.Stat(ctx, filing.RequestsPrefix+"pending/"+first.ID+".json"); err != nil {
-		t.Errorf("request not stored again: %v", err)
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("thread captured %d times, want 1", n)
+	}
+	var records int
+	for _, err := range st.List(ctx, filing.IndexPrefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		records++
+	}
+	if records != 1 {
+		t.Errorf("index entries = %d, want 1", records)
+	}
+	for _, err := range st.List(ctx, filing.RequestsPrefix+"pending/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Error("a pending request was left behind")
 	}
 }
