@@ -341,6 +341,15 @@ func (s *Server) Post(id string) *model.Post {
 	return nil
 }
 
+// ChannelType returns the type of channel id ("" when there is none).
+// Call it under Lock.
+func (s *Server) ChannelType(id string) model.ChannelType {
+	if ch, ok := s.channels[id]; ok {
+		return ch.Type
+	}
+	return ""
+}
+
 // Commands returns the slash commands registered on team.
 func (s *Server) Commands(teamID string) []*model.Command {
 	s.mu.Lock()
