@@ -56,8 +56,8 @@ func TestForgedCommandsRefused(t *testing.T) {
 	for i := range 50 {
 		other := mattermosttestID()
 		send(other, "\x00no command token\x00", e.alice.Id, e.ch.Id) // the old default secret
-		send(other, good, e.alice.Id, e.ch.Id)                      // a real token, another team
-		send(e.team.Id, "x"+good[1:], e.alice.Id, e.ch.Id)          // a wrong token
+		send(other, good, e.alice.Id, e.ch.Id)                       // a real token, another team
+		send(e.team.Id, "x"+good[1:], e.alice.Id, e.ch.Id)           // a wrong token
 		switch i % 3 {
 		case 0:
 			send(e.team.Id, good, "", e.ch.Id) // no user
