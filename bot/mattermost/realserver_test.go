@@ -216,7 +216,9 @@ func TestRealServer(t *testing.T) {
 	t.Cleanup(r.public.Close)
 	var app *mmbot.App
 	svc, err := filing.NewService(filing.Options{Store: r.store, Plan: filing.SamplePlan(), Organisation: "Test Council",
-		Source:   sourceFunc(func(ctx context.Context, ref capture.Ref, p capture.Person) (*capture.Thread, error) { return app.Source().Capture(ctx, ref, p) }),
+		Source: sourceFunc(func(ctx context.Context, ref capture.Ref, p capture.Person) (*capture.Thread, error) {
+			return app.Source().Capture(ctx, ref, p)
+		}),
 		Notifier: filing.NotifierFunc(func(ctx context.Context, o filing.Outcome) { app.Notify(ctx, o) })})
 	if err != nil {
 		t.Fatal(err)
