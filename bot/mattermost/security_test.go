@@ -210,3 +210,28 @@ func TestOutcomeAfterResponseURLExpires(t *testing.T) {
 		t.Fatal("cancelled early")
 	}
 }
+
+// TestInstallRemovesOldClaims: the claim objects an older recordbot wrote
+// for every form and reaction are removed by the next install.
+func TestInstallRemovesOldClaims(t *testing.T) {
+	e := newEnv(t, envOpts{noWorker: true})
+	ctx := context.Background()
+	prefix := strings.TrimSuffix(mmbot.InstallKey(e.mm.URL), ".json") + "/claims/"
+	for _, n := range []string{"form-0123", "reaction-4567"} {
+		b := []byte(`{"claimed_at":"2026-01-01T00:00:00Z","for":"dialog"}`)
+		if _, err := e.store.Create(ctx, prefix+n, strings.NewReader(string(b)), int64(len(b)), filing.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.install("ops")
+	n := 0
+	for _, err := range e.store.List(ctx, prefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 0 {
+		t.Errorf("Got(claim objects after install) = %d, want 0", n)
+	}
+}
