@@ -235,3 +235,22 @@ func TestInstallRemovesOldClaims(t *testing.T) {
 		t.Errorf("Got(claim objects after install) = %d, want 0", n)
 	}
 }
+
+// TestDialogWithoutUserRefused: a dialog submission that names no user
+// (Mattermost always names one) is refused and stores nothing.
+func TestDialogWithoutUserRefused(t *testing.T) {
+	e := newEnv(t, envOpts{noWorker: true})
+	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
+		t.Fatal(err)
+	}
+	code, resp, err := e.mm.SubmitDialog(e.lastDialog(), "", e.ch.Id, e.team.Id, fileValues)
+	if err != nil || code != 200 {
+		t.Fatalf("SubmitDialog = HTTP %d, %v", code, err)
+	}
+	if resp.Error == "" {
+		t.Errorf("Got(dialog error) = %q for a submission without a user, want a refusal", resp.Error)
+	}
+	if n := pending(t, e); n != 0 {
+		t.Errorf("Got(requests stored) = %d, want 0", n)
+	}
+}
