@@ -482,8 +482,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // handleDialog takes the dialog submission: checks each field (errors go
-// back inline), claims the form's nonce, submits the filing request and
-// tells the person it is being filed.
+// back inline), submits the filing request keyed by the form's nonce (so
+// a repeated submission finds the first) and tells the person it is being
+// filed.
 func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 	var req model.SubmitDialogRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 256<<10)).Decode(&req); err != nil {
@@ -670,7 +671,8 @@ func (a *App) respond(ctx context.Context, src *mmcapture.Source, url, text stri
 }
 
 // Notify implements filing.Notifier: it tells the person what became of
-// their request, in an ephemeral message where they asked.
+// their request, where they typed /record while its response_url works,
+// else in a direct message from the bot.
 func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 	var rp reply
 	if err := json.Unmarshal(o.Request.Reply, &rp); err != nil || rp.UserID == "" {
