@@ -49,6 +49,7 @@ type contractWorld struct {
 	alice, bob, carol *model.User
 	bot               *model.User
 	botToken          string
+	carolToken        string
 	root, secret      *model.Post
 	replies           []*model.Post
 	file              []byte
@@ -59,7 +60,7 @@ func newContractWorld(t *testing.T, b backend) *contractWorld {
 	w.team = b.AddTeam("ops", "Operations")
 	w.alice, _ = b.AddUser("alice")
 	w.bob, _ = b.AddUser("bob")
-	w.carol, _ = b.AddUser("carol")
+	w.carol, w.carolToken = b.AddUser("carol")
 	w.bot, w.botToken = b.AddBot("recordbot")
 	w.ch = b.AddChannel(w.team, "procurement", model.ChannelTypeOpen, w.alice, w.bob, w.bot)
 	w.private = b.AddChannel(w.team, "secret", model.ChannelTypePrivate, w.alice, w.carol)
@@ -257,6 +258,24 @@ func runContract(t *testing.T, newBackend func(t *testing.T) backend) {
 		if !errors.Is(err, capture.ErrAccess) {
 			t.Errorf("Capture for a non-member = %v, want ErrAccess", err)
 		}
+	})
+
+	t.Run("people read what the server lets them", func(t *testing.T) {
+		_, daveTok := b.AddUser("dave")
+		// dave is on no team: a post of a public channel is not his to read.
+		code, ae := raw(t, b, daveTok, "GET", "/api/v4/posts/"+w.root.Id, nil)
+		wantAppError(t, "GET a post as a user outside the team", code, ae, 403, "api.context.permissions.app_error", "You do not have the appropriate permissions.")
+		// carol is on the team but not in the public channel: she may read it.
+		code, _ = raw(t, b, w.carolToken, "GET", "/api/v4/posts/"+w.root.Id, nil)
+		if code != 200 {
+			t.Errorf("GET a public channel's post as a team member outside it: Got(status) = %d, want 200", code)
+		}
+		code, _ = raw(t, b, daveTok, "GET", "/api/v4/users/me", nil)
+		if code != 200 {
+			t.Errorf("GET /users/me: Got(status) = %d, want 200", code)
+		}
+		code, ae = raw(t, b, "not-a-token", "GET", "/api/v4/users/me", nil)
+		wantAppError(t, "GET /users/me with a bad token", code, ae, 401, "api.context.session_expired.app_error", "")
 	})
 
 	t.Run("a post that does not exist", func(t *testing.T) {
