@@ -2,6 +2,7 @@ package filing
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -59,7 +60,11 @@ type filing struct {
 
 func (f *filer) newFiling(req Request, class *Class) *filing {
 	filed := req.RequestedAt.UTC()
-	fl := &filing{req: req, class: class, filed: filed, key: RecordKey(class, filed, req.Title, req.ID)}
+	key := req.RecordKey
+	if key == "" {
+		key = RecordKey(class, filed, req.Title, req.ID)
+	}
+	fl := &filing{req: req, class: class, filed: filed, key: key}
 	fl.disposal = class.Retention.DisposalDate(filed)
 	lockUntil := fl.disposal
 	if lockUntil.IsZero() {
@@ -85,29 +90,42 @@ func (fl *filing) with(contentType string) WriteOptions {
 	return o
 }
 
-// file writes the record for req from thread t, or completes one that an
-// earlier attempt left unfinished.
-func (f *filer) file(ctx context.Context, fl *filing, t *capture.Thread) (*Record, string, error) {
+// fetch is where a filing gets the content of files not stored yet.
+type fetch struct {
+	// thread is a capture of the thread made for this attempt; its files'
+	// openers stream their content. The stored snapshot, if an earlier
+	// attempt wrote one, is the record's all the same. Nil when the
+	// thread was not captured.
+	thread *capture.Thread
+	// gone, when set, says why the thread could not be captured again
+	// for good: files not stored yet are recorded as missing with it.
+	gone string
+	// last is set on the last attempt: a file that still cannot be
+	// downloaded is recorded as missing rather than failing the record.
+	last bool
+}
+
+// file writes the record for req from the snapshot (stored by an earlier
+// attempt, else taken from src.thread), or completes one that an earlier
+// attempt left unfinished.
+func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, string, error) {
 	// 1. The snapshot: the stored one if an earlier attempt wrote it.
-	snap, err := f.snapshot(ctx, fl, t)
+	snap, err := f.snapshot(ctx, fl, src.thread)
 	if err != nil {
 		return nil, "", err
 	}
 	rec := f.record(fl, snap)
 
-	// 2. The attached files, streamed.
-	fresh := make(map[string]*capture.File)
-	if t != nil {
-		for _, file := range t.Files() {
-			fresh[file.ID] = file
-		}
-	}
-	payload, err := f.putFiles(ctx, fl, snap, fresh)
+	// 2. The attached files, streamed; those that can no longer be had
+	// are recorded as missing.
+	payload, missing, err := f.putFiles(ctx, fl, snap, src)
 	if err != nil {
 		return nil, "", err
 	}
+	rec.Missing = missing
 
-	// 3. The snapshot itself and the transcripts.
+	// 3. The snapshot itself and the transcripts, which show the missing
+	// files as not captured.
 	threadJSON, err := json.MarshalIndent(snap, "", "  ")
 	if err != nil {
 		return nil, "", err
@@ -117,7 +135,8 @@ func (f *filer) file(ctx context.Context, fl *filing, t *capture.Thread) (*Recor
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("application/json"))
-	html, err := renderHTML(rec, snap)
+	view := withMissing(snap, missing)
+	html, err := renderHTML(rec, view)
 	if err != nil {
 		return nil, "", err
 	}
@@ -125,7 +144,7 @@ func (f *filer) file(ctx context.Context, fl *filing, t *capture.Thread) (*Recor
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("text/html"))
-	if e, err = f.putSmall(ctx, fl.key+TextFile, renderText(rec, snap), fl.with("text/plain; charset=utf-8")); err != nil {
+	if e, err = f.putSmall(ctx, fl.key+TextFile, renderText(rec, view), fl.with("text/plain; charset=utf-8")); err != nil {
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("text/plain"))
@@ -145,10 +164,10 @@ func (f *filer) file(ctx context.Context, fl *filing, t *capture.Thread) (*Recor
 		data []byte
 		ct   string
 	}{
+		{RecordFile, recJSON, "application/json"}, // first: it holds why files are missing
 		{BagItFile, []byte("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"), "text/plain; charset=utf-8"},
 		{BagInfoFile, bagInfo(rec, f.org), "text/plain; charset=utf-8"},
 		{ManifestFile, manifest(payload), "text/plain; charset=utf-8"},
-		{RecordFile, recJSON, "application/json"},
 	}
 	var tagEntries []FileEntry
 	for _, tf := range tags {
@@ -172,15 +191,31 @@ func (f *filer) file(ctx context.Context, fl *filing, t *capture.Thread) (*Recor
 const fileUploads = 3
 
 // putFiles streams the thread's attached files into the record, a few at
-// a time, and returns their entries in thread order.
-func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, fresh map[string]*capture.File) ([]FileEntry, error) {
+// a time, and returns their entries in thread order, and the files whose
+// content can no longer be had.
+//
+// Which files are missing is settled once the transcripts (which show
+// them) are stored: a later attempt then downloads nothing more, so the
+// manifest, the record and the transcripts always agree.
+func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, src fetch) ([]FileEntry, []MissingFile, error) {
 	var files []*capture.File
 	for _, file := range snap.Files() {
 		if file.Path != "" {
 			files = append(files, file)
 		}
 	}
+	sealed, settled, err := f.settled(ctx, fl)
+	if err != nil {
+		return nil, nil, err
+	}
+	fresh := make(map[string]*capture.File)
+	if src.thread != nil {
+		for _, file := range src.thread.Files() {
+			fresh[file.ID] = file
+		}
+	}
 	entries := make([]FileEntry, len(files))
+	reasons := make([]string, len(files))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	sem := make(chan struct{}, fileUploads)
@@ -193,17 +228,35 @@ func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, 
 		if ctx.Err() != nil {
 			break
 		}
-		var open capture.Opener
-		if src := fresh[file.ID]; src != nil {
-			open = src.Open
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			size, sum, err := f.putStream(ctx, fl.key+file.Path, open, fl.with(contentTypeOr(file.MIMEType)))
+			defer func() {
+				if v := recover(); v != nil { // a platform's opener; the worker logs the attempt's error
+					cancel(fmt.Errorf("file %q: internal error while downloading (%T)", file.Name, v))
+				}
+			}()
+			key := fl.key + file.Path
+			e, err := f.hashStored(ctx, key)
+			switch {
+			case err == nil:
+				entries[i] = FileEntry{Path: file.Path, Size: e.Size, SHA256: e.SHA256, MIMEType: file.MIMEType, Name: file.Name, SourceID: file.ID}
+				return
+			case !errors.Is(err, ErrNotExist):
+				cancel(fmt.Errorf("file %q: %w", file.Name, err))
+				return
+			case sealed:
+				reasons[i] = cmp.Or(settled[file.Path], "the content could not be downloaded after the thread was captured (the transcripts give the reason)")
+				return
+			}
+			size, sum, reason, err := f.fetchFile(ctx, key, fresh[file.ID], snap.Platform, src, fl.with(contentTypeOr(file.MIMEType)))
 			if err != nil {
 				cancel(fmt.Errorf("file %q: %w", file.Name, err))
+				return
+			}
+			if reason != "" {
+				reasons[i] = reason
 				return
 			}
 			entries[i] = FileEntry{Path: file.Path, Size: size, SHA256: sum, MIMEType: file.MIMEType, Name: file.Name, SourceID: file.ID}
@@ -211,9 +264,141 @@ func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, 
 	}
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return entries, nil
+	var stored []FileEntry
+	var missing []MissingFile
+	for i, file := range files {
+		if reasons[i] != "" {
+			missing = append(missing, MissingFile{Path: file.Path, Name: file.Name, SourceID: file.ID, Reason: reasons[i]})
+			continue
+		}
+		stored = append(stored, entries[i])
+	}
+	return stored, missing, nil
+}
+
+// settled reports whether an earlier attempt stored the transcripts, which
+// settles which files are missing, and the reasons the stored record.json
+// gives for them, if it was stored too.
+func (f *filer) settled(ctx context.Context, fl *filing) (bool, map[string]string, error) {
+	if _, err := f.store.Stat(ctx, fl.key+HTMLFile); errors.Is(err, ErrNotExist) {
+		return false, nil, nil
+	} else if err != nil {
+		return false, nil, err
+	}
+	reasons := make(map[string]string)
+	rc, err := f.store.Open(ctx, fl.key+RecordFile)
+	if errors.Is(err, ErrNotExist) {
+		return true, reasons, nil
+	} else if err != nil {
+		return false, nil, err
+	}
+	defer rc.Close()
+	var rec Record
+	if err := json.NewDecoder(rc).Decode(&rec); err != nil {
+		return false, nil, fmt.Errorf("read stored %s: %w", RecordFile, err)
+	}
+	for _, m := range rec.Missing {
+		reasons[m.Path] = m.Reason
+	}
+	return true, reasons, nil
+}
+
+// downloaded reports whether nothing is left to download for the record
+// at key: every file of its stored snapshot is stored, or the transcripts
+// are, which settles the rest as missing.
+func (f *filer) downloaded(ctx context.Context, key string, snap *capture.Thread) (bool, error) {
+	if _, err := f.store.Stat(ctx, key+HTMLFile); err == nil {
+		return true, nil
+	} else if !errors.Is(err, ErrNotExist) {
+		return false, err
+	}
+	for _, file := range snap.Files() {
+		if file.Path == "" {
+			continue
+		}
+		if _, err := f.store.Stat(ctx, key+file.Path); errors.Is(err, ErrNotExist) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// fetchFile downloads a file not stored yet from fresh, its counterpart in
+// this attempt's capture, and stores it at key. When the content can no
+// longer be had (the file is gone from the thread or the platform, or the
+// thread cannot be read) it returns the reason instead, for the record; on
+// the last attempt any download failure is such a reason.
+func (f *filer) fetchFile(ctx context.Context, key string, fresh *capture.File, p capture.Platform, src fetch, opts WriteOptions) (int64, string, string, error) {
+	after := "after the thread was captured"
+	switch {
+	case fresh == nil && src.gone != "":
+		return 0, "", src.gone, nil
+	case fresh == nil && src.thread != nil:
+		return 0, "", "the file was removed from the thread " + after, nil
+	case fresh == nil:
+		if src.last {
+			return 0, "", "the content was no longer available to download " + after, nil
+		}
+		return 0, "", "", errors.New("content is no longer available to download")
+	case fresh.Error != "":
+		return 0, "", "not available " + after + ": " + fresh.Error, nil
+	case fresh.Open == nil:
+		return 0, "", "the content was no longer available to download " + after, nil
+	}
+	size, sum, err := f.putStream(ctx, key, fresh.Open, opts)
+	var de downloadError
+	switch {
+	case err == nil:
+		return size, sum, "", nil
+	case !errors.As(err, &de) || ctx.Err() != nil:
+		return 0, "", "", err
+	case errors.Is(err, capture.ErrNotFound):
+		return 0, "", "the file was deleted from " + platformName(p) + " " + after, nil
+	case errors.Is(err, capture.ErrAccess):
+		return 0, "", "the file could no longer be read on " + platformName(p) + " " + after, nil
+	case src.last && !errors.Is(err, capture.ErrRateLimited):
+		return 0, "", "the file could not be downloaded " + after + ": " + err.Error(), nil
+	}
+	return 0, "", "", err
+}
+
+func platformName(p capture.Platform) string {
+	switch p {
+	case capture.Slack:
+		return "Slack"
+	case capture.Mattermost:
+		return "Mattermost"
+	}
+	return "the platform"
+}
+
+// withMissing returns snap with the files in missing marked as not
+// captured, with their reasons, for the transcripts.
+func withMissing(snap *capture.Thread, missing []MissingFile) *capture.Thread {
+	if len(missing) == 0 {
+		return snap
+	}
+	why := make(map[string]string, len(missing))
+	for _, m := range missing {
+		why[m.Path] = m.Reason
+	}
+	view := *snap
+	view.Messages = make([]capture.Message, len(snap.Messages))
+	copy(view.Messages, snap.Messages)
+	for i := range view.Messages {
+		m := &view.Messages[i]
+		m.Files = append([]capture.File(nil), m.Files...)
+		for j := range m.Files {
+			if r, ok := why[m.Files[j].Path]; ok && m.Files[j].Path != "" {
+				m.Files[j].Path, m.Files[j].Error = "", r
+			}
+		}
+	}
+	return &view
 }
 
 // snapshot returns the thread as stored in the record, writing t first if
@@ -341,15 +526,9 @@ func (f *filer) putSmall(ctx context.Context, key string, data []byte, opts Writ
 // file up to partSize goes in one PUT of exact length, a larger one in
 // parts, so memory stays bounded whatever the file's size.
 func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, opts WriteOptions) (int64, string, error) {
-	if e, err := f.hashStored(ctx, key); !errors.Is(err, ErrNotExist) {
-		return e.Size, e.SHA256, err // stored by an earlier attempt, or a real error
-	}
-	if open == nil {
-		return 0, "", errors.New("content is no longer available to download")
-	}
 	rc, err := open(ctx)
 	if err != nil {
-		return 0, "", fmt.Errorf("download: %w", err)
+		return 0, "", downloadError{fmt.Errorf("download: %w", err)}
 	}
 	defer rc.Close()
 	bp := bufPool.Get().(*[]byte)
@@ -374,7 +553,7 @@ func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, 
 		counted.r = io.TeeReader(rc, h)
 		body, size = io.MultiReader(bytes.NewReader(buf), counted), -1
 	default:
-		return 0, "", fmt.Errorf("download: %w", err)
+		return 0, "", downloadError{fmt.Errorf("download: %w", err)}
 	}
 	_, err = f.store.Create(ctx, key, body, size, opts)
 	if errors.Is(err, ErrExist) {
@@ -389,6 +568,12 @@ func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, 
 	}
 	return counted.n, hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// downloadError is a failure to fetch content from the platform, as
+// opposed to a failure to store it.
+type downloadError struct{ error }
+
+func (e downloadError) Unwrap() error { return e.error }
 
 type countReader struct {
 	r io.Reader

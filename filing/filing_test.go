@@ -78,11 +78,28 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 
 func newService(t testing.TB, st filing.Store, src capture.Source, n filing.Notifier) *filing.Service {
 	t.Helper()
-	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Source: src, Notifier: n, Organisation: "Example Council"})
+	return newServiceWith(t, filing.Options{Store: st, Source: src, Notifier: n})
+}
+
+// newServiceWith returns a service with o, filling in the sample plan and
+// organisation.
+func newServiceWith(t testing.TB, o filing.Options) *filing.Service {
+	t.Helper()
+	if o.Plan == nil {
+		o.Plan = filing.SamplePlan()
+	}
+	o.Organisation = "Example Council"
+	svc, err := filing.NewService(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return svc
+}
+
+// fast shortens a service's worker timings for a test.
+func fast(o filing.Options) filing.Options {
+	o.LeaseTime, o.ScanEvery, o.RetryWait = 500*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
+	return o
 }
 
 func request(title string) filing.Request {
@@ -353,13 +370,12 @@ func TestPermanentFailureIsReported(t *testing.T) {
 // Two bot processes on one bucket, both seeing the same pending request,
 // make exactly one record.
 func TestTwoWorkersOneRecord(t *testing.T) {
-	defer filing.SetTuning(time.Second, 50*time.Millisecond, 6)()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	th := testThread(50, 3<<20, 2<<20)
 	outsA, outsB := newOutcomes(), newOutcomes()
-	a := newService(t, st, &source{thread: th}, outsA)
-	b := newService(t, st, &source{thread: th}, outsB)
+	a := newServiceWith(t, filing.Options{Store: st, Source: &source{thread: th}, Notifier: outsA, LeaseTime: time.Second, ScanEvery: 50 * time.Millisecond})
+	b := newServiceWith(t, filing.Options{Store: st, Source: &source{thread: th}, Notifier: outsB, LeaseTime: time.Second, ScanEvery: 50 * time.Millisecond})
 	for i := range 3 {
 		if _, err := a.Submit(ctx, request(fmt.Sprintf("Shared %d", i))); err != nil {
 			t.Fatal(err)
@@ -409,7 +425,6 @@ func (c *crashStore) Create(ctx context.Context, key string, r io.Reader, size i
 }
 
 func TestKilledFilingCompletesAfterRestart(t *testing.T) {
-	defer filing.SetTuning(500*time.Millisecond, 50*time.Millisecond, 6)()
 	for _, killAfter := range []int32{1, 2, 5, 9} {
 		t.Run(fmt.Sprint("after ", killAfter, " objects"), func(t *testing.T) {
 			ctx := context.Background()
@@ -418,7 +433,7 @@ func TestKilledFilingCompletesAfterRestart(t *testing.T) {
 			runCtx, cancel := context.WithCancel(ctx)
 			crash := &crashStore{Store: st, cancel: cancel}
 			crash.left.Store(killAfter)
-			first := newService(t, crash, &source{thread: th}, nil)
+			first := newServiceWith(t, fast(filing.Options{Store: crash, Source: &source{thread: th}}))
 			req, err := first.Submit(ctx, request("Interrupted"))
 			if err != nil {
 				t.Fatal(err)
@@ -428,7 +443,7 @@ func TestKilledFilingCompletesAfterRestart(t *testing.T) {
 				t.Fatalf("after the kill: %d complete, %d started; want 0 and 1", c, all)
 			}
 			outs := newOutcomes()
-			second := newService(t, st, &source{thread: th}, outs)
+			second := newServiceWith(t, fast(filing.Options{Store: st, Source: &source{thread: th}, Notifier: outs}))
 			stop := run(t, second)
 			out := outs.wait(t)
 			stop()

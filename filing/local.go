@@ -21,6 +21,10 @@ import (
 // exclusively (a hard link from a finished temporary file, so an object
 // appears whole or not at all), and a record's objects are made read-only.
 // It has no Object Lock: protect the directory with backups and permissions.
+//
+// Nothing it writes is readable by other users, whatever the umask:
+// folders are 0750, a record's objects 0440 (read-only, readable by the
+// group, such as a records officers' group), other objects 0600.
 type Local struct {
 	root string
 	mu   sync.Mutex // serialises conditional Put
@@ -34,11 +38,18 @@ func OpenLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local store %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
+	if err := os.MkdirAll(abs, dirMode); err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
 	return &Local{root: abs}, nil
 }
+
+// The permissions of the local store's folders and of a record's objects:
+// never readable by other users, since records may be marked SECRET.
+const (
+	dirMode    = 0o750
+	recordMode = 0o440
+)
 
 // Root returns the store's directory.
 func (l *Local) Root() string { return l.root }
@@ -71,7 +82,7 @@ func (l *Local) path(key string) (string, error) {
 
 // writeTemp copies r into a new temporary file beside p and syncs it.
 func writeTemp(p string, r io.Reader, size int64) (string, error) {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), dirMode); err != nil {
 		return "", err
 	}
 	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-")
@@ -110,7 +121,7 @@ func (l *Local) Create(ctx context.Context, key string, r io.Reader, size int64,
 	}
 	defer os.Remove(tmp)
 	if !opts.RetainUntil.IsZero() {
-		if err := os.Chmod(tmp, 0o444); err != nil {
+		if err := os.Chmod(tmp, recordMode); err != nil {
 			return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
 		}
 	}

@@ -36,6 +36,12 @@ type Record struct {
 	// Format and fixity: every payload file with its SHA-256.
 	Messages int         `json:"messages"`
 	Payload  []FileEntry `json:"payload"`
+	// Missing lists attached files the snapshot (data/thread.json) holds
+	// with a path but whose content could not be stored: deleted from the
+	// platform, or no longer readable, between the capture and the
+	// download. thread.json still names the path each would have had;
+	// the transcripts show them as not captured, with the reason.
+	Missing []MissingFile `json:"missing_files,omitempty"`
 	// Events of the record known when it was filed; later events (fixity
 	// checks, holds, disposal) are in the audit trail.
 	Events []Event `json:"events"`
@@ -94,6 +100,16 @@ type FileEntry struct {
 	// Name and SourceID are the chat file's own, for attached files.
 	Name     string `json:"name,omitempty"`
 	SourceID string `json:"source_id,omitempty"`
+}
+
+// MissingFile is an attached file whose content is not in the record.
+type MissingFile struct {
+	// Path is where the snapshot planned the file's content to go.
+	Path     string `json:"path"`
+	Name     string `json:"name"`
+	SourceID string `json:"source_id,omitempty"`
+	// Reason says why the content is missing, for people.
+	Reason string `json:"reason"`
 }
 
 // Event is one entry of the audit trail: stored as its own object under

@@ -43,6 +43,14 @@ type Request struct {
 	Attempts int `json:"attempts,omitempty"`
 	// LastError is the last failure, for people; empty while all is well.
 	LastError string `json:"last_error,omitempty"`
+	// RecordKey is the record's folder in the store, fixed by the worker
+	// when it first claims the request: a file plan edited while the
+	// request waits (a class renamed) must not split the record between
+	// two folders.
+	RecordKey string `json:"record_key,omitempty"`
+	// Delayed is set once the person has been told that the platform's
+	// rate limit holds the filing up, so they are told only once.
+	Delayed bool `json:"delayed,omitempty"`
 }
 
 // Outcome is what happened to a request, given to a Notifier.
@@ -72,6 +80,12 @@ type Summary struct {
 	FiledBy        capture.Person `json:"filed_by"`
 	Messages       int            `json:"messages"`
 	Files          int            `json:"files"`
+	// Bytes is the size of the record's payload files.
+	Bytes int64 `json:"bytes,omitempty"`
+	// MissingFiles counts attached files whose content went missing
+	// after the thread was captured (gone from the platform before it
+	// could be downloaded); record.json says why for each.
+	MissingFiles int `json:"missing_files,omitempty"`
 }
 
 // FieldErrors reports bad input field by field ("title", "class",

@@ -1,13 +1,17 @@
 package filing
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -31,6 +35,10 @@ type S3Config struct {
 	// PathStyle is "auto" (default), "on" (path-style URLs, as MinIO
 	// usually needs) or "off" (virtual-host style).
 	PathStyle string
+	// UseIAM takes credentials from the environment's IAM role (instance
+	// metadata) when AccessKey and SecretKey are empty. Without it, empty
+	// keys are an error: the metadata address is never contacted unasked.
+	UseIAM bool
 }
 
 // Validate checks the configuration for mistakes a person can fix.
@@ -42,8 +50,13 @@ func (c *S3Config) Validate() error {
 	if c.Bucket == "" {
 		errs = append(errs, errors.New("S3_BUCKET is not set"))
 	}
-	if (c.AccessKey == "") != (c.SecretKey == "") {
-		errs = append(errs, errors.New("set both S3_ACCESS_KEY and S3_SECRET_KEY, or neither (to use the environment's IAM credentials)"))
+	switch {
+	case (c.AccessKey == "") != (c.SecretKey == ""):
+		errs = append(errs, errors.New("set both S3_ACCESS_KEY and S3_SECRET_KEY"))
+	case c.AccessKey == "" && !c.UseIAM:
+		errs = append(errs, errors.New("S3_ACCESS_KEY and S3_SECRET_KEY are empty: set them, or set S3_USE_IAM=true to use the machine's IAM role"))
+	case c.AccessKey != "" && c.UseIAM:
+		errs = append(errs, errors.New("S3_USE_IAM=true and S3_ACCESS_KEY are both set: choose one"))
 	}
 	switch strings.ToLower(c.PathStyle) {
 	case "", "auto", "on", "off", "true", "false", "path", "virtual":
@@ -110,7 +123,7 @@ func OpenS3(ctx context.Context, c S3Config) (*S3, error) {
 	}
 	ok, err := client.BucketExists(ctx, c.Bucket)
 	if err != nil {
-		return nil, fmt.Errorf("s3 %s: cannot reach bucket %q: %w", endpoint, c.Bucket, err)
+		return nil, fmt.Errorf("s3 %s: cannot reach bucket %q: %w%s", endpoint, c.Bucket, err, reachHint(err, insecure))
 	}
 	if !ok {
 		return nil, fmt.Errorf("s3 %s: bucket %q does not exist; create it with object locking, e.g. `mc mb --with-lock ALIAS/%s` or `aws s3api create-bucket --object-lock-enabled-for-bucket`", endpoint, c.Bucket, c.Bucket)
@@ -120,6 +133,25 @@ func OpenS3(ctx context.Context, c S3Config) (*S3, error) {
 		return nil, fmt.Errorf("s3 %s: %w", endpoint, err)
 	}
 	return s, nil
+}
+
+// reachHint turns the usual reasons a bucket cannot be reached into advice.
+func reachHint(err error, insecure bool) string {
+	msg := err.Error()
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+		return " (the endpoint speaks plain HTTP: set S3_INSECURE=true or write the endpoint as http://host:port)"
+	case !insecure && strings.Contains(msg, "first record does not look like a TLS handshake"):
+		return " (the endpoint speaks plain HTTP: set S3_INSECURE=true or write the endpoint as http://host:port)"
+	case insecure && strings.Contains(msg, "malformed HTTP response"):
+		return " (the endpoint speaks HTTPS: drop S3_INSECURE or write the endpoint as https://host:port)"
+	case resp.StatusCode == http.StatusForbidden || resp.Code == "AccessDenied" || resp.Code == "InvalidAccessKeyId" || resp.Code == "SignatureDoesNotMatch":
+		return " (check S3_ACCESS_KEY and S3_SECRET_KEY, and that they may read this bucket)"
+	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host"):
+		return " (check S3_ENDPOINT: nothing answers there)"
+	}
+	return ""
 }
 
 // Client returns the underlying minio-go client.
@@ -189,12 +221,92 @@ func (s *S3) Create(ctx context.Context, key string, r io.Reader, size int64, op
 		return ObjectInfo{}, err
 	}
 	po := s.putOptions(opts, size)
+	if size < 0 || size > partSize {
+		return s.createParts(ctx, key, r, po)
+	}
 	po.SetMatchETagExcept("*")
 	info, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, r, size, po)
 	if err != nil {
 		return ObjectInfo{}, s.mapErr("create", key, err)
 	}
 	return ObjectInfo{Key: key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified, RetainUntil: po.RetainUntilDate}, nil
+}
+
+// partPool holds the part buffers of multipart creates.
+var partPool = sync.Pool{New: func() any { b := make([]byte, partSize); return &b }}
+
+// createParts creates key from r in parts of partSize, exclusively:
+// minio-go's PutObject drops If-None-Match when it completes a multipart
+// upload, so two uploads of one key would both succeed, the later one
+// becoming a new version on top. Here the upload is completed with
+// If-None-Match: *, which S3 and MinIO check atomically against the
+// object's existence when they assemble it: of concurrent creates exactly
+// one completes, and the others get ErrExist and are aborted. (AWS S3
+// takes no condition on the initiation, so a key that exists already is
+// looked for first, to fail before any part is sent; only the
+// completion's condition is relied on.)
+func (s *S3) createParts(ctx context.Context, key string, r io.Reader, po minio.PutObjectOptions) (ObjectInfo, error) {
+	if _, err := s.Stat(ctx, key); err == nil {
+		return ObjectInfo{}, fmt.Errorf("create %s: %w", key, ErrExist)
+	} else if !errors.Is(err, ErrNotExist) {
+		return ObjectInfo{}, err
+	}
+	core := minio.Core{Client: s.client}
+	object := s.prefix + key
+	po.PartSize = 0
+	id, err := core.NewMultipartUpload(ctx, s.bucket, object, po)
+	if err != nil {
+		return ObjectInfo{}, s.mapErr("create", key, err)
+	}
+	completed := false
+	defer func() {
+		if !completed {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			core.AbortMultipartUpload(actx, s.bucket, object, id)
+		}
+	}()
+	bp := partPool.Get().(*[]byte)
+	defer partPool.Put(bp)
+	buf := *bp
+	var parts []minio.CompletePart
+	var size int64
+	for n := 1; ; n++ {
+		k, err := io.ReadFull(r, buf)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+		}
+		if k == 0 && n > 1 {
+			break
+		}
+		sum := md5.Sum(buf[:k])
+		part, err := core.PutObjectPart(ctx, s.bucket, object, id, n, bytes.NewReader(buf[:k]), int64(k),
+			minio.PutObjectPartOptions{Md5Base64: base64.StdEncoding.EncodeToString(sum[:])})
+		if err != nil {
+			return ObjectInfo{}, s.mapErr("create", key, err)
+		}
+		parts = append(parts, minio.CompletePart{PartNumber: n, ETag: part.ETag})
+		size += int64(k)
+		if k < len(buf) {
+			break
+		}
+	}
+	var co minio.PutObjectOptions
+	co.SetMatchETagExcept("*")
+	info, err := core.CompleteMultipartUpload(ctx, s.bucket, object, id, parts, co)
+	if err != nil {
+		err = s.mapErr("create", key, err)
+		if errors.Is(err, ErrConflict) {
+			// AWS S3 answers 409 to a completion that raced another
+			// one; if that one made the object, this create lost.
+			if _, serr := s.Stat(ctx, key); serr == nil {
+				err = fmt.Errorf("create %s: %w", key, ErrExist)
+			}
+		}
+		return ObjectInfo{}, err
+	}
+	completed = true
+	return ObjectInfo{Key: key, Size: size, ETag: info.ETag, LastModified: info.LastModified, RetainUntil: po.RetainUntilDate}, nil
 }
 
 // Put implements Store.

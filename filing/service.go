@@ -54,6 +54,18 @@ type Options struct {
 	// AfterFiling runs after each record is filed (registers, receipts).
 	// Its error is logged, never turned into a filing failure.
 	AfterFiling func(ctx context.Context, s Summary) error
+	// LeaseTime is how long a worker's claim on a request lasts without
+	// renewal (default 2 minutes); the worker renews it every third.
+	LeaseTime time.Duration
+	// ScanEvery is how often the store is searched for pending requests
+	// left by a process that stopped, or due for a retry (default 15s).
+	ScanEvery time.Duration
+	// MaxAttempts is how often a request is tried before it fails for
+	// good (default 6). Waiting out a platform's rate limit is no attempt.
+	MaxAttempts int
+	// RetryWait is the wait after the first failed attempt; it doubles
+	// with each later one, up to 15 minutes (default 30 seconds).
+	RetryWait time.Duration
 }
 
 // Service accepts filing requests, stores them durably and carries them out.
@@ -76,16 +88,6 @@ type Service struct {
 	active map[string]bool // requests being worked on by this process
 }
 
-// Tuning of the worker; tests shorten them.
-var (
-	// leaseTime is how long a claim on a request lasts without renewal.
-	leaseTime = 2 * time.Minute
-	// scanEvery is how often pending requests are looked for.
-	scanEvery = 15 * time.Second
-	// maxAttempts is how often a request is tried before it fails for good.
-	maxAttempts = 6
-)
-
 // NewService returns a service; call Run to carry out requests.
 func NewService(o Options) (*Service, error) {
 	if o.Store == nil || o.Plan == nil {
@@ -99,6 +101,18 @@ func NewService(o Options) (*Service, error) {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 2
+	}
+	if o.LeaseTime <= 0 {
+		o.LeaseTime = 2 * time.Minute
+	}
+	if o.ScanEvery <= 0 {
+		o.ScanEvery = 15 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 6
+	}
+	if o.RetryWait <= 0 {
+		o.RetryWait = 30 * time.Second
 	}
 	if o.LockMode == "" {
 		o.LockMode = "GOVERNANCE"
@@ -324,29 +338,31 @@ func (s *Service) FileThread(ctx context.Context, r Request, t *capture.Thread) 
 	if fe := s.Check(r); fe != nil {
 		return nil, fe
 	}
-	return s.file(ctx, r, t)
+	return s.file(ctx, r, fetch{thread: t})
 }
 
-// file writes the record, its index entry and its audit event.
-func (s *Service) file(ctx context.Context, r Request, t *capture.Thread) (*Summary, error) {
+// file writes the record, its index entry and its audit event, from the
+// stored snapshot if there is one, else from the thread src captured.
+func (s *Service) file(ctx context.Context, r Request, src fetch) (*Summary, error) {
 	c := s.o.Plan.Class(r.ClassCode)
 	if c == nil || !c.Leaf() {
 		return nil, permanent(fmt.Errorf("class %q is no longer in the file plan", r.ClassCode))
 	}
 	fl := s.filer.newFiling(r, c)
-	rec, tagSum, err := s.filer.file(ctx, fl, t)
+	rec, tagSum, err := s.filer.file(ctx, fl, src)
 	if err != nil {
 		return nil, err
 	}
 	sum := &Summary{
 		ID: rec.ID, Title: rec.Title, ClassCode: c.Code, ClassPath: c.PathString(), Marking: rec.Marking,
 		Key: rec.Key, Where: s.o.Store.Where(rec.Key), FiledAt: rec.FiledAt, DisposalDate: fl.disposal,
-		DisposalAction: c.Retention.Action, FiledBy: rec.FiledBy, Messages: rec.Messages,
+		DisposalAction: c.Retention.Action, FiledBy: rec.FiledBy, Messages: rec.Messages, MissingFiles: len(rec.Missing),
 	}
 	for _, p := range rec.Payload {
 		if strings.HasPrefix(p.Path, "data/files/") {
 			sum.Files++
 		}
+		sum.Bytes += p.Size
 	}
 	// The index entry and the audit event have keys fixed by the request,
 	// so a retry finds them in place rather than writing them twice.
@@ -359,14 +375,18 @@ func (s *Service) file(ctx context.Context, r Request, t *capture.Thread) (*Summ
 		FiledAt: rec.FiledAt, FiledBy: rec.FiledBy, ThreadStart: rec.ThreadStart, DisposalDate: rec.Retention.DisposalDate,
 		DisposalAction: rec.Retention.Action, Platform: rec.Source.Platform, Channel: rec.Source.Channel.Name, Participants: people,
 	}
-	if err := createJSON(ctx, s.o.Store, IndexPrefix+rec.ID+".json", idx); err != nil && !errors.Is(err, ErrExist) {
+	// Both are written once and locked as long as the record, so that what
+	// `records verify` anchors on cannot be removed, only written over (a
+	// later version, which it reports).
+	lock := WriteOptions{ContentType: "application/json", RetainUntil: fl.opts.RetainUntil}
+	if err := createLockedJSON(ctx, s.o.Store, IndexPrefix+rec.ID+".json", idx, lock); err != nil && !errors.Is(err, ErrExist) {
 		return nil, fmt.Errorf("index record: %w", err)
 	}
 	ev := rec.Events[0]
 	ev.At = s.now().UTC()
 	ev.TagManifestSHA256 = tagSum
 	ev.Source = firstNonEmpty(rec.Source.Permalink, r.Thread.String())
-	if err := createJSON(ctx, s.o.Store, EventKey(ev, rec.FiledAt), ev); err != nil && !errors.Is(err, ErrExist) {
+	if err := createLockedJSON(ctx, s.o.Store, EventKey(ev, rec.FiledAt), ev, lock); err != nil && !errors.Is(err, ErrExist) {
 		return nil, fmt.Errorf("audit event: %w", err)
 	}
 	s.log.Info("record filed", "record", rec.ID, "class", c.Code, "messages", rec.Messages, "files", sum.Files)
@@ -384,9 +404,27 @@ func EventKey(e Event, at time.Time) string {
 	return fmt.Sprintf("%s%s/%s_%s.json", AuditPrefix, at.UTC().Format("2006/01/02"), e.ID, Slug(e.Type, true, 40))
 }
 
+// minEventLock is the shortest Object Lock of an audit event: an event of a
+// record whose own lock has ended (a fixity check at the disposal review)
+// is still kept this long.
+const minEventLock = 366 * 24 * time.Hour
+
+// RecordLock returns until when Object Lock protects the objects of a
+// record filed at filed with disposal date disposalDate (YYYY-MM-DD, ""
+// for a record kept permanently): the disposal date, or the permanent
+// horizon the filing service uses.
+func RecordLock(filed time.Time, disposalDate string) time.Time {
+	if d, err := time.Parse(time.DateOnly, disposalDate); err == nil {
+		return d
+	}
+	return filed.UTC().AddDate(permanentLock, 0, 0)
+}
+
 // WriteEvent adds an event to the audit trail, giving it an id if it has
-// none. Events are created, never rewritten.
-func WriteEvent(ctx context.Context, st Store, e Event) (Event, error) {
+// none. Events are created once, never rewritten, and locked (on a store
+// with Object Lock) until lockUntil, the lock of the record they belong to
+// (RecordLock), or at least a year from the event.
+func WriteEvent(ctx context.Context, st Store, e Event, lockUntil time.Time) (Event, error) {
 	if e.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -400,15 +438,24 @@ func WriteEvent(ctx context.Context, st Store, e Event) (Event, error) {
 	if e.Agent == "" {
 		e.Agent = Agent
 	}
-	return e, createJSON(ctx, st, EventKey(e, e.At), e)
+	if least := e.At.Add(minEventLock); lockUntil.Before(least) {
+		lockUntil = least
+	}
+	return e, createLockedJSON(ctx, st, EventKey(e, e.At), e, WriteOptions{ContentType: "application/json", RetainUntil: lockUntil.UTC()})
 }
 
+// createJSON creates the object at key holding v as indented JSON.
 func createJSON(ctx context.Context, st Store, key string, v any) error {
+	return createLockedJSON(ctx, st, key, v, WriteOptions{ContentType: "application/json"})
+}
+
+// createLockedJSON is createJSON with opts, such as a retention.
+func createLockedJSON(ctx context.Context, st Store, key string, v any, opts WriteOptions) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = st.Create(ctx, key, bytes.NewReader(data), int64(len(data)), WriteOptions{ContentType: "application/json"})
+	_, err = st.Create(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/recordbot/recordbot/capture"
 )
@@ -99,14 +100,64 @@ func renderHTML(rec *Record, t *capture.Thread) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// renderText writes the plain-text transcript.
+// Visible returns s with every character that would hide, disguise or
+// reorder text when shown made visible: control characters other than tab
+// and newline (NUL, escape, carriage return, C1 controls) and the
+// bidirectional formatting characters (embeddings, overrides, isolates and
+// marks, U+061C, U+200E-F, U+202A-E, U+2066-9) are written as \x00 or
+// \u202E, line and paragraph separators as \u2028 and \u2029, and each
+// byte of invalid UTF-8 as U+FFFD; a CR before LF is dropped. Letters of every script are untouched.
+// The plain-text transcript and the records commands show text this way;
+// the snapshot (data/thread.json) keeps the original.
+func Visible(s string) string {
+	if strings.IndexFunc(s, hidden) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		switch {
+		case strings.HasPrefix(s, "\r\n"):
+			// A Windows line end is a line end, not a carriage return.
+		case r == utf8.RuneError && n == 1:
+			b.WriteRune(utf8.RuneError)
+		case hidden(r) && r < 0x80:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case hidden(r):
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteString(s[:n])
+		}
+		s = s[n:]
+	}
+	return b.String()
+}
+
+// hidden reports whether r is one of the characters Visible escapes.
+func hidden(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n':
+		return false
+	case r < 0x20 || r >= 0x7f && r < 0xa0:
+		return true
+	case r == 0x061c || r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069:
+		return true
+	case r == 0x2028 || r == 0x2029:
+		return true
+	}
+	return false
+}
+
+// renderText writes the plain-text transcript. Everything from the chat
+// passes through Visible, so a control character or a bidi override
+// shows as what it is rather than acting on the reader's screen.
 func renderText(rec *Record, t *capture.Thread) []byte {
 	var b bytes.Buffer
 	line := strings.Repeat("=", 72)
-	fmt.Fprintf(&b, "%s\n%s\n%s\n\n", rec.Marking, rec.Title, line)
+	fmt.Fprintf(&b, "%s\n%s\n%s\n\n", rec.Marking, Visible(rec.Title), line)
 	field := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "%-17s %s\n", k+":", v)
+			fmt.Fprintf(&b, "%-17s %s\n", k+":", Visible(v))
 		}
 	}
 	field("Record id", rec.ID)
@@ -124,11 +175,11 @@ func renderText(rec *Record, t *capture.Thread) []byte {
 	field("Retention", rec.Retention.Rule)
 	field("Disposal date", rec.Retention.DisposalDate)
 	if rec.Description != "" {
-		fmt.Fprintf(&b, "\n%s\n", rec.Description)
+		fmt.Fprintf(&b, "\n%s\n", Visible(rec.Description))
 	}
 	fmt.Fprintf(&b, "%s\n", line)
 	for _, m := range t.Messages {
-		fmt.Fprintf(&b, "\n[%d] %s", m.Position, m.Author.Name())
+		fmt.Fprintf(&b, "\n[%d] %s", m.Position, Visible(m.Author.Name()))
 		if m.Author.Bot {
 			b.WriteString(" (bot)")
 		}
@@ -137,22 +188,22 @@ func renderText(rec *Record, t *capture.Thread) []byte {
 			fmt.Fprintf(&b, " (edited %s)", m.Edited.At.UTC().Format("2006-01-02 15:04:05 UTC"))
 		}
 		b.WriteString("\n")
-		for _, l := range strings.Split(m.ReadableText, "\n") {
+		for _, l := range strings.Split(Visible(m.ReadableText), "\n") {
 			fmt.Fprintf(&b, "    %s\n", l)
 		}
 		for _, f := range m.Files {
 			if f.Path != "" {
-				fmt.Fprintf(&b, "    [file] %s -> %s\n", f.Name, f.Path)
+				fmt.Fprintf(&b, "    [file] %s -> %s\n", Visible(f.Name), f.Path)
 			} else {
-				fmt.Fprintf(&b, "    [file not captured] %s %s\n", f.Name, f.Error)
+				fmt.Fprintf(&b, "    [file not captured] %s %s\n", Visible(f.Name), Visible(f.Error))
 			}
 		}
 		for _, r := range m.Reactions {
 			var names []string
 			for _, u := range r.Users {
-				names = append(names, u.Name())
+				names = append(names, Visible(u.Name()))
 			}
-			fmt.Fprintf(&b, "    :%s: %d %s\n", r.Emoji, r.Count, strings.Join(names, ", "))
+			fmt.Fprintf(&b, "    :%s: %d %s\n", Visible(r.Emoji), r.Count, strings.Join(names, ", "))
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n%s\n", line, rec.Marking)

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/recordbot/recordbot/capture"
 )
 
 // Run carries out pending requests until ctx is cancelled: those submitted
@@ -49,7 +52,7 @@ func (s *Service) Run(ctx context.Context) error {
 			return false
 		}
 	}
-	tick := time.NewTicker(scanEvery)
+	tick := time.NewTicker(s.o.ScanEvery)
 	defer tick.Stop()
 	for {
 		for _, id := range s.scan(ctx) {
@@ -130,6 +133,11 @@ func (s *Service) writePending(ctx context.Context, p pending, etag string) (str
 }
 
 // carryOut claims request id and files it, reporting the outcome.
+//
+// An attempt is counted when it is claimed, before any work: a request
+// that stops the process every time it is tried (a crash, an out-of-memory
+// kill) still uses up its attempts, and the claim after the last one ends
+// it as failed and tells the person, instead of trying it for ever.
 func (s *Service) carryOut(ctx context.Context, id string) {
 	defer func() {
 		s.mu.Lock()
@@ -151,13 +159,34 @@ func (s *Service) carryOut(ctx context.Context, id string) {
 		s.o.Store.Delete(ctx, pendingKey(id)) // done by another worker
 		return
 	}
-	p.ClaimedBy, p.ClaimedUntil = s.owner, now.Add(leaseTime)
-	p.Request.Attempts++
+	p.ClaimedBy, p.ClaimedUntil = s.owner, now.Add(s.o.LeaseTime)
+	exhausted := p.Request.Attempts >= s.o.MaxAttempts
+	if !exhausted {
+		p.Request.Attempts++
+	}
+	if p.Request.RecordKey == "" {
+		// Fix the record's folder now, once: a class renamed in the file
+		// plan before a retry must not move the record's later objects.
+		if key, err := s.recordKey(p.Request); err == nil {
+			p.Request.RecordKey = key
+		}
+	}
 	if etag, err = s.writePending(ctx, p, etag); err != nil {
 		if !errors.Is(err, ErrConflict) {
 			s.log.Warn("claim request", "request", id, "err", err)
 		}
 		return // another worker has it
+	}
+	if exhausted {
+		// Every attempt was claimed and none came back: each stopped the
+		// process that made it.
+		r := p.Request
+		err := fmt.Errorf("filing was interrupted %d times without finishing (the bot stopped while filing it); it will not be tried again", r.Attempts)
+		r.LastError = err.Error()
+		s.log.Error("filing abandoned: every attempt was interrupted", "request", id, "attempts", r.Attempts)
+		s.finish(ctx, r, failedKey(id), nil)
+		s.notify(ctx, Outcome{Request: r, Err: err, Final: true})
+		return
 	}
 
 	// Renew the lease while the filing runs.
@@ -165,7 +194,7 @@ func (s *Service) carryOut(ctx context.Context, id string) {
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		t := time.NewTicker(leaseTime / 3)
+		t := time.NewTicker(s.o.LeaseTime / 3)
 		defer t.Stop()
 		for {
 			select {
@@ -173,7 +202,7 @@ func (s *Service) carryOut(ctx context.Context, id string) {
 				return
 			case <-t.C:
 				q := p
-				q.ClaimedUntil = s.now().Add(leaseTime)
+				q.ClaimedUntil = s.now().Add(s.o.LeaseTime)
 				e, err := s.writePending(fctx, q, etag)
 				if err != nil {
 					if fctx.Err() == nil {
@@ -185,11 +214,21 @@ func (s *Service) carryOut(ctx context.Context, id string) {
 			}
 		}
 	}()
-	sum, err := s.captureAndFile(fctx, p.Request)
+	sum, err := s.attempt(fctx, p.Request, p.Request.Attempts >= s.o.MaxAttempts)
 	stop()
 	<-renewed
 	if ctx.Err() != nil && err != nil {
-		return // shutting down: the request stays pending for the next start
+		// Shutting down: hand the request back, the attempt uncounted,
+		// so the next start takes it up at once. (A process that is
+		// killed never gets here: its claim lapses and counts.)
+		p.Request.Attempts = max(p.Request.Attempts-1, 0)
+		p.ClaimedBy, p.ClaimedUntil = "", time.Time{}
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := s.writePending(wctx, p, etag); err != nil {
+			s.log.Warn("release request at shutdown", "request", id, "err", err)
+		}
+		return
 	}
 	r := p.Request
 	if err == nil {
@@ -198,14 +237,18 @@ func (s *Service) carryOut(ctx context.Context, id string) {
 		return
 	}
 	r.LastError = err.Error()
-	final := isPermanent(err) || r.Attempts >= maxAttempts
+	if errors.Is(err, capture.ErrRateLimited) && !isPermanent(err) {
+		s.delay(ctx, p, etag, err)
+		return
+	}
+	final := isPermanent(err) || r.Attempts >= s.o.MaxAttempts
 	s.log.Warn("filing failed", "request", id, "attempt", r.Attempts, "final", final, "err", err)
 	if final {
 		s.finish(ctx, r, failedKey(id), nil)
 	} else {
 		p.Request = r
 		p.ClaimedBy, p.ClaimedUntil = "", time.Time{}
-		p.NotBefore = s.now().Add(backoff(r.Attempts))
+		p.NotBefore = s.now().Add(s.backoff(r.Attempts))
 		if _, werr := s.writePending(ctx, p, etag); werr != nil {
 			s.log.Warn("reschedule request", "request", id, "err", werr)
 		}
@@ -216,17 +259,126 @@ func (s *Service) carryOut(ctx context.Context, id string) {
 	}
 }
 
-func backoff(attempt int) time.Duration {
-	d := 30 * time.Second << min(attempt-1, 5)
+// rateLimitWait is the wait when a platform's rate limit says none.
+const rateLimitWait = time.Minute
+
+// delay puts a rate-limited request back to wait as long as the platform
+// asked, without counting the attempt: a rate limit never fails a filing.
+// The person is told once that their filing is held up.
+func (s *Service) delay(ctx context.Context, p pending, etag string, err error) {
+	wait := rateLimitWait
+	var rl *capture.RateLimitError
+	if errors.As(err, &rl) && rl.RetryAfter > 0 {
+		wait = rl.RetryAfter
+	}
+	r := p.Request
+	r.Attempts = max(r.Attempts-1, 0)
+	r.LastError = err.Error()
+	tell := !r.Delayed
+	r.Delayed = true
+	p.Request = r
+	p.ClaimedBy, p.ClaimedUntil = "", time.Time{}
+	p.NotBefore = s.now().Add(wait)
+	s.log.Info("filing waits for a rate limit", "request", r.ID, "wait", wait)
+	if _, werr := s.writePending(ctx, p, etag); werr != nil {
+		s.log.Warn("reschedule rate-limited request", "request", r.ID, "err", werr)
+		return // told next time, when the flag is stored
+	}
+	if tell {
+		s.notify(ctx, Outcome{Request: r, Err: err, Final: false})
+	}
+}
+
+func (s *Service) backoff(attempt int) time.Duration {
+	d := s.o.RetryWait << min(attempt-1, 5)
 	return min(d, 15*time.Minute)
 }
 
-func (s *Service) captureAndFile(ctx context.Context, r Request) (*Summary, error) {
-	t, err := s.o.Source.Capture(ctx, r.Thread, r.RequestedBy)
-	if err != nil {
-		return nil, fmt.Errorf("capture thread: %w", err)
+// recordKey returns the folder of r's record: the one fixed at its first
+// claim, or derived from the request and the file plan now.
+func (s *Service) recordKey(r Request) (string, error) {
+	if r.RecordKey != "" {
+		return r.RecordKey, nil
 	}
-	return s.file(ctx, r, t)
+	c := s.o.Plan.Class(r.ClassCode)
+	if c == nil || !c.Leaf() {
+		return "", permanent(fmt.Errorf("class %q is no longer in the file plan", r.ClassCode))
+	}
+	return RecordKey(c, r.RequestedAt, r.Title, r.ID), nil
+}
+
+// attempt runs one attempt at r, turning a panic into an error so that a
+// request that trips a bug fails like any other rather than taking the
+// process down with it.
+func (s *Service) attempt(ctx context.Context, r Request, last bool) (sum *Summary, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("filing panicked", "request", r.ID, "panic", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
+			sum, err = nil, errors.New("internal error while filing (the bot's log has the details)")
+		}
+	}()
+	return s.captureAndFile(ctx, r, last)
+}
+
+// captureAndFile files r, resuming from what an earlier attempt stored.
+// The stored snapshot is the record's: once it exists the thread is not
+// captured again unless files are still to be downloaded, and then a
+// thread no longer readable leaves those files missing (with the reason)
+// rather than the record unfinished. On the last attempt a file that
+// cannot be downloaded is recorded as missing, too.
+func (s *Service) captureAndFile(ctx context.Context, r Request, last bool) (*Summary, error) {
+	key, err := s.recordKey(r)
+	if err != nil {
+		return nil, err
+	}
+	r.RecordKey = key
+	src := fetch{last: last}
+	snap, err := s.filer.readThread(ctx, key+ThreadFile)
+	switch {
+	case err == nil:
+		done, err := s.filer.downloaded(ctx, key, snap)
+		if err != nil || done {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
+		t, err := s.o.Source.Capture(ctx, r.Thread, r.RequestedBy)
+		switch {
+		case err == nil:
+			src.thread = t
+		case errors.Is(err, capture.ErrRateLimited):
+			return nil, fmt.Errorf("capture thread: %w", err)
+		case isPermanent(err) || last:
+			s.log.Warn("thread no longer readable; files not yet stored are recorded as missing", "request", r.ID, "err", err)
+			src.gone = goneReason(err)
+		default:
+			return nil, fmt.Errorf("capture thread: %w", err)
+		}
+	case errors.Is(err, ErrNotExist):
+		t, err := s.o.Source.Capture(ctx, r.Thread, r.RequestedBy)
+		if err != nil {
+			return nil, fmt.Errorf("capture thread: %w", err)
+		}
+		src.thread = t
+	default:
+		return nil, err
+	}
+	return s.file(ctx, r, src)
+}
+
+// goneReason says, for a record, why files could not be downloaded when
+// capturing the thread again failed with err.
+func goneReason(err error) string {
+	switch {
+	case errors.Is(err, capture.ErrNotFound):
+		return "the thread or its channel was deleted after the thread was captured, before the file could be downloaded"
+	case errors.Is(err, capture.ErrAccess):
+		return "the person filing lost access to the thread after it was captured, before the file could be downloaded"
+	case errors.Is(err, capture.ErrBotNotInChannel):
+		return "the bot was removed from the channel after the thread was captured, before the file could be downloaded"
+	}
+	return "the thread could not be read again to download the file: " + err.Error()
 }
 
 // finish records the end of a request and removes it from pending.

@@ -18,10 +18,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/recordbot/recordbot/capture"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
 )
 
@@ -36,9 +39,28 @@ type Filer interface {
 	Plan() *filing.Plan
 }
 
+// Threads checks, before anything of a thread is shown to a person, that
+// they may file it: capture/slack's Source implements it. Both methods
+// fail with capture.ErrAccess when the person is not a member of the
+// thread's channel, having read nothing of the thread.
+type Threads interface {
+	// Member checks that requester is a member of the thread's channel.
+	Member(ctx context.Context, ref capture.Ref, requester capture.Person) error
+	// Preview checks as Member does and only then reads the thread's root.
+	Preview(ctx context.Context, ref capture.Ref, requester capture.Person) (slackcap.Preview, error)
+}
+
 // Options configure an App.
 type Options struct {
 	Filer Filer
+	// Threads checks membership before a thread's first line is shown.
+	// Required.
+	Threads Threads
+	// AllowedTeams lists the workspaces (team ids, T…) and Enterprise
+	// Grid organisations (E…) recordbot serves; requests from others and
+	// installs into others are refused. Empty: any workspace that has a
+	// token (only sensible with one workspace's SLACK_BOT_TOKEN).
+	AllowedTeams []string
 	// Installs holds the workspaces installed through OAuth; nil when the
 	// bot serves only the workspace of BotToken.
 	Installs *Installations
@@ -62,7 +84,8 @@ type Options struct {
 	Now func() time.Time
 	// ThreadReceipt posts a short receipt in the thread once it is filed.
 	ThreadReceipt bool
-	// MaxBody caps a request body (default 1 MiB).
+	// MaxBody, when set, caps every request body in place of each
+	// endpoint's own limit (see maxInteraction).
 	MaxBody int64
 }
 
@@ -72,6 +95,8 @@ type App struct {
 	o   Options
 	log *slog.Logger
 	now func() time.Time
+	// allowed is AllowedTeams as a set; empty allows every workspace.
+	allowed map[string]bool
 }
 
 var _ filing.Notifier = (*App)(nil)
@@ -96,6 +121,9 @@ func New(o Options) (*App, error) {
 	if o.Filer == nil {
 		return nil, errors.New("slack front end: no filing service")
 	}
+	if o.Threads == nil {
+		return nil, errors.New("slack front end: no thread membership check")
+	}
 	if o.BotToken == "" && o.Installs == nil {
 		return nil, errors.New("slack front end: set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (with RECORDBOT_SECRET_KEY) to install into workspaces")
 	}
@@ -111,10 +139,12 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	if o.MaxBody <= 0 {
-		o.MaxBody = 1 << 20
+	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool)}
+	for _, id := range o.AllowedTeams {
+		if id = strings.TrimSpace(id); id != "" {
+			a.allowed[id] = true
+		}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,12 +157,40 @@ func New(o Options) (*App, error) {
 // ErrNotInstalled is returned for a workspace recordbot has no token for.
 var ErrNotInstalled = errors.New("recordbot is not installed in this Slack workspace")
 
+// ErrNotAllowed is returned for a workspace outside AllowedTeams.
+var ErrNotAllowed = errors.New("recordbot does not serve this Slack workspace")
+
+// allows reports whether the workspace team (of Enterprise Grid
+// organisation enterprise, when it is in one) is served.
+func (a *App) allows(team, enterprise string) bool {
+	if team == "" {
+		return false
+	}
+	return len(a.allowed) == 0 || a.allowed[team] || (enterprise != "" && a.allowed[enterprise])
+}
+
+// caller checks who a request comes from: Slack always names the person
+// and the workspace, and the workspace must be one recordbot serves.
+func (a *App) caller(team, enterprise, user string) error {
+	if team == "" || user == "" {
+		return errors.New("slack request names no workspace or no person")
+	}
+	if !a.allows(team, enterprise) {
+		return fmt.Errorf("workspace %s: %w", team, ErrNotAllowed)
+	}
+	return nil
+}
+
 // Token returns the bot token for a workspace: its installation, else the
-// single-workspace token. It is the capture source's token lookup.
+// single-workspace token. It is the capture source's token lookup. An
+// installation of a workspace outside AllowedTeams is not used.
 func (a *App) Token(ctx context.Context, teamID string) (string, error) {
 	if a.o.Installs != nil {
 		inst, err := a.o.Installs.Get(ctx, teamID)
 		if err == nil {
+			if !a.allows(inst.TeamID, inst.EnterpriseID) {
+				return "", fmt.Errorf("workspace %s: %w", teamID, ErrNotAllowed)
+			}
 			return inst.BotToken, nil
 		}
 		if !errors.Is(err, ErrNotInstalled) {
@@ -174,6 +232,9 @@ func (r reply) raw() json.RawMessage {
 type ack struct {
 	body  any
 	after func(ctx context.Context)
+	// refuse, when set, is the HTTP status refusing the request (Socket
+	// Mode acknowledges it and does nothing).
+	refuse int
 }
 
 // afterTimeout bounds the work done after an acknowledgement.

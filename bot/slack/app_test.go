@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -151,8 +152,8 @@ func TestShortcutFilesRecord(t *testing.T) {
 		t.Errorf("Filing… went to user %q channel %q thread %q, want U1 in C1 thread %s", filingMsg.Get("user"), filingMsg.Get("channel"), filingMsg.Get("thread_ts"), root)
 	}
 	filed := e.waitFor(t, "chat.postEphemeral", "Filed as", 30*time.Second)
-	if !strings.Contains(filed.Get("text"), "100-20 Committees") || !strings.Contains(filed.Get("text"), "s3://") {
-		t.Errorf("outcome message = %q, want the class path and where", filed.Get("text"))
+	if txt := filed.Get("text"); !strings.Contains(txt, "100-20 Committees") || !strings.Contains(txt, "Record id: ") || strings.Contains(txt, "s3://") {
+		t.Errorf("outcome message = %q, want the class path and record id, not the store's address", txt)
 	}
 	e.waitFor(t, "chat.postMessage", "filed this thread as record", 5*time.Second)
 
@@ -268,7 +269,7 @@ func TestRecordCommand(t *testing.T) {
 
 func TestRefusedRequests(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	body := url.Values{"payload": {`{"type":"block_suggestion","value":"x"}`}}.Encode()
+	body := url.Values{"payload": {`{"type":"block_suggestion","team":{"id":"T1"},"user":{"id":"U1"},"value":"x"}`}}.Encode()
 	tests := []struct {
 		name   string
 		header http.Header
@@ -300,13 +301,13 @@ func TestNotifyFailureAndFallback(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	r := filing.Request{ID: "req-1", Title: "Venue", Thread: capture.Ref{Platform: capture.Slack, WorkspaceID: "T1", ChannelID: "C1", ThreadID: root},
 		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
-	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: errors.New("capture thread: " + "invite @recordbot to #decisions first: " + capture.ErrBotNotInChannel.Error()), Final: true})
+	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: fmt.Errorf("capture thread: invite @recordbot to #decisions first: %w", capture.ErrBotNotInChannel), Final: true})
 	e.waitFor(t, "chat.postEphemeral", "Could not file “Venue”: capture thread: invite @recordbot", time.Second)
 
 	// The person has left the channel: the message comes as a DM.
 	r.Reply = json.RawMessage(`{"team":"T1","channel":"C1","user":"U7","thread_ts":"` + root + `"}`)
 	e.app.Notify(context.Background(), filing.Outcome{Request: r, Record: &filing.Summary{ID: "rec-1", ClassPath: "100 A > 100-20 B", Messages: 3, Files: 1}, Final: true})
-	dm := e.waitFor(t, "chat.postMessage", "Filed as *rec-1*", time.Second)
+	dm := e.waitFor(t, "chat.postMessage", "Filed as record *rec1*", time.Second)
 	if dm.Get("channel") != "U7" {
 		t.Errorf("fallback went to %q, want a DM to U7", dm.Get("channel"))
 	}
@@ -385,17 +386,19 @@ func TestEventsAndInstall(t *testing.T) {
 		t.Fatalf("app_uninstalled answered %d", code)
 	}
 	// The removal follows the acknowledgement.
-	var statErr error
+	var statErr, tokErr error
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if _, statErr = e.store.Stat(ctx, filing.InstallationsPrefix+"slack/T2.json"); statErr != nil {
+		_, statErr = e.store.Stat(ctx, filing.InstallationsPrefix+"slack/T2.json")
+		_, tokErr = e.app.Token(ctx, "T2")
+		if statErr != nil && tokErr != nil {
 			break
 		}
 	}
 	if err := statErr; !errors.Is(err, filing.ErrNotExist) {
 		t.Errorf("installation after app_uninstalled: Stat = %v, want ErrNotExist", err)
 	}
-	if _, err := e.app.Token(ctx, "T2"); !errors.Is(err, slackbot.ErrNotInstalled) {
-		t.Errorf("Token(T2) after uninstall = %v, want ErrNotInstalled", err)
+	if !errors.Is(tokErr, slackbot.ErrNotInstalled) {
+		t.Errorf("Token(T2) after uninstall = %v, want ErrNotInstalled", tokErr)
 	}
 }
 

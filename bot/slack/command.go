@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -101,6 +102,13 @@ const helpText = "*Filing a Slack thread as a record*\n" +
 
 // command answers /record.
 func (a *App) command(ctx context.Context, c *slackapi.SlashCommand) ack {
+	if err := a.caller(c.TeamID, c.EnterpriseID, c.UserID); err != nil {
+		a.log.Warn("slack: refused a command", "team", c.TeamID, "user", c.UserID, "err", err)
+		if errors.Is(err, ErrNotAllowed) {
+			return ack{body: ephemeralBody("recordbot does not serve this workspace.")}
+		}
+		return ack{refuse: http.StatusBadRequest}
+	}
 	text := strings.TrimSpace(c.Text)
 	first, rest, _ := strings.Cut(text, " ")
 	switch strings.ToLower(first) {
@@ -125,10 +133,8 @@ func (a *App) command(ctx context.Context, c *slackapi.SlashCommand) ack {
 	title := strings.TrimSpace(rest)
 	trigger, user, channel := c.TriggerID, c.UserID, c.ChannelID
 	return ack{after: func(ctx context.Context) {
-		rootText := ""
-		if err := a.openModal(ctx, trigger, t, title, rootText); err != nil {
-			a.log.Warn("slack: could not open the filing modal", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
-			a.ephemeral(ctx, t.Team, channel, user, "", "Sorry, the filing form did not open ("+errText(err)+"). Try again.")
+		if err := a.openModal(ctx, trigger, t, user, title, ""); err != nil {
+			a.cannotOpen(ctx, t, channel, user, err, "Try again.")
 		}
 	}}
 }

@@ -36,18 +36,20 @@ const (
 // env is a bot wired as cmd/bot wires it, against a fake Slack and a real
 // MinIO bucket.
 type env struct {
-	slack   *slacktest.Server
-	store   filing.Store
-	service *filing.Service
-	app     *slackbot.App
-	bot     *httptest.Server
-	source  *slackcap.Source
+	slack    *slacktest.Server
+	store    filing.Store
+	service  *filing.Service
+	app      *slackbot.App
+	bot      *httptest.Server
+	source   *slackcap.Source
+	installs *slackbot.Installations
 }
 
 type envOpts struct {
 	installs bool
 	receipt  bool
 	filer    slackbot.Filer // instead of the service
+	allowed  []string       // SLACK_ALLOWED_TEAMS
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -83,7 +85,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	var app *slackbot.App
 	src, err := slackcap.New(slackcap.Options{
 		Token:  func(ctx context.Context, team string) (string, error) { return app.Token(ctx, team) },
-		APIURL: s.APIURL(), Logger: log,
+		APIURL: s.APIURL(), Logger: log, FileOrigins: []string{s.URL},
 		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
 	})
 	if err != nil {
@@ -103,7 +105,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		filer = e.service
 	}
 	ao := slackbot.Options{
-		Filer: filer, Installs: installs, SigningSecret: secret,
+		Filer: filer, Threads: src, AllowedTeams: o.allowed, Installs: installs, SigningSecret: secret,
 		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt,
 	}
 	if installs != nil {
@@ -125,6 +127,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	app.Register(mux)
 	e.app = app
+	e.installs = installs
 	return e
 }
 
@@ -153,11 +156,17 @@ func sign(ts int64, body string) http.Header {
 // post sends a signed request and returns the status and body.
 func (e *env) post(t testing.TB, path, body string) (int, string) {
 	t.Helper()
+	return e.send(t, path, body, sign(time.Now().Unix(), body))
+}
+
+// send sends body with the given headers and returns the status and body.
+func (e *env) send(t testing.TB, path, body string, h http.Header) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, e.bot.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header = sign(time.Now().Unix(), body)
+	req.Header = h.Clone()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

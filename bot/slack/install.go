@@ -157,6 +157,9 @@ func (s *Installations) Delete(ctx context.Context, team string) error {
 	if !teamIDRE.MatchString(team) {
 		return fmt.Errorf("slack installation: bad team id %q", team)
 	}
+	s.mu.Lock()
+	delete(s.cache, team) // from now on no lookup here serves the old token
+	s.mu.Unlock()
 	if err := s.store.Delete(ctx, installKey(team)); err != nil {
 		return fmt.Errorf("delete slack installation %s: %w", team, err)
 	}
@@ -247,6 +250,18 @@ func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if res.AccessToken == "" || res.TokenType != "bot" || res.Team.ID == "" {
 		page(w, http.StatusBadGateway, "recordbot was not installed", "Slack gave no bot token for a workspace (organisation-wide installs are not supported). Install it into a workspace.")
+		return
+	}
+	if !a.allows(res.Team.ID, res.Enterprise.ID) {
+		// Installed into a workspace recordbot does not serve: give the
+		// token back (auth.revoke) and store nothing.
+		a.log.Warn("slack: refused an install into a workspace not in SLACK_ALLOWED_TEAMS", "team", res.Team.ID, "enterprise", res.Enterprise.ID, "by", res.AuthedUser.ID)
+		api := slackapi.New(res.AccessToken, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
+		if _, err := api.SendAuthRevokeContext(ctx, res.AccessToken); err != nil {
+			a.log.Warn("slack: could not revoke the refused install's token", "team", res.Team.ID, "err", errText(err))
+		}
+		page(w, http.StatusForbidden, "recordbot was not installed",
+			"This recordbot serves only its organisation's own workspaces, and "+res.Team.Name+" is not one of them. Ask the people who run recordbot to add it.")
 		return
 	}
 	inst := Installation{

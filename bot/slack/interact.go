@@ -4,15 +4,30 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 )
 
 // interaction handles a shortcut, modal submission or type-ahead request.
+// Slack names the person and the workspace in every one; a payload that
+// does not, or comes from a workspace recordbot does not serve, is refused.
 func (a *App) interaction(ctx context.Context, ic *slackapi.InteractionCallback) ack {
+	team := ic.Team.ID
+	if team == "" {
+		team = ic.User.TeamID
+	}
+	if err := a.caller(team, ic.Enterprise.ID, ic.User.ID); err != nil {
+		a.log.Warn("slack: refused an interaction", "type", string(ic.Type), "team", team, "user", ic.User.ID, "err", err)
+		if ic.Type == slackapi.InteractionTypeViewSubmission && errors.Is(err, ErrNotAllowed) {
+			return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: "recordbot does not serve this workspace."})}
+		}
+		return ack{refuse: http.StatusForbidden}
+	}
 	switch ic.Type {
 	case slackapi.InteractionTypeMessageAction:
 		if ic.CallbackID != ShortcutID {
@@ -34,7 +49,8 @@ func (a *App) interaction(ctx context.Context, ic *slackapi.InteractionCallback)
 }
 
 // shortcut answers "File as record" on a message: the modal opens right
-// after the acknowledgement, inside the trigger's 3 seconds.
+// after the acknowledgement, inside the trigger's 3 seconds, once the
+// person is known to be a member of the channel.
 func (a *App) shortcut(ic *slackapi.InteractionCallback) ack {
 	msg := ic.Message
 	t := target{Team: ic.Team.ID, Enterprise: ic.Enterprise.ID, Channel: ic.Channel.ID,
@@ -56,16 +72,36 @@ func (a *App) shortcut(ic *slackapi.InteractionCallback) ack {
 	}
 	trigger, user, channel := ic.TriggerID, ic.User.ID, ic.Channel.ID
 	return ack{after: func(ctx context.Context) {
-		if err := a.openModal(ctx, trigger, t, "", rootText); err != nil {
-			a.log.Warn("slack: could not open the filing modal", "team", t.Team, "channel", channel, "user", user, "err", err)
-			a.ephemeral(ctx, t.Team, channel, user, "", "Sorry, the filing form did not open ("+errText(err)+"). Try the shortcut again.")
+		if err := a.openModal(ctx, trigger, t, user, "", rootText); err != nil {
+			a.cannotOpen(ctx, t, channel, user, err, "Try the shortcut again.")
 		}
 	}}
 }
 
+// cannotOpen tells the person why the form did not open: they may not
+// file the thread (said without naming a channel they are not in), or
+// Slack did not let it open.
+func (a *App) cannotOpen(ctx context.Context, t target, channel, user string, err error, again string) {
+	if refusal(err) {
+		a.log.Info("slack: filing form refused", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
+		a.ephemeral(ctx, t.Team, channel, user, "", "Sorry, you cannot file that thread: "+err.Error()+".")
+		return
+	}
+	a.log.Warn("slack: could not open the filing modal", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
+	a.ephemeral(ctx, t.Team, channel, user, "", "Sorry, the filing form did not open ("+errText(err)+"). "+again)
+}
+
+// refusal reports whether err says the person may not file the thread, or
+// it cannot be filed at all (the bot not in the channel, the thread gone).
+func refusal(err error) bool {
+	return errors.Is(err, capture.ErrAccess) || errors.Is(err, capture.ErrBotNotInChannel) || errors.Is(err, capture.ErrNotFound)
+}
+
 // submit answers the modal's submission: inline errors for bad input;
 // otherwise the request is stored, the modal closes and the person is told
-// "Filing…".
+// "Filing…". The request's key comes from the view's id and hash, so a
+// replayed or double-clicked submission finds the request already stored:
+// it makes no second request and says nothing again.
 func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack {
 	r, t, err := a.submission(ic)
 	if err != nil {
@@ -81,10 +117,14 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 		return ack{body: slackapi.NewErrorsViewSubmissionResponse(viewErrors(fe))}
 	}
 	if err != nil {
+		// The store may have kept the request and answered late: say so,
+		// and that pressing File again cannot file the thread twice.
 		a.log.Error("slack: could not store a filing request", "team", t.Team, "channel", t.Channel, "user", ic.User.ID, "err", err)
-		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{
-			blockTitle: "The record store did not take the request just now; nothing was filed. Press File again in a minute.",
-		})}
+		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: storeLateText})}
+	}
+	if r.Repeat {
+		a.log.Info("slack: submission repeated; request already stored", "request", r.ID, "team", t.Team, "user", ic.User.ID)
+		return ack{}
 	}
 	user := ic.User.ID
 	return ack{after: func(ctx context.Context) {
@@ -92,6 +132,11 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 			"Filing… “"+r.Title+"” in "+classLabel(a.o.Filer.Plan(), r.ClassCode)+". I will tell you here when the record is filed.")
 	}}
 }
+
+// storeLateText is shown in the form when the record store failed or did
+// not answer in time.
+const storeLateText = "The record store did not answer in time. Your request may have been stored all the same: " +
+	"press File again. That cannot file the thread twice; if it was stored, the form closes and I tell you here when the record is filed."
 
 // event handles an Events API event: uninstalls and revoked tokens remove
 // the workspace's installation.

@@ -95,28 +95,46 @@ func (a *App) modal(t target, title string) slackapi.ModalViewRequest {
 	}
 }
 
-// openModal opens the modal for t with trigger; the title is suggested
-// from the thread's root message unless one is given.
-func (a *App) openModal(ctx context.Context, trigger string, t target, title, rootText string) error {
+// checkTimeout bounds the membership check (and the root's text) within
+// the trigger's 3 seconds, leaving time to open the modal.
+const checkTimeout = 1500 * time.Millisecond
+
+// openModal opens the modal for t with trigger once user is known to be a
+// member of its channel: nothing of the thread is read before that. The
+// title is suggested from the thread's root message unless one is given.
+// A check that Slack does not answer in time opens the modal without a
+// suggested title; the worker checks again before it captures anything.
+func (a *App) openModal(ctx context.Context, trigger string, t target, user, title, rootText string) error {
 	api, err := a.client(ctx, t.Team)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, within3s)
 	defer cancel()
+	who := capture.Person{ID: user}
+	cctx, ccancel := context.WithTimeout(ctx, checkTimeout)
 	if title == "" && rootText == "" {
-		// The acted-on message is a reply (or a link): fetch the root,
-		// within what is left of the trigger's 3 seconds.
-		rctx, rcancel := context.WithTimeout(ctx, 1200*time.Millisecond)
-		msgs, _, _, err := api.GetConversationRepliesContext(rctx, &slackapi.GetConversationRepliesParameters{
-			ChannelID: t.Channel, Timestamp: t.Root, Limit: 1, Inclusive: true})
-		rcancel()
-		if err == nil && len(msgs) > 0 {
-			rootText = msgs[0].Text
-			if msgs[0].ThreadTimestamp != "" && msgs[0].ThreadTimestamp != t.Root {
-				t.Root = msgs[0].ThreadTimestamp
+		// The acted-on message is a reply (or a link): fetch the root
+		// once the person is known to be a member.
+		var p slackcap.Preview
+		if p, err = a.o.Threads.Preview(cctx, t.ref(), who); err == nil {
+			rootText = p.Text
+			if p.ThreadID != "" {
+				t.Root = p.ThreadID
 			}
 		}
+	} else {
+		err = a.o.Threads.Member(cctx, t.ref(), who)
+		if err != nil {
+			rootText = ""
+		}
+	}
+	ccancel()
+	if err != nil {
+		if refusal(err) {
+			return err
+		}
+		a.log.Warn("slack: membership check did not finish; opening the form without a suggested title", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
 	}
 	if title == "" {
 		title = suggestTitle(rootText)
@@ -156,6 +174,9 @@ func (a *App) submission(ic *slackapi.InteractionCallback) (filing.Request, targ
 	if t.Team == "" {
 		t.Team = ic.Team.ID
 	}
+	if ic.View.ID == "" || ic.View.Hash == "" {
+		return filing.Request{}, t, errors.New("the form came without its view id")
+	}
 	val := func(block string) (string, string) {
 		if ic.View.State == nil {
 			return "", ""
@@ -181,9 +202,23 @@ func (a *App) submission(ic *slackapi.InteractionCallback) (filing.Request, targ
 		Marking:     marking,
 		Description: strings.TrimSpace(desc),
 		Via:         t.Via,
+		Key:         submissionKey(ic),
 		Reply:       reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.Root}.raw(),
 	}
 	return r, t, nil
+}
+
+// submissionKey is the request's idempotency key: the workspace, the
+// view's id and its hash. Slack sends the same view id and hash with every
+// copy of one submission, and a new hash only when the view changes
+// (https://api.slack.com/reference/interaction-payloads/views,
+// https://api.slack.com/surfaces/modals#updating_views).
+func submissionKey(ic *slackapi.InteractionCallback) string {
+	team := ic.Team.ID
+	if team == "" {
+		team = ic.User.TeamID
+	}
+	return "slack:" + team + ":" + ic.View.ID + ":" + ic.View.Hash
 }
 
 // fieldBlocks maps filing's field names to the modal's block ids.

@@ -84,7 +84,7 @@ func (a *App) socketEvent(ctx context.Context, sm *socketmode.Client, evt socket
 		a.log.Warn("slack socket mode: could not acknowledge", "type", string(evt.Type), "err", err)
 		return
 	}
-	if k.after != nil {
+	if k.after != nil && k.refuse == 0 {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterTimeout)
 		defer cancel()
 		k.after(actx)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -49,6 +50,10 @@ func (ss *session) file(f slackapi.File) capture.File {
 		cf.Error = "Slack gave no download address for the file"
 		return cf
 	}
+	if origin, ok := ss.s.fileOriginOK(cf.Source); !ok {
+		cf.Error = "not downloaded: the file's address is not on Slack's file host (" + origin + "), and recordbot sends the workspace's token only there"
+		return cf
+	}
 	src, team, mimeType, s := cf.Source, ss.teamID, cf.MIMEType, ss.s
 	cf.Open = func(ctx context.Context) (io.ReadCloser, error) {
 		return s.download(ctx, team, src, mimeType)
@@ -60,6 +65,9 @@ func (ss *session) file(f slackapi.File) capture.File {
 // valid token (or without files:read) with 200 and its HTML sign-in page,
 // so an HTML answer for a file that is not HTML is an error.
 func (s *Source) download(ctx context.Context, team, src, mimeType string) (io.ReadCloser, error) {
+	if origin, ok := s.fileOriginOK(src); !ok {
+		return nil, fmt.Errorf("download slack file: %s is not Slack's file host; the token is not sent there", origin)
+	}
 	tok, err := s.token(ctx, team)
 	if err != nil {
 		return nil, fmt.Errorf("download slack file: %w", err)
@@ -74,10 +82,13 @@ func (s *Source) download(ctx context.Context, team, src, mimeType string) (io.R
 		if err != nil {
 			return nil, fmt.Errorf("download slack file: %w", err)
 		}
-		if resp.StatusCode == http.StatusTooManyRequests && attempt < s.maxRetries {
+		if resp.StatusCode == http.StatusTooManyRequests {
 			resp.Body.Close()
 			wait := retryAfter(resp.Header.Get("Retry-After"))
 			s.calls429.Add(1)
+			if wait > s.maxWait || attempt >= s.maxRetries {
+				return nil, fmt.Errorf("download slack file: %w", rateLimited(wait))
+			}
 			if err := s.sleep(ctx, wait); err != nil {
 				return nil, err
 			}
@@ -87,7 +98,7 @@ func (s *Source) download(ctx context.Context, team, src, mimeType string) (io.R
 			resp.Body.Close()
 			switch resp.StatusCode {
 			case http.StatusNotFound, http.StatusGone:
-				return nil, fmt.Errorf("download slack file: Slack says it is gone (HTTP %d)", resp.StatusCode)
+				return nil, fmt.Errorf("download slack file: Slack says it is gone (HTTP %d): %w", resp.StatusCode, capture.ErrNotFound)
 			case http.StatusUnauthorized, http.StatusForbidden:
 				return nil, fmt.Errorf("download slack file: refused (HTTP %d): the app needs the files:read scope; update it from manifest.yml and reinstall", resp.StatusCode)
 			}
@@ -100,6 +111,23 @@ func (s *Source) download(ctx context.Context, team, src, mimeType string) (io.R
 		}
 		return resp.Body, nil
 	}
+}
+
+// DefaultFileOrigins are where Slack serves a file's url_private and
+// url_private_download, which need the bot token
+// (https://api.slack.com/types/file#auth: "send an Authorization header
+// with a bearer token"; the file object's URLs are on files.slack.com).
+var DefaultFileOrigins = []string{"https://files.slack.com"}
+
+// fileOriginOK reports whether the token may be sent to the file address
+// raw, with the address's origin for messages.
+func (s *Source) fileOriginOK(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return "an address that is not a URL", false
+	}
+	origin := strings.ToLower(u.Scheme + "://" + u.Host)
+	return origin, s.fileOrigin[origin]
 }
 
 func retryAfter(h string) time.Duration {

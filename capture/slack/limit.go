@@ -9,6 +9,8 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 	"golang.org/x/time/rate"
+
+	"github.com/recordbot/recordbot/capture"
 )
 
 // Limits are the call rates the source keeps to, per workspace and per Web
@@ -66,7 +68,13 @@ func (l Limits) limiter(method string) *limiter {
 }
 
 // call runs one Web API call for workspace w under its limiter, and runs it
-// again after the wait Slack asks for when it answers 429 Too Many Requests.
+// again after the wait Slack asks for when it answers 429 Too Many Requests
+// (https://api.slack.com/docs/rate-limits: "a HTTP 429 Too Many Requests
+// error, and a Retry-After HTTP header containing the number of seconds
+// until you can retry"). A wait longer than MaxWait, or 429s that keep
+// coming after MaxRetries waits, end the call with a
+// *capture.RateLimitError: the filing is tried again after the wait
+// rather than failing, and the person is told when it resumes.
 func (s *Source) call(ctx context.Context, w *workspace, method string, f func(ctx context.Context) error) error {
 	l := w.limiter(method, s.limits)
 	for attempt := 0; ; attempt++ {
@@ -77,6 +85,9 @@ func (s *Source) call(ctx context.Context, w *workspace, method string, f func(c
 		until := l.until
 		l.mu.Unlock()
 		if pause := until.Sub(s.now()); pause > 0 {
+			if pause > s.maxWait {
+				return &apiError{method: method, err: rateLimited(pause)}
+			}
 			if err := s.sleep(ctx, pause); err != nil {
 				return err
 			}
@@ -95,9 +106,6 @@ func (s *Source) call(ctx context.Context, w *workspace, method string, f func(c
 			return nil
 		}
 		s.calls429.Add(1)
-		if attempt >= s.maxRetries {
-			return &apiError{method: method, err: err}
-		}
 		wait := rl.RetryAfter
 		if wait <= 0 {
 			wait = time.Second
@@ -107,9 +115,19 @@ func (s *Source) call(ctx context.Context, w *workspace, method string, f func(c
 			l.until = u
 		}
 		l.mu.Unlock()
+		if wait > s.maxWait || attempt >= s.maxRetries {
+			s.log.LogAttrs(ctx, slog.LevelInfo, "slack rate limited; filing to resume later",
+				slog.String("team", w.id), slog.String("method", method), slog.Duration("retry_after", wait), slog.Int("answers_429", attempt+1))
+			return &apiError{method: method, err: rateLimited(wait)}
+		}
 		s.log.LogAttrs(ctx, slog.LevelInfo, "slack rate limited; waiting as asked",
 			slog.String("team", w.id), slog.String("method", method), slog.Duration("retry_after", wait))
 	}
+}
+
+// rateLimited is capture's rate-limit error for a wait of d.
+func rateLimited(d time.Duration) *capture.RateLimitError {
+	return &capture.RateLimitError{Platform: capture.Slack, RetryAfter: d}
 }
 
 // apiError is a failed Web API call: the method and Slack's error code.

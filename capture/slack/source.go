@@ -48,8 +48,19 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Limits pace the calls; DefaultLimits when zero.
 	Limits Limits
-	// MaxRetries is how often one call is retried after a 429 (default 5).
+	// MaxRetries is how often one call is retried after a 429 (default
+	// 5); after that the call ends with a *capture.RateLimitError.
 	MaxRetries int
+	// MaxWait is the longest Retry-After the source waits out within one
+	// attempt (default 1 minute); a longer one ends the call with a
+	// *capture.RateLimitError, so the filing resumes later and the person
+	// is told when.
+	MaxWait time.Duration
+	// FileOrigins are the only origins ("https://files.slack.com") the
+	// workspace's token is sent to when downloading a file; a file whose
+	// address is elsewhere is recorded as not downloaded. Default:
+	// DefaultFileOrigins. Tests add their double's origin.
+	FileOrigins []string
 	// PageSize is the limit asked of conversations.replies (default 200,
 	// as Slack recommends).
 	PageSize int
@@ -68,6 +79,8 @@ type Source struct {
 	sleep      func(ctx context.Context, d time.Duration) error
 	limits     Limits
 	maxRetries int
+	maxWait    time.Duration
+	fileOrigin map[string]bool
 	pageSize   int
 	namesFor   time.Duration
 
@@ -86,7 +99,7 @@ func New(o Options) (*Source, error) {
 	}
 	s := &Source{
 		token: o.Token, apiURL: o.APIURL, http: o.HTTPClient, log: o.Logger,
-		now: o.Now, sleep: o.Sleep, limits: o.Limits, maxRetries: o.MaxRetries,
+		now: o.Now, sleep: o.Sleep, limits: o.Limits, maxRetries: o.MaxRetries, maxWait: o.MaxWait,
 		pageSize: o.PageSize, namesFor: o.NamesFor, ws: make(map[string]*workspace),
 	}
 	if s.apiURL == "" {
@@ -112,6 +125,17 @@ func New(o Options) (*Source, error) {
 	}
 	if s.maxRetries <= 0 {
 		s.maxRetries = 5
+	}
+	if s.maxWait <= 0 {
+		s.maxWait = time.Minute
+	}
+	origins := o.FileOrigins
+	if len(origins) == 0 {
+		origins = DefaultFileOrigins
+	}
+	s.fileOrigin = make(map[string]bool, len(origins))
+	for _, o := range origins {
+		s.fileOrigin[strings.TrimSuffix(strings.ToLower(o), "/")] = true
 	}
 	if s.pageSize <= 0 {
 		s.pageSize = 200
@@ -242,6 +266,62 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 	return t, nil
 }
 
+// Preview is what a person sees of a thread before filing it.
+type Preview struct {
+	// ThreadID is the thread's root message ts.
+	ThreadID string
+	// Text is the root message's text (Slack markup).
+	Text string
+}
+
+// Member checks that requester is a member of the channel ref names
+// (conversations.members), reading nothing of the thread. It fails with
+// capture.ErrAccess when they are not, naming no private channel.
+func (s *Source) Member(ctx context.Context, ref capture.Ref, requester capture.Person) error {
+	if ref.ChannelID == "" {
+		return fmt.Errorf("slack: ref %s lacks a channel", ref)
+	}
+	ss, err := s.session(ctx, ref.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	return ss.checkMember(ctx, capture.Channel{ID: ref.ChannelID}, requester.ID)
+}
+
+// Preview checks as Member does and only then reads the thread's root
+// message (one conversations.replies call), so a person who may not file
+// a thread never sees a word of it.
+func (s *Source) Preview(ctx context.Context, ref capture.Ref, requester capture.Person) (Preview, error) {
+	if ref.ChannelID == "" || ref.ThreadID == "" {
+		return Preview{}, fmt.Errorf("slack: ref %s lacks a channel or thread", ref)
+	}
+	ss, err := s.session(ctx, ref.WorkspaceID)
+	if err != nil {
+		return Preview{}, err
+	}
+	ch := capture.Channel{ID: ref.ChannelID}
+	if err := ss.checkMember(ctx, ch, requester.ID); err != nil {
+		return Preview{}, err
+	}
+	var msgs []slackapi.Message
+	err = s.call(ctx, ss.w, "conversations.replies", func(ctx context.Context) (err error) {
+		msgs, _, _, err = ss.api.GetConversationRepliesContext(ctx, &slackapi.GetConversationRepliesParameters{
+			ChannelID: ch.ID, Timestamp: ref.ThreadID, Limit: 1, Inclusive: true})
+		return err
+	})
+	if err != nil {
+		return Preview{}, ss.mapErr(err, ch)
+	}
+	if len(msgs) == 0 {
+		return Preview{}, fmt.Errorf("slack thread %s: %w", ref.ThreadID, capture.ErrNotFound)
+	}
+	p := Preview{ThreadID: msgs[0].ThreadTimestamp, Text: msgs[0].Text}
+	if p.ThreadID == "" {
+		p.ThreadID = msgs[0].Timestamp
+	}
+	return p, nil
+}
+
 // workspaceInfo returns the workspace's name and domain (auth.test: no
 // scope needed), cached.
 func (ss *session) workspaceInfo(ctx context.Context) (capture.Workspace, error) {
@@ -259,7 +339,7 @@ func (ss *session) workspaceInfo(ctx context.Context) (capture.Workspace, error)
 	})
 	if err != nil {
 		if code := slackCode(err); code == "invalid_auth" || code == "account_inactive" || code == "token_revoked" {
-			return capture.Workspace{}, fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)
+			return capture.Workspace{}, appError{fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)}
 		}
 		return capture.Workspace{}, err
 	}
@@ -310,6 +390,7 @@ func (ss *session) channel(ctx context.Context, id string) (capture.Channel, err
 }
 
 // checkMember fails with capture.ErrAccess unless user is a member of ch.
+// The refusal names no private channel: the person is not in it.
 func (ss *session) checkMember(ctx context.Context, ch capture.Channel, user string) error {
 	if user == "" {
 		return fmt.Errorf("slack capture: no requester: %w", capture.ErrAccess)
@@ -332,7 +413,7 @@ func (ss *session) checkMember(ctx context.Context, ch capture.Channel, user str
 			}
 		}
 		if next == "" {
-			return fmt.Errorf("only members of %s can file its threads: %w", channelLabel(ch), capture.ErrAccess)
+			return fmt.Errorf("only members of %s can file its threads: %w", outsiderLabel(ch), capture.ErrAccess)
 		}
 		cursor = next
 	}
@@ -382,11 +463,36 @@ func (ss *session) mapErr(err error, ch capture.Channel) error {
 	case "thread_not_found", "message_not_found":
 		return fmt.Errorf("the thread is gone from %s (deleted?): %w", channelLabel(ch), capture.ErrNotFound)
 	case "missing_scope":
-		return fmt.Errorf("recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall: %w", err)
+		return appError{fmt.Errorf("recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall: %w", err)}
 	case "invalid_auth", "account_inactive", "token_revoked", "not_authed":
-		return fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)
+		return appError{fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)}
 	}
 	return err
+}
+
+// ErrApp matches failures that the Slack app's admin must fix (a missing
+// scope, a token that no longer works); the error's text says how, in
+// words for people.
+var ErrApp = errors.New("recordbot's Slack app needs its admin")
+
+// appError marks an error as ErrApp.
+type appError struct{ error }
+
+func (e appError) Unwrap() error        { return e.error }
+func (e appError) Is(target error) bool { return target == ErrApp }
+
+// outsiderLabel names ch for someone who is not a member of it: a public
+// channel by its name, anything else without one.
+func outsiderLabel(ch capture.Channel) string {
+	switch {
+	case ch.Kind == "channel" && ch.Name != "":
+		return "#" + ch.Name
+	case ch.Kind == "dm":
+		return "a direct message"
+	case ch.Kind == "group":
+		return "a group message"
+	}
+	return "the channel"
 }
 
 func channelLabel(ch capture.Channel) string {

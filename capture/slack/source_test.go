@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -70,10 +72,11 @@ func newSource(t testing.TB, srv *slacktest.Server, sl *sleeps, pageSize int) *s
 			}
 			return "xoxb-test", nil
 		},
-		APIURL:   srv.APIURL(),
-		Limits:   slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
-		PageSize: pageSize,
-		Now:      func() time.Time { return time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC) },
+		APIURL:      srv.APIURL(),
+		FileOrigins: []string{srv.URL}, // the double serves files over plain HTTP
+		Limits:      slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
+		PageSize:    pageSize,
+		Now:         func() time.Time { return time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC) },
 	}
 	if sl != nil {
 		o.Sleep = sl.sleep
@@ -222,7 +225,8 @@ func TestCaptureRefusals(t *testing.T) {
 		want      error
 		text      string
 	}{
-		{"not a member", ref("C1", root), "U9", capture.ErrAccess, "only members of #decisions"},
+		{"not a member of a private channel", ref("C1", root), "U9", capture.ErrAccess, "only members of the channel can"},
+		{"not a member of a public channel", ref("C2", root), "U9", capture.ErrAccess, "only members of #general can"},
 		{"bot not in public channel", ref("C3", "1700000000.000900"), "U1", capture.ErrBotNotInChannel, "invite @recordbot to #random first"},
 		{"bot not in private channel", ref("G4", "1700000000.000900"), "U1", capture.ErrBotNotInChannel, "invite @recordbot"},
 		{"thread gone", ref("C1", "1600000000.000100"), "U1", capture.ErrNotFound, "gone"},
@@ -239,6 +243,10 @@ func TestCaptureRefusals(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.text) {
 				t.Errorf("Capture(%s) = %q, want it to say %q", tt.ref, err, tt.text)
+			}
+			// A non-member is never told a private channel's name.
+			if tt.requester == "U9" && strings.Contains(err.Error(), "decisions") {
+				t.Errorf("Capture(%s) = %q names the private channel to a non-member", tt.ref, err)
 			}
 		})
 	}
@@ -261,16 +269,131 @@ func TestNamesCachedPerWorkspace(t *testing.T) {
 	}
 }
 
-func TestRateLimitGivesUp(t *testing.T) {
+// Issue 9: six 429s in a row failed the attempt, although rate limits never
+// fail a filing. 429s that keep coming end the call with a
+// capture.RateLimitError, which the worker reschedules.
+func TestRateLimitKeepsComing(t *testing.T) {
 	srv := fixture(t)
 	srv.RateLimit("conversations.info", 1, 1, 1, 1, 1, 1, 1)
 	sl := &sleeps{}
 	src := newSource(t, srv, sl, 200)
 	_, err := src.Capture(context.Background(), ref("C1", root), capture.Person{ID: "U1"})
-	if err == nil || !strings.Contains(err.Error(), "rate limit") {
-		t.Fatalf("Capture under endless 429 = %v, want a rate limit error", err)
+	rl, ok := errors.AsType[*capture.RateLimitError](err)
+	if !ok || !errors.Is(err, capture.ErrRateLimited) || rl.Platform != capture.Slack || rl.RetryAfter != time.Second {
+		t.Fatalf("Capture under endless 429 = %v, want a capture.RateLimitError of 1s from Slack", err)
 	}
 	if len(sl.d) != 5 {
 		t.Errorf("waited %d times, want 5 (MaxRetries)", len(sl.d))
+	}
+}
+
+// Issue 9: a long Retry-After was waited out within the attempt, leaving
+// the person hearing nothing for minutes. One longer than MaxWait ends the
+// call at once with the wait Slack asked for.
+func TestLongRetryAfterResumesLater(t *testing.T) {
+	srv := fixture(t)
+	srv.RateLimit("conversations.replies", 600)
+	sl := &sleeps{}
+	src := newSource(t, srv, sl, 200)
+	_, err := src.Capture(context.Background(), ref("C1", root), capture.Person{ID: "U1"})
+	rl, ok := errors.AsType[*capture.RateLimitError](err)
+	if !ok || rl.RetryAfter != 10*time.Minute {
+		t.Fatalf("Capture after Retry-After: 600 = %v, want a capture.RateLimitError of 10m", err)
+	}
+	if len(sl.d) != 0 {
+		t.Errorf("waited %v within the attempt, want no wait", sl.d)
+	}
+	// A file download answered 429 with a long Retry-After likewise.
+	srv2 := fixture(t)
+	src2 := newSource(t, srv2, sl, 200)
+	th, err := src2.Capture(context.Background(), ref("C1", root), capture.Person{ID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv2.RateLimit("files", 900)
+	_, err = th.Messages[1].Files[0].Open(context.Background())
+	if rl, ok := errors.AsType[*capture.RateLimitError](err); !ok || rl.RetryAfter != 15*time.Minute {
+		t.Errorf("file download after Retry-After: 900 = %v, want a capture.RateLimitError of 15m", err)
+	}
+}
+
+// Issue 9: the bot token was sent to whatever host a Slack file URL named.
+// It goes only to Slack's file host (here the double's, given explicitly);
+// a file elsewhere is recorded as not downloaded, with the reason.
+func TestTokenSentOnlyToSlackFileHost(t *testing.T) {
+	var mu sync.Mutex
+	var foreignRequests, foreignTokens int
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		foreignRequests++
+		if r.Header.Get("Authorization") != "" {
+			foreignTokens++
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/pdf")
+		io.WriteString(w, "%PDF-1.4 not from Slack")
+	}))
+	defer foreign.Close()
+	srv := fixture(t)
+	srv.AddMessages("C1", slacktest.Msg("1700000500.000600", root, "U1", "Here is the file", map[string]any{"files": []any{
+		map[string]any{"id": "F7", "name": "elsewhere.pdf", "mimetype": "application/pdf", "size": 23, "mode": "hosted",
+			"url_private": foreign.URL + "/files-pri/T1-F7/elsewhere.pdf", "url_private_download": foreign.URL + "/files-pri/T1-F7/download/elsewhere.pdf"},
+	}}))
+	ctx := context.Background()
+	th, err := newSource(t, srv, nil, 200).Capture(ctx, ref("C1", root), capture.Person{ID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *capture.File
+	for _, x := range th.Files() {
+		if x.ID == "F7" {
+			f = x
+		}
+	}
+	if f == nil {
+		t.Fatal("file F7 not in the snapshot")
+	}
+	// Read every file as filing does.
+	opened := 0
+	for _, x := range th.Files() {
+		if x.Open == nil {
+			continue
+		}
+		rc, err := x.Open(ctx)
+		if err != nil {
+			continue
+		}
+		io.Copy(io.Discard, rc)
+		rc.Close()
+		opened++
+	}
+	if f.Open != nil || !strings.Contains(f.Error, "not downloaded") || !strings.Contains(f.Error, "127.0.0.1") {
+		t.Errorf("file on another host: Open set %v, Error %q; want no Open and an Error saying it was not downloaded and where it pointed", f.Open != nil, f.Error)
+	}
+	// The file on the double's own host still streams, with the token.
+	if opened != 1 {
+		t.Errorf("%d files read, want 1 (minutes.pdf, on Slack's file host)", opened)
+	}
+	// Without the test's explicit origin, even the double's host is not
+	// Slack's: only https://files.slack.com gets the token.
+	def, err := slackcap.New(slackcap.Options{Token: func(context.Context, string) (string, error) { return "xoxb-test", nil },
+		APIURL: srv.APIURL(), Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th2, err := def.Capture(ctx, ref("C1", root), capture.Person{ID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range th2.Files() {
+		if x.Open != nil {
+			t.Errorf("default origins: file %s at %s may be opened, want it refused", x.ID, x.Source)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("token sent to a foreign file host: %d times (%d requests in all)", foreignTokens, foreignRequests)
+	if foreignTokens != 0 || foreignRequests != 0 {
+		t.Errorf("foreign host got %d requests, %d with a token; want 0 and 0", foreignRequests, foreignTokens)
 	}
 }

@@ -63,6 +63,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		}
 	}
 	boolEnv("S3_INSECURE", &c.S3.Insecure)
+	boolEnv("S3_USE_IAM", &c.S3.UseIAM)
 	c.RecordsDir = envOr(getenv, "RECORDS_DIR", "./records")
 	c.FilePlan = getenv("FILE_PLAN")
 	c.ListenAddr = envOr(getenv, "LISTEN_ADDR", ":8080")

@@ -2,6 +2,7 @@
 // records team's commands.
 //
 //	bot                      serve: chat front ends, filing worker, /healthz
+//	bot check                check the installation before staff use it
 //	bot file --snapshot F    file a thread snapshot (JSON) as a record
 //	bot records ...          the records team's commands
 //	bot mattermost ...       install on or uninstall from Mattermost teams
@@ -72,9 +73,11 @@ func NewMain() *Main {
 }
 
 const usage = `usage: bot [serve] [flags]        run the bot (chat front ends, filing worker)
+       bot check                    check the installation: store, Object Lock, platforms
        bot file --snapshot F ...    file a thread snapshot as a record
        bot records COMMAND ...      list, show, verify, register, due, hold, find
        bot mattermost COMMAND ...   install or uninstall on Mattermost teams
+       bot version                  which build this is
        bot help                     this text
 
 Run "bot COMMAND --help" for a command's flags. Configuration is read from
@@ -91,6 +94,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	switch cmd {
 	case "serve":
 		return m.runServe(ctx, args)
+	case "check":
+		return m.runCheck(ctx, args)
+	case "version", "--version":
+		return m.runVersion()
 	case "file":
 		return m.runFile(ctx, args)
 	case "records":

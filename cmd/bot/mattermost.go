@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/recordbot/recordbot/bot"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
@@ -55,8 +56,8 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 	}
 	app, err := mmbot.New(mmbot.Options{
 		Server: c.URL, PublicURL: w.Config.PublicURL, Store: w.Store, Vault: w.Vault,
-		Filer: w.Service, Logger: w.Logger.With("platform", "mattermost"), Reaction: c.Reaction,
-		Transport: c.transport,
+		Filer: w.filer(), Logger: w.Logger.With("platform", "mattermost"), Reaction: c.Reaction,
+		Transport: w.Metrics.transport(capture.Mattermost, c.transport),
 	})
 	if err != nil {
 		return "", err
@@ -65,6 +66,23 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 	w.Sources[capture.Mattermost] = app.Source()
 	w.Notifiers.ByPlatform[capture.Mattermost] = app
 	w.Go("mattermost websocket", app.Listen)
+	server := c.URL
+	pingClient := &http.Client{Timeout: 5 * time.Second, Transport: w.Metrics.transport(capture.Mattermost, c.transport)}
+	w.Readiness.add("mattermost", func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/api/v4/system/ping", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := pingClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s does not answer: %w", server, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %s", server, resp.Status)
+		}
+		return nil
+	})
 
 	inst, _, err := mmbot.LoadInstallation(context.Background(), w.Store, c.URL)
 	switch {

@@ -22,7 +22,7 @@ Commands for records officers. Each takes --help, and --json for scripts.
 
   ls [CLASS] [--since DATE] [--until DATE]   list records (CLASS includes its sub-classes)
   show ID                                    a record's metadata and where its objects are
-  verify ID... | --all                       re-read and check every object's SHA-256; exit 1 on any problem
+  verify ID... | --all                       check every object as filed, and that nothing was written over it; exit 1 on any problem
   register                                   write the class registers (CSV and JSON) under registers/
   due [--before DATE]                        records past their disposal date, by disposal action
   hold ID --on|--off [--reason TEXT]         legal hold through S3 Object Lock
@@ -147,7 +147,15 @@ func officer(by string) capture.Person {
 	return capture.Person{ID: by, DisplayName: by}
 }
 
+// tty makes stored text safe to print on one terminal line: chat text,
+// names and titles can hold escape sequences, control characters and bidi
+// overrides, which filing.Visible writes as visible escapes.
+func tty(s string) string {
+	return strings.NewReplacer("\n", `\n`, "\t", " ").Replace(filing.Visible(s))
+}
+
 func short(s string, n int) string {
+	s = tty(s)
 	r := []rune(s)
 	if len(r) <= n {
 		return s
@@ -184,6 +192,7 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m.warnUnindexed(ctx, st, "ls")
 	if *asJSON {
 		if es == nil {
 			es = []filing.IndexEntry{}
@@ -197,8 +206,8 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tFILED\tCLASS\tTITLE\tMARKING\tFILED BY")
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.FiledAt.UTC().Format(time.DateOnly), e.ClassCode,
-			short(e.Title, 60), e.Marking, e.FiledBy.Name())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", tty(e.ID), e.FiledAt.UTC().Format(time.DateOnly), tty(e.ClassCode),
+			short(e.Title, 60), tty(e.Marking), tty(e.FiledBy.Name()))
 	}
 	tw.Flush()
 	fmt.Fprintf(m.Stdout, "%d records\n", len(es))
@@ -230,7 +239,7 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 	w := m.Stdout
 	field := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "%-18s %s\n", k+":", v)
+			fmt.Fprintf(w, "%-18s %s\n", k+":", tty(v))
 		}
 	}
 	field("Record", r.ID)
@@ -255,6 +264,9 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 		field("Disposal", "none: kept permanently")
 	}
 	field("Stored at", d.Where)
+	if d.Unindexed {
+		field("Index entry", "MISSING: found by walking "+filing.RecordsPrefix+"; ls, due and find do not list it (see records verify)")
+	}
 	if d.Filed != nil {
 		field("Filing event", d.FiledEventWhere)
 		field("Sealed with", "tag manifest sha256 "+d.Filed.TagManifestSHA256)
@@ -271,7 +283,14 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 		if o.LegalHold {
 			lock = strings.TrimSpace(lock + " LEGAL HOLD")
 		}
-		fmt.Fprintf(tw, "  %s\t%d bytes\t%s\n", o.Path, o.Size, lock)
+		fmt.Fprintf(tw, "  %s\t%d bytes\t%s\n", tty(o.Path), o.Size, lock)
+		for _, v := range o.Later {
+			what := "a new version"
+			if v.DeleteMarker {
+				what = "a delete marker"
+			}
+			fmt.Fprintf(tw, "  \t\tTAMPERED: %s written over it (version %s, %s)\n", what, tty(v.ID), v.LastModified.UTC().Format(time.RFC3339))
+		}
 	}
 	tw.Flush()
 	return nil
@@ -288,10 +307,14 @@ func firstOf(s ...string) string {
 
 func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	fs, asJSON := recordsFlags("verify", "verify ID... | --all [--by NAME] [--json]",
-		"Re-reads every object of each record, checks its SHA-256 against the bag's manifests\n"+
-			"and the tag manifest against the checksum recorded in the audit trail at filing.\n"+
-			"Reports each missing, altered or extra object, records a fixity-check event per\n"+
-			"record in audit/, and exits with status 1 if any record fails.")
+		"Re-reads every object of each record as filed (on S3, its first version), checks its\n"+
+			"SHA-256 against the bag's manifests and the tag manifest against the checksum in the\n"+
+			"filing event of the audit trail. Reports each missing, altered or extra object, and\n"+
+			"as tampered any record object, index entry or filing event that was written over\n"+
+			"or deleted after filing (a later version or delete marker). --all walks records/\n"+
+			"itself: records without an index entry, and index entries without a record, are\n"+
+			"reported. Records a fixity-check event per record in audit/, and exits with status 1\n"+
+			"if any record fails. The local store keeps no versions: see the README.")
 	all := fs.Bool("all", false, "check every record in the store")
 	by := fs.String("by", "", "who is checking, for the audit trail (default: the current user)")
 	ids, err := m.parseArgs(fs, args)
@@ -305,6 +328,13 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	st, _, err := m.open(ctx)
 	if err != nil {
 		return err
+	}
+	limits, err := records.Limitation(ctx, st)
+	if err != nil {
+		return err
+	}
+	if limits != "" {
+		fmt.Fprintln(m.Stderr, "note: "+limits)
 	}
 	v := &records.Verifier{Store: st, By: officer(*by)}
 	start := time.Now()
@@ -345,22 +375,66 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 			if !r.OK() {
 				status = "FAILED"
 			}
-			fmt.Fprintf(m.Stdout, "%s  %s  %s  %s  (%d objects, %.1f MB)\n", status, r.ID, r.ClassCode, short(r.Title, 50), r.Objects, float64(r.Bytes)/1e6)
+			id, title := r.ID, short(r.Title, 50)
+			if id == "" {
+				id, title = "(no record id)", tty(r.Where)
+			}
+			fmt.Fprintf(m.Stdout, "%s  %s  %s  %s  (%d objects, %.1f MB)\n", status, tty(id), tty(r.ClassCode), title, r.Objects, float64(r.Bytes)/1e6)
 			for _, p := range r.Problems {
-				fmt.Fprintf(m.Stdout, "        %-8s %s", p.Kind, p.Path)
+				fmt.Fprintf(m.Stdout, "        %-8s %s", p.Kind, tty(p.Path))
 				if p.Detail != "" {
-					fmt.Fprintf(m.Stdout, " (%s)", p.Detail)
+					fmt.Fprintf(m.Stdout, " (%s)", tty(p.Detail))
 				}
 				fmt.Fprintln(m.Stdout)
+			}
+			for _, n := range r.Notes {
+				fmt.Fprintf(m.Stdout, "        note     %s\n", tty(n))
 			}
 		}
 		fmt.Fprintf(m.Stdout, "%d records checked: %d intact, %d failed. Fixity-check events recorded under %s\n",
 			len(res), len(res)-failed, failed, st.Where(filing.AuditPrefix))
+		if tampered := countKind(res, records.Tampered); tampered > 0 {
+			fmt.Fprintf(m.Stdout, "%d objects were written over or deleted after filing (tampered): the versions filed were checked, and are the records.\n", tampered)
+		}
 	}
 	if failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d records failed the fixity check", failed, len(res))}
 	}
 	return nil
+}
+
+// warnUnindexed tells the officer on standard error about record folders
+// that the index, which cmd goes by, does not know.
+func (m *Main) warnUnindexed(ctx context.Context, st filing.Store, cmd string) {
+	folders, err := records.Unindexed(ctx, st)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "warning: could not check for records missing from the index: %v\n", err)
+		return
+	}
+	if len(folders) == 0 {
+		return
+	}
+	fmt.Fprintf(m.Stderr, "warning: %d record folders have no index entry, so %s does not see them; run `bot records verify --all`:\n", len(folders), cmd)
+	for i, f := range folders {
+		if i == 10 {
+			fmt.Fprintf(m.Stderr, "  … and %d more\n", len(folders)-i)
+			break
+		}
+		fmt.Fprintf(m.Stderr, "  %s\n", tty(st.Where(f)))
+	}
+}
+
+// countKind counts the problems of kind in res.
+func countKind(res []records.Result, kind string) int {
+	n := 0
+	for _, r := range res {
+		for _, p := range r.Problems {
+			if p.Kind == kind {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func (m *Main) recordsRegister(ctx context.Context, args []string) error {
@@ -387,7 +461,7 @@ func (m *Main) recordsRegister(ctx context.Context, args []string) error {
 		return m.printJSON(where)
 	}
 	for _, k := range keys {
-		fmt.Fprintln(m.Stdout, st.Where(k))
+		fmt.Fprintln(m.Stdout, tty(st.Where(k)))
 	}
 	fmt.Fprintf(m.Stdout, "%d registers written\n", len(keys)/2)
 	return nil
@@ -414,6 +488,7 @@ func (m *Main) recordsDue(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m.warnUnindexed(ctx, st, "due")
 	if *asJSON {
 		if gs == nil {
 			gs = []records.DueGroup{}
@@ -436,7 +511,7 @@ func (m *Main) recordsDue(ctx context.Context, args []string) error {
 			if r.LegalHold {
 				hold = "LEGAL HOLD: do not dispose"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", r.DisposalDate, r.ID, r.ClassCode, short(r.Title, 60), hold)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", tty(r.DisposalDate), tty(r.ID), tty(r.ClassCode), short(r.Title, 60), hold)
 		}
 		tw.Flush()
 	}
@@ -475,7 +550,7 @@ func (m *Main) recordsHold(ctx context.Context, args []string) error {
 	if res.On {
 		state = "put on"
 	}
-	fmt.Fprintf(m.Stdout, "Legal hold %s %d objects of record %s.\nRecorded in the audit trail: %s\n", state, res.Objects, res.ID, st.Where(res.Event))
+	fmt.Fprintf(m.Stdout, "Legal hold %s %d object versions of record %s.\nRecorded in the audit trail: %s\n", state, res.Objects, tty(res.ID), tty(st.Where(res.Event)))
 	return nil
 }
 
@@ -502,6 +577,7 @@ func (m *Main) recordsFind(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m.warnUnindexed(ctx, st, "find")
 	if *asJSON {
 		if hits == nil {
 			hits = []records.Hit{}
@@ -513,12 +589,12 @@ func (m *Main) recordsFind(ctx context.Context, args []string) error {
 		return nil
 	}
 	for _, h := range hits {
-		fmt.Fprintf(m.Stdout, "%s  %s  %s  %s\n", h.ID, h.FiledAt.UTC().Format(time.DateOnly), h.ClassCode, h.Title)
+		fmt.Fprintf(m.Stdout, "%s  %s  %s  %s\n", tty(h.ID), h.FiledAt.UTC().Format(time.DateOnly), tty(h.ClassCode), tty(h.Title))
 		fmt.Fprintf(m.Stdout, "    found in: %s\n", strings.Join(h.Matched, ", "))
 		if h.Snippet != "" {
-			fmt.Fprintf(m.Stdout, "    %s\n", h.Snippet)
+			fmt.Fprintf(m.Stdout, "    %s\n", tty(h.Snippet))
 		}
-		fmt.Fprintf(m.Stdout, "    %s\n", h.Where)
+		fmt.Fprintf(m.Stdout, "    %s\n", tty(h.Where))
 	}
 	fmt.Fprintf(m.Stdout, "%d records\n", len(hits))
 	return nil

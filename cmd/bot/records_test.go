@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/internal/miniotest"
@@ -109,8 +113,10 @@ func TestRecordsCommands(t *testing.T) {
 			// exit status 1, in human and JSON form.
 			alterObject(t, env, sum.Key+"data/files/001_minutes.txt")
 			out, _, code = runBot(t, env, "records", "verify", "--all")
-			if code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "altered  data/files/001_minutes.txt") {
-				t.Errorf("bot records verify --all after tampering: exit %d, output %q; want 1 and the altered file", code, out)
+			// S3 keeps the version filed: the new one is tampering.
+			kind := map[string]string{"local": "altered ", "s3": "tampered"}[name]
+			if code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, kind+" data/files/001_minutes.txt") {
+				t.Errorf("bot records verify --all after tampering: exit %d, output %q; want 1 and the %s file", code, out, kind)
 			}
 			out, _, code = runBot(t, env, "records", "verify", "--json", sum.ID)
 			var res []records.Result
@@ -141,5 +147,170 @@ func alterObject(t *testing.T, env map[string]string, key string) {
 	// A new version over the key: what reads return from now on.
 	if _, err := st.Put(context.Background(), key, bytes.NewReader(data), int64(len(data)), filing.WriteOptions{}); err != nil && !errors.Is(err, filing.ErrExist) {
 		t.Fatalf("overwrite %s: %v", key, err)
+	}
+}
+
+// fileSnapshot files a snapshot with the bot and returns its summary.
+func fileSnapshot(t *testing.T, env map[string]string, snapshot, title string) filing.Summary {
+	t.Helper()
+	out, stderr, code := runBot(t, env, "file", "--snapshot", snapshot, "--class", "100-20", "--title", title, "--by", "carol", "--json")
+	if code != 0 {
+		t.Fatalf("bot file: exit %d: %s", code, stderr)
+	}
+	var sum filing.Summary
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("bot file --json: %v", err)
+	}
+	return sum
+}
+
+// s3Of opens the S3 store of env.
+func s3Of(t *testing.T, env map[string]string) *filing.S3 {
+	t.Helper()
+	st, err := filing.OpenS3(context.Background(), filing.S3Config{Endpoint: env["S3_ENDPOINT"], Bucket: env["S3_BUCKET"],
+		AccessKey: env["S3_ACCESS_KEY"], SecretKey: env["S3_SECRET_KEY"], Insecure: true, PathStyle: "on", Region: env["S3_REGION"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// A forged record (transcript, both manifests and the filing event each
+// rewritten as a new version) and a record whose index entry was deleted
+// make `records verify` exit 1, naming what was written over.
+func TestRecordsVerifyReportsTampering(t *testing.T) {
+	ctx := context.Background()
+	env := recordEnvs(t)["s3"]
+	st := s3Of(t, env)
+	cl := miniotest.Client(t)
+	put := func(key string, data []byte) {
+		t.Helper()
+		if _, err := cl.PutObject(ctx, st.Bucket(), key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(key string) []byte {
+		t.Helper()
+		rc, err := st.Open(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	sha := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
+	reseal := func(manifest []byte, path, sum string) []byte {
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(string(manifest)), "\n") {
+			if strings.HasSuffix(l, " "+path) {
+				l = sum + "  " + path
+			}
+			lines = append(lines, l)
+		}
+		return []byte(strings.Join(lines, "\n") + "\n")
+	}
+
+	forged := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
+	hidden := fileSnapshot(t, env, "testdata/thread.json", "Roads budget follow-up")
+	if _, stderr, code := runBot(t, env, "records", "verify", "--all"); code != 0 {
+		t.Fatalf("bot records verify --all before tampering: exit %d: %s", code, stderr)
+	}
+
+	txt := bytes.Replace(get(forged.Key+filing.TextFile), []byte("Option B"), []byte("Option A"), 1)
+	put(forged.Key+filing.TextFile, txt)
+	man := reseal(get(forged.Key+filing.ManifestFile), filing.TextFile, sha(txt))
+	put(forged.Key+filing.ManifestFile, man)
+	tag := reseal(get(forged.Key+filing.TagManifestFile), filing.ManifestFile, sha(man))
+	put(forged.Key+filing.TagManifestFile, tag)
+	evKey := filing.EventKey(filing.Event{ID: forged.ID, Type: "filed"}, forged.FiledAt)
+	var ev filing.Event
+	if err := json.Unmarshal(get(evKey), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev.TagManifestSHA256 = sha(tag)
+	evJSON, _ := json.Marshal(ev)
+	put(evKey, evJSON)
+	idxKey := filing.IndexPrefix + hidden.ID + ".json"
+	if err := cl.RemoveObject(ctx, st.Bucket(), idxKey, minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	out, _, code := runBot(t, env, "records", "verify", forged.ID)
+	for _, want := range []string{"FAILED", "tampered data/transcript.txt", "tampered manifest-sha256.txt", "tampered tagmanifest-sha256.txt", "tampered " + evKey} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("bot records verify (forged record): exit %d, output %q; want 1 and %q", code, out, want)
+		}
+	}
+	out, _, code = runBot(t, env, "records", "verify", "--all")
+	if code != 1 || !strings.Contains(out, "tampered "+idxKey+" (deleted since filing") || !strings.Contains(out, "2 records checked: 0 intact, 2 failed") {
+		t.Errorf("bot records verify --all (hidden index entry): exit %d, output %q; want 1, the deleted index entry, 2 failed", code, out)
+	}
+	if out, _, code := runBot(t, env, "records", "ls"); code != 0 || !strings.Contains(out, hidden.ID) {
+		t.Errorf("bot records ls with a hidden index entry: exit %d, output %q; want the record listed", code, out)
+	}
+	if out, _, code := runBot(t, env, "records", "show", forged.ID); code != 0 || !strings.Contains(out, "TAMPERED: a new version written over it") {
+		t.Errorf("bot records show (forged): exit %d, output %q; want the later versions marked", code, out)
+	}
+}
+
+// On the local store, a record without an index entry is still verified
+// and shown, and verify says what it cannot detect there.
+func TestRecordsUnindexedLocal(t *testing.T) {
+	env := map[string]string{"RECORDS_DIR": t.TempDir()}
+	sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
+	if _, stderr, _ := runBot(t, env, "records", "ls"); stderr != "" {
+		t.Errorf("bot records ls with every record indexed: stderr %q, want none", stderr)
+	}
+	if err := os.Remove(filepath.Join(env["RECORDS_DIR"], "index", sum.ID+".json")); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runBot(t, env, "records", "verify", "--all")
+	if code != 1 || !strings.Contains(out, "missing  index/"+sum.ID+".json") {
+		t.Errorf("bot records verify --all (no index entry): exit %d, output %q; want 1 and the missing entry", code, out)
+	}
+	if !strings.Contains(stderr, "keeps no versions") {
+		t.Errorf("bot records verify on the local store: stderr %q, want a note on what it cannot detect", stderr)
+	}
+	for _, cmd := range [][]string{{"ls"}, {"due", "--before", "2999"}, {"find", "option"}} {
+		_, stderr, code := runBot(t, env, append([]string{"records"}, cmd...)...)
+		if code != 0 || !strings.Contains(stderr, "1 record folders have no index entry") || !strings.Contains(stderr, filing.ShortID(sum.ID)) {
+			t.Errorf("bot records %s (no index entry): exit %d, stderr %q; want a warning naming the folder", cmd[0], code, stderr)
+		}
+	}
+	if out, stderr, code := runBot(t, env, "records", "show", sum.ID); code != 0 || !strings.Contains(out, "Index entry:") || !strings.Contains(out, "MISSING") {
+		t.Errorf("bot records show (no index entry): exit %d, output %q, stderr %q; want the record, index entry MISSING", code, out, stderr)
+	}
+}
+
+// Chat text printed by the records commands cannot drive the officer's
+// terminal: escape sequences, control characters and bidi overrides are
+// shown as visible escapes.
+func TestRecordsOutputEscapesChatText(t *testing.T) {
+	env := map[string]string{"RECORDS_DIR": t.TempDir()}
+	sum := fileSnapshot(t, env, "testdata/hostile.json", "Refund \u202Ednufer")
+	for _, args := range [][]string{
+		{"records", "find", "wire the refund"},
+		{"records", "find", "mallory"},
+		{"records", "ls"},
+		{"records", "show", sum.ID},
+		{"records", "verify", sum.ID},
+		{"records", "due", "--before", "2999"},
+	} {
+		out, stderr, code := runBot(t, env, args...)
+		if code != 0 {
+			t.Errorf("bot %q: exit %d: %s", args, code, stderr)
+		}
+		for _, bad := range []string{"\x1b", "\x07", "\x00", "\u202E", "\u202C"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("bot %q printed %q raw: %q", args, bad, out)
+			}
+		}
+		if args[1] == "find" && args[2] == "wire the refund" && !strings.Contains(out, `Wire the refund\x1b]0;owned\x07\x1b[2J to account \u202E0987654321\u202C today\x00`) {
+			t.Errorf("bot %q = %q, want the snippet with visible escapes", args, out)
+		}
 	}
 }

@@ -21,8 +21,12 @@ import (
 // store and plan, the HTTP mux to add routes to, and the routers to register
 // its capture source and notifier with.
 type wiring struct {
-	Config    *Config
-	Service   *filing.Service
+	Config  *Config
+	Service *filing.Service
+	// Filer is what front ends submit requests to: the service, counted.
+	Filer     countingFiler
+	Metrics   *metrics
+	Readiness *readiness
 	Store     filing.Store
 	Plan      *filing.Plan
 	Mux       *http.ServeMux
@@ -35,6 +39,45 @@ type wiring struct {
 	// Go starts a background loop owned by serve. It must return when
 	// ctx is cancelled; an error from it stops the bot.
 	Go func(name string, run func(ctx context.Context) error)
+}
+
+// httpLimits bound what one connection may take of the server, so slow
+// or idle clients cannot hold connections open.
+type httpLimits struct {
+	// ReadHeader bounds reading a request's headers; Read the whole
+	// request, body included.
+	ReadHeader, Read time.Duration
+	// Write bounds writing the response, from the end of the headers.
+	Write time.Duration
+	// Idle is how long a kept-alive connection may wait for its next
+	// request.
+	Idle time.Duration
+	// MaxHeaderBytes caps the request line and headers.
+	MaxHeaderBytes int
+}
+
+// defaultHTTPLimits fit what Slack and Mattermost send: small requests
+// that must be answered within 3 seconds (Slack) and a few seconds more
+// for the OAuth callback's code exchange. Slack's and Mattermost's headers
+// are well under 32 KiB.
+var defaultHTTPLimits = httpLimits{
+	ReadHeader:     5 * time.Second,
+	Read:           15 * time.Second,
+	Write:          30 * time.Second,
+	Idle:           60 * time.Second,
+	MaxHeaderBytes: 32 << 10,
+}
+
+// newHTTPServer returns the bot's HTTP server for h under limits l.
+func newHTTPServer(h http.Handler, l httpLimits) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+	}
 }
 
 // runServe runs the bot until ctx is cancelled.
@@ -52,6 +95,14 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	log := m.Logger
+	lock := m.proveLock(ctx, store)
+	if _, isS3 := store.(*filing.S3); isS3 && !lock.Protected {
+		if !m.allowUnlocked() {
+			return fmt.Errorf("%w\nrecordbot will not file records that can be altered; to run anyway (a trial), set RECORDBOT_ALLOW_UNLOCKED=true", lock.Err)
+		}
+		log.Warn("records are NOT protected: Object Lock is not enforced, and RECORDBOT_ALLOW_UNLOCKED=true", "err", lock.Err)
+	}
+	met := newMetrics(store, time.Now)
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -70,7 +121,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	sources := capture.Sources{}
 	notifiers := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}, Logger: log}
 	svc, err := filing.NewService(filing.Options{
-		Store: store, Plan: plan, Source: sources, Notifier: notifiers, Logger: log,
+		Store: store, Plan: plan, Source: sources, Notifier: countingNotifier{next: notifiers, m: met}, Logger: log,
 		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation, Workers: m.Config.Workers,
 		// Keep each class's register current as records are filed.
 		AfterFiling: records.RegisterUpdater(store),
@@ -79,13 +130,21 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	mux := http.NewServeMux()
+	// /healthz: the process is alive. /readyz: it can do its work.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	ready := newReadiness(time.Now)
+	ready.add("store", func(ctx context.Context) error { return pingStore(ctx, store) })
+	if !lock.Protected {
+		ready.note("records are NOT protected: " + lock.Describe)
+	}
+	mux.Handle("GET /readyz", ready)
+	mux.Handle("GET /metrics", met.handler())
 	w := &wiring{
-		Config: &m.Config, Service: svc, Store: store, Plan: plan, Mux: mux,
-		Sources: sources, Notifiers: notifiers, Logger: log, Go: goRun,
+		Config: &m.Config, Service: svc, Filer: countingFiler{Service: svc, m: met}, Metrics: met, Readiness: ready,
+		Store: store, Plan: plan, Mux: mux, Sources: sources, Notifiers: notifiers, Logger: log, Go: goRun,
 	}
 	if m.Config.SecretKey != "" {
 		v, err := bot.NewVault(m.Config.SecretKey)
@@ -114,7 +173,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		wg.Wait()
 		return fmt.Errorf("listen on %s: %w", m.Config.ListenAddr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(mux, defaultHTTPLimits)
 	goRun("filing worker", svc.Run)
 	goRun("http", func(ctx context.Context) error {
 		go func() {
@@ -129,8 +188,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return nil
 	})
 
-	fmt.Fprintf(m.Stdout, "recordbot listening on %s (health: http://%s/healthz)\n", ln.Addr(), ln.Addr())
-	fmt.Fprintf(m.Stdout, "records: %s\n", store.Where(""))
+	fmt.Fprintf(m.Stdout, "recordbot listening on %s (health: http://%s/healthz, readiness: /readyz, metrics: /metrics)\n", ln.Addr(), browsable(ln.Addr()))
+	fmt.Fprintf(m.Stdout, "records: %s (%s)\n", store.Where(""), lock.Describe)
 	fmt.Fprintf(m.Stdout, "file plan: %s (%d classes to file in)\n", plan.Name, len(plan.Leaves()))
 	for _, line := range banner {
 		fmt.Fprintln(m.Stdout, line)
@@ -141,4 +200,34 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// browsable turns a listening address into one a person can paste into a
+// browser on this machine: [::]:8080 becomes localhost:8080.
+func browsable(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// pingStore checks that the store answers.
+func pingStore(ctx context.Context, st filing.Store) error {
+	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+// filer is what front ends submit to: the counting filer, or the bare
+// service when a test wired a front end alone.
+func (w *wiring) filer() countingFiler {
+	if w.Filer.Service == nil {
+		return countingFiler{Service: w.Service}
+	}
+	return w.Filer
 }

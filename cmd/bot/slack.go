@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/recordbot/recordbot/bot"
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
@@ -29,7 +33,14 @@ type SlackConfig struct {
 	// ThreadReceipt (SLACK_THREAD_RECEIPT) posts a receipt in each filed
 	// thread.
 	ThreadReceipt bool
+	// AllowedTeams (SLACK_ALLOWED_TEAMS, comma-separated) are the
+	// workspaces (T…) and Enterprise Grid organisations (E…) served;
+	// required to install into workspaces.
+	AllowedTeams []string
 }
+
+// teamIDRE matches a Slack workspace (T…) or Enterprise Grid organisation (E…) id.
+var teamIDRE = regexp.MustCompile(`^[TE][A-Z0-9]{2,30}$`)
 
 func (c *SlackConfig) configured() bool {
 	return c.BotToken != "" || c.AppToken != "" || c.SigningSecret != "" || c.ClientID != ""
@@ -43,6 +54,17 @@ func (c *SlackConfig) load(getenv func(string) string) error {
 	c.ClientSecret = strings.TrimSpace(getenv("SLACK_CLIENT_SECRET"))
 	c.APIURL = strings.TrimSpace(getenv("SLACK_API_URL"))
 	var errs []error
+	c.AllowedTeams = nil
+	for _, id := range strings.Split(getenv("SLACK_ALLOWED_TEAMS"), ",") {
+		id = strings.TrimSpace(id)
+		switch {
+		case id == "":
+		case teamIDRE.MatchString(id):
+			c.AllowedTeams = append(c.AllowedTeams, id)
+		default:
+			errs = append(errs, fmt.Errorf("SLACK_ALLOWED_TEAMS: %q is not a workspace id (T…) or an organisation id (E…)", id))
+		}
+	}
 	if v := getenv("SLACK_THREAD_RECEIPT"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -68,18 +90,33 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	if !c.configured() {
 		return "Slack: not configured. For one workspace set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode, no public URL) " +
 			"or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP); to install into several workspaces set SLACK_CLIENT_ID, " +
-			"SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY. See the Slack section of README.md.", nil
+			"SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, SLACK_ALLOWED_TEAMS, PUBLIC_URL and RECORDBOT_SECRET_KEY. See the Slack section of README.md.", nil
 	}
 	if c.AppToken == "" && c.SigningSecret == "" {
 		return "", errors.New("slack: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) so Slack can reach the bot")
 	}
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: w.Metrics.transport(capture.Slack, nil)}
+	var app *slackbot.App
+	log := w.Logger.With("platform", "slack")
+	src, err := slackcap.New(slackcap.Options{
+		Token:  func(ctx context.Context, team string) (string, error) { return app.Token(ctx, team) },
+		APIURL: c.APIURL, Logger: log, HTTPClient: hc,
+	})
+	if err != nil {
+		return "", err
+	}
 	o := slackbot.Options{
-		Filer: w.Service, BotToken: c.BotToken, SigningSecret: c.SigningSecret,
-		APIURL: c.APIURL, Logger: w.Logger.With("platform", "slack"), ThreadReceipt: c.ThreadReceipt,
+		HTTPClient: hc,
+		Filer:      w.filer(), Threads: src, AllowedTeams: c.AllowedTeams, BotToken: c.BotToken, SigningSecret: c.SigningSecret,
+		APIURL: c.APIURL, Logger: log, ThreadReceipt: c.ThreadReceipt,
 	}
 	if c.ClientID != "" {
 		if c.ClientSecret == "" || w.Config.PublicURL == "" || w.Vault == nil || c.SigningSecret == "" {
 			return "", errors.New("slack: installing into workspaces (SLACK_CLIENT_ID) needs SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY too")
+		}
+		if len(c.AllowedTeams) == 0 {
+			return "", errors.New("slack: installing into workspaces (SLACK_CLIENT_ID) needs SLACK_ALLOWED_TEAMS: the ids of the workspaces (T…) " +
+				"or Enterprise Grid organisations (E…) that may install and use recordbot, comma-separated")
 		}
 		inst, err := slackbot.NewInstallations(w.Store, w.Vault, nil)
 		if err != nil {
@@ -91,15 +128,21 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	} else if c.BotToken == "" {
 		return "", errors.New("slack: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (install into workspaces)")
 	}
-	app, err := slackbot.New(o)
-	if err != nil {
-		return "", err
-	}
-	src, err := slackcap.New(slackcap.Options{Token: app.Token, APIURL: c.APIURL, Logger: o.Logger})
-	if err != nil {
+	if app, err = slackbot.New(o); err != nil {
 		return "", err
 	}
 	w.Sources[capture.Slack] = src
+	if c.BotToken != "" {
+		botToken, apiURL := c.BotToken, c.APIURL
+		w.Readiness.add("slack", func(ctx context.Context) error {
+			for _, f := range slackbot.Check(ctx, slackbot.CheckOptions{BotToken: botToken, APIURL: apiURL, HTTPClient: hc}) {
+				if f.Status == bot.StatusFail {
+					return errors.New(f.Detail)
+				}
+			}
+			return nil
+		})
+	}
 	w.Notifiers.ByPlatform[capture.Slack] = app
 	app.Register(w.Mux)
 
@@ -118,7 +161,8 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	}
 	line := "Slack: " + strings.Join(ways, " and ")
 	if o.Installs != nil {
-		line += "; install into a workspace at " + w.Config.PublicURL + "/slack/install"
+		line += "; install into a workspace at " + w.Config.PublicURL + "/slack/install" +
+			" (allowed: " + strings.Join(c.AllowedTeams, ", ") + ")"
 	} else {
 		line += "; one workspace (SLACK_BOT_TOKEN)"
 	}

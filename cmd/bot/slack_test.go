@@ -30,8 +30,12 @@ func TestSlackConfig(t *testing.T) {
 		{name: "no way in", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, err: "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET"},
 		{name: "http", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, banner: "Slack: HTTP at /slack/commands", routes: true},
 		{name: "install without key", env: map[string]string{"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s"}, public: "https://rb.example.org", err: "RECORDBOT_SECRET_KEY"},
-		{name: "install", env: map[string]string{"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s", "SLACK_THREAD_RECEIPT": "true"}, vault: true, public: "https://rb.example.org",
-			banner: "install into a workspace at https://rb.example.org/slack/install; thread receipts on", routes: true},
+		{name: "bad allowed team", env: map[string]string{"SLACK_ALLOWED_TEAMS": "T0123, acme"}, loadErr: `SLACK_ALLOWED_TEAMS: "acme"`},
+		{name: "install without allow-list", env: map[string]string{"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s"}, vault: true, public: "https://rb.example.org",
+			err: "needs SLACK_ALLOWED_TEAMS"},
+		{name: "install", env: map[string]string{"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s", "SLACK_THREAD_RECEIPT": "true", "SLACK_ALLOWED_TEAMS": "T0123, E0456"},
+			vault: true, public: "https://rb.example.org",
+			banner: "install into a workspace at https://rb.example.org/slack/install (allowed: T0123, E0456); thread receipts on", routes: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,7 +45,13 @@ func Due(ctx context.Context, st filing.Store, before time.Time) ([]DueGroup, er
 		}
 	}
 	err = forEach(ctx, len(due), parallel, func(ctx context.Context, i int) error {
-		oi, err := st.Stat(ctx, due[i].Key+filing.TagManifestFile)
+		// The hold on the tag manifest as filed, not on whatever may
+		// have been written over it since.
+		h, err := filing.HistoryOf(ctx, st, due[i].Key+filing.TagManifestFile)
+		if err != nil {
+			return fmt.Errorf("record %s: %w", due[i].ID, err)
+		}
+		oi, err := h.Stat(ctx, st)
 		if err != nil {
 			return fmt.Errorf("record %s: %w", due[i].ID, err)
 		}

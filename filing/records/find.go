@@ -25,8 +25,8 @@ type Hit struct {
 
 // Find returns the records that pass f and whose title, participants, filer,
 // channel or transcript (data/transcript.txt) contain text, ignoring case.
-// It reads the index and every candidate's transcript: one GET per record
-// and the transcript's bytes, in parallel.
+// It reads the index and every candidate's transcript, each as filed: one
+// GET per record, and a listing and a GET of each transcript, in parallel.
 func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, error) {
 	needle := strings.ToLower(strings.TrimSpace(text))
 	if needle == "" {
@@ -81,10 +81,10 @@ func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, e
 	return out, nil
 }
 
-// grep returns the first line of the object at key containing needle
-// (lower case), trimmed and shortened, or "".
+// grep returns the first line of the object at key, as filed (its first
+// version), containing needle (lower case), trimmed and shortened, or "".
 func grep(ctx context.Context, st filing.Store, key, needle string) (string, error) {
-	rc, err := st.Open(ctx, key)
+	rc, _, err := filing.OpenFirst(ctx, st, key)
 	if err != nil {
 		return "", err
 	}

@@ -15,9 +15,11 @@ var ErrNoLock = fmt.Errorf("legal hold needs an S3 bucket with Object Lock: %w",
 
 // HoldResult says what a legal hold changed.
 type HoldResult struct {
-	ID      string `json:"id"`
-	On      bool   `json:"on"`
-	Objects int    `json:"objects"`
+	ID string `json:"id"`
+	On bool   `json:"on"`
+	// Objects counts the object versions changed: each object's first
+	// version and any written over it.
+	Objects int `json:"objects"`
 	// Event is the key of the audit event recording the hold.
 	Event string `json:"event"`
 }
@@ -44,19 +46,32 @@ func Hold(ctx context.Context, st filing.Store, id string, on bool, reason strin
 	if err != nil {
 		return res, err
 	}
-	var keys []string
-	for oi, err := range st.List(ctx, e.Key) {
+	// Every version of every object: the first is the record, and any
+	// written over it is evidence of tampering, to be kept as well.
+	type version struct{ key, id string }
+	var vs []version
+	for h, err := range filing.Histories(ctx, st, e.Key) {
 		if err != nil {
 			return res, err
 		}
-		keys = append(keys, oi.Key)
+		for _, v := range append([]filing.Version{h.First}, h.Later...) {
+			if !v.DeleteMarker {
+				vs = append(vs, version{h.Key, v.ID})
+			}
+		}
 	}
-	if len(keys) == 0 {
+	if len(vs) == 0 {
 		return res, fmt.Errorf("record %s: no objects at %s", id, st.Where(e.Key))
 	}
+	vr, _ := st.(filing.Versioner)
 	var holdErr error
-	for _, k := range keys {
-		if holdErr = lk.SetLegalHold(ctx, k, on); holdErr != nil {
+	for _, v := range vs {
+		if vr != nil && v.id != "" {
+			holdErr = vr.SetLegalHoldVersion(ctx, v.key, v.id, on)
+		} else {
+			holdErr = lk.SetLegalHold(ctx, v.key, on)
+		}
+		if holdErr != nil {
 			break
 		}
 		res.Objects++
@@ -65,7 +80,7 @@ func Hold(ctx context.Context, st filing.Store, id string, on bool, reason strin
 	if on {
 		typ, outcome = "legal-hold-on", "applied"
 	}
-	detail := fmt.Sprintf("%s on %d of %d objects", outcome, res.Objects, len(keys))
+	detail := fmt.Sprintf("%s on %d of %d objects", outcome, res.Objects, len(vs))
 	if holdErr != nil {
 		outcome = "partial"
 	}
@@ -73,12 +88,12 @@ func Hold(ctx context.Context, st filing.Store, id string, on bool, reason strin
 		detail += "; reason: " + r
 	}
 	ev, evErr := filing.WriteEvent(ctx, st, filing.Event{Type: typ, By: by, RecordID: id, Key: e.Key,
-		ClassCode: e.ClassCode, Outcome: outcome, Detail: detail})
+		ClassCode: e.ClassCode, Outcome: outcome, Detail: detail}, filing.RecordLock(e.FiledAt, e.DisposalDate))
 	if evErr == nil {
 		res.Event = filing.EventKey(ev, ev.At)
 	}
 	if holdErr != nil {
-		return res, fmt.Errorf("record %s: legal hold %s on %d of %d objects only: %w", id, outcome, res.Objects, len(keys), errors.Join(holdErr, evErr))
+		return res, fmt.Errorf("record %s: legal hold %s on %d of %d objects only: %w", id, outcome, res.Objects, len(vs), errors.Join(holdErr, evErr))
 	}
 	if evErr != nil {
 		return res, fmt.Errorf("record %s: legal hold %s but not recorded in the audit trail: %w", id, outcome, evErr)

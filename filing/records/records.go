@@ -84,19 +84,24 @@ func List(ctx context.Context, st filing.Store, f Filter) ([]filing.IndexEntry, 
 
 // Index reads every index entry of the store, sorted by filing time then id.
 // It reads the entries in parallel: one small GET per record.
+//
+// Each entry is read as it was written at filing (its first version), so
+// an entry rewritten or deleted since (a delete marker on a versioned
+// bucket) neither changes nor hides the record: `records verify` reports
+// that tampering.
 func Index(ctx context.Context, st filing.Store) ([]filing.IndexEntry, error) {
-	var keys []string
-	for oi, err := range st.List(ctx, filing.IndexPrefix) {
+	var hs []*filing.History
+	for h, err := range filing.Histories(ctx, st, filing.IndexPrefix) {
 		if err != nil {
 			return nil, fmt.Errorf("list the index: %w", err)
 		}
-		if strings.HasSuffix(oi.Key, ".json") {
-			keys = append(keys, oi.Key)
+		if strings.HasSuffix(h.Key, ".json") {
+			hs = append(hs, h)
 		}
 	}
-	entries := make([]filing.IndexEntry, len(keys))
-	err := forEach(ctx, len(keys), parallel, func(ctx context.Context, i int) error {
-		return readJSON(ctx, st, keys[i], &entries[i])
+	entries := make([]filing.IndexEntry, len(hs))
+	err := forEach(ctx, len(hs), parallel, func(ctx context.Context, i int) error {
+		return readFirst(ctx, st, hs[i], &entries[i])
 	})
 	if err != nil {
 		return nil, err
@@ -114,18 +119,104 @@ func sortEntries(es []filing.IndexEntry) {
 	})
 }
 
-// Entry returns the index entry of record id.
+// checkID reports whether id can name a record (and its index key).
+func checkID(id string) bool {
+	return id != "" && !strings.ContainsAny(id, "/\\") && filing.CheckKey(filing.IndexPrefix+id+".json") == nil
+}
+
+// Entry returns the index entry of record id, as written at filing (its
+// first version, even if it was deleted or rewritten since).
 func Entry(ctx context.Context, st filing.Store, id string) (filing.IndexEntry, error) {
 	var e filing.IndexEntry
 	id = strings.TrimSpace(id)
-	if id == "" || strings.ContainsAny(id, "/\\") || filing.CheckKey(filing.IndexPrefix+id+".json") != nil {
+	if !checkID(id) {
 		return e, fmt.Errorf("record %q: %w", id, ErrNoRecord)
 	}
-	err := readJSON(ctx, st, filing.IndexPrefix+id+".json", &e)
+	h, err := filing.HistoryOf(ctx, st, filing.IndexPrefix+id+".json")
 	if errors.Is(err, filing.ErrNotExist) {
 		return e, fmt.Errorf("record %q: %w", id, ErrNoRecord)
 	}
-	return e, err
+	if err != nil {
+		return e, err
+	}
+	return e, readFirst(ctx, st, h, &e)
+}
+
+// Locate finds record id: through its index entry, or, when it has none,
+// by walking records/ for a package folder ending in the id's short form
+// whose record.json (as filed) has that id. indexed reports which.
+func Locate(ctx context.Context, st filing.Store, id string) (e filing.IndexEntry, indexed bool, err error) {
+	e, err = Entry(ctx, st, id)
+	if err == nil || !errors.Is(err, ErrNoRecord) {
+		return e, err == nil, err
+	}
+	id = strings.TrimSpace(id)
+	if !checkID(id) {
+		return e, false, err
+	}
+	suffix := "_" + filing.ShortID(id) + "/"
+	seen := make(map[string]bool)
+	for oi, lerr := range st.List(ctx, filing.RecordsPrefix) {
+		if lerr != nil {
+			return e, false, lerr
+		}
+		folder := packageOf(oi.Key)
+		if folder == "" || seen[folder] || !strings.HasSuffix(folder, suffix) {
+			continue
+		}
+		seen[folder] = true
+		h, herr := filing.HistoryOf(ctx, st, folder+filing.RecordFile)
+		if errors.Is(herr, filing.ErrNotExist) {
+			continue
+		}
+		if herr != nil {
+			return e, false, herr
+		}
+		var rec filing.Record
+		if rerr := readFirst(ctx, st, h, &rec); rerr != nil {
+			return e, false, rerr
+		}
+		if rec.ID == id {
+			return entryOf(&rec, folder), false, nil
+		}
+	}
+	return e, false, err
+}
+
+// entryOf rebuilds the index entry of a record from its record.json.
+func entryOf(rec *filing.Record, folder string) filing.IndexEntry {
+	var people []string
+	for _, p := range rec.Participants {
+		people = append(people, p.Name())
+	}
+	return filing.IndexEntry{
+		ID: rec.ID, Key: folder, Title: rec.Title, ClassCode: rec.Class.Code, ClassPath: rec.Class.String(),
+		Marking: rec.Marking, FiledAt: rec.FiledAt, FiledBy: rec.FiledBy, ThreadStart: rec.ThreadStart,
+		DisposalDate: rec.Retention.DisposalDate, DisposalAction: rec.Retention.Action, Platform: rec.Source.Platform,
+		Channel: rec.Source.Channel.Name, Participants: people,
+	}
+}
+
+// packageOf returns the record package folder (ending in "/") that the
+// object at key belongs to, judged by its name alone: the folder above a
+// "data" segment or above one of the bag's tag files. "" if neither.
+func packageOf(key string) string {
+	if !strings.HasPrefix(key, filing.RecordsPrefix) {
+		return ""
+	}
+	segs := strings.Split(key, "/")
+	for i := 2; i < len(segs)-1; i++ {
+		if segs[i] == "data" {
+			return strings.Join(segs[:i], "/") + "/"
+		}
+	}
+	switch segs[len(segs)-1] {
+	case filing.BagItFile, filing.BagInfoFile, filing.ManifestFile, filing.TagManifestFile, filing.RecordFile:
+		if len(segs) > 2 {
+			return strings.Join(segs[:len(segs)-1], "/") + "/"
+		}
+	}
+	return ""
 }
 
 // Object is one stored object of a record, for people.
@@ -137,6 +228,10 @@ type Object struct {
 	Where       string    `json:"where"`
 	RetainUntil time.Time `json:"retain_until,omitzero"`
 	LegalHold   bool      `json:"legal_hold,omitempty"`
+	// Later lists what was written over the object since it was filed
+	// (newer versions, delete markers): tampering. Size, lock and hold
+	// are the first version's, which is the record.
+	Later []filing.Version `json:"later_versions,omitempty"`
 }
 
 // Detail is everything `records show` tells about a record.
@@ -144,34 +239,49 @@ type Detail struct {
 	Record *filing.Record `json:"record"`
 	// Where is the record package's folder.
 	Where string `json:"where"`
-	// Objects are the package's objects as stored now.
+	// Objects are the package's objects as filed.
 	Objects []Object `json:"objects"`
 	// Filed is the filing event of the audit trail, nil if it is missing.
 	Filed *filing.Event `json:"filed_event,omitempty"`
 	// FiledEventWhere is where the filing event is stored.
 	FiledEventWhere string `json:"filed_event_where"`
+	// Unindexed is set when the record has no index entry (it was found
+	// by walking records/): ls, due and find do not see it.
+	Unindexed bool `json:"unindexed,omitempty"`
 }
 
-// Show reads record id's metadata (record.json), its objects with their
-// Object Lock state and its filing event.
+// Show reads record id's metadata (record.json as filed), its objects with
+// their Object Lock state and anything written over them since, and its
+// filing event. A record without an index entry is found by walking
+// records/.
 func Show(ctx context.Context, st filing.Store, id string) (*Detail, error) {
-	e, err := Entry(ctx, st, id)
+	e, indexed, err := Locate(ctx, st, id)
 	if err != nil {
 		return nil, err
 	}
-	var rec filing.Record
-	if err := readJSON(ctx, st, e.Key+filing.RecordFile, &rec); err != nil {
-		return nil, fmt.Errorf("record %s: %w", id, err)
-	}
-	d := &Detail{Record: &rec, Where: st.Where(e.Key)}
-	for oi, err := range st.List(ctx, e.Key) {
+	d := &Detail{Where: st.Where(e.Key), Unindexed: !indexed}
+	var hs []*filing.History
+	for h, err := range filing.Histories(ctx, st, e.Key) {
 		if err != nil {
 			return nil, fmt.Errorf("record %s: %w", id, err)
 		}
-		d.Objects = append(d.Objects, Object{Path: strings.TrimPrefix(oi.Key, e.Key), Size: oi.Size, Where: st.Where(oi.Key)})
+		hs = append(hs, h)
+		d.Objects = append(d.Objects, Object{Path: strings.TrimPrefix(h.Key, e.Key), Size: h.First.Size, Where: st.Where(h.Key), Later: h.Later})
 	}
-	err = forEach(ctx, len(d.Objects), parallel, func(ctx context.Context, i int) error {
-		oi, err := st.Stat(ctx, e.Key+d.Objects[i].Path)
+	var rec filing.Record
+	for _, h := range hs {
+		if h.Key == e.Key+filing.RecordFile {
+			if err := readFirst(ctx, st, h, &rec); err != nil {
+				return nil, fmt.Errorf("record %s: %w", id, err)
+			}
+			d.Record = &rec
+		}
+	}
+	if d.Record == nil {
+		return nil, fmt.Errorf("record %s: %s is missing: %w", id, st.Where(e.Key+filing.RecordFile), filing.ErrNotExist)
+	}
+	err = forEach(ctx, len(hs), parallel, func(ctx context.Context, i int) error {
+		oi, err := hs[i].Stat(ctx, st)
 		if err != nil {
 			return err
 		}
@@ -184,7 +294,11 @@ func Show(ctx context.Context, st filing.Store, id string) (*Detail, error) {
 	key := FiledEventKey(e)
 	d.FiledEventWhere = st.Where(key)
 	var ev filing.Event
-	if err := readJSON(ctx, st, key, &ev); err == nil {
+	h, err := filing.HistoryOf(ctx, st, key)
+	if err == nil {
+		err = readFirst(ctx, st, h, &ev)
+	}
+	if err == nil {
 		d.Filed = &ev
 	} else if !errors.Is(err, filing.ErrNotExist) {
 		return nil, err
@@ -196,6 +310,19 @@ func Show(ctx context.Context, st filing.Store, id string) (*Detail, error) {
 // filing service writes it under the filing day, with the record's id.
 func FiledEventKey(e filing.IndexEntry) string {
 	return filing.EventKey(filing.Event{ID: e.ID, Type: "filed"}, e.FiledAt)
+}
+
+// readFirst decodes the first version of h, the one written at filing.
+func readFirst(ctx context.Context, st filing.Store, h *filing.History, v any) error {
+	rc, err := h.Open(ctx, st)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := json.NewDecoder(rc).Decode(v); err != nil {
+		return fmt.Errorf("read %s: %w", h.Key, err)
+	}
+	return nil
 }
 
 func readJSON(ctx context.Context, st filing.Store, key string, v any) error {
@@ -240,4 +367,37 @@ feed:
 		return err
 	}
 	return nil
+}
+
+// Unindexed returns the record folders under records/ that no index entry
+// names (judged by the short id that ends each folder's name), from two
+// listings and no reads: a cheap warning for ls, due and find, which go by
+// the index. `verify --all` is the thorough check.
+func Unindexed(ctx context.Context, st filing.Store) ([]string, error) {
+	short := make(map[string]bool)
+	for h, err := range filing.Histories(ctx, st, filing.IndexPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list the index: %w", err)
+		}
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(h.Key, filing.IndexPrefix), ".json"); ok {
+			short[filing.ShortID(id)] = true
+		}
+	}
+	var out []string
+	seen := make(map[string]bool)
+	for oi, err := range st.List(ctx, filing.RecordsPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list the records: %w", err)
+		}
+		f := packageOf(oi.Key)
+		if f == "" || seen[f] {
+			continue
+		}
+		seen[f] = true
+		name := strings.TrimSuffix(f, "/")
+		if i := strings.LastIndexByte(name, '_'); i < 0 || !short[name[i+1:]] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }

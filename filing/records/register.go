@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/recordbot/recordbot/filing"
 )
@@ -36,9 +38,32 @@ type Row struct {
 }
 
 // RegisterKey returns the key of class code's register; ext is "json" or
-// "csv".
+// "csv". Distinct codes get distinct keys ("1-2" and "1.2" do not share a
+// register): letters, digits, "-", "_" and "." are kept, any other byte
+// is written %XX (a "/" as %2F, a "%" as %25), and so is a leading ".".
 func RegisterKey(code, ext string) string {
-	return filing.RegistersPrefix + filing.Slug(code, false, 80) + "." + ext
+	return filing.RegistersPrefix + registerName(code) + "." + ext
+}
+
+// registerName writes a class code as one safe, reversible key segment.
+func registerName(code string) string {
+	var b strings.Builder
+	for i := 0; i < len(code); {
+		r, n := utf8.DecodeRuneInString(code[i:])
+		keep := r != utf8.RuneError && (r == '-' || r == '_' || r == '.' && i > 0 || unicode.IsLetter(r) || unicode.IsDigit(r))
+		if keep {
+			b.WriteString(code[i : i+n])
+		} else {
+			for _, c := range []byte(code[i : i+n]) {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		}
+		i += n
+	}
+	if b.Len() == 0 {
+		return "%00"
+	}
+	return b.String()
 }
 
 // WriteRegisters writes the register of every class that has records, from

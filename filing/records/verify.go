@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,8 @@ import (
 // The kinds of problem a fixity check reports.
 const (
 	// Missing: an object a manifest lists (or the filing's audit event,
-	// or the index entry) is not in the store.
+	// or the index entry, or the record folder an index entry names) is
+	// not in the store.
 	Missing = "missing"
 	// Altered: an object's SHA-256 differs from the one its manifest
 	// holds, or the tag manifest's from the one in the filing event.
@@ -30,6 +32,12 @@ const (
 	Extra = "extra"
 	// Malformed: a manifest line that cannot be read.
 	Malformed = "malformed"
+	// Tampered: something was written over an object that is written
+	// once (a record object, the index entry, the filing event): a newer
+	// version or a delete marker on top of the version filed. The first
+	// version is the record, and the other checks read it; only a store
+	// that keeps versions (S3 with Object Lock) can show this.
+	Tampered = "tampered"
 )
 
 // Problem is one thing wrong with a record.
@@ -39,6 +47,9 @@ type Problem struct {
 	// objects outside it (the audit event, the index entry).
 	Path   string `json:"path"`
 	Detail string `json:"detail,omitempty"`
+	// Later are the versions and delete markers written over the object
+	// since filing, for a Tampered problem.
+	Later []filing.Version `json:"later_versions,omitempty"`
 }
 
 func (p Problem) String() string {
@@ -51,6 +62,8 @@ func (p Problem) String() string {
 
 // Result is the outcome of checking one record.
 type Result struct {
+	// ID is the record's id; "" for objects under records/ that belong to
+	// no record anyone can name (a folder without record.json).
 	ID        string    `json:"id"`
 	Title     string    `json:"title,omitempty"`
 	ClassCode string    `json:"class_code,omitempty"`
@@ -60,6 +73,9 @@ type Result struct {
 	Objects  int       `json:"objects"`
 	Bytes    int64     `json:"bytes"`
 	Problems []Problem `json:"problems,omitempty"`
+	// Notes say what the check could not establish, without failing the
+	// record: an anchor without Object Lock retention, for one.
+	Notes []string `json:"notes,omitempty"`
 	// Event is where the fixity-check event was written ("" when the
 	// record is unknown, so there was nothing to record it against).
 	Event string `json:"event,omitempty"`
@@ -75,10 +91,21 @@ type Progress struct {
 	Failed      int
 }
 
-// Verifier checks records' fixity: it re-reads every object of a record,
-// checks each SHA-256 against the bag's manifests and the tag manifest
-// against the checksum the filing event recorded, and adds a fixity-check
-// event to the audit trail for each record.
+// Verifier checks records' fixity and that nothing was written over them.
+//
+// It trusts only what the bot wrote once and Object Lock keeps: the first
+// version of each record object, of the record's index entry and of its
+// filing event (which holds the tag manifest's SHA-256). It re-reads the
+// first version of every object of a record, checks each SHA-256 against
+// the bag's manifests as filed and the tag manifest against the filing
+// event, reports any later version or delete marker on any of them as
+// tampering, and adds a fixity-check event to the audit trail for each
+// record. VerifyAll walks records/ itself, so a record whose index entry
+// is missing or hidden is checked and reported too.
+//
+// On a store that keeps no versions (the local directory, a bucket without
+// versioning) the first version is simply the object as it is now: see
+// Limitation.
 type Verifier struct {
 	Store filing.Store
 	// By is who runs the check, for the audit trail.
@@ -91,77 +118,206 @@ type Verifier struct {
 	Now func() time.Time
 }
 
-// Verify checks the records with the given ids, in that order. An unknown
-// id gives a failed result. The error is for a check that could not be
-// carried out (the store unreachable), not for a failed record.
-func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
-	entries := make([]*filing.IndexEntry, len(ids))
-	results := make([]Result, len(ids))
-	for i, id := range ids {
-		e, err := Entry(ctx, v.Store, id)
-		switch {
-		case errors.Is(err, ErrNoRecord):
-			results[i] = Result{ID: id, Problems: []Problem{{Kind: Missing, Path: filing.IndexPrefix + id + ".json", Detail: "no record with this id in the index"}}}
-		case err != nil:
-			return nil, err
-		default:
-			entries[i] = &e
+// Limitation says what verify cannot detect on st, for people; "" when the
+// store keeps every version under Object Lock.
+func Limitation(ctx context.Context, st filing.Store) (string, error) {
+	versions, err := filing.KeepsVersions(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	if !versions {
+		return "this store keeps no versions of its objects, so verify sees each object only as it is now: " +
+			"it finds objects altered, removed or added without their manifests, tag manifest and filing event being " +
+			"rewritten to match, and records without an index entry; it cannot tell a forgery that rewrote all of them " +
+			"from the record as filed. Use an S3 bucket with Object Lock for tamper evidence.", nil
+	}
+	if lk, ok := st.(filing.Locker); ok {
+		locking, err := lk.Locking(ctx)
+		if err != nil {
+			return "", err
+		}
+		if !locking {
+			return "this bucket keeps versions but has no Object Lock: verify reports anything written over a record, " +
+				"but anyone allowed s3:DeleteObjectVersion can remove a record's versions outright.", nil
 		}
 	}
-	return v.run(ctx, entries, results, nil)
+	return "", nil
 }
 
-// VerifyAll checks every record in the index, oldest first.
+// pkg is one record package to check: found under records/, or named by
+// an index entry.
+type pkg struct {
+	folder string
+	// objects are the package's objects by path inside it; nil when
+	// nothing is stored in the folder an index entry names.
+	objects map[string]*filing.History
+	// entry is the index entry as filed, with its history; nil if none.
+	entry  *filing.IndexEntry
+	entryH *filing.History
+	// id is the record id when known before reading the package.
+	id string
+}
+
+// Verify checks the records with the given ids, in that order. A record
+// without an index entry is found by walking records/; an unknown id gives
+// a failed result. The error is for a check that could not be carried out
+// (the store unreachable), not for a failed record.
+func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
+	st := v.Store
+	pkgs := make([]*pkg, len(ids))
+	results := make([]Result, len(ids))
+	for i, id := range ids {
+		e, indexed, err := Locate(ctx, st, id)
+		switch {
+		case errors.Is(err, ErrNoRecord):
+			results[i] = Result{ID: id, Problems: []Problem{{Kind: Missing, Path: filing.IndexPrefix + id + ".json", Detail: "no record with this id in the index or under " + filing.RecordsPrefix}}}
+			continue
+		case err != nil:
+			return nil, err
+		}
+		p := &pkg{folder: e.Key, id: e.ID}
+		if indexed {
+			h, err := filing.HistoryOf(ctx, st, filing.IndexPrefix+e.ID+".json")
+			if err != nil {
+				return nil, err
+			}
+			p.entry, p.entryH = &e, h
+		}
+		for h, err := range filing.Histories(ctx, st, e.Key) {
+			if err != nil {
+				return nil, err
+			}
+			if p.objects == nil {
+				p.objects = make(map[string]*filing.History)
+			}
+			p.objects[strings.TrimPrefix(h.Key, e.Key)] = h
+		}
+		pkgs[i] = p
+	}
+	return v.run(ctx, pkgs, results)
+}
+
+// VerifyAll checks every record in the store, oldest first: every record
+// package under records/ and every index entry, so a package without an
+// index entry (or with one deleted or rewritten) and an index entry whose
+// package is gone are reported, as are objects under records/ that belong
+// to no package.
 func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
-	all, err := Index(ctx, v.Store)
+	st := v.Store
+	// 1. The index, every entry as filed (one listing, one GET each).
+	var ihs []*filing.History
+	for h, err := range filing.Histories(ctx, st, filing.IndexPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list the index: %w", err)
+		}
+		if strings.HasSuffix(h.Key, ".json") {
+			ihs = append(ihs, h)
+		}
+	}
+	entries := make([]filing.IndexEntry, len(ihs))
+	err := forEach(ctx, len(ihs), parallel, func(ctx context.Context, i int) error {
+		return readFirst(ctx, st, ihs[i], &entries[i])
+	})
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]*filing.IndexEntry, len(all))
-	for i := range all {
-		entries[i] = &all[i]
-	}
-	// One listing of records/ rather than one per record.
-	objects := make(map[string][]filing.ObjectInfo)
-	keys := make([]string, len(all))
-	for i, e := range all {
-		keys[i] = e.Key
-	}
-	sort.Strings(keys)
-	for oi, err := range v.Store.List(ctx, filing.RecordsPrefix) {
+
+	// 2. records/, every object with its versions (one listing).
+	byFolder := make(map[string]*pkg)
+	var folders []string
+	var loose []*filing.History
+	for h, err := range filing.Histories(ctx, st, filing.RecordsPrefix) {
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("list the records: %w", err)
 		}
-		// The package whose key is the longest prefix of oi.Key.
-		i := sort.SearchStrings(keys, oi.Key) - 1
-		if i >= 0 && strings.HasPrefix(oi.Key, keys[i]) {
-			objects[keys[i]] = append(objects[keys[i]], oi)
+		f := packageOf(h.Key)
+		if f == "" {
+			loose = append(loose, h)
+			continue
 		}
+		p := byFolder[f]
+		if p == nil {
+			p = &pkg{folder: f, objects: make(map[string]*filing.History)}
+			byFolder[f] = p
+			folders = append(folders, f)
+		}
+		p.objects[strings.TrimPrefix(h.Key, f)] = h
 	}
-	return v.run(ctx, entries, make([]Result, len(all)), objects)
+	// An object beside a package's tag files that no name gives away
+	// belongs to the package whose folder holds it.
+	sort.Strings(folders)
+	var strays []*filing.History
+	for _, h := range loose {
+		i := sort.SearchStrings(folders, h.Key) - 1
+		if i >= 0 && strings.HasPrefix(h.Key, folders[i]) {
+			byFolder[folders[i]].objects[strings.TrimPrefix(h.Key, folders[i])] = h
+			continue
+		}
+		strays = append(strays, h)
+	}
+
+	// 3. Each index entry to its package; entries without one stand alone.
+	var pkgs []*pkg
+	for i := range entries {
+		e := &entries[i]
+		p := byFolder[e.Key]
+		switch {
+		case p == nil:
+			p = &pkg{folder: e.Key}
+			pkgs = append(pkgs, p)
+		case p.entry != nil:
+			// A second entry naming the same folder: checked on its own,
+			// and its id will not match the folder's record.json.
+			p = &pkg{folder: e.Key, objects: p.objects}
+			pkgs = append(pkgs, p)
+		}
+		p.entry, p.entryH, p.id = e, ihs[i], e.ID
+	}
+	for _, f := range folders {
+		pkgs = append(pkgs, byFolder[f])
+	}
+	results, err := v.run(ctx, pkgs, make([]Result, len(pkgs)))
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range strays {
+		results = append(results, Result{Where: st.Where(h.Key), Problems: []Problem{{Kind: Extra, Path: h.Key,
+			Detail: "under " + filing.RecordsPrefix + " but in no record package"}}})
+	}
+	sort.SliceStable(results, func(i, j int) bool {
+		a, b := results[i], results[j]
+		if a.FiledAt.IsZero() != b.FiledAt.IsZero() {
+			return !a.FiledAt.IsZero()
+		}
+		if !a.FiledAt.Equal(b.FiledAt) {
+			return a.FiledAt.Before(b.FiledAt)
+		}
+		return a.ID < b.ID
+	})
+	return results, nil
 }
 
-// run checks entries (nil ones are already failed in results).
-func (v *Verifier) run(ctx context.Context, entries []*filing.IndexEntry, results []Result, listed map[string][]filing.ObjectInfo) ([]Result, error) {
+// run checks pkgs (nil ones are already failed in results).
+func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result) ([]Result, error) {
 	par := v.Parallel
 	if par <= 0 {
 		par = parallel
 	}
+	locking := false
+	if lk, ok := v.Store.(filing.Locker); ok {
+		var err error
+		if locking, err = lk.Locking(ctx); err != nil {
+			return nil, err
+		}
+	}
 	sem := make(chan struct{}, par)
 	var mu sync.Mutex
-	prog := Progress{Total: len(entries)}
-	err := forEach(ctx, len(entries), par, func(ctx context.Context, i int) error {
-		if entries[i] != nil {
-			var objs []filing.ObjectInfo
-			if listed != nil {
-				objs = listed[entries[i].Key]
-				if objs == nil {
-					objs = []filing.ObjectInfo{}
-				}
-			}
-			r, err := v.check(ctx, *entries[i], objs, sem)
+	prog := Progress{Total: len(pkgs)}
+	err := forEach(ctx, len(pkgs), par, func(ctx context.Context, i int) error {
+		if pkgs[i] != nil {
+			r, err := v.check(ctx, pkgs[i], locking, sem)
 			if err != nil {
-				return fmt.Errorf("verify %s: %w", entries[i].ID, err)
+				return fmt.Errorf("verify %s: %w", firstOf(pkgs[i].id, pkgs[i].folder), err)
 			}
 			results[i] = r
 		}
@@ -183,35 +339,71 @@ func (v *Verifier) run(ctx context.Context, entries []*filing.IndexEntry, result
 	return results, nil
 }
 
-// check verifies one record and writes its fixity-check event. objs is the
-// record's listing when the caller has it, nil to list here.
-func (v *Verifier) check(ctx context.Context, e filing.IndexEntry, objs []filing.ObjectInfo, sem chan struct{}) (Result, error) {
-	st := v.Store
-	r := Result{ID: e.ID, Title: e.Title, ClassCode: e.ClassCode, FiledAt: e.FiledAt, Where: st.Where(e.Key)}
-	if objs == nil {
-		for oi, err := range st.List(ctx, e.Key) {
-			if err != nil {
-				return r, err
-			}
-			objs = append(objs, oi)
+func firstOf(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
 		}
 	}
-	present := make(map[string]bool, len(objs))
-	for _, oi := range objs {
-		present[strings.TrimPrefix(oi.Key, e.Key)] = true
+	return ""
+}
+
+// overwritten describes what was written over an object since filing.
+func overwritten(h *filing.History) string {
+	var parts []string
+	for _, v := range h.Later {
+		what := "a new version"
+		if v.DeleteMarker {
+			what = "a delete marker"
+		}
+		s := fmt.Sprintf("%s (version %s, %s)", what, v.ID, v.LastModified.UTC().Format(time.RFC3339))
+		if v.Latest {
+			s += " now current"
+		}
+		parts = append(parts, s)
 	}
-	listed := map[string]bool{filing.TagManifestFile: true}
+	lead := "written over since filing"
+	if h.Deleted() {
+		lead = "deleted since filing"
+	}
+	return fmt.Sprintf("%s: %s; the version filed on %s is the record", lead, strings.Join(parts, ", "),
+		h.First.LastModified.UTC().Format(time.RFC3339))
+}
+
+// check verifies one record package and writes its fixity-check event.
+func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan struct{}) (Result, error) {
+	st := v.Store
+	r := Result{ID: p.id, Where: st.Where(p.folder)}
+	if p.entry != nil {
+		r.Title, r.ClassCode, r.FiledAt = p.entry.Title, p.entry.ClassCode, p.entry.FiledAt
+	}
 	var mu sync.Mutex
 	problem := func(kind, path, detail string) {
 		mu.Lock()
 		r.Problems = append(r.Problems, Problem{Kind: kind, Path: path, Detail: detail})
 		mu.Unlock()
 	}
-	// read hashes one object; keep, if set, receives its content.
+	tampered := func(path string, h *filing.History) {
+		if h != nil && len(h.Later) > 0 {
+			mu.Lock()
+			r.Problems = append(r.Problems, Problem{Kind: Tampered, Path: path, Detail: overwritten(h), Later: h.Later})
+			mu.Unlock()
+		}
+	}
+	pre := make(map[string]string) // sums of objects read before the manifests
+	// read hashes the first version of one object of the package; keep,
+	// if set, receives its content.
 	read := func(ctx context.Context, path string, keep *bytes.Buffer) (string, bool, error) {
+		if sum, ok := pre[path]; ok && keep == nil {
+			return sum, true, nil
+		}
+		h := p.objects[path]
+		if h == nil {
+			return "", false, nil
+		}
 		sem <- struct{}{}
 		defer func() { <-sem }()
-		sum, n, err := hashObject(ctx, st, e.Key+path, keep)
+		sum, n, err := hashFirst(ctx, st, h, keep)
 		if errors.Is(err, filing.ErrNotExist) {
 			return "", false, nil
 		}
@@ -225,7 +417,56 @@ func (v *Verifier) check(ctx context.Context, e filing.IndexEntry, objs []filing
 		return sum, true, nil
 	}
 
-	// 1. The tag manifest, sealed by the filing event.
+	var disposal string
+	if p.entry != nil {
+		disposal = p.entry.DisposalDate
+	}
+	if p.objects == nil {
+		// An index entry naming a folder with nothing in it.
+		problem(Missing, p.folder, "the index names this record folder, but nothing is stored there")
+		tampered(filing.IndexPrefix+p.id+".json", p.entryH)
+		return v.record(ctx, r, p, disposal, "")
+	}
+	for path, h := range p.objects {
+		tampered(path, h)
+	}
+
+	// 0. record.json as filed: who the record is.
+	var recBuf bytes.Buffer
+	recSum, ok, err := read(ctx, filing.RecordFile, &recBuf)
+	if err != nil {
+		return r, err
+	}
+	var rec filing.Record
+	if ok {
+		pre[filing.RecordFile] = recSum
+		if err := json.Unmarshal(recBuf.Bytes(), &rec); err != nil {
+			rec = filing.Record{}
+		}
+	}
+	switch {
+	case p.id == "" && rec.ID != "":
+		r.ID = rec.ID
+	case p.id != "" && rec.ID != "" && rec.ID != p.id:
+		problem(Altered, filing.IndexPrefix+p.id+".json", fmt.Sprintf("names the record at %s, whose record.json is record %s", p.folder, rec.ID))
+	}
+	if r.FiledAt.IsZero() {
+		r.Title, r.ClassCode, r.FiledAt = rec.Title, rec.Class.Code, rec.FiledAt
+	}
+	if p.entry == nil {
+		disposal = rec.Retention.DisposalDate
+	}
+
+	// 1. The index entry, which ls, due and find go by.
+	switch {
+	case r.ID == "":
+	case p.entryH == nil:
+		problem(Missing, filing.IndexPrefix+r.ID+".json", "no index entry: ls, due, find and the registers do not know this record")
+	default:
+		tampered(filing.IndexPrefix+r.ID+".json", p.entryH)
+	}
+
+	// 2. The tag manifest, sealed by the filing event as filed.
 	var tagBuf bytes.Buffer
 	tagSum, ok, err := read(ctx, filing.TagManifestFile, &tagBuf)
 	if err != nil {
@@ -234,18 +475,50 @@ func (v *Verifier) check(ctx context.Context, e filing.IndexEntry, objs []filing
 	if !ok {
 		problem(Missing, filing.TagManifestFile, "the record's seal; without it the record is not completely filed")
 	}
-	evKey := FiledEventKey(e)
-	var ev filing.Event
-	switch err := readJSON(ctx, st, evKey, &ev); {
-	case errors.Is(err, filing.ErrNotExist):
-		problem(Missing, evKey, "the filing event of the audit trail")
-	case err != nil:
-		return r, err
-	case ok && ev.TagManifestSHA256 != tagSum:
-		problem(Altered, filing.TagManifestFile, fmt.Sprintf("sha256 %s, but the filing event recorded %s", tagSum, ev.TagManifestSHA256))
+	if r.ID == "" {
+		problem(Missing, filing.RecordFile, "no record.json, so no record id: the filing of this folder did not finish")
+	} else {
+		evKey := FiledEventKey(filing.IndexEntry{ID: r.ID, FiledAt: r.FiledAt})
+		evH, err := filing.HistoryOf(ctx, st, evKey)
+		var ev filing.Event
+		if err == nil {
+			tampered(evKey, evH)
+			err = readFirst(ctx, st, evH, &ev)
+		}
+		switch {
+		case errors.Is(err, filing.ErrNotExist):
+			problem(Missing, evKey, "the filing event of the audit trail")
+		case err != nil:
+			return r, err
+		case ev.Type != "filed" || ev.RecordID != r.ID:
+			problem(Altered, evKey, fmt.Sprintf("a %q event of record %q, not the filing of this record", ev.Type, ev.RecordID))
+		case ok && ev.TagManifestSHA256 != tagSum:
+			problem(Altered, filing.TagManifestFile, fmt.Sprintf("sha256 %s, but the filing event recorded %s", tagSum, ev.TagManifestSHA256))
+		}
+		// The anchors must be locked, or their first versions could be
+		// removed and replaced.
+		if locking && evH != nil {
+			for _, a := range []struct {
+				h    *filing.History
+				name string
+			}{{evH, "the filing event " + evKey}, {p.objects[filing.TagManifestFile], "the tag manifest"}} {
+				if a.h == nil {
+					continue
+				}
+				info, err := a.h.Stat(ctx, st)
+				if err != nil {
+					return r, err
+				}
+				if info.RetainUntil.IsZero() && !info.LegalHold {
+					r.Notes = append(r.Notes, a.name+" has no Object Lock retention (filed by an older recordbot?): "+
+						"whoever may delete object versions could replace it unseen")
+				}
+			}
+		}
 	}
 
-	// 2. The tag files it lists; the payload manifest is kept.
+	// 3. The tag files the tag manifest lists; the payload manifest is kept.
+	listed := map[string]bool{filing.TagManifestFile: true}
 	var manBuf bytes.Buffer
 	tagEntries := parseManifest(tagBuf.Bytes(), filing.TagManifestFile, problem)
 	if _, sealed := tagEntries[filing.ManifestFile]; !sealed {
@@ -270,28 +543,39 @@ func (v *Verifier) check(ctx context.Context, e filing.IndexEntry, objs []filing
 		return r, err
 	}
 
-	// 3. The payload.
+	// 4. The payload.
 	payload := parseManifest(manBuf.Bytes(), filing.ManifestFile, problem)
 	if err := v.checkEntries(ctx, payload, listed, nil, read, problem); err != nil {
 		return r, err
 	}
 
-	// 4. Objects no manifest lists.
-	for p := range present {
-		if !listed[p] {
-			problem(Extra, p, "in the record's folder but in no manifest")
+	// 5. Objects no manifest lists.
+	for path := range p.objects {
+		if !listed[path] {
+			problem(Extra, path, "in the record's folder but in no manifest")
 		}
 	}
-	sort.Slice(r.Problems, func(i, j int) bool {
+	return v.record(ctx, r, p, disposal, tagSum)
+}
+
+func (r *Result) sortProblems() {
+	sort.SliceStable(r.Problems, func(i, j int) bool {
 		if r.Problems[i].Path != r.Problems[j].Path {
 			return r.Problems[i].Path < r.Problems[j].Path
 		}
 		return r.Problems[i].Kind < r.Problems[j].Kind
 	})
+}
 
-	// 5. The audit trail.
+// record adds the fixity-check event of r to the audit trail, locked as
+// long as the record.
+func (v *Verifier) record(ctx context.Context, r Result, p *pkg, disposal, tagSum string) (Result, error) {
+	r.sortProblems()
+	if r.ID == "" {
+		return r, nil
+	}
 	out := "pass"
-	detail := fmt.Sprintf("%d objects, %d bytes read; all checksums match", r.Objects, r.Bytes)
+	detail := fmt.Sprintf("%d objects, %d bytes read; all checksums match, nothing written over the record", r.Objects, r.Bytes)
 	if !r.OK() {
 		out = "fail"
 		var ps []string
@@ -304,10 +588,14 @@ func (v *Verifier) check(ctx context.Context, e filing.IndexEntry, objs []filing
 	if v.Now != nil {
 		now = v.Now
 	}
-	written, err := filing.WriteEvent(ctx, st, filing.Event{
-		Type: "fixity-check", At: now().UTC(), By: v.By, RecordID: e.ID, Key: e.Key,
-		ClassCode: e.ClassCode, TagManifestSHA256: tagSum, Outcome: out, Detail: detail,
-	})
+	filed := r.FiledAt
+	if filed.IsZero() {
+		filed = now()
+	}
+	written, err := filing.WriteEvent(ctx, v.Store, filing.Event{
+		Type: "fixity-check", At: now().UTC(), By: v.By, RecordID: r.ID, Key: p.folder,
+		ClassCode: r.ClassCode, TagManifestSHA256: tagSum, Outcome: out, Detail: detail,
+	}, filing.RecordLock(filed, disposal))
 	if err != nil {
 		return r, fmt.Errorf("record the fixity check: %w", err)
 	}
@@ -372,26 +660,26 @@ func decodeBagPath(p string) string {
 // bufPool holds copy buffers: large enough that a GET streams in few reads.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// hashObject streams the object at key through SHA-256; keep, if set,
+// hashFirst streams the first version of h through SHA-256; keep, if set,
 // receives a copy of the content.
-func hashObject(ctx context.Context, st filing.Store, key string, keep *bytes.Buffer) (string, int64, error) {
-	rc, err := st.Open(ctx, key)
+func hashFirst(ctx context.Context, st filing.Store, h *filing.History, keep *bytes.Buffer) (string, int64, error) {
+	rc, err := h.Open(ctx, st)
 	if err != nil {
 		return "", 0, err
 	}
 	defer rc.Close()
-	h := sha256.New()
-	var w io.Writer = h
+	hash := sha256.New()
+	var w io.Writer = hash
 	if keep != nil {
-		w = io.MultiWriter(h, keep)
+		w = io.MultiWriter(hash, keep)
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	n, err := io.CopyBuffer(onlyWriter{w}, rc, *bp)
 	if err != nil {
-		return "", n, fmt.Errorf("read %s: %w", key, err)
+		return "", n, fmt.Errorf("read %s: %w", h.Key, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return hex.EncodeToString(hash.Sum(nil)), n, nil
 }
 
 // onlyWriter hides a writer's ReadFrom so io.CopyBuffer uses our buffer.

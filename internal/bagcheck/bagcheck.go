@@ -4,6 +4,11 @@
 // the checks of the Library of Congress validator (bagit-python): the
 // declaration, complete and correct payload and tag manifests, no payload
 // file missing from the manifest, and a Payload-Oxum that matches.
+//
+// Like those validators it sees each object as it reads now. A forgery that
+// rewrites a file and both manifests (new versions over a locked record)
+// is a valid bag to it; telling the record as filed from what was written
+// over it is the job of records.Verifier, which reads first versions.
 package bagcheck
 
 import (

@@ -66,7 +66,42 @@ func NewBucket(t testing.TB, o Options) string {
 	if err := Client(t).MakeBucket(ctx, name, minio.MakeBucketOptions{ObjectLocking: !o.NoLock}); err != nil {
 		t.Fatalf("make test bucket on %s: %v", Config(t).Endpoint, err)
 	}
+	if os.Getenv("RECORDBOT_TEST_S3_THROWAWAY") == "" {
+		t.Cleanup(func() { removeBucket(t, name) })
+	}
 	return name
+}
+
+// removeBucket removes a test bucket from a MinIO the developer runs (the
+// one .ci/test starts is thrown away whole): every version, with the
+// governance bypass the tests' root credentials hold, legal holds lifted
+// first. Objects locked in COMPLIANCE mode cannot be removed by anyone
+// before their date; the bucket is then left, and the test log says so.
+func removeBucket(t testing.TB, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl := Client(t)
+	left := 0
+	for oi := range cl.ListObjects(ctx, name, minio.ListObjectsOptions{WithVersions: true, Recursive: true}) {
+		if oi.Err != nil {
+			t.Logf("clean up test bucket %s: %v", name, oi.Err)
+			return
+		}
+		off := minio.LegalHoldDisabled
+		if !oi.IsDeleteMarker {
+			cl.PutObjectLegalHold(ctx, name, oi.Key, minio.PutObjectLegalHoldOptions{VersionID: oi.VersionID, Status: &off})
+		}
+		if err := cl.RemoveObject(ctx, name, oi.Key, minio.RemoveObjectOptions{VersionID: oi.VersionID, GovernanceBypass: true}); err != nil {
+			left++
+		}
+	}
+	if left > 0 {
+		t.Logf("test bucket %s left on %s: %d object versions are locked in COMPLIANCE mode until their retention ends", name, Config(t).Endpoint, left)
+		return
+	}
+	if err := cl.RemoveBucket(ctx, name); err != nil {
+		t.Logf("remove test bucket %s: %v", name, err)
+	}
 }
 
 // NewStore returns an S3 store on a fresh bucket with Object Lock.

@@ -71,6 +71,10 @@ type Server struct {
 	// MaxPage caps the page size of paginated methods (like Slack, which
 	// may return fewer items than asked).
 	MaxPage int
+	// Scopes are the scopes granted to the bot tokens, which every Web API
+	// answer lists in its x-oauth-scopes header
+	// (https://api.slack.com/web, "Basics"). New grants manifest.yml's.
+	Scopes []string
 
 	mu       sync.Mutex
 	channels map[string]*Channel
@@ -91,6 +95,8 @@ func New(t testing.TB) *Server {
 		Tokens:   map[string]string{"xoxb-test": "T1"},
 		AppToken: "xapp-test",
 		MaxPage:  1000,
+		Scopes: []string{"channels:history", "groups:history", "im:history", "mpim:history", "channels:read",
+			"groups:read", "im:read", "mpim:read", "users:read", "files:read", "chat:write", "commands"},
 		channels: make(map[string]*Channel),
 		users:    make(map[string]User),
 		messages: make(map[string][]map[string]any),
@@ -142,8 +148,9 @@ func (s *Server) AddFile(path, contentType string, body []byte) string {
 	return s.URL + "/files-pri/" + path
 }
 
-// RateLimit makes the next calls of method answer 429 with the given
-// Retry-After seconds, one call per value.
+// RateLimit makes the next calls of method ("files" for file downloads)
+// answer 429 with the given Retry-After seconds, one call per value, as
+// https://api.slack.com/docs/rate-limits describes.
 func (s *Server) RateLimit(method string, retryAfter ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -214,7 +221,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 			res = map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.URL, "http") + "/socket"}
 		}
 	default:
+		s.mu.Lock()
 		team, ok := s.Tokens[call.Token]
+		s.mu.Unlock()
 		if !ok {
 			if call.Token == "" {
 				res = fail("not_authed")
@@ -223,6 +232,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 			}
 			break
 		}
+		w.Header().Set("X-OAuth-Scopes", strings.Join(s.Scopes, ","))
 		res = s.method(method, team, call)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -252,16 +262,16 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch method {
-	case "auth.test":
+	case "auth.test": // https://api.slack.com/methods/auth.test
 		return map[string]any{"ok": true, "url": "https://" + s.Domain + "/", "team": s.TeamName,
 			"user": "recordbot", "team_id": team, "user_id": s.BotUserID, "bot_id": s.BotID}
-	case "conversations.info":
+	case "conversations.info": // https://api.slack.com/methods/conversations.info
 		ch, code := s.visible(c.get("channel"), false)
 		if code != "" {
 			return fail(code)
 		}
 		return map[string]any{"ok": true, "channel": channelJSON(ch)}
-	case "conversations.members":
+	case "conversations.members": // https://api.slack.com/methods/conversations.members: cursor pagination
 		ch, code := s.visible(c.get("channel"), false)
 		if code != "" {
 			return fail(code)
@@ -270,7 +280,7 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 		page, next := s.page(len(members), c.get("cursor"), c.get("limit"))
 		return map[string]any{"ok": true, "members": members[page[0]:page[1]],
 			"response_metadata": map[string]any{"next_cursor": next}}
-	case "conversations.replies":
+	case "conversations.replies": // https://api.slack.com/methods/conversations.replies: a reply's ts gives the whole thread, root first
 		ch, code := s.visible(c.get("channel"), true)
 		if code != "" {
 			return fail(code)
@@ -282,7 +292,7 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 		page, next := s.page(len(thread), c.get("cursor"), c.get("limit"))
 		return map[string]any{"ok": true, "messages": thread[page[0]:page[1]], "has_more": next != "",
 			"response_metadata": map[string]any{"next_cursor": next}}
-	case "users.info":
+	case "users.info": // https://api.slack.com/methods/users.info
 		u, ok := s.users[c.get("user")]
 		if !ok {
 			return fail("user_not_found")
@@ -291,7 +301,7 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 			"id": u.ID, "team_id": team, "name": u.Name, "real_name": u.RealName, "is_bot": u.IsBot,
 			"profile": map[string]any{"real_name": u.RealName, "display_name": u.DisplayName},
 		}}
-	case "chat.getPermalink":
+	case "chat.getPermalink": // https://api.slack.com/methods/chat.getPermalink
 		ch, code := s.visible(c.get("channel"), false)
 		if code != "" {
 			return fail(code)
@@ -312,7 +322,7 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 			return map[string]any{"ok": true, "messages": []any{}, "has_more": false}
 		}
 		return map[string]any{"ok": true, "messages": []any{m}, "has_more": false}
-	case "views.open":
+	case "views.open": // https://api.slack.com/methods/views.open: needs a trigger_id
 		if c.get("trigger_id") == "" {
 			return fail("invalid_trigger_id")
 		}
@@ -323,9 +333,14 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 		}
 		view["id"] = "V" + strconv.Itoa(len(s.calls))
 		return map[string]any{"ok": true, "view": view}
+	case "auth.revoke":
+		// https://api.slack.com/methods/auth.revoke: the calling token
+		// stops working; {"ok":true,"revoked":true}.
+		delete(s.Tokens, c.Token)
+		return map[string]any{"ok": true, "revoked": true}
 	case "views.update":
 		return map[string]any{"ok": true}
-	case "chat.postEphemeral":
+	case "chat.postEphemeral": // https://api.slack.com/methods/chat.postEphemeral: user_not_in_channel for a non-member
 		if c.get("channel") == "" || c.get("user") == "" {
 			return fail("invalid_arguments")
 		}
@@ -449,14 +464,26 @@ func (s *Server) oauthAccess(r *http.Request, c Call) map[string]any {
 	}
 }
 
-// file serves a private file: Slack answers a request without a valid
-// token with 200 and its HTML sign-in page, not an error status.
+// file serves a private file: url_private needs the bot token in an
+// Authorization header (https://api.slack.com/types/file#auth), and Slack
+// answers a request without a valid token with 200 and its HTML sign-in
+// page, not an error status.
 func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	f, ok := s.files[r.URL.Path]
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	_, valid := s.Tokens[tok]
 	s.calls = append(s.calls, Call{Method: "files", Token: tok, Form: url.Values{"path": {r.URL.Path}}})
+	if ra := s.limited["files"]; len(ra) > 0 {
+		// RateLimit("files", ...) limits downloads as Slack limits any
+		// request: 429 and Retry-After in seconds
+		// (https://api.slack.com/docs/rate-limits).
+		s.limited["files"] = ra[1:]
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(ra[0]))
+		http.Error(w, "", http.StatusTooManyRequests)
+		return
+	}
 	s.mu.Unlock()
 	if !valid {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordbot/recordbot/capture/slack/slacktest"
+	"github.com/recordbot/recordbot/internal/miniotest"
+)
+
+// s3Env is the environment of a bot on a fresh test bucket.
+func s3Env(t *testing.T, o miniotest.Options) map[string]string {
+	c := miniotest.Config(t)
+	return map[string]string{
+		"S3_ENDPOINT": "http://" + c.Endpoint, "S3_BUCKET": miniotest.NewBucket(t, o), "S3_REGION": c.Region,
+		"S3_ACCESS_KEY": c.AccessKey, "S3_SECRET_KEY": c.SecretKey, "S3_PATH_STYLE": "on",
+	}
+}
+
+// runCheck runs `bot check` with env and returns its output and exit code.
+func runCheck(t *testing.T, env map[string]string) (string, int) {
+	t.Helper()
+	var out strings.Builder
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return env[k] }}
+	err := m.Run(context.Background(), []string{"check"})
+	code := 0
+	if err != nil {
+		code = exitCode(err)
+	}
+	return out.String(), code
+}
+
+func TestCheck(t *testing.T) {
+	slack := slacktest.New(t)
+	lacking := slacktest.New(t)
+	lacking.Scopes = []string{"chat:write", "commands"}
+	for _, tt := range []struct {
+		name     string
+		env      func(t *testing.T) map[string]string
+		wantCode int
+		want     []string // lines that must appear
+	}{
+		{"locked bucket", func(t *testing.T) map[string]string { return s3Env(t, miniotest.Options{}) }, 0,
+			[]string{"ok store", "ok object lock Object Lock GOVERNANCE, enforced", "all checks passed"}},
+		{"unlocked bucket", func(t *testing.T) map[string]string { return s3Env(t, miniotest.Options{NoLock: true}) }, 1,
+			[]string{"FAIL object lock", "Object Lock off", "--with-lock"}},
+		{"unlocked bucket, override", func(t *testing.T) map[string]string {
+			env := s3Env(t, miniotest.Options{NoLock: true})
+			env["RECORDBOT_ALLOW_UNLOCKED"] = "true"
+			return env
+		}, 0, []string{"warn object lock", "NOT protected"}},
+		{"wrong S3 secret", func(t *testing.T) map[string]string {
+			env := s3Env(t, miniotest.Options{})
+			env["S3_SECRET_KEY"] = "not-the-secret"
+			return env
+		}, 1, []string{"FAIL store", "check S3_ACCESS_KEY and S3_SECRET_KEY"}},
+		{"bad secret key", func(t *testing.T) map[string]string {
+			env := s3Env(t, miniotest.Options{})
+			env["RECORDBOT_SECRET_KEY"] = "too-short"
+			return env
+		}, 1, []string{"FAIL secret key", "32 bytes"}},
+		{"slack works", func(t *testing.T) map[string]string {
+			env := s3Env(t, miniotest.Options{})
+			env["SLACK_BOT_TOKEN"], env["SLACK_APP_TOKEN"], env["SLACK_API_URL"] = "xoxb-test", "xapp-test", slack.APIURL()
+			return env
+		}, 0, []string{`ok slack token workspace "Acme" (T1`, "as bot @recordbot", "ok slack scopes", "ok slack socket mode"}},
+		{"bad slack token", func(t *testing.T) map[string]string {
+			env := s3Env(t, miniotest.Options{})
+			env["SLACK_BOT_TOKEN"], env["SLACK_APP_TOKEN"], env["SLACK_API_URL"] = "xoxb-revoked", "xapp-wrong", slack.APIURL()
+			return env
+		}, 1, []string{"FAIL slack token", "invalid_auth", "OAuth & Permissions", "FAIL slack socket mode"}},
+		{"slack token lacks scopes", func(t *testing.T) map[string]string {
+			env := s3Env(t, miniotest.Options{})
+			env["SLACK_BOT_TOKEN"], env["SLACK_SIGNING_SECRET"], env["SLACK_API_URL"] = "xoxb-test", "s", lacking.APIURL()
+			return env
+		}, 1, []string{"FAIL slack scopes", "channels:history", "reinstall"}},
+		{"unreachable mattermost", func(t *testing.T) map[string]string {
+			env := s3Env(t, miniotest.Options{})
+			env["MATTERMOST_URL"], env["PUBLIC_URL"] = "http://127.0.0.1:1", "https://rb.example.org"
+			env["RECORDBOT_SECRET_KEY"] = strings.Repeat("00", 32)
+			return env
+		}, 1, []string{"FAIL mattermost server", "127.0.0.1:1 does not answer", "MATTERMOST_URL"}},
+		{"bad configuration", func(t *testing.T) map[string]string {
+			return map[string]string{"S3_ENDPOINT": "127.0.0.1:9", "S3_BUCKET": "b"}
+		}, 2, []string{"FAIL configuration", "S3_USE_IAM"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := runCheck(t, tt.env(t))
+			if code != tt.wantCode {
+				t.Errorf("bot check exit = %d, want %d; output:\n%s", code, tt.wantCode, out)
+			}
+			words := strings.Join(strings.Fields(out), " ")
+			for _, w := range tt.want {
+				if !strings.Contains(words, w) {
+					t.Errorf("bot check output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// serve refuses a bucket whose Object Lock is not enforced, unless the
+// admin sets the override; then the banner and /readyz say so.
+func TestServeRefusesUnlockedBucket(t *testing.T) {
+	env := s3Env(t, miniotest.Options{NoLock: true})
+	env["LISTEN_ADDR"] = "127.0.0.1:0"
+	m, _ := testMain(env)
+	err := m.Run(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "RECORDBOT_ALLOW_UNLOCKED") || !strings.Contains(err.Error(), "Object Lock off") {
+		t.Fatalf("serve on an unlocked bucket = %v, want a refusal naming the override", err)
+	}
+
+	env["RECORDBOT_ALLOW_UNLOCKED"] = "true"
+	addr, banner, stop := startServe(t, env)
+	defer stop()
+	if !strings.Contains(banner, "NOT protected") {
+		t.Errorf("banner does not say records are not protected:\n%s", banner)
+	}
+	code, body := get(t, "http://"+addr+"/readyz")
+	if code != http.StatusOK || !strings.Contains(body, "ok   store") || !strings.Contains(body, "warn records are NOT protected") {
+		t.Errorf("/readyz = %d %q, want 200 with the store ok and the warning", code, body)
+	}
+}
+
+// /readyz fails when the store goes away; /healthz still answers.
+func TestReadyzFollowsTheStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "records")
+	addr, banner, stop := startServe(t, map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": dir})
+	defer stop()
+	if !strings.Contains(banner, "no Object Lock") {
+		t.Errorf("banner does not say the local store has no Object Lock:\n%s", banner)
+	}
+	if code, body := get(t, "http://"+addr+"/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz = %d %q, want 200", code, body)
+	}
+	if err := removeAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(readyCacheFor + 100*time.Millisecond)
+	if code, body := get(t, "http://"+addr+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "FAIL store") {
+		t.Errorf("/readyz with the store gone = %d %q, want 503 naming the store", code, body)
+	}
+	if code, _ := get(t, "http://"+addr+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d, want 200", code)
+	}
+}
+
+// A filing through Slack (Socket Mode, the test Slack API) shows in
+// /metrics, with no names or text in the labels.
+func TestMetricsShowAFiling(t *testing.T) {
+	s := slacktest.New(t)
+	s.AddUser(slacktest.User{ID: "U1", Name: "ada", RealName: "Ada Lovelace"})
+	s.AddChannel(slacktest.Channel{ID: "C1", Name: "decisions", Kind: "channel", Members: []string{"U1", "UBOT"}, BotIn: true})
+	const root = "1700000000.000100"
+	s.AddMessages("C1", slacktest.Msg(root, root, "U1", "Approve the venue contract?", nil),
+		slacktest.Msg("1700000100.000200", root, "U1", "Approved.", nil))
+	env := map[string]string{
+		"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(t.TempDir(), "records"),
+		"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test", "SLACK_API_URL": s.APIURL(),
+	}
+	addr, _, stop := startServe(t, env)
+	defer stop()
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.Connected() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	msg := map[string]any{"type": "message", "user": "U1", "ts": root, "thread_ts": root, "text": "Approve the venue contract?"}
+	if _, err := s.Send(ctx, "interactive", map[string]any{
+		"type": "message_action", "callback_id": "file_as_record", "trigger_id": "1.2.3",
+		"team": map[string]any{"id": "T1", "domain": "acme"}, "user": map[string]any{"id": "U1", "team_id": "T1"},
+		"channel": map[string]any{"id": "C1"}, "message_ts": root, "message": msg,
+	}); err != nil {
+		t.Fatalf("send message_action: %v", err)
+	}
+	var view map[string]any
+	for view == nil && ctx.Err() == nil {
+		if calls := s.Calls("views.open"); len(calls) > 0 {
+			json.Unmarshal([]byte(calls[0].Get("view")), &view)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sel := func(v string) map[string]any {
+		return map[string]any{"type": "static_select", "selected_option": map[string]any{"value": v, "text": map[string]any{"type": "plain_text", "text": v}}}
+	}
+	if _, err := s.Send(ctx, "interactive", map[string]any{
+		"type": "view_submission", "trigger_id": "1.2.4",
+		"team": map[string]any{"id": "T1"}, "user": map[string]any{"id": "U1", "team_id": "T1"},
+		"view": map[string]any{"id": "V1", "team_id": "T1", "type": "modal", "hash": "1.a", "callback_id": view["callback_id"],
+			"private_metadata": view["private_metadata"], "state": map[string]any{"values": map[string]any{
+				"title":   map[string]any{"value": map[string]any{"type": "plain_text_input", "value": "Venue contract approved"}},
+				"class":   map[string]any{"value": sel("100-20")},
+				"marking": map[string]any{"value": sel("OFFICIAL")},
+			}}},
+	}); err != nil {
+		t.Fatalf("send view_submission: %v", err)
+	}
+	want := []string{
+		`recordbot_requests_total{platform="slack",result="accepted"} 1`,
+		`recordbot_filings_total{outcome="filed",platform="slack",reason=""} 1`,
+		`recordbot_filing_duration_seconds_count{platform="slack"} 1`,
+		`recordbot_pending_requests 0`,
+		`recordbot_platform_api_calls_total{platform="slack",status="ok"}`,
+	}
+	var body string
+	for ctx.Err() == nil {
+		_, body = get(t, "http://"+addr+"/metrics")
+		if strings.Contains(body, want[1]) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %q", w)
+		}
+	}
+	for _, secret := range []string{"Venue", "Approve", `"ada"`, "Ada", `"decisions"`, "xoxb", `"U1"`, `"C1"`} {
+		if strings.Contains(body, secret) {
+			t.Errorf("/metrics holds %q, a name, title or token", secret)
+		}
+	}
+}
+
+// startServe runs `bot serve` with env until stop; it returns the
+// listening address and the banner.
+func startServe(t *testing.T, env map[string]string) (addr, banner string, stop func()) {
+	t.Helper()
+	m, errb := testMain(env)
+	pr, pw := io.Pipe()
+	m.Stdout = pw
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, nil); pw.Close() }()
+	sc := bufio.NewScanner(pr)
+	var lines []string
+	for len(lines) < 5 && sc.Scan() {
+		line := sc.Text()
+		lines = append(lines, line)
+		if rest, ok := strings.CutPrefix(line, "recordbot listening on "); ok {
+			addr = strings.Fields(rest)[0]
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if addr == "" {
+		cancel()
+		t.Fatalf("serve did not start: %v\n%s\n%s", <-done, strings.Join(lines, "\n"), errb.String())
+	}
+	return addr, strings.Join(lines, "\n"), func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop within 10s")
+		}
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func removeAll(dir string) error {
+	// Records are read-only; make them writable to remove them.
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
+
+func TestVersionLine(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-11-24T04:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, want := versionLine(bi), "recordbot v1.2.3 (commit 0123456789ab, 2026-11-24T04:00:00Z, modified), go1.26.8"; got != want {
+		t.Errorf("versionLine() = %q, want %q", got, want)
+	}
+	var out strings.Builder
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
+	if err := m.Run(context.Background(), []string{"version"}); err != nil || !strings.HasPrefix(out.String(), "recordbot ") {
+		t.Errorf("bot version = %q, %v; want a line starting with recordbot", out.String(), err)
+	}
+}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/filing"
+)
+
+// metrics are what /metrics shows (Prometheus). Labels hold platforms,
+// outcomes and reasons only: never names, titles or text.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec   // platform, result
+	filings  *prometheus.CounterVec   // platform, outcome, reason
+	duration *prometheus.HistogramVec // platform
+	bytes    *prometheus.CounterVec   // platform
+	apiCalls *prometheus.CounterVec   // platform, status
+}
+
+// newMetrics registers recordbot's metrics and the Go runtime's. pending
+// lists the pending requests when /metrics is scraped.
+func newMetrics(st filing.Store, now func() time.Time) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recordbot_requests_total",
+			Help: "Filing requests by platform and result: accepted, repeat (a replay or double click of one already stored), refused (bad input) or error (the store failed).",
+		}, []string{"platform", "result"}),
+		filings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recordbot_filings_total",
+			Help: "Filing attempts ended, by platform, outcome (filed, failed, retrying) and reason of failure.",
+		}, []string{"platform", "outcome", "reason"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "recordbot_filing_duration_seconds",
+			Help:    "Time from a request's acceptance to its record being filed.",
+			Buckets: []float64{1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
+		}, []string{"platform"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recordbot_filed_bytes_total",
+			Help: "Bytes of record packages filed (payload and tag files).",
+		}, []string{"platform"}),
+		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recordbot_platform_api_calls_total",
+			Help: "HTTP calls to chat platform APIs (capture and replies to people), by platform and status (ok, rate_limited, error).",
+		}, []string{"platform", "status"}),
+	}
+	m.reg.MustRegister(m.requests, m.filings, m.duration, m.bytes, m.apiCalls,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(&pendingCollector{st: st, now: now,
+		count: prometheus.NewDesc("recordbot_pending_requests", "Filing requests stored and not yet done or failed.", nil, nil),
+		oldest: prometheus.NewDesc("recordbot_oldest_pending_request_age_seconds",
+			"Age of the oldest pending filing request; 0 when none is pending.", nil, nil),
+		failed: prometheus.NewDesc("recordbot_pending_scan_failed", "1 when the store could not be listed for pending requests.", nil, nil),
+	})
+	return m
+}
+
+// handler serves /metrics.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// submitted counts one Submit by its result.
+func (m *metrics) submitted(r filing.Request, err error) {
+	result := "accepted"
+	var fe filing.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		result = "refused"
+	case err != nil:
+		result = "error"
+	case r.Repeat:
+		result = "repeat"
+	}
+	m.requests.WithLabelValues(platformLabel(r.Thread.Platform), result).Inc()
+}
+
+// outcome counts one filing outcome.
+func (m *metrics) outcome(o filing.Outcome) {
+	p := platformLabel(o.Request.Thread.Platform)
+	switch {
+	case o.Err == nil && o.Record != nil:
+		m.filings.WithLabelValues(p, "filed", "").Inc()
+		if !o.Request.RequestedAt.IsZero() && !o.Record.FiledAt.IsZero() {
+			m.duration.WithLabelValues(p).Observe(o.Record.FiledAt.Sub(o.Request.RequestedAt).Seconds())
+		}
+		m.bytes.WithLabelValues(p).Add(float64(o.Record.Bytes))
+	case o.Final:
+		m.filings.WithLabelValues(p, "failed", reason(o.Err)).Inc()
+	default:
+		m.filings.WithLabelValues(p, "retrying", reason(o.Err)).Inc()
+	}
+}
+
+// reason names the kind of a filing failure, for a label.
+func reason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, capture.ErrAccess):
+		return "access"
+	case errors.Is(err, capture.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, capture.ErrBotNotInChannel):
+		return "bot_not_in_channel"
+	case errors.Is(err, capture.ErrRateLimited):
+		return "rate_limited"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "other"
+}
+
+func platformLabel(p capture.Platform) string {
+	switch p {
+	case capture.Slack, capture.Mattermost:
+		return string(p)
+	}
+	return "other"
+}
+
+// countingFiler counts what Submit does, for the front ends.
+type countingFiler struct {
+	*filing.Service
+	m *metrics
+}
+
+// Submit implements the front ends' Filer.
+func (f countingFiler) Submit(ctx context.Context, r filing.Request) (filing.Request, error) {
+	out, err := f.Service.Submit(ctx, r)
+	if f.m != nil {
+		f.m.submitted(out, err)
+	}
+	return out, err
+}
+
+// countingNotifier counts outcomes on their way to the front ends.
+type countingNotifier struct {
+	next filing.Notifier
+	m    *metrics
+}
+
+// Notify implements filing.Notifier.
+func (n countingNotifier) Notify(ctx context.Context, o filing.Outcome) {
+	n.m.outcome(o)
+	n.next.Notify(ctx, o)
+}
+
+// transport counts a platform's API calls; 429s as rate_limited.
+// With no metrics (tests that wire a front end alone) it is base.
+func (m *metrics) transport(p capture.Platform, base http.RoundTripper) http.RoundTripper {
+	if m == nil {
+		return base
+	}
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return countingTransport{base: base, calls: m.apiCalls, platform: platformLabel(p)}
+}
+
+type countingTransport struct {
+	base     http.RoundTripper
+	calls    *prometheus.CounterVec
+	platform string
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	status := "ok"
+	switch {
+	case err != nil:
+		status = "error"
+	case resp.StatusCode == http.StatusTooManyRequests:
+		status = "rate_limited"
+	case resp.StatusCode >= 400:
+		status = "error"
+	}
+	t.calls.WithLabelValues(t.platform, status).Inc()
+	return resp, err
+}
+
+// pendingCollector lists the pending requests at scrape time.
+type pendingCollector struct {
+	st                    filing.Store
+	now                   func() time.Time
+	count, oldest, failed *prometheus.Desc
+}
+
+func (c *pendingCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.count
+	ch <- c.oldest
+	ch <- c.failed
+}
+
+func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, failed := 0, 0.0
+	var oldest time.Time
+	for info, err := range c.st.List(ctx, filing.RequestsPrefix+"pending/") {
+		if err != nil {
+			failed = 1
+			break
+		}
+		id, ok := strings.CutSuffix(path.Base(info.Key), ".json")
+		if !ok {
+			continue
+		}
+		n++
+		// A request's id is a UUIDv7: it holds the time it was accepted,
+		// which a claim rewriting the object does not change.
+		at := info.LastModified
+		if u, err := uuid.Parse(id); err == nil && u.Version() == 7 {
+			sec, nsec := u.Time().UnixTime()
+			at = time.Unix(sec, nsec)
+		}
+		if oldest.IsZero() || at.Before(oldest) {
+			oldest = at
+		}
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = max(0, c.now().Sub(oldest).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, failed)
+}

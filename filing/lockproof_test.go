@@ -1,0 +1,128 @@
+package filing_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/miniotest"
+)
+
+func TestProveLockOnALockedBucket(t *testing.T) {
+	st := miniotest.NewStore(t)
+	if err := st.ProveLock(context.Background()); err != nil {
+		t.Fatalf("ProveLock on a locked MinIO bucket = %v, want nil", err)
+	}
+}
+
+func TestProveLockRefusesAnUnlockedBucket(t *testing.T) {
+	st := miniotest.NewStoreWith(t, miniotest.Options{NoLock: true})
+	err := st.ProveLock(context.Background())
+	if !errors.Is(err, filing.ErrNotLocked) || !strings.Contains(err.Error(), "--with-lock") {
+		t.Fatalf("ProveLock on an unlocked bucket = %v, want ErrNotLocked with advice", err)
+	}
+}
+
+// A store that says it has Object Lock but does not enforce it is caught:
+// a proxy in front of MinIO plays such a store by dropping the create-only
+// condition, or by pretending to delete a retained version.
+func TestProveLockCatchesAStoreThatDoesNotEnforce(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		fake func(w http.ResponseWriter, r *http.Request) bool // true: answered
+		want string
+	}{
+		{name: "ignores If-None-Match", fake: acceptSecondCreate(), want: "create-only"},
+		{name: "deletes retained versions", fake: func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodDelete && r.URL.Query().Get("versionId") != "" {
+				w.WriteHeader(http.StatusNoContent)
+				return true
+			}
+			return false
+		}, want: "not enforced"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := miniotest.Config(t)
+			c.Bucket = miniotest.NewBucket(t, miniotest.Options{})
+			target, _ := url.Parse("http://" + c.Endpoint)
+			rp := httputil.NewSingleHostReverseProxy(target)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.fake != nil && tt.fake(w, r) {
+					return
+				}
+				rp.ServeHTTP(w, r) // Host stays the proxy's, as signed
+			}))
+			defer srv.Close()
+			c.Endpoint = strings.TrimPrefix(srv.URL, "http://")
+			st, err := filing.OpenS3(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = st.ProveLock(context.Background())
+			if !errors.Is(err, filing.ErrNotLocked) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ProveLock through a store that %s = %v, want ErrNotLocked saying %q", tt.name, err, tt.want)
+			}
+		})
+	}
+}
+
+// acceptSecondCreate plays a store that answers a create-only PUT of an
+// existing canary with success, as if it had written it.
+func acceptSecondCreate() func(w http.ResponseWriter, r *http.Request) bool {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPut || r.Header.Get("If-None-Match") != "*" || !strings.Contains(r.URL.Path, filing.CanaryPrefix) {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !seen[r.URL.Path] {
+			seen[r.URL.Path] = true
+			return false
+		}
+		w.Header().Set("ETag", `"0123456789abcdef0123456789abcdef"`)
+		w.WriteHeader(http.StatusOK)
+		return true
+	}
+}
+
+func TestS3ConfigCredentials(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		c    filing.S3Config
+		want string // "" for valid
+	}{
+		{"keys", filing.S3Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s"}, ""},
+		{"no keys", filing.S3Config{Endpoint: "e", Bucket: "b"}, "S3_USE_IAM"},
+		{"iam asked for", filing.S3Config{Endpoint: "e", Bucket: "b", UseIAM: true}, ""},
+		{"one key", filing.S3Config{Endpoint: "e", Bucket: "b", AccessKey: "a"}, "both"},
+		{"iam and keys", filing.S3Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s", UseIAM: true}, "choose one"},
+	} {
+		err := tt.c.Validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: Validate() = %v, want nil", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: Validate() = %v, want an error saying %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// A plain-HTTP MinIO reached over HTTPS gets advice, not a bare TLS error.
+func TestOpenS3ExplainsHTTPSMismatch(t *testing.T) {
+	c := miniotest.Config(t)
+	c.Bucket = miniotest.NewBucket(t, miniotest.Options{})
+	c.Insecure = false
+	_, err := filing.OpenS3(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "S3_INSECURE=true") {
+		t.Fatalf("OpenS3 over HTTPS to a plain-HTTP server = %v, want advice naming S3_INSECURE=true", err)
+	}
+}
