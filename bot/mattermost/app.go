@@ -697,6 +697,14 @@ func (a *App) botName() string {
 	return "recordbot"
 }
 
+// plural returns "1 file", "2 files".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
 // outcomeText is what the person is told about their request. It names
 // the record by class and id, never by store location (an S3 URL or a
 // local path means nothing to them and says too much), and shows no raw
@@ -709,8 +717,8 @@ func outcomeText(o filing.Outcome, botName string) string {
 		if !s.DisposalDate.IsZero() {
 			kept = fmt.Sprintf("kept until %s, then %s", s.DisposalDate.Format("2 January 2006"), s.DisposalAction)
 		}
-		return fmt.Sprintf("Filed as record **%s**\n- Record id: `%s`\n- Class: %s\n- Marking: %s\n- %d messages, %d files; %s\n- The records team finds it in %s by its id.",
-			s.Title, s.ID, s.ClassPath, s.Marking, s.Messages, s.Files, kept, s.ClassPath)
+		return fmt.Sprintf("Filed as record **%s**\n- Record id: `%s` (the records team finds it by this id)\n- Class: %s\n- Marking: %s\n- %s, %s; %s",
+			s.Title, s.ID, s.ClassPath, s.Marking, plural(s.Messages, "message"), plural(s.Files, "file"), kept)
 	}
 	var rl *capture.RateLimitError
 	nothing := false // true when it is certain nothing was filed

@@ -135,13 +135,14 @@ func (p *person) told(t *testing.T, text string, within time.Duration) *model.Po
 	return found
 }
 
-// saw returns every message the person was shown by others, in order.
-func (p *person) saw() []string {
+// saw returns every message the bot showed the person (ephemeral answers
+// and posts by botID), in order.
+func (p *person) saw(botID string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
 	for _, post := range p.posts {
-		if post.UserId != p.user.Id {
+		if post.UserId == "" || post.UserId == botID {
 			out = append(out, post.Message)
 		}
 	}
@@ -405,12 +406,15 @@ func TestRealServer(t *testing.T) {
 		if n := countRecordCommands(t, srv, r.team); n != 0 {
 			t.Errorf("Got(/record commands after uninstall) = %d, want 0", n)
 		}
-		if _, _, err := pa.api.ExecuteCommandWithTeam(ctx, ch.Id, r.team.Id, "/record"); err == nil {
+		_, _, err := pa.api.ExecuteCommandWithTeam(ctx, ch.Id, r.team.Id, "/record")
+		if err == nil {
 			t.Errorf("/record still runs after uninstall")
 		}
+		t.Logf("alice typing /record after uninstall: %v", err)
 	})
-	t.Logf("alice saw in all: %q", pa.saw())
-	t.Logf("bob saw in all: %q", pb.saw())
+	t.Logf("alice was shown by the bot, in all: %q", pa.saw(r.inst.BotUserID))
+	t.Logf("bob was shown by the bot, in all: %q", pb.saw(r.inst.BotUserID))
+	t.Logf("carol was shown by the bot, in all: %q", pc.saw(r.inst.BotUserID))
 }
 
 func countRecordCommands(t *testing.T, srv *mmserver.Server, team *model.Team) int {
