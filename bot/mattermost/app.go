@@ -540,7 +540,7 @@ func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := fmt.Sprintf("Filing **%s** under %s (%s)… I will tell you when it is filed.", sub.Title, path, sub.Marking)
 	if sub.Repeat {
-		msg = fmt.Sprintf("This form was already received: **%s** is filed once, under %s (%s). I tell you the outcome once.", sub.Title, path, sub.Marking)
+		msg = fmt.Sprintf("This form was already received: **%s** is filed only once, under %s (%s). I will tell you the outcome.", sub.Title, path, sub.Marking)
 	}
 	w.WriteHeader(http.StatusOK)
 	a.tell(context.WithoutCancel(ctx), st.Reply, msg, nil)
