@@ -51,7 +51,7 @@ func BenchmarkSubmitAck(b *testing.B) {
 	var acks, floor []time.Duration
 	var mu sync.Mutex
 	b.ResetTimer()
-	for i := range b.N {
+	submitAll := func(i int) {
 		var wg sync.WaitGroup
 		for j := range concurrent {
 			wg.Add(1)
@@ -70,6 +70,9 @@ func BenchmarkSubmitAck(b *testing.B) {
 			}()
 		}
 		wg.Wait()
+	}
+	putAll := func(i int) {
+		var wg sync.WaitGroup
 		for j := range concurrent {
 			wg.Add(1)
 			go func() {
@@ -87,6 +90,17 @@ func BenchmarkSubmitAck(b *testing.B) {
 			}()
 		}
 		wg.Wait()
+	}
+	for i := range b.N {
+		// Alternate which goes first, so neither always meets the
+		// store just after the other's burst.
+		if i%2 == 0 {
+			submitAll(i)
+			putAll(i)
+		} else {
+			putAll(i)
+			submitAll(i)
+		}
 	}
 	b.StopTimer()
 	p := func(ds []time.Duration, q float64) float64 {

@@ -521,13 +521,18 @@ func TestSubmitWithKeyIsIdempotent(t *testing.T) {
 
 // A copy of a keyed submission that arrives after the first was filed (a
 // replay inside Slack's five minutes, a late second press) files nothing
-// more: the person who sent the copy is told the record that was filed.
-func TestSubmitAfterFilingTellsTheRecord(t *testing.T) {
+// more: Submit answers it as a repeat of the filed request. When the copy
+// slips in as the filing ends (Submit saw no done marker yet), the worker
+// drops it and tells its sender the record that was filed.
+func TestSubmitAfterFilingFilesNothingMore(t *testing.T) {
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	src := &source{thread: testThread(3)}
 	outs := newOutcomes()
-	svc := newService(t, st, src, outs)
+	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Source: src, Notifier: outs, ScanEvery: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	stop := run(t, svc)
 	defer stop()
 	r := request("Replayed late")
@@ -536,24 +541,33 @@ func TestSubmitAfterFilingTellsTheRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	filed := outs.wait(t)
-	if filed.Record == nil || filed.Record.ID != first.ID {
+	if filed := outs.wait(t); filed.Record == nil || filed.Record.ID != first.ID {
 		t.Fatalf("first outcome = %+v, want record %s filed", filed, first.ID)
+	}
+
+	again, err := svc.Submit(ctx, r)
+	if err != nil || !again.Repeat || again.ID != first.ID {
+		t.Errorf("late copy = id %s repeat %v, %v; want a repeat of %s", again.ID, again.Repeat, err, first.ID)
+	}
+
+	// The race: the copy's Submit does not see the done marker.
+	blind, err := filing.NewService(filing.Options{Store: hideDone{st}, Plan: filing.SamplePlan()})
+	if err != nil {
+		t.Fatal(err)
 	}
 	late := r
 	late.Reply = json.RawMessage(`{"who":"the late copy"}`)
-	again, err := svc.Submit(ctx, late)
-	if err != nil {
+	if _, err := blind.Submit(ctx, late); err != nil {
 		t.Fatal(err)
 	}
 	out := outs.wait(t)
 	if out.Record == nil || out.Record.ID != first.ID || out.Err != nil || string(out.Request.Reply) != `{"who":"the late copy"}` {
-		t.Errorf("late copy (id %s, repeat %v) told %+v, want record %s through its own reply", again.ID, again.Repeat, out, first.ID)
+		t.Errorf("the copy's sender was told %+v, want record %s through the copy's own reply", out, first.ID)
 	}
 	if n := src.calls.Load(); n != 1 {
 		t.Errorf("thread captured %d times, want 1", n)
 	}
-	var records int
+	records := 0
 	for _, err := range st.List(ctx, filing.IndexPrefix) {
 		if err != nil {
 			t.Fatal(err)
@@ -569,4 +583,14 @@ func TestSubmitAfterFilingTellsTheRecord(t *testing.T) {
 		}
 		t.Error("a pending request was left behind")
 	}
+}
+
+// hideDone is a store that does not see requests' done markers.
+type hideDone struct{ filing.Store }
+
+func (h hideDone) Stat(ctx context.Context, key string) (filing.ObjectInfo, error) {
+	if strings.HasPrefix(key, filing.RequestsPrefix+"done/") {
+		return filing.ObjectInfo{}, filing.ErrNotExist
+	}
+	return h.Store.Stat(ctx, key)
 }

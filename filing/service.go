@@ -247,15 +247,37 @@ func (s *Service) Submit(ctx context.Context, r Request) (Request, error) {
 // the worker, finding the handle done or failed, tells the person that
 // outcome instead of filing twice (see Service.carryOut).
 func (s *Service) submitKeyed(ctx context.Context, r Request) (Request, error) {
+	// Whether the submission already ended is asked alongside the write,
+	// so a copy arriving after the filing is answered as a repeat without
+	// a second round trip. A filing that ends between the two is caught by
+	// the worker instead.
+	h := r.handle()
+	var (
+		wg    sync.WaitGroup
+		ended error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, ended = s.o.Store.Stat(ctx, doneKey(h))
+	}()
 	err := s.storePending(ctx, r)
-	if err == nil {
+	wg.Wait()
+	switch {
+	case err == nil && ended == nil:
+		// A copy of a request already filed: take it back.
+		if err := s.o.Store.Delete(ctx, pendingKey(h)); err != nil {
+			s.log.Warn("remove pending copy of an ended request", "request", h, "err", err)
+			s.accepted(r) // the worker will tell the person the outcome
+			return r, nil
+		}
+	case err == nil:
 		s.accepted(r)
 		return r, nil
-	}
-	if !errors.Is(err, ErrExist) {
+	case !errors.Is(err, ErrExist):
 		return r, fmt.Errorf("store filing request: %w", err)
 	}
-	prev, err := s.request(ctx, r.handle())
+	prev, err := s.request(ctx, h)
 	if err != nil {
 		return r, fmt.Errorf("store filing request: %w", err)
 	}
