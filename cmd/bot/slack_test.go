@@ -36,6 +36,16 @@ func TestSlackConfig(t *testing.T) {
 		{name: "install", env: map[string]string{"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s", "SLACK_THREAD_RECEIPT": "true", "SLACK_ALLOWED_TEAMS": "T0123, E0456"},
 			vault: true, public: "https://rb.example.org",
 			banner: "install into a workspace at https://rb.example.org/slack/install (allowed: T0123, E0456); thread receipts on", routes: true},
+		{name: "one workspace, no direct messages", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
+			banner: "direct and group messages: off; people can file direct and group messages (which a bot cannot join) once SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, PUBLIC_URL, RECORDBOT_SECRET_KEY are set too", routes: true},
+		{name: "one workspace with user tokens", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"},
+			vault: true, public: "https://rb.example.org",
+			banner: "one workspace (SLACK_BOT_TOKEN); direct and group messages: people allow recordbot at https://rb.example.org/slack/oauth/user-callback", routes: true},
+		{name: "user tokens turned off", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_USER_TOKENS": "false"},
+			vault: true, public: "https://rb.example.org", banner: "direct and group messages: off (SLACK_USER_TOKENS=false)", routes: true},
+		{name: "user tokens required but no key", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_USER_TOKENS": "true"},
+			public: "https://rb.example.org", err: "SLACK_USER_TOKENS=true, but people can file direct and group messages (which a bot cannot join) once RECORDBOT_SECRET_KEY"},
+		{name: "bad user tokens flag", env: map[string]string{"SLACK_USER_TOKENS": "maybe"}, loadErr: "SLACK_USER_TOKENS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +96,13 @@ func TestSlackConfig(t *testing.T) {
 			w.Mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/slack/interactivity", strings.NewReader("payload=x")))
 			if want := map[bool]int{true: http.StatusUnauthorized, false: http.StatusNotFound}[tt.routes]; rec.Code != want {
 				t.Errorf("unsigned POST /slack/interactivity = %d, want %d", rec.Code, want)
+			}
+			// The user callback is served exactly when people can allow recordbot.
+			rec = httptest.NewRecorder()
+			w.Mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/slack/oauth/user-callback?state=forged", nil))
+			dms := strings.Contains(line, "people allow recordbot at")
+			if want := map[bool]int{true: http.StatusBadRequest, false: http.StatusNotFound}[dms]; rec.Code != want {
+				t.Errorf("GET /slack/oauth/user-callback with a forged state = %d, want %d", rec.Code, want)
 			}
 		})
 	}
