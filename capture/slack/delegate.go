@@ -115,6 +115,9 @@ func (s *Source) reader(ctx context.Context, ref capture.Ref, requester capture.
 
 // mapUserErr is mapErr for calls made with a person's user token.
 func (ss *session) mapUserErr(err error, ch capture.Channel) error {
+	if ch.Kind == "" && strings.HasPrefix(ch.ID, "D") {
+		ch.Kind = "dm"
+	}
 	switch code := slackCode(err); code {
 	case "not_in_channel", "channel_not_found":
 		// The token's owner cannot see it: not a member.
