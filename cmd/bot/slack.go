@@ -27,8 +27,9 @@ type SlackConfig struct {
 	SigningSecret string
 	// ClientID and ClientSecret (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET)
 	// turn on /slack/install for installing into several workspaces
-	// when there is no BotToken, and let people allow recordbot to read
-	// the direct and group messages they file (see UserTokens).
+	// (over HTTP: with SigningSecret, or without BotToken), and let people
+	// allow recordbot to read the direct and group messages they file
+	// (see UserTokens), in Socket Mode too.
 	ClientID, ClientSecret string
 	// UserTokens (SLACK_USER_TOKENS) is "true", "false" or "" (on when
 	// SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, PUBLIC_URL and
@@ -143,7 +144,9 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		o.ClientID, o.ClientSecret = c.ClientID, c.ClientSecret
 		o.UserRedirectURL = w.Config.PublicURL + "/slack/oauth/user-callback"
 	}
-	if c.ClientID != "" && c.BotToken == "" {
+	// Installing into workspaces needs HTTP; with one workspace's bot
+	// token in Socket Mode, the client id serves people's grants only.
+	if c.ClientID != "" && (c.BotToken == "" || c.SigningSecret != "") {
 		if c.ClientSecret == "" || w.Config.PublicURL == "" || w.Vault == nil || c.SigningSecret == "" {
 			return "", errors.New("slack: installing into workspaces (SLACK_CLIENT_ID) needs SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY too")
 		}
