@@ -442,3 +442,106 @@ func readJSON(t *testing.T, st filing.Store, key string, v any) {
 		t.Fatalf("%s: %v", key, err)
 	}
 }
+
+// The first-time flow for a DM through Socket Mode, with no signed HTTP
+// routes: the bot's HTTP server serves only the page people come back to.
+func TestDirectMessageSocketMode(t *testing.T) {
+	e := newEnv(t, envOpts{grants: true, socketOnly: true})
+	addDM(e)
+	e.run(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.app.RunSocket(ctx, "xapp-test") }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("RunSocket: %v", err)
+		}
+	})
+	for deadline := time.Now().Add(5 * time.Second); !e.slack.Connected(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the socket mode client did not connect")
+		}
+	}
+	if code, _ := e.post(t, "/slack/interactivity", "payload=x"); code != http.StatusNotFound {
+		t.Fatalf("POST /slack/interactivity in Socket Mode = %d, want 404 (no HTTP routes)", code)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
+	defer scancel()
+	shortcut := func() {
+		t.Helper()
+		msg := map[string]any{"type": "message", "user": "U1", "ts": dmRoot, "thread_ts": dmRoot, "text": "Shall we accept the venue's offer?"}
+		if _, err := e.slack.Send(sctx, "interactive", messageAction("U1", "D1", msg)); err != nil {
+			t.Fatalf("send message_action: %v", err)
+		}
+	}
+	shortcut()
+	link := e.allowLink(t, e.told(t, "U1", "Allow recordbot to read conversations you file", 0))
+	if code, body := e.consent(t, link, "U1"); code != http.StatusOK {
+		t.Fatalf("user callback answered %d %q", code, body)
+	}
+	shortcut()
+	view := e.lastView(t)
+	if ack, err := e.slack.Send(sctx, "interactive", viewSubmission("U1", view, "Venue offer", "100-20", "OFFICIAL", "")); err != nil || (len(ack) != 0 && string(ack) != "null") {
+		t.Fatalf("view_submission ack = %s, %v; want an empty ack", ack, err)
+	}
+	e.told(t, "U1", "Filed as record", 0)
+	var th capture.Thread
+	readJSON(t, e.store, recordPrefix(t, e.store)+filing.ThreadFile, &th)
+	if th.ReadAs != "delegated:U1" {
+		t.Errorf("thread.json read_as = %q, want delegated:U1", th.ReadAs)
+	}
+}
+
+// The same in a workspace installed through OAuth (several workspaces):
+// the bot token comes from the installation, the person's from their grant.
+func TestDirectMessageInstalledWorkspace(t *testing.T) {
+	e := newEnv(t, envOpts{grants: true, installs: true, allowed: []string{"T1"}})
+	addDM(e)
+	e.run(t)
+	if err := e.installs.Save(context.Background(), slackbot.Installation{TeamID: "T1", BotUserID: "UBOT", BotToken: "xoxb-test"}); err != nil {
+		t.Fatal(err)
+	}
+	dmShortcut(t, e, "U1")
+	link := e.allowLink(t, e.told(t, "U1", "Allow recordbot to read conversations you file", 0))
+	if code, body := e.consent(t, link, "U1"); code != http.StatusOK {
+		t.Fatalf("user callback answered %d %q", code, body)
+	}
+	dmShortcut(t, e, "U1")
+	view := e.lastView(t)
+	if code, body := e.interact(t, viewSubmission("U1", view, "Venue offer", "100-20", "OFFICIAL", "")); code != http.StatusOK || body != "" {
+		t.Fatalf("view_submission answered %d %q", code, body)
+	}
+	e.told(t, "U1", "Filed as record", 0)
+	var th capture.Thread
+	readJSON(t, e.store, recordPrefix(t, e.store)+filing.ThreadFile, &th)
+	if th.ReadAs != "delegated:U1" || len(th.Messages) != 2 {
+		t.Errorf("thread.json read_as %q, %d messages; want delegated:U1, 2", th.ReadAs, len(th.Messages))
+	}
+}
+
+// A token revoked after the form opened: the filing fails once, without
+// retrying, and the person is given the link again.
+func TestRevokedAfterFormOpened(t *testing.T) {
+	e := newEnv(t, envOpts{grants: true})
+	addDM(e)
+	e.run(t)
+	dmShortcut(t, e, "U1")
+	link := e.allowLink(t, e.told(t, "U1", "Allow recordbot", 0))
+	if code, body := e.consent(t, link, "U1"); code != http.StatusOK {
+		t.Fatalf("user callback answered %d %q", code, body)
+	}
+	dmShortcut(t, e, "U1")
+	view := e.lastView(t)
+	e.slack.RevokeUserToken(e.slack.UserToken("U1"))
+	n := len(e.slack.Calls(""))
+	if code, body := e.interact(t, viewSubmission("U1", view, "Venue offer", "100-20", "OFFICIAL", "")); code != http.StatusOK || body != "" {
+		t.Fatalf("view_submission answered %d %q", code, body)
+	}
+	text := e.told(t, "U1", "Could not file “Venue offer”", n)
+	e.allowLink(t, text)
+	waitNoPending(t, e.store)
+	if got := countRecords(t, e.store); got != 0 {
+		t.Errorf("%d records filed with a revoked token, want 0", got)
+	}
+}

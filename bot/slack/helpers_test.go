@@ -76,6 +76,9 @@ type envOpts struct {
 	// grants lets people allow recordbot to read the DMs they file.
 	grants bool
 	now    func() time.Time
+	// socketOnly leaves out the signing secret: no signed HTTP routes,
+	// as in a Socket Mode install.
+	socketOnly bool
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -157,6 +160,9 @@ func newEnv(t testing.TB, o envOpts) *env {
 	t.Cleanup(e.bot.Close)
 	if installs != nil {
 		ao.RedirectURL = e.bot.URL + "/slack/oauth/callback"
+	}
+	if o.socketOnly {
+		ao.SigningSecret = ""
 	}
 	if o.grants {
 		ao.Grants = e.grants
