@@ -285,7 +285,7 @@ func TestRevokedUserTokenAsksAgain(t *testing.T) {
 	}
 	var err error
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if _, err = e.grants.Get(ctx, "T1", "U1"); err != nil {
+		if _, err = e.grants.Get(ctx, "T1", "U1"); errors.Is(err, slackbot.ErrNoGrant) {
 			break
 		}
 	}
@@ -393,6 +393,21 @@ func TestUserAuthorisationStateRefused(t *testing.T) {
 	}
 	if _, err := e.grants.Get(ctx, "T1", "U1"); !errors.Is(err, slackbot.ErrNoGrant) {
 		t.Errorf("grant after an expired link: %v, want ErrNoGrant", err)
+	}
+
+	// The marks of used links are swept once their links have expired.
+	if got := countKeys(t, e.store, filing.InstallationsPrefix+"slack/oauth-states/"); got != 2 {
+		t.Errorf("%d used-link marks before the sweep, want 2", got)
+	}
+	fresh, err := url.Parse(e.app.UserAuthorizeLink("T1", "U1")) // the clock has moved: no signed shortcut
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := e.consent(t, fresh, "U1"); code != http.StatusOK {
+		t.Fatalf("fresh link answered %d %q", code, body)
+	}
+	if got := countKeys(t, e.store, filing.InstallationsPrefix+"slack/oauth-states/"); got != 1 {
+		t.Errorf("%d used-link marks after the sweep, want 1 (the fresh link's)", got)
 	}
 }
 

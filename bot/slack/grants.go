@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,8 +58,11 @@ type Grant struct {
 // read the conversations they file. It matches slackcap.ErrNoUserToken.
 var ErrNoGrant = fmt.Errorf("no permission to read the conversations this person files: %w", slackcap.ErrNoUserToken)
 
-// Grants keeps people's user tokens in the object store, sealed. Lookups
-// are cached briefly; Delete takes effect in this process at once.
+// Grants keeps people's user tokens in the object store, sealed. A grant
+// found is cached for a minute (a token revoked meanwhile fails at Slack
+// and is then forgotten); a grant not found is not cached, so a person who
+// has just allowed recordbot through another bot process is not asked
+// again. Delete takes effect in this process at once.
 type Grants struct {
 	store filing.Store
 	vault *bot.Vault
@@ -143,13 +147,13 @@ func (s *Grants) Get(ctx context.Context, team, user string) (Grant, error) {
 		return c.g, c.err
 	}
 	g, err := s.load(ctx, team, user)
-	if err != nil && !errors.Is(err, ErrNoGrant) {
-		return g, err // storage trouble: not cached
+	if err != nil {
+		return g, err // none, or storage trouble: not cached
 	}
 	s.mu.Lock()
-	s.cache[id] = cachedGrant{g: g, err: err, at: s.now()}
+	s.cache[id] = cachedGrant{g: g, at: s.now()}
 	s.mu.Unlock()
-	return g, err
+	return g, nil
 }
 
 // Token returns the user token of user in team: the capture source's
@@ -207,13 +211,35 @@ func (s *Grants) Delete(ctx context.Context, team, user string) error {
 	return nil
 }
 
-// useState marks an OAuth state's nonce used, with an exclusive create:
-// a second use, by this process or another, fails with filing.ErrExist.
-func (s *Grants) useState(ctx context.Context, nonce string) error {
+// statesPrefix holds a marker per used OAuth state, named
+// "<expiry unix time>-<nonce>".
+const statesPrefix = filing.InstallationsPrefix + "slack/oauth-states/"
+
+// useState marks an OAuth state used, with an exclusive create: a second
+// use, by this process or another, fails with filing.ErrExist. Markers of
+// states that have expired (which are refused for that alone) are then
+// deleted, a few at a time.
+func (s *Grants) useState(ctx context.Context, st userState) error {
 	data := []byte(s.now().UTC().Format(time.RFC3339) + "\n")
-	_, err := s.store.Create(ctx, filing.InstallationsPrefix+"slack/oauth-states/"+nonce, bytes.NewReader(data), int64(len(data)),
+	_, err := s.store.Create(ctx, statesPrefix+strconv.FormatInt(st.Expires, 10)+"-"+st.Nonce, bytes.NewReader(data), int64(len(data)),
 		filing.WriteOptions{ContentType: "text/plain"})
-	return err
+	if err != nil {
+		return err
+	}
+	n := 0
+	for o, err := range s.store.List(ctx, statesPrefix) {
+		if err != nil || n >= 20 {
+			break
+		}
+		exp, _, _ := strings.Cut(strings.TrimPrefix(o.Key, statesPrefix), "-")
+		sec, err := strconv.ParseInt(exp, 10, 64)
+		if err == nil && !s.now().After(time.Unix(sec, 0).Add(time.Minute)) {
+			break // listed in key order: the rest expire later
+		}
+		s.store.Delete(ctx, o.Key)
+		n++
+	}
+	return nil
 }
 
 // The state of a person's authorisation link binds it to the workspace
@@ -299,7 +325,7 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	if err := a.o.Grants.useState(ctx, st.Nonce); err != nil {
+	if err := a.o.Grants.useState(ctx, st); err != nil {
 		if errors.Is(err, filing.ErrExist) {
 			err = errLinkUsed
 		}
