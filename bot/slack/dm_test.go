@@ -315,6 +315,21 @@ func TestRevokedUserTokenAsksAgain(t *testing.T) {
 	if strings.Contains(e.log.String(), tok) {
 		t.Error("the log holds a user token")
 	}
+
+	// Uninstalling the app removes every grant of the workspace.
+	allow("U1")
+	allow("U2")
+	code, _ = e.post(t, "/slack/events", `{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev10","event_time":1700000000,"event":{"type":"app_uninstalled","event_ts":"1700000000.001000"}}`)
+	if code != http.StatusOK {
+		t.Fatalf("app_uninstalled answered %d", code)
+	}
+	left := -1
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && left != 0; time.Sleep(10 * time.Millisecond) {
+		left = countKeys(t, e.store, filing.InstallationsPrefix+"slack/users/T1/")
+	}
+	if left != 0 {
+		t.Errorf("%d grants left after app_uninstalled, want 0", left)
+	}
 }
 
 // The authorisation link's state is signed, bound to the person and the

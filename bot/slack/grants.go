@@ -211,6 +211,24 @@ func (s *Grants) Delete(ctx context.Context, team, user string) error {
 	return nil
 }
 
+// People lists the people of team who have a grant.
+func (s *Grants) People(ctx context.Context, team string) ([]string, error) {
+	if !teamIDRE.MatchString(team) {
+		return nil, fmt.Errorf("slack user grants: bad team %q", team)
+	}
+	prefix := filing.InstallationsPrefix + "slack/users/" + team + "/"
+	var out []string
+	for o, err := range s.store.List(ctx, prefix) {
+		if err != nil {
+			return out, err
+		}
+		if u, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok && userIDRE.MatchString(u) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
 // statesPrefix holds a marker per used OAuth state, named
 // "<expiry unix time>-<nonce>".
 const statesPrefix = filing.InstallationsPrefix + "slack/oauth-states/"

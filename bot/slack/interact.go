@@ -147,46 +147,57 @@ const storeLateText = "The record store did not answer in time. Your request may
 // event handles an Events API event: uninstalls and revoked bot tokens
 // remove the workspace's installation; revoked user tokens ("oauth":
 // https://docs.slack.dev/reference/events/tokens_revoked lists the people
-// whose tokens they were) remove those people's grants.
+// whose tokens they were) remove those people's grants, and an uninstall
+// removes every grant of the workspace (Slack revokes their tokens with it).
 func (a *App) event(ev *slackevents.EventsAPIEvent) ack {
-	if ev.Type != slackevents.CallbackEvent {
+	team := ev.TeamID
+	if ev.Type != slackevents.CallbackEvent || team == "" {
 		return ack{}
 	}
-	team := ev.TeamID
-	remove := false
-	var people []string
+	var work []func(ctx context.Context)
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppUninstalledEvent:
-		remove = true
+		if a.o.Installs != nil {
+			work = append(work, func(ctx context.Context) { a.removeInstall(ctx, team) })
+		}
+		if a.o.Grants != nil {
+			work = append(work, func(ctx context.Context) { a.removeGrants(ctx, team, nil) })
+		}
 	case *slackevents.TokensRevokedEvent:
-		remove = len(e.Tokens.Bot) > 0
-		people = e.Tokens.Oauth
-	}
-	if len(people) > 0 && a.o.Grants != nil && team != "" {
-		grants := a.o.Grants
-		k := ack{after: func(ctx context.Context) {
-			for _, u := range people {
-				if err := grants.Delete(ctx, team, u); err != nil {
-					a.log.Error("slack: could not remove a revoked user grant", "team", team, "user", u, "err", err)
-					continue
-				}
-				a.log.Info("slack: a person's token was revoked; their grant removed", "team", team, "user", u)
-			}
-		}}
-		if !remove || a.o.Installs == nil {
-			return k
+		if len(e.Tokens.Bot) > 0 && a.o.Installs != nil {
+			work = append(work, func(ctx context.Context) { a.removeInstall(ctx, team) })
 		}
-		then := k.after
-		k.after = func(ctx context.Context) {
-			then(ctx)
-			a.removeInstall(ctx, team)
+		if people := e.Tokens.Oauth; len(people) > 0 && a.o.Grants != nil {
+			work = append(work, func(ctx context.Context) { a.removeGrants(ctx, team, people) })
 		}
-		return k
 	}
-	if !remove || a.o.Installs == nil || team == "" {
+	if len(work) == 0 {
 		return ack{}
 	}
-	return ack{after: func(ctx context.Context) { a.removeInstall(ctx, team) }}
+	return ack{after: func(ctx context.Context) {
+		for _, w := range work {
+			w(ctx)
+		}
+	}}
+}
+
+// removeGrants deletes the grants of people in team (all of the team's
+// when people is nil).
+func (a *App) removeGrants(ctx context.Context, team string, people []string) {
+	if people == nil {
+		var err error
+		if people, err = a.o.Grants.People(ctx, team); err != nil {
+			a.log.Error("slack: could not list the grants of an uninstalled workspace", "team", team, "err", err)
+			return
+		}
+	}
+	for _, u := range people {
+		if err := a.o.Grants.Delete(ctx, team, u); err != nil {
+			a.log.Error("slack: could not remove a revoked user grant", "team", team, "user", u, "err", err)
+			continue
+		}
+		a.log.Info("slack: a person's token was revoked; their grant removed", "team", team, "user", u)
+	}
 }
 
 func (a *App) removeInstall(ctx context.Context, team string) {
