@@ -1,7 +1,9 @@
 // Package slack is recordbot's Slack front end: the "File as record" message
 // shortcut, the /record command, the filing modal with its type-ahead class
-// picker, per-workspace installation (OAuth v2) and the messages that tell
-// people what became of their request.
+// picker, per-workspace installation (OAuth v2), each person's permission
+// to read the direct and group messages they file (OAuth v2 user scopes,
+// see grants.go) and the messages that tell people what became of their
+// request.
 //
 // One set of handlers serves both ways Slack can reach the bot: HTTP
 // requests signed with the signing secret (/slack/commands,

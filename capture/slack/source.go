@@ -1,6 +1,7 @@
 // Package slack captures Slack threads as platform-neutral snapshots
 // (capture.Thread) through the Slack Web API, with the bot token of the
-// workspace the thread is in.
+// workspace the thread is in, or, for a direct or group message the bot
+// cannot join, with the user token its requester granted (delegate.go).
 //
 // It reads every reply with conversations.replies (cursor pagination),
 // resolves people with users.info (cached per workspace), checks that the
