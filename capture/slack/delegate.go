@@ -68,6 +68,10 @@ func (e *ConsentError) Is(target error) bool {
 	return target == ErrNeedsConsent || target == capture.ErrAccess
 }
 
+// errNotDirect: a person's token was asked about a conversation that is
+// not a direct or group message, which their scopes do not reach.
+var errNotDirect = errors.New("not a direct or group message")
+
 // reader returns the session that reads the conversation ref names for
 // requester, with the conversation: the bot's own when its token can read
 // it; the requester's delegated access when the bot cannot and it is a
@@ -100,6 +104,11 @@ func (s *Source) reader(ctx context.Context, ref capture.Ref, requester capture.
 	}
 	us := &session{s: s, w: ss.w, api: s.client(tok), bot: ss, teamID: ss.teamID, delegatedFor: requester.ID}
 	uch, uerr := us.channel(ctx, ref.ChannelID)
+	if errors.Is(uerr, errNotDirect) {
+		// The person's scopes reach only direct and group messages: it is
+		// a channel, which the bot can be invited to.
+		return nil, ch, err
+	}
 	if uerr != nil {
 		return nil, ch, uerr
 	}
@@ -124,7 +133,13 @@ func (ss *session) mapUserErr(err error, ch capture.Channel) error {
 		return fmt.Errorf("only members of %s can file its threads: %w", outsiderLabel(ch), capture.ErrAccess)
 	case "thread_not_found", "message_not_found":
 		return fmt.Errorf("the thread is gone from %s (deleted?): %w", channelLabel(ch), capture.ErrNotFound)
-	case "invalid_auth", "account_inactive", "token_revoked", "not_authed", "token_expired", "missing_scope", "no_permission":
+	case "missing_scope":
+		// The user scopes cover direct and group messages only: Slack
+		// answers missing_scope for a channel (conversations.info needs
+		// the scope of the conversation's type:
+		// https://docs.slack.dev/reference/methods/conversations.info).
+		return fmt.Errorf("%w: %w", errNotDirect, err)
+	case "invalid_auth", "account_inactive", "token_revoked", "not_authed", "token_expired":
 		if ss.s.userFailed != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			ss.s.userFailed(ctx, ss.teamID, ss.delegatedFor)

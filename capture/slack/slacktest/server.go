@@ -325,7 +325,17 @@ func (s *Server) userMethod(method, person string, c Call) map[string]any {
 		delete(s.UserTokens, c.Token)
 		s.mu.Unlock()
 		return map[string]any{"ok": true, "revoked": true}
-	case "conversations.info", "conversations.members", "conversations.replies", "chat.getPermalink", "conversations.history":
+	case "conversations.info", "conversations.members", "conversations.replies", "conversations.history":
+		// The person granted im:* and mpim:* only; a channel's type needs
+		// channels:* or groups:* (https://docs.slack.dev/reference/methods/conversations.info).
+		s.mu.Lock()
+		ch, ok := s.channels[c.get("channel")]
+		s.mu.Unlock()
+		if ok && ch.Kind != "dm" && ch.Kind != "group" && contains(ch.Members, person) {
+			return map[string]any{"ok": false, "error": "missing_scope", "needed": "groups:read", "provided": "im:history,im:read,mpim:history,mpim:read,files:read"}
+		}
+		return s.methodAs(method, s.TeamID, person, c)
+	case "chat.getPermalink":
 		return s.methodAs(method, s.TeamID, person, c)
 	}
 	return fail("not_allowed_token_type")
