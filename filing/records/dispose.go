@@ -404,6 +404,13 @@ func (r *run) locked(ctx context.Context, objs []object) (string, error) {
 	if r.remover == nil {
 		return "", nil
 	}
+	// The store judges retention by its own clock, not the run's (which
+	// a test may set ahead): a version is taken as retained if either
+	// clock says so, so nothing the store would refuse is begun.
+	at := time.Now().UTC()
+	if r.at.Before(at) {
+		at = r.at
+	}
 	var mu sync.Mutex
 	var hold, compliance, governance []string
 	var until time.Time
@@ -424,7 +431,7 @@ func (r *run) locked(ctx context.Context, objs []object) (string, error) {
 		if l.LegalHold {
 			hold = append(hold, o.key)
 		}
-		if l.RetainUntil.After(r.at) {
+		if l.RetainUntil.After(at) {
 			if l.RetainUntil.After(until) {
 				until = l.RetainUntil
 			}

@@ -41,9 +41,9 @@ type copyPlan struct {
 	// files are the paths inside the package, in copy order, with their
 	// first versions and sizes.
 	files []pkgFile
-	// tagManifest is the copy's tag manifest (the filed one plus the
-	// events file's line); events is the events file.
-	tagManifest, events []byte
+	// tagManifest is the copy's tag manifest (filed, the filed one plus
+	// the events file's line); events is the events file.
+	filed, tagManifest, events []byte
 	// want maps each path of the copy to its SHA-256.
 	want map[string]string
 }
@@ -101,10 +101,8 @@ func loadPackage(ctx context.Context, st filing.Store, e filing.IndexEntry, even
 	if len(tm) > 0 && tm[len(tm)-1] != '\n' {
 		tm = append(tm, '\n')
 	}
+	p.filed = tm
 	p.tagManifest = append(append([]byte{}, tm...), fmt.Sprintf("%s  %s\n", hex.EncodeToString(sum[:]), EventsFile)...)
-	p.want[EventsFile] = hex.EncodeToString(sum[:])
-	tsum := sha256.Sum256(p.tagManifest)
-	p.want[filing.TagManifestFile] = hex.EncodeToString(tsum[:])
 	for _, sums := range []map[string]string{tags, payload} {
 		names := make([]string, 0, len(sums))
 		for n := range sums {
@@ -192,19 +190,26 @@ func (p *copyPlan) copyFile(ctx context.Context, st filing.Store, f pkgFile, w i
 }
 
 // checkTar reads a tar of packages back and checks that it holds exactly
-// each package's files, each with the SHA-256 its manifests give. It
-// returns the SHA-256 of the whole tar.
+// each package's files, each with the SHA-256 its manifests give, and an
+// events file listed in a tag manifest that is the filed one with that
+// one line appended. (The events file of a copy written by an earlier run
+// holds fewer events than one written now; it is checked against its own
+// line.) It returns the SHA-256 of the whole tar.
 func checkTar(r io.Reader, pkgs []*copyPlan) (string, error) {
 	whole := sha256.New()
 	tr := tar.NewReader(io.TeeReader(r, whole))
 	want := map[string]string{}
+	byName := map[string]*copyPlan{}
 	for _, p := range pkgs {
+		byName[p.name] = p
 		for n, s := range p.want {
 			want[p.name+"/"+n] = s
 		}
 	}
 	var errs []error
 	seen := map[string]bool{}
+	tms := map[string][]byte{}
+	evSums := map[string]string{}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -214,6 +219,21 @@ func checkTar(r io.Reader, pkgs []*copyPlan) (string, error) {
 			return "", fmt.Errorf("read the copy back: %w", err)
 		}
 		if hdr.Typeflag == tar.TypeDir {
+			continue
+		}
+		folder, name, _ := strings.Cut(hdr.Name, "/")
+		if p := byName[folder]; p != nil && (name == EventsFile || name == filing.TagManifestFile) && !seen[hdr.Name] {
+			seen[hdr.Name] = true
+			data, err := io.ReadAll(io.LimitReader(tr, 64<<20))
+			if err != nil {
+				return "", fmt.Errorf("read the copy back: %s: %w", hdr.Name, err)
+			}
+			if name == EventsFile {
+				s := sha256.Sum256(data)
+				evSums[folder] = hex.EncodeToString(s[:])
+			} else {
+				tms[folder] = data
+			}
 			continue
 		}
 		s, ok := want[hdr.Name]
@@ -236,11 +256,30 @@ func checkTar(r io.Reader, pkgs []*copyPlan) (string, error) {
 			errs = append(errs, fmt.Errorf("%s: missing from the copy", n))
 		}
 	}
+	for _, p := range pkgs {
+		if err := p.checkTags(tms[p.name], evSums[p.name]); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 		return "", fmt.Errorf("%w: %w", ErrCopy, errors.Join(errs...))
 	}
 	return hex.EncodeToString(whole.Sum(nil)), nil
+}
+
+// checkTags checks a copy's tag manifest tm: the filed one plus one line
+// for the events file, whose SHA-256 is evSum ("" if it is missing).
+func (p *copyPlan) checkTags(tm []byte, evSum string) error {
+	switch {
+	case tm == nil:
+		return fmt.Errorf("%s/%s: missing from the copy", p.name, filing.TagManifestFile)
+	case evSum == "":
+		return fmt.Errorf("%s/%s: missing from the copy", p.name, EventsFile)
+	case !bytes.Equal(tm, append(append([]byte{}, p.filed...), evSum+"  "+EventsFile+"\n"...)):
+		return fmt.Errorf("%s/%s: not the tag manifest as filed with the line of %s (SHA-256 %s) appended", p.name, filing.TagManifestFile, EventsFile, evSum)
+	}
+	return nil
 }
 
 // EventsOf returns the audit events of the records ids, oldest first, by
@@ -358,7 +397,7 @@ func Export(ctx context.Context, st filing.Store, ids []string, out string, by c
 }
 
 func exportTar(ctx context.Context, st filing.Store, pkgs []*copyPlan, out string) (string, error) {
-	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("export: %w", err)
 	}
@@ -459,6 +498,8 @@ func (p *copyPlan) writeDir(ctx context.Context, st filing.Store, root string) e
 	}
 	// Read it back.
 	var errs []error
+	var tm []byte
+	var evSum string
 	seen := 0
 	err := filepath.WalkDir(root, func(fp string, de os.DirEntry, err error) error {
 		if err != nil || de.IsDir() {
@@ -466,6 +507,19 @@ func (p *copyPlan) writeDir(ctx context.Context, st filing.Store, root string) e
 		}
 		rel, _ := filepath.Rel(root, fp)
 		rel = filepath.ToSlash(rel)
+		if rel == EventsFile || rel == filing.TagManifestFile {
+			data, err := os.ReadFile(fp)
+			if err != nil {
+				return err
+			}
+			if rel == EventsFile {
+				s := sha256.Sum256(data)
+				evSum = hex.EncodeToString(s[:])
+			} else {
+				tm = data
+			}
+			return nil
+		}
 		want, ok := p.want[rel]
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: not in the record's manifests", rel))
@@ -486,6 +540,9 @@ func (p *copyPlan) writeDir(ctx context.Context, st filing.Store, root string) e
 	}
 	if seen != len(p.want) {
 		errs = append(errs, fmt.Errorf("%d of %d files in the copy", seen, len(p.want)))
+	}
+	if err := p.checkTags(tm, evSum); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("record %s: %w: %w", p.entry.ID, ErrCopy, errors.Join(errs...))
