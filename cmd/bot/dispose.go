@@ -155,6 +155,9 @@ func (m *Main) printDisposal(st filing.Store, rep *records.Report) {
 	if rep.DryRun {
 		fmt.Fprintln(w, "\nDry run: nothing was changed. What would go:")
 		for _, o := range rep.Records {
+			if len(o.Objects) > 0 {
+				fmt.Fprintf(w, "%s %s:\n", tty(o.ID), short(o.Title, 60))
+			}
 			for _, obj := range o.Objects {
 				fmt.Fprintf(w, "  %s\n", tty(st.Where(obj)))
 			}
@@ -235,4 +238,43 @@ func (m *Main) recordsDisposed(ctx context.Context, st filing.Store, asJSON bool
 	tw.Flush()
 	fmt.Fprintf(m.Stdout, "%d records destroyed\n", len(rs))
 	return nil
+}
+
+// showDisposed prints the residual entry of a destroyed record for `bot
+// records show ID`; shown is false when the record was never destroyed.
+func (m *Main) showDisposed(ctx context.Context, st filing.Store, id string, asJSON bool) (shown bool, err error) {
+	r, err := records.ResidualOf(ctx, st, id)
+	if errors.Is(err, filing.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if asJSON {
+		return true, m.printJSON(r)
+	}
+	w := m.Stdout
+	field := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%-18s %s\n", k+":", tty(v))
+		}
+	}
+	state := r.String()
+	if r.Pending {
+		state = "DESTRUCTION UNFINISHED, begun " + r.At.UTC().Format(time.DateOnly) + " under " + r.Authority + ": rerun records dispose destroy"
+	}
+	field("Record", r.ID)
+	field("Title", r.Title)
+	field("Class", r.ClassPath)
+	field("Security marking", r.Marking)
+	field("Filed by", fmt.Sprintf("%s (%s)", r.FiledBy.Name(), r.FiledBy.ID))
+	field("Filed", r.FiledAt.UTC().Format(time.RFC3339))
+	field("Retention", r.Rule)
+	field("Disposal", state)
+	field("Approved by", r.ApprovedBy)
+	field("Carried out by", r.By.Name())
+	field("Certificate", r.Certificate)
+	field("Was sealed with", "tag manifest sha256 "+r.TagManifestSHA256)
+	field("Residual entry", st.Where(records.ResidualKey(r.ID)))
+	return true, nil
 }

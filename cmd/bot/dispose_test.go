@@ -74,6 +74,7 @@ func TestRecordsDispose(t *testing.T) {
 				{[]string{"records", "ls"}, 0, []string{old.ID}, ""},
 				{append([]string{"records", "dispose", "destroy"}, auth...), 0, []string{"DESTROYED", old.ID, "Disposal certificate:", ".csv"}, ""},
 				{[]string{"records", "ls"}, 0, []string{minutes.ID}, old.ID},
+				{[]string{"records", "show", old.ID}, 0, []string{"Old letter", "destroyed on ", "under Disposal authority 2027/03", "Head of IG", "tag manifest sha256 "}, ""},
 				{[]string{"records", "ls", "--disposed"}, 0, []string{old.ID, "Old letter", "destroyed on ", "under Disposal authority 2027/03", "1 records destroyed"}, ""},
 				{append([]string{"records", "dispose", "destroy", minutes.ID}, auth...), 1, []string{"due for review, not destroy"}, ""},
 				{append([]string{"records", "dispose", "review", minutes.ID, "--keep-until", "2999-01-01"}, auth...), 0, []string{"KEPT", "new disposal date 2999-01-01"}, ""},

@@ -244,6 +244,11 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 		return err
 	}
 	d, err := records.Show(ctx, st, pos[0])
+	if errors.Is(err, records.ErrNoRecord) {
+		if shown, derr := m.showDisposed(ctx, st, pos[0], *asJSON); shown || derr != nil {
+			return derr
+		}
+	}
 	if err != nil {
 		return err
 	}

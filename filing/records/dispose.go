@@ -246,14 +246,7 @@ func (r *run) selectDue(ctx context.Context, ids []string, action filing.Disposa
 	}
 	today := r.at.Format(time.DateOnly)
 	judge := func(e filing.IndexEntry) string {
-		date, act := e.DisposalDate, e.DisposalAction
-		if rv, ok := reviews[e.ID]; ok {
-			if rv.Destroy {
-				act = filing.Destroy
-			} else {
-				date = rv.KeepUntil
-			}
-		}
+		date, act := EffectiveDisposal(e, reviews)
 		switch {
 		case act == filing.Permanent || date == "":
 			return "kept permanently: never disposed of"

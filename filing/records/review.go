@@ -62,6 +62,23 @@ func Reviews(ctx context.Context, st filing.Store) (map[string]ReviewDecision, e
 	return out, nil
 }
 
+// EffectiveDisposal returns the disposal date and action of e once its
+// latest review decision (from Reviews) is applied: a record kept for a
+// further period gets the new date, one marked for destruction is due for
+// destruction (from the date it was due for review). `due` and the
+// registers should show these rather than the index entry's.
+func EffectiveDisposal(e filing.IndexEntry, reviews map[string]ReviewDecision) (date string, action filing.DisposalAction) {
+	date, action = e.DisposalDate, e.DisposalAction
+	if rv, ok := reviews[e.ID]; ok {
+		if rv.Destroy {
+			action = filing.Destroy
+		} else if rv.KeepUntil != "" {
+			date = rv.KeepUntil
+		}
+	}
+	return date, action
+}
+
 // Review records a disposal review decision on the records ids (every
 // record due for review when ids is empty): keep each until keepUntil, or,
 // when keepUntil is zero, mark it for destruction. Each decision is an
