@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -107,11 +108,12 @@ func Residuals(ctx context.Context, st filing.Store) ([]DisposedRecord, error) {
 }
 
 func sortResiduals(rs []DisposedRecord) {
-	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && (rs[j].At.Before(rs[j-1].At) || rs[j].At.Equal(rs[j-1].At) && rs[j].ID < rs[j-1].ID); j-- {
-			rs[j], rs[j-1] = rs[j-1], rs[j]
+	sort.Slice(rs, func(i, j int) bool {
+		if !rs[i].At.Equal(rs[j].At) {
+			return rs[i].At.Before(rs[j].At)
 		}
-	}
+		return rs[i].ID < rs[j].ID
+	})
 }
 
 // ResidualOf returns the residual entry of record id, or an error matching
