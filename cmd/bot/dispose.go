@@ -28,7 +28,7 @@ certificate (JSON and CSV) under certificates/, whose path it prints.
              or --destroy (due for destruction from now)
 
 A destruction that was interrupted (or refused by the store part way) is
-finished by the next run of destroy or transfer.
+finished by the next run of destroy (a transferred record too).
 
 Flags:
 `
