@@ -370,18 +370,28 @@ func TestDestroyRetention(t *testing.T) {
 	}
 }
 
-// failingS3 and failingLocal refuse every removal after the first n, like
-// a process that dies between objects.
+// failingS3 and failingLocal refuse every removal after the first n (left),
+// like a process that dies between objects; with left below -1000 they
+// remove everything and refuse to delete the pending markers.
 type failingS3 struct {
 	*filing.S3
 	left *atomic.Int64
 }
 
 func (f failingS3) RemoveVersion(ctx context.Context, key, version string, bypass bool) error {
-	if f.left.Add(-1) < 0 {
+	if f.left.Add(-1) < 0 && f.left.Load() > -1000 {
 		return errors.New("killed")
 	}
 	return f.S3.RemoveVersion(ctx, key, version, bypass)
+}
+
+// Delete fails for the pending marker when left is negative: a process
+// killed after the last object went and before the marker did.
+func (f failingS3) Delete(ctx context.Context, key string) error {
+	if f.left.Load() < 0 && strings.HasPrefix(key, filing.RequestsPrefix+"disposal/") {
+		return errors.New("killed")
+	}
+	return f.S3.Delete(ctx, key)
 }
 
 type failingLocal struct {
@@ -391,9 +401,12 @@ type failingLocal struct {
 
 func (f failingLocal) Delete(ctx context.Context, key string) error {
 	if !strings.HasPrefix(key, filing.RecordsPrefix) && !strings.HasPrefix(key, filing.IndexPrefix) {
+		if f.left.Load() < 0 && strings.HasPrefix(key, filing.RequestsPrefix+"disposal/") {
+			return errors.New("killed")
+		}
 		return f.Local.Delete(ctx, key)
 	}
-	if f.left.Add(-1) < 0 {
+	if f.left.Add(-1) < 0 && f.left.Load() > -1000 {
 		return errors.New("killed")
 	}
 	return f.Local.Delete(ctx, key)
@@ -411,7 +424,10 @@ func TestDestroyInterrupted(t *testing.T) {
 				expire(t, st, s)
 				ids = append(ids, s.ID)
 			}
-			for _, n := range []int64{0, 5, 13} {
+			// Killed before the first deletion, after 5 and after 13
+			// (within the first and the second record), and (-1000)
+			// after every object but before the pending markers go.
+			for _, n := range []int64{0, 5, 13, -1000} {
 				left := &atomic.Int64{}
 				left.Store(n)
 				var broken filing.Store
