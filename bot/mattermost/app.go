@@ -34,7 +34,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -91,11 +90,21 @@ type App struct {
 	server string
 	log    *slog.Logger
 
-	mu       sync.Mutex
-	inst     *Installation
-	instAt   time.Time
-	src      *mmcapture.Source
-	srcToken string
+	mu      sync.Mutex
+	inst    *Installation
+	instAt  time.Time
+	sess    *session
+	sessTok string
+}
+
+// session is the installed bot's way in: the capture source, which
+// resolves and captures threads, and the bot's own API client for what a
+// front end does (dialogs, direct messages, slash command answers). Both
+// retry requests answered with HTTP 429 as the server asks.
+type session struct {
+	src  *mmcapture.Source
+	api  *model.Client4
+	http *http.Client
 }
 
 // New returns the front end for o.Server.
@@ -147,8 +156,8 @@ func (a *App) Register(mux *http.ServeMux) {
 var ErrNotInstalled = errors.New("recordbot is not installed on this Mattermost server yet: run `bot mattermost install --team TEAM`")
 
 // installation returns the stored installation (cached briefly) and a
-// capture source with the bot's token.
-func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *mmcapture.Source, error) {
+// session with the bot's token.
+func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *session, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if fresh || a.inst == nil || a.o.Now().Sub(a.instAt) > a.o.InstallTTL {
@@ -157,7 +166,7 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *mmc
 			return nil, nil, err
 		}
 		if inst == nil {
-			a.inst, a.src = nil, nil
+			a.inst, a.sess = nil, nil
 			return nil, nil, ErrNotInstalled
 		}
 		a.inst, a.instAt = inst, a.o.Now()
@@ -166,14 +175,18 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *mmc
 	if err != nil {
 		return nil, nil, fmt.Errorf("the stored Mattermost bot token: %w", err)
 	}
-	if a.src == nil || a.srcToken != tok {
+	if a.sess == nil || a.sessTok != tok {
 		src, err := mmcapture.New(mmcapture.Options{URL: a.server, Token: tok, Transport: a.o.Transport, Logger: a.log})
 		if err != nil {
 			return nil, nil, err
 		}
-		a.src, a.srcToken = src, tok
+		hc := mmcapture.NewHTTPClient(a.o.Transport, 0, 0, nil)
+		api := model.NewAPIv4Client(a.server)
+		api.HTTPClient = hc
+		api.SetToken(tok)
+		a.sess, a.sessTok = &session{src: src, api: api, http: hc}, tok
 	}
-	return a.inst, a.src, nil
+	return a.inst, a.sess, nil
 }
 
 // Source returns a capture.Source that uses the installed bot's token.
@@ -186,11 +199,11 @@ func (f sourceFunc) Capture(ctx context.Context, ref capture.Ref, requester capt
 }
 
 func (a *App) capture(ctx context.Context, ref capture.Ref, requester capture.Person) (*capture.Thread, error) {
-	_, src, err := a.installation(ctx, false)
+	_, sess, err := a.installation(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	return src.Capture(ctx, ref, requester)
+	return sess.src.Capture(ctx, ref, requester)
 }
 
 // state travels with a dialog or button, sealed: the thread, who may use
@@ -280,9 +293,9 @@ func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	ctx := r.Context()
-	inst, src, err := a.installation(ctx, false)
+	inst, sess, err := a.installation(ctx, false)
 	if err == nil && inst.Teams[f.Get("team_id")] == nil {
-		inst, src, err = a.installation(ctx, true) // installed since the cache was filled?
+		inst, sess, err = a.installation(ctx, true) // installed since the cache was filled?
 	}
 	if err != nil {
 		a.log.Error("mattermost command: no installation", "err", err)
@@ -323,16 +336,16 @@ func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	rp := reply{Server: a.server, TeamID: teamID, ChannelID: channelID, RootID: f.Get("root_id"), UserID: userID,
 		ResponseURL: a.responseURL(f.Get("response_url"))}
-	st, rootText, msg := a.target(ctx, src, inst, postID, userID, teamID)
+	st, rootText, msg := a.resolve(ctx, sess, postID, userID, teamID)
 	if msg != "" {
 		ephemeral(w, msg)
 		return
 	}
 	st.UserName, st.Via, st.Reply, st.Nonce = f.Get("user_name"), "mattermost /record", rp, newNonce()
 	if title == "" {
-		title = titleFrom(rootText)
+		title = bot.SuggestTitle(rootText)
 	}
-	if err := a.openDialog(ctx, src, f.Get("trigger_id"), st, title); err != nil {
+	if err := a.openDialog(ctx, sess, f.Get("trigger_id"), st, title); err != nil {
 		a.log.Error("mattermost: open dialog", "err", err, "user", userID)
 		ephemeral(w, "The filing form could not be opened ("+err.Error()+"). Run /record again.")
 		return
@@ -370,53 +383,20 @@ func (a *App) responseURL(raw string) string {
 	return raw
 }
 
-// target finds the thread of postID and checks the bot and the person may
-// file it. It returns a message for the person when they may not.
-func (a *App) target(ctx context.Context, src *mmcapture.Source, inst *Installation, postID, userID, teamID string) (state, string, string) {
-	api := src.API()
-	cannotSee := fmt.Sprintf("I cannot see that post. If it is in a private channel, add me first: `/invite @%s`.", inst.BotUsername)
-	post, resp, err := api.GetPost(ctx, postID, "")
+// resolve finds the thread of postID and checks that the bot and the
+// person may file it (capture.Resolver), before anything of it is shown.
+// It returns the root post's text, or a message for the person when they
+// may not file it.
+func (a *App) resolve(ctx context.Context, sess *session, postID, userID, teamID string) (state, string, string) {
+	ref := capture.Ref{Platform: capture.Mattermost, WorkspaceID: teamID, ThreadID: postID, Server: a.server}
+	p, err := sess.src.Resolve(ctx, ref, capture.Person{ID: userID})
 	if err != nil {
-		if st := mmcapture.HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return state{}, "", cannotSee
+		if !errors.Is(err, capture.ErrAccess) && !errors.Is(err, capture.ErrBotNotInChannel) && !errors.Is(err, capture.ErrNotFound) {
+			a.log.Error("mattermost: resolve a post", "post", postID, "err", err)
 		}
-		a.log.Error("mattermost: read post", "post", postID, "err", err)
-		return state{}, "", "Mattermost did not answer in time; try again."
+		return state{}, "", a.voice().Refusal(err)
 	}
-	root := post
-	if post.RootId != "" {
-		if root, resp, err = api.GetPost(ctx, post.RootId, ""); err != nil {
-			return state{}, "", cannotSee
-		}
-	}
-	if _, resp, err := api.GetChannelMember(ctx, root.ChannelId, "me", ""); err != nil {
-		if st := mmcapture.HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return state{}, "", fmt.Sprintf("Add me to that channel first (`/invite @%s`), then try again.", inst.BotUsername)
-		}
-		return state{}, "", "Mattermost did not answer in time; try again."
-	}
-	if _, resp, err := api.GetChannelMember(ctx, root.ChannelId, userID, ""); err != nil {
-		if st := mmcapture.HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return state{}, "", "Only members of the channel can file its threads."
-		}
-		return state{}, "", "Mattermost did not answer in time; try again."
-	}
-	ref := capture.Ref{Platform: capture.Mattermost, WorkspaceID: teamID, ChannelID: root.ChannelId, ThreadID: root.Id, Server: a.server}
-	if postID != root.Id {
-		ref.MessageID = postID
-	}
-	return state{Ref: ref, User: userID}, root.Message, ""
-}
-
-// titleFrom suggests a title: the root post's first line, shortened.
-func titleFrom(text string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
-	line = strings.Join(strings.Fields(line), " ")
-	if utf8.RuneCountInString(line) > 140 {
-		r := []rune(line)
-		line = strings.TrimSpace(string(r[:139])) + "…"
-	}
-	return line
+	return state{Ref: p.Ref, User: userID}, p.Text, ""
 }
 
 // dialog builds the filing form.
@@ -433,10 +413,11 @@ func (a *App) dialog(st state, title string) model.Dialog {
 		class.DataSourceURL = a.o.PublicURL + LookupPath
 	} else {
 		for _, c := range leaves {
-			class.Options = append(class.Options, &model.PostActionOptions{Text: classText(c), Value: c.Code})
+			class.Options = append(class.Options, &model.PostActionOptions{Text: bot.ClassLabel(c), Value: c.Code})
 		}
 	}
-	marking := model.DialogElement{DisplayName: "Security marking", Name: "marking", Type: "select", Default: plan.Default}
+	marking := model.DialogElement{DisplayName: "Security marking", Name: "marking", Type: "select", Default: bot.ClassDefault,
+		Options: []*model.PostActionOptions{{Text: bot.ClassDefaultLabel, Value: bot.ClassDefault}}}
 	for _, m := range plan.Markings {
 		marking.Options = append(marking.Options, &model.PostActionOptions{Text: m, Value: m})
 	}
@@ -448,29 +429,21 @@ func (a *App) dialog(st state, title string) model.Dialog {
 		SubmitLabel:      "File",
 		State:            a.seal(st),
 		Elements: []model.DialogElement{
-			{DisplayName: "Title", Name: "title", Type: "text", Default: title, MaxLength: 250,
+			{DisplayName: "Title", Name: "title", Type: "text", Default: title, MaxLength: bot.TitleMax,
 				HelpText: "What the record is about, as someone searching later would put it."},
 			class,
 			marking,
-			{DisplayName: "Description", Name: "description", Type: "textarea", Optional: true, MaxLength: 3000,
+			{DisplayName: "Description", Name: "description", Type: "textarea", Optional: true, MaxLength: bot.DescriptionMax,
 				HelpText: "Optional: context, decisions, related references."},
 		},
 	}
 }
 
-func classText(c *filing.Class) string {
-	s := c.Code + " " + c.Title
-	if c.Parent != nil {
-		s += " (" + c.Parent.PathString() + ")"
-	}
-	return s
-}
-
-func (a *App) openDialog(ctx context.Context, src *mmcapture.Source, triggerID string, st state, title string) error {
+func (a *App) openDialog(ctx context.Context, sess *session, triggerID string, st state, title string) error {
 	if triggerID == "" {
 		return errors.New("no trigger id")
 	}
-	_, err := src.API().OpenInteractiveDialog(ctx, model.OpenDialogRequest{
+	_, err := sess.api.OpenInteractiveDialog(ctx, model.OpenDialogRequest{
 		TriggerId: triggerID, URL: a.o.PublicURL + DialogPath, Dialog: a.dialog(st, title),
 	})
 	return err
@@ -508,17 +481,12 @@ func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 		return ""
 	}
 	rb, _ := json.Marshal(st.Reply)
-	fr := filing.Request{
-		RequestedBy: capture.Person{ID: st.User, DisplayName: st.UserName},
-		Thread:      st.Ref,
-		Title:       field("title"),
-		ClassCode:   field("class"),
-		Marking:     field("marking"),
-		Description: field("description"),
-		Via:         st.Via,
-		Key:         a.formKey(st),
-		Reply:       rb,
-	}
+	plan := a.o.Filer.Plan()
+	form := bot.Form{Title: field("title"), Class: field("class"), Marking: field("marking"), Description: field("description")}
+	fr := form.Request(plan, bot.Origin{
+		By: capture.Person{ID: st.User, DisplayName: st.UserName}, Thread: st.Ref,
+		Via: st.Via, Key: a.formKey(st), Reply: rb,
+	})
 	if fe := a.o.Filer.Check(fr); fe != nil {
 		writeJSON(w, model.SubmitDialogResponse{Errors: fe})
 		return
@@ -531,26 +499,12 @@ func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.log.Error("mattermost: submit filing request", "err", err, "thread", st.Ref.String())
-		writeJSON(w, model.SubmitDialogResponse{Error: storeUnsure})
+		writeJSON(w, model.SubmitDialogResponse{Error: bot.StoreLate})
 		return
 	}
-	path := sub.ClassCode
-	if c := a.o.Filer.Plan().Class(sub.ClassCode); c != nil {
-		path = c.PathString()
-	}
-	msg := fmt.Sprintf("Filing **%s** under %s (%s)… I will tell you when it is filed.", sub.Title, path, sub.Marking)
-	if sub.Repeat {
-		msg = fmt.Sprintf("This form was already received: **%s** is filed only once, under %s (%s). I will tell you the outcome.", sub.Title, path, sub.Marking)
-	}
 	w.WriteHeader(http.StatusOK)
-	a.tell(context.WithoutCancel(ctx), st.Reply, msg, nil)
+	a.tell(context.WithoutCancel(ctx), st.Reply, a.voice().Accepted(sub, plan), nil)
 }
-
-// storeUnsure is the answer when the store failed or answered too late to
-// say whether a request was stored. The dialog stays open: pressing File
-// again is safe, because the request's key is the form's nonce.
-const storeUnsure = "The record store did not confirm the request in time, so it may or may not have been stored. " +
-	"Press File again: the same form cannot make a second record."
 
 // formKey is the idempotency key of a dialog: the platform, the server,
 // the team and the form's nonce (for a reaction, derived from the
@@ -574,7 +528,7 @@ func (a *App) handleLookup(w http.ResponseWriter, r *http.Request) {
 	q, _ := req.Submission["query"].(string)
 	items := []model.DialogSelectOption{}
 	for _, c := range a.o.Filer.Plan().Search(q, 50) {
-		items = append(items, model.DialogSelectOption{Text: classText(c), Value: c.Code})
+		items = append(items, model.DialogSelectOption{Text: bot.ClassLabel(c), Value: c.Code})
 	}
 	writeJSON(w, model.LookupDialogResponse{Items: items})
 }
@@ -593,12 +547,12 @@ func (a *App) handleAction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: err.Error()})
 		return
 	}
-	_, src, err := a.installation(r.Context(), false)
+	_, sess, err := a.installation(r.Context(), false)
 	if err != nil {
 		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: "recordbot is not installed here any more."})
 		return
 	}
-	if err := a.openDialog(r.Context(), src, req.TriggerId, st, st.Title); err != nil {
+	if err := a.openDialog(r.Context(), sess, req.TriggerId, st, st.Title); err != nil {
 		a.log.Error("mattermost: open dialog from button", "err", err, "user", req.UserId)
 		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: "The filing form could not be opened; press the button again."})
 		return
@@ -618,19 +572,19 @@ func (a *App) tell(ctx context.Context, rp reply, text string, attachments []*mo
 }
 
 func (a *App) tellOnce(ctx context.Context, rp reply, text string, attachments []*model.MessageAttachment, pending string) error {
-	inst, src, err := a.installation(ctx, false)
+	inst, sess, err := a.installation(ctx, false)
 	if err != nil {
 		a.log.Error("mattermost: cannot reach the person", "err", err, "user", rp.UserID)
 		return err
 	}
 	if rp.ResponseURL != "" && attachments == nil && a.responseURL(rp.ResponseURL) != "" {
-		err := a.respond(ctx, src, rp.ResponseURL, text)
+		err := a.respond(ctx, sess, rp.ResponseURL, text)
 		if err == nil {
 			return nil
 		}
 		a.log.Info("mattermost: response_url refused the answer (expired or used up); sending a direct message", "err", err, "user", rp.UserID)
 	}
-	api := src.API()
+	api := sess.api
 	dm, _, err := api.CreateDirectChannel(ctx, inst.BotUserID, rp.UserID)
 	if err != nil {
 		a.log.Error("mattermost: open a direct message to the person", "err", err, "user", rp.UserID)
@@ -644,21 +598,21 @@ func (a *App) tellOnce(ctx context.Context, rp reply, text string, attachments [
 		if pending != "" && appErrID(err) == "api.post.deduplicate_create_post.pending" {
 			return nil // another bot process is sending this very message
 		}
-		a.log.Error("mattermost: direct message to the person failed", "err", err, "status", mmcapture.HTTPStatus(resp, err), "user", rp.UserID)
+		a.log.Error("mattermost: direct message to the person failed", "err", err, "status", httpStatus(resp, err), "user", rp.UserID)
 		return fmt.Errorf("send a direct message: %w", err)
 	}
 	return nil
 }
 
 // respond posts an ephemeral answer to a slash command's response_url.
-func (a *App) respond(ctx context.Context, src *mmcapture.Source, url, text string) error {
+func (a *App) respond(ctx context.Context, sess *session, url, text string) error {
 	b, _ := json.Marshal(&model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: text})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := src.HTTPClient().Do(req)
+	resp, err := sess.http.Do(req)
 	if err != nil {
 		return err
 	}
@@ -683,7 +637,7 @@ func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 		a.log.Warn("mattermost: filing outcome for another server", "request", o.Request.ID)
 		return
 	}
-	if err := a.tell(ctx, rp, outcomeText(o, a.botName()), nil); err != nil {
+	if err := a.tell(ctx, rp, a.voice().Outcome(o), nil); err != nil {
 		a.log.Error("mattermost: the person was not told the outcome", "request", o.Request.ID, "err", err)
 	}
 }
@@ -697,50 +651,25 @@ func (a *App) botName() string {
 	return "recordbot"
 }
 
-// plural returns "1 file", "2 files".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
+// voice is what this front end tells people, in Mattermost's Markdown.
+func (a *App) voice() bot.Voice {
+	return bot.Voice{Markup: markdown{}, Platform: "Mattermost", BotName: a.botName()}
 }
 
-// outcomeText is what the person is told about their request. It names
-// the record by class and id, never by store location (an S3 URL or a
-// local path means nothing to them and says too much), and shows no raw
-// error text, which may name private channels or servers.
-func outcomeText(o filing.Outcome, botName string) string {
-	r := o.Request
-	if o.Err == nil && o.Record != nil {
-		s := o.Record
-		kept := "kept permanently"
-		if !s.DisposalDate.IsZero() {
-			kept = fmt.Sprintf("kept until %s, then %s", s.DisposalDate.Format("2 January 2006"), s.DisposalAction)
-		}
-		return fmt.Sprintf("Filed as record **%s**\n- Record id: `%s` (the records team finds it by this id)\n- Class: %s\n- Marking: %s\n- %s, %s; %s",
-			s.Title, s.ID, s.ClassPath, s.Marking, plural(s.Messages, "message"), plural(s.Files, "file"), kept)
+// markdown is Mattermost's markup.
+type markdown struct{}
+
+func (markdown) Bold(s string) string         { return "**" + s + "**" }
+func (markdown) Code(s string) string         { return "`" + s + "`" }
+func (markdown) Link(url, text string) string { return "[" + text + "](" + url + ")" }
+
+// httpStatus returns the HTTP status of a failed API call, or 0.
+func httpStatus(resp *model.Response, err error) int {
+	if resp != nil && resp.StatusCode != 0 {
+		return resp.StatusCode
 	}
-	var rl *capture.RateLimitError
-	nothing := false // true when it is certain nothing was filed
-	why := "the bot hit an error; the records team can look it up by request id `" + r.ID + "`"
-	switch {
-	case o.Err == nil:
-	case errors.Is(o.Err, capture.ErrBotNotInChannel):
-		why, nothing = fmt.Sprintf("I am not in that channel: add me with `/invite @%s` and file it again", botName), true
-	case errors.Is(o.Err, capture.ErrAccess):
-		why, nothing = "only members of the channel can file its threads", true
-	case errors.Is(o.Err, capture.ErrNotFound):
-		why, nothing = "the thread no longer exists", true
-	case errors.As(o.Err, &rl):
-		why = fmt.Sprintf("Mattermost asked the bot to slow down for %s", rl.RetryAfter.Round(time.Second))
-	case errors.Is(o.Err, capture.ErrRateLimited):
-		why = "Mattermost asked the bot to slow down"
+	if ae, ok := errors.AsType[*model.AppError](err); ok {
+		return ae.StatusCode
 	}
-	if !o.Final {
-		return fmt.Sprintf("Filing **%s** hit a problem (%s). I will try again and tell you the outcome.", r.Title, why)
-	}
-	if nothing {
-		return fmt.Sprintf("Could not file **%s**: %s. Nothing was filed.", r.Title, why)
-	}
-	return fmt.Sprintf("Could not file **%s**: %s. The request (id `%s`) was stopped; ask the records team before filing it again.", r.Title, why, r.ID)
+	return 0
 }
