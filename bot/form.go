@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"unicode"
@@ -109,3 +110,18 @@ func ClassLabel(c *filing.Class) string {
 	}
 	return s
 }
+
+// Filer accepts filing requests from a front end: filing.Service
+// implements it.
+type Filer interface {
+	// Check validates a request field by field; nil when it can be filed.
+	Check(r filing.Request) filing.FieldErrors
+	// Submit stores a request durably for the worker and returns it with
+	// its ID set (and Repeat set for a copy of a keyed request already
+	// stored); bad input returns filing.FieldErrors.
+	Submit(ctx context.Context, r filing.Request) (filing.Request, error)
+	// Plan is the file plan the form's class picker offers.
+	Plan() *filing.Plan
+}
+
+var _ Filer = (*filing.Service)(nil)

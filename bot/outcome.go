@@ -89,7 +89,7 @@ func (v Voice) Refusal(err error) string {
 	case errors.Is(err, capture.ErrAccess):
 		return "Only members of the channel can file its threads."
 	case errors.Is(err, capture.ErrNotFound):
-		return fmt.Sprintf("I cannot see that post. If it is in a private channel, add me first: %s.", invite)
+		return fmt.Sprintf("I cannot see that message. If it is in a private channel, add me first: %s.", invite)
 	}
 	return v.Platform + " did not answer in time; try again."
 }

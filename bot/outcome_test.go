@@ -115,7 +115,7 @@ func TestRefusal(t *testing.T) {
 	}{
 		{fmt.Errorf("x: %w", capture.ErrBotNotInChannel), "Add me to that channel first (<c>/invite @filebot</c>), then try again."},
 		{fmt.Errorf("x: %w", capture.ErrAccess), "Only members of the channel can file its threads."},
-		{fmt.Errorf("x: %w", capture.ErrNotFound), "I cannot see that post. If it is in a private channel, add me first: <c>/invite @filebot</c>."},
+		{fmt.Errorf("x: %w", capture.ErrNotFound), "I cannot see that message. If it is in a private channel, add me first: <c>/invite @filebot</c>."},
 		{errors.New("dial tcp 10.0.0.1:443: timeout"), "Mattermost did not answer in time; try again."},
 	} {
 		if got := voice().Refusal(tc.err); got != tc.want {

@@ -45,13 +45,6 @@ const (
 	ActionPath  = "/mattermost/action"
 )
 
-// Filer is what the front end needs of filing.Service.
-type Filer interface {
-	Submit(ctx context.Context, r filing.Request) (filing.Request, error)
-	Check(r filing.Request) filing.FieldErrors
-	Plan() *filing.Plan
-}
-
 // Options configure an App.
 type Options struct {
 	// Server is the Mattermost server URL (MATTERMOST_URL).
@@ -60,7 +53,7 @@ type Options struct {
 	PublicURL string
 	Store     filing.Store
 	Vault     *bot.Vault
-	Filer     Filer
+	Filer     bot.Filer
 	Logger    *slog.Logger
 	// Reaction is the emoji name that offers filing (default
 	// card_file_box).
