@@ -107,7 +107,7 @@ func (v Voice) Outcome(o filing.Outcome) string {
 			kept = fmt.Sprintf("kept until %s, then %s", s.DisposalDate.Format("2 January 2006"), s.DisposalAction)
 		}
 		return fmt.Sprintf("Filed as record %s\n- Record id: %s (the records team finds it by this id)\n- Class: %s\n- Marking: %s\n- %s, %s; %s",
-			m.Bold(s.Title), m.Code(s.ID), s.ClassPath, s.Marking, Count(s.Messages, "message"), Count(s.Files, "file"), kept)
+			m.Bold(s.Title), m.Code(s.ID), s.ClassPath, s.Marking, count(s.Messages, "message"), count(s.Files, "file"), kept)
 	}
 	if !o.Final && errors.Is(o.Err, capture.ErrRateLimited) {
 		return fmt.Sprintf("%s asked me to slow down: filing %s goes on in %s. Nothing is lost: I will tell you when it is filed.",
@@ -169,8 +169,8 @@ func about(d time.Duration) string {
 	return fmt.Sprintf("about %d minutes", mins)
 }
 
-// Count says how many of a thing: "1 file", "2 files".
-func Count(n int, word string) string {
+// count says how many of a thing: "1 file", "2 files".
+func count(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}

@@ -124,15 +124,10 @@ func TestRefusal(t *testing.T) {
 	}
 }
 
-func TestPlainAndCount(t *testing.T) {
+func TestPlain(t *testing.T) {
 	var m bot.Markup = bot.Plain{}
 	if got := m.Bold("a") + m.Code("b") + m.Link("https://x", "c"); got != "abc (https://x)" {
 		t.Errorf("Plain = %q, want %q", got, "abc (https://x)")
-	}
-	for n, want := range map[int]string{0: "0 files", 1: "1 file", 2: "2 files"} {
-		if got := bot.Count(n, "file"); got != want {
-			t.Errorf("Count(%d) = %q, want %q", n, got, want)
-		}
 	}
 	if got := (bot.Voice{Markup: bot.Plain{}}).Refusal(capture.ErrBotNotInChannel); !strings.Contains(got, "/invite @recordbot") {
 		t.Errorf("Refusal() with no bot name = %q, want /invite @recordbot", got)

@@ -3,9 +3,12 @@
 // thread (paged), its authors and reactors (resolved in batches), the
 // channel and team names, edits, reactions, message attachment text,
 // permalinks and files, whose content is streamed when the record is
-// written rather than read into memory.
+// written rather than read into memory. Before a filing form opens,
+// Resolve (capture.Resolver) checks that the bot and the person may file a
+// thread and gives its first post, for a suggested title.
 //
-// Mattermost types stop here: callers get capture types back.
+// Mattermost types stop here: callers get capture types back (a test in
+// package capture keeps it so).
 package mattermost
 
 import (
