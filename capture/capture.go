@@ -178,6 +178,24 @@ type Source interface {
 	Capture(ctx context.Context, ref Ref, requester Person) (*Thread, error)
 }
 
+// Resolver is what a live Source can do before a filing form opens: find
+// the thread a message belongs to, check that the bot can read it and the
+// requester may file it, and only then give its first message, so a title
+// can be suggested. A person who may not file a thread sees nothing of it.
+// It fails as Capture does: ErrAccess, ErrBotNotInChannel, ErrNotFound.
+type Resolver interface {
+	Resolve(ctx context.Context, ref Ref, requester Person) (Preview, error)
+}
+
+// Preview is a thread as Resolve found it.
+type Preview struct {
+	// Ref is the thread: ThreadID is its root, MessageID the message
+	// acted on when that is a reply, ChannelID its channel.
+	Ref Ref
+	// Text is the root message's text, in the platform's markup.
+	Text string
+}
+
 // Errors a Source returns, wrapped with detail a person can act on.
 var (
 	// ErrAccess: the requester may not see the thread.

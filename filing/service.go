@@ -134,10 +134,11 @@ func NewService(o Options) (*Service, error) {
 // Plan returns the file plan requests are checked against.
 func (s *Service) Plan() *Plan { return s.o.Plan }
 
-// maxTitle and maxDescription bound what a person types.
+// MaxTitle and MaxDescription bound what a person types, in runes: the
+// forms of every front end use them as their fields' limits.
 const (
-	maxTitle       = 250
-	maxDescription = 3000
+	MaxTitle       = 250
+	MaxDescription = 3000
 )
 
 // Check validates a request's title, class and marking, field by field. It
@@ -148,13 +149,13 @@ func (s *Service) Check(r Request) FieldErrors {
 	switch {
 	case title == "":
 		fe["title"] = "Give the record a title."
-	case utf8.RuneCountInString(title) > maxTitle:
-		fe["title"] = fmt.Sprintf("Keep the title under %d characters.", maxTitle)
+	case utf8.RuneCountInString(title) > MaxTitle:
+		fe["title"] = fmt.Sprintf("Keep the title under %d characters.", MaxTitle)
 	case !utf8.ValidString(title) || strings.ContainsFunc(title, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		fe["title"] = "The title has characters that cannot be stored; type it again."
 	}
-	if utf8.RuneCountInString(r.Description) > maxDescription {
-		fe["description"] = fmt.Sprintf("Keep the description under %d characters.", maxDescription)
+	if utf8.RuneCountInString(r.Description) > MaxDescription {
+		fe["description"] = fmt.Sprintf("Keep the description under %d characters.", MaxDescription)
 	}
 	c := s.o.Plan.Class(r.ClassCode)
 	switch {

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/mattermost/mattermost/server/public/model"
 
+	"github.com/recordbot/recordbot/bot"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 )
 
@@ -110,25 +111,22 @@ func (a *App) onReaction(ctx context.Context, inst *Installation, ev *model.WebS
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%s|%d", re.PostId, re.UserId, re.EmojiName, re.CreateAt)))
 	nonce := "reaction-" + hex.EncodeToString(sum[:16])
 	pending := inst.BotUserID + ":" + hex.EncodeToString(sum[16:])
-	_, src, err := a.installation(ctx, false)
+	_, sess, err := a.installation(ctx, false)
 	if err != nil {
 		a.log.Error("mattermost: reaction", "err", err)
 		return
 	}
-	st, rootText, msg := a.target(ctx, src, inst, re.PostId, re.UserId, "")
-	rp := reply{Server: a.server, ChannelID: st.Ref.ChannelID, RootID: st.Ref.ThreadID, UserID: re.UserId}
+	st, rootText, msg := a.resolve(ctx, sess, re.PostId, re.UserId, "")
+	rp := reply{Server: a.server, TeamID: st.Ref.WorkspaceID, ChannelID: st.Ref.ChannelID, RootID: st.Ref.ThreadID, UserID: re.UserId}
 	if msg != "" {
 		if err := a.tellOnce(ctx, rp, msg, nil, pending); err != nil {
 			a.log.Error("mattermost: the person who reacted was not told why they cannot file", "user", re.UserId, "err", err)
 		}
 		return
 	}
-	if ch, _, err := src.API().GetChannel(ctx, st.Ref.ChannelID); err == nil {
-		st.Ref.WorkspaceID, rp.TeamID = ch.TeamId, ch.TeamId
-	}
-	st.Via, st.Reply, st.Nonce, st.Title = "mattermost reaction", rp, nonce, titleFrom(rootText)
-	link := mmcapture.Permalink(a.server, "", st.Ref.ThreadID)
-	err = a.tellOnce(ctx, rp, fmt.Sprintf("You reacted with :%s: to [a post](%s). File its thread as a record?", a.o.Reaction, link), []*model.MessageAttachment{{
+	st.Via, st.Reply, st.Nonce, st.Title = "mattermost reaction", rp, nonce, bot.SuggestTitle(rootText)
+	link := markdown{}.Link(mmcapture.Permalink(a.server, "", st.Ref.ThreadID), "a post")
+	err = a.tellOnce(ctx, rp, fmt.Sprintf("You reacted with :%s: to %s. File its thread as a record?", a.o.Reaction, link), []*model.MessageAttachment{{
 		Actions: []*model.PostAction{{
 			Id: "filerecord", Type: model.PostActionTypeButton, Name: "File as record…", Style: "primary",
 			Integration: &model.PostActionIntegration{URL: a.o.PublicURL + ActionPath, Context: map[string]any{"state": a.seal(st)}},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 
+	"github.com/recordbot/recordbot/bot"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
@@ -51,6 +52,27 @@ func TestCommandInThreadFilesRecord(t *testing.T) {
 		t.Errorf("outcome posted in %s/%s, want the thread %s/%s", done.ChannelId, done.RootId, e.ch.Id, e.root.Id)
 	}
 	e.checkRecord("Ferry tender decision", "200-20-01")
+}
+
+// TestDialogMarkingIsTheClassDefault: the marking preselected is the
+// chosen class's default (as on Slack), not the plan's: a class whose
+// records are sensitive by default is filed sensitive unless the person
+// chooses otherwise.
+func TestDialogMarkingIsTheClassDefault(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
+		t.Fatal(err)
+	}
+	d := e.lastDialog()
+	m := d.Dialog.Elements[2]
+	if m.Name != "marking" || m.Default != bot.ClassDefault || len(m.Options) == 0 || m.Options[0].Value != bot.ClassDefault {
+		t.Fatalf("marking element = %+v, want %q preselected and offered first", m, bot.ClassDefault)
+	}
+	if resp := e.submit(d, e.alice, map[string]any{"title": "Ferry tender decision", "class": "200-20-01", "marking": m.Default}); resp.Error != "" || len(resp.Errors) > 0 {
+		t.Fatalf("submission refused: %+v", resp)
+	}
+	e.waitTold(e.alice, "Filing **Ferry tender decision** under 200 Finance > 200-20 Procurement > 200-20-01 Tender evaluation (OFFICIAL-SENSITIVE)")
+	e.waitTold(e.alice, "- Marking: OFFICIAL-SENSITIVE")
 }
 
 func TestCommandWithLinkFilesRecord(t *testing.T) {
@@ -470,7 +492,7 @@ func TestNotifyOutcomes(t *testing.T) {
 		{"failed for good, unknown cause", filing.Outcome{Request: req, Err: errors.New("put s3://bucket/records/x failed"), Final: true},
 			[]string{"Could not file **Ferry**", "`r1`", "ask the records team"}, []string{"s3://", "Nothing was filed"}},
 		{"rate limited", filing.Outcome{Request: req, Err: fmt.Errorf("capture: %w", &capture.RateLimitError{Platform: capture.Mattermost, RetryAfter: 90 * time.Second}), Final: false},
-			[]string{"slow down for 1m30s", "I will try again"}, nil},
+			[]string{"Mattermost asked me to slow down", "**Ferry**", "about 2 minutes", "I will tell you when it is filed"}, nil},
 		{"filed", filing.Outcome{Request: req, Record: &filing.Summary{ID: "r1", Title: "Ferry", ClassPath: "200 Finance > 200-20 Procurement",
 			Marking: "OFFICIAL", Where: "s3://b/records/x/", Messages: 3, Files: 2}, Final: true},
 			[]string{"Filed as record **Ferry**", "`r1`", "200-20 Procurement", "OFFICIAL", "kept permanently"}, []string{"s3://"}},

@@ -143,7 +143,7 @@ func runContract(t *testing.T, newBackend func(t *testing.T) backend) {
 	ctx := context.Background()
 
 	t.Run("capture a thread with an edit, reactions and a file", func(t *testing.T) {
-		th, err := w.source(t, mattermost.Options{}).Capture(ctx, w.ref(w.ch, w.replies[1].Id), mattermost.PersonOf(w.alice))
+		th, err := w.source(t, mattermost.Options{}).Capture(ctx, w.ref(w.ch, w.replies[1].Id), personOf(w.alice))
 		if err != nil {
 			t.Fatalf("Capture: %v", err)
 		}
@@ -188,7 +188,7 @@ func runContract(t *testing.T, newBackend func(t *testing.T) backend) {
 		for i := range n {
 			b.AddPost(w.ch, []*model.User{w.alice, w.bob}[i%2], root, fmt.Sprint("reply ", i))
 		}
-		th, err := w.source(t, mattermost.Options{PageSize: 1000}).Capture(ctx, w.ref(w.ch, root.Id), mattermost.PersonOf(w.bob))
+		th, err := w.source(t, mattermost.Options{PageSize: 1000}).Capture(ctx, w.ref(w.ch, root.Id), personOf(w.bob))
 		if err != nil {
 			t.Fatalf("Capture: %v", err)
 		}
@@ -242,7 +242,7 @@ func runContract(t *testing.T, newBackend func(t *testing.T) backend) {
 		wantAppError(t, "GET a post of a private channel", code, ae, 403, "api.context.permissions.app_error", "You do not have the appropriate permissions.")
 		code, ae = raw(t, b, w.botToken, "GET", "/api/v4/channels/"+w.private.Id+"/members/me", nil)
 		wantAppError(t, "GET membership of a private channel", code, ae, 403, "api.context.permissions.app_error", "")
-		_, err := w.source(t, mattermost.Options{}).Capture(ctx, w.ref(w.private, w.secret.Id), mattermost.PersonOf(w.carol))
+		_, err := w.source(t, mattermost.Options{}).Capture(ctx, w.ref(w.private, w.secret.Id), personOf(w.carol))
 		if !errors.Is(err, capture.ErrBotNotInChannel) {
 			t.Errorf("Capture of a private thread the bot is not in = %v, want ErrBotNotInChannel", err)
 		}
@@ -254,7 +254,7 @@ func runContract(t *testing.T, newBackend func(t *testing.T) backend) {
 	t.Run("only members may file", func(t *testing.T) {
 		code, ae := raw(t, b, w.botToken, "GET", "/api/v4/channels/"+w.ch.Id+"/members/"+w.carol.Id, nil)
 		wantAppError(t, "GET membership of a non-member", code, ae, 404, "app.channel.get_member.missing.app_error", "")
-		_, err := w.source(t, mattermost.Options{}).Capture(ctx, w.ref(w.ch, w.root.Id), mattermost.PersonOf(w.carol))
+		_, err := w.source(t, mattermost.Options{}).Capture(ctx, w.ref(w.ch, w.root.Id), personOf(w.carol))
 		if !errors.Is(err, capture.ErrAccess) {
 			t.Errorf("Capture for a non-member = %v, want ErrAccess", err)
 		}
@@ -278,12 +278,37 @@ func runContract(t *testing.T, newBackend func(t *testing.T) backend) {
 		wantAppError(t, "GET /users/me with a bad token", code, ae, 401, "api.context.session_expired.app_error", "")
 	})
 
+	t.Run("resolve checks before it shows the first line", func(t *testing.T) {
+		src := w.source(t, mattermost.Options{})
+		p, err := src.Resolve(ctx, capture.Ref{ThreadID: w.replies[0].Id}, personOf(w.bob))
+		want := w.ref(w.ch, w.root.Id)
+		want.MessageID = w.replies[0].Id
+		if err != nil || p.Ref != want || p.Text != "Decision: award the contract\nsecond line" {
+			t.Errorf("Resolve(a reply) = %+v, %v; want %+v and the root's text", p, err, want)
+		}
+		for _, tc := range []struct {
+			name string
+			ref  capture.Ref
+			by   *model.User
+			want error
+		}{
+			{"a non-member", capture.Ref{ThreadID: w.root.Id}, w.carol, capture.ErrAccess},
+			{"a private channel the bot is not in", capture.Ref{ThreadID: w.secret.Id}, w.carol, capture.ErrNotFound},
+			{"a missing post", capture.Ref{ThreadID: model.NewId()}, w.alice, capture.ErrNotFound},
+		} {
+			p, err := src.Resolve(ctx, tc.ref, personOf(tc.by))
+			if !errors.Is(err, tc.want) || p.Text != "" {
+				t.Errorf("Resolve(%s) = %+v, %v; want nothing of the thread and %v", tc.name, p, err, tc.want)
+			}
+		}
+	})
+
 	t.Run("a post that does not exist", func(t *testing.T) {
 		code, _ := raw(t, b, w.botToken, "GET", "/api/v4/posts/"+model.NewId(), nil)
 		if code != 404 && code != 403 {
 			t.Errorf("GET a missing post: Got(status) = %d, want 404 or 403", code)
 		}
-		_, err := w.source(t, mattermost.Options{}).Capture(ctx, w.ref(w.ch, model.NewId()), mattermost.PersonOf(w.alice))
+		_, err := w.source(t, mattermost.Options{}).Capture(ctx, w.ref(w.ch, model.NewId()), personOf(w.alice))
 		if !errors.Is(err, capture.ErrNotFound) && !errors.Is(err, capture.ErrBotNotInChannel) {
 			t.Errorf("Capture of a missing post = %v, want ErrNotFound", err)
 		}

@@ -94,7 +94,7 @@ func TestCaptureThread(t *testing.T) {
 			w.mm.Config = tc.cfg
 			w.mm.Unlock()
 			src := w.source(t, mattermost.Options{PageSize: tc.page})
-			th, err := src.Capture(context.Background(), w.ref(tc.from(w)), mattermost.PersonOf(w.alice))
+			th, err := src.Capture(context.Background(), w.ref(tc.from(w)), personOf(w.alice))
 			if err != nil {
 				t.Fatalf("Capture: %v", err)
 			}
@@ -203,7 +203,7 @@ func TestCaptureRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), tc.ref(w), mattermost.PersonOf(tc.requester(w)))
+			_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), tc.ref(w), personOf(tc.requester(w)))
 			if !errors.Is(err, tc.want) {
 				t.Errorf("Capture = %v, want %v", err, tc.want)
 			}
@@ -215,7 +215,7 @@ func TestCaptureOtherServer(t *testing.T) {
 	w := newWorld(t)
 	r := w.ref(w.root.Id)
 	r.Server = "https://chat.elsewhere.example"
-	_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), r, mattermost.PersonOf(w.alice))
+	_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), r, personOf(w.alice))
 	if err == nil || !strings.Contains(err.Error(), "chat.elsewhere.example") {
 		t.Errorf("Capture on another server = %v, want an error naming it", err)
 	}
@@ -224,7 +224,7 @@ func TestCaptureOtherServer(t *testing.T) {
 func TestCaptureDeletedFile(t *testing.T) {
 	w := newWorld(t)
 	w.mm.DeleteFile(w.files[0])
-	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestCaptureHonoursRetryAfter(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}})
-	th, err := src.Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	th, err := src.Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 	if err != nil {
 		t.Fatalf("Capture with rate limiting: %v", err)
 	}
@@ -271,7 +271,7 @@ func TestCaptureManyRepliesSameMillisecond(t *testing.T) {
 		p := w.mm.AddPostAt(w.ch, w.bob, w.root, fmt.Sprint("same ms ", i), at)
 		want[p.Id] = true
 	}
-	th, err := w.source(t, mattermost.Options{PageSize: 4}).Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	th, err := w.source(t, mattermost.Options{PageSize: 4}).Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestCaptureTenThousandReplies(t *testing.T) {
 	for i := range 10_000 {
 		w.mm.AddPost(w.ch, []*model.User{w.alice, w.bob}[i%2], w.root, fmt.Sprint("reply ", i))
 	}
-	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +360,7 @@ func TestCaptureLongRateLimit(t *testing.T) {
 				waits++
 				return nil
 			}})
-			_, err := src.Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+			_, err := src.Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 			var rl *capture.RateLimitError
 			if !errors.As(err, &rl) || !errors.Is(err, capture.ErrRateLimited) {
 				t.Fatalf("Capture = %v, want a *capture.RateLimitError", err)
@@ -382,8 +382,13 @@ func TestCapturePageLimitNamed(t *testing.T) {
 	w.mm.Lock()
 	w.mm.Config.MaxPerPage = 100
 	w.mm.Unlock()
-	_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 	if err == nil || !strings.Contains(err.Error(), "200 posts per page") || !strings.Contains(err.Error(), "at most 200") {
 		t.Errorf("Capture on a server allowing 100 a page = %v, want an error naming the limit of 200", err)
 	}
+}
+
+// personOf is the requester a front end passes for Mattermost user u.
+func personOf(u *model.User) capture.Person {
+	return capture.Person{ID: u.Id, DisplayName: u.Username}
 }
