@@ -211,10 +211,12 @@ func (r Request) handle() string {
 // stores nothing. Once Submit returns, the request will be carried out by
 // this or another bot process, even across restarts.
 //
-// A request with a Key is stored at most once: a later Submit with the
-// same Key (a replay, a double click, a retry after the store answered
-// late) returns the request first stored, with Repeat set, whether it is
-// still pending or already done or failed.
+// A request with a Key is filed at most once: a later Submit with the same
+// Key (a replay, a double click, a retry after the store answered late)
+// returns the request first stored, with Repeat set, while it is pending or
+// once it is done. A copy that arrives as the first one ends, or after it
+// failed, is stored, and the worker tells its sender the first one's outcome
+// instead of filing again.
 func (s *Service) Submit(ctx context.Context, r Request) (Request, error) {
 	r.Title = strings.TrimSpace(r.Title)
 	r.Description = strings.TrimSpace(r.Description)
