@@ -174,8 +174,11 @@ func TestMetricsShowAFiling(t *testing.T) {
 		"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(t.TempDir(), "records"),
 		"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test", "SLACK_API_URL": s.APIURL(),
 	}
-	addr, _, stop := startServe(t, env)
+	addr, banner, stop := startServe(t, env)
 	defer stop()
+	if !strings.Contains(banner, `Slack workspace: workspace "Acme" (T1`) {
+		t.Errorf("banner does not name the Slack workspace:\n%s", banner)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for !s.Connected() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -251,11 +254,14 @@ func startServe(t *testing.T, env map[string]string) (addr, banner string, stop 
 	go func() { done <- m.Run(ctx, nil); pw.Close() }()
 	sc := bufio.NewScanner(pr)
 	var lines []string
-	for len(lines) < 5 && sc.Scan() {
+	for sc.Scan() { // the banner ends with the Mattermost line
 		line := sc.Text()
 		lines = append(lines, line)
 		if rest, ok := strings.CutPrefix(line, "recordbot listening on "); ok {
 			addr = strings.Fields(rest)[0]
+		}
+		if strings.HasPrefix(line, "Mattermost") {
+			break
 		}
 	}
 	go io.Copy(io.Discard, pr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -241,4 +242,21 @@ func slackGrants(w *wiring, c *SlackConfig) (*slackbot.Grants, string, error) {
 		return nil, "", fmt.Errorf("slack: %w", err)
 	}
 	return g, "direct and group messages: people allow recordbot at " + w.Config.PublicURL + "/slack/oauth/user-callback (SLACK_USER_TOKENS)", nil
+}
+
+// slackWho checks the bot token at start, as `bot check` does, and says
+// which workspace and bot it is for, or that the check failed and why.
+func slackWho(ctx context.Context, c *SlackConfig, log *slog.Logger) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, f := range slackbot.Check(ctx, slackbot.CheckOptions{BotToken: c.BotToken, APIURL: c.APIURL}) {
+		if f.Status == bot.StatusFail {
+			log.Warn("slack check at start failed", "check", f.Name, "detail", f.Detail)
+			return "Slack WARNING, " + f.Name + ": " + f.Detail + " (run `bot check`)"
+		}
+		if f.Name == "slack token" {
+			return "Slack workspace: " + f.Detail
+		}
+	}
+	return "Slack workspace: not checked"
 }
