@@ -53,6 +53,10 @@ type Voice struct {
 	// an app its admin must fix), and whether it is certain that nothing
 	// was filed; ok false leaves err to the reasons every platform shares.
 	Explain func(err error) (why string, nothing, ok bool)
+	// Unseeable, when set, is added when the bot cannot see a message: a
+	// platform's word on what it cannot file at all (Mattermost: direct
+	// and group messages between people, which a bot cannot join).
+	Unseeable string
 }
 
 // StoreLate is the answer in the form when the record store failed or
@@ -89,7 +93,11 @@ func (v Voice) Refusal(err error) string {
 	case errors.Is(err, capture.ErrAccess):
 		return "Only members of the channel can file its threads."
 	case errors.Is(err, capture.ErrNotFound):
-		return fmt.Sprintf("I cannot see that message. If it is in a private channel, add me first: %s.", invite)
+		msg := fmt.Sprintf("I cannot see that message. If it is in a private channel, add me first: %s.", invite)
+		if v.Unseeable != "" {
+			msg += " " + v.Unseeable
+		}
+		return msg
 	}
 	return v.Platform + " did not answer in time; try again."
 }

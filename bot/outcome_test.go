@@ -124,6 +124,16 @@ func TestRefusal(t *testing.T) {
 	}
 }
 
+// A platform's word on what it cannot file at all follows "I cannot see".
+func TestRefusalUnseeable(t *testing.T) {
+	v := voice()
+	v.Unseeable = "Direct messages cannot be filed."
+	want := "I cannot see that message. If it is in a private channel, add me first: <c>/invite @filebot</c>. Direct messages cannot be filed."
+	if got := v.Refusal(capture.ErrNotFound); got != want {
+		t.Errorf("Refusal(ErrNotFound) = %q, want %q", got, want)
+	}
+}
+
 func TestPlain(t *testing.T) {
 	var m bot.Markup = bot.Plain{}
 	if got := m.Bold("a") + m.Code("b") + m.Link("https://x", "c"); got != "abc (https://x)" {

@@ -102,6 +102,8 @@ func TestCommandReplies(t *testing.T) {
 	e := newEnv(t, envOpts{noWorker: true})
 	secret := e.mm.AddChannel(e.team, "secret", model.ChannelTypePrivate, e.alice)
 	hidden := e.mm.AddPost(secret, e.alice, nil, "hidden")
+	dm := e.mm.AddChannel(e.team, e.alice.Id+"__"+e.bob.Id, model.ChannelTypeDirect, e.alice, e.bob)
+	private := e.mm.AddPost(dm, e.alice, nil, "between the two of us")
 	for _, tc := range []struct {
 		name, line, root string
 		user             *model.User
@@ -111,6 +113,9 @@ func TestCommandReplies(t *testing.T) {
 		{"words but no link", "/record the ferry thread", "", e.alice, []string{"In a thread", "Copy Link"}},
 		{"bad link", "/record https://chat.example.org/ops/pl/" + e.root.Id, "", e.alice, []string{"another server"}},
 		{"bot not in channel", "/record " + e.mm.URL + "/ops/pl/" + hidden.Id, "", e.alice, []string{"/invite @recordbot"}},
+		// A bot cannot be added to a direct message: the person is told
+		// so, not only to invite it.
+		{"direct message", "/record " + e.mm.URL + "/ops/pl/" + private.Id, "", e.alice, []string{"direct or group message between people cannot be filed", "member of"}},
 		{"requester not in channel", "/record", e.root.Id, e.bob, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

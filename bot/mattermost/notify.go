@@ -106,7 +106,9 @@ func (a *App) botName() string {
 
 // voice is what this front end tells people, in Mattermost's Markdown.
 func (a *App) voice() bot.Voice {
-	return bot.Voice{Markup: markdown{}, Platform: "Mattermost", BotName: a.botName()}
+	return bot.Voice{Markup: markdown{}, Platform: "Mattermost", BotName: a.botName(),
+		Unseeable: "A direct or group message between people cannot be filed: Mattermost lets me read only conversations I am a member of, " +
+			"and I cannot be added to them. Copy what must be kept into a channel I am in, or start the conversation with me in it."}
 }
 
 // markdown is Mattermost's markup.
