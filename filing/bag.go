@@ -444,6 +444,24 @@ func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*c
 			file.Path = DataPath(k, n, file.Name)
 		}
 	}
+	if t.Provenance != nil {
+		// A supplied export is kept byte for byte beside the snapshot.
+		p := *t.Provenance
+		p.Assumptions = append([]capture.Assumption(nil), p.Assumptions...)
+		p.Notes = append([]string(nil), p.Notes...)
+		if p.Original != nil {
+			o := *p.Original
+			o.SHA256, o.Path = "", ""
+			if o.Open == nil && o.Error == "" {
+				o.Error = "the supplied file could not be read"
+			}
+			if o.Error == "" {
+				o.Path = OriginalPath(o.Name)
+			}
+			p.Original = &o
+		}
+		snap.Provenance = &p
+	}
 	data, err := json.MarshalIndent(&snap, "", "  ")
 	if err != nil {
 		return nil, err
@@ -494,7 +512,7 @@ func (f *filer) record(fl *filing, t *capture.Thread) *Record {
 		FiledBy: req.RequestedBy, FiledAt: fl.filed, CapturedAt: t.CapturedAt.UTC(), Via: req.Via,
 		ThreadStart: first.UTC(), ThreadEnd: last.UTC(), Participants: t.Participants(),
 		Source:    Source{Platform: t.Platform, Workspace: t.Workspace, Channel: t.Channel, ThreadID: t.ThreadID, Permalink: t.Permalink},
-		Retention: ret, Marking: req.Marking, Messages: len(t.Messages),
+		Retention: ret, Marking: req.Marking, Messages: len(t.Messages), Provenance: t.Provenance,
 		Events: []Event{{ID: req.ID, Type: "filed", At: fl.filed, By: req.RequestedBy, RecordID: req.ID, Key: fl.key,
 			ClassCode: c.Code, RequestID: req.ID, Source: req.Via, Agent: Agent}},
 	}
@@ -654,6 +672,16 @@ func bagInfo(rec *Record, org string) []byte {
 	field("Source-Channel", firstNonEmpty(rec.Source.Channel.Name, rec.Source.Channel.ID))
 	field("Source-Thread", rec.Source.ThreadID)
 	field("Source-Permalink", rec.Source.Permalink)
+	if p := rec.Provenance; p != nil {
+		field("Source-Kind", p.Description)
+		field("Supplied-By", fmt.Sprintf("%s (%s)", p.SuppliedBy.Name(), p.SuppliedBy.ID))
+		field("Supplied-At", p.SuppliedAt.UTC().Format(time.RFC3339))
+		field("Supplied-File", p.FileName)
+		field("Supplied-File-SHA256", p.FileSHA256)
+		for _, a := range p.Assumptions {
+			field("Assumption", fmt.Sprintf("%s: %s (%s)", a.Subject, a.Value, a.Basis))
+		}
+	}
 	field("Thread-Start", rec.ThreadStart.Format(time.RFC3339))
 	field("Thread-End", rec.ThreadEnd.Format(time.RFC3339))
 	field("Message-Count", fmt.Sprint(rec.Messages))
