@@ -300,17 +300,19 @@ func (t *Thread) Span() (first, last time.Time) {
 	return first, last
 }
 
-// Files returns every file of the thread in message order, then the
-// supplied original of an imported thread (Provenance.Original), if any.
+// Files returns the supplied original of an imported thread
+// (Provenance.Original), if any, then every file of the thread in message
+// order. The original comes first: it is the largest file of an import,
+// so filing starts it first and stores the media beside it.
 func (t *Thread) Files() []*File {
 	var out []*File
+	if t.Provenance != nil && t.Provenance.Original != nil {
+		out = append(out, t.Provenance.Original)
+	}
 	for i := range t.Messages {
 		for j := range t.Messages[i].Files {
 			out = append(out, &t.Messages[i].Files[j])
 		}
-	}
-	if t.Provenance != nil && t.Provenance.Original != nil {
-		out = append(out, t.Provenance.Original)
 	}
 	return out
 }

@@ -218,8 +218,8 @@ func TestFixtures(t *testing.T) {
 			if !bytes.Equal(orig, data) {
 				t.Errorf("Original streams %d bytes, want the %d of the export", len(orig), len(data))
 			}
-			if files := th.Files(); files[len(files)-1] != p.Original {
-				t.Errorf("Thread.Files() does not end with the original export")
+			if files := th.Files(); files[0] != p.Original {
+				t.Errorf("Thread.Files() does not start with the original export")
 			}
 		})
 	}
