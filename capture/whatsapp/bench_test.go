@@ -148,7 +148,7 @@ func BenchmarkImportExport(b *testing.B) {
 		}
 	}()
 
-	var importing, plain time.Duration
+	var importing, reading, plain time.Duration
 	b.SetBytes(total)
 	b.ResetTimer()
 	for i := range b.N {
@@ -157,6 +157,7 @@ func BenchmarkImportExport(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		reading += time.Since(start)
 		if len(th.Messages) != *benchMessages {
 			b.Fatalf("read %d messages, want %d", len(th.Messages), *benchMessages)
 		}
@@ -213,4 +214,7 @@ func BenchmarkImportExport(b *testing.B) {
 	b.ReportMetric(importing.Seconds()/plain.Seconds(), "ratio")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(nfiles), "media-files")
+	b.ReportMetric(reading.Seconds()/float64(b.N), "read-s")
+	b.ReportMetric((importing-reading).Seconds()/float64(b.N), "file-s")
+	b.ReportMetric(plain.Seconds()/float64(b.N), "putobject-s")
 }
