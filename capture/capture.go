@@ -48,6 +48,11 @@ type Thread struct {
 	ThreadID   string    `json:"thread_id"`
 	Permalink  string    `json:"permalink,omitempty"`
 	CapturedAt time.Time `json:"captured_at"`
+	// ReadAs says whose access read the thread: "bot" (the bot's own
+	// token) or "delegated:<user id>" (the token a participant granted,
+	// for a direct or group message the bot cannot join). Empty for
+	// imports and for snapshots made before it was recorded.
+	ReadAs string `json:"read_as,omitempty"`
 	// Messages are in thread order; Messages[0] is the root.
 	Messages []Message `json:"messages"`
 	// Provenance is set when the thread was not captured from the platform

@@ -514,7 +514,7 @@ func (f *filer) record(fl *filing, t *capture.Thread) *Record {
 		Class: ClassRef{Code: c.Code, Title: c.Title, Path: path}, Key: fl.key,
 		FiledBy: req.RequestedBy, FiledAt: fl.filed, CapturedAt: t.CapturedAt.UTC(), Via: req.Via,
 		ThreadStart: first.UTC(), ThreadEnd: last.UTC(), Participants: t.Participants(),
-		Source:    Source{Platform: t.Platform, Workspace: t.Workspace, Channel: t.Channel, ThreadID: t.ThreadID, Permalink: t.Permalink},
+		Source:    Source{Platform: t.Platform, Workspace: t.Workspace, Channel: t.Channel, ThreadID: t.ThreadID, Permalink: t.Permalink, ReadAs: t.ReadAs},
 		Retention: ret, Marking: req.Marking, Messages: len(t.Messages), Provenance: t.Provenance,
 		Events: []Event{{ID: req.ID, Type: "filed", At: fl.filed, By: req.RequestedBy, RecordID: req.ID, Key: fl.key,
 			ClassCode: c.Code, RequestID: req.ID, Source: req.Via, Agent: Agent}},
@@ -675,6 +675,7 @@ func bagInfo(rec *Record, org string) []byte {
 	field("Source-Channel", firstNonEmpty(rec.Source.Channel.Name, rec.Source.Channel.ID))
 	field("Source-Thread", rec.Source.ThreadID)
 	field("Source-Permalink", rec.Source.Permalink)
+	field("Source-Read-As", rec.Source.ReadAs)
 	if p := rec.Provenance; p != nil {
 		field("Source-Kind", p.Description)
 		field("Supplied-By", fmt.Sprintf("%s (%s)", p.SuppliedBy.Name(), p.SuppliedBy.ID))

@@ -84,6 +84,9 @@ type Source struct {
 	Channel   capture.Channel   `json:"channel"`
 	ThreadID  string            `json:"thread_id"`
 	Permalink string            `json:"permalink,omitempty"`
+	// ReadAs says whose access read the thread (capture.Thread.ReadAs):
+	// "bot", or "delegated:<user id>" for a person's granted access.
+	ReadAs string `json:"read_as,omitempty"`
 }
 
 // RetentionInfo is the retention of one record.

@@ -2,13 +2,21 @@
 // custom slash command, the interactive dialog that asks for title, class,
 // marking and description (with a dynamic select for a large file plan),
 // the reaction trigger seen over the WebSocket with its "File as record…"
-// button, ephemeral replies about each filing request, and the per-team
-// install and uninstall.
+// button, what the person is told about each filing request, and the
+// per-team install and uninstall.
+//
+// Everything the person is told goes through channels a bot account with
+// the default permissions may use on every server version: the slash
+// command's own answer, the command's response_url (an ephemeral message
+// where the command was typed, for 30 minutes and 5 messages), and
+// otherwise a direct message from the bot. POST /posts/ephemeral is never
+// used: it needs create_post_ephemeral, which only system admins hold.
 //
 // Mattermost does not sign the requests it sends integrations except for
 // the slash command token, so every later step (dialog, lookup, button)
 // carries the thread and the person in a state sealed with the bot.Vault:
-// it cannot be forged or moved to another person.
+// it cannot be forged or moved to another person. A team that is not
+// installed has no command token, so every command claiming it is refused.
 package mattermost
 
 import (
@@ -199,13 +207,19 @@ type state struct {
 	Title    string      `json:"title,omitempty"`
 }
 
-// reply is filing.Request.Reply for Mattermost requests.
+// reply is filing.Request.Reply for Mattermost requests: where the person
+// is told what became of their request.
 type reply struct {
 	Server    string `json:"server"`
 	TeamID    string `json:"team_id,omitempty"`
 	ChannelID string `json:"channel_id"`
 	RootID    string `json:"root_id,omitempty"`
 	UserID    string `json:"user_id"`
+	// ResponseURL is the slash command's response_url, when the request
+	// began with /record: ephemeral answers there show where the command
+	// was typed, for 30 minutes and 5 answers. Afterwards, and on every
+	// path without one, the bot sends a direct message.
+	ResponseURL string `json:"response_url,omitempty"`
 }
 
 func (a *App) stateLabel() string { return "mattermost:" + a.server + ":state" }
@@ -230,7 +244,7 @@ func (a *App) open(sealed, userID string) (state, error) {
 	if a.o.Now().Unix() > st.Exp {
 		return st, errStale
 	}
-	if subtle.ConstantTimeCompare([]byte(st.User), []byte(userID)) != 1 {
+	if st.User == "" || userID == "" || subtle.ConstantTimeCompare([]byte(st.User), []byte(userID)) != 1 {
 		return st, errors.New("this form belongs to someone else")
 	}
 	return st, nil
@@ -242,28 +256,13 @@ func newNonce() string {
 	return hex.EncodeToString(b)
 }
 
-// claimKey is where a nonce is claimed, so one form or reaction makes at
-// most one request across every bot process sharing the store.
-func (a *App) claimKey(nonce string) string {
-	return strings.TrimSuffix(InstallKey(a.server), ".json") + "/claims/" + nonce
-}
-
-// claim creates the nonce's claim; false when another got there first.
-func (a *App) claim(ctx context.Context, nonce, what string) (bool, error) {
-	b := []byte(`{"claimed_at":"` + a.o.Now().UTC().Format(time.RFC3339) + `","for":"` + what + `"}`)
-	_, err := a.o.Store.Create(ctx, a.claimKey(nonce), bytes.NewReader(b), int64(len(b)), filing.WriteOptions{ContentType: "application/json"})
-	if errors.Is(err, filing.ErrExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 const helpText = "**/record** files a thread as a record. Two ways:\n" +
-	"- In a thread: open the thread's reply box and type `/record` (optionally followed by a title).\n" +
 	"- Anywhere: `/record <post link> [title]`, with the link from the post's **...** menu > **Copy Link**.\n" +
-	"You can also react to a post with :%s: and press **File as record…**."
+	"- In a thread's reply box: `/record [title]` (on servers that tell the bot which thread the command was typed in; Mattermost 6.7 does not, so give the link there).\n" +
+	"You can also react to a post with :%s: and press **File as record…** in the message I send you."
 
-// commandReply is the slash command's JSON answer.
+// ephemeral writes the slash command's JSON answer, shown to the person
+// only.
 func ephemeral(w http.ResponseWriter, text string) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(&model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: text})
@@ -300,6 +299,11 @@ func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	userID, channelID, teamID := f.Get("user_id"), f.Get("channel_id"), f.Get("team_id")
+	if !model.IsValidId(userID) || !model.IsValidId(channelID) {
+		a.log.Warn("mattermost command without a user or channel refused", "team", teamID)
+		http.Error(w, "the command names no user or channel", http.StatusBadRequest)
+		return
+	}
 	text := strings.TrimSpace(f.Get("text"))
 	var postID, title string
 	first, rest, _ := strings.Cut(text, " ")
@@ -317,7 +321,8 @@ func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
 		ephemeral(w, fmt.Sprintf(helpText, a.o.Reaction))
 		return
 	}
-	rp := reply{Server: a.server, TeamID: teamID, ChannelID: channelID, RootID: f.Get("root_id"), UserID: userID}
+	rp := reply{Server: a.server, TeamID: teamID, ChannelID: channelID, RootID: f.Get("root_id"), UserID: userID,
+		ResponseURL: a.responseURL(f.Get("response_url"))}
 	st, rootText, msg := a.target(ctx, src, inst, postID, userID, teamID)
 	if msg != "" {
 		ephemeral(w, msg)
@@ -337,14 +342,32 @@ func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, `{"response_type":"ephemeral","text":""}`)
 }
 
+// commandTokenOK reports whether token is the /record command token of
+// team teamID. A team that is not installed, or whose sealed token cannot
+// be opened, has no token: every command for it is refused.
 func (a *App) commandTokenOK(inst *Installation, teamID, token string) bool {
-	want := "\x00no command token\x00"
-	if t := inst.Teams[teamID]; t != nil {
-		if tok, err := a.o.Vault.Open(t.CommandToken, commandLabel(a.server, teamID)); err == nil {
-			want = tok
-		}
+	t := inst.Teams[teamID]
+	if t == nil || token == "" || !model.IsValidId(teamID) {
+		return false
 	}
-	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1
+	want, err := a.o.Vault.Open(t.CommandToken, commandLabel(a.server, teamID))
+	if err != nil || want == "" {
+		a.log.Error("mattermost: the stored command token cannot be opened (RECORDBOT_SECRET_KEY changed?): run `bot mattermost install` again", "team", teamID)
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1
+}
+
+// responseURL keeps a slash command's response_url only when it points at
+// this server's command hooks, so the bot never posts elsewhere.
+func (a *App) responseURL(raw string) string {
+	if !strings.HasPrefix(raw, a.server+"/hooks/commands/") {
+		return ""
+	}
+	if id := strings.TrimPrefix(raw, a.server+"/hooks/commands/"); id == "" || strings.ContainsAny(id, "/?#") {
+		return ""
+	}
+	return raw
 }
 
 // target finds the thread of postID and checks the bot and the person may
@@ -459,8 +482,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // handleDialog takes the dialog submission: checks each field (errors go
-// back inline), claims the form's nonce, submits the filing request and
-// tells the person it is being filed.
+// back inline), submits the filing request keyed by the form's nonce (so
+// a repeated submission finds the first) and tells the person it is being
+// filed.
 func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 	var req model.SubmitDialogRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 256<<10)).Decode(&req); err != nil {
@@ -492,40 +516,48 @@ func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 		Marking:     field("marking"),
 		Description: field("description"),
 		Via:         st.Via,
+		Key:         a.formKey(st),
 		Reply:       rb,
 	}
 	if fe := a.o.Filer.Check(fr); fe != nil {
 		writeJSON(w, model.SubmitDialogResponse{Errors: fe})
 		return
 	}
-	ok, err := a.claim(ctx, "form-"+st.Nonce, "dialog")
-	if err != nil {
-		a.log.Error("mattermost: claim form", "err", err)
-		writeJSON(w, model.SubmitDialogResponse{Error: "The request could not be stored; try again."})
-		return
-	}
-	if !ok {
-		writeJSON(w, model.SubmitDialogResponse{Error: "This form was already submitted: the thread is being filed."})
-		return
-	}
 	sub, err := a.o.Filer.Submit(ctx, fr)
 	if err != nil {
-		a.o.Store.Delete(context.WithoutCancel(ctx), a.claimKey("form-"+st.Nonce))
 		var fe filing.FieldErrors
 		if errors.As(err, &fe) {
 			writeJSON(w, model.SubmitDialogResponse{Errors: fe})
 			return
 		}
 		a.log.Error("mattermost: submit filing request", "err", err, "thread", st.Ref.String())
-		writeJSON(w, model.SubmitDialogResponse{Error: "The request could not be stored; try again."})
+		writeJSON(w, model.SubmitDialogResponse{Error: storeUnsure})
 		return
 	}
 	path := sub.ClassCode
 	if c := a.o.Filer.Plan().Class(sub.ClassCode); c != nil {
 		path = c.PathString()
 	}
-	a.post(ctx, st.Reply, fmt.Sprintf("Filing **%s** under %s (%s)… I will tell you here when it is filed.", sub.Title, path, sub.Marking), nil)
+	msg := fmt.Sprintf("Filing **%s** under %s (%s)… I will tell you when it is filed.", sub.Title, path, sub.Marking)
+	if sub.Repeat {
+		msg = fmt.Sprintf("This form was already received: **%s** is filed only once, under %s (%s). I will tell you the outcome.", sub.Title, path, sub.Marking)
+	}
 	w.WriteHeader(http.StatusOK)
+	a.tell(context.WithoutCancel(ctx), st.Reply, msg, nil)
+}
+
+// storeUnsure is the answer when the store failed or answered too late to
+// say whether a request was stored. The dialog stays open: pressing File
+// again is safe, because the request's key is the form's nonce.
+const storeUnsure = "The record store did not confirm the request in time, so it may or may not have been stored. " +
+	"Press File again: the same form cannot make a second record."
+
+// formKey is the idempotency key of a dialog: the platform, the server,
+// the team and the form's nonce (for a reaction, derived from the
+// reaction), so a replayed or double-clicked form, or one submitted again
+// after the store answered late, makes one request.
+func (a *App) formKey(st state) string {
+	return "mattermost:" + a.server + ":" + st.Reply.TeamID + ":" + st.Nonce
 }
 
 // handleLookup answers the dynamic class select as the person types.
@@ -575,24 +607,72 @@ func (a *App) handleAction(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, model.PostActionIntegrationResponse{})
 }
 
-// post sends the person an ephemeral message where they asked.
-func (a *App) post(ctx context.Context, rp reply, text string, attachments []*model.MessageAttachment) {
-	_, src, err := a.installation(ctx, false)
+// tell sends the person a message: through the command's response_url
+// while it works (an ephemeral message where they typed /record), else as
+// a direct message from the bot. Messages with buttons always go as direct
+// messages. pending, when set, is the post's pending_post_id: Mattermost
+// makes one post of several creates with one pending id within 30 seconds,
+// so bot processes that saw one event send one message.
+func (a *App) tell(ctx context.Context, rp reply, text string, attachments []*model.MessageAttachment) error {
+	return a.tellOnce(ctx, rp, text, attachments, "")
+}
+
+func (a *App) tellOnce(ctx context.Context, rp reply, text string, attachments []*model.MessageAttachment, pending string) error {
+	inst, src, err := a.installation(ctx, false)
 	if err != nil {
-		a.log.Error("mattermost: cannot reply", "err", err)
-		return
+		a.log.Error("mattermost: cannot reach the person", "err", err, "user", rp.UserID)
+		return err
 	}
-	p := &model.Post{ChannelId: rp.ChannelID, RootId: rp.RootID, Message: text}
+	if rp.ResponseURL != "" && attachments == nil && a.responseURL(rp.ResponseURL) != "" {
+		err := a.respond(ctx, src, rp.ResponseURL, text)
+		if err == nil {
+			return nil
+		}
+		a.log.Info("mattermost: response_url refused the answer (expired or used up); sending a direct message", "err", err, "user", rp.UserID)
+	}
+	api := src.API()
+	dm, _, err := api.CreateDirectChannel(ctx, inst.BotUserID, rp.UserID)
+	if err != nil {
+		a.log.Error("mattermost: open a direct message to the person", "err", err, "user", rp.UserID)
+		return fmt.Errorf("open a direct message: %w", err)
+	}
+	p := &model.Post{ChannelId: dm.Id, Message: text, PendingPostId: pending}
 	if attachments != nil {
 		p.AddProp(model.PostPropsAttachments, attachments)
 	}
-	if _, _, err := src.API().CreatePostEphemeral(ctx, &model.PostEphemeral{UserID: rp.UserID, Post: p}); err != nil {
-		a.log.Error("mattermost: ephemeral reply failed", "err", err, "user", rp.UserID, "channel", rp.ChannelID)
+	if _, resp, err := api.CreatePost(ctx, p); err != nil {
+		if pending != "" && appErrID(err) == "api.post.deduplicate_create_post.pending" {
+			return nil // another bot process is sending this very message
+		}
+		a.log.Error("mattermost: direct message to the person failed", "err", err, "status", mmcapture.HTTPStatus(resp, err), "user", rp.UserID)
+		return fmt.Errorf("send a direct message: %w", err)
 	}
+	return nil
+}
+
+// respond posts an ephemeral answer to a slash command's response_url.
+func (a *App) respond(ctx context.Context, src *mmcapture.Source, url, text string) error {
+	b, _ := json.Marshal(&model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: text})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := src.HTTPClient().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %v", resp.StatusCode, model.AppErrorFromJSON(io.LimitReader(resp.Body, 64<<10)))
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return nil
 }
 
 // Notify implements filing.Notifier: it tells the person what became of
-// their request, in an ephemeral message where they asked.
+// their request, where they typed /record while its response_url works,
+// else in a direct message from the bot.
 func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 	var rp reply
 	if err := json.Unmarshal(o.Request.Reply, &rp); err != nil || rp.UserID == "" {
@@ -603,7 +683,9 @@ func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 		a.log.Warn("mattermost: filing outcome for another server", "request", o.Request.ID)
 		return
 	}
-	a.post(ctx, rp, outcomeText(o, a.botName()), nil)
+	if err := a.tell(ctx, rp, outcomeText(o, a.botName()), nil); err != nil {
+		a.log.Error("mattermost: the person was not told the outcome", "request", o.Request.ID, "err", err)
+	}
 }
 
 func (a *App) botName() string {
@@ -615,6 +697,18 @@ func (a *App) botName() string {
 	return "recordbot"
 }
 
+// plural returns "1 file", "2 files".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// outcomeText is what the person is told about their request. It names
+// the record by class and id, never by store location (an S3 URL or a
+// local path means nothing to them and says too much), and shows no raw
+// error text, which may name private channels or servers.
 func outcomeText(o filing.Outcome, botName string) string {
 	r := o.Request
 	if o.Err == nil && o.Record != nil {
@@ -623,24 +717,30 @@ func outcomeText(o filing.Outcome, botName string) string {
 		if !s.DisposalDate.IsZero() {
 			kept = fmt.Sprintf("kept until %s, then %s", s.DisposalDate.Format("2 January 2006"), s.DisposalAction)
 		}
-		return fmt.Sprintf("Filed as record **%s** (%s)\n- Class: %s\n- Marking: %s\n- %d messages, %d files; %s\n- Where: `%s`",
-			s.Title, s.ID, s.ClassPath, s.Marking, s.Messages, s.Files, kept, s.Where)
+		return fmt.Sprintf("Filed as record **%s**\n- Record id: `%s` (the records team finds it by this id)\n- Class: %s\n- Marking: %s\n- %s, %s; %s",
+			s.Title, s.ID, s.ClassPath, s.Marking, plural(s.Messages, "message"), plural(s.Files, "file"), kept)
 	}
-	why := "something went wrong"
-	if o.Err != nil {
-		switch {
-		case errors.Is(o.Err, capture.ErrBotNotInChannel):
-			why = fmt.Sprintf("I am not in that channel: add me with `/invite @%s` and file it again", botName)
-		case errors.Is(o.Err, capture.ErrAccess):
-			why = "only members of the channel can file its threads"
-		case errors.Is(o.Err, capture.ErrNotFound):
-			why = "the thread no longer exists"
-		default:
-			why = o.Err.Error()
-		}
+	var rl *capture.RateLimitError
+	nothing := false // true when it is certain nothing was filed
+	why := "the bot hit an error; the records team can look it up by request id `" + r.ID + "`"
+	switch {
+	case o.Err == nil:
+	case errors.Is(o.Err, capture.ErrBotNotInChannel):
+		why, nothing = fmt.Sprintf("I am not in that channel: add me with `/invite @%s` and file it again", botName), true
+	case errors.Is(o.Err, capture.ErrAccess):
+		why, nothing = "only members of the channel can file its threads", true
+	case errors.Is(o.Err, capture.ErrNotFound):
+		why, nothing = "the thread no longer exists", true
+	case errors.As(o.Err, &rl):
+		why = fmt.Sprintf("Mattermost asked the bot to slow down for %s", rl.RetryAfter.Round(time.Second))
+	case errors.Is(o.Err, capture.ErrRateLimited):
+		why = "Mattermost asked the bot to slow down"
 	}
 	if !o.Final {
-		return fmt.Sprintf("Filing **%s** hit a problem (%s). I will try again.", r.Title, why)
+		return fmt.Sprintf("Filing **%s** hit a problem (%s). I will try again and tell you the outcome.", r.Title, why)
 	}
-	return fmt.Sprintf("Could not file **%s**: %s. Nothing was filed.", r.Title, why)
+	if nothing {
+		return fmt.Sprintf("Could not file **%s**: %s. Nothing was filed.", r.Title, why)
+	}
+	return fmt.Sprintf("Could not file **%s**: %s. The request (id `%s`) was stopped; ask the records team before filing it again.", r.Title, why, r.ID)
 }

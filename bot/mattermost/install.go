@@ -234,6 +234,7 @@ func (in *Installer) Install(ctx context.Context, teams []string) (*Installation
 			return nil, err
 		}
 	}
+	in.removeOldClaims(ctx)
 	after, _ := json.Marshal(inst)
 	if bytes.Equal(before, after) && etag != "" {
 		in.say("nothing to change: already installed")
@@ -245,6 +246,31 @@ func (in *Installer) Install(ctx context.Context, teams []string) (*Installation
 	}
 	in.say("installation stored at %s (tokens sealed with RECORDBOT_SECRET_KEY)", in.Store.Where(InstallKey(in.Server)))
 	return inst, nil
+}
+
+// removeOldClaims deletes the claim objects recordbot before the filing
+// key wrote under installations/mattermost/<server>/claims/ (one per form
+// and reaction, never cleaned up). They hold a time and a nonce, nothing
+// else; the filing key (requests/keys/) does their work now. On a
+// versioned bucket the delete leaves a delete marker; the old versions go
+// with the bucket's lifecycle rules.
+func (in *Installer) removeOldClaims(ctx context.Context) {
+	prefix := strings.TrimSuffix(InstallKey(in.Server), ".json") + "/claims/"
+	n := 0
+	for info, err := range in.Store.List(ctx, prefix) {
+		if err != nil {
+			in.say("could not list old claim objects under %s: %v", prefix, err)
+			return
+		}
+		if err := in.Store.Delete(ctx, info.Key); err != nil {
+			in.say("could not remove the old claim object %s: %v", info.Key, err)
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		in.say("removed %d claim objects an older recordbot left under %s (no longer used)", n, prefix)
+	}
 }
 
 func (in *Installer) team(ctx context.Context, c *model.Client4, name string) (*model.Team, error) {

@@ -36,13 +36,16 @@ type Options struct {
 	Transport http.RoundTripper
 	Logger    *slog.Logger
 	// PageSize is how many replies one thread request asks for (default
-	// 500).
+	// and maximum MaxPageSize).
 	PageSize int
 	// UserBatch is how many users one /users/ids request resolves
 	// (default 100).
 	UserBatch int
 	// MaxRetries is how often a request answered with HTTP 429 is retried
-	// (default 8); MaxWait caps each wait (default 1 minute).
+	// (default 8); MaxWait is the longest wait one retry makes (default 1
+	// minute). A longer Retry-After, or more 429s than MaxRetries, ends the
+	// call with a *capture.RateLimitError, so the filing is rescheduled
+	// rather than failed.
 	MaxRetries int
 	MaxWait    time.Duration
 	// Sleep waits between retries; tests replace it. Default: a timer.
@@ -79,7 +82,7 @@ func New(o Options) (*Source, error) {
 		server:    server,
 		token:     o.Token,
 		log:       o.Logger,
-		pageSize:  cmp.Or(o.PageSize, 500),
+		pageSize:  min(cmp.Or(o.PageSize, MaxPageSize), MaxPageSize),
 		userBatch: cmp.Or(o.UserBatch, 100),
 		now:       o.Now,
 	}
@@ -95,6 +98,11 @@ func New(o Options) (*Source, error) {
 	s.api.SetToken(o.Token)
 	return s, nil
 }
+
+// MaxPageSize is the most posts Mattermost answers in one page: the
+// server's web.PerPageMaximum (200 in 6.x and later); a larger perPage on
+// GET /posts/{id}/thread is refused with HTTP 400.
+const MaxPageSize = 200
 
 // NewHTTPClient returns an HTTP client for the Mattermost API that retries
 // requests answered with HTTP 429 after the wait the server asks for.
@@ -163,7 +171,7 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 	}
 	if _, resp, err := s.api.GetChannelMember(ctx, ch.Id, "me", ""); err != nil {
 		if st := HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return nil, fmt.Errorf("mattermost capture of %s: add the bot to ~%s first: %w", ref, ch.Name, capture.ErrBotNotInChannel)
+			return nil, fmt.Errorf("mattermost capture of %s: add the bot to the channel first: %w", ref, capture.ErrBotNotInChannel)
 		}
 		return nil, s.apiError(ref, "check the bot's channel membership", resp, err)
 	}
@@ -257,6 +265,9 @@ func (s *Source) thread(ctx context.Context, ref capture.Ref, rootID string) ([]
 	for {
 		pl, resp, err := s.api.GetPostThreadWithOpts(ctx, rootID, "", opts)
 		if err != nil {
+			if HTTPStatus(resp, err) == http.StatusBadRequest && strings.Contains(appErrMessage(err), "perPage") {
+				return nil, fmt.Errorf("mattermost capture of %s: read the thread: the server refused %d posts per page (Mattermost allows at most %d; this server allows fewer): %w", ref, opts.PerPage, MaxPageSize, err)
+			}
 			return nil, s.apiError(ref, "read the thread", resp, err)
 		}
 		var last *model.Post
@@ -524,6 +535,14 @@ func HTTPStatus(resp *model.Response, err error) int {
 	return 0
 }
 
+func appErrMessage(err error) string {
+	var ae *model.AppError
+	if errors.As(err, &ae) {
+		return ae.Message + " " + ae.Id
+	}
+	return ""
+}
+
 // apiError turns a failed API call into an error a person can act on.
 func (s *Source) apiError(ref capture.Ref, what string, resp *model.Response, err error) error {
 	switch HTTPStatus(resp, err) {
@@ -536,3 +555,7 @@ func (s *Source) apiError(ref capture.Ref, what string, resp *model.Response, er
 	}
 	return fmt.Errorf("mattermost capture of %s: %s: %w", ref, what, err)
 }
+
+// HTTPClient returns the HTTP client the source uses: it retries requests
+// answered with HTTP 429 as the server asks.
+func (s *Source) HTTPClient() *http.Client { return s.http }

@@ -334,7 +334,56 @@ func TestCaptureTenThousandReplies(t *testing.T) {
 			t.Fatalf("message %d is older than message %d", i, i-1)
 		}
 	}
-	if n := w.mm.RouteCalls()["GET /api/v4/posts/{id}/thread"]; n != 21 {
-		t.Errorf("thread read in %d pages, want 21 (500 replies a page)", n)
+	if n := w.mm.RouteCalls()["GET /api/v4/posts/{id}/thread"]; n != 51 {
+		t.Errorf("thread read in %d pages, want 51 (200 posts a page, the server's maximum)", n)
+	}
+}
+
+// TestCaptureLongRateLimit: a Retry-After longer than one attempt waits
+// ends the capture with a *capture.RateLimitError carrying the wait, so
+// the worker reschedules the filing rather than failing it.
+func TestCaptureLongRateLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		every, ra  int
+		maxRetries int
+		want       time.Duration
+	}{
+		{"Retry-After beyond MaxWait", 1, 600, 8, 600 * time.Second},
+		{"429 after 429 beyond MaxRetries", 1, 2, 3, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.mm.RateLimit(tc.every, tc.ra)
+			waits := 0
+			src := w.source(t, mattermost.Options{MaxRetries: tc.maxRetries, MaxWait: time.Minute, Sleep: func(ctx context.Context, d time.Duration) error {
+				waits++
+				return nil
+			}})
+			_, err := src.Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+			var rl *capture.RateLimitError
+			if !errors.As(err, &rl) || !errors.Is(err, capture.ErrRateLimited) {
+				t.Fatalf("Capture = %v, want a *capture.RateLimitError", err)
+			}
+			if rl.RetryAfter != tc.want || rl.Platform != capture.Mattermost {
+				t.Errorf("Got(RateLimitError) = %+v, want %s on mattermost", rl, tc.want)
+			}
+			if tc.ra > 60 && waits != 0 {
+				t.Errorf("waited %d times for a %ds Retry-After, want 0 (the worker waits, not the capture)", waits, tc.ra)
+			}
+		})
+	}
+}
+
+// TestCapturePageLimitNamed: a server whose page limit is below 200 makes
+// the capture fail with an error that names the limit.
+func TestCapturePageLimitNamed(t *testing.T) {
+	w := newWorld(t)
+	w.mm.Lock()
+	w.mm.Config.MaxPerPage = 100
+	w.mm.Unlock()
+	_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	if err == nil || !strings.Contains(err.Error(), "200 posts per page") || !strings.Contains(err.Error(), "at most 200") {
+		t.Errorf("Capture on a server allowing 100 a page = %v, want an error naming the limit of 200", err)
 	}
 }

@@ -2,10 +2,23 @@
 // httptest.Server answering the REST API v4 routes recordbot uses with the
 // payload shapes of Mattermost's API reference (posts and threads with
 // paging, users, channels, teams, files, reactions, bots, access tokens,
-// slash commands, interactive dialogs, ephemeral posts), a WebSocket that
-// pushes events, HTTP 429 with Retry-After on demand, and the calls
-// Mattermost makes to an integration (slash command, dialog submission,
-// button action, dynamic select lookup), built as Mattermost builds them.
+// slash commands and their response_url, direct messages, interactive
+// dialogs), a WebSocket that pushes events, HTTP 429 with Retry-After on
+// demand, and the calls Mattermost makes to an integration (slash command,
+// dialog submission, button action, dynamic select lookup), built as
+// Mattermost builds them.
+//
+// It refuses what a real server (6.7.2, read from its source) refuses,
+// with the same status codes and bodies: perPage over 200 on a thread,
+// POST /posts/ephemeral without create_post_ephemeral (which only system
+// admins hold), reading a channel one may not see, creating a post where
+// one is not a member. The contract tests of capture/mattermost run
+// against it and against a real server (internal/mmserver), so the two
+// cannot drift apart.
+//
+// It is kept for what 6.7.2 cannot show: newer servers send root_id with a
+// slash command typed in a thread (6.7.2 does not), rate limiting on
+// demand, and servers without thread paging.
 //
 // The real model.Client4 and model.WebSocketClient talk to it.
 package mattermosttest
@@ -51,9 +64,12 @@ type Server struct {
 	uats      map[string]*model.UserAccessToken // by id
 	commands  map[string]*model.Command
 	triggers  map[string]triggerInfo
+	hooks     map[string]*model.CommandWebhook
+	pendingID map[string]string // pending_post_id -> post id
 	clock     int64
 
-	// Ephemeral holds every ephemeral post made, in order.
+	// Ephemeral holds every ephemeral post shown to a person (through a
+	// command's response_url), in order.
 	Ephemeral []model.PostEphemeral
 	// Dialogs holds every dialog opened, in order.
 	Dialogs []model.OpenDialogRequest
@@ -86,6 +102,8 @@ type Config struct {
 	// OmitMetadata leaves post metadata out, so clients must fetch
 	// reactions and file infos themselves.
 	OmitMetadata bool
+	// MaxPerPage lowers the thread page limit below MaxPerPage (200).
+	MaxPerPage int
 }
 
 type triggerInfo struct {
@@ -103,6 +121,7 @@ func New(t testing.TB) *Server {
 		files: map[string]*model.FileInfo{}, content: map[string]func() io.Reader{},
 		bots: map[string]*model.Bot{}, uats: map[string]*model.UserAccessToken{},
 		commands: map[string]*model.Command{}, triggers: map[string]triggerInfo{},
+		hooks: map[string]*model.CommandWebhook{}, pendingID: map[string]string{},
 		routeCalls: map[string]int{}, wsCon: map[*wsConn]bool{},
 		clock: 1_700_000_000_000, TriggerTTL: 3 * time.Second, t: t,
 	}
@@ -167,6 +186,24 @@ func (s *Server) AddUser(username string, roles ...string) (*model.User, string)
 	return u, tok
 }
 
+// AddBot adds a bot account (a user with IsBot and the default roles) and
+// returns it with an access token.
+func (s *Server) AddBot(username string) (*model.User, string) {
+	u, tok := s.AddUser(username)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u.IsBot = true
+	s.bots[u.Id] = &model.Bot{UserId: u.Id, Username: username, CreateAt: u.CreateAt}
+	return u, tok
+}
+
+// ServerURL returns the server's address.
+func (s *Server) ServerURL() string { return s.URL }
+
+// Name returns name as the server knows it (unchanged here; a real test
+// server adds a suffix to keep tests apart).
+func (s *Server) Name(name string) string { return name }
+
 // AddAdmin adds a system admin and returns it with a token.
 func (s *Server) AddAdmin(username string) (*model.User, string) {
 	return s.AddUser(username, model.SystemUserRoleId, model.SystemAdminRoleId)
@@ -210,16 +247,26 @@ func (s *Server) Join(ch *model.Channel, users ...*model.User) {
 	}
 }
 
-// AddPost adds a post (a reply when root is not nil) and returns it.
-func (s *Server) AddPost(ch *model.Channel, u *model.User, root *model.Post, message string) *model.Post {
+// File is a file attached to a new post.
+type File struct {
+	Name, MIME string
+	Data       []byte
+}
+
+// AddPost adds a post (a reply when root is not nil) with files and
+// returns it.
+func (s *Server) AddPost(ch *model.Channel, u *model.User, root *model.Post, message string, files ...File) *model.Post {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := &model.Post{Id: NewID(), ChannelId: ch.Id, UserId: u.Id, Message: message, CreateAt: s.tick()}
 	p.UpdateAt = p.CreateAt
 	if root != nil {
 		p.RootId = root.Id
 	}
 	s.posts[p.Id] = p
+	s.mu.Unlock()
+	for _, f := range files {
+		s.AddFileBytes(p, f.Name, f.MIME, f.Data)
+	}
 	return p
 }
 
@@ -294,6 +341,15 @@ func (s *Server) Post(id string) *model.Post {
 	return nil
 }
 
+// ChannelType returns the type of channel id ("" when there is none).
+// Call it under Lock.
+func (s *Server) ChannelType(id string) model.ChannelType {
+	if ch, ok := s.channels[id]; ok {
+		return ch.Type
+	}
+	return ""
+}
+
 // Commands returns the slash commands registered on team.
 func (s *Server) Commands(teamID string) []*model.Command {
 	s.mu.Lock()
@@ -336,6 +392,28 @@ func (s *Server) TeamMember(teamID, userID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.teamUsers[teamID][userID]
+}
+
+// MessagesTo returns what the bots told user: ephemeral posts (through a
+// command's response_url) and posts in direct message channels with the
+// user that others wrote, in order.
+func (s *Server) MessagesTo(userID string) []*model.Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*model.Post
+	for _, e := range s.Ephemeral {
+		if e.UserID == userID {
+			out = append(out, e.Post)
+		}
+	}
+	for _, p := range s.posts {
+		ch := s.channels[p.ChannelId]
+		if ch != nil && ch.Type == model.ChannelTypeDirect && s.members[ch.Id][userID] && p.UserId != userID {
+			out = append(out, p.Clone())
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *model.Post) int { return cmp.Compare(a.CreateAt, b.CreateAt) })
+	return out
 }
 
 // EphemeralFor returns the ephemeral posts shown to a user.
@@ -413,6 +491,8 @@ func (s *Server) routes() http.Handler {
 	h("GET /api/v4/teams/name/{name}", s.getTeamByName)
 	h("POST /api/v4/teams/{id}/members", s.addTeamMember)
 	h("POST /api/v4/posts/ephemeral", s.postEphemeral)
+	h("POST /api/v4/posts", s.createPost)
+	h("POST /api/v4/channels/direct", s.createDirect)
 	h("POST /api/v4/actions/dialogs/open", s.openDialog)
 	h("POST /api/v4/bots", s.createBot)
 	h("GET /api/v4/bots", s.listBots)
@@ -425,6 +505,7 @@ func (s *Server) routes() http.Handler {
 	h("GET /api/v4/commands", s.listCommands)
 	h("DELETE /api/v4/commands/{id}", s.deleteCommand)
 	mux.HandleFunc("GET /api/v4/websocket", s.websocket)
+	mux.HandleFunc("POST /hooks/commands/{id}", s.commandHook)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "api.context.404.app_error", "Sorry, we could not find the page.")
 	})
@@ -460,6 +541,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func writeErr(w http.ResponseWriter, code int, id, msg string) {
 	writeJSON(w, code, &model.AppError{Id: id, Message: msg, StatusCode: code, RequestId: NewID()})
+}
+
+// writePermErr answers as the server's MakePermissionError does.
+func writePermErr(w http.ResponseWriter, me *model.User, perm string) {
+	writeJSON(w, 403, &model.AppError{Id: "api.context.permissions.app_error", Message: "You do not have the appropriate permissions.",
+		DetailedError: "userId=" + me.Id + ", permission=" + perm + ",", StatusCode: 403, RequestId: NewID()})
+}
+
+// writeParamErr answers as the server's SetInvalidParam does.
+func writeParamErr(w http.ResponseWriter, name string) {
+	writeErr(w, 400, "api.context.invalid_body_param.app_error", "Invalid or missing "+name+" in request body.")
 }
 
 func isAdmin(u *model.User) bool { return strings.Contains(u.Roles, model.SystemAdminRoleId) }
@@ -537,7 +629,17 @@ func (s *Server) getThread(w http.ResponseWriter, r *http.Request, me *model.Use
 		return
 	}
 	q := r.URL.Query()
-	perPage, _ := strconv.Atoi(q.Get("perPage"))
+	perPage := 0
+	if v := q.Get("perPage"); v != "" && !s.Config.NoThreadPaging {
+		// api4/post.go getPostThread: more than web.PerPageMaximum (200)
+		// is refused.
+		n, err := strconv.Atoi(v)
+		if err != nil || n > MaxPerPage || (s.Config.MaxPerPage > 0 && n > s.Config.MaxPerPage) {
+			writeParamErr(w, "perPage")
+			return
+		}
+		perPage = n
+	}
 	fromCreateAt, _ := strconv.ParseInt(q.Get("fromCreateAt"), 10, 64)
 	fromPost, dir := q.Get("fromPost"), q.Get("direction")
 	if s.Config.NoThreadPaging {
@@ -717,15 +819,25 @@ func (s *Server) addTeamMember(w http.ResponseWriter, r *http.Request, me *model
 	writeJSON(w, 201, &model.TeamMember{TeamId: tm.Id, UserId: m.UserId, Roles: "team_user"})
 }
 
+// MaxPerPage is the server's web.PerPageMaximum.
+const MaxPerPage = 200
+
+// postEphemeral answers as api4/post.go createEphemeralPost does: only a
+// session holding create_post_ephemeral (system admins, by default; never
+// a bot account with the default roles) may post one.
 func (s *Server) postEphemeral(w http.ResponseWriter, r *http.Request, me *model.User) {
 	var pe model.PostEphemeral
-	if err := json.NewDecoder(r.Body).Decode(&pe); err != nil || pe.Post == nil || pe.UserID == "" {
-		writeErr(w, 400, "api.context.invalid_body_param.app_error", "Invalid or missing post in request body.")
+	json.NewDecoder(r.Body).Decode(&pe)
+	if pe.UserID == "" {
+		writeParamErr(w, "user_id")
 		return
 	}
-	ch, ok := s.channels[pe.Post.ChannelId]
-	if !ok || !s.members[ch.Id][me.Id] {
-		writeErr(w, 403, "api.context.permissions.app_error", "You do not have the appropriate permissions.")
+	if pe.Post == nil {
+		writeParamErr(w, "post")
+		return
+	}
+	if !isAdmin(me) {
+		writePermErr(w, me, model.PermissionCreatePostEphemeral.Id)
 		return
 	}
 	pe.Post.Id = NewID()
@@ -734,6 +846,111 @@ func (s *Server) postEphemeral(w http.ResponseWriter, r *http.Request, me *model
 	pe.Post.Type = model.PostTypeEphemeral
 	s.Ephemeral = append(s.Ephemeral, pe)
 	writeJSON(w, 201, pe.Post)
+}
+
+// createPost answers POST /posts: the author must be a member of the
+// channel (create_post is a channel permission); a repeated
+// pending_post_id within 30 seconds returns the post already made, as
+// app/post.go deduplicateCreatePost does.
+func (s *Server) createPost(w http.ResponseWriter, r *http.Request, me *model.User) {
+	var p model.Post
+	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+		writeParamErr(w, "post")
+		return
+	}
+	ch, ok := s.channels[p.ChannelId]
+	if !ok {
+		writeParamErr(w, "channel_id")
+		return
+	}
+	if !s.members[ch.Id][me.Id] {
+		writePermErr(w, me, model.PermissionCreatePost.Id)
+		return
+	}
+	if id, ok := s.pendingID[p.PendingPostId]; ok && p.PendingPostId != "" {
+		writeJSON(w, 201, s.forClient(s.posts[id]))
+		return
+	}
+	np := &model.Post{Id: NewID(), ChannelId: ch.Id, UserId: me.Id, RootId: p.RootId, Message: p.Message, CreateAt: s.tick(),
+		PendingPostId: p.PendingPostId}
+	np.UpdateAt = np.CreateAt
+	np.SetProps(p.GetProps())
+	s.posts[np.Id] = np
+	if p.PendingPostId != "" {
+		s.pendingID[p.PendingPostId] = np.Id
+	}
+	writeJSON(w, 201, s.forClient(np))
+}
+
+// createDirect answers POST /channels/direct: the caller must be one of
+// the two users; the channel is made once per pair.
+func (s *Server) createDirect(w http.ResponseWriter, r *http.Request, me *model.User) {
+	var ids []string
+	json.NewDecoder(r.Body).Decode(&ids)
+	if len(ids) != 2 {
+		writeParamErr(w, "user_ids")
+		return
+	}
+	if ids[0] != me.Id && ids[1] != me.Id && !isAdmin(me) {
+		writePermErr(w, me, model.PermissionManageSystem.Id)
+		return
+	}
+	for _, id := range ids {
+		if _, ok := s.users[id]; !ok {
+			writeErr(w, 400, "api.context.invalid_body_param.app_error", "Invalid or missing user_id in request body.")
+			return
+		}
+	}
+	name := model.GetDMNameFromIds(ids[0], ids[1])
+	for _, ch := range s.channels {
+		if ch.Name == name {
+			writeJSON(w, 201, ch)
+			return
+		}
+	}
+	ch := &model.Channel{Id: NewID(), Name: name, Type: model.ChannelTypeDirect, CreateAt: s.tick()}
+	s.channels[ch.Id] = ch
+	s.members[ch.Id] = map[string]bool{ids[0]: true, ids[1]: true}
+	writeJSON(w, 201, ch)
+}
+
+// commandHook answers a slash command's response_url as
+// app/webhook.go HandleCommandWebhook does: 30 minutes and 5 uses, then
+// 400; an ephemeral response is shown to the person who ran the command.
+func (s *Server) commandHook(w http.ResponseWriter, r *http.Request) {
+	var cr model.CommandResponse
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&cr); err != nil {
+		writeErr(w, 400, "app.command_webhook.handle_command_webhook.parse", "Unable to parse incoming data.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hook, ok := s.hooks[r.PathValue("id")]
+	if !ok {
+		writeErr(w, 404, "app.command_webhook.get.missing", "Unable to find the webhook.")
+		return
+	}
+	if hook.UseCount >= 5 || time.Since(time.UnixMilli(hook.CreateAt)) > model.CommandWebhookLifetime*time.Millisecond {
+		writeErr(w, 400, "app.command_webhook.try_use.invalid", "Invalid webhook.")
+		return
+	}
+	hook.UseCount++
+	if cr.ResponseType == model.CommandResponseTypeEphemeral || cr.ResponseType == "" {
+		p := &model.Post{Id: NewID(), ChannelId: hook.ChannelId, RootId: hook.RootId, Message: cr.Text, CreateAt: s.tick(), Type: model.PostTypeEphemeral}
+		s.Ephemeral = append(s.Ephemeral, model.PostEphemeral{UserID: hook.UserId, Post: p})
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write([]byte("ok"))
+}
+
+// AgeHooks makes every command response_url older by d (to test what
+// happens after its 30 minutes).
+func (s *Server) AgeHooks(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.hooks {
+		h.CreateAt -= d.Milliseconds()
+	}
 }
 
 func (s *Server) openDialog(w http.ResponseWriter, r *http.Request, me *model.User) {
@@ -1096,7 +1313,11 @@ func (s *Server) SlashCommand(teamID, channelID, userID, line, rootID string) (i
 	if rootID != "" {
 		set("root_id", rootID)
 	}
-	set("response_url", s.URL+"/hooks/commands/"+NewID())
+	hook := &model.CommandWebhook{Id: NewID(), CreateAt: time.Now().UnixMilli(), CommandId: cmd.Id, UserId: u.Id, ChannelId: ch.Id, RootId: rootID}
+	s.mu.Lock()
+	s.hooks[hook.Id] = hook
+	s.mu.Unlock()
+	set("response_url", s.URL+"/hooks/commands/"+hook.Id)
 	body := encodeForm(p)
 	req, err := http.NewRequest(http.MethodPost, cmd.URL, strings.NewReader(body))
 	if err != nil {
