@@ -14,6 +14,11 @@
 // the time zone comes from Options and the date order is inferred from
 // the whole file where it can be, from Options where it cannot.
 //
+// A front end that takes exports sent to the bot keeps each one until it
+// is filed and registers a Source, which reads it again for the filing
+// worker under capture.WhatsApp, as the Slack and Mattermost sources
+// capture threads.
+//
 // Nothing is held whole in memory but the chat text: media stream from
 // the zip when the record is written. Every file of the zip is checked
 // (names, sizes, compression ratio, CRC) before Read returns, so a

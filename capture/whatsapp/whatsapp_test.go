@@ -319,3 +319,41 @@ func TestTimeZone(t *testing.T) {
 		t.Errorf("Read without a time zone: nil error, want one")
 	}
 }
+
+// A front end's kept export is captured again for the filing worker, by
+// the person who supplied it only, and only while it is unchanged.
+func TestSource(t *testing.T) {
+	data := zipDir(t, "android-dmy")
+	rita := capture.Person{ID: "U1", DisplayName: "Rita"}
+	o := Options{Location: time.UTC, SuppliedBy: rita, SuppliedAt: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC), Via: "slack dm"}
+	first, err := readBytes(t, data, "export.zip", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := data
+	src := Source{Open: func(ctx context.Context, ref capture.Ref) (Export, error) {
+		if ref.ThreadID != first.ThreadID {
+			return Export{}, capture.ErrNotFound
+		}
+		return Export{R: bytes.NewReader(kept), Size: int64(len(kept)), Name: "export.zip", Options: o}, nil
+	}}
+	ref := capture.Ref{Platform: capture.WhatsApp, ChannelID: first.Channel.ID, ThreadID: first.ThreadID}
+	th, err := src.Capture(context.Background(), ref, rita)
+	if err != nil {
+		t.Fatalf("Capture: %v", err)
+	}
+	if th.ThreadID != first.ThreadID || len(th.Messages) != len(first.Messages) || !th.Provenance.SuppliedAt.Equal(first.Provenance.SuppliedAt) {
+		t.Errorf("Capture = %s, %d messages, supplied %s; want the export as first read", th.ThreadID, len(th.Messages), th.Provenance.SuppliedAt)
+	}
+	if _, err := src.Capture(context.Background(), ref, capture.Person{ID: "U2"}); !errors.Is(err, capture.ErrAccess) {
+		t.Errorf("Capture by another person: err = %v, want ErrAccess", err)
+	}
+	kept = append(bytes.Clone(data[:len(data)-1]), data[len(data)-1]^1)
+	if _, err := src.Capture(context.Background(), ref, rita); !errors.Is(err, capture.ErrNotFound) {
+		t.Errorf("Capture of a changed export: err = %v, want ErrNotFound", err)
+	}
+	kept = zipDir(t, "ios-dmy")
+	if _, err := src.Capture(context.Background(), ref, rita); !errors.Is(err, capture.ErrNotFound) || !strings.Contains(err.Error(), "has changed") {
+		t.Errorf("Capture of another export under the same ref: err = %v, want ErrNotFound saying it changed", err)
+	}
+}
