@@ -84,6 +84,7 @@ func TestHostileExports(t *testing.T) {
 		{"absolute name", makeZip(t, chat, entry{name: "/etc/passwd", data: []byte("x")}), Limits{}, ErrUnsafe, "would leave its folder"},
 		{"backslash name", makeZip(t, chat, entry{name: `..\..\x`, data: []byte("x")}), Limits{}, ErrUnsafe, "would leave its folder"},
 		{"drive name", makeZip(t, chat, entry{name: `C:/x`, data: []byte("x")}), Limits{}, ErrUnsafe, "would leave its folder"},
+		{"name not UTF-8", makeZip(t, chat, entry{name: "caf\xe9.jpg", data: []byte("x")}), Limits{}, ErrUnsafe, "not UTF-8"},
 		{"duplicate names", makeZip(t, chat, entry{name: "IMG-1.jpg"}, entry{name: "IMG-1.jpg"}), Limits{}, ErrUnsafe, "two files named"},
 		{"deflate bomb", bomb, Limits{}, ErrUnsafe, "zip bombs"},
 		{"overlapping entries", overlap, Limits{}, ErrUnsafe, "share their bytes"},

@@ -157,7 +157,10 @@ func openZip(r io.ReaderAt, size int64, l Limits) (*archive, error) {
 // checkName refuses a name that would leave the export's folder if it
 // were unpacked: absolute, with "..", a backslash or a drive letter.
 func checkName(name string) error {
-	bad := name == "" || !utf8.ValidString(name) || strings.ContainsAny(name, "\\\x00") ||
+	if !utf8.ValidString(name) {
+		return unsafeZip(fmt.Sprintf("it holds a file named %q, which is not UTF-8; a phone's export never does", shorten(name)))
+	}
+	bad := name == "" || strings.ContainsAny(name, "\\\x00") ||
 		strings.HasPrefix(name, "/") || (len(name) > 1 && name[1] == ':')
 	if !bad {
 		if slices.Contains(strings.Split(strings.TrimSuffix(name, "/"), "/"), "..") {
