@@ -88,6 +88,8 @@ func TestDependencies(t *testing.T) {
 		{"github.com/recordbot/recordbot/capture/slack", append([]string{"github.com/mattermost/mattermost"}, storage...)},
 		{"github.com/recordbot/recordbot/capture/mattermost", append([]string{"github.com/slack-go/slack"}, storage...)},
 		{"github.com/recordbot/recordbot/bot", chat},
+		// The WhatsApp export reader is a source: no SDK, and no filing.
+		{"github.com/recordbot/recordbot/capture/whatsapp", append(append([]string{"github.com/recordbot/recordbot/filing"}, chat...), storage...)},
 	}
 	for _, tt := range tests {
 		out, err := exec.Command("go", "list", "-deps", tt.pkg).Output()

@@ -30,6 +30,11 @@ type Record struct {
 	Participants []capture.Person `json:"participants"`
 	// Source.
 	Source Source `json:"source"`
+	// Provenance is set for a thread read from a file a person supplied
+	// (a WhatsApp export) rather than captured from the platform: who
+	// supplied it, when, the file's name and SHA-256 and where the record
+	// keeps it, and what reading it assumed.
+	Provenance *capture.Provenance `json:"provenance,omitempty"`
 	// Retention and security.
 	Retention RetentionInfo `json:"retention"`
 	Marking   string        `json:"security_marking"`
