@@ -21,25 +21,16 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
 )
-
-// Filer accepts filing requests: filing.Service implements it.
-type Filer interface {
-	// Check validates a request field by field; nil when it can be filed.
-	Check(r filing.Request) filing.FieldErrors
-	// Submit stores a request durably for the worker and returns it with
-	// its ID set; bad input returns filing.FieldErrors.
-	Submit(ctx context.Context, r filing.Request) (filing.Request, error)
-	// Plan is the file plan the class picker searches.
-	Plan() *filing.Plan
-}
 
 // Threads checks, before anything of a thread is shown to a person, that
 // they may file it: capture/slack's Source implements it. Both methods
@@ -54,7 +45,7 @@ type Threads interface {
 
 // Options configure an App.
 type Options struct {
-	Filer Filer
+	Filer bot.Filer
 	// Threads checks membership before a thread's first line is shown.
 	// Required.
 	Threads Threads
@@ -108,6 +99,11 @@ type App struct {
 	now func() time.Time
 	// allowed is AllowedTeams as a set; empty allows every workspace.
 	allowed map[string]bool
+	// late holds the keys of submissions the store answered late, with
+	// when: only such a form is still open when its copy comes (see
+	// submit).
+	lateMu sync.Mutex
+	late   map[string]time.Time
 }
 
 var _ filing.Notifier = (*App)(nil)
@@ -154,7 +150,7 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool)}
+	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool), late: make(map[string]time.Time)}
 	for _, id := range o.AllowedTeams {
 		if id = strings.TrimSpace(id); id != "" {
 			a.allowed[id] = true

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
@@ -90,7 +92,7 @@ func (a *App) cannotOpen(ctx context.Context, t target, channel, user string, er
 	}
 	if refusal(err) {
 		a.log.Info("slack: filing form refused", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
-		a.ephemeral(ctx, t.Team, channel, user, "", "Sorry, you cannot file that thread: "+err.Error()+".")
+		a.ephemeral(ctx, t.Team, channel, user, "", a.voice(t.Team, user).Refusal(err))
 		return
 	}
 	a.log.Warn("slack: could not open the filing modal", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
@@ -106,8 +108,11 @@ func refusal(err error) bool {
 // submit answers the modal's submission: inline errors for bad input;
 // otherwise the request is stored, the modal closes and the person is told
 // "Filing…". The request's key comes from the view's id and hash, so a
-// replayed or double-clicked submission finds the request already stored:
-// it makes no second request and says nothing again.
+// replayed or double-clicked submission finds the request already stored
+// and makes no second request. Such a copy closes the form and says
+// nothing, except when this process answered the form's earlier press
+// with bot.StoreLate: the person, who then heard nothing, is told the
+// form was already received.
 func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack {
 	r, t, err := a.submission(ic)
 	if err != nil {
@@ -116,6 +121,7 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 	if fe := a.o.Filer.Check(r); fe != nil {
 		return ack{body: slackapi.NewErrorsViewSubmissionResponse(viewErrors(fe))}
 	}
+	key := r.Key
 	sctx, cancel := context.WithTimeout(ctx, within3s)
 	defer cancel()
 	r, err = a.o.Filer.Submit(sctx, r)
@@ -126,23 +132,47 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 		// The store may have kept the request and answered late: say so,
 		// and that pressing File again cannot file the thread twice.
 		a.log.Error("slack: could not store a filing request", "team", t.Team, "channel", t.Channel, "user", ic.User.ID, "err", err)
-		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: storeLateText})}
+		a.answeredLate(key)
+		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: bot.StoreLate})}
 	}
-	if r.Repeat {
+	wasLate := a.tookLate(key)
+	if r.Repeat && !wasLate {
 		a.log.Info("slack: submission repeated; request already stored", "request", r.ID, "team", t.Team, "user", ic.User.ID)
 		return ack{}
 	}
-	user := ic.User.ID
+	user, text := ic.User.ID, a.voice(t.Team, ic.User.ID).Accepted(r, a.o.Filer.Plan())
 	return ack{after: func(ctx context.Context) {
-		a.ephemeral(ctx, t.Team, t.Channel, user, t.Root,
-			"Filing… “"+r.Title+"” in "+classLabel(a.o.Filer.Plan(), r.ClassCode)+". I will tell you here when the record is filed.")
+		a.ephemeral(ctx, t.Team, t.Channel, user, t.Root, text)
 	}}
 }
 
-// storeLateText is shown in the form when the record store failed or did
-// not answer in time.
-const storeLateText = "The record store did not answer in time. Your request may have been stored all the same: " +
-	"press File again. That cannot file the thread twice; if it was stored, the form closes and I tell you here when the record is filed."
+// lateFor is how long a form answered with bot.StoreLate is remembered:
+// as long as a person may take to press File again.
+const lateFor = time.Hour
+
+// answeredLate remembers that the submission with key was answered with
+// bot.StoreLate, forgetting those older than lateFor.
+func (a *App) answeredLate(key string) {
+	a.lateMu.Lock()
+	defer a.lateMu.Unlock()
+	now := a.now()
+	for k, at := range a.late {
+		if now.Sub(at) > lateFor {
+			delete(a.late, k)
+		}
+	}
+	a.late[key] = now
+}
+
+// tookLate reports, once, whether the submission with key was answered
+// with bot.StoreLate.
+func (a *App) tookLate(key string) bool {
+	a.lateMu.Lock()
+	defer a.lateMu.Unlock()
+	_, ok := a.late[key]
+	delete(a.late, key)
+	return ok
+}
 
 // event handles an Events API event: uninstalls and revoked bot tokens
 // remove the workspace's installation; revoked user tokens ("oauth":
@@ -230,13 +260,6 @@ func (a *App) ephemeral(ctx context.Context, team, channel, user, threadTS, text
 		a.log.LogAttrs(ctx, slog.LevelWarn, "slack: could not tell a person", slog.String("team", team),
 			slog.String("user", user), slog.Any("ephemeral_err", err), slog.Any("dm_err", err2))
 	}
-}
-
-func classLabel(p *filing.Plan, code string) string {
-	if c := p.Class(code); c != nil {
-		return c.Code + " " + c.Title
-	}
-	return code
 }
 
 // errText is an error for a person: Slack's code when it is one.

@@ -381,7 +381,7 @@ func (ss *session) workspaceInfo(ctx context.Context) (capture.Workspace, error)
 	})
 	if err != nil {
 		if code := slackCode(err); code == "invalid_auth" || code == "account_inactive" || code == "token_revoked" {
-			return capture.Workspace{}, appError{fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)}
+			return capture.Workspace{}, appError{"recordbot's token for this workspace no longer works (" + code + "): reinstall the app", err}
 		}
 		return capture.Workspace{}, ss.mapErr(err, capture.Channel{})
 	}
@@ -508,9 +508,9 @@ func (ss *session) mapErr(err error, ch capture.Channel) error {
 	case "thread_not_found", "message_not_found":
 		return fmt.Errorf("the thread is gone from %s (deleted?): %w", channelLabel(ch), capture.ErrNotFound)
 	case "missing_scope":
-		return appError{fmt.Errorf("recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall: %w", err)}
+		return appError{"recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall", err}
 	case "invalid_auth", "account_inactive", "token_revoked", "not_authed":
-		return appError{fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)}
+		return appError{"recordbot's token for this workspace no longer works (" + code + "): reinstall the app", err}
 	}
 	return err
 }
@@ -520,11 +520,26 @@ func (ss *session) mapErr(err error, ch capture.Channel) error {
 // words for people.
 var ErrApp = errors.New("recordbot's Slack app needs its admin")
 
-// appError marks an error as ErrApp.
-type appError struct{ error }
+// appError marks an error as ErrApp: advice says, for people, what the
+// app's admin must do.
+type appError struct {
+	advice string
+	err    error
+}
 
-func (e appError) Unwrap() error        { return e.error }
+func (e appError) Error() string        { return e.advice + ": " + e.err.Error() }
+func (e appError) Unwrap() error        { return e.err }
 func (e appError) Is(target error) bool { return target == ErrApp }
+
+// AppAdvice is what the app's admin must do about err, in words for
+// people and without the error chain, when err is an ErrApp.
+func AppAdvice(err error) (string, bool) {
+	var ae appError
+	if errors.As(err, &ae) {
+		return ae.advice, true
+	}
+	return "", false
+}
 
 // outsiderLabel names ch for someone who is not a member of it: a public
 // channel by its name, anything else without one.
