@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
 	"github.com/recordbot/recordbot/filing"
 )
@@ -533,5 +536,33 @@ func TestRefusedBeforeBodyIsRead(t *testing.T) {
 		if resp.StatusCode != tt.want {
 			t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.want)
 		}
+	}
+}
+
+// An app its admin must fix (here a token Slack no longer takes): the
+// person is told what to do, in capture/slack's advice, not the error
+// chain the logs keep (Slack's answer, the method called).
+func TestNotifyAppProblem(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	src, err := slackcap.New(slackcap.Options{
+		Token:  func(context.Context, string) (string, error) { return "xoxb-revoked", nil },
+		APIURL: e.slack.APIURL(),
+		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := capture.Ref{Platform: capture.Slack, WorkspaceID: "T1", ChannelID: "C1", ThreadID: root}
+	_, capErr := src.Capture(context.Background(), ref, capture.Person{ID: "U1"})
+	if !errors.Is(capErr, slackcap.ErrApp) {
+		t.Fatalf("Capture with a revoked token = %v, want ErrApp", capErr)
+	}
+	r := filing.Request{ID: "req-app", Title: "Venue",
+		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
+	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: fmt.Errorf("capture thread: %w", capErr), Final: true})
+	got := e.waitFor(t, "chat.postEphemeral", "Could not file", time.Second).Get("text")
+	want := "Could not file *Venue*: recordbot's token for this workspace no longer works (invalid_auth): reinstall the app. Nothing was filed."
+	if got != want {
+		t.Errorf("Got(%q) = %q, want %q", capErr, got, want)
 	}
 }

@@ -397,3 +397,30 @@ func TestTokenSentOnlyToSlackFileHost(t *testing.T) {
 		t.Errorf("foreign host got %d requests, %d with a token; want 0 and 0", foreignRequests, foreignTokens)
 	}
 }
+
+// A token Slack no longer takes fails with ErrApp, and AppAdvice gives
+// its advice for people without the error chain (Slack's answer, the
+// method called) that the error's text carries for the logs.
+func TestAppAdvice(t *testing.T) {
+	srv := fixture(t)
+	src, err := slackcap.New(slackcap.Options{
+		Token:  func(context.Context, string) (string, error) { return "xoxb-revoked", nil },
+		APIURL: srv.APIURL(),
+		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Capture(context.Background(), ref("C1", root), capture.Person{ID: "U1"})
+	if !errors.Is(err, slackcap.ErrApp) {
+		t.Fatalf("Capture with a revoked token = %v, want ErrApp", err)
+	}
+	advice, ok := slackcap.AppAdvice(err)
+	want := "recordbot's token for this workspace no longer works (invalid_auth): reinstall the app"
+	if !ok || advice != want {
+		t.Errorf("Got(AppAdvice(%q)) = %q, %v, want %q, true", err, advice, ok, want)
+	}
+	if _, ok := slackcap.AppAdvice(capture.ErrAccess); ok {
+		t.Error("AppAdvice(ErrAccess) is ok, want not an app error")
+	}
+}
