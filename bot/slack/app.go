@@ -28,7 +28,6 @@ import (
 
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
-	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
 )
 
@@ -37,10 +36,12 @@ import (
 // fail with capture.ErrAccess when the person is not a member of the
 // thread's channel, having read nothing of the thread.
 type Threads interface {
-	// Member checks that requester is a member of the thread's channel.
+	// Resolve checks as Member does and only then reads the thread's
+	// root (capture.Resolver).
+	capture.Resolver
+	// Member checks that requester is a member of the thread's channel:
+	// for when the root's text is already known.
 	Member(ctx context.Context, ref capture.Ref, requester capture.Person) error
-	// Preview checks as Member does and only then reads the thread's root.
-	Preview(ctx context.Context, ref capture.Ref, requester capture.Person) (slackcap.Preview, error)
 }
 
 // Options configure an App.
@@ -99,11 +100,11 @@ type App struct {
 	now func() time.Time
 	// allowed is AllowedTeams as a set; empty allows every workspace.
 	allowed map[string]bool
-	// late holds the keys of submissions the store answered late, with
-	// when: only such a form is still open when its copy comes (see
+	// forms remembers, by submission key, which forms were answered with
+	// bot.StoreLate and which were told they are being filed (see
 	// submit).
-	lateMu sync.Mutex
-	late   map[string]time.Time
+	formsMu sync.Mutex
+	forms   map[string]formState
 }
 
 var _ filing.Notifier = (*App)(nil)
@@ -150,7 +151,7 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool), late: make(map[string]time.Time)}
+	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool), forms: make(map[string]formState)}
 	for _, id := range o.AllowedTeams {
 		if id = strings.TrimSpace(id); id != "" {
 			a.allowed[id] = true

@@ -110,8 +110,8 @@ func refusal(err error) bool {
 // "Filing…". The request's key comes from the view's id and hash, so a
 // replayed or double-clicked submission finds the request already stored
 // and makes no second request. Such a copy closes the form and says
-// nothing, except when this process answered the form's earlier press
-// with bot.StoreLate: the person, who then heard nothing, is told the
+// nothing, except when this process answered an earlier press with
+// bot.StoreLate and has told the person nothing since: they are told the
 // form was already received.
 func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack {
 	r, t, err := a.submission(ic)
@@ -132,11 +132,10 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 		// The store may have kept the request and answered late: say so,
 		// and that pressing File again cannot file the thread twice.
 		a.log.Error("slack: could not store a filing request", "team", t.Team, "channel", t.Channel, "user", ic.User.ID, "err", err)
-		a.answeredLate(key)
+		a.form(key, true, false)
 		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: bot.StoreLate})}
 	}
-	wasLate := a.tookLate(key)
-	if r.Repeat && !wasLate {
+	if !a.form(key, false, r.Repeat) {
 		a.log.Info("slack: submission repeated; request already stored", "request", r.ID, "team", t.Team, "user", ic.User.ID)
 		return ack{}
 	}
@@ -146,32 +145,41 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 	}}
 }
 
-// lateFor is how long a form answered with bot.StoreLate is remembered:
-// as long as a person may take to press File again.
-const lateFor = time.Hour
+// formFor is how long a form's answers are remembered: as long as a
+// person may take to press File again.
+const formFor = time.Hour
 
-// answeredLate remembers that the submission with key was answered with
-// bot.StoreLate, forgetting those older than lateFor.
-func (a *App) answeredLate(key string) {
-	a.lateMu.Lock()
-	defer a.lateMu.Unlock()
-	now := a.now()
-	for k, at := range a.late {
-		if now.Sub(at) > lateFor {
-			delete(a.late, k)
-		}
-	}
-	a.late[key] = now
+// formState is what this process answered a form.
+type formState struct {
+	at   time.Time
+	late bool // answered bot.StoreLate
+	told bool // told the person it is being filed
 }
 
-// tookLate reports, once, whether the submission with key was answered
-// with bot.StoreLate.
-func (a *App) tookLate(key string) bool {
-	a.lateMu.Lock()
-	defer a.lateMu.Unlock()
-	_, ok := a.late[key]
-	delete(a.late, key)
-	return ok
+// form records this process's answer to the form with key, forgetting
+// forms older than formFor: bot.StoreLate (late), or its request stored,
+// new or a copy (repeat). For a stored request it reports whether to tell
+// the person: for a new request, yes; for a copy, only when an earlier
+// press was answered bot.StoreLate and the person was told nothing since.
+func (a *App) form(key string, late, repeat bool) (tell bool) {
+	a.formsMu.Lock()
+	defer a.formsMu.Unlock()
+	now := a.now()
+	for k, f := range a.forms {
+		if now.Sub(f.at) > formFor {
+			delete(a.forms, k)
+		}
+	}
+	f := a.forms[key]
+	f.at = now
+	switch {
+	case late:
+		f.late = true
+	case !f.told && (!repeat || f.late):
+		tell, f.told = true, true
+	}
+	a.forms[key] = f
+	return tell
 }
 
 // event handles an Events API event: uninstalls and revoked bot tokens

@@ -113,11 +113,11 @@ func (a *App) openModal(ctx context.Context, trigger string, t target, user, tit
 	if title == "" && rootText == "" {
 		// The acted-on message is a reply (or a link): fetch the root
 		// once the person is known to be a member.
-		var p slackcap.Preview
-		if p, err = a.o.Threads.Preview(cctx, t.ref(), who); err == nil {
+		var p capture.Preview
+		if p, err = a.o.Threads.Resolve(cctx, t.ref(), who); err == nil {
 			rootText = p.Text
-			if p.ThreadID != "" {
-				t.Root = p.ThreadID
+			if p.Ref.ThreadID != "" {
+				t.Root = p.Ref.ThreadID
 			}
 		}
 	} else {

@@ -424,3 +424,29 @@ func TestAppAdvice(t *testing.T) {
 		t.Error("AppAdvice(ErrAccess) is ok, want not an app error")
 	}
 }
+
+// Resolve, given a reply, finds its thread's root and gives the root's
+// text; a person who is not a member gets capture.ErrAccess and nothing
+// of the thread is read.
+func TestResolve(t *testing.T) {
+	srv := fixture(t)
+	src := newSource(t, srv, nil, 200)
+	const reply = "1700000100.000200"
+	p, err := src.Resolve(context.Background(), ref("C1", reply), capture.Person{ID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ref("C1", root)
+	want.MessageID = reply
+	if p.Ref != want || !strings.HasPrefix(p.Text, "Decision needed on") {
+		t.Errorf("Got(Resolve(%s)) = %+v, want ref %+v and the root's text", reply, p, want)
+	}
+
+	before := len(srv.Calls("conversations.replies"))
+	if _, err := src.Resolve(context.Background(), ref("C1", reply), capture.Person{ID: "U9"}); !errors.Is(err, capture.ErrAccess) {
+		t.Errorf("Got(Resolve by a non-member) = %v, want ErrAccess", err)
+	}
+	if n := len(srv.Calls("conversations.replies")) - before; n != 0 {
+		t.Errorf("Resolve by a non-member read the thread %d times, want 0", n)
+	}
+}
