@@ -21,40 +21,32 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
-	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
 )
-
-// Filer accepts filing requests: filing.Service implements it.
-type Filer interface {
-	// Check validates a request field by field; nil when it can be filed.
-	Check(r filing.Request) filing.FieldErrors
-	// Submit stores a request durably for the worker and returns it with
-	// its ID set; bad input returns filing.FieldErrors.
-	Submit(ctx context.Context, r filing.Request) (filing.Request, error)
-	// Plan is the file plan the class picker searches.
-	Plan() *filing.Plan
-}
 
 // Threads checks, before anything of a thread is shown to a person, that
 // they may file it: capture/slack's Source implements it. Both methods
 // fail with capture.ErrAccess when the person is not a member of the
 // thread's channel, having read nothing of the thread.
 type Threads interface {
-	// Member checks that requester is a member of the thread's channel.
+	// Resolve checks as Member does and only then reads the thread's
+	// root (capture.Resolver).
+	capture.Resolver
+	// Member checks that requester is a member of the thread's channel:
+	// for when the root's text is already known.
 	Member(ctx context.Context, ref capture.Ref, requester capture.Person) error
-	// Preview checks as Member does and only then reads the thread's root.
-	Preview(ctx context.Context, ref capture.Ref, requester capture.Person) (slackcap.Preview, error)
 }
 
 // Options configure an App.
 type Options struct {
-	Filer Filer
+	Filer bot.Filer
 	// Threads checks membership before a thread's first line is shown.
 	// Required.
 	Threads Threads
@@ -108,6 +100,11 @@ type App struct {
 	now func() time.Time
 	// allowed is AllowedTeams as a set; empty allows every workspace.
 	allowed map[string]bool
+	// forms remembers, by submission key, which forms were answered with
+	// bot.StoreLate and which were told they are being filed (see
+	// submit).
+	formsMu sync.Mutex
+	forms   map[string]formState
 }
 
 var _ filing.Notifier = (*App)(nil)
@@ -154,7 +151,7 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool)}
+	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool), forms: make(map[string]formState)}
 	for _, id := range o.AllowedTeams {
 		if id = strings.TrimSpace(id); id != "" {
 			a.allowed[id] = true

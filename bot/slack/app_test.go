@@ -147,7 +147,7 @@ func TestShortcutFilesRecord(t *testing.T) {
 	if code != http.StatusOK || body != "" {
 		t.Fatalf("view_submission answered %d %q, want 200 and an empty body (modal closes)", code, body)
 	}
-	filingMsg := e.waitFor(t, "chat.postEphemeral", "Filing…", 5*time.Second)
+	filingMsg := e.waitFor(t, "chat.postEphemeral", "Filing *Venue contract approved* under 100 Administration > 100-20", 5*time.Second)
 	if filingMsg.Get("user") != "U1" || filingMsg.Get("channel") != "C1" || filingMsg.Get("thread_ts") != root {
 		t.Errorf("Filing… went to user %q channel %q thread %q, want U1 in C1 thread %s", filingMsg.Get("user"), filingMsg.Get("channel"), filingMsg.Get("thread_ts"), root)
 	}
@@ -302,12 +302,12 @@ func TestNotifyFailureAndFallback(t *testing.T) {
 	r := filing.Request{ID: "req-1", Title: "Venue", Thread: capture.Ref{Platform: capture.Slack, WorkspaceID: "T1", ChannelID: "C1", ThreadID: root},
 		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
 	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: fmt.Errorf("capture thread: invite @recordbot to #decisions first: %w", capture.ErrBotNotInChannel), Final: true})
-	e.waitFor(t, "chat.postEphemeral", "Could not file “Venue”: capture thread: invite @recordbot", time.Second)
+	e.waitFor(t, "chat.postEphemeral", "Could not file *Venue*: I am not in that channel: add me with `/invite @recordbot`", time.Second)
 
 	// The person has left the channel: the message comes as a DM.
 	r.Reply = json.RawMessage(`{"team":"T1","channel":"C1","user":"U7","thread_ts":"` + root + `"}`)
 	e.app.Notify(context.Background(), filing.Outcome{Request: r, Record: &filing.Summary{ID: "rec-1", ClassPath: "100 A > 100-20 B", Messages: 3, Files: 1}, Final: true})
-	dm := e.waitFor(t, "chat.postMessage", "Filed as record *rec1*", time.Second)
+	dm := e.waitFor(t, "chat.postMessage", "Record id: `rec-1`", time.Second)
 	if dm.Get("channel") != "U7" {
 		t.Errorf("fallback went to %q, want a DM to U7", dm.Get("channel"))
 	}

@@ -232,8 +232,8 @@ func TestNonMemberCannotFileDirectMessage(t *testing.T) {
 	}
 	n := len(e.slack.Calls(""))
 	dmShortcut(t, e, "U3")
-	text := e.told(t, "U3", "you cannot file that thread", n)
-	if !strings.Contains(text, "only members of a direct message") || strings.Contains(text, "Allow recordbot") {
+	text := e.told(t, "U3", "Only members", n)
+	if !strings.Contains(text, "can file its threads") || strings.Contains(text, "Allow recordbot") {
 		t.Errorf("U3 was told %q, want that only members can file it, and no link", text)
 	}
 	if len(e.slack.Calls("views.open")) != 0 {
@@ -568,7 +568,7 @@ func TestRevokedAfterFormOpened(t *testing.T) {
 	if code, body := e.interact(t, viewSubmission("U1", view, "Venue offer", "100-20", "OFFICIAL", "")); code != http.StatusOK || body != "" {
 		t.Fatalf("view_submission answered %d %q", code, body)
 	}
-	text := e.told(t, "U1", "Could not file “Venue offer”", n)
+	text := e.told(t, "U1", "Could not file *Venue offer*", n)
 	e.allowLink(t, text)
 	waitNoPending(t, e.store)
 	if got := countRecords(t, e.store); got != 0 {

@@ -420,6 +420,12 @@ func (a *App) forget(ctx context.Context, team, user string) string {
 		"Records already filed stay filed. To file a direct or group message again, you will be asked to allow it again."
 }
 
+// consentWhy is consentText as a reason inside a sentence: without its
+// "Sorry: " and its last full stop.
+func (a *App) consentWhy(team, user string, err error) string {
+	return strings.TrimSuffix(strings.TrimPrefix(a.consentText(team, user, err), "Sorry: "), ".")
+}
+
 // consentText tells a person who filed a conversation that recordbot
 // needs their permission to read, with the link that gives it (or, when
 // the feature is off, who can turn it on).

@@ -71,8 +71,8 @@ func (s *syncBuffer) String() string {
 type envOpts struct {
 	installs bool
 	receipt  bool
-	filer    slackbot.Filer // instead of the service
-	allowed  []string       // SLACK_ALLOWED_TEAMS
+	filer    bot.Filer // instead of the service
+	allowed  []string  // SLACK_ALLOWED_TEAMS
 	// grants lets people allow recordbot to read the DMs they file.
 	grants bool
 	now    func() time.Time

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
@@ -90,7 +92,7 @@ func (a *App) cannotOpen(ctx context.Context, t target, channel, user string, er
 	}
 	if refusal(err) {
 		a.log.Info("slack: filing form refused", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
-		a.ephemeral(ctx, t.Team, channel, user, "", "Sorry, you cannot file that thread: "+err.Error()+".")
+		a.ephemeral(ctx, t.Team, channel, user, "", a.voice(t.Team, user).Refusal(err))
 		return
 	}
 	a.log.Warn("slack: could not open the filing modal", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
@@ -106,8 +108,11 @@ func refusal(err error) bool {
 // submit answers the modal's submission: inline errors for bad input;
 // otherwise the request is stored, the modal closes and the person is told
 // "Filing…". The request's key comes from the view's id and hash, so a
-// replayed or double-clicked submission finds the request already stored:
-// it makes no second request and says nothing again.
+// replayed or double-clicked submission finds the request already stored
+// and makes no second request. Such a copy closes the form and says
+// nothing, except when this process answered an earlier press with
+// bot.StoreLate and has told the person nothing since: they are told the
+// form was already received.
 func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack {
 	r, t, err := a.submission(ic)
 	if err != nil {
@@ -116,6 +121,7 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 	if fe := a.o.Filer.Check(r); fe != nil {
 		return ack{body: slackapi.NewErrorsViewSubmissionResponse(viewErrors(fe))}
 	}
+	key := r.Key
 	sctx, cancel := context.WithTimeout(ctx, within3s)
 	defer cancel()
 	r, err = a.o.Filer.Submit(sctx, r)
@@ -126,23 +132,55 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 		// The store may have kept the request and answered late: say so,
 		// and that pressing File again cannot file the thread twice.
 		a.log.Error("slack: could not store a filing request", "team", t.Team, "channel", t.Channel, "user", ic.User.ID, "err", err)
-		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: storeLateText})}
+		a.form(key, true, false)
+		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: bot.StoreLate})}
 	}
-	if r.Repeat {
+	if !a.form(key, false, r.Repeat) {
 		a.log.Info("slack: submission repeated; request already stored", "request", r.ID, "team", t.Team, "user", ic.User.ID)
 		return ack{}
 	}
-	user := ic.User.ID
+	user, text := ic.User.ID, a.voice(t.Team, ic.User.ID).Accepted(r, a.o.Filer.Plan())
 	return ack{after: func(ctx context.Context) {
-		a.ephemeral(ctx, t.Team, t.Channel, user, t.Root,
-			"Filing… “"+r.Title+"” in "+classLabel(a.o.Filer.Plan(), r.ClassCode)+". I will tell you here when the record is filed.")
+		a.ephemeral(ctx, t.Team, t.Channel, user, t.Root, text)
 	}}
 }
 
-// storeLateText is shown in the form when the record store failed or did
-// not answer in time.
-const storeLateText = "The record store did not answer in time. Your request may have been stored all the same: " +
-	"press File again. That cannot file the thread twice; if it was stored, the form closes and I tell you here when the record is filed."
+// formFor is how long a form's answers are remembered: as long as a
+// person may take to press File again.
+const formFor = time.Hour
+
+// formState is what this process answered a form.
+type formState struct {
+	at   time.Time
+	late bool // answered bot.StoreLate
+	told bool // told the person it is being filed
+}
+
+// form records this process's answer to the form with key, forgetting
+// forms older than formFor: bot.StoreLate (late), or its request stored,
+// new or a copy (repeat). For a stored request it reports whether to tell
+// the person: for a new request, yes; for a copy, only when an earlier
+// press was answered bot.StoreLate and the person was told nothing since.
+func (a *App) form(key string, late, repeat bool) (tell bool) {
+	a.formsMu.Lock()
+	defer a.formsMu.Unlock()
+	now := a.now()
+	for k, f := range a.forms {
+		if now.Sub(f.at) > formFor {
+			delete(a.forms, k)
+		}
+	}
+	f := a.forms[key]
+	f.at = now
+	switch {
+	case late:
+		f.late = true
+	case !f.told && (!repeat || f.late):
+		tell, f.told = true, true
+	}
+	a.forms[key] = f
+	return tell
+}
 
 // event handles an Events API event: uninstalls and revoked bot tokens
 // remove the workspace's installation; revoked user tokens ("oauth":
@@ -230,13 +268,6 @@ func (a *App) ephemeral(ctx context.Context, team, channel, user, threadTS, text
 		a.log.LogAttrs(ctx, slog.LevelWarn, "slack: could not tell a person", slog.String("team", team),
 			slog.String("user", user), slog.Any("ephemeral_err", err), slog.Any("dm_err", err2))
 	}
-}
-
-func classLabel(p *filing.Plan, code string) string {
-	if c := p.Class(code); c != nil {
-		return c.Code + " " + c.Title
-	}
-	return code
 }
 
 // errText is an error for a person: Slack's code when it is one.

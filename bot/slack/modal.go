@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
@@ -28,8 +27,6 @@ const (
 	blockMarking     = "marking"
 	blockDescription = "description"
 	actionValue      = "value"
-	// classDefault is the marking option meaning "the class's default".
-	classDefault = "_class_default"
 )
 
 // target is the thread a modal files, kept in the view's private_metadata.
@@ -58,13 +55,13 @@ func (a *App) modal(t target, title string) slackapi.ModalViewRequest {
 	}
 	titleIn := slackapi.NewPlainTextInputBlockElement(text("What the record is about"), actionValue)
 	titleIn.InitialValue = title
-	titleIn.MaxLength = 250
+	titleIn.MaxLength = bot.TitleMax
 
 	zero := 0
 	classIn := slackapi.NewOptionsSelectBlockElement(slackapi.OptTypeExternal, text("Type a code or words of a title"), actionValue)
 	classIn.MinQueryLength = &zero
 
-	def := slackapi.NewOptionBlockObject(classDefault, text("The class's default"), nil)
+	def := slackapi.NewOptionBlockObject(bot.ClassDefault, text(bot.ClassDefaultLabel), nil)
 	opts := []*slackapi.OptionBlockObject{def}
 	for _, m := range plan.Markings {
 		opts = append(opts, slackapi.NewOptionBlockObject(m, text(m), nil))
@@ -74,7 +71,7 @@ func (a *App) modal(t target, title string) slackapi.ModalViewRequest {
 
 	descIn := slackapi.NewPlainTextInputBlockElement(text("The decision or why this thread matters (optional)"), actionValue)
 	descIn.Multiline = true
-	descIn.MaxLength = 3000
+	descIn.MaxLength = bot.DescriptionMax
 	desc := slackapi.NewInputBlock(blockDescription, text("Description or decision summary"), nil, descIn)
 	desc.Optional = true
 
@@ -116,11 +113,11 @@ func (a *App) openModal(ctx context.Context, trigger string, t target, user, tit
 	if title == "" && rootText == "" {
 		// The acted-on message is a reply (or a link): fetch the root
 		// once the person is known to be a member.
-		var p slackcap.Preview
-		if p, err = a.o.Threads.Preview(cctx, t.ref(), who); err == nil {
+		var p capture.Preview
+		if p, err = a.o.Threads.Resolve(cctx, t.ref(), who); err == nil {
 			rootText = p.Text
-			if p.ThreadID != "" {
-				t.Root = p.ThreadID
+			if p.Ref.ThreadID != "" {
+				t.Root = p.Ref.ThreadID
 			}
 		}
 	} else {
@@ -137,32 +134,10 @@ func (a *App) openModal(ctx context.Context, trigger string, t target, user, tit
 		a.log.Warn("slack: membership check did not finish; opening the form without a suggested title", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
 	}
 	if title == "" {
-		title = suggestTitle(rootText)
+		title = bot.SuggestTitle(slackcap.PlainText(rootText))
 	}
 	_, err = api.OpenViewContext(ctx, trigger, a.modal(t, title))
 	return err
-}
-
-// suggestTitle makes a title from a message: its first line, markup
-// rendered, cut at a word near 100 characters.
-func suggestTitle(text string) string {
-	s := slackcap.PlainText(text)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
-	s = strings.NewReplacer("*", "", "~", "", "`", "").Replace(s) // mrkdwn emphasis
-	s = strings.Trim(s, "_ ")
-	const max = 100
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)[:max]
-	cut := string(r)
-	if i := strings.LastIndexByte(cut, ' '); i > max/2 {
-		cut = cut[:i]
-	}
-	return strings.TrimRight(cut, " ,.;:-") + "…"
 }
 
 // submission reads the modal's fields into a request.
@@ -188,23 +163,14 @@ func (a *App) submission(ic *slackapi.InteractionCallback) (filing.Request, targ
 	_, class := val(blockClass)
 	_, marking := val(blockMarking)
 	desc, _ := val(blockDescription)
-	if marking == classDefault || marking == "" {
-		marking = ""
-		if c := a.o.Filer.Plan().Class(class); c != nil {
-			marking = c.Default
-		}
-	}
-	r := filing.Request{
-		RequestedBy: capture.Person{ID: ic.User.ID, DisplayName: ic.User.Name},
-		Thread:      t.ref(),
-		Title:       strings.TrimSpace(title),
-		ClassCode:   class,
-		Marking:     marking,
-		Description: strings.TrimSpace(desc),
-		Via:         t.Via,
-		Key:         submissionKey(ic),
-		Reply:       reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.Root}.raw(),
-	}
+	form := bot.Form{Title: title, Class: class, Marking: marking, Description: desc}
+	r := form.Request(a.o.Filer.Plan(), bot.Origin{
+		By:     capture.Person{ID: ic.User.ID, DisplayName: ic.User.Name},
+		Thread: t.ref(),
+		Via:    t.Via,
+		Key:    submissionKey(ic),
+		Reply:  reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.Root}.raw(),
+	})
 	return r, t, nil
 }
 

@@ -4,110 +4,66 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"strings"
-	"time"
 
 	slackapi "github.com/slack-go/slack"
 
-	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/bot"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
 )
 
 // Notify implements filing.Notifier: it tells the person who asked, in the
-// thread where only they see it, that the record was filed and where, or
-// what went wrong and what to do. With ThreadReceipt, a filed thread also
-// gets a short receipt everyone sees. Messages name the record by its
-// class path and id, never by where the store keeps it (a bucket's
-// address, a local path), and give the text of errors that were written
-// for people only.
+// thread where only they see it, every outcome the worker hands it (the
+// worker decides when a person should hear one), in bot.Voice's words.
+// With ThreadReceipt, a filed thread also gets a short receipt everyone
+// sees.
 func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 	var rp reply
 	if err := json.Unmarshal(o.Request.Reply, &rp); err != nil || rp.Team == "" || rp.User == "" {
 		a.log.Warn("slack: filing outcome without a reply address", "request", o.Request.ID)
 		return
 	}
-	switch {
-	case o.Err == nil && o.Record != nil:
-		a.ephemeral(ctx, rp.Team, rp.Channel, rp.User, rp.ThreadTS, filedText(o.Record))
-		if a.o.ThreadReceipt && rp.Channel != "" && rp.ThreadTS != "" {
-			a.receipt(ctx, rp, o)
+	a.ephemeral(ctx, rp.Team, rp.Channel, rp.User, rp.ThreadTS, a.voice(rp.Team, rp.User).Outcome(o))
+	if o.Err == nil && o.Record != nil && a.o.ThreadReceipt && rp.Channel != "" && rp.ThreadTS != "" {
+		a.receipt(ctx, rp, o)
+	}
+}
+
+// voice is what this front end tells the person user of team, in Slack's
+// mrkdwn. Its Explain adds Slack's own reasons: an app its admin must fix,
+// and a conversation recordbot may read only with the person's permission
+// (with the link that gives it).
+func (a *App) voice(team, user string) bot.Voice {
+	return bot.Voice{Markup: mrkdwn{}, Platform: "Slack", Explain: func(err error) (string, bool, bool) {
+		if errors.Is(err, slackcap.ErrNeedsConsent) {
+			return a.consentWhy(team, user, err), true, true
 		}
-	case o.Err != nil && o.Final && errors.Is(o.Err, slackcap.ErrNeedsConsent):
-		a.ephemeral(ctx, rp.Team, rp.Channel, rp.User, rp.ThreadTS, "Could not file “"+o.Request.Title+"”. "+a.consentText(rp.Team, rp.User, o.Err))
-	case o.Err != nil && o.Final:
-		a.ephemeral(ctx, rp.Team, rp.Channel, rp.User, rp.ThreadTS, failedText(o.Request, o.Err))
-	case o.Err != nil && errors.Is(o.Err, capture.ErrRateLimited):
-		// Not an attempt: the worker waits as Slack asked and goes on.
-		a.ephemeral(ctx, rp.Team, rp.Channel, rp.User, rp.ThreadTS, rateLimitedText(o.Request, o.Err))
-	case o.Err != nil && o.Request.Attempts <= 1:
-		// Tell once that it is taking longer; the worker retries.
-		a.ephemeral(ctx, rp.Team, rp.Channel, rp.User, rp.ThreadTS,
-			"Filing “"+o.Request.Title+"” hit a snag ("+personText(o.Err)+"). I will keep trying and tell you how it ends.")
-	}
+		if advice, ok := slackcap.AppAdvice(err); ok {
+			return advice, true, true
+		}
+		if errors.Is(err, slackcap.ErrApp) {
+			return "recordbot's Slack app needs its admin", true, true
+		}
+		return "", false, false
+	}}
 }
 
-func filedText(s *filing.Summary) string {
-	var b strings.Builder
-	b.WriteString("Filed as record *" + filing.ShortID(s.ID) + "* in " + s.ClassPath + ".\n")
-	b.WriteString("Title: " + s.Title + " · Marking: " + s.Marking)
-	b.WriteString(" · " + plural(s.Messages, "message") + ", " + plural(s.Files, "file") + "\n")
-	if !s.DisposalDate.IsZero() {
-		b.WriteString("Kept until " + s.DisposalDate.Format("2 January 2006") + ", then " + string(s.DisposalAction) + ".\n")
-	} else if s.DisposalAction == filing.Permanent {
-		b.WriteString("Kept permanently.\n")
-	}
-	b.WriteString("Record id: " + s.ID + " (your records team finds it with `bot records show " + s.ID + "`).")
-	return b.String()
-}
+// mrkdwn is Slack's markup. Text inside it has &, < and > escaped as
+// Slack asks, so a title cannot make a link or a mention
+// (https://api.slack.com/reference/surfaces/formatting#escaping); a link's
+// address has the characters that would end it percent-encoded.
+type mrkdwn struct{}
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
-}
+var (
+	mrkdwnEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	urlEscape    = strings.NewReplacer("<", "%3C", ">", "%3E", "|", "%7C")
+)
 
-// personText is what a person is told of err: its text when it was written
-// for people (who may not file the thread, the bot not in the channel, the
-// thread gone, the app needing its admin), else a plain sentence, since
-// other errors can carry store addresses and paths.
-func personText(err error) string {
-	if errors.Is(err, capture.ErrAccess) || errors.Is(err, capture.ErrBotNotInChannel) ||
-		errors.Is(err, capture.ErrNotFound) || errors.Is(err, capture.ErrRateLimited) || errors.Is(err, slackcap.ErrApp) {
-		return err.Error()
-	}
-	return "recordbot or its record store had a problem"
-}
-
-// failedText tells the person why filing failed and what to do.
-func failedText(r filing.Request, err error) string {
-	what := "Could not file “" + r.Title + "”: " + personText(err)
-	switch {
-	case errors.Is(err, capture.ErrBotNotInChannel):
-		return what + ". Then file it again."
-	case errors.Is(err, capture.ErrAccess), errors.Is(err, slackcap.ErrApp):
-		return what + "."
-	case errors.Is(err, capture.ErrNotFound):
-		return what + ". Nothing was filed."
-	}
-	return what + ". Nothing was filed; try again later, or tell your records team if it keeps failing (request " + r.ID + ")."
-}
-
-// rateLimitedText says that Slack is slowing the filing down and when it
-// goes on.
-func rateLimitedText(r filing.Request, err error) string {
-	wait := time.Minute
-	if rl, ok := errors.AsType[*capture.RateLimitError](err); ok && rl.RetryAfter > wait {
-		wait = rl.RetryAfter
-	}
-	mins := int((wait + time.Minute - 1) / time.Minute)
-	when := "about 1 minute"
-	if mins > 1 {
-		when = "about " + strconv.Itoa(mins) + " minutes"
-	}
-	return "Slack is rate limiting us; filing “" + r.Title + "” will resume in " + when + ". Nothing is lost: I will tell you here when the record is filed."
+func (mrkdwn) Bold(s string) string { return "*" + mrkdwnEscape.Replace(s) + "*" }
+func (mrkdwn) Code(s string) string { return "`" + mrkdwnEscape.Replace(s) + "`" }
+func (mrkdwn) Link(url, text string) string {
+	return "<" + urlEscape.Replace(url) + "|" + mrkdwnEscape.Replace(text) + ">"
 }
 
 // receipt posts a short note in the thread that it was filed.

@@ -15,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
 	"github.com/recordbot/recordbot/filing"
 )
@@ -81,7 +84,7 @@ func TestNonMemberSeesNothingOfPrivateThread(t *testing.T) {
 			t.Fatalf("/record %s: %d refusals in all, want %d", link, len(calls), i+1)
 		}
 		txt := calls[i].Get("text")
-		if !strings.Contains(txt, "cannot file that thread") || !strings.Contains(txt, "only members") || strings.Contains(txt, "hr-restructure") || strings.Contains(txt, "Layoffs") {
+		if !strings.Contains(txt, "Only members of the channel can file its threads") || strings.Contains(txt, "hr-restructure") || strings.Contains(txt, "Layoffs") {
 			t.Errorf("refusal = %q, want “only members” without the channel's name or the thread's text", txt)
 		}
 	}
@@ -97,7 +100,7 @@ func TestNonMemberSeesNothingOfPrivateThread(t *testing.T) {
 	if code, body := e.interact(t, messageAction("U1", "G9", msg)); code != http.StatusOK || body != "" {
 		t.Fatalf("message_action answered %d %q", code, body)
 	}
-	e.waitFor(t, "chat.postMessage", "cannot file that thread", 3*time.Second) // a DM: U1 is not in G9
+	e.waitFor(t, "chat.postMessage", "Only members of the channel", 3*time.Second) // a DM: U1 is not in G9
 	if n := len(e.slack.Calls("views.open")); n != 0 {
 		t.Errorf("views.open called %d times for a non-member's shortcut, want 0", n)
 	}
@@ -159,15 +162,18 @@ func TestReplayedSubmissionFilesOnce(t *testing.T) {
 	waitNoPending(t, e.store)
 	records := countRecords(t, e.store)
 	requests := countKeys(t, e.store, filing.RequestsPrefix+"done/")
-	filingMsgs := 0
+	filingMsgs, repeatMsgs := 0, 0
 	for _, c := range e.slack.Calls("chat.postEphemeral") {
-		if strings.Contains(c.Get("text"), "Filing…") {
+		if strings.HasPrefix(c.Get("text"), "Filing *") {
 			filingMsgs++
 		}
+		if strings.Contains(c.Get("text"), "already received") {
+			repeatMsgs++
+		}
 	}
-	t.Logf("1 signed submission sent %d+1 times: %d request, %d record, %d “Filing…”", copies, requests, records, filingMsgs)
-	if records != 1 || requests != 1 || filingMsgs != 1 {
-		t.Errorf("%d copies of one submission made %d records, %d requests and %d “Filing…” messages, want 1, 1 and 1", copies+1, records, requests, filingMsgs)
+	t.Logf("1 signed submission sent %d+1 times: %d request, %d record, %d “Filing…”, %d “already received”", copies, requests, records, filingMsgs, repeatMsgs)
+	if records != 1 || requests != 1 || filingMsgs != 1 || repeatMsgs != 0 {
+		t.Errorf("%d copies of one submission made %d records, %d requests, %d “Filing…” and %d “already received” messages, want 1, 1, 1 and 0", copies+1, records, requests, filingMsgs, repeatMsgs)
 	}
 }
 
@@ -208,8 +214,8 @@ func TestSubmitAnsweredLate(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `"response_action":"errors"`) {
 		t.Fatalf("late submission answered %d %s, want errors in the form", code, body)
 	}
-	if strings.Contains(strings.ToLower(body), "nothing was filed") || !strings.Contains(body, "may have been stored") || !strings.Contains(body, "cannot file the thread twice") {
-		t.Errorf("late submission said %s, want “may have been stored” and “cannot file the thread twice”", body)
+	if strings.Contains(strings.ToLower(body), "nothing was filed") || !strings.Contains(body, "may or may not have been stored") || !strings.Contains(body, "cannot make a second record") {
+		t.Errorf("late submission said %s, want “may or may not have been stored” and “cannot make a second record”", body)
 	}
 	// The person presses File again.
 	code, body = e.interact(t, sub)
@@ -218,6 +224,38 @@ func TestSubmitAnsweredLate(t *testing.T) {
 	}
 	if n := countPending(t, e.store); n != 1 {
 		t.Errorf("%d requests stored after a late answer and a second press, want 1", n)
+	}
+	// The first press told the person nothing but the late answer: the
+	// second tells them the form was received, once.
+	e.waitFor(t, "chat.postEphemeral", "This form was already received: *Venue contract approved* is filed only once", 3*time.Second)
+	code, _ = e.interact(t, sub)
+	if code != http.StatusOK {
+		t.Errorf("third press answered %d, want 200", code)
+	}
+	time.Sleep(200 * time.Millisecond)
+	told := 0
+	for _, c := range e.slack.Calls("chat.postEphemeral") {
+		if strings.Contains(c.Get("text"), "already received") {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("told %d times that the form was already received, want 1", told)
+	}
+}
+
+// A title is the person's own text: in Slack's mrkdwn its &, < and > are
+// escaped, so it cannot make a mention or a link
+// (https://api.slack.com/reference/surfaces/formatting#escaping).
+func TestTitleEscapedInMessages(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	r := filing.Request{ID: "req-esc", Title: "Venue <!channel> & <https://evil.example|bank>",
+		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
+	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: errors.New("connection reset"), Final: true})
+	got := e.waitFor(t, "chat.postEphemeral", "Could not file", time.Second).Get("text")
+	want := "*Venue &lt;!channel&gt; &amp; &lt;https://evil.example|bank&gt;*"
+	if !strings.Contains(got, want) {
+		t.Errorf("Got(%q) = %q, want it to contain %q", r.Title, got, want)
 	}
 }
 
@@ -429,11 +467,11 @@ func TestMessagesNameNoStoreAddress(t *testing.T) {
 			}
 		}
 	}
-	if txt := calls[0].Get("text"); !strings.Contains(txt, "Filed as record *"+filing.ShortID(r.ID)+"*") ||
+	if txt := calls[0].Get("text"); !strings.Contains(txt, "Filed as record *"+sum.Title+"*") ||
 		!strings.Contains(txt, r.ID) || !strings.Contains(txt, "100-20 Committees") {
-		t.Errorf("filed message = %q, want the short id, the record id and the class path", txt)
+		t.Errorf("filed message = %q, want the title, the record id and the class path", txt)
 	}
-	if txt := calls[2].Get("text"); !strings.Contains(txt, "request "+r.ID) {
+	if txt := calls[2].Get("text"); !strings.Contains(txt, "request id `"+r.ID+"`") {
 		t.Errorf("failure message = %q, want the request id for the records team", txt)
 	}
 }
@@ -446,7 +484,7 @@ func TestNotifyRateLimited(t *testing.T) {
 		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
 	err := fmt.Errorf("capture thread: %w", &capture.RateLimitError{Platform: capture.Slack, RetryAfter: 9*time.Minute + 10*time.Second})
 	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: err})
-	e.waitFor(t, "chat.postEphemeral", "Slack is rate limiting us; filing “Venue” will resume in about 10 minutes", time.Second)
+	e.waitFor(t, "chat.postEphemeral", "Slack asked me to slow down: filing *Venue* goes on in about 10 minutes", time.Second)
 }
 
 // Issue 9: the bot read up to 1 MiB of a request before checking its
@@ -498,5 +536,33 @@ func TestRefusedBeforeBodyIsRead(t *testing.T) {
 		if resp.StatusCode != tt.want {
 			t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.want)
 		}
+	}
+}
+
+// An app its admin must fix (here a token Slack no longer takes): the
+// person is told what to do, in capture/slack's advice, not the error
+// chain the logs keep (Slack's answer, the method called).
+func TestNotifyAppProblem(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	src, err := slackcap.New(slackcap.Options{
+		Token:  func(context.Context, string) (string, error) { return "xoxb-revoked", nil },
+		APIURL: e.slack.APIURL(),
+		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := capture.Ref{Platform: capture.Slack, WorkspaceID: "T1", ChannelID: "C1", ThreadID: root}
+	_, capErr := src.Capture(context.Background(), ref, capture.Person{ID: "U1"})
+	if !errors.Is(capErr, slackcap.ErrApp) {
+		t.Fatalf("Capture with a revoked token = %v, want ErrApp", capErr)
+	}
+	r := filing.Request{ID: "req-app", Title: "Venue",
+		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
+	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: fmt.Errorf("capture thread: %w", capErr), Final: true})
+	got := e.waitFor(t, "chat.postEphemeral", "Could not file", time.Second).Get("text")
+	want := "Could not file *Venue*: recordbot's token for this workspace no longer works (invalid_auth): reinstall the app. Nothing was filed."
+	if got != want {
+		t.Errorf("Got(%q) = %q, want %q", capErr, got, want)
 	}
 }

@@ -56,7 +56,7 @@ func TestSocketModeFilesRecord(t *testing.T) {
 	if err != nil || (len(ackp) != 0 && string(ackp) != "null") {
 		t.Fatalf("view_submission ack = %s, %v; want an empty ack (modal closes)", ackp, err)
 	}
-	e.waitFor(t, "chat.postEphemeral", "Filing…", 5*time.Second)
+	e.waitFor(t, "chat.postEphemeral", "Filing *Venue* under", 5*time.Second)
 	e.waitFor(t, "chat.postEphemeral", "Filed as", 30*time.Second)
 	prefix := recordPrefix(t, e.store)
 	if !strings.Contains(prefix, "100-20_") {

@@ -12,6 +12,7 @@
 package slack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -307,14 +308,6 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 	return t, nil
 }
 
-// Preview is what a person sees of a thread before filing it.
-type Preview struct {
-	// ThreadID is the thread's root message ts.
-	ThreadID string
-	// Text is the root message's text (Slack markup).
-	Text string
-}
-
 // Member checks that requester is a member of the channel ref names
 // (conversations.members), reading nothing of the thread. It fails with
 // capture.ErrAccess when they are not, naming no private channel, and
@@ -331,19 +324,24 @@ func (s *Source) Member(ctx context.Context, ref capture.Ref, requester capture.
 	return ss.checkMember(ctx, ch, requester.ID)
 }
 
-// Preview checks as Member does and only then reads the thread's root
-// message (one conversations.replies call), so a person who may not file
-// a thread never sees a word of it.
-func (s *Source) Preview(ctx context.Context, ref capture.Ref, requester capture.Person) (Preview, error) {
+var _ capture.Resolver = (*Source)(nil)
+
+// Resolve implements capture.Resolver: it checks as Member does and only
+// then reads the thread's root message (one conversations.replies call),
+// so a person who may not file a thread never sees a word of it. The
+// preview's Ref has the root as ThreadID, and the message ref named as
+// MessageID when that was a reply. A front end that already has the
+// root's text calls Member instead, which reads nothing of the thread.
+func (s *Source) Resolve(ctx context.Context, ref capture.Ref, requester capture.Person) (capture.Preview, error) {
 	if ref.ChannelID == "" || ref.ThreadID == "" {
-		return Preview{}, fmt.Errorf("slack: ref %s lacks a channel or thread", ref)
+		return capture.Preview{}, fmt.Errorf("slack: ref %s lacks a channel or thread", ref)
 	}
 	ss, ch, err := s.reader(ctx, ref, requester)
 	if err != nil {
-		return Preview{}, err
+		return capture.Preview{}, err
 	}
 	if err := ss.checkMember(ctx, ch, requester.ID); err != nil {
-		return Preview{}, err
+		return capture.Preview{}, err
 	}
 	var msgs []slackapi.Message
 	err = s.call(ctx, ss.w, "conversations.replies", func(ctx context.Context) (err error) {
@@ -352,16 +350,17 @@ func (s *Source) Preview(ctx context.Context, ref capture.Ref, requester capture
 		return err
 	})
 	if err != nil {
-		return Preview{}, ss.mapErr(err, ch)
+		return capture.Preview{}, ss.mapErr(err, ch)
 	}
 	if len(msgs) == 0 {
-		return Preview{}, fmt.Errorf("slack thread %s: %w", ref.ThreadID, capture.ErrNotFound)
+		return capture.Preview{}, fmt.Errorf("slack thread %s: %w", ref.ThreadID, capture.ErrNotFound)
 	}
-	p := Preview{ThreadID: msgs[0].ThreadTimestamp, Text: msgs[0].Text}
-	if p.ThreadID == "" {
-		p.ThreadID = msgs[0].Timestamp
+	out := ref
+	out.ThreadID = cmp.Or(msgs[0].ThreadTimestamp, msgs[0].Timestamp)
+	if ref.ThreadID != out.ThreadID && out.MessageID == "" {
+		out.MessageID = ref.ThreadID
 	}
-	return p, nil
+	return capture.Preview{Ref: out, Text: msgs[0].Text}, nil
 }
 
 // workspaceInfo returns the workspace's name and domain (auth.test: no
@@ -381,7 +380,7 @@ func (ss *session) workspaceInfo(ctx context.Context) (capture.Workspace, error)
 	})
 	if err != nil {
 		if code := slackCode(err); code == "invalid_auth" || code == "account_inactive" || code == "token_revoked" {
-			return capture.Workspace{}, appError{fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)}
+			return capture.Workspace{}, appError{"recordbot's token for this workspace no longer works (" + code + "): reinstall the app", err}
 		}
 		return capture.Workspace{}, ss.mapErr(err, capture.Channel{})
 	}
@@ -508,9 +507,9 @@ func (ss *session) mapErr(err error, ch capture.Channel) error {
 	case "thread_not_found", "message_not_found":
 		return fmt.Errorf("the thread is gone from %s (deleted?): %w", channelLabel(ch), capture.ErrNotFound)
 	case "missing_scope":
-		return appError{fmt.Errorf("recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall: %w", err)}
+		return appError{"recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall", err}
 	case "invalid_auth", "account_inactive", "token_revoked", "not_authed":
-		return appError{fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)}
+		return appError{"recordbot's token for this workspace no longer works (" + code + "): reinstall the app", err}
 	}
 	return err
 }
@@ -520,11 +519,26 @@ func (ss *session) mapErr(err error, ch capture.Channel) error {
 // words for people.
 var ErrApp = errors.New("recordbot's Slack app needs its admin")
 
-// appError marks an error as ErrApp.
-type appError struct{ error }
+// appError marks an error as ErrApp: advice says, for people, what the
+// app's admin must do.
+type appError struct {
+	advice string
+	err    error
+}
 
-func (e appError) Unwrap() error        { return e.error }
+func (e appError) Error() string        { return e.advice + ": " + e.err.Error() }
+func (e appError) Unwrap() error        { return e.err }
 func (e appError) Is(target error) bool { return target == ErrApp }
+
+// AppAdvice is what the app's admin must do about err, in words for
+// people and without the error chain, when err is an ErrApp.
+func AppAdvice(err error) (string, bool) {
+	var ae appError
+	if errors.As(err, &ae) {
+		return ae.advice, true
+	}
+	return "", false
+}
 
 // outsiderLabel names ch for someone who is not a member of it: a public
 // channel by its name, anything else without one.

@@ -397,3 +397,56 @@ func TestTokenSentOnlyToSlackFileHost(t *testing.T) {
 		t.Errorf("foreign host got %d requests, %d with a token; want 0 and 0", foreignRequests, foreignTokens)
 	}
 }
+
+// A token Slack no longer takes fails with ErrApp, and AppAdvice gives
+// its advice for people without the error chain (Slack's answer, the
+// method called) that the error's text carries for the logs.
+func TestAppAdvice(t *testing.T) {
+	srv := fixture(t)
+	src, err := slackcap.New(slackcap.Options{
+		Token:  func(context.Context, string) (string, error) { return "xoxb-revoked", nil },
+		APIURL: srv.APIURL(),
+		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Capture(context.Background(), ref("C1", root), capture.Person{ID: "U1"})
+	if !errors.Is(err, slackcap.ErrApp) {
+		t.Fatalf("Capture with a revoked token = %v, want ErrApp", err)
+	}
+	advice, ok := slackcap.AppAdvice(err)
+	want := "recordbot's token for this workspace no longer works (invalid_auth): reinstall the app"
+	if !ok || advice != want {
+		t.Errorf("Got(AppAdvice(%q)) = %q, %v, want %q, true", err, advice, ok, want)
+	}
+	if _, ok := slackcap.AppAdvice(capture.ErrAccess); ok {
+		t.Error("AppAdvice(ErrAccess) is ok, want not an app error")
+	}
+}
+
+// Resolve, given a reply, finds its thread's root and gives the root's
+// text; a person who is not a member gets capture.ErrAccess and nothing
+// of the thread is read.
+func TestResolve(t *testing.T) {
+	srv := fixture(t)
+	src := newSource(t, srv, nil, 200)
+	const reply = "1700000100.000200"
+	p, err := src.Resolve(context.Background(), ref("C1", reply), capture.Person{ID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ref("C1", root)
+	want.MessageID = reply
+	if p.Ref != want || !strings.HasPrefix(p.Text, "Decision needed on") {
+		t.Errorf("Got(Resolve(%s)) = %+v, want ref %+v and the root's text", reply, p, want)
+	}
+
+	before := len(srv.Calls("conversations.replies"))
+	if _, err := src.Resolve(context.Background(), ref("C1", reply), capture.Person{ID: "U9"}); !errors.Is(err, capture.ErrAccess) {
+		t.Errorf("Got(Resolve by a non-member) = %v, want ErrAccess", err)
+	}
+	if n := len(srv.Calls("conversations.replies")) - before; n != 0 {
+		t.Errorf("Resolve by a non-member read the thread %d times, want 0", n)
+	}
+}
