@@ -393,11 +393,17 @@ func (s *S3) mapErr(op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	resp := minio.ToErrorResponse(err)
+	// minio-go's ToErrorResponse sees only an unwrapped ErrorResponse;
+	// look through any wrapping too.
+	var resp minio.ErrorResponse
+	if !errors.As(err, &resp) {
+		resp = minio.ToErrorResponse(err)
+	}
 	switch {
 	case resp.Code == "NoSuchKey" || resp.Code == "NoSuchObject" || resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket":
 		return fmt.Errorf("%s %s: %w", op, key, ErrNotExist)
-	case resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed:
+	case resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed ||
+		strings.Contains(err.Error(), "pre-conditions you specified did not hold"):
 		return fmt.Errorf("%s %s: %w", op, key, ErrExist)
 	case resp.Code == "ConditionalRequestConflict" || resp.StatusCode == http.StatusConflict && resp.Code != "BucketAlreadyExists":
 		return fmt.Errorf("%s %s: %w", op, key, ErrConflict)
