@@ -573,7 +573,7 @@ func (m *Main) recordsFind(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	hits, err := records.Find(ctx, st, text, records.Filter{Class: *class})
+	hits, _, err := records.Find(ctx, st, text, records.Filter{Class: *class})
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,7 @@ func TestListShowDueFind(t *testing.T) {
 				{"no such words anywhere", "", nil},
 			}
 			for _, tc := range findTests {
-				hits, err := records.Find(ctx, st, tc.text, records.Filter{Class: tc.class})
+				hits, _, err := records.Find(ctx, st, tc.text, records.Filter{Class: tc.class})
 				if err != nil {
 					t.Fatalf("Find(%q): %v", tc.text, err)
 				}
@@ -146,7 +146,7 @@ func TestListShowDueFind(t *testing.T) {
 					t.Errorf("Find(%q, %q) = %q, want %q", tc.text, tc.class, got, tc.want)
 				}
 			}
-			if _, err := records.Find(ctx, st, "  ", records.Filter{}); err == nil {
+			if _, _, err := records.Find(ctx, st, "  ", records.Filter{}); err == nil {
 				t.Errorf("Find(blank) error = nil, want an error")
 			}
 		})
