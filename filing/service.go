@@ -169,6 +169,9 @@ func (s *Service) Check(r Request) FieldErrors {
 		fe["class"] = fmt.Sprintf("%s %s has sub-classes: choose one of them.", c.Code, c.Title)
 	}
 	switch {
+	case r.Marking == "" && c == nil && strings.TrimSpace(r.ClassCode) != "":
+		// An unknown class: its error is the one to fix, and a marking
+		// left empty takes the class's default once there is one.
 	case r.Marking == "":
 		fe["marking"] = "Choose a security marking."
 	case c != nil && !c.Allows(r.Marking):

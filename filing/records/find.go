@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
-		"strings"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/recordbot/recordbot/filing"
