@@ -173,7 +173,7 @@ func TestFileThreadMakesValidBag(t *testing.T) {
 					t.Errorf("transcript.html contains %q: not self-contained or not escaped", bad)
 				}
 			}
-			for _, want := range []string{"message 4 @bob", "edited", "👍 1", "OFFICIAL", "</span> · Alice Smith", "@page{size:A4", "@top-center{content:\"OFFICIAL\"", "counter(pages)", "href=\"files/001_attachment-0.bin\""} {
+			for _, want := range []string{"message 4 @bob", "edited", "👍 <span class=\"rw\">thumbs up</span> × 1", "OFFICIAL", "</span> · Alice Smith", "@page{size:A4", "@top-center{content:\"OFFICIAL\"", "counter(pages)", "href=\"files/001_attachment-0.bin\""} {
 				if !strings.Contains(html, want) {
 					t.Errorf("transcript.html lacks %q", want)
 				}

@@ -88,8 +88,15 @@ func TestFiledPDFTranscript(t *testing.T) {
 				t.Errorf("manifest lacks %s: %v", filing.PDFFile, bag.Payload)
 			}
 			pdf := readAll(t, st, sum.Key+filing.PDFFile)
+			html := readAll(t, st, sum.Key+filing.HTMLFile)
+			if got := strings.Count(html, "<img "); got != images {
+				t.Errorf("images shown in transcript.html = %d, want %d", got, images)
+			}
 			if dir := os.Getenv("RECORDBOT_PDF_OUT"); dir != "" {
 				if err := os.WriteFile(filepath.Join(dir, "filed-"+name+".pdf"), []byte(pdf), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "filed-"+name+".html"), []byte(html), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}

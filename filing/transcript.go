@@ -98,6 +98,11 @@ var transcriptFuncs = template.FuncMap{
 	"size":  humanSize,
 	"emoji": reactionEmoji,
 	"words": reactionWords,
+	// inline reports whether an attached file is an image small enough
+	// to show in the transcript (the PDF shows the same ones).
+	"inline": func(f capture.File) bool {
+		return imgType(f.MIMEType) != "" && f.Size >= 0 && f.Size <= maxInlineImage
+	},
 }
 
 // The HTML transcript is self-contained: inline style, no scripts, no
@@ -125,6 +130,8 @@ li.root{border-top:2px solid #1d3557}
 ul.reactions,ul.files{list-style:none;padding:0;margin:.2em 0;font-size:.9em}
 ul.reactions li{display:inline-block;margin-right:.8em;color:#444}
 ul.files li::before{content:"\1F4CE  "}
+ul.files img{max-width:min(100%,24em);max-height:18em;border:1px solid #ddd;margin:.3em 0}
+.rw{font-size:.85em;color:#666}
 .missing{color:#a4000f}
 footer{font-size:.8em;color:#555;border-top:1px solid #ccc;margin-top:1em;padding-top:.5em}
 @page{size:A4;margin:22mm 15mm 20mm;
@@ -166,8 +173,8 @@ a{color:inherit}
 {{range .Thread.Messages}}<li class="msg{{if eq .Position 0}} root{{end}}" id="m{{.Position}}">
 <div class="head"><span class="author">{{.Author.Name}}</span>{{if .Author.Bot}} <span class="bot">bot</span>{{end}}{{if and .Author.RealName (ne .Author.RealName .Author.DisplayName)}} · {{.Author.RealName}}{{end}} · <time datetime="{{.Time.UTC.Format "2006-01-02T15:04:05Z07:00"}}">{{stamp .Time $.TZ}}</time>{{with .Edited}} <span class="edited">edited {{stamp .At $.TZ}}</span>{{end}}</div>
 <div class="text">{{.ReadableText}}</div>
-{{if .Files}}<ul class="files">{{range .Files}}<li>{{if .Path}}<a href="{{rel .Path}}">{{.Name}}</a> ({{size .Size}}{{with .MIMEType}}, {{.}}{{end}}){{else}}<span class="missing">{{.Name}}: not captured{{with .Error}} ({{.}}){{end}}</span>{{end}}</li>{{end}}</ul>{{end}}
-{{if .Reactions}}<ul class="reactions">{{range .Reactions}}<li title="{{words .Emoji}}">{{emoji .Emoji}} {{.Count}}{{with .Users}} ({{names .}}){{end}}</li>{{end}}</ul>{{end}}
+{{if .Files}}<ul class="files">{{range .Files}}<li>{{if and .Path (inline .)}}<a href="{{rel .Path}}"><img src="{{rel .Path}}" alt="{{.Name}}"></a><br>{{end}}{{if .Path}}<a href="{{rel .Path}}">{{.Name}}</a> ({{size .Size}}{{with .MIMEType}}, {{.}}{{end}}){{else}}<span class="missing">{{.Name}}: not captured{{with .Error}} ({{.}}){{end}}</span>{{end}}</li>{{end}}</ul>{{end}}
+{{if .Reactions}}<ul class="reactions">{{range .Reactions}}<li title="{{words .Emoji}}">{{emoji .Emoji}} <span class="rw">{{words .Emoji}}</span> × {{.Count}}{{with .Users}} ({{names .}}){{end}}</li>{{end}}</ul>{{end}}
 </li>
 {{end}}</ol>
 <footer>Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json.</footer>
