@@ -352,6 +352,11 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 		field("Legal hold", "off")
 	}
 	field("Stored at", d.Where)
+	for _, o := range d.Objects {
+		if o.Path == filing.PDFFile {
+			field("Read it", o.Where+" (A4 PDF, for reading and printing)")
+		}
+	}
 	if d.Unindexed {
 		field("Index entry", "MISSING: found by walking "+filing.RecordsPrefix+"; ls, due and find do not list it (see records verify)")
 	}

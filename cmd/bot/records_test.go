@@ -82,6 +82,8 @@ func TestRecordsCommands(t *testing.T) {
 				{[]string{"records", "classes"}, 0, []string{"file plan: the sample plan", "100-20  Committees and working groups", "retention: review 7 years", "markings:  OFFICIAL (default)"}},
 				{[]string{"records", "find", "zebra"}, 0, []string{"No records contain"}},
 				{[]string{"records", "verify", "--help"}, 2, nil},
+				{[]string{"records", "hold", sum.ID, "--on"}, 2, nil},
+				{[]string{"records", "show", sum.ID}, 0, []string{"Read it:           ", "data/transcript.pdf (A4 PDF, for reading and printing)"}},
 			}
 			for _, c := range checks {
 				out, stderr, code := runBot(t, env, c.args...)
