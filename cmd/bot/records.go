@@ -504,7 +504,7 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "%s checked: %d intact, %d failed. Fixity-check events recorded under %s\n",
 			plural(len(res), "record", "records"), len(res)-failed, failed, st.Where(filing.AuditPrefix))
 		if tampered := countKind(res, records.Tampered); tampered > 0 {
-			fmt.Fprintf(m.Stdout, "%d objects were written over or deleted after filing (tampered): the versions filed were checked, and are the records.\n", tampered)
+			fmt.Fprintf(m.Stdout, "%s written over or deleted after filing (tampered): the versions filed were checked, and are the records.\n", plural(tampered, "object was", "objects were"))
 		}
 	}
 	if failed > 0 {
@@ -524,7 +524,7 @@ func (m *Main) warnUnindexed(ctx context.Context, st filing.Store, cmd string) {
 	if len(folders) == 0 {
 		return
 	}
-	fmt.Fprintf(m.Stderr, "warning: %d record folders have no index entry, so %s does not see them; run `bot records verify --all`:\n", len(folders), cmd)
+	fmt.Fprintf(m.Stderr, "warning: %s no index entry, so %s does not see them; run `bot records verify --all`:\n", plural(len(folders), "record folder has", "record folders have"), cmd)
 	for i, f := range folders {
 		if i == 10 {
 			fmt.Fprintf(m.Stderr, "  … and %d more\n", len(folders)-i)

@@ -302,7 +302,7 @@ func TestRecordsUnindexedLocal(t *testing.T) {
 	}
 	for _, cmd := range [][]string{{"ls"}, {"due", "--before", "2999"}, {"find", "option"}} {
 		_, stderr, code := runBot(t, env, append([]string{"records"}, cmd...)...)
-		if code != 0 || !strings.Contains(stderr, "1 record folders have no index entry") || !strings.Contains(stderr, filing.ShortID(sum.ID)) {
+		if code != 0 || !strings.Contains(stderr, "1 record folder has no index entry") || !strings.Contains(stderr, filing.ShortID(sum.ID)) {
 			t.Errorf("bot records %s (no index entry): exit %d, stderr %q; want a warning naming the folder", cmd[0], code, stderr)
 		}
 	}
