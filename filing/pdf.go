@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
 	"golang.org/x/image/font/gofont/gobold"
@@ -213,7 +214,11 @@ func (w *pdfWriter) metadata(rec *Record) {
 	}
 	w.ln(2)
 	var people []string
-	for _, p := range rec.Participants {
+	for i, p := range rec.Participants {
+		if i == maxParticipants {
+			people = append(people, fmt.Sprintf("and %d more (record.json lists them all)", len(rec.Participants)-i))
+			break
+		}
 		people = append(people, Label(p))
 	}
 	ch := firstNonEmpty(rec.Source.Channel.Name, rec.Source.Channel.ID)
@@ -303,7 +308,11 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message, load imageLo
 		for _, r := range m.Reactions {
 			s := fmt.Sprintf("%s × %d", reactionWords(r.Emoji), r.Count)
 			var names []string
-			for _, u := range r.Users {
+			for i, u := range r.Users {
+				if i == maxReactionNames {
+					names = append(names, fmt.Sprintf("and %d more", len(r.Users)-i))
+					break
+				}
 				names = append(names, Label(u))
 			}
 			if len(names) > 0 {
@@ -319,6 +328,13 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message, load imageLo
 	w.ln(1.5)
 }
 
+// maxParticipants bounds the participants listed in the PDF's metadata.
+const maxParticipants = 100
+
+// maxReactionNames bounds the names listed under one reaction in the PDF
+// (thread.json and the HTML transcript have them all).
+const maxReactionNames = 20
+
 // urlPattern finds the links in a message's readable text.
 var urlPattern = regexp.MustCompile(`(?i)\b(?:https?|mailto):[^\s<>"]+[^\s<>".,;:!?)\]]`)
 
@@ -328,17 +344,44 @@ func (w *pdfWriter) linked(h float64, text string) {
 	for text != "" {
 		loc := urlPattern.FindStringIndex(text)
 		if loc == nil {
-			w.Write(h, text)
+			w.plain(h, text)
 			return
 		}
 		if loc[0] > 0 {
-			w.Write(h, text[:loc[0]])
+			w.plain(h, text[:loc[0]])
 		}
 		u := text[loc[0]:loc[1]]
 		w.SetTextColor(0x1a, 0x4f, 0xa0)
 		w.WriteLinkString(h, u, u)
 		w.SetTextColor(0, 0, 0)
 		text = text[loc[1]:]
+	}
+}
+
+// writeChunk is the most text handed to fpdf's Write at once: its time
+// grows with the square of the text's length (a 40,000-character message,
+// Slack's limit, would take a quarter of a minute in one piece).
+const writeChunk = 256
+
+// plain writes text in pieces of at most writeChunk bytes, cut after a
+// space or a line end where there is one, else on a character boundary,
+// so the time stays linear in the length of a message.
+func (w *pdfWriter) plain(h float64, text string) {
+	for len(text) > writeChunk {
+		cut := strings.LastIndexAny(text[:writeChunk], " \n")
+		if cut < writeChunk/2 {
+			cut = writeChunk
+			for cut > 0 && !utf8.RuneStart(text[cut]) {
+				cut--
+			}
+		} else {
+			cut++
+		}
+		w.Write(h, text[:cut])
+		text = text[cut:]
+	}
+	if text != "" {
+		w.Write(h, text)
 	}
 }
 

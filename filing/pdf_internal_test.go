@@ -177,3 +177,58 @@ func TestReactionWords(t *testing.T) {
 		}
 	}
 }
+
+// Hostile and odd text renders, in time: control and bidi characters, a
+// word longer than a line, a message as long as Slack allows, empty messages, a corrupt or
+// unsupported image, and scripts the fonts lack.
+func TestRenderPDFHostile(t *testing.T) {
+	ctx := context.Background()
+	th, _ := longThread(6)
+	long := strings.Repeat("x", 5000)
+	th.Messages[0].ReadableText = "pay \u202Eevil\u202C \x00\x1b[2J now " + long
+	th.Messages[1].ReadableText = ""
+	th.Messages[2].ReadableText = strings.Repeat("A line of text. ", 2500) // 40,000 characters: Slack's limit
+	th.Messages[3].ReadableText = "עברית العربية 日本語 🎉 \u2028 \t tab https://" + long
+	th.Messages[3].Author = capture.Person{ID: "U9", DisplayName: "\u202Emallory", RealName: strings.Repeat("M", 300)}
+	th.Messages[4].Files = []capture.File{
+		{Name: "corrupt.png", MIMEType: "image/png", Size: 10, Path: "data/files/001_corrupt.png"},
+		{Name: "interlaced.png", MIMEType: "image/png", Size: 100, Path: "data/files/002_interlaced.png"},
+		{Name: "huge-dimensions.png", MIMEType: "image/png", Size: 100, Path: "data/files/003_huge.png"},
+	}
+	th.Messages[5].Reactions = []capture.Reaction{{Emoji: "\u202E", Count: -1}, {Emoji: "", Count: 0}}
+	rec := testRecord(th)
+	rec.Title = strings.Repeat("Title ", 200) + "\x00"
+	files := map[string][]byte{
+		"data/files/001_corrupt.png":    []byte("\x89PNG\r\n\x1a\nnot really"),
+		"data/files/002_interlaced.png": interlacedPNG(),
+		"data/files/003_huge.png":       chart(3),
+	}
+	load := func(_ context.Context, p string) ([]byte, error) { return files[p], nil }
+	start := time.Now()
+	pdf, err := renderPDF(ctx, rec, th, nil, load)
+	if err != nil {
+		t.Fatalf("renderPDF(hostile): %v", err)
+	}
+	// fpdf's Write takes time in the square of the text it is given: a
+	// 40,000-character message in one piece took 15 s; in pieces, well
+	// under one.
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("renderPDF(hostile) took %v, want well under 10s", d)
+	}
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("renderPDF(hostile) is not a PDF")
+	}
+	if dir := os.Getenv("RECORDBOT_PDF_OUT"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "hostile.pdf"), pdf, 0o644)
+	}
+}
+
+// interlacedPNG is a PNG fpdf cannot embed (Adam7 interlacing).
+func interlacedPNG() []byte {
+	b := chart(1)
+	// Set the IHDR interlace byte; the CRC no longer matches, which is
+	// also a PNG a decoder may refuse: either way it must not break the
+	// transcript.
+	b[28] = 1
+	return b
+}
