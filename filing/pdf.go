@@ -56,6 +56,27 @@ var pdfColour = [3]int{0x1d, 0x35, 0x57}
 // intent (an ICC profile), which PDF/A requires for device colours: see
 // the README.
 func renderPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) ([]byte, error) {
+	pdf, err := drawPDF(ctx, rec, t, tz, load)
+	if err == nil || ctx.Err() != nil {
+		return pdf, err
+	}
+	// A thread the PDF library cannot draw must not stop the record from
+	// being filed: the PDF then holds the metadata and says where the
+	// transcript is.
+	note := *t
+	note.Messages = []capture.Message{{Position: 0, Author: capture.Person{ID: Agent, DisplayName: Agent, Bot: true}, Time: rec.FiledAt,
+		ReadableText: "This transcript could not be drawn as PDF (" + err.Error() + "). The whole thread is in transcript.html, transcript.txt and thread.json in this folder."}}
+	return drawPDF(ctx, rec, &note, tz, nil)
+}
+
+// drawPDF draws the PDF transcript; a panic in the PDF library is
+// returned as an error.
+func drawPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("PDF library: %v", r)
+		}
+	}()
 	p := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
 	p.SetCompression(true)
 	p.SetCatalogSort(true)
@@ -114,11 +135,11 @@ func renderPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Loc
 	if err := p.Output(&b); err != nil {
 		return nil, fmt.Errorf("render PDF transcript: %w", err)
 	}
-	out, err := linkMetadata(b.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("render PDF transcript: %w", err)
+	linked, lerr := linkMetadata(b.Bytes())
+	if lerr != nil {
+		return nil, fmt.Errorf("render PDF transcript: %w", lerr)
 	}
-	return out, nil
+	return linked, nil
 }
 
 // linkMetadata appends an incremental update to pdf that names the XMP

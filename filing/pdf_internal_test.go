@@ -232,3 +232,18 @@ func interlacedPNG() []byte {
 	b[28] = 1
 	return b
 }
+
+// When the PDF library fails on a thread, the record still gets a PDF:
+// the metadata, and a note saying where the transcript is.
+func TestRenderPDFFallback(t *testing.T) {
+	th, _ := longThread(30)
+	rec := testRecord(th)
+	broken := func(context.Context, string) ([]byte, error) { panic("drawing failed") }
+	pdf, err := renderPDF(context.Background(), rec, th, nil, broken)
+	if err != nil {
+		t.Fatalf("renderPDF with a failing drawing: %v", err)
+	}
+	if s := string(pdf); !strings.HasPrefix(s, "%PDF-") || strings.Count(s, "/Type /Page\n") != 1 || !strings.Contains(s, "/Metadata ") {
+		t.Errorf("fallback PDF: want one page with metadata, got %d pages", strings.Count(s, "/Type /Page\n"))
+	}
+}
