@@ -1,7 +1,11 @@
-// Package bot holds what the Slack and Mattermost front ends share: sealed
-// installation secrets and routing of filing outcomes back to the platform
-// a request came from. The front ends themselves are bot/slack and
-// bot/mattermost.
+// Package bot holds what the Slack and Mattermost front ends share: the
+// filing conversation (the form's suggested title, limits and marking
+// default, and form values to a filing.Request, in form.go; what the
+// person is told and when, in each platform's markup, in outcome.go),
+// sealed installation secrets, and routing of filing outcomes back to the
+// platform a request came from. The front ends themselves are bot/slack
+// and bot/mattermost: each decodes its platform's payloads, shows the
+// form, and says what Voice gives it.
 package bot
 
 import (

@@ -32,6 +32,9 @@ const (
 	Mattermost Platform = "mattermost"
 	// Import is a thread read from a snapshot file rather than a live chat.
 	Import Platform = "import"
+	// WhatsApp is a chat a person exported from WhatsApp ("Export chat")
+	// and supplied: WhatsApp has no API to capture from.
+	WhatsApp Platform = "whatsapp"
 )
 
 // Thread is a snapshot of a whole chat thread.
@@ -45,8 +48,64 @@ type Thread struct {
 	ThreadID   string    `json:"thread_id"`
 	Permalink  string    `json:"permalink,omitempty"`
 	CapturedAt time.Time `json:"captured_at"`
+	// ReadAs says whose access read the thread: "bot" (the bot's own
+	// token) or "delegated:<user id>" (the token a participant granted,
+	// for a direct or group message the bot cannot join). Empty for
+	// imports and for snapshots made before it was recorded.
+	ReadAs string `json:"read_as,omitempty"`
 	// Messages are in thread order; Messages[0] is the root.
 	Messages []Message `json:"messages"`
+	// Provenance is set when the thread was not captured from the platform
+	// by recordbot but read from a file a person made and supplied (a
+	// WhatsApp export): who supplied it, when, the file and its checksum,
+	// and what had to be assumed to read it.
+	Provenance *Provenance `json:"provenance,omitempty"`
+}
+
+// Provenance says where a snapshot read from a supplied file came from.
+type Provenance struct {
+	// Kind is "user-export": an export a person made on their own device,
+	// not a capture recordbot made from the platform.
+	Kind string `json:"kind"`
+	// Description says the same for people.
+	Description string `json:"description"`
+	// SuppliedBy is the person who gave recordbot the file.
+	SuppliedBy Person    `json:"supplied_by"`
+	SuppliedAt time.Time `json:"supplied_at"`
+	// Via says how it was supplied: "command line", "slack dm"...
+	Via string `json:"via,omitempty"`
+	// FileName, FileSize and FileSHA256 identify the file as supplied.
+	FileName   string `json:"file_name"`
+	FileSize   int64  `json:"file_size"`
+	FileSHA256 string `json:"file_sha256"`
+	// Format names the file's layout, such as "whatsapp-ios-zip".
+	Format string `json:"format,omitempty"`
+	// Assumptions are what reading the file needed that it does not say
+	// itself (the order of day and month, the time zone), with the basis
+	// of each.
+	Assumptions []Assumption `json:"assumptions,omitempty"`
+	// Notes are other facts about the file for people, such as files in
+	// it that no message names.
+	Notes []string `json:"notes,omitempty"`
+	// Original is the supplied file itself, kept in the record byte for
+	// byte; filing gives it its Path and SHA256.
+	Original *File `json:"original,omitempty"`
+}
+
+// Provenance kinds.
+const (
+	// UserExport is a chat export a person made and supplied.
+	UserExport = "user-export"
+)
+
+// Assumption is one thing a snapshot's reading assumed, and why.
+type Assumption struct {
+	// Subject is what was assumed: "date order", "time zone".
+	Subject string `json:"subject"`
+	// Value is what was taken: "day/month/year", "Europe/London".
+	Value string `json:"value"`
+	// Basis says why: inferred from the file, or given by whom.
+	Basis string `json:"basis"`
 }
 
 // Workspace is a Slack workspace or a Mattermost team.
@@ -173,6 +232,24 @@ type Source interface {
 	Capture(ctx context.Context, ref Ref, requester Person) (*Thread, error)
 }
 
+// Resolver is what a live Source can do before a filing form opens: find
+// the thread a message belongs to, check that the bot can read it and the
+// requester may file it, and only then give its first message, so a title
+// can be suggested. A person who may not file a thread sees nothing of it.
+// It fails as Capture does: ErrAccess, ErrBotNotInChannel, ErrNotFound.
+type Resolver interface {
+	Resolve(ctx context.Context, ref Ref, requester Person) (Preview, error)
+}
+
+// Preview is a thread as Resolve found it.
+type Preview struct {
+	// Ref is the thread: ThreadID is its root, MessageID the message
+	// acted on when that is a reply, ChannelID its channel.
+	Ref Ref
+	// Text is the root message's text, in the platform's markup.
+	Text string
+}
+
 // Errors a Source returns, wrapped with detail a person can act on.
 var (
 	// ErrAccess: the requester may not see the thread.
@@ -246,9 +323,15 @@ func (t *Thread) Span() (first, last time.Time) {
 	return first, last
 }
 
-// Files returns every file of the thread in message order.
+// Files returns the supplied original of an imported thread
+// (Provenance.Original), if any, then every file of the thread in message
+// order. The original comes first: it is the largest file of an import,
+// so filing starts it first and stores the media beside it.
 func (t *Thread) Files() []*File {
 	var out []*File
+	if t.Provenance != nil && t.Provenance.Original != nil {
+		out = append(out, t.Provenance.Original)
+	}
 	for i := range t.Messages {
 		for j := range t.Messages[i].Files {
 			out = append(out, &t.Messages[i].Files[j])

@@ -2,6 +2,11 @@ package capture_test
 
 import (
 	"context"
+	"go/importer"
+	"go/token"
+	"go/types"
+	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -83,6 +88,8 @@ func TestDependencies(t *testing.T) {
 		{"github.com/recordbot/recordbot/capture/slack", append([]string{"github.com/mattermost/mattermost"}, storage...)},
 		{"github.com/recordbot/recordbot/capture/mattermost", append([]string{"github.com/slack-go/slack"}, storage...)},
 		{"github.com/recordbot/recordbot/bot", chat},
+		// The WhatsApp export reader is a source: no SDK, and no filing.
+		{"github.com/recordbot/recordbot/capture/whatsapp", append(append([]string{"github.com/recordbot/recordbot/filing"}, chat...), storage...)},
 	}
 	for _, tt := range tests {
 		out, err := exec.Command("go", "list", "-deps", tt.pkg).Output()
@@ -100,4 +107,82 @@ func TestDependencies(t *testing.T) {
 			t.Errorf("%s depends on the bot front ends: dependencies must point bot -> capture, filing", tt.pkg)
 		}
 	}
+}
+
+// Chat SDK types stop at the capture platform packages: nothing a platform
+// package exports (functions, methods, fields, types, variables) mentions
+// one, so the front ends and filing speak only capture's types. The test
+// doubles (slacktest, mattermosttest) speak the SDKs on purpose.
+func TestNoSDKTypesExported(t *testing.T) {
+	sdks := []string{"github.com/slack-go/slack", "github.com/mattermost/mattermost", "github.com/minio/minio-go"}
+	out, err := exec.Command("go", "list", "-export", "-deps", "-f", "{{.ImportPath}}={{.Export}}", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list -export: %v", err)
+	}
+	exports := make(map[string]string)
+	for _, line := range strings.Fields(string(out)) {
+		if path, file, ok := strings.Cut(line, "="); ok {
+			exports[path] = file
+		}
+	}
+	imp := importer.ForCompiler(token.NewFileSet(), "gc", func(path string) (io.ReadCloser, error) { return os.Open(exports[path]) })
+	checked := 0
+	for path := range exports {
+		rest, ok := strings.CutPrefix(path, "github.com/recordbot/recordbot/capture/")
+		if !ok || strings.HasSuffix(rest, "test") {
+			continue
+		}
+		pkg, err := imp.Import(path)
+		if err != nil {
+			t.Fatalf("import %s: %v", path, err)
+		}
+		checked++
+		for _, where := range exportedTypes(pkg) {
+			for _, sdk := range sdks {
+				if strings.Contains(where[1], sdk) {
+					t.Errorf("%s exports %s, which mentions %s: %s", path, where[0], sdk, where[1])
+				}
+			}
+		}
+	}
+	if checked < 2 {
+		t.Errorf("checked %d capture platform packages, want at least capture/slack and capture/mattermost", checked)
+	}
+}
+
+// exportedTypes lists, for each exported name of pkg (and each exported
+// method and field of its exported types), the name and its type.
+func exportedTypes(pkg *types.Package) [][2]string {
+	var out [][2]string
+	add := func(name string, typ types.Type) { out = append(out, [2]string{name, types.TypeString(typ, nil)}) }
+	for _, name := range pkg.Scope().Names() {
+		obj := pkg.Scope().Lookup(name)
+		if !obj.Exported() {
+			continue
+		}
+		named, ok := obj.Type().(*types.Named)
+		if _, isType := obj.(*types.TypeName); !isType || !ok {
+			add(name, obj.Type())
+			continue
+		}
+		ms := types.NewMethodSet(types.NewPointer(named))
+		for i := range ms.Len() {
+			if m := ms.At(i).Obj(); m.Exported() {
+				add(name+"."+m.Name(), m.Type())
+			}
+		}
+		switch u := named.Underlying().(type) {
+		case *types.Struct:
+			for i := range u.NumFields() {
+				if f := u.Field(i); f.Exported() {
+					add(name+"."+f.Name(), f.Type())
+				}
+			}
+		case *types.Interface:
+			add(name, u)
+		default:
+			add(name, u)
+		}
+	}
+	return out
 }

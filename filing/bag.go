@@ -113,7 +113,7 @@ type fetch struct {
 // attempt left unfinished.
 func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, string, error) {
 	// 1. The snapshot: the stored one if an earlier attempt wrote it.
-	snap, err := f.snapshot(ctx, fl, src.thread)
+	snap, snapEntry, err := f.snapshot(ctx, fl, src.thread)
 	if err != nil {
 		return nil, "", err
 	}
@@ -129,12 +129,10 @@ func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, strin
 
 	// 3. The snapshot itself and the transcripts, which show the missing
 	// files as not captured.
-	threadJSON, err := json.MarshalIndent(snap, "", "  ")
-	if err != nil {
-		return nil, "", err
-	}
-	e, err := f.putSmall(ctx, fl.key+ThreadFile, threadJSON, fl.with("application/json"))
-	if err != nil {
+	var e FileEntry
+	if snapEntry != nil {
+		e = *snapEntry
+	} else if e, err = f.hashStored(ctx, fl.key+ThreadFile); err != nil {
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("application/json"))
@@ -425,18 +423,21 @@ func withMissing(snap *capture.Thread, missing []MissingFile) *capture.Thread {
 }
 
 // snapshot returns the thread as stored in the record, writing t first if
-// no earlier attempt did. File paths are assigned here.
-func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*capture.Thread, error) {
+// no earlier attempt did. File paths are assigned here. When it writes the
+// snapshot it returns its payload entry too, so that a large thread is not
+// marshalled or read back a second time to hash it; nil when it was stored
+// before.
+func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*capture.Thread, *FileEntry, error) {
 	if stored, err := f.readThread(ctx, fl.key+ThreadFile); err == nil {
-		return stored, nil
+		return stored, nil, nil
 	} else if !errors.Is(err, ErrNotExist) {
-		return nil, err
+		return nil, nil, err
 	}
 	if t == nil {
-		return nil, errors.New("no snapshot to file")
+		return nil, nil, errors.New("no snapshot to file")
 	}
 	if err := t.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	snap := *t
 	snap.SchemaVersion = capture.SchemaVersion
@@ -467,19 +468,39 @@ func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*c
 			file.Path = DataPath(k, n, file.Name)
 		}
 	}
+	if t.Provenance != nil {
+		// A supplied export is kept byte for byte beside the snapshot.
+		p := *t.Provenance
+		p.Assumptions = append([]capture.Assumption(nil), p.Assumptions...)
+		p.Notes = append([]string(nil), p.Notes...)
+		if p.Original != nil {
+			o := *p.Original
+			o.SHA256, o.Path = "", ""
+			if o.Open == nil && o.Error == "" {
+				o.Error = "the supplied file could not be read"
+			}
+			if o.Error == "" {
+				o.Path = OriginalPath(o.Name)
+			}
+			p.Original = &o
+		}
+		snap.Provenance = &p
+	}
 	data, err := json.MarshalIndent(&snap, "", "  ")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	_, err = f.store.Create(ctx, fl.key+ThreadFile, bytes.NewReader(data), int64(len(data)), fl.with("application/json"))
 	if errors.Is(err, ErrExist) {
 		// Another worker got there first: its snapshot is the record's.
-		return f.readThread(ctx, fl.key+ThreadFile)
+		stored, err := f.readThread(ctx, fl.key+ThreadFile)
+		return stored, nil, err
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &snap, nil
+	sum := sha256.Sum256(data)
+	return &snap, &FileEntry{Path: fl.key + ThreadFile, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
 func (f *filer) readThread(ctx context.Context, key string) (*capture.Thread, error) {
@@ -516,8 +537,8 @@ func (f *filer) record(fl *filing, t *capture.Thread) *Record {
 		Class: ClassRef{Code: c.Code, Title: c.Title, Path: path}, Key: fl.key,
 		FiledBy: req.RequestedBy, FiledAt: fl.filed, CapturedAt: t.CapturedAt.UTC(), Via: req.Via,
 		ThreadStart: first.UTC(), ThreadEnd: last.UTC(), Participants: t.Participants(),
-		Source:    Source{Platform: t.Platform, Workspace: t.Workspace, Channel: t.Channel, ThreadID: t.ThreadID, Permalink: t.Permalink},
-		Retention: ret, Marking: req.Marking, Messages: len(t.Messages),
+		Source:    Source{Platform: t.Platform, Workspace: t.Workspace, Channel: t.Channel, ThreadID: t.ThreadID, Permalink: t.Permalink, ReadAs: t.ReadAs},
+		Retention: ret, Marking: req.Marking, Messages: len(t.Messages), Provenance: t.Provenance,
 		Events: []Event{{ID: req.ID, Type: "filed", At: fl.filed, By: req.RequestedBy, RecordID: req.ID, Key: fl.key,
 			ClassCode: c.Code, RequestID: req.ID, Source: req.Via, Agent: Agent}},
 	}
@@ -677,6 +698,17 @@ func bagInfo(rec *Record, org string) []byte {
 	field("Source-Channel", firstNonEmpty(rec.Source.Channel.Name, rec.Source.Channel.ID))
 	field("Source-Thread", rec.Source.ThreadID)
 	field("Source-Permalink", rec.Source.Permalink)
+	field("Source-Read-As", rec.Source.ReadAs)
+	if p := rec.Provenance; p != nil {
+		field("Source-Kind", p.Description)
+		field("Supplied-By", fmt.Sprintf("%s (%s)", p.SuppliedBy.Name(), p.SuppliedBy.ID))
+		field("Supplied-At", p.SuppliedAt.UTC().Format(time.RFC3339))
+		field("Supplied-File", p.FileName)
+		field("Supplied-File-SHA256", p.FileSHA256)
+		for _, a := range p.Assumptions {
+			field("Assumption", fmt.Sprintf("%s: %s (%s)", a.Subject, a.Value, a.Basis))
+		}
+	}
 	field("Thread-Start", rec.ThreadStart.Format(time.RFC3339))
 	field("Thread-End", rec.ThreadEnd.Format(time.RFC3339))
 	field("Message-Count", fmt.Sprint(rec.Messages))

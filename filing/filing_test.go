@@ -522,30 +522,78 @@ func TestSubmitWithKeyIsIdempotent(t *testing.T) {
 	}
 }
 
-// A key claimed by a process that died before it stored the request is
-// taken up by the next submission with that key, under the same id.
-func TestSubmitFinishesAHalfStoredKey(t *testing.T) {
+// A copy of a keyed submission that arrives after the first was filed (a
+// replay inside Slack's five minutes, a late second press) files nothing
+// more: Submit answers it as a repeat of the filed request. When the copy
+// slips in as the filing ends (Submit saw no done marker yet), the worker
+// drops it and tells its sender the record that was filed.
+func TestSubmitAfterFilingFilesNothingMore(t *testing.T) {
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
-	svc := newService(t, st, nil, nil)
-	r := request("Half stored")
+	src := &source{thread: testThread(3)}
+	outs := newOutcomes()
+	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Source: src, Notifier: outs, ScanEvery: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, svc)
+	defer stop()
+	r := request("Replayed late")
 	r.Key = "mattermost:team1:nonce-abc"
 	first, err := svc.Submit(ctx, r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Simulate the crash: the pending request is gone, the key claim stays.
-	if err := st.Delete(ctx, filing.RequestsPrefix+"pending/"+first.ID+".json"); err != nil {
-		t.Fatal(err)
+	if filed := outs.wait(t); filed.Record == nil || filed.Record.ID != first.ID {
+		t.Fatalf("first outcome = %+v, want record %s filed", filed, first.ID)
 	}
+
 	again, err := svc.Submit(ctx, r)
+	if err != nil || !again.Repeat || again.ID != first.ID {
+		t.Errorf("late copy = id %s repeat %v, %v; want a repeat of %s", again.ID, again.Repeat, err, first.ID)
+	}
+
+	// The race: the copy's Submit does not see the done marker.
+	blind, err := filing.NewService(filing.Options{Store: hideDone{st}, Plan: filing.SamplePlan()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.ID != first.ID || again.Repeat {
-		t.Errorf("resubmission = id %s repeat %v, want id %s stored anew", again.ID, again.Repeat, first.ID)
+	late := r
+	late.Reply = json.RawMessage(`{"who":"the late copy"}`)
+	if _, err := blind.Submit(ctx, late); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := st.Stat(ctx, filing.RequestsPrefix+"pending/"+first.ID+".json"); err != nil {
-		t.Errorf("request not stored again: %v", err)
+	out := outs.wait(t)
+	if out.Record == nil || out.Record.ID != first.ID || out.Err != nil || string(out.Request.Reply) != `{"who":"the late copy"}` {
+		t.Errorf("the copy's sender was told %+v, want record %s through the copy's own reply", out, first.ID)
 	}
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("thread captured %d times, want 1", n)
+	}
+	records := 0
+	for _, err := range st.List(ctx, filing.IndexPrefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		records++
+	}
+	if records != 1 {
+		t.Errorf("index entries = %d, want 1", records)
+	}
+	for _, err := range st.List(ctx, filing.RequestsPrefix+"pending/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Error("a pending request was left behind")
+	}
+}
+
+// hideDone is a store that does not see requests' done markers.
+type hideDone struct{ filing.Store }
+
+func (h hideDone) Stat(ctx context.Context, key string) (filing.ObjectInfo, error) {
+	if strings.HasPrefix(key, filing.RequestsPrefix+"done/") {
+		return filing.ObjectInfo{}, filing.ErrNotExist
+	}
+	return h.Store.Stat(ctx, key)
 }

@@ -125,6 +125,13 @@ func DataPath(n, total int, name string) string {
 	return s
 }
 
+// OriginalPath returns where a record keeps the file a person supplied
+// (a chat export), byte for byte: "data/original/<name>", the name made
+// safe as in DataPath and its extension kept.
+func OriginalPath(name string) string {
+	return "data/original/" + strings.TrimPrefix(DataPath(1, 1, name), "data/files/001_")
+}
+
 func isAlnum(s string) bool {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {

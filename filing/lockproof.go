@@ -62,11 +62,19 @@ func (s *S3) ProveLock(ctx context.Context) error {
 	if first.VersionID == "" {
 		return fmt.Errorf("%w: bucket %q gave the canary no version id: versioning is off", ErrNotLocked, s.bucket)
 	}
+	mode, until, err := s.client.GetObjectRetention(ctx, s.bucket, key, first.VersionID)
+	if err != nil || mode == nil || until == nil || *mode != s.lockMode || until.Before(time.Now()) {
+		return fmt.Errorf("%w: the store did not keep the canary's retention (%v)", ErrNotLocked, err)
+	}
 	if _, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(body), int64(len(body)), po); err == nil {
 		return fmt.Errorf("%w: the store accepted a second create-only write of %s (If-None-Match: * is ignored), so records could be overwritten", ErrNotLocked, key)
 	} else if !errors.Is(s.mapErr("create", key, err), ErrExist) {
 		return fmt.Errorf("write lock canary again: %w", err)
 	}
+	// With a bot policy that denies deleting versions (README, "What tamper
+	// evidence protects against") this refusal may come from the policy
+	// rather than the lock: run `bot check` once with the records
+	// administrator's credentials to prove the lock itself.
 	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: first.VersionID}); err == nil {
 		return fmt.Errorf("%w: the store deleted a retained version of %s; its Object Lock is not enforced", ErrNotLocked, key)
 	}

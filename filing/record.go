@@ -30,6 +30,11 @@ type Record struct {
 	Participants []capture.Person `json:"participants"`
 	// Source.
 	Source Source `json:"source"`
+	// Provenance is set for a thread read from a file a person supplied
+	// (a WhatsApp export) rather than captured from the platform: who
+	// supplied it, when, the file's name and SHA-256 and where the record
+	// keeps it, and what reading it assumed.
+	Provenance *capture.Provenance `json:"provenance,omitempty"`
 	// Retention and security.
 	Retention RetentionInfo `json:"retention"`
 	Marking   string        `json:"security_marking"`
@@ -79,6 +84,9 @@ type Source struct {
 	Channel   capture.Channel   `json:"channel"`
 	ThreadID  string            `json:"thread_id"`
 	Permalink string            `json:"permalink,omitempty"`
+	// ReadAs says whose access read the thread (capture.Thread.ReadAs):
+	// "bot", or "delegated:<user id>" for a person's granted access.
+	ReadAs string `json:"read_as,omitempty"`
 }
 
 // RetentionInfo is the retention of one record.

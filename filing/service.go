@@ -137,10 +137,11 @@ func NewService(o Options) (*Service, error) {
 // Plan returns the file plan requests are checked against.
 func (s *Service) Plan() *Plan { return s.o.Plan }
 
-// maxTitle and maxDescription bound what a person types.
+// MaxTitle and MaxDescription bound what a person types, in runes: the
+// forms of every front end use them as their fields' limits.
 const (
-	maxTitle       = 250
-	maxDescription = 3000
+	MaxTitle       = 250
+	MaxDescription = 3000
 )
 
 // Check validates a request's title, class and marking, field by field. It
@@ -151,13 +152,13 @@ func (s *Service) Check(r Request) FieldErrors {
 	switch {
 	case title == "":
 		fe["title"] = "Give the record a title."
-	case utf8.RuneCountInString(title) > maxTitle:
-		fe["title"] = fmt.Sprintf("Keep the title under %d characters.", maxTitle)
+	case utf8.RuneCountInString(title) > MaxTitle:
+		fe["title"] = fmt.Sprintf("Keep the title under %d characters.", MaxTitle)
 	case !utf8.ValidString(title) || strings.ContainsFunc(title, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		fe["title"] = "The title has characters that cannot be stored; type it again."
 	}
-	if utf8.RuneCountInString(r.Description) > maxDescription {
-		fe["description"] = fmt.Sprintf("Keep the description under %d characters.", maxDescription)
+	if utf8.RuneCountInString(r.Description) > MaxDescription {
+		fe["description"] = fmt.Sprintf("Keep the description under %d characters.", MaxDescription)
 	}
 	c := s.o.Plan.Class(r.ClassCode)
 	switch {
@@ -193,19 +194,35 @@ type pending struct {
 	NotBefore    time.Time `json:"not_before,omitzero"`
 }
 
-func pendingKey(id string) string { return RequestsPrefix + "pending/" + id + ".json" }
-func doneKey(id string) string    { return RequestsPrefix + "done/" + id + ".json" }
-func failedKey(id string) string  { return RequestsPrefix + "failed/" + id + ".json" }
+// A stored request is named by its handle (Request.handle) under pending/
+// while it waits, and under done/ or failed/ when it has ended.
+func pendingKey(h string) string { return RequestsPrefix + "pending/" + h + ".json" }
+func doneKey(h string) string    { return RequestsPrefix + "done/" + h + ".json" }
+func failedKey(h string) string  { return RequestsPrefix + "failed/" + h + ".json" }
+
+// handle names a stored request: its id, or for a request with an
+// idempotency key "k-" and the key's SHA-256, so that every copy of one
+// submission names the same object and a create-only write admits one.
+// Nothing a platform sent appears in the name.
+func (r Request) handle() string {
+	if r.Key == "" {
+		return r.ID
+	}
+	sum := sha256.Sum256([]byte(r.Key))
+	return "k-" + hex.EncodeToString(sum[:])
+}
 
 // Submit checks r and stores it durably as a pending request; it returns
 // the request with its ID and time set. Bad input returns FieldErrors and
 // stores nothing. Once Submit returns, the request will be carried out by
 // this or another bot process, even across restarts.
 //
-// A request with a Key is stored at most once: a later Submit with the
-// same Key (a replay, a double click, a retry after the store answered
-// late) returns the request first stored, with Repeat set, whether it is
-// still pending or already done or failed.
+// A request with a Key is filed at most once: a later Submit with the same
+// Key (a replay, a double click, a retry after the store answered late)
+// returns the request first stored, with Repeat set, while it is pending or
+// once it is done. A copy that arrives as the first one ends, or after it
+// failed, is stored, and the worker tells its sender the first one's outcome
+// instead of filing again.
 func (s *Service) Submit(ctx context.Context, r Request) (Request, error) {
 	r.Title = strings.TrimSpace(r.Title)
 	r.Description = strings.TrimSpace(r.Description)
@@ -222,80 +239,84 @@ func (s *Service) Submit(ctx context.Context, r Request) (Request, error) {
 	r.RequestedAt = s.now().UTC()
 	r.Attempts, r.LastError = 0, ""
 	if r.Key != "" {
-		first, err := s.claimKey(ctx, r.Key, r.ID)
-		if err != nil {
-			return r, fmt.Errorf("store filing request: %w", err)
-		}
-		if first != r.ID {
-			if prev, err := s.request(ctx, first); err == nil {
-				prev.Repeat = true
-				return prev, nil
-			} else if !errors.Is(err, ErrNotExist) {
-				return r, fmt.Errorf("store filing request: %w", err)
-			}
-			// The key was claimed but the request never stored (the
-			// process died in between): store it now under that id.
-			r.ID = first
-		}
+		return s.submitKeyed(ctx, r)
 	}
-	data, err := json.Marshal(pending{Request: r})
-	if err != nil {
-		return r, err
-	}
-	if _, err := s.o.Store.Create(ctx, pendingKey(r.ID), bytes.NewReader(data), int64(len(data)), WriteOptions{ContentType: "application/json"}); err != nil {
-		if errors.Is(err, ErrExist) && r.Key != "" {
-			if prev, err := s.request(ctx, r.ID); err == nil {
-				prev.Repeat = true
-				return prev, nil
-			}
-		}
+	if err := s.storePending(ctx, r); err != nil {
 		return r, fmt.Errorf("store filing request: %w", err)
 	}
-	s.log.Info("filing request accepted", "request", r.ID, "thread", r.Thread.String(), "class", r.ClassCode, "by", r.RequestedBy.ID)
-	select {
-	case s.wake <- r.ID:
-	default: // the next scan picks it up
-	}
+	s.accepted(r)
 	return r, nil
 }
 
-// keyClaim is stored under requests/keys/ for each idempotency key.
-type keyClaim struct {
-	ID string `json:"id"`
+// submitKeyed stores a request with an idempotency key in one create-only
+// write, named by the key (see Request.handle): the person waits for one
+// round trip to the store. A copy finds the stored request, pending, done or
+// failed, and gets it back with Repeat set. A copy that arrives after the
+// first was finished and its pending object removed is stored again, and
+// the worker, finding the handle done or failed, tells the person that
+// outcome instead of filing twice (see Service.carryOut).
+func (s *Service) submitKeyed(ctx context.Context, r Request) (Request, error) {
+	// Whether the submission already ended is asked alongside the write,
+	// so a copy arriving after the filing is answered as a repeat without
+	// a second round trip. A filing that ends between the two is caught by
+	// the worker instead.
+	h := r.handle()
+	var (
+		wg    sync.WaitGroup
+		ended error
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, ended = s.o.Store.Stat(ctx, doneKey(h))
+	}()
+	err := s.storePending(ctx, r)
+	wg.Wait()
+	switch {
+	case err == nil && ended == nil:
+		// A copy of a request already filed: take it back.
+		if err := s.o.Store.Delete(ctx, pendingKey(h)); err != nil {
+			s.log.Warn("remove pending copy of an ended request", "request", h, "err", err)
+			s.accepted(r) // the worker will tell the person the outcome
+			return r, nil
+		}
+	case err == nil:
+		s.accepted(r)
+		return r, nil
+	case !errors.Is(err, ErrExist):
+		return r, fmt.Errorf("store filing request: %w", err)
+	}
+	prev, err := s.request(ctx, h)
+	if err != nil {
+		return r, fmt.Errorf("store filing request: %w", err)
+	}
+	prev.Repeat = true
+	return prev, nil
 }
 
-// keyKey is where the claim of an idempotency key is stored: its SHA-256,
-// so nothing a platform sent appears in a key name.
-func keyKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return RequestsPrefix + "keys/" + hex.EncodeToString(sum[:]) + ".json"
+// storePending creates the pending request, only if there is none.
+func (s *Service) storePending(ctx context.Context, r Request) error {
+	data, err := json.Marshal(pending{Request: r})
+	if err != nil {
+		return err
+	}
+	_, err = s.o.Store.Create(ctx, pendingKey(r.handle()), bytes.NewReader(data), int64(len(data)), WriteOptions{ContentType: "application/json"})
+	return err
 }
 
-// claimKey creates the claim of key for request id, only if there is none;
-// it returns the id of the request that holds the key, id or an earlier one.
-func (s *Service) claimKey(ctx context.Context, key, id string) (string, error) {
-	k := keyKey(key)
-	err := createJSON(ctx, s.o.Store, k, keyClaim{ID: id})
-	if err == nil {
-		return id, nil
+// accepted logs an accepted request and wakes a worker for it.
+func (s *Service) accepted(r Request) {
+	s.log.Info("filing request accepted", "request", r.ID, "thread", r.Thread.String(), "class", r.ClassCode, "by", r.RequestedBy.ID)
+	select {
+	case s.wake <- r.handle():
+	default: // the next scan picks it up
 	}
-	if !errors.Is(err, ErrExist) {
-		return "", err
-	}
-	var c keyClaim
-	if err := readJSON(ctx, s.o.Store, k, &c); err != nil {
-		return "", err
-	}
-	if c.ID == "" {
-		return "", fmt.Errorf("idempotency claim %s holds no request id", k)
-	}
-	return c.ID, nil
 }
 
-// request reads the stored request id, wherever it is in its life:
-// pending, done or failed. ErrNotExist when it was never stored.
-func (s *Service) request(ctx context.Context, id string) (Request, error) {
-	for _, key := range []string{pendingKey(id), doneKey(id), failedKey(id)} {
+// request reads the stored request with handle h, wherever it is in its
+// life: pending, done or failed. ErrNotExist when it was never stored.
+func (s *Service) request(ctx context.Context, h string) (Request, error) {
+	for _, key := range []string{pendingKey(h), doneKey(h), failedKey(h)} {
 		var v struct {
 			Request Request `json:"request"`
 		}
@@ -307,7 +328,7 @@ func (s *Service) request(ctx context.Context, id string) (Request, error) {
 			return Request{}, err
 		}
 	}
-	return Request{}, fmt.Errorf("request %s: %w", id, ErrNotExist)
+	return Request{}, fmt.Errorf("request %s: %w", h, ErrNotExist)
 }
 
 // readJSON decodes the object at key (at most 1 MiB) into v.

@@ -127,7 +127,7 @@ func (s *Service) writePending(ctx context.Context, p pending, etag string) (str
 	if err != nil {
 		return "", err
 	}
-	info, err := s.o.Store.Put(ctx, pendingKey(p.Request.ID), bytes.NewReader(data), int64(len(data)),
+	info, err := s.o.Store.Put(ctx, pendingKey(p.Request.handle()), bytes.NewReader(data), int64(len(data)),
 		WriteOptions{ContentType: "application/json", IfMatch: etag})
 	return info.ETag, err
 }
@@ -155,8 +155,7 @@ func (s *Service) carryOut(ctx context.Context, id string) {
 	if now.Before(p.ClaimedUntil) && p.ClaimedBy != s.owner || now.Before(p.NotBefore) {
 		return
 	}
-	if _, err := s.o.Store.Stat(ctx, doneKey(id)); err == nil {
-		s.o.Store.Delete(ctx, pendingKey(id)) // done by another worker
+	if s.ended(ctx, id, p.Request) {
 		return
 	}
 	p.ClaimedBy, p.ClaimedUntil = s.owner, now.Add(s.o.LeaseTime)
@@ -392,7 +391,7 @@ func (s *Service) finish(ctx context.Context, r Request, key string, sum *Summar
 		s.log.Warn("record request outcome", "request", r.ID, "err", err)
 		return // stays pending; a later scan finishes it idempotently
 	}
-	if err := s.o.Store.Delete(ctx, pendingKey(r.ID)); err != nil {
+	if err := s.o.Store.Delete(ctx, pendingKey(r.handle())); err != nil {
 		s.log.Warn("remove pending request", "request", r.ID, "err", err)
 	}
 }
@@ -401,4 +400,40 @@ func (s *Service) notify(ctx context.Context, o Outcome) {
 	if s.o.Notifier != nil {
 		s.o.Notifier.Notify(ctx, o)
 	}
+}
+
+// ended reports whether the request with handle h has already ended (done
+// by another worker, or a copy of a keyed submission that arrived after
+// the first one ended), and if so removes the pending copy. A copy that is
+// not the request that ended is told that request's outcome: a replayed or
+// late second press then hears "filed" (or why not), and nothing is filed
+// twice.
+func (s *Service) ended(ctx context.Context, h string, r Request) bool {
+	for _, key := range []string{doneKey(h), failedKey(h)} {
+		var v struct {
+			Request Request  `json:"request"`
+			Record  *Summary `json:"record"`
+		}
+		err := readJSON(ctx, s.o.Store, key, &v)
+		if errors.Is(err, ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			s.log.Warn("read ended request", "request", h, "err", err)
+			return true // try again at the next scan
+		}
+		if err := s.o.Store.Delete(ctx, pendingKey(h)); err != nil {
+			s.log.Warn("remove pending copy of an ended request", "request", h, "err", err)
+		}
+		if v.Request.ID != r.ID {
+			o := Outcome{Request: r, Record: v.Record, Final: true}
+			o.Request.ID = v.Request.ID
+			if v.Record == nil {
+				o.Err = permanent(errors.New(firstNonEmpty(v.Request.LastError, "filing this thread failed")))
+			}
+			s.notify(ctx, o)
+		}
+		return true
+	}
+	return false
 }

@@ -2,31 +2,32 @@
 // custom slash command, the interactive dialog that asks for title, class,
 // marking and description (with a dynamic select for a large file plan),
 // the reaction trigger seen over the WebSocket with its "File as record…"
-// button, ephemeral replies about each filing request, and the per-team
-// install and uninstall.
+// button, what the person is told about each filing request, and the
+// per-team install and uninstall.
+//
+// Everything the person is told goes through channels a bot account with
+// the default permissions may use on every server version: the slash
+// command's own answer, the command's response_url (an ephemeral message
+// where the command was typed, for 30 minutes and 5 messages), and
+// otherwise a direct message from the bot. POST /posts/ephemeral is never
+// used: it needs create_post_ephemeral, which only system admins hold.
 //
 // Mattermost does not sign the requests it sends integrations except for
 // the slash command token, so every later step (dialog, lookup, button)
 // carries the thread and the person in a state sealed with the bot.Vault:
-// it cannot be forged or moved to another person.
+// it cannot be forged or moved to another person. A team that is not
+// installed has no command token, so every command claiming it is refused.
 package mattermost
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -44,13 +45,6 @@ const (
 	ActionPath  = "/mattermost/action"
 )
 
-// Filer is what the front end needs of filing.Service.
-type Filer interface {
-	Submit(ctx context.Context, r filing.Request) (filing.Request, error)
-	Check(r filing.Request) filing.FieldErrors
-	Plan() *filing.Plan
-}
-
 // Options configure an App.
 type Options struct {
 	// Server is the Mattermost server URL (MATTERMOST_URL).
@@ -59,7 +53,7 @@ type Options struct {
 	PublicURL string
 	Store     filing.Store
 	Vault     *bot.Vault
-	Filer     Filer
+	Filer     bot.Filer
 	Logger    *slog.Logger
 	// Reaction is the emoji name that offers filing (default
 	// card_file_box).
@@ -83,11 +77,21 @@ type App struct {
 	server string
 	log    *slog.Logger
 
-	mu       sync.Mutex
-	inst     *Installation
-	instAt   time.Time
-	src      *mmcapture.Source
-	srcToken string
+	mu      sync.Mutex
+	inst    *Installation
+	instAt  time.Time
+	sess    *session
+	sessTok string
+}
+
+// session is the installed bot's way in: the capture source, which
+// resolves and captures threads, and the bot's own API client for what a
+// front end does (dialogs, direct messages, slash command answers). Both
+// retry requests answered with HTTP 429 as the server asks.
+type session struct {
+	src  *mmcapture.Source
+	api  *model.Client4
+	http *http.Client
 }
 
 // New returns the front end for o.Server.
@@ -139,8 +143,8 @@ func (a *App) Register(mux *http.ServeMux) {
 var ErrNotInstalled = errors.New("recordbot is not installed on this Mattermost server yet: run `bot mattermost install --team TEAM`")
 
 // installation returns the stored installation (cached briefly) and a
-// capture source with the bot's token.
-func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *mmcapture.Source, error) {
+// session with the bot's token.
+func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *session, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if fresh || a.inst == nil || a.o.Now().Sub(a.instAt) > a.o.InstallTTL {
@@ -149,7 +153,7 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *mmc
 			return nil, nil, err
 		}
 		if inst == nil {
-			a.inst, a.src = nil, nil
+			a.inst, a.sess = nil, nil
 			return nil, nil, ErrNotInstalled
 		}
 		a.inst, a.instAt = inst, a.o.Now()
@@ -158,14 +162,18 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *mmc
 	if err != nil {
 		return nil, nil, fmt.Errorf("the stored Mattermost bot token: %w", err)
 	}
-	if a.src == nil || a.srcToken != tok {
+	if a.sess == nil || a.sessTok != tok {
 		src, err := mmcapture.New(mmcapture.Options{URL: a.server, Token: tok, Transport: a.o.Transport, Logger: a.log})
 		if err != nil {
 			return nil, nil, err
 		}
-		a.src, a.srcToken = src, tok
+		hc := mmcapture.NewHTTPClient(a.o.Transport, 0, 0, nil)
+		api := model.NewAPIv4Client(a.server)
+		api.HTTPClient = hc
+		api.SetToken(tok)
+		a.sess, a.sessTok = &session{src: src, api: api, http: hc}, tok
 	}
-	return a.inst, a.src, nil
+	return a.inst, a.sess, nil
 }
 
 // Source returns a capture.Source that uses the installed bot's token.
@@ -178,469 +186,20 @@ func (f sourceFunc) Capture(ctx context.Context, ref capture.Ref, requester capt
 }
 
 func (a *App) capture(ctx context.Context, ref capture.Ref, requester capture.Person) (*capture.Thread, error) {
-	_, src, err := a.installation(ctx, false)
+	_, sess, err := a.installation(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	return src.Capture(ctx, ref, requester)
+	return sess.src.Capture(ctx, ref, requester)
 }
 
-// state travels with a dialog or button, sealed: the thread, who may use
-// it, where to reply, and a nonce so one form or button files at most one
-// request.
-type state struct {
-	Ref      capture.Ref `json:"ref"`
-	User     string      `json:"user"`
-	UserName string      `json:"user_name,omitempty"`
-	Nonce    string      `json:"nonce"`
-	Via      string      `json:"via"`
-	Exp      int64       `json:"exp"`
-	Reply    reply       `json:"reply"`
-	Title    string      `json:"title,omitempty"`
-}
-
-// reply is filing.Request.Reply for Mattermost requests.
-type reply struct {
-	Server    string `json:"server"`
-	TeamID    string `json:"team_id,omitempty"`
-	ChannelID string `json:"channel_id"`
-	RootID    string `json:"root_id,omitempty"`
-	UserID    string `json:"user_id"`
-}
-
-func (a *App) stateLabel() string { return "mattermost:" + a.server + ":state" }
-
-func (a *App) seal(st state) string {
-	st.Exp = a.o.Now().Add(a.o.StateTTL).Unix()
-	b, _ := json.Marshal(st)
-	return a.o.Vault.Seal(string(b), a.stateLabel())
-}
-
-var errStale = errors.New("this form is no longer valid: run /record again")
-
-func (a *App) open(sealed, userID string) (state, error) {
-	var st state
-	pt, err := a.o.Vault.Open(sealed, a.stateLabel())
-	if err != nil {
-		return st, errStale
+// httpStatus returns the HTTP status of a failed API call, or 0.
+func httpStatus(resp *model.Response, err error) int {
+	if resp != nil && resp.StatusCode != 0 {
+		return resp.StatusCode
 	}
-	if err := json.Unmarshal([]byte(pt), &st); err != nil {
-		return st, errStale
+	if ae, ok := errors.AsType[*model.AppError](err); ok {
+		return ae.StatusCode
 	}
-	if a.o.Now().Unix() > st.Exp {
-		return st, errStale
-	}
-	if subtle.ConstantTimeCompare([]byte(st.User), []byte(userID)) != 1 {
-		return st, errors.New("this form belongs to someone else")
-	}
-	return st, nil
-}
-
-func newNonce() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// claimKey is where a nonce is claimed, so one form or reaction makes at
-// most one request across every bot process sharing the store.
-func (a *App) claimKey(nonce string) string {
-	return strings.TrimSuffix(InstallKey(a.server), ".json") + "/claims/" + nonce
-}
-
-// claim creates the nonce's claim; false when another got there first.
-func (a *App) claim(ctx context.Context, nonce, what string) (bool, error) {
-	b := []byte(`{"claimed_at":"` + a.o.Now().UTC().Format(time.RFC3339) + `","for":"` + what + `"}`)
-	_, err := a.o.Store.Create(ctx, a.claimKey(nonce), bytes.NewReader(b), int64(len(b)), filing.WriteOptions{ContentType: "application/json"})
-	if errors.Is(err, filing.ErrExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-const helpText = "**/record** files a thread as a record. Two ways:\n" +
-	"- In a thread: open the thread's reply box and type `/record` (optionally followed by a title).\n" +
-	"- Anywhere: `/record <post link> [title]`, with the link from the post's **...** menu > **Copy Link**.\n" +
-	"You can also react to a post with :%s: and press **File as record…**."
-
-// commandReply is the slash command's JSON answer.
-func ephemeral(w http.ResponseWriter, text string) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(&model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: text})
-}
-
-// handleCommand answers /record, as Mattermost POSTs it (form fields
-// token, team_id, team_domain, channel_id, channel_name, user_id,
-// user_name, command, text, trigger_id, root_id on recent servers,
-// response_url; Authorization: Token <token>).
-func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	f := r.PostForm
-	ctx := r.Context()
-	inst, src, err := a.installation(ctx, false)
-	if err == nil && inst.Teams[f.Get("team_id")] == nil {
-		inst, src, err = a.installation(ctx, true) // installed since the cache was filled?
-	}
-	if err != nil {
-		a.log.Error("mattermost command: no installation", "err", err)
-		http.Error(w, "recordbot is not installed here", http.StatusServiceUnavailable)
-		return
-	}
-	token := f.Get("token")
-	if h := r.Header.Get("Authorization"); token == "" && strings.HasPrefix(h, "Token ") {
-		token = strings.TrimPrefix(h, "Token ")
-	}
-	if !a.commandTokenOK(inst, f.Get("team_id"), token) {
-		a.log.Warn("mattermost command with a wrong token refused", "team", f.Get("team_id"))
-		http.Error(w, "invalid command token", http.StatusUnauthorized)
-		return
-	}
-	userID, channelID, teamID := f.Get("user_id"), f.Get("channel_id"), f.Get("team_id")
-	text := strings.TrimSpace(f.Get("text"))
-	var postID, title string
-	first, rest, _ := strings.Cut(text, " ")
-	switch {
-	case strings.Contains(first, "/pl/") || strings.HasPrefix(first, "http://") || strings.HasPrefix(first, "https://"):
-		_, id, err := mmcapture.ParsePermalink(a.server, first)
-		if err != nil {
-			ephemeral(w, err.Error()+"\n\n"+fmt.Sprintf(helpText, a.o.Reaction))
-			return
-		}
-		postID, title = id, strings.TrimSpace(rest)
-	case f.Get("root_id") != "":
-		postID, title = f.Get("root_id"), text
-	default:
-		ephemeral(w, fmt.Sprintf(helpText, a.o.Reaction))
-		return
-	}
-	rp := reply{Server: a.server, TeamID: teamID, ChannelID: channelID, RootID: f.Get("root_id"), UserID: userID}
-	st, rootText, msg := a.target(ctx, src, inst, postID, userID, teamID)
-	if msg != "" {
-		ephemeral(w, msg)
-		return
-	}
-	st.UserName, st.Via, st.Reply, st.Nonce = f.Get("user_name"), "mattermost /record", rp, newNonce()
-	if title == "" {
-		title = titleFrom(rootText)
-	}
-	if err := a.openDialog(ctx, src, f.Get("trigger_id"), st, title); err != nil {
-		a.log.Error("mattermost: open dialog", "err", err, "user", userID)
-		ephemeral(w, "The filing form could not be opened ("+err.Error()+"). Run /record again.")
-		return
-	}
-	a.log.Info("mattermost: filing dialog opened", "user", userID, "thread", st.Ref.String(), "via", "command")
-	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, `{"response_type":"ephemeral","text":""}`)
-}
-
-func (a *App) commandTokenOK(inst *Installation, teamID, token string) bool {
-	want := "\x00no command token\x00"
-	if t := inst.Teams[teamID]; t != nil {
-		if tok, err := a.o.Vault.Open(t.CommandToken, commandLabel(a.server, teamID)); err == nil {
-			want = tok
-		}
-	}
-	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1
-}
-
-// target finds the thread of postID and checks the bot and the person may
-// file it. It returns a message for the person when they may not.
-func (a *App) target(ctx context.Context, src *mmcapture.Source, inst *Installation, postID, userID, teamID string) (state, string, string) {
-	api := src.API()
-	cannotSee := fmt.Sprintf("I cannot see that post. If it is in a private channel, add me first: `/invite @%s`.", inst.BotUsername)
-	post, resp, err := api.GetPost(ctx, postID, "")
-	if err != nil {
-		if st := mmcapture.HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return state{}, "", cannotSee
-		}
-		a.log.Error("mattermost: read post", "post", postID, "err", err)
-		return state{}, "", "Mattermost did not answer in time; try again."
-	}
-	root := post
-	if post.RootId != "" {
-		if root, resp, err = api.GetPost(ctx, post.RootId, ""); err != nil {
-			return state{}, "", cannotSee
-		}
-	}
-	if _, resp, err := api.GetChannelMember(ctx, root.ChannelId, "me", ""); err != nil {
-		if st := mmcapture.HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return state{}, "", fmt.Sprintf("Add me to that channel first (`/invite @%s`), then try again.", inst.BotUsername)
-		}
-		return state{}, "", "Mattermost did not answer in time; try again."
-	}
-	if _, resp, err := api.GetChannelMember(ctx, root.ChannelId, userID, ""); err != nil {
-		if st := mmcapture.HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return state{}, "", "Only members of the channel can file its threads."
-		}
-		return state{}, "", "Mattermost did not answer in time; try again."
-	}
-	ref := capture.Ref{Platform: capture.Mattermost, WorkspaceID: teamID, ChannelID: root.ChannelId, ThreadID: root.Id, Server: a.server}
-	if postID != root.Id {
-		ref.MessageID = postID
-	}
-	return state{Ref: ref, User: userID}, root.Message, ""
-}
-
-// titleFrom suggests a title: the root post's first line, shortened.
-func titleFrom(text string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
-	line = strings.Join(strings.Fields(line), " ")
-	if utf8.RuneCountInString(line) > 140 {
-		r := []rune(line)
-		line = strings.TrimSpace(string(r[:139])) + "…"
-	}
-	return line
-}
-
-// dialog builds the filing form.
-func (a *App) dialog(st state, title string) model.Dialog {
-	plan := a.o.Filer.Plan()
-	leaves := plan.Leaves()
-	class := model.DialogElement{
-		DisplayName: "Class", Name: "class", Type: "select",
-		Placeholder: "Type to search the file plan",
-		HelpText:    "The file plan class sets how long the record is kept.",
-	}
-	if len(leaves) > a.o.DynamicOver {
-		class.DataSource = "dynamic"
-		class.DataSourceURL = a.o.PublicURL + LookupPath
-	} else {
-		for _, c := range leaves {
-			class.Options = append(class.Options, &model.PostActionOptions{Text: classText(c), Value: c.Code})
-		}
-	}
-	marking := model.DialogElement{DisplayName: "Security marking", Name: "marking", Type: "select", Default: plan.Default}
-	for _, m := range plan.Markings {
-		marking.Options = append(marking.Options, &model.PostActionOptions{Text: m, Value: m})
-	}
-	st.Title = ""
-	return model.Dialog{
-		CallbackId:       "file-record",
-		Title:            "File as record",
-		IntroductionText: "The whole thread is filed, with its files, as it is now. A filed record cannot be changed.",
-		SubmitLabel:      "File",
-		State:            a.seal(st),
-		Elements: []model.DialogElement{
-			{DisplayName: "Title", Name: "title", Type: "text", Default: title, MaxLength: 250,
-				HelpText: "What the record is about, as someone searching later would put it."},
-			class,
-			marking,
-			{DisplayName: "Description", Name: "description", Type: "textarea", Optional: true, MaxLength: 3000,
-				HelpText: "Optional: context, decisions, related references."},
-		},
-	}
-}
-
-func classText(c *filing.Class) string {
-	s := c.Code + " " + c.Title
-	if c.Parent != nil {
-		s += " (" + c.Parent.PathString() + ")"
-	}
-	return s
-}
-
-func (a *App) openDialog(ctx context.Context, src *mmcapture.Source, triggerID string, st state, title string) error {
-	if triggerID == "" {
-		return errors.New("no trigger id")
-	}
-	_, err := src.API().OpenInteractiveDialog(ctx, model.OpenDialogRequest{
-		TriggerId: triggerID, URL: a.o.PublicURL + DialogPath, Dialog: a.dialog(st, title),
-	})
-	return err
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
-}
-
-// handleDialog takes the dialog submission: checks each field (errors go
-// back inline), claims the form's nonce, submits the filing request and
-// tells the person it is being filed.
-func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
-	var req model.SubmitDialogRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 256<<10)).Decode(&req); err != nil {
-		http.Error(w, "bad dialog submission", http.StatusBadRequest)
-		return
-	}
-	if req.Cancelled {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	ctx := r.Context()
-	st, err := a.open(req.State, req.UserId)
-	if err != nil {
-		writeJSON(w, model.SubmitDialogResponse{Error: err.Error()})
-		return
-	}
-	field := func(name string) string {
-		if v, ok := req.Submission[name]; ok && v != nil {
-			return strings.TrimSpace(fmt.Sprint(v))
-		}
-		return ""
-	}
-	rb, _ := json.Marshal(st.Reply)
-	fr := filing.Request{
-		RequestedBy: capture.Person{ID: st.User, DisplayName: st.UserName},
-		Thread:      st.Ref,
-		Title:       field("title"),
-		ClassCode:   field("class"),
-		Marking:     field("marking"),
-		Description: field("description"),
-		Via:         st.Via,
-		Reply:       rb,
-	}
-	if fe := a.o.Filer.Check(fr); fe != nil {
-		writeJSON(w, model.SubmitDialogResponse{Errors: fe})
-		return
-	}
-	ok, err := a.claim(ctx, "form-"+st.Nonce, "dialog")
-	if err != nil {
-		a.log.Error("mattermost: claim form", "err", err)
-		writeJSON(w, model.SubmitDialogResponse{Error: "The request could not be stored; try again."})
-		return
-	}
-	if !ok {
-		writeJSON(w, model.SubmitDialogResponse{Error: "This form was already submitted: the thread is being filed."})
-		return
-	}
-	sub, err := a.o.Filer.Submit(ctx, fr)
-	if err != nil {
-		a.o.Store.Delete(context.WithoutCancel(ctx), a.claimKey("form-"+st.Nonce))
-		var fe filing.FieldErrors
-		if errors.As(err, &fe) {
-			writeJSON(w, model.SubmitDialogResponse{Errors: fe})
-			return
-		}
-		a.log.Error("mattermost: submit filing request", "err", err, "thread", st.Ref.String())
-		writeJSON(w, model.SubmitDialogResponse{Error: "The request could not be stored; try again."})
-		return
-	}
-	path := sub.ClassCode
-	if c := a.o.Filer.Plan().Class(sub.ClassCode); c != nil {
-		path = c.PathString()
-	}
-	a.post(ctx, st.Reply, fmt.Sprintf("Filing **%s** under %s (%s)… I will tell you here when it is filed.", sub.Title, path, sub.Marking), nil)
-	w.WriteHeader(http.StatusOK)
-}
-
-// handleLookup answers the dynamic class select as the person types.
-func (a *App) handleLookup(w http.ResponseWriter, r *http.Request) {
-	var req model.SubmitDialogRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-		http.Error(w, "bad lookup", http.StatusBadRequest)
-		return
-	}
-	if _, err := a.open(req.State, req.UserId); err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
-		return
-	}
-	q, _ := req.Submission["query"].(string)
-	items := []model.DialogSelectOption{}
-	for _, c := range a.o.Filer.Plan().Search(q, 50) {
-		items = append(items, model.DialogSelectOption{Text: classText(c), Value: c.Code})
-	}
-	writeJSON(w, model.LookupDialogResponse{Items: items})
-}
-
-// handleAction takes a press of the "File as record…" button and opens
-// the dialog.
-func (a *App) handleAction(w http.ResponseWriter, r *http.Request) {
-	var req model.PostActionIntegrationRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-		http.Error(w, "bad action", http.StatusBadRequest)
-		return
-	}
-	sealed, _ := req.Context["state"].(string)
-	st, err := a.open(sealed, req.UserId)
-	if err != nil {
-		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: err.Error()})
-		return
-	}
-	_, src, err := a.installation(r.Context(), false)
-	if err != nil {
-		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: "recordbot is not installed here any more."})
-		return
-	}
-	if err := a.openDialog(r.Context(), src, req.TriggerId, st, st.Title); err != nil {
-		a.log.Error("mattermost: open dialog from button", "err", err, "user", req.UserId)
-		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: "The filing form could not be opened; press the button again."})
-		return
-	}
-	a.log.Info("mattermost: filing dialog opened", "user", req.UserId, "thread", st.Ref.String(), "via", "button")
-	writeJSON(w, model.PostActionIntegrationResponse{})
-}
-
-// post sends the person an ephemeral message where they asked.
-func (a *App) post(ctx context.Context, rp reply, text string, attachments []*model.MessageAttachment) {
-	_, src, err := a.installation(ctx, false)
-	if err != nil {
-		a.log.Error("mattermost: cannot reply", "err", err)
-		return
-	}
-	p := &model.Post{ChannelId: rp.ChannelID, RootId: rp.RootID, Message: text}
-	if attachments != nil {
-		p.AddProp(model.PostPropsAttachments, attachments)
-	}
-	if _, _, err := src.API().CreatePostEphemeral(ctx, &model.PostEphemeral{UserID: rp.UserID, Post: p}); err != nil {
-		a.log.Error("mattermost: ephemeral reply failed", "err", err, "user", rp.UserID, "channel", rp.ChannelID)
-	}
-}
-
-// Notify implements filing.Notifier: it tells the person what became of
-// their request, in an ephemeral message where they asked.
-func (a *App) Notify(ctx context.Context, o filing.Outcome) {
-	var rp reply
-	if err := json.Unmarshal(o.Request.Reply, &rp); err != nil || rp.UserID == "" {
-		a.log.Warn("mattermost: filing outcome without a reply address", "request", o.Request.ID)
-		return
-	}
-	if rp.Server != a.server {
-		a.log.Warn("mattermost: filing outcome for another server", "request", o.Request.ID)
-		return
-	}
-	a.post(ctx, rp, outcomeText(o, a.botName()), nil)
-}
-
-func (a *App) botName() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.inst != nil {
-		return a.inst.BotUsername
-	}
-	return "recordbot"
-}
-
-func outcomeText(o filing.Outcome, botName string) string {
-	r := o.Request
-	if o.Err == nil && o.Record != nil {
-		s := o.Record
-		kept := "kept permanently"
-		if !s.DisposalDate.IsZero() {
-			kept = fmt.Sprintf("kept until %s, then %s", s.DisposalDate.Format("2 January 2006"), s.DisposalAction)
-		}
-		return fmt.Sprintf("Filed as record **%s** (%s)\n- Class: %s\n- Marking: %s\n- %d messages, %d files; %s\n- Where: `%s`",
-			s.Title, s.ID, s.ClassPath, s.Marking, s.Messages, s.Files, kept, s.Where)
-	}
-	why := "something went wrong"
-	if o.Err != nil {
-		switch {
-		case errors.Is(o.Err, capture.ErrBotNotInChannel):
-			why = fmt.Sprintf("I am not in that channel: add me with `/invite @%s` and file it again", botName)
-		case errors.Is(o.Err, capture.ErrAccess):
-			why = "only members of the channel can file its threads"
-		case errors.Is(o.Err, capture.ErrNotFound):
-			why = "the thread no longer exists"
-		default:
-			why = o.Err.Error()
-		}
-	}
-	if !o.Final {
-		return fmt.Sprintf("Filing **%s** hit a problem (%s). I will try again.", r.Title, why)
-	}
-	return fmt.Sprintf("Could not file **%s**: %s. Nothing was filed.", r.Title, why)
+	return 0
 }

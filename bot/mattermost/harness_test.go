@@ -51,6 +51,8 @@ type env struct {
 type envOpts struct {
 	dynamicOver int
 	noWorker    bool
+	// store wraps the test store (to make it fail).
+	store func(filing.Store) filing.Store
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -72,6 +74,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 	mm.React(e.root, e.bob, "+1")
 
 	e.store = miniotest.NewStore(t)
+	if o.store != nil {
+		e.store = o.store(e.store)
+	}
 	v, err := bot.NewVault(testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +109,19 @@ func newEnv(t *testing.T, o envOpts) *env {
 		go func() { defer e.wg.Done(); e.svc.Run(ctx) }()
 	}
 	t.Cleanup(func() { cancel(); e.wg.Wait() })
+	t.Cleanup(func() {
+		if n := e.mm.RouteCalls()["POST /api/v4/posts/ephemeral"]; n != 0 {
+			t.Errorf("the bot called POST /posts/ephemeral %d times; a bot account may not", n)
+		}
+	})
 	return e
+}
+
+// isDM reports whether channelID is a direct message channel.
+func (e *env) isDM(channelID string) bool {
+	e.mm.Lock()
+	defer e.mm.Unlock()
+	return e.mm.ChannelType(channelID) == model.ChannelTypeDirect
 }
 
 func (e *env) newApp(o envOpts) *mmbot.App {
@@ -178,12 +195,14 @@ func (e *env) submit(d model.OpenDialogRequest, user *model.User, values map[str
 	return resp
 }
 
-// waitEphemeral waits for an ephemeral post to user containing text.
-func (e *env) waitEphemeral(user *model.User, text string) *model.Post {
+// waitTold waits for the bot to tell user something containing text, as
+// an ephemeral message (through the command's response_url) or a direct
+// message.
+func (e *env) waitTold(user *model.User, text string) *model.Post {
 	e.t.Helper()
 	var found *model.Post
-	e.waitFor("an ephemeral message saying "+text, func() bool {
-		for _, p := range e.mm.EphemeralFor(user.Id) {
+	e.waitFor("a message to the person saying "+text, func() bool {
+		for _, p := range e.mm.MessagesTo(user.Id) {
 			if strings.Contains(p.Message, text) {
 				found = p
 				return true

@@ -174,7 +174,7 @@ func (in *Installer) admin(ctx context.Context) (*model.Client4, error) {
 	c := in.client(in.AdminToken)
 	me, resp, err := c.GetMe(ctx, "")
 	if err != nil {
-		if mmcapture.HTTPStatus(resp, err) == http.StatusUnauthorized {
+		if httpStatus(resp, err) == http.StatusUnauthorized {
 			return nil, fmt.Errorf("%s refused MATTERMOST_ADMIN_TOKEN (expired or revoked?)", in.Server)
 		}
 		return nil, fmt.Errorf("reach %s with MATTERMOST_ADMIN_TOKEN: %w", in.Server, err)
@@ -234,6 +234,7 @@ func (in *Installer) Install(ctx context.Context, teams []string) (*Installation
 			return nil, err
 		}
 	}
+	in.removeOldClaims(ctx)
 	after, _ := json.Marshal(inst)
 	if bytes.Equal(before, after) && etag != "" {
 		in.say("nothing to change: already installed")
@@ -247,18 +248,43 @@ func (in *Installer) Install(ctx context.Context, teams []string) (*Installation
 	return inst, nil
 }
 
+// removeOldClaims deletes the claim objects recordbot before the filing
+// key wrote under installations/mattermost/<server>/claims/ (one per form
+// and reaction, never cleaned up). They hold a time and a nonce, nothing
+// else; the filing key (requests/keys/) does their work now. On a
+// versioned bucket the delete leaves a delete marker; the old versions go
+// with the bucket's lifecycle rules.
+func (in *Installer) removeOldClaims(ctx context.Context) {
+	prefix := strings.TrimSuffix(InstallKey(in.Server), ".json") + "/claims/"
+	n := 0
+	for info, err := range in.Store.List(ctx, prefix) {
+		if err != nil {
+			in.say("could not list old claim objects under %s: %v", prefix, err)
+			return
+		}
+		if err := in.Store.Delete(ctx, info.Key); err != nil {
+			in.say("could not remove the old claim object %s: %v", info.Key, err)
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		in.say("removed %d claim objects an older recordbot left under %s (no longer used)", n, prefix)
+	}
+}
+
 func (in *Installer) team(ctx context.Context, c *model.Client4, name string) (*model.Team, error) {
 	name = strings.TrimSpace(name)
 	t, resp, err := c.GetTeamByName(ctx, name, "")
 	if err == nil {
 		return t, nil
 	}
-	if mmcapture.HTTPStatus(resp, err) == http.StatusNotFound && model.IsValidId(name) {
+	if httpStatus(resp, err) == http.StatusNotFound && model.IsValidId(name) {
 		if t, _, err2 := c.GetTeam(ctx, name, ""); err2 == nil {
 			return t, nil
 		}
 	}
-	if mmcapture.HTTPStatus(resp, err) == http.StatusNotFound {
+	if httpStatus(resp, err) == http.StatusNotFound {
 		return nil, fmt.Errorf("there is no team %q on %s (use the team's URL name, as in %s/TEAM)", name, in.Server, in.Server)
 	}
 	return nil, fmt.Errorf("look up team %q: %w", name, err)
@@ -270,7 +296,7 @@ func (in *Installer) ensureBot(ctx context.Context, c *model.Client4, inst *Inst
 	for page := 0; ; page++ {
 		bots, resp, err := c.GetBotsIncludeDeleted(ctx, page, 200, "")
 		if err != nil {
-			if mmcapture.HTTPStatus(resp, err) == http.StatusForbidden {
+			if httpStatus(resp, err) == http.StatusForbidden {
 				return errors.New("the admin token may not list bot accounts: it needs the system admin role")
 			}
 			return fmt.Errorf("list bot accounts: %w", err)
@@ -304,9 +330,9 @@ func (in *Installer) ensureBot(ctx context.Context, c *model.Client4, inst *Inst
 	})
 	if err != nil {
 		switch {
-		case appErrID(err) == "api.bot.create_disabled" || (mmcapture.HTTPStatus(resp, err) == http.StatusForbidden && strings.Contains(appErrID(err), "disabled")):
+		case appErrID(err) == "api.bot.create_disabled" || (httpStatus(resp, err) == http.StatusForbidden && strings.Contains(appErrID(err), "disabled")):
 			return errors.New("bot accounts are disabled on this server: turn on System Console > Integrations > Bot Accounts > Enable Bot Account Creation, then run install again")
-		case mmcapture.HTTPStatus(resp, err) == http.StatusForbidden:
+		case httpStatus(resp, err) == http.StatusForbidden:
 			return errors.New("the admin token may not create bot accounts: it needs the system admin role")
 		case strings.Contains(appErrID(err), "username_exists"):
 			return fmt.Errorf("a user called @%s exists and is not a bot: choose another name with --bot-username", in.BotUsername)
@@ -336,7 +362,7 @@ func (in *Installer) ensureToken(ctx context.Context, admin *model.Client4, inst
 	}
 	t, resp, err := admin.CreateUserAccessToken(ctx, inst.BotUserID, "recordbot "+in.PublicURL, 0)
 	if err != nil {
-		switch mmcapture.HTTPStatus(resp, err) {
+		switch httpStatus(resp, err) {
 		case http.StatusNotImplemented:
 			return errors.New("personal access tokens are disabled on this server: turn on System Console > Integrations > Integration Management > Enable Personal Access Tokens, then run install again")
 		case http.StatusForbidden:
@@ -354,14 +380,14 @@ func (in *Installer) ensureToken(ctx context.Context, admin *model.Client4, inst
 // finds the one registered before.
 func (in *Installer) ensureCommand(ctx context.Context, c *model.Client4, inst *Installation, t *model.Team, cmdURL string) error {
 	if _, resp, err := c.AddTeamMember(ctx, t.Id, inst.BotUserID); err != nil {
-		if mmcapture.HTTPStatus(resp, err) == http.StatusForbidden {
+		if httpStatus(resp, err) == http.StatusForbidden {
 			return fmt.Errorf("the admin token may not add @%s to team %s", inst.BotUsername, t.Name)
 		}
 		return fmt.Errorf("add @%s to team %s: %w", inst.BotUsername, t.Name, err)
 	}
 	cmds, resp, err := c.ListCommands(ctx, t.Id, true)
 	if err != nil {
-		if mmcapture.HTTPStatus(resp, err) == http.StatusNotImplemented {
+		if httpStatus(resp, err) == http.StatusNotImplemented {
 			return errors.New("custom slash commands are disabled on this server: turn on System Console > Integrations > Integration Management > Enable Custom Slash Commands, then run install again")
 		}
 		return fmt.Errorf("list the slash commands of team %s: %w", t.Name, err)
@@ -384,7 +410,7 @@ func (in *Installer) ensureCommand(ctx context.Context, c *model.Client4, inst *
 			AutoCompleteHint: "[post link] [title]", Username: inst.BotUsername,
 		})
 		if err != nil {
-			switch mmcapture.HTTPStatus(resp, err) {
+			switch httpStatus(resp, err) {
 			case http.StatusNotImplemented:
 				return errors.New("custom slash commands are disabled on this server: turn on System Console > Integrations > Integration Management > Enable Custom Slash Commands, then run install again")
 			case http.StatusForbidden:
@@ -449,7 +475,7 @@ func (in *Installer) Uninstall(ctx context.Context, teams []string) error {
 		remove = append(remove, found)
 	}
 	for _, t := range remove {
-		if resp, err := admin.DeleteCommand(ctx, t.CommandID); err != nil && mmcapture.HTTPStatus(resp, err) != http.StatusNotFound {
+		if resp, err := admin.DeleteCommand(ctx, t.CommandID); err != nil && httpStatus(resp, err) != http.StatusNotFound {
 			return fmt.Errorf("remove /%s from team %s: %w", Trigger, t.TeamName, err)
 		}
 		delete(inst.Teams, t.TeamID)
@@ -460,13 +486,13 @@ func (in *Installer) Uninstall(ctx context.Context, teams []string) error {
 		return saveInstallation(ctx, in.Store, inst, etag)
 	}
 	if inst.BotTokenID != "" {
-		if resp, err := admin.RevokeUserAccessToken(ctx, inst.BotTokenID); err != nil && mmcapture.HTTPStatus(resp, err) != http.StatusNotFound {
+		if resp, err := admin.RevokeUserAccessToken(ctx, inst.BotTokenID); err != nil && httpStatus(resp, err) != http.StatusNotFound {
 			return fmt.Errorf("revoke the bot's access token: %w", err)
 		}
 		in.say("revoked the access token of @%s", inst.BotUsername)
 	}
 	if inst.CreatedBot {
-		if _, resp, err := admin.DisableBot(ctx, inst.BotUserID); err != nil && mmcapture.HTTPStatus(resp, err) != http.StatusNotFound {
+		if _, resp, err := admin.DisableBot(ctx, inst.BotUserID); err != nil && httpStatus(resp, err) != http.StatusNotFound {
 			return fmt.Errorf("disable the bot account @%s: %w", inst.BotUsername, err)
 		}
 		in.say("disabled the bot account @%s", inst.BotUsername)

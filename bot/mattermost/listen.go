@@ -13,6 +13,9 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/recordbot/recordbot/bot"
+	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 )
 
 // Listen follows the Mattermost WebSocket as the bot until ctx is
@@ -90,13 +93,15 @@ func (a *App) listenOnce(ctx context.Context, inst *Installation) error {
 }
 
 // onReaction offers filing to the person who added the configured
-// reaction: an ephemeral message with a "File as record…" button. The
-// reaction is claimed in the store first, so when several bot processes
-// see the event only one of them offers.
+// reaction: a direct message from the bot with a "File as record…" button
+// (or, when they may not file the thread, why not). Every bot process that
+// sees the event sends the message with one pending_post_id, derived from
+// the reaction, so Mattermost makes one post of them; and the form's nonce
+// derives from the reaction too, so even two offers make one request.
 func (a *App) onReaction(ctx context.Context, inst *Installation, ev *model.WebSocketEvent) {
 	raw, _ := ev.GetData()["reaction"].(string)
 	var re model.Reaction
-	if err := json.Unmarshal([]byte(raw), &re); err != nil || re.PostId == "" || re.UserId == "" {
+	if err := json.Unmarshal([]byte(raw), &re); err != nil || !model.IsValidId(re.PostId) || !model.IsValidId(re.UserId) {
 		a.log.Warn("mattermost: reaction_added event without a reaction")
 		return
 	}
@@ -105,43 +110,31 @@ func (a *App) onReaction(ctx context.Context, inst *Installation, ev *model.WebS
 	}
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%s|%d", re.PostId, re.UserId, re.EmojiName, re.CreateAt)))
 	nonce := "reaction-" + hex.EncodeToString(sum[:16])
-	ok, err := a.claim(ctx, nonce, "reaction")
-	if err != nil {
-		a.log.Error("mattermost: claim reaction", "err", err)
-		return
-	}
-	if !ok {
-		return // another bot process offered already
-	}
-	_, src, err := a.installation(ctx, false)
+	pending := inst.BotUserID + ":" + hex.EncodeToString(sum[16:])
+	_, sess, err := a.installation(ctx, false)
 	if err != nil {
 		a.log.Error("mattermost: reaction", "err", err)
 		return
 	}
-	st, rootText, msg := a.target(ctx, src, inst, re.PostId, re.UserId, "")
-	channelID := re.ChannelId
-	if channelID == "" {
-		if b := ev.GetBroadcast(); b != nil {
-			channelID = b.ChannelId
-		}
-	}
-	if st.Ref.ChannelID != "" {
-		channelID = st.Ref.ChannelID
-	}
-	rp := reply{Server: a.server, ChannelID: channelID, RootID: st.Ref.ThreadID, UserID: re.UserId}
+	st, rootText, msg := a.resolve(ctx, sess, re.PostId, re.UserId, "")
+	rp := reply{Server: a.server, TeamID: st.Ref.WorkspaceID, ChannelID: st.Ref.ChannelID, RootID: st.Ref.ThreadID, UserID: re.UserId}
 	if msg != "" {
-		a.post(ctx, rp, msg, nil)
+		if err := a.tellOnce(ctx, rp, msg, nil, pending); err != nil {
+			a.log.Error("mattermost: the person who reacted was not told why they cannot file", "user", re.UserId, "err", err)
+		}
 		return
 	}
-	if ch, _, err := src.API().GetChannel(ctx, channelID); err == nil {
-		st.Ref.WorkspaceID, rp.TeamID = ch.TeamId, ch.TeamId
-	}
-	st.Via, st.Reply, st.Nonce, st.Title = "mattermost reaction", rp, nonce, titleFrom(rootText)
-	a.post(ctx, rp, "File this thread as a record?", []*model.MessageAttachment{{
+	st.Via, st.Reply, st.Nonce, st.Title = "mattermost reaction", rp, nonce, bot.SuggestTitle(rootText)
+	link := markdown{}.Link(mmcapture.Permalink(a.server, "", st.Ref.ThreadID), "a post")
+	err = a.tellOnce(ctx, rp, fmt.Sprintf("You reacted with :%s: to %s. File its thread as a record?", a.o.Reaction, link), []*model.MessageAttachment{{
 		Actions: []*model.PostAction{{
 			Id: "filerecord", Type: model.PostActionTypeButton, Name: "File as record…", Style: "primary",
 			Integration: &model.PostActionIntegration{URL: a.o.PublicURL + ActionPath, Context: map[string]any{"state": a.seal(st)}},
 		}},
-	}})
+	}}, pending)
+	if err != nil {
+		a.log.Error("mattermost: the filing offer was not sent", "user", re.UserId, "err", err)
+		return
+	}
 	a.log.Info("mattermost: offered filing after a reaction", "user", re.UserId, "thread", st.Ref.String())
 }

@@ -10,9 +10,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
+	"github.com/recordbot/recordbot/bot"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
@@ -21,6 +23,10 @@ import (
 
 var fileValues = map[string]any{"title": "Ferry tender decision", "class": "200-20-01", "marking": "OFFICIAL-SENSITIVE", "description": "Award to bidder A"}
 
+// TestCommandInThreadFilesRecord: /record typed in a thread's reply box.
+// Newer Mattermost servers send the thread (root_id) with the command;
+// 6.7.2, the server CI runs, does not, so only the test double can play
+// this path (the real-server suite uses the link).
 func TestCommandInThreadFilesRecord(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	code, cr, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id)
@@ -40,12 +46,33 @@ func TestCommandInThreadFilesRecord(t *testing.T) {
 	if resp := e.submit(d, e.alice, fileValues); resp.Error != "" || len(resp.Errors) > 0 {
 		t.Fatalf("submission refused: %+v", resp)
 	}
-	e.waitEphemeral(e.alice, "Filing **Ferry tender decision**")
-	done := e.waitEphemeral(e.alice, "Filed as record **Ferry tender decision**")
+	e.waitTold(e.alice, "Filing **Ferry tender decision**")
+	done := e.waitTold(e.alice, "Filed as record **Ferry tender decision**")
 	if done.ChannelId != e.ch.Id || done.RootId != e.root.Id {
 		t.Errorf("outcome posted in %s/%s, want the thread %s/%s", done.ChannelId, done.RootId, e.ch.Id, e.root.Id)
 	}
 	e.checkRecord("Ferry tender decision", "200-20-01")
+}
+
+// TestDialogMarkingIsTheClassDefault: the marking preselected is the
+// chosen class's default (as on Slack), not the plan's: a class whose
+// records are sensitive by default is filed sensitive unless the person
+// chooses otherwise.
+func TestDialogMarkingIsTheClassDefault(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
+		t.Fatal(err)
+	}
+	d := e.lastDialog()
+	m := d.Dialog.Elements[2]
+	if m.Name != "marking" || m.Default != bot.ClassDefault || len(m.Options) == 0 || m.Options[0].Value != bot.ClassDefault {
+		t.Fatalf("marking element = %+v, want %q preselected and offered first", m, bot.ClassDefault)
+	}
+	if resp := e.submit(d, e.alice, map[string]any{"title": "Ferry tender decision", "class": "200-20-01", "marking": m.Default}); resp.Error != "" || len(resp.Errors) > 0 {
+		t.Fatalf("submission refused: %+v", resp)
+	}
+	e.waitTold(e.alice, "Filing **Ferry tender decision** under 200 Finance > 200-20 Procurement > 200-20-01 Tender evaluation (OFFICIAL-SENSITIVE)")
+	e.waitTold(e.alice, "- Marking: OFFICIAL-SENSITIVE")
 }
 
 func TestCommandWithLinkFilesRecord(t *testing.T) {
@@ -64,7 +91,7 @@ func TestCommandWithLinkFilesRecord(t *testing.T) {
 	if resp := e.submit(d, e.alice, map[string]any{"title": "Ferry board minutes", "class": "100-20", "marking": "OFFICIAL"}); resp.Error != "" || len(resp.Errors) > 0 {
 		t.Fatalf("submission refused: %+v", resp)
 	}
-	done := e.waitEphemeral(e.alice, "Filed as record **Ferry board minutes**")
+	done := e.waitTold(e.alice, "Filed as record **Ferry board minutes**")
 	if done.ChannelId != other.Id {
 		t.Errorf("outcome posted in %s, want where the command was typed (%s)", done.ChannelId, other.Id)
 	}
@@ -75,6 +102,8 @@ func TestCommandReplies(t *testing.T) {
 	e := newEnv(t, envOpts{noWorker: true})
 	secret := e.mm.AddChannel(e.team, "secret", model.ChannelTypePrivate, e.alice)
 	hidden := e.mm.AddPost(secret, e.alice, nil, "hidden")
+	dm := e.mm.AddChannel(e.team, e.alice.Id+"__"+e.bob.Id, model.ChannelTypeDirect, e.alice, e.bob)
+	private := e.mm.AddPost(dm, e.alice, nil, "between the two of us")
 	for _, tc := range []struct {
 		name, line, root string
 		user             *model.User
@@ -84,6 +113,9 @@ func TestCommandReplies(t *testing.T) {
 		{"words but no link", "/record the ferry thread", "", e.alice, []string{"In a thread", "Copy Link"}},
 		{"bad link", "/record https://chat.example.org/ops/pl/" + e.root.Id, "", e.alice, []string{"another server"}},
 		{"bot not in channel", "/record " + e.mm.URL + "/ops/pl/" + hidden.Id, "", e.alice, []string{"/invite @recordbot"}},
+		// A bot cannot be added to a direct message: the person is told
+		// so, not only to invite it.
+		{"direct message", "/record " + e.mm.URL + "/ops/pl/" + private.Id, "", e.alice, []string{"direct or group message between people cannot be filed", "member of"}},
 		{"requester not in channel", "/record", e.root.Id, e.bob, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,9 +242,10 @@ func TestDialogSubmission(t *testing.T) {
 	if resp := e.submit(d, e.alice, fileValues); resp.Error != "" || len(resp.Errors) > 0 {
 		t.Fatalf("good submission refused: %+v", resp)
 	}
-	if resp := e.submit(d, e.alice, fileValues); !strings.Contains(resp.Error, "already submitted") {
-		t.Errorf("second submission of one form = %+v, want 'already submitted'", resp)
+	if resp := e.submit(d, e.alice, fileValues); resp.Error != "" || len(resp.Errors) > 0 {
+		t.Errorf("second submission of one form = %+v, want it accepted as the same request", resp)
 	}
+	e.waitTold(e.alice, "This form was already received")
 	if n := pending(t, e); n != 1 {
 		t.Errorf("%d requests stored, want 1", n)
 	}
@@ -259,9 +292,9 @@ func TestReactionButtonDialogFilesRecord(t *testing.T) {
 	e.listen(second, 2)
 	e.mm.React(e.replies[0], e.alice, "thumbsup") // not the filing emoji
 	e.mm.React(e.replies[0], e.alice, "card_file_box")
-	offer := e.waitEphemeral(e.alice, "File this thread as a record?")
-	if offer.RootId != e.root.Id || offer.ChannelId != e.ch.Id {
-		t.Errorf("offer posted in %s/%s, want thread %s/%s", offer.ChannelId, offer.RootId, e.ch.Id, e.root.Id)
+	offer := e.waitTold(e.alice, "File its thread as a record?")
+	if !e.isDM(offer.ChannelId) {
+		t.Errorf("offer posted in channel %s, want a direct message from the bot", offer.ChannelId)
 	}
 	code, _, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id)
 	if err != nil || code != 200 {
@@ -280,11 +313,11 @@ func TestReactionButtonDialogFilesRecord(t *testing.T) {
 	if resp := e.submit(d, e.alice, fileValues); resp.Error != "" || len(resp.Errors) > 0 {
 		t.Fatalf("submission refused: %+v", resp)
 	}
-	e.waitEphemeral(e.alice, "Filed as record **Ferry tender decision**")
+	e.waitTold(e.alice, "Filed as record **Ferry tender decision**")
 	e.checkRecord("Ferry tender decision", "200-20-01")
 	offers := 0
-	for _, p := range e.mm.EphemeralFor(e.alice.Id) {
-		if strings.Contains(p.Message, "File this thread as a record?") {
+	for _, p := range e.mm.MessagesTo(e.alice.Id) {
+		if strings.Contains(p.Message, "File its thread as a record?") {
 			offers++
 		}
 	}
@@ -310,9 +343,9 @@ func TestReactionEventJSON(t *testing.T) {
 		t.Fatalf("fixture is not JSON: %v", err)
 	}
 	e.mm.SendRaw(bytes.TrimSpace([]byte(frame)))
-	offer := e.waitEphemeral(e.bob, "File this thread as a record?")
-	if offer.RootId != e.root.Id {
-		t.Errorf("offer in thread %q, want %q", offer.RootId, e.root.Id)
+	offer := e.waitTold(e.bob, "File its thread as a record?")
+	if !e.isDM(offer.ChannelId) || !strings.Contains(offer.Message, e.root.Id) {
+		t.Errorf("offer %q in channel %s, want a direct message linking post %s", offer.Message, offer.ChannelId, e.root.Id)
 	}
 }
 
@@ -450,26 +483,31 @@ func TestNotifyOutcomes(t *testing.T) {
 	rp, _ := json.Marshal(map[string]string{"server": e.mm.URL, "channel_id": e.ch.Id, "root_id": e.root.Id, "user_id": e.alice.Id})
 	req := filing.Request{ID: "r1", Title: "Ferry", Reply: rp}
 	for _, tc := range []struct {
-		name string
-		o    filing.Outcome
-		want []string
+		name   string
+		o      filing.Outcome
+		want   []string
+		unwant []string
 	}{
 		{"bot not in channel", filing.Outcome{Request: req, Err: fmt.Errorf("capture: %w", capture.ErrBotNotInChannel), Final: true},
-			[]string{"Could not file **Ferry**", "/invite @recordbot", "Nothing was filed"}},
+			[]string{"Could not file **Ferry**", "/invite @recordbot", "Nothing was filed"}, nil},
 		{"not a member", filing.Outcome{Request: req, Err: fmt.Errorf("capture: %w", capture.ErrAccess), Final: true},
-			[]string{"only members of the channel"}},
-		{"will retry", filing.Outcome{Request: req, Err: errors.New("store unavailable"), Final: false},
-			[]string{"store unavailable", "I will try again"}},
+			[]string{"only members of the channel", "Nothing was filed"}, nil},
+		{"will retry", filing.Outcome{Request: req, Err: errors.New("put s3://bucket/records/x: /var/lib/secret-path unavailable"), Final: false},
+			[]string{"I will try again", "`r1`"}, []string{"s3://", "/var/lib"}},
+		{"failed for good, unknown cause", filing.Outcome{Request: req, Err: errors.New("put s3://bucket/records/x failed"), Final: true},
+			[]string{"Could not file **Ferry**", "`r1`", "ask the records team"}, []string{"s3://", "Nothing was filed"}},
+		{"rate limited", filing.Outcome{Request: req, Err: fmt.Errorf("capture: %w", &capture.RateLimitError{Platform: capture.Mattermost, RetryAfter: 90 * time.Second}), Final: false},
+			[]string{"Mattermost asked me to slow down", "**Ferry**", "about 2 minutes", "I will tell you when it is filed"}, nil},
 		{"filed", filing.Outcome{Request: req, Record: &filing.Summary{ID: "r1", Title: "Ferry", ClassPath: "200 Finance > 200-20 Procurement",
 			Marking: "OFFICIAL", Where: "s3://b/records/x/", Messages: 3, Files: 2}, Final: true},
-			[]string{"Filed as record **Ferry** (r1)", "200-20 Procurement", "OFFICIAL", "s3://b/records/x/", "kept permanently"}},
+			[]string{"Filed as record **Ferry**", "`r1`", "200-20 Procurement", "OFFICIAL", "kept permanently"}, []string{"s3://"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(e.mm.EphemeralFor(e.alice.Id))
+			before := len(e.mm.MessagesTo(e.alice.Id))
 			e.app.Notify(context.Background(), tc.o)
-			got := e.mm.EphemeralFor(e.alice.Id)
+			got := e.mm.MessagesTo(e.alice.Id)
 			if len(got) != before+1 {
-				t.Fatalf("%d ephemeral posts, want %d", len(got), before+1)
+				t.Fatalf("%d messages to the person, want %d", len(got), before+1)
 			}
 			p := got[len(got)-1]
 			for _, w := range tc.want {
@@ -477,8 +515,13 @@ func TestNotifyOutcomes(t *testing.T) {
 					t.Errorf("Notify posted %q, want it to contain %q", p.Message, w)
 				}
 			}
-			if p.RootId != e.root.Id || p.ChannelId != e.ch.Id {
-				t.Errorf("posted in %s/%s, want %s/%s", p.ChannelId, p.RootId, e.ch.Id, e.root.Id)
+			for _, w := range tc.unwant {
+				if strings.Contains(p.Message, w) {
+					t.Errorf("Notify posted %q, which shows %q to the person", p.Message, w)
+				}
+			}
+			if !e.isDM(p.ChannelId) {
+				t.Errorf("posted in channel %s, want a direct message (there is no response_url)", p.ChannelId)
 			}
 		})
 	}

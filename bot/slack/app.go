@@ -1,7 +1,9 @@
 // Package slack is recordbot's Slack front end: the "File as record" message
 // shortcut, the /record command, the filing modal with its type-ahead class
-// picker, per-workspace installation (OAuth v2) and the messages that tell
-// people what became of their request.
+// picker, per-workspace installation (OAuth v2), each person's permission
+// to read the direct and group messages they file (OAuth v2 user scopes,
+// see grants.go) and the messages that tell people what became of their
+// request.
 //
 // One set of handlers serves both ways Slack can reach the bot: HTTP
 // requests signed with the signing secret (/slack/commands,
@@ -71,9 +73,18 @@ type Options struct {
 	// SigningSecret checks HTTP requests; HTTP routes are served only
 	// when it is set.
 	SigningSecret string
-	// ClientID, ClientSecret and RedirectURL enable /slack/install; the
-	// redirect URL is PUBLIC_URL + "/slack/oauth/callback".
+	// ClientID, ClientSecret and RedirectURL enable /slack/install (with
+	// Installs); the redirect URL is PUBLIC_URL + "/slack/oauth/callback".
 	ClientID, ClientSecret, RedirectURL string
+	// Grants keeps the permissions people give recordbot to read the
+	// direct and group messages they file, which a bot cannot join
+	// (their user tokens). nil turns that off: such conversations cannot
+	// be filed, and people are told so. It needs ClientID, ClientSecret
+	// and UserRedirectURL.
+	Grants *Grants
+	// UserRedirectURL is where Slack sends a person back after they
+	// allowed recordbot: PUBLIC_URL + "/slack/oauth/user-callback".
+	UserRedirectURL string
 	// AuthorizeURL is Slack's OAuth v2 page (tests change it).
 	AuthorizeURL string
 	// APIURL is the Web API base URL; Slack's when empty.
@@ -127,8 +138,12 @@ func New(o Options) (*App, error) {
 	if o.BotToken == "" && o.Installs == nil {
 		return nil, errors.New("slack front end: set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (with RECORDBOT_SECRET_KEY) to install into workspaces")
 	}
-	if o.ClientID != "" && (o.ClientSecret == "" || o.RedirectURL == "" || o.Installs == nil) {
+	if o.Installs != nil && o.ClientID != "" && (o.ClientSecret == "" || o.RedirectURL == "") {
 		return nil, errors.New("slack front end: installing needs SLACK_CLIENT_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY as well as SLACK_CLIENT_ID")
+	}
+	if o.Grants != nil && (o.ClientID == "" || o.ClientSecret == "" || o.UserRedirectURL == "") {
+		return nil, errors.New("slack front end: filing direct and group messages needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY " +
+			"(people allow recordbot to read them through Slack's OAuth), or SLACK_USER_TOKENS=false to turn it off")
 	}
 	if o.APIURL == "" {
 		o.APIURL = slackapi.APIURL

@@ -98,6 +98,8 @@ const helpText = "*Filing a Slack thread as a record*\n" +
 	"• Or type `/record <message link> [title]`: copy the link from the message's ⋮ menu > *Copy link*.\n" +
 	"• A form asks for a title, the file plan class (type a code or words of its title), the security marking and an optional description.\n" +
 	"• recordbot must be in the channel: `/invite @recordbot`. You must be a member of it too.\n" +
+	"• Direct and group messages, which recordbot cannot join: the first time, recordbot asks you to allow it to read the conversations you file " +
+	"(a link to Slack's permission page); it then reads one with your permission when you file it. `/record forget-me` takes the permission back.\n" +
 	"• You see “Filing…” at once, then where the record was filed."
 
 // command answers /record.
@@ -117,6 +119,10 @@ func (a *App) command(ctx context.Context, c *slackapi.SlashCommand) ack {
 			"or `/record <message link> [title]`. Slash commands cannot see threads, so they need a link. `/record help` tells more.")}
 	case "help", "-h", "--help", "?":
 		return ack{body: ephemeralBody(helpText)}
+	case "forget-me":
+		ctx, cancel := context.WithTimeout(ctx, within3s)
+		defer cancel()
+		return ack{body: ephemeralBody(a.forget(ctx, c.TeamID, c.UserID))}
 	}
 	l, err := ParseLink(first)
 	if err != nil {

@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +45,27 @@ type env struct {
 	bot      *httptest.Server
 	source   *slackcap.Source
 	installs *slackbot.Installations
+	grants   *slackbot.Grants
+	// log holds everything the bot logged.
+	log *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 type envOpts struct {
@@ -50,6 +73,12 @@ type envOpts struct {
 	receipt  bool
 	filer    slackbot.Filer // instead of the service
 	allowed  []string       // SLACK_ALLOWED_TEAMS
+	// grants lets people allow recordbot to read the DMs they file.
+	grants bool
+	now    func() time.Time
+	// socketOnly leaves out the signing secret: no signed HTTP routes,
+	// as in a Socket Mode install.
+	socketOnly bool
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -71,23 +100,32 @@ func newEnv(t testing.TB, o envOpts) *env {
 	)
 
 	e.store = miniotest.NewStore(t)
-	log := slog.New(slog.NewTextHandler(testLogOut(t), nil))
+	e.log = &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(testLogOut(t), e.log), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var installs *slackbot.Installations
+	v, err := bot.NewVault(strings.Repeat("ab", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if o.installs {
-		v, err := bot.NewVault(strings.Repeat("ab", 32))
-		if err != nil {
-			t.Fatal(err)
-		}
 		if installs, err = slackbot.NewInstallations(e.store, v, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var app *slackbot.App
-	src, err := slackcap.New(slackcap.Options{
+	so := slackcap.Options{
 		Token:  func(ctx context.Context, team string) (string, error) { return app.Token(ctx, team) },
 		APIURL: s.APIURL(), Logger: log, FileOrigins: []string{s.URL},
 		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
-	})
+	}
+	if o.grants {
+		if e.grants, err = slackbot.NewGrants(e.store, v, o.now); err != nil {
+			t.Fatal(err)
+		}
+		so.UserToken = e.grants.Token
+		so.UserTokenFailed = func(ctx context.Context, team, user string) { e.grants.Delete(ctx, team, user) }
+	}
+	src, err := slackcap.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,12 +144,14 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	ao := slackbot.Options{
 		Filer: filer, Threads: src, AllowedTeams: o.allowed, Installs: installs, SigningSecret: secret,
-		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt,
+		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Now: o.now,
 	}
-	if installs != nil {
+	if installs != nil || o.grants {
 		ao.ClientID, ao.ClientSecret = "cid", "csecret"
 		ao.AuthorizeURL = s.URL + "/oauth/v2/authorize"
-	} else {
+		s.ClientID, s.ClientSecret = "cid", "csecret"
+	}
+	if installs == nil {
 		ao.BotToken = "xoxb-test"
 	}
 	mux := http.NewServeMux()
@@ -120,6 +160,13 @@ func newEnv(t testing.TB, o envOpts) *env {
 	t.Cleanup(e.bot.Close)
 	if installs != nil {
 		ao.RedirectURL = e.bot.URL + "/slack/oauth/callback"
+	}
+	if o.socketOnly {
+		ao.SigningSecret = ""
+	}
+	if o.grants {
+		ao.Grants = e.grants
+		ao.UserRedirectURL = e.bot.URL + "/slack/oauth/user-callback"
 	}
 	app, err = slackbot.New(ao)
 	if err != nil {

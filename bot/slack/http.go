@@ -29,9 +29,12 @@ func (a *App) Register(mux *http.ServeMux) {
 		mux.Handle("POST /slack/options", a.signed(maxOptions, a.serveInteractivity))
 		mux.Handle("POST /slack/events", a.signed(maxEvent, a.serveEvents))
 	}
-	if a.o.ClientID != "" {
+	if a.o.ClientID != "" && a.o.Installs != nil {
 		mux.HandleFunc("GET /slack/install", a.serveInstall)
 		mux.HandleFunc("GET /slack/oauth/callback", a.serveCallback)
+	}
+	if a.o.Grants != nil {
+		mux.HandleFunc("GET /slack/oauth/user-callback", a.serveUserCallback)
 	}
 }
 

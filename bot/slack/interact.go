@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/recordbot/recordbot/capture"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
 )
 
@@ -82,6 +83,11 @@ func (a *App) shortcut(ic *slackapi.InteractionCallback) ack {
 // file the thread (said without naming a channel they are not in), or
 // Slack did not let it open.
 func (a *App) cannotOpen(ctx context.Context, t target, channel, user string, err error, again string) {
+	if errors.Is(err, slackcap.ErrNeedsConsent) {
+		a.log.Info("slack: filing form needs the person's permission to read the conversation", "team", t.Team, "channel", t.Channel, "user", user)
+		a.ephemeral(ctx, t.Team, channel, user, "", a.consentText(t.Team, user, err))
+		return
+	}
 	if refusal(err) {
 		a.log.Info("slack: filing form refused", "team", t.Team, "channel", t.Channel, "user", user, "err", err)
 		a.ephemeral(ctx, t.Team, channel, user, "", "Sorry, you cannot file that thread: "+err.Error()+".")
@@ -138,30 +144,68 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 const storeLateText = "The record store did not answer in time. Your request may have been stored all the same: " +
 	"press File again. That cannot file the thread twice; if it was stored, the form closes and I tell you here when the record is filed."
 
-// event handles an Events API event: uninstalls and revoked tokens remove
-// the workspace's installation.
+// event handles an Events API event: uninstalls and revoked bot tokens
+// remove the workspace's installation; revoked user tokens ("oauth":
+// https://docs.slack.dev/reference/events/tokens_revoked lists the people
+// whose tokens they were) remove those people's grants, and an uninstall
+// removes every grant of the workspace (Slack revokes their tokens with it).
 func (a *App) event(ev *slackevents.EventsAPIEvent) ack {
-	if ev.Type != slackevents.CallbackEvent {
+	team := ev.TeamID
+	if ev.Type != slackevents.CallbackEvent || team == "" {
 		return ack{}
 	}
-	team := ev.TeamID
-	remove := false
+	var work []func(ctx context.Context)
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppUninstalledEvent:
-		remove = true
+		if a.o.Installs != nil {
+			work = append(work, func(ctx context.Context) { a.removeInstall(ctx, team) })
+		}
+		if a.o.Grants != nil {
+			work = append(work, func(ctx context.Context) { a.removeGrants(ctx, team, nil) })
+		}
 	case *slackevents.TokensRevokedEvent:
-		remove = len(e.Tokens.Bot) > 0
+		if len(e.Tokens.Bot) > 0 && a.o.Installs != nil {
+			work = append(work, func(ctx context.Context) { a.removeInstall(ctx, team) })
+		}
+		if people := e.Tokens.Oauth; len(people) > 0 && a.o.Grants != nil {
+			work = append(work, func(ctx context.Context) { a.removeGrants(ctx, team, people) })
+		}
 	}
-	if !remove || a.o.Installs == nil || team == "" {
+	if len(work) == 0 {
 		return ack{}
 	}
 	return ack{after: func(ctx context.Context) {
-		if err := a.o.Installs.Delete(ctx, team); err != nil {
-			a.log.Error("slack: could not remove an uninstalled workspace", "team", team, "err", err)
+		for _, w := range work {
+			w(ctx)
+		}
+	}}
+}
+
+// removeGrants deletes the grants of people in team (all of the team's
+// when people is nil).
+func (a *App) removeGrants(ctx context.Context, team string, people []string) {
+	if people == nil {
+		var err error
+		if people, err = a.o.Grants.People(ctx, team); err != nil {
+			a.log.Error("slack: could not list the grants of an uninstalled workspace", "team", team, "err", err)
 			return
 		}
-		a.log.Info("slack: workspace uninstalled or its token revoked; installation removed", "team", team)
-	}}
+	}
+	for _, u := range people {
+		if err := a.o.Grants.Delete(ctx, team, u); err != nil {
+			a.log.Error("slack: could not remove a revoked user grant", "team", team, "user", u, "err", err)
+			continue
+		}
+		a.log.Info("slack: a person's token was revoked; their grant removed", "team", team, "user", u)
+	}
+}
+
+func (a *App) removeInstall(ctx context.Context, team string) {
+	if err := a.o.Installs.Delete(ctx, team); err != nil {
+		a.log.Error("slack: could not remove an uninstalled workspace", "team", team, "err", err)
+		return
+	}
+	a.log.Info("slack: workspace uninstalled or its token revoked; installation removed", "team", team)
 }
 
 // ephemeral posts text only user can see in channel (in the thread when

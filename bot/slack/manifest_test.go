@@ -3,16 +3,20 @@ package slack_test
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	slackbot "github.com/recordbot/recordbot/bot/slack"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
 )
 
-// manifest.yml must ask for the scopes the OAuth install asks for, name the
-// shortcut and command the handlers answer, and subscribe to the events
-// that remove an installation.
+// manifest.yml must ask for the scopes the OAuth install asks for (bot)
+// and the user scopes a person's authorisation asks for, list both OAuth
+// redirects, name the shortcut and command the handlers answer, subscribe
+// to the events that remove an installation or a person's grant, and keep
+// the Messages tab that people are told things in.
 func TestManifest(t *testing.T) {
 	raw, err := os.ReadFile("../../manifest.yml")
 	if err != nil {
@@ -20,6 +24,9 @@ func TestManifest(t *testing.T) {
 	}
 	var m struct {
 		Features struct {
+			AppHome struct {
+				Messages bool `yaml:"messages_tab_enabled"`
+			} `yaml:"app_home"`
 			Shortcuts []struct {
 				Type       string `yaml:"type"`
 				CallbackID string `yaml:"callback_id"`
@@ -32,7 +39,8 @@ func TestManifest(t *testing.T) {
 		OAuth struct {
 			RedirectURLs []string `yaml:"redirect_urls"`
 			Scopes       struct {
-				Bot []string `yaml:"bot"`
+				Bot  []string `yaml:"bot"`
+				User []string `yaml:"user"`
 			} `yaml:"scopes"`
 		} `yaml:"oauth_config"`
 		Settings struct {
@@ -55,6 +63,22 @@ func TestManifest(t *testing.T) {
 	want := slices.Sorted(slices.Values(slackbot.BotScopes))
 	if !slices.Equal(got, want) {
 		t.Errorf("manifest bot scopes = %v, want %v", got, want)
+	}
+	gotUser := slices.Sorted(slices.Values(m.OAuth.Scopes.User))
+	wantUser := slices.Sorted(slices.Values(slackcap.UserScopes))
+	if !slices.Equal(gotUser, wantUser) {
+		t.Errorf("manifest user scopes = %v, want %v", gotUser, wantUser)
+	}
+	for _, s := range gotUser {
+		if !strings.HasPrefix(s, "im:") && !strings.HasPrefix(s, "mpim:") && s != "files:read" {
+			t.Errorf("manifest user scope %q reaches beyond direct and group messages", s)
+		}
+	}
+	if !m.Features.AppHome.Messages {
+		t.Error("manifest: the App Home Messages tab is off; people are told things there")
+	}
+	if len(m.OAuth.RedirectURLs) != 2 || m.OAuth.RedirectURLs[1] != "https://recordbot.example.org/slack/oauth/user-callback" {
+		t.Errorf("manifest redirect URLs = %v, want the install callback and /slack/oauth/user-callback", m.OAuth.RedirectURLs)
 	}
 	if len(m.Features.Shortcuts) != 1 || m.Features.Shortcuts[0].Type != "message" || m.Features.Shortcuts[0].CallbackID != slackbot.ShortcutID {
 		t.Errorf("manifest shortcuts = %+v, want one message shortcut %q", m.Features.Shortcuts, slackbot.ShortcutID)

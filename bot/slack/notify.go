@@ -34,6 +34,8 @@ func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 		if a.o.ThreadReceipt && rp.Channel != "" && rp.ThreadTS != "" {
 			a.receipt(ctx, rp, o)
 		}
+	case o.Err != nil && o.Final && errors.Is(o.Err, slackcap.ErrNeedsConsent):
+		a.ephemeral(ctx, rp.Team, rp.Channel, rp.User, rp.ThreadTS, "Could not file “"+o.Request.Title+"”. "+a.consentText(rp.Team, rp.User, o.Err))
 	case o.Err != nil && o.Final:
 		a.ephemeral(ctx, rp.Team, rp.Channel, rp.User, rp.ThreadTS, failedText(o.Request, o.Err))
 	case o.Err != nil && errors.Is(o.Err, capture.ErrRateLimited):

@@ -101,7 +101,7 @@ func BenchmarkCaptureLargeThread(b *testing.B) {
 	var streamed int64
 	b.ResetTimer()
 	for range b.N {
-		th, err := src.Capture(context.Background(), ref, mattermost.PersonOf(users[0]))
+		th, err := src.Capture(context.Background(), ref, personOf(users[0]))
 		if err != nil {
 			b.Fatal(err)
 		}

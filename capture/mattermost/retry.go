@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/recordbot/recordbot/capture"
 )
 
 // retryTransport retries requests that Mattermost answered with HTTP 429,
@@ -17,8 +19,9 @@ type retryTransport struct {
 	// max is how many times one request is retried before the 429 is
 	// returned to the caller.
 	max int
-	// maxWait caps a single wait, so a silly header cannot park a capture
-	// for an hour.
+	// maxWait is the longest single wait: a longer Retry-After is not
+	// waited out here but returned as a *capture.RateLimitError, so the
+	// filing is rescheduled for then instead of parking a worker.
 	maxWait time.Duration
 	sleep   func(ctx context.Context, d time.Duration) error
 }
@@ -26,18 +29,16 @@ type retryTransport struct {
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		resp, err := t.base.RoundTrip(req)
-		if err != nil || resp.StatusCode != http.StatusTooManyRequests || attempt >= t.max {
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests {
 			return resp, err
 		}
-		if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-			return resp, nil // cannot replay the body
-		}
 		wait := retryAfter(resp.Header, time.Now())
-		if wait > t.maxWait {
-			wait = t.maxWait
-		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
+		replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+		if attempt >= t.max || wait > t.maxWait || !replayable {
+			return nil, &capture.RateLimitError{Platform: capture.Mattermost, RetryAfter: max(wait, time.Second)}
+		}
 		if err := t.sleep(req.Context(), wait); err != nil {
 			return nil, fmt.Errorf("mattermost rate limit: %w", err)
 		}

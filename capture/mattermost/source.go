@@ -3,9 +3,12 @@
 // thread (paged), its authors and reactors (resolved in batches), the
 // channel and team names, edits, reactions, message attachment text,
 // permalinks and files, whose content is streamed when the record is
-// written rather than read into memory.
+// written rather than read into memory. Before a filing form opens,
+// Resolve (capture.Resolver) checks that the bot and the person may file a
+// thread and gives its first post, for a suggested title.
 //
-// Mattermost types stop here: callers get capture types back.
+// Mattermost types stop here: callers get capture types back (a test in
+// package capture keeps it so).
 package mattermost
 
 import (
@@ -36,13 +39,16 @@ type Options struct {
 	Transport http.RoundTripper
 	Logger    *slog.Logger
 	// PageSize is how many replies one thread request asks for (default
-	// 500).
+	// and maximum MaxPageSize).
 	PageSize int
 	// UserBatch is how many users one /users/ids request resolves
 	// (default 100).
 	UserBatch int
 	// MaxRetries is how often a request answered with HTTP 429 is retried
-	// (default 8); MaxWait caps each wait (default 1 minute).
+	// (default 8); MaxWait is the longest wait one retry makes (default 1
+	// minute). A longer Retry-After, or more 429s than MaxRetries, ends the
+	// call with a *capture.RateLimitError, so the filing is rescheduled
+	// rather than failed.
 	MaxRetries int
 	MaxWait    time.Duration
 	// Sleep waits between retries; tests replace it. Default: a timer.
@@ -79,7 +85,7 @@ func New(o Options) (*Source, error) {
 		server:    server,
 		token:     o.Token,
 		log:       o.Logger,
-		pageSize:  cmp.Or(o.PageSize, 500),
+		pageSize:  min(cmp.Or(o.PageSize, MaxPageSize), MaxPageSize),
 		userBatch: cmp.Or(o.UserBatch, 100),
 		now:       o.Now,
 	}
@@ -95,6 +101,11 @@ func New(o Options) (*Source, error) {
 	s.api.SetToken(o.Token)
 	return s, nil
 }
+
+// MaxPageSize is the most posts Mattermost answers in one page: the
+// server's web.PerPageMaximum (200 in 6.x and later); a larger perPage on
+// GET /posts/{id}/thread is refused with HTTP 400.
+const MaxPageSize = 200
 
 // NewHTTPClient returns an HTTP client for the Mattermost API that retries
 // requests answered with HTTP 429 after the wait the server asks for.
@@ -127,10 +138,6 @@ func NormalizeURL(raw string) (string, error) {
 // Server returns the server URL, without a trailing slash.
 func (s *Source) Server() string { return s.server }
 
-// API returns the Mattermost client the source uses, authenticated as the
-// bot and retrying on HTTP 429.
-func (s *Source) API() *model.Client4 { return s.api }
-
 // Capture implements capture.Source: it snapshots the thread of
 // ref.ThreadID (any post of the thread will do) after checking that both the
 // bot and requester are members of its channel.
@@ -161,20 +168,8 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 	if err != nil {
 		return nil, s.apiError(ref, "read the channel", resp, err)
 	}
-	if _, resp, err := s.api.GetChannelMember(ctx, ch.Id, "me", ""); err != nil {
-		if st := HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return nil, fmt.Errorf("mattermost capture of %s: add the bot to ~%s first: %w", ref, ch.Name, capture.ErrBotNotInChannel)
-		}
-		return nil, s.apiError(ref, "check the bot's channel membership", resp, err)
-	}
-	if requester.ID == "" {
-		return nil, fmt.Errorf("mattermost capture of %s: no requester: %w", ref, capture.ErrAccess)
-	}
-	if _, resp, err := s.api.GetChannelMember(ctx, ch.Id, requester.ID, ""); err != nil {
-		if st := HTTPStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return nil, fmt.Errorf("mattermost capture of %s: only members of the channel can file its threads: %w", ref, capture.ErrAccess)
-		}
-		return nil, s.apiError(ref, "check the requester's channel membership", resp, err)
+	if err := s.members(ctx, ref, ch.Id, requester); err != nil {
+		return nil, err
 	}
 	teamID := cmp.Or(ch.TeamId, ref.WorkspaceID)
 	var team *model.Team
@@ -248,6 +243,26 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 	return t, nil
 }
 
+// members checks that the bot and requester are both members of channel.
+func (s *Source) members(ctx context.Context, ref capture.Ref, channel string, requester capture.Person) error {
+	if _, resp, err := s.api.GetChannelMember(ctx, channel, "me", ""); err != nil {
+		if st := httpStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
+			return fmt.Errorf("mattermost capture of %s: add the bot to the channel first: %w", ref, capture.ErrBotNotInChannel)
+		}
+		return s.apiError(ref, "check the bot's channel membership", resp, err)
+	}
+	if requester.ID == "" {
+		return fmt.Errorf("mattermost capture of %s: no requester: %w", ref, capture.ErrAccess)
+	}
+	if _, resp, err := s.api.GetChannelMember(ctx, channel, requester.ID, ""); err != nil {
+		if st := httpStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
+			return fmt.Errorf("mattermost capture of %s: only members of the channel can file its threads: %w", ref, capture.ErrAccess)
+		}
+		return s.apiError(ref, "check the requester's channel membership", resp, err)
+	}
+	return nil
+}
+
 // thread reads every post of the thread rooted at rootID, a page at a
 // time, oldest first, and returns them root first in thread order.
 func (s *Source) thread(ctx context.Context, ref capture.Ref, rootID string) ([]*model.Post, error) {
@@ -257,6 +272,9 @@ func (s *Source) thread(ctx context.Context, ref capture.Ref, rootID string) ([]
 	for {
 		pl, resp, err := s.api.GetPostThreadWithOpts(ctx, rootID, "", opts)
 		if err != nil {
+			if httpStatus(resp, err) == http.StatusBadRequest && strings.Contains(appErrMessage(err), "perPage") {
+				return nil, fmt.Errorf("mattermost capture of %s: read the thread: the server refused %d posts per page (Mattermost allows at most %d; this server allows fewer): %w", ref, opts.PerPage, MaxPageSize, err)
+			}
 			return nil, s.apiError(ref, "read the thread", resp, err)
 		}
 		var last *model.Post
@@ -353,16 +371,16 @@ func (s *Source) people(ctx context.Context, ref capture.Ref, posts []*model.Pos
 			return nil, s.apiError(ref, "resolve users", resp, err)
 		}
 		for _, u := range users {
-			out[u.Id] = PersonOf(u)
+			out[u.Id] = personOf(u)
 		}
 	}
 	return out, nil
 }
 
-// PersonOf returns the capture form of a Mattermost user: the username as
+// personOf returns the capture form of a Mattermost user: the username as
 // display name (it is what people see as @name) and the full name or
 // nickname as real name.
-func PersonOf(u *model.User) capture.Person {
+func personOf(u *model.User) capture.Person {
 	return capture.Person{
 		ID:          u.Id,
 		DisplayName: u.Username,
@@ -512,8 +530,8 @@ func channelKind(t model.ChannelType) string {
 
 func millis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
-// HTTPStatus returns the HTTP status of a failed API call, or 0.
-func HTTPStatus(resp *model.Response, err error) int {
+// httpStatus returns the HTTP status of a failed API call, or 0.
+func httpStatus(resp *model.Response, err error) int {
 	if resp != nil && resp.StatusCode != 0 {
 		return resp.StatusCode
 	}
@@ -524,9 +542,17 @@ func HTTPStatus(resp *model.Response, err error) int {
 	return 0
 }
 
+func appErrMessage(err error) string {
+	var ae *model.AppError
+	if errors.As(err, &ae) {
+		return ae.Message + " " + ae.Id
+	}
+	return ""
+}
+
 // apiError turns a failed API call into an error a person can act on.
 func (s *Source) apiError(ref capture.Ref, what string, resp *model.Response, err error) error {
-	switch HTTPStatus(resp, err) {
+	switch httpStatus(resp, err) {
 	case http.StatusNotFound:
 		return fmt.Errorf("mattermost capture of %s: %s: %w", ref, what, capture.ErrNotFound)
 	case http.StatusForbidden:

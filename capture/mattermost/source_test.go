@@ -94,7 +94,7 @@ func TestCaptureThread(t *testing.T) {
 			w.mm.Config = tc.cfg
 			w.mm.Unlock()
 			src := w.source(t, mattermost.Options{PageSize: tc.page})
-			th, err := src.Capture(context.Background(), w.ref(tc.from(w)), mattermost.PersonOf(w.alice))
+			th, err := src.Capture(context.Background(), w.ref(tc.from(w)), personOf(w.alice))
 			if err != nil {
 				t.Fatalf("Capture: %v", err)
 			}
@@ -203,7 +203,7 @@ func TestCaptureRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), tc.ref(w), mattermost.PersonOf(tc.requester(w)))
+			_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), tc.ref(w), personOf(tc.requester(w)))
 			if !errors.Is(err, tc.want) {
 				t.Errorf("Capture = %v, want %v", err, tc.want)
 			}
@@ -215,7 +215,7 @@ func TestCaptureOtherServer(t *testing.T) {
 	w := newWorld(t)
 	r := w.ref(w.root.Id)
 	r.Server = "https://chat.elsewhere.example"
-	_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), r, mattermost.PersonOf(w.alice))
+	_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), r, personOf(w.alice))
 	if err == nil || !strings.Contains(err.Error(), "chat.elsewhere.example") {
 		t.Errorf("Capture on another server = %v, want an error naming it", err)
 	}
@@ -224,7 +224,7 @@ func TestCaptureOtherServer(t *testing.T) {
 func TestCaptureDeletedFile(t *testing.T) {
 	w := newWorld(t)
 	w.mm.DeleteFile(w.files[0])
-	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestCaptureHonoursRetryAfter(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}})
-	th, err := src.Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	th, err := src.Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 	if err != nil {
 		t.Fatalf("Capture with rate limiting: %v", err)
 	}
@@ -271,7 +271,7 @@ func TestCaptureManyRepliesSameMillisecond(t *testing.T) {
 		p := w.mm.AddPostAt(w.ch, w.bob, w.root, fmt.Sprint("same ms ", i), at)
 		want[p.Id] = true
 	}
-	th, err := w.source(t, mattermost.Options{PageSize: 4}).Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	th, err := w.source(t, mattermost.Options{PageSize: 4}).Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestCaptureTenThousandReplies(t *testing.T) {
 	for i := range 10_000 {
 		w.mm.AddPost(w.ch, []*model.User{w.alice, w.bob}[i%2], w.root, fmt.Sprint("reply ", i))
 	}
-	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), mattermost.PersonOf(w.alice))
+	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,61 @@ func TestCaptureTenThousandReplies(t *testing.T) {
 			t.Fatalf("message %d is older than message %d", i, i-1)
 		}
 	}
-	if n := w.mm.RouteCalls()["GET /api/v4/posts/{id}/thread"]; n != 21 {
-		t.Errorf("thread read in %d pages, want 21 (500 replies a page)", n)
+	if n := w.mm.RouteCalls()["GET /api/v4/posts/{id}/thread"]; n != 51 {
+		t.Errorf("thread read in %d pages, want 51 (200 posts a page, the server's maximum)", n)
 	}
+}
+
+// TestCaptureLongRateLimit: a Retry-After longer than one attempt waits
+// ends the capture with a *capture.RateLimitError carrying the wait, so
+// the worker reschedules the filing rather than failing it.
+func TestCaptureLongRateLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		every, ra  int
+		maxRetries int
+		want       time.Duration
+	}{
+		{"Retry-After beyond MaxWait", 1, 600, 8, 600 * time.Second},
+		{"429 after 429 beyond MaxRetries", 1, 2, 3, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.mm.RateLimit(tc.every, tc.ra)
+			waits := 0
+			src := w.source(t, mattermost.Options{MaxRetries: tc.maxRetries, MaxWait: time.Minute, Sleep: func(ctx context.Context, d time.Duration) error {
+				waits++
+				return nil
+			}})
+			_, err := src.Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
+			var rl *capture.RateLimitError
+			if !errors.As(err, &rl) || !errors.Is(err, capture.ErrRateLimited) {
+				t.Fatalf("Capture = %v, want a *capture.RateLimitError", err)
+			}
+			if rl.RetryAfter != tc.want || rl.Platform != capture.Mattermost {
+				t.Errorf("Got(RateLimitError) = %+v, want %s on mattermost", rl, tc.want)
+			}
+			if tc.ra > 60 && waits != 0 {
+				t.Errorf("waited %d times for a %ds Retry-After, want 0 (the worker waits, not the capture)", waits, tc.ra)
+			}
+		})
+	}
+}
+
+// TestCapturePageLimitNamed: a server whose page limit is below 200 makes
+// the capture fail with an error that names the limit.
+func TestCapturePageLimitNamed(t *testing.T) {
+	w := newWorld(t)
+	w.mm.Lock()
+	w.mm.Config.MaxPerPage = 100
+	w.mm.Unlock()
+	_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
+	if err == nil || !strings.Contains(err.Error(), "200 posts per page") || !strings.Contains(err.Error(), "at most 200") {
+		t.Errorf("Capture on a server allowing 100 a page = %v, want an error naming the limit of 200", err)
+	}
+}
+
+// personOf is the requester a front end passes for Mattermost user u.
+func personOf(u *model.User) capture.Person {
+	return capture.Person{ID: u.Id, DisplayName: u.Username}
 }

@@ -54,9 +54,9 @@ func (ss *session) file(f slackapi.File) capture.File {
 		cf.Error = "not downloaded: the file's address is not on Slack's file host (" + origin + "), and recordbot sends the workspace's token only there"
 		return cf
 	}
-	src, team, mimeType, s := cf.Source, ss.teamID, cf.MIMEType, ss.s
+	src, mimeType, s, tok := cf.Source, cf.MIMEType, ss.s, ss.fileToken
 	cf.Open = func(ctx context.Context) (io.ReadCloser, error) {
-		return s.download(ctx, team, src, mimeType)
+		return s.download(ctx, tok, src, mimeType)
 	}
 	return cf
 }
@@ -64,11 +64,11 @@ func (ss *session) file(f slackapi.File) capture.File {
 // download streams a private file. Slack answers a request without a
 // valid token (or without files:read) with 200 and its HTML sign-in page,
 // so an HTML answer for a file that is not HTML is an error.
-func (s *Source) download(ctx context.Context, team, src, mimeType string) (io.ReadCloser, error) {
+func (s *Source) download(ctx context.Context, token func(context.Context) (string, error), src, mimeType string) (io.ReadCloser, error) {
 	if origin, ok := s.fileOriginOK(src); !ok {
 		return nil, fmt.Errorf("download slack file: %s is not Slack's file host; the token is not sent there", origin)
 	}
-	tok, err := s.token(ctx, team)
+	tok, err := token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("download slack file: %w", err)
 	}

@@ -1,6 +1,7 @@
 // Package slack captures Slack threads as platform-neutral snapshots
 // (capture.Thread) through the Slack Web API, with the bot token of the
-// workspace the thread is in.
+// workspace the thread is in, or, for a direct or group message the bot
+// cannot join, with the user token its requester granted (delegate.go).
 //
 // It reads every reply with conversations.replies (cursor pagination),
 // resolves people with users.info (cached per workspace), checks that the
@@ -32,10 +33,22 @@ import (
 // TokenFunc returns the bot token of the workspace with the given team id.
 type TokenFunc func(ctx context.Context, teamID string) (string, error)
 
+// UserTokenFunc returns the user token a person granted recordbot in a
+// workspace, or an error matching ErrNoUserToken when they have not.
+type UserTokenFunc func(ctx context.Context, teamID, userID string) (string, error)
+
 // Options configure a Source.
 type Options struct {
 	// Token returns a workspace's bot token. Required.
 	Token TokenFunc
+	// UserToken returns the token a person granted to read direct and
+	// group messages the bot cannot join (delegated access). nil: the
+	// bot reads only what its own token can.
+	UserToken UserTokenFunc
+	// UserTokenFailed is told when a person's user token no longer works
+	// (revoked, or lacking a scope), so that it is forgotten and the
+	// person asked again. May be nil.
+	UserTokenFailed func(ctx context.Context, teamID, userID string)
 	// APIURL is the Web API base URL, ending in "/"; Slack's when empty.
 	APIURL string
 	// HTTPClient makes the API calls and file downloads; a client with a
@@ -72,6 +85,8 @@ type Options struct {
 // Source captures Slack threads. It is safe for concurrent use.
 type Source struct {
 	token      TokenFunc
+	userToken  UserTokenFunc
+	userFailed func(ctx context.Context, teamID, userID string)
 	apiURL     string
 	http       *http.Client
 	log        *slog.Logger
@@ -98,7 +113,7 @@ func New(o Options) (*Source, error) {
 		return nil, errors.New("slack capture: no token lookup")
 	}
 	s := &Source{
-		token: o.Token, apiURL: o.APIURL, http: o.HTTPClient, log: o.Logger,
+		token: o.Token, userToken: o.UserToken, userFailed: o.UserTokenFailed, apiURL: o.APIURL, http: o.HTTPClient, log: o.Logger,
 		now: o.Now, sleep: o.Sleep, limits: o.Limits, maxRetries: o.MaxRetries, maxWait: o.MaxWait,
 		pageSize: o.PageSize, namesFor: o.NamesFor, ws: make(map[string]*workspace),
 	}
@@ -189,13 +204,37 @@ func (w *workspace) limiter(method string, l Limits) *limiter {
 	return lim
 }
 
-// session is one capture: the workspace, its client and its token.
+// session is one capture: the workspace, the client that reads the
+// conversation and the bot's own client.
 type session struct {
-	s      *Source
-	w      *workspace
-	api    *slackapi.Client
-	token  string
+	s *Source
+	w *workspace
+	// api reads the conversation: with the bot token, or with the user
+	// token of delegatedFor.
+	api *slackapi.Client
+	// bot is the bot's own session (ss itself when it is one): names,
+	// the workspace and mentioned channels are read with the bot token.
+	bot    *session
 	teamID string
+	// delegatedFor is the person whose user token api holds; "" for the bot.
+	delegatedFor string
+}
+
+// readAs is the capture.Thread.ReadAs of what ss reads.
+func (ss *session) readAs() string {
+	if ss.delegatedFor != "" {
+		return "delegated:" + ss.delegatedFor
+	}
+	return "bot"
+}
+
+// fileToken returns the token file downloads of ss use, asked again at
+// download time so that a token revoked since the capture is not used.
+func (ss *session) fileToken(ctx context.Context) (string, error) {
+	if ss.delegatedFor != "" {
+		return ss.s.userToken(ctx, ss.teamID, ss.delegatedFor)
+	}
+	return ss.s.token(ctx, ss.teamID)
 }
 
 func (s *Source) session(ctx context.Context, teamID string) (*session, error) {
@@ -206,8 +245,13 @@ func (s *Source) session(ctx context.Context, teamID string) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slack workspace %s: %w", teamID, err)
 	}
-	api := slackapi.New(tok, slackapi.OptionAPIURL(s.apiURL), slackapi.OptionHTTPClient(s.http))
-	return &session{s: s, w: s.workspace(teamID), api: api, token: tok, teamID: teamID}, nil
+	ss := &session{s: s, w: s.workspace(teamID), api: s.client(tok), teamID: teamID}
+	ss.bot = ss
+	return ss, nil
+}
+
+func (s *Source) client(tok string) *slackapi.Client {
+	return slackapi.New(tok, slackapi.OptionAPIURL(s.apiURL), slackapi.OptionHTTPClient(s.http))
 }
 
 // Capture implements capture.Source: it snapshots the thread ref points
@@ -219,15 +263,11 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 	if ref.ChannelID == "" || ref.ThreadID == "" {
 		return nil, fmt.Errorf("slack capture: ref %s lacks a channel or thread", ref)
 	}
-	ss, err := s.session(ctx, ref.WorkspaceID)
+	ss, ch, err := s.reader(ctx, ref, requester)
 	if err != nil {
 		return nil, err
 	}
-	ws, err := ss.workspaceInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := ss.channel(ctx, ref.ChannelID)
+	ws, err := ss.bot.workspaceInfo(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -256,6 +296,7 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 		ThreadID:      root,
 		Permalink:     permalink,
 		CapturedAt:    s.now().UTC(),
+		ReadAs:        ss.readAs(),
 	}
 	if t.Messages, err = ss.convert(ctx, msgs, ch, permalink); err != nil {
 		return nil, err
@@ -276,16 +317,18 @@ type Preview struct {
 
 // Member checks that requester is a member of the channel ref names
 // (conversations.members), reading nothing of the thread. It fails with
-// capture.ErrAccess when they are not, naming no private channel.
+// capture.ErrAccess when they are not, naming no private channel, and
+// with a *ConsentError when the conversation is a direct or group
+// message that only the requester's own permission lets recordbot read.
 func (s *Source) Member(ctx context.Context, ref capture.Ref, requester capture.Person) error {
 	if ref.ChannelID == "" {
 		return fmt.Errorf("slack: ref %s lacks a channel", ref)
 	}
-	ss, err := s.session(ctx, ref.WorkspaceID)
+	ss, ch, err := s.reader(ctx, ref, requester)
 	if err != nil {
 		return err
 	}
-	return ss.checkMember(ctx, capture.Channel{ID: ref.ChannelID}, requester.ID)
+	return ss.checkMember(ctx, ch, requester.ID)
 }
 
 // Preview checks as Member does and only then reads the thread's root
@@ -295,11 +338,10 @@ func (s *Source) Preview(ctx context.Context, ref capture.Ref, requester capture
 	if ref.ChannelID == "" || ref.ThreadID == "" {
 		return Preview{}, fmt.Errorf("slack: ref %s lacks a channel or thread", ref)
 	}
-	ss, err := s.session(ctx, ref.WorkspaceID)
+	ss, ch, err := s.reader(ctx, ref, requester)
 	if err != nil {
 		return Preview{}, err
 	}
-	ch := capture.Channel{ID: ref.ChannelID}
 	if err := ss.checkMember(ctx, ch, requester.ID); err != nil {
 		return Preview{}, err
 	}
@@ -341,7 +383,7 @@ func (ss *session) workspaceInfo(ctx context.Context) (capture.Workspace, error)
 		if code := slackCode(err); code == "invalid_auth" || code == "account_inactive" || code == "token_revoked" {
 			return capture.Workspace{}, appError{fmt.Errorf("recordbot's token for this workspace no longer works (%s): reinstall the app: %w", code, err)}
 		}
-		return capture.Workspace{}, err
+		return capture.Workspace{}, ss.mapErr(err, capture.Channel{})
 	}
 	info := capture.Workspace{ID: ss.teamID, Name: res.Team}
 	if res.TeamID != "" {
@@ -456,6 +498,9 @@ func (ss *session) replies(ctx context.Context, ch capture.Channel, ts string) (
 
 // mapErr turns Slack's error codes into capture's errors with advice.
 func (ss *session) mapErr(err error, ch capture.Channel) error {
+	if ss.delegatedFor != "" {
+		return ss.mapUserErr(err, ch)
+	}
 	switch code := slackCode(err); code {
 	case "not_in_channel", "channel_not_found":
 		return fmt.Errorf("recordbot cannot read %s: invite @recordbot to %s first (in the channel, type /invite @recordbot): %w",
@@ -624,7 +669,7 @@ func (ss *session) person(ctx context.Context, id string) (capture.Person, error
 	}
 	var u *slackapi.User
 	err := ss.s.call(ctx, w, "users.info", func(ctx context.Context) (err error) {
-		u, err = ss.api.GetUserInfoContext(ctx, id)
+		u, err = ss.bot.api.GetUserInfoContext(ctx, id)
 		return err
 	})
 	p := capture.Person{ID: id}
@@ -660,7 +705,7 @@ func (ss *session) channelName(ctx context.Context, id string) string {
 	if ok && ss.s.now().Sub(c.at) < ss.s.namesFor {
 		return c.v
 	}
-	ch, err := ss.channel(ctx, id)
+	ch, err := ss.bot.channel(ctx, id)
 	if err != nil || ch.Name == "" {
 		return id
 	}

@@ -8,14 +8,18 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
+	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -97,6 +101,7 @@ func TestCheck(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out, code := runCheck(t, tt.env(t))
+			t.Logf("bot check (exit %d):\n%s", code, out)
 			if code != tt.wantCode {
 				t.Errorf("bot check exit = %d, want %d; output:\n%s", code, tt.wantCode, out)
 			}
@@ -169,8 +174,11 @@ func TestMetricsShowAFiling(t *testing.T) {
 		"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(t.TempDir(), "records"),
 		"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test", "SLACK_API_URL": s.APIURL(),
 	}
-	addr, _, stop := startServe(t, env)
+	addr, banner, stop := startServe(t, env)
 	defer stop()
+	if !strings.Contains(banner, `Slack workspace: workspace "Acme" (T1`) {
+		t.Errorf("banner does not name the Slack workspace:\n%s", banner)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for !s.Connected() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -246,11 +254,14 @@ func startServe(t *testing.T, env map[string]string) (addr, banner string, stop 
 	go func() { done <- m.Run(ctx, nil); pw.Close() }()
 	sc := bufio.NewScanner(pr)
 	var lines []string
-	for len(lines) < 5 && sc.Scan() {
+	for sc.Scan() { // the banner ends with the Mattermost line
 		line := sc.Text()
 		lines = append(lines, line)
 		if rest, ok := strings.CutPrefix(line, "recordbot listening on "); ok {
 			addr = strings.Fields(rest)[0]
+		}
+		if strings.HasPrefix(line, "Mattermost") {
+			break
 		}
 	}
 	go io.Copy(io.Discard, pr)
@@ -303,5 +314,44 @@ func TestVersionLine(t *testing.T) {
 	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }}
 	if err := m.Run(context.Background(), []string{"version"}); err != nil || !strings.HasPrefix(out.String(), "recordbot ") {
 		t.Errorf("bot version = %q, %v; want a line starting with recordbot", out.String(), err)
+	}
+}
+
+// The oldest pending request's age comes from when it was accepted, for
+// keyed and unkeyed requests alike, not from the object's last write.
+func TestMetricsOldestPendingAge(t *testing.T) {
+	st, err := filing.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	submit := func(at time.Time, key string) {
+		svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := filing.Request{RequestedBy: capture.Person{ID: "U1"}, Thread: capture.Ref{Platform: capture.Slack, WorkspaceID: "T1", ChannelID: "C1", ThreadID: "1.2"},
+			Title: "Pending", ClassCode: "100-20", Marking: "OFFICIAL", Key: key}
+		if _, err := svc.Submit(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit(now, "")                                 // named by a UUIDv7 of the real clock: now
+	submit(now.Add(-3*time.Hour), "slack:T1:V1:h1") // written now, accepted 3 hours ago
+	m := newMetrics(st, func() time.Time { return now })
+	rec := httptest.NewRecorder()
+	m.handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	if !strings.Contains(body, "recordbot_pending_requests 2\n") {
+		t.Errorf("/metrics lacks recordbot_pending_requests 2")
+	}
+	var age float64
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, "recordbot_oldest_pending_request_age_seconds "); ok {
+			age, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if age < 10798 || age > 10802 {
+		t.Errorf("oldest pending age = %v s, want 10800 (3 hours)", age)
 	}
 }

@@ -4,6 +4,7 @@
 //	bot                      serve: chat front ends, filing worker, /healthz
 //	bot check                check the installation before staff use it
 //	bot file --snapshot F    file a thread snapshot (JSON) as a record
+//	bot import whatsapp F    file a WhatsApp chat export as a record
 //	bot records ...          the records team's commands
 //	bot mattermost ...       install on or uninstall from Mattermost teams
 //
@@ -75,7 +76,8 @@ func NewMain() *Main {
 const usage = `usage: bot [serve] [flags]        run the bot (chat front ends, filing worker)
        bot check                    check the installation: store, Object Lock, platforms
        bot file --snapshot F ...    file a thread snapshot as a record
-       bot records COMMAND ...      list, show, verify, register, due, hold, find, classes
+       bot import whatsapp F ...    file a WhatsApp chat export (.zip or .txt) as a record
+       bot records COMMAND ...      list, show, verify, register, due, hold, find, classes, dispose, export
        bot mattermost COMMAND ...   install or uninstall on Mattermost teams
        bot version                  which build this is
        bot help                     this text
@@ -102,6 +104,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runVersion()
 	case "file":
 		return m.runFile(ctx, args)
+	case "import":
+		return m.runImport(ctx, args)
 	case "records":
 		return m.runRecords(ctx, args)
 	case "mattermost":

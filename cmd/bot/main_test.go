@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
@@ -28,50 +25,15 @@ func testMain(env map[string]string) (*Main, *strings.Builder) {
 // sample plan, serves /healthz and says which platforms need configuring.
 func TestServeWithoutConfiguration(t *testing.T) {
 	dir := t.TempDir()
-	m, _ := testMain(map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(dir, "records")})
-	pr, pw := io.Pipe()
-	m.Stdout = pw
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, nil); pw.Close() }()
-
-	var banner []string
-	sc := bufio.NewScanner(pr)
-	var addr string
-	for len(banner) < 5 && sc.Scan() {
-		line := sc.Text()
-		banner = append(banner, line)
-		if rest, ok := strings.CutPrefix(line, "recordbot listening on "); ok {
-			addr = strings.Fields(rest)[0]
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	text := strings.Join(banner, "\n")
-	if addr == "" {
-		t.Fatalf("no listening address in the banner:\n%s", text)
-	}
+	addr, text, stop := startServe(t, map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(dir, "records")})
+	defer stop()
 	for _, want := range []string{"records: " + filepath.Join(dir, "records"), "Example public body file plan", "Slack", "Mattermost"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("banner lacks %q:\n%s", want, text)
 		}
 	}
-	resp, err := http.Get("http://" + addr + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != "ok" {
-		t.Errorf("/healthz = %d %q, want 200 ok", resp.StatusCode, body)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("bot did not stop within 10s of cancellation")
+	if code, body := get(t, "http://"+addr+"/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Errorf("/healthz = %d %q, want 200 ok", code, body)
 	}
 }
 

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"path"
 	"strings"
@@ -217,12 +219,15 @@ func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		n++
-		// A request's id is a UUIDv7: it holds the time it was accepted,
-		// which a claim rewriting the object does not change.
+		// An unkeyed request is named by its id, a UUIDv7 holding the time
+		// it was accepted; a keyed one (k-…) says when inside. Neither
+		// changes when a claim rewrites the object.
 		at := info.LastModified
 		if u, err := uuid.Parse(id); err == nil && u.Version() == 7 {
 			sec, nsec := u.Time().UnixTime()
 			at = time.Unix(sec, nsec)
+		} else if t, err := requestedAt(ctx, c.st, info.Key); err == nil {
+			at = t
 		}
 		if oldest.IsZero() || at.Before(oldest) {
 			oldest = at
@@ -235,4 +240,25 @@ func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
 	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, failed)
+}
+
+// requestedAt reads when the stored request at key was accepted.
+func requestedAt(ctx context.Context, st filing.Store, key string) (time.Time, error) {
+	rc, err := st.Open(ctx, key)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer rc.Close()
+	var v struct {
+		Request struct {
+			RequestedAt time.Time `json:"requested_at"`
+		} `json:"request"`
+	}
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&v); err != nil {
+		return time.Time{}, err
+	}
+	if v.Request.RequestedAt.IsZero() {
+		return time.Time{}, errors.New("no requested_at")
+	}
+	return v.Request.RequestedAt, nil
 }

@@ -30,6 +30,9 @@ Commands for records officers. Each takes --help, and --json for scripts.
   hold ID --on --reason TEXT | --off         legal hold through S3 Object Lock
   find TEXT [--class CLASS]                  search titles, participants (display and real names) and transcripts
   classes                                    the file plan: codes, titles, retention, disposal, markings
+  dispose destroy|transfer|review [ID...]    carry out what due lists, with --authority and --approved-by; writes a certificate
+  export ID... --out FILE.tar|DIR            a record's complete package with its audit events, for FOI or migration
+  ls --disposed                              the residual entries of destroyed records
 
 DATE is YYYY-MM-DD, YYYY-MM or YYYY (--since takes its first day, --until
 its last). The store is the one the bot uses: S3_* or RECORDS_DIR; each
@@ -65,6 +68,10 @@ func (m *Main) runRecords(ctx context.Context, args []string) error {
 		return m.recordsFind(ctx, args)
 	case "classes", "plan":
 		return m.recordsClasses(ctx, args)
+	case "dispose":
+		return m.recordsDispose(ctx, args)
+	case "export":
+		return m.recordsExport(ctx, args)
 	}
 	fmt.Fprint(m.Stderr, recordsUsage)
 	return usageError(fmt.Errorf("records: unknown command %q", cmd))
@@ -246,12 +253,20 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 	since, until := &dateFlag{}, &dateFlag{end: true}
 	fs.Var(since, "since", "only records filed on or after `DATE`")
 	fs.Var(until, "until", "only records filed on or before `DATE`")
+	disposed := fs.Bool("disposed", false, "list the destroyed records (their residual entries) instead")
 	pos, err := m.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 1 {
 		return usageError(fmt.Errorf("records ls: one CLASS at most, got %q", pos))
+	}
+	if *disposed {
+		st, _, err := m.openRecords(ctx, fs, *asJSON)
+		if err != nil {
+			return err
+		}
+		return m.recordsDisposed(ctx, st, *asJSON)
 	}
 	f := records.Filter{Since: since.t, Until: until.t}
 	if len(pos) == 1 {
@@ -309,6 +324,11 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 		return err
 	}
 	d, err := records.Show(ctx, st, pos[0])
+	if errors.Is(err, records.ErrNoRecord) {
+		if shown, derr := m.showDisposed(ctx, st, pos[0], *asJSON); shown || derr != nil {
+			return derr
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -191,8 +191,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stdout, "recordbot listening on %s (health: http://%s/healthz, readiness: /readyz, metrics: /metrics)\n", ln.Addr(), browsable(ln.Addr()))
 	fmt.Fprintf(m.Stdout, "records: %s (%s)\n", store.Where(""), lock.Describe)
 	fmt.Fprintf(m.Stdout, "file plan: %s (%d classes to file in)\n", plan.Name, len(plan.Leaves()))
-	for _, line := range banner {
+	for i, line := range banner {
 		fmt.Fprintln(m.Stdout, line)
+		if i == 0 && m.Config.Slack.BotToken != "" {
+			fmt.Fprintln(m.Stdout, slackWho(ctx, &m.Config.Slack, log))
+		}
 	}
 	<-ctx.Done()
 	wg.Wait()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -26,8 +27,16 @@ type SlackConfig struct {
 	// SigningSecret (SLACK_SIGNING_SECRET) turns on the HTTP endpoints.
 	SigningSecret string
 	// ClientID and ClientSecret (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET)
-	// turn on /slack/install for installing into several workspaces.
+	// turn on /slack/install for installing into several workspaces
+	// (over HTTP: with SigningSecret, or without BotToken), and let people
+	// allow recordbot to read the direct and group messages they file
+	// (see UserTokens), in Socket Mode too.
 	ClientID, ClientSecret string
+	// UserTokens (SLACK_USER_TOKENS) is "true", "false" or "" (on when
+	// SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, PUBLIC_URL and
+	// RECORDBOT_SECRET_KEY are all set): whether people may allow
+	// recordbot to read the direct and group messages they file.
+	UserTokens string
 	// APIURL (SLACK_API_URL) overrides the Web API base URL.
 	APIURL string
 	// ThreadReceipt (SLACK_THREAD_RECEIPT) posts a receipt in each filed
@@ -65,6 +74,14 @@ func (c *SlackConfig) load(getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("SLACK_ALLOWED_TEAMS: %q is not a workspace id (T…) or an organisation id (E…)", id))
 		}
 	}
+	c.UserTokens = strings.ToLower(strings.TrimSpace(getenv("SLACK_USER_TOKENS")))
+	if c.UserTokens != "" {
+		b, err := strconv.ParseBool(c.UserTokens)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SLACK_USER_TOKENS=%q: want true or false", c.UserTokens))
+		}
+		c.UserTokens = strconv.FormatBool(b)
+	}
 	if v := getenv("SLACK_THREAD_RECEIPT"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -98,10 +115,23 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	hc := &http.Client{Timeout: 60 * time.Second, Transport: w.Metrics.transport(capture.Slack, nil)}
 	var app *slackbot.App
 	log := w.Logger.With("platform", "slack")
-	src, err := slackcap.New(slackcap.Options{
+	grants, dmLine, err := slackGrants(w, c)
+	if err != nil {
+		return "", err
+	}
+	so := slackcap.Options{
 		Token:  func(ctx context.Context, team string) (string, error) { return app.Token(ctx, team) },
 		APIURL: c.APIURL, Logger: log, HTTPClient: hc,
-	})
+	}
+	if grants != nil {
+		so.UserToken = grants.Token
+		so.UserTokenFailed = func(ctx context.Context, team, user string) {
+			if err := grants.Delete(ctx, team, user); err != nil {
+				log.Error("slack: could not forget a user token that no longer works", "team", team, "user", user, "err", err)
+			}
+		}
+	}
+	src, err := slackcap.New(so)
 	if err != nil {
 		return "", err
 	}
@@ -110,7 +140,14 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		Filer:      w.filer(), Threads: src, AllowedTeams: c.AllowedTeams, BotToken: c.BotToken, SigningSecret: c.SigningSecret,
 		APIURL: c.APIURL, Logger: log, ThreadReceipt: c.ThreadReceipt,
 	}
-	if c.ClientID != "" {
+	if grants != nil {
+		o.Grants = grants
+		o.ClientID, o.ClientSecret = c.ClientID, c.ClientSecret
+		o.UserRedirectURL = w.Config.PublicURL + "/slack/oauth/user-callback"
+	}
+	// Installing into workspaces needs HTTP; with one workspace's bot
+	// token in Socket Mode, the client id serves people's grants only.
+	if c.ClientID != "" && (c.BotToken == "" || c.SigningSecret != "") {
 		if c.ClientSecret == "" || w.Config.PublicURL == "" || w.Vault == nil || c.SigningSecret == "" {
 			return "", errors.New("slack: installing into workspaces (SLACK_CLIENT_ID) needs SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY too")
 		}
@@ -169,5 +206,57 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	if c.ThreadReceipt {
 		line += "; thread receipts on"
 	}
-	return line, nil
+	return line + "; " + dmLine, nil
+}
+
+// slackGrants sets up the store of people's permissions to read the
+// direct and group messages they file, when SLACK_USER_TOKENS allows and
+// what it needs is configured; the line says which, and what is missing.
+func slackGrants(w *wiring, c *SlackConfig) (*slackbot.Grants, string, error) {
+	if c.UserTokens == "false" {
+		return nil, "direct and group messages: off (SLACK_USER_TOKENS=false)", nil
+	}
+	var missing []string
+	if c.ClientID == "" {
+		missing = append(missing, "SLACK_CLIENT_ID")
+	}
+	if c.ClientSecret == "" {
+		missing = append(missing, "SLACK_CLIENT_SECRET")
+	}
+	if w.Config.PublicURL == "" {
+		missing = append(missing, "PUBLIC_URL")
+	}
+	if w.Vault == nil {
+		missing = append(missing, "RECORDBOT_SECRET_KEY")
+	}
+	if len(missing) > 0 {
+		advice := "people can file direct and group messages (which a bot cannot join) once " + strings.Join(missing, ", ") +
+			" are set too: they allow recordbot through Slack's OAuth, which sends them back to PUBLIC_URL/slack/oauth/user-callback. See the Slack section of README.md"
+		if c.UserTokens == "true" {
+			return nil, "", errors.New("slack: SLACK_USER_TOKENS=true, but " + advice)
+		}
+		return nil, "direct and group messages: off; " + advice + ", or set SLACK_USER_TOKENS=false to say it stays off", nil
+	}
+	g, err := slackbot.NewGrants(w.Store, w.Vault, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("slack: %w", err)
+	}
+	return g, "direct and group messages: people allow recordbot at " + w.Config.PublicURL + "/slack/oauth/user-callback (SLACK_USER_TOKENS)", nil
+}
+
+// slackWho checks the bot token at start, as `bot check` does, and says
+// which workspace and bot it is for, or that the check failed and why.
+func slackWho(ctx context.Context, c *SlackConfig, log *slog.Logger) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, f := range slackbot.Check(ctx, slackbot.CheckOptions{BotToken: c.BotToken, APIURL: c.APIURL}) {
+		if f.Status == bot.StatusFail {
+			log.Warn("slack check at start failed", "check", f.Name, "detail", f.Detail)
+			return "Slack WARNING, " + f.Name + ": " + f.Detail + " (run `bot check`)"
+		}
+		if f.Name == "slack token" {
+			return "Slack workspace: " + f.Detail
+		}
+	}
+	return "Slack workspace: not checked"
 }

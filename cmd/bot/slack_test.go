@@ -23,6 +23,7 @@ func TestSlackConfig(t *testing.T) {
 		err     string
 		banner  string
 		routes  bool
+		socket  bool // Socket Mode starts in the background
 	}{
 		{name: "unconfigured", banner: "set SLACK_BOT_TOKEN and SLACK_APP_TOKEN"},
 		{name: "not a bot token", env: map[string]string{"SLACK_BOT_TOKEN": "xoxp-1"}, loadErr: "SLACK_BOT_TOKEN must be a bot token"},
@@ -36,6 +37,21 @@ func TestSlackConfig(t *testing.T) {
 		{name: "install", env: map[string]string{"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s", "SLACK_THREAD_RECEIPT": "true", "SLACK_ALLOWED_TEAMS": "T0123, E0456"},
 			vault: true, public: "https://rb.example.org",
 			banner: "install into a workspace at https://rb.example.org/slack/install (allowed: T0123, E0456); thread receipts on", routes: true},
+		{name: "one workspace, no direct messages", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
+			banner: "direct and group messages: off; people can file direct and group messages (which a bot cannot join) once SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, PUBLIC_URL, RECORDBOT_SECRET_KEY are set too", routes: true},
+		{name: "socket mode with user tokens", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"},
+			vault: true, public: "https://rb.example.org", socket: true,
+			banner: "Slack: Socket Mode; one workspace (SLACK_BOT_TOKEN); direct and group messages: people allow recordbot at https://rb.example.org/slack/oauth/user-callback", routes: true},
+		{name: "socket mode, user tokens without public url", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"},
+			vault: true, socket: true, banner: "direct and group messages: off; people can file direct and group messages (which a bot cannot join) once PUBLIC_URL are set too", routes: true},
+		{name: "http install with user tokens", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_ALLOWED_TEAMS": "T0123"},
+			vault: true, public: "https://rb.example.org",
+			banner: "install into a workspace at https://rb.example.org/slack/install (allowed: T0123); direct and group messages: people allow recordbot at https://rb.example.org/slack/oauth/user-callback", routes: true},
+		{name: "user tokens turned off", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_USER_TOKENS": "false"},
+			vault: true, public: "https://rb.example.org", socket: true, banner: "direct and group messages: off (SLACK_USER_TOKENS=false)", routes: true},
+		{name: "user tokens required but no key", env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_USER_TOKENS": "true"},
+			public: "https://rb.example.org", err: "SLACK_USER_TOKENS=true, but people can file direct and group messages (which a bot cannot join) once RECORDBOT_SECRET_KEY"},
+		{name: "bad user tokens flag", env: map[string]string{"SLACK_USER_TOKENS": "maybe"}, loadErr: "SLACK_USER_TOKENS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,7 +77,11 @@ func TestSlackConfig(t *testing.T) {
 			w := &wiring{Config: &Config{PublicURL: tt.public}, Service: svc, Store: store, Plan: svc.Plan(),
 				Mux: http.NewServeMux(), Sources: capture.Sources{}, Logger: slog.New(slog.DiscardHandler),
 				Notifiers: &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}},
-				Go:        func(string, func(context.Context) error) { t.Error("nothing to run in the background") }}
+				Go: func(string, func(context.Context) error) {
+					if !tt.socket {
+						t.Error("nothing to run in the background")
+					}
+				}}
 			if tt.vault {
 				if w.Vault, err = bot.NewVault(strings.Repeat("00", 32)); err != nil {
 					t.Fatal(err)
@@ -84,8 +104,16 @@ func TestSlackConfig(t *testing.T) {
 			}
 			rec := httptest.NewRecorder()
 			w.Mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/slack/interactivity", strings.NewReader("payload=x")))
-			if want := map[bool]int{true: http.StatusUnauthorized, false: http.StatusNotFound}[tt.routes]; rec.Code != want {
+			httpOn := tt.routes && tt.env["SLACK_SIGNING_SECRET"] != ""
+			if want := map[bool]int{true: http.StatusUnauthorized, false: http.StatusNotFound}[httpOn]; rec.Code != want {
 				t.Errorf("unsigned POST /slack/interactivity = %d, want %d", rec.Code, want)
+			}
+			// The user callback is served exactly when people can allow recordbot.
+			rec = httptest.NewRecorder()
+			w.Mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/slack/oauth/user-callback?state=forged", nil))
+			dms := strings.Contains(line, "people allow recordbot at")
+			if want := map[bool]int{true: http.StatusBadRequest, false: http.StatusNotFound}[dms]; rec.Code != want {
+				t.Errorf("GET /slack/oauth/user-callback with a forged state = %d, want %d", rec.Code, want)
 			}
 		})
 	}

@@ -68,6 +68,13 @@ type Server struct {
 	// InstallToken for team InstallTeam.
 	ClientID, ClientSecret, Code string
 	InstallToken, InstallTeam    string
+	// UserTokens maps each valid user token (xoxp-) to the person it
+	// acts for. A user token sees public channels and the conversations
+	// its person is a member of, nothing else; it holds only the user
+	// scopes recordbot asks for, so users.info answers missing_scope.
+	UserTokens map[string]string
+
+	userCodes map[string]string // OAuth code -> person, single use
 	// MaxPage caps the page size of paginated methods (like Slack, which
 	// may return fewer items than asked).
 	MaxPage int
@@ -92,9 +99,11 @@ func New(t testing.TB) *Server {
 	s := &Server{
 		TeamID: "T1", TeamName: "Acme", Domain: "acme.slack.com",
 		BotUserID: "UBOT", BotID: "BBOT",
-		Tokens:   map[string]string{"xoxb-test": "T1"},
-		AppToken: "xapp-test",
-		MaxPage:  1000,
+		Tokens:     map[string]string{"xoxb-test": "T1"},
+		UserTokens: make(map[string]string),
+		userCodes:  make(map[string]string),
+		AppToken:   "xapp-test",
+		MaxPage:    1000,
 		Scopes: []string{"channels:history", "groups:history", "im:history", "mpim:history", "channels:read",
 			"groups:read", "im:read", "mpim:read", "users:read", "files:read", "chat:write", "commands"},
 		channels: make(map[string]*Channel),
@@ -110,6 +119,45 @@ func New(t testing.TB) *Server {
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// AuthorizeUser is what Slack's consent page does when person approves
+// an OAuth v2 request for user scopes: it returns the code that
+// oauth.v2.access exchanges for the person's user token, once
+// (https://docs.slack.dev/authentication/installing-with-oauth).
+func (s *Server) AuthorizeUser(person string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	code := "ucode-" + person + "-" + strconv.Itoa(len(s.userCodes)+len(s.calls))
+	s.userCodes[code] = person
+	return code
+}
+
+// UserToken returns the user token person holds, if any.
+func (s *Server) UserToken(person string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok, p := range s.UserTokens {
+		if p == person {
+			return tok
+		}
+	}
+	return ""
+}
+
+// GrantUserToken makes tok a valid user token of person.
+func (s *Server) GrantUserToken(tok, person string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.UserTokens[tok] = person
+}
+
+// RevokeUserToken makes tok stop working, as a person removing the app's
+// access in Slack does.
+func (s *Server) RevokeUserToken(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.UserTokens, tok)
 }
 
 // APIURL is the Web API base URL to give slack.OptionAPIURL.
@@ -223,7 +271,12 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.mu.Lock()
 		team, ok := s.Tokens[call.Token]
+		who, isUser := s.UserTokens[call.Token]
 		s.mu.Unlock()
+		if isUser {
+			res = s.userMethod(method, who, call)
+			break
+		}
 		if !ok {
 			if call.Token == "" {
 				res = fail("not_authed")
@@ -258,7 +311,43 @@ func (c Call) get(k string) string {
 // Get returns a parameter of the call, form or JSON.
 func (c Call) Get(k string) string { return c.get(k) }
 
+// userMethod answers a call made with person's user token: the
+// conversation methods see only what person may see; users.info needs
+// users:read, which recordbot does not ask people for
+// (https://docs.slack.dev/reference/methods/users.info); auth.revoke
+// ends the token.
+func (s *Server) userMethod(method, person string, c Call) map[string]any {
+	switch method {
+	case "users.info":
+		return map[string]any{"ok": false, "error": "missing_scope", "needed": "users:read", "provided": "im:history,im:read,mpim:history,mpim:read,files:read"}
+	case "auth.revoke":
+		s.mu.Lock()
+		delete(s.UserTokens, c.Token)
+		s.mu.Unlock()
+		return map[string]any{"ok": true, "revoked": true}
+	case "conversations.info", "conversations.members", "conversations.replies", "conversations.history":
+		// The person granted im:* and mpim:* only; a channel's type needs
+		// channels:* or groups:* (https://docs.slack.dev/reference/methods/conversations.info).
+		s.mu.Lock()
+		ch, ok := s.channels[c.get("channel")]
+		s.mu.Unlock()
+		if ok && ch.Kind != "dm" && ch.Kind != "group" && contains(ch.Members, person) {
+			return map[string]any{"ok": false, "error": "missing_scope", "needed": "groups:read", "provided": "im:history,im:read,mpim:history,mpim:read,files:read"}
+		}
+		return s.methodAs(method, s.TeamID, person, c)
+	case "chat.getPermalink":
+		return s.methodAs(method, s.TeamID, person, c)
+	}
+	return fail("not_allowed_token_type")
+}
+
 func (s *Server) method(method, team string, c Call) map[string]any {
+	return s.methodAs(method, team, "", c)
+}
+
+// methodAs answers a Web API call made with the bot token (person "") or
+// with person's user token.
+func (s *Server) methodAs(method, team, person string, c Call) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch method {
@@ -266,13 +355,13 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 		return map[string]any{"ok": true, "url": "https://" + s.Domain + "/", "team": s.TeamName,
 			"user": "recordbot", "team_id": team, "user_id": s.BotUserID, "bot_id": s.BotID}
 	case "conversations.info": // https://api.slack.com/methods/conversations.info
-		ch, code := s.visible(c.get("channel"), false)
+		ch, code := s.visible(c.get("channel"), false, person)
 		if code != "" {
 			return fail(code)
 		}
 		return map[string]any{"ok": true, "channel": channelJSON(ch)}
 	case "conversations.members": // https://api.slack.com/methods/conversations.members: cursor pagination
-		ch, code := s.visible(c.get("channel"), false)
+		ch, code := s.visible(c.get("channel"), false, person)
 		if code != "" {
 			return fail(code)
 		}
@@ -281,7 +370,7 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 		return map[string]any{"ok": true, "members": members[page[0]:page[1]],
 			"response_metadata": map[string]any{"next_cursor": next}}
 	case "conversations.replies": // https://api.slack.com/methods/conversations.replies: a reply's ts gives the whole thread, root first
-		ch, code := s.visible(c.get("channel"), true)
+		ch, code := s.visible(c.get("channel"), true, person)
 		if code != "" {
 			return fail(code)
 		}
@@ -302,7 +391,7 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 			"profile": map[string]any{"real_name": u.RealName, "display_name": u.DisplayName},
 		}}
 	case "chat.getPermalink": // https://api.slack.com/methods/chat.getPermalink
-		ch, code := s.visible(c.get("channel"), false)
+		ch, code := s.visible(c.get("channel"), false, person)
 		if code != "" {
 			return fail(code)
 		}
@@ -313,7 +402,7 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 		return map[string]any{"ok": true, "channel": ch.ID,
 			"permalink": "https://" + s.Domain + "/archives/" + ch.ID + "/p" + strings.Replace(ts, ".", "", 1)}
 	case "conversations.history":
-		ch, code := s.visible(c.get("channel"), true)
+		ch, code := s.visible(c.get("channel"), true, person)
 		if code != "" {
 			return fail(code)
 		}
@@ -344,8 +433,14 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 		if c.get("channel") == "" || c.get("user") == "" {
 			return fail("invalid_arguments")
 		}
-		if ch, ok := s.channels[c.get("channel")]; ok && !contains(ch.Members, c.get("user")) {
+		ch, ok := s.channels[c.get("channel")]
+		if ok && !contains(ch.Members, c.get("user")) {
 			return fail("user_not_in_channel")
+		}
+		if ok && !ch.BotIn && ch.Kind != "channel" {
+			// The bot cannot post, even ephemerally, into a conversation
+			// it cannot see: a DM or group DM it is not in.
+			return fail("channel_not_found")
 		}
 		return map[string]any{"ok": true, "message_ts": "1700000000.000001"}
 	case "chat.postMessage":
@@ -358,13 +453,23 @@ func (s *Server) method(method, team string, c Call) map[string]any {
 	return fail("unknown_method")
 }
 
-// visible returns the channel if the bot may read it, else Slack's code:
-// a public channel the bot is not in answers not_in_channel for history,
-// a private one channel_not_found for everything.
-func (s *Server) visible(id string, history bool) (*Channel, string) {
+// visible returns the channel if the bot (person "") or person's user
+// token may read it, else Slack's code: a public channel the bot is not
+// in answers not_in_channel for history; a private channel, DM or group
+// DM that the token's user is not in answers channel_not_found for
+// everything, as if it did not exist
+// (https://docs.slack.dev/reference/methods/conversations.info,
+// https://docs.slack.dev/reference/methods/conversations.replies).
+func (s *Server) visible(id string, history bool, person string) (*Channel, string) {
 	ch, ok := s.channels[id]
 	if !ok {
 		return nil, "channel_not_found"
+	}
+	if person != "" {
+		if ch.Kind != "channel" && !contains(ch.Members, person) {
+			return nil, "channel_not_found"
+		}
+		return ch, ""
 	}
 	if !ch.BotIn {
 		if ch.Kind != "channel" {
@@ -449,6 +554,26 @@ func (s *Server) oauthAccess(r *http.Request, c Call) map[string]any {
 	if id != s.ClientID || secret != s.ClientSecret || s.ClientID == "" {
 		return fail("invalid_client_id")
 	}
+	s.mu.Lock()
+	person, userCode := s.userCodes[c.get("code")]
+	delete(s.userCodes, c.get("code")) // a code works once
+	s.mu.Unlock()
+	if userCode {
+		// A request for user scopes only: no bot token, the person's
+		// token in authed_user (https://docs.slack.dev/reference/methods/oauth.v2.access,
+		// https://docs.slack.dev/authentication/installing-with-oauth).
+		s.mu.Lock()
+		tok := "xoxp-" + s.TeamID + "-" + person + "-" + strconv.Itoa(len(s.calls))
+		s.UserTokens[tok] = person
+		s.mu.Unlock()
+		return map[string]any{
+			"ok": true, "app_id": "A1",
+			"authed_user": map[string]any{"id": person, "scope": "im:history,im:read,mpim:history,mpim:read,files:read",
+				"access_token": tok, "token_type": "user"},
+			"team":       map[string]any{"id": s.TeamID, "name": s.TeamName},
+			"enterprise": nil, "is_enterprise_install": false,
+		}
+	}
 	if c.get("code") != s.Code || s.Code == "" {
 		return fail("invalid_code")
 	}
@@ -473,6 +598,9 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	f, ok := s.files[r.URL.Path]
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	_, valid := s.Tokens[tok]
+	if _, user := s.UserTokens[tok]; user {
+		valid = true
+	}
 	s.calls = append(s.calls, Call{Method: "files", Token: tok, Form: url.Values{"path": {r.URL.Path}}})
 	if ra := s.limited["files"]; len(ra) > 0 {
 		// RateLimit("files", ...) limits downloads as Slack limits any

@@ -1,0 +1,445 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/recordbot/recordbot/bot"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
+	"github.com/recordbot/recordbot/filing"
+)
+
+// A bot cannot join a 1:1 direct message, and a group direct message
+// cannot gain members. To file one, the person filing allows recordbot,
+// once, to read the conversations they file: Slack's OAuth v2 flow with
+// user scopes only (user_scope=..., no bot scope:
+// https://docs.slack.dev/authentication/installing-with-oauth) gives a
+// user token for that person (oauth.v2.access's authed_user.access_token:
+// https://docs.slack.dev/reference/methods/oauth.v2.access). recordbot
+// keeps it sealed, per workspace and person, uses it only to read a
+// direct or group message the bot cannot read when that person files it,
+// and gives it back (auth.revoke:
+// https://docs.slack.dev/reference/methods/auth.revoke) on
+// /record forget-me. Slack's tokens_revoked event lists the people whose
+// user tokens were revoked (https://docs.slack.dev/reference/events/tokens_revoked);
+// their grants are removed.
+
+// Grant is one person's permission for recordbot to read the direct and
+// group messages they file in one workspace. It is stored as JSON under
+// filing.InstallationsPrefix + "slack/users/", its token sealed.
+type Grant struct {
+	TeamID    string    `json:"team_id"`
+	UserID    string    `json:"user_id"`
+	Scopes    string    `json:"scopes"`
+	GrantedAt time.Time `json:"granted_at"`
+	// SealedToken is the user token sealed by bot.Vault.
+	SealedToken string `json:"user_token_sealed"`
+	// Token is the opened user token; never stored.
+	Token string `json:"-"`
+}
+
+// ErrNoGrant is returned for a person who has not allowed recordbot to
+// read the conversations they file. It matches slackcap.ErrNoUserToken.
+var ErrNoGrant = fmt.Errorf("no permission to read the conversations this person files: %w", slackcap.ErrNoUserToken)
+
+// Grants keeps people's user tokens in the object store, sealed. A grant
+// found is cached for a minute (a token revoked meanwhile fails at Slack
+// and is then forgotten); a grant not found is not cached, so a person who
+// has just allowed recordbot through another bot process is not asked
+// again. Delete takes effect in this process at once.
+type Grants struct {
+	store filing.Store
+	vault *bot.Vault
+	now   func() time.Time
+	ttl   time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cachedGrant
+}
+
+type cachedGrant struct {
+	g   Grant
+	err error
+	at  time.Time
+}
+
+// NewGrants returns grants kept in store, sealed with vault. now may be
+// nil (time.Now).
+func NewGrants(store filing.Store, vault *bot.Vault, now func() time.Time) (*Grants, error) {
+	if store == nil {
+		return nil, errors.New("slack user grants: no store")
+	}
+	if vault == nil {
+		return nil, fmt.Errorf("slack user grants: %w", bot.ErrNoKey)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Grants{store: store, vault: vault, now: now, ttl: time.Minute, cache: make(map[string]cachedGrant)}, nil
+}
+
+var userIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{1,30}$`)
+
+func grantKey(team, user string) string {
+	return filing.InstallationsPrefix + "slack/users/" + team + "/" + user + ".json"
+}
+
+func grantLabel(team, user string) string { return "slack:" + team + ":user:" + user }
+
+// Save stores g (sealing its Token), replacing an earlier grant of the
+// same person with a conditional write, so that two saves racing do not
+// both believe they won.
+func (s *Grants) Save(ctx context.Context, g Grant) error {
+	if !teamIDRE.MatchString(g.TeamID) || !userIDRE.MatchString(g.UserID) {
+		return fmt.Errorf("slack user grant: bad team %q or user %q", g.TeamID, g.UserID)
+	}
+	if g.Token == "" {
+		return errors.New("slack user grant: no token")
+	}
+	g.SealedToken = s.vault.Seal(g.Token, grantLabel(g.TeamID, g.UserID))
+	data, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return err
+	}
+	key := grantKey(g.TeamID, g.UserID)
+	opts := filing.WriteOptions{ContentType: "application/json"}
+	_, err = s.store.Create(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
+	if errors.Is(err, filing.ErrExist) {
+		var info filing.ObjectInfo
+		if info, err = s.store.Stat(ctx, key); err == nil {
+			opts.IfMatch = info.ETag
+			_, err = s.store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store slack user grant %s/%s: %w", g.TeamID, g.UserID, err)
+	}
+	s.mu.Lock()
+	s.cache[g.TeamID+"/"+g.UserID] = cachedGrant{g: g, at: s.now()}
+	s.mu.Unlock()
+	return nil
+}
+
+// Get returns the grant of user in team with its token opened, or an
+// error matching ErrNoGrant.
+func (s *Grants) Get(ctx context.Context, team, user string) (Grant, error) {
+	id := team + "/" + user
+	s.mu.Lock()
+	c, ok := s.cache[id]
+	s.mu.Unlock()
+	if ok && s.now().Sub(c.at) < s.ttl {
+		return c.g, c.err
+	}
+	g, err := s.load(ctx, team, user)
+	if err != nil {
+		return g, err // none, or storage trouble: not cached
+	}
+	s.mu.Lock()
+	s.cache[id] = cachedGrant{g: g, at: s.now()}
+	s.mu.Unlock()
+	return g, nil
+}
+
+// Token returns the user token of user in team: the capture source's
+// delegated token lookup.
+func (s *Grants) Token(ctx context.Context, team, user string) (string, error) {
+	g, err := s.Get(ctx, team, user)
+	if err != nil {
+		return "", err
+	}
+	return g.Token, nil
+}
+
+func (s *Grants) load(ctx context.Context, team, user string) (Grant, error) {
+	if !teamIDRE.MatchString(team) || !userIDRE.MatchString(user) {
+		return Grant{}, ErrNoGrant
+	}
+	rc, err := s.store.Open(ctx, grantKey(team, user))
+	if errors.Is(err, filing.ErrNotExist) {
+		return Grant{}, ErrNoGrant
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("read slack user grant %s/%s: %w", team, user, err)
+	}
+	defer rc.Close()
+	var g Grant
+	if err := json.NewDecoder(rc).Decode(&g); err != nil {
+		return Grant{}, fmt.Errorf("read slack user grant %s/%s: %w", team, user, err)
+	}
+	if g.TeamID != team || g.UserID != user {
+		return Grant{}, fmt.Errorf("slack user grant %s/%s names %s/%s", team, user, g.TeamID, g.UserID)
+	}
+	tok, err := s.vault.Open(g.SealedToken, grantLabel(team, user))
+	if err != nil {
+		return Grant{}, fmt.Errorf("slack user grant %s/%s: %w", team, user, err)
+	}
+	g.Token = tok
+	return g, nil
+}
+
+// Delete removes the grant of user in team; removing none is no error.
+func (s *Grants) Delete(ctx context.Context, team, user string) error {
+	if !teamIDRE.MatchString(team) || !userIDRE.MatchString(user) {
+		return fmt.Errorf("slack user grant: bad team %q or user %q", team, user)
+	}
+	id := team + "/" + user
+	s.mu.Lock()
+	delete(s.cache, id)
+	s.mu.Unlock()
+	if err := s.store.Delete(ctx, grantKey(team, user)); err != nil {
+		return fmt.Errorf("delete slack user grant %s: %w", id, err)
+	}
+	s.mu.Lock()
+	delete(s.cache, id)
+	s.mu.Unlock()
+	return nil
+}
+
+// People lists the people of team who have a grant.
+func (s *Grants) People(ctx context.Context, team string) ([]string, error) {
+	if !teamIDRE.MatchString(team) {
+		return nil, fmt.Errorf("slack user grants: bad team %q", team)
+	}
+	prefix := filing.InstallationsPrefix + "slack/users/" + team + "/"
+	var out []string
+	for o, err := range s.store.List(ctx, prefix) {
+		if err != nil {
+			return out, err
+		}
+		if u, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok && userIDRE.MatchString(u) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// statesPrefix holds a marker per used OAuth state, named
+// "<expiry unix time>-<nonce>".
+const statesPrefix = filing.InstallationsPrefix + "slack/oauth-states/"
+
+// useState marks an OAuth state used, with an exclusive create: a second
+// use, by this process or another, fails with filing.ErrExist. Markers of
+// states that have expired (which are refused for that alone) are then
+// deleted, a few at a time.
+func (s *Grants) useState(ctx context.Context, st userState) error {
+	data := []byte(s.now().UTC().Format(time.RFC3339) + "\n")
+	_, err := s.store.Create(ctx, statesPrefix+strconv.FormatInt(st.Expires, 10)+"-"+st.Nonce, bytes.NewReader(data), int64(len(data)),
+		filing.WriteOptions{ContentType: "text/plain"})
+	if err != nil {
+		return err
+	}
+	n := 0
+	for o, err := range s.store.List(ctx, statesPrefix) {
+		if err != nil || n >= 20 {
+			break
+		}
+		exp, _, _ := strings.Cut(strings.TrimPrefix(o.Key, statesPrefix), "-")
+		sec, err := strconv.ParseInt(exp, 10, 64)
+		if err == nil && !s.now().After(time.Unix(sec, 0).Add(time.Minute)) {
+			break // listed in key order: the rest expire later
+		}
+		s.store.Delete(ctx, o.Key)
+		n++
+	}
+	return nil
+}
+
+// The state of a person's authorisation link binds it to the workspace
+// and the person it was made for, expires, and names a nonce that can be
+// used once: base64url(JSON) "." base64url(HMAC-SHA256).
+const userStateTTL = 15 * time.Minute
+
+type userState struct {
+	Team    string `json:"t"`
+	User    string `json:"u"`
+	Expires int64  `json:"e"`
+	Nonce   string `json:"n"`
+}
+
+func (a *App) userStateMAC(payload string) string {
+	m := hmac.New(sha256.New, []byte("recordbot slack user oauth state:"+a.o.ClientSecret))
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (a *App) newUserState(team, user string) string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	st := userState{Team: team, User: user, Expires: a.now().Add(userStateTTL).Unix(), Nonce: base64.RawURLEncoding.EncodeToString(b)}
+	raw, _ := json.Marshal(st)
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	return payload + "." + a.userStateMAC(payload)
+}
+
+// errLinkUsed is a state presented a second time.
+var errLinkUsed = errors.New("this link was already used")
+
+func (a *App) checkUserState(state string) (userState, error) {
+	payload, mac, ok := strings.Cut(state, ".")
+	if !ok || !hmac.Equal([]byte(mac), []byte(a.userStateMAC(payload))) {
+		return userState{}, errors.New("this link was not made by this recordbot")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	var st userState
+	if err != nil || json.Unmarshal(raw, &st) != nil || st.Nonce == "" || st.Team == "" || st.User == "" {
+		return userState{}, errors.New("this link is malformed")
+	}
+	if a.now().After(time.Unix(st.Expires, 0)) {
+		return userState{}, errors.New("this link has expired")
+	}
+	return st, nil
+}
+
+// UserAuthorizeLink returns the link that lets user, in team, allow
+// recordbot to read the conversations they file: Slack's OAuth v2 consent
+// page asking for user scopes only, for that workspace. It is "" when the
+// feature is off.
+func (a *App) UserAuthorizeLink(team, user string) string {
+	if a.o.Grants == nil {
+		return ""
+	}
+	q := url.Values{
+		"client_id":    {a.o.ClientID},
+		"user_scope":   {strings.Join(slackcap.UserScopes, ",")},
+		"redirect_uri": {a.o.UserRedirectURL},
+		"state":        {a.newUserState(team, user)},
+		"team":         {team},
+	}
+	return a.o.AuthorizeURL + "?" + q.Encode()
+}
+
+// serveUserCallback finishes a person's authorisation: it checks the
+// state (made here, not expired, not used before), exchanges the code
+// for the person's user token, checks that Slack gave it for the person
+// and workspace the link was made for, and stores it sealed.
+func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
+	const fail = "recordbot was not allowed to read your conversations"
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		page(w, http.StatusBadRequest, fail, "Slack said: "+e+". Nothing was stored. File the conversation again to get a new link.")
+		return
+	}
+	st, err := a.checkUserState(q.Get("state"))
+	if err != nil {
+		a.log.Warn("slack: refused a user authorisation callback", "err", err)
+		page(w, http.StatusBadRequest, fail, err.Error()+". File the conversation again to get a new link.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	if err := a.o.Grants.useState(ctx, st); err != nil {
+		if errors.Is(err, filing.ErrExist) {
+			err = errLinkUsed
+		}
+		a.log.Warn("slack: refused a user authorisation callback", "team", st.Team, "user", st.User, "err", err)
+		page(w, http.StatusBadRequest, fail, "This link cannot be used again. File the conversation again to get a new link.")
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		page(w, http.StatusBadRequest, fail, "Slack sent no code. File the conversation again to get a new link.")
+		return
+	}
+	res, err := slackapi.GetOAuthV2ResponseContext(ctx, a.o.HTTPClient, a.o.ClientID, a.o.ClientSecret, code, a.o.UserRedirectURL,
+		slackapi.OAuthOptionAPIURL(a.o.APIURL))
+	if err != nil {
+		a.log.Warn("slack: user authorisation code exchange failed", "team", st.Team, "user", st.User, "err", errText(err))
+		page(w, http.StatusBadGateway, fail, "Slack did not accept it ("+errText(err)+"). File the conversation again to get a new link.")
+		return
+	}
+	tok := res.AuthedUser.AccessToken
+	if tok == "" || res.AuthedUser.TokenType != "user" || res.AuthedUser.ID != st.User || res.Team.ID != st.Team || !a.allows(res.Team.ID, res.Enterprise.ID) {
+		// Someone else followed the link, or in another workspace: give
+		// the token back and store nothing.
+		a.log.Warn("slack: refused a user authorisation for another person or workspace than the link's",
+			"link_team", st.Team, "link_user", st.User, "team", res.Team.ID, "user", res.AuthedUser.ID)
+		if tok != "" {
+			api := slackapi.New(tok, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
+			if _, err := api.SendAuthRevokeContext(ctx, tok); err != nil {
+				a.log.Warn("slack: could not revoke a refused user token", "team", res.Team.ID, "user", res.AuthedUser.ID, "err", errText(err))
+			}
+		}
+		page(w, http.StatusForbidden, fail, "This link was made for someone else, or for another workspace. "+
+			"Each person allows recordbot for themselves: file the conversation yourself to get your own link.")
+		return
+	}
+	g := Grant{TeamID: st.Team, UserID: st.User, Scopes: res.AuthedUser.Scope, GrantedAt: a.now().UTC(), Token: tok}
+	if err := a.o.Grants.Save(ctx, g); err != nil {
+		a.log.Error("slack: could not store a user grant", "team", g.TeamID, "user", g.UserID, "err", err)
+		page(w, http.StatusInternalServerError, fail, "It could not be stored. File the conversation again in a minute to get a new link.")
+		return
+	}
+	a.log.Info("slack: a person allowed recordbot to read the conversations they file", "team", g.TeamID, "user", g.UserID, "scopes", g.Scopes)
+	page(w, http.StatusOK, "recordbot may now read the conversations you file",
+		"Go back to Slack and file the direct or group message again: use “File as record” on its message. "+
+			"recordbot reads a conversation with your permission only when you file it, and only one that it cannot read itself. "+
+			"To take the permission back, type /record forget-me in Slack.")
+}
+
+// forget removes user's grant in team and gives the token back to Slack
+// (auth.revoke), for /record forget-me. It says what it did, for the person.
+func (a *App) forget(ctx context.Context, team, user string) string {
+	if a.o.Grants == nil {
+		return "recordbot keeps no permissions to read people's conversations here; there is nothing to forget."
+	}
+	g, err := a.o.Grants.Get(ctx, team, user)
+	if errors.Is(err, ErrNoGrant) {
+		return "recordbot holds no permission of yours to read your conversations in this workspace; there is nothing to forget."
+	}
+	if err != nil {
+		a.log.Error("slack: could not read a user grant to forget it", "team", team, "user", user, "err", err)
+		return "Sorry, I could not reach recordbot's store to forget your permission. Try again in a minute."
+	}
+	api := slackapi.New(g.Token, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
+	if _, err := api.SendAuthRevokeContext(ctx, g.Token); err != nil {
+		// A token Slack no longer knows is already as good as revoked.
+		a.log.Warn("slack: auth.revoke of a forgotten user token failed", "team", team, "user", user, "err", errText(err))
+	}
+	if err := a.o.Grants.Delete(ctx, team, user); err != nil {
+		a.log.Error("slack: could not delete a user grant", "team", team, "user", user, "err", err)
+		return "Sorry, Slack was told to revoke your permission, but recordbot could not delete its copy. Try again in a minute."
+	}
+	a.log.Info("slack: a person took back their permission", "team", team, "user", user)
+	return "Done: recordbot gave back its permission to read the conversations you file, and deleted it. " +
+		"Records already filed stay filed. To file a direct or group message again, you will be asked to allow it again."
+}
+
+// consentText tells a person who filed a conversation that recordbot
+// needs their permission to read, with the link that gives it (or, when
+// the feature is off, who can turn it on).
+func (a *App) consentText(team, user string, err error) string {
+	ce, _ := errors.AsType[*slackcap.ConsentError](err)
+	if ce == nil {
+		ce = &slackcap.ConsentError{}
+	}
+	link := a.UserAuthorizeLink(team, user)
+	if link == "" {
+		text := "recordbot cannot read this conversation. A bot cannot join a direct message or a group message, " +
+			"and reading them with the permission of the person filing is not set up in this workspace: " +
+			"ask the people who run recordbot (SLACK_USER_TOKENS in its README)."
+		if ce.Maybe {
+			text += " If it is a private channel, invite @recordbot to it (/invite @recordbot) and file it again."
+		}
+		return text
+	}
+	return "Sorry: " + ce.Error() + ".\n" +
+		"• <" + link + "|Allow recordbot to read conversations you file> (the link works for 15 minutes, for you only), then file it again.\n" +
+		"• recordbot then reads a direct or group message with your permission only when you file it. " +
+		"`/record forget-me` takes the permission back."
+}

@@ -1,0 +1,220 @@
+package whatsapp_test
+
+import (
+	"archive/zip"
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/capture/whatsapp"
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/miniotest"
+)
+
+var (
+	benchMessages = flag.Int("whatsapp.messages", 40_000, "messages in the benchmark's export")
+	benchMedia    = flag.Int64("whatsapp.media", 64<<20, "bytes of media in the benchmark's export (the issue's figure: 2147483648)")
+)
+
+// mediaSizes cycle through the benchmark's media: photos, voice notes,
+// a video now and then, about 22 MiB every ten files.
+var mediaSizes = []int64{200 << 10, 200 << 10, 1536 << 10, 200 << 10, 200 << 10, 1536 << 10, 200 << 10, 200 << 10, 1536 << 10, 16 << 20}
+
+// writeExport writes an iOS export zip of n messages and about media
+// bytes of media (stored, as photos and videos do not compress) to path,
+// streaming: nothing of it is held whole in memory.
+func writeExport(b *testing.B, path string, n int, media int64) (files int, mediaBytes int64) {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	zw := zip.NewWriter(bw)
+	var sizes []int64
+	for mediaBytes < media {
+		s := min(mediaSizes[len(sizes)%len(mediaSizes)], media-mediaBytes)
+		sizes = append(sizes, s)
+		mediaBytes += s
+	}
+	every := max(n/max(len(sizes), 1), 1)
+	w, err := zw.Create("_chat.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cw := bufio.NewWriter(w)
+	start := time.Date(2023, 1, 1, 8, 0, 0, 0, time.UTC)
+	names := []string{"Alice Smith", "Bob Jones", "+44 7700 900123", "Carol"}
+	k := 0
+	for i := range n {
+		at := start.Add(time.Duration(i) * 37 * time.Second)
+		fmt.Fprintf(cw, "[%s] %s: ", at.Format("02/01/2006, 15:04:05"), names[i%len(names)])
+		if i%every == 0 && k < len(sizes) {
+			fmt.Fprintf(cw, "\u200e<attached: %08d-PHOTO-%s.jpg>\r\n", k, at.Format("2006-01-02-15-04-05"))
+			k++
+			continue
+		}
+		fmt.Fprintf(cw, "Message %d about the roads budget, option %c, with enough words to look like a real one.\r\n", i, 'A'+rune(i%3))
+		if i%50 == 0 {
+			fmt.Fprintf(cw, "A second line of message %d.\r\n", i)
+		}
+	}
+	cw.Flush()
+	block := make([]byte, 1<<20)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range block {
+		block[i] = byte(rng.Uint32())
+	}
+	for i, s := range sizes[:k] {
+		at := start.Add(time.Duration(i*every) * 37 * time.Second)
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("%08d-PHOTO-%s.jpg", i, at.Format("2006-01-02-15-04-05")), Method: zip.Store})
+		if err != nil {
+			b.Fatal(err)
+		}
+		block[0], block[1] = byte(i), byte(i>>8) // every file differs
+		for left := s; left > 0; {
+			c := min(left, int64(len(block)))
+			w.Write(block[:c])
+			left -= c
+		}
+	}
+	if err := zw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	var total int64
+	for _, s := range sizes[:k] {
+		total += s
+	}
+	return k, total
+}
+
+// BenchmarkImportExport reads and files an export of 40,000 messages and
+// -whatsapp.media bytes of media into MinIO, as `bot import whatsapp`
+// does, and in the same run puts the same bytes (each media file and the
+// export itself) with plain minio-go PutObject. It reports both rates,
+// their ratio and the peak heap in use while importing.
+//
+//	bash .ci/test -run XXX -bench ImportExport -benchtime 1x ./capture/whatsapp/ -args -whatsapp.media 2147483648
+func BenchmarkImportExport(b *testing.B) {
+	ctx := context.Background()
+	st := miniotest.NewStore(b)
+	client := st.Client()
+	dir := b.TempDir()
+	path := filepath.Join(dir, "WhatsApp Chat - Roads Board.zip")
+	nfiles, mediaBytes := writeExport(b, path, *benchMessages, *benchMedia)
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := mediaBytes + info.Size() // what the record holds besides its small files
+	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan()})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	runtime.GC()
+	var peak uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				peak = max(peak, m.HeapInuse)
+			}
+		}
+	}()
+
+	var importing, reading, plain time.Duration
+	b.SetBytes(total)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		th, closer, err := whatsapp.Open(ctx, path, whatsapp.Options{Location: time.UTC, SuppliedBy: capture.Person{ID: "bench"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		reading += time.Since(start)
+		if len(th.Messages) != *benchMessages {
+			b.Fatalf("read %d messages, want %d", len(th.Messages), *benchMessages)
+		}
+		req := filing.Request{
+			RequestedBy: capture.Person{ID: "bench"}, Title: fmt.Sprintf("Roads board export %d", i), ClassCode: "100-20", Marking: "OFFICIAL",
+			Thread: capture.Ref{Platform: th.Platform, ChannelID: th.Channel.ID, ThreadID: th.ThreadID}, Via: "bench",
+		}
+		sum, err := svc.FileThread(ctx, req, th)
+		closer.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sum.Files != nfiles {
+			b.Fatalf("filed %d media files, want %d", sum.Files, nfiles)
+		}
+		importing += time.Since(start)
+		if i == 0 {
+			b.StopTimer()
+			close(stop)
+			wg.Wait()
+			b.StartTimer()
+		}
+
+		// The same bytes with plain PutObject, read from the same file.
+		start = time.Now()
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		zr, err := zip.NewReader(f, info.Size())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j, zf := range zr.File {
+			if zf.Name == "_chat.txt" {
+				continue
+			}
+			off, _ := zf.DataOffset()
+			body := io.NewSectionReader(f, off, int64(zf.CompressedSize64))
+			if _, err := client.PutObject(ctx, st.Bucket(), fmt.Sprintf("plain/%d/%d", i, j), body, body.Size(), minio.PutObjectOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := client.PutObject(ctx, st.Bucket(), fmt.Sprintf("plain/%d/export.zip", i), io.NewSectionReader(f, 0, info.Size()), info.Size(), minio.PutObjectOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		plain += time.Since(start)
+	}
+	b.StopTimer()
+	mb := float64(total) / 1e6 * float64(b.N)
+	b.ReportMetric(mb/importing.Seconds(), "import-MB/s")
+	b.ReportMetric(mb/plain.Seconds(), "putobject-MB/s")
+	b.ReportMetric(importing.Seconds()/plain.Seconds(), "ratio")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(nfiles), "media-files")
+	b.ReportMetric(reading.Seconds()/float64(b.N), "read-s")
+	b.ReportMetric((importing-reading).Seconds()/float64(b.N), "file-s")
+	b.ReportMetric(plain.Seconds()/float64(b.N), "putobject-s")
+}

@@ -1,0 +1,67 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/recordbot/recordbot/capture"
+)
+
+// Export is an export a front end has kept until it is filed: a person
+// sent it to the bot, and the filing worker reads it again, after a
+// restart too.
+type Export struct {
+	// R reads the export. It must serve reads until the record is filed
+	// and need no closing: ranged reads of a stored object do.
+	R    io.ReaderAt
+	Size int64
+	// Name is the file's name as the person sent it.
+	Name string
+	// Options are those the export was first read with (the supplier,
+	// when, the time zone and date order): the same on every attempt.
+	Options Options
+}
+
+// Source captures WhatsApp threads for the filing worker from exports a
+// front end keeps, so that a filing request for an export is carried out
+// like one for a Slack or Mattermost thread: register it in
+// capture.Sources under capture.WhatsApp.
+type Source struct {
+	// Open returns the export ref names: ref.ThreadID is its SHA-256, as
+	// Read sets Thread.ThreadID. It fails with an error matching
+	// capture.ErrNotFound when the export is no longer kept.
+	Open func(ctx context.Context, ref capture.Ref) (Export, error)
+}
+
+var _ capture.Source = Source{}
+
+// Capture implements capture.Source. Only the person who supplied an
+// export may file it.
+func (s Source) Capture(ctx context.Context, ref capture.Ref, requester capture.Person) (*capture.Thread, error) {
+	if ref.Platform != capture.WhatsApp {
+		return nil, fmt.Errorf("capture %s: not a WhatsApp export", ref)
+	}
+	e, err := s.Open(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("open the export %s: %w", ref, err)
+	}
+	if e.Options.SuppliedBy.ID != requester.ID {
+		return nil, fmt.Errorf("the export %s was supplied by someone else: %w", ref, capture.ErrAccess)
+	}
+	t, err := Read(ctx, e.R, e.Size, e.Name, e.Options)
+	if err != nil {
+		var we *Error
+		if errors.As(err, &we) {
+			// It was read once before the request was accepted: the
+			// kept copy is no longer the export.
+			return nil, fmt.Errorf("the export %s as kept cannot be read (%s): %w", ref, we.Msg, capture.ErrNotFound)
+		}
+		return nil, err
+	}
+	if t.ThreadID != ref.ThreadID {
+		return nil, fmt.Errorf("the export kept for %s has changed (its SHA-256 is now %s): %w", ref, t.ThreadID, capture.ErrNotFound)
+	}
+	return t, nil
+}

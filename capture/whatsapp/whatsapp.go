@@ -1,0 +1,432 @@
+// Package whatsapp reads a WhatsApp "Export chat" file into a thread
+// snapshot (capture.Thread) that recordbot files like any other.
+//
+// WhatsApp has no API to capture a chat from. What a person can do is
+// export it on their phone: iOS makes a zip holding _chat.txt and the
+// media; Android a "WhatsApp Chat with NAME.txt", in a zip when media is
+// included. Read takes either, as an io.ReaderAt and its size, so a front
+// end can pass an uploaded file and the command line a file on disk.
+//
+// The snapshot says it is a user-made export (Thread.Provenance): who
+// supplied it, when, the file's name and SHA-256, and what reading it
+// assumed. Times in an export are the phone's local time without an
+// offset, and the order of day and month follows the phone's locale, so
+// the time zone comes from Options and the date order is inferred from
+// the whole file where it can be, from Options where it cannot.
+//
+// A front end that takes exports sent to the bot keeps each one until it
+// is filed and registers a Source, which reads it again for the filing
+// worker under capture.WhatsApp, as the Slack and Mattermost sources
+// capture threads.
+//
+// Nothing is held whole in memory but the chat text: media stream from
+// the zip when the record is written. Every file of the zip is checked
+// (names, sizes, compression ratio, CRC) before Read returns, so a
+// damaged or hostile export fails with an *Error before anything is
+// filed.
+package whatsapp
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/recordbot/recordbot/capture"
+)
+
+// Options say what the export itself does not.
+type Options struct {
+	// Location is the time zone the phone was in: export times have no
+	// offset. Required.
+	Location *time.Location
+	// LocationBasis says where Location came from, for the record
+	// (default "given by the person who supplied the export").
+	LocationBasis string
+	// DateOrder is the order of day and month to take when the export's
+	// dates fit both; an export whose dates rule it out is refused.
+	DateOrder DateOrder
+	// DateOrderBasis says where DateOrder came from (default "the option
+	// given by the person who supplied the export").
+	DateOrderBasis string
+	// SuppliedBy is the person who supplied the export.
+	SuppliedBy capture.Person
+	// SuppliedAt is when; the time of reading when zero.
+	SuppliedAt time.Time
+	// Via says how it was supplied: "command line", "slack dm"...
+	Via string
+	// ChatName names the chat when the file names do not.
+	ChatName string
+	// Limits bound what an export may hold; zero fields take defaults.
+	Limits Limits
+}
+
+// Errors an export is refused with, as the Kind of an *Error.
+var (
+	// ErrNotExport: the file is not a WhatsApp chat export.
+	ErrNotExport = errors.New("not a WhatsApp chat export")
+	// ErrDamaged: the file is damaged or incomplete.
+	ErrDamaged = errors.New("damaged or incomplete export")
+	// ErrUnsafe: the zip is built as no phone builds one (names leaving
+	// their folder, zip bombs, encryption).
+	ErrUnsafe = errors.New("unsafe zip file")
+	// ErrTooLarge: the export is above the Limits.
+	ErrTooLarge = errors.New("export too large")
+	// ErrDateOrder: the order of day and month cannot be told; give
+	// Options.DateOrder.
+	ErrDateOrder = errors.New("order of day and month unknown")
+	// ErrEncoding: the chat text is not UTF-8.
+	ErrEncoding = errors.New("chat text not UTF-8")
+)
+
+// Error is why an export cannot be read, in words for the person who
+// supplied it. errors.Is matches its Kind.
+type Error struct {
+	Kind error
+	// Msg says what is wrong with the file and, where it can, what to do.
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns the kind of error.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func notExport(msg string) error {
+	return &Error{ErrNotExport, "this is not a WhatsApp chat export: " + msg}
+}
+func damaged(msg string) error { return &Error{ErrDamaged, msg} }
+func unsafeZip(msg string) error {
+	return &Error{ErrUnsafe, "this zip is not a WhatsApp export as a phone makes it: " + msg}
+}
+func tooLarge(msg string) error { return &Error{ErrTooLarge, "this export is too large: " + msg} }
+func dateError(msg string) error {
+	return &Error{ErrDateOrder, "cannot tell the order of day and month: " + msg}
+}
+
+// Open reads the export at path. The returned Closer closes the file the
+// snapshot's media stream from: close it once the record is filed.
+func Open(ctx context.Context, name string, o Options) (*capture.Thread, io.Closer, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	t, err := Read(ctx, f, info.Size(), filepath.Base(name), o)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return t, f, nil
+}
+
+// Read reads an export of size bytes from r, named name as supplied (a
+// .zip or a .txt). r must stay readable until the record is filed: the
+// snapshot's media and its original stream from it.
+func Read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options) (*capture.Thread, error) {
+	if o.Location == nil {
+		return nil, errors.New("no time zone given: WhatsApp writes the phone's local time without one")
+	}
+	l := o.Limits.withDefaults()
+	if size <= 0 {
+		return nil, notExport("the file is empty")
+	}
+	var magic [4]byte
+	n, _ := r.ReadAt(magic[:], 0)
+	isZip := n == 4 && (string(magic[:]) == "PK\x03\x04" || string(magic[:]) == "PK\x05\x06")
+
+	var (
+		wg      sync.WaitGroup
+		sum     string
+		hashErr error
+	)
+	// The checksum of the whole file is read alongside the checks.
+	hctx, stopHash := context.WithCancel(ctx)
+	defer stopHash()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h := sha256.New()
+		if _, err := io.CopyBuffer(h, ctxReader{hctx, io.NewSectionReader(r, 0, size)}, make([]byte, 256<<10)); err != nil {
+			hashErr = err
+			return
+		}
+		sum = hex.EncodeToString(h.Sum(nil))
+	}()
+	var (
+		text    []byte
+		arc     *archive
+		err     error
+		chatTxt = name
+	)
+	if isZip {
+		arc, err = openZip(r, size, l)
+		if err == nil {
+			chatTxt = arc.chat.Name
+			text, err = arc.readChat(l.MaxText)
+		}
+		if err == nil {
+			err = arc.verify(ctx)
+		}
+	} else {
+		switch {
+		case n >= 2 && (magic[0] == 0xFF && magic[1] == 0xFE || magic[0] == 0xFE && magic[1] == 0xFF):
+			err = &Error{ErrEncoding, "the chat text is UTF-16; WhatsApp writes UTF-8: send the file as the phone exported it"}
+		case size > l.MaxText:
+			err = tooLarge(fmt.Sprintf("the chat text is %s; recordbot reads chats up to %s", human(uint64(size)), human(uint64(l.MaxText))))
+		case n == 4 && string(magic[:2]) == "PK":
+			err = damaged("the zip file is damaged or incomplete (was the export's download or upload cut short?)")
+		default:
+			text = make([]byte, size)
+			if _, rerr := r.ReadAt(text, 0); rerr != nil && !errors.Is(rerr, io.EOF) {
+				err = rerr
+			}
+		}
+	}
+	var t *capture.Thread
+	if err == nil {
+		t, err = parse(string(text), arc, o)
+		text = nil
+	}
+	if err != nil {
+		stopHash() // the file is refused
+		wg.Wait()
+		return nil, err
+	}
+	wg.Wait()
+	if hashErr != nil {
+		return nil, fmt.Errorf("read %s: %w", name, hashErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	supplied := o.SuppliedAt
+	if supplied.IsZero() {
+		supplied = time.Now()
+	}
+	supplied = supplied.UTC()
+	prov := t.Provenance
+	if isZip {
+		prov.Format += "-zip"
+	} else {
+		prov.Format += "-txt"
+	}
+	prov.Kind = capture.UserExport
+	prov.Description = "user-made export: a WhatsApp chat exported on a phone by a person and supplied to recordbot, not captured from WhatsApp by recordbot"
+	prov.SuppliedBy, prov.SuppliedAt, prov.Via = o.SuppliedBy, supplied, o.Via
+	prov.FileName, prov.FileSize, prov.FileSHA256 = name, size, sum
+	ct := "text/plain; charset=utf-8"
+	if isZip {
+		ct = "application/zip"
+	}
+	prov.Original = &capture.File{
+		ID: "original", Name: name, MIMEType: ct, Size: size, Source: name,
+		Open: func(ctx context.Context) (io.ReadCloser, error) {
+			return io.NopCloser(io.NewSectionReader(r, 0, size)), nil
+		},
+	}
+	if o.ChatName != "" {
+		t.Channel.Name = o.ChatName
+	} else if c := chatName(name); c != "" {
+		t.Channel.Name = c
+	} else if c := chatName(chatTxt); c != "" {
+		t.Channel.Name = c
+	}
+	if t.Channel.Name == "" {
+		t.Channel.Name = "WhatsApp chat"
+	}
+	t.Channel.ID = "wa-" + sum[:16]
+	t.ThreadID = sum
+	t.CapturedAt = supplied
+	return t, nil
+}
+
+// chatName returns the chat's name from an export's file name:
+// "WhatsApp Chat with Project Board.txt", "WhatsApp Chat - Project
+// Board.zip" (a browser may add " (1)").
+func chatName(file string) string {
+	base := path.Base(filepath.ToSlash(file))
+	base = strings.TrimSuffix(base, path.Ext(base))
+	if i := strings.LastIndex(base, " ("); i > 0 && strings.HasSuffix(base, ")") {
+		base = base[:i]
+	}
+	for _, p := range []string{
+		"WhatsApp Chat with ", "WhatsApp Chat - ", "WhatsApp Chat mit ", "WhatsApp-Chat mit ", "Chat de WhatsApp con ",
+		"Conversa do WhatsApp com ", "Discussion WhatsApp avec ", "Chat WhatsApp con ", "WhatsApp-chat met ",
+	} {
+		if c, ok := strings.CutPrefix(base, p); ok && strings.TrimSpace(c) != "" {
+			return strings.TrimSpace(c)
+		}
+	}
+	return ""
+}
+
+// parse builds the thread from the chat text and the zip's files.
+func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
+	if line := validUTF8(text); line > 0 {
+		return nil, &Error{ErrEncoding, fmt.Sprintf("the chat text is not UTF-8 (line %d): WhatsApp writes UTF-8, so the file was changed after it was exported; send it as the phone made it", line)}
+	}
+	raw, err := parseLines(text)
+	if err != nil {
+		return nil, err
+	}
+	order, orderBasis, err := dateOrder(raw, o.DateOrder)
+	if err != nil {
+		return nil, err
+	}
+	if o.DateOrder != "" && strings.HasPrefix(orderBasis, "the export's dates fit both") && o.DateOrderBasis != "" {
+		orderBasis = "the export's dates fit both orders, so it was taken from " + o.DateOrderBasis
+	}
+	inExport := func(string) bool { return false }
+	if arc != nil {
+		inExport = func(name string) bool { _, ok := arc.files[name]; return ok }
+	}
+	used := make(map[string]bool)
+	t := &capture.Thread{
+		SchemaVersion: capture.SchemaVersion, Platform: capture.WhatsApp,
+		Workspace: capture.Workspace{ID: "user-export", Name: "user-made export"},
+		Channel:   capture.Channel{Private: true},
+		Messages:  make([]capture.Message, 0, len(raw)),
+	}
+	groupName := ""
+	for i := range raw {
+		rm := &raw[i]
+		m := capture.Message{
+			ID: fmt.Sprintf("L%d", rm.line), Position: len(t.Messages), Time: rm.timeOf(order, o.Location),
+			Text: rm.text, ReadableText: readable(rm.text),
+		}
+		switch {
+		case rm.system:
+			m.Subtype = subtypeSystem
+		case rm.h.ios && systemText(rm.text):
+			// iOS writes its notices under the chat's name.
+			m.Subtype = subtypeSystem
+			if groupName == "" {
+				groupName = trimMarks(rm.author)
+			}
+		default:
+			name := stripMarks(strings.TrimSpace(rm.author))
+			m.Author = capture.Person{ID: name, DisplayName: name}
+			if isPhone(name) {
+				m.Author.ID = phoneID(name)
+			}
+		}
+		first := trimMarks(rm.text)
+		switch {
+		case m.Subtype == subtypeSystem:
+		case contains(deletedTexts, first):
+			m.Subtype = subtypeDeleted
+		case hasEditedMark(rm.text):
+			m.Subtype = subtypeEdited
+		}
+		if m.Subtype != subtypeSystem && m.Subtype != subtypeDeleted {
+			if ref, ok := findMedia(rm.text, inExport); ok {
+				m.Files = append(m.Files, mediaFile(m.ID, ref, arc, used))
+			}
+		}
+		t.Messages = append(t.Messages, m)
+	}
+	if o.ChatName == "" && groupName != "" {
+		t.Channel.Name = groupName
+	}
+	basis := o.LocationBasis
+	if basis == "" {
+		basis = "given by the person who supplied the export"
+	}
+	format := "whatsapp-android"
+	if raw[0].h.ios {
+		format = "whatsapp-ios"
+	}
+	p := &capture.Provenance{Format: format, Assumptions: []capture.Assumption{
+		{Subject: "date order", Value: order.String(), Basis: orderBasis},
+		{Subject: "time zone", Value: o.Location.String(), Basis: "the export's times are the phone's local time without an offset; the zone was " + basis},
+	}}
+	if arc != nil {
+		var unused []string
+		for _, n := range arc.names {
+			if !used[n] {
+				unused = append(unused, n)
+			}
+		}
+		if len(unused) > 0 {
+			note := fmt.Sprintf("%d file(s) in the export are named by no message; they are kept in the original export: ", len(unused))
+			if len(unused) > 20 {
+				note += strings.Join(unused[:20], ", ") + fmt.Sprintf(" and %d more", len(unused)-20)
+			} else {
+				note += strings.Join(unused, ", ")
+			}
+			p.Notes = append(p.Notes, note)
+		}
+	}
+	t.Provenance = p
+	return t, nil
+}
+
+func hasEditedMark(text string) bool {
+	s := trimMarks(text)
+	for _, m := range editedMarks {
+		if strings.HasSuffix(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// readable returns text without the direction marks WhatsApp puts at the
+// start of lines.
+func readable(text string) string {
+	if !strings.ContainsFunc(text, isMark) {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimLeftFunc(l, isMark)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// mediaFile returns the file a marker names: streamed from the zip when
+// the export holds it, else listed with why its content is not there.
+func mediaFile(msgID string, ref mediaRef, arc *archive, used map[string]bool) capture.File {
+	if ref.omitted != "" {
+		name := ref.omitted
+		if ref.name != "" {
+			name = ref.name
+		}
+		return capture.File{
+			ID: msgID + ":omitted", Name: name, MIMEType: mimeType(ref.name), Size: -1,
+			Error: fmt.Sprintf("not exported: the chat was exported without media, and the export says %q in its place", ref.marker),
+		}
+	}
+	f := capture.File{ID: msgID + ":" + ref.name, Name: path.Base(ref.name), MIMEType: mimeType(ref.name), Size: -1, Source: ref.name}
+	if arc == nil {
+		f.Error = "not in the export: only the chat text was supplied, without the zip that holds the media"
+		return f
+	}
+	zf, ok := arc.files[ref.name]
+	if !ok {
+		f.Error = "not in the export: the zip holds no file of this name"
+		return f
+	}
+	used[ref.name] = true
+	f.Size = int64(zf.UncompressedSize64)
+	f.Open = func(ctx context.Context) (io.ReadCloser, error) { return zf.Open() }
+	return f
+}

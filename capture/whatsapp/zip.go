@@ -1,0 +1,279 @@
+package whatsapp
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits bound what an export may hold, so that a hostile file (a zip
+// bomb, a chat text of a gigabyte) is refused before it costs memory or
+// disk. The zero value of each field takes its default.
+type Limits struct {
+	// MaxText is the largest chat text read (default 64 MiB: some
+	// million messages). The text is held in memory while it is parsed.
+	MaxText int64
+	// MaxFile is the largest uncompressed file in a zip (default 4 GiB;
+	// WhatsApp sends documents up to 2 GB).
+	MaxFile int64
+	// MaxTotal is the largest uncompressed size of a whole zip (default
+	// 32 GiB).
+	MaxTotal int64
+	// MaxFiles is the most files a zip may hold (default 100,000).
+	MaxFiles int
+	// MaxRatio is the highest compression ratio of a file above 1 MiB
+	// (default 200; a deflate bomb reaches about 1,000).
+	MaxRatio int64
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxText <= 0 {
+		l.MaxText = 64 << 20
+	}
+	if l.MaxFile <= 0 {
+		l.MaxFile = 4 << 30
+	}
+	if l.MaxTotal <= 0 {
+		l.MaxTotal = 32 << 30
+	}
+	if l.MaxFiles <= 0 {
+		l.MaxFiles = 100_000
+	}
+	if l.MaxRatio <= 0 {
+		l.MaxRatio = 200
+	}
+	return l
+}
+
+// archive is a checked export zip: its chat text entry and its other
+// files by name relative to the chat text's folder.
+type archive struct {
+	zr    *zip.Reader
+	chat  *zip.File
+	files map[string]*zip.File
+	// names lists files, in zip order, for the record's notes.
+	names []string
+}
+
+// openZip reads the zip's directory and checks every entry against the
+// limits: a name that would leave its folder, a size or ratio above the
+// limits, entries that share their bytes (an overlapping zip bomb), an
+// encrypted or unknown compression. It reads no file content.
+func openZip(r io.ReaderAt, size int64, l Limits) (*archive, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		if errors.Is(err, zip.ErrInsecurePath) {
+			return nil, unsafeZip("a file in it has a name that would leave its folder")
+		}
+		return nil, damaged("the zip file is damaged or incomplete (was the export's download or upload cut short?)")
+	}
+	if len(zr.File) > l.MaxFiles {
+		return nil, tooLarge(fmt.Sprintf("the zip holds %d files; recordbot takes at most %d", len(zr.File), l.MaxFiles))
+	}
+	a := &archive{zr: zr, files: make(map[string]*zip.File)}
+	type span struct{ from, to int64 }
+	var spans []span
+	seen := make(map[string]bool)
+	var total uint64
+	var texts []*zip.File
+	for _, f := range zr.File {
+		name := f.Name
+		if err := checkName(name); err != nil {
+			return nil, err
+		}
+		if seen[name] {
+			return nil, unsafeZip(fmt.Sprintf("it holds two files named %q", name))
+		}
+		seen[name] = true
+		if strings.HasSuffix(name, "/") {
+			continue
+		}
+		if f.Flags&1 != 0 {
+			return nil, unsafeZip("it is password-protected; export the chat again without a password")
+		}
+		if f.Method != zip.Store && f.Method != zip.Deflate {
+			return nil, unsafeZip(fmt.Sprintf("%q is compressed in a way WhatsApp does not use (method %d)", name, f.Method))
+		}
+		if f.UncompressedSize64 > uint64(l.MaxFile) {
+			return nil, tooLarge(fmt.Sprintf("%q would be %s uncompressed; recordbot takes files up to %s", name, human(f.UncompressedSize64), human(uint64(l.MaxFile))))
+		}
+		total += f.UncompressedSize64
+		if total > uint64(l.MaxTotal) {
+			return nil, tooLarge(fmt.Sprintf("its files would be more than %s uncompressed", human(uint64(l.MaxTotal))))
+		}
+		if f.UncompressedSize64 > 1<<20 && (f.CompressedSize64 == 0 || f.UncompressedSize64/f.CompressedSize64 > uint64(l.MaxRatio)) {
+			return nil, unsafeZip(fmt.Sprintf("%q is compressed more than %d to 1, as zip bombs are", name, l.MaxRatio))
+		}
+		off, err := f.DataOffset()
+		if err != nil || off < 0 || f.CompressedSize64 > uint64(size) || uint64(off) > uint64(size)-f.CompressedSize64 {
+			return nil, damaged(fmt.Sprintf("the zip file is damaged or incomplete: %q is cut short", name))
+		}
+		spans = append(spans, span{off, off + int64(f.CompressedSize64)})
+		if strings.EqualFold(path.Ext(name), ".txt") {
+			texts = append(texts, f)
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from < spans[j].from })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].from < spans[i-1].to {
+			return nil, unsafeZip("files in it share their bytes, as zip bombs do")
+		}
+	}
+	a.chat = chatEntry(texts)
+	if a.chat == nil {
+		if len(texts) == 0 {
+			return nil, notExport("the zip holds no chat text (_chat.txt, or \"WhatsApp Chat with ….txt\")")
+		}
+		return nil, notExport("the zip holds several text files and none is named as WhatsApp names the chat")
+	}
+	if int64(a.chat.UncompressedSize64) > l.MaxText {
+		return nil, tooLarge(fmt.Sprintf("the chat text is %s; recordbot reads chats up to %s", human(a.chat.UncompressedSize64), human(uint64(l.MaxText))))
+	}
+	dir := path.Dir(a.chat.Name)
+	for _, f := range zr.File {
+		if f == a.chat || strings.HasSuffix(f.Name, "/") {
+			continue
+		}
+		rel := f.Name
+		if dir != "." {
+			var ok bool
+			if rel, ok = strings.CutPrefix(f.Name, dir+"/"); !ok {
+				rel = f.Name
+			}
+		}
+		a.files[rel] = f
+		a.names = append(a.names, rel)
+	}
+	return a, nil
+}
+
+// checkName refuses a name that would leave the export's folder if it
+// were unpacked: absolute, with "..", a backslash or a drive letter.
+func checkName(name string) error {
+	if !utf8.ValidString(name) {
+		return unsafeZip(fmt.Sprintf("it holds a file named %q, which is not UTF-8; a phone's export never does", shorten(name)))
+	}
+	bad := name == "" || strings.ContainsAny(name, "\\\x00") ||
+		strings.HasPrefix(name, "/") || (len(name) > 1 && name[1] == ':')
+	if !bad {
+		if slices.Contains(strings.Split(strings.TrimSuffix(name, "/"), "/"), "..") {
+			bad = true
+		}
+	}
+	if bad {
+		return unsafeZip(fmt.Sprintf("it holds a file named %q, which would leave its folder if unpacked; a phone's export never does", shorten(name)))
+	}
+	return nil
+}
+
+// chatEntry picks the chat text among a zip's text files: iOS names it
+// _chat.txt, Android "WhatsApp Chat with NAME.txt" (in the phone's
+// language); a lone text file is taken too.
+func chatEntry(texts []*zip.File) *zip.File {
+	for _, f := range texts {
+		if path.Base(f.Name) == "_chat.txt" {
+			return f
+		}
+	}
+	var named []*zip.File
+	for _, f := range texts {
+		if strings.Contains(strings.ToLower(path.Base(f.Name)), "whatsapp") {
+			named = append(named, f)
+		}
+	}
+	switch {
+	case len(named) == 1:
+		return named[0]
+	case len(named) == 0 && len(texts) == 1:
+		return texts[0]
+	}
+	return nil
+}
+
+// readChat reads the chat text, at most limit bytes.
+func (a *archive) readChat(limit int64) ([]byte, error) {
+	rc, err := a.chat.Open()
+	if err != nil {
+		return nil, damaged("the chat text in the zip cannot be read: " + err.Error())
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, damaged("the chat text in the zip is damaged: " + err.Error())
+	}
+	if int64(len(data)) > limit {
+		return nil, tooLarge(fmt.Sprintf("the chat text is over %s", human(uint64(limit))))
+	}
+	return data, nil
+}
+
+// verify reads every file of the zip to its end, so that archive/zip
+// checks its CRC-32 and its size: a damaged export is refused before any
+// of it is filed, rather than halfway through.
+func (a *archive) verify(ctx context.Context) error {
+	buf := make([]byte, 256<<10)
+	for _, f := range a.zr.File {
+		if strings.HasSuffix(f.Name, "/") {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return damaged(fmt.Sprintf("%q in the zip cannot be read: %v", shorten(f.Name), err))
+		}
+		_, err = io.CopyBuffer(io.Discard, ctxReader{ctx, rc}, buf)
+		rc.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return damaged(fmt.Sprintf("%q in the zip is damaged (%v)", shorten(f.Name), err))
+		}
+	}
+	return nil
+}
+
+// ctxReader stops reading when its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func shorten(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	cut := 77
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+func human(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/records"
+)
+
+const disposeUsage = `usage: bot records dispose ACTION [ID...] --authority TEXT --approved-by NAME [flags]
+
+Carries out what "bot records due" lists, for every record due for ACTION
+(or only the IDs given, each of which must be due), and writes a disposal
+certificate (JSON and CSV) under certificates/, whose path it prints.
+
+  destroy    delete every object of each record (every version, on S3), after
+             writing its residual entry under disposed/; a record on legal hold
+             or whose Object Lock retention has not ended is refused
+  transfer   write each record as a BagIt tar (with its .sha256 beside it) to
+             --to DIR or --to s3://BUCKET/PREFIX, check the copy against the
+             record's manifests, and with --destroy-after destroy the source
+  review     record a review decision: --keep-until DATE (a new disposal date)
+             or --destroy (due for destruction from now)
+
+A destruction that was interrupted (or refused by the store part way) is
+finished by the next run of destroy (a transferred record too).
+
+Flags:
+`
+
+// recordsDispose runs `bot records dispose ACTION ...`.
+func (m *Main) recordsDispose(ctx context.Context, args []string) error {
+	fs, asJSON := recordsFlags("dispose", "dispose", "")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), disposeUsage)
+		fs.PrintDefaults()
+	}
+	authority := fs.String("authority", "", "the disposal `authority` (schedule or decision reference), required")
+	approved := fs.String("approved-by", "", "`name` of who approved the disposal, required")
+	by := fs.String("by", "", "who carries it out (default: the current user)")
+	dry := fs.Bool("dry-run", false, "show exactly what would be done, change nothing")
+	bypass := fs.Bool("bypass-governance", false, "destroy records whose GOVERNANCE retention has not ended (needs s3:BypassGovernanceRetention); never COMPLIANCE")
+	to := fs.String("to", "", "transfer: destination `DIR` or s3://BUCKET/PREFIX (same S3 service and credentials)")
+	destroyAfter := fs.Bool("destroy-after", false, "transfer: destroy each record once its copy is checked")
+	keepUntil := &dateFlag{}
+	fs.Var(keepUntil, "keep-until", "review: keep until `DATE`, the new disposal date")
+	markDestroy := fs.Bool("destroy", false, "review: mark for destruction")
+	reason := fs.String("reason", "", "review: why, for the audit trail")
+	pos, err := m.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return usageError(errors.New("records dispose: give an action: destroy, transfer or review"))
+	}
+	action, ids := pos[0], pos[1:]
+	d := records.Disposal{Authority: strings.TrimSpace(*authority), ApprovedBy: strings.TrimSpace(*approved), By: officer(*by),
+		DryRun: *dry, BypassGovernance: *bypass}
+	switch action {
+	case "destroy", "transfer", "review":
+	default:
+		fs.Usage()
+		return usageError(fmt.Errorf("records dispose: unknown action %q: want destroy, transfer or review", action))
+	}
+	if action == "review" && keepUntil.t.IsZero() == !*markDestroy {
+		return usageError(errors.New("records dispose review: give either --keep-until DATE or --destroy"))
+	}
+	if action == "transfer" && *to == "" {
+		return usageError(errors.New("records dispose transfer: give --to DIR or --to s3://BUCKET/PREFIX"))
+	}
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
+	if err != nil {
+		return err
+	}
+	if *bypass {
+		if _, ok := st.(*filing.S3); !ok {
+			return errors.New("records dispose: --bypass-governance is for an S3 bucket with Object Lock; the local store has no retention to bypass")
+		}
+		if m.Config.LockMode == "COMPLIANCE" {
+			return errors.New("records dispose: records here are retained in COMPLIANCE mode (RECORD_LOCK_MODE): nobody, not even the account root, can delete them before their retention ends, so --bypass-governance cannot apply; dispose of them when it has")
+		}
+	}
+	var rep *records.Report
+	switch action {
+	case "destroy":
+		rep, err = records.Destroy(ctx, st, d, ids)
+	case "transfer":
+		dst, derr := m.destination(ctx, *to)
+		if derr != nil {
+			return derr
+		}
+		rep, err = records.Transfer(ctx, st, d, dst, *destroyAfter, ids)
+	case "review":
+		rep, err = records.Review(ctx, st, d, ids, keepUntil.t, *reason)
+	}
+	if rep != nil {
+		if *asJSON {
+			if jerr := m.printJSON(rep); jerr != nil {
+				return jerr
+			}
+		} else {
+			m.printDisposal(st, rep)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if n := rep.Problems(); n > 0 {
+		return fmt.Errorf("records dispose: %d of %d records refused or failed", n, len(rep.Records))
+	}
+	return nil
+}
+
+// destination opens where transferred records go: a folder, or a bucket of
+// the configured S3 service (s3://BUCKET/PREFIX).
+func (m *Main) destination(ctx context.Context, to string) (records.Destination, error) {
+	if rest, ok := strings.CutPrefix(to, "s3://"); ok {
+		bucket, prefix, _ := strings.Cut(rest, "/")
+		if bucket == "" {
+			return records.Destination{}, fmt.Errorf("--to %q: no bucket", to)
+		}
+		c := m.Config.S3
+		c.Bucket, c.Prefix = bucket, ""
+		st, err := filing.OpenS3(ctx, c)
+		if err != nil {
+			return records.Destination{}, fmt.Errorf("--to %s: %w", to, err)
+		}
+		return records.Destination{Store: st, Prefix: strings.Trim(prefix, "/")}, nil
+	}
+	st, err := filing.OpenLocal(to)
+	if err != nil {
+		return records.Destination{}, fmt.Errorf("--to %s: %w", to, err)
+	}
+	return records.Destination{Store: st}, nil
+}
+
+func (m *Main) printDisposal(st filing.Store, rep *records.Report) {
+	w := m.Stdout
+	if len(rep.Records) == 0 {
+		fmt.Fprintln(w, "No records to dispose of.")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCLASS\tTITLE\tOUTCOME\tDETAIL")
+	for _, o := range rep.Records {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", tty(o.ID), tty(o.ClassCode), short(o.Title, 50), strings.ToUpper(o.Outcome), tty(o.Detail))
+	}
+	tw.Flush()
+	if rep.DryRun {
+		fmt.Fprintln(w, "\nDry run: nothing was changed. What would go:")
+		for _, o := range rep.Records {
+			if len(o.Objects) > 0 {
+				fmt.Fprintf(w, "%s %s:\n", tty(o.ID), short(o.Title, 60))
+			}
+			for _, obj := range o.Objects {
+				fmt.Fprintf(w, "  %s\n", tty(st.Where(obj)))
+			}
+		}
+		return
+	}
+	fmt.Fprintf(w, "\n%d records, %d refused or failed.\n", len(rep.Records), rep.Problems())
+	if rep.CertificateJSON != "" {
+		fmt.Fprintf(w, "Disposal certificate: %s\n                      %s\n", tty(st.Where(rep.CertificateJSON)), tty(st.Where(rep.CertificateCSV)))
+	}
+}
+
+// recordsExport runs `bot records export ID... --out FILE.tar|DIR`.
+func (m *Main) recordsExport(ctx context.Context, args []string) error {
+	fs, asJSON := recordsFlags("export", "export ID... --out FILE.tar|DIR [--by NAME] [--json]",
+		"Copies each record's complete BagIt package as filed, with its audit events as the tag\n"+
+			"file audit-events.json, into FILE.tar (with FILE.tar.sha256 beside it) or into one folder\n"+
+			"per record under DIR: for a Freedom of Information disclosure or a migration. Every file is\n"+
+			"checked against the record's manifests on the way out and in the copy; nothing is overwritten.")
+	out := fs.String("out", "", "the `FILE.tar` or DIR to write, required")
+	by := fs.String("by", "", "who is exporting, for the audit trail (default: the current user)")
+	ids, err := m.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 || *out == "" {
+		fs.Usage()
+		return usageError(errors.New("records export: give record IDs and --out FILE.tar or DIR"))
+	}
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
+	if err != nil {
+		return err
+	}
+	res, err := records.Export(ctx, st, ids, *out, officer(*by))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return m.printJSON(res)
+	}
+	for _, r := range res.Records {
+		fmt.Fprintf(m.Stdout, "%s\t%s/ (%d files, %d audit events)\n", tty(r.ID), tty(r.Folder), r.Files, r.Events)
+	}
+	fmt.Fprintf(m.Stdout, "Exported %d records to %s", len(res.Records), tty(res.Out))
+	if res.SHA256 != "" {
+		fmt.Fprintf(m.Stdout, " (SHA-256 %s, also in %s.sha256)", res.SHA256, tty(res.Out))
+	}
+	fmt.Fprintln(m.Stdout)
+	return nil
+}
+
+// recordsDisposed prints the residual entries of destroyed records: `bot
+// records ls --disposed`.
+func (m *Main) recordsDisposed(ctx context.Context, st filing.Store, asJSON bool) error {
+	rs, err := records.Residuals(ctx, st)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if rs == nil {
+			rs = []records.DisposedRecord{}
+		}
+		return m.printJSON(rs)
+	}
+	if len(rs) == 0 {
+		fmt.Fprintln(m.Stdout, "No records have been destroyed.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tFILED\tCLASS\tTITLE\tDISPOSAL")
+	for _, r := range rs {
+		what := r.String()
+		if r.Pending {
+			what = "DESTRUCTION UNFINISHED (begun " + r.At.UTC().Format(time.DateOnly) + "): rerun records dispose destroy"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", tty(r.ID), r.FiledAt.UTC().Format(time.DateOnly), tty(r.ClassCode), short(r.Title, 50), tty(what))
+	}
+	tw.Flush()
+	fmt.Fprintf(m.Stdout, "%d records destroyed\n", len(rs))
+	return nil
+}
+
+// showDisposed prints the residual entry of a destroyed record for `bot
+// records show ID`; shown is false when the record was never destroyed.
+func (m *Main) showDisposed(ctx context.Context, st filing.Store, id string, asJSON bool) (shown bool, err error) {
+	r, err := records.ResidualOf(ctx, st, id)
+	if errors.Is(err, filing.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if asJSON {
+		return true, m.printJSON(r)
+	}
+	w := m.Stdout
+	field := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "%-18s %s\n", k+":", tty(v))
+		}
+	}
+	state := r.String()
+	if r.Pending {
+		state = "DESTRUCTION UNFINISHED, begun " + r.At.UTC().Format(time.DateOnly) + " under " + r.Authority + ": rerun records dispose destroy"
+	}
+	field("Record", r.ID)
+	field("Title", r.Title)
+	field("Class", r.ClassPath)
+	field("Security marking", r.Marking)
+	field("Filed by", fmt.Sprintf("%s (%s)", r.FiledBy.Name(), r.FiledBy.ID))
+	field("Filed", r.FiledAt.UTC().Format(time.RFC3339))
+	field("Retention", r.Rule)
+	field("Disposal", state)
+	field("Approved by", r.ApprovedBy)
+	field("Carried out by", r.By.Name())
+	field("Certificate", r.Certificate)
+	field("Was sealed with", "tag manifest sha256 "+r.TagManifestSHA256)
+	field("Residual entry", st.Where(records.ResidualKey(r.ID)))
+	return true, nil
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os/user"
+	"strings"
+	"time"
+	_ "time/tzdata" // zone names work in the container image too, which has no zoneinfo
+
+	"github.com/google/uuid"
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/capture/whatsapp"
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/records"
+)
+
+// importNamespace makes the ids of imported records: a version 5 UUID of
+// the export's SHA-256, the class and the title, so that running the same
+// import again (after an interruption) completes the same record.
+var importNamespace = uuid.MustParse("6f1b3c2e-8d4a-5b7e-9c1f-2a3b4c5d6e7f")
+
+// importsPrefix holds one claim per import begun: the request it files,
+// with the time that fixes the record's folder, so a resumed import
+// writes into the record the first run began.
+const importsPrefix = filing.RequestsPrefix + "imports/"
+
+// importClaim is stored under importsPrefix.
+type importClaim struct {
+	Request filing.Request `json:"request"`
+}
+
+// runImport files a chat export as a record: `bot import whatsapp FILE`.
+func (m *Main) runImport(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "whatsapp" {
+		fmt.Fprintln(m.Stderr, "usage: bot import whatsapp EXPORT.zip|EXPORT.txt --class CODE --title TITLE [flags]")
+		if len(args) == 0 {
+			return errors.New("say what to import: whatsapp")
+		}
+		return fmt.Errorf("cannot import from %q: recordbot imports WhatsApp exports (bot import whatsapp FILE)", args[0])
+	}
+	fs := flag.NewFlagSet("bot import whatsapp", flag.ContinueOnError)
+	class := fs.String("class", "", "file plan class `code` (required)")
+	title := fs.String("title", "", "record `title` (required)")
+	marking := fs.String("marking", "", "security `marking` (default: the class's default)")
+	desc := fs.String("description", "", "optional `description` or decision summary")
+	tz := fs.String("timezone", "", "`zone` the phone was in, such as Europe/London (default: $TZ); export times carry no zone")
+	order := fs.String("date-order", "", "`dmy` (31/12/2022) or mdy (12/31/2022), for an export whose dates fit both")
+	chat := fs.String("chat", "", "the chat's `name`, when the file names do not give it")
+	by := fs.String("by", "", "who supplied the export, for the record (default: the current user)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: bot import whatsapp EXPORT.zip|EXPORT.txt --class CODE --title TITLE [--marking M] [--timezone Europe/London] [--date-order dmy|mdy] [--by NAME]")
+		fs.PrintDefaults()
+	}
+	files, err := m.parseInterleaved(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	var missing []string
+	if len(files) != 1 {
+		missing = append(missing, "the export file")
+	}
+	for _, f := range []struct{ name, v string }{{"--class", *class}, {"--title", *title}} {
+		if strings.TrimSpace(f.v) == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(files) > 1 {
+		fs.Usage()
+		return fmt.Errorf("import one export at a time (got %d files)", len(files))
+	}
+	if len(missing) > 0 {
+		fs.Usage()
+		return fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	}
+	dateOrder, err := whatsapp.ParseDateOrder(*order)
+	if err != nil {
+		return err
+	}
+	zoneName, zoneBasis := *tz, "given with --timezone by the person importing"
+	if zoneName == "" {
+		zoneName, zoneBasis = m.Getenv("TZ"), "the TZ setting of the computer the import was run on"
+	}
+	if zoneName == "" {
+		return errors.New("say which time zone the phone was in with --timezone (for example Europe/London): WhatsApp exports give times without one")
+	}
+	loc, err := time.LoadLocation(zoneName)
+	if err != nil || zoneName == "Local" {
+		return fmt.Errorf("--timezone %q: not a time zone name such as Europe/London", zoneName)
+	}
+	who := *by
+	if who == "" {
+		if u, err := user.Current(); err == nil {
+			who = u.Username
+		}
+	}
+	supplier := capture.Person{ID: who, DisplayName: who}
+
+	store, plan, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	svc, err := filing.NewService(filing.Options{Store: store, Plan: plan, Logger: m.Logger,
+		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation,
+		AfterFiling: records.RegisterUpdater(store)})
+	if err != nil {
+		return err
+	}
+	if *marking == "" {
+		if c := plan.Class(*class); c != nil {
+			*marking = c.Default
+		}
+	}
+	req := filing.Request{
+		RequestedBy: supplier, Title: strings.TrimSpace(*title), ClassCode: strings.TrimSpace(*class),
+		Marking: *marking, Description: strings.TrimSpace(*desc), Via: "import whatsapp",
+	}
+	if fe := svc.Check(req); fe != nil {
+		for k, v := range fe {
+			fmt.Fprintf(m.Stderr, "--%s: %s\n", k, v)
+		}
+		return errors.New("nothing filed")
+	}
+
+	// Read and check the whole export before anything is stored: a
+	// damaged or hostile file leaves no trace.
+	th, closer, err := whatsapp.Open(ctx, files[0], whatsapp.Options{
+		Location: loc, LocationBasis: zoneBasis,
+		DateOrder: dateOrder, DateOrderBasis: "--date-order " + string(dateOrder) + ", given by the person importing",
+		SuppliedBy: supplier, SuppliedAt: time.Now(), Via: "command line (bot import whatsapp)", ChatName: *chat,
+	})
+	if err != nil {
+		var we *whatsapp.Error
+		if errors.As(err, &we) && errors.Is(err, whatsapp.ErrDateOrder) {
+			err = fmt.Errorf("%w; run it again with --date-order", err)
+		}
+		return fmt.Errorf("nothing filed: %w", err)
+	}
+	defer closer.Close()
+
+	req.ID = uuid.NewSHA1(importNamespace, []byte(th.Provenance.FileSHA256+"\n"+req.ClassCode+"\n"+req.Title)).String()
+	req.Thread = capture.Ref{Platform: th.Platform, WorkspaceID: th.Workspace.ID, ChannelID: th.Channel.ID, ThreadID: th.ThreadID}
+	if entry, err := readIndex(ctx, store, req.ID); err == nil {
+		fmt.Fprintf(m.Stdout, "This export was filed before, with the same class and title, as %s in %s\n", entry.ID, entry.ClassPath)
+		fmt.Fprintf(m.Stdout, "  where: %s\n", store.Where(entry.Key))
+		return nil
+	} else if !errors.Is(err, filing.ErrNotExist) {
+		return err
+	}
+	req, resumed, err := claimImport(ctx, store, req, time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("nothing filed: %w", err)
+	}
+	if resumed {
+		fmt.Fprintf(m.Stderr, "Completing the import of this export begun %s.\n", req.RequestedAt.Format(time.RFC3339))
+	}
+	sum, err := svc.FileThread(ctx, req, th)
+	if err != nil {
+		var fe filing.FieldErrors
+		if errors.As(err, &fe) {
+			for k, v := range fe {
+				fmt.Fprintf(m.Stderr, "--%s: %s\n", k, v)
+			}
+			return errors.New("nothing filed")
+		}
+		return fmt.Errorf("the record is not complete (run the same command again to complete it): %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	notIn := 0
+	for _, f := range th.Files() {
+		if f.Error != "" {
+			notIn++
+		}
+	}
+	p := th.Provenance
+	fmt.Fprintf(m.Stdout, "Filed as %s in %s\n", sum.ID, sum.ClassPath)
+	fmt.Fprintf(m.Stdout, "  where:    %s\n", sum.Where)
+	fmt.Fprintf(m.Stdout, "  chat:     %s, %d messages, %d media files", th.Channel.Name, sum.Messages, sum.Files)
+	if notIn > 0 {
+		fmt.Fprintf(m.Stdout, " (%d more listed as not in the export)", notIn)
+	}
+	fmt.Fprintln(m.Stdout)
+	fmt.Fprintf(m.Stdout, "  export:   %s, SHA-256 %s, kept as %s\n", p.FileName, p.FileSHA256, filing.OriginalPath(p.FileName))
+	for _, a := range p.Assumptions {
+		fmt.Fprintf(m.Stdout, "  %-9s %s (%s)\n", a.Subject+":", a.Value, a.Basis)
+	}
+	if sum.DisposalDate.IsZero() {
+		fmt.Fprintf(m.Stdout, "  retention: kept permanently\n")
+	} else {
+		fmt.Fprintf(m.Stdout, "  retention: %s on %s\n", sum.DisposalAction, sum.DisposalDate.Format("2006-01-02"))
+	}
+	return nil
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments, which it returns.
+func (m *Main) parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := m.parse(fs, args); err != nil {
+		return nil, err
+	}
+	var pos []string
+	rest := fs.Args()
+	for len(rest) > 0 {
+		if a := rest[0]; len(a) > 1 && a[0] == '-' && a != "--" {
+			if err := fs.Parse(rest); err != nil {
+				return nil, err
+			}
+			rest = fs.Args()
+			continue
+		}
+		if rest[0] == "--" {
+			pos = append(pos, rest[1:]...)
+			break
+		}
+		pos = append(pos, rest[0])
+		rest = rest[1:]
+	}
+	return pos, nil
+}
+
+// claimImport stores the import's request under importsPrefix, or reads
+// the one an earlier run of the same import stored: its time fixes the
+// record's folder, so a second run completes the record the first began.
+func claimImport(ctx context.Context, st filing.Store, req filing.Request, now time.Time) (filing.Request, bool, error) {
+	key := importsPrefix + req.ID + ".json"
+	req.RequestedAt = now
+	data, err := json.MarshalIndent(importClaim{Request: req}, "", "  ")
+	if err != nil {
+		return req, false, err
+	}
+	_, err = st.Create(ctx, key, strings.NewReader(string(data)), int64(len(data)), filing.WriteOptions{ContentType: "application/json"})
+	if err == nil {
+		return req, false, nil
+	}
+	if !errors.Is(err, filing.ErrExist) {
+		return req, false, fmt.Errorf("store the import: %w", err)
+	}
+	rc, err := st.Open(ctx, key)
+	if err != nil {
+		return req, false, err
+	}
+	defer rc.Close()
+	var c importClaim
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&c); err != nil {
+		return req, false, fmt.Errorf("read the import begun earlier: %w", err)
+	}
+	if c.Request.ID != req.ID || c.Request.RequestedAt.IsZero() {
+		return req, false, fmt.Errorf("the import begun earlier (%s) is not this one", key)
+	}
+	// The earlier run's request is the record's: its marking and who
+	// supplied it stand.
+	return c.Request, true, nil
+}
+
+// readIndex reads the index entry of record id.
+func readIndex(ctx context.Context, st filing.Store, id string) (filing.IndexEntry, error) {
+	var e filing.IndexEntry
+	rc, err := st.Open(ctx, filing.IndexPrefix+id+".json")
+	if err != nil {
+		return e, err
+	}
+	defer rc.Close()
+	err = json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&e)
+	return e, err
+}
