@@ -42,6 +42,9 @@ const permanentLock = 100
 type filer struct {
 	store Store
 	org   string
+	// tz is the organisation's time zone, shown beside UTC in the
+	// transcripts; nil for UTC only.
+	tz *time.Location
 }
 
 // bufPool holds the buffers that let a file up to partSize be sent in one
@@ -134,7 +137,7 @@ func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, strin
 	}
 	payload = append(payload, e.withType("application/json"))
 	view := withMissing(snap, missing)
-	html, err := renderHTML(rec, view)
+	html, err := renderHTML(rec, view, f.tz)
 	if err != nil {
 		return nil, "", err
 	}
@@ -142,10 +145,18 @@ func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, strin
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("text/html"))
-	if e, err = f.putSmall(ctx, fl.key+TextFile, renderText(rec, view), fl.with("text/plain; charset=utf-8")); err != nil {
+	if e, err = f.putSmall(ctx, fl.key+TextFile, renderText(rec, view, f.tz), fl.with("text/plain; charset=utf-8")); err != nil {
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("text/plain"))
+	pdf, err := renderPDF(ctx, rec, view, f.tz, f.loadImage(fl))
+	if err != nil {
+		return nil, "", err
+	}
+	if e, err = f.putSmall(ctx, fl.key+PDFFile, pdf, fl.with("application/pdf")); err != nil {
+		return nil, "", err
+	}
+	payload = append(payload, e.withType("application/pdf"))
 	for i := range payload {
 		payload[i].Path = strings.TrimPrefix(payload[i].Path, fl.key)
 	}
@@ -182,6 +193,18 @@ func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, strin
 		return nil, "", err
 	}
 	return rec, e.SHA256, nil
+}
+
+// loadImage reads a stored image of the record being filed, for the PDF.
+func (f *filer) loadImage(fl *filing) imageLoader {
+	return func(ctx context.Context, path string) ([]byte, error) {
+		rc, err := f.store.Open(ctx, fl.key+path)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return readAll(rc, maxInlineImage)
+	}
 }
 
 // fileUploads is how many of a record's files are uploaded at once. Each

@@ -131,8 +131,8 @@ func TestFileThreadMakesValidBag(t *testing.T) {
 			if err != nil {
 				t.Fatalf("bag %s is not valid: %v", sum.Key, err)
 			}
-			if got := len(bag.Payload); got != 6 { // 3 files, thread.json, 2 transcripts
-				t.Errorf("payload files = %d, want 6: %v", got, bag.Payload)
+			if got := len(bag.Payload); got != 7 { // 3 files, thread.json, 3 transcripts (HTML, text, PDF)
+				t.Errorf("payload files = %d, want 7: %v", got, bag.Payload)
 			}
 			if got := bag.Info["Security-Marking"]; len(got) != 1 || got[0] != "OFFICIAL" {
 				t.Errorf("bag-info Security-Marking = %q, want OFFICIAL", got)
@@ -173,13 +173,16 @@ func TestFileThreadMakesValidBag(t *testing.T) {
 					t.Errorf("transcript.html contains %q: not self-contained or not escaped", bad)
 				}
 			}
-			for _, want := range []string{"message 4 @bob", "edited", ":thumbsup: 1", "OFFICIAL", "href=\"files/001_attachment-0.bin\""} {
+			for _, want := range []string{"message 4 @bob", "edited", "👍 <span class=\"rw\">thumbs up</span> × 1", "OFFICIAL", "</span> · Alice Smith", "@page{size:A4", "@top-center{content:\"OFFICIAL\"", "counter(pages)", "href=\"files/001_attachment-0.bin\""} {
 				if !strings.Contains(html, want) {
 					t.Errorf("transcript.html lacks %q", want)
 				}
 			}
-			if txt := readAll(t, st, sum.Key+"data/transcript.txt"); !strings.Contains(txt, "[4] alice") {
-				t.Errorf("transcript.txt lacks message 4")
+			if txt := readAll(t, st, sum.Key+"data/transcript.txt"); !strings.Contains(txt, "[4] alice (Alice Smith)") || !strings.Contains(txt, "thumbs up (:thumbsup:) × 1 carol") {
+				t.Errorf("transcript.txt lacks message 4 with the real name, or the reaction in words:\n%s", txt)
+			}
+			if pdf := readAll(t, st, sum.Key+filing.PDFFile); !strings.HasPrefix(pdf, "%PDF-") || !strings.Contains(pdf, "/MediaBox [0 0 595.28 841.89]") {
+				t.Errorf("transcript.pdf is not an A4 PDF")
 			}
 			var idx filing.IndexEntry
 			readJSON(t, st, filing.IndexPrefix+sum.ID+".json", &idx)

@@ -49,6 +49,9 @@ type Options struct {
 	LockMode string
 	// Organisation fills bag-info.txt's Source-Organization.
 	Organisation string
+	// TimeZone is the organisation's time zone, shown beside UTC in the
+	// transcripts; nil shows UTC only.
+	TimeZone *time.Location
 	// Workers is how many requests are carried out at once (default 2).
 	Workers int
 	// AfterFiling runs after each record is filed (registers, receipts).
@@ -124,7 +127,7 @@ func NewService(o Options) (*Service, error) {
 	}
 	return &Service{
 		o: o, log: o.Logger, now: o.Now,
-		filer:  &filer{store: o.Store, org: o.Organisation},
+		filer:  &filer{store: o.Store, org: o.Organisation, tz: o.TimeZone},
 		owner:  uuid.NewString(),
 		wake:   make(chan string, 1024),
 		active: make(map[string]bool),
@@ -167,6 +170,9 @@ func (s *Service) Check(r Request) FieldErrors {
 		fe["class"] = fmt.Sprintf("%s %s has sub-classes: choose one of them.", c.Code, c.Title)
 	}
 	switch {
+	case r.Marking == "" && c == nil && strings.TrimSpace(r.ClassCode) != "":
+		// An unknown class: its error is the one to fix, and a marking
+		// left empty takes the class's default once there is one.
 	case r.Marking == "":
 		fe["marking"] = "Choose a security marking."
 	case c != nil && !c.Allows(r.Marking):
@@ -389,7 +395,7 @@ func (s *Service) file(ctx context.Context, r Request, src fetch) (*Summary, err
 	// so a retry finds them in place rather than writing them twice.
 	var people []string
 	for _, p := range rec.Participants {
-		people = append(people, p.Name())
+		people = append(people, Label(p))
 	}
 	idx := IndexEntry{
 		ID: rec.ID, Key: rec.Key, Title: rec.Title, ClassCode: c.Code, ClassPath: sum.ClassPath, Marking: rec.Marking,

@@ -11,28 +11,103 @@ import (
 	"github.com/recordbot/recordbot/capture"
 )
 
+// Label names a person for people: the display name with the real name
+// beside it when the platform gave a different one ("bob (Bob Jones)"),
+// so that a search for either finds them.
+func Label(p capture.Person) string {
+	n := p.Name()
+	if p.RealName != "" && !strings.EqualFold(p.RealName, n) {
+		return n + " (" + p.RealName + ")"
+	}
+	return n
+}
+
+// emoji maps the names of the reactions people use most (Slack and
+// Mattermost short names) to the emoji itself and to words, for
+// transcripts: the HTML shows the emoji, the PDF (whose embedded font has
+// no emoji) and the text transcript the words.
+var emoji = map[string][2]string{
+	"+1": {"👍", "thumbs up"}, "thumbsup": {"👍", "thumbs up"}, "-1": {"👎", "thumbs down"}, "thumbsdown": {"👎", "thumbs down"},
+	"heart": {"❤️", "heart"}, "white_check_mark": {"✅", "tick"}, "heavy_check_mark": {"✔️", "tick"}, "ballot_box_with_check": {"☑️", "tick"},
+	"x": {"❌", "cross"}, "eyes": {"👀", "eyes (looking)"}, "tada": {"🎉", "party popper"}, "joy": {"😂", "tears of joy"},
+	"smile": {"😄", "smile"}, "slightly_smiling_face": {"🙂", "smile"}, "pray": {"🙏", "thanks"}, "raised_hands": {"🙌", "raised hands"},
+	"clap": {"👏", "applause"}, "ok_hand": {"👌", "OK"}, "fire": {"🔥", "fire"}, "rocket": {"🚀", "rocket"},
+	"thinking_face": {"🤔", "thinking"}, "100": {"💯", "100"}, "warning": {"⚠️", "warning"}, "question": {"❓", "question"},
+	"wave": {"👋", "wave"}, "muscle": {"💪", "strong"}, "confused": {"😕", "confused"}, "cry": {"😢", "sad"},
+}
+
+// reactionEmoji returns the emoji of a reaction's short name, or the name
+// between colons when it is not a known one (a custom emoji).
+func reactionEmoji(name string) string {
+	if e, ok := emoji[strings.ToLower(name)]; ok {
+		return e[0]
+	}
+	if !isShortName(name) {
+		return name // already an emoji (WhatsApp, imports)
+	}
+	return ":" + name + ":"
+}
+
+// reactionWords returns a reaction in words: "thumbs up" for +1, the
+// short name with spaces for others ("white flag" for white_flag).
+func reactionWords(name string) string {
+	if e, ok := emoji[strings.ToLower(name)]; ok {
+		return e[1]
+	}
+	if !isShortName(name) {
+		var b strings.Builder
+		for i, r := range name {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "U+%04X", r)
+		}
+		return "emoji " + b.String()
+	}
+	return strings.NewReplacer("_", " ", "-", " ", ":", " ").Replace(name)
+}
+
+// isShortName reports whether s is an emoji short name (ASCII) rather than
+// the emoji itself.
+func isShortName(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // transcriptData is what the transcript templates render.
 type transcriptData struct {
 	Rec    *Record
 	Thread *capture.Thread
+	TZ     *time.Location
 }
 
 var transcriptFuncs = template.FuncMap{
-	"utc": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"rel": func(p string) string { return strings.TrimPrefix(p, "data/") },
 	"names": func(ps []capture.Person) string {
 		var s []string
 		for _, p := range ps {
-			s = append(s, p.Name())
+			s = append(s, Label(p))
 		}
 		return strings.Join(s, ", ")
 	},
-	"size": humanSize,
+	"label": Label,
+	"size":  humanSize,
+	"emoji": reactionEmoji,
+	"words": reactionWords,
+	// inline reports whether an attached file is an image small enough
+	// to show in the transcript (the PDF shows the same ones).
+	"inline": func(f capture.File) bool {
+		return imgType(f.MIMEType) != "" && f.Size >= 0 && f.Size <= maxInlineImage
+	},
 }
 
 // The HTML transcript is self-contained: inline style, no scripts, no
 // fetches, so it reads the same opened straight from a bucket or a disk.
-var transcriptHTML = template.Must(template.New("transcript").Funcs(transcriptFuncs).Parse(`<!DOCTYPE html>
+var transcriptHTML = template.Must(template.New("transcript").Funcs(transcriptFuncs).Funcs(template.FuncMap{"stamp": stamp}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -55,8 +130,25 @@ li.root{border-top:2px solid #1d3557}
 ul.reactions,ul.files{list-style:none;padding:0;margin:.2em 0;font-size:.9em}
 ul.reactions li{display:inline-block;margin-right:.8em;color:#444}
 ul.files li::before{content:"\1F4CE  "}
+ul.files img{max-width:min(100%,24em);max-height:18em;border:1px solid #ddd;margin:.3em 0}
+.rw{font-size:.85em;color:#666}
 .missing{color:#a4000f}
 footer{font-size:.8em;color:#555;border-top:1px solid #ccc;margin-top:1em;padding-top:.5em}
+@page{size:A4;margin:22mm 15mm 20mm;
+@top-center{content:"{{.Rec.Marking}}";font:700 10pt system-ui,sans-serif;letter-spacing:.08em;color:#1d3557}
+@top-left{content:"Record {{.Rec.ID}}";font:7.5pt system-ui,sans-serif;color:#555}
+@top-right{content:"{{.Rec.Class.Code}}";font:7.5pt system-ui,sans-serif;color:#555}
+@bottom-center{content:"{{.Rec.Marking}}";font:700 10pt system-ui,sans-serif;letter-spacing:.08em;color:#1d3557}
+@bottom-left{content:"Record {{.Rec.ID}}";font:7.5pt system-ui,sans-serif;color:#555}
+@bottom-right{content:"page " counter(page) " of " counter(pages);font:7.5pt system-ui,sans-serif;color:#555}}
+@media print{
+body{font-size:10pt}
+main{max-width:none;padding:0}
+.marking{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+li.msg{break-inside:avoid}
+img{max-width:90mm;max-height:70mm}
+a{color:inherit}
+}
 </style>
 </head>
 <body>
@@ -68,21 +160,21 @@ footer{font-size:.8em;color:#555;border-top:1px solid #ccc;margin-top:1em;paddin
 <dt>Record id</dt><dd>{{.Rec.ID}}</dd>
 <dt>Class</dt><dd>{{.Rec.Class}}</dd>
 <dt>Security marking</dt><dd>{{.Rec.Marking}}</dd>
-<dt>Filed by</dt><dd>{{.Rec.FiledBy.Name}} ({{.Rec.FiledBy.ID}})</dd>
-<dt>Filed</dt><dd>{{utc .Rec.FiledAt}}</dd>
-<dt>Captured</dt><dd>{{utc .Rec.CapturedAt}}</dd>
+<dt>Filed by</dt><dd>{{label .Rec.FiledBy}} ({{.Rec.FiledBy.ID}})</dd>
+<dt>Filed</dt><dd>{{stamp .Rec.FiledAt $.TZ}}</dd>
+<dt>Captured</dt><dd>{{stamp .Rec.CapturedAt $.TZ}}</dd>
 <dt>Source</dt><dd>{{.Rec.Source.Platform}}, {{with .Rec.Source.Workspace.Name}}{{.}}{{else}}{{.Rec.Source.Workspace.ID}}{{end}}, #{{with .Rec.Source.Channel.Name}}{{.}}{{else}}{{.Rec.Source.Channel.ID}}{{end}}{{if .Rec.Source.Channel.Private}} (private){{end}}</dd>
-{{with .Rec.Source.Permalink}}<dt>Permalink</dt><dd>{{.}}</dd>{{end}}
-<dt>Thread</dt><dd>{{.Rec.Messages}} messages, {{utc .Rec.ThreadStart}} to {{utc .Rec.ThreadEnd}}</dd>
+{{with .Rec.Source.Permalink}}<dt>Permalink</dt><dd><a href="{{.}}">{{.}}</a></dd>{{end}}
+<dt>Thread</dt><dd>{{.Rec.Messages}} messages, {{stamp .Rec.ThreadStart $.TZ}} to {{stamp .Rec.ThreadEnd $.TZ}}</dd>
 <dt>Participants</dt><dd>{{names .Rec.Participants}}</dd>
 <dt>Retention</dt><dd>{{.Rec.Retention.Rule}}{{with .Rec.Retention.DisposalDate}}; disposal date {{.}}{{end}}</dd>
 </dl>
 <ol class="messages">
 {{range .Thread.Messages}}<li class="msg{{if eq .Position 0}} root{{end}}" id="m{{.Position}}">
-<div class="head"><span class="author">{{.Author.Name}}</span>{{if .Author.Bot}} <span class="bot">bot</span>{{end}}{{if and .Author.RealName (ne .Author.RealName .Author.DisplayName)}} · {{.Author.RealName}}{{end}} · <time datetime="{{.Time.UTC.Format "2006-01-02T15:04:05Z07:00"}}">{{utc .Time}}</time>{{with .Edited}} <span class="edited">edited {{utc .At}}</span>{{end}}</div>
+<div class="head"><span class="author">{{.Author.Name}}</span>{{if .Author.Bot}} <span class="bot">bot</span>{{end}}{{if and .Author.RealName (ne .Author.RealName .Author.DisplayName)}} · {{.Author.RealName}}{{end}} · <time datetime="{{.Time.UTC.Format "2006-01-02T15:04:05Z07:00"}}">{{stamp .Time $.TZ}}</time>{{with .Edited}} <span class="edited">edited {{stamp .At $.TZ}}</span>{{end}}</div>
 <div class="text">{{.ReadableText}}</div>
-{{if .Files}}<ul class="files">{{range .Files}}<li>{{if .Path}}<a href="{{rel .Path}}">{{.Name}}</a> ({{size .Size}}{{with .MIMEType}}, {{.}}{{end}}){{else}}<span class="missing">{{.Name}}: not captured{{with .Error}} ({{.}}){{end}}</span>{{end}}</li>{{end}}</ul>{{end}}
-{{if .Reactions}}<ul class="reactions">{{range .Reactions}}<li>:{{.Emoji}}: {{.Count}}{{with .Users}} ({{names .}}){{end}}</li>{{end}}</ul>{{end}}
+{{if .Files}}<ul class="files">{{range .Files}}<li>{{if and .Path (inline .)}}<a href="{{rel .Path}}"><img src="{{rel .Path}}" alt="{{.Name}}"></a><br>{{end}}{{if .Path}}<a href="{{rel .Path}}">{{.Name}}</a> ({{size .Size}}{{with .MIMEType}}, {{.}}{{end}}){{else}}<span class="missing">{{.Name}}: not captured{{with .Error}} ({{.}}){{end}}</span>{{end}}</li>{{end}}</ul>{{end}}
+{{if .Reactions}}<ul class="reactions">{{range .Reactions}}<li title="{{words .Emoji}}">{{emoji .Emoji}} <span class="rw">{{words .Emoji}}</span> × {{.Count}}{{with .Users}} ({{names .}}){{end}}</li>{{end}}</ul>{{end}}
 </li>
 {{end}}</ol>
 <footer>Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json.</footer>
@@ -92,9 +184,13 @@ footer{font-size:.8em;color:#555;border-top:1px solid #ccc;margin-top:1em;paddin
 </html>
 `))
 
-func renderHTML(rec *Record, t *capture.Thread) ([]byte, error) {
+// renderHTML writes the HTML transcript; tz is the organisation's time
+// zone, shown beside UTC (nil: UTC only). Printed, it is A4 with the
+// marking, record id, class and "page N of M" in the margins of every page
+// (CSS @page margin boxes).
+func renderHTML(rec *Record, t *capture.Thread, tz *time.Location) ([]byte, error) {
 	var b bytes.Buffer
-	if err := transcriptHTML.Execute(&b, transcriptData{rec, t}); err != nil {
+	if err := transcriptHTML.Execute(&b, transcriptData{rec, t, tz}); err != nil {
 		return nil, fmt.Errorf("render transcript: %w", err)
 	}
 	return b.Bytes(), nil
@@ -151,7 +247,7 @@ func hidden(r rune) bool {
 // renderText writes the plain-text transcript. Everything from the chat
 // passes through Visible, so a control character or a bidi override
 // shows as what it is rather than acting on the reader's screen.
-func renderText(rec *Record, t *capture.Thread) []byte {
+func renderText(rec *Record, t *capture.Thread, tz *time.Location) []byte {
 	var b bytes.Buffer
 	line := strings.Repeat("=", 72)
 	fmt.Fprintf(&b, "%s\n%s\n%s\n\n", rec.Marking, Visible(rec.Title), line)
@@ -163,9 +259,14 @@ func renderText(rec *Record, t *capture.Thread) []byte {
 	field("Record id", rec.ID)
 	field("Class", rec.Class.String())
 	field("Security marking", rec.Marking)
-	field("Filed by", rec.FiledBy.Name()+" ("+rec.FiledBy.ID+")")
-	field("Filed", rec.FiledAt.UTC().Format(time.RFC3339))
-	field("Captured", rec.CapturedAt.UTC().Format(time.RFC3339))
+	field("Filed by", Label(rec.FiledBy)+" ("+rec.FiledBy.ID+")")
+	field("Filed", stamp(rec.FiledAt, tz))
+	field("Captured", stamp(rec.CapturedAt, tz))
+	var people []string
+	for _, p := range rec.Participants {
+		people = append(people, Label(p))
+	}
+	field("Participants", strings.Join(people, ", "))
 	ch := rec.Source.Channel.Name
 	if ch == "" {
 		ch = rec.Source.Channel.ID
@@ -179,13 +280,13 @@ func renderText(rec *Record, t *capture.Thread) []byte {
 	}
 	fmt.Fprintf(&b, "%s\n", line)
 	for _, m := range t.Messages {
-		fmt.Fprintf(&b, "\n[%d] %s", m.Position, Visible(m.Author.Name()))
+		fmt.Fprintf(&b, "\n[%d] %s", m.Position, Visible(Label(m.Author)))
 		if m.Author.Bot {
 			b.WriteString(" (bot)")
 		}
-		fmt.Fprintf(&b, " — %s", m.Time.UTC().Format("2006-01-02 15:04:05 UTC"))
+		fmt.Fprintf(&b, " — %s", stamp(m.Time, tz))
 		if m.Edited != nil {
-			fmt.Fprintf(&b, " (edited %s)", m.Edited.At.UTC().Format("2006-01-02 15:04:05 UTC"))
+			fmt.Fprintf(&b, " (edited %s)", stamp(m.Edited.At, tz))
 		}
 		b.WriteString("\n")
 		for _, l := range strings.Split(Visible(m.ReadableText), "\n") {
@@ -201,9 +302,9 @@ func renderText(rec *Record, t *capture.Thread) []byte {
 		for _, r := range m.Reactions {
 			var names []string
 			for _, u := range r.Users {
-				names = append(names, Visible(u.Name()))
+				names = append(names, Visible(Label(u)))
 			}
-			fmt.Fprintf(&b, "    :%s: %d %s\n", Visible(r.Emoji), r.Count, strings.Join(names, ", "))
+			fmt.Fprintf(&b, "    [reaction] %s (:%s:) × %d %s\n", reactionWords(r.Emoji), Visible(r.Emoji), r.Count, strings.Join(names, ", "))
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n%s\n", line, rec.Marking)

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // RECORDS_TIMEZONE in a container without zoneinfo
 
 	"github.com/recordbot/recordbot/filing"
 )
@@ -30,8 +32,12 @@ type Config struct {
 	// LockMode is the Object Lock mode: GOVERNANCE or COMPLIANCE.
 	LockMode     string
 	Organisation string
-	Workers      int
-	LogLevel     slog.Level
+	// TimeZone is the organisation's time zone (RECORDS_TIMEZONE, an IANA
+	// name such as Europe/London), shown beside UTC in transcripts; nil
+	// for UTC only.
+	TimeZone *time.Location
+	Workers  int
+	LogLevel slog.Level
 
 	Slack      SlackConfig
 	Mattermost MattermostConfig
@@ -71,6 +77,14 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	c.SecretKey = getenv("RECORDBOT_SECRET_KEY")
 	c.LockMode = strings.ToUpper(envOr(getenv, "RECORD_LOCK_MODE", "GOVERNANCE"))
 	c.Organisation = getenv("RECORDS_ORGANISATION")
+	c.TimeZone = nil
+	if v := getenv("RECORDS_TIMEZONE"); v != "" {
+		tz, err := time.LoadLocation(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("RECORDS_TIMEZONE=%q: want an IANA time zone such as Europe/London", v))
+		}
+		c.TimeZone = tz
+	}
 	c.Workers = 2
 	if v := getenv("FILING_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)

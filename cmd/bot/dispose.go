@@ -57,7 +57,7 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	}
 	if len(pos) == 0 {
 		fs.Usage()
-		return errors.New("records dispose: give an action: destroy, transfer or review")
+		return usageError(errors.New("records dispose: give an action: destroy, transfer or review"))
 	}
 	action, ids := pos[0], pos[1:]
 	d := records.Disposal{Authority: strings.TrimSpace(*authority), ApprovedBy: strings.TrimSpace(*approved), By: officer(*by),
@@ -66,15 +66,15 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	case "destroy", "transfer", "review":
 	default:
 		fs.Usage()
-		return fmt.Errorf("records dispose: unknown action %q: want destroy, transfer or review", action)
+		return usageError(fmt.Errorf("records dispose: unknown action %q: want destroy, transfer or review", action))
 	}
 	if action == "review" && keepUntil.t.IsZero() == !*markDestroy {
-		return errors.New("records dispose review: give either --keep-until DATE or --destroy")
+		return usageError(errors.New("records dispose review: give either --keep-until DATE or --destroy"))
 	}
 	if action == "transfer" && *to == "" {
-		return errors.New("records dispose transfer: give --to DIR or --to s3://BUCKET/PREFIX")
+		return usageError(errors.New("records dispose transfer: give --to DIR or --to s3://BUCKET/PREFIX"))
 	}
-	st, _, err := m.open(ctx)
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}
@@ -185,9 +185,9 @@ func (m *Main) recordsExport(ctx context.Context, args []string) error {
 	}
 	if len(ids) == 0 || *out == "" {
 		fs.Usage()
-		return errors.New("records export: give record IDs and --out FILE.tar or DIR")
+		return usageError(errors.New("records export: give record IDs and --out FILE.tar or DIR"))
 	}
-	st, _, err := m.open(ctx)
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ const usage = `usage: bot [serve] [flags]        run the bot (chat front ends, f
        bot check                    check the installation: store, Object Lock, platforms
        bot file --snapshot F ...    file a thread snapshot as a record
        bot import whatsapp F ...    file a WhatsApp chat export (.zip or .txt) as a record
-       bot records COMMAND ...      list, show, verify, register, due, hold, find
+       bot records COMMAND ...      list, show, verify, register, due, hold, find, classes, dispose, export
        bot mattermost COMMAND ...   install or uninstall on Mattermost teams
        bot version                  which build this is
        bot help                     this text
@@ -90,7 +90,9 @@ MATTERMOST_*, RECORDBOT_SECRET_KEY); see README.md.
 // Run runs the command line args (without the program name).
 func (m *Main) Run(ctx context.Context, args []string) error {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		cmd, args = "help", args[1:]
+	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {

@@ -72,8 +72,8 @@ func TestFileCommandIntoMinIO(t *testing.T) {
 	if got := readObject(t, st, key+"data/files/001_minutes.txt"); got != string(want) {
 		t.Errorf("filed minutes.txt = %q, want %q", got, want)
 	}
-	if len(bag.Payload) != 5 {
-		t.Errorf("payload = %d files, want 5", len(bag.Payload))
+	if len(bag.Payload) != 6 {
+		t.Errorf("payload = %d files, want 6 (2 files, thread.json, 3 transcripts)", len(bag.Payload))
 	}
 	// Filing keeps the class register current.
 	if csv := readObject(t, st, filing.RegistersPrefix+"100-20.csv"); !strings.Contains(csv, "Roads budget: option B agreed") {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
+	"os"
 	"os/user"
 	"strings"
 	"text/tabwriter"
@@ -21,18 +23,25 @@ const recordsUsage = `usage: bot records COMMAND [flags] [args]
 Commands for records officers. Each takes --help, and --json for scripts.
 
   ls [CLASS] [--since DATE] [--until DATE]   list records (CLASS includes its sub-classes)
-  show ID                                    a record's metadata and where its objects are
-  verify ID... | --all                       check every object as filed, and that nothing was written over it; exit 1 on any problem
+  show ID                                    a record's metadata, hold state and history (ID or short id)
+  verify ID... | --all                       check every object as filed, and that nothing was written over it
   register                                   write the class registers (CSV and JSON) under registers/
   due [--before DATE]                        records past their disposal date, by disposal action
-  hold ID --on|--off [--reason TEXT]         legal hold through S3 Object Lock
-  find TEXT [--class CLASS]                  search titles, participants and transcripts
+  hold ID --on --reason TEXT | --off         legal hold through S3 Object Lock
+  find TEXT [--class CLASS]                  search titles, participants (display and real names) and transcripts
+  classes                                    the file plan: codes, titles, retention, disposal, markings
   dispose destroy|transfer|review [ID...]    carry out what due lists, with --authority and --approved-by; writes a certificate
   export ID... --out FILE.tar|DIR            a record's complete package with its audit events, for FOI or migration
   ls --disposed                              the residual entries of destroyed records
 
 DATE is YYYY-MM-DD, YYYY-MM or YYYY (--since takes its first day, --until
-its last). The store is the one the bot uses: S3_* or RECORDS_DIR.
+its last). The store is the one the bot uses: S3_* or RECORDS_DIR; each
+command names it on its first line ("store: ...", on standard error with
+--json) and refuses a store that is not there or holds no records.
+
+Exit status: 0 all good; 1 a record failed a check, could not be searched
+or was not found, or the store failed part way; 2 a usage or configuration
+error (including a store that is not there).
 `
 
 // runRecords runs `bot records ...`, the records team's commands.
@@ -57,13 +66,79 @@ func (m *Main) runRecords(ctx context.Context, args []string) error {
 		return m.recordsHold(ctx, args)
 	case "find":
 		return m.recordsFind(ctx, args)
+	case "classes", "plan":
+		return m.recordsClasses(ctx, args)
 	case "dispose":
 		return m.recordsDispose(ctx, args)
 	case "export":
 		return m.recordsExport(ctx, args)
 	}
 	fmt.Fprint(m.Stderr, recordsUsage)
-	return fmt.Errorf("records: unknown command %q", cmd)
+	return usageError(fmt.Errorf("records: unknown command %q", cmd))
+}
+
+// usageError gives err exit status 2: the command line or the
+// configuration is wrong, and nothing was looked at.
+func usageError(err error) error {
+	var ee *exitError
+	if err == nil || errors.As(err, &ee) || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return &exitError{code: 2, err: err}
+}
+
+// openRecords opens the store for a records command, names it on the
+// first line of output (on standard error when asJSON, so the JSON stays
+// whole), and refuses, with exit status 2, a store that is not there: no
+// store configured, a local directory that does not exist (none is
+// created), a bucket that cannot be opened, or a bucket, prefix or folder
+// with nothing recordbot wrote in it. A wrong store must never look like
+// an empty one.
+func (m *Main) openRecords(ctx context.Context, fs *flag.FlagSet, asJSON bool) (filing.Store, *filing.Plan, error) {
+	dirSet := m.Getenv("RECORDS_DIR") != ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "records-dir" {
+			dirSet = true
+		}
+	})
+	if !m.Config.useS3() {
+		if !dirSet {
+			return nil, nil, usageError(errors.New("no record store is configured: set S3_ENDPOINT and S3_BUCKET (and S3_PREFIX if the bot uses one), or RECORDS_DIR, as the bot has them"))
+		}
+		fi, err := os.Stat(m.Config.RecordsDir)
+		switch {
+		case errors.Is(err, iofs.ErrNotExist):
+			return nil, nil, usageError(fmt.Errorf("record store %s: no such directory (check RECORDS_DIR or --records-dir; nothing was created)", m.Config.RecordsDir))
+		case err != nil:
+			return nil, nil, usageError(fmt.Errorf("record store: %w", err))
+		case !fi.IsDir():
+			return nil, nil, usageError(fmt.Errorf("record store %s: not a directory", m.Config.RecordsDir))
+		}
+	}
+	st, plan, err := m.open(ctx)
+	if err != nil {
+		return nil, nil, usageError(fmt.Errorf("record store: %w", err))
+	}
+	out := m.Stdout
+	if asJSON {
+		out = m.Stderr
+	}
+	fmt.Fprintf(out, "store: %s\n", tty(strings.TrimSuffix(st.Where(""), "/")))
+	if err := records.CheckLayout(ctx, st); err != nil {
+		if errors.Is(err, records.ErrNoLayout) {
+			return nil, nil, usageError(fmt.Errorf("record store: %w (check S3_BUCKET, S3_PREFIX or RECORDS_DIR)", err))
+		}
+		return nil, nil, usageError(fmt.Errorf("record store: %w", err))
+	}
+	return st, plan, nil
+}
+
+// plural writes "1 record", "2 records".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // recordsFlags is a command's flag set with its usage text.
@@ -81,14 +156,14 @@ func recordsFlags(name, synopsis, about string) (*flag.FlagSet, *bool) {
 // arguments, and returns the positional ones.
 func (m *Main) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	if err := m.parse(fs, args); err != nil {
-		return nil, err
+		return nil, usageError(err)
 	}
 	var pos []string
 	rest := fs.Args()
 	for len(rest) > 0 {
 		if a := rest[0]; len(a) > 1 && a[0] == '-' {
 			if err := fs.Parse(rest); err != nil {
-				return nil, err
+				return nil, usageError(err)
 			}
 			rest = fs.Args()
 			continue
@@ -141,6 +216,7 @@ func (d *dateFlag) Set(s string) error {
 func (m *Main) printJSON(v any) error {
 	enc := json.NewEncoder(m.Stdout)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "a > b" stays readable in titles and text
 	return enc.Encode(v)
 }
 
@@ -183,10 +259,10 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) > 1 {
-		return fmt.Errorf("records ls: one CLASS at most, got %q", pos)
+		return usageError(fmt.Errorf("records ls: one CLASS at most, got %q", pos))
 	}
 	if *disposed {
-		st, _, err := m.open(ctx)
+		st, _, err := m.openRecords(ctx, fs, *asJSON)
 		if err != nil {
 			return err
 		}
@@ -196,7 +272,7 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 	if len(pos) == 1 {
 		f.Class = pos[0]
 	}
-	st, plan, err := m.open(ctx)
+	st, plan, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}
@@ -225,21 +301,25 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 			short(e.Title, 60), tty(e.Marking), tty(e.FiledBy.Name()))
 	}
 	tw.Flush()
-	fmt.Fprintf(m.Stdout, "%d records\n", len(es))
+	fmt.Fprintln(m.Stdout, plural(len(es), "record", "records"))
 	return nil
 }
 
 func (m *Main) recordsShow(ctx context.Context, args []string) error {
-	fs, asJSON := recordsFlags("show", "show ID [--json]", "Shows a record's metadata and where each of its objects is stored.")
+	fs, asJSON := recordsFlags("show", "show ID|SHORT-ID [--json]",
+		"Shows a record's metadata, where each of its objects is stored, whether it is on legal\n"+
+			"hold now, and its history: every audit event of the record, oldest first (filed,\n"+
+			"fixity checks with their outcome, holds put on and lifted with who and why).\n"+
+			"SHORT-ID is the 8 characters that end the record's folder name.")
 	pos, err := m.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		fs.Usage()
-		return errors.New("records show: give one record ID")
+		return usageError(errors.New("records show: give one record ID"))
 	}
-	st, _, err := m.open(ctx)
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}
@@ -267,12 +347,12 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 	field("Description", r.Description)
 	field("Class", r.Class.String())
 	field("Security marking", r.Marking)
-	field("Filed by", fmt.Sprintf("%s (%s)", r.FiledBy.Name(), r.FiledBy.ID))
+	field("Filed by", fmt.Sprintf("%s (%s)", filing.Label(r.FiledBy), r.FiledBy.ID))
 	field("Filed", r.FiledAt.UTC().Format(time.RFC3339))
 	field("Thread", fmt.Sprintf("%s to %s, %d messages", r.ThreadStart.UTC().Format(time.RFC3339), r.ThreadEnd.UTC().Format(time.RFC3339), r.Messages))
 	var people []string
 	for _, p := range r.Participants {
-		people = append(people, fmt.Sprintf("%s (%s)", p.Name(), p.ID))
+		people = append(people, fmt.Sprintf("%s [%s]", filing.Label(p), p.ID))
 	}
 	field("Participants", strings.Join(people, ", "))
 	field("Source", fmt.Sprintf("%s, %s, #%s", r.Source.Platform, firstOf(r.Source.Workspace.Name, r.Source.Workspace.ID), firstOf(r.Source.Channel.Name, r.Source.Channel.ID)))
@@ -283,7 +363,20 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 	} else {
 		field("Disposal", "none: kept permanently")
 	}
+	switch {
+	case d.OnHold:
+		field("Legal hold", "ON: every object is under legal hold; it must not be disposed of")
+	case d.PartialHold:
+		field("Legal hold", "PARTIAL: some objects are under legal hold, some not (see below; run hold --on again)")
+	default:
+		field("Legal hold", "off")
+	}
 	field("Stored at", d.Where)
+	for _, o := range d.Objects {
+		if o.Path == filing.PDFFile {
+			field("Read it", o.Where+" (A4 PDF, for reading and printing)")
+		}
+	}
 	if d.Unindexed {
 		field("Index entry", "MISSING: found by walking "+filing.RecordsPrefix+"; ls, due and find do not list it (see records verify)")
 	}
@@ -311,6 +404,23 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(tw, "  \t\tTAMPERED: %s written over it (version %s, %s)\n", what, tty(v.ID), v.LastModified.UTC().Format(time.RFC3339))
 		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nHistory (%s):\n", plural(len(d.History), "event", "events"))
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, ev := range d.History {
+		what := ev.Type
+		switch ev.Type {
+		case "filed":
+			what = "filed"
+		case "fixity-check":
+			what = "fixity check: " + firstOf(ev.Outcome, "?")
+		case "legal-hold-on":
+			what = "legal hold ON (" + firstOf(ev.Outcome, "?") + ")"
+		case "legal-hold-off":
+			what = "legal hold OFF (" + firstOf(ev.Outcome, "?") + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tby %s\t%s\n", ev.At.UTC().Format(time.RFC3339), tty(what), tty(filing.Label(ev.By)), tty(ev.Detail))
 	}
 	tw.Flush()
 	return nil
@@ -343,9 +453,9 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	}
 	if *all == (len(ids) > 0) {
 		fs.Usage()
-		return errors.New("records verify: give record IDs or --all")
+		return usageError(errors.New("records verify: give record IDs or --all"))
 	}
-	st, _, err := m.open(ctx)
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}
@@ -411,10 +521,10 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 				fmt.Fprintf(m.Stdout, "        note     %s\n", tty(n))
 			}
 		}
-		fmt.Fprintf(m.Stdout, "%d records checked: %d intact, %d failed. Fixity-check events recorded under %s\n",
-			len(res), len(res)-failed, failed, st.Where(filing.AuditPrefix))
+		fmt.Fprintf(m.Stdout, "%s checked: %d intact, %d failed. Fixity-check events recorded under %s\n",
+			plural(len(res), "record", "records"), len(res)-failed, failed, st.Where(filing.AuditPrefix))
 		if tampered := countKind(res, records.Tampered); tampered > 0 {
-			fmt.Fprintf(m.Stdout, "%d objects were written over or deleted after filing (tampered): the versions filed were checked, and are the records.\n", tampered)
+			fmt.Fprintf(m.Stdout, "%s written over or deleted after filing (tampered): the versions filed were checked, and are the records.\n", plural(tampered, "object was", "objects were"))
 		}
 	}
 	if failed > 0 {
@@ -434,7 +544,7 @@ func (m *Main) warnUnindexed(ctx context.Context, st filing.Store, cmd string) {
 	if len(folders) == 0 {
 		return
 	}
-	fmt.Fprintf(m.Stderr, "warning: %d record folders have no index entry, so %s does not see them; run `bot records verify --all`:\n", len(folders), cmd)
+	fmt.Fprintf(m.Stderr, "warning: %s no index entry, so %s does not see them; run `bot records verify --all`:\n", plural(len(folders), "record folder has", "record folders have"), cmd)
 	for i, f := range folders {
 		if i == 10 {
 			fmt.Fprintf(m.Stderr, "  … and %d more\n", len(folders)-i)
@@ -465,7 +575,7 @@ func (m *Main) recordsRegister(ctx context.Context, args []string) error {
 	if _, err := m.parseArgs(fs, args); err != nil {
 		return err
 	}
-	st, _, err := m.open(ctx)
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}
@@ -483,7 +593,7 @@ func (m *Main) recordsRegister(ctx context.Context, args []string) error {
 	for _, k := range keys {
 		fmt.Fprintln(m.Stdout, tty(st.Where(k)))
 	}
-	fmt.Fprintf(m.Stdout, "%d registers written\n", len(keys)/2)
+	fmt.Fprintln(m.Stdout, plural(len(keys)/2, "register", "registers")+" written")
 	return nil
 }
 
@@ -500,7 +610,7 @@ func (m *Main) recordsDue(ctx context.Context, args []string) error {
 	if before.t.IsZero() {
 		before.t = time.Now().UTC().AddDate(0, 0, 1)
 	}
-	st, _, err := m.open(ctx)
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}
@@ -539,13 +649,13 @@ func (m *Main) recordsDue(ctx context.Context, args []string) error {
 }
 
 func (m *Main) recordsHold(ctx context.Context, args []string) error {
-	fs, asJSON := recordsFlags("hold", "hold ID --on|--off [--reason TEXT] [--by NAME] [--json]",
+	fs, asJSON := recordsFlags("hold", "hold ID|SHORT-ID --on --reason TEXT | --off [--reason TEXT] [--by NAME] [--json]",
 		"Puts a legal hold on every object of the record (--on), or lifts it (--off), through\n"+
 			"S3 Object Lock, and records it in the audit trail. Needs an S3 bucket created with\n"+
 			"Object Lock; the local store has none.")
 	on := fs.Bool("on", false, "put the legal hold on")
 	off := fs.Bool("off", false, "lift the legal hold")
-	reason := fs.String("reason", "", "why (an FOI or litigation reference), for the audit trail")
+	reason := fs.String("reason", "", "why (an FOI or litigation reference), for the audit trail; required with --on")
 	by := fs.String("by", "", "who is acting, for the audit trail (default: the current user)")
 	pos, err := m.parseArgs(fs, args)
 	if err != nil {
@@ -553,9 +663,13 @@ func (m *Main) recordsHold(ctx context.Context, args []string) error {
 	}
 	if len(pos) != 1 || *on == *off {
 		fs.Usage()
-		return errors.New("records hold: give one record ID and either --on or --off")
+		return usageError(errors.New("records hold: give one record ID and either --on or --off"))
 	}
-	st, _, err := m.open(ctx)
+	if *on && strings.TrimSpace(*reason) == "" {
+		fs.Usage()
+		return usageError(fmt.Errorf("records hold: %w: give --reason", records.ErrNoReason))
+	}
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}
@@ -565,6 +679,14 @@ func (m *Main) recordsHold(ctx context.Context, args []string) error {
 	}
 	if *asJSON {
 		return m.printJSON(res)
+	}
+	if res.Unchanged {
+		if res.On {
+			fmt.Fprintf(m.Stdout, "Record %s is already on legal hold: nothing was changed or recorded.\n", tty(res.ID))
+		} else {
+			fmt.Fprintf(m.Stdout, "Record %s is not on legal hold: nothing was changed or recorded.\n", tty(res.ID))
+		}
+		return nil
 	}
 	state := "lifted from"
 	if res.On {
@@ -576,9 +698,10 @@ func (m *Main) recordsHold(ctx context.Context, args []string) error {
 
 func (m *Main) recordsFind(ctx context.Context, args []string) error {
 	fs, asJSON := recordsFlags("find", "find TEXT [--class CLASS] [--json]",
-		"Finds records whose title, participants, filer, channel or transcript contain TEXT\n"+
-			"(ignoring case), for Freedom of Information requests. It reads every record's\n"+
-			"transcript: see the README for how far that scales.")
+		"Finds records whose title, participants (display or real name), filer, channel or\n"+
+			"transcript contain TEXT (ignoring case), for Freedom of Information requests. It\n"+
+			"reads every record's transcript: see the README for how far that scales. Records\n"+
+			"whose transcript could not be read are listed, and make the exit status 1.")
 	class := fs.String("class", "", "only records in class `CODE` and the classes below it")
 	pos, err := m.parseArgs(fs, args)
 	if err != nil {
@@ -587,26 +710,49 @@ func (m *Main) recordsFind(ctx context.Context, args []string) error {
 	text := strings.Join(pos, " ")
 	if strings.TrimSpace(text) == "" {
 		fs.Usage()
-		return errors.New("records find: give the text to find")
+		return usageError(errors.New("records find: give the text to find"))
 	}
-	st, _, err := m.open(ctx)
+	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}
-	hits, err := records.Find(ctx, st, text, records.Filter{Class: *class})
+	hits, not, err := records.Find(ctx, st, text, records.Filter{Class: *class})
 	if err != nil {
 		return err
 	}
 	m.warnUnindexed(ctx, st, "find")
+	var incomplete error
+	if len(not) > 0 {
+		incomplete = &exitError{code: 1, err: fmt.Errorf("%s could not be searched: the answer is incomplete", plural(len(not), "record", "records"))}
+	}
 	if *asJSON {
 		if hits == nil {
 			hits = []records.Hit{}
 		}
-		return m.printJSON(hits)
+		if err := m.printJSON(hits); err != nil {
+			return err
+		}
+		for _, u := range not {
+			fmt.Fprintf(m.Stderr, "not searched: %s %s: %s\n", tty(u.ID), tty(u.Where), tty(u.Reason))
+		}
+		return incomplete
 	}
+	defer func() {
+		if len(not) == 0 {
+			return
+		}
+		fmt.Fprintf(m.Stdout, "\nNOT SEARCHED: %s whose transcript could not be read (title, names and channel only were searched):\n", plural(len(not), "record", "records"))
+		for _, u := range not {
+			fmt.Fprintf(m.Stdout, "%s  %s\n    %s\n    %s\n", tty(u.ID), short(u.Title, 60), tty(u.Reason), tty(u.Where))
+		}
+	}()
 	if len(hits) == 0 {
-		fmt.Fprintf(m.Stdout, "No records contain %q.\n", text)
-		return nil
+		if len(not) > 0 {
+			fmt.Fprintf(m.Stdout, "No record searched contains %q.\n", text)
+		} else {
+			fmt.Fprintf(m.Stdout, "No records contain %q.\n", text)
+		}
+		return incomplete
 	}
 	for _, h := range hits {
 		fmt.Fprintf(m.Stdout, "%s  %s  %s  %s\n", tty(h.ID), h.FiledAt.UTC().Format(time.DateOnly), tty(h.ClassCode), tty(h.Title))
@@ -616,6 +762,96 @@ func (m *Main) recordsFind(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(m.Stdout, "    %s\n", tty(h.Where))
 	}
-	fmt.Fprintf(m.Stdout, "%d records\n", len(hits))
+	fmt.Fprintln(m.Stdout, plural(len(hits), "record", "records"))
+	return incomplete
+}
+
+// planClass is one class of the file plan, for `records classes --json`.
+type planClass struct {
+	Code        string      `json:"code"`
+	Title       string      `json:"title"`
+	Description string      `json:"description,omitempty"`
+	Retention   string      `json:"retention,omitempty"`
+	Period      string      `json:"retention_period,omitempty"`
+	Disposal    string      `json:"disposal_action,omitempty"`
+	Markings    []string    `json:"markings"`
+	Default     string      `json:"default_marking,omitempty"`
+	FilesHere   bool        `json:"takes_records"`
+	Children    []planClass `json:"classes,omitempty"`
+}
+
+func toPlanClass(c *filing.Class) planClass {
+	pc := planClass{Code: c.Code, Title: c.Title, Description: c.Description, Markings: c.Markings, Default: c.Default, FilesHere: c.Leaf()}
+	if c.Retention != nil {
+		pc.Retention, pc.Period, pc.Disposal = c.Retention.String(), c.Retention.Period(), string(c.Retention.Action)
+	}
+	for _, ch := range c.Children {
+		pc.Children = append(pc.Children, toPlanClass(ch))
+	}
+	return pc
+}
+
+func (m *Main) recordsClasses(_ context.Context, args []string) error {
+	fs, asJSON := recordsFlags("classes", "classes [--json]",
+		"Prints the file plan the bot files under (FILE_PLAN, or the sample plan) as a tree:\n"+
+			"each class's code and title, its retention rule and disposal action, and the\n"+
+			"security markings allowed in it (the default first). Records are filed only in\n"+
+			"classes without sub-classes. It reads no store.")
+	if _, err := m.parseArgs(fs, args); err != nil {
+		return err
+	}
+	plan := filing.SamplePlan()
+	source := "the sample plan built into the bot (set FILE_PLAN for your own)"
+	if m.Config.FilePlan != "" {
+		p, err := filing.LoadPlan(m.Config.FilePlan)
+		if err != nil {
+			return usageError(err)
+		}
+		plan, source = p, m.Config.FilePlan
+	}
+	out := m.Stdout
+	if *asJSON {
+		out = m.Stderr
+	}
+	fmt.Fprintf(out, "file plan: %s\n", tty(source))
+	if *asJSON {
+		cs := []planClass{}
+		for _, c := range plan.Classes {
+			cs = append(cs, toPlanClass(c))
+		}
+		return m.printJSON(struct {
+			Name     string      `json:"name,omitempty"`
+			Markings []string    `json:"markings"`
+			Default  string      `json:"default_marking,omitempty"`
+			Classes  []planClass `json:"classes"`
+		}{plan.Name, plan.Markings, plan.Default, cs})
+	}
+	if plan.Name != "" {
+		fmt.Fprintf(m.Stdout, "%s\n", tty(plan.Name))
+	}
+	var walk func(cs []*filing.Class, indent string)
+	walk = func(cs []*filing.Class, indent string) {
+		for _, c := range cs {
+			fmt.Fprintf(m.Stdout, "%s%s  %s\n", indent, tty(c.Code), tty(c.Title))
+			if c.Leaf() {
+				rule := "no retention rule"
+				if c.Retention != nil {
+					rule = c.Retention.String()
+				}
+				marks := make([]string, 0, len(c.Markings))
+				for _, mk := range c.Markings {
+					if mk == c.Default {
+						mk += " (default)"
+					}
+					marks = append(marks, mk)
+				}
+				fmt.Fprintf(m.Stdout, "%s    retention: %s\n", indent, tty(rule))
+				fmt.Fprintf(m.Stdout, "%s    markings:  %s\n", indent, tty(strings.Join(marks, ", ")))
+			}
+			walk(c.Children, indent+"  ")
+		}
+	}
+	walk(plan.Classes, "")
+	fmt.Fprintf(m.Stdout, "%s; records are filed in the %d without sub-classes\n", plural(len(plan.All()), "class", "classes"), len(plan.Leaves()))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,25 +65,33 @@ func TestRecordsCommands(t *testing.T) {
 				want     []string // in stdout
 			}{
 				{[]string{"records"}, 0, []string{"verify ID... | --all"}},
-				{[]string{"records", "ls", "100-20", "--since", year, "--until", year}, 0, []string{sum.ID, "Roads budget decision", "OFFICIAL", "carol", "1 records"}},
+				{[]string{"records", "ls", "100-20", "--since", year, "--until", year}, 0, []string{"store: ", sum.ID, "Roads budget decision", "OFFICIAL", "carol", "\n1 record\n"}},
 				{[]string{"records", "ls", "100", "--until", "2000"}, 0, []string{"No records match."}},
-				{[]string{"records", "ls", "--since", "yesterday"}, 1, nil},
-				{[]string{"records", "show", sum.ID}, 0, []string{"Roads budget decision", "100 Administration > 100-20", "data/files/001_minutes.txt", "alice (U001)", sum.Where}},
+				{[]string{"records", "ls", "--since", "yesterday"}, 2, nil},
+				{[]string{"records", "show", sum.ID}, 0, []string{"Roads budget decision", "100 Administration > 100-20", "data/files/001_minutes.txt", "alice (Alice Smith) [U001]", sum.Where, "Legal hold:        off", "History (1 event):", "filed  by carol"}},
+				{[]string{"records", "show", filing.ShortID(sum.ID)}, 0, []string{"Record:            " + sum.ID, "data/transcript.pdf"}},
 				{[]string{"records", "show", "nope"}, 1, nil},
-				{[]string{"records", "verify", sum.ID}, 0, []string{"ok", "1 records checked: 1 intact, 0 failed"}},
-				{[]string{"records", "verify"}, 1, nil},
-				{[]string{"records", "register"}, 0, []string{"100-20.csv", "1 registers written"}},
+				{[]string{"records", "verify", sum.ID}, 0, []string{"ok", "1 record checked: 1 intact, 0 failed"}},
+				{[]string{"records", "verify"}, 2, nil},
+				{[]string{"records", "register"}, 0, []string{"100-20.csv", "1 register written"}},
 				{[]string{"records", "due", "--before", "2999"}, 0, []string{"REVIEW (1):", sum.ID}},
 				{[]string{"records", "due"}, 0, []string{"No records are due"}},
-				{[]string{"records", "find", "option", "B", "--class", "100"}, 0, []string{sum.ID, "found in: transcript", "1 records"}},
+				{[]string{"records", "find", "option", "B", "--class", "100"}, 0, []string{sum.ID, "found in: transcript", "\n1 record\n"}},
 				{[]string{"records", "find", "bob"}, 0, []string{"participant"}},
+				{[]string{"records", "find", "bob jones"}, 0, []string{sum.ID, "found in: participant, transcript", "Bob Jones"}},
+				{[]string{"records", "classes"}, 0, []string{"file plan: the sample plan", "100-20  Committees and working groups", "retention: review 7 years", "markings:  OFFICIAL (default)"}},
 				{[]string{"records", "find", "zebra"}, 0, []string{"No records contain"}},
 				{[]string{"records", "verify", "--help"}, 2, nil},
+				{[]string{"records", "hold", sum.ID, "--on"}, 2, nil},
+				{[]string{"records", "show", sum.ID}, 0, []string{"Read it:           ", "data/transcript.pdf (A4 PDF, for reading and printing)"}},
 			}
 			for _, c := range checks {
 				out, stderr, code := runBot(t, env, c.args...)
 				if code != c.wantCode {
 					t.Errorf("bot %q: exit %d, want %d; stderr: %s", c.args, code, c.wantCode, stderr)
+				}
+				if len(c.args) > 1 && c.args[1] != "classes" && code != 2 && !strings.HasPrefix(out, "store: ") {
+					t.Errorf("bot %q output = %q, want the store named on its first line", c.args, out)
 				}
 				for _, w := range c.want {
 					if !strings.Contains(out, w) {
@@ -101,11 +110,27 @@ func TestRecordsCommands(t *testing.T) {
 				if code != 0 || !strings.Contains(out, "Legal hold put on") {
 					t.Errorf("bot records hold --on: exit %d, out %q, stderr %q", code, out, stderr)
 				}
-				if out, _, _ := runBot(t, env, "records", "show", sum.ID); !strings.Contains(out, "LEGAL HOLD") {
-					t.Errorf("bot records show after hold = %q, want LEGAL HOLD marks", out)
+				// A second --on says so and writes nothing.
+				out, _, code = runBot(t, env, "records", "hold", filing.ShortID(sum.ID), "--on", "--reason", "FOI 2025/18")
+				if code != 0 || !strings.Contains(out, "already on legal hold: nothing was changed or recorded") {
+					t.Errorf("bot records hold --on twice: exit %d, out %q; want already on hold", code, out)
+				}
+				out, _, _ = runBot(t, env, "records", "show", sum.ID)
+				for _, want := range []string{"LEGAL HOLD", "Legal hold:        ON", "History (3 events):", "fixity check: pass", "legal hold ON (applied)", "reason: FOI 2025/17"} {
+					if !strings.Contains(out, want) {
+						t.Errorf("bot records show after hold = %q, want %q", out, want)
+					}
+				}
+				if strings.Contains(out, "FOI 2025/18") {
+					t.Errorf("bot records show after a second hold --on = %q: the second hold was recorded", out)
 				}
 				if out, _, _ := runBot(t, env, "records", "hold", sum.ID, "--off"); !strings.Contains(out, "lifted") {
 					t.Errorf("bot records hold --off = %q", out)
+				}
+				out, _, _ = runBot(t, env, "records", "show", "--json", sum.ID)
+				var d records.Detail
+				if err := json.Unmarshal([]byte(out), &d); err != nil || d.OnHold || len(d.History) != 4 || d.History[3].Type != "legal-hold-off" {
+					t.Errorf("bot records show --json after hold off: %v, on hold %v, history %+v; want off and filed, fixity check, on, off", err, d.OnHold, d.History)
 				}
 			}
 
@@ -277,7 +302,7 @@ func TestRecordsUnindexedLocal(t *testing.T) {
 	}
 	for _, cmd := range [][]string{{"ls"}, {"due", "--before", "2999"}, {"find", "option"}} {
 		_, stderr, code := runBot(t, env, append([]string{"records"}, cmd...)...)
-		if code != 0 || !strings.Contains(stderr, "1 record folders have no index entry") || !strings.Contains(stderr, filing.ShortID(sum.ID)) {
+		if code != 0 || !strings.Contains(stderr, "1 record folder has no index entry") || !strings.Contains(stderr, filing.ShortID(sum.ID)) {
 			t.Errorf("bot records %s (no index entry): exit %d, stderr %q; want a warning naming the folder", cmd[0], code, stderr)
 		}
 	}
@@ -312,5 +337,147 @@ func TestRecordsOutputEscapesChatText(t *testing.T) {
 		if args[1] == "find" && args[2] == "wire the refund" && !strings.Contains(out, `Wire the refund\x1b]0;owned\x07\x1b[2J to account \u202E0987654321\u202C today\x00`) {
 			t.Errorf("bot %q = %q, want the snippet with visible escapes", args, out)
 		}
+	}
+}
+
+// A wrong or forgotten store is an error with exit status 2, never an
+// empty answer, and a read-only command creates no directory.
+func TestRecordsRefuseMissingStore(t *testing.T) {
+	envs := recordEnvs(t)
+	for name, env := range envs {
+		t.Run(name, func(t *testing.T) {
+			// Nothing filed yet: no recordbot layout.
+			for _, cmd := range [][]string{{"records", "ls"}, {"records", "find", "x"}, {"records", "due"}, {"records", "show", "0123abcd"}, {"records", "verify", "--all"}} {
+				out, stderr, code := runBot(t, env, cmd...)
+				if code != 2 || !strings.Contains(stderr, "no recordbot records here") || strings.Contains(out, "No records") {
+					t.Errorf("bot %q on an empty store: exit %d, out %q, stderr %q; want 2 and no recordbot records", cmd, code, out, stderr)
+				}
+				if !strings.HasPrefix(out, "store: ") {
+					t.Errorf("bot %q output = %q, want the store named first", cmd, out)
+				}
+			}
+			fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
+			if _, stderr, code := runBot(t, env, "records", "ls"); code != 0 {
+				t.Fatalf("bot records ls on the filled store: exit %d: %s", code, stderr)
+			}
+			wrong := maps.Clone(env)
+			if name == "local" {
+				wrong["RECORDS_DIR"] = filepath.Join(t.TempDir(), "mistyped")
+			} else {
+				wrong["S3_PREFIX"] = "mistyped"
+			}
+			out, stderr, code := runBot(t, wrong, "records", "ls")
+			if code != 2 || strings.Contains(out, "No records") {
+				t.Errorf("bot records ls on a wrong store: exit %d, out %q, stderr %q; want 2", code, out, stderr)
+			}
+			if name == "local" {
+				if _, err := os.Stat(wrong["RECORDS_DIR"]); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("bot records ls created %s: %v", wrong["RECORDS_DIR"], err)
+				}
+			} else {
+				wrong = maps.Clone(env)
+				wrong["S3_BUCKET"] = "no-such-bucket-here"
+				if out, stderr, code := runBot(t, wrong, "records", "ls"); code != 2 {
+					t.Errorf("bot records ls on a missing bucket: exit %d, out %q, stderr %q; want 2", code, out, stderr)
+				}
+			}
+		})
+	}
+	// No store configured at all (the S3_* variables forgotten, no
+	// RECORDS_DIR): the default ./records is not used by records commands.
+	dir := t.TempDir()
+	t.Chdir(dir)
+	out, stderr, code := runBot(t, map[string]string{}, "records", "ls")
+	if code != 2 || !strings.Contains(stderr, "no record store is configured") {
+		t.Errorf("bot records ls without configuration: exit %d, out %q, stderr %q; want 2", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "records")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("bot records ls without configuration created ./records: %v", err)
+	}
+}
+
+// JSON output keeps ">" as it is, and `bot --help` is the bot's usage.
+func TestRecordsJSONAndHelp(t *testing.T) {
+	env := recordEnvs(t)["local"]
+	fileSnapshot(t, env, "testdata/thread.json", "Roads > budget")
+	out, stderr, code := runBot(t, env, "records", "ls", "--json")
+	if code != 0 || strings.Contains(out, `\u003e`) || !strings.Contains(out, "100 Administration > 100-20") {
+		t.Errorf("bot records ls --json: exit %d, stderr %q, out %q; want > unescaped", code, stderr, out)
+	}
+	if !strings.HasPrefix(stderr, "store: ") {
+		t.Errorf("bot records ls --json stderr = %q, want the store named there", stderr)
+	}
+	var es []filing.IndexEntry
+	if err := json.Unmarshal([]byte(out), &es); err != nil || len(es) != 1 || es[0].Participants[0] != "alice (Alice Smith)" {
+		t.Errorf("bot records ls --json: %v, %+v; want one entry with real names", err, es)
+	}
+	out, _, code = runBot(t, env, "records", "classes", "--json")
+	var plan struct {
+		Classes []struct {
+			Code    string `json:"code"`
+			Classes []struct {
+				Code      string   `json:"code"`
+				Retention string   `json:"retention"`
+				Disposal  string   `json:"disposal_action"`
+				Markings  []string `json:"markings"`
+			} `json:"classes"`
+		} `json:"classes"`
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil || code != 0 || len(plan.Classes) == 0 || len(plan.Classes[0].Classes) == 0 ||
+		plan.Classes[0].Classes[0].Retention == "" || plan.Classes[0].Classes[0].Disposal == "" || len(plan.Classes[0].Classes[0].Markings) == 0 {
+		t.Errorf("bot records classes --json: exit %d, %v, %+v", code, err, plan)
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}} {
+		out, stderr, code := runBot(t, env, args...)
+		if code != 0 || strings.Contains(out+stderr, "Usage of bot serve") || !strings.Contains(out, "bot records COMMAND") {
+			t.Errorf("bot %q: exit %d, out %q, stderr %q; want the bot's usage", args, code, out, stderr)
+		}
+	}
+}
+
+// find lists the records whose transcript it could not read, and exits 1:
+// "no records contain" would be a false answer.
+func TestRecordsFindReportsUnsearched(t *testing.T) {
+	for name, env := range recordEnvs(t) {
+		t.Run(name, func(t *testing.T) {
+			sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
+			removeFiled(t, env, sum.Key+filing.TextFile)
+			out, stderr, code := runBot(t, env, "records", "find", "zebra")
+			if code != 1 || strings.Contains(out, "No records contain") || !strings.Contains(out, "NOT SEARCHED: 1 record") || !strings.Contains(out, sum.ID) {
+				t.Errorf("bot records find with a transcript gone: exit %d, out %q, stderr %q; want 1 and the record not searched", code, out, stderr)
+			}
+		})
+	}
+}
+
+// removeFiled removes every version of the object at key, as only someone
+// able to bypass governance-mode Object Lock could.
+func removeFiled(t *testing.T, env map[string]string, key string) {
+	t.Helper()
+	if dir := env["RECORDS_DIR"]; dir != "" {
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(key))); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	ctx := context.Background()
+	cl := miniotest.Client(t)
+	for v := range cl.ListObjects(ctx, env["S3_BUCKET"], minio.ListObjectsOptions{Prefix: key, WithVersions: true}) {
+		if v.Err != nil {
+			t.Fatal(v.Err)
+		}
+		if err := cl.RemoveObject(ctx, env["S3_BUCKET"], v.Key, minio.RemoveObjectOptions{VersionID: v.VersionID, GovernanceBypass: true}); err != nil {
+			t.Fatalf("remove %s version %s: %v", v.Key, v.VersionID, err)
+		}
+	}
+}
+
+// An unknown class in `bot file` gives the class error alone: the marking
+// would default from the class, so "choose a security marking" misleads.
+func TestFileUnknownClassOnlyClassError(t *testing.T) {
+	env := recordEnvs(t)["local"]
+	_, stderr, code := runBot(t, env, "file", "--snapshot", "testdata/thread.json", "--class", "999-99", "--title", "Roads")
+	if code == 0 || !strings.Contains(stderr, `no class "999-99"`) || strings.Contains(strings.ToLower(stderr), "marking") {
+		t.Errorf("bot file --class 999-99: exit %d, stderr %q; want only the class error", code, stderr)
 	}
 }

@@ -122,7 +122,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	notifiers := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}, Logger: log}
 	svc, err := filing.NewService(filing.Options{
 		Store: store, Plan: plan, Source: sources, Notifier: countingNotifier{next: notifiers, m: met}, Logger: log,
-		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation, Workers: m.Config.Workers,
+		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone, Workers: m.Config.Workers,
 		// Keep each class's register current as records are filed.
 		AfterFiling: records.RegisterUpdater(store),
 	})

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -23,20 +22,34 @@ type Hit struct {
 	Snippet string `json:"snippet,omitempty"`
 }
 
-// Find returns the records that pass f and whose title, participants, filer,
-// channel or transcript (data/transcript.txt) contain text, ignoring case.
-// It reads the index and every candidate's transcript, each as filed: one
-// GET per record, and a listing and a GET of each transcript, in parallel.
-func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, error) {
+// Unsearched is a record whose transcript could not be read, so a search
+// cannot say it does not hold the text.
+type Unsearched struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Where string `json:"where"`
+	// Reason says why, for people.
+	Reason string `json:"reason"`
+}
+
+// Find returns the records that pass f and whose title, participants
+// (display and real names), filer, channel or transcript
+// (data/transcript.txt) contain text, ignoring case, and the records whose
+// transcript could not be read (missing, or a read error): those were
+// searched by their index entry only. It reads the index and every
+// candidate's transcript, each as filed: one GET per record, and a listing
+// and a GET of each transcript, in parallel.
+func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, []Unsearched, error) {
 	needle := strings.ToLower(strings.TrimSpace(text))
 	if needle == "" {
-		return nil, errors.New("nothing to find: give a word or phrase")
+		return nil, nil, errors.New("nothing to find: give a word or phrase")
 	}
 	entries, err := List(ctx, st, f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hits := make([]*Hit, len(entries))
+	unsearched := make([]*Unsearched, len(entries))
 	err = forEach(ctx, len(entries), parallel, func(ctx context.Context, i int) error {
 		e := entries[i]
 		h := &Hit{IndexEntry: e, Where: st.Where(e.Key)}
@@ -50,15 +63,22 @@ func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, e
 				break
 			}
 		}
-		if has(e.FiledBy.Name()) || has(e.FiledBy.ID) {
+		if has(filing.Label(e.FiledBy)) || has(e.FiledBy.ID) {
 			h.Matched = append(h.Matched, "filed by")
 		}
 		if has(e.Channel) {
 			h.Matched = append(h.Matched, "channel")
 		}
 		snippet, err := grep(ctx, st, e.Key+filing.TextFile, needle)
-		if err != nil && !errors.Is(err, filing.ErrNotExist) {
-			return fmt.Errorf("record %s: %w", e.ID, err)
+		if err != nil {
+			reason := err.Error()
+			if errors.Is(err, filing.ErrNotExist) {
+				reason = "its transcript " + filing.TextFile + " is missing"
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			unsearched[i] = &Unsearched{ID: e.ID, Title: e.Title, Where: st.Where(e.Key), Reason: reason}
 		}
 		if snippet != "" {
 			h.Matched = append(h.Matched, "transcript")
@@ -70,7 +90,7 @@ func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, e
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Hit
 	for _, h := range hits {
@@ -78,7 +98,13 @@ func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, e
 			out = append(out, *h)
 		}
 	}
-	return out, nil
+	var not []Unsearched
+	for _, u := range unsearched {
+		if u != nil {
+			not = append(not, *u)
+		}
+	}
+	return out, not, nil
 }
 
 // grep returns the first line of the object at key, as filed (its first

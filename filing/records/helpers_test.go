@@ -28,8 +28,9 @@ func stores(t *testing.T) map[string]filing.Store {
 type spec struct {
 	title, class, marking string
 	by                    string
-	people                []string // authors of the messages, in order
-	texts                 []string // message texts
+	people                []string          // authors of the messages, in order
+	real                  map[string]string // real names of the people, by display name
+	texts                 []string          // message texts
 	files                 map[string][]byte
 	at                    time.Time // filing time; now when zero
 }
@@ -56,7 +57,7 @@ func (s spec) thread() *capture.Thread {
 		}
 		th.Messages = append(th.Messages, capture.Message{
 			ID: fmt.Sprintf("%d.%06d", t0.Unix(), i), Position: i,
-			Author: capture.Person{ID: "U-" + who, DisplayName: who},
+			Author: capture.Person{ID: "U-" + who, DisplayName: who, RealName: s.real[who]},
 			Time:   t0.Add(time.Duration(i) * time.Minute), Text: text, ReadableText: text,
 		})
 	}

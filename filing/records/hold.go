@@ -20,9 +20,16 @@ type HoldResult struct {
 	// Objects counts the object versions changed: each object's first
 	// version and any written over it.
 	Objects int `json:"objects"`
-	// Event is the key of the audit event recording the hold.
+	// Event is the key of the audit event recording the hold; "" when
+	// nothing changed.
 	Event string `json:"event"`
+	// Unchanged is set when the record was already in the state asked
+	// for (on hold for --on, not on hold for --off): nothing was written.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
+
+// ErrNoReason is returned for a legal hold put on without a reason.
+var ErrNoReason = errors.New("a legal hold needs a reason (an FOI or litigation reference) for the audit trail")
 
 // Hold puts a legal hold on every object of record id (on), or lifts it,
 // through Object Lock, and records it in the audit trail with the reason.
@@ -31,6 +38,9 @@ type HoldResult struct {
 // were changed and the audit event records the partial outcome.
 func Hold(ctx context.Context, st filing.Store, id string, on bool, reason string, by capture.Person) (HoldResult, error) {
 	res := HoldResult{ID: id, On: on}
+	if on && strings.TrimSpace(reason) == "" {
+		return res, ErrNoReason
+	}
 	lk, ok := st.(filing.Locker)
 	if !ok {
 		return res, fmt.Errorf("record %s: this store (%s) has no Object Lock: %w", id, st.Where(""), ErrNoLock)
@@ -42,9 +52,37 @@ func Hold(ctx context.Context, st filing.Store, id string, on bool, reason strin
 	if !locking {
 		return res, fmt.Errorf("record %s: the bucket %s was created without Object Lock: %w", id, st.Where(""), ErrNoLock)
 	}
+	id, err = Resolve(ctx, st, id)
+	if err != nil {
+		return res, err
+	}
+	res.ID = id
 	e, err := Entry(ctx, st, id)
 	if err != nil {
 		return res, err
+	}
+	// Already so? Every object's first version (the record) tells.
+	var firsts []*filing.History
+	for h, err := range filing.Histories(ctx, st, e.Key) {
+		if err != nil {
+			return res, err
+		}
+		firsts = append(firsts, h)
+	}
+	same := len(firsts) > 0
+	for _, h := range firsts {
+		oi, err := h.Stat(ctx, st)
+		if err != nil {
+			return res, err
+		}
+		if oi.LegalHold != on {
+			same = false
+			break
+		}
+	}
+	if same {
+		res.Unchanged = true
+		return res, nil
 	}
 	// Every version of every object: the first is the record, and any
 	// written over it is evidence of tampering, to be kept as well.

@@ -176,7 +176,7 @@ func Locate(ctx context.Context, st filing.Store, id string) (e filing.IndexEntr
 		if rerr := readFirst(ctx, st, h, &rec); rerr != nil {
 			return e, false, rerr
 		}
-		if rec.ID == id {
+		if rec.ID == id || filing.ShortID(rec.ID) == strings.ToLower(id) {
 			return entryOf(&rec, folder), false, nil
 		}
 	}
@@ -187,7 +187,7 @@ func Locate(ctx context.Context, st filing.Store, id string) (e filing.IndexEntr
 func entryOf(rec *filing.Record, folder string) filing.IndexEntry {
 	var people []string
 	for _, p := range rec.Participants {
-		people = append(people, p.Name())
+		people = append(people, filing.Label(p))
 	}
 	return filing.IndexEntry{
 		ID: rec.ID, Key: folder, Title: rec.Title, ClassCode: rec.Class.Code, ClassPath: rec.Class.String(),
@@ -248,6 +248,13 @@ type Detail struct {
 	// Unindexed is set when the record has no index entry (it was found
 	// by walking records/): ls, due and find do not see it.
 	Unindexed bool `json:"unindexed,omitempty"`
+	// OnHold reports a legal hold on the record now: on every object as
+	// filed. A hold on some objects only is reported in PartialHold.
+	OnHold      bool `json:"on_hold"`
+	PartialHold bool `json:"partial_hold,omitempty"`
+	// History is every audit event of the record, oldest first: filed,
+	// fixity checks with their outcome, holds on and off with who and why.
+	History []filing.Event `json:"history"`
 }
 
 // Show reads record id's metadata (record.json as filed), its objects with
@@ -255,6 +262,10 @@ type Detail struct {
 // filing event. A record without an index entry is found by walking
 // records/.
 func Show(ctx context.Context, st filing.Store, id string) (*Detail, error) {
+	id, err := Resolve(ctx, st, id)
+	if err != nil {
+		return nil, err
+	}
 	e, indexed, err := Locate(ctx, st, id)
 	if err != nil {
 		return nil, err
@@ -303,7 +314,50 @@ func Show(ctx context.Context, st filing.Store, id string) (*Detail, error) {
 	} else if !errors.Is(err, filing.ErrNotExist) {
 		return nil, err
 	}
+	held := 0
+	for _, o := range d.Objects {
+		if o.LegalHold {
+			held++
+		}
+	}
+	d.OnHold = held > 0 && held == len(d.Objects)
+	d.PartialHold = held > 0 && held < len(d.Objects)
+	if d.History, err = History(ctx, st, e.ID, e.FiledAt); err != nil {
+		return nil, fmt.Errorf("record %s: %w", e.ID, err)
+	}
 	return d, nil
+}
+
+// History returns every audit event of record id, each as written (its
+// first version), oldest first. Events are stored by day, so only the days
+// from the filing day on are read: one listing, and one GET per event of
+// those days, in parallel.
+func History(ctx context.Context, st filing.Store, id string, filed time.Time) ([]filing.Event, error) {
+	from := filing.AuditPrefix + filed.UTC().Format("2006/01/02")
+	var hs []*filing.History
+	for h, err := range filing.Histories(ctx, st, filing.AuditPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list the audit trail: %w", err)
+		}
+		if strings.HasSuffix(h.Key, ".json") && h.Key >= from {
+			hs = append(hs, h)
+		}
+	}
+	evs := make([]filing.Event, len(hs))
+	err := forEach(ctx, len(hs), parallel, func(ctx context.Context, i int) error {
+		return readFirst(ctx, st, hs[i], &evs[i])
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := []filing.Event{}
+	for _, ev := range evs {
+		if ev.RecordID == id {
+			out = append(out, ev)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
 }
 
 // FiledEventKey returns where the filing event of the record is stored: the

@@ -291,7 +291,7 @@ func RegisterCSV(reg *Register) []byte {
 	row(registerColumns...)
 	for _, r := range reg.Records {
 		row(r.ID, r.Title, r.ClassCode, r.ClassPath, r.FiledAt.UTC().Format("2006-01-02 15:04:05"),
-			fmt.Sprintf("%s (%s)", r.FiledBy.Name(), r.FiledBy.ID), r.Marking, dateTime(r.ThreadStart),
+			fmt.Sprintf("%s (%s)", filing.Label(r.FiledBy), r.FiledBy.ID), r.Marking, dateTime(r.ThreadStart),
 			r.DisposalDate, string(r.DisposalAction), string(r.Platform), r.Channel,
 			strings.Join(r.Participants, "; "), r.Where)
 	}

@@ -166,7 +166,7 @@ func TestVerifyForgedRecord(t *testing.T) {
 	}
 	// find searches the transcript as filed, not the forgery.
 	for text, want := range map[string]int{"option b was agreed": 1, "option a was agreed": 0} {
-		hits, err := records.Find(ctx, st, text, records.Filter{})
+		hits, _, err := records.Find(ctx, st, text, records.Filter{})
 		if err != nil || len(hits) != want {
 			t.Errorf("Find(%q) after the forgery = %d hits, %v; want %d", text, len(hits), err, want)
 		}
@@ -231,7 +231,7 @@ func TestVerifyHiddenIndexEntry(t *testing.T) {
 	if d, err := records.Show(ctx, st, s.ID); err != nil || d.Record.ID != s.ID {
 		t.Errorf("Show(hidden) = %v, %v; want the record", d, err)
 	}
-	hits, err := records.Find(ctx, st, "supplier c", records.Filter{})
+	hits, _, err := records.Find(ctx, st, "supplier c", records.Filter{})
 	if err != nil || len(hits) != 1 || hits[0].ID != s.ID {
 		t.Errorf("Find(supplier c) = %+v, %v; want the hidden record", hits, err)
 	}

@@ -1,0 +1,573 @@
+package filing
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"image"
+	_ "image/gif" // image.DecodeConfig of GIF attachments
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-pdf/fpdf"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goitalic"
+	"golang.org/x/image/font/gofont/goregular"
+
+	"github.com/recordbot/recordbot/capture"
+)
+
+// PDFFile is the PDF rendition of the transcript: A4, for printing and for
+// consoles (the MinIO Console, S3 browsers) that preview PDF but not HTML.
+const PDFFile = "data/transcript.pdf"
+
+// maxInlineImage bounds the attached images shown inside the PDF: larger
+// ones are listed by name, like other files, and stay in data/files/.
+const maxInlineImage = 2 << 20
+
+// imageLoader returns the stored content of a record's payload file (a
+// path such as "data/files/001_chart.png"), for images shown in the PDF.
+type imageLoader func(ctx context.Context, path string) ([]byte, error)
+
+// pdfColour is the marking bar's colour, the HTML transcript's too.
+var pdfColour = [3]int{0x1d, 0x35, 0x57}
+
+// renderPDF renders the transcript of rec as an A4 PDF: the security
+// marking at the top and bottom of every page, the record id, class and
+// "page N of M" on every page, links that can be clicked, small images
+// inline, reactions in words, and times in UTC with the organisation's
+// time zone (tz, nil for UTC only) beside them. The Go fonts (BSD licence)
+// are embedded, subset, so it prints the same anywhere; characters they
+// lack (emoji, most non-Latin scripts) are shown as U+XXXX. The output
+// depends only on its inputs, so every attempt at a filing writes the same
+// bytes.
+//
+// It aims at PDF/A-2b: embedded fonts, XMP metadata with the PDF/A
+// identification, no encryption, no JavaScript. fpdf writes no output
+// intent (an ICC profile), which PDF/A requires for device colours: see
+// the README.
+func renderPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) ([]byte, error) {
+	pdf, err := drawPDF(ctx, rec, t, tz, load)
+	if err == nil || ctx.Err() != nil {
+		return pdf, err
+	}
+	// A thread the PDF library cannot draw must not stop the record from
+	// being filed: the PDF then holds the metadata and says where the
+	// transcript is.
+	note := *t
+	note.Messages = []capture.Message{{Position: 0, Author: capture.Person{ID: Agent, DisplayName: Agent, Bot: true}, Time: rec.FiledAt,
+		ReadableText: "This transcript could not be drawn as PDF (" + err.Error() + "). The whole thread is in transcript.html, transcript.txt and thread.json in this folder."}}
+	return drawPDF(ctx, rec, &note, tz, nil)
+}
+
+// drawPDF draws the PDF transcript; a panic in the PDF library is
+// returned as an error.
+func drawPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("PDF library: %v", r)
+		}
+	}()
+	p := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
+	p.SetCompression(true)
+	p.SetCatalogSort(true)
+	p.SetCreationDate(rec.FiledAt.UTC())
+	p.SetModificationDate(rec.FiledAt.UTC())
+	p.SetTitle(rec.Title+" ("+rec.Marking+")", true)
+	p.SetSubject("Record "+rec.ID+", class "+rec.Class.Code, true)
+	p.SetAuthor(Agent, true)
+	p.SetCreator(Agent, true)
+	p.SetProducer(Agent, true)
+	p.SetKeywords(rec.Marking+" "+rec.Class.Code, true)
+	p.SetLang("en")
+	p.SetXmpMetadata(xmpMetadata(rec))
+	p.AddUTF8FontFromBytes("go", "", goregular.TTF)
+	p.AddUTF8FontFromBytes("go", "B", gobold.TTF)
+	p.AddUTF8FontFromBytes("go", "I", goitalic.TTF)
+	p.AliasNbPages("{nb}")
+	p.SetMargins(15, 24, 15)
+	p.SetAutoPageBreak(true, 22)
+
+	w := &pdfWriter{Fpdf: p, tz: tz}
+	// Running header and footer: the marking, the record id and class,
+	// the page number.
+	p.SetHeaderFunc(func() {
+		w.bar(6, rec.Marking)
+		p.SetFont("go", "", 7.5)
+		p.SetTextColor(80, 80, 80)
+		p.SetXY(15, 14)
+		p.CellFormat(120, 4, w.fit("Record "+rec.ID+" · "+rec.Class.Code+" "+rec.Class.Title, 120), "", 0, "L", false, 0, "")
+		p.CellFormat(0, 4, "Filed "+rec.FiledAt.UTC().Format(time.DateOnly), "", 0, "R", false, 0, "")
+		p.SetTextColor(0, 0, 0)
+		p.SetXY(15, 24)
+	})
+	p.SetFooterFunc(func() {
+		p.SetFont("go", "", 7.5)
+		p.SetTextColor(80, 80, 80)
+		p.SetXY(15, 297-19)
+		p.CellFormat(120, 4, w.fit("Record "+rec.ID, 120), "", 0, "L", false, 0, "")
+		p.CellFormat(0, 4, fmt.Sprintf("page %d of {nb}", p.PageNo()), "", 0, "R", false, 0, "")
+		p.SetTextColor(0, 0, 0)
+		w.bar(297-13, rec.Marking)
+	})
+	p.AddPage()
+	w.metadata(rec)
+	for _, m := range t.Messages {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		w.message(ctx, m, load)
+	}
+	w.ln(3)
+	p.SetFont("go", "I", 8)
+	p.SetTextColor(80, 80, 80)
+	p.MultiCell(0, 4, "Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json; the thread as captured in data/thread.json.", "", "L", false)
+	var b bytes.Buffer
+	if err := p.Output(&b); err != nil {
+		return nil, fmt.Errorf("render PDF transcript: %w", err)
+	}
+	linked, lerr := linkMetadata(b.Bytes())
+	if lerr != nil {
+		return nil, fmt.Errorf("render PDF transcript: %w", lerr)
+	}
+	return linked, nil
+}
+
+// linkMetadata appends an incremental update to pdf that names the XMP
+// metadata stream in the document catalog (fpdf writes the stream but not
+// the /Metadata entry, so readers would not find it) and gives the file
+// the /ID that PDF/A asks for. The original bytes are left as they are.
+func linkMetadata(pdf []byte) ([]byte, error) {
+	num := func(re string) (string, error) {
+		m := regexp.MustCompile(re).FindSubmatch(pdf)
+		if m == nil {
+			return "", fmt.Errorf("no %s in the PDF", re)
+		}
+		return string(m[1]), nil
+	}
+	root, err := num(`/Root (\d+) 0 R`)
+	if err != nil {
+		return nil, err
+	}
+	info, err := num(`/Info (\d+) 0 R`)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := num(`(\d+) 0 obj\n<< /Type /Metadata /Subtype /XML`)
+	if err != nil {
+		return nil, err
+	}
+	size, err := num(`/Size (\d+)`)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := num(`startxref\n(\d+)\n%%EOF\s*$`)
+	if err != nil {
+		return nil, err
+	}
+	m := regexp.MustCompile(`(?s)\n` + root + ` 0 obj\n<<\n?(.*?)>>\nendobj`).FindSubmatch(pdf)
+	if m == nil {
+		return nil, errors.New("no document catalog in the PDF")
+	}
+	sum := md5.Sum(pdf)
+	id := hex.EncodeToString(sum[:])
+	var b bytes.Buffer
+	b.Write(pdf)
+	if !bytes.HasSuffix(pdf, []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	at := b.Len()
+	fmt.Fprintf(&b, "%s 0 obj\n<<\n%s/Metadata %s 0 R\n>>\nendobj\n", root, m[1], meta)
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n%s 1\n%010d 00000 n\r\n", root, at)
+	fmt.Fprintf(&b, "trailer\n<<\n/Size %s\n/Root %s 0 R\n/Info %s 0 R\n/ID [<%s> <%s>]\n/Prev %s\n>>\nstartxref\n%d\n%%%%EOF\n", size, root, info, id, id, prev, xref)
+	return b.Bytes(), nil
+}
+
+// pdfWriter holds the drawing helpers of one PDF transcript.
+type pdfWriter struct {
+	*fpdf.Fpdf
+	tz     *time.Location
+	images int
+}
+
+// bar draws the marking across the page at y.
+func (w *pdfWriter) bar(y float64, marking string) {
+	w.SetFillColor(pdfColour[0], pdfColour[1], pdfColour[2])
+	w.SetTextColor(255, 255, 255)
+	w.SetFont("go", "B", 10)
+	w.SetXY(15, y)
+	w.CellFormat(180, 6, pdfText(marking), "", 0, "C", true, 0, "")
+	w.SetTextColor(0, 0, 0)
+}
+
+// fit shortens s to fit width mm in the current font.
+func (w *pdfWriter) fit(s string, width float64) string {
+	s = pdfText(s)
+	if w.GetStringWidth(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 1 && w.GetStringWidth(string(r)+"…") > width {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
+
+func (w *pdfWriter) ln(h float64) { w.Ln(h) }
+
+// metadata writes the title and the record's metadata block.
+func (w *pdfWriter) metadata(rec *Record) {
+	w.SetFont("go", "B", 15)
+	w.MultiCell(0, 7, pdfText(rec.Title), "", "L", false)
+	if rec.Description != "" {
+		w.SetFont("go", "", 10)
+		w.MultiCell(0, 5, pdfText(rec.Description), "", "L", false)
+	}
+	w.ln(2)
+	var people []string
+	for i, p := range rec.Participants {
+		if i == maxParticipants {
+			people = append(people, fmt.Sprintf("and %d more (record.json lists them all)", len(rec.Participants)-i))
+			break
+		}
+		people = append(people, Label(p))
+	}
+	ch := firstNonEmpty(rec.Source.Channel.Name, rec.Source.Channel.ID)
+	if rec.Source.Channel.Private {
+		ch += " (private)"
+	}
+	disposal := "none: kept permanently"
+	if rec.Retention.DisposalDate != "" {
+		disposal = string(rec.Retention.Action) + " on " + rec.Retention.DisposalDate
+	}
+	rows := [][2]string{
+		{"Record id", rec.ID},
+		{"Class", rec.Class.String()},
+		{"Security marking", rec.Marking},
+		{"Filed by", Label(rec.FiledBy) + " (" + rec.FiledBy.ID + ")"},
+		{"Filed", stamp(rec.FiledAt, w.tz)},
+		{"Captured", stamp(rec.CapturedAt, w.tz)},
+		{"Source", fmt.Sprintf("%s, %s, #%s", rec.Source.Platform, firstNonEmpty(rec.Source.Workspace.Name, rec.Source.Workspace.ID), ch)},
+		{"Permalink", rec.Source.Permalink},
+		{"Thread", fmt.Sprintf("%d messages, %s to %s", rec.Messages, stamp(rec.ThreadStart, w.tz), stamp(rec.ThreadEnd, w.tz))},
+		{"Participants", strings.Join(people, ", ")},
+		{"Retention", rec.Retention.Rule},
+		{"Disposal", disposal},
+	}
+	w.SetFillColor(0xf3, 0xf3, 0xf3)
+	for _, r := range rows {
+		if r[1] == "" {
+			continue
+		}
+		w.SetFont("go", "B", 8.5)
+		y := w.GetY()
+		w.SetX(15)
+		w.CellFormat(32, 4.5, r[0], "", 0, "L", false, 0, "")
+		w.SetFont("go", "", 8.5)
+		if r[0] == "Permalink" {
+			w.SetTextColor(0x1a, 0x4f, 0xa0)
+			w.SetXY(47, y)
+			w.SetLeftMargin(47)
+			w.WriteLinkString(4.5, pdfText(r[1]), r[1])
+			w.SetLeftMargin(15)
+			w.SetTextColor(0, 0, 0)
+			w.Ln(4.5)
+			continue
+		}
+		w.SetXY(47, y)
+		w.MultiCell(0, 4.5, pdfText(r[1]), "", "L", false)
+	}
+	w.SetDrawColor(pdfColour[0], pdfColour[1], pdfColour[2])
+	w.SetLineWidth(0.6)
+	w.Line(15, w.GetY()+2, 195, w.GetY()+2)
+	w.ln(4)
+}
+
+// message writes one message: who and when, its text with links, its
+// files (small images shown) and its reactions.
+func (w *pdfWriter) message(ctx context.Context, m capture.Message, load imageLoader) {
+	if w.GetY() > 297-22-18 {
+		w.AddPage()
+	}
+	w.SetDrawColor(0xdd, 0xdd, 0xdd)
+	w.SetLineWidth(0.2)
+	w.Line(15, w.GetY(), 195, w.GetY())
+	w.ln(1.2)
+	w.SetFont("go", "B", 9.5)
+	head := fmt.Sprintf("[%d] %s", m.Position, Label(m.Author))
+	if m.Author.Bot {
+		head += " (bot)"
+	}
+	w.Write(5, pdfText(head))
+	w.SetFont("go", "", 8.5)
+	w.SetTextColor(90, 90, 90)
+	when := "  " + stamp(m.Time, w.tz)
+	if m.Edited != nil {
+		when += "  · edited " + stamp(m.Edited.At, w.tz)
+	}
+	w.Write(5, when)
+	w.SetTextColor(0, 0, 0)
+	w.ln(5.5)
+	w.SetFont("go", "", 10)
+	w.linked(5, m.ReadableText)
+	w.ln(5.5)
+	for _, f := range m.Files {
+		w.file(ctx, f, load)
+	}
+	if len(m.Reactions) > 0 {
+		var rs []string
+		for _, r := range m.Reactions {
+			s := fmt.Sprintf("%s × %d", reactionWords(r.Emoji), r.Count)
+			var names []string
+			for i, u := range r.Users {
+				if i == maxReactionNames {
+					names = append(names, fmt.Sprintf("and %d more", len(r.Users)-i))
+					break
+				}
+				names = append(names, Label(u))
+			}
+			if len(names) > 0 {
+				s += " (" + strings.Join(names, ", ") + ")"
+			}
+			rs = append(rs, s)
+		}
+		w.SetFont("go", "", 8.5)
+		w.SetTextColor(70, 70, 70)
+		w.MultiCell(0, 4.5, pdfText("Reactions: "+strings.Join(rs, "; ")), "", "L", false)
+		w.SetTextColor(0, 0, 0)
+	}
+	w.ln(1.5)
+}
+
+// maxParticipants bounds the participants listed in the PDF's metadata.
+const maxParticipants = 100
+
+// maxReactionNames bounds the names listed under one reaction in the PDF
+// (thread.json and the HTML transcript have them all).
+const maxReactionNames = 20
+
+// urlPattern finds the links in a message's readable text.
+var urlPattern = regexp.MustCompile(`(?i)\b(?:https?|mailto):[^\s<>"]+[^\s<>".,;:!?)\]]`)
+
+// linked writes text with its URLs as links that can be clicked.
+func (w *pdfWriter) linked(h float64, text string) {
+	text = pdfText(text)
+	for text != "" {
+		loc := urlPattern.FindStringIndex(text)
+		if loc == nil {
+			w.plain(h, text)
+			return
+		}
+		if loc[0] > 0 {
+			w.plain(h, text[:loc[0]])
+		}
+		u := text[loc[0]:loc[1]]
+		w.SetTextColor(0x1a, 0x4f, 0xa0)
+		w.WriteLinkString(h, u, u)
+		w.SetTextColor(0, 0, 0)
+		text = text[loc[1]:]
+	}
+}
+
+// writeChunk is the most text handed to fpdf's Write at once: its time
+// grows with the square of the text's length (a 40,000-character message,
+// Slack's limit, would take a quarter of a minute in one piece).
+const writeChunk = 256
+
+// plain writes text in pieces of at most writeChunk bytes, cut after a
+// space or a line end where there is one, else on a character boundary,
+// so the time stays linear in the length of a message.
+func (w *pdfWriter) plain(h float64, text string) {
+	for len(text) > writeChunk {
+		cut := strings.LastIndexAny(text[:writeChunk], " \n")
+		if cut < writeChunk/2 {
+			cut = writeChunk
+			for cut > 0 && !utf8.RuneStart(text[cut]) {
+				cut--
+			}
+		} else {
+			cut++
+		}
+		w.Write(h, text[:cut])
+		text = text[cut:]
+	}
+	if text != "" {
+		w.Write(h, text)
+	}
+}
+
+// file writes one attached file: a small image inline, else its name,
+// size and a link to it inside the package.
+func (w *pdfWriter) file(ctx context.Context, f capture.File, load imageLoader) {
+	w.SetFont("go", "", 8.5)
+	if f.Path == "" {
+		w.SetTextColor(0xa4, 0x00, 0x0f)
+		msg := "File not captured: " + f.Name
+		if f.Error != "" {
+			msg += " (" + f.Error + ")"
+		}
+		w.MultiCell(0, 4.5, pdfText(msg), "", "L", false)
+		w.SetTextColor(0, 0, 0)
+		return
+	}
+	rel := strings.TrimPrefix(f.Path, "data/")
+	if imgType(f.MIMEType) != "" && f.Size >= 0 && f.Size <= maxInlineImage && load != nil {
+		if data, err := load(ctx, f.Path); err == nil && w.image(f, data) {
+			return
+		}
+	}
+	w.Write(4.5, "File: ")
+	w.SetTextColor(0x1a, 0x4f, 0xa0)
+	w.WriteLinkString(4.5, pdfText(f.Name), rel)
+	w.SetTextColor(60, 60, 60)
+	w.Write(4.5, fmt.Sprintf("  (%s%s, %s)", humanSize(f.Size), firstNonEmpty(", "+f.MIMEType, ""), rel))
+	w.SetTextColor(0, 0, 0)
+	w.ln(5)
+}
+
+// image shows an attached image at most 90 mm wide and 70 mm high, with
+// its name under it; false if it cannot be decoded.
+func (w *pdfWriter) image(f capture.File, data []byte) bool {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width == 0 || cfg.Height == 0 {
+		return false
+	}
+	w.images++
+	name := fmt.Sprintf("img%d", w.images)
+	info := w.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: imgType(f.MIMEType)}, bytes.NewReader(data))
+	if w.Err() {
+		w.ClearError()
+		return false
+	}
+	_ = info
+	// 96 dpi, bounded.
+	wd := float64(cfg.Width) * 25.4 / 96
+	ht := float64(cfg.Height) * 25.4 / 96
+	if wd > 90 {
+		ht, wd = ht*90/wd, 90
+	}
+	if ht > 70 {
+		wd, ht = wd*70/ht, 70
+	}
+	if w.GetY()+ht+6 > 297-22 {
+		w.AddPage()
+	}
+	y := w.GetY()
+	w.ImageOptions(name, 17, y, wd, ht, false, fpdf.ImageOptions{ImageType: imgType(f.MIMEType)}, 0, strings.TrimPrefix(f.Path, "data/"))
+	w.SetY(y + ht + 0.5)
+	w.SetFont("go", "I", 7.5)
+	w.SetTextColor(80, 80, 80)
+	w.SetX(17)
+	w.CellFormat(0, 4, pdfText(f.Name+" ("+humanSize(f.Size)+")"), "", 1, "L", false, 0, "")
+	w.SetTextColor(0, 0, 0)
+	return true
+}
+
+// imgType is fpdf's name for an image MIME type, "" if it cannot show it.
+func imgType(mime string) string {
+	switch strings.ToLower(strings.TrimSpace(strings.Split(mime, ";")[0])) {
+	case "image/png":
+		return "PNG"
+	case "image/jpeg", "image/jpg":
+		return "JPG"
+	case "image/gif":
+		return "GIF"
+	}
+	return ""
+}
+
+// pdfText makes chat text safe and printable in the PDF: hidden characters
+// made visible (Visible), tabs as spaces, and characters the embedded Go
+// fonts have no glyph for written as U+XXXX rather than left blank.
+func pdfText(s string) string {
+	s = strings.ReplaceAll(Visible(s), "\t", "    ")
+	var b strings.Builder
+	for _, r := range s {
+		if r == '\n' || hasGlyph(r) {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, "[U+%04X]", r)
+		}
+	}
+	return b.String()
+}
+
+// hasGlyph reports whether the Go fonts draw r: Latin, Greek, Cyrillic and
+// the common punctuation and symbols (WGL4).
+func hasGlyph(r rune) bool {
+	switch {
+	case r >= 0x20 && r < 0x7f, r >= 0xa0 && r <= 0x24f: // Latin
+		return true
+	case r >= 0x370 && r <= 0x3ff, r >= 0x400 && r <= 0x4ff: // Greek, Cyrillic
+		return true
+	case r >= 0x2000 && r <= 0x206f, r >= 0x20a0 && r <= 0x20bf, r >= 0x2100 && r <= 0x215f, r >= 0x2190 && r <= 0x21ff:
+		return true
+	case r >= 0x2200 && r <= 0x22ff, r >= 0x2500 && r <= 0x25ff, r >= 0x1e00 && r <= 0x1eff:
+		return true
+	}
+	return false
+}
+
+// stamp writes t in UTC with the organisation's local time beside it:
+// "2025-03-04 09:00:00 UTC (10:00 CET)".
+func stamp(t time.Time, tz *time.Location) string {
+	s := t.UTC().Format("2006-01-02 15:04:05 UTC")
+	if tz == nil || tz == time.UTC {
+		return s
+	}
+	l := t.In(tz)
+	if l.Format(time.DateOnly) != t.UTC().Format(time.DateOnly) {
+		return s + " (" + l.Format("2006-01-02 15:04 MST") + ")"
+	}
+	return s + " (" + l.Format("15:04 MST") + ")"
+}
+
+// xmpMetadata is the document's XMP packet: Dublin Core title, creator,
+// subject, the dates, and the PDF/A-2b identification.
+func xmpMetadata(rec *Record) []byte {
+	esc := func(s string) string { return html.EscapeString(Visible(s)) }
+	at := rec.FiledAt.UTC().Format(time.RFC3339)
+	return []byte(`<?xpacket begin="` + "\ufeff" + `" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
+<dc:format>application/pdf</dc:format>
+<dc:title><rdf:Alt><rdf:li xml:lang="x-default">` + esc(rec.Title+" ("+rec.Marking+")") + `</rdf:li></rdf:Alt></dc:title>
+<dc:creator><rdf:Seq><rdf:li>` + esc(Agent) + `</rdf:li></rdf:Seq></dc:creator>
+<dc:description><rdf:Alt><rdf:li xml:lang="x-default">` + esc("Record "+rec.ID+", class "+rec.Class.Code) + `</rdf:li></rdf:Alt></dc:description>
+<dc:identifier>` + esc(rec.ID) + `</dc:identifier>
+<xmp:CreateDate>` + at + `</xmp:CreateDate>
+<xmp:ModifyDate>` + at + `</xmp:ModifyDate>
+<xmp:MetadataDate>` + at + `</xmp:MetadataDate>
+<xmp:CreatorTool>` + esc(Agent) + `</xmp:CreatorTool>
+<pdf:Producer>` + esc(Agent) + `</pdf:Producer>
+<pdf:Keywords>` + esc(rec.Marking+" "+rec.Class.Code) + `</pdf:Keywords>
+<pdfaid:part>2</pdfaid:part>
+<pdfaid:conformance>B</pdfaid:conformance>
+</rdf:Description>
+</rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>`)
+}
+
+// readAll reads r whole, at most max bytes.
+func readAll(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("larger than %d bytes", max)
+	}
+	return b, nil
+}

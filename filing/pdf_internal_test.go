@@ -1,0 +1,249 @@
+package filing
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordbot/recordbot/capture"
+)
+
+// longThread is a thread of n messages with links, edits, reactions and,
+// every 25 messages, a small PNG chart attached.
+func longThread(n int) (*capture.Thread, map[string][]byte) {
+	base := time.Date(2026, 3, 28, 23, 30, 0, 0, time.UTC)
+	t := &capture.Thread{
+		Platform: capture.Slack, Workspace: capture.Workspace{ID: "T1", Name: "Example Council"},
+		Channel:  capture.Channel{ID: "C1", Name: "roads-budget", Kind: "channel"},
+		ThreadID: "1774740600.000100", Permalink: "https://example.slack.com/archives/C1/p1774740600000100",
+		CapturedAt: base.Add(48 * time.Hour),
+	}
+	people := []capture.Person{{ID: "U1", DisplayName: "alice", RealName: "Alice Smith"}, {ID: "U2", DisplayName: "bob", RealName: "Bob Jones"},
+		{ID: "U3", DisplayName: "carol", RealName: "Carol Ng"}}
+	files := map[string][]byte{}
+	for i := range n {
+		text := fmt.Sprintf("Message %d about the roads budget: option %c looks best to me, because the cost per mile is lower and the works can start in spring.", i, 'A'+rune(i%3))
+		if i%7 == 3 {
+			text += "\nSee https://example.org/budget/2026?page=" + fmt.Sprint(i) + " for the figures."
+		}
+		if i%11 == 5 {
+			text += "\nAccents: café, Zürich, Łódź — and emoji 🎉 and 日本."
+		}
+		m := capture.Message{ID: fmt.Sprintf("m%05d", i), Position: i, Author: people[i%3], Time: base.Add(time.Duration(i) * 7 * time.Minute),
+			Text: text, ReadableText: text}
+		if i%9 == 1 {
+			m.Edited = &capture.Edit{At: m.Time.Add(3 * time.Minute)}
+		}
+		if i%4 == 2 {
+			m.Reactions = []capture.Reaction{{Emoji: "+1", Count: 2, Users: people[:2]}, {Emoji: "white_check_mark", Count: 1, Users: people[2:]}, {Emoji: "custom_roadworks", Count: 1}}
+		}
+		if i%25 == 10 {
+			path := fmt.Sprintf("data/files/%03d_chart.png", i)
+			img := chart(i)
+			files[path] = img
+			m.Files = append(m.Files, capture.File{ID: fmt.Sprint("F", i), Name: fmt.Sprintf("chart %d.png", i), MIMEType: "image/png", Size: int64(len(img)), Path: path})
+		}
+		if i == 40 {
+			m.Files = append(m.Files, capture.File{ID: "F-gone", Name: "minutes.docx", Error: "deleted from Slack before filing"},
+				capture.File{ID: "F-doc", Name: "minutes.pdf", MIMEType: "application/pdf", Size: 123456, Path: "data/files/041_minutes.pdf"})
+		}
+		t.Messages = append(t.Messages, m)
+	}
+	return t, files
+}
+
+// chart draws a small bar chart, a different one for each seed.
+func chart(seed int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 240, 140))
+	for y := range 140 {
+		for x := range 240 {
+			img.Set(x, y, color.RGBA{250, 250, 250, 255})
+		}
+	}
+	for b := range 6 {
+		h := 20 + (seed*37+b*53)%110
+		for y := 140 - h; y < 135; y++ {
+			for x := 15 + b*37; x < 15+b*37+28; x++ {
+				img.Set(x, y, color.RGBA{29, 53, 87, 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	return buf.Bytes()
+}
+
+func testRecord(t *capture.Thread) *Record {
+	filed := time.Date(2026, 3, 31, 10, 0, 0, 0, time.UTC)
+	return &Record{Schema: RecordSchema, ID: "019d4a5e-7c00-7000-8000-00000abc1234", Title: "Roads budget 2026: option B agreed",
+		Class:   ClassRef{Code: "100-20", Title: "Committees", Path: []ClassStep{{"100", "Administration"}, {"100-20", "Committees"}}},
+		FiledBy: capture.Person{ID: "U1", DisplayName: "alice", RealName: "Alice Smith"}, FiledAt: filed, CapturedAt: t.CapturedAt,
+		ThreadStart: t.Messages[0].Time, ThreadEnd: t.Messages[len(t.Messages)-1].Time, Participants: t.Participants(),
+		Source:    Source{Platform: t.Platform, Workspace: t.Workspace, Channel: t.Channel, ThreadID: t.ThreadID, Permalink: t.Permalink},
+		Retention: RetentionInfo{Rule: "destroy 7 years after filing", Action: Destroy, DisposalDate: "2033-03-31"},
+		Marking:   "OFFICIAL-SENSITIVE", Messages: len(t.Messages)}
+}
+
+// The PDF of a 200-message thread: A4 pages, every page marked, links clickable, images inline, XMP metadata.
+// RECORDBOT_PDF_OUT=dir writes it there to look at.
+func TestRenderPDF(t *testing.T) {
+	ctx := context.Background()
+	th, files := longThread(200)
+	rec := testRecord(th)
+	tz, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(_ context.Context, p string) ([]byte, error) {
+		if b, ok := files[p]; ok {
+			return b, nil
+		}
+		return nil, ErrNotExist
+	}
+	pdf, err := renderPDF(ctx, rec, th, tz, load)
+	if err != nil {
+		t.Fatalf("renderPDF: %v", err)
+	}
+	if dir := os.Getenv("RECORDBOT_PDF_OUT"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "transcript.pdf"), pdf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := string(pdf)
+	pages := strings.Count(s, "/Type /Page\n")
+	if pages < 10 {
+		t.Errorf("pages = %d, want at least 10 for 200 messages", pages)
+	}
+	for _, want := range []string{
+		"%PDF-1.",
+		"/MediaBox [0 0 595.28 841.89]",                 // A4
+		"/URI (" + th.Permalink + ")",                   // the permalink can be clicked
+		"/URI (https://example.org/budget/2026?page=3)", // so can links in messages
+		"/URI (files/041_minutes.pdf)",                  // and files in the package
+		"/Type /Metadata /Subtype /XML",
+		"<pdfaid:part>2</pdfaid:part>",
+		"/FontFile2", // embedded TrueType
+		"/Metadata ", // named in the catalog
+		"/ID [<",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("PDF lacks %q", want)
+		}
+	}
+	if got, want := strings.Count(s, "/Subtype /Image"), len(files); got != want {
+		t.Errorf("inline images = %d, want %d", got, want)
+	}
+}
+
+func TestStamp(t *testing.T) {
+	london, _ := time.LoadLocation("Europe/London")
+	tests := []struct {
+		t    time.Time
+		tz   *time.Location
+		want string
+	}{
+		{time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), nil, "2026-01-05 09:00:00 UTC"},
+		{time.Date(2026, 7, 5, 9, 0, 0, 0, time.UTC), london, "2026-07-05 09:00:00 UTC (10:00 BST)"},
+		{time.Date(2026, 7, 5, 23, 30, 0, 0, time.UTC), london, "2026-07-05 23:30:00 UTC (2026-07-06 00:30 BST)"},
+	}
+	for _, tc := range tests {
+		if got := stamp(tc.t, tc.tz); got != tc.want {
+			t.Errorf("stamp(%v, %v) = %q, want %q", tc.t, tc.tz, got, tc.want)
+		}
+	}
+}
+
+func TestReactionWords(t *testing.T) {
+	tests := []struct{ in, emoji, words string }{
+		{"+1", "👍", "thumbs up"},
+		{"white_check_mark", "✅", "tick"},
+		{"custom_roadworks", ":custom_roadworks:", "custom roadworks"},
+		{"🎉", "🎉", "emoji U+1F389"},
+	}
+	for _, tc := range tests {
+		if got := reactionEmoji(tc.in); got != tc.emoji {
+			t.Errorf("reactionEmoji(%q) = %q, want %q", tc.in, got, tc.emoji)
+		}
+		if got := reactionWords(tc.in); got != tc.words {
+			t.Errorf("reactionWords(%q) = %q, want %q", tc.in, got, tc.words)
+		}
+	}
+}
+
+// Hostile and odd text renders, in time: control and bidi characters, a
+// word longer than a line, a message as long as Slack allows, empty messages, a corrupt or
+// unsupported image, and scripts the fonts lack.
+func TestRenderPDFHostile(t *testing.T) {
+	ctx := context.Background()
+	th, _ := longThread(6)
+	long := strings.Repeat("x", 5000)
+	th.Messages[0].ReadableText = "pay \u202Eevil\u202C \x00\x1b[2J now " + long
+	th.Messages[1].ReadableText = ""
+	th.Messages[2].ReadableText = strings.Repeat("A line of text. ", 2500) // 40,000 characters: Slack's limit
+	th.Messages[3].ReadableText = "עברית العربية 日本語 🎉 \u2028 \t tab https://" + long
+	th.Messages[3].Author = capture.Person{ID: "U9", DisplayName: "\u202Emallory", RealName: strings.Repeat("M", 300)}
+	th.Messages[4].Files = []capture.File{
+		{Name: "corrupt.png", MIMEType: "image/png", Size: 10, Path: "data/files/001_corrupt.png"},
+		{Name: "interlaced.png", MIMEType: "image/png", Size: 100, Path: "data/files/002_interlaced.png"},
+		{Name: "huge-dimensions.png", MIMEType: "image/png", Size: 100, Path: "data/files/003_huge.png"},
+	}
+	th.Messages[5].Reactions = []capture.Reaction{{Emoji: "\u202E", Count: -1}, {Emoji: "", Count: 0}}
+	rec := testRecord(th)
+	rec.Title = strings.Repeat("Title ", 200) + "\x00"
+	files := map[string][]byte{
+		"data/files/001_corrupt.png":    []byte("\x89PNG\r\n\x1a\nnot really"),
+		"data/files/002_interlaced.png": interlacedPNG(),
+		"data/files/003_huge.png":       chart(3),
+	}
+	load := func(_ context.Context, p string) ([]byte, error) { return files[p], nil }
+	start := time.Now()
+	pdf, err := renderPDF(ctx, rec, th, nil, load)
+	if err != nil {
+		t.Fatalf("renderPDF(hostile): %v", err)
+	}
+	// fpdf's Write takes time in the square of the text it is given: a
+	// 40,000-character message in one piece took 15 s; in pieces, well
+	// under one.
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("renderPDF(hostile) took %v, want well under 10s", d)
+	}
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("renderPDF(hostile) is not a PDF")
+	}
+	if dir := os.Getenv("RECORDBOT_PDF_OUT"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "hostile.pdf"), pdf, 0o644)
+	}
+}
+
+// interlacedPNG is a PNG fpdf cannot embed (Adam7 interlacing).
+func interlacedPNG() []byte {
+	b := chart(1)
+	// Set the IHDR interlace byte; the CRC no longer matches, which is
+	// also a PNG a decoder may refuse: either way it must not break the
+	// transcript.
+	b[28] = 1
+	return b
+}
+
+// When the PDF library fails on a thread, the record still gets a PDF:
+// the metadata, and a note saying where the transcript is.
+func TestRenderPDFFallback(t *testing.T) {
+	th, _ := longThread(30)
+	rec := testRecord(th)
+	broken := func(context.Context, string) ([]byte, error) { panic("drawing failed") }
+	pdf, err := renderPDF(context.Background(), rec, th, nil, broken)
+	if err != nil {
+		t.Fatalf("renderPDF with a failing drawing: %v", err)
+	}
+	if s := string(pdf); !strings.HasPrefix(s, "%PDF-") || strings.Count(s, "/Type /Page\n") != 1 || !strings.Contains(s, "/Metadata ") {
+		t.Errorf("fallback PDF: want one page with metadata, got %d pages", strings.Count(s, "/Type /Page\n"))
+	}
+}

@@ -1,0 +1,159 @@
+package records_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/internal/miniotest"
+)
+
+// teamMember is who acts in the records team tests.
+var teamMember = capture.Person{ID: "jsmith", DisplayName: "jsmith", RealName: "Jo Smith"}
+
+// teamPolicy returns the records team's policy as the README gives it.
+func teamPolicy(t *testing.T, bucket string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "<!-- records-team-policy")
+	_, rest, ok2 := strings.Cut(rest, "```json\n")
+	block, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no records team policy block after <!-- records-team-policy")
+	}
+	if !json.Valid([]byte(block)) {
+		t.Fatalf("README.md records team policy is not valid JSON:\n%s", block)
+	}
+	return strings.ReplaceAll(block, "BUCKET", bucket)
+}
+
+// TestRecordsTeamPolicy runs the records commands with nothing but the
+// README's records team policy (MinIO temporary credentials limited by it):
+// ls, show, find, due, verify and hold work; writing a record object, an
+// index entry or a register, and deleting anything, are refused.
+func TestRecordsTeamPolicy(t *testing.T) {
+	ctx := context.Background()
+	c := miniotest.Config(t)
+	bucket := miniotest.NewBucket(t, miniotest.Options{})
+	rootStore, err := filing.OpenS3(ctx, filing.S3Config{Endpoint: c.Endpoint, Bucket: bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
+		Insecure: true, PathStyle: "on", Region: c.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := file(t, service(t, rootStore, records.RegisterUpdater(rootStore)), spec{title: "Roads budget", people: []string{"bob"},
+		real: map[string]string{"bob": "Bob Jones"}, texts: []string{"Option B."}})
+
+	sts, err := credentials.NewSTSAssumeRole("http://"+c.Endpoint, credentials.STSAssumeRoleOptions{
+		AccessKey: c.AccessKey, SecretKey: c.SecretKey, Policy: teamPolicy(t, bucket), Location: c.Region, DurationSeconds: 3600,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := sts.GetWithContext(nil)
+	if err != nil {
+		t.Fatalf("assume role with the records team policy: %v", err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"Code": "Success", "AccessKeyId": v.AccessKeyID, "SecretAccessKey": v.SecretAccessKey,
+			"Token": v.SessionToken, "Expiration": time.Now().Add(time.Hour)})
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL)
+	st, err := filing.OpenS3(ctx, filing.S3Config{Endpoint: c.Endpoint, Bucket: bucket, Insecure: true, PathStyle: "on", Region: c.Region, UseIAM: true})
+	if err != nil {
+		t.Fatalf("open the store as the records team: %v", err)
+	}
+
+	// What the team does.
+	if err := records.CheckLayout(ctx, st); err != nil {
+		t.Errorf("CheckLayout as the team: %v", err)
+	}
+	if es, err := records.List(ctx, st, records.Filter{}); err != nil || len(es) != 1 {
+		t.Errorf("ls as the team = %d entries, %v; want 1", len(es), err)
+	}
+	if _, err := records.Unindexed(ctx, st); err != nil {
+		t.Errorf("the unindexed check of ls as the team: %v", err)
+	}
+	if d, err := records.Show(ctx, st, filing.ShortID(s.ID)); err != nil || d.Record.ID != s.ID {
+		t.Errorf("show as the team: %v", err)
+	}
+	if hits, not, err := records.Find(ctx, st, "bob jones", records.Filter{}); err != nil || len(hits) != 1 || len(not) != 0 {
+		t.Errorf("find as the team = %+v, not searched %+v, %v; want 1 hit", hits, not, err)
+	}
+	if _, err := records.Due(ctx, st, time.Now().AddDate(50, 0, 0)); err != nil {
+		t.Errorf("due as the team: %v", err)
+	}
+	if lim, err := records.Limitation(ctx, st); err != nil {
+		t.Errorf("verify's store check as the team: %v (%s)", err, lim)
+	}
+	if res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
+		t.Errorf("verify as the team = %+v, %v; want a pass", res, err)
+	}
+	if _, err := records.Hold(ctx, st, s.ID, true, "FOI 2025/17", teamMember); err != nil {
+		t.Errorf("hold --on as the team: %v", err)
+	}
+	if _, err := records.Hold(ctx, st, s.ID, false, "FOI 2025/17 closed", teamMember); err != nil {
+		t.Errorf("hold --off as the team: %v", err)
+	}
+	d, err := records.Show(ctx, st, s.ID)
+	if err != nil || len(d.History) != 4 {
+		t.Errorf("history after the team's verify and holds = %+v, %v; want filed, fixity check, hold on, hold off", d, err)
+	}
+
+	// And nothing else.
+	team, err := minio.New(c.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(v.AccessKeyID, v.SecretAccessKey, v.SessionToken), Region: c.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(key string) func() error {
+		return func() error {
+			_, err := team.PutObject(ctx, bucket, key, strings.NewReader("forged"), 6, minio.PutObjectOptions{})
+			return err
+		}
+	}
+	tag := s.Key + filing.TagManifestFile
+	h, err := filing.HistoryOf(ctx, rootStore, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := []struct {
+		name string
+		try  func() error
+	}{
+		{"write over a record object", put(s.Key + filing.TextFile)},
+		{"add an object to a record", put(s.Key + "data/files/999_extra.txt")},
+		{"write over an index entry", put(filing.IndexPrefix + s.ID + ".json")},
+		{"write a register", put(filing.RegistersPrefix + "100-20.csv")},
+		{"write a filing request", put(filing.RequestsPrefix + "pending/x.json")},
+		{"delete a record object (delete marker)", func() error { return team.RemoveObject(ctx, bucket, tag, minio.RemoveObjectOptions{}) }},
+		{"delete a record object's version", func() error {
+			return team.RemoveObject(ctx, bucket, tag, minio.RemoveObjectOptions{VersionID: h.First.ID, GovernanceBypass: true})
+		}},
+		{"delete a register", func() error {
+			return team.RemoveObject(ctx, bucket, filing.RegistersPrefix+"100-20.csv", minio.RemoveObjectOptions{})
+		}},
+		{"suspend versioning", func() error { return team.SuspendVersioning(ctx, bucket) }},
+	}
+	for _, a := range attempts {
+		err := a.try()
+		if code := minio.ToErrorResponse(err).Code; code != "AccessDenied" {
+			t.Errorf("as the records team: %s: %v (%q), want AccessDenied", a.name, err, code)
+		}
+	}
+	if res, err := (&records.Verifier{Store: rootStore}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
+		t.Errorf("Verify after the team's attempts = %+v, %v; want the record intact", res, err)
+	}
+}
