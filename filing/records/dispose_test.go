@@ -678,6 +678,21 @@ func TestReview(t *testing.T) {
 	if types := eventTypes(t, st, keep.ID); !slices.Contains(types, "disposal-review-keep") {
 		t.Errorf("events = %q, want the review", types)
 	}
+	// `due` applies the decisions: the kept record is not listed, the
+	// marked one is listed for destruction.
+	groups, err := records.Due(ctx, st, time.Now().AddDate(8, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]filing.DisposalAction{}
+	for _, g := range groups {
+		for _, r := range g.Records {
+			listed[r.Title] = g.Action
+		}
+	}
+	if _, ok := listed["Keep me"]; ok || listed["Drop me"] != filing.Destroy {
+		t.Errorf("Due after review = %v, want only Drop me, for destruction", listed)
+	}
 	// The kept record is no longer due; the one marked is due for destruction.
 	rep, err = records.Destroy(ctx, st, authority(8), nil)
 	if err != nil {

@@ -37,9 +37,16 @@ func Due(ctx context.Context, st filing.Store, before time.Time) ([]DueGroup, er
 	if err != nil {
 		return nil, err
 	}
+	// A review decision (keep until a later date, or destroy) replaces
+	// the date and action the record was filed with.
+	reviews, err := Reviews(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 	day := before.UTC().Format(time.DateOnly)
 	var due []DueRecord
 	for _, e := range all {
+		e.DisposalDate, e.DisposalAction = EffectiveDisposal(e, reviews)
 		if e.DisposalDate != "" && e.DisposalAction != filing.Permanent && e.DisposalDate < day {
 			due = append(due, DueRecord{IndexEntry: e, Where: st.Where(e.Key)})
 		}

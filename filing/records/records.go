@@ -1,8 +1,11 @@
 // Package records is the records officer's side of recordbot: it lists,
 // shows, verifies, registers, reports disposal of, holds and searches the
-// records filed in a filing.Store. It reads the store's layout (records/,
-// index/, audit/) and writes only registers/ and new audit events; it never
-// changes a record.
+// records filed in a filing.Store, and carries out disposal (destroy,
+// transfer, review) and export. It reads the store's layout (records/,
+// index/, audit/). Apart from disposal it writes only registers/, reviews/
+// and new audit events and never changes a record; destroy removes a
+// record whole, only with an authority, after writing its residual entry
+// (disposed/) and before its certificate (certificates/).
 package records
 
 import (
