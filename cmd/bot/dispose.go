@@ -99,6 +99,12 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	case "review":
 		rep, err = records.Review(ctx, st, d, ids, keepUntil.t, *reason)
 	}
+	if rep != nil && !rep.DryRun && action != "review" {
+		// Destroyed records stay in their class's register, marked.
+		if _, werr := records.WriteRegisters(ctx, st); werr != nil {
+			fmt.Fprintf(m.Stderr, "warning: the class registers were not updated (run `bot records register`): %v\n", werr)
+		}
+	}
 	if rep != nil {
 		if *asJSON {
 			if jerr := m.printJSON(rep); jerr != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -100,6 +102,16 @@ func TestRecordsDispose(t *testing.T) {
 				if c.notWant != "" && strings.Contains(stdout, c.notWant) {
 					t.Errorf("bot %q output = %q, want it without %q", c.args, stdout, c.notWant)
 				}
+			}
+			// The destroyed record stays in its class's register, marked.
+			rc, err := st.Open(context.Background(), records.RegisterKey("100-01", "csv"))
+			if err != nil {
+				t.Fatalf("register of 100-01 after destruction: %v", err)
+			}
+			csv, _ := io.ReadAll(rc)
+			rc.Close()
+			if !strings.Contains(string(csv), old.ID) || !strings.Contains(string(csv), "destroyed on ") || !strings.Contains(string(csv), "Disposal authority 2027/03") {
+				t.Errorf("register of 100-01 after destruction = %q, want the record marked destroyed under its authority", csv)
 			}
 			tarName := filepath.Base(strings.TrimSuffix(decision.Key, "/")) + ".tar"
 			for _, f := range []string{tarName, tarName + ".sha256", "foi.tar", "foi.tar.sha256"} {

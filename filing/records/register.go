@@ -35,6 +35,9 @@ type Row struct {
 	filing.IndexEntry
 	// Where is the record package's s3:// URL or local path.
 	Where string `json:"where"`
+	// Disposed says what became of a disposed record ("destroyed on …
+	// under …"); empty while the record is kept.
+	Disposed string `json:"disposed,omitempty"`
 }
 
 // RegisterKey returns the key of class code's register; ext is "json" or
@@ -75,9 +78,27 @@ func WriteRegisters(ctx context.Context, st filing.Store) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Destroyed records stay in their class's register, marked as such.
+	residuals, err := Residuals(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	marks := make(map[string]string, len(residuals))
+	for _, r := range residuals {
+		marks[r.ID] = r.String()
+		if r.Pending {
+			marks[r.ID] = "destruction begun " + r.At.UTC().Format(time.DateOnly) + " under " + r.Authority + ", not finished"
+		}
+		all = append(all, r.IndexEntry)
+	}
 	byClass := make(map[string][]filing.IndexEntry)
 	var codes []string
+	seen := make(map[string]bool, len(all))
 	for _, e := range all {
+		if seen[e.ID] {
+			continue
+		}
+		seen[e.ID] = true
 		if byClass[e.ClassCode] == nil {
 			codes = append(codes, e.ClassCode)
 		}
@@ -86,7 +107,7 @@ func WriteRegisters(ctx context.Context, st filing.Store) ([]string, error) {
 	sort.Strings(codes)
 	var keys []string
 	for _, code := range codes {
-		if err := addToRegister(ctx, st, code, byClass[code]); err != nil {
+		if err := addToRegister(ctx, st, code, byClass[code], marks); err != nil {
 			return keys, err
 		}
 		keys = append(keys, RegisterKey(code, "json"), RegisterKey(code, "csv"))
@@ -112,7 +133,7 @@ func RegisterUpdater(st filing.Store) func(ctx context.Context, s filing.Summary
 		} else if err != nil {
 			return fmt.Errorf("register %s: %w", s.ID, err)
 		}
-		return addToRegister(ctx, st, e.ClassCode, []filing.IndexEntry{e})
+		return addToRegister(ctx, st, e.ClassCode, []filing.IndexEntry{e}, nil)
 	}
 }
 
@@ -120,8 +141,9 @@ func RegisterUpdater(st filing.Store) func(ctx context.Context, s filing.Summary
 const maxAttempts = 50
 
 // addToRegister adds entries (all of class code) to the class's JSON
-// register by compare-and-swap, then brings the CSV in line with it.
-func addToRegister(ctx context.Context, st filing.Store, code string, entries []filing.IndexEntry) error {
+// register by compare-and-swap, marks the disposed records in marks (id →
+// what became of it), then brings the CSV in line with it.
+func addToRegister(ctx context.Context, st filing.Store, code string, entries []filing.IndexEntry, marks map[string]string) error {
 	jsonKey := RegisterKey(code, "json")
 	for attempt := 0; ; attempt++ {
 		if attempt == maxAttempts {
@@ -138,7 +160,7 @@ func addToRegister(ctx context.Context, st filing.Store, code string, entries []
 		if err != nil {
 			return err
 		}
-		if !merge(st, reg, entries) && etag != "" {
+		if !merge(st, reg, entries, marks) && etag != "" {
 			return syncCSV(ctx, st, code, reg, etag)
 		}
 		reg.UpdatedAt = time.Now().UTC()
@@ -188,8 +210,9 @@ func readRegister(ctx context.Context, st filing.Store, code string) (*Register,
 	return reg, info.ETag, nil
 }
 
-// merge adds the entries missing from reg and reports whether it changed.
-func merge(st filing.Store, reg *Register, entries []filing.IndexEntry) bool {
+// merge adds the entries missing from reg, sets the disposal marks, and
+// reports whether it changed.
+func merge(st filing.Store, reg *Register, entries []filing.IndexEntry, marks map[string]string) bool {
 	have := make(map[string]bool, len(reg.Records))
 	for _, r := range reg.Records {
 		have[r.ID] = true
@@ -203,6 +226,12 @@ func merge(st filing.Store, reg *Register, entries []filing.IndexEntry) bool {
 		reg.Records = append(reg.Records, Row{IndexEntry: e, Where: st.Where(e.Key)})
 		changed = true
 		reg.ClassPath = e.ClassPath
+	}
+	for i := range reg.Records {
+		if m, ok := marks[reg.Records[i].ID]; ok && reg.Records[i].Disposed != m {
+			reg.Records[i].Disposed = m
+			changed = true
+		}
 	}
 	sort.Slice(reg.Records, func(i, j int) bool {
 		a, b := reg.Records[i], reg.Records[j]
@@ -270,7 +299,7 @@ func backoff(ctx context.Context, attempt int) error {
 // registerColumns are the CSV register's columns.
 var registerColumns = []string{"Record ID", "Title", "Class code", "Class path", "Filed (UTC)", "Filed by",
 	"Security marking", "Thread start (UTC)", "Disposal date", "Disposal action", "Platform", "Channel",
-	"Participants", "Location"}
+	"Participants", "Location", "Disposed"}
 
 // RegisterCSV renders a register as CSV that opens cleanly in a
 // spreadsheet: UTF-8 with a byte order mark, CRLF line ends, every field
@@ -293,7 +322,7 @@ func RegisterCSV(reg *Register) []byte {
 		row(r.ID, r.Title, r.ClassCode, r.ClassPath, r.FiledAt.UTC().Format("2006-01-02 15:04:05"),
 			fmt.Sprintf("%s (%s)", filing.Label(r.FiledBy), r.FiledBy.ID), r.Marking, dateTime(r.ThreadStart),
 			r.DisposalDate, string(r.DisposalAction), string(r.Platform), r.Channel,
-			strings.Join(r.Participants, "; "), r.Where)
+			strings.Join(r.Participants, "; "), r.Where, r.Disposed)
 	}
 	return b.Bytes()
 }
