@@ -3,40 +3,15 @@ package records_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
-
-// readmePolicy returns the bot's IAM policy as the README gives it, for
-// bucket.
-func readmePolicy(t *testing.T, bucket string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), "<!-- bot-iam-policy")
-	_, rest, ok2 := strings.Cut(rest, "```json\n")
-	block, _, ok3 := strings.Cut(rest, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("README.md has no bot IAM policy block after <!-- bot-iam-policy")
-	}
-	if !json.Valid([]byte(block)) {
-		t.Fatalf("README.md bot IAM policy is not valid JSON:\n%s", block)
-	}
-	return strings.ReplaceAll(block, "BUCKET", bucket)
-}
 
 // TestRecommendedBotPolicy runs the bot with nothing but the README's IAM
 // policy (MinIO temporary credentials limited by it, handed to the bot as
@@ -45,30 +20,8 @@ func readmePolicy(t *testing.T, bucket string) string {
 // The root user, for contrast, can bypass governance: why the split matters.
 func TestRecommendedBotPolicy(t *testing.T) {
 	ctx := context.Background()
-	c := miniotest.Config(t)
 	bucket := miniotest.NewBucket(t, miniotest.Options{})
-	sts, err := credentials.NewSTSAssumeRole("http://"+c.Endpoint, credentials.STSAssumeRoleOptions{
-		AccessKey: c.AccessKey, SecretKey: c.SecretKey, Policy: readmePolicy(t, bucket), Location: c.Region, DurationSeconds: 3600,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := sts.GetWithContext(nil)
-	if err != nil {
-		t.Fatalf("assume role with the README policy: %v", err)
-	}
-	// The bot takes them as IAM credentials from a container credentials
-	// endpoint, the way it would on ECS or EKS.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"Code": "Success", "AccessKeyId": v.AccessKeyID, "SecretAccessKey": v.SecretAccessKey,
-			"Token": v.SessionToken, "Expiration": time.Now().Add(time.Hour)})
-	}))
-	defer srv.Close()
-	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL)
-	st, err := filing.OpenS3(ctx, filing.S3Config{Endpoint: c.Endpoint, Bucket: bucket, Insecure: true, PathStyle: "on", Region: c.Region, UseIAM: true})
-	if err != nil {
-		t.Fatalf("open the store as the bot: %v", err)
-	}
+	st := storeAs(t, bucket, policyBlock(t, "<!-- bot-iam-policy", bucket))
 
 	// The bot files, verifies and keeps its bookkeeping.
 	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), LockMode: "GOVERNANCE"})
@@ -88,10 +41,7 @@ func TestRecommendedBotPolicy(t *testing.T) {
 	}
 
 	// Nothing it tries removes or unlocks a record.
-	bot, err := minio.New(c.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(v.AccessKeyID, v.SecretAccessKey, v.SessionToken), Region: c.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bot := st.Client() // the bot's own credentials
 	first := func(key string) string {
 		t.Helper()
 		h, err := filing.HistoryOf(ctx, st, key)

@@ -2,16 +2,11 @@ package records_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
@@ -20,25 +15,6 @@ import (
 
 // teamMember is who acts in the records team tests.
 var teamMember = capture.Person{ID: "jsmith", DisplayName: "jsmith", RealName: "Jo Smith"}
-
-// teamPolicy returns the records team's policy as the README gives it.
-func teamPolicy(t *testing.T, bucket string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), "<!-- records-team-policy")
-	_, rest, ok2 := strings.Cut(rest, "```json\n")
-	block, _, ok3 := strings.Cut(rest, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("README.md has no records team policy block after <!-- records-team-policy")
-	}
-	if !json.Valid([]byte(block)) {
-		t.Fatalf("README.md records team policy is not valid JSON:\n%s", block)
-	}
-	return strings.ReplaceAll(block, "BUCKET", bucket)
-}
 
 // TestRecordsTeamPolicy runs the records commands with nothing but the
 // README's records team policy (MinIO temporary credentials limited by it):
@@ -56,26 +32,7 @@ func TestRecordsTeamPolicy(t *testing.T) {
 	s := file(t, service(t, rootStore, records.RegisterUpdater(rootStore)), spec{title: "Roads budget", people: []string{"bob"},
 		real: map[string]string{"bob": "Bob Jones"}, texts: []string{"Option B."}})
 
-	sts, err := credentials.NewSTSAssumeRole("http://"+c.Endpoint, credentials.STSAssumeRoleOptions{
-		AccessKey: c.AccessKey, SecretKey: c.SecretKey, Policy: teamPolicy(t, bucket), Location: c.Region, DurationSeconds: 3600,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := sts.GetWithContext(nil)
-	if err != nil {
-		t.Fatalf("assume role with the records team policy: %v", err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"Code": "Success", "AccessKeyId": v.AccessKeyID, "SecretAccessKey": v.SecretAccessKey,
-			"Token": v.SessionToken, "Expiration": time.Now().Add(time.Hour)})
-	}))
-	defer srv.Close()
-	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL)
-	st, err := filing.OpenS3(ctx, filing.S3Config{Endpoint: c.Endpoint, Bucket: bucket, Insecure: true, PathStyle: "on", Region: c.Region, UseIAM: true})
-	if err != nil {
-		t.Fatalf("open the store as the records team: %v", err)
-	}
+	st := storeAs(t, bucket, policyBlock(t, "<!-- records-team-policy", bucket))
 
 	// What the team does.
 	if err := records.CheckLayout(ctx, st); err != nil {
@@ -114,10 +71,7 @@ func TestRecordsTeamPolicy(t *testing.T) {
 	}
 
 	// And nothing else.
-	team, err := minio.New(c.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(v.AccessKeyID, v.SecretAccessKey, v.SessionToken), Region: c.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
+	team := st.Client() // the team's own credentials
 	put := func(key string) func() error {
 		return func() error {
 			_, err := team.PutObject(ctx, bucket, key, strings.NewReader("forged"), 6, minio.PutObjectOptions{})
