@@ -90,6 +90,14 @@ type Options struct {
 	// MaxBody, when set, caps every request body in place of each
 	// endpoint's own limit (see maxInteraction).
 	MaxBody int64
+	// Exports keeps the WhatsApp exports people send to the bot in its
+	// Messages tab (see whatsapp.go); with Files, it turns that on.
+	Exports *bot.Uploads
+	// Files downloads the files people send (capture/slack's Source).
+	Files Files
+	// ExportTimeZone reads an export's times when the sender's Slack
+	// profile has no time zone; nil: they are asked to set one.
+	ExportTimeZone *time.Location
 }
 
 // App is the Slack front end. It also implements filing.Notifier for
