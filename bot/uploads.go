@@ -54,6 +54,10 @@ type Upload struct {
 	DateOrderBasis string             `json:"date_order_basis,omitempty"`
 	// ChatName is the chat's name as read, for the form's title.
 	ChatName string `json:"chat_name"`
+	// Ambiguous: every date of the export fits both orders of day and
+	// month, and the person who sent it chooses DateOrder (once, with
+	// ChooseDateOrder) before it can be filed.
+	Ambiguous bool `json:"ambiguous,omitempty"`
 }
 
 // Options are the whatsapp.Options u was read with.
@@ -115,6 +119,45 @@ func (k *Uploads) Keep(ctx context.Context, r io.ReaderAt, size int64, u Upload)
 		return was, ErrOtherSupplier
 	}
 	return was, nil
+}
+
+// ChooseDateOrder sets the order of day and month of a kept export whose
+// dates fit both (Upload.Ambiguous), as its sender chose it. It is set
+// once: an export whose order is already set keeps it, and is returned
+// as it is.
+func (k *Uploads) ChooseDateOrder(ctx context.Context, sum string, o whatsapp.DateOrder, basis string) (Upload, error) {
+	key, err := uploadKey(sum)
+	if err != nil {
+		return Upload{}, err
+	}
+	if o != whatsapp.DMY && o != whatsapp.MDY {
+		return Upload{}, fmt.Errorf("date order %q: want dmy or mdy", o)
+	}
+	info, err := k.Store.Stat(ctx, key+".json")
+	if errors.Is(err, filing.ErrNotExist) {
+		return Upload{}, fmt.Errorf("export %s is not kept: %w", sum, capture.ErrNotFound)
+	}
+	if err != nil {
+		return Upload{}, err
+	}
+	u, err := k.Get(ctx, sum)
+	if err != nil || !u.Ambiguous || u.DateOrder != "" {
+		return u, err
+	}
+	u.DateOrder, u.DateOrderBasis = o, basis
+	meta, err := json.MarshalIndent(u, "", "  ")
+	if err != nil {
+		return u, err
+	}
+	// Only over the meta just read: a choice made meanwhile stands.
+	if _, err := k.Store.Put(ctx, key+".json", strings.NewReader(string(meta)), int64(len(meta)),
+		filing.WriteOptions{ContentType: "application/json", IfMatch: info.ETag}); err != nil {
+		if errors.Is(err, filing.ErrConflict) {
+			return k.Get(ctx, sum)
+		}
+		return u, fmt.Errorf("keep the date order: %w", err)
+	}
+	return u, nil
 }
 
 // Get returns what the export with SHA-256 sum was kept with; an error

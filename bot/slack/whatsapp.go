@@ -34,7 +34,9 @@ type Files interface {
 }
 
 // ExportActionID is the action_id of the "File as record…" button under
-// a received export; its value is the export's SHA-256.
+// a received export (with "_dmy" or "_mdy" after it for one of the two
+// buttons of an export whose dates fit both orders of day and month); its
+// value is the export's SHA-256 (with ":dmy" or ":mdy" after it).
 const ExportActionID = "file_whatsapp_export"
 
 // ViaExport is how a request for an export sent in Slack says it came.
@@ -126,15 +128,24 @@ func (a *App) receiveExport(ctx context.Context, team, channel, user string, f s
 		return
 	}
 	now := a.now().UTC()
-	th, err := whatsapp.Read(ctx, tmp, n, f.Name, whatsapp.Options{
-		Location: loc, LocationBasis: basis, SuppliedBy: who, SuppliedAt: now, Via: ViaExport, Limits: a.o.Exports.Limits,
-	})
+	read := func(order whatsapp.DateOrder) (*capture.Thread, error) {
+		return whatsapp.Read(ctx, tmp, n, f.Name, whatsapp.Options{
+			Location: loc, LocationBasis: basis, SuppliedBy: who, SuppliedAt: now, Via: ViaExport, Limits: a.o.Exports.Limits,
+			DateOrder: order, DateOrderBasis: dateOrderBasis,
+		})
+	}
+	th, err := read("")
+	ambiguous := false
+	if errors.Is(err, whatsapp.ErrDateOrder) {
+		// Every date fits both orders: the sender chooses with the
+		// button, and the export is filed in the order chosen.
+		if th2, err2 := read(whatsapp.DMY); err2 == nil {
+			th, err, ambiguous = th2, nil, true
+		}
+	}
 	if err != nil {
 		if we, ok := errors.AsType[*whatsapp.Error](err); ok {
 			msg := we.Msg
-			if errors.Is(err, whatsapp.ErrDateOrder) {
-				msg += ". Ask your records team to import it with `bot import whatsapp --date-order`."
-			}
 			a.log.Info("slack: a file sent to the bot is not an export it can file", "team", team, "user", user, "kind", we.Kind)
 			a.tell(ctx, team, channel, user, "I cannot file this file: "+mrkdwnEscape.Replace(msg))
 			return
@@ -145,7 +156,7 @@ func (a *App) receiveExport(ctx context.Context, team, channel, user string, f s
 	}
 	up, err := a.o.Exports.Keep(ctx, tmp, n, bot.Upload{
 		SHA256: th.ThreadID, Name: f.Name, Team: team, SuppliedBy: who, SuppliedAt: now, Via: ViaExport,
-		TimeZone: loc.String(), TimeZoneBasis: basis, ChatName: th.Channel.Name,
+		TimeZone: loc.String(), TimeZoneBasis: basis, ChatName: th.Channel.Name, Ambiguous: ambiguous,
 	})
 	if errors.Is(err, bot.ErrOtherSupplier) {
 		a.tell(ctx, team, channel, user, "Someone else sent me this same export, so only they can file it.")
@@ -174,12 +185,28 @@ func (a *App) receiveExport(ctx context.Context, team, channel, user string, f s
 		a.log.Warn("slack: cannot answer an export", "team", team, "err", err)
 		return
 	}
-	btn := slackapi.NewButtonBlockElement(ExportActionID, up.SHA256,
-		slackapi.NewTextBlockObject(slackapi.PlainTextType, "File as record…", false, false))
-	btn.Style = slackapi.StylePrimary
+	button := func(id, value, label string) *slackapi.ButtonBlockElement {
+		return slackapi.NewButtonBlockElement(id, value, slackapi.NewTextBlockObject(slackapi.PlainTextType, label, false, false))
+	}
+	var buttons []slackapi.BlockElement
+	switch {
+	case !up.Ambiguous:
+		b := button(ExportActionID, up.SHA256, "File as record…")
+		b.Style = slackapi.StylePrimary
+		buttons = append(buttons, b)
+	case up.DateOrder != "":
+		text += " Its dates are read as " + orderWords(up.DateOrder) + ", as you chose."
+		buttons = append(buttons, button(ExportActionID+"_"+string(up.DateOrder), up.SHA256+":"+string(up.DateOrder), "File as record…"))
+	default:
+		text += " Every date in it fits both orders of day and month (is 05/06 the 5th of June or May the 6th?): " +
+			"choose the one your phone writes. The choice is kept for this export."
+		buttons = append(buttons,
+			button(ExportActionID+"_dmy", up.SHA256+":dmy", "File as record… (day/month)"),
+			button(ExportActionID+"_mdy", up.SHA256+":mdy", "File as record… (month/day)"))
+	}
 	blocks := slackapi.MsgOptionBlocks(
 		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, false), nil, nil),
-		slackapi.NewActionBlock("export", btn),
+		slackapi.NewActionBlock("export", buttons...),
 	)
 	if _, _, err := api.PostMessageContext(ctx, channel, slackapi.MsgOptionText("WhatsApp chat received: file it as a record?", false), blocks); err != nil {
 		a.log.Warn("slack: could not offer to file an export", "team", team, "user", user, "err", errText(err))
@@ -214,7 +241,8 @@ func (a *App) exportZone(ctx context.Context, team, user string) (*time.Location
 
 // exportButton answers "File as record…" under an export: the person
 // who sent it gets the filing form; anyone else is refused.
-func (a *App) exportButton(ic *slackapi.InteractionCallback, sum string) ack {
+func (a *App) exportButton(ic *slackapi.InteractionCallback, value string) ack {
+	sum, order, _ := strings.Cut(value, ":")
 	team := ic.Team.ID
 	if team == "" {
 		team = ic.User.TeamID
@@ -238,6 +266,27 @@ func (a *App) exportButton(ic *slackapi.InteractionCallback, sum string) ack {
 			a.tell(ctx, team, channel, user, "Only the person who sent this export can file it.")
 			return
 		}
+		if up.Ambiguous {
+			if order != string(whatsapp.DMY) && order != string(whatsapp.MDY) {
+				a.tell(ctx, team, channel, user, "Choose the order of day and month with one of the buttons under the export.")
+				return
+			}
+			if up.DateOrder == "" {
+				cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+				up, err = a.o.Exports.ChooseDateOrder(cctx, sum, whatsapp.DateOrder(order), dateOrderBasis)
+				cancel()
+				if err != nil {
+					a.log.Warn("slack: could not keep the date order of an export", "team", team, "user", user, "err", err)
+					a.tell(ctx, team, channel, user, "Sorry, the filing form did not open ("+errText(err)+"). Press the button again.")
+					return
+				}
+			}
+			if string(up.DateOrder) != order {
+				a.tell(ctx, team, channel, user, "You chose "+orderWords(up.DateOrder)+" for this export before, and it is filed so. "+
+					"If that was wrong, ask your records team to import the export with `bot import whatsapp --date-order`.")
+				return
+			}
+		}
 		api, err := a.client(ctx, team)
 		if err == nil {
 			octx, cancel := context.WithTimeout(ctx, within3s)
@@ -252,11 +301,22 @@ func (a *App) exportButton(ic *slackapi.InteractionCallback, sum string) ack {
 	}}
 }
 
+// dateOrderBasis is the record's word on a date order chosen in Slack.
+const dateOrderBasis = "the choice of the person who sent the export in Slack"
+
+// orderWords says a date order for a person.
+func orderWords(o whatsapp.DateOrder) string {
+	if o == whatsapp.MDY {
+		return "month/day (12/31)"
+	}
+	return "day/month (31/12)"
+}
+
 // exportAction finds the export button among a block_actions payload's
 // actions: its value, the export's SHA-256.
 func exportAction(ic *slackapi.InteractionCallback) (string, bool) {
 	for _, act := range ic.ActionCallback.BlockActions {
-		if act != nil && act.ActionID == ExportActionID {
+		if act != nil && strings.HasPrefix(act.ActionID, ExportActionID) {
 			return strings.TrimSpace(act.Value), true
 		}
 	}

@@ -78,6 +78,17 @@ func (e *env) sendFile(t *testing.T, user, id, name, mimeType string, body []byt
 // returns the button's value.
 func (e *env) exportButton(t *testing.T) string {
 	t.Helper()
+	v := e.exportButtons(t)
+	if len(v) != 1 {
+		t.Fatalf("Got(buttons) = %q, want one", v)
+	}
+	return v[0]
+}
+
+// exportButtons waits for the message offering to file an export and
+// returns its buttons' values.
+func (e *env) exportButtons(t *testing.T) []string {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, c := range e.slack.Calls("chat.postMessage") {
@@ -88,23 +99,31 @@ func (e *env) exportButton(t *testing.T) string {
 				} `json:"elements"`
 			}
 			json.Unmarshal([]byte(c.Get("blocks")), &blocks)
+			var values []string
 			for _, b := range blocks {
 				for _, el := range b.Elements {
-					if el.ActionID == slackbot.ExportActionID && c.Get("channel") == "D9" {
-						return el.Value
+					if strings.HasPrefix(el.ActionID, slackbot.ExportActionID) && c.Get("channel") == "D9" {
+						values = append(values, el.Value)
 					}
 				}
+			}
+			if len(values) > 0 {
+				return values
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("no message with the File as record… button")
-	return ""
+	return nil
 }
 
 // pressExport is the block_actions payload of user pressing the button
 // (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload).
 func pressExport(user, value string) map[string]any {
+	id := slackbot.ExportActionID
+	if _, order, ok := strings.Cut(value, ":"); ok {
+		id += "_" + order
+	}
 	return map[string]any{
 		"type": "block_actions", "token": "legacy", "trigger_id": "1700.99.abc", "api_app_id": "A1",
 		"team":      map[string]any{"id": "T1", "domain": "acme"},
@@ -112,7 +131,7 @@ func pressExport(user, value string) map[string]any {
 		"channel":   map[string]any{"id": "D9", "name": "directmessage"},
 		"container": map[string]any{"type": "message", "message_ts": "1700000000.000002", "channel_id": "D9", "is_ephemeral": false},
 		"actions": []any{map[string]any{
-			"type": "button", "action_id": slackbot.ExportActionID, "block_id": "export", "value": value,
+			"type": "button", "action_id": id, "block_id": "export", "value": value,
 			"text": map[string]any{"type": "plain_text", "text": "File as record…"}, "action_ts": "1700002001.000200",
 		}},
 	}
@@ -230,5 +249,44 @@ func TestWhatsAppExportOtherSubmitter(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Fatalf("Got(record object %s), want no record", o.Key)
+	}
+}
+
+// An export whose dates fit both orders of day and month gets a button
+// for each; the order the sender chooses is the record's, said so, and
+// kept: the other button no longer files it.
+func TestWhatsAppExportDateOrder(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.slack.AddUser(slacktest.User{ID: "U4", Name: "dee", RealName: "Dee Dee", TZ: "Europe/London"})
+	e.run(t)
+	text, err := os.ReadFile("../../capture/whatsapp/testdata/ambiguous.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sendFile(t, "U4", "F43", "WhatsApp Chat with Alice.txt", "text/plain", text)
+	values := e.exportButtons(t)
+	if len(values) != 2 || !strings.HasSuffix(values[0], ":dmy") || !strings.HasSuffix(values[1], ":mdy") {
+		t.Fatalf("Got(buttons) = %q, want day/month and month/day", values)
+	}
+	e.interact(t, pressExport("U4", values[1]))
+	view := e.lastView(t)
+	e.interact(t, viewSubmission("U4", view, "Morning greetings", "100-20", "_class_default", ""))
+	e.told(t, "U4", "Filed as record", 0)
+	rc, err := e.store.Open(context.Background(), recordPrefix(t, e.store)+filing.ThreadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := io.ReadAll(rc)
+	rc.Close()
+	for _, want := range []string{"the choice of the person who sent the export in Slack", `"2023-05-06T`} {
+		if !strings.Contains(string(snap), want) {
+			t.Errorf("Got(thread.json) without %q", want)
+		}
+	}
+
+	e.interact(t, pressExport("U4", values[0]))
+	e.told(t, "U4", "You chose month/day", 0)
+	if n := len(e.slack.Calls("views.open")); n != 1 {
+		t.Errorf("Got(views.open calls) = %d, want 1: the other order no longer opens the form", n)
 	}
 }
