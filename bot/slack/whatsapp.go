@@ -63,10 +63,17 @@ func (a *App) exportEvent(team, enterprise string, e *slackevents.MessageEvent) 
 			user = e.Message.User
 		}
 	}
-	if len(files) == 0 || user == "" || a.caller(team, enterprise, user) != nil {
+	if user == "" || a.caller(team, enterprise, user) != nil {
 		return nil
 	}
 	channel := e.Channel
+	if len(files) == 0 {
+		if e.SubType != "" {
+			return nil
+		}
+		// Words alone: say what the Messages tab is for.
+		return func(ctx context.Context) { a.tell(ctx, team, channel, user, exportHint) }
+	}
 	return func(ctx context.Context) {
 		if len(files) > 1 {
 			a.tell(ctx, team, channel, user, "Please send one WhatsApp export at a time: I filed none of these.")
@@ -75,6 +82,10 @@ func (a *App) exportEvent(team, enterprise string, e *slackevents.MessageEvent) 
 		a.receiveExport(ctx, team, channel, user, files[0])
 	}
 }
+
+// exportHint answers a message without a file in the Messages tab.
+const exportHint = "To file a WhatsApp chat, export it on your phone (in the chat: *Export chat*, with or without media) " +
+	"and send me the zip or .txt here, as the phone made it. To file a Slack thread, use *File as record* on any of its messages, or " + Command + " with its link."
 
 // tell posts text in the person's direct message with the bot.
 func (a *App) tell(ctx context.Context, team, channel, user, text string) {

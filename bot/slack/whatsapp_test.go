@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,17 +56,30 @@ func iosExport(t *testing.T) []byte {
 func (e *env) sendFile(t *testing.T, user, id, name, mimeType string, body []byte) {
 	t.Helper()
 	u := e.slack.AddFile("T1-"+id+"/"+name, mimeType, body)
+	e.sendFileAt(t, user, id, name, mimeType, len(body), u)
+}
+
+// sendFileAt sends the message.im event of a file Slack says is at u.
+func (e *env) sendFileAt(t *testing.T, user, id, name, mimeType string, size int, u string) {
+	t.Helper()
+	e.sendIM(t, id, map[string]any{
+		"type": "message", "subtype": "file_share", "channel": "D9", "channel_type": "im",
+		"user": user, "text": "", "ts": "1700002000.000100", "event_ts": "1700002000.000100", "upload": true,
+		"files": []any{map[string]any{
+			"id": id, "name": name, "title": name, "mimetype": mimeType, "size": size, "mode": "hosted",
+			"url_private": u, "url_private_download": u,
+		}},
+	})
+}
+
+// sendIM sends event in an Events API envelope
+// (https://docs.slack.dev/apis/events-api/#callback-field).
+func (e *env) sendIM(t *testing.T, id string, event map[string]any) {
+	t.Helper()
 	ev := map[string]any{
 		"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
 		"event_id": "Ev" + id, "event_time": 1700002000,
-		"event": map[string]any{
-			"type": "message", "subtype": "file_share", "channel": "D9", "channel_type": "im",
-			"user": user, "text": "", "ts": "1700002000.000100", "event_ts": "1700002000.000100", "upload": true,
-			"files": []any{map[string]any{
-				"id": id, "name": name, "title": name, "mimetype": mimeType, "size": len(body), "mode": "hosted",
-				"url_private": u, "url_private_download": u,
-			}},
-		},
+		"event": event,
 	}
 	raw, err := json.Marshal(ev)
 	if err != nil {
@@ -288,5 +304,44 @@ func TestWhatsAppExportDateOrder(t *testing.T) {
 	e.told(t, "U4", "You chose month/day", 0)
 	if n := len(e.slack.Calls("views.open")); n != 1 {
 		t.Errorf("Got(views.open calls) = %d, want 1: the other order no longer opens the form", n)
+	}
+}
+
+// A file whose address is not Slack's file host is not downloaded with
+// the bot token: the person is told, nothing is kept. Words without a
+// file get a hint; the bot's own messages get nothing.
+func TestWhatsAppExportDownloadAndHints(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.slack.AddUser(slacktest.User{ID: "U4", Name: "dee", RealName: "Dee Dee", TZ: "Europe/London"})
+	var got atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		w.Write(iosExport(t))
+	}))
+	defer other.Close()
+	e.sendFileAt(t, "U4", "F44", "WhatsApp Chat - Project Board.zip", "application/zip", 100, other.URL+"/x.zip")
+	e.told(t, "U4", "could not download the file", 0)
+	if n := got.Load(); n != 0 {
+		t.Errorf("Got(requests to a host that is not Slack's) = %d, want 0", n)
+	}
+	for o, err := range e.store.List(context.Background(), "uploads/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("Got(kept object %s), want nothing kept", o.Key)
+	}
+
+	n := len(e.slack.Calls(""))
+	e.sendIM(t, "Ev2", map[string]any{"type": "message", "channel": "D9", "channel_type": "im", "user": "U4",
+		"text": "hello", "ts": "1700002100.000100", "event_ts": "1700002100.000100"})
+	e.told(t, "U4", "To file a WhatsApp chat, export it on your phone", n)
+	n = len(e.slack.Calls(""))
+	e.sendIM(t, "Ev3", map[string]any{"type": "message", "subtype": "bot_message", "channel": "D9", "channel_type": "im",
+		"bot_id": "B1", "text": "WhatsApp chat received", "ts": "1700002200.000100", "event_ts": "1700002200.000100"})
+	time.Sleep(200 * time.Millisecond)
+	for _, c := range e.slack.Calls("")[n:] {
+		if c.Method == "chat.postMessage" || c.Method == "chat.postEphemeral" {
+			t.Errorf("Got(%s after the bot's own message), want no answer", c.Method)
+		}
 	}
 }
