@@ -16,6 +16,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/capture/whatsapp"
+	"github.com/recordbot/recordbot/filing"
 )
 
 // SlackConfig configures the Slack front end (see the Slack section of README.md).
@@ -187,7 +188,10 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	// Exports sent to the bot are filed as WhatsApp threads; their
 	// outcomes go back to the Slack person who sent them.
 	w.Sources[capture.WhatsApp] = whatsapp.Source{Open: o.Exports.Open}
-	w.Notifiers.ByPlatform[capture.WhatsApp] = app
+	if w.Notifiers.ByVia == nil {
+		w.Notifiers.ByVia = map[string]filing.Notifier{}
+	}
+	w.Notifiers.ByVia[slackbot.ViaExport] = app
 	app.Register(w.Mux)
 
 	var ways []string

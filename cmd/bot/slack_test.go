@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/recordbot/recordbot/bot"
+	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 )
@@ -105,7 +106,7 @@ func TestSlackConfig(t *testing.T) {
 			// Exports sent to the bot in Slack are filed as WhatsApp
 			// threads, and their outcomes told in Slack.
 			_, hasWA := w.Sources[capture.WhatsApp]
-			_, hasWANotifier := w.Notifiers.ByPlatform[capture.WhatsApp]
+			_, hasWANotifier := w.Notifiers.ByVia[slackbot.ViaExport]
 			if hasWA != tt.routes || hasWANotifier != tt.routes {
 				t.Errorf("whatsapp source registered %v, notifier %v; want %v", hasWA, hasWANotifier, tt.routes)
 			}
