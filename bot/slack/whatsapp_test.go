@@ -226,6 +226,11 @@ func TestWhatsAppExportInDM(t *testing.T) {
 			t.Errorf("Got(thread.json) without %q", want)
 		}
 	}
+
+	// The same export sent by someone else stays the first sender's.
+	e.slack.AddUser(slacktest.User{ID: "U2", Name: "bob", RealName: "Bob Bobson", TZ: "Europe/Paris"})
+	e.sendFile(t, "U2", "F45", name, "application/zip", export)
+	e.told(t, "U2", "Someone else sent me this same export", 0)
 }
 
 // A file that is not a WhatsApp export gets a clear answer; nothing is
@@ -330,6 +335,12 @@ func TestWhatsAppExportDownloadAndHints(t *testing.T) {
 		}
 		t.Errorf("Got(kept object %s), want nothing kept", o.Key)
 	}
+
+	// Without a time zone in the sender's profile (and no
+	// RECORDS_TIMEZONE), the export's times cannot be read: they are asked.
+	e.slack.AddUser(slacktest.User{ID: "U5", Name: "eve", RealName: "Eve"})
+	e.sendFile(t, "U5", "F46", "WhatsApp Chat - Project Board.zip", "application/zip", iosExport(t))
+	e.told(t, "U5", "Set your time zone in your Slack profile", 0)
 
 	n := len(e.slack.Calls(""))
 	e.sendIM(t, "Ev2", map[string]any{"type": "message", "channel": "D9", "channel_type": "im", "user": "U4",
