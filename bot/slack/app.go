@@ -113,6 +113,8 @@ type App struct {
 	// submit).
 	formsMu sync.Mutex
 	forms   map[string]formState
+	// exportSlots limits the exports read at once (whatsapp.go).
+	exportSlots chan struct{}
 }
 
 var _ filing.Notifier = (*App)(nil)
@@ -159,7 +161,8 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool), forms: make(map[string]formState)}
+	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool), forms: make(map[string]formState),
+		exportSlots: make(chan struct{}, exportsAtOnce)}
 	for _, id := range o.AllowedTeams {
 		if id = strings.TrimSpace(id); id != "" {
 			a.allowed[id] = true

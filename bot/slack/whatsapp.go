@@ -42,6 +42,13 @@ const ExportActionID = "file_whatsapp_export"
 // ViaExport is how a request for an export sent in Slack says it came.
 const ViaExport = "slack whatsapp upload"
 
+// exportTimeout bounds downloading, reading and keeping one export.
+const exportTimeout = 15 * time.Minute
+
+// exportsAtOnce is how many exports are downloaded and read at once,
+// each on disk up to bot.MaxUpload.
+const exportsAtOnce = 2
+
 // kindExport marks a modal's target as a kept export, not a thread.
 const kindExport = "whatsapp"
 
@@ -95,8 +102,17 @@ func (a *App) tell(ctx context.Context, team, channel, user, text string) {
 // receiveExport downloads, reads and keeps an export, and offers the
 // button that files it; a file that is not an export gets the reason.
 func (a *App) receiveExport(ctx context.Context, team, channel, user string, f slackapi.File) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	// Downloading and reading a large export takes longer than other
+	// work after an acknowledgement; a few are taken at once.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), exportTimeout)
 	defer cancel()
+	select {
+	case a.exportSlots <- struct{}{}:
+		defer func() { <-a.exportSlots }()
+	case <-ctx.Done():
+		a.tell(ctx, team, channel, user, "Sorry, I am busy with other exports. Please send it again later.")
+		return
+	}
 	if f.Size > bot.MaxUpload {
 		a.tell(ctx, team, channel, user, fmt.Sprintf("This file is too large to be a chat export I can take (%d MB, over %d MB).", f.Size>>20, bot.MaxUpload>>20))
 		return
