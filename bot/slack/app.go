@@ -3,7 +3,8 @@
 // picker, per-workspace installation (OAuth v2), each person's permission
 // to read the direct and group messages they file (OAuth v2 user scopes,
 // see grants.go) and the messages that tell people what became of their
-// request.
+// request. People also file WhatsApp chats by sending their "Export chat"
+// file to recordbot in its Messages tab (whatsapp.go).
 //
 // One set of handlers serves both ways Slack can reach the bot: HTTP
 // requests signed with the signing secret (/slack/commands,
