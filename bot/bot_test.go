@@ -52,7 +52,11 @@ func TestNotifiersRoute(t *testing.T) {
 	n.Notify(context.Background(), filing.Outcome{Request: filing.Request{ID: "r1", Thread: capture.Ref{Platform: capture.Mattermost}}})
 	n.Notify(context.Background(), filing.Outcome{Request: filing.Request{ID: "r2", Thread: capture.Ref{Platform: capture.Slack}}})
 	n.Notify(context.Background(), filing.Outcome{Request: filing.Request{ID: "r3", Thread: capture.Ref{Platform: "teams"}}})
-	if strings.Join(m.got, ",") != "r1" || strings.Join(s.got, ",") != "r2" {
-		t.Errorf("routed: mattermost %v, slack %v; want [r1] and [r2]", m.got, s.got)
+	// An export sent in Slack goes back to Slack, though its platform
+	// is WhatsApp.
+	n.ByVia = map[string]filing.Notifier{"slack whatsapp upload": s}
+	n.Notify(context.Background(), filing.Outcome{Request: filing.Request{ID: "r4", Via: "slack whatsapp upload", Thread: capture.Ref{Platform: capture.WhatsApp}}})
+	if strings.Join(m.got, ",") != "r1" || strings.Join(s.got, ",") != "r2,r4" {
+		t.Errorf("routed: mattermost %v, slack %v; want [r1] and [r2 r4]", m.got, s.got)
 	}
 }

@@ -12,11 +12,19 @@ import (
 // request came from.
 type Notifiers struct {
 	ByPlatform map[capture.Platform]filing.Notifier
-	Logger     *slog.Logger
+	// ByVia routes requests by how they were made (filing.Request.Via)
+	// before ByPlatform: a WhatsApp export sent to the bot is answered
+	// on the chat platform it was sent on.
+	ByVia  map[string]filing.Notifier
+	Logger *slog.Logger
 }
 
 // Notify implements filing.Notifier.
 func (n *Notifiers) Notify(ctx context.Context, o filing.Outcome) {
+	if nf, ok := n.ByVia[o.Request.Via]; ok {
+		nf.Notify(ctx, o)
+		return
+	}
 	if nf, ok := n.ByPlatform[o.Request.Thread.Platform]; ok {
 		nf.Notify(ctx, o)
 		return

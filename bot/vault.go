@@ -2,8 +2,9 @@
 // filing conversation (the form's suggested title, limits and marking
 // default, and form values to a filing.Request, in form.go; what the
 // person is told and when, in each platform's markup, in outcome.go),
-// sealed installation secrets, and routing of filing outcomes back to the
-// platform a request came from. The front ends themselves are bot/slack
+// sealed installation secrets, routing of filing outcomes back to the
+// platform a request came from, and the keeping of WhatsApp exports
+// people send to the bot until they are filed (uploads.go). The front ends themselves are bot/slack
 // and bot/mattermost: each decodes its platform's payloads, shows the
 // form, and says what Voice gives it.
 package bot

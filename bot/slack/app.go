@@ -3,7 +3,8 @@
 // picker, per-workspace installation (OAuth v2), each person's permission
 // to read the direct and group messages they file (OAuth v2 user scopes,
 // see grants.go) and the messages that tell people what became of their
-// request.
+// request. People also file WhatsApp chats by sending their "Export chat"
+// file to recordbot in its Messages tab (whatsapp.go).
 //
 // One set of handlers serves both ways Slack can reach the bot: HTTP
 // requests signed with the signing secret (/slack/commands,
@@ -90,6 +91,14 @@ type Options struct {
 	// MaxBody, when set, caps every request body in place of each
 	// endpoint's own limit (see maxInteraction).
 	MaxBody int64
+	// Exports keeps the WhatsApp exports people send to the bot in its
+	// Messages tab (see whatsapp.go); with Files, it turns that on.
+	Exports *bot.Uploads
+	// Files downloads the files people send (capture/slack's Source).
+	Files Files
+	// ExportTimeZone reads an export's times when the sender's Slack
+	// profile has no time zone; nil: they are asked to set one.
+	ExportTimeZone *time.Location
 }
 
 // App is the Slack front end. It also implements filing.Notifier for
@@ -105,6 +114,8 @@ type App struct {
 	// submit).
 	formsMu sync.Mutex
 	forms   map[string]formState
+	// exportSlots limits the exports read at once (whatsapp.go).
+	exportSlots chan struct{}
 }
 
 var _ filing.Notifier = (*App)(nil)
@@ -151,7 +162,8 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool), forms: make(map[string]formState)}
+	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool), forms: make(map[string]formState),
+		exportSlots: make(chan struct{}, exportsAtOnce)}
 	for _, id := range o.AllowedTeams {
 		if id = strings.TrimSpace(id); id != "" {
 			a.allowed[id] = true

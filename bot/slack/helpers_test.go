@@ -25,6 +25,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
+	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
@@ -46,6 +47,7 @@ type env struct {
 	source   *slackcap.Source
 	installs *slackbot.Installations
 	grants   *slackbot.Grants
+	exports  *bot.Uploads
 	// log holds everything the bot logged.
 	log *syncBuffer
 }
@@ -131,8 +133,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	e.source = src
 	var notifier filing.Notifier = filing.NotifierFunc(func(ctx context.Context, o filing.Outcome) { app.Notify(ctx, o) })
+	e.exports = &bot.Uploads{Store: e.store}
 	e.service, err = filing.NewService(filing.Options{
-		Store: e.store, Plan: filing.SamplePlan(), Source: capture.Sources{capture.Slack: src},
+		Store: e.store, Plan: filing.SamplePlan(),
+		Source:   capture.Sources{capture.Slack: src, capture.WhatsApp: whatsapp.Source{Open: e.exports.Open}},
 		Notifier: notifier, Logger: log, Workers: 2,
 	})
 	if err != nil {
@@ -145,6 +149,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	ao := slackbot.Options{
 		Filer: filer, Threads: src, AllowedTeams: o.allowed, Installs: installs, SigningSecret: secret,
 		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Now: o.now,
+		Exports: e.exports, Files: src,
 	}
 	if installs != nil || o.grants {
 		ao.ClientID, ao.ClientSecret = "cid", "csecret"

@@ -50,14 +50,16 @@ func (a *App) Register(mux *http.ServeMux) {
 //     https://api.slack.com/reference/surfaces/views).
 //   - /record's form fields (https://api.slack.com/interactivity/slash-commands#app_command_handling):
 //     a link and a title of at most 250 characters.
-//   - The events recordbot subscribes to, app_uninstalled and
-//     tokens_revoked (https://api.slack.com/events/tokens_revoked), are a
-//     few hundred bytes.
+//   - Of the events recordbot subscribes to, app_uninstalled and
+//     tokens_revoked (https://api.slack.com/events/tokens_revoked) are a
+//     few hundred bytes; message.im
+//     (https://docs.slack.dev/reference/events/message.im) carries a
+//     whole direct message, as large as a shortcut's, with its files.
 const (
 	maxInteraction = 256 << 10
 	maxOptions     = 64 << 10
 	maxCommand     = 16 << 10
-	maxEvent       = 64 << 10
+	maxEvent       = 256 << 10
 )
 
 // maxSkew is how old (or how far ahead) a signed request may be.

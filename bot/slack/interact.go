@@ -42,6 +42,11 @@ func (a *App) interaction(ctx context.Context, ic *slackapi.InteractionCallback)
 			return ack{body: a.classOptions(ic.Value)}
 		}
 		return ack{body: map[string]any{"options": []any{}}}
+	case slackapi.InteractionTypeBlockActions:
+		if sum, ok := exportAction(ic); ok && a.o.Exports != nil {
+			return a.exportButton(ic, sum)
+		}
+		return ack{}
 	case slackapi.InteractionTypeViewSubmission:
 		if ic.View.CallbackID != ModalID {
 			return ack{}
@@ -141,7 +146,7 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 	}
 	user, text := ic.User.ID, a.voice(t.Team, ic.User.ID).Accepted(r, a.o.Filer.Plan())
 	return ack{after: func(ctx context.Context) {
-		a.ephemeral(ctx, t.Team, t.Channel, user, t.Root, text)
+		a.ephemeral(ctx, t.Team, t.Channel, user, t.threadTS(), text)
 	}}
 }
 
@@ -200,6 +205,10 @@ func (a *App) event(ev *slackevents.EventsAPIEvent) ack {
 		}
 		if a.o.Grants != nil {
 			work = append(work, func(ctx context.Context) { a.removeGrants(ctx, team, nil) })
+		}
+	case *slackevents.MessageEvent:
+		if w := a.exportEvent(team, ev.EnterpriseID, e); w != nil {
+			work = append(work, w)
 		}
 	case *slackevents.TokensRevokedEvent:
 		if len(e.Tokens.Bot) > 0 && a.o.Installs != nil {

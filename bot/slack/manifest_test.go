@@ -26,6 +26,7 @@ func TestManifest(t *testing.T) {
 		Features struct {
 			AppHome struct {
 				Messages bool `yaml:"messages_tab_enabled"`
+				ReadOnly bool `yaml:"messages_tab_read_only_enabled"`
 			} `yaml:"app_home"`
 			Shortcuts []struct {
 				Type       string `yaml:"type"`
@@ -76,6 +77,15 @@ func TestManifest(t *testing.T) {
 	}
 	if !m.Features.AppHome.Messages {
 		t.Error("manifest: the App Home Messages tab is off; people are told things there")
+	}
+	// People send WhatsApp exports in the Messages tab: it must take
+	// messages, and the bot must hear them (message.im, with im:history:
+	// https://docs.slack.dev/reference/events/message.im).
+	if m.Features.AppHome.ReadOnly {
+		t.Error("manifest: the Messages tab is read-only; people send WhatsApp exports there")
+	}
+	if !slices.Contains(m.Settings.Events.BotEvents, "message.im") || !slices.Contains(m.OAuth.Scopes.Bot, "im:history") {
+		t.Errorf("manifest bot events = %v, want message.im (with the im:history scope)", m.Settings.Events.BotEvents)
 	}
 	if len(m.OAuth.RedirectURLs) != 2 || m.OAuth.RedirectURLs[1] != "https://recordbot.example.org/slack/oauth/user-callback" {
 		t.Errorf("manifest redirect URLs = %v, want the install callback and /slack/oauth/user-callback", m.OAuth.RedirectURLs)

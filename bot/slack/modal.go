@@ -37,14 +37,29 @@ type target struct {
 	Root       string `json:"r"`
 	Message    string `json:"m,omitempty"`
 	Via        string `json:"v"`
+	// Kind is kindExport for an export sent to the bot (Root is its
+	// SHA-256, Channel the direct message it was sent in); empty for a
+	// thread.
+	Kind string `json:"k,omitempty"`
 }
 
 func (t target) ref() capture.Ref {
+	if t.Kind == kindExport {
+		return capture.Ref{Platform: capture.WhatsApp, ThreadID: t.Root}
+	}
 	r := capture.Ref{Platform: capture.Slack, WorkspaceID: t.Team, ChannelID: t.Channel, ThreadID: t.Root, Server: t.Enterprise}
 	if t.Message != "" && t.Message != t.Root {
 		r.MessageID = t.Message
 	}
 	return r
+}
+
+// threadTS is the Slack thread to answer in: none for an export.
+func (t target) threadTS() string {
+	if t.Kind == kindExport {
+		return ""
+	}
+	return t.Root
 }
 
 // modal builds the filing modal for thread t with a suggested title.
@@ -169,7 +184,7 @@ func (a *App) submission(ic *slackapi.InteractionCallback) (filing.Request, targ
 		Thread: t.ref(),
 		Via:    t.Via,
 		Key:    submissionKey(ic),
-		Reply:  reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.Root}.raw(),
+		Reply:  reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.threadTS()}.raw(),
 	})
 	return r, t, nil
 }

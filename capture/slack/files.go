@@ -137,3 +137,11 @@ func retryAfter(h string) time.Duration {
 	}
 	return time.Duration(n) * time.Second
 }
+
+// Download streams a file a person shared with the bot, such as a chat
+// export sent in its Messages tab, with the workspace's bot token. As
+// for a thread's files, the token is sent only to Slack's file host
+// (FileOrigins).
+func (s *Source) Download(ctx context.Context, teamID, src, mimeType string) (io.ReadCloser, error) {
+	return s.download(ctx, func(ctx context.Context) (string, error) { return s.token(ctx, teamID) }, src, mimeType)
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/recordbot/recordbot/bot"
+	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 )
@@ -101,6 +102,13 @@ func TestSlackConfig(t *testing.T) {
 			_, hasNotifier := w.Notifiers.ByPlatform[capture.Slack]
 			if hasSource != tt.routes || hasNotifier != tt.routes {
 				t.Errorf("slack source registered %v, notifier %v; want %v", hasSource, hasNotifier, tt.routes)
+			}
+			// Exports sent to the bot in Slack are filed as WhatsApp
+			// threads, and their outcomes told in Slack.
+			_, hasWA := w.Sources[capture.WhatsApp]
+			_, hasWANotifier := w.Notifiers.ByVia[slackbot.ViaExport]
+			if hasWA != tt.routes || hasWANotifier != tt.routes {
+				t.Errorf("whatsapp source registered %v, notifier %v; want %v", hasWA, hasWANotifier, tt.routes)
 			}
 			rec := httptest.NewRecorder()
 			w.Mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/slack/interactivity", strings.NewReader("payload=x")))

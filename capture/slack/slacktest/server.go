@@ -37,6 +37,11 @@ type Channel struct {
 type User struct {
 	ID, Name, RealName, DisplayName string
 	IsBot                           bool
+	// TZ is the time zone the person set in their profile, such as
+	// Europe/London; users.info gives it as "tz"
+	// (https://api.slack.com/types/user: "tz", the person's time zone
+	// region). Empty: no tz in the answer.
+	TZ string
 }
 
 // File is a private file the server serves at its URL.
@@ -386,10 +391,14 @@ func (s *Server) methodAs(method, team, person string, c Call) map[string]any {
 		if !ok {
 			return fail("user_not_found")
 		}
-		return map[string]any{"ok": true, "user": map[string]any{
+		user := map[string]any{
 			"id": u.ID, "team_id": team, "name": u.Name, "real_name": u.RealName, "is_bot": u.IsBot,
 			"profile": map[string]any{"real_name": u.RealName, "display_name": u.DisplayName},
-		}}
+		}
+		if u.TZ != "" {
+			user["tz"] = u.TZ
+		}
+		return map[string]any{"ok": true, "user": user}
 	case "chat.getPermalink": // https://api.slack.com/methods/chat.getPermalink
 		ch, code := s.visible(c.get("channel"), false, person)
 		if code != "" {
