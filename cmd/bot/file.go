@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/recordbot/recordbot/capture"
@@ -77,12 +79,8 @@ func (m *Main) runFile(ctx context.Context, args []string) error {
 	}
 	sum, err := svc.FileThread(ctx, req, t)
 	if err != nil {
-		var fe filing.FieldErrors
-		if errors.As(err, &fe) {
-			for k, v := range fe {
-				fmt.Fprintf(m.Stderr, "--%s: %s\n", k, v)
-			}
-			return errors.New("nothing filed")
+		if ferr := m.flagErrors(err); ferr != nil {
+			return ferr
 		}
 		return fmt.Errorf("nothing filed completely: %w", err)
 	}
@@ -139,4 +137,17 @@ func readSnapshot(path string) (*capture.Thread, error) {
 		file.Open = func(ctx context.Context) (io.ReadCloser, error) { return os.Open(src) }
 	}
 	return &t, nil
+}
+
+// flagErrors prints a request's field errors against the command's flags
+// (--title: …) and returns "nothing filed"; nil when err has none.
+func (m *Main) flagErrors(err error) error {
+	var fe filing.FieldErrors
+	if !errors.As(err, &fe) {
+		return nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(fe)) {
+		fmt.Fprintf(m.Stderr, "--%s: %s\n", k, fe[k])
+	}
+	return errors.New("nothing filed")
 }

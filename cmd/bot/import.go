@@ -161,12 +161,8 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	}
 	sum, err := svc.FileThread(ctx, req, th)
 	if err != nil {
-		var fe filing.FieldErrors
-		if errors.As(err, &fe) {
-			for k, v := range fe {
-				fmt.Fprintf(m.Stderr, "--%s: %s\n", k, v)
-			}
-			return errors.New("nothing filed")
+		if ferr := m.flagErrors(err); ferr != nil {
+			return ferr
 		}
 		return fmt.Errorf("the record is not complete (run the same command again to complete it): %w", err)
 	}
