@@ -68,7 +68,7 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 		a.log.Warn("mattermost: posted event without a post")
 		return
 	}
-	if p.UserId == inst.BotUserID || p.Type != "" || p.RootId != "" {
+	if p.UserId == inst.BotUserID || p.Type != "" || p.RootId != "" || p.GetProp(model.PostPropsFromBot) == "true" {
 		return
 	}
 	if name, _ := data["channel_name"].(string); name != model.GetDMNameFromIds(inst.BotUserID, p.UserId) {
@@ -82,6 +82,11 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 		defer a.work.Done()
 		ctx, cancel := context.WithTimeout(ctx, exportTimeout)
 		defer cancel()
+		if !a.inInstalledTeam(ctx, inst, p.UserId) {
+			a.log.Info("mattermost: a direct message from someone in no team recordbot is installed on", "user", p.UserId)
+			a.tellOnce(ctx, rp, "I file records only for members of the teams I am installed on, and you are in none of them.", nil, pending)
+			return
+		}
 		switch {
 		case len(p.FileIds) == 0:
 			a.tellOnce(ctx, rp, exportHint, nil, pending)
@@ -91,6 +96,21 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 			a.receiveExport(ctx, rp, p.Id, p.FileIds[0], hex.EncodeToString(sum[:16]), pending)
 		}
 	}()
+}
+
+// inInstalledTeam reports whether user is a member of a team recordbot
+// is installed on: only they may file, as only they can run /record.
+func (a *App) inInstalledTeam(ctx context.Context, inst *Installation, user string) bool {
+	_, sess, err := a.installation(ctx, false)
+	if err != nil {
+		return false
+	}
+	for id := range inst.Teams {
+		if m, _, err := sess.api.GetTeamMember(ctx, id, user, ""); err == nil && m.UserId == user && m.DeleteAt == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // receiveExport downloads, reads and keeps an export, and offers the

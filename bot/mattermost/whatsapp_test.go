@@ -4,9 +4,11 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -245,5 +247,42 @@ func TestWhatsAppAmbiguousDateOrder(t *testing.T) {
 		if !strings.Contains(snap, want) {
 			t.Errorf("Got(thread.json) without %q", want)
 		}
+	}
+}
+
+// Someone in no team recordbot is installed on cannot file an export (as
+// they cannot run /record): they are told so and nothing is kept.
+func TestWhatsAppExportFromOutsideInstalledTeams(t *testing.T) {
+	e := newEnv(t, envOpts{exportZone: time.UTC})
+	carol, _ := e.mm.AddUser("carol")
+	e.listen(e.app, 1)
+	e.mm.SendDM(carol, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Project Board.zip", MIME: "application/zip", Data: iosExport(t)})
+	e.waitTold(carol, "only for members of the teams I am installed on")
+	if kept := e.uploadsKept(); len(kept) != 0 {
+		t.Errorf("Got(objects under %s) = %v, want none", bot.UploadsPrefix, kept)
+	}
+	for _, p := range e.mm.MessagesTo(carol.Id) {
+		if len(p.Attachments()) > 0 {
+			t.Errorf("Got(a button offered to someone outside the teams): %q", p.Message)
+		}
+	}
+}
+
+// A file over bot.MaxUpload is refused from its size, before any of it is
+// downloaded, and nothing is kept.
+func TestWhatsAppExportTooLarge(t *testing.T) {
+	e := newEnv(t, envOpts{exportZone: time.UTC})
+	e.listen(e.app, 1)
+	var reads atomic.Int32
+	e.mm.SendDMFile(e.alice, e.botUser(), "WhatsApp Chat - Huge.zip", "application/zip", bot.MaxUpload+1, func() io.Reader {
+		reads.Add(1)
+		return strings.NewReader("")
+	})
+	e.waitTold(e.alice, "too large to be a chat export")
+	if n := reads.Load(); n != 0 {
+		t.Errorf("Got(downloads of a file over the cap) = %d, want 0", n)
+	}
+	if kept := e.uploadsKept(); len(kept) != 0 {
+		t.Errorf("Got(objects under %s) = %v, want none", bot.UploadsPrefix, kept)
 	}
 }
