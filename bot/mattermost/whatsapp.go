@@ -68,8 +68,11 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 		a.log.Warn("mattermost: posted event without a post")
 		return
 	}
-	if p.UserId == inst.BotUserID || p.Type != "" || p.RootId != "" || p.GetProp(model.PostPropsFromBot) == "true" {
+	if p.UserId == inst.BotUserID || p.Type != "" || p.GetProp(model.PostPropsFromBot) == "true" {
 		return
+	}
+	if p.RootId != "" && len(p.FileIds) == 0 {
+		return // words in a thread of the direct message: no hint each time
 	}
 	if name, _ := data["channel_name"].(string); name != model.GetDMNameFromIds(inst.BotUserID, p.UserId) {
 		return // a direct message, but not with the bot
@@ -237,7 +240,7 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, nonce
 }
 
 // mdEscape keeps a chat's name from becoming Markdown.
-var mdEscape = strings.NewReplacer("*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "<", "&lt;", ">", "&gt;")
+var mdEscape = strings.NewReplacer("*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "~", "\\~")
 
 // download streams file fileID to w with the bot's token (GET
 // /api/v4/files/{id}; model.Client4.GetFile would hold it whole in
