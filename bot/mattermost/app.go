@@ -3,7 +3,9 @@
 // marking and description (with a dynamic select for a large file plan),
 // the reaction trigger seen over the WebSocket with its "File as record…"
 // button, what the person is told about each filing request, and the
-// per-team install and uninstall.
+// per-team install and uninstall. People also file WhatsApp chats by
+// sending their "Export chat" file to @recordbot in a direct message
+// (whatsapp.go).
 //
 // Everything the person is told goes through channels a bot account with
 // the default permissions may use on every server version: the slash
@@ -69,6 +71,13 @@ type Options struct {
 	// InstallTTL is how long the stored installation is cached (default
 	// 30s), so an install made while serving is picked up.
 	InstallTTL time.Duration
+	// Exports keeps the WhatsApp exports people send to the bot in a
+	// direct message (whatsapp.go); nil turns that off.
+	Exports *bot.Uploads
+	// ExportTimeZone reads an export's times when the sender's
+	// Mattermost profile has no time zone (RECORDS_TIMEZONE); nil asks
+	// the person to set one.
+	ExportTimeZone *time.Location
 }
 
 // App is the Mattermost front end of one server.
@@ -82,6 +91,11 @@ type App struct {
 	instAt  time.Time
 	sess    *session
 	sessTok string
+
+	// exportSlots limits the exports read at once; work counts the
+	// exports being taken, which Listen waits for.
+	exportSlots chan struct{}
+	work        sync.WaitGroup
 }
 
 // session is the installed bot's way in: the capture source, which
@@ -92,6 +106,8 @@ type session struct {
 	src  *mmcapture.Source
 	api  *model.Client4
 	http *http.Client
+	// tok is the bot's token, for downloads streamed past api.
+	tok string
 }
 
 // New returns the front end for o.Server.
@@ -128,7 +144,7 @@ func New(o Options) (*App, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &App{o: o, server: server, log: o.Logger}, nil
+	return &App{o: o, server: server, log: o.Logger, exportSlots: make(chan struct{}, exportsAtOnce)}, nil
 }
 
 // Register adds the routes Mattermost calls to mux.
@@ -171,7 +187,7 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *ses
 		api := model.NewAPIv4Client(a.server)
 		api.HTTPClient = hc
 		api.SetToken(tok)
-		a.sess, a.sessTok = &session{src: src, api: api, http: hc}, tok
+		a.sess, a.sessTok = &session{src: src, api: api, http: hc, tok: tok}, tok
 	}
 	return a.inst, a.sess, nil
 }

@@ -93,7 +93,7 @@ func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
 	if title == "" {
 		title = bot.SuggestTitle(rootText)
 	}
-	if err := a.openDialog(ctx, sess, f.Get("trigger_id"), st, title); err != nil {
+	if err := a.openDialog(ctx, sess, f.Get("trigger_id"), st, title, nil); err != nil {
 		a.log.Error("mattermost: open dialog", "err", err, "user", userID)
 		ephemeral(w, "The filing form could not be opened ("+err.Error()+"). Run /record again.")
 		return

@@ -55,12 +55,16 @@ func (a *App) dialog(st state, title string) model.Dialog {
 	}
 }
 
-func (a *App) openDialog(ctx context.Context, sess *session, triggerID string, st state, title string) error {
+func (a *App) openDialog(ctx context.Context, sess *session, triggerID string, st state, title string, up *bot.Upload) error {
 	if triggerID == "" {
 		return errors.New("no trigger id")
 	}
+	d := a.dialog(st, title)
+	if up != nil {
+		exportDialog(&d, *up)
+	}
 	_, err := sess.api.OpenInteractiveDialog(ctx, model.OpenDialogRequest{
-		TriggerId: triggerID, URL: a.o.PublicURL + DialogPath, Dialog: a.dialog(st, title),
+		TriggerId: triggerID, URL: a.o.PublicURL + DialogPath, Dialog: d,
 	})
 	return err
 }
@@ -95,6 +99,17 @@ func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 			return strings.TrimSpace(fmt.Sprint(v))
 		}
 		return ""
+	}
+	if st.Ref.Platform == capture.WhatsApp {
+		if a.o.Exports == nil {
+			writeJSON(w, model.SubmitDialogResponse{Error: "recordbot no longer takes WhatsApp exports here."})
+			return
+		}
+		fe, msg := a.checkExport(ctx, st, field("date_order"))
+		if msg != "" || fe != nil {
+			writeJSON(w, model.SubmitDialogResponse{Error: msg, Errors: fe})
+			return
+		}
 	}
 	rb, _ := json.Marshal(st.Reply)
 	plan := a.o.Filer.Plan()
@@ -168,7 +183,25 @@ func (a *App) handleAction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: "recordbot is not installed here any more."})
 		return
 	}
-	if err := a.openDialog(r.Context(), sess, req.TriggerId, st, st.Title); err != nil {
+	var up *bot.Upload
+	if st.Ref.Platform == capture.WhatsApp {
+		if a.o.Exports == nil {
+			writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: "recordbot no longer takes WhatsApp exports here."})
+			return
+		}
+		u, err := a.o.Exports.Get(r.Context(), st.Ref.ThreadID)
+		if errors.Is(err, capture.ErrNotFound) {
+			writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: "I no longer have this export. Please send it again."})
+			return
+		}
+		if err != nil {
+			a.log.Error("mattermost: could not read a kept export", "err", err, "user", req.UserId)
+			writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: "The filing form could not be opened; press the button again."})
+			return
+		}
+		up = &u
+	}
+	if err := a.openDialog(r.Context(), sess, req.TriggerId, st, st.Title, up); err != nil {
 		a.log.Error("mattermost: open dialog from button", "err", err, "user", req.UserId)
 		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: "The filing form could not be opened; press the button again."})
 		return

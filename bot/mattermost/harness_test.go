@@ -19,6 +19,7 @@ import (
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
+	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
@@ -44,6 +45,7 @@ type env struct {
 	public     *httptest.Server
 	inst       *mmbot.Installation
 	content    map[string][]byte
+	uploads    *bot.Uploads
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -53,6 +55,8 @@ type envOpts struct {
 	noWorker    bool
 	// store wraps the test store (to make it fail).
 	store func(filing.Store) filing.Store
+	// exportZone is RECORDS_TIMEZONE for exports sent to the bot.
+	exportZone *time.Location
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -82,6 +86,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	e.vault = v
+	e.uploads = &bot.Uploads{Store: e.store}
 	mux := http.NewServeMux()
 	e.public = httptest.NewServer(mux)
 	t.Cleanup(e.public.Close)
@@ -89,6 +94,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 	var app *mmbot.App
 	notify := filing.NotifierFunc(func(ctx context.Context, o filing.Outcome) { app.Notify(ctx, o) })
 	source := sourceFunc(func(ctx context.Context, ref capture.Ref, p capture.Person) (*capture.Thread, error) {
+		if ref.Platform == capture.WhatsApp {
+			return whatsapp.Source{Open: e.uploads.Open}.Capture(ctx, ref, p)
+		}
 		return app.Source().Capture(ctx, ref, p)
 	})
 	e.svc, err = filing.NewService(filing.Options{Store: e.store, Plan: filing.SamplePlan(), Source: source, Notifier: notify, Organisation: "Test Council"})
@@ -127,7 +135,7 @@ func (e *env) isDM(channelID string) bool {
 func (e *env) newApp(o envOpts) *mmbot.App {
 	app, err := mmbot.New(mmbot.Options{
 		Server: e.mm.URL, PublicURL: e.public.URL, Store: e.store, Vault: e.vault, Filer: e.svc,
-		DynamicOver: o.dynamicOver, InstallTTL: time.Millisecond,
+		DynamicOver: o.dynamicOver, InstallTTL: time.Millisecond, Exports: e.uploads, ExportTimeZone: o.exportZone,
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -20,10 +20,12 @@ import (
 
 // Listen follows the Mattermost WebSocket as the bot until ctx is
 // cancelled, offering to file a thread when someone adds the configured
-// reaction to one of its posts. It waits for an installation, and
+// reaction to one of its posts, and taking WhatsApp exports sent to the
+// bot in a direct message (whatsapp.go). It waits for an installation, and
 // reconnects with exponential backoff (1s doubling to 2 minutes, with
 // jitter) when the connection drops.
 func (a *App) Listen(ctx context.Context) error {
+	defer a.work.Wait()
 	backoff := time.Second
 	for {
 		inst, _, err := a.installation(ctx, false)
@@ -79,8 +81,11 @@ func (a *App) listenOnce(ctx context.Context, inst *Installation) error {
 				}
 				return errors.New("connection closed")
 			}
-			if ev.EventType() == model.WebsocketEventReactionAdded {
+			switch ev.EventType() {
+			case model.WebsocketEventReactionAdded:
 				a.onReaction(ctx, inst, ev)
+			case model.WebsocketEventPosted:
+				a.onPosted(ctx, inst, ev)
 			}
 		case resp, ok := <-ws.ResponseChannel:
 			if ok && resp.Status == model.StatusFail {

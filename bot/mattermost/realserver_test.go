@@ -25,6 +25,7 @@ import (
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
+	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
@@ -216,15 +217,19 @@ func TestRealServer(t *testing.T) {
 	r.public = httptest.NewServer(mux)
 	t.Cleanup(r.public.Close)
 	var app *mmbot.App
+	uploads := &bot.Uploads{Store: r.store}
 	svc, err := filing.NewService(filing.Options{Store: r.store, Plan: filing.SamplePlan(), Organisation: "Test Council",
 		Source: sourceFunc(func(ctx context.Context, ref capture.Ref, p capture.Person) (*capture.Thread, error) {
+			if ref.Platform == capture.WhatsApp {
+				return whatsapp.Source{Open: uploads.Open}.Capture(ctx, ref, p)
+			}
 			return app.Source().Capture(ctx, ref, p)
 		}),
 		Notifier: filing.NotifierFunc(func(ctx context.Context, o filing.Outcome) { app.Notify(ctx, o) })})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err = mmbot.New(mmbot.Options{Server: srv.URL, PublicURL: r.public.URL, Store: r.store, Vault: vault, Filer: svc, InstallTTL: time.Millisecond,
+	app, err = mmbot.New(mmbot.Options{Server: srv.URL, PublicURL: r.public.URL, Store: r.store, Vault: vault, Filer: svc, InstallTTL: time.Millisecond, Exports: uploads,
 		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -414,6 +419,80 @@ func TestRealServer(t *testing.T) {
 		}
 		pa.told(t, "Filed as record **Long ferry thread**", 90*time.Second)
 		checkRealRecord(t, r.store, long.Id, ids, nil, nil)
+	})
+
+	t.Run("whatsapp export in a direct message", func(t *testing.T) {
+		if _, _, err := srv.As(alice).PatchUser(ctx, alice.Id, &model.UserPatch{Timezone: model.StringMap{
+			"useAutomaticTimezone": "false", "automaticTimezone": "", "manualTimezone": "Europe/London"}}); err != nil {
+			t.Fatalf("alice sets her time zone: %v", err)
+		}
+		dm, _, err := srv.As(alice).CreateDirectChannel(ctx, alice.Id, r.inst.BotUserID)
+		if err != nil {
+			t.Fatalf("alice opens a direct message with the bot: %v", err)
+		}
+		export := iosExport(t)
+		sum := sha256.Sum256(export)
+		srv.AddPost(dm, alice, nil, "", mattermosttest.File{Name: "WhatsApp Chat - Project Board.zip", MIME: "application/zip", Data: export})
+		offer := pa.told(t, "WhatsApp chat **Project Board**", 30*time.Second)
+		t.Logf("alice saw: %q", offer.Message)
+		if !strings.Contains(offer.Message, "Europe/London (the Mattermost profile time zone") {
+			t.Errorf("Got(offer) = %q, want the time zone of alice's profile", offer.Message)
+		}
+		full, _, err := pa.api.GetPost(ctx, offer.Id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actionID string
+		for _, a := range full.Attachments() {
+			for _, x := range a.Actions {
+				actionID = x.Id
+			}
+		}
+		if actionID == "" {
+			t.Fatalf("offer %q has no button", offer.Message)
+		}
+		before := pc.dialogCount()
+		if _, err := pc.api.DoPostAction(ctx, offer.Id, actionID); err == nil {
+			t.Logf("the server let carol press the button in alice's direct message")
+		}
+		time.Sleep(500 * time.Millisecond)
+		if pc.dialogCount() != before {
+			t.Errorf("a dialog opened for carol on alice's export")
+		}
+		n := pa.dialogCount()
+		if _, err := pa.api.DoPostAction(ctx, offer.Id, actionID); err != nil {
+			t.Fatalf("alice presses File as record…: %v", err)
+		}
+		d := pa.dialog(t, n+1)
+		if got := d.Dialog.Elements[0].Default; got != "Project Board" {
+			t.Errorf("Got(title prefill) = %q, want the chat's name", got)
+		}
+		v := map[string]any{"title": "Project Board chat", "class": "100-20", "marking": "OFFICIAL"}
+		// The webapp sends the team it shows with a dialog submitted in a
+		// direct message; 6.7.2 refuses one without a team the person is in.
+		inTeam := *dm
+		inTeam.TeamId = r.team.Id
+		if resp := pa.submit(t, d, &inTeam, v); resp.Error != "" || len(resp.Errors) > 0 {
+			t.Fatalf("submission refused: %+v", resp)
+		}
+		done := pa.told(t, "Filed as record **Project Board chat**", 60*time.Second)
+		t.Logf("alice saw: %q", done.Message)
+		recs := realRecords(t, r.store, hex.EncodeToString(sum[:]))
+		if len(recs) != 1 {
+			t.Fatalf("Got(records of the export) = %d, want 1", len(recs))
+		}
+		if _, err := bagcheck.Check(ctx, r.store, recs[0]); err != nil {
+			t.Fatalf("record bag is not valid: %v", err)
+		}
+		rc, err := r.store.Open(ctx, recs[0]+filing.OriginalPath("WhatsApp Chat - Project Board.zip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(kept, export) {
+			t.Errorf("Got(original export in the record) = %d bytes, want the %d sent, byte for byte", len(kept), len(export))
+		}
 	})
 
 	t.Run("uninstall", func(t *testing.T) {

@@ -58,6 +58,8 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		Server: c.URL, PublicURL: w.Config.PublicURL, Store: w.Store, Vault: w.Vault,
 		Filer: w.filer(), Logger: w.Logger.With("platform", "mattermost"), Reaction: c.Reaction,
 		Transport: w.Metrics.transport(capture.Mattermost, c.transport),
+		// WhatsApp exports people send to @recordbot in a direct message.
+		Exports: w.exportUploads(), ExportTimeZone: w.Config.TimeZone,
 	})
 	if err != nil {
 		return "", err
@@ -65,6 +67,7 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 	app.Register(w.Mux)
 	w.Sources[capture.Mattermost] = app.Source()
 	w.Notifiers.ByPlatform[capture.Mattermost] = app
+	w.routeExports(mmbot.ViaExport, app)
 	w.Go("mattermost websocket", app.Listen)
 	server := c.URL
 	pingClient := &http.Client{Timeout: 5 * time.Second, Transport: w.Metrics.transport(capture.Mattermost, c.transport)}

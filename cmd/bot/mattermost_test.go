@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/recordbot/recordbot/bot"
+	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
 	"github.com/recordbot/recordbot/filing"
@@ -83,6 +84,14 @@ func TestMattermostInstallAndServe(t *testing.T) {
 	}
 	if w.Sources[capture.Mattermost] == nil || w.Notifiers.ByPlatform[capture.Mattermost] == nil || len(started) != 1 {
 		t.Errorf("setup did not register source, notifier and listener (started %v)", started)
+	}
+	// Exports sent to @recordbot are filed as WhatsApp threads and their
+	// outcomes told in Mattermost; the keeper is one, shared with Slack.
+	if w.Sources[capture.WhatsApp] == nil || w.Notifiers.ByVia[mmbot.ViaExport] == nil {
+		t.Errorf("setup did not register the WhatsApp source and the export outcomes' route")
+	}
+	if up := w.uploads; up == nil || w.exportUploads() != up {
+		t.Errorf("Got(a second keeper of exports), want the one made by setupMattermost")
 	}
 	rec := httptest.NewRecorder()
 	w.Mux.ServeHTTP(rec, httptest.NewRequest("POST", "/mattermost/command", strings.NewReader("token=wrong&team_id="+team.Id)))

@@ -39,6 +39,8 @@ type wiring struct {
 	// Go starts a background loop owned by serve. It must return when
 	// ctx is cancelled; an error from it stops the bot.
 	Go func(name string, run func(ctx context.Context) error)
+	// uploads keeps the WhatsApp exports sent to the bot (exports.go).
+	uploads *bot.Uploads
 }
 
 // httpLimits bound what one connection may take of the server, so slow

@@ -15,8 +15,6 @@ import (
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
-	"github.com/recordbot/recordbot/capture/whatsapp"
-	"github.com/recordbot/recordbot/filing"
 )
 
 // SlackConfig configures the Slack front end (see the Slack section of README.md).
@@ -142,7 +140,7 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		Filer:      w.filer(), Threads: src, AllowedTeams: c.AllowedTeams, BotToken: c.BotToken, SigningSecret: c.SigningSecret,
 		APIURL: c.APIURL, Logger: log, ThreadReceipt: c.ThreadReceipt,
 		// WhatsApp exports people send in recordbot's Messages tab.
-		Exports: &bot.Uploads{Store: w.Store}, Files: src, ExportTimeZone: w.Config.TimeZone,
+		Exports: w.exportUploads(), Files: src, ExportTimeZone: w.Config.TimeZone,
 	}
 	if grants != nil {
 		o.Grants = grants
@@ -185,13 +183,9 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		})
 	}
 	w.Notifiers.ByPlatform[capture.Slack] = app
-	// Exports sent to the bot are filed as WhatsApp threads; their
-	// outcomes go back to the Slack person who sent them.
-	w.Sources[capture.WhatsApp] = whatsapp.Source{Open: o.Exports.Open}
-	if w.Notifiers.ByVia == nil {
-		w.Notifiers.ByVia = map[string]filing.Notifier{}
-	}
-	w.Notifiers.ByVia[slackbot.ViaExport] = app
+	// Outcomes of exports sent to the bot go back to the Slack person
+	// who sent them.
+	w.routeExports(slackbot.ViaExport, app)
 	app.Register(w.Mux)
 
 	var ways []string

@@ -126,3 +126,29 @@ func TestSlackConfig(t *testing.T) {
 		})
 	}
 }
+
+// With both Slack and Mattermost configured, the exports sent to the bot
+// have one keeper and one WhatsApp source, and each front end is told
+// the outcomes of its own.
+func TestExportsWiredOnce(t *testing.T) {
+	store, err := filing.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &wiring{Store: store, Sources: capture.Sources{}, Notifiers: &bot.Notifiers{}}
+	a := w.exportUploads()
+	src := w.Sources[capture.WhatsApp]
+	w.Sources[capture.WhatsApp] = nil
+	if b := w.exportUploads(); b != a || w.Sources[capture.WhatsApp] != nil {
+		t.Errorf("Got(second exportUploads) = %p and a source registered again, want %p and the source registered once", b, a)
+	}
+	if src == nil {
+		t.Errorf("Got(WhatsApp source) = nil, want one")
+	}
+	sl := filing.NotifierFunc(func(context.Context, filing.Outcome) {})
+	w.routeExports(slackbot.ViaExport, sl)
+	w.routeExports("mattermost whatsapp upload", sl)
+	if len(w.Notifiers.ByVia) != 2 {
+		t.Errorf("Got(routes of export outcomes) = %d, want 2", len(w.Notifiers.ByVia))
+	}
+}

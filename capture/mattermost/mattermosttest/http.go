@@ -54,6 +54,7 @@ func (s *Server) routes() http.Handler {
 	h("GET /api/v4/teams/{id}", s.getTeam)
 	h("GET /api/v4/teams/name/{name}", s.getTeamByName)
 	h("POST /api/v4/teams/{id}/members", s.addTeamMember)
+	h("GET /api/v4/teams/{id}/members/{user}", s.getTeamMember)
 	h("POST /api/v4/posts/ephemeral", s.postEphemeral)
 	h("POST /api/v4/posts", s.createPost)
 	h("POST /api/v4/channels/direct", s.createDirect)
