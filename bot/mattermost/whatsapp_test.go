@@ -1,12 +1,9 @@
 package mattermost_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,37 +13,10 @@ import (
 
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
+	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 )
-
-// iosExport zips capture/whatsapp's iOS fixture as an iPhone exports a
-// chat with its media.
-func iosExport(t *testing.T) []byte {
-	t.Helper()
-	dir := "../../capture/whatsapp/testdata/ios-dmy"
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := zw.Create(e.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(b)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 func (e *env) botUser() *model.User {
 	return &model.User{Id: e.inst.BotUserID, Username: e.inst.BotUsername}
@@ -82,7 +52,7 @@ func TestWhatsAppExportSentInDirectMessage(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.mm.SetTimezone(e.alice, "Europe/London", "")
 	e.listen(e.app, 1)
-	export := iosExport(t)
+	export := whatsapptest.IOSExport(t)
 	name := "WhatsApp Chat - Project Board.zip"
 	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: name, MIME: "application/zip", Data: export})
 	offer := e.waitTold(e.alice, "WhatsApp chat")
@@ -196,7 +166,7 @@ func TestWhatsAppNotAnExport(t *testing.T) {
 func TestWhatsAppNoTimeZone(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.listen(e.app, 1)
-	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Project Board.zip", MIME: "application/zip", Data: iosExport(t)})
+	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Project Board.zip", MIME: "application/zip", Data: whatsapptest.IOSExport(t)})
 	e.waitTold(e.alice, "Set your time zone in your Mattermost profile")
 	if kept := e.uploadsKept(); len(kept) != 0 {
 		t.Errorf("Got(objects under %s) = %v, want none", bot.UploadsPrefix, kept)
@@ -256,7 +226,7 @@ func TestWhatsAppExportFromOutsideInstalledTeams(t *testing.T) {
 	e := newEnv(t, envOpts{exportZone: time.UTC})
 	carol, _ := e.mm.AddUser("carol")
 	e.listen(e.app, 1)
-	e.mm.SendDM(carol, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Project Board.zip", MIME: "application/zip", Data: iosExport(t)})
+	e.mm.SendDM(carol, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Project Board.zip", MIME: "application/zip", Data: whatsapptest.IOSExport(t)})
 	e.waitTold(carol, "only for members of the teams I am installed on")
 	if kept := e.uploadsKept(); len(kept) != 0 {
 		t.Errorf("Got(objects under %s) = %v, want none", bot.UploadsPrefix, kept)

@@ -1,7 +1,6 @@
 package slack_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,37 +15,10 @@ import (
 
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
+	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 )
-
-// iosExport zips capture/whatsapp's iOS fixture as an iPhone exports a
-// chat with its media.
-func iosExport(t *testing.T) []byte {
-	t.Helper()
-	dir := "../../capture/whatsapp/testdata/ios-dmy"
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := zw.Create(e.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(b)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // sendFile sends the message.im event of user sharing a file with the bot
 // in its Messages tab (D9), as Slack documents it
@@ -160,7 +131,7 @@ func TestWhatsAppExportInDM(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.slack.AddUser(slacktest.User{ID: "U4", Name: "dee", RealName: "Dee Dee", TZ: "Europe/London"})
 	e.run(t)
-	export := iosExport(t)
+	export := whatsapptest.IOSExport(t)
 	name := "WhatsApp Chat - Project Board.zip"
 	e.sendFile(t, "U4", "F40", name, "application/zip", export)
 	sum := e.exportButton(t)
@@ -259,7 +230,7 @@ func TestWhatsAppExportOtherSubmitter(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.slack.AddUser(slacktest.User{ID: "U4", Name: "dee", RealName: "Dee Dee", TZ: "Europe/London"})
 	e.run(t)
-	e.sendFile(t, "U4", "F42", "WhatsApp Chat - Project Board.zip", "application/zip", iosExport(t))
+	e.sendFile(t, "U4", "F42", "WhatsApp Chat - Project Board.zip", "application/zip", whatsapptest.IOSExport(t))
 	sum := e.exportButton(t)
 	e.interact(t, pressExport("U4", sum))
 	view := e.lastView(t)
@@ -321,7 +292,7 @@ func TestWhatsAppExportDownloadAndHints(t *testing.T) {
 	var got atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.Add(1)
-		w.Write(iosExport(t))
+		w.Write(whatsapptest.IOSExport(t))
 	}))
 	defer other.Close()
 	e.sendFileAt(t, "U4", "F44", "WhatsApp Chat - Project Board.zip", "application/zip", 100, other.URL+"/x.zip")
@@ -339,7 +310,7 @@ func TestWhatsAppExportDownloadAndHints(t *testing.T) {
 	// Without a time zone in the sender's profile (and no
 	// RECORDS_TIMEZONE), the export's times cannot be read: they are asked.
 	e.slack.AddUser(slacktest.User{ID: "U5", Name: "eve", RealName: "Eve"})
-	e.sendFile(t, "U5", "F46", "WhatsApp Chat - Project Board.zip", "application/zip", iosExport(t))
+	e.sendFile(t, "U5", "F46", "WhatsApp Chat - Project Board.zip", "application/zip", whatsapptest.IOSExport(t))
 	e.told(t, "U5", "Set your time zone in your Slack profile", 0)
 
 	n := len(e.slack.Calls(""))
