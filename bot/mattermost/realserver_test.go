@@ -26,6 +26,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
 	"github.com/recordbot/recordbot/capture/whatsapp"
+	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
@@ -430,7 +431,7 @@ func TestRealServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("alice opens a direct message with the bot: %v", err)
 		}
-		export := iosExport(t)
+		export := whatsapptest.IOSExport(t)
 		sum := sha256.Sum256(export)
 		srv.AddPost(dm, alice, nil, "", mattermosttest.File{Name: "WhatsApp Chat - Project Board.zip", MIME: "application/zip", Data: export})
 		offer := pa.told(t, "WhatsApp chat **Project Board**", 30*time.Second)
