@@ -24,12 +24,7 @@ import (
 func (m *Main) runFile(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bot file", flag.ContinueOnError)
 	snapshot := fs.String("snapshot", "", "thread snapshot JSON `file` (required); attached files' \"source\" paths are relative to it")
-	class := fs.String("class", "", "file plan class `code` (required)")
-	title := fs.String("title", "", "record `title` (required)")
-	marking := fs.String("marking", "", "security `marking` (default: the class's default)")
-	desc := fs.String("description", "", "optional `description` or decision summary")
-	by := fs.String("by", "", "who is filing, for the audit trail (default: the current user)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
+	class, title, marking, desc, by, asJSON := filingFlags(fs, "who is filing, for the audit trail (default: the current user)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: bot file --snapshot thread.json --class CODE --title TITLE [--marking M] [--description D]")
 		fs.PrintDefaults()
@@ -150,4 +145,17 @@ func (m *Main) flagErrors(err error) error {
 		fmt.Fprintf(m.Stderr, "--%s: %s\n", k, fe[k])
 	}
 	return errors.New("nothing filed")
+}
+
+// filingFlags defines the flags every command that files a record takes:
+// --class, --title, --marking, --description, --by (described by byHelp)
+// and --json.
+func filingFlags(fs *flag.FlagSet, byHelp string) (class, title, marking, desc, by *string, asJSON *bool) {
+	class = fs.String("class", "", "file plan class `code` (required)")
+	title = fs.String("title", "", "record `title` (required)")
+	marking = fs.String("marking", "", "security `marking` (default: the class's default)")
+	desc = fs.String("description", "", "optional `description` or decision summary")
+	by = fs.String("by", "", byHelp)
+	asJSON = fs.Bool("json", false, "print the result as JSON")
+	return
 }

@@ -44,15 +44,10 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		return fmt.Errorf("cannot import from %q: recordbot imports WhatsApp exports (bot import whatsapp FILE)", args[0])
 	}
 	fs := flag.NewFlagSet("bot import whatsapp", flag.ContinueOnError)
-	class := fs.String("class", "", "file plan class `code` (required)")
-	title := fs.String("title", "", "record `title` (required)")
-	marking := fs.String("marking", "", "security `marking` (default: the class's default)")
-	desc := fs.String("description", "", "optional `description` or decision summary")
+	class, title, marking, desc, by, asJSON := filingFlags(fs, "who supplied the export, for the record (default: the current user)")
 	tz := fs.String("timezone", "", "`zone` the phone was in, such as Europe/London (default: $TZ); export times carry no zone")
 	order := fs.String("date-order", "", "`dmy` (31/12/2022) or mdy (12/31/2022), for an export whose dates fit both")
 	chat := fs.String("chat", "", "the chat's `name`, when the file names do not give it")
-	by := fs.String("by", "", "who supplied the export, for the record (default: the current user)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: bot import whatsapp EXPORT.zip|EXPORT.txt --class CODE --title TITLE [--marking M] [--timezone Europe/London] [--date-order dmy|mdy] [--by NAME]")
 		fs.PrintDefaults()
