@@ -168,7 +168,7 @@ func (k *Uploads) Get(ctx context.Context, sum string) (Upload, error) {
 	if err != nil {
 		return u, err
 	}
-	rc, err := k.Store.Open(ctx, key+".json")
+	rc, _, err := k.Store.Open(ctx, key+".json")
 	if errors.Is(err, filing.ErrNotExist) {
 		return u, fmt.Errorf("export %s is not kept: %w", sum, capture.ErrNotFound)
 	}
@@ -198,7 +198,7 @@ func (k *Uploads) Open(ctx context.Context, ref capture.Ref) (whatsapp.Export, e
 		return whatsapp.Export{}, err
 	}
 	key, _ := uploadKey(u.SHA256)
-	rc, err := k.Store.Open(ctx, key)
+	rc, _, err := k.Store.Open(ctx, key)
 	if errors.Is(err, filing.ErrNotExist) {
 		return whatsapp.Export{}, fmt.Errorf("export %s is not kept: %w", u.SHA256, capture.ErrNotFound)
 	}

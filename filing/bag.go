@@ -198,7 +198,7 @@ func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, strin
 // loadImage reads a stored image of the record being filed, for the PDF.
 func (f *filer) loadImage(fl *filing) imageLoader {
 	return func(ctx context.Context, path string) ([]byte, error) {
-		rc, err := f.store.Open(ctx, fl.key+path)
+		rc, _, err := f.store.Open(ctx, fl.key+path)
 		if err != nil {
 			return nil, err
 		}
@@ -309,7 +309,7 @@ func (f *filer) settled(ctx context.Context, fl *filing) (bool, map[string]strin
 		return false, nil, err
 	}
 	reasons := make(map[string]string)
-	rc, err := f.store.Open(ctx, fl.key+RecordFile)
+	rc, _, err := f.store.Open(ctx, fl.key+RecordFile)
 	if errors.Is(err, ErrNotExist) {
 		return true, reasons, nil
 	} else if err != nil {
@@ -504,7 +504,7 @@ func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*c
 }
 
 func (f *filer) readThread(ctx context.Context, key string) (*capture.Thread, error) {
-	rc, err := f.store.Open(ctx, key)
+	rc, _, err := f.store.Open(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -632,7 +632,7 @@ func (c *countReader) Read(p []byte) (int, error) {
 
 // hashStored reads the object at key and returns its size and SHA-256.
 func (f *filer) hashStored(ctx context.Context, key string) (FileEntry, error) {
-	rc, err := f.store.Open(ctx, key)
+	rc, _, err := f.store.Open(ctx, key)
 	if err != nil {
 		return FileEntry{}, err
 	}

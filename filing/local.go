@@ -168,17 +168,29 @@ func syncDir(dir string) {
 	}
 }
 
-// Open implements Store.
-func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+// Open implements Store. The info describes the file opened, even if a
+// Put replaces it meanwhile.
+func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
 	p, err := l.path(key)
 	if err != nil {
-		return nil, err
+		return nil, ObjectInfo{}, err
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("open %s: %w", key, ErrNotExist)
+		return nil, ObjectInfo{}, fmt.Errorf("open %s: %w", key, ErrNotExist)
 	}
-	return f, err
+	if err != nil {
+		return nil, ObjectInfo{}, fmt.Errorf("open %s: %w", key, err)
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.IsDir() {
+		err = fmt.Errorf("open %s: %w", key, ErrNotExist)
+	}
+	if err != nil {
+		f.Close()
+		return nil, ObjectInfo{}, err
+	}
+	return f, localInfo(key, fi), nil
 }
 
 // Stat implements Store.

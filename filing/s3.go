@@ -330,17 +330,19 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, opts 
 }
 
 // Open implements Store.
-func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
 	obj, err := s.client.GetObject(ctx, s.bucket, s.prefix+key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, s.mapErr("open", key, err)
+		return nil, ObjectInfo{}, s.mapErr("open", key, err)
 	}
-	// Stat sends the GET and reports a missing object now, not at Read.
-	if _, err := obj.Stat(); err != nil {
+	// Stat sends the GET and reports a missing object now, not at Read;
+	// its answer describes the object this GET reads.
+	oi, err := obj.Stat()
+	if err != nil {
 		obj.Close()
-		return nil, s.mapErr("open", key, err)
+		return nil, ObjectInfo{}, s.mapErr("open", key, err)
 	}
-	return obj, nil
+	return obj, s3Info(key, oi), nil
 }
 
 // Stat implements Store. It reads the retention and legal hold too, when
@@ -350,12 +352,18 @@ func (s *S3) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	if err != nil {
 		return ObjectInfo{}, s.mapErr("stat", key, err)
 	}
+	return s3Info(key, oi), nil
+}
+
+// s3Info describes the object at key from a HEAD or GET answer, with its
+// Object Lock state when the answer carries it.
+func s3Info(key string, oi minio.ObjectInfo) ObjectInfo {
 	info := ObjectInfo{Key: key, Size: oi.Size, ETag: oi.ETag, LastModified: oi.LastModified}
 	if v := oi.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"); v != "" {
 		info.RetainUntil, _ = time.Parse(time.RFC3339, v)
 	}
 	info.LegalHold = oi.Metadata.Get("X-Amz-Object-Lock-Legal-Hold") == "ON"
-	return info, nil
+	return info
 }
 
 // List implements Store.

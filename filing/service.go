@@ -333,7 +333,7 @@ func (s *Service) request(ctx context.Context, h string) (Request, error) {
 
 // readJSON decodes the object at key (at most 1 MiB) into v.
 func readJSON(ctx context.Context, st Store, key string, v any) error {
-	rc, err := st.Open(ctx, key)
+	rc, _, err := st.Open(ctx, key)
 	if err != nil {
 		return err
 	}

@@ -24,8 +24,10 @@ type Store interface {
 	// never for a record's objects. With opts.IfMatch set it writes only
 	// if the current object has that ETag, else it fails with ErrConflict.
 	Put(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error)
-	// Open streams the object at key; ErrNotExist if there is none.
-	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// Open streams the object at key, with the info of the very object
+	// being read (so its ETag can make a later Put conditional on it);
+	// ErrNotExist if there is none.
+	Open(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error)
 	// Stat describes the object at key; ErrNotExist if there is none.
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
 	// List yields every object whose key starts with prefix, in key order.

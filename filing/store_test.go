@@ -28,7 +28,7 @@ func stores(t *testing.T) map[string]filing.Store {
 
 func readAll(t *testing.T, st filing.Store, key string) string {
 	t.Helper()
-	rc, err := st.Open(context.Background(), key)
+	rc, _, err := st.Open(context.Background(), key)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", key, err)
 	}
@@ -55,11 +55,45 @@ func TestStoreCreateNeverOverwrites(t *testing.T) {
 			if got := readAll(t, st, key); got != "first" {
 				t.Errorf("content after conflicting Create = %q, want %q", got, "first")
 			}
-			if _, err := st.Open(ctx, "records/missing"); !errors.Is(err, filing.ErrNotExist) {
+			if _, _, err := st.Open(ctx, "records/missing"); !errors.Is(err, filing.ErrNotExist) {
 				t.Errorf("Open(missing) error = %v, want ErrNotExist", err)
 			}
 			if _, err := st.Stat(ctx, "records/missing"); !errors.Is(err, filing.ErrNotExist) {
 				t.Errorf("Stat(missing) error = %v, want ErrNotExist", err)
+			}
+		})
+	}
+}
+
+// Open describes the object it reads: the same size, ETag and time as
+// Stat, and the ETag makes a Put conditional on what was read.
+func TestStoreOpenReturnsInfo(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			key := "pending/x.json"
+			put, err := st.Put(ctx, key, strings.NewReader("one"), 3, filing.WriteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, info, err := st.Open(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc.Close()
+			stat, err := st.Stat(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Key != key || info.Size != 3 || info.ETag == "" || info.ETag != stat.ETag || info.ETag != put.ETag ||
+				info.LastModified.IsZero() || !info.LastModified.Equal(stat.LastModified) {
+				t.Fatalf("Open info = %+v, want key %s, size 3 and Stat's ETag and time %+v", info, key, stat)
+			}
+			if _, err := st.Put(ctx, key, strings.NewReader("two!"), 4, filing.WriteOptions{IfMatch: info.ETag}); err != nil {
+				t.Fatalf("Put if-match Open's ETag: %v", err)
+			}
+			if _, err := st.Put(ctx, key, strings.NewReader("three"), 5, filing.WriteOptions{IfMatch: info.ETag}); !errors.Is(err, filing.ErrConflict) {
+				t.Fatalf("Put if-match a stale ETag = %v, want ErrConflict", err)
 			}
 		})
 	}

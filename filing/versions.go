@@ -246,7 +246,8 @@ func (h *History) Open(ctx context.Context, st Store) (io.ReadCloser, error) {
 	if vs, ok := st.(Versioner); ok && h.First.ID != "" {
 		return vs.OpenVersion(ctx, h.Key, h.First.ID)
 	}
-	return st.Open(ctx, h.Key)
+	rc, _, err := st.Open(ctx, h.Key)
+	return rc, err
 }
 
 // Stat describes h's first version, with its Object Lock state.

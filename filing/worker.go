@@ -100,11 +100,7 @@ func (s *Service) scan(ctx context.Context) []string {
 
 func (s *Service) readPending(ctx context.Context, id string) (pending, string, error) {
 	key := pendingKey(id)
-	info, err := s.o.Store.Stat(ctx, key)
-	if err != nil {
-		return pending{}, "", err
-	}
-	rc, err := s.o.Store.Open(ctx, key)
+	rc, info, err := s.o.Store.Open(ctx, key)
 	if err != nil {
 		return pending{}, "", err
 	}

@@ -249,7 +249,7 @@ func (e *env) checkRecord(wantTitle, wantClass string) {
 	if err != nil {
 		e.t.Fatalf("record bag is not valid: %v", err)
 	}
-	rc, err := e.store.Open(ctx, recs[0]+"data/thread.json")
+	rc, _, err := e.store.Open(ctx, recs[0]+"data/thread.json")
 	if err != nil {
 		e.t.Fatal(err)
 	}

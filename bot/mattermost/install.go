@@ -77,7 +77,7 @@ func commandLabel(server, team string) string {
 // LoadInstallation reads the installation of server; nil, nil when there
 // is none.
 func LoadInstallation(ctx context.Context, st filing.Store, server string) (*Installation, string, error) {
-	rc, err := st.Open(ctx, InstallKey(server))
+	rc, info, err := st.Open(ctx, InstallKey(server))
 	if errors.Is(err, filing.ErrNotExist) {
 		return nil, "", nil
 	}
@@ -92,10 +92,6 @@ func LoadInstallation(ctx context.Context, st filing.Store, server string) (*Ins
 	var in Installation
 	if err := json.Unmarshal(data, &in); err != nil {
 		return nil, "", fmt.Errorf("the Mattermost installation at %s is damaged: %w", InstallKey(server), err)
-	}
-	info, err := st.Stat(ctx, InstallKey(server))
-	if err != nil {
-		return nil, "", err
 	}
 	return &in, info.ETag, nil
 }

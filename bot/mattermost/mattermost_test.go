@@ -382,7 +382,7 @@ func TestInstall(t *testing.T) {
 		t.Errorf("bot is not on the team")
 	}
 	// Tokens are sealed: no plain token in the stored object.
-	rc, _ := e.store.Open(ctx, key)
+	rc, _, _ := e.store.Open(ctx, key)
 	stored := readAll(t, rc)
 	rc.Close()
 	if cmdTok := e.mm.Commands(e.team.Id)[0].Token; strings.Contains(stored, cmdTok) {

@@ -485,7 +485,7 @@ func TestRealServer(t *testing.T) {
 		if _, err := bagcheck.Check(ctx, r.store, recs[0]); err != nil {
 			t.Fatalf("record bag is not valid: %v", err)
 		}
-		rc, err := r.store.Open(ctx, recs[0]+filing.OriginalPath("WhatsApp Chat - Project Board.zip"))
+		rc, _, err := r.store.Open(ctx, recs[0]+filing.OriginalPath("WhatsApp Chat - Project Board.zip"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -553,7 +553,7 @@ func realRecords(t *testing.T, st filing.Store, rootID string) []string {
 
 func readJSONObject(t *testing.T, st filing.Store, key string, v any) {
 	t.Helper()
-	rc, err := st.Open(context.Background(), key)
+	rc, _, err := st.Open(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +600,7 @@ func checkRealRecord(t *testing.T, st filing.Store, rootID string, wantIDs []str
 		if bag.Payload[f.Path] != hex.EncodeToString(sum[:]) {
 			t.Errorf("file %s: Got(manifest sha) = %q, want the sha of the file on Mattermost", f.Name, bag.Payload[f.Path])
 		}
-		rc, err := st.Open(ctx, recs[0]+f.Path)
+		rc, _, err := st.Open(ctx, recs[0]+f.Path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -117,7 +117,7 @@ func TestWhatsAppExportSentInDirectMessage(t *testing.T) {
 	if media != 2 {
 		t.Errorf("Got(media files in the bag) = %d, want 2: %v", media, bag.Payload)
 	}
-	rc, err := e.store.Open(ctx, recs[0]+filing.OriginalPath(name))
+	rc, _, err := e.store.Open(ctx, recs[0]+filing.OriginalPath(name))
 	if err != nil {
 		t.Fatalf("open the original export in the record: %v", err)
 	}
@@ -126,7 +126,7 @@ func TestWhatsAppExportSentInDirectMessage(t *testing.T) {
 	if kept != string(export) {
 		t.Errorf("Got(original export in the record) = %d bytes, want the %d bytes sent, byte for byte", len(kept), len(export))
 	}
-	rc, err = e.store.Open(ctx, recs[0]+"data/thread.json")
+	rc, _, err = e.store.Open(ctx, recs[0]+"data/thread.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestWhatsAppAmbiguousDateOrder(t *testing.T) {
 	if len(recs) != 1 {
 		t.Fatalf("Got(records) = %v, want 1", recs)
 	}
-	rc, err := e.store.Open(context.Background(), recs[0]+"data/thread.json")
+	rc, _, err := e.store.Open(context.Background(), recs[0]+"data/thread.json")
 	if err != nil {
 		t.Fatal(err)
 	}

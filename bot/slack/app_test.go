@@ -172,7 +172,7 @@ func TestShortcutFilesRecord(t *testing.T) {
 	if files != 2 {
 		t.Errorf("bag has %d files, want 2: %v", files, bag.Payload)
 	}
-	rc, err := e.store.Open(context.Background(), prefix+filing.ThreadFile)
+	rc, _, err := e.store.Open(context.Background(), prefix+filing.ThreadFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestEventsAndInstall(t *testing.T) {
 	if tok, err := e.app.Token(ctx, "T2"); err != nil || tok != "xoxb-installed" {
 		t.Fatalf("Token(T2) after install = %q, %v, want the installed token", tok, err)
 	}
-	rc, err := e.store.Open(ctx, filing.InstallationsPrefix+"slack/T2.json")
+	rc, _, err := e.store.Open(ctx, filing.InstallationsPrefix+"slack/T2.json")
 	if err != nil {
 		t.Fatalf("installation not stored: %v", err)
 	}

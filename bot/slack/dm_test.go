@@ -161,7 +161,7 @@ func TestDirectMessageFiledAfterAuthorising(t *testing.T) {
 		t.Fatal("Slack issued no user token to U1")
 	}
 	// Sealed at rest.
-	rc, err := e.store.Open(context.Background(), filing.InstallationsPrefix+"slack/users/T1/U1.json")
+	rc, _, err := e.store.Open(context.Background(), filing.InstallationsPrefix+"slack/users/T1/U1.json")
 	if err != nil {
 		t.Fatalf("stored grant: %v", err)
 	}
@@ -457,7 +457,7 @@ func (c *testClock) add(d time.Duration) {
 
 func readAll(t *testing.T, st filing.Store, key string) string {
 	t.Helper()
-	rc, err := st.Open(context.Background(), key)
+	rc, _, err := st.Open(context.Background(), key)
 	if err != nil {
 		t.Fatalf("open %s: %v", key, err)
 	}

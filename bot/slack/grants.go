@@ -170,7 +170,7 @@ func (s *Grants) load(ctx context.Context, team, user string) (Grant, error) {
 	if !teamIDRE.MatchString(team) || !userIDRE.MatchString(user) {
 		return Grant{}, ErrNoGrant
 	}
-	rc, err := s.store.Open(ctx, grantKey(team, user))
+	rc, _, err := s.store.Open(ctx, grantKey(team, user))
 	if errors.Is(err, filing.ErrNotExist) {
 		return Grant{}, ErrNoGrant
 	}

@@ -129,7 +129,7 @@ func (s *Installations) load(ctx context.Context, team string) (Installation, er
 	if !teamIDRE.MatchString(team) {
 		return Installation{}, fmt.Errorf("workspace %q: %w", team, ErrNotInstalled)
 	}
-	rc, err := s.store.Open(ctx, installKey(team))
+	rc, _, err := s.store.Open(ctx, installKey(team))
 	if errors.Is(err, filing.ErrNotExist) {
 		return Installation{}, fmt.Errorf("workspace %s: %w", team, ErrNotInstalled)
 	}

@@ -177,7 +177,7 @@ func TestWhatsAppExportInDM(t *testing.T) {
 	if media != 2 {
 		t.Errorf("Got(media files in the bag) = %d, want 2: %v", media, bag.Payload)
 	}
-	rc, err := e.store.Open(context.Background(), prefix+filing.OriginalPath(name))
+	rc, _, err := e.store.Open(context.Background(), prefix+filing.OriginalPath(name))
 	if err != nil {
 		t.Fatalf("open the original export in the record: %v", err)
 	}
@@ -186,7 +186,7 @@ func TestWhatsAppExportInDM(t *testing.T) {
 	if !bytes.Equal(kept, export) {
 		t.Errorf("Got(original export in the record) = %d bytes, want the %d bytes sent, byte for byte", len(kept), len(export))
 	}
-	rc, err = e.store.Open(context.Background(), prefix+filing.ThreadFile)
+	rc, _, err = e.store.Open(context.Background(), prefix+filing.ThreadFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestWhatsAppExportDateOrder(t *testing.T) {
 	view := e.lastView(t)
 	e.interact(t, viewSubmission("U4", view, "Morning greetings", "100-20", "_class_default", ""))
 	e.told(t, "U4", "Filed as record", 0)
-	rc, err := e.store.Open(context.Background(), recordPrefix(t, e.store)+filing.ThreadFile)
+	rc, _, err := e.store.Open(context.Background(), recordPrefix(t, e.store)+filing.ThreadFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func TestRecordsDispose(t *testing.T) {
 				}
 			}
 			// The destroyed record stays in its class's register, marked.
-			rc, err := st.Open(context.Background(), records.RegisterKey("100-01", "csv"))
+			rc, _, err := st.Open(context.Background(), records.RegisterKey("100-01", "csv"))
 			if err != nil {
 				t.Fatalf("register of 100-01 after destruction: %v", err)
 			}

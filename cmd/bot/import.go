@@ -235,7 +235,7 @@ func claimImport(ctx context.Context, st filing.Store, req filing.Request, now t
 	if !errors.Is(err, filing.ErrExist) {
 		return req, false, fmt.Errorf("store the import: %w", err)
 	}
-	rc, err := st.Open(ctx, key)
+	rc, _, err := st.Open(ctx, key)
 	if err != nil {
 		return req, false, err
 	}
@@ -255,7 +255,7 @@ func claimImport(ctx context.Context, st filing.Store, req filing.Request, now t
 // readIndex reads the index entry of record id.
 func readIndex(ctx context.Context, st filing.Store, id string) (filing.IndexEntry, error) {
 	var e filing.IndexEntry
-	rc, err := st.Open(ctx, filing.IndexPrefix+id+".json")
+	rc, _, err := st.Open(ctx, filing.IndexPrefix+id+".json")
 	if err != nil {
 		return e, err
 	}

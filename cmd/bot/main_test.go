@@ -102,7 +102,7 @@ func TestFileCommandIntoMinIO(t *testing.T) {
 
 func readObject(t *testing.T, st filing.Store, key string) string {
 	t.Helper()
-	rc, err := st.Open(context.Background(), key)
+	rc, _, err := st.Open(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}

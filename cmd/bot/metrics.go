@@ -244,7 +244,7 @@ func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
 
 // requestedAt reads when the stored request at key was accepted.
 func requestedAt(ctx context.Context, st filing.Store, key string) (time.Time, error) {
-	rc, err := st.Open(ctx, key)
+	rc, _, err := st.Open(ctx, key)
 	if err != nil {
 		return time.Time{}, err
 	}

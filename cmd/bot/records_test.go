@@ -216,7 +216,7 @@ func TestRecordsVerifyReportsTampering(t *testing.T) {
 	}
 	get := func(key string) []byte {
 		t.Helper()
-		rc, err := st.Open(ctx, key)
+		rc, _, err := st.Open(ctx, key)
 		if err != nil {
 			t.Fatal(err)
 		}

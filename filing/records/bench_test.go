@@ -102,7 +102,7 @@ func plainRead(b *testing.B, st filing.Store, keys []string, par int) int64 {
 		wg.Go(func() {
 			buf := make([]byte, 256<<10)
 			for k := range next {
-				rc, err := st.Open(ctx, k)
+				rc, _, err := st.Open(ctx, k)
 				if err != nil {
 					b.Error(err)
 					continue

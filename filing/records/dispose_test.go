@@ -131,7 +131,7 @@ func eventTypes(t testing.TB, st filing.Store, id string) []string {
 
 func readAll(t testing.TB, st filing.Store, key string) []byte {
 	t.Helper()
-	rc, err := st.Open(context.Background(), key)
+	rc, _, err := st.Open(context.Background(), key)
 	if err != nil {
 		t.Fatalf("open %s: %v", key, err)
 	}

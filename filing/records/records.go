@@ -383,7 +383,7 @@ func readFirst(ctx context.Context, st filing.Store, h *filing.History, v any) e
 }
 
 func readJSON(ctx context.Context, st filing.Store, key string, v any) error {
-	rc, err := st.Open(ctx, key)
+	rc, _, err := st.Open(ctx, key)
 	if err != nil {
 		return err
 	}

@@ -142,7 +142,7 @@ func (r *run) writeCopy(ctx context.Context, p *copyPlan, dst filing.Store, key 
 	default:
 		return "", err
 	}
-	rc, err := dst.Open(ctx, key)
+	rc, _, err := dst.Open(ctx, key)
 	if err != nil {
 		return "", fmt.Errorf("read the copy back: %w", err)
 	}
@@ -157,7 +157,7 @@ func (r *run) writeCopy(ctx context.Context, p *copyPlan, dst filing.Store, key 
 	name := key[strings.LastIndexByte(key, '/')+1:]
 	line := got + "  " + name + "\n"
 	if _, err := dst.Create(ctx, key+".sha256", strings.NewReader(line), int64(len(line)), filing.WriteOptions{ContentType: "text/plain; charset=utf-8"}); errors.Is(err, filing.ErrExist) {
-		rc, err := dst.Open(ctx, key+".sha256")
+		rc, _, err := dst.Open(ctx, key+".sha256")
 		if err != nil {
 			return "", err
 		}

@@ -62,7 +62,7 @@ func tamper(t *testing.T, st filing.Store, key string, data []byte) {
 
 func read(t *testing.T, st filing.Store, key string) []byte {
 	t.Helper()
-	rc, err := st.Open(context.Background(), key)
+	rc, _, err := st.Open(context.Background(), key)
 	if err != nil {
 		t.Fatalf("Open(%q): %v", key, err)
 	}

@@ -61,7 +61,7 @@ func Check(ctx context.Context, st filing.Store, prefix string) (*Bag, error) {
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
 	read := func(name string) ([]byte, bool) {
-		rc, err := st.Open(ctx, prefix+name)
+		rc, _, err := st.Open(ctx, prefix+name)
 		if err != nil {
 			bad("%s: %v", name, err)
 			return nil, false
@@ -75,7 +75,7 @@ func Check(ctx context.Context, st filing.Store, prefix string) (*Bag, error) {
 		return data, true
 	}
 	sum := func(name string) (string, int64, error) {
-		rc, err := st.Open(ctx, prefix+name)
+		rc, _, err := st.Open(ctx, prefix+name)
 		if err != nil {
 			return "", 0, err
 		}
