@@ -47,9 +47,14 @@ type filer struct {
 	tz *time.Location
 }
 
-// bufPool holds the buffers that let a file up to partSize be sent in one
-// PUT with its exact length; larger files stream in parts of partSize.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, partSize+1); return &b }}
+// bufSize is how much of a file is read before it is stored: a file up to
+// bufSize goes to the store in one write of known length, a larger one is
+// streamed (size -1), which the S3 store sends in parts.
+const bufSize = 8 << 20
+
+// bufPool holds the buffers of bufSize+1 bytes that tell a file that fits
+// from one that does not.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize+1); return &b }}
 
 // plan of one filing: everything derived from the request.
 type filing struct {
@@ -208,7 +213,7 @@ func (f *filer) loadImage(fl *filing) imageLoader {
 }
 
 // fileUploads is how many of a record's files are uploaded at once. Each
-// holds one buffer of up to partSize, so memory stays bounded.
+// holds one buffer of up to bufSize, so memory stays bounded.
 const fileUploads = 3
 
 // putFiles streams the thread's attached files into the record, a few at
@@ -567,8 +572,8 @@ func (f *filer) putSmall(ctx context.Context, key string, data []byte, opts Writ
 }
 
 // putStream creates key from a file's content, hashing it on the way; a
-// file up to partSize goes in one PUT of exact length, a larger one in
-// parts, so memory stays bounded whatever the file's size.
+// file up to bufSize goes in one write of exact length, a larger one is
+// streamed, so memory stays bounded whatever the file's size.
 func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, opts WriteOptions) (int64, string, error) {
 	rc, err := open(ctx)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 )
 
@@ -524,9 +525,9 @@ func TestConcurrentLargeCreatesMakeOneObject(t *testing.T) {
 			if got := readAll(t, st, key); !bytes.Equal([]byte(got), want) {
 				t.Errorf("stored object (%d bytes) is not the winner's %d bytes", len(got), len(want))
 			}
-			if s3, ok := st.(*filing.S3); ok {
+			if ss, ok := st.(*s3.Store); ok {
 				versions := 0
-				for v := range s3.Client().ListObjects(ctx, s3.Bucket(), minioListVersions(strings.TrimPrefix(s3.Where(key), "s3://"+s3.Bucket()+"/"))) {
+				for v := range ss.Client().ListObjects(ctx, ss.Bucket(), minioListVersions(strings.TrimPrefix(ss.Where(key), "s3://"+ss.Bucket()+"/"))) {
 					if v.Err != nil {
 						t.Fatal(v.Err)
 					}
@@ -535,8 +536,8 @@ func TestConcurrentLargeCreatesMakeOneObject(t *testing.T) {
 				if versions != 1 {
 					t.Errorf("Versions(%s) = %d, want 1", key, versions)
 				}
-				object := strings.TrimPrefix(s3.Where(key), "s3://"+s3.Bucket()+"/")
-				ups, err := (minio.Core{Client: s3.Client()}).ListMultipartUploads(ctx, s3.Bucket(), object, "", "", "", 100)
+				object := strings.TrimPrefix(ss.Where(key), "s3://"+ss.Bucket()+"/")
+				ups, err := (minio.Core{Client: ss.Client()}).ListMultipartUploads(ctx, ss.Bucket(), object, "", "", "", 100)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -545,7 +546,7 @@ func TestConcurrentLargeCreatesMakeOneObject(t *testing.T) {
 				}
 				if info, err := st.Stat(ctx, key); err != nil {
 					t.Fatal(err)
-				} else if locked, _ := s3.Locking(ctx); locked && !info.RetainUntil.Equal(retain) {
+				} else if locked, _ := ss.Locking(ctx); locked && !info.RetainUntil.Equal(retain) {
 					t.Errorf("RetainUntil(%s) = %v, want %v", key, info.RetainUntil, retain)
 				}
 			}

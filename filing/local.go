@@ -300,3 +300,15 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// Ping checks that the directory is still there: for readiness.
+func (l *Local) Ping(ctx context.Context) error {
+	fi, err := os.Stat(l.root)
+	if err != nil {
+		return fmt.Errorf("local store: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("local store %s is not a directory", l.root)
+	}
+	return nil
+}

@@ -3,11 +3,7 @@ package filing
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 )
 
 // Lock is the Object Lock state of one object version.
@@ -36,39 +32,4 @@ type Remover interface {
 	// retention has not ended; nothing removes one in COMPLIANCE mode
 	// early. A refusal because of the lock matches ErrLocked.
 	RemoveVersion(ctx context.Context, key, versionID string, bypassGovernance bool) error
-}
-
-var _ Remover = (*S3)(nil)
-
-// LockOf implements Remover.
-func (s *S3) LockOf(ctx context.Context, key, versionID string) (Lock, error) {
-	oi, err := s.client.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{VersionID: versionID})
-	if err != nil {
-		return Lock{}, s.mapErr("stat", key, err)
-	}
-	l := Lock{Mode: strings.ToUpper(oi.Metadata.Get("X-Amz-Object-Lock-Mode"))}
-	if v := oi.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"); v != "" {
-		l.RetainUntil, _ = time.Parse(time.RFC3339, v)
-	}
-	l.LegalHold = oi.Metadata.Get("X-Amz-Object-Lock-Legal-Hold") == "ON"
-	return l, nil
-}
-
-// RemoveVersion implements Remover.
-func (s *S3) RemoveVersion(ctx context.Context, key, versionID string, bypassGovernance bool) error {
-	if versionID == "" {
-		return fmt.Errorf("remove %s: no version id", key)
-	}
-	err := s.client.RemoveObject(ctx, s.bucket, s.prefix+key, minio.RemoveObjectOptions{VersionID: versionID, GovernanceBypass: bypassGovernance})
-	if err == nil {
-		return nil
-	}
-	resp := minio.ToErrorResponse(err)
-	if resp.Code == "AccessDenied" && strings.Contains(strings.ToLower(resp.Message), "worm") {
-		return fmt.Errorf("remove %s (version %s): %s: %w", key, versionID, resp.Message, ErrLocked)
-	}
-	if err = s.mapErr("remove", key, err); errors.Is(err, ErrNotExist) {
-		return nil
-	}
-	return err
 }

@@ -44,9 +44,6 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// LockMode is the Object Lock mode for records: "GOVERNANCE" (the
-	// default) or "COMPLIANCE".
-	LockMode string
 	// Organisation fills bag-info.txt's Source-Organization.
 	Organisation string
 	// TimeZone is the organisation's time zone, shown beside UTC in the
@@ -116,14 +113,6 @@ func NewService(o Options) (*Service, error) {
 	}
 	if o.RetryWait <= 0 {
 		o.RetryWait = 30 * time.Second
-	}
-	if o.LockMode == "" {
-		o.LockMode = "GOVERNANCE"
-	}
-	if s3, ok := o.Store.(*S3); ok {
-		if err := s3.SetLockMode(o.LockMode); err != nil {
-			return nil, err
-		}
 	}
 	return &Service{
 		o: o, log: o.Logger, now: o.Now,

@@ -79,3 +79,31 @@ type Locker interface {
 	// SetLegalHold puts a legal hold on the object at key, or lifts it.
 	SetLegalHold(ctx context.Context, key string, on bool) error
 }
+
+// Pinger is implemented by stores that can say whether they answer: for
+// readiness.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// LockProver is implemented by stores with Object Lock that can show it is
+// enforced rather than trust their configuration.
+type LockProver interface {
+	// ProveLock writes a canary under CanaryPrefix with a short retention
+	// and requires that it can be neither created again, deleted nor
+	// altered. It returns nil when all hold, or an error matching
+	// ErrNotLocked that says which did not and what to do.
+	ProveLock(ctx context.Context) error
+	// LockMode is the Object Lock mode records are retained in:
+	// "GOVERNANCE" or "COMPLIANCE".
+	LockMode() string
+}
+
+// CanaryPrefix holds the small objects that ProveLock writes to show that
+// the store enforces Object Lock. Each is retained for a few minutes and
+// may be removed after that.
+const CanaryPrefix = "check/canary/"
+
+// ErrNotLocked says the store does not keep records unaltered: Object Lock
+// is off, or on but not enforced.
+var ErrNotLocked = errors.New("records are not protected by Object Lock")

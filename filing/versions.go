@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"strings"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 )
 
 // Version is one stored version of an object, or a delete marker.
@@ -46,99 +43,6 @@ type Versioner interface {
 	StatVersion(ctx context.Context, key, versionID string) (ObjectInfo, error)
 	// SetLegalHoldVersion puts a legal hold on one version, or lifts it.
 	SetLegalHoldVersion(ctx context.Context, key, versionID string, on bool) error
-}
-
-var _ Versioner = (*S3)(nil)
-
-// Versioning implements Versioner.
-func (s *S3) Versioning(ctx context.Context) (bool, error) {
-	if s.locking {
-		return true, nil // Object Lock cannot be on without versioning
-	}
-	cfg, err := s.client.GetBucketVersioning(ctx, s.bucket)
-	if err != nil {
-		return false, s.mapErr("versioning of", s.bucket, err)
-	}
-	return cfg.Enabled(), nil
-}
-
-// Versions implements Versioner. S3 lists a key's versions newest first;
-// they are yielded oldest first, so the record comes first.
-func (s *S3) Versions(ctx context.Context, prefix string) iter.Seq2[Version, error] {
-	return func(yield func(Version, error) bool) {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		var run []Version // the versions of one key, newest first
-		flush := func() bool {
-			for i := len(run) - 1; i >= 0; i-- {
-				if !yield(run[i], nil) {
-					return false
-				}
-			}
-			run = run[:0]
-			return true
-		}
-		opts := minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true, WithVersions: true}
-		for oi := range s.client.ListObjects(ctx, s.bucket, opts) {
-			if oi.Err != nil {
-				yield(Version{}, s.mapErr("list versions", prefix, oi.Err))
-				return
-			}
-			v := Version{Key: strings.TrimPrefix(oi.Key, s.prefix), ID: oi.VersionID, LastModified: oi.LastModified,
-				Size: oi.Size, ETag: oi.ETag, Latest: oi.IsLatest, DeleteMarker: oi.IsDeleteMarker}
-			if len(run) > 0 && run[0].Key != v.Key && !flush() {
-				return
-			}
-			run = append(run, v)
-		}
-		flush()
-	}
-}
-
-// OpenVersion implements Versioner.
-func (s *S3) OpenVersion(ctx context.Context, key, versionID string) (io.ReadCloser, error) {
-	if versionID == "" {
-		return nil, fmt.Errorf("open %s: no version id", key)
-	}
-	obj, err := s.client.GetObject(ctx, s.bucket, s.prefix+key, minio.GetObjectOptions{VersionID: versionID})
-	if err != nil {
-		return nil, s.mapErr("open", key, err)
-	}
-	if _, err := obj.Stat(); err != nil {
-		obj.Close()
-		return nil, s.mapErr("open", key, err)
-	}
-	return obj, nil
-}
-
-// StatVersion implements Versioner.
-func (s *S3) StatVersion(ctx context.Context, key, versionID string) (ObjectInfo, error) {
-	if versionID == "" {
-		return ObjectInfo{}, fmt.Errorf("stat %s: no version id", key)
-	}
-	oi, err := s.client.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{VersionID: versionID})
-	if err != nil {
-		return ObjectInfo{}, s.mapErr("stat", key, err)
-	}
-	info := ObjectInfo{Key: key, Size: oi.Size, ETag: oi.ETag, LastModified: oi.LastModified}
-	if v := oi.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"); v != "" {
-		info.RetainUntil, _ = time.Parse(time.RFC3339, v)
-	}
-	info.LegalHold = oi.Metadata.Get("X-Amz-Object-Lock-Legal-Hold") == "ON"
-	return info, nil
-}
-
-// SetLegalHoldVersion implements Versioner.
-func (s *S3) SetLegalHoldVersion(ctx context.Context, key, versionID string, on bool) error {
-	if !s.locking {
-		return fmt.Errorf("legal hold on %s: bucket %q has no Object Lock: %w", key, s.bucket, ErrNotSupported)
-	}
-	st := minio.LegalHoldDisabled
-	if on {
-		st = minio.LegalHoldEnabled
-	}
-	err := s.client.PutObjectLegalHold(ctx, s.bucket, s.prefix+key, minio.PutObjectLegalHoldOptions{VersionID: versionID, Status: &st})
-	return s.mapErr("legal hold", key, err)
 }
 
 // History is what a store holds at one key: the first version, which is

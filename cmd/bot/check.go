@@ -12,6 +12,7 @@ import (
 
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/s3"
 )
 
 // finding is one line of `bot check`: what was checked, how it went, and
@@ -67,7 +68,7 @@ type lockState struct {
 // shows Object Lock enforced; the local store has no Object Lock.
 func (m *Main) proveLock(ctx context.Context, st filing.Store) lockState {
 	switch s := st.(type) {
-	case *filing.S3:
+	case filing.LockProver:
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		if err := s.ProveLock(ctx); err != nil {
@@ -155,7 +156,7 @@ func (m *Main) checkStore(ctx context.Context, f *findings) {
 	}
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := filing.OpenS3(octx, m.Config.S3)
+	st, err := s3.Open(octx, m.Config.S3)
 	if err != nil {
 		f.fail("store", "%v", err)
 		return

@@ -12,14 +12,15 @@ import (
 	_ "time/tzdata" // RECORDS_TIMEZONE in a container without zoneinfo
 
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/s3"
 )
 
 // Config is the whole configuration, filled from the environment and then
 // flags, and validated once by load.
 type Config struct {
 	// S3 is used when S3_ENDPOINT or S3_BUCKET is set; otherwise records
-	// go to RecordsDir.
-	S3         filing.S3Config
+	// go to RecordsDir. Its LockMode is RECORD_LOCK_MODE.
+	S3         s3.Config
 	RecordsDir string
 	// FilePlan is the path of the file plan YAML; the sample when empty.
 	FilePlan   string
@@ -28,9 +29,7 @@ type Config struct {
 	// Mattermost slash commands).
 	PublicURL string
 	// SecretKey seals installation tokens (RECORDBOT_SECRET_KEY).
-	SecretKey string
-	// LockMode is the Object Lock mode: GOVERNANCE or COMPLIANCE.
-	LockMode     string
+	SecretKey    string
 	Organisation string
 	// TimeZone is the organisation's time zone (RECORDS_TIMEZONE, an IANA
 	// name such as Europe/London), shown beside UTC in transcripts; nil
@@ -49,7 +48,7 @@ func (c *Config) useS3() bool { return c.S3.Endpoint != "" || c.S3.Bucket != "" 
 // fromEnv fills c from the environment; flags defined by addFlags
 // override it when the command line is parsed.
 func (c *Config) fromEnv(getenv func(string) string) error {
-	c.S3 = filing.S3Config{
+	c.S3 = s3.Config{
 		Endpoint:  getenv("S3_ENDPOINT"),
 		Bucket:    getenv("S3_BUCKET"),
 		AccessKey: getenv("S3_ACCESS_KEY"),
@@ -75,7 +74,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	c.ListenAddr = envOr(getenv, "LISTEN_ADDR", ":8080")
 	c.PublicURL = strings.TrimRight(getenv("PUBLIC_URL"), "/")
 	c.SecretKey = getenv("RECORDBOT_SECRET_KEY")
-	c.LockMode = strings.ToUpper(envOr(getenv, "RECORD_LOCK_MODE", "GOVERNANCE"))
+	c.S3.LockMode = strings.ToUpper(envOr(getenv, "RECORD_LOCK_MODE", "GOVERNANCE"))
 	c.Organisation = getenv("RECORDS_ORGANISATION")
 	c.TimeZone = nil
 	if v := getenv("RECORDS_TIMEZONE"); v != "" {
@@ -121,16 +120,18 @@ func (c *Config) addFlags(fs *flag.FlagSet) {
 func (c *Config) validate() error {
 	var errs []error
 	if c.useS3() {
-		if err := c.S3.Validate(); err != nil {
+		s3c := c.S3
+		s3c.LockMode = "" // checked below, under its variable's name
+		if err := s3c.Validate(); err != nil {
 			errs = append(errs, err)
 		}
 	} else if c.RecordsDir == "" {
 		errs = append(errs, errors.New("RECORDS_DIR is empty and no S3 is configured"))
 	}
-	switch c.LockMode {
+	switch c.S3.LockMode {
 	case "GOVERNANCE", "COMPLIANCE":
 	default:
-		errs = append(errs, fmt.Errorf("RECORD_LOCK_MODE=%q: want GOVERNANCE or COMPLIANCE", c.LockMode))
+		errs = append(errs, fmt.Errorf("RECORD_LOCK_MODE=%q: want GOVERNANCE or COMPLIANCE", c.S3.LockMode))
 	}
 	return errors.Join(errs...)
 }
@@ -172,7 +173,7 @@ func (m *Main) open(ctx context.Context) (filing.Store, *filing.Plan, error) {
 		plan = p
 	}
 	if m.Config.useS3() {
-		st, err := filing.OpenS3(ctx, m.Config.S3)
+		st, err := s3.Open(ctx, m.Config.S3)
 		if err != nil {
 			return nil, nil, err
 		}

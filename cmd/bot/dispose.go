@@ -10,6 +10,7 @@ import (
 
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/filing/s3"
 )
 
 const disposeUsage = `usage: bot records dispose ACTION [ID...] --authority TEXT --approved-by NAME [flags]
@@ -79,10 +80,10 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 		return err
 	}
 	if *bypass {
-		if _, ok := st.(*filing.S3); !ok {
+		if _, ok := st.(*s3.Store); !ok {
 			return errors.New("records dispose: --bypass-governance is for an S3 bucket with Object Lock; the local store has no retention to bypass")
 		}
-		if m.Config.LockMode == "COMPLIANCE" {
+		if m.Config.S3.LockMode == "COMPLIANCE" {
 			return errors.New("records dispose: records here are retained in COMPLIANCE mode (RECORD_LOCK_MODE): nobody, not even the account root, can delete them before their retention ends, so --bypass-governance cannot apply; dispose of them when it has")
 		}
 	}
@@ -133,7 +134,7 @@ func (m *Main) destination(ctx context.Context, to string) (records.Destination,
 		}
 		c := m.Config.S3
 		c.Bucket, c.Prefix = bucket, ""
-		st, err := filing.OpenS3(ctx, c)
+		st, err := s3.Open(ctx, c)
 		if err != nil {
 			return records.Destination{}, fmt.Errorf("--to %s: %w", to, err)
 		}

@@ -101,7 +101,7 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		return err
 	}
 	svc, err := filing.NewService(filing.Options{Store: store, Plan: plan, Logger: m.Logger,
-		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone,
+		Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone,
 		AfterFiling: records.RegisterUpdater(store)})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
@@ -45,7 +46,7 @@ func exportZip(t *testing.T, dir string) (string, []byte) {
 	return name, buf.Bytes()
 }
 
-func minioEnv(t *testing.T) (map[string]string, *filing.S3) {
+func minioEnv(t *testing.T) (map[string]string, *s3.Store) {
 	st := miniotest.NewStore(t)
 	c := miniotest.Config(t)
 	return map[string]string{

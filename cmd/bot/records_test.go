@@ -17,6 +17,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -164,7 +165,7 @@ func alterObject(t *testing.T, env map[string]string, key string) {
 		}
 		return
 	}
-	st, err := filing.OpenS3(context.Background(), filing.S3Config{Endpoint: env["S3_ENDPOINT"], Bucket: env["S3_BUCKET"],
+	st, err := s3.Open(context.Background(), s3.Config{Endpoint: env["S3_ENDPOINT"], Bucket: env["S3_BUCKET"],
 		AccessKey: env["S3_ACCESS_KEY"], SecretKey: env["S3_SECRET_KEY"], Insecure: true, PathStyle: "on", Region: env["S3_REGION"]})
 	if err != nil {
 		t.Fatal(err)
@@ -190,9 +191,9 @@ func fileSnapshot(t *testing.T, env map[string]string, snapshot, title string) f
 }
 
 // s3Of opens the S3 store of env.
-func s3Of(t *testing.T, env map[string]string) *filing.S3 {
+func s3Of(t *testing.T, env map[string]string) *s3.Store {
 	t.Helper()
-	st, err := filing.OpenS3(context.Background(), filing.S3Config{Endpoint: env["S3_ENDPOINT"], Bucket: env["S3_BUCKET"],
+	st, err := s3.Open(context.Background(), s3.Config{Endpoint: env["S3_ENDPOINT"], Bucket: env["S3_BUCKET"],
 		AccessKey: env["S3_ACCESS_KEY"], SecretKey: env["S3_SECRET_KEY"], Insecure: true, PathStyle: "on", Region: env["S3_REGION"]})
 	if err != nil {
 		t.Fatal(err)

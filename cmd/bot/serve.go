@@ -98,7 +98,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	log := m.Logger
 	lock := m.proveLock(ctx, store)
-	if _, isS3 := store.(*filing.S3); isS3 && !lock.Protected {
+	if _, lockable := store.(filing.LockProver); lockable && !lock.Protected {
 		if !m.allowUnlocked() {
 			return fmt.Errorf("%w\nrecordbot will not file records that can be altered; to run anyway (a trial), set RECORDBOT_ALLOW_UNLOCKED=true", lock.Err)
 		}
@@ -124,7 +124,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	notifiers := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}, Logger: log}
 	svc, err := filing.NewService(filing.Options{
 		Store: store, Plan: plan, Source: sources, Notifier: countingNotifier{next: notifiers, m: met}, Logger: log,
-		LockMode: m.Config.LockMode, Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone, Workers: m.Config.Workers,
+		Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone, Workers: m.Config.Workers,
 		// Keep each class's register current as records are filed.
 		AfterFiling: records.RegisterUpdater(store),
 	})
@@ -222,7 +222,7 @@ func browsable(a net.Addr) string {
 
 // pingStore checks that the store answers.
 func pingStore(ctx context.Context, st filing.Store) error {
-	if p, ok := st.(interface{ Ping(context.Context) error }); ok {
+	if p, ok := st.(filing.Pinger); ok {
 		return p.Ping(ctx)
 	}
 	return nil

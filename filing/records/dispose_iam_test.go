@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -34,7 +34,7 @@ func policyBlock(t *testing.T, marker, bucket string) string {
 
 // storeAs opens bucket with MinIO temporary credentials limited by policy,
 // taken by the store as its IAM credentials.
-func storeAs(t *testing.T, bucket, policy string) *filing.S3 {
+func storeAs(t *testing.T, bucket, policy string) *s3.Store {
 	t.Helper()
 	c := miniotest.Config(t)
 	sts, err := credentials.NewSTSAssumeRole("http://"+c.Endpoint, credentials.STSAssumeRoleOptions{
@@ -53,7 +53,7 @@ func storeAs(t *testing.T, bucket, policy string) *filing.S3 {
 	}))
 	t.Cleanup(srv.Close)
 	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL)
-	st, err := filing.OpenS3(context.Background(), filing.S3Config{Endpoint: c.Endpoint, Bucket: bucket, Insecure: true, PathStyle: "on", Region: c.Region, UseIAM: true})
+	st, err := s3.Open(context.Background(), s3.Config{Endpoint: c.Endpoint, Bucket: bucket, Insecure: true, PathStyle: "on", Region: c.Region, UseIAM: true})
 	if err != nil {
 		t.Fatalf("open the store: %v", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
@@ -42,7 +43,7 @@ func authority(years int) records.Disposal {
 // credentials hold) to a second from now. A no-op on a local store.
 func expire(t testing.TB, st filing.Store, sums ...*filing.Summary) {
 	t.Helper()
-	s3, ok := st.(*filing.S3)
+	ss, ok := st.(*s3.Store)
 	if !ok {
 		return
 	}
@@ -51,14 +52,14 @@ func expire(t testing.TB, st filing.Store, sums ...*filing.Summary) {
 	mode := minio.Governance
 	for _, s := range sums {
 		for _, prefix := range []string{s.Key, filing.IndexPrefix + s.ID + ".json"} {
-			for v, err := range s3.Versions(ctx, prefix) {
+			for v, err := range ss.Versions(ctx, prefix) {
 				if err != nil {
 					t.Fatal(err)
 				}
 				if v.DeleteMarker {
 					continue
 				}
-				if err := s3.Client().PutObjectRetention(ctx, s3.Bucket(), v.Key, minio.PutObjectRetentionOptions{
+				if err := ss.Client().PutObjectRetention(ctx, ss.Bucket(), v.Key, minio.PutObjectRetentionOptions{
 					Mode: &mode, RetainUntilDate: &until, VersionID: v.ID, GovernanceBypass: true}); err != nil {
 					t.Fatalf("expire %s: %v", v.Key, err)
 				}
@@ -156,7 +157,7 @@ func TestDestroy(t *testing.T) {
 			review := file(t, svc, spec{title: "Committee minutes", class: "100-20"})
 			young := file(t, svc, spec{title: "Contract", class: "200-20-02"})
 			expire(t, st, old, held)
-			if _, ok := st.(*filing.S3); ok {
+			if _, ok := st.(*s3.Store); ok {
 				if _, err := records.Hold(ctx, st, held.ID, true, "litigation 2026/4", capture.Person{ID: "officer"}); err != nil {
 					t.Fatal(err)
 				}
@@ -193,7 +194,7 @@ func TestDestroy(t *testing.T) {
 			}
 			got := outcomes(rep)
 			want := map[string]string{"Old correspondence": records.Destroyed, "Held correspondence": records.Destroyed}
-			if _, ok := st.(*filing.S3); ok {
+			if _, ok := st.(*s3.Store); ok {
 				want["Held correspondence"] = records.Refused
 			}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -262,7 +263,7 @@ func TestDestroy(t *testing.T) {
 			if len(rows) != len(want)+1 || rows[0][5] != "record_id" || !slices.ContainsFunc(rows, func(r []string) bool { return r[5] == old.ID && r[10] == records.Destroyed }) {
 				t.Errorf("certificate CSV = %q", rows)
 			}
-			if st, ok := st.(*filing.S3); ok {
+			if st, ok := st.(*s3.Store); ok {
 				// The held record is untouched: no residual, no pending marker.
 				if _, err := records.ResidualOf(ctx, st, held.ID); !errors.Is(err, filing.ErrNotExist) {
 					t.Errorf("ResidualOf(held) error = %v, want ErrNotExist", err)
@@ -374,7 +375,7 @@ func TestDestroyRetention(t *testing.T) {
 // like a process that dies between objects; with left below -1000 they
 // remove everything and refuse to delete the pending markers.
 type failingS3 struct {
-	*filing.S3
+	*s3.Store
 	left *atomic.Int64
 }
 
@@ -382,7 +383,7 @@ func (f failingS3) RemoveVersion(ctx context.Context, key, version string, bypas
 	if f.left.Add(-1) < 0 && f.left.Load() > -1000 {
 		return errors.New("killed")
 	}
-	return f.S3.RemoveVersion(ctx, key, version, bypass)
+	return f.Store.RemoveVersion(ctx, key, version, bypass)
 }
 
 // Delete fails for the pending marker when left is negative: a process
@@ -391,7 +392,7 @@ func (f failingS3) Delete(ctx context.Context, key string) error {
 	if f.left.Load() < 0 && strings.HasPrefix(key, filing.RequestsPrefix+"disposal/") {
 		return errors.New("killed")
 	}
-	return f.S3.Delete(ctx, key)
+	return f.Store.Delete(ctx, key)
 }
 
 type failingLocal struct {
@@ -432,7 +433,7 @@ func TestDestroyInterrupted(t *testing.T) {
 				left.Store(n)
 				var broken filing.Store
 				switch st := st.(type) {
-				case *filing.S3:
+				case *s3.Store:
 					broken = failingS3{st, left}
 				case *filing.Local:
 					broken = failingLocal{st, left}
@@ -539,7 +540,7 @@ func TestTransfer(t *testing.T) {
 	src := miniotest.NewStore(t)
 	c := miniotest.Config(t)
 	c.Bucket = miniotest.NewBucket(t, miniotest.Options{NoLock: true})
-	archive, err := filing.OpenS3(ctx, c)
+	archive, err := s3.Open(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}

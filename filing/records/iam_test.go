@@ -24,7 +24,7 @@ func TestRecommendedBotPolicy(t *testing.T) {
 	st := storeAs(t, bucket, policyBlock(t, "<!-- bot-iam-policy", bucket))
 
 	// The bot files, verifies and keeps its bookkeeping.
-	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), LockMode: "GOVERNANCE"})
+	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,8 +120,8 @@ func TestRecommendedBotPolicy(t *testing.T) {
 // In COMPLIANCE mode not even the root user can delete a record's version.
 func TestComplianceRefusesRoot(t *testing.T) {
 	ctx := context.Background()
-	st := miniotest.NewStore(t)
-	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), LockMode: "COMPLIANCE"})
+	st := miniotest.NewStoreWith(t, miniotest.Options{LockMode: "COMPLIANCE"})
+	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,13 +13,14 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
 // overwrite puts a new version over key on S3, as any writer to the
 // bucket can, whatever the Object Lock: a plain PUT, no bypass.
-func overwrite(t *testing.T, st *filing.S3, key string, data []byte) {
+func overwrite(t *testing.T, st *s3.Store, key string, data []byte) {
 	t.Helper()
 	_, err := miniotest.Client(t).PutObject(context.Background(), st.Bucket(), key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{})
 	if err != nil {
@@ -29,7 +30,7 @@ func overwrite(t *testing.T, st *filing.S3, key string, data []byte) {
 
 // hide puts a delete marker on key: a DELETE without a version id, which
 // Object Lock allows.
-func hide(t *testing.T, st *filing.S3, key string) {
+func hide(t *testing.T, st *s3.Store, key string) {
 	t.Helper()
 	if err := miniotest.Client(t).RemoveObject(context.Background(), st.Bucket(), key, minio.RemoveObjectOptions{}); err != nil {
 		t.Fatalf("delete %s: %v", key, err)
@@ -53,7 +54,7 @@ func erase(t *testing.T, st filing.Store, prefix string) {
 		} else if err := os.Remove(p); err != nil {
 			t.Fatal(err)
 		}
-	case *filing.S3:
+	case *s3.Store:
 		cl := miniotest.Client(t)
 		for oi := range cl.ListObjects(ctx, s.Bucket(), minio.ListObjectsOptions{Prefix: prefix, Recursive: true, WithVersions: true}) {
 			if oi.Err != nil {

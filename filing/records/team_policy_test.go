@@ -10,6 +10,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -24,7 +25,7 @@ func TestRecordsTeamPolicy(t *testing.T) {
 	ctx := context.Background()
 	c := miniotest.Config(t)
 	bucket := miniotest.NewBucket(t, miniotest.Options{})
-	rootStore, err := filing.OpenS3(ctx, filing.S3Config{Endpoint: c.Endpoint, Bucket: bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
+	rootStore, err := s3.Open(ctx, s3.Config{Endpoint: c.Endpoint, Bucket: bucket, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
 		Insecure: true, PathStyle: "on", Region: c.Region})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -39,7 +40,7 @@ func tamper(t *testing.T, st filing.Store, key string, data []byte) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-	case *filing.S3:
+	case *s3.Store:
 		cl := miniotest.Client(t)
 		if data == nil {
 			oi, err := cl.StatObject(ctx, s.Bucket(), key, minio.StatObjectOptions{})

@@ -16,7 +16,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/s3"
 )
 
 // Options shape the test bucket.
@@ -25,17 +25,19 @@ type Options struct {
 	NoLock bool
 	// Prefix is the store's key prefix.
 	Prefix string
+	// LockMode is the store's Object Lock mode; GOVERNANCE when empty.
+	LockMode string
 }
 
 // Config returns the S3 configuration of the test MinIO, or fails t.
-func Config(t testing.TB) filing.S3Config {
+func Config(t testing.TB) s3.Config {
 	t.Helper()
 	ep := os.Getenv("RECORDBOT_TEST_S3_ENDPOINT")
 	if ep == "" {
 		t.Fatal("no test MinIO: run the tests with `bash .ci/test`, which starts one, " +
 			"or set RECORDBOT_TEST_S3_ENDPOINT, RECORDBOT_TEST_S3_ACCESS_KEY and RECORDBOT_TEST_S3_SECRET_KEY")
 	}
-	return filing.S3Config{
+	return s3.Config{
 		Endpoint: ep, Insecure: true, PathStyle: "on", Region: "us-east-1",
 		AccessKey: os.Getenv("RECORDBOT_TEST_S3_ACCESS_KEY"),
 		SecretKey: os.Getenv("RECORDBOT_TEST_S3_SECRET_KEY"),
@@ -105,17 +107,17 @@ func removeBucket(t testing.TB, name string) {
 }
 
 // NewStore returns an S3 store on a fresh bucket with Object Lock.
-func NewStore(t testing.TB) *filing.S3 { return NewStoreWith(t, Options{}) }
+func NewStore(t testing.TB) *s3.Store { return NewStoreWith(t, Options{}) }
 
 // NewStoreWith returns an S3 store on a fresh bucket shaped by o.
-func NewStoreWith(t testing.TB, o Options) *filing.S3 {
+func NewStoreWith(t testing.TB, o Options) *s3.Store {
 	t.Helper()
 	c := Config(t)
 	c.Bucket = NewBucket(t, o)
-	c.Prefix = o.Prefix
+	c.Prefix, c.LockMode = o.Prefix, o.LockMode
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := filing.OpenS3(ctx, c)
+	st, err := s3.Open(ctx, c)
 	if err != nil {
 		t.Fatalf("open test store: %v", err)
 	}

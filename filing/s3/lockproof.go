@@ -1,4 +1,4 @@
-package filing
+package s3
 
 import (
 	"bytes"
@@ -6,49 +6,40 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/minio/minio-go/v7"
+	"github.com/recordbot/recordbot/filing"
 )
-
-// CanaryPrefix holds the small objects that ProveLock writes to show that
-// the store enforces Object Lock. Each is retained for canaryRetention and
-// may be removed after that.
-const CanaryPrefix = "check/canary/"
 
 // canaryRetention is how long a canary is locked: long enough to try to
 // delete and overwrite it, short enough not to matter.
 const canaryRetention = 2 * time.Minute
 
-// ErrNotLocked says the store does not keep records unaltered: Object Lock
-// is off, or on but not enforced.
-var ErrNotLocked = errors.New("records are not protected by Object Lock")
-
 // LockMode returns the Object Lock mode records are retained in.
-func (s *S3) LockMode() string { return string(s.lockMode) }
+func (s *Store) LockMode() string { return string(s.lockMode) }
 
 // ProveLock shows that the bucket enforces what records rely on, rather than
 // trusting its configuration: some "S3-compatible" stores accept Object
 // Lock headers and do not enforce them. It writes a canary object under
-// CanaryPrefix with a short retention, then requires that
+// filing.CanaryPrefix with a short retention, then requires that
 //   - a second create-only write of the same key is refused,
 //   - deleting the canary's version is refused, and
 //   - a plain write over the key leaves that version as it was.
 //
-// It returns nil when all hold, or an error matching ErrNotLocked that says
+// It returns nil when all hold, or an error matching filing.ErrNotLocked that says
 // which did not and what to do.
-func (s *S3) ProveLock(ctx context.Context) error {
+func (s *Store) ProveLock(ctx context.Context) error {
 	if !s.locking {
 		return fmt.Errorf("%w: bucket %q has Object Lock off; create a bucket with object locking "+
-			"(`mc mb --with-lock`, `aws s3api create-bucket --object-lock-enabled-for-bucket`) and move to it", ErrNotLocked, s.bucket)
+			"(`mc mb --with-lock`, `aws s3api create-bucket --object-lock-enabled-for-bucket`) and move to it", filing.ErrNotLocked, s.bucket)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return err
 	}
-	key := s.prefix + CanaryPrefix + id.String()
+	key := s.prefix + filing.CanaryPrefix + id.String()
 	body := []byte("recordbot object lock canary " + id.String() + "\n")
 	po := minio.PutObjectOptions{
 		ContentType: "text/plain; charset=utf-8", Mode: s.lockMode,
@@ -60,15 +51,15 @@ func (s *S3) ProveLock(ctx context.Context) error {
 		return fmt.Errorf("write lock canary %s: %w", key, err)
 	}
 	if first.VersionID == "" {
-		return fmt.Errorf("%w: bucket %q gave the canary no version id: versioning is off", ErrNotLocked, s.bucket)
+		return fmt.Errorf("%w: bucket %q gave the canary no version id: versioning is off", filing.ErrNotLocked, s.bucket)
 	}
 	mode, until, err := s.client.GetObjectRetention(ctx, s.bucket, key, first.VersionID)
 	if err != nil || mode == nil || until == nil || *mode != s.lockMode || until.Before(time.Now()) {
-		return fmt.Errorf("%w: the store did not keep the canary's retention (%v)", ErrNotLocked, err)
+		return fmt.Errorf("%w: the store did not keep the canary's retention (%v)", filing.ErrNotLocked, err)
 	}
 	if _, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(body), int64(len(body)), po); err == nil {
-		return fmt.Errorf("%w: the store accepted a second create-only write of %s (If-None-Match: * is ignored), so records could be overwritten", ErrNotLocked, key)
-	} else if !errors.Is(s.mapErr("create", key, err), ErrExist) {
+		return fmt.Errorf("%w: the store accepted a second create-only write of %s (If-None-Match: * is ignored), so records could be overwritten", filing.ErrNotLocked, key)
+	} else if !errors.Is(s.mapErr("create", key, err), filing.ErrExist) {
 		return fmt.Errorf("write lock canary again: %w", err)
 	}
 	// With a bot policy that denies deleting versions (README, "What tamper
@@ -76,7 +67,7 @@ func (s *S3) ProveLock(ctx context.Context) error {
 	// rather than the lock: run `bot check` once with the records
 	// administrator's credentials to prove the lock itself.
 	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: first.VersionID}); err == nil {
-		return fmt.Errorf("%w: the store deleted a retained version of %s; its Object Lock is not enforced", ErrNotLocked, key)
+		return fmt.Errorf("%w: the store deleted a retained version of %s; its Object Lock is not enforced", filing.ErrNotLocked, key)
 	}
 	over := []byte("overwritten\n")
 	if _, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(over), int64(len(over)), minio.PutObjectOptions{}); err != nil {
@@ -89,34 +80,22 @@ func (s *S3) ProveLock(ctx context.Context) error {
 	defer obj.Close()
 	got, err := io.ReadAll(io.LimitReader(obj, 1<<10))
 	if err != nil {
-		return fmt.Errorf("%w: the canary's first version is gone after a write over it: %v", ErrNotLocked, err)
+		return fmt.Errorf("%w: the canary's first version is gone after a write over it: %v", filing.ErrNotLocked, err)
 	}
 	if !bytes.Equal(got, body) {
-		return fmt.Errorf("%w: a write over %s changed its retained version", ErrNotLocked, key)
+		return fmt.Errorf("%w: a write over %s changed its retained version", filing.ErrNotLocked, key)
 	}
 	return nil
 }
 
 // Ping checks that the store answers with these credentials: for readiness.
-func (s *S3) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) error {
 	ok, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
 		return fmt.Errorf("s3 bucket %q: %w", s.bucket, err)
 	}
 	if !ok {
 		return fmt.Errorf("s3 bucket %q does not exist", s.bucket)
-	}
-	return nil
-}
-
-// Ping checks that the directory is still there: for readiness.
-func (l *Local) Ping(ctx context.Context) error {
-	fi, err := os.Stat(l.root)
-	if err != nil {
-		return fmt.Errorf("local store: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("local store %s is not a directory", l.root)
 	}
 	return nil
 }

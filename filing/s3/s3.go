@@ -1,4 +1,9 @@
-package filing
+// Package s3 is the record store in an S3 bucket (AWS S3, MinIO, any
+// S3-compatible service), through minio-go: the only package under filing/
+// that speaks to an S3 SDK. filing uses it through filing.Store and the
+// optional interfaces it implements (filing.Locker, filing.Versioner,
+// filing.Remover, filing.LockProver, filing.Pinger).
+package s3
 
 import (
 	"bytes"
@@ -16,10 +21,11 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/recordbot/recordbot/filing"
 )
 
-// S3Config says where the S3 store is.
-type S3Config struct {
+// Config says where the S3 store is.
+type Config struct {
 	// Endpoint is host[:port], without scheme ("s3.eu-west-2.amazonaws.com",
 	// "127.0.0.1:9000"). A scheme, if given, sets Insecure.
 	Endpoint  string
@@ -39,10 +45,13 @@ type S3Config struct {
 	// metadata) when AccessKey and SecretKey are empty. Without it, empty
 	// keys are an error: the metadata address is never contacted unasked.
 	UseIAM bool
+	// LockMode is the Object Lock mode a record's objects are retained
+	// in: "GOVERNANCE" (the default) or "COMPLIANCE".
+	LockMode string
 }
 
 // Validate checks the configuration for mistakes a person can fix.
-func (c *S3Config) Validate() error {
+func (c *Config) Validate() error {
 	var errs []error
 	if c.Endpoint == "" {
 		errs = append(errs, errors.New("S3_ENDPOINT is not set (host:port of the S3 service)"))
@@ -63,17 +72,20 @@ func (c *S3Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("S3_PATH_STYLE=%q: want auto, on or off", c.PathStyle))
 	}
+	if m := strings.ToUpper(c.LockMode); m != "" && !minio.RetentionMode(m).IsValid() {
+		errs = append(errs, fmt.Errorf("object lock mode %q: want GOVERNANCE or COMPLIANCE", c.LockMode))
+	}
 	if strings.Contains(c.Prefix, "..") {
 		errs = append(errs, fmt.Errorf("S3_PREFIX=%q must not contain ..", c.Prefix))
 	}
 	return errors.Join(errs...)
 }
 
-// S3 is a Store in an S3 bucket (AWS S3, MinIO, any S3-compatible service)
-// through minio-go. Creates are conditional (If-None-Match: *), so nothing is
+// Store is a filing.Store in an S3 bucket (AWS S3, MinIO, any S3-compatible
+// service) through minio-go. Creates are conditional (If-None-Match: *), so nothing is
 // ever overwritten; with Object Lock on the bucket a record's objects get a
 // retain-until date.
-type S3 struct {
+type Store struct {
 	client   *minio.Client
 	bucket   string
 	prefix   string // "" or ending in "/"
@@ -82,12 +94,14 @@ type S3 struct {
 }
 
 var (
-	_ Store  = (*S3)(nil)
-	_ Locker = (*S3)(nil)
+	_ filing.Store      = (*Store)(nil)
+	_ filing.Locker     = (*Store)(nil)
+	_ filing.LockProver = (*Store)(nil)
+	_ filing.Pinger     = (*Store)(nil)
 )
 
-// OpenS3 connects to the bucket in c and checks it exists.
-func OpenS3(ctx context.Context, c S3Config) (*S3, error) {
+// Open connects to the bucket in c and checks it exists.
+func Open(ctx context.Context, c Config) (*Store, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -117,7 +131,10 @@ func OpenS3(ctx context.Context, c S3Config) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 %s: %w", endpoint, err)
 	}
-	s := &S3{client: client, bucket: c.Bucket, lockMode: minio.Governance}
+	s := &Store{client: client, bucket: c.Bucket, lockMode: minio.Governance}
+	if c.LockMode != "" {
+		s.lockMode = minio.RetentionMode(strings.ToUpper(c.LockMode))
+	}
 	if p := strings.Trim(c.Prefix, "/"); p != "" {
 		s.prefix = p + "/"
 	}
@@ -155,24 +172,13 @@ func reachHint(err error, insecure bool) string {
 }
 
 // Client returns the underlying minio-go client.
-func (s *S3) Client() *minio.Client { return s.client }
+func (s *Store) Client() *minio.Client { return s.client }
 
 // Bucket returns the bucket name.
-func (s *S3) Bucket() string { return s.bucket }
+func (s *Store) Bucket() string { return s.bucket }
 
-// SetLockMode sets the Object Lock mode of retention: "GOVERNANCE" or
-// "COMPLIANCE".
-func (s *S3) SetLockMode(mode string) error {
-	m := minio.RetentionMode(strings.ToUpper(mode))
-	if !m.IsValid() {
-		return fmt.Errorf("object lock mode %q: want GOVERNANCE or COMPLIANCE", mode)
-	}
-	s.lockMode = m
-	return nil
-}
-
-// Locking implements Locker.
-func (s *S3) Locking(ctx context.Context) (bool, error) {
+// Locking implements filing.Locker.
+func (s *Store) Locking(ctx context.Context) (bool, error) {
 	enabled, _, _, _, err := s.client.GetObjectLockConfig(ctx, s.bucket)
 	if err != nil {
 		if code := minio.ToErrorResponse(err).Code; code == "ObjectLockConfigurationNotFoundError" || code == "NotImplemented" {
@@ -183,10 +189,10 @@ func (s *S3) Locking(ctx context.Context) (bool, error) {
 	return enabled == "Enabled", nil
 }
 
-// SetLegalHold implements Locker.
-func (s *S3) SetLegalHold(ctx context.Context, key string, on bool) error {
+// SetLegalHold implements filing.Locker.
+func (s *Store) SetLegalHold(ctx context.Context, key string, on bool) error {
 	if !s.locking {
-		return fmt.Errorf("legal hold on %s: bucket %q has no Object Lock: %w", key, s.bucket, ErrNotSupported)
+		return fmt.Errorf("legal hold on %s: bucket %q has no Object Lock: %w", key, s.bucket, filing.ErrNotSupported)
 	}
 	st := minio.LegalHoldDisabled
 	if on {
@@ -200,7 +206,7 @@ func (s *S3) SetLegalHold(ctx context.Context, key string, on bool) error {
 // would otherwise pick parts large enough for 5 TiB and buffer one of them.
 const partSize = 8 << 20
 
-func (s *S3) putOptions(opts WriteOptions, size int64) minio.PutObjectOptions {
+func (s *Store) putOptions(opts filing.WriteOptions, size int64) minio.PutObjectOptions {
 	po := minio.PutObjectOptions{ContentType: opts.ContentType, UserTags: opts.Tags}
 	if po.ContentType == "" {
 		po.ContentType = "application/octet-stream"
@@ -216,9 +222,9 @@ func (s *S3) putOptions(opts WriteOptions, size int64) minio.PutObjectOptions {
 }
 
 // Create implements Store.
-func (s *S3) Create(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error) {
-	if err := CheckKey(key); err != nil {
-		return ObjectInfo{}, err
+func (s *Store) Create(ctx context.Context, key string, r io.Reader, size int64, opts filing.WriteOptions) (filing.ObjectInfo, error) {
+	if err := filing.CheckKey(key); err != nil {
+		return filing.ObjectInfo{}, err
 	}
 	po := s.putOptions(opts, size)
 	if size < 0 || size > partSize {
@@ -227,9 +233,9 @@ func (s *S3) Create(ctx context.Context, key string, r io.Reader, size int64, op
 	po.SetMatchETagExcept("*")
 	info, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, r, size, po)
 	if err != nil {
-		return ObjectInfo{}, s.mapErr("create", key, err)
+		return filing.ObjectInfo{}, s.mapErr("create", key, err)
 	}
-	return ObjectInfo{Key: key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified, RetainUntil: po.RetainUntilDate}, nil
+	return filing.ObjectInfo{Key: key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified, RetainUntil: po.RetainUntilDate}, nil
 }
 
 // partPool holds the part buffers of multipart creates.
@@ -241,22 +247,22 @@ var partPool = sync.Pool{New: func() any { b := make([]byte, partSize); return &
 // becoming a new version on top. Here the upload is completed with
 // If-None-Match: *, which S3 and MinIO check atomically against the
 // object's existence when they assemble it: of concurrent creates exactly
-// one completes, and the others get ErrExist and are aborted. (AWS S3
+// one completes, and the others get filing.ErrExist and are aborted. (AWS S3
 // takes no condition on the initiation, so a key that exists already is
 // looked for first, to fail before any part is sent; only the
 // completion's condition is relied on.)
-func (s *S3) createParts(ctx context.Context, key string, r io.Reader, po minio.PutObjectOptions) (ObjectInfo, error) {
+func (s *Store) createParts(ctx context.Context, key string, r io.Reader, po minio.PutObjectOptions) (filing.ObjectInfo, error) {
 	if _, err := s.Stat(ctx, key); err == nil {
-		return ObjectInfo{}, fmt.Errorf("create %s: %w", key, ErrExist)
-	} else if !errors.Is(err, ErrNotExist) {
-		return ObjectInfo{}, err
+		return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, filing.ErrExist)
+	} else if !errors.Is(err, filing.ErrNotExist) {
+		return filing.ObjectInfo{}, err
 	}
 	core := minio.Core{Client: s.client}
 	object := s.prefix + key
 	po.PartSize = 0
 	id, err := core.NewMultipartUpload(ctx, s.bucket, object, po)
 	if err != nil {
-		return ObjectInfo{}, s.mapErr("create", key, err)
+		return filing.ObjectInfo{}, s.mapErr("create", key, err)
 	}
 	completed := false
 	defer func() {
@@ -274,7 +280,7 @@ func (s *S3) createParts(ctx context.Context, key string, r io.Reader, po minio.
 	for n := 1; ; n++ {
 		k, err := io.ReadFull(r, buf)
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+			return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
 		}
 		if k == 0 && n > 1 {
 			break
@@ -283,7 +289,7 @@ func (s *S3) createParts(ctx context.Context, key string, r io.Reader, po minio.
 		part, err := core.PutObjectPart(ctx, s.bucket, object, id, n, bytes.NewReader(buf[:k]), int64(k),
 			minio.PutObjectPartOptions{Md5Base64: base64.StdEncoding.EncodeToString(sum[:])})
 		if err != nil {
-			return ObjectInfo{}, s.mapErr("create", key, err)
+			return filing.ObjectInfo{}, s.mapErr("create", key, err)
 		}
 		parts = append(parts, minio.CompletePart{PartNumber: n, ETag: part.ETag})
 		size += int64(k)
@@ -296,23 +302,23 @@ func (s *S3) createParts(ctx context.Context, key string, r io.Reader, po minio.
 	info, err := core.CompleteMultipartUpload(ctx, s.bucket, object, id, parts, co)
 	if err != nil {
 		err = s.mapErr("create", key, err)
-		if errors.Is(err, ErrConflict) {
+		if errors.Is(err, filing.ErrConflict) {
 			// AWS S3 answers 409 to a completion that raced another
 			// one; if that one made the object, this create lost.
 			if _, serr := s.Stat(ctx, key); serr == nil {
-				err = fmt.Errorf("create %s: %w", key, ErrExist)
+				err = fmt.Errorf("create %s: %w", key, filing.ErrExist)
 			}
 		}
-		return ObjectInfo{}, err
+		return filing.ObjectInfo{}, err
 	}
 	completed = true
-	return ObjectInfo{Key: key, Size: size, ETag: info.ETag, LastModified: info.LastModified, RetainUntil: po.RetainUntilDate}, nil
+	return filing.ObjectInfo{Key: key, Size: size, ETag: info.ETag, LastModified: info.LastModified, RetainUntil: po.RetainUntilDate}, nil
 }
 
 // Put implements Store.
-func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error) {
-	if err := CheckKey(key); err != nil {
-		return ObjectInfo{}, err
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, opts filing.WriteOptions) (filing.ObjectInfo, error) {
+	if err := filing.CheckKey(key); err != nil {
+		return filing.ObjectInfo{}, err
 	}
 	po := s.putOptions(opts, size)
 	if opts.IfMatch != "" {
@@ -321,44 +327,44 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, opts 
 	info, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, r, size, po)
 	if err != nil {
 		err = s.mapErr("put", key, err)
-		if opts.IfMatch != "" && (errors.Is(err, ErrExist) || errors.Is(err, ErrNotExist)) {
-			err = fmt.Errorf("put %s: %w", key, ErrConflict)
+		if opts.IfMatch != "" && (errors.Is(err, filing.ErrExist) || errors.Is(err, filing.ErrNotExist)) {
+			err = fmt.Errorf("put %s: %w", key, filing.ErrConflict)
 		}
-		return ObjectInfo{}, err
+		return filing.ObjectInfo{}, err
 	}
-	return ObjectInfo{Key: key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified}, nil
+	return filing.ObjectInfo{Key: key, Size: info.Size, ETag: info.ETag, LastModified: info.LastModified}, nil
 }
 
 // Open implements Store.
-func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
+func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
 	obj, err := s.client.GetObject(ctx, s.bucket, s.prefix+key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, ObjectInfo{}, s.mapErr("open", key, err)
+		return nil, filing.ObjectInfo{}, s.mapErr("open", key, err)
 	}
 	// Stat sends the GET and reports a missing object now, not at Read;
 	// its answer describes the object this GET reads.
 	oi, err := obj.Stat()
 	if err != nil {
 		obj.Close()
-		return nil, ObjectInfo{}, s.mapErr("open", key, err)
+		return nil, filing.ObjectInfo{}, s.mapErr("open", key, err)
 	}
 	return obj, s3Info(key, oi), nil
 }
 
 // Stat implements Store. It reads the retention and legal hold too, when
 // the bucket has Object Lock.
-func (s *S3) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+func (s *Store) Stat(ctx context.Context, key string) (filing.ObjectInfo, error) {
 	oi, err := s.client.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{})
 	if err != nil {
-		return ObjectInfo{}, s.mapErr("stat", key, err)
+		return filing.ObjectInfo{}, s.mapErr("stat", key, err)
 	}
 	return s3Info(key, oi), nil
 }
 
 // s3Info describes the object at key from a HEAD or GET answer, with its
 // Object Lock state when the answer carries it.
-func s3Info(key string, oi minio.ObjectInfo) ObjectInfo {
-	info := ObjectInfo{Key: key, Size: oi.Size, ETag: oi.ETag, LastModified: oi.LastModified}
+func s3Info(key string, oi minio.ObjectInfo) filing.ObjectInfo {
+	info := filing.ObjectInfo{Key: key, Size: oi.Size, ETag: oi.ETag, LastModified: oi.LastModified}
 	if v := oi.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"); v != "" {
 		info.RetainUntil, _ = time.Parse(time.RFC3339, v)
 	}
@@ -367,16 +373,16 @@ func s3Info(key string, oi minio.ObjectInfo) ObjectInfo {
 }
 
 // List implements Store.
-func (s *S3) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
-	return func(yield func(ObjectInfo, error) bool) {
+func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
+	return func(yield func(filing.ObjectInfo, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		for oi := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
 			if oi.Err != nil {
-				yield(ObjectInfo{}, s.mapErr("list", prefix, oi.Err))
+				yield(filing.ObjectInfo{}, s.mapErr("list", prefix, oi.Err))
 				return
 			}
-			info := ObjectInfo{Key: strings.TrimPrefix(oi.Key, s.prefix), Size: oi.Size, ETag: oi.ETag, LastModified: oi.LastModified}
+			info := filing.ObjectInfo{Key: strings.TrimPrefix(oi.Key, s.prefix), Size: oi.Size, ETag: oi.ETag, LastModified: oi.LastModified}
 			if !yield(info, nil) {
 				return
 			}
@@ -385,19 +391,19 @@ func (s *S3) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, erro
 }
 
 // Delete implements Store.
-func (s *S3) Delete(ctx context.Context, key string) error {
+func (s *Store) Delete(ctx context.Context, key string) error {
 	err := s.client.RemoveObject(ctx, s.bucket, s.prefix+key, minio.RemoveObjectOptions{})
-	if err = s.mapErr("delete", key, err); errors.Is(err, ErrNotExist) {
+	if err = s.mapErr("delete", key, err); errors.Is(err, filing.ErrNotExist) {
 		return nil
 	}
 	return err
 }
 
 // Where implements Store.
-func (s *S3) Where(key string) string { return "s3://" + s.bucket + "/" + s.prefix + key }
+func (s *Store) Where(key string) string { return "s3://" + s.bucket + "/" + s.prefix + key }
 
 // mapErr turns S3 errors into the store's own.
-func (s *S3) mapErr(op, key string, err error) error {
+func (s *Store) mapErr(op, key string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -409,12 +415,12 @@ func (s *S3) mapErr(op, key string, err error) error {
 	}
 	switch {
 	case resp.Code == "NoSuchKey" || resp.Code == "NoSuchObject" || resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket":
-		return fmt.Errorf("%s %s: %w", op, key, ErrNotExist)
+		return fmt.Errorf("%s %s: %w", op, key, filing.ErrNotExist)
 	case resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed ||
 		strings.Contains(err.Error(), "pre-conditions you specified did not hold"):
-		return fmt.Errorf("%s %s: %w", op, key, ErrExist)
+		return fmt.Errorf("%s %s: %w", op, key, filing.ErrExist)
 	case resp.Code == "ConditionalRequestConflict" || resp.StatusCode == http.StatusConflict && resp.Code != "BucketAlreadyExists":
-		return fmt.Errorf("%s %s: %w", op, key, ErrConflict)
+		return fmt.Errorf("%s %s: %w", op, key, filing.ErrConflict)
 	}
 	return fmt.Errorf("%s %s: %w", op, key, err)
 }

@@ -1,4 +1,4 @@
-package filing_test
+package s3_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -61,7 +62,7 @@ func TestProveLockCatchesAStoreThatDoesNotEnforce(t *testing.T) {
 			}))
 			defer srv.Close()
 			c.Endpoint = strings.TrimPrefix(srv.URL, "http://")
-			st, err := filing.OpenS3(context.Background(), c)
+			st, err := s3.Open(context.Background(), c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,14 +98,16 @@ func acceptSecondCreate() func(w http.ResponseWriter, r *http.Request) bool {
 func TestS3ConfigCredentials(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		c    filing.S3Config
+		c    s3.Config
 		want string // "" for valid
 	}{
-		{"keys", filing.S3Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s"}, ""},
-		{"no keys", filing.S3Config{Endpoint: "e", Bucket: "b"}, "S3_USE_IAM"},
-		{"iam asked for", filing.S3Config{Endpoint: "e", Bucket: "b", UseIAM: true}, ""},
-		{"one key", filing.S3Config{Endpoint: "e", Bucket: "b", AccessKey: "a"}, "both"},
-		{"iam and keys", filing.S3Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s", UseIAM: true}, "choose one"},
+		{"keys", s3.Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s"}, ""},
+		{"no keys", s3.Config{Endpoint: "e", Bucket: "b"}, "S3_USE_IAM"},
+		{"iam asked for", s3.Config{Endpoint: "e", Bucket: "b", UseIAM: true}, ""},
+		{"one key", s3.Config{Endpoint: "e", Bucket: "b", AccessKey: "a"}, "both"},
+		{"iam and keys", s3.Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s", UseIAM: true}, "choose one"},
+		{"compliance", s3.Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s", LockMode: "compliance"}, ""},
+		{"bad lock mode", s3.Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s", LockMode: "WEAK"}, "GOVERNANCE or COMPLIANCE"},
 	} {
 		err := tt.c.Validate()
 		switch {
@@ -117,12 +120,12 @@ func TestS3ConfigCredentials(t *testing.T) {
 }
 
 // A plain-HTTP MinIO reached over HTTPS gets advice, not a bare TLS error.
-func TestOpenS3ExplainsHTTPSMismatch(t *testing.T) {
+func TestOpenExplainsHTTPSMismatch(t *testing.T) {
 	c := miniotest.Config(t)
 	c.Bucket = miniotest.NewBucket(t, miniotest.Options{})
 	c.Insecure = false
-	_, err := filing.OpenS3(context.Background(), c)
+	_, err := s3.Open(context.Background(), c)
 	if err == nil || !strings.Contains(err.Error(), "S3_INSECURE=true") {
-		t.Fatalf("OpenS3 over HTTPS to a plain-HTTP server = %v, want advice naming S3_INSECURE=true", err)
+		t.Fatalf("Open over HTTPS to a plain-HTTP server = %v, want advice naming S3_INSECURE=true", err)
 	}
 }
