@@ -13,7 +13,7 @@ import (
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/whatsapp"
-	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 )
 
 // An export is kept once, for the person who sent it; read back whole
@@ -21,7 +21,7 @@ import (
 // fit both, is chosen once.
 func TestUploads(t *testing.T) {
 	ctx := context.Background()
-	store, err := filing.OpenLocal(t.TempDir())
+	store, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

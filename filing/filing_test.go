@@ -17,6 +17,7 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
@@ -213,7 +214,7 @@ func TestFileThreadMakesValidBag(t *testing.T) {
 
 func TestFileThreadRejectsBadInput(t *testing.T) {
 	ctx := context.Background()
-	st, _ := filing.OpenLocal(t.TempDir())
+	st, _ := local.New(t.TempDir())
 	svc := newService(t, st, nil, nil)
 	tests := []struct {
 		name  string

@@ -23,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 )
@@ -289,7 +290,7 @@ func TestLocalRecordsNotWorldReadable(t *testing.T) {
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
 	dir := t.TempDir()
-	st, err := filing.OpenLocal(filepath.Join(dir, "store"))
+	st, err := local.New(filepath.Join(dir, "store"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,7 +580,7 @@ func (p *panicking) Capture(ctx context.Context, ref capture.Ref, by capture.Per
 func TestPanickingRequestFailsAndIsReported(t *testing.T) {
 	for _, inFile := range []bool{false, true} {
 		t.Run(fmt.Sprint("in file ", inFile), func(t *testing.T) {
-			st, err := filing.OpenLocal(t.TempDir())
+			st, err := local.New(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -619,7 +620,7 @@ func (b blocking) Capture(ctx context.Context, ref capture.Ref, by capture.Perso
 // the next start, without using up an attempt.
 func TestShutdownReleasesRequestUncounted(t *testing.T) {
 	ctx := context.Background()
-	st, err := filing.OpenLocal(t.TempDir())
+	st, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

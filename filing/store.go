@@ -3,8 +3,10 @@ package filing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
+	"strings"
 	"time"
 )
 
@@ -62,6 +64,25 @@ type ObjectInfo struct {
 	RetainUntil time.Time
 	// LegalHold reports an Object Lock legal hold, when known.
 	LegalHold bool
+}
+
+// CheckKey reports whether key is a well-formed store key: slash-separated,
+// relative, with no empty, "." or ".." segment and no control characters.
+func CheckKey(key string) error {
+	if key == "" || strings.HasPrefix(key, "/") || len(key) > 1024 {
+		return fmt.Errorf("bad key %q", key)
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("bad key %q", key)
+		}
+	}
+	for _, r := range key {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return fmt.Errorf("bad key %q", key)
+		}
+	}
+	return nil
 }
 
 // Errors stores return, matched with errors.Is.

@@ -10,17 +10,18 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
 // stores returns each kind of store, fresh, for tests that must hold for all.
 func stores(t *testing.T) map[string]filing.Store {
-	local, err := filing.OpenLocal(t.TempDir())
+	loc, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return map[string]filing.Store{
-		"local":       local,
+		"local":       loc,
 		"s3-locked":   miniotest.NewStore(t),
 		"s3-unlocked": miniotest.NewStoreWith(t, miniotest.Options{NoLock: true, Prefix: "deploy-a"}),
 	}

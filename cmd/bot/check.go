@@ -12,6 +12,7 @@ import (
 
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/s3"
 )
 
@@ -75,7 +76,7 @@ func (m *Main) proveLock(ctx context.Context, st filing.Store) lockState {
 			return lockState{Describe: "NOT protected: Object Lock not enforced", Err: err}
 		}
 		return lockState{Protected: true, Describe: "Object Lock " + s.LockMode() + ", enforced (proven with a canary)"}
-	case *filing.Local:
+	case *local.Store:
 		return lockState{Describe: "local directory: files made read-only, no Object Lock (for trials and single machines)"}
 	}
 	return lockState{Describe: "unknown store"}

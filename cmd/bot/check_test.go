@@ -20,6 +20,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -320,7 +321,7 @@ func TestVersionLine(t *testing.T) {
 // The oldest pending request's age comes from when it was accepted, for
 // keyed and unkeyed requests alike, not from the object's last write.
 func TestMetricsOldestPendingAge(t *testing.T) {
-	st, err := filing.OpenLocal(t.TempDir())
+	st, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	_ "time/tzdata" // RECORDS_TIMEZONE in a container without zoneinfo
 
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/s3"
 )
 
@@ -179,7 +180,7 @@ func (m *Main) open(ctx context.Context) (filing.Store, *filing.Plan, error) {
 		}
 		return st, plan, nil
 	}
-	st, err := filing.OpenLocal(m.Config.RecordsDir)
+	st, err := local.New(m.Config.RecordsDir)
 	if err != nil {
 		return nil, nil, err
 	}

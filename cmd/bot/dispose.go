@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/filing/s3"
 )
@@ -140,7 +141,7 @@ func (m *Main) destination(ctx context.Context, to string) (records.Destination,
 		}
 		return records.Destination{Store: st, Prefix: strings.Trim(prefix, "/")}, nil
 	}
-	st, err := filing.OpenLocal(to)
+	st, err := local.New(to)
 	if err != nil {
 		return records.Destination{}, fmt.Errorf("--to %s: %w", to, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
@@ -52,7 +53,7 @@ func TestRecordsDispose(t *testing.T) {
 			if name == "s3" {
 				st = s3Of(t, env)
 			} else {
-				l, err := filing.OpenLocal(env["RECORDS_DIR"])
+				l, err := local.New(env["RECORDS_DIR"])
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
@@ -195,7 +196,7 @@ func TestImportResumes(t *testing.T) {
 	if err := m.Run(context.Background(), args); err != nil {
 		t.Fatalf("import: %v\n%s", err, errb)
 	}
-	st, err := filing.OpenLocal(filepath.Join(dir, "records"))
+	st, err := local.New(filepath.Join(dir, "records"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 )
 
 const mmTestKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -55,7 +56,7 @@ func TestMattermostInstallAndServe(t *testing.T) {
 	}
 
 	// serve's wiring with the stored installation.
-	store, err := filing.OpenLocal(dir)
+	store, err := local.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestMattermostConfig(t *testing.T) {
 				}
 				return
 			}
-			store, _ := filing.OpenLocal(t.TempDir())
+			store, _ := local.New(t.TempDir())
 			svc, _ := filing.NewService(filing.Options{Store: store, Plan: filing.SamplePlan()})
 			w := &wiring{Config: &Config{PublicURL: tt.public}, Service: svc, Store: store, Plan: svc.Plan(),
 				Mux: http.NewServeMux(), Sources: capture.Sources{}, Logger: slog.New(slog.DiscardHandler),

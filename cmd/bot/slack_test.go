@@ -12,6 +12,7 @@ import (
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 )
 
 func TestSlackConfig(t *testing.T) {
@@ -67,7 +68,7 @@ func TestSlackConfig(t *testing.T) {
 			if err != nil {
 				t.Fatalf("load() = %v", err)
 			}
-			store, err := filing.OpenLocal(t.TempDir())
+			store, err := local.New(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +132,7 @@ func TestSlackConfig(t *testing.T) {
 // have one keeper and one WhatsApp source, and each front end is told
 // the outcomes of its own.
 func TestExportsWiredOnce(t *testing.T) {
-	store, err := filing.OpenLocal(t.TempDir())
+	store, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 )
 
 // The outcomes of a record in a disposal run.
@@ -609,7 +610,7 @@ func (r *run) remove(ctx context.Context, o object) error {
 // prune removes the empty folders a destroyed package leaves in a local
 // store: their names hold the record's title.
 func (r *run) prune(key string) {
-	l, ok := r.st.(*filing.Local)
+	l, ok := r.st.(*local.Store)
 	if !ok || key == "" {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
@@ -30,7 +31,7 @@ func BenchmarkDestroy(b *testing.B) {
 				if name == "s3" {
 					st = miniotest.NewStore(b)
 				} else {
-					l, err := filing.OpenLocal(b.TempDir())
+					l, err := local.New(b.TempDir())
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -22,6 +22,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/bagcheck"
@@ -206,7 +207,7 @@ func TestDestroy(t *testing.T) {
 			if left := remaining(t, st, filing.IndexPrefix+old.ID+".json"); len(left) != 0 {
 				t.Errorf("after Destroy, its index entry holds %q, want nothing", left)
 			}
-			if l, ok := st.(*filing.Local); ok {
+			if l, ok := st.(*local.Store); ok {
 				if _, err := os.Stat(l.Where(old.Key)); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("after Destroy, the folder %s: %v, want it gone (its name holds the title)", old.Key, err)
 				}
@@ -396,7 +397,7 @@ func (f failingS3) Delete(ctx context.Context, key string) error {
 }
 
 type failingLocal struct {
-	*filing.Local
+	*local.Store
 	left *atomic.Int64
 }
 
@@ -405,12 +406,12 @@ func (f failingLocal) Delete(ctx context.Context, key string) error {
 		if f.left.Load() < 0 && strings.HasPrefix(key, filing.RequestsPrefix+"disposal/") {
 			return errors.New("killed")
 		}
-		return f.Local.Delete(ctx, key)
+		return f.Store.Delete(ctx, key)
 	}
 	if f.left.Add(-1) < 0 && f.left.Load() > -1000 {
 		return errors.New("killed")
 	}
-	return f.Local.Delete(ctx, key)
+	return f.Store.Delete(ctx, key)
 }
 
 func TestDestroyInterrupted(t *testing.T) {
@@ -435,7 +436,7 @@ func TestDestroyInterrupted(t *testing.T) {
 				switch st := st.(type) {
 				case *s3.Store:
 					broken = failingS3{st, left}
-				case *filing.Local:
+				case *local.Store:
 					broken = failingLocal{st, left}
 				}
 				d := authority(8)
@@ -492,9 +493,9 @@ func TestDestroyInterrupted(t *testing.T) {
 }
 
 // untar extracts a tar into a new local store, for bagcheck.
-func untar(t testing.TB, r io.Reader) *filing.Local {
+func untar(t testing.TB, r io.Reader) *local.Store {
 	t.Helper()
-	l, err := filing.OpenLocal(t.TempDir())
+	l, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -618,11 +619,11 @@ func (c corrupting) Create(ctx context.Context, key string, r io.Reader, size in
 
 func TestTransferToFolder(t *testing.T) {
 	ctx := context.Background()
-	src, err := filing.OpenLocal(t.TempDir())
+	src, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := filing.OpenLocal(t.TempDir())
+	dir, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -647,7 +648,7 @@ func TestTransferToFolder(t *testing.T) {
 
 func TestReview(t *testing.T) {
 	ctx := context.Background()
-	st, err := filing.OpenLocal(t.TempDir())
+	st, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -740,7 +741,7 @@ func TestExport(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Export(dir): %v", err)
 			}
-			folder, err := filing.OpenLocal(filepath.Join(dir, "out"))
+			folder, err := local.New(filepath.Join(dir, "out"))
 			if err != nil {
 				t.Fatal(err)
 			}

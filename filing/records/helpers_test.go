@@ -10,6 +10,7 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -17,11 +18,11 @@ import (
 // Object Lock), for tests that must hold for both.
 func stores(t *testing.T) map[string]filing.Store {
 	t.Helper()
-	local, err := filing.OpenLocal(t.TempDir())
+	loc, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]filing.Store{"local": local, "s3": miniotest.NewStore(t)}
+	return map[string]filing.Store{"local": loc, "s3": miniotest.NewStore(t)}
 }
 
 // spec is a record to file in a test.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
@@ -40,11 +41,11 @@ func TestListShowDueFind(t *testing.T) {
 	// Records filed years ago: an S3 bucket with Object Lock refuses
 	// retention dates in the past, so S3 runs here without it (TestHold
 	// covers Object Lock).
-	local, err := filing.OpenLocal(t.TempDir())
+	loc, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, st := range map[string]filing.Store{"local": local, "s3": miniotest.NewStoreWith(t, miniotest.Options{NoLock: true})} {
+	for name, st := range map[string]filing.Store{"local": loc, "s3": miniotest.NewStoreWith(t, miniotest.Options{NoLock: true})} {
 		t.Run(name, func(t *testing.T) {
 			svc := service(t, st, nil)
 			file(t, svc, spec{title: "Committee terms of reference", class: "100-20", at: day("2024-06-01").Add(9 * time.Hour),
@@ -240,7 +241,7 @@ func TestHold(t *testing.T) {
 		}
 	})
 	for name, st := range map[string]filing.Store{
-		"local":                  must(filing.OpenLocal(t.TempDir())),
+		"local":                  must(local.New(t.TempDir())),
 		"s3 without object lock": miniotest.NewStoreWith(t, miniotest.Options{NoLock: true}),
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/bagcheck"
@@ -44,7 +45,7 @@ func erase(t *testing.T, st filing.Store, prefix string) {
 	t.Helper()
 	ctx := context.Background()
 	switch s := st.(type) {
-	case *filing.Local:
+	case *local.Store:
 		p := s.Where(prefix)
 		filepath.WalkDir(p, func(p string, d os.DirEntry, err error) error { os.Chmod(p, 0o755); return nil })
 		if strings.HasSuffix(prefix, "/") {

@@ -18,7 +18,7 @@ import (
 const TransferredAndDestroyed = "transferred and destroyed"
 
 // Destination is where transferred records go: a store (another bucket, or
-// a local folder as a filing.Local) and a key prefix in it.
+// a local folder as a local.Store) and a key prefix in it.
 type Destination struct {
 	Store  filing.Store
 	Prefix string

@@ -15,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
@@ -28,7 +29,7 @@ func tamper(t *testing.T, st filing.Store, key string, data []byte) {
 	t.Helper()
 	ctx := context.Background()
 	switch s := st.(type) {
-	case *filing.Local:
+	case *local.Store:
 		p := s.Where(key)
 		if data == nil {
 			if err := os.Remove(p); err != nil {

@@ -1,4 +1,6 @@
-package filing
+// Package local is the record store in a local directory, with the same
+// layout as the S3 store: the embedded default when no S3 is configured.
+package local
 
 import (
 	"context"
@@ -14,10 +16,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/recordbot/recordbot/filing"
 )
 
-// Local is a Store in a local directory, with the same layout as the S3
-// store: the embedded default when no S3 is configured. Objects are created
+// Store is a filing.Store in a local directory. Objects are created
 // exclusively (a hard link from a finished temporary file, so an object
 // appears whole or not at all), and a record's objects are made read-only.
 // It has no Object Lock: protect the directory with backups and permissions.
@@ -25,15 +28,18 @@ import (
 // Nothing it writes is readable by other users, whatever the umask:
 // folders are 0750, a record's objects 0440 (read-only, readable by the
 // group, such as a records officers' group), other objects 0600.
-type Local struct {
+type Store struct {
 	root string
 	mu   sync.Mutex // serialises conditional Put
 }
 
-var _ Store = (*Local)(nil)
+var (
+	_ filing.Store  = (*Store)(nil)
+	_ filing.Pinger = (*Store)(nil)
+)
 
-// OpenLocal opens (creating it if needed) a local store rooted at dir.
-func OpenLocal(dir string) (*Local, error) {
+// New opens (creating it if needed) a local store rooted at dir.
+func New(dir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("local store %s: %w", dir, err)
@@ -41,7 +47,7 @@ func OpenLocal(dir string) (*Local, error) {
 	if err := os.MkdirAll(abs, dirMode); err != nil {
 		return nil, fmt.Errorf("local store: %w", err)
 	}
-	return &Local{root: abs}, nil
+	return &Store{root: abs}, nil
 }
 
 // The permissions of the local store's folders and of a record's objects:
@@ -52,29 +58,10 @@ const (
 )
 
 // Root returns the store's directory.
-func (l *Local) Root() string { return l.root }
+func (l *Store) Root() string { return l.root }
 
-// CheckKey reports whether key is a well-formed store key: slash-separated,
-// relative, with no empty, "." or ".." segment and no control characters.
-func CheckKey(key string) error {
-	if key == "" || strings.HasPrefix(key, "/") || len(key) > 1024 {
-		return fmt.Errorf("bad key %q", key)
-	}
-	for _, seg := range strings.Split(key, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("bad key %q", key)
-		}
-	}
-	for _, r := range key {
-		if r < 0x20 || r == 0x7f || r == '\\' {
-			return fmt.Errorf("bad key %q", key)
-		}
-	}
-	return nil
-}
-
-func (l *Local) path(key string) (string, error) {
-	if err := CheckKey(key); err != nil {
+func (l *Store) path(key string) (string, error) {
+	if err := filing.CheckKey(key); err != nil {
 		return "", err
 	}
 	return filepath.Join(l.root, filepath.FromSlash(key)), nil
@@ -106,44 +93,44 @@ func writeTemp(p string, r io.Reader, size int64) (string, error) {
 	return f.Name(), nil
 }
 
-// Create implements Store.
-func (l *Local) Create(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error) {
+// Create implements filing.Store.
+func (l *Store) Create(ctx context.Context, key string, r io.Reader, size int64, opts filing.WriteOptions) (filing.ObjectInfo, error) {
 	p, err := l.path(key)
 	if err != nil {
-		return ObjectInfo{}, err
+		return filing.ObjectInfo{}, err
 	}
 	if _, err := os.Lstat(p); err == nil {
-		return ObjectInfo{}, fmt.Errorf("create %s: %w", key, ErrExist)
+		return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, filing.ErrExist)
 	}
 	tmp, err := writeTemp(p, ctxReader{ctx, r}, size)
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+		return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
 	}
 	defer os.Remove(tmp)
 	if !opts.RetainUntil.IsZero() {
 		if err := os.Chmod(tmp, recordMode); err != nil {
-			return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+			return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
 		}
 	}
 	if err := os.Link(tmp, p); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return ObjectInfo{}, fmt.Errorf("create %s: %w", key, ErrExist)
+			return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, filing.ErrExist)
 		}
-		return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+		return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
 	}
 	syncDir(filepath.Dir(p))
 	return l.Stat(ctx, key)
 }
 
-// Put implements Store.
-func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, opts WriteOptions) (ObjectInfo, error) {
+// Put implements filing.Store.
+func (l *Store) Put(ctx context.Context, key string, r io.Reader, size int64, opts filing.WriteOptions) (filing.ObjectInfo, error) {
 	p, err := l.path(key)
 	if err != nil {
-		return ObjectInfo{}, err
+		return filing.ObjectInfo{}, err
 	}
 	tmp, err := writeTemp(p, ctxReader{ctx, r}, size)
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+		return filing.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}
 	defer os.Remove(tmp)
 	l.mu.Lock()
@@ -151,11 +138,11 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if opts.IfMatch != "" {
 		cur, err := l.Stat(ctx, key)
 		if err != nil || cur.ETag != opts.IfMatch {
-			return ObjectInfo{}, fmt.Errorf("put %s: %w", key, ErrConflict)
+			return filing.ObjectInfo{}, fmt.Errorf("put %s: %w", key, filing.ErrConflict)
 		}
 	}
 	if err := os.Rename(tmp, p); err != nil {
-		return ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
+		return filing.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}
 	syncDir(filepath.Dir(p))
 	return l.Stat(ctx, key)
@@ -168,60 +155,60 @@ func syncDir(dir string) {
 	}
 }
 
-// Open implements Store. The info describes the file opened, even if a
+// Open implements filing.Store. The info describes the file opened, even if a
 // Put replaces it meanwhile.
-func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
+func (l *Store) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
 	p, err := l.path(key)
 	if err != nil {
-		return nil, ObjectInfo{}, err
+		return nil, filing.ObjectInfo{}, err
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ObjectInfo{}, fmt.Errorf("open %s: %w", key, ErrNotExist)
+		return nil, filing.ObjectInfo{}, fmt.Errorf("open %s: %w", key, filing.ErrNotExist)
 	}
 	if err != nil {
-		return nil, ObjectInfo{}, fmt.Errorf("open %s: %w", key, err)
+		return nil, filing.ObjectInfo{}, fmt.Errorf("open %s: %w", key, err)
 	}
 	fi, err := f.Stat()
 	if err == nil && fi.IsDir() {
-		err = fmt.Errorf("open %s: %w", key, ErrNotExist)
+		err = fmt.Errorf("open %s: %w", key, filing.ErrNotExist)
 	}
 	if err != nil {
 		f.Close()
-		return nil, ObjectInfo{}, err
+		return nil, filing.ObjectInfo{}, err
 	}
 	return f, localInfo(key, fi), nil
 }
 
-// Stat implements Store.
-func (l *Local) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+// Stat implements filing.Store.
+func (l *Store) Stat(ctx context.Context, key string) (filing.ObjectInfo, error) {
 	p, err := l.path(key)
 	if err != nil {
-		return ObjectInfo{}, err
+		return filing.ObjectInfo{}, err
 	}
 	fi, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, ErrNotExist)
+		return filing.ObjectInfo{}, fmt.Errorf("stat %s: %w", key, filing.ErrNotExist)
 	}
 	if err != nil {
-		return ObjectInfo{}, err
+		return filing.ObjectInfo{}, err
 	}
 	if fi.IsDir() {
-		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, ErrNotExist)
+		return filing.ObjectInfo{}, fmt.Errorf("stat %s: %w", key, filing.ErrNotExist)
 	}
 	return localInfo(key, fi), nil
 }
 
-func localInfo(key string, fi fs.FileInfo) ObjectInfo {
+func localInfo(key string, fi fs.FileInfo) filing.ObjectInfo {
 	h := sha256.Sum256(fmt.Appendf(nil, "%d/%d/%s", fi.ModTime().UnixNano(), fi.Size(), key))
-	return ObjectInfo{Key: key, Size: fi.Size(), ETag: hex.EncodeToString(h[:8]), LastModified: fi.ModTime()}
+	return filing.ObjectInfo{Key: key, Size: fi.Size(), ETag: hex.EncodeToString(h[:8]), LastModified: fi.ModTime()}
 }
 
-// List implements Store.
-func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
-	return func(yield func(ObjectInfo, error) bool) {
+// List implements filing.Store.
+func (l *Store) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
+	return func(yield func(filing.ObjectInfo, error) bool) {
 		if strings.Contains(prefix, "..") {
-			yield(ObjectInfo{}, fmt.Errorf("list: bad prefix %q", prefix))
+			yield(filing.ObjectInfo{}, fmt.Errorf("list: bad prefix %q", prefix))
 			return
 		}
 		// Walk only the directory the prefix is in.
@@ -229,7 +216,7 @@ func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, e
 		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 			dir = filepath.Join(l.root, filepath.FromSlash(prefix[:i]))
 		}
-		var infos []ObjectInfo
+		var infos []filing.ObjectInfo
 		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
@@ -259,7 +246,7 @@ func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, e
 			return nil
 		})
 		if err != nil {
-			yield(ObjectInfo{}, fmt.Errorf("list %s: %w", prefix, err))
+			yield(filing.ObjectInfo{}, fmt.Errorf("list %s: %w", prefix, err))
 			return
 		}
 		sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
@@ -271,8 +258,8 @@ func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, e
 	}
 }
 
-// Delete implements Store.
-func (l *Local) Delete(ctx context.Context, key string) error {
+// Delete implements filing.Store.
+func (l *Store) Delete(ctx context.Context, key string) error {
 	p, err := l.path(key)
 	if err != nil {
 		return err
@@ -283,8 +270,8 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Where implements Store.
-func (l *Local) Where(key string) string {
+// Where implements filing.Store.
+func (l *Store) Where(key string) string {
 	return filepath.Join(l.root, filepath.FromSlash(key))
 }
 
@@ -302,7 +289,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // Ping checks that the directory is still there: for readiness.
-func (l *Local) Ping(ctx context.Context) error {
+func (l *Store) Ping(ctx context.Context) error {
 	fi, err := os.Stat(l.root)
 	if err != nil {
 		return fmt.Errorf("local store: %w", err)
