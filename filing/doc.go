@@ -4,7 +4,7 @@
 // front ends in bot/ hand it requests, and the capture sources hand it
 // threads.
 //
-// It does five jobs today, each in its own files:
+// It does four jobs, each in its own files:
 //
 //  1. The domain: the file plan and its classes, retention and markings
 //     (plan.go, sampleplan.yml), where records lie in the store
@@ -16,15 +16,17 @@
 //     reports each one through a Notifier (worker.go).
 //  3. The record package: the BagIt bag with its manifests and bag-info
 //     (bag.go), and the readable transcripts written into it
-//     (transcript.go).
-//  4. The stores behind the Store interface (store.go): S3 or MinIO with
-//     Object Lock (s3.go), a local directory (local.go); the proof that
-//     the lock holds (lockproof.go), and every version of an object, to
-//     tell a record from anything written over it later (versions.go).
-//  5. The records officer's work on filed records (listing, verifying,
-//     registers, retention and disposal) is in the subpackage
-//     filing/records.
+//     (transcript.go, pdf.go).
+//  4. What it asks of storage: the Store interface and the optional ones a
+//     store may add, Object Lock (Locker, LockProver), versions
+//     (Versioner, Remover) and readiness (Pinger), in store.go, remove.go
+//     and versions.go, which also reads a record's first version, to
+//     tell a record from anything written over it later.
 //
-// Where the layout is heading: the two stores move to packages of their
-// own under filing/, so that filing imports no storage SDK outside them.
+// The stores themselves live in packages of their own, so that filing
+// imports no storage SDK (a test keeps it so): filing/s3 (S3 or MinIO
+// through minio-go, with Object Lock and its mode in s3.Config) and
+// filing/local (a local directory). The records officer's work on filed
+// records (listing, verifying, registers, retention and disposal) is in
+// filing/records.
 package filing

@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// Store is object storage laid out as the file plan: the S3 store (minio-go)
-// and the local-directory store implement it with the same keys.
+// Store is object storage laid out as the file plan: the S3 store
+// (filing/s3) and the local-directory store (filing/local) implement it
+// with the same keys.
 //
 // Keys are slash-separated and never start with a slash; a store may put its
 // own prefix in front of them.

@@ -65,7 +65,7 @@ func (h *History) Deleted() bool {
 }
 
 // Histories yields the history of every key under prefix, in key order. On
-// a store that keeps no versions (Local, or a bucket without versioning)
+// a store that keeps no versions (a local store, or a bucket without versioning)
 // each key has its current object as First and nothing Later.
 func Histories(ctx context.Context, st Store, prefix string) iter.Seq2[*History, error] {
 	return func(yield func(*History, error) bool) {
