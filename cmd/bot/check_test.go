@@ -58,6 +58,18 @@ func TestCheck(t *testing.T) {
 	}{
 		{"locked bucket", func(t *testing.T) map[string]string { return s3Env(t, miniotest.Options{}) }, 0,
 			[]string{"ok store", "ok object lock Object Lock GOVERNANCE, enforced", "all checks passed"}},
+		// The canary is proven in the configured mode (it stays in the
+		// test bucket for its two minutes of COMPLIANCE retention).
+		{"locked bucket, COMPLIANCE", func(t *testing.T) map[string]string {
+			env := s3Env(t, miniotest.Options{})
+			env["RECORD_LOCK_MODE"] = "compliance"
+			return env
+		}, 0, []string{"ok object lock Object Lock COMPLIANCE, enforced", "all checks passed"}},
+		{"bad lock mode", func(t *testing.T) map[string]string {
+			env := s3Env(t, miniotest.Options{})
+			env["RECORD_LOCK_MODE"] = "weak"
+			return env
+		}, 2, []string{"FAIL configuration", `RECORD_LOCK_MODE="WEAK": want GOVERNANCE or COMPLIANCE`}},
 		{"unlocked bucket", func(t *testing.T) map[string]string { return s3Env(t, miniotest.Options{NoLock: true}) }, 1,
 			[]string{"FAIL object lock", "Object Lock off", "--with-lock"}},
 		{"unlocked bucket, override", func(t *testing.T) map[string]string {

@@ -82,9 +82,9 @@ func (c *Config) Validate() error {
 }
 
 // Store is a filing.Store in an S3 bucket (AWS S3, MinIO, any S3-compatible
-// service) through minio-go. Creates are conditional (If-None-Match: *), so nothing is
-// ever overwritten; with Object Lock on the bucket a record's objects get a
-// retain-until date.
+// service) through minio-go. Creates are conditional (If-None-Match: *), so
+// nothing is ever overwritten; with Object Lock on the bucket a record's
+// objects get a retain-until date, in the mode of Config.LockMode.
 type Store struct {
 	client   *minio.Client
 	bucket   string
