@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -183,15 +184,27 @@ func (s *Sealed[T]) Load(ctx context.Context, id string) (T, string, error) {
 			return v, "", fmt.Errorf("the %s at %s: %w", s.o.What, s.Key(id), err)
 		}
 	}
+	var failed error
 	for _, sec := range s.o.Secrets(&v) {
 		plain, err := s.vault.Open(*sec.Sealed, s.label(id, sec.Name))
-		if err != nil {
-			return v, "", fmt.Errorf("%s %s: %w", s.o.What, id, err)
+		if err != nil && failed == nil {
+			failed = fmt.Errorf("%s %s: %w", s.o.What, id, unsealedError{err})
 		}
 		*sec.Plain = plain
 	}
-	return v, etag, nil
+	return v, etag, failed
 }
+
+// ErrUnsealed matches the error of a Load or Get that found a value whose
+// secrets (some or all) do not open: sealed with another key, or for
+// another id, or changed. Load still gives the value and its ETag, the
+// secrets that opened filled in, so it can be repaired.
+var ErrUnsealed = errors.New("a sealed secret does not open")
+
+type unsealedError struct{ err error }
+
+func (e unsealedError) Error() string   { return e.err.Error() }
+func (e unsealedError) Unwrap() []error { return []error{ErrUnsealed, e.err} }
 
 // maxStored bounds what one stored value may be.
 const maxStored = 1 << 20
@@ -229,7 +242,8 @@ func ReadStored(ctx context.Context, st filing.Store, key string) ([]byte, strin
 	return nil, "", fmt.Errorf("read %s: %w (it kept changing while read)", key, filing.ErrConflict)
 }
 
-// Write stores v (sealing its secrets) as id's value: with etag "" only if
+// Write stores v (sealing its secrets; one left empty keeps what is
+// sealed) as id's value: with etag "" only if
 // nothing is stored yet, else only over the version with that ETag (from
 // Load). Losing either race is an error matching filing.ErrConflict. v
 // itself is not changed.
@@ -238,10 +252,13 @@ func (s *Sealed[T]) Write(ctx context.Context, id string, v T, etag string) erro
 		return fmt.Errorf("%s: bad id %q", s.o.What, id)
 	}
 	for _, sec := range s.o.Secrets(&v) {
-		if *sec.Plain == "" {
-			return fmt.Errorf("%s %s: no %s secret", s.o.What, id, cmpOr(sec.Name, "sealed"))
+		switch {
+		case *sec.Plain != "":
+			*sec.Sealed = s.vault.Seal(*sec.Plain, s.label(id, sec.Name))
+		case *sec.Sealed == "":
+			return fmt.Errorf("%s %s: no %s secret", s.o.What, id, cmp.Or(sec.Name, "sealed"))
 		}
-		*sec.Sealed = s.vault.Seal(*sec.Plain, s.label(id, sec.Name))
+		// A secret Load could not open stays as it was sealed.
 	}
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -264,13 +281,6 @@ func (s *Sealed[T]) Write(ctx context.Context, id string, v T, etag string) erro
 		return fmt.Errorf("store %s %s: %w", s.o.What, id, err)
 	}
 	return nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Save stores v as id's value, replacing what is stored (conditionally:
