@@ -70,6 +70,9 @@ type Options struct {
 	// InstallTTL is how long the stored installation is cached (default
 	// 30s), so an install made while serving is picked up.
 	InstallTTL time.Duration
+	// Installs is the installation store to share (with the worker's
+	// capture source); when nil, one over Store and Vault is made.
+	Installs *Installations
 	// Exports keeps the WhatsApp exports people send to the bot in a
 	// direct message (whatsapp.go); nil turns that off.
 	Exports *bot.Uploads
@@ -144,9 +147,11 @@ func New(o Options) (*App, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	installs, err := NewInstallations(o.Store, o.Vault, o.InstallTTL, o.Now)
-	if err != nil {
-		return nil, err
+	installs := o.Installs
+	if installs == nil {
+		if installs, err = NewInstallations(o.Store, o.Vault, o.InstallTTL, o.Now); err != nil {
+			return nil, err
+		}
 	}
 	return &App{o: o, server: server, log: o.Logger, installs: installs, exportSlots: make(chan struct{}, exportsAtOnce)}, nil
 }

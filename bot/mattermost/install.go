@@ -150,7 +150,7 @@ func (in *Installation) fingerprint() string {
 var (
 	ErrNoAdminToken  = errors.New("no admin token given: create a personal access token for a system admin (Profile > Security > Personal Access Tokens) and give it for this command only")
 	ErrBadAdminToken = errors.New("bad admin token")
-	ErrNoPublicURL   = errors.New("no public URL given: it is the https address where Mattermost reaches this bot (the slash command points at it, at " + CommandPath + ")")
+	ErrNoPublicURL   = errors.New("no public URL given: it is the https address where Mattermost reaches this bot (the slash command points at its " + CommandPath + ")")
 )
 
 // Installer installs recordbot on Mattermost teams with an admin token.

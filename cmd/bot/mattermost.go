@@ -56,8 +56,18 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		return "", fmt.Errorf("MATTERMOST_URL is set but %w", bot.ErrNoKey)
 	}
 	log := w.Logger.With("platform", "mattermost")
+	server, err := mmcapture.NormalizeURL(c.URL)
+	if err != nil {
+		return "", err
+	}
+	// One installation store for the front end and the worker's capture
+	// source, which takes the bot token from it, not through the front end.
+	installs, err := mmbot.NewInstallations(w.Store, w.Vault, 30*time.Second, nil)
+	if err != nil {
+		return "", err
+	}
 	app, err := mmbot.New(mmbot.Options{
-		Server: c.URL, PublicURL: w.Config.PublicURL, Store: w.Store, Vault: w.Vault,
+		Server: c.URL, PublicURL: w.Config.PublicURL, Store: w.Store, Vault: w.Vault, Installs: installs,
 		Filer: w.filer(), Logger: log, Reaction: c.Reaction,
 		Transport: w.Metrics.transport(capture.Mattermost, c.transport),
 		// WhatsApp exports people send to @recordbot in a direct message.
@@ -67,16 +77,6 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		return "", err
 	}
 	app.Register(w.Mux)
-	// The worker captures with the bot token from the installation store,
-	// not through the front end.
-	server, err := mmcapture.NormalizeURL(c.URL)
-	if err != nil {
-		return "", err
-	}
-	installs, err := mmbot.NewInstallations(w.Store, w.Vault, 30*time.Second, nil)
-	if err != nil {
-		return "", err
-	}
 	src, err := mmcapture.NewTokened(mmcapture.Options{URL: server, Logger: log, Transport: w.Metrics.transport(capture.Mattermost, c.transport)},
 		mmbot.BotToken(installs, server))
 	if err != nil {
