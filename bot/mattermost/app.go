@@ -34,7 +34,6 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/recordbot/recordbot/bot"
-	"github.com/recordbot/recordbot/capture"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 	"github.com/recordbot/recordbot/filing"
 )
@@ -71,6 +70,9 @@ type Options struct {
 	// InstallTTL is how long the stored installation is cached (default
 	// 30s), so an install made while serving is picked up.
 	InstallTTL time.Duration
+	// Installs is the installation store to share (with the worker's
+	// capture source); when nil, one over Store and Vault is made.
+	Installs *Installations
 	// Exports keeps the WhatsApp exports people send to the bot in a
 	// direct message (whatsapp.go); nil turns that off.
 	Exports *bot.Uploads
@@ -86,11 +88,12 @@ type App struct {
 	server string
 	log    *slog.Logger
 
+	installs *Installations
+
 	mu      sync.Mutex
-	inst    *Installation
-	instAt  time.Time
 	sess    *session
 	sessTok string
+	botUser string // the installed bot's username, once known
 
 	// exportSlots limits the exports read at once; work counts the
 	// exports being taken, which Listen waits for.
@@ -144,7 +147,13 @@ func New(o Options) (*App, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &App{o: o, server: server, log: o.Logger, exportSlots: make(chan struct{}, exportsAtOnce)}, nil
+	installs := o.Installs
+	if installs == nil {
+		if installs, err = NewInstallations(o.Store, o.Vault, o.InstallTTL, o.Now); err != nil {
+			return nil, err
+		}
+	}
+	return &App{o: o, server: server, log: o.Logger, installs: installs, exportSlots: make(chan struct{}, exportsAtOnce)}, nil
 }
 
 // Register adds the routes Mattermost calls to mux.
@@ -158,27 +167,27 @@ func (a *App) Register(mux *http.ServeMux) {
 // ErrNotInstalled is returned while no installation is stored.
 var ErrNotInstalled = errors.New("recordbot is not installed on this Mattermost server yet: run `bot mattermost install --team TEAM`")
 
-// installation returns the stored installation (cached briefly) and a
-// session with the bot's token.
+// installation returns the stored installation (cached briefly; fresh
+// reads it again) and a session with the bot's token.
 func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *session, error) {
+	get := a.installs.Get
+	if fresh {
+		get = a.installs.Refresh
+	}
+	inst, err := get(ctx, a.server)
+	if errors.Is(err, ErrNotInstalled) {
+		a.mu.Lock()
+		a.sess, a.sessTok = nil, ""
+		a.mu.Unlock()
+		return nil, nil, ErrNotInstalled
+	}
+	if err != nil {
+		return nil, nil, err
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if fresh || a.inst == nil || a.o.Now().Sub(a.instAt) > a.o.InstallTTL {
-		inst, _, err := LoadInstallation(ctx, a.o.Store, a.server)
-		if err != nil {
-			return nil, nil, err
-		}
-		if inst == nil {
-			a.inst, a.sess = nil, nil
-			return nil, nil, ErrNotInstalled
-		}
-		a.inst, a.instAt = inst, a.o.Now()
-	}
-	tok, err := a.o.Vault.Open(a.inst.BotToken, botLabel(a.server))
-	if err != nil {
-		return nil, nil, fmt.Errorf("the stored Mattermost bot token: %w", err)
-	}
-	if a.sess == nil || a.sessTok != tok {
+	a.botUser = inst.BotUsername
+	if tok := inst.botToken; a.sess == nil || a.sessTok != tok {
 		src, err := mmcapture.New(mmcapture.Options{URL: a.server, Token: tok, Transport: a.o.Transport, Logger: a.log})
 		if err != nil {
 			return nil, nil, err
@@ -189,24 +198,7 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *ses
 		api.SetToken(tok)
 		a.sess, a.sessTok = &session{src: src, api: api, http: hc, tok: tok}, tok
 	}
-	return a.inst, a.sess, nil
-}
-
-// Source returns a capture.Source that uses the installed bot's token.
-func (a *App) Source() capture.Source { return sourceFunc(a.capture) }
-
-type sourceFunc func(ctx context.Context, ref capture.Ref, requester capture.Person) (*capture.Thread, error)
-
-func (f sourceFunc) Capture(ctx context.Context, ref capture.Ref, requester capture.Person) (*capture.Thread, error) {
-	return f(ctx, ref, requester)
-}
-
-func (a *App) capture(ctx context.Context, ref capture.Ref, requester capture.Person) (*capture.Thread, error) {
-	_, sess, err := a.installation(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	return sess.src.Capture(ctx, ref, requester)
+	return &inst, a.sess, nil
 }
 
 // httpStatus returns the HTTP status of a failed API call, or 0.

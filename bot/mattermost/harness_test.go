@@ -18,6 +18,7 @@ import (
 	"github.com/recordbot/recordbot/bot"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture"
+	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
 	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/filing"
@@ -91,13 +92,21 @@ func newEnv(t *testing.T, o envOpts) *env {
 	e.public = httptest.NewServer(mux)
 	t.Cleanup(e.public.Close)
 
+	installs, err := mmbot.NewInstallations(e.store, v, time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mmsrc, err := mmcapture.NewTokened(mmcapture.Options{URL: mm.URL}, mmbot.BotToken(installs, mm.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var app *mmbot.App
 	notify := filing.NotifierFunc(func(ctx context.Context, o filing.Outcome) { app.Notify(ctx, o) })
 	source := sourceFunc(func(ctx context.Context, ref capture.Ref, p capture.Person) (*capture.Thread, error) {
 		if ref.Platform == capture.WhatsApp {
 			return whatsapp.Source{Open: e.uploads.Open}.Capture(ctx, ref, p)
 		}
-		return app.Source().Capture(ctx, ref, p)
+		return mmsrc.Capture(ctx, ref, p)
 	})
 	e.svc, err = filing.NewService(filing.Options{Store: e.store, Plan: filing.SamplePlan(), Source: source, Notifier: notify, Organisation: "Test Council"})
 	if err != nil {

@@ -1,15 +1,16 @@
 package mattermost
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,8 +22,9 @@ import (
 )
 
 // Installation is what `bot mattermost install` made on one server: the
-// bot account, its access token and the /record command of each team. The
-// tokens are sealed with the bot.Vault; the object lives at InstallKey.
+// bot account, its access token and the /record command of each team. It
+// is kept at InstallKey by the shared bot.Sealed store (Installations),
+// its tokens sealed.
 type Installation struct {
 	Server      string `json:"server"`
 	BotUserID   string `json:"bot_user_id"`
@@ -30,11 +32,14 @@ type Installation struct {
 	// CreatedBot is true when install created the bot account (so
 	// uninstall disables it).
 	CreatedBot bool `json:"created_bot"`
-	// BotToken is the bot's access token, sealed; BotTokenID its id.
+	// BotToken is the bot's access token as stored, sealed; BotTokenID
+	// its id. The opened token is botToken, never stored.
 	BotToken   string                  `json:"bot_token"`
 	BotTokenID string                  `json:"bot_token_id"`
 	Teams      map[string]*TeamInstall `json:"teams"`
 	UpdatedAt  time.Time               `json:"updated_at"`
+
+	botToken string
 }
 
 // TeamInstall is the /record command on one team.
@@ -42,13 +47,19 @@ type TeamInstall struct {
 	TeamID    string `json:"team_id"`
 	TeamName  string `json:"team_name"`
 	CommandID string `json:"command_id"`
-	// CommandToken is the token Mattermost sends with the command, sealed.
+	// CommandToken is the token Mattermost sends with the command, as
+	// stored, sealed; the opened token is commandToken, never stored.
 	CommandToken string `json:"command_token"`
 	URL          string `json:"url"`
+
+	commandToken string
 }
 
 // Trigger is the slash command recordbot registers.
 const Trigger = "record"
+
+// installPrefix holds one installation per server.
+const installPrefix = filing.InstallationsPrefix + "mattermost/"
 
 // InstallKey returns the store key of a server's installation.
 func InstallKey(server string) string {
@@ -66,26 +77,52 @@ func InstallKey(server string) string {
 			b.WriteByte('_')
 		}
 	}
-	return filing.InstallationsPrefix + "mattermost/" + b.String() + ".json"
+	return installPrefix + b.String() + ".json"
 }
 
+// botLabel is the seal label of a server's bot token (what the shared
+// store uses for the secret "bot").
 func botLabel(server string) string { return "mattermost:" + server + ":bot" }
-func commandLabel(server, team string) string {
-	return "mattermost:" + server + ":" + team + ":command"
+
+// Installations keeps the installation of each server (its URL is the
+// id), tokens sealed, cached for ttl.
+type Installations = bot.Sealed[Installation]
+
+// NewInstallations returns the installations kept in store, sealed with
+// vault, cached for ttl. now may be nil (time.Now).
+func NewInstallations(store filing.Store, vault *bot.Vault, ttl time.Duration, now func() time.Time) (*Installations, error) {
+	return bot.NewSealed(store, vault, bot.SealedOptions[Installation]{
+		What:   "Mattermost installation",
+		Prefix: installPrefix,
+		Name: func(server string) string {
+			return strings.TrimSuffix(strings.TrimPrefix(InstallKey(server), installPrefix), ".json")
+		},
+		Label: func(server string) string { return "mattermost:" + server },
+		Secrets: func(in *Installation) []bot.Secret {
+			out := []bot.Secret{{Name: "bot", Plain: &in.botToken, Sealed: &in.BotToken}}
+			for _, id := range slices.Sorted(maps.Keys(in.Teams)) {
+				t := in.Teams[id]
+				out = append(out, bot.Secret{Name: id + ":command", Plain: &t.commandToken, Sealed: &t.CommandToken})
+			}
+			return out
+		},
+		TTL: ttl, Missing: ErrNotInstalled, Now: now,
+	})
 }
 
-// LoadInstallation reads the installation of server; nil, nil when there
-// is none.
+// BotToken returns the lookup of server's bot token in installs, for the
+// worker's capture source (mmcapture.NewTokened).
+func BotToken(installs *Installations, server string) mmcapture.TokenFunc {
+	return func(ctx context.Context) (string, error) { return installs.Secret(ctx, server, "bot") }
+}
+
+// LoadInstallation reads the installation of server as stored, its
+// tokens sealed, for what needs no token; nil, nil when there is none.
 func LoadInstallation(ctx context.Context, st filing.Store, server string) (*Installation, string, error) {
-	rc, info, err := st.Open(ctx, InstallKey(server))
+	data, etag, err := bot.ReadStored(ctx, st, InstallKey(server))
 	if errors.Is(err, filing.ErrNotExist) {
 		return nil, "", nil
 	}
-	if err != nil {
-		return nil, "", fmt.Errorf("read the Mattermost installation: %w", err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
 	if err != nil {
 		return nil, "", fmt.Errorf("read the Mattermost installation: %w", err)
 	}
@@ -93,29 +130,36 @@ func LoadInstallation(ctx context.Context, st filing.Store, server string) (*Ins
 	if err := json.Unmarshal(data, &in); err != nil {
 		return nil, "", fmt.Errorf("the Mattermost installation at %s is damaged: %w", InstallKey(server), err)
 	}
-	return &in, info.ETag, nil
+	return &in, etag, nil
 }
 
-func saveInstallation(ctx context.Context, st filing.Store, in *Installation, etag string) error {
-	data, err := json.MarshalIndent(in, "", "  ")
-	if err != nil {
-		return err
+// fingerprint is what install compares to tell whether it changed
+// anything: the stored fields and the opened tokens.
+func (in *Installation) fingerprint() string {
+	b, _ := json.Marshal(in)
+	s := string(b) + "\x00" + in.botToken
+	for _, id := range slices.Sorted(maps.Keys(in.Teams)) {
+		s += "\x00" + id + "=" + in.Teams[id].commandToken
 	}
-	_, err = st.Put(ctx, InstallKey(in.Server), bytes.NewReader(data), int64(len(data)),
-		filing.WriteOptions{ContentType: "application/json", IfMatch: etag})
-	if errors.Is(err, filing.ErrConflict) {
-		return errors.New("the installation changed while this ran (another install or uninstall?); run it again")
-	}
-	return err
+	return s
 }
+
+// ErrNoAdminToken, ErrBadAdminToken and ErrNoPublicURL say what the
+// Installer was not given, or given wrong, so the caller can name where
+// it comes from.
+var (
+	ErrNoAdminToken  = errors.New("no admin token given: create a personal access token for a system admin (Profile > Security > Personal Access Tokens) and give it for this command only")
+	ErrBadAdminToken = errors.New("bad admin token")
+	ErrNoPublicURL   = errors.New("no public URL given: it is the https address where Mattermost reaches this bot (the slash command points at its " + CommandPath + ")")
+)
 
 // Installer installs recordbot on Mattermost teams with an admin token.
 type Installer struct {
 	Server string
-	// AdminToken is a system admin's personal access token
-	// (MATTERMOST_ADMIN_TOKEN). It is used for the run only, never stored.
+	// AdminToken is a system admin's personal access token. It is used
+	// for the run only, never stored.
 	AdminToken string
-	// PublicURL is where Mattermost reaches the bot (PUBLIC_URL).
+	// PublicURL is where Mattermost reaches the bot.
 	PublicURL string
 	Store     filing.Store
 	Vault     *bot.Vault
@@ -144,11 +188,11 @@ func (in *Installer) say(format string, args ...any) {
 func (in *Installer) check() error {
 	srv, err := mmcapture.NormalizeURL(in.Server)
 	if err != nil {
-		return fmt.Errorf("--url / MATTERMOST_URL: %w", err)
+		return fmt.Errorf("the server address: %w", err)
 	}
 	in.Server = srv
 	if in.AdminToken == "" {
-		return errors.New("MATTERMOST_ADMIN_TOKEN is not set: create a personal access token for a system admin (Profile > Security > Personal Access Tokens) and export it for this command only")
+		return ErrNoAdminToken
 	}
 	if in.Vault == nil {
 		return bot.ErrNoKey
@@ -171,12 +215,12 @@ func (in *Installer) admin(ctx context.Context) (*model.Client4, error) {
 	me, resp, err := c.GetMe(ctx, "")
 	if err != nil {
 		if httpStatus(resp, err) == http.StatusUnauthorized {
-			return nil, fmt.Errorf("%s refused MATTERMOST_ADMIN_TOKEN (expired or revoked?)", in.Server)
+			return nil, fmt.Errorf("%w: %s refused it (expired or revoked?)", ErrBadAdminToken, in.Server)
 		}
-		return nil, fmt.Errorf("reach %s with MATTERMOST_ADMIN_TOKEN: %w", in.Server, err)
+		return nil, fmt.Errorf("reach %s with the admin token: %w", in.Server, err)
 	}
 	if !me.IsSystemAdmin() {
-		return nil, fmt.Errorf("MATTERMOST_ADMIN_TOKEN belongs to @%s, who is not a system admin: install needs a system admin's token (to create the bot account and slash commands)", me.Username)
+		return nil, fmt.Errorf("%w: it belongs to @%s, who is not a system admin: install needs a system admin's token (to create the bot account and slash commands)", ErrBadAdminToken, me.Username)
 	}
 	return c, nil
 }
@@ -189,7 +233,7 @@ func (in *Installer) Install(ctx context.Context, teams []string) (*Installation
 		return nil, err
 	}
 	if in.PublicURL == "" {
-		return nil, errors.New("PUBLIC_URL is not set: it is the https address where Mattermost reaches this bot (the slash command points at PUBLIC_URL/mattermost/command)")
+		return nil, ErrNoPublicURL
 	}
 	if len(teams) == 0 {
 		return nil, errors.New("name at least one team: --team TEAM (the team's URL name, as in https://server/TEAM)")
@@ -206,17 +250,21 @@ func (in *Installer) Install(ctx context.Context, teams []string) (*Installation
 		}
 		resolved = append(resolved, t)
 	}
-	inst, etag, err := LoadInstallation(ctx, in.Store, in.Server)
+	installs, err := in.installations()
+	if err != nil {
+		return nil, err
+	}
+	inst, etag, err := in.load(ctx, installs)
 	if err != nil {
 		return nil, err
 	}
 	if inst == nil {
-		inst = &Installation{Server: in.Server, Teams: map[string]*TeamInstall{}}
+		inst = &Installation{Server: in.Server}
 	}
 	if inst.Teams == nil {
 		inst.Teams = map[string]*TeamInstall{}
 	}
-	before, _ := json.Marshal(inst)
+	before := inst.fingerprint()
 
 	if err := in.ensureBot(ctx, admin, inst); err != nil {
 		return nil, err
@@ -231,17 +279,45 @@ func (in *Installer) Install(ctx context.Context, teams []string) (*Installation
 		}
 	}
 	in.removeOldClaims(ctx)
-	after, _ := json.Marshal(inst)
-	if bytes.Equal(before, after) && etag != "" {
+	if inst.fingerprint() == before && etag != "" {
 		in.say("nothing to change: already installed")
 		return inst, nil
 	}
 	inst.UpdatedAt = in.Now().UTC()
-	if err := saveInstallation(ctx, in.Store, inst, etag); err != nil {
+	if err := in.save(ctx, installs, inst, etag); err != nil {
 		return nil, err
 	}
-	in.say("installation stored at %s (tokens sealed with RECORDBOT_SECRET_KEY)", in.Store.Where(InstallKey(in.Server)))
+	in.say("installation stored at %s (tokens sealed with the secret key)", in.Store.Where(InstallKey(in.Server)))
 	return inst, nil
+}
+
+func (in *Installer) installations() (*Installations, error) {
+	return NewInstallations(in.Store, in.Vault, 0, in.Now)
+}
+
+// load reads the stored installation to change it; nil when there is
+// none. Tokens that do not open (the secret key changed) are left empty,
+// so install makes new ones.
+func (in *Installer) load(ctx context.Context, installs *Installations) (*Installation, string, error) {
+	inst, etag, err := installs.Load(ctx, in.Server)
+	switch {
+	case errors.Is(err, ErrNotInstalled):
+		return nil, "", nil
+	case errors.Is(err, bot.ErrUnsealed):
+		in.say("the stored tokens do not open with this secret key: install makes new ones")
+	case err != nil:
+		return nil, "", err
+	}
+	return &inst, etag, nil
+}
+
+// save stores inst over the version with etag (create-only when "").
+func (in *Installer) save(ctx context.Context, installs *Installations, inst *Installation, etag string) error {
+	err := installs.Write(ctx, in.Server, *inst, etag)
+	if errors.Is(err, filing.ErrConflict) {
+		return errors.New("the installation changed while this ran (another install or uninstall?); run it again")
+	}
+	return err
 }
 
 // removeOldClaims deletes the claim objects recordbot before the filing
@@ -310,7 +386,7 @@ func (in *Installer) ensureBot(ctx context.Context, c *model.Client4, inst *Inst
 				in.say("using the existing bot account @%s", b.Username)
 			}
 			if inst.BotUserID != b.UserId {
-				inst.BotToken, inst.BotTokenID = "", ""
+				inst.BotToken, inst.botToken, inst.BotTokenID = "", "", ""
 			}
 			inst.BotUserID, inst.BotUsername = b.UserId, b.Username
 			return nil
@@ -337,24 +413,21 @@ func (in *Installer) ensureBot(ctx context.Context, c *model.Client4, inst *Inst
 	}
 	in.say("created the bot account @%s", b.Username)
 	inst.BotUserID, inst.BotUsername, inst.CreatedBot = b.UserId, b.Username, true
-	inst.BotToken, inst.BotTokenID = "", ""
+	inst.BotToken, inst.botToken, inst.BotTokenID = "", "", ""
 	return nil
 }
 
 // ensureToken keeps the stored bot token when it still works, or makes a
 // new one (revoking the stored one, if any).
 func (in *Installer) ensureToken(ctx context.Context, admin *model.Client4, inst *Installation) error {
-	if inst.BotToken != "" {
-		tok, err := in.Vault.Open(inst.BotToken, botLabel(inst.Server))
-		if err == nil {
-			me, _, err := in.client(tok).GetMe(ctx, "")
-			if err == nil && me.Id == inst.BotUserID {
-				return nil
-			}
+	if inst.botToken != "" {
+		me, _, err := in.client(inst.botToken).GetMe(ctx, "")
+		if err == nil && me.Id == inst.BotUserID {
+			return nil
 		}
-		if inst.BotTokenID != "" {
-			admin.RevokeUserAccessToken(ctx, inst.BotTokenID) // it no longer works anyway
-		}
+	}
+	if inst.BotToken != "" && inst.BotTokenID != "" {
+		admin.RevokeUserAccessToken(ctx, inst.BotTokenID) // it no longer works anyway
 	}
 	t, resp, err := admin.CreateUserAccessToken(ctx, inst.BotUserID, "recordbot "+in.PublicURL, 0)
 	if err != nil {
@@ -366,8 +439,7 @@ func (in *Installer) ensureToken(ctx context.Context, admin *model.Client4, inst
 		}
 		return fmt.Errorf("create the bot's access token: %w", err)
 	}
-	inst.BotToken = in.Vault.Seal(t.Token, botLabel(inst.Server))
-	inst.BotTokenID = t.Id
+	inst.botToken, inst.BotTokenID = t.Token, t.Id
 	in.say("created an access token for @%s", inst.BotUsername)
 	return nil
 }
@@ -394,7 +466,7 @@ func (in *Installer) ensureCommand(ctx context.Context, c *model.Client4, inst *
 			continue
 		}
 		if x.URL != cmdURL {
-			return fmt.Errorf("team %s already has a /%s command pointing at %s: remove it (Integrations > Slash Commands) or fix PUBLIC_URL, then run install again", t.Name, Trigger, x.URL)
+			return fmt.Errorf("team %s already has a /%s command pointing at %s: remove it (Integrations > Slash Commands) or fix the public URL, then run install again", t.Name, Trigger, x.URL)
 		}
 		cmd = x
 	}
@@ -420,15 +492,10 @@ func (in *Installer) ensureCommand(ctx context.Context, c *model.Client4, inst *
 		return fmt.Errorf("Mattermost did not show the token of /%s on team %s (is the admin token a system admin's?)", Trigger, t.Name)
 	}
 	old := inst.Teams[t.Id]
-	if old != nil && old.CommandID == cmd.Id && old.URL == cmdURL && old.TeamName == t.Name {
-		if tok, err := in.Vault.Open(old.CommandToken, commandLabel(inst.Server, t.Id)); err == nil && tok == cmd.Token {
-			return nil
-		}
+	if old != nil && old.CommandID == cmd.Id && old.URL == cmdURL && old.TeamName == t.Name && old.commandToken == cmd.Token {
+		return nil
 	}
-	inst.Teams[t.Id] = &TeamInstall{
-		TeamID: t.Id, TeamName: t.Name, CommandID: cmd.Id, URL: cmdURL,
-		CommandToken: in.Vault.Seal(cmd.Token, commandLabel(inst.Server, t.Id)),
-	}
+	inst.Teams[t.Id] = &TeamInstall{TeamID: t.Id, TeamName: t.Name, CommandID: cmd.Id, URL: cmdURL, commandToken: cmd.Token}
 	return nil
 }
 
@@ -444,7 +511,11 @@ func (in *Installer) Uninstall(ctx context.Context, teams []string) error {
 	if err != nil {
 		return err
 	}
-	inst, etag, err := LoadInstallation(ctx, in.Store, in.Server)
+	installs, err := in.installations()
+	if err != nil {
+		return err
+	}
+	inst, etag, err := in.load(ctx, installs)
 	if err != nil {
 		return err
 	}
@@ -479,7 +550,7 @@ func (in *Installer) Uninstall(ctx context.Context, teams []string) error {
 	}
 	if len(inst.Teams) > 0 {
 		inst.UpdatedAt = in.Now().UTC()
-		return saveInstallation(ctx, in.Store, inst, etag)
+		return in.save(ctx, installs, inst, etag)
 	}
 	if inst.BotTokenID != "" {
 		if resp, err := admin.RevokeUserAccessToken(ctx, inst.BotTokenID); err != nil && httpStatus(resp, err) != http.StatusNotFound {
@@ -493,7 +564,7 @@ func (in *Installer) Uninstall(ctx context.Context, teams []string) error {
 		}
 		in.say("disabled the bot account @%s", inst.BotUsername)
 	}
-	if err := in.Store.Delete(ctx, InstallKey(inst.Server)); err != nil {
+	if err := installs.Delete(ctx, in.Server); err != nil {
 		return fmt.Errorf("delete the installation: %w", err)
 	}
 	in.say("uninstalled from %s", in.Server)

@@ -57,10 +57,7 @@ func (a *App) Listen(ctx context.Context) error {
 }
 
 func (a *App) listenOnce(ctx context.Context, inst *Installation) error {
-	tok, err := a.o.Vault.Open(inst.BotToken, botLabel(a.server))
-	if err != nil {
-		return err
-	}
+	tok := inst.botToken
 	wsURL := "ws" + strings.TrimPrefix(a.server, "http")
 	dialer := &websocket.Dialer{HandshakeTimeout: 15 * time.Second, Proxy: websocket.DefaultDialer.Proxy}
 	ws, err := model.NewWebSocketClient4WithDialer(dialer, wsURL, tok)

@@ -2,6 +2,7 @@ package mattermost
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -98,10 +99,7 @@ func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 func (a *App) botName() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.inst != nil {
-		return a.inst.BotUsername
-	}
-	return "recordbot"
+	return cmp.Or(a.botUser, "recordbot")
 }
 
 // voice is what this front end tells people, in Mattermost's Markdown.

@@ -24,6 +24,7 @@ import (
 	"github.com/recordbot/recordbot/bot"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture"
+	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
 	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
@@ -217,6 +218,14 @@ func TestRealServer(t *testing.T) {
 	mux := http.NewServeMux()
 	r.public = httptest.NewServer(mux)
 	t.Cleanup(r.public.Close)
+	installs, err := mmbot.NewInstallations(r.store, vault, time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mmsrc, err := mmcapture.NewTokened(mmcapture.Options{URL: srv.URL}, mmbot.BotToken(installs, srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var app *mmbot.App
 	uploads := &bot.Uploads{Store: r.store}
 	svc, err := filing.NewService(filing.Options{Store: r.store, Plan: filing.SamplePlan(), Organisation: "Test Council",
@@ -224,7 +233,7 @@ func TestRealServer(t *testing.T) {
 			if ref.Platform == capture.WhatsApp {
 				return whatsapp.Source{Open: uploads.Open}.Capture(ctx, ref, p)
 			}
-			return app.Source().Capture(ctx, ref, p)
+			return mmsrc.Capture(ctx, ref, p)
 		}),
 		Notifier: filing.NotifierFunc(func(ctx context.Context, o filing.Outcome) { app.Notify(ctx, o) })})
 	if err != nil {

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
 )
 
@@ -108,7 +108,9 @@ type App struct {
 	log *slog.Logger
 	now func() time.Time
 	// allowed is AllowedTeams as a set; empty allows every workspace.
-	allowed map[string]bool
+	allowed allowedSet
+	// tokens looks up a workspace's bot token (BotTokens).
+	tokens slackcap.TokenFunc
 	// forms remembers, by submission key, which forms were answered with
 	// bot.StoreLate and which were told they are being filed (see
 	// submit).
@@ -162,13 +164,8 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, allowed: make(map[string]bool), forms: make(map[string]formState),
-		exportSlots: make(chan struct{}, exportsAtOnce)}
-	for _, id := range o.AllowedTeams {
-		if id = strings.TrimSpace(id); id != "" {
-			a.allowed[id] = true
-		}
-	}
+	a := &App{o: o, log: o.Logger, now: o.Now, allowed: newAllowedSet(o.AllowedTeams), forms: make(map[string]formState),
+		exportSlots: make(chan struct{}, exportsAtOnce), tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -186,12 +183,7 @@ var ErrNotAllowed = errors.New("recordbot does not serve this Slack workspace")
 
 // allows reports whether the workspace team (of Enterprise Grid
 // organisation enterprise, when it is in one) is served.
-func (a *App) allows(team, enterprise string) bool {
-	if team == "" {
-		return false
-	}
-	return len(a.allowed) == 0 || a.allowed[team] || (enterprise != "" && a.allowed[enterprise])
-}
+func (a *App) allows(team, enterprise string) bool { return a.allowed.allows(team, enterprise) }
 
 // caller checks who a request comes from: Slack always names the person
 // and the workspace, and the workspace must be one recordbot serves.
@@ -206,26 +198,9 @@ func (a *App) caller(team, enterprise, user string) error {
 }
 
 // Token returns the bot token for a workspace: its installation, else the
-// single-workspace token. It is the capture source's token lookup. An
-// installation of a workspace outside AllowedTeams is not used.
-func (a *App) Token(ctx context.Context, teamID string) (string, error) {
-	if a.o.Installs != nil {
-		inst, err := a.o.Installs.Get(ctx, teamID)
-		if err == nil {
-			if !a.allows(inst.TeamID, inst.EnterpriseID) {
-				return "", fmt.Errorf("workspace %s: %w", teamID, ErrNotAllowed)
-			}
-			return inst.BotToken, nil
-		}
-		if !errors.Is(err, ErrNotInstalled) {
-			return "", err
-		}
-	}
-	if a.o.BotToken != "" {
-		return a.o.BotToken, nil
-	}
-	return "", fmt.Errorf("workspace %s: %w", teamID, ErrNotInstalled)
-}
+// single-workspace token (BotTokens). An installation of a workspace
+// outside AllowedTeams is not used.
+func (a *App) Token(ctx context.Context, teamID string) (string, error) { return a.tokens(ctx, teamID) }
 
 // client returns a Web API client with the workspace's token.
 func (a *App) client(ctx context.Context, teamID string) (*slackapi.Client, error) {

@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -58,157 +57,76 @@ type Grant struct {
 // read the conversations they file. It matches slackcap.ErrNoUserToken.
 var ErrNoGrant = fmt.Errorf("no permission to read the conversations this person files: %w", slackcap.ErrNoUserToken)
 
-// Grants keeps people's user tokens in the object store, sealed. A grant
-// found is cached for a minute (a token revoked meanwhile fails at Slack
-// and is then forgotten); a grant not found is not cached, so a person who
-// has just allowed recordbot through another bot process is not asked
-// again. Delete takes effect in this process at once.
+// Grants keeps people's user tokens in the object store (the shared
+// bot.Sealed store), sealed. A grant found is cached for a minute (a token
+// revoked meanwhile fails at Slack and is then forgotten); a grant not
+// found is not cached, so a person who has just allowed recordbot through
+// another bot process is not asked again. Delete takes effect in this
+// process at once.
 type Grants struct {
+	s     *bot.Sealed[Grant]
 	store filing.Store
-	vault *bot.Vault
 	now   func() time.Time
-	ttl   time.Duration
-
-	mu    sync.Mutex
-	cache map[string]cachedGrant
-}
-
-type cachedGrant struct {
-	g   Grant
-	err error
-	at  time.Time
 }
 
 // NewGrants returns grants kept in store, sealed with vault. now may be
 // nil (time.Now).
 func NewGrants(store filing.Store, vault *bot.Vault, now func() time.Time) (*Grants, error) {
-	if store == nil {
-		return nil, errors.New("slack user grants: no store")
-	}
-	if vault == nil {
-		return nil, fmt.Errorf("slack user grants: %w", bot.ErrNoKey)
-	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Grants{store: store, vault: vault, now: now, ttl: time.Minute, cache: make(map[string]cachedGrant)}, nil
+	s, err := bot.NewSealed(store, vault, bot.SealedOptions[Grant]{
+		What:   "slack user grant",
+		Prefix: filing.InstallationsPrefix + "slack/users/",
+		Valid: func(id string) bool {
+			team, user, ok := strings.Cut(id, "/")
+			return ok && teamIDRE.MatchString(team) && userIDRE.MatchString(user)
+		},
+		Label: func(id string) string {
+			team, user, _ := strings.Cut(id, "/")
+			return "slack:" + team + ":user:" + user
+		},
+		Secrets: func(g *Grant) []bot.Secret {
+			return []bot.Secret{{Plain: &g.Token, Sealed: &g.SealedToken}}
+		},
+		Check: func(id string, g *Grant) error {
+			if g.TeamID+"/"+g.UserID != id {
+				return fmt.Errorf("it names %s/%s", g.TeamID, g.UserID)
+			}
+			return nil
+		},
+		TTL: time.Minute, Missing: ErrNoGrant, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Grants{s: s, store: store, now: now}, nil
 }
 
 var userIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{1,30}$`)
-
-func grantKey(team, user string) string {
-	return filing.InstallationsPrefix + "slack/users/" + team + "/" + user + ".json"
-}
-
-func grantLabel(team, user string) string { return "slack:" + team + ":user:" + user }
 
 // Save stores g (sealing its Token), replacing an earlier grant of the
 // same person with a conditional write, so that two saves racing do not
 // both believe they won.
 func (s *Grants) Save(ctx context.Context, g Grant) error {
-	if !teamIDRE.MatchString(g.TeamID) || !userIDRE.MatchString(g.UserID) {
-		return fmt.Errorf("slack user grant: bad team %q or user %q", g.TeamID, g.UserID)
-	}
-	if g.Token == "" {
-		return errors.New("slack user grant: no token")
-	}
-	g.SealedToken = s.vault.Seal(g.Token, grantLabel(g.TeamID, g.UserID))
-	data, err := json.MarshalIndent(g, "", "  ")
-	if err != nil {
-		return err
-	}
-	key := grantKey(g.TeamID, g.UserID)
-	opts := filing.WriteOptions{ContentType: "application/json"}
-	_, err = s.store.Create(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
-	if errors.Is(err, filing.ErrExist) {
-		var info filing.ObjectInfo
-		if info, err = s.store.Stat(ctx, key); err == nil {
-			opts.IfMatch = info.ETag
-			_, err = s.store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("store slack user grant %s/%s: %w", g.TeamID, g.UserID, err)
-	}
-	s.mu.Lock()
-	s.cache[g.TeamID+"/"+g.UserID] = cachedGrant{g: g, at: s.now()}
-	s.mu.Unlock()
-	return nil
+	return s.s.Save(ctx, g.TeamID+"/"+g.UserID, g)
 }
 
 // Get returns the grant of user in team with its token opened, or an
 // error matching ErrNoGrant.
 func (s *Grants) Get(ctx context.Context, team, user string) (Grant, error) {
-	id := team + "/" + user
-	s.mu.Lock()
-	c, ok := s.cache[id]
-	s.mu.Unlock()
-	if ok && s.now().Sub(c.at) < s.ttl {
-		return c.g, c.err
-	}
-	g, err := s.load(ctx, team, user)
-	if err != nil {
-		return g, err // none, or storage trouble: not cached
-	}
-	s.mu.Lock()
-	s.cache[id] = cachedGrant{g: g, at: s.now()}
-	s.mu.Unlock()
-	return g, nil
+	return s.s.Get(ctx, team+"/"+user)
 }
 
 // Token returns the user token of user in team: the capture source's
 // delegated token lookup.
 func (s *Grants) Token(ctx context.Context, team, user string) (string, error) {
-	g, err := s.Get(ctx, team, user)
-	if err != nil {
-		return "", err
-	}
-	return g.Token, nil
-}
-
-func (s *Grants) load(ctx context.Context, team, user string) (Grant, error) {
-	if !teamIDRE.MatchString(team) || !userIDRE.MatchString(user) {
-		return Grant{}, ErrNoGrant
-	}
-	rc, _, err := s.store.Open(ctx, grantKey(team, user))
-	if errors.Is(err, filing.ErrNotExist) {
-		return Grant{}, ErrNoGrant
-	}
-	if err != nil {
-		return Grant{}, fmt.Errorf("read slack user grant %s/%s: %w", team, user, err)
-	}
-	defer rc.Close()
-	var g Grant
-	if err := json.NewDecoder(rc).Decode(&g); err != nil {
-		return Grant{}, fmt.Errorf("read slack user grant %s/%s: %w", team, user, err)
-	}
-	if g.TeamID != team || g.UserID != user {
-		return Grant{}, fmt.Errorf("slack user grant %s/%s names %s/%s", team, user, g.TeamID, g.UserID)
-	}
-	tok, err := s.vault.Open(g.SealedToken, grantLabel(team, user))
-	if err != nil {
-		return Grant{}, fmt.Errorf("slack user grant %s/%s: %w", team, user, err)
-	}
-	g.Token = tok
-	return g, nil
+	return s.s.Secret(ctx, team+"/"+user, "")
 }
 
 // Delete removes the grant of user in team; removing none is no error.
 func (s *Grants) Delete(ctx context.Context, team, user string) error {
-	if !teamIDRE.MatchString(team) || !userIDRE.MatchString(user) {
-		return fmt.Errorf("slack user grant: bad team %q or user %q", team, user)
-	}
-	id := team + "/" + user
-	s.mu.Lock()
-	delete(s.cache, id)
-	s.mu.Unlock()
-	if err := s.store.Delete(ctx, grantKey(team, user)); err != nil {
-		return fmt.Errorf("delete slack user grant %s: %w", id, err)
-	}
-	s.mu.Lock()
-	delete(s.cache, id)
-	s.mu.Unlock()
-	return nil
+	return s.s.Delete(ctx, team+"/"+user)
 }
 
 // People lists the people of team who have a grant.
@@ -216,17 +134,11 @@ func (s *Grants) People(ctx context.Context, team string) ([]string, error) {
 	if !teamIDRE.MatchString(team) {
 		return nil, fmt.Errorf("slack user grants: bad team %q", team)
 	}
-	prefix := filing.InstallationsPrefix + "slack/users/" + team + "/"
-	var out []string
-	for o, err := range s.store.List(ctx, prefix) {
-		if err != nil {
-			return out, err
-		}
-		if u, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".json"); ok && userIDRE.MatchString(u) {
-			out = append(out, u)
-		}
+	ids, err := s.s.IDs(ctx, team+"/")
+	for i, id := range ids {
+		ids[i] = strings.TrimPrefix(id, team+"/")
 	}
-	return out, nil
+	return ids, err
 }
 
 // statesPrefix holds a marker per used OAuth state, named

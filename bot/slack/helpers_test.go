@@ -115,8 +115,12 @@ func newEnv(t testing.TB, o envOpts) *env {
 		}
 	}
 	var app *slackbot.App
+	single := "xoxb-test" // the one workspace's token, without installations
+	if installs != nil {
+		single = ""
+	}
 	so := slackcap.Options{
-		Token:  func(ctx context.Context, team string) (string, error) { return app.Token(ctx, team) },
+		Token:  slackbot.BotTokens(installs, single, o.allowed),
 		APIURL: s.APIURL(), Logger: log, FileOrigins: []string{s.URL},
 		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
 	}
@@ -156,9 +160,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		ao.AuthorizeURL = s.URL + "/oauth/v2/authorize"
 		s.ClientID, s.ClientSecret = "cid", "csecret"
 	}
-	if installs == nil {
-		ao.BotToken = "xoxb-test"
-	}
+	ao.BotToken = single
 	mux := http.NewServeMux()
 	e.bot = httptest.NewUnstartedServer(mux)
 	e.bot.Start()

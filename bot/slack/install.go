@@ -1,13 +1,11 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -16,12 +14,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/recordbot/recordbot/bot"
+	slackcap "github.com/recordbot/recordbot/capture/slack"
 	"github.com/recordbot/recordbot/filing"
 )
 
@@ -43,130 +41,105 @@ type Installation struct {
 	BotToken string `json:"-"`
 }
 
-// Installations keeps Slack installations in the object store, tokens
-// sealed. Lookups are cached for a few minutes, so an uninstall seen by
-// another bot process takes effect here within that time.
+// Installations keeps Slack installations in the object store (the shared
+// bot.Sealed store), tokens sealed. Lookups are cached for a few minutes,
+// an installation missing too, so an uninstall seen by another bot process
+// takes effect here within that time.
 type Installations struct {
-	store filing.Store
-	vault *bot.Vault
-	now   func() time.Time
-	ttl   time.Duration
-
-	mu    sync.Mutex
-	cache map[string]cachedInstall
-}
-
-type cachedInstall struct {
-	inst Installation
-	err  error
-	at   time.Time
+	s *bot.Sealed[Installation]
 }
 
 // NewInstallations returns installations kept in store, sealed with vault.
 // now may be nil (time.Now).
 func NewInstallations(store filing.Store, vault *bot.Vault, now func() time.Time) (*Installations, error) {
-	if store == nil {
-		return nil, errors.New("slack installations: no store")
+	s, err := bot.NewSealed(store, vault, bot.SealedOptions[Installation]{
+		What:   "slack installation",
+		Prefix: filing.InstallationsPrefix + "slack/",
+		Valid:  teamIDRE.MatchString,
+		Label:  func(team string) string { return "slack:" + team },
+		Secrets: func(in *Installation) []bot.Secret {
+			return []bot.Secret{{Name: "bot", Plain: &in.BotToken, Sealed: &in.SealedBotToken}}
+		},
+		Check: func(team string, in *Installation) error {
+			if in.TeamID != team {
+				return fmt.Errorf("it names team %q", in.TeamID)
+			}
+			return nil
+		},
+		TTL: 5 * time.Minute, CacheMissing: true, Missing: ErrNotInstalled, Now: now,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if vault == nil {
-		return nil, fmt.Errorf("slack installations: %w", bot.ErrNoKey)
+	return &Installations{s: s}, nil
+}
+
+// allowedSet is the workspaces and organisations recordbot serves;
+// empty serves every one.
+type allowedSet map[string]bool
+
+func newAllowedSet(ids []string) allowedSet {
+	set := make(allowedSet)
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" {
+			set[id] = true
+		}
 	}
-	if now == nil {
-		now = time.Now
+	return set
+}
+
+// allows reports whether the workspace team (of Enterprise Grid
+// organisation enterprise, when it is in one) is served.
+func (set allowedSet) allows(team, enterprise string) bool {
+	if team == "" {
+		return false
 	}
-	return &Installations{store: store, vault: vault, now: now, ttl: 5 * time.Minute, cache: make(map[string]cachedInstall)}, nil
+	return len(set) == 0 || set[team] || (enterprise != "" && set[enterprise])
 }
 
 var teamIDRE = regexp.MustCompile(`^[TE][A-Z0-9]{1,30}$`)
 
-func installKey(team string) string { return filing.InstallationsPrefix + "slack/" + team + ".json" }
-
-func sealLabel(team string) string { return "slack:" + team + ":bot" }
-
 // Save stores inst (sealing its BotToken), replacing an earlier one.
 func (s *Installations) Save(ctx context.Context, inst Installation) error {
-	if !teamIDRE.MatchString(inst.TeamID) {
-		return fmt.Errorf("slack installation: bad team id %q", inst.TeamID)
-	}
-	if inst.BotToken == "" {
-		return errors.New("slack installation: no bot token")
-	}
-	inst.SealedBotToken = s.vault.Seal(inst.BotToken, sealLabel(inst.TeamID))
-	data, err := json.MarshalIndent(inst, "", "  ")
-	if err != nil {
-		return err
-	}
-	if _, err := s.store.Put(ctx, installKey(inst.TeamID), bytes.NewReader(data), int64(len(data)),
-		filing.WriteOptions{ContentType: "application/json"}); err != nil {
-		return fmt.Errorf("store slack installation %s: %w", inst.TeamID, err)
-	}
-	s.mu.Lock()
-	s.cache[inst.TeamID] = cachedInstall{inst: inst, at: s.now()}
-	s.mu.Unlock()
-	return nil
+	return s.s.Save(ctx, inst.TeamID, inst)
 }
 
 // Get returns the installation of team with its token opened, or an error
 // matching ErrNotInstalled.
 func (s *Installations) Get(ctx context.Context, team string) (Installation, error) {
-	s.mu.Lock()
-	c, ok := s.cache[team]
-	s.mu.Unlock()
-	if ok && s.now().Sub(c.at) < s.ttl {
-		return c.inst, c.err
-	}
-	inst, err := s.load(ctx, team)
-	if err != nil && !errors.Is(err, ErrNotInstalled) {
-		return inst, err // storage trouble: not cached
-	}
-	s.mu.Lock()
-	s.cache[team] = cachedInstall{inst: inst, err: err, at: s.now()}
-	s.mu.Unlock()
-	return inst, err
-}
-
-func (s *Installations) load(ctx context.Context, team string) (Installation, error) {
-	if !teamIDRE.MatchString(team) {
-		return Installation{}, fmt.Errorf("workspace %q: %w", team, ErrNotInstalled)
-	}
-	rc, _, err := s.store.Open(ctx, installKey(team))
-	if errors.Is(err, filing.ErrNotExist) {
-		return Installation{}, fmt.Errorf("workspace %s: %w", team, ErrNotInstalled)
-	}
-	if err != nil {
-		return Installation{}, fmt.Errorf("read slack installation %s: %w", team, err)
-	}
-	defer rc.Close()
-	var inst Installation
-	if err := json.NewDecoder(rc).Decode(&inst); err != nil {
-		return Installation{}, fmt.Errorf("read slack installation %s: %w", team, err)
-	}
-	if inst.TeamID != team {
-		return Installation{}, fmt.Errorf("slack installation %s names team %q", team, inst.TeamID)
-	}
-	tok, err := s.vault.Open(inst.SealedBotToken, sealLabel(team))
-	if err != nil {
-		return Installation{}, fmt.Errorf("slack installation %s: %w", team, err)
-	}
-	inst.BotToken = tok
-	return inst, nil
+	return s.s.Get(ctx, team)
 }
 
 // Delete removes the installation of team.
 func (s *Installations) Delete(ctx context.Context, team string) error {
-	if !teamIDRE.MatchString(team) {
-		return fmt.Errorf("slack installation: bad team id %q", team)
+	return s.s.Delete(ctx, team)
+}
+
+// BotTokens returns the lookup of a workspace's bot token that the App and
+// the capture source share: the workspace's installation in installs (nil
+// when recordbot is not installed through OAuth), used only when its
+// workspace or organisation is in allowed (every one when allowed is
+// empty), else single, the token of the one workspace it serves.
+func BotTokens(installs *Installations, single string, allowed []string) slackcap.TokenFunc {
+	ok := newAllowedSet(allowed)
+	return func(ctx context.Context, team string) (string, error) {
+		if installs != nil {
+			inst, err := installs.Get(ctx, team)
+			if err == nil {
+				if !ok.allows(inst.TeamID, inst.EnterpriseID) {
+					return "", fmt.Errorf("workspace %s: %w", team, ErrNotAllowed)
+				}
+				return inst.BotToken, nil
+			}
+			if !errors.Is(err, ErrNotInstalled) {
+				return "", err
+			}
+		}
+		if single != "" {
+			return single, nil
+		}
+		return "", fmt.Errorf("workspace %s: %w", team, ErrNotInstalled)
 	}
-	s.mu.Lock()
-	delete(s.cache, team) // from now on no lookup here serves the old token
-	s.mu.Unlock()
-	if err := s.store.Delete(ctx, installKey(team)); err != nil {
-		return fmt.Errorf("delete slack installation %s: %w", team, err)
-	}
-	s.mu.Lock()
-	delete(s.cache, team)
-	s.mu.Unlock()
-	return nil
 }
 
 // The OAuth state is "<expiry>.<nonce>.<mac>", also set as a cookie, so a
@@ -255,7 +228,7 @@ func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 	if !a.allows(res.Team.ID, res.Enterprise.ID) {
 		// Installed into a workspace recordbot does not serve: give the
 		// token back (auth.revoke) and store nothing.
-		a.log.Warn("slack: refused an install into a workspace not in SLACK_ALLOWED_TEAMS", "team", res.Team.ID, "enterprise", res.Enterprise.ID, "by", res.AuthedUser.ID)
+		a.log.Warn("slack: refused an install into a workspace it does not serve", "team", res.Team.ID, "enterprise", res.Enterprise.ID, "by", res.AuthedUser.ID)
 		api := slackapi.New(res.AccessToken, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
 		if _, err := api.SendAuthRevokeContext(ctx, res.AccessToken); err != nil {
 			a.log.Warn("slack: could not revoke the refused install's token", "team", res.Team.ID, "err", errText(err))

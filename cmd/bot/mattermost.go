@@ -12,6 +12,7 @@ import (
 	"github.com/recordbot/recordbot/bot"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture"
+	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 )
 
 // MattermostConfig configures the Mattermost front end (see README,
@@ -54,9 +55,20 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 	if w.Vault == nil {
 		return "", fmt.Errorf("MATTERMOST_URL is set but %w", bot.ErrNoKey)
 	}
+	log := w.Logger.With("platform", "mattermost")
+	server, err := mmcapture.NormalizeURL(c.URL)
+	if err != nil {
+		return "", err
+	}
+	// One installation store for the front end and the worker's capture
+	// source, which takes the bot token from it, not through the front end.
+	installs, err := mmbot.NewInstallations(w.Store, w.Vault, 30*time.Second, nil)
+	if err != nil {
+		return "", err
+	}
 	app, err := mmbot.New(mmbot.Options{
-		Server: c.URL, PublicURL: w.Config.PublicURL, Store: w.Store, Vault: w.Vault,
-		Filer: w.filer(), Logger: w.Logger.With("platform", "mattermost"), Reaction: c.Reaction,
+		Server: c.URL, PublicURL: w.Config.PublicURL, Store: w.Store, Vault: w.Vault, Installs: installs,
+		Filer: w.filer(), Logger: log, Reaction: c.Reaction,
 		Transport: w.Metrics.transport(capture.Mattermost, c.transport),
 		// WhatsApp exports people send to @recordbot in a direct message.
 		Exports: w.exportUploads(), ExportTimeZone: w.Config.TimeZone,
@@ -65,11 +77,15 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		return "", err
 	}
 	app.Register(w.Mux)
-	w.Sources[capture.Mattermost] = app.Source()
+	src, err := mmcapture.NewTokened(mmcapture.Options{URL: server, Logger: log, Transport: w.Metrics.transport(capture.Mattermost, c.transport)},
+		mmbot.BotToken(installs, server))
+	if err != nil {
+		return "", err
+	}
+	w.Sources[capture.Mattermost] = src
 	w.Notifiers.ByPlatform[capture.Mattermost] = app
 	w.routeExports(mmbot.ViaExport, app)
 	w.Go("mattermost websocket", app.Listen)
-	server := c.URL
 	pingClient := &http.Client{Timeout: 5 * time.Second, Transport: w.Metrics.transport(capture.Mattermost, c.transport)}
 	w.Readiness.add("mattermost", func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/api/v4/system/ping", nil)
@@ -87,11 +103,16 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		return nil
 	})
 
-	inst, _, err := mmbot.LoadInstallation(context.Background(), w.Store, c.URL)
+	inst, err := installs.Get(context.Background(), server)
 	switch {
+	case errors.Is(err, bot.ErrUnsealed):
+		return fmt.Sprintf("Mattermost: %s, WARNING: the stored tokens do not open with RECORDBOT_SECRET_KEY (it differs from the one used at install): "+
+			"restore it, or run `bot mattermost install` again", c.URL), nil
+	case errors.Is(err, mmbot.ErrNotInstalled):
 	case err != nil:
 		return "", err
-	case inst == nil || len(inst.Teams) == 0:
+	}
+	if len(inst.Teams) == 0 {
 		return fmt.Sprintf("Mattermost: %s, not installed yet: run `bot mattermost install --team TEAM` (with MATTERMOST_ADMIN_TOKEN); commands reach %s%s", c.URL, w.Config.PublicURL, mmbot.CommandPath), nil
 	}
 	var teams []string
@@ -173,13 +194,27 @@ func (m *Main) runMattermost(ctx context.Context, args []string) error {
 	}
 	if sub == "install" {
 		if _, err := in.Install(ctx, teams); err != nil {
-			return fmt.Errorf("bot mattermost install: %w", err)
+			return fmt.Errorf("bot mattermost install: %w", mattermostSetting(err))
 		}
 		fmt.Fprintf(m.Stdout, "Done. Start the bot (bot serve) with MATTERMOST_URL=%s; staff type /%s in a thread.\n", c.URL, mmbot.Trigger)
 		return nil
 	}
 	if err := in.Uninstall(ctx, teams); err != nil {
-		return fmt.Errorf("bot mattermost uninstall: %w", err)
+		return fmt.Errorf("bot mattermost uninstall: %w", mattermostSetting(err))
 	}
 	return nil
+}
+
+// mattermostSetting names the environment variable behind a setting the
+// installer says is missing or wrong.
+func mattermostSetting(err error) error {
+	switch {
+	case errors.Is(err, mmbot.ErrNoAdminToken):
+		return fmt.Errorf("MATTERMOST_ADMIN_TOKEN is not set: %w", err)
+	case errors.Is(err, mmbot.ErrBadAdminToken):
+		return fmt.Errorf("MATTERMOST_ADMIN_TOKEN: %w", err)
+	case errors.Is(err, mmbot.ErrNoPublicURL):
+		return fmt.Errorf("PUBLIC_URL is not set: %w", err)
+	}
+	return err
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mattermost/mattermost/server/public/model"
+
 	"github.com/recordbot/recordbot/bot"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture"
@@ -54,6 +56,17 @@ func TestMattermostInstallAndServe(t *testing.T) {
 	if _, err := run("mattermost", "frobnicate"); err == nil {
 		t.Errorf("bot mattermost frobnicate succeeded")
 	}
+	// The installer's errors say what is missing; the command names the
+	// variable it comes from.
+	admin, env["MATTERMOST_ADMIN_TOKEN"] = env["MATTERMOST_ADMIN_TOKEN"], ""
+	if _, err := run("mattermost", "install", "--team", "ops"); err == nil || !strings.Contains(err.Error(), "MATTERMOST_ADMIN_TOKEN is not set: no admin token given") {
+		t.Errorf("install without an admin token = %v, want it to name MATTERMOST_ADMIN_TOKEN", err)
+	}
+	env["MATTERMOST_ADMIN_TOKEN"] = "wrong"
+	if _, err := run("mattermost", "install", "--team", "ops"); err == nil || !strings.Contains(err.Error(), "MATTERMOST_ADMIN_TOKEN: bad admin token") {
+		t.Errorf("install with a wrong admin token = %v, want it to name MATTERMOST_ADMIN_TOKEN", err)
+	}
+	env["MATTERMOST_ADMIN_TOKEN"] = admin
 
 	// serve's wiring with the stored installation.
 	store, err := local.New(dir)
@@ -93,6 +106,17 @@ func TestMattermostInstallAndServe(t *testing.T) {
 	}
 	if up := w.uploads; up == nil || w.exportUploads() != up {
 		t.Errorf("Got(a second keeper of exports), want the one made by setupMattermost")
+	}
+	// The worker's source captures with the bot token from the
+	// installation store.
+	alice, _ := mm.AddUser("alice")
+	ch := mm.AddChannel(team, "procurement", model.ChannelTypeOpen, alice)
+	mm.Join(ch, &model.User{Id: mm.Bots()[0].UserId})
+	root := mm.AddPost(ch, alice, nil, "Tender decision")
+	th, err := w.Sources[capture.Mattermost].Capture(context.Background(),
+		capture.Ref{Platform: capture.Mattermost, WorkspaceID: team.Id, ChannelID: ch.Id, ThreadID: root.Id, Server: mm.URL}, capture.Person{ID: alice.Id})
+	if err != nil || len(th.Messages) != 1 {
+		t.Errorf("capture through the wired source = %+v, %v; want the thread", th, err)
 	}
 	rec := httptest.NewRecorder()
 	w.Mux.ServeHTTP(rec, httptest.NewRequest("POST", "/mattermost/command", strings.NewReader("token=wrong&team_id="+team.Id)))

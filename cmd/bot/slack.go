@@ -113,14 +113,19 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		return "", errors.New("slack: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) so Slack can reach the bot")
 	}
 	hc := &http.Client{Timeout: 60 * time.Second, Transport: w.Metrics.transport(capture.Slack, nil)}
-	var app *slackbot.App
 	log := w.Logger.With("platform", "slack")
 	grants, dmLine, err := slackGrants(w, c)
 	if err != nil {
 		return "", err
 	}
+	installs, err := slackInstalls(w, c)
+	if err != nil {
+		return "", err
+	}
+	// The capture source finds tokens in the installation and grant
+	// stores, as the front end does, not through it.
 	so := slackcap.Options{
-		Token:  func(ctx context.Context, team string) (string, error) { return app.Token(ctx, team) },
+		Token:  slackbot.BotTokens(installs, c.BotToken, c.AllowedTeams),
 		APIURL: c.APIURL, Logger: log, HTTPClient: hc,
 	}
 	if grants != nil {
@@ -147,27 +152,13 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		o.ClientID, o.ClientSecret = c.ClientID, c.ClientSecret
 		o.UserRedirectURL = w.Config.PublicURL + "/slack/oauth/user-callback"
 	}
-	// Installing into workspaces needs HTTP; with one workspace's bot
-	// token in Socket Mode, the client id serves people's grants only.
-	if c.ClientID != "" && (c.BotToken == "" || c.SigningSecret != "") {
-		if c.ClientSecret == "" || w.Config.PublicURL == "" || w.Vault == nil || c.SigningSecret == "" {
-			return "", errors.New("slack: installing into workspaces (SLACK_CLIENT_ID) needs SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY too")
-		}
-		if len(c.AllowedTeams) == 0 {
-			return "", errors.New("slack: installing into workspaces (SLACK_CLIENT_ID) needs SLACK_ALLOWED_TEAMS: the ids of the workspaces (T…) " +
-				"or Enterprise Grid organisations (E…) that may install and use recordbot, comma-separated")
-		}
-		inst, err := slackbot.NewInstallations(w.Store, w.Vault, nil)
-		if err != nil {
-			return "", fmt.Errorf("slack: %w", err)
-		}
-		o.Installs = inst
+	if installs != nil {
+		o.Installs = installs
 		o.ClientID, o.ClientSecret = c.ClientID, c.ClientSecret
 		o.RedirectURL = w.Config.PublicURL + "/slack/oauth/callback"
-	} else if c.BotToken == "" {
-		return "", errors.New("slack: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (install into workspaces)")
 	}
-	if app, err = slackbot.New(o); err != nil {
+	app, err := slackbot.New(o)
+	if err != nil {
 		return "", err
 	}
 	w.Sources[capture.Slack] = src
@@ -212,6 +203,31 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		line += "; thread receipts on"
 	}
 	return line + "; " + dmLine, nil
+}
+
+// slackInstalls sets up the store of workspace installations when
+// recordbot installs into workspaces; nil with one workspace's bot token.
+// Installing into workspaces needs HTTP; with one workspace's bot token in
+// Socket Mode, the client id serves people's grants only.
+func slackInstalls(w *wiring, c *SlackConfig) (*slackbot.Installations, error) {
+	if c.ClientID == "" || (c.BotToken != "" && c.SigningSecret == "") {
+		if c.BotToken == "" {
+			return nil, errors.New("slack: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (install into workspaces)")
+		}
+		return nil, nil
+	}
+	if c.ClientSecret == "" || w.Config.PublicURL == "" || w.Vault == nil || c.SigningSecret == "" {
+		return nil, errors.New("slack: installing into workspaces (SLACK_CLIENT_ID) needs SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY too")
+	}
+	if len(c.AllowedTeams) == 0 {
+		return nil, errors.New("slack: installing into workspaces (SLACK_CLIENT_ID) needs SLACK_ALLOWED_TEAMS: the ids of the workspaces (T…) " +
+			"or Enterprise Grid organisations (E…) that may install and use recordbot, comma-separated")
+	}
+	inst, err := slackbot.NewInstallations(w.Store, w.Vault, nil)
+	if err != nil {
+		return nil, fmt.Errorf("slack: %w", err)
+	}
+	return inst, nil
 }
 
 // slackGrants sets up the store of people's permissions to read the
