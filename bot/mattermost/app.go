@@ -39,7 +39,7 @@ import (
 	"github.com/recordbot/recordbot/filing"
 )
 
-// The paths Mattermost calls, under PUBLIC_URL.
+// The paths Mattermost calls, under Options.PublicURL.
 const (
 	CommandPath = "/mattermost/command"
 	DialogPath  = "/mattermost/dialog"
@@ -49,9 +49,9 @@ const (
 
 // Options configure an App.
 type Options struct {
-	// Server is the Mattermost server URL (MATTERMOST_URL).
+	// Server is the Mattermost server URL.
 	Server string
-	// PublicURL is where Mattermost reaches this bot (PUBLIC_URL).
+	// PublicURL is where Mattermost reaches this bot.
 	PublicURL string
 	Store     filing.Store
 	Vault     *bot.Vault
@@ -75,7 +75,7 @@ type Options struct {
 	// direct message (whatsapp.go); nil turns that off.
 	Exports *bot.Uploads
 	// ExportTimeZone reads an export's times when the sender's
-	// Mattermost profile has no time zone (RECORDS_TIMEZONE); nil asks
+	// Mattermost profile has no time zone (the organisation's); nil asks
 	// the person to set one.
 	ExportTimeZone *time.Location
 }
@@ -110,6 +110,10 @@ type session struct {
 	tok string
 }
 
+// ErrNoPublicURL: no public URL is configured, where Mattermost sends the
+// slash command, dialogs and buttons.
+var ErrNoPublicURL = errors.New("no public URL is configured: Mattermost must reach the bot there")
+
 // New returns the front end for o.Server.
 func New(o Options) (*App, error) {
 	server, err := mmcapture.NormalizeURL(o.Server)
@@ -122,7 +126,7 @@ func New(o Options) (*App, error) {
 	case o.Store == nil || o.Filer == nil:
 		return nil, errors.New("mattermost: needs a store and the filing service")
 	case o.PublicURL == "":
-		return nil, errors.New("mattermost: PUBLIC_URL is not set: Mattermost must reach the bot there")
+		return nil, fmt.Errorf("mattermost: %w", ErrNoPublicURL)
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	if o.Reaction == "" {

@@ -176,12 +176,12 @@ func (m *Main) checkSecret(f *findings) {
 	need := m.Config.Mattermost.URL != "" || m.Config.Slack.ClientID != ""
 	if m.Config.SecretKey == "" {
 		if need {
-			f.fail("secret key", "%v (needed to seal installation tokens)", bot.ErrNoKey)
+			f.fail("secret key", "%v (needed to seal installation tokens)", withSetting(bot.ErrNoKey))
 		}
 		return
 	}
 	if _, err := bot.NewVault(m.Config.SecretKey); err != nil {
-		f.fail("secret key", "%v", err)
+		f.fail("secret key", "%v", withSetting(err))
 		return
 	}
 	f.ok("secret key", "RECORDBOT_SECRET_KEY is a valid 32-byte key")

@@ -52,7 +52,7 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		return "Mattermost: off (to file Mattermost threads set MATTERMOST_URL, PUBLIC_URL and RECORDBOT_SECRET_KEY, then run `bot mattermost install --team TEAM`; see the Mattermost section of README.md)", nil
 	}
 	if w.Vault == nil {
-		return "", fmt.Errorf("MATTERMOST_URL is set but %w", bot.ErrNoKey)
+		return "", fmt.Errorf("MATTERMOST_URL is set but %w", withSetting(bot.ErrNoKey))
 	}
 	app, err := mmbot.New(mmbot.Options{
 		Server: c.URL, PublicURL: w.Config.PublicURL, Store: w.Store, Vault: w.Vault,
@@ -62,7 +62,7 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		Exports: w.exportUploads(), ExportTimeZone: w.Config.TimeZone,
 	})
 	if err != nil {
-		return "", err
+		return "", withSetting(err)
 	}
 	app.Register(w.Mux)
 	w.Sources[capture.Mattermost] = app.Source()
@@ -157,7 +157,7 @@ func (m *Main) runMattermost(ctx context.Context, args []string) error {
 		return errors.New("bot mattermost: give the server with --url or MATTERMOST_URL")
 	}
 	if m.Config.SecretKey == "" {
-		return fmt.Errorf("bot mattermost: %w", bot.ErrNoKey)
+		return fmt.Errorf("bot mattermost: %w", withSetting(bot.ErrNoKey))
 	}
 	vault, err := bot.NewVault(m.Config.SecretKey)
 	if err != nil {

@@ -159,7 +159,7 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		}
 		inst, err := slackbot.NewInstallations(w.Store, w.Vault, nil)
 		if err != nil {
-			return "", fmt.Errorf("slack: %w", err)
+			return "", fmt.Errorf("slack: %w", withSetting(err))
 		}
 		o.Installs = inst
 		o.ClientID, o.ClientSecret = c.ClientID, c.ClientSecret
