@@ -37,6 +37,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/mmhttp"
 )
 
 // The paths Mattermost calls, under Options.PublicURL.
@@ -187,7 +188,7 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *ses
 		if err != nil {
 			return nil, nil, err
 		}
-		hc := mmcapture.NewHTTPClient(a.o.Transport, 0, 0, nil)
+		hc := mmhttp.NewClient(a.o.Transport, 0, 0, nil)
 		api := model.NewAPIv4Client(a.server)
 		api.HTTPClient = hc
 		api.SetToken(tok)

@@ -27,6 +27,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/internal/mmhttp"
 )
 
 // Options configure a Source.
@@ -95,7 +96,7 @@ func New(o Options) (*Source, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.http = NewHTTPClient(o.Transport, o.MaxRetries, o.MaxWait, o.Sleep)
+	s.http = mmhttp.NewClient(o.Transport, o.MaxRetries, o.MaxWait, o.Sleep)
 	s.api = model.NewAPIv4Client(server)
 	s.api.HTTPClient = s.http
 	s.api.SetToken(o.Token)
@@ -109,20 +110,11 @@ const MaxPageSize = 200
 
 // NewHTTPClient returns an HTTP client for the Mattermost API that retries
 // requests answered with HTTP 429 after the wait the server asks for.
-// Zero values take the defaults described in Options.
+//
+// Deprecated: it is mmhttp.NewClient, kept only until the Mattermost
+// installer (bot/mattermost/install.go, rewritten elsewhere) calls that.
 func NewHTTPClient(base http.RoundTripper, maxRetries int, maxWait time.Duration, sleep func(context.Context, time.Duration) error) *http.Client {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	if sleep == nil {
-		sleep = capture.Sleep
-	}
-	return &http.Client{Transport: &retryTransport{
-		base:    base,
-		max:     cmp.Or(maxRetries, 8),
-		maxWait: cmp.Or(maxWait, time.Minute),
-		sleep:   sleep,
-	}}
+	return mmhttp.NewClient(base, maxRetries, maxWait, sleep)
 }
 
 // NormalizeURL checks a server URL and returns it without a trailing slash.
