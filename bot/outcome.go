@@ -3,7 +3,10 @@ package bot
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
@@ -49,9 +52,10 @@ type Voice struct {
 	Platform string
 	// BotName is the bot's username, as in "/invite @recordbot".
 	BotName string
-	// Explain, when set, gives a platform's own reason for err (such as
-	// an app its admin must fix), and whether it is certain that nothing
-	// was filed; ok false leaves err to the reasons every platform shares.
+	// Explain, when set, gives a platform's own reason for err where a
+	// capture.Problem's advice cannot say it (Slack: a link only the
+	// front end can make), and whether it is certain that nothing was
+	// filed; ok false leaves err to the Problem.
 	Explain func(err error) (why string, nothing, ok bool)
 	// Unseeable, when set, is added when the bot cannot see a message: a
 	// platform's word on what it cannot file at all (Mattermost: direct
@@ -83,23 +87,28 @@ func (v Voice) Accepted(r filing.Request, plan *filing.Plan) string {
 
 // Refusal is what the person is told when a thread cannot be filed before
 // the form opens (capture.Resolver's errors): the bot cannot see the
-// message or is not in its channel, or the person is not a member. It
-// names no channel and shows no error text.
+// message or is not in its channel, the person is not a member, or the
+// bot's app needs its admin. It renders the capture.Problem the platform
+// built, names no channel the person may not know and shows no error text.
 func (v Voice) Refusal(err error) string {
+	p, ok := capture.ProblemOf(err)
+	if !ok {
+		return v.Platform + " did not answer in time; try again."
+	}
 	invite := v.Markup.Code("/invite @" + v.botName())
-	switch {
-	case errors.Is(err, capture.ErrBotNotInChannel):
+	switch p.Kind {
+	case capture.BotNotInChannel:
 		return fmt.Sprintf("Add me to that channel first (%s), then try again.", invite)
-	case errors.Is(err, capture.ErrAccess):
-		return "Only members of the channel can file its threads."
-	case errors.Is(err, capture.ErrNotFound):
+	case capture.NotFound:
 		msg := fmt.Sprintf("I cannot see that message. If it is in a private channel, add me first: %s.", invite)
 		if v.Unseeable != "" {
 			msg += " " + v.Unseeable
 		}
 		return msg
+	case capture.RateLimited:
+		return fmt.Sprintf("%s asked me to slow down; try again in %s.", v.Platform, about(rateLimitWait(err)))
 	}
-	return v.Platform + " did not answer in time; try again."
+	return sentence(v.advice(p))
 }
 
 // Outcome is what the person is told about their request. It names the
@@ -133,22 +142,53 @@ func (v Voice) Outcome(o filing.Outcome) string {
 }
 
 // why says, for a person, why filing failed, and whether it is certain
-// that nothing was filed.
+// that nothing was filed: the capture.Problem's advice, or, for any other
+// error, where the records team can look it up.
 func (v Voice) why(err error, id string) (string, bool) {
 	if v.Explain != nil && err != nil {
 		if why, nothing, ok := v.Explain(err); ok {
 			return why, nothing
 		}
 	}
-	switch {
-	case errors.Is(err, capture.ErrBotNotInChannel):
-		return fmt.Sprintf("I am not in that channel: add me with %s and file it again", v.Markup.Code("/invite @"+v.botName())), true
-	case errors.Is(err, capture.ErrAccess):
-		return "only members of the channel can file its threads", true
-	case errors.Is(err, capture.ErrNotFound):
-		return "the thread no longer exists", true
+	p, ok := capture.ProblemOf(err)
+	if !ok || p.Kind == capture.RateLimited {
+		return "the bot hit an error; the records team can look it up by request id " + v.Markup.Code(id), false
 	}
-	return "the bot hit an error; the records team can look it up by request id " + v.Markup.Code(id), false
+	if p.Kind == capture.BotNotInChannel {
+		return fmt.Sprintf("I am not in that channel: add me with %s and file it again", v.Markup.Code("/invite @"+v.botName())), true
+	}
+	return v.advice(p), true
+}
+
+// advice is p's advice, or the words every platform shares for its kind.
+func (v Voice) advice(p *capture.Problem) string {
+	if p.Advice != "" {
+		return p.Advice
+	}
+	switch p.Kind {
+	case capture.NoAccess:
+		return "only members of the channel can file its threads"
+	case capture.NotFound:
+		return "the thread no longer exists"
+	case capture.AppNeedsAdmin:
+		return fmt.Sprintf("my %s app needs its admin", v.Platform)
+	case capture.BadExport:
+		return "the export cannot be read; send it again as the phone made it"
+	}
+	return "it cannot be filed"
+}
+
+// sentence makes a clause a sentence: a capital first letter (but for
+// the bot's own lower-case name) and a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	if !strings.HasPrefix(s, "recordbot") {
+		r, n := utf8.DecodeRuneInString(s)
+		s = string(unicode.ToUpper(r)) + s[n:]
+	}
+	return s + "."
 }
 
 func (v Voice) botName() string {

@@ -19,16 +19,23 @@ func (tags) Bold(s string) string         { return "<b>" + s + "</b>" }
 func (tags) Code(s string) string         { return "<c>" + s + "</c>" }
 func (tags) Link(url, text string) string { return "<a " + url + ">" + text + "</a>" }
 
-var errApp = errors.New("the app needs its admin")
+var errConsent = errors.New("needs the person's permission")
 
 func voice() bot.Voice {
 	return bot.Voice{Markup: tags{}, Platform: "Mattermost", BotName: "filebot",
 		Explain: func(err error) (string, bool, bool) {
-			if errors.Is(err, errApp) {
-				return "recordbot's app needs its admin", true, true
+			if errors.Is(err, errConsent) {
+				return "allow me to read it first", true, true
 			}
 			return "", false, false
 		}}
+}
+
+// problem is a capture.Problem as a platform's capture builds it: advice
+// for the person, and a chain for the logs.
+func problem(kind capture.Kind, advice string) error {
+	return fmt.Errorf("capture thread: %w", &capture.Problem{Kind: kind, Advice: advice,
+		Err: errors.New("mattermost capture of mattermost:T1/C1/p1: read the post: HTTP 401 on https://chat.internal")})
 }
 
 func TestOutcome(t *testing.T) {
@@ -63,8 +70,18 @@ func TestOutcome(t *testing.T) {
 			[]string{"the thread no longer exists", "Nothing was filed"}, nil},
 		{"failed for good, unknown cause", filing.Outcome{Request: req, Final: true, Err: secret},
 			[]string{"Could not file <b>Ferry</b>", "(id <c>r1</c>) was stopped", "ask the records team"}, []string{"s3://", "/var/lib", "Nothing was filed"}},
-		{"platform's own reason", filing.Outcome{Request: req, Final: true, Err: fmt.Errorf("capture: %w", errApp)},
-			[]string{"recordbot's app needs its admin", "Nothing was filed"}, nil},
+		{"platform's own reason", filing.Outcome{Request: req, Final: true, Err: fmt.Errorf("capture: %w", errConsent)},
+			[]string{"Could not file <b>Ferry</b>: allow me to read it first. Nothing was filed."}, nil},
+		{"app needs its admin", filing.Outcome{Request: req, Final: true, Err: problem(capture.AppNeedsAdmin, "a system admin must run the install again")},
+			[]string{"Could not file <b>Ferry</b>: a system admin must run the install again. Nothing was filed."}, []string{"capture", "401", "chat.internal"}},
+		{"app needs its admin, no advice", filing.Outcome{Request: req, Final: true, Err: problem(capture.AppNeedsAdmin, "")},
+			[]string{"Could not file <b>Ferry</b>: my Mattermost app needs its admin. Nothing was filed."}, []string{"capture", "401"}},
+		{"the platform's advice", filing.Outcome{Request: req, Final: true, Err: problem(capture.NotFound, "the export is no longer kept: send it to me again")},
+			[]string{"Could not file <b>Ferry</b>: the export is no longer kept: send it to me again. Nothing was filed."}, []string{"capture", "401"}},
+		{"a bad export", filing.Outcome{Request: req, Final: true, Err: problem(capture.BadExport, "")},
+			[]string{"the export cannot be read", "Nothing was filed"}, []string{"capture"}},
+		{"bot not in channel: the voice's own words", filing.Outcome{Request: req, Final: true, Err: problem(capture.BotNotInChannel, "invite @recordbot")},
+			[]string{"I am not in that channel: add me with <c>/invite @filebot</c> and file it again"}, []string{"capture", "@recordbot"}},
 		{"rate limit that ended the request", filing.Outcome{Request: req, Final: true, Err: fmt.Errorf("capture: %w", capture.ErrRateLimited)},
 			[]string{"Could not file <b>Ferry</b>", "ask the records team"}, []string{"slow down"}},
 	} {
@@ -117,6 +134,10 @@ func TestRefusal(t *testing.T) {
 		{fmt.Errorf("x: %w", capture.ErrAccess), "Only members of the channel can file its threads."},
 		{fmt.Errorf("x: %w", capture.ErrNotFound), "I cannot see that message. If it is in a private channel, add me first: <c>/invite @filebot</c>."},
 		{errors.New("dial tcp 10.0.0.1:443: timeout"), "Mattermost did not answer in time; try again."},
+		{problem(capture.NoAccess, "only members of #general can file its threads"), "Only members of #general can file its threads."},
+		{problem(capture.AppNeedsAdmin, "recordbot's token was refused: an admin must reinstall it"), "recordbot's token was refused: an admin must reinstall it."},
+		{problem(capture.BotNotInChannel, "invite @recordbot"), "Add me to that channel first (<c>/invite @filebot</c>), then try again."},
+		{fmt.Errorf("x: %w", &capture.RateLimitError{Platform: capture.Mattermost, RetryAfter: 3 * time.Minute}), "Mattermost asked me to slow down; try again in about 3 minutes."},
 	} {
 		if got := voice().Refusal(tc.err); got != tc.want {
 			t.Errorf("Refusal(%q) = %q, want %q", tc.err, got, tc.want)

@@ -27,11 +27,20 @@ type Vault struct {
 	aead cipher.AEAD
 }
 
-// ErrNoKey is returned when no RECORDBOT_SECRET_KEY is configured.
-var ErrNoKey = errors.New("RECORDBOT_SECRET_KEY is not set: generate one with `openssl rand -base64 32`")
+// Errors about the vault's key. They name no setting: the program that
+// configures the key says where it is set.
+var (
+	// ErrNoKey: no secret key is configured.
+	ErrNoKey = errors.New("no secret key is configured (generate one with `openssl rand -base64 32`)")
+	// ErrBadKey: the secret key is not 32 bytes in base64 or hex.
+	ErrBadKey = errors.New("the secret key must be 32 bytes in base64 or hex (generate one with `openssl rand -base64 32`)")
+	// ErrWrongKey: a sealed value does not open with this key: it was
+	// sealed with another key, or changed.
+	ErrWrongKey = errors.New("wrong secret key or tampered value")
+)
 
 // NewVault returns a vault for a 32-byte key written in base64 (standard or
-// URL alphabet) or hex, as RECORDBOT_SECRET_KEY holds it.
+// URL alphabet) or hex.
 func NewVault(key string) (*Vault, error) {
 	key = strings.TrimSpace(key)
 	if key == "" {
@@ -45,7 +54,7 @@ func NewVault(key string) (*Vault, error) {
 	} else if b, err := base64.URLEncoding.DecodeString(key); err == nil && len(b) == 32 {
 		raw = b
 	} else {
-		return nil, errors.New("RECORDBOT_SECRET_KEY must be 32 bytes in base64 or hex (generate one with `openssl rand -base64 32`)")
+		return nil, ErrBadKey
 	}
 	block, err := aes.NewCipher(raw)
 	if err != nil {
@@ -82,7 +91,7 @@ func (v *Vault) Open(sealed, label string) (string, error) {
 	n := v.aead.NonceSize()
 	pt, err := v.aead.Open(nil, b[:n], b[n:], []byte(label))
 	if err != nil {
-		return "", errors.New("open sealed secret: wrong RECORDBOT_SECRET_KEY or tampered value")
+		return "", fmt.Errorf("open sealed secret: %w", ErrWrongKey)
 	}
 	return string(pt), nil
 }

@@ -250,7 +250,8 @@ type Preview struct {
 	Text string
 }
 
-// Errors a Source returns, wrapped with detail a person can act on.
+// Errors a Source returns, usually as the cause of a *Problem that says
+// what a person can do about them.
 var (
 	// ErrAccess: the requester may not see the thread.
 	ErrAccess = errors.New("not allowed to read this thread")
@@ -264,6 +265,110 @@ var (
 	// request is tried again after the wait, without counting an attempt.
 	ErrRateLimited = errors.New("the platform is rate limiting us")
 )
+
+// Kind is what kind of problem stopped a capture, as the person who asked
+// for it is told: each has its own words and its own remedy.
+type Kind string
+
+// The kinds of Problem.
+const (
+	// NotFound: the thread, its channel or the export is gone, or the
+	// bot cannot see it at all. Matches ErrNotFound.
+	NotFound Kind = "not-found"
+	// BotNotInChannel: the bot must be added to the channel first.
+	// Matches ErrBotNotInChannel.
+	BotNotInChannel Kind = "bot-not-in-channel"
+	// NoAccess: the person may not file the thread. Matches ErrAccess.
+	NoAccess Kind = "access"
+	// AppNeedsAdmin: the bot's app or token on the platform needs its
+	// admin (a missing permission, a revoked token). Matches
+	// ErrAppNeedsAdmin.
+	AppNeedsAdmin Kind = "app-needs-admin"
+	// RateLimited: the platform asked to slow down. Matches
+	// ErrRateLimited; a *RateLimitError says for how long.
+	RateLimited Kind = "rate-limited"
+	// BadExport: a supplied export cannot be read. Matches ErrBadExport.
+	BadExport Kind = "bad-export"
+)
+
+// More errors a Source returns, matched as the ones above.
+var (
+	// ErrAppNeedsAdmin: the bot's app or token needs its admin.
+	ErrAppNeedsAdmin = errors.New("the bot's app needs its admin")
+	// ErrBadExport: a supplied export cannot be read.
+	ErrBadExport = errors.New("the export cannot be read")
+)
+
+var kindErr = map[Kind]error{
+	NotFound:        ErrNotFound,
+	BotNotInChannel: ErrBotNotInChannel,
+	NoAccess:        ErrAccess,
+	AppNeedsAdmin:   ErrAppNeedsAdmin,
+	RateLimited:     ErrRateLimited,
+	BadExport:       ErrBadExport,
+}
+
+// Problem is a capture failure as the person who asked is told it: its
+// Kind, and Advice in words they can act on. A Source builds it where it
+// knows what went wrong; a front end renders it (bot.Voice) and never
+// shows Err, which keeps the whole chain for the logs.
+//
+// errors.Is matches a Problem against its Kind's error (ErrNotFound,
+// ErrAccess...); errors.As finds it through any wrapping.
+type Problem struct {
+	Kind Kind
+	// Advice says what is wrong and what to do, for a person: a clause
+	// that starts in lower case and has no full stop ("the thread no
+	// longer exists"), with no internal wrapping, error text, server
+	// address or private channel name in it. Empty leaves the words to
+	// the front end.
+	Advice string
+	// Err is the cause, with its detail, for the logs.
+	Err error
+}
+
+// Error is the advice and the whole chain, for logs and operators.
+func (p *Problem) Error() string {
+	head := p.Advice
+	if head == "" {
+		head = string(p.Kind)
+		if e := kindErr[p.Kind]; e != nil {
+			head = e.Error()
+		}
+	}
+	if p.Err == nil {
+		return head
+	}
+	return head + ": " + p.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (p *Problem) Unwrap() error { return p.Err }
+
+// Is matches the error of the Problem's Kind.
+func (p *Problem) Is(target error) bool {
+	e := kindErr[p.Kind]
+	return e != nil && target == e
+}
+
+// ProblemOf returns the Problem in err's chain. An error that is not one
+// but matches one of the kinds' errors (ErrNotFound, a *RateLimitError...)
+// gives a Problem of that kind without Advice. ok is false for any other
+// error: one a person cannot act on.
+func ProblemOf(err error) (p *Problem, ok bool) {
+	if err == nil {
+		return nil, false
+	}
+	if errors.As(err, &p) {
+		return p, true
+	}
+	for _, k := range []Kind{RateLimited, BotNotInChannel, NoAccess, NotFound, AppNeedsAdmin, BadExport} {
+		if errors.Is(err, kindErr[k]) {
+			return &Problem{Kind: k, Err: err}, true
+		}
+	}
+	return nil, false
+}
 
 // RateLimitError is a rate limit with the wait the platform asked for.
 type RateLimitError struct {

@@ -487,5 +487,6 @@ func isPermanent(err error) bool {
 	var pe permanentError
 	var fe FieldErrors
 	return errors.As(err, &pe) || errors.As(err, &fe) ||
-		errors.Is(err, capture.ErrAccess) || errors.Is(err, capture.ErrNotFound) || errors.Is(err, capture.ErrBotNotInChannel)
+		errors.Is(err, capture.ErrAccess) || errors.Is(err, capture.ErrNotFound) || errors.Is(err, capture.ErrBotNotInChannel) ||
+		errors.Is(err, capture.ErrBadExport)
 }

@@ -36,9 +36,10 @@ import (
 	"github.com/recordbot/recordbot/bot"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/mmhttp"
 )
 
-// The paths Mattermost calls, under PUBLIC_URL.
+// The paths Mattermost calls, under Options.PublicURL.
 const (
 	CommandPath = "/mattermost/command"
 	DialogPath  = "/mattermost/dialog"
@@ -48,9 +49,9 @@ const (
 
 // Options configure an App.
 type Options struct {
-	// Server is the Mattermost server URL (MATTERMOST_URL).
+	// Server is the Mattermost server URL.
 	Server string
-	// PublicURL is where Mattermost reaches this bot (PUBLIC_URL).
+	// PublicURL is where Mattermost reaches this bot.
 	PublicURL string
 	Store     filing.Store
 	Vault     *bot.Vault
@@ -77,7 +78,7 @@ type Options struct {
 	// direct message (whatsapp.go); nil turns that off.
 	Exports *bot.Uploads
 	// ExportTimeZone reads an export's times when the sender's
-	// Mattermost profile has no time zone (RECORDS_TIMEZONE); nil asks
+	// Mattermost profile has no time zone (the organisation's); nil asks
 	// the person to set one.
 	ExportTimeZone *time.Location
 }
@@ -125,7 +126,7 @@ func New(o Options) (*App, error) {
 	case o.Store == nil || o.Filer == nil:
 		return nil, errors.New("mattermost: needs a store and the filing service")
 	case o.PublicURL == "":
-		return nil, errors.New("mattermost: PUBLIC_URL is not set: Mattermost must reach the bot there")
+		return nil, fmt.Errorf("mattermost: %w", ErrNoPublicURL)
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	if o.Reaction == "" {
@@ -192,7 +193,7 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *ses
 		if err != nil {
 			return nil, nil, err
 		}
-		hc := mmcapture.NewHTTPClient(a.o.Transport, 0, 0, nil)
+		hc := mmhttp.NewClient(a.o.Transport, 0, 0, nil)
 		api := model.NewAPIv4Client(a.server)
 		api.HTTPClient = hc
 		api.SetToken(tok)

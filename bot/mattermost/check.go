@@ -30,7 +30,8 @@ type CheckOptions struct {
 
 // Check checks a Mattermost installation as an admin would before staff
 // use it: the server answers and its version, the bot's token works, /record
-// is registered on each installed team, and PUBLIC_URL is HTTPS and answers.
+// is registered on each installed team, and the public URL is HTTPS and
+// answers.
 func Check(ctx context.Context, o CheckOptions) []bot.Finding {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -39,10 +40,12 @@ func Check(ctx context.Context, o CheckOptions) []bot.Finding {
 	add := func(name, status, format string, a ...any) {
 		out = append(out, bot.Finding{Name: name, Status: status, Detail: fmt.Sprintf(format, a...)})
 	}
+	setting := func(s string) { out[len(out)-1].Setting = s }
 	server := strings.TrimRight(o.Server, "/")
 	h, err := getJSON(ctx, o.HTTPClient, server+"/api/v4/system/ping", "", nil)
 	if err != nil {
-		add("mattermost server", bot.StatusFail, "%s does not answer: %v (check MATTERMOST_URL)", server, err)
+		add("mattermost server", bot.StatusFail, "%s does not answer: %v", server, err)
+		setting(bot.SettingMattermostURL)
 		return out
 	}
 	add("mattermost server", bot.StatusOK, "%s answers, version %s", server, serverVersion(h.Get("X-Version-Id")))
@@ -53,15 +56,17 @@ func Check(ctx context.Context, o CheckOptions) []bot.Finding {
 		add("mattermost install", bot.StatusFail, "%v", err)
 		return out
 	case inst == nil || len(inst.Teams) == 0:
-		add("mattermost install", bot.StatusFail, "recordbot is not installed on any team of %s: run `bot mattermost install --team TEAM` with MATTERMOST_ADMIN_TOKEN", server)
+		add("mattermost install", bot.StatusFail, "recordbot is not installed on any team of %s: run `bot mattermost install --team TEAM` with a system admin's token", server)
 		return out
 	case o.Vault == nil:
 		add("mattermost install", bot.StatusFail, "%v", bot.ErrNoKey)
+		setting(bot.SettingSecretKey)
 		return out
 	}
 	tok, err := o.Vault.Open(inst.BotToken, botLabel(server))
 	if err != nil {
-		add("mattermost bot token", bot.StatusFail, "cannot unseal the bot token (%v): RECORDBOT_SECRET_KEY differs from the one used at install; restore it or run `bot mattermost install` again", err)
+		add("mattermost bot token", bot.StatusFail, "cannot unseal the bot token (%v): the secret key differs from the one used at install; restore it or run `bot mattermost install` again", err)
+		setting(bot.SettingSecretKey)
 		return out
 	}
 	var me struct {
@@ -94,13 +99,13 @@ func Check(ctx context.Context, o CheckOptions) []bot.Finding {
 	return out
 }
 
-// checkPublicURL checks that PUBLIC_URL is HTTPS (plain HTTP only on this
+// checkPublicURL checks that the public URL is HTTPS (plain HTTP only on this
 // machine) and that the bot answers there.
 func checkPublicURL(ctx context.Context, hc *http.Client, public string) bot.Finding {
-	f := bot.Finding{Name: "public url"}
+	f := bot.Finding{Name: "public url", Setting: bot.SettingPublicURL}
 	u, err := url.Parse(public)
 	if public == "" || err != nil || u.Host == "" {
-		f.Status, f.Detail = bot.StatusFail, "PUBLIC_URL is not set: Mattermost sends /record to it (https://recordbot.example.org)"
+		f.Status, f.Detail = bot.StatusFail, "no public URL is set: Mattermost sends /record to it (https://recordbot.example.org)"
 		return f
 	}
 	loopback := false
@@ -108,7 +113,7 @@ func checkPublicURL(ctx context.Context, hc *http.Client, public string) bot.Fin
 		loopback = true
 	}
 	if u.Scheme != "https" && !loopback {
-		f.Status, f.Detail = bot.StatusFail, fmt.Sprintf("PUBLIC_URL %s is not HTTPS: put the bot behind an HTTPS reverse proxy (README, \"Install and run\") and give its https:// address", public)
+		f.Status, f.Detail = bot.StatusFail, fmt.Sprintf("the public URL %s is not HTTPS: put the bot behind an HTTPS reverse proxy (README, \"Install and run\") and give its https:// address", public)
 		return f
 	}
 	if _, err := getJSON(ctx, hc, strings.TrimRight(public, "/")+"/healthz", "", nil); err != nil {

@@ -113,7 +113,7 @@ func (a *App) commandTokenOK(inst *Installation, teamID, token string) bool {
 	}
 	want := t.commandToken
 	if want == "" {
-		a.log.Error("mattermost: the stored command token cannot be opened (RECORDBOT_SECRET_KEY changed?): run `bot mattermost install` again", "team", teamID)
+		a.log.Error("mattermost: the stored command token cannot be opened (was the secret key changed?): run `bot mattermost install` again", "team", teamID)
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1

@@ -19,6 +19,7 @@ import (
 	"github.com/recordbot/recordbot/bot"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/mmhttp"
 )
 
 // Installation is what `bot mattermost install` made on one server: the
@@ -174,7 +175,7 @@ type Installer struct {
 
 func (in *Installer) client(token string) *model.Client4 {
 	c := model.NewAPIv4Client(in.Server)
-	c.HTTPClient = mmcapture.NewHTTPClient(in.Transport, 0, 0, nil)
+	c.HTTPClient = mmhttp.NewClient(in.Transport, 0, 0, nil)
 	c.SetToken(token)
 	return c
 }

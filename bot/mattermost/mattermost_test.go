@@ -525,12 +525,22 @@ func TestNotifyOutcomes(t *testing.T) {
 	e := newEnv(t, envOpts{noWorker: true})
 	rp, _ := json.Marshal(map[string]string{"server": e.mm.URL, "channel_id": e.ch.Id, "root_id": e.root.Id, "user_id": e.alice.Id})
 	req := filing.Request{ID: "r1", Title: "Ferry", Reply: rp}
+	// What capture/mattermost answers when the server refuses the bot's
+	// token: its advice reaches the person, its chain does not.
+	revoked, err := mmcapture.New(mmcapture.Options{URL: e.mm.URL, Token: "revoked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tokenErr := revoked.Capture(context.Background(), capture.Ref{Platform: capture.Mattermost, ThreadID: e.root.Id}, capture.Person{ID: e.alice.Id})
 	for _, tc := range []struct {
 		name   string
 		o      filing.Outcome
 		want   []string
 		unwant []string
 	}{
+		{"token refused", filing.Outcome{Request: req, Err: fmt.Errorf("capture thread: %w", tokenErr), Final: true},
+			[]string{"Could not file **Ferry**: the Mattermost server no longer accepts recordbot's access token: a system admin must run `bot mattermost install` again. Nothing was filed."},
+			[]string{"capture", e.mm.URL, "401"}},
 		{"bot not in channel", filing.Outcome{Request: req, Err: fmt.Errorf("capture: %w", capture.ErrBotNotInChannel), Final: true},
 			[]string{"Could not file **Ferry**", "/invite @recordbot", "Nothing was filed"}, nil},
 		{"not a member", filing.Outcome{Request: req, Err: fmt.Errorf("capture: %w", capture.ErrAccess), Final: true},

@@ -285,7 +285,7 @@ func (a *App) exportZone(ctx context.Context, sess *session, user string) (*time
 		}
 	}
 	if z := a.o.ExportTimeZone; z != nil {
-		return z, "recordbot's RECORDS_TIMEZONE (the sender's Mattermost profile gave none)", who, nil
+		return z, "the organisation's time zone, set for recordbot (the sender's Mattermost profile gave none)", who, nil
 	}
 	return nil, "", who, errors.New("I cannot tell which time zone your phone was in: WhatsApp exports give times without one. " +
 		"Set your time zone in your Mattermost profile (Settings > Display > Timezone) and send the export again.")

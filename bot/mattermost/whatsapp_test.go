@@ -184,8 +184,8 @@ func TestWhatsAppAmbiguousDateOrder(t *testing.T) {
 	}
 	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat with Board.txt", MIME: "text/plain", Data: txt})
 	offer := e.waitTold(e.alice, "fits both orders")
-	if !strings.Contains(offer.Message, "RECORDS_TIMEZONE") {
-		t.Errorf("Got(offer) = %q, want the time zone's basis RECORDS_TIMEZONE", offer.Message)
+	if !strings.Contains(offer.Message, "the organisation's time zone") {
+		t.Errorf("Got(offer) = %q, want the time zone's basis: the organisation's", offer.Message)
 	}
 	if code, _, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 {
 		t.Fatalf("ClickButton = HTTP %d, %v", code, err)

@@ -54,20 +54,20 @@ type Options struct {
 	// AllowedTeams lists the workspaces (team ids, T…) and Enterprise
 	// Grid organisations (E…) recordbot serves; requests from others and
 	// installs into others are refused. Empty: any workspace that has a
-	// token (only sensible with one workspace's SLACK_BOT_TOKEN).
+	// token (only sensible with one workspace's BotToken).
 	AllowedTeams []string
 	// Installs holds the workspaces installed through OAuth; nil when the
 	// bot serves only the workspace of BotToken.
 	Installs *Installations
-	// BotToken is the token of the one workspace in single-workspace mode
-	// (SLACK_BOT_TOKEN). With Installs set too, it serves workspaces not
+	// BotToken is the token of the one workspace in single-workspace
+	// mode. With Installs set too, it serves workspaces not
 	// found there.
 	BotToken string
 	// SigningSecret checks HTTP requests; HTTP routes are served only
 	// when it is set.
 	SigningSecret string
 	// ClientID, ClientSecret and RedirectURL enable /slack/install (with
-	// Installs); the redirect URL is PUBLIC_URL + "/slack/oauth/callback".
+	// Installs); the redirect URL is the public URL + "/slack/oauth/callback".
 	ClientID, ClientSecret, RedirectURL string
 	// Grants keeps the permissions people give recordbot to read the
 	// direct and group messages they file, which a bot cannot join
@@ -76,7 +76,7 @@ type Options struct {
 	// and UserRedirectURL.
 	Grants *Grants
 	// UserRedirectURL is where Slack sends a person back after they
-	// allowed recordbot: PUBLIC_URL + "/slack/oauth/user-callback".
+	// allowed recordbot: the public URL + "/slack/oauth/user-callback".
 	UserRedirectURL string
 	// AuthorizeURL is Slack's OAuth v2 page (tests change it).
 	AuthorizeURL string
@@ -146,14 +146,14 @@ func New(o Options) (*App, error) {
 		return nil, errors.New("slack front end: no thread membership check")
 	}
 	if o.BotToken == "" && o.Installs == nil {
-		return nil, errors.New("slack front end: set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (with RECORDBOT_SECRET_KEY) to install into workspaces")
+		return nil, errors.New("slack front end: needs a bot token, or installations (with a client id and secret) to install into workspaces")
 	}
 	if o.Installs != nil && o.ClientID != "" && (o.ClientSecret == "" || o.RedirectURL == "") {
-		return nil, errors.New("slack front end: installing needs SLACK_CLIENT_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY as well as SLACK_CLIENT_ID")
+		return nil, errors.New("slack front end: installing needs a client secret and a redirect URL as well as a client id")
 	}
 	if o.Grants != nil && (o.ClientID == "" || o.ClientSecret == "" || o.UserRedirectURL == "") {
-		return nil, errors.New("slack front end: filing direct and group messages needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, PUBLIC_URL and RECORDBOT_SECRET_KEY " +
-			"(people allow recordbot to read them through Slack's OAuth), or SLACK_USER_TOKENS=false to turn it off")
+		return nil, errors.New("slack front end: filing direct and group messages needs a client id and secret and a user redirect URL " +
+			"(people allow recordbot to read them through Slack's OAuth)")
 	}
 	if o.APIURL == "" {
 		o.APIURL = slackapi.APIURL

@@ -57,7 +57,8 @@ func Check(ctx context.Context, o CheckOptions) []bot.Finding {
 		case err != nil:
 			add("slack token", bot.StatusFail, "auth.test: %v", err)
 		case !res.OK:
-			add("slack token", bot.StatusFail, "Slack refused SLACK_BOT_TOKEN (%s): copy the Bot User OAuth Token from the app's OAuth & Permissions page", res.Error)
+			add("slack token", bot.StatusFail, "Slack refused the bot token (%s): copy the Bot User OAuth Token from the app's OAuth & Permissions page", res.Error)
+			out[len(out)-1].Setting = bot.SettingSlackBotToken
 		default:
 			add("slack token", bot.StatusOK, "workspace %q (%s, %s) as bot @%s", res.Team, res.TeamID, res.URL, res.User)
 			// Every Web API response lists the token's scopes in the
@@ -79,6 +80,7 @@ func Check(ctx context.Context, o CheckOptions) []bot.Finding {
 	if o.AppToken != "" {
 		if err := checkSocket(ctx, o); err != nil {
 			add("slack socket mode", bot.StatusFail, "%v", err)
+			out[len(out)-1].Setting = bot.SettingSlackAppToken
 		} else {
 			add("slack socket mode", bot.StatusOK, "connected, and Slack said hello")
 		}
@@ -120,7 +122,7 @@ func checkSocket(ctx context.Context, o CheckOptions) error {
 		return fmt.Errorf("apps.connections.open: %w", err)
 	}
 	if !res.OK {
-		return fmt.Errorf("Slack refused SLACK_APP_TOKEN (%s): create an app-level token with connections:write on the app's Basic Information page, and turn Socket Mode on", res.Error)
+		return fmt.Errorf("Slack refused the app-level token (%s): create an app-level token with connections:write on the app's Basic Information page, and turn Socket Mode on", res.Error)
 	}
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	conn, resp, err := d.DialContext(ctx, res.URL, nil)

@@ -433,7 +433,7 @@ func TestDirectMessageWithoutUserTokens(t *testing.T) {
 	addDM(e)
 	dmShortcut(t, e, "U1")
 	text := e.told(t, "U1", "cannot read this conversation", 0)
-	if strings.Contains(text, "/invite") || strings.Contains(text, "Allow recordbot") || !strings.Contains(text, "SLACK_USER_TOKENS") {
+	if strings.Contains(text, "/invite") || strings.Contains(text, "Allow recordbot") || !strings.Contains(text, `"Direct and group messages"`) {
 		t.Errorf("U1 was told %q, want who can turn it on, without /invite or a link", text)
 	}
 }

@@ -104,10 +104,12 @@ func (a *App) cannotOpen(ctx context.Context, t target, channel, user string, er
 	a.ephemeral(ctx, t.Team, channel, user, "", "Sorry, the filing form did not open ("+errText(err)+"). "+again)
 }
 
-// refusal reports whether err says the person may not file the thread, or
-// it cannot be filed at all (the bot not in the channel, the thread gone).
+// refusal reports whether err is a capture.Problem that says why the
+// thread cannot be filed now (the person not a member, the bot not in the
+// channel, the thread gone, the app needing its admin).
 func refusal(err error) bool {
-	return errors.Is(err, capture.ErrAccess) || errors.Is(err, capture.ErrBotNotInChannel) || errors.Is(err, capture.ErrNotFound)
+	p, ok := capture.ProblemOf(err)
+	return ok && p.Kind != capture.RateLimited
 }
 
 // submit answers the modal's submission: inline errors for bad input;

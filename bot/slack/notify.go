@@ -31,19 +31,13 @@ func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 }
 
 // voice is what this front end tells the person user of team, in Slack's
-// mrkdwn. Its Explain adds Slack's own reasons: an app its admin must fix,
-// and a conversation recordbot may read only with the person's permission
-// (with the link that gives it).
+// mrkdwn. Its Explain adds what only this front end can say: that
+// recordbot may read a conversation only with the person's permission,
+// with the link that gives it.
 func (a *App) voice(team, user string) bot.Voice {
 	return bot.Voice{Markup: mrkdwn{}, Platform: "Slack", Explain: func(err error) (string, bool, bool) {
 		if errors.Is(err, slackcap.ErrNeedsConsent) {
 			return a.consentWhy(team, user, err), true, true
-		}
-		if advice, ok := slackcap.AppAdvice(err); ok {
-			return advice, true, true
-		}
-		if errors.Is(err, slackcap.ErrApp) {
-			return "recordbot's Slack app needs its admin", true, true
 		}
 		return "", false, false
 	}}

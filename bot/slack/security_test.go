@@ -554,14 +554,14 @@ func TestNotifyAppProblem(t *testing.T) {
 	}
 	ref := capture.Ref{Platform: capture.Slack, WorkspaceID: "T1", ChannelID: "C1", ThreadID: root}
 	_, capErr := src.Capture(context.Background(), ref, capture.Person{ID: "U1"})
-	if !errors.Is(capErr, slackcap.ErrApp) {
-		t.Fatalf("Capture with a revoked token = %v, want ErrApp", capErr)
+	if !errors.Is(capErr, capture.ErrAppNeedsAdmin) {
+		t.Fatalf("Capture with a revoked token = %v, want ErrAppNeedsAdmin", capErr)
 	}
 	r := filing.Request{ID: "req-app", Title: "Venue",
 		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
 	e.app.Notify(context.Background(), filing.Outcome{Request: r, Err: fmt.Errorf("capture thread: %w", capErr), Final: true})
 	got := e.waitFor(t, "chat.postEphemeral", "Could not file", time.Second).Get("text")
-	want := "Could not file *Venue*: recordbot's token for this workspace no longer works (invalid_auth): reinstall the app. Nothing was filed."
+	want := "Could not file *Venue*: Slack no longer accepts recordbot's token for this workspace (invalid_auth): a workspace admin must reinstall the app. Nothing was filed."
 	if got != want {
 		t.Errorf("Got(%q) = %q, want %q", capErr, got, want)
 	}

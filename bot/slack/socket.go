@@ -16,7 +16,7 @@ import (
 // before it returns.
 func (a *App) RunSocket(ctx context.Context, appToken string) error {
 	if appToken == "" {
-		return errors.New("slack socket mode: no app-level token (SLACK_APP_TOKEN)")
+		return errors.New("slack socket mode: no app-level token")
 	}
 	api := slackapi.New(a.o.BotToken, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient),
 		slackapi.OptionAppLevelToken(appToken))

@@ -260,7 +260,7 @@ func (a *App) exportZone(ctx context.Context, team, user string) (*time.Location
 		}
 	}
 	if z := a.o.ExportTimeZone; z != nil {
-		return z, "recordbot's RECORDS_TIMEZONE (the sender's Slack profile gave none)", who, nil
+		return z, "the organisation's time zone, set for recordbot (the sender's Slack profile gave none)", who, nil
 	}
 	return nil, "", who, errors.New("I cannot tell which time zone your phone was in: WhatsApp exports give times without one. " +
 		"Set your time zone in your Slack profile and send the export again.")

@@ -13,6 +13,10 @@ import (
 
 var _ capture.Resolver = (*Source)(nil)
 
+// adviceUnseen is a post the bot cannot read, or that does not exist:
+// Mattermost does not say which.
+const adviceUnseen = "recordbot cannot see that message: if it is in a private channel, add recordbot to it first"
+
 // Resolve implements capture.Resolver: it finds the thread of the post
 // ref names (ref.MessageID, else ref.ThreadID; any post of the thread will
 // do), checks that the bot and requester are members of its channel, and
@@ -24,12 +28,14 @@ var _ capture.Resolver = (*Source)(nil)
 func (s *Source) Resolve(ctx context.Context, ref capture.Ref, requester capture.Person) (capture.Preview, error) {
 	postID := cmp.Or(ref.MessageID, ref.ThreadID)
 	if !model.IsValidId(postID) {
-		return capture.Preview{}, fmt.Errorf("mattermost post %q: not a post id: %w", postID, capture.ErrNotFound)
+		return capture.Preview{}, &capture.Problem{Kind: capture.NotFound, Advice: adviceUnseen,
+			Err: fmt.Errorf("mattermost post %q: not a post id", postID)}
 	}
 	post, resp, err := s.api.GetPost(ctx, postID, "")
 	if err != nil {
 		if st := httpStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return capture.Preview{}, fmt.Errorf("mattermost post %s: the bot cannot see it: %w", postID, capture.ErrNotFound)
+			return capture.Preview{}, &capture.Problem{Kind: capture.NotFound, Advice: adviceUnseen,
+				Err: fmt.Errorf("mattermost post %s: the bot cannot see it: %w", postID, err)}
 		}
 		return capture.Preview{}, s.apiError(ref, "read the post", resp, err)
 	}

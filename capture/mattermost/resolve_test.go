@@ -3,6 +3,7 @@ package mattermost_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -39,6 +40,9 @@ func TestResolve(t *testing.T) {
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) || p.Text != "" {
 					t.Errorf("Resolve() = %+v, %v; want nothing of the thread and %v", p, err, tc.wantErr)
+				}
+				if pr, ok := capture.ProblemOf(err); !ok || pr.Advice == "" || strings.Contains(pr.Advice, "mattermost ") {
+					t.Errorf("Resolve() = %v, want a Problem with advice for a person", err)
 				}
 				return
 			}

@@ -27,6 +27,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/internal/mmhttp"
 )
 
 // Options configure a Source.
@@ -95,7 +96,7 @@ func New(o Options) (*Source, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.http = NewHTTPClient(o.Transport, o.MaxRetries, o.MaxWait, o.Sleep)
+	s.http = mmhttp.NewClient(o.Transport, o.MaxRetries, o.MaxWait, o.Sleep)
 	s.api = model.NewAPIv4Client(server)
 	s.api.HTTPClient = s.http
 	s.api.SetToken(o.Token)
@@ -106,24 +107,6 @@ func New(o Options) (*Source, error) {
 // server's web.PerPageMaximum (200 in 6.x and later); a larger perPage on
 // GET /posts/{id}/thread is refused with HTTP 400.
 const MaxPageSize = 200
-
-// NewHTTPClient returns an HTTP client for the Mattermost API that retries
-// requests answered with HTTP 429 after the wait the server asks for.
-// Zero values take the defaults described in Options.
-func NewHTTPClient(base http.RoundTripper, maxRetries int, maxWait time.Duration, sleep func(context.Context, time.Duration) error) *http.Client {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	if sleep == nil {
-		sleep = capture.Sleep
-	}
-	return &http.Client{Transport: &retryTransport{
-		base:    base,
-		max:     cmp.Or(maxRetries, 8),
-		maxWait: cmp.Or(maxWait, time.Minute),
-		sleep:   sleep,
-	}}
-}
 
 // NormalizeURL checks a server URL and returns it without a trailing slash.
 func NormalizeURL(raw string) (string, error) {
@@ -151,14 +134,16 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 		}
 	}
 	if !model.IsValidId(ref.ThreadID) {
-		return nil, fmt.Errorf("mattermost capture of %s: %q is not a post id: %w", ref, ref.ThreadID, capture.ErrNotFound)
+		return nil, &capture.Problem{Kind: capture.NotFound, Advice: adviceGone,
+			Err: fmt.Errorf("mattermost capture of %s: %q is not a post id", ref, ref.ThreadID)}
 	}
 	post, resp, err := s.api.GetPost(ctx, ref.ThreadID, "")
 	if err != nil {
 		return nil, s.apiError(ref, "read the post", resp, err)
 	}
 	if ref.ChannelID != "" && post.ChannelId != ref.ChannelID {
-		return nil, fmt.Errorf("mattermost capture of %s: the post is not in that channel: %w", ref, capture.ErrNotFound)
+		return nil, &capture.Problem{Kind: capture.NotFound, Advice: adviceGone,
+			Err: fmt.Errorf("mattermost capture of %s: the post is in channel %s", ref, post.ChannelId)}
 	}
 	rootID := post.Id
 	if post.RootId != "" {
@@ -247,16 +232,19 @@ func (s *Source) Capture(ctx context.Context, ref capture.Ref, requester capture
 func (s *Source) members(ctx context.Context, ref capture.Ref, channel string, requester capture.Person) error {
 	if _, resp, err := s.api.GetChannelMember(ctx, channel, "me", ""); err != nil {
 		if st := httpStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return fmt.Errorf("mattermost capture of %s: add the bot to the channel first: %w", ref, capture.ErrBotNotInChannel)
+			return &capture.Problem{Kind: capture.BotNotInChannel, Advice: adviceInvite,
+				Err: fmt.Errorf("mattermost capture of %s: the bot is not a member of channel %s: %w", ref, channel, err)}
 		}
 		return s.apiError(ref, "check the bot's channel membership", resp, err)
 	}
 	if requester.ID == "" {
-		return fmt.Errorf("mattermost capture of %s: no requester: %w", ref, capture.ErrAccess)
+		return &capture.Problem{Kind: capture.NoAccess, Advice: adviceMembers,
+			Err: fmt.Errorf("mattermost capture of %s: no requester", ref)}
 	}
 	if _, resp, err := s.api.GetChannelMember(ctx, channel, requester.ID, ""); err != nil {
 		if st := httpStatus(resp, err); st == http.StatusNotFound || st == http.StatusForbidden {
-			return fmt.Errorf("mattermost capture of %s: only members of the channel can file its threads: %w", ref, capture.ErrAccess)
+			return &capture.Problem{Kind: capture.NoAccess, Advice: adviceMembers,
+				Err: fmt.Errorf("mattermost capture of %s: %s is not a member of channel %s: %w", ref, requester.ID, channel, err)}
 		}
 		return s.apiError(ref, "check the requester's channel membership", resp, err)
 	}
@@ -311,7 +299,8 @@ func (s *Source) thread(ctx context.Context, ref capture.Ref, rootID string) ([]
 		return cmp.Or(cmp.Compare(a.CreateAt, b.CreateAt), strings.Compare(a.Id, b.Id))
 	})
 	if len(posts) == 0 || posts[0].Id != rootID {
-		return nil, fmt.Errorf("mattermost capture of %s: the thread's root post is missing: %w", ref, capture.ErrNotFound)
+		return nil, &capture.Problem{Kind: capture.NotFound, Advice: adviceGone,
+			Err: fmt.Errorf("mattermost capture of %s: the thread's root post is missing", ref)}
 	}
 	return posts, nil
 }
@@ -550,15 +539,26 @@ func appErrMessage(err error) string {
 	return ""
 }
 
-// apiError turns a failed API call into an error a person can act on.
+// What a person is told, as capture.Problem advice.
+const (
+	adviceGone    = "the thread no longer exists, or recordbot cannot see it"
+	adviceInvite  = "recordbot is not in that channel: add it to the channel, then file the thread again"
+	adviceMembers = "only members of the channel can file its threads"
+	adviceToken   = "the Mattermost server no longer accepts recordbot's access token: a system admin must run `bot mattermost install` again"
+)
+
+// apiError turns a failed API call into a capture.Problem a person can
+// act on, when there is something they can do; the call and the server's
+// answer stay in its chain, for the logs.
 func (s *Source) apiError(ref capture.Ref, what string, resp *model.Response, err error) error {
+	err = fmt.Errorf("mattermost capture of %s: %s: %w", ref, what, err)
 	switch httpStatus(resp, err) {
 	case http.StatusNotFound:
-		return fmt.Errorf("mattermost capture of %s: %s: %w", ref, what, capture.ErrNotFound)
+		return &capture.Problem{Kind: capture.NotFound, Advice: adviceGone, Err: err}
 	case http.StatusForbidden:
-		return fmt.Errorf("mattermost capture of %s: %s: the bot may not read this channel; add it to the channel first: %w", ref, what, capture.ErrBotNotInChannel)
+		return &capture.Problem{Kind: capture.BotNotInChannel, Advice: adviceInvite, Err: err}
 	case http.StatusUnauthorized:
-		return fmt.Errorf("mattermost capture of %s: %s: the bot's access token was refused; run `bot mattermost install` again: %w", ref, what, err)
+		return &capture.Problem{Kind: capture.AppNeedsAdmin, Advice: adviceToken, Err: err}
 	}
-	return fmt.Errorf("mattermost capture of %s: %s: %w", ref, what, err)
+	return err
 }

@@ -179,33 +179,56 @@ func checkThread(t *testing.T, w *world, th *capture.Thread) {
 	}
 }
 
+// Each refusal is a capture.Problem of its kind, whose advice a person
+// can act on and carries none of the chain the logs keep (the ref, the
+// server, the API call).
 func TestCaptureRefusals(t *testing.T) {
+	alice := func(w *world) *model.User { return w.alice }
 	for _, tc := range []struct {
 		name      string
 		ref       func(w *world) capture.Ref
 		requester func(w *world) *model.User
-		want      error
+		token     string
+		kind      capture.Kind
+		advice    string
 	}{
-		{"requester not in channel", func(w *world) capture.Ref { return w.ref(w.root.Id) }, func(w *world) *model.User { return w.carol }, capture.ErrAccess},
+		{"requester not in channel", func(w *world) capture.Ref { return w.ref(w.root.Id) }, func(w *world) *model.User { return w.carol }, "",
+			capture.NoAccess, "only members of the channel can file its threads"},
 		{"bot not in channel", func(w *world) capture.Ref {
 			p := w.mm.AddPost(w.private, w.alice, nil, "secret")
 			r := w.ref(p.Id)
 			r.ChannelID = w.private.Id
 			return r
-		}, func(w *world) *model.User { return w.alice }, capture.ErrBotNotInChannel},
-		{"no such post", func(w *world) capture.Ref { return w.ref(mattermosttest.NewID()) }, func(w *world) *model.User { return w.alice }, capture.ErrNotFound},
-		{"not a post id", func(w *world) capture.Ref { return w.ref("../../users") }, func(w *world) *model.User { return w.alice }, capture.ErrNotFound},
+		}, alice, "", capture.BotNotInChannel, "recordbot is not in that channel: add it to the channel, then file the thread again"},
+		{"no such post", func(w *world) capture.Ref { return w.ref(mattermosttest.NewID()) }, alice, "",
+			capture.NotFound, "the thread no longer exists, or recordbot cannot see it"},
+		{"not a post id", func(w *world) capture.Ref { return w.ref("../../users") }, alice, "",
+			capture.NotFound, "the thread no longer exists, or recordbot cannot see it"},
 		{"post in another channel", func(w *world) capture.Ref {
 			r := w.ref(w.root.Id)
 			r.ChannelID = w.private.Id
 			return r
-		}, func(w *world) *model.User { return w.alice }, capture.ErrNotFound},
+		}, alice, "", capture.NotFound, "the thread no longer exists, or recordbot cannot see it"},
+		{"token refused", func(w *world) capture.Ref { return w.ref(w.root.Id) }, alice, "revoked-token",
+			capture.AppNeedsAdmin, "the Mattermost server no longer accepts recordbot's access token: a system admin must run `bot mattermost install` again"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), tc.ref(w), personOf(tc.requester(w)))
-			if !errors.Is(err, tc.want) {
-				t.Errorf("Capture = %v, want %v", err, tc.want)
+			if tc.token != "" {
+				w.botToken = tc.token
+			}
+			ref := tc.ref(w)
+			_, err := w.source(t, mattermost.Options{}).Capture(context.Background(), ref, personOf(tc.requester(w)))
+			p, ok := capture.ProblemOf(err)
+			if !ok || p.Kind != tc.kind || p.Advice != tc.advice {
+				t.Fatalf("Capture = %v, want a %s problem advising %q", err, tc.kind, tc.advice)
+			}
+			if !errors.Is(err, map[capture.Kind]error{capture.NoAccess: capture.ErrAccess, capture.BotNotInChannel: capture.ErrBotNotInChannel,
+				capture.NotFound: capture.ErrNotFound, capture.AppNeedsAdmin: capture.ErrAppNeedsAdmin}[tc.kind]) {
+				t.Errorf("Capture = %v, which does not match its kind's error", err)
+			}
+			if !strings.Contains(err.Error(), "mattermost capture of") {
+				t.Errorf("Capture = %q, want the chain kept for the logs", err)
 			}
 		})
 	}

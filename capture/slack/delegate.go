@@ -130,9 +130,9 @@ func (ss *session) mapUserErr(err error, ch capture.Channel) error {
 	switch code := slackCode(err); code {
 	case "not_in_channel", "channel_not_found":
 		// The token's owner cannot see it: not a member.
-		return fmt.Errorf("only members of %s can file its threads: %w", outsiderLabel(ch), capture.ErrAccess)
+		return notMember(ch)
 	case "thread_not_found", "message_not_found":
-		return fmt.Errorf("the thread is gone from %s (deleted?): %w", channelLabel(ch), capture.ErrNotFound)
+		return threadGone(fmt.Errorf("read %s with the requester's permission: %w", channelLabel(ch), err))
 	case "missing_scope":
 		// The user scopes cover direct and group messages only: Slack
 		// answers missing_scope for a channel (conversations.info needs

@@ -353,7 +353,8 @@ func (s *Source) Resolve(ctx context.Context, ref capture.Ref, requester capture
 		return capture.Preview{}, ss.mapErr(err, ch)
 	}
 	if len(msgs) == 0 {
-		return capture.Preview{}, fmt.Errorf("slack thread %s: %w", ref.ThreadID, capture.ErrNotFound)
+		return capture.Preview{}, &capture.Problem{Kind: capture.NotFound, Advice: "that message no longer exists",
+			Err: fmt.Errorf("slack thread %s: no messages", ref.ThreadID)}
 	}
 	out := ref
 	out.ThreadID = cmp.Or(msgs[0].ThreadTimestamp, msgs[0].Timestamp)
@@ -380,7 +381,7 @@ func (ss *session) workspaceInfo(ctx context.Context) (capture.Workspace, error)
 	})
 	if err != nil {
 		if code := slackCode(err); code == "invalid_auth" || code == "account_inactive" || code == "token_revoked" {
-			return capture.Workspace{}, appError{"recordbot's token for this workspace no longer works (" + code + "): reinstall the app", err}
+			return capture.Workspace{}, tokenRefused(code, err)
 		}
 		return capture.Workspace{}, ss.mapErr(err, capture.Channel{})
 	}
@@ -434,7 +435,8 @@ func (ss *session) channel(ctx context.Context, id string) (capture.Channel, err
 // The refusal names no private channel: the person is not in it.
 func (ss *session) checkMember(ctx context.Context, ch capture.Channel, user string) error {
 	if user == "" {
-		return fmt.Errorf("slack capture: no requester: %w", capture.ErrAccess)
+		return &capture.Problem{Kind: capture.NoAccess, Advice: "only members of the channel can file its threads",
+			Err: errors.New("slack capture: no requester")}
 	}
 	cursor := ""
 	for {
@@ -454,7 +456,7 @@ func (ss *session) checkMember(ctx context.Context, ch capture.Channel, user str
 			}
 		}
 		if next == "" {
-			return fmt.Errorf("only members of %s can file its threads: %w", outsiderLabel(ch), capture.ErrAccess)
+			return notMember(ch)
 		}
 		cursor = next
 	}
@@ -490,54 +492,49 @@ func (ss *session) replies(ctx context.Context, ch capture.Channel, ts string) (
 		cursor = next
 	}
 	if len(all) == 0 {
-		return nil, fmt.Errorf("slack thread %s in %s: %w", ts, channelLabel(ch), capture.ErrNotFound)
+		return nil, threadGone(fmt.Errorf("slack thread %s in %s: no messages", ts, channelLabel(ch)))
 	}
 	return all, nil
 }
 
-// mapErr turns Slack's error codes into capture's errors with advice.
+// mapErr turns Slack's error codes into capture Problems: the advice is
+// for the person filing (or the app's admin); the Slack error stays their
+// cause, for the logs.
 func (ss *session) mapErr(err error, ch capture.Channel) error {
 	if ss.delegatedFor != "" {
 		return ss.mapUserErr(err, ch)
 	}
 	switch code := slackCode(err); code {
 	case "not_in_channel", "channel_not_found":
-		return fmt.Errorf("recordbot cannot read %s: invite @recordbot to %s first (in the channel, type /invite @recordbot): %w",
-			channelLabel(ch), channelLabel(ch), capture.ErrBotNotInChannel)
+		return &capture.Problem{Kind: capture.BotNotInChannel, Advice: "recordbot is not in that channel: invite it with /invite @recordbot, then file the thread again",
+			Err: fmt.Errorf("read %s: %w", channelLabel(ch), err)}
 	case "thread_not_found", "message_not_found":
-		return fmt.Errorf("the thread is gone from %s (deleted?): %w", channelLabel(ch), capture.ErrNotFound)
+		return threadGone(fmt.Errorf("read %s: %w", channelLabel(ch), err))
 	case "missing_scope":
-		return appError{"recordbot's Slack app lacks a permission (scope); update it from manifest.yml and reinstall", err}
+		return &capture.Problem{Kind: capture.AppNeedsAdmin,
+			Advice: "recordbot's Slack app lacks a permission: a workspace admin must update it from manifest.yml and reinstall it", Err: err}
 	case "invalid_auth", "account_inactive", "token_revoked", "not_authed":
-		return appError{"recordbot's token for this workspace no longer works (" + code + "): reinstall the app", err}
+		return tokenRefused(code, err)
 	}
 	return err
 }
 
-// ErrApp matches failures that the Slack app's admin must fix (a missing
-// scope, a token that no longer works); the error's text says how, in
-// words for people.
-var ErrApp = errors.New("recordbot's Slack app needs its admin")
-
-// appError marks an error as ErrApp: advice says, for people, what the
-// app's admin must do.
-type appError struct {
-	advice string
-	err    error
+// tokenRefused is the bot token Slack no longer takes.
+func tokenRefused(code string, err error) error {
+	return &capture.Problem{Kind: capture.AppNeedsAdmin,
+		Advice: "Slack no longer accepts recordbot's token for this workspace (" + code + "): a workspace admin must reinstall the app", Err: err}
 }
 
-func (e appError) Error() string        { return e.advice + ": " + e.err.Error() }
-func (e appError) Unwrap() error        { return e.err }
-func (e appError) Is(target error) bool { return target == ErrApp }
+// threadGone is a thread Slack no longer has.
+func threadGone(err error) error {
+	return &capture.Problem{Kind: capture.NotFound, Advice: "the thread no longer exists (was it deleted?)", Err: err}
+}
 
-// AppAdvice is what the app's admin must do about err, in words for
-// people and without the error chain, when err is an ErrApp.
-func AppAdvice(err error) (string, bool) {
-	var ae appError
-	if errors.As(err, &ae) {
-		return ae.advice, true
-	}
-	return "", false
+// notMember refuses a person who is not a member of ch, naming ch only
+// when it is a public channel.
+func notMember(ch capture.Channel) error {
+	return &capture.Problem{Kind: capture.NoAccess, Advice: "only members of " + outsiderLabel(ch) + " can file its threads",
+		Err: fmt.Errorf("the requester is not a member of %s", ch.ID)}
 }
 
 // outsiderLabel names ch for someone who is not a member of it: a public

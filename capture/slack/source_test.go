@@ -222,15 +222,15 @@ func TestCaptureRefusals(t *testing.T) {
 		name      string
 		ref       capture.Ref
 		requester string
-		want      error
-		text      string
+		want      capture.Kind
+		advice    string
 	}{
-		{"not a member of a private channel", ref("C1", root), "U9", capture.ErrAccess, "only members of the channel can"},
-		{"not a member of a public channel", ref("C2", root), "U9", capture.ErrAccess, "only members of #general can"},
-		{"bot not in public channel", ref("C3", "1700000000.000900"), "U1", capture.ErrBotNotInChannel, "invite @recordbot to #random first"},
-		{"bot not in private channel", ref("G4", "1700000000.000900"), "U1", capture.ErrBotNotInChannel, "invite @recordbot"},
-		{"thread gone", ref("C1", "1600000000.000100"), "U1", capture.ErrNotFound, "gone"},
-		{"workspace not installed", capture.Ref{Platform: capture.Slack, WorkspaceID: "T9", ChannelID: "C1", ThreadID: root}, "U1", nil, "not installed"},
+		{"not a member of a private channel", ref("C1", root), "U9", capture.NoAccess, "only members of the channel can file its threads"},
+		{"not a member of a public channel", ref("C2", root), "U9", capture.NoAccess, "only members of #general can file its threads"},
+		{"bot not in public channel", ref("C3", "1700000000.000900"), "U1", capture.BotNotInChannel, "recordbot is not in that channel: invite it with /invite @recordbot, then file the thread again"},
+		{"bot not in private channel", ref("G4", "1700000000.000900"), "U1", capture.BotNotInChannel, "recordbot is not in that channel: invite it with /invite @recordbot, then file the thread again"},
+		{"thread gone", ref("C1", "1600000000.000100"), "U1", capture.NotFound, "the thread no longer exists (was it deleted?)"},
+		{"workspace not installed", capture.Ref{Platform: capture.Slack, WorkspaceID: "T9", ChannelID: "C1", ThreadID: root}, "U1", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,13 +238,18 @@ func TestCaptureRefusals(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Capture(%s) = nil error, want %v", tt.ref, tt.want)
 			}
-			if tt.want != nil && !errors.Is(err, tt.want) {
-				t.Errorf("Capture(%s) = %v, want %v", tt.ref, err, tt.want)
+			p, ok := capture.ProblemOf(err)
+			if tt.want == "" {
+				if ok || !strings.Contains(err.Error(), "not installed") {
+					t.Errorf("Capture(%s) = %v, want a plain \"not installed\" error", tt.ref, err)
+				}
+				return
 			}
-			if !strings.Contains(err.Error(), tt.text) {
-				t.Errorf("Capture(%s) = %q, want it to say %q", tt.ref, err, tt.text)
+			if !ok || p.Kind != tt.want || p.Advice != tt.advice {
+				t.Fatalf("Capture(%s) = %v, want a %s problem advising %q", tt.ref, err, tt.want, tt.advice)
 			}
-			// A non-member is never told a private channel's name.
+			// A non-member is never told a private channel's name, not
+			// even in the logs' chain.
 			if tt.requester == "U9" && strings.Contains(err.Error(), "decisions") {
 				t.Errorf("Capture(%s) = %q names the private channel to a non-member", tt.ref, err)
 			}
@@ -398,10 +403,10 @@ func TestTokenSentOnlyToSlackFileHost(t *testing.T) {
 	}
 }
 
-// A token Slack no longer takes fails with ErrApp, and AppAdvice gives
-// its advice for people without the error chain (Slack's answer, the
-// method called) that the error's text carries for the logs.
-func TestAppAdvice(t *testing.T) {
+// A token Slack no longer takes is a problem for the app's admin: the
+// advice says what to do, without the error chain (Slack's answer, the
+// method called) that the error's text keeps for the logs.
+func TestAppNeedsAdmin(t *testing.T) {
 	srv := fixture(t)
 	src, err := slackcap.New(slackcap.Options{
 		Token:  func(context.Context, string) (string, error) { return "xoxb-revoked", nil },
@@ -412,16 +417,16 @@ func TestAppAdvice(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = src.Capture(context.Background(), ref("C1", root), capture.Person{ID: "U1"})
-	if !errors.Is(err, slackcap.ErrApp) {
-		t.Fatalf("Capture with a revoked token = %v, want ErrApp", err)
+	if !errors.Is(err, capture.ErrAppNeedsAdmin) {
+		t.Fatalf("Capture with a revoked token = %v, want ErrAppNeedsAdmin", err)
 	}
-	advice, ok := slackcap.AppAdvice(err)
-	want := "recordbot's token for this workspace no longer works (invalid_auth): reinstall the app"
-	if !ok || advice != want {
-		t.Errorf("Got(AppAdvice(%q)) = %q, %v, want %q, true", err, advice, ok, want)
+	p, _ := capture.ProblemOf(err)
+	want := "Slack no longer accepts recordbot's token for this workspace (invalid_auth): a workspace admin must reinstall the app"
+	if p.Kind != capture.AppNeedsAdmin || p.Advice != want {
+		t.Errorf("ProblemOf(%q) = %s %q, want %s %q", err, p.Kind, p.Advice, capture.AppNeedsAdmin, want)
 	}
-	if _, ok := slackcap.AppAdvice(capture.ErrAccess); ok {
-		t.Error("AppAdvice(ErrAccess) is ok, want not an app error")
+	if !strings.Contains(err.Error(), "invalid_auth") {
+		t.Errorf("Capture with a revoked token = %q, want the chain to keep Slack's answer for the logs", err)
 	}
 }
 

@@ -45,10 +45,15 @@ func (s Source) Capture(ctx context.Context, ref capture.Ref, requester capture.
 	}
 	e, err := s.Open(ctx, ref)
 	if err != nil {
+		if errors.Is(err, capture.ErrNotFound) {
+			return nil, &capture.Problem{Kind: capture.NotFound, Advice: "the export is no longer kept: send it to me again",
+				Err: fmt.Errorf("open the export %s: %w", ref, err)}
+		}
 		return nil, fmt.Errorf("open the export %s: %w", ref, err)
 	}
 	if e.Options.SuppliedBy.ID != requester.ID {
-		return nil, fmt.Errorf("the export %s was supplied by someone else: %w", ref, capture.ErrAccess)
+		return nil, &capture.Problem{Kind: capture.NoAccess, Advice: "only the person who sent the export can file it",
+			Err: fmt.Errorf("the export %s was supplied by %s, not %s", ref, e.Options.SuppliedBy.ID, requester.ID)}
 	}
 	t, err := Read(ctx, e.R, e.Size, e.Name, e.Options)
 	if err != nil {
@@ -56,12 +61,14 @@ func (s Source) Capture(ctx context.Context, ref capture.Ref, requester capture.
 		if errors.As(err, &we) {
 			// It was read once before the request was accepted: the
 			// kept copy is no longer the export.
-			return nil, fmt.Errorf("the export %s as kept cannot be read (%s): %w", ref, we.Msg, capture.ErrNotFound)
+			return nil, &capture.Problem{Kind: capture.BadExport, Advice: "the copy of the export I kept can no longer be read: send the export again",
+				Err: fmt.Errorf("the export %s as kept cannot be read: %w", ref, err)}
 		}
 		return nil, err
 	}
 	if t.ThreadID != ref.ThreadID {
-		return nil, fmt.Errorf("the export kept for %s has changed (its SHA-256 is now %s): %w", ref, t.ThreadID, capture.ErrNotFound)
+		return nil, &capture.Problem{Kind: capture.BadExport, Advice: "the copy of the export I kept has changed: send the export again",
+			Err: fmt.Errorf("the export kept for %s has changed (its SHA-256 is now %s)", ref, t.ThreadID)}
 	}
 	return t, nil
 }

@@ -100,6 +100,19 @@ func (e *Error) Error() string { return e.Msg }
 // Unwrap returns the kind of error.
 func (e *Error) Unwrap() error { return e.Kind }
 
+// Is matches capture.ErrBadExport.
+func (e *Error) Is(target error) bool { return target == capture.ErrBadExport }
+
+// As lets errors.As find a *capture.Problem in an Error: a bad export,
+// whose advice is Msg.
+func (e *Error) As(target any) bool {
+	if p, ok := target.(**capture.Problem); ok {
+		*p = &capture.Problem{Kind: capture.BadExport, Advice: e.Msg, Err: e.Kind}
+		return true
+	}
+	return false
+}
+
 func notExport(msg string) error {
 	return &Error{ErrNotExport, "this is not a WhatsApp chat export: " + msg}
 }

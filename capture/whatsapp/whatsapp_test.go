@@ -345,15 +345,35 @@ func TestSource(t *testing.T) {
 	if th.ThreadID != first.ThreadID || len(th.Messages) != len(first.Messages) || !th.Provenance.SuppliedAt.Equal(first.Provenance.SuppliedAt) {
 		t.Errorf("Capture = %s, %d messages, supplied %s; want the export as first read", th.ThreadID, len(th.Messages), th.Provenance.SuppliedAt)
 	}
-	if _, err := src.Capture(context.Background(), ref, capture.Person{ID: "U2"}); !errors.Is(err, capture.ErrAccess) {
-		t.Errorf("Capture by another person: err = %v, want ErrAccess", err)
+	for _, tc := range []struct {
+		name      string
+		kept      []byte
+		requester capture.Person
+		ref       capture.Ref
+		kind      capture.Kind
+		advice    string
+	}{
+		{"by another person", data, capture.Person{ID: "U2"}, ref, capture.NoAccess, "only the person who sent the export can file it"},
+		{"no longer kept", data, rita, capture.Ref{Platform: capture.WhatsApp, ThreadID: "gone"}, capture.NotFound, "the export is no longer kept: send it to me again"},
+		{"damaged since", append(bytes.Clone(data[:len(data)-1]), data[len(data)-1]^1), rita, ref, capture.BadExport,
+			"the copy of the export I kept can no longer be read: send the export again"},
+		{"another export under the same ref", zipDir(t, "ios-dmy"), rita, ref, capture.BadExport, "the copy of the export I kept has changed: send the export again"},
+	} {
+		kept = tc.kept
+		_, err := src.Capture(context.Background(), tc.ref, tc.requester)
+		p, ok := capture.ProblemOf(err)
+		if !ok || p.Kind != tc.kind || p.Advice != tc.advice {
+			t.Errorf("Capture %s: err = %v, want a %s problem advising %q", tc.name, err, tc.kind, tc.advice)
+		}
 	}
-	kept = append(bytes.Clone(data[:len(data)-1]), data[len(data)-1]^1)
-	if _, err := src.Capture(context.Background(), ref, rita); !errors.Is(err, capture.ErrNotFound) {
-		t.Errorf("Capture of a changed export: err = %v, want ErrNotFound", err)
-	}
-	kept = zipDir(t, "ios-dmy")
-	if _, err := src.Capture(context.Background(), ref, rita); !errors.Is(err, capture.ErrNotFound) || !strings.Contains(err.Error(), "has changed") {
-		t.Errorf("Capture of another export under the same ref: err = %v, want ErrNotFound saying it changed", err)
+}
+
+// A refused export is a bad-export problem whose advice is the reason.
+func TestErrorIsProblem(t *testing.T) {
+	_, err := readBytes(t, []byte("hello"), "notes.txt", Options{Location: time.UTC})
+	var we *Error
+	p, ok := capture.ProblemOf(fmt.Errorf("import: %w", err))
+	if !errors.As(err, &we) || !ok || p.Kind != capture.BadExport || p.Advice != we.Msg || !errors.Is(err, capture.ErrBadExport) {
+		t.Errorf("ProblemOf(%v) = %+v, %v; want a bad export advising %q", err, p, ok, we.Msg)
 	}
 }

@@ -159,7 +159,7 @@ func (m *Main) checkStore(ctx context.Context, f *findings) {
 	defer cancel()
 	st, err := s3.Open(octx, m.Config.S3)
 	if err != nil {
-		f.fail("store", "%v", err)
+		f.fail("store", "%v", s3Setting(err))
 		return
 	}
 	f.ok("store", "%s reachable with these credentials", st.Where(""))
@@ -178,12 +178,12 @@ func (m *Main) checkSecret(f *findings) {
 	need := m.Config.Mattermost.URL != "" || m.Config.Slack.ClientID != ""
 	if m.Config.SecretKey == "" {
 		if need {
-			f.fail("secret key", "%v (needed to seal installation tokens)", bot.ErrNoKey)
+			f.fail("secret key", "%v (needed to seal installation tokens)", withSetting(bot.ErrNoKey))
 		}
 		return
 	}
 	if _, err := bot.NewVault(m.Config.SecretKey); err != nil {
-		f.fail("secret key", "%v", err)
+		f.fail("secret key", "%v", withSetting(err))
 		return
 	}
 	f.ok("secret key", "RECORDBOT_SECRET_KEY is a valid 32-byte key")

@@ -11,7 +11,7 @@ import (
 // add copies a platform's findings into f.
 func (f *findings) add(fs []bot.Finding) {
 	for _, x := range fs {
-		*f = append(*f, finding{Name: x.Name, Status: x.Status, Detail: x.Detail})
+		*f = append(*f, finding{Name: x.Name, Status: x.Status, Detail: settingDetail(x)})
 	}
 }
 

@@ -124,7 +124,7 @@ func (c *Config) validate() error {
 		s3c := c.S3
 		s3c.LockMode = "" // checked below, under its variable's name
 		if err := s3c.Validate(); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, s3Setting(err))
 		}
 	} else if c.RecordsDir == "" {
 		errs = append(errs, errors.New("RECORDS_DIR is empty and no S3 is configured"))
@@ -176,7 +176,7 @@ func (m *Main) open(ctx context.Context) (filing.Store, *filing.Plan, error) {
 	if m.Config.useS3() {
 		st, err := s3.Open(ctx, m.Config.S3)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, s3Setting(err)
 		}
 		return st, plan, nil
 	}

@@ -137,7 +137,7 @@ func (m *Main) destination(ctx context.Context, to string) (records.Destination,
 		c.Bucket, c.Prefix = bucket, ""
 		st, err := s3.Open(ctx, c)
 		if err != nil {
-			return records.Destination{}, fmt.Errorf("--to %s: %w", to, err)
+			return records.Destination{}, fmt.Errorf("--to %s: %w", to, s3Setting(err))
 		}
 		return records.Destination{Store: st, Prefix: strings.Trim(prefix, "/")}, nil
 	}

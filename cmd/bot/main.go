@@ -95,6 +95,11 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
+	return withSetting(m.run(ctx, cmd, args))
+}
+
+// run runs the command cmd with its args.
+func (m *Main) run(ctx context.Context, cmd string, args []string) error {
 	switch cmd {
 	case "serve":
 		return m.runServe(ctx, args)

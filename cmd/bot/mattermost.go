@@ -53,7 +53,7 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		return "Mattermost: off (to file Mattermost threads set MATTERMOST_URL, PUBLIC_URL and RECORDBOT_SECRET_KEY, then run `bot mattermost install --team TEAM`; see the Mattermost section of README.md)", nil
 	}
 	if w.Vault == nil {
-		return "", fmt.Errorf("MATTERMOST_URL is set but %w", bot.ErrNoKey)
+		return "", fmt.Errorf("MATTERMOST_URL is set but %w", withSetting(bot.ErrNoKey))
 	}
 	log := w.Logger.With("platform", "mattermost")
 	server, err := mmcapture.NormalizeURL(c.URL)
@@ -74,7 +74,7 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		Exports: w.exportUploads(), ExportTimeZone: w.Config.TimeZone,
 	})
 	if err != nil {
-		return "", err
+		return "", withSetting(err)
 	}
 	app.Register(w.Mux)
 	src, err := mmcapture.NewTokened(mmcapture.Options{URL: server, Logger: log, Transport: w.Metrics.transport(capture.Mattermost, c.transport)},
@@ -178,7 +178,7 @@ func (m *Main) runMattermost(ctx context.Context, args []string) error {
 		return errors.New("bot mattermost: give the server with --url or MATTERMOST_URL")
 	}
 	if m.Config.SecretKey == "" {
-		return fmt.Errorf("bot mattermost: %w", bot.ErrNoKey)
+		return fmt.Errorf("bot mattermost: %w", withSetting(bot.ErrNoKey))
 	}
 	vault, err := bot.NewVault(m.Config.SecretKey)
 	if err != nil {
@@ -194,27 +194,13 @@ func (m *Main) runMattermost(ctx context.Context, args []string) error {
 	}
 	if sub == "install" {
 		if _, err := in.Install(ctx, teams); err != nil {
-			return fmt.Errorf("bot mattermost install: %w", mattermostSetting(err))
+			return fmt.Errorf("bot mattermost install: %w", withSetting(err))
 		}
 		fmt.Fprintf(m.Stdout, "Done. Start the bot (bot serve) with MATTERMOST_URL=%s; staff type /%s in a thread.\n", c.URL, mmbot.Trigger)
 		return nil
 	}
 	if err := in.Uninstall(ctx, teams); err != nil {
-		return fmt.Errorf("bot mattermost uninstall: %w", mattermostSetting(err))
+		return fmt.Errorf("bot mattermost uninstall: %w", withSetting(err))
 	}
 	return nil
-}
-
-// mattermostSetting names the environment variable behind a setting the
-// installer says is missing or wrong.
-func mattermostSetting(err error) error {
-	switch {
-	case errors.Is(err, mmbot.ErrNoAdminToken):
-		return fmt.Errorf("MATTERMOST_ADMIN_TOKEN is not set: %w", err)
-	case errors.Is(err, mmbot.ErrBadAdminToken):
-		return fmt.Errorf("MATTERMOST_ADMIN_TOKEN: %w", err)
-	case errors.Is(err, mmbot.ErrNoPublicURL):
-		return fmt.Errorf("PUBLIC_URL is not set: %w", err)
-	}
-	return err
 }

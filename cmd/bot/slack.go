@@ -225,7 +225,7 @@ func slackInstalls(w *wiring, c *SlackConfig) (*slackbot.Installations, error) {
 	}
 	inst, err := slackbot.NewInstallations(w.Store, w.Vault, nil)
 	if err != nil {
-		return nil, fmt.Errorf("slack: %w", err)
+		return nil, fmt.Errorf("slack: %w", withSetting(err))
 	}
 	return inst, nil
 }

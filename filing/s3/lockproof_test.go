@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -102,7 +103,7 @@ func TestS3ConfigCredentials(t *testing.T) {
 		want string // "" for valid
 	}{
 		{"keys", s3.Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s"}, ""},
-		{"no keys", s3.Config{Endpoint: "e", Bucket: "b"}, "S3_USE_IAM"},
+		{"no keys", s3.Config{Endpoint: "e", Bucket: "b"}, "IAM role"},
 		{"iam asked for", s3.Config{Endpoint: "e", Bucket: "b", UseIAM: true}, ""},
 		{"one key", s3.Config{Endpoint: "e", Bucket: "b", AccessKey: "a"}, "both"},
 		{"iam and keys", s3.Config{Endpoint: "e", Bucket: "b", AccessKey: "a", SecretKey: "s", UseIAM: true}, "choose one"},
@@ -125,7 +126,11 @@ func TestOpenExplainsHTTPSMismatch(t *testing.T) {
 	c.Bucket = miniotest.NewBucket(t, miniotest.Options{})
 	c.Insecure = false
 	_, err := s3.Open(context.Background(), c)
-	if err == nil || !strings.Contains(err.Error(), "S3_INSECURE=true") {
-		t.Fatalf("Open over HTTPS to a plain-HTTP server = %v, want advice naming S3_INSECURE=true", err)
+	if err == nil || !strings.Contains(err.Error(), "turn on plain HTTP (insecure)") {
+		t.Fatalf("Open over HTTPS to a plain-HTTP server = %v, want advice to turn on plain HTTP", err)
+	}
+	re, ok := errors.AsType[*s3.ReachError](err)
+	if !ok || re.Hint == nil || !slices.Equal(re.Hint.Fields, []string{"Insecure", "Endpoint"}) {
+		t.Fatalf("Open's error = %#v, want a ReachError whose hint names the Insecure and Endpoint fields", err)
 	}
 }

@@ -50,35 +50,74 @@ type Config struct {
 	LockMode string
 }
 
-// Validate checks the configuration for mistakes a person can fix.
+// ConfigError is a mistake in the Config that a person can fix. Reason
+// has a %s for each of Fields (Config field names), so that whoever knows
+// where each field is set can name it there; Error names the fields in
+// words.
+type ConfigError struct {
+	Fields []string
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return e.Say(func(field string) string { return fieldWords[field] })
+}
+
+// Say renders the error, naming each field with name.
+func (e *ConfigError) Say(name func(field string) string) string {
+	args := make([]any, len(e.Fields))
+	for i, f := range e.Fields {
+		args[i] = name(f)
+	}
+	return fmt.Sprintf(e.Reason, args...)
+}
+
+var fieldWords = map[string]string{
+	"Endpoint": "the S3 endpoint", "Bucket": "the S3 bucket", "AccessKey": "the S3 access key",
+	"SecretKey": "the S3 secret key", "UseIAM": "using the IAM role", "PathStyle": "the S3 path style",
+	"Prefix": "the S3 key prefix", "LockMode": "the object lock mode", "Insecure": "plain HTTP (insecure)",
+}
+
+func configErr(reason string, fields ...string) error {
+	return &ConfigError{Fields: fields, Reason: reason}
+}
+
+// Validate checks the configuration for mistakes a person can fix: each is
+// a *ConfigError, joined.
 func (c *Config) Validate() error {
 	var errs []error
 	if c.Endpoint == "" {
-		errs = append(errs, errors.New("S3_ENDPOINT is not set (host:port of the S3 service)"))
+		errs = append(errs, configErr("%s is not set (host:port of the S3 service)", "Endpoint"))
 	}
 	if c.Bucket == "" {
-		errs = append(errs, errors.New("S3_BUCKET is not set"))
+		errs = append(errs, configErr("%s is not set", "Bucket"))
 	}
 	switch {
 	case (c.AccessKey == "") != (c.SecretKey == ""):
-		errs = append(errs, errors.New("set both S3_ACCESS_KEY and S3_SECRET_KEY"))
+		errs = append(errs, configErr("set both %s and %s", "AccessKey", "SecretKey"))
 	case c.AccessKey == "" && !c.UseIAM:
-		errs = append(errs, errors.New("S3_ACCESS_KEY and S3_SECRET_KEY are empty: set them, or set S3_USE_IAM=true to use the machine's IAM role"))
+		errs = append(errs, configErr("%s and %s are empty: set them, or choose %s (the machine's role)", "AccessKey", "SecretKey", "UseIAM"))
 	case c.AccessKey != "" && c.UseIAM:
-		errs = append(errs, errors.New("S3_USE_IAM=true and S3_ACCESS_KEY are both set: choose one"))
+		errs = append(errs, configErr("%s and %s are both set: choose one", "UseIAM", "AccessKey"))
 	}
 	switch strings.ToLower(c.PathStyle) {
 	case "", "auto", "on", "off", "true", "false", "path", "virtual":
 	default:
-		errs = append(errs, fmt.Errorf("S3_PATH_STYLE=%q: want auto, on or off", c.PathStyle))
+		errs = append(errs, configErr("%s="+strconvQuote(c.PathStyle)+": want auto, on or off", "PathStyle"))
 	}
 	if m := strings.ToUpper(c.LockMode); m != "" && !minio.RetentionMode(m).IsValid() {
-		errs = append(errs, fmt.Errorf("object lock mode %q: want GOVERNANCE or COMPLIANCE", c.LockMode))
+		errs = append(errs, configErr("%s="+strconvQuote(c.LockMode)+": want GOVERNANCE or COMPLIANCE", "LockMode"))
 	}
 	if strings.Contains(c.Prefix, "..") {
-		errs = append(errs, fmt.Errorf("S3_PREFIX=%q must not contain ..", c.Prefix))
+		errs = append(errs, configErr("%s="+strconvQuote(c.Prefix)+" must not contain ..", "Prefix"))
 	}
 	return errors.Join(errs...)
+}
+
+// strconvQuote quotes a value for a ConfigError's reason, with any %
+// doubled so that it is not read as a verb.
+func strconvQuote(v string) string {
+	return strings.ReplaceAll(fmt.Sprintf("%q", v), "%", "%%")
 }
 
 // Store is a filing.Store in an S3 bucket (AWS S3, MinIO, any S3-compatible
@@ -140,7 +179,7 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	}
 	ok, err := client.BucketExists(ctx, c.Bucket)
 	if err != nil {
-		return nil, fmt.Errorf("s3 %s: cannot reach bucket %q: %w%s", endpoint, c.Bucket, err, reachHint(err, insecure))
+		return nil, &ReachError{Endpoint: endpoint, Bucket: c.Bucket, Err: err, Hint: reachHint(err, insecure)}
 	}
 	if !ok {
 		return nil, fmt.Errorf("s3 %s: bucket %q does not exist; create it with object locking, e.g. `mc mb --with-lock ALIAS/%s` or `aws s3api create-bucket --object-lock-enabled-for-bucket`", endpoint, c.Bucket, c.Bucket)
@@ -152,23 +191,45 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	return s, nil
 }
 
+// ReachError is a bucket that cannot be reached, with advice (Hint, when
+// the reason is a usual one) naming the Config fields to check.
+type ReachError struct {
+	Endpoint, Bucket string
+	Err              error
+	Hint             *ConfigError
+}
+
+func (e *ReachError) Error() string {
+	return e.Say(func(field string) string { return fieldWords[field] })
+}
+
+// Say renders the error, naming the fields in the hint with name.
+func (e *ReachError) Say(name func(field string) string) string {
+	msg := fmt.Sprintf("s3 %s: cannot reach bucket %q: %v", e.Endpoint, e.Bucket, e.Err)
+	if e.Hint != nil {
+		msg += " (" + e.Hint.Say(name) + ")"
+	}
+	return msg
+}
+
+func (e *ReachError) Unwrap() error { return e.Err }
+
 // reachHint turns the usual reasons a bucket cannot be reached into advice.
-func reachHint(err error, insecure bool) string {
+func reachHint(err error, insecure bool) *ConfigError {
 	msg := err.Error()
 	resp := minio.ToErrorResponse(err)
 	switch {
-	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
-		return " (the endpoint speaks plain HTTP: set S3_INSECURE=true or write the endpoint as http://host:port)"
-	case !insecure && strings.Contains(msg, "first record does not look like a TLS handshake"):
-		return " (the endpoint speaks plain HTTP: set S3_INSECURE=true or write the endpoint as http://host:port)"
+	case strings.Contains(msg, "server gave HTTP response to HTTPS client"),
+		!insecure && strings.Contains(msg, "first record does not look like a TLS handshake"):
+		return &ConfigError{Fields: []string{"Insecure", "Endpoint"}, Reason: "the endpoint speaks plain HTTP: turn on %s or write %s as http://host:port"}
 	case insecure && strings.Contains(msg, "malformed HTTP response"):
-		return " (the endpoint speaks HTTPS: drop S3_INSECURE or write the endpoint as https://host:port)"
+		return &ConfigError{Fields: []string{"Insecure", "Endpoint"}, Reason: "the endpoint speaks HTTPS: turn off %s or write %s as https://host:port"}
 	case resp.StatusCode == http.StatusForbidden || resp.Code == "AccessDenied" || resp.Code == "InvalidAccessKeyId" || resp.Code == "SignatureDoesNotMatch":
-		return " (check S3_ACCESS_KEY and S3_SECRET_KEY, and that they may read this bucket)"
+		return &ConfigError{Fields: []string{"AccessKey", "SecretKey"}, Reason: "check %s and %s, and that they may read this bucket"}
 	case strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host"):
-		return " (check S3_ENDPOINT: nothing answers there)"
+		return &ConfigError{Fields: []string{"Endpoint"}, Reason: "check %s: nothing answers there"}
 	}
-	return ""
+	return nil
 }
 
 // Client returns the underlying minio-go client.

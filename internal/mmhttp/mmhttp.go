@@ -1,6 +1,12 @@
-package mattermost
+// Package mmhttp is the HTTP client recordbot talks to the Mattermost API
+// with, from the capture source (capture/mattermost) and from the front
+// end (bot/mattermost) alike: it waits out HTTP 429 answers as the server
+// asks, and gives up with a *capture.RateLimitError when the wait is too
+// long, so a filing is rescheduled rather than a worker parked.
+package mmhttp
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +16,26 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 )
+
+// NewClient returns an HTTP client for the Mattermost API over base
+// (http.DefaultTransport when nil) that retries a request answered with
+// HTTP 429 up to maxRetries times (default 8), after the wait the server
+// asks for, when that is at most maxWait (default 1 minute). sleep waits
+// between retries (default capture.Sleep); tests replace it.
+func NewClient(base http.RoundTripper, maxRetries int, maxWait time.Duration, sleep func(context.Context, time.Duration) error) *http.Client {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if sleep == nil {
+		sleep = capture.Sleep
+	}
+	return &http.Client{Transport: &retryTransport{
+		base:    base,
+		max:     cmp.Or(maxRetries, 8),
+		maxWait: cmp.Or(maxWait, time.Minute),
+		sleep:   sleep,
+	}}
+}
 
 // retryTransport retries requests that Mattermost answered with HTTP 429,
 // waiting as long as its Retry-After header says (Mattermost's rate limiter
