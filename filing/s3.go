@@ -200,6 +200,15 @@ func (s *S3) SetLegalHold(ctx context.Context, key string, on bool) error {
 // would otherwise pick parts large enough for 5 TiB and buffer one of them.
 const partSize = 8 << 20
 
+// Content readable at any offset is sent in parts of atPartSize (more when
+// 10,000 parts, S3's most, would not hold it), partsAtOnce at a time,
+// each read as it is sent.
+const (
+	atPartSize  = 16 << 20
+	maxParts    = 10_000
+	partsAtOnce = 4
+)
+
 func (s *S3) putOptions(opts WriteOptions, size int64) minio.PutObjectOptions {
 	po := minio.PutObjectOptions{ContentType: opts.ContentType, UserTags: opts.Tags}
 	if po.ContentType == "" {
@@ -266,29 +275,81 @@ func (s *S3) createParts(ctx context.Context, key string, r io.Reader, po minio.
 			core.AbortMultipartUpload(actx, s.bucket, object, id)
 		}
 	}()
-	bp := partPool.Get().(*[]byte)
-	defer partPool.Put(bp)
-	buf := *bp
 	var parts []minio.CompletePart
 	var size int64
-	for n := 1; ; n++ {
-		k, err := io.ReadFull(r, buf)
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+	if ra, ok := r.(interface {
+		io.ReaderAt
+		Size() int64
+	}); ok && ra.Size() > 0 {
+		// Content readable at any offset (a file, a zip entry stored
+		// uncompressed) is sent in larger parts, several side by side,
+		// each read as it is sent: nothing is buffered.
+		size = ra.Size()
+		psize := max(int64(atPartSize), (size+maxParts-1)/maxParts)
+		count := int((size + psize - 1) / psize)
+		parts = make([]minio.CompletePart, count)
+		pctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range min(partsAtOnce, count) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					off := int64(i) * psize
+					n := min(psize, size-off)
+					h := md5.New()
+					if _, err := io.Copy(h, io.NewSectionReader(ra, off, n)); err != nil {
+						cancel(fmt.Errorf("create %s: %w", key, err))
+						continue
+					}
+					part, err := core.PutObjectPart(pctx, s.bucket, object, id, i+1, io.NewSectionReader(ra, off, n), n,
+						minio.PutObjectPartOptions{Md5Base64: base64.StdEncoding.EncodeToString(h.Sum(nil))})
+					if err != nil {
+						cancel(s.mapErr("create", key, err))
+						continue
+					}
+					parts[i] = minio.CompletePart{PartNumber: i + 1, ETag: part.ETag}
+				}
+			}()
 		}
-		if k == 0 && n > 1 {
-			break
+	send:
+		for i := range count {
+			select {
+			case next <- i:
+			case <-pctx.Done():
+				break send
+			}
 		}
-		sum := md5.Sum(buf[:k])
-		part, err := core.PutObjectPart(ctx, s.bucket, object, id, n, bytes.NewReader(buf[:k]), int64(k),
-			minio.PutObjectPartOptions{Md5Base64: base64.StdEncoding.EncodeToString(sum[:])})
-		if err != nil {
-			return ObjectInfo{}, s.mapErr("create", key, err)
+		close(next)
+		wg.Wait()
+		if err := context.Cause(pctx); err != nil {
+			return ObjectInfo{}, err
 		}
-		parts = append(parts, minio.CompletePart{PartNumber: n, ETag: part.ETag})
-		size += int64(k)
-		if k < len(buf) {
-			break
+	} else {
+		bp := partPool.Get().(*[]byte)
+		defer partPool.Put(bp)
+		buf := *bp
+		for n := 1; ; n++ {
+			k, err := io.ReadFull(r, buf)
+			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				return ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
+			}
+			if k == 0 && n > 1 {
+				break
+			}
+			sum := md5.Sum(buf[:k])
+			part, err := core.PutObjectPart(ctx, s.bucket, object, id, n, bytes.NewReader(buf[:k]), int64(k),
+				minio.PutObjectPartOptions{Md5Base64: base64.StdEncoding.EncodeToString(sum[:])})
+			if err != nil {
+				return ObjectInfo{}, s.mapErr("create", key, err)
+			}
+			parts = append(parts, minio.CompletePart{PartNumber: n, ETag: part.ETag})
+			size += int64(k)
+			if k < len(buf) {
+				break
+			}
 		}
 	}
 	var co minio.PutObjectOptions
