@@ -166,7 +166,7 @@ func BenchmarkImportExport(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		start := time.Now()
-		th, closer, err := whatsapp.Open(ctx, path, whatsapp.Options{Location: time.UTC, SuppliedBy: capture.Person{ID: "bench"}})
+		th, closer, err := whatsapp.Open(ctx, path, whatsapp.Options{Location: time.UTC, DateOrder: whatsapp.DMY, SuppliedBy: capture.Person{ID: "bench"}})
 		if err != nil {
 			b.Fatal(err)
 		}
