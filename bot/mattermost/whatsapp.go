@@ -96,7 +96,7 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 		case len(p.FileIds) > 1:
 			a.tellOnce(ctx, rp, "Please send one WhatsApp export at a time: I filed none of these.", nil, pending)
 		default:
-			a.receiveExport(ctx, rp, p.Id, p.FileIds[0], hex.EncodeToString(sum[:16]), pending)
+			a.receiveExport(ctx, rp, p.Id, p.FileIds[0], pending)
 		}
 	}()
 }
@@ -118,7 +118,7 @@ func (a *App) inInstalledTeam(ctx context.Context, inst *Installation, user stri
 
 // receiveExport downloads, reads and keeps an export, and offers the
 // button that files it; a file that is not an export gets the reason.
-func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, nonce, pending string) {
+func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, pending string) {
 	user := rp.UserID
 	say := func(text string, att []*model.MessageAttachment) {
 		if err := a.tellOnce(ctx, rp, text, att, pending); err != nil {
@@ -229,7 +229,7 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, nonce
 		text += " Every date in it fits both orders of day and month (is 05/06 the 5th of June or May the 6th?): the form asks which one your phone writes."
 	}
 	st := state{Ref: capture.Ref{Platform: capture.WhatsApp, ThreadID: up.SHA256}, User: user, UserName: who.DisplayName,
-		Nonce: "whatsapp-" + nonce, Via: ViaExport, Reply: rp, Title: bot.SuggestTitle(up.ChatName)}
+		Nonce: exportNonce(up), Via: ViaExport, Reply: rp, Title: bot.SuggestTitle(up.ChatName)}
 	say(text, []*model.MessageAttachment{{
 		Actions: []*model.PostAction{{
 			Id: "filerecord", Type: model.PostActionTypeButton, Name: "File as record…", Style: "primary",
@@ -237,6 +237,17 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, nonce
 		}},
 	}})
 	a.log.Info("mattermost: offered filing of a WhatsApp export", "user", user, "messages", len(th.Messages))
+}
+
+// exportNonce is the nonce of the dialogs that file a kept export, from
+// which the request's key derives (formKey): the export's SHA-256, its
+// sender and the time zone it is read in (its date order is the export's
+// own, or chosen once for it). So the same person filing the same export
+// from two offers of it makes one record, and is told it was received
+// already.
+func exportNonce(up bot.Upload) string {
+	sum := sha256.Sum256([]byte("whatsapp|" + up.SHA256 + "|" + up.SuppliedBy.ID + "|" + up.TimeZone))
+	return "whatsapp-" + hex.EncodeToString(sum[:16])
 }
 
 // mdEscape keeps a chat's name from becoming Markdown.

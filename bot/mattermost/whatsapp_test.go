@@ -256,3 +256,48 @@ func TestWhatsAppExportTooLarge(t *testing.T) {
 		t.Errorf("Got(objects under %s) = %v, want none", bot.UploadsPrefix, kept)
 	}
 }
+
+// The same person filing one export from two offers of it (they sent it
+// twice) makes one record: the second dialog is answered that it was
+// received already.
+func TestWhatsAppExportOfferedTwice(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.mm.SetTimezone(e.alice, "Europe/London", "")
+	e.listen(e.app, 1)
+	export := whatsapptest.IOSExport(t)
+	name := "WhatsApp Chat - Project Board.zip"
+	file := func() model.OpenDialogRequest {
+		e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: name, MIME: "application/zip", Data: export})
+		var offer *model.Post
+		e.waitFor("a second offer", func() bool {
+			n := 0
+			for _, p := range e.mm.MessagesTo(e.alice.Id) {
+				if strings.Contains(p.Message, "WhatsApp chat") {
+					n, offer = n+1, p
+				}
+			}
+			return n == len(e.mm.OpenedDialogs())+1
+		})
+		if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {
+			t.Fatalf("ClickButton(alice) = HTTP %d, %+v, %v", code, resp, err)
+		}
+		return e.lastDialog()
+	}
+	first := file()
+	if resp := e.submit(first, e.alice, map[string]any{"title": "Project Board decisions", "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
+		t.Fatalf("submit = %+v", resp)
+	}
+	e.waitTold(e.alice, "Filed as record **Project Board decisions**")
+
+	second := file()
+	if resp := e.submit(second, e.alice, map[string]any{"title": "Project Board decisions again", "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
+		t.Fatalf("submit the second dialog = %+v", resp)
+	}
+	if got := e.waitTold(e.alice, "already received"); !strings.Contains(got.Message, "Project Board decisions") || strings.Contains(got.Message, "again") {
+		t.Errorf("Got(answer to the second dialog) = %q, want the first request's title", got.Message)
+	}
+	time.Sleep(200 * time.Millisecond) // a second filing, if one were made
+	if recs := e.records(); len(recs) != 1 {
+		t.Errorf("Got(records) = %v, want 1", recs)
+	}
+}
