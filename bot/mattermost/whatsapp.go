@@ -42,6 +42,11 @@ const exportTimeout = 15 * time.Minute
 // each on disk up to bot.MaxUpload.
 const exportsAtOnce = 2
 
+// dmsAtOnce is how many direct messages to the bot are answered at once
+// (each in its own goroutine beside the listener): a flood of them is
+// answered up to this, and the rest are left unanswered, logged.
+const dmsAtOnce = 16
+
 // dateOrderBasis is the record's word on a date order chosen in
 // Mattermost.
 const dateOrderBasis = "the choice of the person who sent the export in Mattermost"
@@ -53,8 +58,10 @@ const exportHint = "To file a WhatsApp chat, export it on your phone (in the cha
 // onPosted takes a post in a direct message to the bot: a file from a
 // person is taken as a chat export, words alone get a hint. The bot's own
 // posts, system posts and posts elsewhere are ignored. The work runs
-// beside the listener, which keeps reading events.
-func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSocketEvent) {
+// beside the listener, which keeps reading events, for at most dmsAtOnce
+// posts at once (a slot of dms each); a post that finds none free is
+// left unanswered.
+func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSocketEvent, dms chan struct{}) {
 	if a.o.Exports == nil {
 		return
 	}
@@ -80,9 +87,16 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 	sum := sha256.Sum256([]byte("export|" + p.Id))
 	pending := inst.BotUserID + ":" + hex.EncodeToString(sum[16:])
 	rp := reply{Server: a.server, ChannelID: p.ChannelId, UserID: p.UserId}
+	select {
+	case dms <- struct{}{}:
+	default:
+		a.log.Warn("mattermost: too many direct messages at once; one is left unanswered", "user", p.UserId, "files", len(p.FileIds))
+		return
+	}
 	a.work.Add(1)
 	go func() {
 		defer a.work.Done()
+		defer func() { <-dms }()
 		ctx, cancel := context.WithTimeout(ctx, exportTimeout)
 		defer cancel()
 		if !a.inInstalledTeam(ctx, inst, p.UserId) {
