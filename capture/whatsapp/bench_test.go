@@ -109,7 +109,12 @@ func writeExport(b *testing.B, path string, n int, media int64) (files int, medi
 // -whatsapp.media bytes of media into MinIO, as `bot import whatsapp`
 // does, and in the same run puts the same bytes (each media file and the
 // export itself) with plain minio-go PutObject. It reports both rates,
-// their ratio and the peak heap in use while importing.
+// their ratio, and the peak memory of the first import: peak-heap-MiB
+// (heap in use, sampled every millisecond from runtime/metrics all
+// through it) and peak-rss-MiB (the process's peak resident set, reset as
+// it starts). -whatsapp.messages changes the number of messages: with
+// few, the figures are those of the media path alone, without the
+// transcripts of 40,000 messages.
 //
 //	bash .ci/test -run XXX -bench ImportExport -benchtime 1x ./capture/whatsapp/ -args -whatsapp.media 2147483648
 func BenchmarkImportExport(b *testing.B) {
