@@ -2,17 +2,23 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 )
 
 // UploadsPrefix holds the chat exports people send to the bot, kept until
@@ -24,9 +30,23 @@ const UploadsPrefix = "uploads/whatsapp/"
 // own limit on a file (1 GB, https://slack.com/help/articles/201330736).
 const MaxUpload = 1 << 30
 
+// DefaultKeepFor is how long an export sent to the bot is kept while it
+// is not filed.
+const DefaultKeepFor = 7 * 24 * time.Hour
+
+// expireEvery is how often Run removes the exports kept too long.
+const expireEvery = time.Hour
+
+// copyIdle is how long a local copy of a kept export is held open
+// after it was last opened (see Open).
+const copyIdle = time.Hour
+
 // Uploads keeps the WhatsApp exports people send to the bot, so that the
 // filing worker can read them again (whatsapp.Source), after a restart
-// too.
+// too. They hold personal data, so none is kept longer than it must be:
+// an export is deleted, every version of it, once its record is filed
+// (the record holds the export byte for byte), and one never filed when
+// KeepFor has passed (Run, Expire).
 type Uploads struct {
 	Store filing.Store
 	// Limits are those exports are read with.
@@ -34,6 +54,26 @@ type Uploads struct {
 	// TempDir holds a kept export while it is read; os.TempDir when
 	// empty.
 	TempDir string
+	// KeepFor is how long an export not filed is kept after it was sent
+	// (DefaultKeepFor when zero).
+	KeepFor time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Logger logs what Run and Filed could not delete; nil discards.
+	Logger *slog.Logger
+
+	mu sync.Mutex
+	// copies are local copies of exports kept in a remote store, by
+	// SHA-256, read again by later attempts rather than copied again.
+	copies map[string]*localCopy
+}
+
+// localCopy is a kept export copied to a temporary file (removed from
+// its folder at once) and checked against its SHA-256.
+type localCopy struct {
+	f    *os.File
+	size int64
+	used time.Time
 }
 
 // Upload is what a kept export was first read with: the same on every
@@ -186,8 +226,14 @@ func (k *Uploads) Get(ctx context.Context, sum string) (Upload, error) {
 }
 
 // Open implements whatsapp.Source's Open: ref.ThreadID is the export's
-// SHA-256. The kept object is copied to a temporary file, removed at
-// once, that the returned reader reads until it is no longer used.
+// SHA-256.
+//
+// An export in a local store is read where it is kept. One in a remote
+// store (S3 has no reads at an offset through filing.Store) is copied to
+// a temporary file, removed from its folder at once, and checked against
+// its SHA-256 on the way; the copy is held for later attempts at the same
+// export, until the export is deleted or the copy was not opened for
+// copyIdle, so a retried filing does not copy it again.
 func (k *Uploads) Open(ctx context.Context, ref capture.Ref) (whatsapp.Export, error) {
 	u, err := k.Get(ctx, ref.ThreadID)
 	if err != nil {
@@ -198,9 +244,33 @@ func (k *Uploads) Open(ctx context.Context, ref capture.Ref) (whatsapp.Export, e
 		return whatsapp.Export{}, err
 	}
 	key, _ := uploadKey(u.SHA256)
+	export := func(r io.ReaderAt, size int64) whatsapp.Export {
+		return whatsapp.Export{R: r, Size: size, Name: u.Name, Options: o}
+	}
+	notKept := fmt.Errorf("export %s is not kept: %w", u.SHA256, capture.ErrNotFound)
+	if l, ok := k.Store.(*local.Store); ok {
+		// Closed by the runtime once unreachable; the reading checks its
+		// SHA-256 (whatsapp.Source).
+		f, err := os.Open(l.Where(key))
+		if errors.Is(err, fs.ErrNotExist) {
+			return whatsapp.Export{}, notKept
+		}
+		if err != nil {
+			return whatsapp.Export{}, err
+		}
+		info, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return whatsapp.Export{}, err
+		}
+		return export(f, info.Size()), nil
+	}
+	if c := k.copyOf(u.SHA256); c != nil {
+		return export(c.f, c.size), nil
+	}
 	rc, _, err := k.Store.Open(ctx, key)
 	if errors.Is(err, filing.ErrNotExist) {
-		return whatsapp.Export{}, fmt.Errorf("export %s is not kept: %w", u.SHA256, capture.ErrNotFound)
+		return whatsapp.Export{}, notKept
 	}
 	if err != nil {
 		return whatsapp.Export{}, err
@@ -210,10 +280,11 @@ func (k *Uploads) Open(ctx context.Context, ref capture.Ref) (whatsapp.Export, e
 	if err != nil {
 		return whatsapp.Export{}, err
 	}
-	// Removed at once: the open file is read until it is unreachable,
-	// and its space is freed when the file is closed (by the runtime).
+	// Removed at once: the open file is read until it is closed, and its
+	// space is freed then.
 	os.Remove(f.Name())
-	n, err := io.Copy(f, io.LimitReader(rc, MaxUpload+1))
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(rc, MaxUpload+1))
 	if err != nil {
 		f.Close()
 		return whatsapp.Export{}, fmt.Errorf("read the kept export %s: %w", u.SHA256, err)
@@ -222,5 +293,200 @@ func (k *Uploads) Open(ctx context.Context, ref capture.Ref) (whatsapp.Export, e
 		f.Close()
 		return whatsapp.Export{}, fmt.Errorf("the kept export %s is over %d bytes: %w", u.SHA256, MaxUpload, capture.ErrNotFound)
 	}
-	return whatsapp.Export{R: f, Size: n, Name: u.Name, Options: o}, nil
+	if hex.EncodeToString(h.Sum(nil)) != u.SHA256 {
+		f.Close()
+		return whatsapp.Export{}, fmt.Errorf("the export kept as %s has changed: %w", u.SHA256, capture.ErrNotFound)
+	}
+	return export(k.remember(u.SHA256, f, n), n), nil
+}
+
+// copyOf returns the local copy of the export sum, if one is held, and
+// closes the copies not opened for copyIdle.
+func (k *Uploads) copyOf(sum string) *localCopy {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	for s, c := range k.copies {
+		if now.Sub(c.used) > copyIdle {
+			c.f.Close()
+			delete(k.copies, s)
+		}
+	}
+	c := k.copies[sum]
+	if c != nil {
+		c.used = now
+	}
+	return c
+}
+
+// remember holds f, a checked copy of the export sum, for later
+// attempts, and returns the copy to read: f, or one another attempt made
+// meanwhile.
+func (k *Uploads) remember(sum string, f *os.File, size int64) *os.File {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if c := k.copies[sum]; c != nil {
+		f.Close()
+		c.used = k.now()
+		return c.f
+	}
+	if k.copies == nil {
+		k.copies = make(map[string]*localCopy)
+	}
+	k.copies[sum] = &localCopy{f: f, size: size, used: k.now()}
+	return f
+}
+
+// forget closes the local copy of the export sum, if one is held.
+func (k *Uploads) forget(sum string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if c := k.copies[sum]; c != nil {
+		c.f.Close()
+		delete(k.copies, sum)
+	}
+}
+
+func (k *Uploads) now() time.Time {
+	if k.Now != nil {
+		return k.Now()
+	}
+	return time.Now()
+}
+
+func (k *Uploads) log() *slog.Logger {
+	if k.Logger != nil {
+		return k.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Delete deletes the export with SHA-256 sum and what it was kept with,
+// for good: in a store that keeps versions, every version of them.
+// Deleting an export not kept is not an error.
+func (k *Uploads) Delete(ctx context.Context, sum string) error {
+	key, err := uploadKey(sum)
+	if err != nil {
+		return err
+	}
+	k.forget(sum)
+	vs, versioned := k.Store.(filing.Versioner)
+	rm, removes := k.Store.(filing.Remover)
+	if versioned && removes {
+		on, err := vs.Versioning(ctx)
+		if err != nil {
+			return fmt.Errorf("delete the kept export %s: %w", sum, err)
+		}
+		if on {
+			// The key's prefix holds the export and its .json alone.
+			var errs []error
+			for v, err := range vs.Versions(ctx, key) {
+				if err != nil {
+					return fmt.Errorf("delete the kept export %s: %w", sum, err)
+				}
+				if v.Key != key && v.Key != key+".json" {
+					continue
+				}
+				if err := rm.RemoveVersion(ctx, v.Key, v.ID, false); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				return fmt.Errorf("delete the kept export %s: %w", sum, err)
+			}
+			return nil
+		}
+	}
+	if err := k.Store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("delete the kept export %s: %w", sum, err)
+	}
+	if err := k.Store.Delete(ctx, key+".json"); err != nil {
+		return fmt.Errorf("delete the kept export %s: %w", sum, err)
+	}
+	return nil
+}
+
+// Expire deletes the exports sent longer than KeepFor ago (by when the
+// export was stored) and returns how many.
+func (k *Uploads) Expire(ctx context.Context) (int, error) {
+	keep := k.KeepFor
+	if keep <= 0 {
+		keep = DefaultKeepFor
+	}
+	cutoff := k.now().Add(-keep)
+	// When an export was sent: when it was stored, or, for what was
+	// kept with one whose storing failed, when that was.
+	type stored struct{ export, meta time.Time }
+	kept := make(map[string]stored)
+	for o, err := range k.Store.List(ctx, UploadsPrefix) {
+		if err != nil {
+			return 0, fmt.Errorf("list the kept exports: %w", err)
+		}
+		sum, meta := strings.CutSuffix(strings.TrimPrefix(o.Key, UploadsPrefix), ".json")
+		if _, err := uploadKey(sum); err != nil {
+			continue
+		}
+		s := kept[sum]
+		if meta {
+			s.meta = o.LastModified
+		} else {
+			s.export = o.LastModified
+		}
+		kept[sum] = s
+	}
+	n := 0
+	var errs []error
+	for sum, s := range kept {
+		at := s.export
+		if at.IsZero() {
+			at = s.meta
+		}
+		if !at.Before(cutoff) {
+			continue
+		}
+		if err := k.Delete(ctx, sum); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// Run deletes the exports kept too long (Expire) now and every hour,
+// until ctx is done. Failures are logged and tried again.
+func (k *Uploads) Run(ctx context.Context) error {
+	t := time.NewTicker(expireEvery)
+	defer t.Stop()
+	for {
+		n, err := k.Expire(ctx)
+		if err != nil && ctx.Err() == nil {
+			k.log().Warn("could not delete every WhatsApp export kept too long", "err", err)
+		}
+		if n > 0 {
+			k.log().Info("deleted WhatsApp exports kept unfiled too long", "exports", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Filed returns a Notifier that tells next of each outcome, and then
+// deletes the kept export of a WhatsApp request whose record is filed:
+// the record holds the export byte for byte.
+func (k *Uploads) Filed(next filing.Notifier) filing.Notifier {
+	return filing.NotifierFunc(func(ctx context.Context, o filing.Outcome) {
+		if next != nil {
+			next.Notify(ctx, o)
+		}
+		if o.Record == nil || o.Request.Thread.Platform != capture.WhatsApp {
+			return
+		}
+		if err := k.Delete(ctx, o.Request.Thread.ThreadID); err != nil {
+			k.log().Warn("could not delete a filed WhatsApp export; it is deleted when it expires", "record", o.Record.ID, "err", err)
+		}
+	})
 }

@@ -580,6 +580,9 @@ func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, 
 		return 0, "", downloadError{fmt.Errorf("download: %w", err)}
 	}
 	defer rc.Close()
+	if ra, ok := rc.(sizedReaderAt); ok && ra.Size() > 0 {
+		return f.putReaderAt(ctx, key, rc, ra, opts)
+	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -616,6 +619,85 @@ func (f *filer) putStream(ctx context.Context, key string, open capture.Opener, 
 		<-hashed
 	}
 	return counted.n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// sizedReaderAt is content that can be read at any offset, such as a
+// file of a zip stored uncompressed (capture/whatsapp's media).
+type sizedReaderAt interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// putReaderAt creates key from content readable at any offset: the store
+// reads it as it likes (an S3 store in parts side by side) and nothing is
+// buffered, while rc, the same content, is read once in order to hash it
+// (which lets the opener check it too, as a zip entry's CRC). The store
+// cannot read the content's last byte before the hash is done, so a
+// failed check stops the object being created.
+func (f *filer) putReaderAt(ctx context.Context, key string, rc io.Reader, ra sizedReaderAt, opts WriteOptions) (int64, string, error) {
+	size := ra.Size()
+	g := &gatedReaderAt{ra: ra, size: size, done: make(chan struct{})}
+	hctx, stopHash := context.WithCancel(ctx)
+	defer stopHash()
+	uctx, stopUpload := context.WithCancel(ctx)
+	defer stopUpload()
+	var sum string
+	go func() {
+		h := sha256.New()
+		n, err := io.CopyBuffer(h, ctxReader{hctx, rc}, make([]byte, 64<<10))
+		switch {
+		case err != nil:
+			g.err = downloadError{fmt.Errorf("download: %w", err)}
+		case n != size:
+			g.err = downloadError{fmt.Errorf("download: %d bytes read of %d", n, size)}
+		default:
+			sum = hex.EncodeToString(h.Sum(nil))
+		}
+		close(g.done)
+		if g.err != nil {
+			stopUpload()
+		}
+	}()
+	_, err := f.store.Create(uctx, key, io.NewSectionReader(g, 0, size), size, opts)
+	hashed := true // the hash ended by itself, not stopped here
+	if err != nil {
+		select {
+		case <-g.done:
+		default:
+			hashed = false
+			stopHash()
+		}
+	}
+	<-g.done
+	switch {
+	case errors.Is(err, ErrExist):
+		e, err := f.hashStored(ctx, key)
+		return e.Size, e.SHA256, err
+	case hashed && g.err != nil:
+		return 0, "", g.err
+	case err != nil:
+		return 0, "", err
+	}
+	return size, sum, nil
+}
+
+// gatedReaderAt holds back the last byte of its content until done is
+// closed, and then fails with err if it is set.
+type gatedReaderAt struct {
+	ra   io.ReaderAt
+	size int64
+	done chan struct{}
+	err  error
+}
+
+func (g *gatedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) >= g.size {
+		<-g.done
+		if g.err != nil {
+			return 0, g.err
+		}
+	}
+	return g.ra.ReadAt(p, off)
 }
 
 // downloadError is a failure to fetch content from the platform, as

@@ -26,13 +26,15 @@ import (
 // jitter) when the connection drops.
 func (a *App) Listen(ctx context.Context) error {
 	defer a.work.Wait()
+	// The direct messages being answered at once, across reconnections.
+	dms := make(chan struct{}, dmsAtOnce)
 	backoff := time.Second
 	for {
 		inst, _, err := a.installation(ctx, false)
 		var connected time.Duration
 		if err == nil {
 			start := time.Now()
-			err = a.listenOnce(ctx, inst)
+			err = a.listenOnce(ctx, inst, dms)
 			connected = time.Since(start)
 		}
 		if ctx.Err() != nil {
@@ -56,7 +58,7 @@ func (a *App) Listen(ctx context.Context) error {
 	}
 }
 
-func (a *App) listenOnce(ctx context.Context, inst *Installation) error {
+func (a *App) listenOnce(ctx context.Context, inst *Installation, dms chan struct{}) error {
 	tok := inst.botToken
 	wsURL := "ws" + strings.TrimPrefix(a.server, "http")
 	dialer := &websocket.Dialer{HandshakeTimeout: 15 * time.Second, Proxy: websocket.DefaultDialer.Proxy}
@@ -82,7 +84,7 @@ func (a *App) listenOnce(ctx context.Context, inst *Installation) error {
 			case model.WebsocketEventReactionAdded:
 				a.onReaction(ctx, inst, ev)
 			case model.WebsocketEventPosted:
-				a.onPosted(ctx, inst, ev)
+				a.onPosted(ctx, inst, ev, dms)
 			}
 		case resp, ok := <-ws.ResponseChannel:
 			if ok && resp.Status == model.StatusFail {

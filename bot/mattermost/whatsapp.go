@@ -42,6 +42,11 @@ const exportTimeout = 15 * time.Minute
 // each on disk up to bot.MaxUpload.
 const exportsAtOnce = 2
 
+// dmsAtOnce is how many direct messages to the bot are answered at once
+// (each in its own goroutine beside the listener): a flood of them is
+// answered up to this, and the rest are left unanswered, logged.
+const dmsAtOnce = 16
+
 // dateOrderBasis is the record's word on a date order chosen in
 // Mattermost.
 const dateOrderBasis = "the choice of the person who sent the export in Mattermost"
@@ -53,8 +58,10 @@ const exportHint = "To file a WhatsApp chat, export it on your phone (in the cha
 // onPosted takes a post in a direct message to the bot: a file from a
 // person is taken as a chat export, words alone get a hint. The bot's own
 // posts, system posts and posts elsewhere are ignored. The work runs
-// beside the listener, which keeps reading events.
-func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSocketEvent) {
+// beside the listener, which keeps reading events, for at most dmsAtOnce
+// posts at once (a slot of dms each); a post that finds none free is
+// left unanswered.
+func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSocketEvent, dms chan struct{}) {
 	if a.o.Exports == nil {
 		return
 	}
@@ -80,9 +87,16 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 	sum := sha256.Sum256([]byte("export|" + p.Id))
 	pending := inst.BotUserID + ":" + hex.EncodeToString(sum[16:])
 	rp := reply{Server: a.server, ChannelID: p.ChannelId, UserID: p.UserId}
+	select {
+	case dms <- struct{}{}:
+	default:
+		a.log.Warn("mattermost: too many direct messages at once; one is left unanswered", "user", p.UserId, "files", len(p.FileIds))
+		return
+	}
 	a.work.Add(1)
 	go func() {
 		defer a.work.Done()
+		defer func() { <-dms }()
 		ctx, cancel := context.WithTimeout(ctx, exportTimeout)
 		defer cancel()
 		if !a.inInstalledTeam(ctx, inst, p.UserId) {
@@ -96,7 +110,7 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 		case len(p.FileIds) > 1:
 			a.tellOnce(ctx, rp, "Please send one WhatsApp export at a time: I filed none of these.", nil, pending)
 		default:
-			a.receiveExport(ctx, rp, p.Id, p.FileIds[0], hex.EncodeToString(sum[:16]), pending)
+			a.receiveExport(ctx, rp, p.Id, p.FileIds[0], pending)
 		}
 	}()
 }
@@ -118,7 +132,7 @@ func (a *App) inInstalledTeam(ctx context.Context, inst *Installation, user stri
 
 // receiveExport downloads, reads and keeps an export, and offers the
 // button that files it; a file that is not an export gets the reason.
-func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, nonce, pending string) {
+func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, pending string) {
 	user := rp.UserID
 	say := func(text string, att []*model.MessageAttachment) {
 		if err := a.tellOnce(ctx, rp, text, att, pending); err != nil {
@@ -229,7 +243,7 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, nonce
 		text += " Every date in it fits both orders of day and month (is 05/06 the 5th of June or May the 6th?): the form asks which one your phone writes."
 	}
 	st := state{Ref: capture.Ref{Platform: capture.WhatsApp, ThreadID: up.SHA256}, User: user, UserName: who.DisplayName,
-		Nonce: "whatsapp-" + nonce, Via: ViaExport, Reply: rp, Title: bot.SuggestTitle(up.ChatName)}
+		Nonce: exportNonce(up), Via: ViaExport, Reply: rp, Title: bot.SuggestTitle(up.ChatName)}
 	say(text, []*model.MessageAttachment{{
 		Actions: []*model.PostAction{{
 			Id: "filerecord", Type: model.PostActionTypeButton, Name: "File as record…", Style: "primary",
@@ -237,6 +251,17 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, nonce
 		}},
 	}})
 	a.log.Info("mattermost: offered filing of a WhatsApp export", "user", user, "messages", len(th.Messages))
+}
+
+// exportNonce is the nonce of the dialogs that file a kept export, from
+// which the request's key derives (formKey): the export's SHA-256, its
+// sender and the time zone it is read in (its date order is the export's
+// own, or chosen once for it). So the same person filing the same export
+// from two offers of it makes one record, and is told it was received
+// already.
+func exportNonce(up bot.Upload) string {
+	sum := sha256.Sum256([]byte("whatsapp|" + up.SHA256 + "|" + up.SuppliedBy.ID + "|" + up.TimeZone))
+	return "whatsapp-" + hex.EncodeToString(sum[:16])
 }
 
 // mdEscape keeps a chat's name from becoming Markdown.

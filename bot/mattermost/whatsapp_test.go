@@ -2,6 +2,7 @@ package mattermost_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/recordbot/recordbot/bot"
+	"github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
 	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
 	"github.com/recordbot/recordbot/filing"
@@ -254,5 +256,100 @@ func TestWhatsAppExportTooLarge(t *testing.T) {
 	}
 	if kept := e.uploadsKept(); len(kept) != 0 {
 		t.Errorf("Got(objects under %s) = %v, want none", bot.UploadsPrefix, kept)
+	}
+}
+
+// The same person filing one export from two offers of it (they sent it
+// twice) makes one record: the second dialog is answered that it was
+// received already.
+func TestWhatsAppExportOfferedTwice(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.mm.SetTimezone(e.alice, "Europe/London", "")
+	e.listen(e.app, 1)
+	export := whatsapptest.IOSExport(t)
+	name := "WhatsApp Chat - Project Board.zip"
+	file := func() model.OpenDialogRequest {
+		e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: name, MIME: "application/zip", Data: export})
+		var offer *model.Post
+		e.waitFor("a second offer", func() bool {
+			n := 0
+			for _, p := range e.mm.MessagesTo(e.alice.Id) {
+				if strings.Contains(p.Message, "WhatsApp chat") {
+					n, offer = n+1, p
+				}
+			}
+			return n == len(e.mm.OpenedDialogs())+1
+		})
+		if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {
+			t.Fatalf("ClickButton(alice) = HTTP %d, %+v, %v", code, resp, err)
+		}
+		return e.lastDialog()
+	}
+	first := file()
+	if resp := e.submit(first, e.alice, map[string]any{"title": "Project Board decisions", "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
+		t.Fatalf("submit = %+v", resp)
+	}
+	e.waitTold(e.alice, "Filed as record **Project Board decisions**")
+
+	second := file()
+	if resp := e.submit(second, e.alice, map[string]any{"title": "Project Board decisions again", "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
+		t.Fatalf("submit the second dialog = %+v", resp)
+	}
+	if got := e.waitTold(e.alice, "already received"); !strings.Contains(got.Message, "Project Board decisions") || strings.Contains(got.Message, "again") {
+		t.Errorf("Got(answer to the second dialog) = %q, want the first request's title", got.Message)
+	}
+	time.Sleep(200 * time.Millisecond) // a second filing, if one were made
+	if recs := e.records(); len(recs) != 1 {
+		t.Errorf("Got(records) = %v, want 1", recs)
+	}
+}
+
+// heldReader reads r once held is closed.
+type heldReader struct {
+	held chan struct{}
+	r    io.Reader
+}
+
+func (h heldReader) Read(p []byte) (int, error) {
+	<-h.held
+	return h.r.Read(p)
+}
+
+// A flood of direct messages to the bot is answered DMsAtOnce at a time
+// (a goroutine each): while that many are being answered, the posts
+// beyond them are left unanswered rather than each taking a goroutine.
+func TestDirectMessagesBounded(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.mm.SetTimezone(e.alice, "Europe/London", "")
+	e.listen(e.app, 1)
+	held := make(chan struct{})
+	var downloads atomic.Int32
+	content := func() io.Reader {
+		downloads.Add(1)
+		return heldReader{held, strings.NewReader("no chat in here at all")}
+	}
+	n := mattermost.DMsAtOnce + 5
+	for i := range n {
+		e.mm.SendDMFile(e.alice, e.botUser(), fmt.Sprintf("notes-%d.txt", i), "text/plain", 22, content)
+	}
+	// The listener answers a reaction itself, after every post before it.
+	e.mm.React(e.replies[0], e.bob, "card_file_box")
+	e.waitTold(e.bob, "File its thread as a record?")
+	e.waitFor("two downloads held", func() bool { return downloads.Load() == 2 })
+	close(held)
+
+	answered := func() int {
+		k := 0
+		for _, p := range e.mm.MessagesTo(e.alice.Id) {
+			if strings.Contains(p.Message, "I cannot file this file") {
+				k++
+			}
+		}
+		return k
+	}
+	e.waitFor("the posts taken answered", func() bool { return answered() >= mattermost.DMsAtOnce })
+	time.Sleep(300 * time.Millisecond) // an answer to a post beyond them, if one came
+	if got := answered(); got != mattermost.DMsAtOnce {
+		t.Errorf("Got(answers to %d files sent at once) = %d, want %d", n, got, mattermost.DMsAtOnce)
 	}
 }

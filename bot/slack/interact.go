@@ -129,6 +129,11 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 		return ack{body: slackapi.NewErrorsViewSubmissionResponse(viewErrors(fe))}
 	}
 	key := r.Key
+	if t.Kind == kindExport {
+		// Every offer of an export makes its own form: the person is
+		// told of a request stored from an earlier one (exportKey).
+		key = submissionKey(ic)
+	}
 	sctx, cancel := context.WithTimeout(ctx, within3s)
 	defer cancel()
 	r, err = a.o.Filer.Submit(sctx, r)
@@ -142,7 +147,7 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 		a.form(key, true, false)
 		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: bot.StoreLate})}
 	}
-	if !a.form(key, false, r.Repeat) {
+	if !a.form(key, false, r.Repeat && t.Kind != kindExport) {
 		a.log.Info("slack: submission repeated; request already stored", "request", r.ID, "team", t.Team, "user", ic.User.ID)
 		return ack{}
 	}

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,9 @@ type target struct {
 	// SHA-256, Channel the direct message it was sent in); empty for a
 	// thread.
 	Kind string `json:"k,omitempty"`
+	// Key, for an export, is the request's key (exportKey): one per
+	// export, sender and reading, whichever offer its form came from.
+	Key string `json:"y,omitempty"`
 }
 
 func (t target) ref() capture.Ref {
@@ -183,7 +187,7 @@ func (a *App) submission(ic *slackapi.InteractionCallback) (filing.Request, targ
 		By:     capture.Person{ID: ic.User.ID, DisplayName: ic.User.Name},
 		Thread: t.ref(),
 		Via:    t.Via,
-		Key:    submissionKey(ic),
+		Key:    cmp.Or(t.Key, submissionKey(ic)),
 		Reply:  reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.threadTS()}.raw(),
 	})
 	return r, t, nil

@@ -317,7 +317,8 @@ func (a *App) exportButton(ic *slackapi.InteractionCallback, value string) ack {
 		api, err := a.client(ctx, team)
 		if err == nil {
 			octx, cancel := context.WithTimeout(ctx, within3s)
-			t := target{Team: team, Enterprise: ic.Enterprise.ID, Channel: channel, Root: up.SHA256, Via: ViaExport, Kind: kindExport}
+			t := target{Team: team, Enterprise: ic.Enterprise.ID, Channel: channel, Root: up.SHA256, Via: ViaExport, Kind: kindExport,
+				Key: exportKey(team, up)}
 			_, err = api.OpenViewContext(octx, trigger, a.modal(t, bot.SuggestTitle(up.ChatName)))
 			cancel()
 		}
@@ -326,6 +327,15 @@ func (a *App) exportButton(ic *slackapi.InteractionCallback, value string) ack {
 			a.tell(ctx, team, channel, user, "Sorry, the filing form did not open ("+errText(err)+"). Press the button again.")
 		}
 	}}
+}
+
+// exportKey is the key of a request to file a kept export (see
+// filing.Request.Key): the workspace, the export's SHA-256, its sender and
+// what the record reads it with (its time zone and date order). So the
+// same person filing the same export twice, from two offers of it, makes
+// one record, and is told it was received already.
+func exportKey(team string, up bot.Upload) string {
+	return "slack:" + team + ":whatsapp:" + up.SHA256 + ":" + up.SuppliedBy.ID + ":" + up.TimeZone + ":" + string(up.DateOrder)
 }
 
 // dateOrderBasis is the record's word on a date order chosen in Slack.

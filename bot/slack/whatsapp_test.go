@@ -327,3 +327,41 @@ func TestWhatsAppExportDownloadAndHints(t *testing.T) {
 		}
 	}
 }
+
+// The same person filing one export from two offers of it (they sent it
+// twice) makes one record: the second form is answered that it was
+// received already.
+func TestWhatsAppExportOfferedTwice(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.slack.AddUser(slacktest.User{ID: "U4", Name: "dee", RealName: "Dee Dee", TZ: "Europe/London"})
+	e.run(t)
+	export := whatsapptest.IOSExport(t)
+	name := "WhatsApp Chat - Project Board.zip"
+	e.sendFile(t, "U4", "F50", name, "application/zip", export)
+	sum := e.exportButton(t)
+	e.interact(t, pressExport("U4", sum))
+	first := e.lastView(t)
+	if code, body := e.interact(t, viewSubmission("U4", first, "Project Board decisions", "100-20", "_class_default", "")); code != 200 || body != "" {
+		t.Fatalf("submit = %d %q, want 200 and an empty body", code, body)
+	}
+	e.told(t, "U4", "Filed as record", 0)
+
+	// Sent again, offered again, and filed again from the new offer's
+	// form, under another title.
+	calls := len(e.slack.Calls(""))
+	e.sendFile(t, "U4", "F51", name, "application/zip", export)
+	e.waitFor(t, "chat.postMessage", "WhatsApp chat received", 5*time.Second)
+	e.interact(t, pressExport("U4", sum))
+	e.waitViews(1)
+	second := e.lastView(t)
+	sub := viewSubmission("U4", second, "Project Board decisions again", "100-20", "_class_default", "")
+	sub["view"].(map[string]any)["id"] = "V2"
+	if code, body := e.interact(t, sub); code != 200 || body != "" {
+		t.Fatalf("submit the second form = %d %q, want 200 and an empty body", code, body)
+	}
+	if got := e.told(t, "U4", "already received", calls); !strings.Contains(got, "Project Board decisions") || strings.Contains(got, "again") {
+		t.Errorf("Got(answer to the second form) = %q, want the first request's title", got)
+	}
+	time.Sleep(200 * time.Millisecond) // a second filing, if one were made
+	recordPrefix(t, e.store)
+}

@@ -252,7 +252,7 @@ func Read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options
 	prov.Original = &capture.File{
 		ID: "original", Name: name, MIMEType: ct, Size: size, Source: name,
 		Open: func(ctx context.Context) (io.ReadCloser, error) {
-			return io.NopCloser(io.NewSectionReader(r, 0, size)), nil
+			return section{io.NewSectionReader(r, 0, size)}, nil
 		},
 	}
 	if o.ChatName != "" {
@@ -440,6 +440,6 @@ func mediaFile(msgID string, ref mediaRef, arc *archive, used map[string]bool) c
 	}
 	used[ref.name] = true
 	f.Size = int64(zf.UncompressedSize64)
-	f.Open = func(ctx context.Context) (io.ReadCloser, error) { return zf.Open() }
+	f.Open = func(ctx context.Context) (io.ReadCloser, error) { return openEntry(zf) }
 	return f
 }

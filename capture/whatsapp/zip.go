@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"path"
 	"slices"
@@ -276,4 +278,49 @@ func human(n uint64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// section is content of the export read at any offset: the store can
+// upload it in parts side by side, with no buffer, while the filer reads
+// it in order to hash it (see filing's putStream).
+type section struct{ *io.SectionReader }
+
+func (section) Close() error { return nil }
+
+// openEntry opens a file of the zip for filing. A file stored
+// uncompressed (photos, videos and voice notes, which do not compress)
+// is a section of the export, readable at any offset; read in order, it
+// checks its CRC-32 at the end, as archive/zip does. Others are
+// inflated as they are read.
+func openEntry(zf *zip.File) (io.ReadCloser, error) {
+	if zf.Method != zip.Store || zf.CompressedSize64 != zf.UncompressedSize64 {
+		return zf.Open()
+	}
+	raw, err := zf.OpenRaw()
+	if err != nil {
+		return nil, err
+	}
+	sr, ok := raw.(*io.SectionReader)
+	if !ok {
+		return zf.Open()
+	}
+	return &storedEntry{section: section{sr}, want: zf.CRC32, crc: crc32.NewIEEE()}, nil
+}
+
+// storedEntry is a file stored uncompressed in the zip.
+type storedEntry struct {
+	section
+	want uint32
+	crc  hash.Hash32
+}
+
+// Read reads the file in order, and fails at its end when its CRC-32 is
+// not the one the zip gives: the export changed since it was read.
+func (e *storedEntry) Read(p []byte) (int, error) {
+	n, err := e.section.Read(p)
+	e.crc.Write(p[:n])
+	if errors.Is(err, io.EOF) && e.crc.Sum32() != e.want {
+		return n, zip.ErrChecksum
+	}
+	return n, err
 }

@@ -38,6 +38,9 @@ type Config struct {
 	TimeZone *time.Location
 	Workers  int
 	LogLevel slog.Level
+	// WhatsAppKeepDays is how many days a WhatsApp export sent to the bot
+	// is kept while it is not filed (WHATSAPP_KEEP_DAYS, default 7).
+	WhatsAppKeepDays int
 
 	Slack      SlackConfig
 	Mattermost MattermostConfig
@@ -92,6 +95,15 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("FILING_WORKERS=%q: want a number from 1 to 64", v))
 		} else {
 			c.Workers = n
+		}
+	}
+	c.WhatsAppKeepDays = 7
+	if v := getenv("WHATSAPP_KEEP_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			errs = append(errs, fmt.Errorf("WHATSAPP_KEEP_DAYS=%q: want a number of days from 1 to 365", v))
+		} else {
+			c.WhatsAppKeepDays = n
 		}
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {

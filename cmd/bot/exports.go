@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/whatsapp"
@@ -12,9 +14,16 @@ import (
 // and registers the WhatsApp source that files them, once.
 func (w *wiring) exportUploads() *bot.Uploads {
 	if w.uploads == nil {
-		w.uploads = &bot.Uploads{Store: w.Store}
+		w.uploads = &bot.Uploads{Store: w.Store, Logger: w.Logger}
+		if w.Config != nil {
+			w.uploads.KeepFor = time.Duration(w.Config.WhatsAppKeepDays) * 24 * time.Hour
+		}
 		// Exports sent to the bot are filed as WhatsApp threads.
 		w.Sources[capture.WhatsApp] = whatsapp.Source{Open: w.uploads.Open}
+		// Those not filed are deleted after WHATSAPP_KEEP_DAYS.
+		if w.Go != nil {
+			w.Go("whatsapp uploads expiry", w.uploads.Run)
+		}
 	}
 	return w.uploads
 }
@@ -25,5 +34,6 @@ func (w *wiring) routeExports(via string, n filing.Notifier) {
 	if w.Notifiers.ByVia == nil {
 		w.Notifiers.ByVia = map[string]filing.Notifier{}
 	}
-	w.Notifiers.ByVia[via] = n
+	// Once told, the export filed is deleted: the record holds it.
+	w.Notifiers.ByVia[via] = w.exportUploads().Filed(n)
 }

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,8 +84,8 @@ func TestSlackConfig(t *testing.T) {
 			w := &wiring{Config: &Config{PublicURL: tt.public}, Service: svc, Store: store, Plan: svc.Plan(),
 				Mux: http.NewServeMux(), Sources: capture.Sources{}, Logger: slog.New(slog.DiscardHandler),
 				Notifiers: &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}},
-				Go: func(string, func(context.Context) error) {
-					if !tt.socket {
+				Go: func(name string, _ func(context.Context) error) {
+					if !tt.socket && name != "whatsapp uploads expiry" {
 						t.Error("nothing to run in the background")
 					}
 				}}
@@ -136,7 +141,9 @@ func TestExportsWiredOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &wiring{Store: store, Sources: capture.Sources{}, Notifiers: &bot.Notifiers{}}
+	var started []string
+	w := &wiring{Store: store, Sources: capture.Sources{}, Notifiers: &bot.Notifiers{},
+		Go: func(name string, _ func(context.Context) error) { started = append(started, name) }}
 	a := w.exportUploads()
 	src := w.Sources[capture.WhatsApp]
 	w.Sources[capture.WhatsApp] = nil
@@ -151,5 +158,23 @@ func TestExportsWiredOnce(t *testing.T) {
 	w.routeExports("mattermost whatsapp upload", sl)
 	if len(w.Notifiers.ByVia) != 2 {
 		t.Errorf("Got(routes of export outcomes) = %d, want 2", len(w.Notifiers.ByVia))
+	}
+	if !slices.Equal(started, []string{"whatsapp uploads expiry"}) {
+		t.Errorf("Got(loops started) = %q, want the expiry of unfiled exports, once", started)
+	}
+
+	// Once the front end is told the record is filed, the export is
+	// deleted.
+	ctx := context.Background()
+	data := []byte("05/06/2023, 10:00 - Alice: Morning\n")
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	if _, err := a.Keep(ctx, bytes.NewReader(data), int64(len(data)), bot.Upload{SHA256: sum, Name: "chat.txt", SuppliedBy: capture.Person{ID: "U1"}, TimeZone: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	w.Notifiers.ByVia[slackbot.ViaExport].Notify(ctx, filing.Outcome{
+		Request: filing.Request{Thread: capture.Ref{Platform: capture.WhatsApp, ThreadID: sum}}, Record: &filing.Summary{ID: "r1"}})
+	if _, err := a.Get(ctx, sum); !errors.Is(err, capture.ErrNotFound) {
+		t.Errorf("Get() of the filed export = %v, want it deleted", err)
 	}
 }

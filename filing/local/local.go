@@ -102,7 +102,7 @@ func (l *Store) Create(ctx context.Context, key string, r io.Reader, size int64,
 	if _, err := os.Lstat(p); err == nil {
 		return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, filing.ErrExist)
 	}
-	tmp, err := writeTemp(p, ctxReader{ctx, r}, size)
+	tmp, err := writeTemp(p, filing.ContextReader(ctx, r), size)
 	if err != nil {
 		return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
 	}
@@ -128,7 +128,7 @@ func (l *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if err != nil {
 		return filing.ObjectInfo{}, err
 	}
-	tmp, err := writeTemp(p, ctxReader{ctx, r}, size)
+	tmp, err := writeTemp(p, filing.ContextReader(ctx, r), size)
 	if err != nil {
 		return filing.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}
@@ -273,19 +273,6 @@ func (l *Store) Delete(ctx context.Context, key string) error {
 // Where implements filing.Store.
 func (l *Store) Where(key string) string {
 	return filepath.Join(l.root, filepath.FromSlash(key))
-}
-
-// ctxReader stops a copy when its context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // Ping checks that the directory is still there: for readiness.
