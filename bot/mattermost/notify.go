@@ -112,6 +112,6 @@ func (a *App) voice() bot.Voice {
 // markdown is Mattermost's markup.
 type markdown struct{}
 
-func (markdown) Bold(s string) string         { return "**" + s + "**" }
+func (markdown) Bold(s string) string         { return "**" + mdEscape.Replace(s) + "**" }
 func (markdown) Code(s string) string         { return "`" + s + "`" }
-func (markdown) Link(url, text string) string { return "[" + text + "](" + url + ")" }
+func (markdown) Link(url, text string) string { return "[" + mdEscape.Replace(text) + "](" + url + ")" }

@@ -183,59 +183,15 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, pendi
 		say(fmt.Sprintf("This file is too large to be a chat export I can take (over %d MB).", bot.MaxUpload>>20), nil)
 		return
 	}
-	now := a.o.Now().UTC()
-	read := func(order whatsapp.DateOrder) (*capture.Thread, error) {
-		o := whatsapp.Options{Location: loc, LocationBasis: basis, SuppliedBy: who, SuppliedAt: now, Via: ViaExport,
-			Limits: a.o.Exports.Limits, DateOrder: order}
-		if order != "" {
-			o.DateOrderBasis = dateOrderBasis
-		}
-		return whatsapp.Read(ctx, tmp, n, fi.Name, o)
-	}
-	th, err := read("")
-	ambiguous := false
-	if errors.Is(err, whatsapp.ErrDateOrder) {
-		// Every date fits both orders: the sender chooses in the dialog.
-		if th2, err2 := read(whatsapp.DMY); err2 == nil {
-			th, err, ambiguous = th2, nil, true
-		}
-	}
-	if err != nil {
-		if we, ok := errors.AsType[*whatsapp.Error](err); ok {
-			a.log.Info("mattermost: a file sent to the bot is not an export it can file", "user", user, "kind", we.Kind)
-			say("I cannot file this file: "+we.Msg, nil)
-			return
-		}
-		a.log.Error("mattermost: could not read an export", "user", user, "err", err)
-		say("Sorry, I could not read the file. Please send it again.", nil)
+	rec, err := a.o.Exports.Receive(ctx, tmp, n, bot.Sent{Name: fi.Name, Team: a.server, By: who, At: a.o.Now().UTC(),
+		Via: ViaExport, Location: loc, LocationBasis: basis, DateOrderBasis: dateOrderBasis})
+	if re, ok := errors.AsType[*bot.ReceiveError](err); ok {
+		a.log.Warn("mattermost: a file sent to the bot was not kept", "user", user, "err", err)
+		say(mdEscape.Replace(re.Tell), nil)
 		return
 	}
-	up, err := a.o.Exports.Keep(ctx, tmp, n, bot.Upload{
-		SHA256: th.ThreadID, Name: fi.Name, Team: a.server, SuppliedBy: who, SuppliedAt: now, Via: ViaExport,
-		TimeZone: loc.String(), TimeZoneBasis: basis, ChatName: th.Channel.Name, Ambiguous: ambiguous,
-	})
-	if errors.Is(err, bot.ErrOtherSupplier) {
-		say("Someone else sent me this same export, so only they can file it.", nil)
-		return
-	}
-	if err != nil {
-		a.log.Error("mattermost: could not keep an export", "user", user, "err", err)
-		say("Sorry, I could not keep the file. Please send it again.", nil)
-		return
-	}
-	media, omitted := 0, 0
-	for _, cf := range th.Files() {
-		if cf.Error != "" {
-			omitted++
-		} else {
-			media++
-		}
-	}
-	text := fmt.Sprintf("WhatsApp chat %s: %d messages, %d media files", markdown{}.Bold(mdEscape.Replace(up.ChatName)), len(th.Messages), media)
-	if omitted > 0 {
-		text += fmt.Sprintf(" (%d more not in the export)", omitted)
-	}
-	text += fmt.Sprintf(". Times are read as %s (%s).", up.TimeZone, up.TimeZoneBasis)
+	up := rec.Upload
+	text := rec.Summary(markdown{})
 	switch {
 	case up.Ambiguous && up.DateOrder != "":
 		text += " Its dates are read as " + orderWords(up.DateOrder) + ", as you chose."
@@ -250,7 +206,7 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, pendi
 			Integration: &model.PostActionIntegration{URL: a.o.PublicURL + ActionPath, Context: map[string]any{"state": a.seal(st)}},
 		}},
 	}})
-	a.log.Info("mattermost: offered filing of a WhatsApp export", "user", user, "messages", len(th.Messages))
+	a.log.Info("mattermost: offered filing of a WhatsApp export", "user", user, "messages", rec.Messages)
 }
 
 // exportNonce is the nonce of the dialogs that file a kept export, from

@@ -154,59 +154,15 @@ func (a *App) receiveExport(ctx context.Context, team, channel, user string, f s
 		a.tell(ctx, team, channel, user, fmt.Sprintf("This file is too large to be a chat export I can take (over %d MB).", bot.MaxUpload>>20))
 		return
 	}
-	now := a.now().UTC()
-	read := func(order whatsapp.DateOrder) (*capture.Thread, error) {
-		return whatsapp.Read(ctx, tmp, n, f.Name, whatsapp.Options{
-			Location: loc, LocationBasis: basis, SuppliedBy: who, SuppliedAt: now, Via: ViaExport, Limits: a.o.Exports.Limits,
-			DateOrder: order, DateOrderBasis: dateOrderBasis,
-		})
-	}
-	th, err := read("")
-	ambiguous := false
-	if errors.Is(err, whatsapp.ErrDateOrder) {
-		// Every date fits both orders: the sender chooses with the
-		// button, and the export is filed in the order chosen.
-		if th2, err2 := read(whatsapp.DMY); err2 == nil {
-			th, err, ambiguous = th2, nil, true
-		}
-	}
-	if err != nil {
-		if we, ok := errors.AsType[*whatsapp.Error](err); ok {
-			msg := we.Msg
-			a.log.Info("slack: a file sent to the bot is not an export it can file", "team", team, "user", user, "kind", we.Kind)
-			a.tell(ctx, team, channel, user, "I cannot file this file: "+mrkdwnEscape.Replace(msg))
-			return
-		}
-		a.log.Error("slack: could not read an export", "team", team, "user", user, "err", err)
-		a.tell(ctx, team, channel, user, "Sorry, I could not read the file. Please send it again.")
+	rec, err := a.o.Exports.Receive(ctx, tmp, n, bot.Sent{Name: f.Name, Team: team, By: who, At: a.now().UTC(),
+		Via: ViaExport, Location: loc, LocationBasis: basis, DateOrderBasis: dateOrderBasis})
+	if re, ok := errors.AsType[*bot.ReceiveError](err); ok {
+		a.log.Warn("slack: a file sent to the bot was not kept", "team", team, "user", user, "err", err)
+		a.tell(ctx, team, channel, user, mrkdwnEscape.Replace(re.Tell))
 		return
 	}
-	up, err := a.o.Exports.Keep(ctx, tmp, n, bot.Upload{
-		SHA256: th.ThreadID, Name: f.Name, Team: team, SuppliedBy: who, SuppliedAt: now, Via: ViaExport,
-		TimeZone: loc.String(), TimeZoneBasis: basis, ChatName: th.Channel.Name, Ambiguous: ambiguous,
-	})
-	if errors.Is(err, bot.ErrOtherSupplier) {
-		a.tell(ctx, team, channel, user, "Someone else sent me this same export, so only they can file it.")
-		return
-	}
-	if err != nil {
-		a.log.Error("slack: could not keep an export", "team", team, "user", user, "err", err)
-		a.tell(ctx, team, channel, user, "Sorry, I could not keep the file ("+errText(err)+"). Please send it again.")
-		return
-	}
-	media, omitted := 0, 0
-	for _, cf := range th.Files() {
-		if cf.Error != "" {
-			omitted++
-		} else {
-			media++
-		}
-	}
-	text := fmt.Sprintf("WhatsApp chat %s: %d messages, %d media files", mrkdwn{}.Bold(up.ChatName), len(th.Messages), media)
-	if omitted > 0 {
-		text += fmt.Sprintf(" (%d more not in the export)", omitted)
-	}
-	text += fmt.Sprintf(". Times are read as %s (%s).", up.TimeZone, basis)
+	up := rec.Upload
+	text := rec.Summary(mrkdwn{})
 	api, err := a.client(ctx, team)
 	if err != nil {
 		a.log.Warn("slack: cannot answer an export", "team", team, "err", err)

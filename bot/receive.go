@@ -1,0 +1,121 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/capture/whatsapp"
+)
+
+// Sent is a file a person sent the bot in a direct message, to be read as
+// a WhatsApp export: the same for every front end.
+type Sent struct {
+	Name string
+	// Team is the workspace (or server) it was sent in.
+	Team string
+	By   capture.Person
+	At   time.Time
+	// Via is the front end's name for this way in.
+	Via string
+	// Location is the time zone the export's times are read in, and
+	// LocationBasis where it comes from (the person's profile, the
+	// organisation's zone).
+	Location      *time.Location
+	LocationBasis string
+	// DateOrderBasis is recorded when the person chooses the date order
+	// of an export whose dates fit both.
+	DateOrderBasis string
+}
+
+// Received is an export read and kept, ready to be offered for filing.
+type Received struct {
+	Upload
+	Messages int
+	// Media are the media files in the export; Omitted those it names
+	// but does not hold (exported without media, or missing).
+	Media, Omitted int
+}
+
+// ReceiveError is why a file sent to the bot was not kept: Tell is what
+// to say to the person (plain text: escape it for the platform), Why and
+// Err are for the log. Err is nil when its text could carry something
+// from the file.
+type ReceiveError struct {
+	Tell string
+	Why  string
+	Err  error
+}
+
+func (e *ReceiveError) Error() string {
+	if e.Err != nil {
+		return e.Why + ": " + e.Err.Error()
+	}
+	return e.Why
+}
+
+func (e *ReceiveError) Unwrap() error { return e.Err }
+
+// Receive reads the export in r (n bytes) that s describes and keeps it
+// (Keep) for its sender to file. When every date in it fits both orders
+// of day and month it is kept Ambiguous, read day first for the counts,
+// and the sender chooses before filing. Any error is a *ReceiveError.
+func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (Received, error) {
+	read := func(order whatsapp.DateOrder) (*capture.Thread, error) {
+		o := whatsapp.Options{Location: s.Location, LocationBasis: s.LocationBasis, SuppliedBy: s.By, SuppliedAt: s.At,
+			Via: s.Via, Limits: k.Limits, DateOrder: order}
+		if order != "" {
+			o.DateOrderBasis = s.DateOrderBasis
+		}
+		return whatsapp.Read(ctx, r, n, s.Name, o)
+	}
+	th, err := read("")
+	ambiguous := false
+	if errors.Is(err, whatsapp.ErrDateOrder) {
+		if th2, err2 := read(whatsapp.DMY); err2 == nil {
+			th, err, ambiguous = th2, nil, true
+		}
+	}
+	if we, ok := errors.AsType[*whatsapp.Error](err); ok {
+		// Its message may quote the file: for the person, not the log.
+		return Received{}, &ReceiveError{Tell: "I cannot file this file: " + we.Msg, Why: "not an export it can file (" + we.Kind.Error() + ")"}
+	}
+	if err != nil {
+		return Received{}, &ReceiveError{Tell: "Sorry, I could not read the file. Please send it again.", Why: "could not read an export", Err: err}
+	}
+	up, err := k.Keep(ctx, r, n, Upload{
+		SHA256: th.ThreadID, Name: s.Name, Team: s.Team, SuppliedBy: s.By, SuppliedAt: s.At, Via: s.Via,
+		TimeZone: s.Location.String(), TimeZoneBasis: s.LocationBasis, ChatName: th.Channel.Name, Ambiguous: ambiguous,
+	})
+	if errors.Is(err, ErrOtherSupplier) {
+		return Received{}, &ReceiveError{Tell: "Someone else sent me this same export, so only they can file it.", Why: "an export sent before by someone else"}
+	}
+	if err != nil {
+		return Received{}, &ReceiveError{Tell: "Sorry, I could not keep the file. Please send it again.", Why: "could not keep an export", Err: err}
+	}
+	rec := Received{Upload: up, Messages: len(th.Messages)}
+	for _, m := range th.Messages { // not th.Files(): that has the export itself too
+		for _, f := range m.Files {
+			if f.Error != "" {
+				rec.Omitted++
+			} else {
+				rec.Media++
+			}
+		}
+	}
+	return rec, nil
+}
+
+// Summary is what the bot answers with an export it kept: the chat, what
+// it holds and the time zone it is read in. A front end adds how the date
+// order is chosen, when the export is Ambiguous.
+func (r Received) Summary(m Markup) string {
+	text := fmt.Sprintf("WhatsApp chat %s: %d messages, %d media files", m.Bold(r.ChatName), r.Messages, r.Media)
+	if r.Omitted > 0 {
+		text += fmt.Sprintf(" (%d more not in the export)", r.Omitted)
+	}
+	return text + fmt.Sprintf(". Times are read as %s (%s).", r.TimeZone, r.TimeZoneBasis)
+}

@@ -1,0 +1,78 @@
+package bot_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordbot/recordbot/bot"
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/filing/local"
+)
+
+func receiver(t *testing.T) *bot.Uploads {
+	t.Helper()
+	store, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bot.Uploads{Store: store, TempDir: t.TempDir()}
+}
+
+func sent(by string) bot.Sent {
+	return bot.Sent{Name: "WhatsApp Chat - Roads.txt", Team: "T1", By: capture.Person{ID: by}, At: time.Now(), Via: "test",
+		Location: time.UTC, LocationBasis: "test zone", DateOrderBasis: "chosen"}
+}
+
+// An export is read, kept and summed up; its dates fitting both orders
+// make it Ambiguous, to be chosen by its sender; anyone else sending it
+// again is told only the first sender can file it.
+func TestReceive(t *testing.T) {
+	ctx := context.Background()
+	k := receiver(t)
+	text := "05/06/2023, 10:00 - Alice: Morning\n05/06/2023, 10:01 - Bob: <Media omitted>\n"
+	rec, err := k.Receive(ctx, strings.NewReader(text), int64(len(text)), sent("U1"))
+	if err != nil {
+		t.Fatalf("Receive() = %v", err)
+	}
+	if rec.Messages != 2 || rec.Media != 0 || rec.Omitted != 1 || !rec.Ambiguous || rec.TimeZone != "UTC" {
+		t.Errorf("Receive() = %+v, want 2 messages, 1 omitted medium, ambiguous, in UTC", rec)
+	}
+	want := "WhatsApp chat " + rec.ChatName + ": 2 messages, 0 media files (1 more not in the export). Times are read as UTC (test zone)."
+	if got := rec.Summary(bot.Plain{}); got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	_, err = k.Receive(ctx, strings.NewReader(text), int64(len(text)), sent("U2"))
+	if re, ok := errors.AsType[*bot.ReceiveError](err); !ok || !strings.Contains(re.Tell, "only they can file it") {
+		t.Errorf("Receive() by another person = %v, want to be told only the first sender can file it", err)
+	}
+}
+
+// A file that is not an export is refused with the reason for the
+// person; what goes to the log names nothing from the file.
+func TestReceiveRefusesWithoutLoggingTheFile(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("../Minister-secret-plan.txt")
+	w.Write([]byte("05/06/2023, 10:00 - Alice: Morning\n"))
+	zw.Close()
+	k := receiver(t)
+	_, err := k.Receive(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), sent("U1"))
+	re, ok := errors.AsType[*bot.ReceiveError](err)
+	if !ok || !strings.HasPrefix(re.Tell, "I cannot file this file: ") {
+		t.Fatalf("Receive() = %v, want a ReceiveError telling why it cannot be filed", err)
+	}
+	if !strings.Contains(re.Tell, "Minister-secret-plan") {
+		t.Errorf("the person is told %q, want the entry named", re.Tell)
+	}
+	if strings.Contains(err.Error(), "Minister") {
+		t.Errorf("the log would read %q, which names the file's content", err.Error())
+	}
+	if _, err := k.Get(context.Background(), "x"); !errors.Is(err, capture.ErrNotFound) {
+		t.Errorf("Get() = %v after a refused file", err)
+	}
+}
