@@ -194,7 +194,7 @@ func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
 		}
 		pkgs[i] = p
 	}
-	return v.run(ctx, pkgs, results)
+	return v.run(ctx, pkgs, results, nil)
 }
 
 // VerifyAll checks every record in the store, oldest first: every record
@@ -222,7 +222,14 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 		return nil, err
 	}
 
-	// 2. records/, every object with its versions (one listing).
+	// 2. The filing events of those records: one listing per day on which
+	// records were filed, not one per record.
+	events, err := filedEvents(ctx, st, entries)
+	if err != nil {
+		return nil, err
+	}
+
+	// 3. records/, every object with its versions (one listing).
 	byFolder := make(map[string]*pkg)
 	var folders []string
 	var loose []*filing.History
@@ -256,7 +263,7 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 		strays = append(strays, h)
 	}
 
-	// 3. Each index entry to its package; entries without one stand alone.
+	// 4. Each index entry to its package; entries without one stand alone.
 	var pkgs []*pkg
 	for i := range entries {
 		e := &entries[i]
@@ -276,7 +283,7 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 	for _, f := range folders {
 		pkgs = append(pkgs, byFolder[f])
 	}
-	results, err := v.run(ctx, pkgs, make([]Result, len(pkgs)))
+	results, err := v.run(ctx, pkgs, make([]Result, len(pkgs)), events)
 	if err != nil {
 		return nil, err
 	}
@@ -297,8 +304,66 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 	return results, nil
 }
 
+// eventDays holds the histories of the filing events of whole days of the
+// audit trail, listed once per day: day (the audit folder, audit/YYYY/MM/DD/)
+// to filing event key to history. A day it does not hold is looked up key by
+// key.
+type eventDays map[string]map[string]*filing.History
+
+// filedEvents lists, once per day, the filing events of the days on which
+// the records of entries were filed. Only filing events are kept: the day
+// may hold many other events (fixity checks among them).
+func filedEvents(ctx context.Context, st filing.Store, entries []filing.IndexEntry) (eventDays, error) {
+	var days []string
+	seen := make(map[string]bool)
+	for _, e := range entries {
+		d := dayOf(FiledEventKey(e))
+		if !seen[d] {
+			seen[d] = true
+			days = append(days, d)
+		}
+	}
+	lists := make([]map[string]*filing.History, len(days))
+	err := forEach(ctx, len(days), parallel, func(ctx context.Context, i int) error {
+		m := make(map[string]*filing.History)
+		for h, err := range filing.Histories(ctx, st, days[i]) {
+			if err != nil {
+				return fmt.Errorf("list the audit trail of %s: %w", days[i], err)
+			}
+			if strings.HasSuffix(h.Key, "_filed.json") {
+				m[h.Key] = h
+			}
+		}
+		lists[i] = m
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(eventDays, len(days))
+	for i, d := range days {
+		out[d] = lists[i]
+	}
+	return out, nil
+}
+
+// dayOf returns the audit folder of an event key: audit/YYYY/MM/DD/.
+func dayOf(key string) string { return key[:strings.LastIndexByte(key, '/')+1] }
+
+// history returns the history of the filing event at key: from the day's
+// listing when the day was listed, else asked for.
+func (d eventDays) history(ctx context.Context, st filing.Store, key string) (*filing.History, error) {
+	if day, ok := d[dayOf(key)]; ok {
+		if h := day[key]; h != nil {
+			return h, nil
+		}
+		return nil, fmt.Errorf("history of %s: %w", key, filing.ErrNotExist)
+	}
+	return filing.HistoryOf(ctx, st, key)
+}
+
 // run checks pkgs (nil ones are already failed in results).
-func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result) ([]Result, error) {
+func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result, events eventDays) ([]Result, error) {
 	par := v.Parallel
 	if par <= 0 {
 		par = parallel
@@ -315,7 +380,7 @@ func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result) ([]Re
 	prog := Progress{Total: len(pkgs)}
 	err := forEach(ctx, len(pkgs), par, func(ctx context.Context, i int) error {
 		if pkgs[i] != nil {
-			r, err := v.check(ctx, pkgs[i], locking, sem)
+			r, err := v.check(ctx, pkgs[i], locking, sem, events)
 			if err != nil {
 				return fmt.Errorf("verify %s: %w", firstOf(pkgs[i].id, pkgs[i].folder), err)
 			}
@@ -371,7 +436,7 @@ func overwritten(h *filing.History) string {
 }
 
 // check verifies one record package and writes its fixity-check event.
-func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan struct{}) (Result, error) {
+func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan struct{}, events eventDays) (Result, error) {
 	st := v.Store
 	r := Result{ID: p.id, Where: st.Where(p.folder)}
 	if p.entry != nil {
@@ -479,7 +544,7 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		problem(Missing, filing.RecordFile, "no record.json, so no record id: the filing of this folder did not finish")
 	} else {
 		evKey := FiledEventKey(filing.IndexEntry{ID: r.ID, FiledAt: r.FiledAt})
-		evH, err := filing.HistoryOf(ctx, st, evKey)
+		evH, err := events.history(ctx, st, evKey)
 		var ev filing.Event
 		if err == nil {
 			tampered(evKey, evH)
