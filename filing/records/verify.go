@@ -229,61 +229,95 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 		return nil, err
 	}
 
-	// 3. records/, every object with its versions (one listing).
-	byFolder := make(map[string]*pkg)
-	var folders []string
-	var loose []*filing.History
-	for h, err := range filing.Histories(ctx, st, filing.RecordsPrefix) {
-		if err != nil {
-			return nil, fmt.Errorf("list the records: %w", err)
-		}
-		f := packageOf(h.Key)
-		if f == "" {
-			loose = append(loose, h)
-			continue
-		}
-		p := byFolder[f]
-		if p == nil {
-			p = &pkg{folder: f, objects: make(map[string]*filing.History)}
-			byFolder[f] = p
-			folders = append(folders, f)
-		}
-		p.objects[strings.TrimPrefix(h.Key, f)] = h
-	}
-	// An object beside a package's tag files that no name gives away
-	// belongs to the package whose folder holds it.
-	sort.Strings(folders)
-	var strays []*filing.History
-	for _, h := range loose {
-		i := sort.SearchStrings(folders, h.Key) - 1
-		if i >= 0 && strings.HasPrefix(h.Key, folders[i]) {
-			byFolder[folders[i]].objects[strings.TrimPrefix(h.Key, folders[i])] = h
-			continue
-		}
-		strays = append(strays, h)
-	}
-
-	// 4. Each index entry to its package; entries without one stand alone.
-	var pkgs []*pkg
+	// 3. records/, every object with its versions, in one listing. A
+	// package's objects are listed together (they share its folder), so
+	// each is checked as soon as the listing has passed it, and the heap
+	// holds the packages being checked, not the whole store.
+	entriesOf := make(map[string][]int, len(entries)) // folder -> entries
 	for i := range entries {
-		e := &entries[i]
-		p := byFolder[e.Key]
-		switch {
-		case p == nil:
-			p = &pkg{folder: e.Key}
-			pkgs = append(pkgs, p)
-		case p.entry != nil:
-			// A second entry naming the same folder: checked on its own,
-			// and its id will not match the folder's record.json.
-			p = &pkg{folder: e.Key, objects: p.objects}
-			pkgs = append(pkgs, p)
+		entriesOf[entries[i].Key] = append(entriesOf[entries[i].Key], i)
+	}
+	rn, err := v.start(ctx, len(entries), events)
+	if err != nil {
+		return nil, err
+	}
+	submit := func(p *pkg) {
+		es := entriesOf[p.folder]
+		delete(entriesOf, p.folder)
+		if len(es) == 0 {
+			rn.add(p, true)
+			return
 		}
-		p.entry, p.entryH, p.id = e, ihs[i], e.ID
+		// A second entry naming the same folder is checked on its own,
+		// and its id will not match the folder's record.json.
+		for _, i := range es {
+			rn.add(&pkg{folder: p.folder, objects: p.objects, entry: &entries[i], entryH: ihs[i], id: entries[i].ID}, false)
+		}
 	}
-	for _, f := range folders {
-		pkgs = append(pkgs, byFolder[f])
+	var (
+		open   []*pkg            // packages whose folders hold the current key, outermost first
+		loose  []*filing.History // objects not yet known to be in a package
+		strays []*filing.History
+	)
+	listErr := func() error {
+		for h, err := range filing.Histories(ctx, st, filing.RecordsPrefix) {
+			if err != nil {
+				return fmt.Errorf("list the records: %w", err)
+			}
+			if rn.ctx.Err() != nil {
+				return nil // a check failed, or ctx ended: wait says which
+			}
+			// Packages the listing has passed are complete.
+			for len(open) > 0 && !strings.HasPrefix(h.Key, open[len(open)-1].folder) {
+				submit(open[len(open)-1])
+				open = open[:len(open)-1]
+			}
+			f := packageOf(h.Key)
+			if f == "" {
+				// An object beside a package's tag files that no name
+				// gives away belongs to the package whose folder holds it,
+				// which may be named only by a later key.
+				if len(open) > 0 {
+					p := open[len(open)-1]
+					p.objects[strings.TrimPrefix(h.Key, p.folder)] = h
+				} else {
+					loose = append(loose, h)
+				}
+				continue
+			}
+			if len(open) == 0 || open[len(open)-1].folder != f {
+				p := &pkg{folder: f, objects: make(map[string]*filing.History)}
+				for _, l := range loose {
+					if strings.HasPrefix(l.Key, f) {
+						p.objects[strings.TrimPrefix(l.Key, f)] = l
+					} else {
+						strays = append(strays, l)
+					}
+				}
+				loose = loose[:0]
+				open = append(open, p)
+			}
+			p := open[len(open)-1]
+			p.objects[strings.TrimPrefix(h.Key, f)] = h
+		}
+		for i := len(open) - 1; i >= 0; i-- {
+			submit(open[i])
+		}
+		strays = append(strays, loose...)
+		return nil
+	}()
+	// 4. Index entries whose folder holds nothing stand alone.
+	if listErr == nil {
+		for i := range entries {
+			if _, left := entriesOf[entries[i].Key]; left {
+				rn.add(&pkg{folder: entries[i].Key, entry: &entries[i], entryH: ihs[i], id: entries[i].ID}, false)
+			}
+		}
 	}
-	results, err := v.run(ctx, pkgs, make([]Result, len(pkgs)), events)
+	results, err := rn.wait()
+	if listErr != nil {
+		return nil, listErr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -364,6 +398,52 @@ func (d eventDays) history(ctx context.Context, st filing.Store, key string) (*f
 
 // run checks pkgs (nil ones are already failed in results).
 func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result, events eventDays) ([]Result, error) {
+	rn, err := v.start(ctx, len(pkgs), events)
+	if err != nil {
+		return nil, err
+	}
+	slots := make([]*Result, len(pkgs))
+	for i, p := range pkgs {
+		if p == nil {
+			slots[i] = rn.done(results[i])
+			continue
+		}
+		slots[i] = rn.add(p, false)
+	}
+	if _, err := rn.wait(); err != nil {
+		return nil, err
+	}
+	for i, r := range slots {
+		results[i] = *r
+	}
+	return results, nil
+}
+
+// runner checks packages as they are added, Verifier.Parallel at once.
+type runner struct {
+	v       *Verifier
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	locking bool
+	events  eventDays
+	sem     chan struct{}
+	jobs    chan job
+	wg      sync.WaitGroup
+
+	mu      sync.Mutex
+	prog    Progress
+	pending int // packages expected but not yet added, for Progress.Total
+	out     []*Result
+}
+
+type job struct {
+	p *pkg
+	r *Result
+}
+
+// start starts checking; expect is how many packages are expected (it
+// only makes Progress.Total right sooner).
+func (v *Verifier) start(ctx context.Context, expect int, events eventDays) (*runner, error) {
 	par := v.Parallel
 	if par <= 0 {
 		par = parallel
@@ -375,33 +455,85 @@ func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result, event
 			return nil, err
 		}
 	}
-	sem := make(chan struct{}, par)
-	var mu sync.Mutex
-	prog := Progress{Total: len(pkgs)}
-	err := forEach(ctx, len(pkgs), par, func(ctx context.Context, i int) error {
-		if pkgs[i] != nil {
-			r, err := v.check(ctx, pkgs[i], locking, sem, events)
-			if err != nil {
-				return fmt.Errorf("verify %s: %w", firstOf(pkgs[i].id, pkgs[i].folder), err)
+	ctx, cancel := context.WithCancelCause(ctx)
+	rn := &runner{v: v, ctx: ctx, cancel: cancel, locking: locking, events: events,
+		sem: make(chan struct{}, par), jobs: make(chan job), pending: expect}
+	for range par {
+		rn.wg.Go(func() {
+			for j := range rn.jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				r, err := v.check(ctx, j.p, locking, rn.sem, events)
+				if err != nil {
+					cancel(fmt.Errorf("verify %s: %w", firstOf(j.p.id, j.p.folder), err))
+					continue
+				}
+				*j.r = r
+				rn.finished(r)
 			}
-			results[i] = r
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		prog.Done++
-		prog.Bytes += results[i].Bytes
-		if !results[i].OK() {
-			prog.Failed++
-		}
-		if v.Progress != nil {
-			v.Progress(prog)
-		}
-		return nil
-	})
-	if err != nil {
+		})
+	}
+	return rn, nil
+}
+
+// add queues p for checking and returns where its result will be. found
+// says p was not among the packages expected.
+func (rn *runner) add(p *pkg, found bool) *Result {
+	r := new(Result)
+	rn.mu.Lock()
+	rn.out = append(rn.out, r)
+	if !found {
+		rn.pending = max(rn.pending-1, 0)
+	}
+	rn.mu.Unlock()
+	select {
+	case rn.jobs <- job{p, r}:
+	case <-rn.ctx.Done():
+	}
+	return r
+}
+
+// done records a result found without checking.
+func (rn *runner) done(r Result) *Result {
+	p := new(Result)
+	*p = r
+	rn.mu.Lock()
+	rn.out = append(rn.out, p)
+	rn.pending = max(rn.pending-1, 0)
+	rn.mu.Unlock()
+	rn.finished(r)
+	return p
+}
+
+func (rn *runner) finished(r Result) {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	rn.prog.Done++
+	rn.prog.Total = len(rn.out) + rn.pending
+	rn.prog.Bytes += r.Bytes
+	if !r.OK() {
+		rn.prog.Failed++
+	}
+	if rn.v.Progress != nil {
+		rn.v.Progress(rn.prog)
+	}
+}
+
+// wait waits for every package added and returns the results in the order
+// they were added.
+func (rn *runner) wait() ([]Result, error) {
+	close(rn.jobs)
+	rn.wg.Wait()
+	defer rn.cancel(nil)
+	if err := context.Cause(rn.ctx); err != nil {
 		return nil, err
 	}
-	return results, nil
+	out := make([]Result, len(rn.out))
+	for i, r := range rn.out {
+		out[i] = *r
+	}
+	return out, nil
 }
 
 func firstOf(s ...string) string {
