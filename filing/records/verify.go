@@ -224,10 +224,7 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 
 	// 2. The filing events of those records: one listing per day on which
 	// records were filed, not one per record.
-	events, err := filedEvents(ctx, st, entries)
-	if err != nil {
-		return nil, err
-	}
+	events := filedEvents(st, entries)
 
 	// 3. records/, every object with its versions, in one listing. A
 	// package's objects are listed together (they share its folder), so
@@ -338,66 +335,67 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 	return results, nil
 }
 
-// eventDays holds the histories of the filing events of whole days of the
-// audit trail, listed once per day: day (the audit folder, audit/YYYY/MM/DD/)
-// to filing event key to history. A day it does not hold is looked up key by
-// key.
-type eventDays map[string]map[string]*filing.History
+// eventDays gives the histories of filing events, listing each day of the
+// audit trail on which records were filed once, when a check first needs
+// it (so the listing overlaps the checks), rather than one listing per
+// record. Only filing events are kept: a day may hold many other events
+// (fixity checks among them). A day not expected is asked key by key; a nil
+// eventDays asks every key.
+type eventDays struct {
+	st   filing.Store
+	days map[string]*eventDay // audit/YYYY/MM/DD/ -> its filing events
+}
 
-// filedEvents lists, once per day, the filing events of the days on which
-// the records of entries were filed. Only filing events are kept: the day
-// may hold many other events (fixity checks among them).
-func filedEvents(ctx context.Context, st filing.Store, entries []filing.IndexEntry) (eventDays, error) {
-	var days []string
-	seen := make(map[string]bool)
+type eventDay struct {
+	once   sync.Once
+	events map[string]*filing.History
+	err    error
+}
+
+// filedEvents prepares the days on which the records of entries were filed.
+func filedEvents(st filing.Store, entries []filing.IndexEntry) *eventDays {
+	d := &eventDays{st: st, days: make(map[string]*eventDay)}
 	for _, e := range entries {
-		d := dayOf(FiledEventKey(e))
-		if !seen[d] {
-			seen[d] = true
-			days = append(days, d)
+		day := dayOf(FiledEventKey(e))
+		if d.days[day] == nil {
+			d.days[day] = &eventDay{}
 		}
 	}
-	lists := make([]map[string]*filing.History, len(days))
-	err := forEach(ctx, len(days), parallel, func(ctx context.Context, i int) error {
-		m := make(map[string]*filing.History)
-		for h, err := range filing.Histories(ctx, st, days[i]) {
-			if err != nil {
-				return fmt.Errorf("list the audit trail of %s: %w", days[i], err)
-			}
-			if strings.HasSuffix(h.Key, "_filed.json") {
-				m[h.Key] = h
-			}
-		}
-		lists[i] = m
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make(eventDays, len(days))
-	for i, d := range days {
-		out[d] = lists[i]
-	}
-	return out, nil
+	return d
 }
 
 // dayOf returns the audit folder of an event key: audit/YYYY/MM/DD/.
 func dayOf(key string) string { return key[:strings.LastIndexByte(key, '/')+1] }
 
-// history returns the history of the filing event at key: from the day's
-// listing when the day was listed, else asked for.
-func (d eventDays) history(ctx context.Context, st filing.Store, key string) (*filing.History, error) {
-	if day, ok := d[dayOf(key)]; ok {
-		if h := day[key]; h != nil {
-			return h, nil
-		}
-		return nil, fmt.Errorf("history of %s: %w", key, filing.ErrNotExist)
+// history returns the history of the filing event at key.
+func (d *eventDays) history(ctx context.Context, st filing.Store, key string) (*filing.History, error) {
+	if d == nil || d.days[dayOf(key)] == nil {
+		return filing.HistoryOf(ctx, st, key)
 	}
-	return filing.HistoryOf(ctx, st, key)
+	day := d.days[dayOf(key)]
+	day.once.Do(func() {
+		day.events = make(map[string]*filing.History)
+		for h, err := range filing.Histories(ctx, d.st, dayOf(key)) {
+			if err != nil {
+				day.err = fmt.Errorf("list the audit trail of %s: %w", dayOf(key), err)
+				return
+			}
+			if strings.HasSuffix(h.Key, "_filed.json") {
+				day.events[h.Key] = h
+			}
+		}
+	})
+	if day.err != nil {
+		return nil, day.err
+	}
+	if h := day.events[key]; h != nil {
+		return h, nil
+	}
+	return nil, fmt.Errorf("history of %s: %w", key, filing.ErrNotExist)
 }
 
 // run checks pkgs (nil ones are already failed in results).
-func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result, events eventDays) ([]Result, error) {
+func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result, events *eventDays) ([]Result, error) {
 	rn, err := v.start(ctx, len(pkgs), events)
 	if err != nil {
 		return nil, err
@@ -425,7 +423,7 @@ type runner struct {
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
 	locking bool
-	events  eventDays
+	events  *eventDays
 	sem     chan struct{}
 	jobs    chan job
 	wg      sync.WaitGroup
@@ -443,7 +441,7 @@ type job struct {
 
 // start starts checking; expect is how many packages are expected (it
 // only makes Progress.Total right sooner).
-func (v *Verifier) start(ctx context.Context, expect int, events eventDays) (*runner, error) {
+func (v *Verifier) start(ctx context.Context, expect int, events *eventDays) (*runner, error) {
 	par := v.Parallel
 	if par <= 0 {
 		par = parallel
@@ -568,7 +566,7 @@ func overwritten(h *filing.History) string {
 }
 
 // check verifies one record package and writes its fixity-check event.
-func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan struct{}, events eventDays) (Result, error) {
+func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan struct{}, events *eventDays) (Result, error) {
 	st := v.Store
 	r := Result{ID: p.id, Where: st.Where(p.folder)}
 	if p.entry != nil {
