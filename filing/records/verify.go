@@ -626,14 +626,35 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		tampered(path, h)
 	}
 
-	// 0. record.json as filed: who the record is.
-	var recBuf bytes.Buffer
-	recSum, ok, err := read(ctx, filing.RecordFile, &recBuf)
-	if err != nil {
-		return r, err
+	// record.json, the tag manifest and, for an indexed record, the filing
+	// event and the anchors' locks are read at once: none needs another.
+	var (
+		wg       sync.WaitGroup
+		tagBuf   bytes.Buffer
+		tagSum   string
+		tagOK    bool
+		tagErr   error
+		early    anchor
+		earlyKey string
+		recBuf   bytes.Buffer
+		recSum   string
+		recOK    bool
+		rec      filing.Record
+		recErr   error
+	)
+	if p.id != "" && p.entry != nil {
+		earlyKey = FiledEventKey(filing.IndexEntry{ID: p.id, FiledAt: p.entry.FiledAt})
+		wg.Go(func() { early = v.anchor(ctx, earlyKey, p, locking, events) })
 	}
-	var rec filing.Record
-	if ok {
+	wg.Go(func() { tagSum, tagOK, tagErr = read(ctx, filing.TagManifestFile, &tagBuf) })
+	recSum, recOK, recErr = read(ctx, filing.RecordFile, &recBuf)
+	wg.Wait()
+
+	// 0. record.json as filed: who the record is.
+	if recErr != nil {
+		return r, recErr
+	}
+	if recOK {
 		pre[filing.RecordFile] = recSum
 		if err := json.Unmarshal(recBuf.Bytes(), &rec); err != nil {
 			rec = filing.Record{}
@@ -662,11 +683,10 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	}
 
 	// 2. The tag manifest, sealed by the filing event as filed.
-	var tagBuf bytes.Buffer
-	tagSum, ok, err := read(ctx, filing.TagManifestFile, &tagBuf)
-	if err != nil {
-		return r, err
+	if tagErr != nil {
+		return r, tagErr
 	}
+	ok := tagOK
 	if !ok {
 		problem(Missing, filing.TagManifestFile, "the record's seal; without it the record is not completely filed")
 	}
@@ -674,42 +694,28 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		problem(Missing, filing.RecordFile, "no record.json, so no record id: the filing of this folder did not finish")
 	} else {
 		evKey := FiledEventKey(filing.IndexEntry{ID: r.ID, FiledAt: r.FiledAt})
-		evH, err := events.history(ctx, st, evKey)
-		var ev filing.Event
-		if err == nil {
-			tampered(evKey, evH)
-			err = readFirst(ctx, st, evH, &ev)
+		a := early
+		if evKey != earlyKey {
+			a = v.anchor(ctx, evKey, p, locking, events)
 		}
+		if a.h != nil {
+			tampered(evKey, a.h)
+		}
+		ev := a.ev
 		switch {
-		case errors.Is(err, filing.ErrNotExist):
+		case errors.Is(a.err, filing.ErrNotExist):
 			problem(Missing, evKey, "the filing event of the audit trail")
-		case err != nil:
-			return r, err
+		case a.err != nil:
+			return r, a.err
 		case ev.Type != "filed" || ev.RecordID != r.ID:
 			problem(Altered, evKey, fmt.Sprintf("a %q event of record %q, not the filing of this record", ev.Type, ev.RecordID))
 		case ok && ev.TagManifestSHA256 != tagSum:
 			problem(Altered, filing.TagManifestFile, fmt.Sprintf("sha256 %s, but the filing event recorded %s", tagSum, ev.TagManifestSHA256))
 		}
-		// The anchors must be locked, or their first versions could be
-		// removed and replaced.
-		if locking && evH != nil {
-			for _, a := range []struct {
-				h    *filing.History
-				name string
-			}{{evH, "the filing event " + evKey}, {p.objects[filing.TagManifestFile], "the tag manifest"}} {
-				if a.h == nil {
-					continue
-				}
-				info, err := a.h.Stat(ctx, st)
-				if err != nil {
-					return r, err
-				}
-				if info.RetainUntil.IsZero() && !info.LegalHold {
-					r.Notes = append(r.Notes, a.name+" has no Object Lock retention (filed by an older recordbot?): "+
-						"whoever may delete object versions could replace it unseen")
-				}
-			}
+		if a.statErr != nil {
+			return r, a.statErr
 		}
+		r.Notes = append(r.Notes, a.notes...)
 	}
 
 	// 3. The tag files the tag manifest lists; the payload manifest is kept.
@@ -751,6 +757,51 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		}
 	}
 	return v.record(ctx, r, p, disposal, tagSum)
+}
+
+// anchor is a record's filing event as filed, and what its lock and the
+// tag manifest's say.
+type anchor struct {
+	h  *filing.History
+	ev filing.Event
+	// err is from finding or reading the event (ErrNotExist: missing).
+	err error
+	// notes say which anchor has no Object Lock retention; statErr is
+	// why that could not be asked.
+	notes   []string
+	statErr error
+}
+
+// anchor reads the filing event at key as filed and, on a store with
+// Object Lock, checks that it and p's tag manifest are locked: otherwise
+// their first versions could be removed and replaced.
+func (v *Verifier) anchor(ctx context.Context, key string, p *pkg, locking bool, events *eventDays) anchor {
+	var a anchor
+	a.h, a.err = events.history(ctx, v.Store, key)
+	if a.err == nil {
+		a.err = readFirst(ctx, v.Store, a.h, &a.ev)
+	}
+	if !locking || a.h == nil || (a.err != nil && !errors.Is(a.err, filing.ErrNotExist)) {
+		return a
+	}
+	for _, x := range []struct {
+		h    *filing.History
+		name string
+	}{{a.h, "the filing event " + key}, {p.objects[filing.TagManifestFile], "the tag manifest"}} {
+		if x.h == nil {
+			continue
+		}
+		info, err := x.h.Stat(ctx, v.Store)
+		if err != nil {
+			a.statErr = err
+			return a
+		}
+		if info.RetainUntil.IsZero() && !info.LegalHold {
+			a.notes = append(a.notes, x.name+" has no Object Lock retention (filed by an older recordbot?): "+
+				"whoever may delete object versions could replace it unseen")
+		}
+	}
+	return a
 }
 
 func (r *Result) sortProblems() {
