@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -525,76 +527,219 @@ func TestSubmitWithKeyIsIdempotent(t *testing.T) {
 
 // A copy of a keyed submission that arrives after the first was filed (a
 // replay inside Slack's five minutes, a late second press) files nothing
-// more: Submit answers it as a repeat of the filed request. When the copy
-// slips in as the filing ends (Submit saw no done marker yet), the worker
-// drops it and tells its sender the record that was filed.
+// more: its create-only write meets the marker the filed request left, and
+// Submit answers it as a repeat of the filed request. A copy that comes
+// after the marker is gone (the repeat window passed) is stored, and the
+// worker drops it and tells its sender the record that was filed; later
+// copies are repeats again.
 func TestSubmitAfterFilingFilesNothingMore(t *testing.T) {
 	ctx := context.Background()
-	st := miniotest.NewStore(t)
-	src := &source{thread: testThread(3)}
-	outs := newOutcomes()
-	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Source: src, Notifier: outs, ScanEvery: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := run(t, svc)
-	defer stop()
-	r := request("Replayed late")
-	r.Key = "mattermost:team1:nonce-abc"
-	first, err := svc.Submit(ctx, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if filed := outs.wait(t); filed.Record == nil || filed.Record.ID != first.ID {
-		t.Fatalf("first outcome = %+v, want record %s filed", filed, first.ID)
-	}
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			src := &source{thread: testThread(3)}
+			outs := newOutcomes()
+			svc := newServiceWith(t, filing.Options{Store: st, Source: src, Notifier: outs, ScanEvery: 100 * time.Millisecond})
+			stop := run(t, svc)
+			defer stop()
+			r := request("Replayed late")
+			r.Key = "mattermost:team1:nonce-abc"
+			first, err := svc.Submit(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if filed := outs.wait(t); filed.Record == nil || filed.Record.ID != first.ID {
+				t.Fatalf("first outcome = %+v, want record %s filed", filed, first.ID)
+			}
+			marker := onlyPending(t, st)
+			if marker.Size != 0 {
+				t.Fatalf("after filing, pending holds %+v; want the empty marker of the done request", marker)
+			}
 
-	again, err := svc.Submit(ctx, r)
-	if err != nil || !again.Repeat || again.ID != first.ID {
-		t.Errorf("late copy = id %s repeat %v, %v; want a repeat of %s", again.ID, again.Repeat, err, first.ID)
-	}
+			again, err := svc.Submit(ctx, r)
+			if err != nil || !again.Repeat || again.ID != first.ID {
+				t.Errorf("late copy = id %s repeat %v, %v; want a repeat of %s", again.ID, again.Repeat, err, first.ID)
+			}
 
-	// The race: the copy's Submit does not see the done marker.
-	blind, err := filing.NewService(filing.Options{Store: hideDone{st}, Plan: filing.SamplePlan()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	late := r
-	late.Reply = json.RawMessage(`{"who":"the late copy"}`)
-	if _, err := blind.Submit(ctx, late); err != nil {
-		t.Fatal(err)
-	}
-	out := outs.wait(t)
-	if out.Record == nil || out.Record.ID != first.ID || out.Err != nil || string(out.Request.Reply) != `{"who":"the late copy"}` {
-		t.Errorf("the copy's sender was told %+v, want record %s through the copy's own reply", out, first.ID)
-	}
-	if n := src.calls.Load(); n != 1 {
-		t.Errorf("thread captured %d times, want 1", n)
-	}
-	records := 0
-	for _, err := range st.List(ctx, filing.IndexPrefix) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		records++
-	}
-	if records != 1 {
-		t.Errorf("index entries = %d, want 1", records)
-	}
-	for _, err := range st.List(ctx, filing.RequestsPrefix+"pending/") {
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Error("a pending request was left behind")
+			// The marker removed, as the scan does after the window.
+			if err := st.Delete(ctx, marker.Key); err != nil {
+				t.Fatal(err)
+			}
+			late := r
+			late.Reply = json.RawMessage(`{"who":"the late copy"}`)
+			stored, err := svc.Submit(ctx, late)
+			if err != nil || stored.Repeat {
+				t.Fatalf("copy after the window = repeat %v, %v; want it stored", stored.Repeat, err)
+			}
+			out := outs.wait(t)
+			if out.Record == nil || out.Record.ID != first.ID || out.Err != nil || string(out.Request.Reply) != `{"who":"the late copy"}` {
+				t.Errorf("the copy's sender was told %+v, want record %s through the copy's own reply", out, first.ID)
+			}
+			if n := src.calls.Load(); n != 1 {
+				t.Errorf("thread captured %d times, want 1", n)
+			}
+			records := 0
+			for _, err := range st.List(ctx, filing.IndexPrefix) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				records++
+			}
+			if records != 1 {
+				t.Errorf("index entries = %d, want 1", records)
+			}
+			if m := onlyPending(t, st); m.Size != 0 {
+				t.Errorf("after the late copy, pending holds %+v; want the marker again", m)
+			}
+			if again, err := svc.Submit(ctx, r); err != nil || !again.Repeat || again.ID != first.ID {
+				t.Errorf("copy after the late one = id %s repeat %v, %v; want a repeat of %s", again.ID, again.Repeat, err, first.ID)
+			}
+		})
 	}
 }
 
-// hideDone is a store that does not see requests' done markers.
-type hideDone struct{ filing.Store }
-
-func (h hideDone) Stat(ctx context.Context, key string) (filing.ObjectInfo, error) {
-	if strings.HasPrefix(key, filing.RequestsPrefix+"done/") {
-		return filing.ObjectInfo{}, filing.ErrNotExist
+// onlyPending returns the one object under requests/pending/.
+func onlyPending(t *testing.T, st filing.Store) filing.ObjectInfo {
+	t.Helper()
+	var found []filing.ObjectInfo
+	for info, err := range st.List(context.Background(), filing.RequestsPrefix+"pending/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = append(found, info)
 	}
-	return h.Store.Stat(ctx, key)
+	if len(found) != 1 {
+		t.Fatalf("pending objects = %+v, want one", found)
+	}
+	return found[0]
+}
+
+// The scan leaves a done request's marker alone (it is no work) until the
+// repeat window has passed, then removes it; a copy then is stored and
+// answered by the worker, and files nothing.
+func TestRepeatMarkerRemovedAfterWindow(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			var skew atomic.Int64
+			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+			src := &source{thread: testThread(2)}
+			outs := newOutcomes()
+			svc := newServiceWith(t, fast(filing.Options{Store: st, Source: src, Notifier: outs, Now: now, RepeatWindow: time.Hour}))
+			stop := run(t, svc)
+			defer stop()
+			r := request("Marker")
+			r.Key = "slack:T1:V9:h9"
+			first, err := svc.Submit(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs.wait(t)
+			time.Sleep(300 * time.Millisecond) // several scans
+			if m := onlyPending(t, st); m.Size != 0 {
+				t.Fatalf("pending holds %+v inside the window; want the marker", m)
+			}
+			select {
+			case o := <-outs.ch:
+				t.Fatalf("the marker was taken for work: outcome %+v", o)
+			default:
+			}
+			skew.Store(int64(2 * time.Hour))
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				n := 0
+				for _, err := range st.List(ctx, filing.RequestsPrefix+"pending/") {
+					if err != nil {
+						t.Fatal(err)
+					}
+					n++
+				}
+				if n == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the marker outlived the repeat window")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			again, err := svc.Submit(ctx, r)
+			if err != nil || again.Repeat {
+				t.Fatalf("copy after the window = %+v, %v; want it stored", again, err)
+			}
+			if out := outs.wait(t); out.Record == nil || out.Record.ID != first.ID {
+				t.Errorf("copy after the window told %+v, want record %s", out, first.ID)
+			}
+			if n := src.calls.Load(); n != 1 {
+				t.Errorf("thread captured %d times, want 1", n)
+			}
+		})
+	}
+}
+
+// A new keyed submission costs one store call before Submit returns: the
+// create-only write, nothing alongside it.
+func TestKeyedSubmitIsOneWrite(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			cs := &countingStore{Store: st}
+			svc := newService(t, cs, nil, nil)
+			r := request("One write")
+			r.Key = "slack:T1:V1:h1"
+			if _, err := svc.Submit(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if got := cs.calls(); !slices.Equal(got, []string{"create"}) {
+				t.Errorf("a keyed Submit made store calls %v, want one create", got)
+			}
+		})
+	}
+}
+
+// countingStore records the store calls made through it.
+type countingStore struct {
+	filing.Store
+	mu  sync.Mutex
+	log []string
+}
+
+func (c *countingStore) note(op string) {
+	c.mu.Lock()
+	c.log = append(c.log, op)
+	c.mu.Unlock()
+}
+
+func (c *countingStore) calls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.log)
+}
+
+func (c *countingStore) Create(ctx context.Context, key string, r io.Reader, size int64, o filing.WriteOptions) (filing.ObjectInfo, error) {
+	c.note("create")
+	return c.Store.Create(ctx, key, r, size, o)
+}
+
+func (c *countingStore) Put(ctx context.Context, key string, r io.Reader, size int64, o filing.WriteOptions) (filing.ObjectInfo, error) {
+	c.note("put")
+	return c.Store.Put(ctx, key, r, size, o)
+}
+
+func (c *countingStore) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
+	c.note("open")
+	return c.Store.Open(ctx, key)
+}
+
+func (c *countingStore) Stat(ctx context.Context, key string) (filing.ObjectInfo, error) {
+	c.note("stat")
+	return c.Store.Stat(ctx, key)
+}
+
+func (c *countingStore) Delete(ctx context.Context, key string) error {
+	c.note("delete")
+	return c.Store.Delete(ctx, key)
+}
+
+func (c *countingStore) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
+	c.note("list")
+	return c.Store.List(ctx, prefix)
 }

@@ -66,12 +66,23 @@ type Options struct {
 	// RetryWait is the wait after the first failed attempt; it doubles
 	// with each later one, up to 15 minutes (default 30 seconds).
 	RetryWait time.Duration
+	// RepeatWindow is how long a keyed request that was filed keeps
+	// answering copies of itself at once as repeats (default 7 days). Set
+	// it longer than any front end accepts a copy of one form (Slack: five
+	// minutes; a Mattermost form: its state's lifetime, 24 hours by
+	// default). A copy later still files nothing: the worker tells its
+	// sender the record that was filed.
+	RepeatWindow time.Duration
 }
 
 // Service accepts filing requests, stores them durably and carries them out.
 //
 // A request lives under RequestsPrefix: pending/<id>.json from Submit until
 // it is done (done/<id>.json) or has failed for good (failed/<id>.json).
+// A keyed request that is done leaves an empty object at its pending key
+// for Options.RepeatWindow, so that a copy's create-only write fails and
+// the copy is answered as a repeat (see submitKeyed); scans skip and, once
+// the window has passed, remove these markers.
 // A worker claims a pending request by rewriting it with a lease, on the
 // condition that it has not changed (If-Match), so two bot processes on one
 // bucket do not work on one request at once; and since a request's record
@@ -113,6 +124,9 @@ func NewService(o Options) (*Service, error) {
 	}
 	if o.RetryWait <= 0 {
 		o.RetryWait = 30 * time.Second
+	}
+	if o.RepeatWindow <= 0 {
+		o.RepeatWindow = 7 * 24 * time.Hour
 	}
 	return &Service{
 		o: o, log: o.Logger, now: o.Now,
@@ -239,43 +253,24 @@ func (s *Service) Submit(ctx context.Context, r Request) (Request, error) {
 
 // submitKeyed stores a request with an idempotency key in one create-only
 // write, named by the key (see Request.handle): the person waits for one
-// round trip to the store. A copy finds the stored request, pending, done or
-// failed, and gets it back with Repeat set. A copy that arrives after the
-// first was finished and its pending object removed is stored again, and
+// round trip to the store, and nothing else is asked on that path. A copy's
+// write fails because the object exists: while the request is pending, and
+// after it was filed, for Options.RepeatWindow, because finishing it leaves
+// an empty marker in its place (Service.finish). Only then is the stored
+// request read (pending, done or failed) and returned with Repeat set. A
+// copy that arrives after a failure, or after the window, is stored, and
 // the worker, finding the handle done or failed, tells the person that
-// outcome instead of filing twice (see Service.carryOut).
+// outcome instead of filing twice (see Service.ended).
 func (s *Service) submitKeyed(ctx context.Context, r Request) (Request, error) {
-	// Whether the submission already ended is asked alongside the write,
-	// so a copy arriving after the filing is answered as a repeat without
-	// a second round trip. A filing that ends between the two is caught by
-	// the worker instead.
-	h := r.handle()
-	var (
-		wg    sync.WaitGroup
-		ended error
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_, ended = s.o.Store.Stat(ctx, doneKey(h))
-	}()
 	err := s.storePending(ctx, r)
-	wg.Wait()
 	switch {
-	case err == nil && ended == nil:
-		// A copy of a request already filed: take it back.
-		if err := s.o.Store.Delete(ctx, pendingKey(h)); err != nil {
-			s.log.Warn("remove pending copy of an ended request", "request", h, "err", err)
-			s.accepted(r) // the worker will tell the person the outcome
-			return r, nil
-		}
 	case err == nil:
 		s.accepted(r)
 		return r, nil
 	case !errors.Is(err, ErrExist):
 		return r, fmt.Errorf("store filing request: %w", err)
 	}
-	prev, err := s.request(ctx, h)
+	prev, err := s.request(ctx, r.handle())
 	if err != nil {
 		return r, fmt.Errorf("store filing request: %w", err)
 	}
@@ -313,12 +308,16 @@ func (s *Service) request(ctx context.Context, h string) (Request, error) {
 		if err == nil {
 			return v.Request, nil
 		}
-		if !errors.Is(err, ErrNotExist) {
+		if !errors.Is(err, ErrNotExist) && !errors.Is(err, errEnded) {
 			return Request{}, err
 		}
 	}
 	return Request{}, fmt.Errorf("request %s: %w", h, ErrNotExist)
 }
+
+// errEnded is read from an empty object at a pending key: the marker a
+// keyed request leaves when it is done (see Service.finish).
+var errEnded = errors.New("request has ended")
 
 // readJSON decodes the object at key (at most 1 MiB) into v.
 func readJSON(ctx context.Context, st Store, key string, v any) error {
@@ -330,6 +329,9 @@ func readJSON(ctx context.Context, st Store, key string, v any) error {
 	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
 	if err != nil {
 		return err
+	}
+	if len(data) == 0 {
+		return fmt.Errorf("%s: %w", key, errEnded)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%s: %w", key, err)

@@ -85,6 +85,16 @@ func (s *Service) scan(ctx context.Context) []string {
 			return due
 		}
 		id := strings.TrimSuffix(strings.TrimPrefix(info.Key, prefix), ".json")
+		if info.Size == 0 {
+			// A done keyed request's marker (see Service.finish): nothing
+			// to do, and once its window has passed, nothing to keep.
+			if s.now().Sub(info.LastModified) > s.o.RepeatWindow {
+				if err := s.o.Store.Delete(ctx, info.Key); err != nil && ctx.Err() == nil {
+					s.log.Warn("remove the marker of a done request", "request", id, "err", err)
+				}
+			}
+			continue
+		}
 		p, _, err := s.readPending(ctx, id)
 		if err != nil {
 			continue
@@ -108,6 +118,10 @@ func (s *Service) readPending(ctx context.Context, id string) (pending, string, 
 	data, err := io.ReadAll(io.LimitReader(rc, 1<<20))
 	if err != nil {
 		return pending{}, "", err
+	}
+	if len(data) == 0 {
+		// The marker a done keyed request leaves: nothing is pending.
+		return pending{}, "", fmt.Errorf("pending request %s: %w", id, ErrNotExist)
 	}
 	var p pending
 	if err := json.Unmarshal(data, &p); err != nil {
@@ -387,7 +401,24 @@ func (s *Service) finish(ctx context.Context, r Request, key string, sum *Summar
 		s.log.Warn("record request outcome", "request", r.ID, "err", err)
 		return // stays pending; a later scan finishes it idempotently
 	}
-	if err := s.o.Store.Delete(ctx, pendingKey(r.handle())); err != nil {
+	s.endPending(ctx, r, key == doneKey(r.handle()))
+}
+
+// endPending takes a request out of pending once its outcome is stored. A
+// keyed request that is done leaves an empty marker in its place instead,
+// so a copy arriving later fails its create-only write and Submit answers
+// it as a repeat without asking anything else (Service.submitKeyed); the
+// scan removes the marker after Options.RepeatWindow.
+func (s *Service) endPending(ctx context.Context, r Request, done bool) {
+	key := pendingKey(r.handle())
+	if done && r.Key != "" {
+		_, err := s.o.Store.Put(ctx, key, bytes.NewReader(nil), 0, WriteOptions{ContentType: "application/json"})
+		if err == nil {
+			return
+		}
+		s.log.Warn("mark a done request", "request", r.ID, "err", err)
+	}
+	if err := s.o.Store.Delete(ctx, key); err != nil {
 		s.log.Warn("remove pending request", "request", r.ID, "err", err)
 	}
 }
@@ -418,9 +449,7 @@ func (s *Service) ended(ctx context.Context, h string, r Request) bool {
 			s.log.Warn("read ended request", "request", h, "err", err)
 			return true // try again at the next scan
 		}
-		if err := s.o.Store.Delete(ctx, pendingKey(h)); err != nil {
-			s.log.Warn("remove pending copy of an ended request", "request", h, "err", err)
-		}
+		s.endPending(ctx, r, key == doneKey(h))
 		if v.Request.ID != r.ID {
 			o := Outcome{Request: r, Record: v.Record, Final: true}
 			o.Request.ID = v.Request.ID

@@ -351,6 +351,15 @@ func TestMetricsOldestPendingAge(t *testing.T) {
 	}
 	submit(now, "")                                 // named by a UUIDv7 of the real clock: now
 	submit(now.Add(-3*time.Hour), "slack:T1:V1:h1") // written now, accepted 3 hours ago
+	// The empty marker a done keyed request leaves is no pending request,
+	// however old.
+	marker := filing.RequestsPrefix + "pending/k-0000000000000000000000000000000000000000000000000000000000000000.json"
+	if _, err := st.Put(context.Background(), marker, strings.NewReader(""), 0, filing.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(st.Where(marker), now.Add(-48*time.Hour), now.Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	m := newMetrics(st, func() time.Time { return now })
 	rec := httptest.NewRecorder()
 	m.handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

@@ -215,8 +215,8 @@ func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
 			break
 		}
 		id, ok := strings.CutSuffix(path.Base(info.Key), ".json")
-		if !ok {
-			continue
+		if !ok || info.Size == 0 {
+			continue // not a request, or the marker a done one leaves
 		}
 		n++
 		// An unkeyed request is named by its id, a UUIDv7 holding the time

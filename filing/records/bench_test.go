@@ -6,12 +6,15 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"iter"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -54,41 +57,159 @@ func benchVerifyAll(b *testing.B, nRecords, fileSize int) {
 			anchors = append(anchors, oi.Key)
 		}
 	}
-	v := &records.Verifier{Store: st}
+	cs := &countingStore{Store: st}
+	v := &records.Verifier{Store: cs}
 	var plain, verify time.Duration
+	var plainCalls, verifyCalls calls
 	b.SetBytes(total)
 	b.ResetTimer()
 	round := 0
 	for b.Loop() {
 		round++
-		t0 := time.Now()
-		if n := plainRead(b, st, append(keys, anchors...), 16); n < total {
-			b.Fatalf("plain read %d bytes, want at least %d", n, total)
-		}
-		plainCreates(b, st, fmt.Sprintf("floor/%d/", round), nRecords, 16)
-		t1 := time.Now()
-		res, err := v.VerifyAll(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		t2 := time.Now()
-		var n int64
-		for _, r := range res {
-			if !r.OK() {
-				b.Fatalf("record %s failed: %v", r.ID, r.Problems)
+		floor := func() {
+			before := cs.snapshot()
+			t0 := time.Now()
+			if n := plainRead(b, cs, append(keys, anchors...), 16); n < total {
+				b.Fatalf("plain read %d bytes, want at least %d", n, total)
 			}
-			n += r.Bytes
+			plainCreates(b, cs, fmt.Sprintf("floor/%d/", round), nRecords, 16)
+			plain += time.Since(t0)
+			plainCalls.add(cs.snapshot().sub(before))
 		}
-		if n != total {
-			b.Fatalf("verify read %d bytes, want %d", n, total)
+		check := func() {
+			before := cs.snapshot()
+			t0 := time.Now()
+			res, err := v.VerifyAll(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			verify += time.Since(t0)
+			verifyCalls.add(cs.snapshot().sub(before))
+			var n int64
+			for _, r := range res {
+				if !r.OK() {
+					b.Fatalf("record %s failed: %v", r.ID, r.Problems)
+				}
+				n += r.Bytes
+			}
+			if n != total {
+				b.Fatalf("verify read %d bytes, want %d", n, total)
+			}
 		}
-		plain += t1.Sub(t0)
-		verify += t2.Sub(t1)
+		// Alternate which goes first, so neither always finds the
+		// objects just read by the other.
+		if round%2 == 1 {
+			floor()
+			check()
+		} else {
+			check()
+			floor()
+		}
 	}
 	mb := float64(total) * float64(b.N) / 1e6
 	b.ReportMetric(mb/plain.Seconds(), "plain-MB/s")
 	b.ReportMetric(mb/verify.Seconds(), "verify-MB/s")
 	b.ReportMetric(verify.Seconds()/plain.Seconds(), "verify/plain")
+	// Requests to the store per record, which do not depend on the load
+	// of the machine: verify's and its floor's.
+	per := float64(b.N * nRecords)
+	b.ReportMetric(float64(verifyCalls.total())/per, "verify-calls/rec")
+	b.ReportMetric(float64(plainCalls.total())/per, "plain-calls/rec")
+	b.ReportMetric(float64(verifyCalls[opHead])/per, "verify-heads/rec")
+	b.ReportMetric(float64(verifyCalls[opList])/per, "verify-lists/rec")
+}
+
+// The kinds of store call a countingStore counts.
+const (
+	opGet = iota
+	opHead
+	opWrite
+	opList
+	opOther
+	nOps
+)
+
+type calls [nOps]int64
+
+func (c calls) sub(d calls) calls {
+	for i := range c {
+		c[i] -= d[i]
+	}
+	return c
+}
+
+func (c *calls) add(d calls) {
+	for i := range c {
+		c[i] += d[i]
+	}
+}
+
+func (c calls) total() int64 {
+	var n int64
+	for _, x := range c {
+		n += x
+	}
+	return n
+}
+
+// countingStore counts the calls made to an S3 store, keeping what it
+// implements (versions, Object Lock) visible.
+type countingStore struct {
+	*s3.Store
+	n [nOps]atomic.Int64
+}
+
+func (c *countingStore) snapshot() calls {
+	var out calls
+	for i := range c.n {
+		out[i] = c.n[i].Load()
+	}
+	return out
+}
+
+func (c *countingStore) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
+	c.n[opGet].Add(1)
+	return c.Store.Open(ctx, key)
+}
+
+func (c *countingStore) OpenVersion(ctx context.Context, key, id string) (io.ReadCloser, error) {
+	c.n[opGet].Add(1)
+	return c.Store.OpenVersion(ctx, key, id)
+}
+
+func (c *countingStore) Stat(ctx context.Context, key string) (filing.ObjectInfo, error) {
+	c.n[opHead].Add(1)
+	return c.Store.Stat(ctx, key)
+}
+
+func (c *countingStore) StatVersion(ctx context.Context, key, id string) (filing.ObjectInfo, error) {
+	c.n[opHead].Add(1)
+	return c.Store.StatVersion(ctx, key, id)
+}
+
+func (c *countingStore) Create(ctx context.Context, key string, r io.Reader, size int64, o filing.WriteOptions) (filing.ObjectInfo, error) {
+	c.n[opWrite].Add(1)
+	return c.Store.Create(ctx, key, r, size, o)
+}
+
+func (c *countingStore) Put(ctx context.Context, key string, r io.Reader, size int64, o filing.WriteOptions) (filing.ObjectInfo, error) {
+	c.n[opWrite].Add(1)
+	return c.Store.Put(ctx, key, r, size, o)
+}
+
+func (c *countingStore) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
+	c.n[opList].Add(1)
+	return c.Store.List(ctx, prefix)
+}
+
+func (c *countingStore) Versions(ctx context.Context, prefix string) iter.Seq2[filing.Version, error] {
+	c.n[opList].Add(1)
+	return c.Store.Versions(ctx, prefix)
+}
+
+func (c *countingStore) Locking(ctx context.Context) (bool, error) {
+	c.n[opOther].Add(1)
+	return c.Store.Locking(ctx)
 }
 
 // plainRead reads every key with par readers and returns the bytes read.

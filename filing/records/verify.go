@@ -194,7 +194,7 @@ func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
 		}
 		pkgs[i] = p
 	}
-	return v.run(ctx, pkgs, results)
+	return v.run(ctx, pkgs, results, nil)
 }
 
 // VerifyAll checks every record in the store, oldest first: every record
@@ -222,61 +222,99 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 		return nil, err
 	}
 
-	// 2. records/, every object with its versions (one listing).
-	byFolder := make(map[string]*pkg)
-	var folders []string
-	var loose []*filing.History
-	for h, err := range filing.Histories(ctx, st, filing.RecordsPrefix) {
-		if err != nil {
-			return nil, fmt.Errorf("list the records: %w", err)
-		}
-		f := packageOf(h.Key)
-		if f == "" {
-			loose = append(loose, h)
-			continue
-		}
-		p := byFolder[f]
-		if p == nil {
-			p = &pkg{folder: f, objects: make(map[string]*filing.History)}
-			byFolder[f] = p
-			folders = append(folders, f)
-		}
-		p.objects[strings.TrimPrefix(h.Key, f)] = h
-	}
-	// An object beside a package's tag files that no name gives away
-	// belongs to the package whose folder holds it.
-	sort.Strings(folders)
-	var strays []*filing.History
-	for _, h := range loose {
-		i := sort.SearchStrings(folders, h.Key) - 1
-		if i >= 0 && strings.HasPrefix(h.Key, folders[i]) {
-			byFolder[folders[i]].objects[strings.TrimPrefix(h.Key, folders[i])] = h
-			continue
-		}
-		strays = append(strays, h)
-	}
+	// 2. The filing events of those records: one listing per day on which
+	// records were filed, not one per record.
+	events := filedEvents(st, entries)
 
-	// 3. Each index entry to its package; entries without one stand alone.
-	var pkgs []*pkg
+	// 3. records/, every object with its versions, in one listing. A
+	// package's objects are listed together (they share its folder), so
+	// each is checked as soon as the listing has passed it, and the heap
+	// holds the packages being checked, not the whole store.
+	entriesOf := make(map[string][]int, len(entries)) // folder -> entries
 	for i := range entries {
-		e := &entries[i]
-		p := byFolder[e.Key]
-		switch {
-		case p == nil:
-			p = &pkg{folder: e.Key}
-			pkgs = append(pkgs, p)
-		case p.entry != nil:
-			// A second entry naming the same folder: checked on its own,
-			// and its id will not match the folder's record.json.
-			p = &pkg{folder: e.Key, objects: p.objects}
-			pkgs = append(pkgs, p)
+		entriesOf[entries[i].Key] = append(entriesOf[entries[i].Key], i)
+	}
+	rn, err := v.start(ctx, len(entries), events)
+	if err != nil {
+		return nil, err
+	}
+	submit := func(p *pkg) {
+		es := entriesOf[p.folder]
+		delete(entriesOf, p.folder)
+		if len(es) == 0 {
+			rn.add(p, true)
+			return
 		}
-		p.entry, p.entryH, p.id = e, ihs[i], e.ID
+		// A second entry naming the same folder is checked on its own,
+		// and its id will not match the folder's record.json.
+		for _, i := range es {
+			rn.add(&pkg{folder: p.folder, objects: p.objects, entry: &entries[i], entryH: ihs[i], id: entries[i].ID}, false)
+		}
 	}
-	for _, f := range folders {
-		pkgs = append(pkgs, byFolder[f])
+	var (
+		open   []*pkg            // packages whose folders hold the current key, outermost first
+		loose  []*filing.History // objects not yet known to be in a package
+		strays []*filing.History
+	)
+	listErr := func() error {
+		for h, err := range filing.Histories(ctx, st, filing.RecordsPrefix) {
+			if err != nil {
+				return fmt.Errorf("list the records: %w", err)
+			}
+			if rn.ctx.Err() != nil {
+				return nil // a check failed, or ctx ended: wait says which
+			}
+			// Packages the listing has passed are complete.
+			for len(open) > 0 && !strings.HasPrefix(h.Key, open[len(open)-1].folder) {
+				submit(open[len(open)-1])
+				open = open[:len(open)-1]
+			}
+			f := packageOf(h.Key)
+			if f == "" {
+				// An object beside a package's tag files that no name
+				// gives away belongs to the package whose folder holds it,
+				// which may be named only by a later key.
+				if len(open) > 0 {
+					p := open[len(open)-1]
+					p.objects[strings.TrimPrefix(h.Key, p.folder)] = h
+				} else {
+					loose = append(loose, h)
+				}
+				continue
+			}
+			if len(open) == 0 || open[len(open)-1].folder != f {
+				p := &pkg{folder: f, objects: make(map[string]*filing.History)}
+				for _, l := range loose {
+					if strings.HasPrefix(l.Key, f) {
+						p.objects[strings.TrimPrefix(l.Key, f)] = l
+					} else {
+						strays = append(strays, l)
+					}
+				}
+				loose = loose[:0]
+				open = append(open, p)
+			}
+			p := open[len(open)-1]
+			p.objects[strings.TrimPrefix(h.Key, f)] = h
+		}
+		for i := len(open) - 1; i >= 0; i-- {
+			submit(open[i])
+		}
+		strays = append(strays, loose...)
+		return nil
+	}()
+	// 4. Index entries whose folder holds nothing stand alone.
+	if listErr == nil {
+		for i := range entries {
+			if _, left := entriesOf[entries[i].Key]; left {
+				rn.add(&pkg{folder: entries[i].Key, entry: &entries[i], entryH: ihs[i], id: entries[i].ID}, false)
+			}
+		}
 	}
-	results, err := v.run(ctx, pkgs, make([]Result, len(pkgs)))
+	results, err := rn.wait()
+	if listErr != nil {
+		return nil, listErr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -297,8 +335,113 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 	return results, nil
 }
 
+// eventDays gives the histories of filing events, listing each day of the
+// audit trail on which records were filed once, when a check first needs
+// it (so the listing overlaps the checks), rather than one listing per
+// record. Only filing events are kept: a day may hold many other events
+// (fixity checks among them). A day not expected is asked key by key; a nil
+// eventDays asks every key.
+type eventDays struct {
+	st   filing.Store
+	days map[string]*eventDay // audit/YYYY/MM/DD/ -> its filing events
+}
+
+type eventDay struct {
+	once   sync.Once
+	events map[string]*filing.History
+	err    error
+}
+
+// filedEvents prepares the days on which the records of entries were filed.
+func filedEvents(st filing.Store, entries []filing.IndexEntry) *eventDays {
+	d := &eventDays{st: st, days: make(map[string]*eventDay)}
+	for _, e := range entries {
+		day := dayOf(FiledEventKey(e))
+		if d.days[day] == nil {
+			d.days[day] = &eventDay{}
+		}
+	}
+	return d
+}
+
+// dayOf returns the audit folder of an event key: audit/YYYY/MM/DD/.
+func dayOf(key string) string { return key[:strings.LastIndexByte(key, '/')+1] }
+
+// history returns the history of the filing event at key.
+func (d *eventDays) history(ctx context.Context, st filing.Store, key string) (*filing.History, error) {
+	if d == nil || d.days[dayOf(key)] == nil {
+		return filing.HistoryOf(ctx, st, key)
+	}
+	day := d.days[dayOf(key)]
+	day.once.Do(func() {
+		day.events = make(map[string]*filing.History)
+		for h, err := range filing.Histories(ctx, d.st, dayOf(key)) {
+			if err != nil {
+				day.err = fmt.Errorf("list the audit trail of %s: %w", dayOf(key), err)
+				return
+			}
+			if strings.HasSuffix(h.Key, "_filed.json") {
+				day.events[h.Key] = h
+			}
+		}
+	})
+	if day.err != nil {
+		return nil, day.err
+	}
+	if h := day.events[key]; h != nil {
+		return h, nil
+	}
+	return nil, fmt.Errorf("history of %s: %w", key, filing.ErrNotExist)
+}
+
 // run checks pkgs (nil ones are already failed in results).
-func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result) ([]Result, error) {
+func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result, events *eventDays) ([]Result, error) {
+	rn, err := v.start(ctx, len(pkgs), events)
+	if err != nil {
+		return nil, err
+	}
+	slots := make([]*Result, len(pkgs))
+	for i, p := range pkgs {
+		if p == nil {
+			slots[i] = rn.done(results[i])
+			continue
+		}
+		slots[i] = rn.add(p, false)
+	}
+	if _, err := rn.wait(); err != nil {
+		return nil, err
+	}
+	for i, r := range slots {
+		results[i] = *r
+	}
+	return results, nil
+}
+
+// runner checks packages as they are added, Verifier.Parallel at once.
+type runner struct {
+	v       *Verifier
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	locking bool
+	events  *eventDays
+	sem     chan struct{}
+	jobs    chan job
+	wg      sync.WaitGroup
+
+	mu      sync.Mutex
+	prog    Progress
+	pending int // packages expected but not yet added, for Progress.Total
+	out     []*Result
+}
+
+type job struct {
+	p *pkg
+	r *Result
+}
+
+// start starts checking; expect is how many packages are expected (it
+// only makes Progress.Total right sooner).
+func (v *Verifier) start(ctx context.Context, expect int, events *eventDays) (*runner, error) {
 	par := v.Parallel
 	if par <= 0 {
 		par = parallel
@@ -310,33 +453,85 @@ func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result) ([]Re
 			return nil, err
 		}
 	}
-	sem := make(chan struct{}, par)
-	var mu sync.Mutex
-	prog := Progress{Total: len(pkgs)}
-	err := forEach(ctx, len(pkgs), par, func(ctx context.Context, i int) error {
-		if pkgs[i] != nil {
-			r, err := v.check(ctx, pkgs[i], locking, sem)
-			if err != nil {
-				return fmt.Errorf("verify %s: %w", firstOf(pkgs[i].id, pkgs[i].folder), err)
+	ctx, cancel := context.WithCancelCause(ctx)
+	rn := &runner{v: v, ctx: ctx, cancel: cancel, locking: locking, events: events,
+		sem: make(chan struct{}, par), jobs: make(chan job), pending: expect}
+	for range par {
+		rn.wg.Go(func() {
+			for j := range rn.jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				r, err := v.check(ctx, j.p, locking, rn.sem, events)
+				if err != nil {
+					cancel(fmt.Errorf("verify %s: %w", firstOf(j.p.id, j.p.folder), err))
+					continue
+				}
+				*j.r = r
+				rn.finished(r)
 			}
-			results[i] = r
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		prog.Done++
-		prog.Bytes += results[i].Bytes
-		if !results[i].OK() {
-			prog.Failed++
-		}
-		if v.Progress != nil {
-			v.Progress(prog)
-		}
-		return nil
-	})
-	if err != nil {
+		})
+	}
+	return rn, nil
+}
+
+// add queues p for checking and returns where its result will be. found
+// says p was not among the packages expected.
+func (rn *runner) add(p *pkg, found bool) *Result {
+	r := new(Result)
+	rn.mu.Lock()
+	rn.out = append(rn.out, r)
+	if !found {
+		rn.pending = max(rn.pending-1, 0)
+	}
+	rn.mu.Unlock()
+	select {
+	case rn.jobs <- job{p, r}:
+	case <-rn.ctx.Done():
+	}
+	return r
+}
+
+// done records a result found without checking.
+func (rn *runner) done(r Result) *Result {
+	p := new(Result)
+	*p = r
+	rn.mu.Lock()
+	rn.out = append(rn.out, p)
+	rn.pending = max(rn.pending-1, 0)
+	rn.mu.Unlock()
+	rn.finished(r)
+	return p
+}
+
+func (rn *runner) finished(r Result) {
+	rn.mu.Lock()
+	defer rn.mu.Unlock()
+	rn.prog.Done++
+	rn.prog.Total = len(rn.out) + rn.pending
+	rn.prog.Bytes += r.Bytes
+	if !r.OK() {
+		rn.prog.Failed++
+	}
+	if rn.v.Progress != nil {
+		rn.v.Progress(rn.prog)
+	}
+}
+
+// wait waits for every package added and returns the results in the order
+// they were added.
+func (rn *runner) wait() ([]Result, error) {
+	close(rn.jobs)
+	rn.wg.Wait()
+	defer rn.cancel(nil)
+	if err := context.Cause(rn.ctx); err != nil {
 		return nil, err
 	}
-	return results, nil
+	out := make([]Result, len(rn.out))
+	for i, r := range rn.out {
+		out[i] = *r
+	}
+	return out, nil
 }
 
 func firstOf(s ...string) string {
@@ -371,7 +566,7 @@ func overwritten(h *filing.History) string {
 }
 
 // check verifies one record package and writes its fixity-check event.
-func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan struct{}) (Result, error) {
+func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan struct{}, events *eventDays) (Result, error) {
 	st := v.Store
 	r := Result{ID: p.id, Where: st.Where(p.folder)}
 	if p.entry != nil {
@@ -431,14 +626,35 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		tampered(path, h)
 	}
 
-	// 0. record.json as filed: who the record is.
-	var recBuf bytes.Buffer
-	recSum, ok, err := read(ctx, filing.RecordFile, &recBuf)
-	if err != nil {
-		return r, err
+	// record.json, the tag manifest and, for an indexed record, the filing
+	// event and the anchors' locks are read at once: none needs another.
+	var (
+		wg       sync.WaitGroup
+		tagBuf   bytes.Buffer
+		tagSum   string
+		tagOK    bool
+		tagErr   error
+		early    anchor
+		earlyKey string
+		recBuf   bytes.Buffer
+		recSum   string
+		recOK    bool
+		rec      filing.Record
+		recErr   error
+	)
+	if p.id != "" && p.entry != nil {
+		earlyKey = FiledEventKey(filing.IndexEntry{ID: p.id, FiledAt: p.entry.FiledAt})
+		wg.Go(func() { early = v.anchor(ctx, earlyKey, p, locking, events) })
 	}
-	var rec filing.Record
-	if ok {
+	wg.Go(func() { tagSum, tagOK, tagErr = read(ctx, filing.TagManifestFile, &tagBuf) })
+	recSum, recOK, recErr = read(ctx, filing.RecordFile, &recBuf)
+	wg.Wait()
+
+	// 0. record.json as filed: who the record is.
+	if recErr != nil {
+		return r, recErr
+	}
+	if recOK {
 		pre[filing.RecordFile] = recSum
 		if err := json.Unmarshal(recBuf.Bytes(), &rec); err != nil {
 			rec = filing.Record{}
@@ -467,11 +683,10 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	}
 
 	// 2. The tag manifest, sealed by the filing event as filed.
-	var tagBuf bytes.Buffer
-	tagSum, ok, err := read(ctx, filing.TagManifestFile, &tagBuf)
-	if err != nil {
-		return r, err
+	if tagErr != nil {
+		return r, tagErr
 	}
+	ok := tagOK
 	if !ok {
 		problem(Missing, filing.TagManifestFile, "the record's seal; without it the record is not completely filed")
 	}
@@ -479,42 +694,28 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		problem(Missing, filing.RecordFile, "no record.json, so no record id: the filing of this folder did not finish")
 	} else {
 		evKey := FiledEventKey(filing.IndexEntry{ID: r.ID, FiledAt: r.FiledAt})
-		evH, err := filing.HistoryOf(ctx, st, evKey)
-		var ev filing.Event
-		if err == nil {
-			tampered(evKey, evH)
-			err = readFirst(ctx, st, evH, &ev)
+		a := early
+		if evKey != earlyKey {
+			a = v.anchor(ctx, evKey, p, locking, events)
 		}
+		if a.h != nil {
+			tampered(evKey, a.h)
+		}
+		ev := a.ev
 		switch {
-		case errors.Is(err, filing.ErrNotExist):
+		case errors.Is(a.err, filing.ErrNotExist):
 			problem(Missing, evKey, "the filing event of the audit trail")
-		case err != nil:
-			return r, err
+		case a.err != nil:
+			return r, a.err
 		case ev.Type != "filed" || ev.RecordID != r.ID:
 			problem(Altered, evKey, fmt.Sprintf("a %q event of record %q, not the filing of this record", ev.Type, ev.RecordID))
 		case ok && ev.TagManifestSHA256 != tagSum:
 			problem(Altered, filing.TagManifestFile, fmt.Sprintf("sha256 %s, but the filing event recorded %s", tagSum, ev.TagManifestSHA256))
 		}
-		// The anchors must be locked, or their first versions could be
-		// removed and replaced.
-		if locking && evH != nil {
-			for _, a := range []struct {
-				h    *filing.History
-				name string
-			}{{evH, "the filing event " + evKey}, {p.objects[filing.TagManifestFile], "the tag manifest"}} {
-				if a.h == nil {
-					continue
-				}
-				info, err := a.h.Stat(ctx, st)
-				if err != nil {
-					return r, err
-				}
-				if info.RetainUntil.IsZero() && !info.LegalHold {
-					r.Notes = append(r.Notes, a.name+" has no Object Lock retention (filed by an older recordbot?): "+
-						"whoever may delete object versions could replace it unseen")
-				}
-			}
+		if a.statErr != nil {
+			return r, a.statErr
 		}
+		r.Notes = append(r.Notes, a.notes...)
 	}
 
 	// 3. The tag files the tag manifest lists; the payload manifest is kept.
@@ -556,6 +757,51 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		}
 	}
 	return v.record(ctx, r, p, disposal, tagSum)
+}
+
+// anchor is a record's filing event as filed, and what its lock and the
+// tag manifest's say.
+type anchor struct {
+	h  *filing.History
+	ev filing.Event
+	// err is from finding or reading the event (ErrNotExist: missing).
+	err error
+	// notes say which anchor has no Object Lock retention; statErr is
+	// why that could not be asked.
+	notes   []string
+	statErr error
+}
+
+// anchor reads the filing event at key as filed and, on a store with
+// Object Lock, checks that it and p's tag manifest are locked: otherwise
+// their first versions could be removed and replaced.
+func (v *Verifier) anchor(ctx context.Context, key string, p *pkg, locking bool, events *eventDays) anchor {
+	var a anchor
+	a.h, a.err = events.history(ctx, v.Store, key)
+	if a.err == nil {
+		a.err = readFirst(ctx, v.Store, a.h, &a.ev)
+	}
+	if !locking || a.h == nil || (a.err != nil && !errors.Is(a.err, filing.ErrNotExist)) {
+		return a
+	}
+	for _, x := range []struct {
+		h    *filing.History
+		name string
+	}{{a.h, "the filing event " + key}, {p.objects[filing.TagManifestFile], "the tag manifest"}} {
+		if x.h == nil {
+			continue
+		}
+		info, err := x.h.Stat(ctx, v.Store)
+		if err != nil {
+			a.statErr = err
+			return a
+		}
+		if info.RetainUntil.IsZero() && !info.LegalHold {
+			a.notes = append(a.notes, x.name+" has no Object Lock retention (filed by an older recordbot?): "+
+				"whoever may delete object versions could replace it unseen")
+		}
+	}
+	return a
 }
 
 func (r *Result) sortProblems() {
