@@ -34,6 +34,18 @@ const PDFFile = "data/transcript.pdf"
 // ones are listed by name, like other files, and stay in data/files/.
 const maxInlineImage = 2 << 20
 
+// The PDF shows at most pdfImages attached images, and reads at most
+// pdfImageBytes of them from the store (each image shown is read back
+// once, and held by the PDF library until the document is written). The
+// images after that are named, with their size and their place in the
+// package, and the PDF says why: so a chat with a thousand photos costs
+// the PDF a bounded download and bounded memory, and every image is
+// still in the record, whole, beside the transcript.
+const (
+	pdfImages     = 40
+	pdfImageBytes = 16 << 20
+)
+
 // imageLoader returns the stored content of a record's payload file (a
 // path such as "data/files/001_chart.png"), for images shown in the PDF.
 type imageLoader func(ctx context.Context, path string) ([]byte, error)
@@ -55,26 +67,34 @@ var pdfColour = [3]int{0x1d, 0x35, 0x57}
 // identification, no encryption, no JavaScript. fpdf writes no output
 // intent (an ICC profile), which PDF/A requires for device colours: see
 // the README.
-func renderPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) ([]byte, error) {
-	pdf, err := drawPDF(ctx, rec, t, tz, load)
-	if err == nil || ctx.Err() != nil {
-		return pdf, err
+func renderPDF(ctx context.Context, w io.Writer, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) error {
+	err := drawPDF(ctx, w, rec, t, tz, load)
+	var we writeError
+	if err == nil || ctx.Err() != nil || errors.As(err, &we) {
+		return err
 	}
 	// A thread the PDF library cannot draw must not stop the record from
 	// being filed: the PDF then holds the metadata and says where the
-	// transcript is.
+	// transcript is. Nothing was written to w.
 	note := *t
 	note.Messages = []capture.Message{{Position: 0, Author: capture.Person{ID: Agent, DisplayName: Agent, Bot: true}, Time: rec.FiledAt,
 		ReadableText: "This transcript could not be drawn as PDF (" + err.Error() + "). The whole thread is in transcript.html, transcript.txt and thread.json in this folder."}}
-	return drawPDF(ctx, rec, &note, tz, nil)
+	return drawPDF(ctx, w, rec, &note, tz, nil)
 }
 
-// drawPDF draws the PDF transcript; a panic in the PDF library is
-// returned as an error.
-func drawPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) (out []byte, err error) {
+// writeError is a failure to write the finished PDF to its destination,
+// as opposed to a failure to draw it.
+type writeError struct{ error }
+
+func (e writeError) Unwrap() error { return e.error }
+
+// drawPDF draws the PDF transcript and writes it to out; a panic in the
+// PDF library is returned as an error, and out is written to only once
+// the whole document is drawn.
+func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("PDF library: %v", r)
+			err = fmt.Errorf("PDF library: %v", r)
 		}
 	}()
 	p := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
@@ -97,7 +117,15 @@ func drawPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Locat
 	p.SetMargins(15, 24, 15)
 	p.SetAutoPageBreak(true, 22)
 
-	w := &pdfWriter{Fpdf: p, tz: tz}
+	w := &pdfWriter{Fpdf: p, tz: tz, load: load}
+	for _, m := range t.Messages {
+		for _, f := range m.Files {
+			if showable(f) {
+				w.showable++
+				w.showableBytes += f.Size
+			}
+		}
+	}
 	// Running header and footer: the marking, the record id and class,
 	// the page number.
 	p.SetHeaderFunc(func() {
@@ -123,29 +151,64 @@ func drawPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Locat
 	w.metadata(rec)
 	for _, m := range t.Messages {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		w.message(ctx, m, load)
+		w.message(ctx, m)
 	}
 	w.ln(3)
 	p.SetFont("go", "I", 8)
 	p.SetTextColor(80, 80, 80)
+	if w.left > 0 {
+		p.MultiCell(0, 4, pdfText(w.imagesNote()), "", "L", false)
+		w.ln(1)
+	}
 	p.MultiCell(0, 4, "Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json; the thread as captured in data/thread.json.", "", "L", false)
-	var b bytes.Buffer
-	if err := p.Output(&b); err != nil {
-		return nil, fmt.Errorf("render PDF transcript: %w", err)
+	// fpdf holds the pages and the document in memory until Output,
+	// which hands the document over in one piece: it is written to out
+	// from there, with the catalog's metadata entry after it, without
+	// another copy.
+	var doc pdfDoc
+	if err := p.Output(&doc); err != nil {
+		return fmt.Errorf("render PDF transcript: %w", err)
 	}
-	linked, lerr := linkMetadata(b.Bytes())
-	if lerr != nil {
-		return nil, fmt.Errorf("render PDF transcript: %w", lerr)
+	tail, err := linkMetadata(doc.data)
+	if err != nil {
+		return fmt.Errorf("render PDF transcript: %w", err)
 	}
-	return linked, nil
+	if _, err := out.Write(doc.data); err != nil {
+		return writeError{err}
+	}
+	if _, err := out.Write(tail); err != nil {
+		return writeError{err}
+	}
+	return nil
 }
 
-// linkMetadata appends an incremental update to pdf that names the XMP
-// metadata stream in the document catalog (fpdf writes the stream but not
-// the /Metadata entry, so readers would not find it) and gives the file
-// the /ID that PDF/A asks for. The original bytes are left as they are.
+// pdfDoc receives fpdf's output: kept as given when it comes in one
+// write (a slice of fpdf's buffer, which outlives Output), else copied.
+type pdfDoc struct {
+	data   []byte
+	copied bool
+}
+
+func (d *pdfDoc) Write(p []byte) (int, error) {
+	switch {
+	case d.data == nil:
+		d.data = p
+	case !d.copied:
+		d.data = append(append([]byte(nil), d.data...), p...)
+		d.copied = true
+	default:
+		d.data = append(d.data, p...)
+	}
+	return len(p), nil
+}
+
+// linkMetadata returns the incremental update to append to pdf that names
+// the XMP metadata stream in the document catalog (fpdf writes the stream
+// but not the /Metadata entry, so readers would not find it) and gives
+// the file the /ID that PDF/A asks for. The original bytes are left as
+// they are.
 func linkMetadata(pdf []byte) ([]byte, error) {
 	num := func(re string) (string, error) {
 		m := regexp.MustCompile(re).FindSubmatch(pdf)
@@ -181,13 +244,12 @@ func linkMetadata(pdf []byte) ([]byte, error) {
 	sum := md5.Sum(pdf)
 	id := hex.EncodeToString(sum[:])
 	var b bytes.Buffer
-	b.Write(pdf)
 	if !bytes.HasSuffix(pdf, []byte("\n")) {
 		b.WriteByte('\n')
 	}
-	at := b.Len()
+	at := len(pdf) + b.Len()
 	fmt.Fprintf(&b, "%s 0 obj\n<<\n%s/Metadata %s 0 R\n>>\nendobj\n", root, m[1], meta)
-	xref := b.Len()
+	xref := len(pdf) + b.Len()
 	fmt.Fprintf(&b, "xref\n%s 1\n%010d 00000 n\r\n", root, at)
 	fmt.Fprintf(&b, "trailer\n<<\n/Size %s\n/Root %s 0 R\n/Info %s 0 R\n/ID [<%s> <%s>]\n/Prev %s\n>>\nstartxref\n%d\n%%%%EOF\n", size, root, info, id, id, prev, xref)
 	return b.Bytes(), nil
@@ -196,8 +258,14 @@ func linkMetadata(pdf []byte) ([]byte, error) {
 // pdfWriter holds the drawing helpers of one PDF transcript.
 type pdfWriter struct {
 	*fpdf.Fpdf
-	tz     *time.Location
-	images int
+	tz   *time.Location
+	load imageLoader
+	// images counts the images registered with fpdf (its names), shown
+	// those drawn, read the bytes read from the store for the PDF,
+	// showable the attached images small enough to show, left those
+	// of them named only, because the budget was spent.
+	images, shown, showable, left int
+	read, showableBytes           int64
 }
 
 // bar draws the marking across the page at y.
@@ -264,6 +332,11 @@ func (w *pdfWriter) metadata(rec *Record) {
 		{"Retention", rec.Retention.Rule},
 		{"Disposal", disposal},
 	}
+	if w.showable > pdfImages || w.showableBytes > pdfImageBytes {
+		rows = append(rows, [2]string{"Images", fmt.Sprintf("%d attached. This PDF shows at most the first %d (%s of image files); "+
+			"it names the others where they were attached, with their place in this package. All are kept whole in files/ and shown in transcript.html.",
+			w.showable, pdfImages, humanSize(pdfImageBytes))})
+	}
 	w.SetFillColor(0xf3, 0xf3, 0xf3)
 	for _, r := range rows {
 		if r[1] == "" {
@@ -295,7 +368,7 @@ func (w *pdfWriter) metadata(rec *Record) {
 
 // message writes one message: who and when, its text with links, its
 // files (small images shown) and its reactions.
-func (w *pdfWriter) message(ctx context.Context, m capture.Message, load imageLoader) {
+func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 	if w.GetY() > 297-22-18 {
 		w.AddPage()
 	}
@@ -322,7 +395,7 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message, load imageLo
 	w.linked(5, m.ReadableText)
 	w.ln(5.5)
 	for _, f := range m.Files {
-		w.file(ctx, f, load)
+		w.file(ctx, f)
 	}
 	if len(m.Reactions) > 0 {
 		var rs []string
@@ -406,9 +479,17 @@ func (w *pdfWriter) plain(h float64, text string) {
 	}
 }
 
-// file writes one attached file: a small image inline, else its name,
-// size and a link to it inside the package.
-func (w *pdfWriter) file(ctx context.Context, f capture.File, load imageLoader) {
+// showable reports whether an attached file is an image small enough to
+// show inside the transcripts (the HTML shows them all; the PDF shows
+// those its budget allows).
+func showable(f capture.File) bool {
+	return f.Path != "" && imgType(f.MIMEType) != "" && f.Size >= 0 && f.Size <= maxInlineImage
+}
+
+// file writes one attached file: a small image inline while the PDF's
+// image budget lasts, else its name, size and a link to it inside the
+// package.
+func (w *pdfWriter) file(ctx context.Context, f capture.File) {
 	w.SetFont("go", "", 8.5)
 	if f.Path == "" {
 		w.SetTextColor(0xa4, 0x00, 0x0f)
@@ -421,18 +502,37 @@ func (w *pdfWriter) file(ctx context.Context, f capture.File, load imageLoader) 
 		return
 	}
 	rel := strings.TrimPrefix(f.Path, "data/")
-	if imgType(f.MIMEType) != "" && f.Size >= 0 && f.Size <= maxInlineImage && load != nil {
-		if data, err := load(ctx, f.Path); err == nil && w.image(f, data) {
-			return
+	label := "File: "
+	if showable(f) && w.load != nil {
+		if w.shown < pdfImages && w.read+f.Size <= pdfImageBytes {
+			data, err := w.load(ctx, f.Path)
+			w.read += max(int64(len(data)), f.Size)
+			if err == nil && w.image(f, data) {
+				w.shown++
+				return
+			}
+		} else {
+			w.left++
+			label = "Image not shown in this PDF (see the note at its end): "
 		}
 	}
-	w.Write(4.5, "File: ")
+	w.Write(4.5, label)
 	w.SetTextColor(0x1a, 0x4f, 0xa0)
 	w.WriteLinkString(4.5, pdfText(f.Name), rel)
 	w.SetTextColor(60, 60, 60)
 	w.Write(4.5, fmt.Sprintf("  (%s%s, %s)", humanSize(f.Size), firstNonEmpty(", "+f.MIMEType, ""), rel))
 	w.SetTextColor(0, 0, 0)
 	w.ln(5)
+}
+
+// imagesNote says, at the end of a PDF that left images out, how many
+// and why, and where they are.
+func (w *pdfWriter) imagesNote() string {
+	return fmt.Sprintf("This PDF shows %d of the thread's %d images: it shows at most %d, read from at most %s of image files. "+
+		"The other %d are named where they were attached, with their place in this package (files/...). Every attached file, "+
+		"these images included, is kept whole in the files folder beside this transcript, listed in manifest-sha256.txt, "+
+		"and transcript.html shows every image.",
+		w.shown, w.showable, pdfImages, humanSize(pdfImageBytes), w.left)
 }
 
 // image shows an attached image at most 90 mm wide and 70 mm high, with

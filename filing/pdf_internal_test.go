@@ -81,6 +81,13 @@ func chart(seed int) []byte {
 	return buf.Bytes()
 }
 
+// pdfBytes renders the PDF transcript into memory.
+func pdfBytes(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) ([]byte, error) {
+	var b bytes.Buffer
+	err := renderPDF(ctx, &b, rec, t, tz, load)
+	return b.Bytes(), err
+}
+
 func testRecord(t *capture.Thread) *Record {
 	filed := time.Date(2026, 3, 31, 10, 0, 0, 0, time.UTC)
 	return &Record{Schema: RecordSchema, ID: "019d4a5e-7c00-7000-8000-00000abc1234", Title: "Roads budget 2026: option B agreed",
@@ -108,7 +115,7 @@ func TestRenderPDF(t *testing.T) {
 		}
 		return nil, ErrNotExist
 	}
-	pdf, err := renderPDF(ctx, rec, th, tz, load)
+	pdf, err := pdfBytes(ctx, rec, th, tz, load)
 	if err != nil {
 		t.Fatalf("renderPDF: %v", err)
 	}
@@ -205,7 +212,7 @@ func TestRenderPDFHostile(t *testing.T) {
 	}
 	load := func(_ context.Context, p string) ([]byte, error) { return files[p], nil }
 	start := time.Now()
-	pdf, err := renderPDF(ctx, rec, th, nil, load)
+	pdf, err := pdfBytes(ctx, rec, th, nil, load)
 	if err != nil {
 		t.Fatalf("renderPDF(hostile): %v", err)
 	}
@@ -239,7 +246,7 @@ func TestRenderPDFFallback(t *testing.T) {
 	th, _ := longThread(30)
 	rec := testRecord(th)
 	broken := func(context.Context, string) ([]byte, error) { panic("drawing failed") }
-	pdf, err := renderPDF(context.Background(), rec, th, nil, broken)
+	pdf, err := pdfBytes(context.Background(), rec, th, nil, broken)
 	if err != nil {
 		t.Fatalf("renderPDF with a failing drawing: %v", err)
 	}
