@@ -117,8 +117,13 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 	p.SetMargins(15, 24, 15)
 	p.SetAutoPageBreak(true, 22)
 
-	w := &pdfWriter{Fpdf: p, tz: tz, load: load}
-	for _, m := range t.Messages {
+	w := &pdfWriter{Fpdf: p, tz: tz, load: load, total: len(t.Messages)}
+	msgs, cut := pdfExtent(t.Messages)
+	if len(msgs) < len(t.Messages) || cut >= 0 {
+		w.last = msgs[len(msgs)-1].Position
+		w.partial = true
+	}
+	for _, m := range msgs {
 		for _, f := range m.Files {
 			if showable(f) {
 				w.showable++
@@ -149,15 +154,22 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 	})
 	p.AddPage()
 	w.metadata(rec)
-	for _, m := range t.Messages {
+	for i, m := range msgs {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if i == len(msgs)-1 && cut >= 0 {
+			m.ReadableText = m.ReadableText[:cut] + "\n[The rest of this message is not in this PDF: see the note at its end.]"
 		}
 		w.message(ctx, m)
 	}
 	w.ln(3)
 	p.SetFont("go", "I", 8)
 	p.SetTextColor(80, 80, 80)
+	if w.partial {
+		p.MultiCell(0, 4, pdfText(w.extentNote()), "", "L", false)
+		w.ln(1)
+	}
 	if w.left > 0 {
 		p.MultiCell(0, 4, pdfText(w.imagesNote()), "", "L", false)
 		w.ln(1)
@@ -255,6 +267,46 @@ func linkMetadata(pdf []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// A PDF transcript shows at most pdfMessages messages, with at most
+// pdfTextBytes of message text in all: fpdf holds every page of a
+// document in memory, uncompressed, until it writes it (about 23 KB a
+// page, 18 short messages), so a chat of 40,000 messages would take over
+// 50 MiB, and a message of megabytes any amount. The PDF of a longer
+// thread stops there, at the end of a message or inside one, and says so
+// on its first page and at its end; transcript.html, transcript.txt and
+// thread.json always hold the whole thread.
+const (
+	pdfMessages  = 5_000
+	pdfTextBytes = 2_000_000
+)
+
+// pdfExtent returns the messages of msgs the PDF shows, and where the
+// text of the last one is cut (a byte offset; -1 when it is shown whole).
+func pdfExtent(msgs []capture.Message) ([]capture.Message, int) {
+	left := pdfTextBytes
+	for i, m := range msgs {
+		if i == pdfMessages {
+			return msgs[:i], -1
+		}
+		if len(m.ReadableText) > left {
+			for left > 0 && !utf8.RuneStart(m.ReadableText[left]) {
+				left--
+			}
+			return msgs[:i+1], left
+		}
+		left -= len(m.ReadableText)
+	}
+	return msgs, -1
+}
+
+// extentNote says, in a PDF that stops before the end of the thread,
+// where it stops and where the rest is.
+func (w *pdfWriter) extentNote() string {
+	return fmt.Sprintf("This PDF shows the thread up to message [%d] of its %d messages: a PDF transcript holds at most %d messages and %s of message text. "+
+		"The whole thread is in transcript.html and transcript.txt beside this PDF, and as captured in thread.json.",
+		w.last, w.total, pdfMessages, humanSize(pdfTextBytes))
+}
+
 // pdfWriter holds the drawing helpers of one PDF transcript.
 type pdfWriter struct {
 	*fpdf.Fpdf
@@ -266,6 +318,10 @@ type pdfWriter struct {
 	// of them named only, because the budget was spent.
 	images, shown, showable, left int
 	read, showableBytes           int64
+	// partial is set when the PDF stops before the end of the thread,
+	// after message [last] of total.
+	partial     bool
+	last, total int
 }
 
 // bar draws the marking across the page at y.
@@ -331,6 +387,10 @@ func (w *pdfWriter) metadata(rec *Record) {
 		{"Participants", strings.Join(people, ", ")},
 		{"Retention", rec.Retention.Rule},
 		{"Disposal", disposal},
+	}
+	if w.partial {
+		rows = append(rows, [2]string{"In this PDF", fmt.Sprintf("The thread up to message [%d] of %d (the most a PDF transcript holds). "+
+			"The whole thread is in transcript.html, transcript.txt and thread.json beside this PDF.", w.last, w.total)})
 	}
 	if w.showable > pdfImages || w.showableBytes > pdfImageBytes {
 		rows = append(rows, [2]string{"Images", fmt.Sprintf("%d attached. This PDF shows at most the first %d (%s of image files); "+
