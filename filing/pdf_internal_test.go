@@ -2,11 +2,16 @@ package filing
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,5 +257,212 @@ func TestRenderPDFFallback(t *testing.T) {
 	}
 	if s := string(pdf); !strings.HasPrefix(s, "%PDF-") || strings.Count(s, "/Type /Page\n") != 1 || !strings.Contains(s, "/Metadata ") {
 		t.Errorf("fallback PDF: want one page with metadata, got %d pages", strings.Count(s, "/Type /Page\n"))
+	}
+}
+
+// pdfWords returns the text drawn in pdf: its compressed streams
+// inflated, with the zero bytes of the UTF-16 text taken out, enough to
+// find a sentence the PDF shows.
+func pdfWords(t *testing.T, pdf []byte) string {
+	t.Helper()
+	var b strings.Builder
+	for rest := pdf; ; {
+		i := bytes.Index(rest, []byte("/FlateDecode"))
+		if i < 0 {
+			break
+		}
+		rest = rest[i:]
+		s := bytes.Index(rest, []byte("stream\n"))
+		e := bytes.Index(rest, []byte("\nendstream"))
+		if s < 0 || e < s {
+			break
+		}
+		if zr, err := zlib.NewReader(bytes.NewReader(rest[s+len("stream\n") : e])); err == nil {
+			data, _ := io.ReadAll(zr)
+			b.Write(bytes.ReplaceAll(data, []byte{0}, nil))
+		}
+		rest = rest[e:]
+	}
+	return b.String()
+}
+
+// imageThread is a thread of n messages, each with a PNG chart of about
+// size bytes attached (padded with a text chunk), and a loader that
+// counts what the PDF reads.
+func imageThread(n, size int) (*capture.Thread, imageLoader, *int, *int64) {
+	th, _ := longThread(n)
+	files := map[string][]byte{}
+	for i := range th.Messages {
+		img := chart(i)
+		if pad := size - len(img); pad > 0 {
+			img = padPNG(img, pad)
+		}
+		path := fmt.Sprintf("data/files/%03d_photo.png", i+1)
+		files[path] = img
+		th.Messages[i].Files = []capture.File{{ID: fmt.Sprint("P", i), Name: fmt.Sprintf("photo %d.png", i+1), MIMEType: "image/png", Size: int64(len(img)), Path: path}}
+	}
+	var loads int
+	var read int64
+	load := func(_ context.Context, p string) ([]byte, error) {
+		loads++
+		read += int64(len(files[p]))
+		return files[p], nil
+	}
+	return th, load, &loads, &read
+}
+
+// padPNG adds a tEXt chunk of n bytes before a PNG's end chunk, so that
+// it is larger but shows the same.
+func padPNG(img []byte, n int) []byte {
+	end := len(img) - 12 // the IEND chunk
+	chunk := make([]byte, 0, n+12)
+	chunk = binary.BigEndian.AppendUint32(chunk, uint32(n))
+	body := append([]byte("tEXt"), "pad\x00"...)
+	body = append(body, bytes.Repeat([]byte("x"), n-4)...)
+	chunk = append(chunk, body...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(body))
+	return append(append(append([]byte(nil), img[:end]...), chunk...), img[end:]...)
+}
+
+// The PDF shows at most pdfImages images: a thread with more reads no
+// more than that from the store, names the rest with their place in the
+// package, and says why on its first page and at its end.
+func TestRenderPDFImageCount(t *testing.T) {
+	n := pdfImages + 15
+	th, load, loads, _ := imageThread(n, 0)
+	rec := testRecord(th)
+	pdf, err := pdfBytes(context.Background(), rec, th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != pdfImages {
+		t.Errorf("images shown = %d, want the budget, %d", got, pdfImages)
+	}
+	if *loads != pdfImages {
+		t.Errorf("images read from the store = %d, want %d", *loads, pdfImages)
+	}
+	for i := pdfImages + 1; i <= n; i++ { // the rest are named, with a link into the package
+		if want := fmt.Sprintf("/URI (files/%03d_photo.png)", i); !bytes.Contains(pdf, []byte(want)) {
+			t.Errorf("PDF lacks %q for an image over the budget", want)
+		}
+	}
+	words := pdfWords(t, pdf)
+	for _, want := range []string{
+		fmt.Sprintf("This PDF shows %d of the thread's %d images", pdfImages, n),
+		"Image not shown in this PDF",
+		fmt.Sprintf("%d attached. This PDF shows at most the first %d", n, pdfImages), // the first page's row
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("PDF does not say %q", want)
+		}
+	}
+}
+
+// The PDF reads at most pdfImageBytes of images: 1.5 MiB photos stop it
+// after ten, well before the count budget.
+func TestRenderPDFImageBytes(t *testing.T) {
+	th, load, loads, read := imageThread(20, 1536<<10)
+	rec := testRecord(th)
+	pdf, err := pdfBytes(context.Background(), rec, th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *read > pdfImageBytes {
+		t.Errorf("read %d bytes of images for the PDF, want at most %d", *read, pdfImageBytes)
+	}
+	want := int(pdfImageBytes / (1536<<10 + 10_000))
+	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != *loads || got != want {
+		t.Errorf("images shown = %d (read %d), want %d", got, *loads, want)
+	}
+	if words := pdfWords(t, pdf); !strings.Contains(words, fmt.Sprintf("This PDF shows %d of the thread's 20 images", want)) {
+		t.Errorf("PDF does not say how many images it shows")
+	}
+}
+
+// A thread over pdfMessages messages gets a PDF of the first ones that
+// says where it stops and where the rest is; one message of megabytes is
+// cut at pdfTextBytes. Both keep the PDF to a bounded number of pages.
+func TestRenderPDFExtent(t *testing.T) {
+	t.Run("messages", func(t *testing.T) {
+		th := chatThread(pdfMessages + 50)
+		pdf, err := pdfBytes(context.Background(), testRecord(th), th, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		words := pdfWords(t, pdf)
+		last := fmt.Sprintf("[%d] ", pdfMessages-1)
+		if !strings.Contains(words, last) || strings.Contains(words, fmt.Sprintf("[%d] ", pdfMessages)) {
+			t.Errorf("PDF should end with message %s", last)
+		}
+		for _, want := range []string{
+			fmt.Sprintf("This PDF shows the thread up to message [%d] of its %d messages", pdfMessages-1, pdfMessages+50),
+			fmt.Sprintf("The thread up to message [%d] of %d", pdfMessages-1, pdfMessages+50),
+		} {
+			if !strings.Contains(words, want) {
+				t.Errorf("PDF does not say %q", want)
+			}
+		}
+		if pages := bytes.Count(pdf, []byte("/Type /Page\n")); pages > 400 {
+			t.Errorf("pages = %d for %d messages shown, want at most 400", pages, pdfMessages)
+		}
+	})
+	t.Run("text", func(t *testing.T) {
+		th, _ := longThread(3)
+		th.Messages[1].ReadableText = strings.Repeat("Ever so long a pasted document. ", 2*pdfTextBytes/32)
+		pdf, err := pdfBytes(context.Background(), testRecord(th), th, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		words := pdfWords(t, pdf)
+		if !strings.Contains(words, "The rest of this message is not in this PDF") || strings.Contains(words, "[2] ") {
+			t.Errorf("the long message should be cut, and the PDF end there")
+		}
+		if !strings.Contains(words, "This PDF shows the thread up to message [1] of its 3 messages") {
+			t.Errorf("PDF does not say where it stops")
+		}
+		// 2 MB of text is about 390 pages; the whole message, twice that.
+		if pages := bytes.Count(pdf, []byte("/Type /Page\n")); pages > 450 {
+			t.Errorf("pages = %d, want the text budget to hold it under 450", pages)
+		}
+	})
+}
+
+// A thread within the budgets says nothing of them.
+func TestRenderPDFWhole(t *testing.T) {
+	th, load, _, _ := imageThread(5, 0)
+	pdf, err := pdfBytes(context.Background(), testRecord(th), th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := pdfWords(t, pdf)
+	for _, not := range []string{"not shown in this PDF", "This PDF shows", "In this PDF"} {
+		if strings.Contains(words, not) {
+			t.Errorf("PDF within the budgets says %q", not)
+		}
+	}
+	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != 5 {
+		t.Errorf("images shown = %d, want 5", got)
+	}
+}
+
+// writeThreadJSON writes what json.MarshalIndent does, byte for byte,
+// for threads with every field, hidden and HTML characters, and none.
+func TestWriteThreadJSON(t *testing.T) {
+	long, _ := longThread(60)
+	long.Messages[3].ReadableText = "<b>&amp;</b> \u2028 \u202E \x00 \"quoted\"\n  \"messages\": []"
+	long.Provenance = &capture.Provenance{Kind: "user-export", FileName: "x.zip", Notes: []string{"a"}}
+	one := chatThread(1)
+	for name, th := range map[string]*capture.Thread{"long": long, "one": one, "empty": {Platform: capture.Slack}} {
+		want, err := json.MarshalIndent(th, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := writeThreadJSON(&got, th); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("%s: writeThreadJSON differs from json.MarshalIndent", name)
+		}
 	}
 }
