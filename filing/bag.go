@@ -147,19 +147,19 @@ func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, strin
 	// there, never built whole in memory: a chat of 40,000 messages
 	// makes transcripts of tens of megabytes each.
 	view := withMissing(snap, missing)
-	if e, _, err = f.putTemp(ctx, fl.key+HTMLFile, fl.with("text/html; charset=utf-8"), func(w io.Writer) error {
+	if e, err = f.putTemp(ctx, fl.key+HTMLFile, fl.with("text/html; charset=utf-8"), func(w io.Writer) error {
 		return renderHTML(w, rec, view, f.tz)
 	}); err != nil {
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("text/html"))
-	if e, _, err = f.putTemp(ctx, fl.key+TextFile, fl.with("text/plain; charset=utf-8"), func(w io.Writer) error {
+	if e, err = f.putTemp(ctx, fl.key+TextFile, fl.with("text/plain; charset=utf-8"), func(w io.Writer) error {
 		return renderText(w, rec, view, f.tz)
 	}); err != nil {
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("text/plain"))
-	if e, _, err = f.putTemp(ctx, fl.key+PDFFile, fl.with("application/pdf"), func(w io.Writer) error {
+	if e, err = f.putTemp(ctx, fl.key+PDFFile, fl.with("application/pdf"), func(w io.Writer) error {
 		return renderPDF(ctx, w, rec, view, f.tz, f.loadImage(fl))
 	}); err != nil {
 		return nil, "", err
@@ -494,10 +494,10 @@ func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*c
 		}
 		snap.Provenance = &p
 	}
-	e, before, err := f.putTemp(ctx, fl.key+ThreadFile, fl.with("application/json"), func(w io.Writer) error {
+	e, err := f.createTemp(ctx, fl.key+ThreadFile, fl.with("application/json"), func(w io.Writer) error {
 		return writeThreadJSON(w, &snap)
 	})
-	if err == nil && before {
+	if errors.Is(err, ErrExist) {
 		// Another worker got there first: its snapshot is the record's.
 		stored, err := f.readThread(ctx, fl.key+ThreadFile)
 		return stored, nil, err
@@ -630,35 +630,40 @@ func (f *filer) putSmall(ctx context.Context, key string, data []byte, opts Writ
 // snapshot is never held whole in memory; the store then reads the file
 // at known length (an S3 store in parts side by side, without buffers).
 // When an object exists at key already, the stored one is hashed and
-// returned instead (before is true then), and write's output is dropped.
-func (f *filer) putTemp(ctx context.Context, key string, opts WriteOptions, write func(io.Writer) error) (e FileEntry, before bool, err error) {
+// returned instead, and write's output is dropped.
+func (f *filer) putTemp(ctx context.Context, key string, opts WriteOptions, write func(io.Writer) error) (FileEntry, error) {
+	e, err := f.createTemp(ctx, key, opts, write)
+	if errors.Is(err, ErrExist) {
+		return f.hashStored(ctx, key)
+	}
+	return e, err
+}
+
+// createTemp is putTemp without the fallback: an error matching ErrExist
+// when an object exists at key already.
+func (f *filer) createTemp(ctx context.Context, key string, opts WriteOptions, write func(io.Writer) error) (FileEntry, error) {
 	tmp, err := os.CreateTemp("", "recordbot-file-*")
 	if err != nil {
-		return FileEntry{}, false, fmt.Errorf("write %s: %w", key, err)
+		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 64<<10)
 	if err := write(bw); err != nil {
-		return FileEntry{}, false, fmt.Errorf("write %s: %w", key, err)
+		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
 	}
 	if err := bw.Flush(); err != nil {
-		return FileEntry{}, false, fmt.Errorf("write %s: %w", key, err)
+		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
 	}
 	size, err := tmp.Seek(0, io.SeekCurrent)
 	if err != nil {
-		return FileEntry{}, false, fmt.Errorf("write %s: %w", key, err)
+		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
 	}
-	_, err = f.store.Create(ctx, key, io.NewSectionReader(tmp, 0, size), size, opts)
-	if errors.Is(err, ErrExist) {
-		e, err := f.hashStored(ctx, key)
-		return e, true, err
+	if _, err := f.store.Create(ctx, key, io.NewSectionReader(tmp, 0, size), size, opts); err != nil {
+		return FileEntry{}, err
 	}
-	if err != nil {
-		return FileEntry{}, false, err
-	}
-	return FileEntry{Path: key, Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, false, nil
+	return FileEntry{Path: key, Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // putStream creates key from a file's content, hashing it on the way; a

@@ -277,7 +277,7 @@ func linkMetadata(pdf []byte) ([]byte, error) {
 // thread.json always hold the whole thread.
 const (
 	pdfMessages  = 5_000
-	pdfTextBytes = 2_000_000
+	pdfTextBytes = 2 << 20
 )
 
 // pdfExtent returns the messages of msgs the PDF shows, and where the

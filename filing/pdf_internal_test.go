@@ -420,7 +420,7 @@ func TestRenderPDFExtent(t *testing.T) {
 		if !strings.Contains(words, "This PDF shows the thread up to message [1] of its 3 messages") {
 			t.Errorf("PDF does not say where it stops")
 		}
-		// 2 MB of text is about 390 pages; the whole message, twice that.
+		// 2 MiB of text is about 400 pages; the whole message, twice that.
 		if pages := bytes.Count(pdf, []byte("/Type /Page\n")); pages > 450 {
 			t.Errorf("pages = %d, want the text budget to hold it under 450", pages)
 		}
