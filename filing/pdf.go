@@ -53,15 +53,17 @@ type imageLoader func(ctx context.Context, path string) ([]byte, error)
 // pdfColour is the marking bar's colour, the HTML transcript's too.
 var pdfColour = [3]int{0x1d, 0x35, 0x57}
 
-// renderPDF renders the transcript of rec as an A4 PDF: the security
-// marking at the top and bottom of every page, the record id, class and
-// "page N of M" on every page, links that can be clicked, small images
-// inline, reactions in words, and times in UTC with the organisation's
-// time zone (tz, nil for UTC only) beside them. The Go fonts (BSD licence)
-// are embedded, subset, so it prints the same anywhere; characters they
-// lack (emoji, most non-Latin scripts) are shown as U+XXXX. The output
-// depends only on its inputs, so every attempt at a filing writes the same
-// bytes.
+// renderPDF renders the transcript of rec as an A4 PDF and writes it to
+// w: the security marking at the top and bottom of every page, the record
+// id, class and "page N of M" on every page, links that can be clicked,
+// small images inline (the first pdfImages), reactions in words, and
+// times in UTC with the organisation's time zone (tz, nil for UTC only)
+// beside them. The Go fonts (BSD licence) are embedded, subset, so it
+// prints the same anywhere; characters they lack (emoji, most non-Latin
+// scripts) are shown as U+XXXX. A thread of more than pdfMessages
+// messages or pdfTextBytes of text is shown up to there, and the PDF says
+// so. The output depends only on its inputs, so every attempt at a
+// filing writes the same bytes.
 //
 // It aims at PDF/A-2b: embedded fonts, XMP metadata with the PDF/A
 // identification, no encryption, no JavaScript. fpdf writes no output
