@@ -46,6 +46,13 @@ const (
 	pdfImageBytes = 16 << 20
 )
 
+// maxImagePixels bounds the PNG and GIF images shown in the PDF: fpdf
+// decodes a GIF, and a PNG with transparency, whole (4 bytes a pixel and
+// more), so a small file of huge dimensions would take any amount of
+// memory. Larger ones are named like other files. (JPEG is embedded as
+// it is, without decoding.) A phone's screenshot is about 3 megapixels.
+const maxImagePixels = 4_000_000
+
 // imageLoader returns the stored content of a record's payload file (a
 // path such as "data/files/001_chart.png"), for images shown in the PDF.
 type imageLoader func(ctx context.Context, path string) ([]byte, error)
@@ -594,7 +601,7 @@ func (w *pdfWriter) imagesNote() string {
 		"The other %d are named where they were attached, with their place in this package (files/...). Every attached file, "+
 		"these images included, is kept whole in the files folder beside this transcript, listed in manifest-sha256.txt, "+
 		"and transcript.html shows every image.",
-		w.shown, w.showable, pdfImages, humanSize(pdfImageBytes), w.left)
+		w.shown, w.showable, pdfImages, humanSize(pdfImageBytes), w.showable-w.shown)
 }
 
 // image shows an attached image at most 90 mm wide and 70 mm high, with
@@ -602,6 +609,9 @@ func (w *pdfWriter) imagesNote() string {
 func (w *pdfWriter) image(f capture.File, data []byte) bool {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil || cfg.Width == 0 || cfg.Height == 0 {
+		return false
+	}
+	if t := imgType(f.MIMEType); (t == "PNG" || t == "GIF") && cfg.Width*cfg.Height > maxImagePixels {
 		return false
 	}
 	w.images++

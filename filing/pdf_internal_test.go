@@ -466,3 +466,27 @@ func TestWriteThreadJSON(t *testing.T) {
 		}
 	}
 }
+
+// A PNG of small size but huge dimensions, which fpdf would decode whole,
+// is named rather than shown.
+func TestRenderPDFImagePixels(t *testing.T) {
+	var big bytes.Buffer
+	if err := png.Encode(&big, image.NewNRGBA(image.Rect(0, 0, 2500, 2000))); err != nil { // 5 MP, transparent
+		t.Fatal(err)
+	}
+	th, _ := longThread(2)
+	th.Messages[0].Files = []capture.File{{Name: "blank.png", MIMEType: "image/png", Size: int64(big.Len()), Path: "data/files/001_blank.png"}}
+	th.Messages[1].Files = []capture.File{{Name: "chart.png", MIMEType: "image/png", Size: 100, Path: "data/files/002_chart.png"}}
+	files := map[string][]byte{"data/files/001_blank.png": big.Bytes(), "data/files/002_chart.png": chart(1)}
+	load := func(_ context.Context, p string) ([]byte, error) { return files[p], nil }
+	pdf, err := pdfBytes(context.Background(), testRecord(th), th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != 1 {
+		t.Errorf("images shown = %d, want 1 (the chart, not the 5-megapixel PNG)", got)
+	}
+	if !bytes.Contains(pdf, []byte("/URI (files/001_blank.png)")) {
+		t.Errorf("the PNG not shown is not named with a link")
+	}
+}
