@@ -36,14 +36,15 @@ const maxInlineImage = 2 << 20
 
 // The PDF shows at most pdfImages attached images, and reads at most
 // pdfImageBytes of them from the store (each image shown is read back
-// once, and held by the PDF library until the document is written). The
+// once, and held by the PDF library until the document is written, when
+// it is copied into the document: about three times its size in memory). The
 // images after that are named, with their size and their place in the
 // package, and the PDF says why: so a chat with a thousand photos costs
 // the PDF a bounded download and bounded memory, and every image is
 // still in the record, whole, beside the transcript.
 const (
 	pdfImages     = 40
-	pdfImageBytes = 16 << 20
+	pdfImageBytes = 8 << 20
 )
 
 // maxImagePixels bounds the PNG and GIF images shown in the PDF: fpdf

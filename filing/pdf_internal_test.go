@@ -359,7 +359,7 @@ func TestRenderPDFImageCount(t *testing.T) {
 }
 
 // The PDF reads at most pdfImageBytes of images: 1.5 MiB photos stop it
-// after ten, well before the count budget.
+// after five, well before the count budget.
 func TestRenderPDFImageBytes(t *testing.T) {
 	th, load, loads, read := imageThread(20, 1536<<10)
 	rec := testRecord(th)

@@ -1,10 +1,14 @@
 package filing
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
+	"math/rand/v2"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -38,6 +42,21 @@ func chatThread(n int) *capture.Thread {
 		t.Messages = append(t.Messages, m)
 	}
 	return t
+}
+
+// noisyJPEG is a JPEG of w×h pixels of noise, which compresses badly, as
+// photos do.
+func noisyJPEG(b *testing.B, w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range img.Pix {
+		img.Pix[i] = byte(rng.Uint32())
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 60}); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // peakHeap runs f and returns the peak heap in use (objects and unused
@@ -74,13 +93,14 @@ func peakHeap(f func()) float64 {
 }
 
 // BenchmarkTranscripts renders the transcripts and the snapshot of a
-// 40,000-message chat (-transcripts.messages) to io.Discard and reports
-// the peak heap of each, the chat itself included.
+// 40,000-message chat (-transcripts.messages) with a photo every 42
+// messages to io.Discard, and reports the peak heap of each, the chat
+// itself included (about 14 MiB of it).
 func BenchmarkTranscripts(b *testing.B) {
 	ctx := context.Background()
 	th := chatThread(*benchChat)
 	rec := testRecord(th)
-	photo := make([]byte, 200<<10) // not an image: read, then named
+	photo := noisyJPEG(b, 1200, 900) // about 400 KB, as a phone's photo
 	load := func(context.Context, string) ([]byte, error) { return photo, nil }
 	var pJSON, pHTML, pText, pPDF float64
 	for b.Loop() {
