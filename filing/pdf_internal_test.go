@@ -14,6 +14,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +131,7 @@ func TestRenderPDF(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	checkXref(t, pdf)
 	s := string(pdf)
 	pages := strings.Count(s, "/Type /Page\n")
 	if pages < 10 {
@@ -230,6 +233,7 @@ func TestRenderPDFHostile(t *testing.T) {
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		t.Fatalf("renderPDF(hostile) is not a PDF")
 	}
+	checkXref(t, pdf)
 	if dir := os.Getenv("RECORDBOT_PDF_OUT"); dir != "" {
 		os.WriteFile(filepath.Join(dir, "hostile.pdf"), pdf, 0o644)
 	}
@@ -255,6 +259,7 @@ func TestRenderPDFFallback(t *testing.T) {
 	if err != nil {
 		t.Fatalf("renderPDF with a failing drawing: %v", err)
 	}
+	checkXref(t, pdf)
 	if s := string(pdf); !strings.HasPrefix(s, "%PDF-") || strings.Count(s, "/Type /Page\n") != 1 || !strings.Contains(s, "/Metadata ") {
 		t.Errorf("fallback PDF: want one page with metadata, got %d pages", strings.Count(s, "/Type /Page\n"))
 	}
@@ -335,6 +340,7 @@ func TestRenderPDFImageCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkXref(t, pdf)
 	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != pdfImages {
 		t.Errorf("images shown = %d, want the budget, %d", got, pdfImages)
 	}
@@ -389,6 +395,7 @@ func TestRenderPDFExtent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkXref(t, pdf)
 		words := pdfWords(t, pdf)
 		last := fmt.Sprintf("[%d] ", pdfMessages-1)
 		if !strings.Contains(words, last) || strings.Contains(words, fmt.Sprintf("[%d] ", pdfMessages)) {
@@ -488,5 +495,53 @@ func TestRenderPDFImagePixels(t *testing.T) {
 	}
 	if !bytes.Contains(pdf, []byte("/URI (files/001_blank.png)")) {
 		t.Errorf("the PNG not shown is not named with a link")
+	}
+}
+
+// checkXref checks pdf's cross-reference tables, as a reader follows
+// them: the last one (the metadata update), then the one it names as
+// /Prev; every entry must point at its object, and every stream's
+// /Length must end at its endstream.
+func checkXref(t *testing.T, pdf []byte) {
+	t.Helper()
+	start := regexp.MustCompile(`startxref\n(\d+)\n%%EOF\n$`).FindSubmatch(pdf)
+	if start == nil {
+		t.Fatal("PDF does not end with startxref and its end-of-file marker")
+	}
+	at, _ := strconv.Atoi(string(start[1]))
+	for tables := 0; at > 0; tables++ {
+		if tables == 2 || at >= len(pdf) || !bytes.HasPrefix(pdf[at:], []byte("xref\n")) {
+			t.Fatalf("no cross-reference table at %d", at)
+		}
+		sec := pdf[at+len("xref\n"):]
+		var first, n int
+		if _, err := fmt.Sscanf(string(sec[:bytes.IndexByte(sec, '\n')]), "%d %d", &first, &n); err != nil {
+			t.Fatalf("cross-reference table at %d: %v", at, err)
+		}
+		sec = sec[bytes.IndexByte(sec, '\n')+1:]
+		for i := range n {
+			var off, gen int
+			var kind string
+			fmt.Sscanf(string(sec[i*20:i*20+19]), "%d %d %s", &off, &gen, &kind)
+			if kind != "n" {
+				continue
+			}
+			if want := fmt.Sprintf("%d 0 obj\n", first+i); off >= len(pdf) || !bytes.HasPrefix(pdf[off:], []byte(want)) {
+				t.Fatalf("cross-reference entry %d points at %d, not at its object", first+i, off)
+			}
+		}
+		trailer := pdf[at:]
+		trailer = trailer[:bytes.Index(trailer, []byte("startxref"))]
+		prev := regexp.MustCompile(`/Prev (\d+)`).FindSubmatch(trailer)
+		at = 0
+		if prev != nil {
+			at, _ = strconv.Atoi(string(prev[1]))
+		}
+	}
+	for _, m := range regexp.MustCompile(`/Length (\d+)[^\n]*>>\nstream\n`).FindAllSubmatchIndex(pdf, -1) {
+		n, _ := strconv.Atoi(string(pdf[m[2]:m[3]]))
+		if end := m[1] + n; end+10 > len(pdf) || string(pdf[end:end+10]) != "\nendstream" {
+			t.Fatalf("a stream's /Length %d does not end at its endstream", n)
+		}
 	}
 }

@@ -244,9 +244,10 @@ func hidden(r rune) bool {
 	return false
 }
 
-// renderText writes the plain-text transcript to w, a message at a time. Everything from the chat
-// passes through Visible, so a control character or a bidi override
-// shows as what it is rather than acting on the reader's screen.
+// renderText writes the plain-text transcript to w, a message at a time.
+// Everything from the chat passes through Visible, so a control character
+// or a bidi override shows as what it is rather than acting on the
+// reader's screen.
 func renderText(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) error {
 	b := bufio.NewWriter(w)
 	line := strings.Repeat("=", 72)
