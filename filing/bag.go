@@ -1,6 +1,7 @@
 package filing
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -141,24 +143,25 @@ func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, strin
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("application/json"))
+	// The transcripts are written to temporary files and sent from
+	// there, never built whole in memory: a chat of 40,000 messages
+	// makes transcripts of tens of megabytes each.
 	view := withMissing(snap, missing)
-	html, err := renderHTML(rec, view, f.tz)
-	if err != nil {
-		return nil, "", err
-	}
-	if e, err = f.putSmall(ctx, fl.key+HTMLFile, html, fl.with("text/html; charset=utf-8")); err != nil {
+	if e, err = f.putTemp(ctx, fl.key+HTMLFile, fl.with("text/html; charset=utf-8"), func(w io.Writer) error {
+		return renderHTML(w, rec, view, f.tz)
+	}); err != nil {
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("text/html"))
-	if e, err = f.putSmall(ctx, fl.key+TextFile, renderText(rec, view, f.tz), fl.with("text/plain; charset=utf-8")); err != nil {
+	if e, err = f.putTemp(ctx, fl.key+TextFile, fl.with("text/plain; charset=utf-8"), func(w io.Writer) error {
+		return renderText(w, rec, view, f.tz)
+	}); err != nil {
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("text/plain"))
-	pdf, err := renderPDF(ctx, rec, view, f.tz, f.loadImage(fl))
-	if err != nil {
-		return nil, "", err
-	}
-	if e, err = f.putSmall(ctx, fl.key+PDFFile, pdf, fl.with("application/pdf")); err != nil {
+	if e, err = f.putTemp(ctx, fl.key+PDFFile, fl.with("application/pdf"), func(w io.Writer) error {
+		return renderPDF(ctx, w, rec, view, f.tz, f.loadImage(fl))
+	}); err != nil {
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("application/pdf"))
@@ -491,11 +494,9 @@ func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*c
 		}
 		snap.Provenance = &p
 	}
-	data, err := json.MarshalIndent(&snap, "", "  ")
-	if err != nil {
-		return nil, nil, err
-	}
-	_, err = f.store.Create(ctx, fl.key+ThreadFile, bytes.NewReader(data), int64(len(data)), fl.with("application/json"))
+	e, err := f.createTemp(ctx, fl.key+ThreadFile, fl.with("application/json"), func(w io.Writer) error {
+		return writeThreadJSON(w, &snap)
+	})
 	if errors.Is(err, ErrExist) {
 		// Another worker got there first: its snapshot is the record's.
 		stored, err := f.readThread(ctx, fl.key+ThreadFile)
@@ -504,8 +505,61 @@ func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*c
 	if err != nil {
 		return nil, nil, err
 	}
-	sum := sha256.Sum256(data)
-	return &snap, &FileEntry{Path: fl.key + ThreadFile, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, nil
+	return &snap, &e, nil
+}
+
+// writeThreadJSON writes t as json.MarshalIndent(t, "", "  ") would, byte
+// for byte, but a message at a time, so that the JSON of a long chat is
+// never held whole in memory.
+func writeThreadJSON(w io.Writer, t *capture.Thread) error {
+	if len(t.Messages) == 0 {
+		data, err := json.MarshalIndent(t, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	head := *t
+	head.Messages = []capture.Message{}
+	data, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	// A top-level key is the only place a newline and two spaces can
+	// come before it: newlines inside strings are escaped.
+	const slot = "\n  \"messages\": ["
+	i := bytes.Index(data, []byte(slot))
+	if i < 0 || !bytes.HasPrefix(data[i+len(slot):], []byte("]")) {
+		return errors.New("thread JSON: no messages field")
+	}
+	before, after := data[:i+len(slot)], data[i+len(slot)+1:]
+	if _, err := w.Write(before); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("    ", "  ")
+	for j := range t.Messages {
+		buf.Reset()
+		if j == 0 {
+			buf.WriteString("\n    ")
+		} else {
+			buf.WriteString(",\n    ")
+		}
+		if err := enc.Encode(&t.Messages[j]); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // the Encoder's newline
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(w, "\n  ]"); err != nil {
+		return err
+	}
+	_, err = w.Write(after)
+	return err
 }
 
 func (f *filer) readThread(ctx context.Context, key string) (*capture.Thread, error) {
@@ -569,6 +623,47 @@ func (f *filer) putSmall(ctx context.Context, key string, data []byte, opts Writ
 	}
 	sum := sha256.Sum256(data)
 	return FileEntry{Path: key, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// putTemp creates key from what write writes, spooled through a
+// temporary file and hashed on the way, so that a large transcript or
+// snapshot is never held whole in memory; the store then reads the file
+// at known length (an S3 store in parts side by side, without buffers).
+// When an object exists at key already, the stored one is hashed and
+// returned instead, and write's output is dropped.
+func (f *filer) putTemp(ctx context.Context, key string, opts WriteOptions, write func(io.Writer) error) (FileEntry, error) {
+	e, err := f.createTemp(ctx, key, opts, write)
+	if errors.Is(err, ErrExist) {
+		return f.hashStored(ctx, key)
+	}
+	return e, err
+}
+
+// createTemp is putTemp without the fallback: an error matching ErrExist
+// when an object exists at key already.
+func (f *filer) createTemp(ctx context.Context, key string, opts WriteOptions, write func(io.Writer) error) (FileEntry, error) {
+	tmp, err := os.CreateTemp("", "recordbot-file-*")
+	if err != nil {
+		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 64<<10)
+	if err := write(bw); err != nil {
+		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
+	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
+	}
+	if _, err := f.store.Create(ctx, key, io.NewSectionReader(tmp, 0, size), size, opts); err != nil {
+		return FileEntry{}, err
+	}
+	return FileEntry{Path: key, Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // putStream creates key from a file's content, hashing it on the way; a

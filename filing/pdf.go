@@ -2,6 +2,7 @@ package filing
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -14,6 +15,8 @@ import (
 	_ "image/png"
 	"io"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,6 +37,26 @@ const PDFFile = "data/transcript.pdf"
 // ones are listed by name, like other files, and stay in data/files/.
 const maxInlineImage = 2 << 20
 
+// The PDF shows at most pdfImages attached images, and reads at most
+// pdfImageBytes of them from the store (each image shown is read back
+// once, and held by the PDF library until the document is written, when
+// it is copied into the document: about three times its size in memory). The
+// images after that are named, with their size and their place in the
+// package, and the PDF says why: so a chat with a thousand photos costs
+// the PDF a bounded download and bounded memory, and every image is
+// still in the record, whole, beside the transcript.
+const (
+	pdfImages     = 40
+	pdfImageBytes = 8 << 20
+)
+
+// maxImagePixels bounds the PNG and GIF images shown in the PDF: fpdf
+// decodes a GIF, and a PNG with transparency, whole (4 bytes a pixel and
+// more), so a small file of huge dimensions would take any amount of
+// memory. Larger ones are named like other files. (JPEG is embedded as
+// it is, without decoding.) A phone's screenshot is about 3 megapixels.
+const maxImagePixels = 4_000_000
+
 // imageLoader returns the stored content of a record's payload file (a
 // path such as "data/files/001_chart.png"), for images shown in the PDF.
 type imageLoader func(ctx context.Context, path string) ([]byte, error)
@@ -41,44 +64,56 @@ type imageLoader func(ctx context.Context, path string) ([]byte, error)
 // pdfColour is the marking bar's colour, the HTML transcript's too.
 var pdfColour = [3]int{0x1d, 0x35, 0x57}
 
-// renderPDF renders the transcript of rec as an A4 PDF: the security
-// marking at the top and bottom of every page, the record id, class and
-// "page N of M" on every page, links that can be clicked, small images
-// inline, reactions in words, and times in UTC with the organisation's
-// time zone (tz, nil for UTC only) beside them. The Go fonts (BSD licence)
-// are embedded, subset, so it prints the same anywhere; characters they
-// lack (emoji, most non-Latin scripts) are shown as U+XXXX. The output
-// depends only on its inputs, so every attempt at a filing writes the same
-// bytes.
+// renderPDF renders the transcript of rec as an A4 PDF and writes it to
+// w: the security marking at the top and bottom of every page, the record
+// id, class and "page N of M" on every page, links that can be clicked,
+// small images inline (the first pdfImages), reactions in words, and
+// times in UTC with the organisation's time zone (tz, nil for UTC only)
+// beside them. The Go fonts (BSD licence) are embedded, subset, so it
+// prints the same anywhere; characters they lack (emoji, most non-Latin
+// scripts) are shown as U+XXXX. A thread of more than pdfMessages
+// messages or pdfTextBytes of text is shown up to there, and the PDF says
+// so. The output depends only on its inputs, so every attempt at a
+// filing writes the same bytes.
 //
 // It aims at PDF/A-2b: embedded fonts, XMP metadata with the PDF/A
 // identification, no encryption, no JavaScript. fpdf writes no output
 // intent (an ICC profile), which PDF/A requires for device colours: see
 // the README.
-func renderPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) ([]byte, error) {
-	pdf, err := drawPDF(ctx, rec, t, tz, load)
-	if err == nil || ctx.Err() != nil {
-		return pdf, err
+func renderPDF(ctx context.Context, w io.Writer, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) error {
+	err := drawPDF(ctx, w, rec, t, tz, load)
+	var we writeError
+	if err == nil || ctx.Err() != nil || errors.As(err, &we) {
+		return err
 	}
 	// A thread the PDF library cannot draw must not stop the record from
 	// being filed: the PDF then holds the metadata and says where the
-	// transcript is.
+	// transcript is. Nothing was written to w.
 	note := *t
 	note.Messages = []capture.Message{{Position: 0, Author: capture.Person{ID: Agent, DisplayName: Agent, Bot: true}, Time: rec.FiledAt,
 		ReadableText: "This transcript could not be drawn as PDF (" + err.Error() + "). The whole thread is in transcript.html, transcript.txt and thread.json in this folder."}}
-	return drawPDF(ctx, rec, &note, tz, nil)
+	return drawPDF(ctx, w, rec, &note, tz, nil)
 }
 
-// drawPDF draws the PDF transcript; a panic in the PDF library is
-// returned as an error.
-func drawPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) (out []byte, err error) {
+// writeError is a failure to write the finished PDF to its destination,
+// as opposed to a failure to draw it.
+type writeError struct{ error }
+
+func (e writeError) Unwrap() error { return e.error }
+
+// drawPDF draws the PDF transcript and writes it to out; a panic in the
+// PDF library is returned as an error, and out is written to only once
+// the whole document is drawn.
+func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("PDF library: %v", r)
+			err = fmt.Errorf("PDF library: %v", r)
 		}
 	}()
 	p := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
-	p.SetCompression(true)
+	// Streams are compressed as the document is written out, below:
+	// fpdf would take a new compressor (over a megabyte) for every page.
+	p.SetCompression(false)
 	p.SetCatalogSort(true)
 	p.SetCreationDate(rec.FiledAt.UTC())
 	p.SetModificationDate(rec.FiledAt.UTC())
@@ -97,7 +132,20 @@ func drawPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Locat
 	p.SetMargins(15, 24, 15)
 	p.SetAutoPageBreak(true, 22)
 
-	w := &pdfWriter{Fpdf: p, tz: tz}
+	w := &pdfWriter{Fpdf: p, tz: tz, load: load, total: len(t.Messages)}
+	msgs, cut := pdfExtent(t.Messages)
+	if len(msgs) < len(t.Messages) || cut >= 0 {
+		w.last = msgs[len(msgs)-1].Position
+		w.partial = true
+	}
+	for _, m := range msgs {
+		for _, f := range m.Files {
+			if showable(f) {
+				w.showable++
+				w.showableBytes += f.Size
+			}
+		}
+	}
 	// Running header and footer: the marking, the record id and class,
 	// the page number.
 	p.SetHeaderFunc(func() {
@@ -121,32 +169,199 @@ func drawPDF(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Locat
 	})
 	p.AddPage()
 	w.metadata(rec)
-	for _, m := range t.Messages {
+	for i, m := range msgs {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		w.message(ctx, m, load)
+		if i == len(msgs)-1 && cut >= 0 {
+			m.ReadableText = m.ReadableText[:cut] + "\n[The rest of this message is not in this PDF: see the note at its end.]"
+		}
+		w.message(ctx, m)
 	}
 	w.ln(3)
 	p.SetFont("go", "I", 8)
 	p.SetTextColor(80, 80, 80)
+	if w.partial {
+		p.MultiCell(0, 4, pdfText(w.extentNote()), "", "L", false)
+		w.ln(1)
+	}
+	if w.left > 0 {
+		p.MultiCell(0, 4, pdfText(w.imagesNote()), "", "L", false)
+		w.ln(1)
+	}
 	p.MultiCell(0, 4, "Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json; the thread as captured in data/thread.json.", "", "L", false)
-	var b bytes.Buffer
-	if err := p.Output(&b); err != nil {
-		return nil, fmt.Errorf("render PDF transcript: %w", err)
+	// fpdf holds the pages and the document in memory until Output,
+	// which hands the document over in one piece: it is written to out
+	// from there, its streams compressed, with the catalog's metadata
+	// entry after it, without another copy.
+	var doc pdfDoc
+	if err := p.Output(&doc); err != nil {
+		return fmt.Errorf("render PDF transcript: %w", err)
 	}
-	linked, lerr := linkMetadata(b.Bytes())
-	if lerr != nil {
-		return nil, fmt.Errorf("render PDF transcript: %w", lerr)
+	// Checked before anything is written, so that a document fpdf got
+	// wrong leaves out untouched for the fallback.
+	if _, err := linkMetadata(doc.data, 0, 0, [16]byte{}); err != nil {
+		return fmt.Errorf("render PDF transcript: %w", err)
 	}
-	return linked, nil
+	h := md5.New()
+	cw := &countWriter{w: io.MultiWriter(out, h)}
+	xref, err := compressStreams(doc.data, cw)
+	if err != nil {
+		var we writeError
+		if errors.As(err, &we) {
+			return err
+		}
+		return fmt.Errorf("render PDF transcript: %w", err)
+	}
+	var sum [16]byte
+	h.Sum(sum[:0])
+	tail, err := linkMetadata(doc.data, cw.n, xref, sum)
+	if err != nil {
+		return fmt.Errorf("render PDF transcript: %w", err)
+	}
+	if _, err := out.Write(tail); err != nil {
+		return writeError{err}
+	}
+	return nil
 }
 
-// linkMetadata appends an incremental update to pdf that names the XMP
-// metadata stream in the document catalog (fpdf writes the stream but not
-// the /Metadata entry, so readers would not find it) and gives the file
-// the /ID that PDF/A asks for. The original bytes are left as they are.
-func linkMetadata(pdf []byte) ([]byte, error) {
+// countWriter counts what it writes; a failure to write is a writeError.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err != nil {
+		return n, writeError{err}
+	}
+	return n, nil
+}
+
+// compressStreams writes doc, a PDF as fpdf writes it without
+// compression, to out with every stream whose dictionary holds only its
+// length (the pages' content) compressed with one compressor, object by
+// object, and a cross-reference table for the new offsets; it returns
+// the offset of that table. The objects, their numbers and the trailer
+// are otherwise as they were.
+func compressStreams(doc []byte, out io.Writer) (int64, error) {
+	m := regexp.MustCompile(`startxref\n(\d+)\n%%EOF\s*$`).FindSubmatch(doc)
+	if m == nil {
+		return 0, errors.New("no startxref in the PDF")
+	}
+	xrefAt, _ := strconv.Atoi(string(m[1]))
+	if xrefAt <= 0 || xrefAt >= len(doc) {
+		return 0, errors.New("bad startxref in the PDF")
+	}
+	table := doc[xrefAt:]
+	tr := bytes.Index(table, []byte("trailer\n"))
+	sx := bytes.LastIndex(table, []byte("startxref\n"))
+	if !bytes.HasPrefix(table, []byte("xref\n0 ")) || tr < 0 || sx < tr {
+		return 0, errors.New("no cross-reference table in the PDF")
+	}
+	lines := strings.Split(string(table[len("xref\n"):tr]), "\n")
+	var count int
+	if _, err := fmt.Sscanf(lines[0], "0 %d", &count); err != nil || count < 2 || len(lines) < count+1 {
+		return 0, errors.New("bad cross-reference table in the PDF")
+	}
+	// Object i starts at offsets[i]; it ends where the next one in the
+	// file starts, or at the table.
+	offsets := make([]int, count)
+	for i := 1; i < count; i++ {
+		f := strings.Fields(lines[i+1])
+		if len(f) != 3 || f[2] != "n" {
+			return 0, fmt.Errorf("bad cross-reference entry %d in the PDF", i)
+		}
+		o, err := strconv.Atoi(f[0])
+		if err != nil || o <= 0 || o >= xrefAt {
+			return 0, fmt.Errorf("bad cross-reference entry %d in the PDF", i)
+		}
+		offsets[i] = o
+	}
+	order := make([]int, 0, count-1)
+	for i := 1; i < count; i++ {
+		order = append(order, i)
+	}
+	sort.Slice(order, func(a, b int) bool { return offsets[order[a]] < offsets[order[b]] })
+	if _, err := out.Write(doc[:offsets[order[0]]]); err != nil {
+		return 0, err
+	}
+	at := int64(offsets[order[0]])
+	newAt := make([]int64, count)
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
+	for k, i := range order {
+		end := xrefAt
+		if k+1 < len(order) {
+			end = offsets[order[k+1]]
+		}
+		obj := doc[offsets[i]:end]
+		newAt[i] = at
+		head := fmt.Sprintf("%d 0 obj\n<</Length ", i)
+		if rest, ok := bytes.CutPrefix(obj, []byte(head)); ok {
+			if j := bytes.Index(rest, []byte(">>\nstream\n")); j > 0 && j < 12 {
+				n, err := strconv.Atoi(string(rest[:j]))
+				data := rest[j+len(">>\nstream\n"):]
+				if err == nil && n <= len(data) && string(data[n:]) == "\nendstream\nendobj\n" {
+					z.Reset()
+					zw.Reset(&z)
+					zw.Write(data[:n])
+					if err := zw.Close(); err != nil {
+						return 0, err
+					}
+					obj = fmt.Appendf(nil, "%d 0 obj\n<</Filter /FlateDecode /Length %d>>\nstream\n%s\nendstream\nendobj\n", i, z.Len(), z.Bytes())
+				}
+			}
+		}
+		if _, err := out.Write(obj); err != nil {
+			return 0, err
+		}
+		at += int64(len(obj))
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", count)
+	for i := 1; i < count; i++ {
+		fmt.Fprintf(&b, "%010d 00000 n \n", newAt[i])
+	}
+	b.Write(table[tr:sx])
+	fmt.Fprintf(&b, "startxref\n%d\n%%%%EOF\n", at)
+	if _, err := out.Write(b.Bytes()); err != nil {
+		return 0, err
+	}
+	return at, nil
+}
+
+// pdfDoc receives fpdf's output: kept as given when it comes in one
+// write (a slice of fpdf's buffer, which outlives Output), else copied.
+type pdfDoc struct {
+	data   []byte
+	copied bool
+}
+
+func (d *pdfDoc) Write(p []byte) (int, error) {
+	switch {
+	case d.data == nil:
+		d.data = p
+	case !d.copied:
+		d.data = append(append([]byte(nil), d.data...), p...)
+		d.copied = true
+	default:
+		d.data = append(d.data, p...)
+	}
+	return len(p), nil
+}
+
+// linkMetadata returns the incremental update to append to a PDF that
+// names the XMP metadata stream in the document catalog (fpdf writes the
+// stream but not the /Metadata entry, so readers would not find it) and
+// gives the file the /ID that PDF/A asks for. The objects are found in
+// pdf, fpdf's document; size, xref and sum are those of the document as
+// written (compressed), which the update follows: its length, the offset
+// of its cross-reference table and its MD5. The document's bytes are
+// left as they are.
+func linkMetadata(pdf []byte, size, xref int64, sum [16]byte) ([]byte, error) {
 	num := func(re string) (string, error) {
 		m := regexp.MustCompile(re).FindSubmatch(pdf)
 		if m == nil {
@@ -166,11 +381,7 @@ func linkMetadata(pdf []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	size, err := num(`/Size (\d+)`)
-	if err != nil {
-		return nil, err
-	}
-	prev, err := num(`startxref\n(\d+)\n%%EOF\s*$`)
+	objects, err := num(`/Size (\d+)`)
 	if err != nil {
 		return nil, err
 	}
@@ -178,26 +389,70 @@ func linkMetadata(pdf []byte) ([]byte, error) {
 	if m == nil {
 		return nil, errors.New("no document catalog in the PDF")
 	}
-	sum := md5.Sum(pdf)
 	id := hex.EncodeToString(sum[:])
 	var b bytes.Buffer
-	b.Write(pdf)
-	if !bytes.HasSuffix(pdf, []byte("\n")) {
-		b.WriteByte('\n')
-	}
-	at := b.Len()
 	fmt.Fprintf(&b, "%s 0 obj\n<<\n%s/Metadata %s 0 R\n>>\nendobj\n", root, m[1], meta)
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n%s 1\n%010d 00000 n\r\n", root, at)
-	fmt.Fprintf(&b, "trailer\n<<\n/Size %s\n/Root %s 0 R\n/Info %s 0 R\n/ID [<%s> <%s>]\n/Prev %s\n>>\nstartxref\n%d\n%%%%EOF\n", size, root, info, id, id, prev, xref)
+	at := size + int64(b.Len())
+	fmt.Fprintf(&b, "xref\n%s 1\n%010d 00000 n\r\n", root, size)
+	fmt.Fprintf(&b, "trailer\n<<\n/Size %s\n/Root %s 0 R\n/Info %s 0 R\n/ID [<%s> <%s>]\n/Prev %d\n>>\nstartxref\n%d\n%%%%EOF\n", objects, root, info, id, id, xref, at)
 	return b.Bytes(), nil
+}
+
+// A PDF transcript shows at most pdfMessages messages, with at most
+// pdfTextBytes of message text in all: fpdf holds every page of a
+// document in memory, uncompressed, until it writes it (about 23 KB a
+// page, 18 short messages), so a chat of 40,000 messages would take over
+// 50 MiB, and a message of megabytes any amount. The PDF of a longer
+// thread stops there, at the end of a message or inside one, and says so
+// on its first page and at its end; transcript.html, transcript.txt and
+// thread.json always hold the whole thread.
+const (
+	pdfMessages  = 5_000
+	pdfTextBytes = 2 << 20
+)
+
+// pdfExtent returns the messages of msgs the PDF shows, and where the
+// text of the last one is cut (a byte offset; -1 when it is shown whole).
+func pdfExtent(msgs []capture.Message) ([]capture.Message, int) {
+	left := pdfTextBytes
+	for i, m := range msgs {
+		if i == pdfMessages {
+			return msgs[:i], -1
+		}
+		if len(m.ReadableText) > left {
+			for left > 0 && !utf8.RuneStart(m.ReadableText[left]) {
+				left--
+			}
+			return msgs[:i+1], left
+		}
+		left -= len(m.ReadableText)
+	}
+	return msgs, -1
+}
+
+// extentNote says, in a PDF that stops before the end of the thread,
+// where it stops and where the rest is.
+func (w *pdfWriter) extentNote() string {
+	return fmt.Sprintf("This PDF shows the thread up to message [%d] of its %d messages: a PDF transcript holds at most %d messages and %s of message text. "+
+		"The whole thread is in transcript.html and transcript.txt beside this PDF, and as captured in thread.json.",
+		w.last, w.total, pdfMessages, humanSize(pdfTextBytes))
 }
 
 // pdfWriter holds the drawing helpers of one PDF transcript.
 type pdfWriter struct {
 	*fpdf.Fpdf
-	tz     *time.Location
-	images int
+	tz   *time.Location
+	load imageLoader
+	// images counts the images registered with fpdf (its names), shown
+	// those drawn, read the bytes read from the store for the PDF,
+	// showable the attached images small enough to show, left those
+	// of them named only, because the budget was spent.
+	images, shown, showable, left int
+	read, showableBytes           int64
+	// partial is set when the PDF stops before the end of the thread,
+	// after message [last] of total.
+	partial     bool
+	last, total int
 }
 
 // bar draws the marking across the page at y.
@@ -264,6 +519,15 @@ func (w *pdfWriter) metadata(rec *Record) {
 		{"Retention", rec.Retention.Rule},
 		{"Disposal", disposal},
 	}
+	if w.partial {
+		rows = append(rows, [2]string{"In this PDF", fmt.Sprintf("The thread up to message [%d] of %d (the most a PDF transcript holds). "+
+			"The whole thread is in transcript.html, transcript.txt and thread.json beside this PDF.", w.last, w.total)})
+	}
+	if w.showable > pdfImages || w.showableBytes > pdfImageBytes {
+		rows = append(rows, [2]string{"Images", fmt.Sprintf("%d attached. This PDF shows at most the first %d (%s of image files); "+
+			"it names the others where they were attached, with their place in this package. All are kept whole in files/ and shown in transcript.html.",
+			w.showable, pdfImages, humanSize(pdfImageBytes))})
+	}
 	w.SetFillColor(0xf3, 0xf3, 0xf3)
 	for _, r := range rows {
 		if r[1] == "" {
@@ -295,7 +559,7 @@ func (w *pdfWriter) metadata(rec *Record) {
 
 // message writes one message: who and when, its text with links, its
 // files (small images shown) and its reactions.
-func (w *pdfWriter) message(ctx context.Context, m capture.Message, load imageLoader) {
+func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 	if w.GetY() > 297-22-18 {
 		w.AddPage()
 	}
@@ -322,7 +586,7 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message, load imageLo
 	w.linked(5, m.ReadableText)
 	w.ln(5.5)
 	for _, f := range m.Files {
-		w.file(ctx, f, load)
+		w.file(ctx, f)
 	}
 	if len(m.Reactions) > 0 {
 		var rs []string
@@ -406,9 +670,17 @@ func (w *pdfWriter) plain(h float64, text string) {
 	}
 }
 
-// file writes one attached file: a small image inline, else its name,
-// size and a link to it inside the package.
-func (w *pdfWriter) file(ctx context.Context, f capture.File, load imageLoader) {
+// showable reports whether an attached file is an image small enough to
+// show inside the transcripts (the HTML shows them all; the PDF shows
+// those its budget allows).
+func showable(f capture.File) bool {
+	return f.Path != "" && imgType(f.MIMEType) != "" && f.Size >= 0 && f.Size <= maxInlineImage
+}
+
+// file writes one attached file: a small image inline while the PDF's
+// image budget lasts, else its name, size and a link to it inside the
+// package.
+func (w *pdfWriter) file(ctx context.Context, f capture.File) {
 	w.SetFont("go", "", 8.5)
 	if f.Path == "" {
 		w.SetTextColor(0xa4, 0x00, 0x0f)
@@ -421,12 +693,21 @@ func (w *pdfWriter) file(ctx context.Context, f capture.File, load imageLoader) 
 		return
 	}
 	rel := strings.TrimPrefix(f.Path, "data/")
-	if imgType(f.MIMEType) != "" && f.Size >= 0 && f.Size <= maxInlineImage && load != nil {
-		if data, err := load(ctx, f.Path); err == nil && w.image(f, data) {
-			return
+	label := "File: "
+	if showable(f) && w.load != nil {
+		if w.shown < pdfImages && w.read+f.Size <= pdfImageBytes {
+			data, err := w.load(ctx, f.Path)
+			w.read += max(int64(len(data)), f.Size)
+			if err == nil && w.image(f, data) {
+				w.shown++
+				return
+			}
+		} else {
+			w.left++
+			label = "Image not shown in this PDF (see the note at its end): "
 		}
 	}
-	w.Write(4.5, "File: ")
+	w.Write(4.5, label)
 	w.SetTextColor(0x1a, 0x4f, 0xa0)
 	w.WriteLinkString(4.5, pdfText(f.Name), rel)
 	w.SetTextColor(60, 60, 60)
@@ -435,11 +716,24 @@ func (w *pdfWriter) file(ctx context.Context, f capture.File, load imageLoader) 
 	w.ln(5)
 }
 
+// imagesNote says, at the end of a PDF that left images out, how many
+// and why, and where they are.
+func (w *pdfWriter) imagesNote() string {
+	return fmt.Sprintf("This PDF shows %d of the thread's %d images: it shows at most %d, read from at most %s of image files. "+
+		"The other %d are named where they were attached, with their place in this package (files/...). Every attached file, "+
+		"these images included, is kept whole in the files folder beside this transcript, listed in manifest-sha256.txt, "+
+		"and transcript.html shows every image.",
+		w.shown, w.showable, pdfImages, humanSize(pdfImageBytes), w.showable-w.shown)
+}
+
 // image shows an attached image at most 90 mm wide and 70 mm high, with
 // its name under it; false if it cannot be decoded.
 func (w *pdfWriter) image(f capture.File, data []byte) bool {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil || cfg.Width == 0 || cfg.Height == 0 {
+		return false
+	}
+	if t := imgType(f.MIMEType); (t == "PNG" || t == "GIF") && cfg.Width*cfg.Height > maxImagePixels {
 		return false
 	}
 	w.images++

@@ -2,13 +2,20 @@ package filing
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +88,13 @@ func chart(seed int) []byte {
 	return buf.Bytes()
 }
 
+// pdfBytes renders the PDF transcript into memory.
+func pdfBytes(ctx context.Context, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) ([]byte, error) {
+	var b bytes.Buffer
+	err := renderPDF(ctx, &b, rec, t, tz, load)
+	return b.Bytes(), err
+}
+
 func testRecord(t *capture.Thread) *Record {
 	filed := time.Date(2026, 3, 31, 10, 0, 0, 0, time.UTC)
 	return &Record{Schema: RecordSchema, ID: "019d4a5e-7c00-7000-8000-00000abc1234", Title: "Roads budget 2026: option B agreed",
@@ -108,7 +122,7 @@ func TestRenderPDF(t *testing.T) {
 		}
 		return nil, ErrNotExist
 	}
-	pdf, err := renderPDF(ctx, rec, th, tz, load)
+	pdf, err := pdfBytes(ctx, rec, th, tz, load)
 	if err != nil {
 		t.Fatalf("renderPDF: %v", err)
 	}
@@ -117,6 +131,7 @@ func TestRenderPDF(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	checkXref(t, pdf)
 	s := string(pdf)
 	pages := strings.Count(s, "/Type /Page\n")
 	if pages < 10 {
@@ -205,7 +220,7 @@ func TestRenderPDFHostile(t *testing.T) {
 	}
 	load := func(_ context.Context, p string) ([]byte, error) { return files[p], nil }
 	start := time.Now()
-	pdf, err := renderPDF(ctx, rec, th, nil, load)
+	pdf, err := pdfBytes(ctx, rec, th, nil, load)
 	if err != nil {
 		t.Fatalf("renderPDF(hostile): %v", err)
 	}
@@ -218,6 +233,7 @@ func TestRenderPDFHostile(t *testing.T) {
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		t.Fatalf("renderPDF(hostile) is not a PDF")
 	}
+	checkXref(t, pdf)
 	if dir := os.Getenv("RECORDBOT_PDF_OUT"); dir != "" {
 		os.WriteFile(filepath.Join(dir, "hostile.pdf"), pdf, 0o644)
 	}
@@ -239,11 +255,293 @@ func TestRenderPDFFallback(t *testing.T) {
 	th, _ := longThread(30)
 	rec := testRecord(th)
 	broken := func(context.Context, string) ([]byte, error) { panic("drawing failed") }
-	pdf, err := renderPDF(context.Background(), rec, th, nil, broken)
+	pdf, err := pdfBytes(context.Background(), rec, th, nil, broken)
 	if err != nil {
 		t.Fatalf("renderPDF with a failing drawing: %v", err)
 	}
+	checkXref(t, pdf)
 	if s := string(pdf); !strings.HasPrefix(s, "%PDF-") || strings.Count(s, "/Type /Page\n") != 1 || !strings.Contains(s, "/Metadata ") {
 		t.Errorf("fallback PDF: want one page with metadata, got %d pages", strings.Count(s, "/Type /Page\n"))
+	}
+}
+
+// pdfWords returns the text drawn in pdf: its compressed streams
+// inflated, with the zero bytes of the UTF-16 text taken out, enough to
+// find a sentence the PDF shows.
+func pdfWords(t *testing.T, pdf []byte) string {
+	t.Helper()
+	var b strings.Builder
+	for rest := pdf; ; {
+		i := bytes.Index(rest, []byte("/FlateDecode"))
+		if i < 0 {
+			break
+		}
+		rest = rest[i:]
+		s := bytes.Index(rest, []byte("stream\n"))
+		e := bytes.Index(rest, []byte("\nendstream"))
+		if s < 0 || e < s {
+			break
+		}
+		if zr, err := zlib.NewReader(bytes.NewReader(rest[s+len("stream\n") : e])); err == nil {
+			data, _ := io.ReadAll(zr)
+			b.Write(bytes.ReplaceAll(data, []byte{0}, nil))
+		}
+		rest = rest[e:]
+	}
+	return b.String()
+}
+
+// imageThread is a thread of n messages, each with a PNG chart of about
+// size bytes attached (padded with a text chunk), and a loader that
+// counts what the PDF reads.
+func imageThread(n, size int) (*capture.Thread, imageLoader, *int, *int64) {
+	th, _ := longThread(n)
+	files := map[string][]byte{}
+	for i := range th.Messages {
+		img := chart(i)
+		if pad := size - len(img); pad > 0 {
+			img = padPNG(img, pad)
+		}
+		path := fmt.Sprintf("data/files/%03d_photo.png", i+1)
+		files[path] = img
+		th.Messages[i].Files = []capture.File{{ID: fmt.Sprint("P", i), Name: fmt.Sprintf("photo %d.png", i+1), MIMEType: "image/png", Size: int64(len(img)), Path: path}}
+	}
+	var loads int
+	var read int64
+	load := func(_ context.Context, p string) ([]byte, error) {
+		loads++
+		read += int64(len(files[p]))
+		return files[p], nil
+	}
+	return th, load, &loads, &read
+}
+
+// padPNG adds a tEXt chunk of n bytes before a PNG's end chunk, so that
+// it is larger but shows the same.
+func padPNG(img []byte, n int) []byte {
+	end := len(img) - 12 // the IEND chunk
+	chunk := make([]byte, 0, n+12)
+	chunk = binary.BigEndian.AppendUint32(chunk, uint32(n))
+	body := append([]byte("tEXt"), "pad\x00"...)
+	body = append(body, bytes.Repeat([]byte("x"), n-4)...)
+	chunk = append(chunk, body...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(body))
+	return append(append(append([]byte(nil), img[:end]...), chunk...), img[end:]...)
+}
+
+// The PDF shows at most pdfImages images: a thread with more reads no
+// more than that from the store, names the rest with their place in the
+// package, and says why on its first page and at its end.
+func TestRenderPDFImageCount(t *testing.T) {
+	n := pdfImages + 15
+	th, load, loads, _ := imageThread(n, 0)
+	rec := testRecord(th)
+	pdf, err := pdfBytes(context.Background(), rec, th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkXref(t, pdf)
+	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != pdfImages {
+		t.Errorf("images shown = %d, want the budget, %d", got, pdfImages)
+	}
+	if *loads != pdfImages {
+		t.Errorf("images read from the store = %d, want %d", *loads, pdfImages)
+	}
+	for i := pdfImages + 1; i <= n; i++ { // the rest are named, with a link into the package
+		if want := fmt.Sprintf("/URI (files/%03d_photo.png)", i); !bytes.Contains(pdf, []byte(want)) {
+			t.Errorf("PDF lacks %q for an image over the budget", want)
+		}
+	}
+	words := pdfWords(t, pdf)
+	for _, want := range []string{
+		fmt.Sprintf("This PDF shows %d of the thread's %d images", pdfImages, n),
+		"Image not shown in this PDF",
+		fmt.Sprintf("%d attached. This PDF shows at most the first %d", n, pdfImages), // the first page's row
+	} {
+		if !strings.Contains(words, want) {
+			t.Errorf("PDF does not say %q", want)
+		}
+	}
+}
+
+// The PDF reads at most pdfImageBytes of images: 1.5 MiB photos stop it
+// after five, well before the count budget.
+func TestRenderPDFImageBytes(t *testing.T) {
+	th, load, loads, read := imageThread(20, 1536<<10)
+	rec := testRecord(th)
+	pdf, err := pdfBytes(context.Background(), rec, th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *read > pdfImageBytes {
+		t.Errorf("read %d bytes of images for the PDF, want at most %d", *read, pdfImageBytes)
+	}
+	want := int(pdfImageBytes / (1536<<10 + 10_000))
+	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != *loads || got != want {
+		t.Errorf("images shown = %d (read %d), want %d", got, *loads, want)
+	}
+	if words := pdfWords(t, pdf); !strings.Contains(words, fmt.Sprintf("This PDF shows %d of the thread's 20 images", want)) {
+		t.Errorf("PDF does not say how many images it shows")
+	}
+}
+
+// A thread over pdfMessages messages gets a PDF of the first ones that
+// says where it stops and where the rest is; one message of megabytes is
+// cut at pdfTextBytes. Both keep the PDF to a bounded number of pages.
+func TestRenderPDFExtent(t *testing.T) {
+	t.Run("messages", func(t *testing.T) {
+		th := chatThread(pdfMessages + 50)
+		pdf, err := pdfBytes(context.Background(), testRecord(th), th, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkXref(t, pdf)
+		words := pdfWords(t, pdf)
+		last := fmt.Sprintf("[%d] ", pdfMessages-1)
+		if !strings.Contains(words, last) || strings.Contains(words, fmt.Sprintf("[%d] ", pdfMessages)) {
+			t.Errorf("PDF should end with message %s", last)
+		}
+		for _, want := range []string{
+			fmt.Sprintf("This PDF shows the thread up to message [%d] of its %d messages", pdfMessages-1, pdfMessages+50),
+			fmt.Sprintf("The thread up to message [%d] of %d", pdfMessages-1, pdfMessages+50),
+		} {
+			if !strings.Contains(words, want) {
+				t.Errorf("PDF does not say %q", want)
+			}
+		}
+		if pages := bytes.Count(pdf, []byte("/Type /Page\n")); pages > 400 {
+			t.Errorf("pages = %d for %d messages shown, want at most 400", pages, pdfMessages)
+		}
+	})
+	t.Run("text", func(t *testing.T) {
+		th, _ := longThread(3)
+		th.Messages[1].ReadableText = strings.Repeat("Ever so long a pasted document. ", 2*pdfTextBytes/32)
+		pdf, err := pdfBytes(context.Background(), testRecord(th), th, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		words := pdfWords(t, pdf)
+		if !strings.Contains(words, "The rest of this message is not in this PDF") || strings.Contains(words, "[2] ") {
+			t.Errorf("the long message should be cut, and the PDF end there")
+		}
+		if !strings.Contains(words, "This PDF shows the thread up to message [1] of its 3 messages") {
+			t.Errorf("PDF does not say where it stops")
+		}
+		// 2 MiB of text is about 400 pages; the whole message, twice that.
+		if pages := bytes.Count(pdf, []byte("/Type /Page\n")); pages > 450 {
+			t.Errorf("pages = %d, want the text budget to hold it under 450", pages)
+		}
+	})
+}
+
+// A thread within the budgets says nothing of them.
+func TestRenderPDFWhole(t *testing.T) {
+	th, load, _, _ := imageThread(5, 0)
+	pdf, err := pdfBytes(context.Background(), testRecord(th), th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := pdfWords(t, pdf)
+	for _, not := range []string{"not shown in this PDF", "This PDF shows", "In this PDF"} {
+		if strings.Contains(words, not) {
+			t.Errorf("PDF within the budgets says %q", not)
+		}
+	}
+	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != 5 {
+		t.Errorf("images shown = %d, want 5", got)
+	}
+}
+
+// writeThreadJSON writes what json.MarshalIndent does, byte for byte,
+// for threads with every field, hidden and HTML characters, and none.
+func TestWriteThreadJSON(t *testing.T) {
+	long, _ := longThread(60)
+	long.Messages[3].ReadableText = "<b>&amp;</b> \u2028 \u202E \x00 \"quoted\"\n  \"messages\": []"
+	long.Provenance = &capture.Provenance{Kind: "user-export", FileName: "x.zip", Notes: []string{"a"}}
+	one := chatThread(1)
+	for name, th := range map[string]*capture.Thread{"long": long, "one": one, "empty": {Platform: capture.Slack}} {
+		want, err := json.MarshalIndent(th, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := writeThreadJSON(&got, th); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("%s: writeThreadJSON differs from json.MarshalIndent", name)
+		}
+	}
+}
+
+// A PNG of small size but huge dimensions, which fpdf would decode whole,
+// is named rather than shown.
+func TestRenderPDFImagePixels(t *testing.T) {
+	var big bytes.Buffer
+	if err := png.Encode(&big, image.NewNRGBA(image.Rect(0, 0, 2500, 2000))); err != nil { // 5 MP, transparent
+		t.Fatal(err)
+	}
+	th, _ := longThread(2)
+	th.Messages[0].Files = []capture.File{{Name: "blank.png", MIMEType: "image/png", Size: int64(big.Len()), Path: "data/files/001_blank.png"}}
+	th.Messages[1].Files = []capture.File{{Name: "chart.png", MIMEType: "image/png", Size: 100, Path: "data/files/002_chart.png"}}
+	files := map[string][]byte{"data/files/001_blank.png": big.Bytes(), "data/files/002_chart.png": chart(1)}
+	load := func(_ context.Context, p string) ([]byte, error) { return files[p], nil }
+	pdf, err := pdfBytes(context.Background(), testRecord(th), th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != 1 {
+		t.Errorf("images shown = %d, want 1 (the chart, not the 5-megapixel PNG)", got)
+	}
+	if !bytes.Contains(pdf, []byte("/URI (files/001_blank.png)")) {
+		t.Errorf("the PNG not shown is not named with a link")
+	}
+}
+
+// checkXref checks pdf's cross-reference tables, as a reader follows
+// them: the last one (the metadata update), then the one it names as
+// /Prev; every entry must point at its object, and every stream's
+// /Length must end at its endstream.
+func checkXref(t *testing.T, pdf []byte) {
+	t.Helper()
+	start := regexp.MustCompile(`startxref\n(\d+)\n%%EOF\n$`).FindSubmatch(pdf)
+	if start == nil {
+		t.Fatal("PDF does not end with startxref and its end-of-file marker")
+	}
+	at, _ := strconv.Atoi(string(start[1]))
+	for tables := 0; at > 0; tables++ {
+		if tables == 2 || at >= len(pdf) || !bytes.HasPrefix(pdf[at:], []byte("xref\n")) {
+			t.Fatalf("no cross-reference table at %d", at)
+		}
+		sec := pdf[at+len("xref\n"):]
+		var first, n int
+		if _, err := fmt.Sscanf(string(sec[:bytes.IndexByte(sec, '\n')]), "%d %d", &first, &n); err != nil {
+			t.Fatalf("cross-reference table at %d: %v", at, err)
+		}
+		sec = sec[bytes.IndexByte(sec, '\n')+1:]
+		for i := range n {
+			var off, gen int
+			var kind string
+			fmt.Sscanf(string(sec[i*20:i*20+19]), "%d %d %s", &off, &gen, &kind)
+			if kind != "n" {
+				continue
+			}
+			if want := fmt.Sprintf("%d 0 obj\n", first+i); off >= len(pdf) || !bytes.HasPrefix(pdf[off:], []byte(want)) {
+				t.Fatalf("cross-reference entry %d points at %d, not at its object", first+i, off)
+			}
+		}
+		trailer := pdf[at:]
+		trailer = trailer[:bytes.Index(trailer, []byte("startxref"))]
+		prev := regexp.MustCompile(`/Prev (\d+)`).FindSubmatch(trailer)
+		at = 0
+		if prev != nil {
+			at, _ = strconv.Atoi(string(prev[1]))
+		}
+	}
+	for _, m := range regexp.MustCompile(`/Length (\d+)[^\n]*>>\nstream\n`).FindAllSubmatchIndex(pdf, -1) {
+		n, _ := strconv.Atoi(string(pdf[m[2]:m[3]]))
+		if end := m[1] + n; end+10 > len(pdf) || string(pdf[end:end+10]) != "\nendstream" {
+			t.Fatalf("a stream's /Length %d does not end at its endstream", n)
+		}
 	}
 }

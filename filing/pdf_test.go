@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,4 +118,88 @@ func TestFiledPDFTranscript(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A thread with more images than the PDF shows is filed valid on both
+// stores with every image in the package and in transcript.html; the PDF
+// shows the first PDFImages, names the others with a link to their
+// place in the package, and reads no more than it shows.
+func TestFiledPDFImageBudget(t *testing.T) {
+	ctx := context.Background()
+	n := filing.PDFImages + 10
+	th := testThread(n)
+	for i := range th.Messages {
+		data := pngChart(i)
+		th.Messages[i].Files = []capture.File{{ID: fmt.Sprint("P", i), Name: fmt.Sprintf("photo %d.png", i), MIMEType: "image/png", Size: int64(len(data)),
+			Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}}
+	}
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			counted := &countingStore{Store: st}
+			svc := newServiceWith(t, filing.Options{Store: counted, Plan: filing.SamplePlan()})
+			sum, err := svc.FileThread(ctx, request("Site visit photos"), th)
+			if err != nil {
+				t.Fatalf("FileThread: %v", err)
+			}
+			bag, err := bagcheck.Check(ctx, st, sum.Key)
+			if err != nil {
+				t.Fatalf("bag: %v", err)
+			}
+			stored := 0
+			for p := range bag.Payload {
+				if strings.HasPrefix(p, "data/files/") {
+					stored++
+				}
+			}
+			if stored != n {
+				t.Errorf("images in the package = %d, want all %d", stored, n)
+			}
+			if got := strings.Count(readAll(t, st, sum.Key+filing.HTMLFile), "<img "); got != n {
+				t.Errorf("images shown in transcript.html = %d, want all %d", got, n)
+			}
+			pdf := readAll(t, st, sum.Key+filing.PDFFile)
+			if got := strings.Count(pdf, "/Subtype /Image"); got != filing.PDFImages {
+				t.Errorf("images shown in the PDF = %d, want %d", got, filing.PDFImages)
+			}
+			for i := filing.PDFImages; i < n; i++ {
+				if want := "/URI (" + strings.TrimPrefix(filing.DataPath(i+1, n, fmt.Sprintf("photo %d.png", i)), "data/") + ")"; !strings.Contains(pdf, want) {
+					t.Errorf("PDF lacks the link %q to an image it does not show", want)
+				}
+			}
+			if got := counted.opened("data/files/"); got != filing.PDFImages {
+				t.Errorf("images read back for the PDF = %d, want %d", got, filing.PDFImages)
+			}
+		})
+	}
+}
+
+// countingStore counts the objects read, by key (an Open that finds
+// nothing, as filing's check before it creates one, is not counted).
+type countingStore struct {
+	filing.Store
+	mu    sync.Mutex
+	opens []string
+}
+
+func (c *countingStore) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
+	rc, info, err := c.Store.Open(ctx, key)
+	if err == nil {
+		c.mu.Lock()
+		c.opens = append(c.opens, key)
+		c.mu.Unlock()
+	}
+	return rc, info, err
+}
+
+// opened is how many objects whose key has part in it were read.
+func (c *countingStore) opened(part string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, k := range c.opens {
+		if strings.Contains(k, part) {
+			n++
+		}
+	}
+	return n
 }

@@ -1,9 +1,10 @@
 package filing
 
 import (
-	"bytes"
+	"bufio"
 	"fmt"
 	"html/template"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -99,10 +100,10 @@ var transcriptFuncs = template.FuncMap{
 	"emoji": reactionEmoji,
 	"words": reactionWords,
 	// inline reports whether an attached file is an image small enough
-	// to show in the transcript (the PDF shows the same ones).
-	"inline": func(f capture.File) bool {
-		return imgType(f.MIMEType) != "" && f.Size >= 0 && f.Size <= maxInlineImage
-	},
+	// to show in the transcript: the HTML shows every one (the browser
+	// reads it from the package); the PDF, which embeds them, the first
+	// ones its budget allows.
+	"inline": showable,
 }
 
 // The HTML transcript is self-contained: inline style, no scripts, no
@@ -187,13 +188,12 @@ a{color:inherit}
 // renderHTML writes the HTML transcript; tz is the organisation's time
 // zone, shown beside UTC (nil: UTC only). Printed, it is A4 with the
 // marking, record id, class and "page N of M" in the margins of every page
-// (CSS @page margin boxes).
-func renderHTML(rec *Record, t *capture.Thread, tz *time.Location) ([]byte, error) {
-	var b bytes.Buffer
-	if err := transcriptHTML.Execute(&b, transcriptData{rec, t, tz}); err != nil {
-		return nil, fmt.Errorf("render transcript: %w", err)
+// (CSS @page margin boxes). It is written to w as it is rendered.
+func renderHTML(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) error {
+	if err := transcriptHTML.Execute(w, transcriptData{rec, t, tz}); err != nil {
+		return fmt.Errorf("render transcript: %w", err)
 	}
-	return b.Bytes(), nil
+	return nil
 }
 
 // Visible returns s with every character that would hide, disguise or
@@ -244,16 +244,17 @@ func hidden(r rune) bool {
 	return false
 }
 
-// renderText writes the plain-text transcript. Everything from the chat
-// passes through Visible, so a control character or a bidi override
-// shows as what it is rather than acting on the reader's screen.
-func renderText(rec *Record, t *capture.Thread, tz *time.Location) []byte {
-	var b bytes.Buffer
+// renderText writes the plain-text transcript to w, a message at a time.
+// Everything from the chat passes through Visible, so a control character
+// or a bidi override shows as what it is rather than acting on the
+// reader's screen.
+func renderText(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) error {
+	b := bufio.NewWriter(w)
 	line := strings.Repeat("=", 72)
-	fmt.Fprintf(&b, "%s\n%s\n%s\n\n", rec.Marking, Visible(rec.Title), line)
+	fmt.Fprintf(b, "%s\n%s\n%s\n\n", rec.Marking, Visible(rec.Title), line)
 	field := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(&b, "%-17s %s\n", k+":", Visible(v))
+			fmt.Fprintf(b, "%-17s %s\n", k+":", Visible(v))
 		}
 	}
 	field("Record id", rec.ID)
@@ -276,27 +277,27 @@ func renderText(rec *Record, t *capture.Thread, tz *time.Location) []byte {
 	field("Retention", rec.Retention.Rule)
 	field("Disposal date", rec.Retention.DisposalDate)
 	if rec.Description != "" {
-		fmt.Fprintf(&b, "\n%s\n", Visible(rec.Description))
+		fmt.Fprintf(b, "\n%s\n", Visible(rec.Description))
 	}
-	fmt.Fprintf(&b, "%s\n", line)
+	fmt.Fprintf(b, "%s\n", line)
 	for _, m := range t.Messages {
-		fmt.Fprintf(&b, "\n[%d] %s", m.Position, Visible(Label(m.Author)))
+		fmt.Fprintf(b, "\n[%d] %s", m.Position, Visible(Label(m.Author)))
 		if m.Author.Bot {
 			b.WriteString(" (bot)")
 		}
-		fmt.Fprintf(&b, " — %s", stamp(m.Time, tz))
+		fmt.Fprintf(b, " — %s", stamp(m.Time, tz))
 		if m.Edited != nil {
-			fmt.Fprintf(&b, " (edited %s)", stamp(m.Edited.At, tz))
+			fmt.Fprintf(b, " (edited %s)", stamp(m.Edited.At, tz))
 		}
 		b.WriteString("\n")
 		for _, l := range strings.Split(Visible(m.ReadableText), "\n") {
-			fmt.Fprintf(&b, "    %s\n", l)
+			fmt.Fprintf(b, "    %s\n", l)
 		}
 		for _, f := range m.Files {
 			if f.Path != "" {
-				fmt.Fprintf(&b, "    [file] %s -> %s\n", Visible(f.Name), f.Path)
+				fmt.Fprintf(b, "    [file] %s -> %s\n", Visible(f.Name), f.Path)
 			} else {
-				fmt.Fprintf(&b, "    [file not captured] %s %s\n", Visible(f.Name), Visible(f.Error))
+				fmt.Fprintf(b, "    [file not captured] %s %s\n", Visible(f.Name), Visible(f.Error))
 			}
 		}
 		for _, r := range m.Reactions {
@@ -304,11 +305,11 @@ func renderText(rec *Record, t *capture.Thread, tz *time.Location) []byte {
 			for _, u := range r.Users {
 				names = append(names, Visible(Label(u)))
 			}
-			fmt.Fprintf(&b, "    [reaction] %s (:%s:) × %d %s\n", reactionWords(r.Emoji), Visible(r.Emoji), r.Count, strings.Join(names, ", "))
+			fmt.Fprintf(b, "    [reaction] %s (:%s:) × %d %s\n", reactionWords(r.Emoji), Visible(r.Emoji), r.Count, strings.Join(names, ", "))
 		}
 	}
-	fmt.Fprintf(&b, "\n%s\n%s\n", line, rec.Marking)
-	return b.Bytes()
+	fmt.Fprintf(b, "\n%s\n%s\n", line, rec.Marking)
+	return b.Flush()
 }
 
 func firstNonEmpty(s ...string) string {

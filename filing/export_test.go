@@ -1,0 +1,5 @@
+package filing
+
+// PDFImages is the most images the PDF transcript shows, for the external
+// tests.
+const PDFImages = pdfImages
