@@ -135,7 +135,7 @@ func TestFiledPDFImageBudget(t *testing.T) {
 	}
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			counted := &countingStore{Store: st}
+			counted := &readCounter{Store: st}
 			svc := newServiceWith(t, filing.Options{Store: counted, Plan: filing.SamplePlan()})
 			sum, err := svc.FileThread(ctx, request("Site visit photos"), th)
 			if err != nil {
@@ -173,15 +173,15 @@ func TestFiledPDFImageBudget(t *testing.T) {
 	}
 }
 
-// countingStore counts the objects read, by key (an Open that finds
+// readCounter counts the objects read, by key (an Open that finds
 // nothing, as filing's check before it creates one, is not counted).
-type countingStore struct {
+type readCounter struct {
 	filing.Store
 	mu    sync.Mutex
 	opens []string
 }
 
-func (c *countingStore) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
+func (c *readCounter) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
 	rc, info, err := c.Store.Open(ctx, key)
 	if err == nil {
 		c.mu.Lock()
@@ -192,7 +192,7 @@ func (c *countingStore) Open(ctx context.Context, key string) (io.ReadCloser, fi
 }
 
 // opened is how many objects whose key has part in it were read.
-func (c *countingStore) opened(part string) int {
+func (c *readCounter) opened(part string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
