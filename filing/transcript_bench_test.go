@@ -10,10 +10,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
-	"runtime/metrics"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/recordbot/recordbot/internal/heappeak"
 
 	"github.com/recordbot/recordbot/capture"
 )
@@ -59,37 +59,11 @@ func noisyJPEG(b *testing.B, w, h int) []byte {
 	return buf.Bytes()
 }
 
-// peakHeap runs f and returns the peak heap in use (objects and unused
-// span space, as BenchmarkImportExport samples it) while it ran, in MiB.
+// peakHeap runs f and returns the peak heap in use while it ran, in MiB.
 func peakHeap(f func()) float64 {
-	runtime.GC()
-	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
-	var peak uint64
-	sample := func() {
-		metrics.Read(samples)
-		peak = max(peak, samples[0].Value.Uint64()+samples[1].Value.Uint64())
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				sample()
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	}()
+	h := heappeak.Start()
 	f()
-	close(stop)
-	wg.Wait()
-	return float64(peak) / (1 << 20)
+	return h.Stop()
 }
 
 // BenchmarkTranscripts renders the transcripts and the snapshot of a

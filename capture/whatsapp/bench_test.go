@@ -10,12 +10,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/recordbot/recordbot/internal/heappeak"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/capture"
@@ -139,31 +138,9 @@ func BenchmarkImportExport(b *testing.B) {
 	// use (MemStats.HeapInuse: live and unswept objects and the free
 	// space of their spans) and as the process's peak resident set, which
 	// counts everything, reset before the import starts.
-	runtime.GC()
-	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
-	var peak uint64
-	sample := func() {
-		metrics.Read(samples)
-		peak = max(peak, samples[0].Value.Uint64()+samples[1].Value.Uint64())
-	}
 	resetPeakRSS(b)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				sample()
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	}()
+	heap := heappeak.Start()
+	var peakHeap float64
 	var peakRSS float64
 
 	var importing, reading, plain time.Duration
@@ -194,8 +171,7 @@ func BenchmarkImportExport(b *testing.B) {
 		importing += time.Since(start)
 		if i == 0 {
 			b.StopTimer()
-			close(stop)
-			wg.Wait()
+			peakHeap = heap.Stop()
 			peakRSS = peakRSSMiB(b)
 			b.StartTimer()
 		}
@@ -231,7 +207,7 @@ func BenchmarkImportExport(b *testing.B) {
 	b.ReportMetric(mb/importing.Seconds(), "import-MB/s")
 	b.ReportMetric(mb/plain.Seconds(), "putobject-MB/s")
 	b.ReportMetric(importing.Seconds()/plain.Seconds(), "ratio")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(peakHeap, "peak-heap-MiB")
 	b.ReportMetric(peakRSS, "peak-rss-MiB")
 	b.ReportMetric(float64(nfiles), "media-files")
 	b.ReportMetric(reading.Seconds()/float64(b.N), "read-s")
