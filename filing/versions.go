@@ -36,9 +36,10 @@ type Versioner interface {
 	// key starts with prefix: keys in order, and for each key its versions
 	// oldest first (the first one yielded is the one written first).
 	Versions(ctx context.Context, prefix string) iter.Seq2[Version, error]
-	// OpenVersion streams one version of the object at key; ErrNotExist if
+	// OpenVersion streams one version of the object at key and describes
+	// it, with its Object Lock state, from the read itself; ErrNotExist if
 	// there is no such version.
-	OpenVersion(ctx context.Context, key, versionID string) (io.ReadCloser, error)
+	OpenVersion(ctx context.Context, key, versionID string) (io.ReadCloser, ObjectInfo, error)
 	// StatVersion describes one version, with its Object Lock state.
 	StatVersion(ctx context.Context, key, versionID string) (ObjectInfo, error)
 	// SetLegalHoldVersion puts a legal hold on one version, or lifts it.
@@ -127,7 +128,7 @@ func OpenFirst(ctx context.Context, st Store, key string) (io.ReadCloser, *Histo
 	if err != nil {
 		return nil, nil, err
 	}
-	rc, err := h.Open(ctx, st)
+	rc, _, err := h.Open(ctx, st)
 	return rc, h, err
 }
 
@@ -145,13 +146,14 @@ func HistoryOf(ctx context.Context, st Store, key string) (*History, error) {
 	return nil, fmt.Errorf("history of %s: %w", key, ErrNotExist)
 }
 
-// Open streams h's first version.
-func (h *History) Open(ctx context.Context, st Store) (io.ReadCloser, error) {
+// Open streams h's first version and describes it from the read itself:
+// on S3 with Object Lock that includes its retention and legal hold, so a
+// reader that also needs the lock asks no second question.
+func (h *History) Open(ctx context.Context, st Store) (io.ReadCloser, ObjectInfo, error) {
 	if vs, ok := st.(Versioner); ok && h.First.ID != "" {
 		return vs.OpenVersion(ctx, h.Key, h.First.ID)
 	}
-	rc, _, err := st.Open(ctx, h.Key)
-	return rc, err
+	return st.Open(ctx, h.Key)
 }
 
 // Stat describes h's first version, with its Object Lock state.

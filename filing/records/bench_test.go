@@ -172,7 +172,7 @@ func (c *countingStore) Open(ctx context.Context, key string) (io.ReadCloser, fi
 	return c.Store.Open(ctx, key)
 }
 
-func (c *countingStore) OpenVersion(ctx context.Context, key, id string) (io.ReadCloser, error) {
+func (c *countingStore) OpenVersion(ctx context.Context, key, id string) (io.ReadCloser, filing.ObjectInfo, error) {
 	c.n[opGet].Add(1)
 	return c.Store.OpenVersion(ctx, key, id)
 }

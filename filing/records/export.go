@@ -69,7 +69,7 @@ func loadPackage(ctx context.Context, st filing.Store, e filing.IndexEntry, even
 		if !ok {
 			return nil, fmt.Errorf("record %s: %s is missing: %w", e.ID, name, ErrCopy)
 		}
-		rc, err := h.Open(ctx, st)
+		rc, _, err := h.Open(ctx, st)
 		if err != nil {
 			return nil, err
 		}
@@ -170,7 +170,7 @@ func (p *copyPlan) writeTar(ctx context.Context, st filing.Store, tw *tar.Writer
 
 // copyFile copies f's first version to w and checks its SHA-256.
 func (p *copyPlan) copyFile(ctx context.Context, st filing.Store, f pkgFile, w io.Writer) error {
-	rc, err := f.h.Open(ctx, st)
+	rc, _, err := f.h.Open(ctx, st)
 	if err != nil {
 		return fmt.Errorf("record %s: %s: %w", p.entry.ID, f.path, err)
 	}

@@ -371,15 +371,22 @@ func FiledEventKey(e filing.IndexEntry) string {
 
 // readFirst decodes the first version of h, the one written at filing.
 func readFirst(ctx context.Context, st filing.Store, h *filing.History, v any) error {
-	rc, err := h.Open(ctx, st)
+	_, err := readFirstInfo(ctx, st, h, v)
+	return err
+}
+
+// readFirstInfo is readFirst that also describes the version read, as its
+// GET did (lock included).
+func readFirstInfo(ctx context.Context, st filing.Store, h *filing.History, v any) (filing.ObjectInfo, error) {
+	rc, info, err := h.Open(ctx, st)
 	if err != nil {
-		return err
+		return info, err
 	}
 	defer rc.Close()
 	if err := json.NewDecoder(rc).Decode(v); err != nil {
-		return fmt.Errorf("read %s: %w", h.Key, err)
+		return info, fmt.Errorf("read %s: %w", h.Key, err)
 	}
-	return nil
+	return info, nil
 }
 
 func readJSON(ctx context.Context, st filing.Store, key string, v any) error {

@@ -366,21 +366,36 @@ func TestLimitation(t *testing.T) {
 	}
 }
 
-// A record whose filing event has no Object Lock (filed by an older
-// recordbot) passes, with a note that its anchor is not locked.
+// A record whose filing event or tag manifest has no Object Lock (filed by
+// an older recordbot) passes, with a note that this anchor is not locked.
+// verify learns the lock from the GET that reads the object, so this also
+// shows that the GET's answer carries it.
 func TestVerifyNotesUnlockedAnchor(t *testing.T) {
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
-	s := file(t, service(t, st, nil), spec{title: "Budget"})
-	evKey := filing.EventKey(filing.Event{ID: s.ID, Type: "filed"}, s.FiledAt)
-	ev := read(t, st, evKey)
-	erase(t, st, evKey)
-	overwrite(t, st, evKey, ev) // the first version again, without retention
-	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res[0].OK() || len(res[0].Notes) != 1 || !strings.Contains(res[0].Notes[0], "no Object Lock retention") {
-		t.Errorf("Verify of a record with an unlocked filing event = problems %q, notes %q; want a pass with one note", problems(res[0]), res[0].Notes)
+	svc := service(t, st, nil)
+	for _, c := range []struct {
+		anchor string
+		key    func(*filing.Summary) string
+	}{
+		{"the filing event", func(s *filing.Summary) string {
+			return filing.EventKey(filing.Event{ID: s.ID, Type: "filed"}, s.FiledAt)
+		}},
+		{"the tag manifest", func(s *filing.Summary) string { return s.Key + filing.TagManifestFile }},
+	} {
+		s := file(t, svc, spec{title: "Budget"})
+		key := c.key(s)
+		data := read(t, st, key)
+		erase(t, st, key)
+		overwrite(t, st, key, data) // the first version again, without retention
+		res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res[0].OK() || len(res[0].Notes) != 1 || !strings.HasPrefix(res[0].Notes[0], c.anchor) ||
+			!strings.Contains(res[0].Notes[0], "no Object Lock retention") {
+			t.Errorf("Verify with %s unlocked = problems %q, notes %q; want a pass with one note on it",
+				c.anchor, problems(res[0]), res[0].Notes)
+		}
 	}
 }

@@ -586,6 +586,7 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		}
 	}
 	pre := make(map[string]string) // sums of objects read before the manifests
+	var tagInfo filing.ObjectInfo  // the tag manifest as its GET described it
 	// read hashes the first version of one object of the package; keep,
 	// if set, receives its content.
 	read := func(ctx context.Context, path string, keep *bytes.Buffer) (string, bool, error) {
@@ -598,7 +599,7 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		}
 		sem <- struct{}{}
 		defer func() { <-sem }()
-		sum, n, err := hashFirst(ctx, st, h, keep)
+		sum, n, info, err := hashFirst(ctx, st, h, keep)
 		if errors.Is(err, filing.ErrNotExist) {
 			return "", false, nil
 		}
@@ -606,6 +607,9 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 			return "", false, err
 		}
 		mu.Lock()
+		if path == filing.TagManifestFile {
+			tagInfo = info
+		}
 		r.Objects++
 		r.Bytes += n
 		mu.Unlock()
@@ -644,7 +648,7 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	)
 	if p.id != "" && p.entry != nil {
 		earlyKey = FiledEventKey(filing.IndexEntry{ID: p.id, FiledAt: p.entry.FiledAt})
-		wg.Go(func() { early = v.anchor(ctx, earlyKey, p, locking, events) })
+		wg.Go(func() { early = v.anchor(ctx, earlyKey, events) })
 	}
 	wg.Go(func() { tagSum, tagOK, tagErr = read(ctx, filing.TagManifestFile, &tagBuf) })
 	recSum, recOK, recErr = read(ctx, filing.RecordFile, &recBuf)
@@ -696,7 +700,7 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		evKey := FiledEventKey(filing.IndexEntry{ID: r.ID, FiledAt: r.FiledAt})
 		a := early
 		if evKey != earlyKey {
-			a = v.anchor(ctx, evKey, p, locking, events)
+			a = v.anchor(ctx, evKey, events)
 		}
 		if a.h != nil {
 			tampered(evKey, a.h)
@@ -712,10 +716,21 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		case ok && ev.TagManifestSHA256 != tagSum:
 			problem(Altered, filing.TagManifestFile, fmt.Sprintf("sha256 %s, but the filing event recorded %s", tagSum, ev.TagManifestSHA256))
 		}
-		if a.statErr != nil {
-			return r, a.statErr
+		// On a store with Object Lock the anchors must be locked, or
+		// their first versions could be removed and replaced. Their GETs
+		// said so; no HEAD is needed.
+		if locking {
+			for _, x := range []struct {
+				read bool
+				info filing.ObjectInfo
+				name string
+			}{{a.err == nil, a.info, "the filing event " + evKey}, {ok, tagInfo, "the tag manifest"}} {
+				if x.read && x.info.RetainUntil.IsZero() && !x.info.LegalHold {
+					r.Notes = append(r.Notes, x.name+" has no Object Lock retention (filed by an older recordbot?): "+
+						"whoever may delete object versions could replace it unseen")
+				}
+			}
 		}
-		r.Notes = append(r.Notes, a.notes...)
 	}
 
 	// 3. The tag files the tag manifest lists; the payload manifest is kept.
@@ -759,47 +774,23 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	return v.record(ctx, r, p, disposal, tagSum)
 }
 
-// anchor is a record's filing event as filed, and what its lock and the
-// tag manifest's say.
+// anchor is a record's filing event as filed.
 type anchor struct {
 	h  *filing.History
 	ev filing.Event
+	// info describes the event's first version as its GET did, lock
+	// included.
+	info filing.ObjectInfo
 	// err is from finding or reading the event (ErrNotExist: missing).
 	err error
-	// notes say which anchor has no Object Lock retention; statErr is
-	// why that could not be asked.
-	notes   []string
-	statErr error
 }
 
-// anchor reads the filing event at key as filed and, on a store with
-// Object Lock, checks that it and p's tag manifest are locked: otherwise
-// their first versions could be removed and replaced.
-func (v *Verifier) anchor(ctx context.Context, key string, p *pkg, locking bool, events *eventDays) anchor {
+// anchor reads the filing event at key as filed.
+func (v *Verifier) anchor(ctx context.Context, key string, events *eventDays) anchor {
 	var a anchor
 	a.h, a.err = events.history(ctx, v.Store, key)
 	if a.err == nil {
-		a.err = readFirst(ctx, v.Store, a.h, &a.ev)
-	}
-	if !locking || a.h == nil || (a.err != nil && !errors.Is(a.err, filing.ErrNotExist)) {
-		return a
-	}
-	for _, x := range []struct {
-		h    *filing.History
-		name string
-	}{{a.h, "the filing event " + key}, {p.objects[filing.TagManifestFile], "the tag manifest"}} {
-		if x.h == nil {
-			continue
-		}
-		info, err := x.h.Stat(ctx, v.Store)
-		if err != nil {
-			a.statErr = err
-			return a
-		}
-		if info.RetainUntil.IsZero() && !info.LegalHold {
-			a.notes = append(a.notes, x.name+" has no Object Lock retention (filed by an older recordbot?): "+
-				"whoever may delete object versions could replace it unseen")
-		}
+		a.info, a.err = readFirstInfo(ctx, v.Store, a.h, &a.ev)
 	}
 	return a
 }
@@ -906,12 +897,12 @@ func decodeBagPath(p string) string {
 // bufPool holds copy buffers: large enough that a GET streams in few reads.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// hashFirst streams the first version of h through SHA-256; keep, if set,
-// receives a copy of the content.
-func hashFirst(ctx context.Context, st filing.Store, h *filing.History, keep *bytes.Buffer) (string, int64, error) {
-	rc, err := h.Open(ctx, st)
+// hashFirst streams the first version of h through SHA-256 and describes
+// it as its GET did; keep, if set, receives a copy of the content.
+func hashFirst(ctx context.Context, st filing.Store, h *filing.History, keep *bytes.Buffer) (string, int64, filing.ObjectInfo, error) {
+	rc, info, err := h.Open(ctx, st)
 	if err != nil {
-		return "", 0, err
+		return "", 0, info, err
 	}
 	defer rc.Close()
 	hash := sha256.New()
@@ -923,9 +914,9 @@ func hashFirst(ctx context.Context, st filing.Store, h *filing.History, keep *by
 	defer bufPool.Put(bp)
 	n, err := io.CopyBuffer(onlyWriter{w}, rc, *bp)
 	if err != nil {
-		return "", n, fmt.Errorf("read %s: %w", h.Key, err)
+		return "", n, info, fmt.Errorf("read %s: %w", h.Key, err)
 	}
-	return hex.EncodeToString(hash.Sum(nil)), n, nil
+	return hex.EncodeToString(hash.Sum(nil)), n, info, nil
 }
 
 // onlyWriter hides a writer's ReadFrom so io.CopyBuffer uses our buffer.

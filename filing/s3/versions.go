@@ -6,7 +6,6 @@ import (
 	"io"
 	"iter"
 	"strings"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/filing"
@@ -60,19 +59,21 @@ func (s *Store) Versions(ctx context.Context, prefix string) iter.Seq2[filing.Ve
 }
 
 // OpenVersion implements filing.Versioner.
-func (s *Store) OpenVersion(ctx context.Context, key, versionID string) (io.ReadCloser, error) {
+func (s *Store) OpenVersion(ctx context.Context, key, versionID string) (io.ReadCloser, filing.ObjectInfo, error) {
 	if versionID == "" {
-		return nil, fmt.Errorf("open %s: no version id", key)
+		return nil, filing.ObjectInfo{}, fmt.Errorf("open %s: no version id", key)
 	}
 	obj, err := s.client.GetObject(ctx, s.bucket, s.prefix+key, minio.GetObjectOptions{VersionID: versionID})
 	if err != nil {
-		return nil, s.mapErr("open", key, err)
+		return nil, filing.ObjectInfo{}, s.mapErr("open", key, err)
 	}
-	if _, err := obj.Stat(); err != nil {
+	// As in Open: Stat sends the GET, and its answer carries the lock.
+	oi, err := obj.Stat()
+	if err != nil {
 		obj.Close()
-		return nil, s.mapErr("open", key, err)
+		return nil, filing.ObjectInfo{}, s.mapErr("open", key, err)
 	}
-	return obj, nil
+	return obj, s3Info(key, oi), nil
 }
 
 // StatVersion implements filing.Versioner.
@@ -84,12 +85,7 @@ func (s *Store) StatVersion(ctx context.Context, key, versionID string) (filing.
 	if err != nil {
 		return filing.ObjectInfo{}, s.mapErr("stat", key, err)
 	}
-	info := filing.ObjectInfo{Key: key, Size: oi.Size, ETag: oi.ETag, LastModified: oi.LastModified}
-	if v := oi.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date"); v != "" {
-		info.RetainUntil, _ = time.Parse(time.RFC3339, v)
-	}
-	info.LegalHold = oi.Metadata.Get("X-Amz-Object-Lock-Legal-Hold") == "ON"
-	return info, nil
+	return s3Info(key, oi), nil
 }
 
 // SetLegalHoldVersion implements filing.Versioner.
