@@ -155,9 +155,12 @@ func TestStorePutIfMatch(t *testing.T) {
 	}
 }
 
+// List yields keys in S3's order (bytewise) on every store: "a/b.txt"
+// before "a/b/1", as '.' sorts before '/', though a directory walk meets
+// the folder a/b first.
 func TestStoreList(t *testing.T) {
 	ctx := context.Background()
-	keys := []string{"a/b/1", "a/b/2", "a/c", "a-d", "b/1"}
+	keys := []string{"a/b/1", "a/b/2", "a/b.txt", "a/b-x", "a/c", "a-d", "b/1"}
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			for _, k := range keys {
@@ -165,15 +168,38 @@ func TestStoreList(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var got []string
-			for info, err := range st.List(ctx, "a/") {
-				if err != nil {
-					t.Fatal(err)
+			list := func(prefix string, most int) string {
+				var got []string
+				for info, err := range st.List(ctx, prefix) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if info.Size != int64(len(info.Key)) {
+						t.Errorf("List(%q): %s has size %d, want %d", prefix, info.Key, info.Size, len(info.Key))
+					}
+					got = append(got, info.Key)
+					if len(got) == most {
+						break
+					}
 				}
-				got = append(got, info.Key)
+				return strings.Join(got, " ")
 			}
-			if want := "a/b/1 a/b/2 a/c"; strings.Join(got, " ") != want {
-				t.Errorf("List(a/) = %q, want %q", strings.Join(got, " "), want)
+			for _, c := range []struct {
+				prefix string
+				most   int
+				want   string
+			}{
+				{"a/", 0, "a/b-x a/b.txt a/b/1 a/b/2 a/c"},
+				{"a/b", 0, "a/b-x a/b.txt a/b/1 a/b/2"},
+				{"a/b/", 0, "a/b/1 a/b/2"},
+				{"a", 0, "a-d a/b-x a/b.txt a/b/1 a/b/2 a/c"},
+				{"", 0, "a-d a/b-x a/b.txt a/b/1 a/b/2 a/c b/1"},
+				{"a/", 2, "a/b-x a/b.txt"},
+				{"c/", 0, ""},
+			} {
+				if got := list(c.prefix, c.most); got != c.want {
+					t.Errorf("List(%q) = %q, want %q", c.prefix, got, c.want)
+				}
 			}
 		})
 	}

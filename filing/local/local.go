@@ -204,7 +204,8 @@ func localInfo(key string, fi fs.FileInfo) filing.ObjectInfo {
 	return filing.ObjectInfo{Key: key, Size: fi.Size(), ETag: hex.EncodeToString(h[:8]), LastModified: fi.ModTime()}
 }
 
-// List implements filing.Store.
+// List implements filing.Store. Keys come in key order as the walk finds
+// them: the heap holds the directories being walked, not every key.
 func (l *Store) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
 	return func(yield func(filing.ObjectInfo, error) bool) {
 		if strings.Contains(prefix, "..") {
@@ -212,50 +213,65 @@ func (l *Store) List(ctx context.Context, prefix string) iter.Seq2[filing.Object
 			return
 		}
 		// Walk only the directory the prefix is in.
-		dir := l.root
-		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
-			dir = filepath.Join(l.root, filepath.FromSlash(prefix[:i]))
-		}
-		var infos []filing.ObjectInfo
-		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
-				return err
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
-				return nil
-			}
-			rel, err := filepath.Rel(l.root, p)
-			if err != nil {
-				return err
-			}
-			key := filepath.ToSlash(rel)
-			if !strings.HasPrefix(key, prefix) {
-				return nil
-			}
-			fi, err := d.Info()
-			if err != nil {
-				return nil // removed meanwhile
-			}
-			infos = append(infos, localInfo(key, fi))
-			return nil
-		})
-		if err != nil {
+		dir := prefix[:strings.LastIndexByte(prefix, '/')+1]
+		if _, err := l.walk(ctx, dir, prefix, yield); err != nil {
 			yield(filing.ObjectInfo{}, fmt.Errorf("list %s: %w", prefix, err))
-			return
-		}
-		sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
-		for _, info := range infos {
-			if !yield(info, nil) {
-				return
-			}
 		}
 	}
+}
+
+// walk yields the objects under dir (a key prefix ending in "/", or "" for
+// the root) whose keys start with prefix, in key order: a directory's
+// entries are taken in the order of their keys, a subdirectory's name
+// followed by "/", so "a.txt" comes before the keys under "a/". It reports
+// whether to go on.
+func (l *Store) walk(ctx context.Context, dir, prefix string, yield func(filing.ObjectInfo, error) bool) (bool, error) {
+	ents, err := os.ReadDir(filepath.Join(l.root, filepath.FromSlash(dir)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	keys := make([]string, len(ents))
+	for i, e := range ents {
+		keys[i] = dir + e.Name()
+		if e.IsDir() {
+			keys[i] += "/"
+		}
+	}
+	order := make([]int, len(ents))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return keys[order[i]] < keys[order[j]] })
+	for _, i := range order {
+		key, e := keys[i], ents[i]
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		if e.IsDir() {
+			// A folder can hold matches if it starts with the prefix or
+			// the prefix goes on inside it.
+			if strings.HasPrefix(key, prefix) || strings.HasPrefix(prefix, key) {
+				if more, err := l.walk(ctx, key, prefix, yield); !more || err != nil {
+					return more, err
+				}
+			}
+			continue
+		}
+		if !strings.HasPrefix(key, prefix) || strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if !yield(localInfo(key, fi), nil) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Delete implements filing.Store.
