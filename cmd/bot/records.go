@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -477,60 +478,121 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 				p.Done, p.Total, float64(p.Bytes)/1e6, p.Failed, now.Sub(start).Round(time.Second))
 		}
 	}
-	var res []records.Result
-	if *all {
-		res, err = v.VerifyAll(ctx)
-	} else {
-		res, err = v.Verify(ctx, ids)
-	}
-	if err != nil {
-		return fmt.Errorf("verify could not finish (nothing is known about the records not yet reported): %w", err)
-	}
-	failed := 0
-	for _, r := range res {
+	// Each result is shown as soon as its record is checked, so neither
+	// the output nor the heap waits for the whole store.
+	var checked, failed, tampered int
+	show := m.verifyPrinter(*asJSON)
+	each := func(r records.Result) error {
+		checked++
 		if !r.OK() {
 			failed++
 		}
+		tampered += countKind(r, records.Tampered)
+		return show.result(r)
 	}
-	if *asJSON {
-		if res == nil {
-			res = []records.Result{}
-		}
-		if err := m.printJSON(res); err != nil {
-			return err
-		}
+	if *all {
+		err = v.VerifyEach(ctx, each)
 	} else {
-		for _, r := range res {
-			status := "ok    "
-			if !r.OK() {
-				status = "FAILED"
-			}
-			id, title := r.ID, short(r.Title, 50)
-			if id == "" {
-				id, title = "(no record id)", tty(r.Where)
-			}
-			fmt.Fprintf(m.Stdout, "%s  %s  %s  %s  (%d objects, %.1f MB)\n", status, tty(id), tty(r.ClassCode), title, r.Objects, float64(r.Bytes)/1e6)
-			for _, p := range r.Problems {
-				fmt.Fprintf(m.Stdout, "        %-8s %s", p.Kind, tty(p.Path))
-				if p.Detail != "" {
-					fmt.Fprintf(m.Stdout, " (%s)", tty(p.Detail))
+		var res []records.Result
+		if res, err = v.Verify(ctx, ids); err == nil {
+			for _, r := range res {
+				if err = each(r); err != nil {
+					break
 				}
-				fmt.Fprintln(m.Stdout)
-			}
-			for _, n := range r.Notes {
-				fmt.Fprintf(m.Stdout, "        note     %s\n", tty(n))
 			}
 		}
+	}
+	if err != nil {
+		show.abort()
+		return fmt.Errorf("verify could not finish (%s reported above; nothing is known about the others): %w",
+			plural(checked, "record was", "records were"), err)
+	}
+	if err := show.end(); err != nil {
+		return err
+	}
+	if !*asJSON {
 		fmt.Fprintf(m.Stdout, "%s checked: %d intact, %d failed. Fixity-check events recorded under %s\n",
-			plural(len(res), "record", "records"), len(res)-failed, failed, st.Where(filing.AuditPrefix))
-		if tampered := countKind(res, records.Tampered); tampered > 0 {
+			plural(checked, "record", "records"), checked-failed, failed, st.Where(filing.AuditPrefix))
+		if tampered > 0 {
 			fmt.Fprintf(m.Stdout, "%s written over or deleted after filing (tampered): the versions filed were checked, and are the records.\n", plural(tampered, "object was", "objects were"))
 		}
 	}
 	if failed > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d of %d records failed the fixity check", failed, len(res))}
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d records failed the fixity check", failed, checked)}
 	}
 	return nil
+}
+
+// verifyPrinter shows verify's results one at a time: as lines, or as the
+// elements of one JSON array.
+type verifyPrinter struct {
+	m      *Main
+	asJSON bool
+	n      int
+}
+
+func (m *Main) verifyPrinter(asJSON bool) *verifyPrinter { return &verifyPrinter{m: m, asJSON: asJSON} }
+
+func (vp *verifyPrinter) result(r records.Result) error {
+	w := vp.m.Stdout
+	vp.n++
+	if vp.asJSON {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("  ", "  ")
+		enc.SetEscapeHTML(false) // as printJSON
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+		sep := ",\n  "
+		if vp.n == 1 {
+			sep = "[\n  "
+		}
+		_, err := fmt.Fprintf(w, "%s%s", sep, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		return err
+	}
+	status := "ok    "
+	if !r.OK() {
+		status = "FAILED"
+	}
+	id, title := r.ID, short(r.Title, 50)
+	if id == "" {
+		id, title = "(no record id)", tty(r.Where)
+	}
+	fmt.Fprintf(w, "%s  %s  %s  %s  (%d objects, %.1f MB)\n", status, tty(id), tty(r.ClassCode), title, r.Objects, float64(r.Bytes)/1e6)
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "        %-8s %s", p.Kind, tty(p.Path))
+		if p.Detail != "" {
+			fmt.Fprintf(w, " (%s)", tty(p.Detail))
+		}
+		fmt.Fprintln(w)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "        note     %s\n", tty(n))
+	}
+	return nil
+}
+
+// end closes the JSON array ([] when there were no results).
+func (vp *verifyPrinter) end() error {
+	if !vp.asJSON {
+		return nil
+	}
+	var err error
+	if vp.n == 0 {
+		_, err = fmt.Fprintln(vp.m.Stdout, "[]")
+	} else {
+		_, err = fmt.Fprint(vp.m.Stdout, "\n]\n")
+	}
+	return err
+}
+
+// abort closes a JSON array cut short, so what was printed still parses;
+// the error says the check did not finish.
+func (vp *verifyPrinter) abort() {
+	if vp.asJSON && vp.n > 0 {
+		fmt.Fprint(vp.m.Stdout, "\n]\n")
+	}
 }
 
 // warnUnindexed tells the officer on standard error about record folders
@@ -554,14 +616,12 @@ func (m *Main) warnUnindexed(ctx context.Context, st filing.Store, cmd string) {
 	}
 }
 
-// countKind counts the problems of kind in res.
-func countKind(res []records.Result, kind string) int {
+// countKind counts the problems of kind in r.
+func countKind(r records.Result, kind string) int {
 	n := 0
-	for _, r := range res {
-		for _, p := range r.Problems {
-			if p.Kind == kind {
-				n++
-			}
+	for _, p := range r.Problems {
+		if p.Kind == kind {
+			n++
 		}
 	}
 	return n

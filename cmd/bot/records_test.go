@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -274,6 +275,13 @@ func TestRecordsVerifyReportsTampering(t *testing.T) {
 	out, _, code = runBot(t, env, "records", "verify", "--all")
 	if code != 1 || !strings.Contains(out, "tampered "+idxKey+" (deleted since filing") || !strings.Contains(out, "2 records checked: 0 intact, 2 failed") {
 		t.Errorf("bot records verify --all (hidden index entry): exit %d, output %q; want 1, the deleted index entry, 2 failed", code, out)
+	}
+	// --all --json streams its results as one JSON array.
+	out, _, code = runBot(t, env, "records", "verify", "--all", "--json")
+	var res []records.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 1 || len(res) != 2 || res[0].OK() || res[1].OK() ||
+		!slices.ContainsFunc(res, func(r records.Result) bool { return r.ID == hidden.ID }) {
+		t.Errorf("bot records verify --all --json: exit %d, %v, results %+v; want the two records, failed", code, err, res)
 	}
 	if out, _, code := runBot(t, env, "records", "ls"); code != 0 || !strings.Contains(out, hidden.ID) {
 		t.Errorf("bot records ls with a hidden index entry: exit %d, output %q; want the record listed", code, out)

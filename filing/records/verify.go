@@ -151,11 +151,29 @@ type pkg struct {
 	// objects are the package's objects by path inside it; nil when
 	// nothing is stored in the folder an index entry names.
 	objects map[string]*filing.History
-	// entry is the index entry as filed, with its history; nil if none.
-	entry  *filing.IndexEntry
-	entryH *filing.History
+	// entry is what verify keeps of the index entry as filed; nil if none.
+	entry *entryRef
 	// id is the record id when known before reading the package.
 	id string
+}
+
+// entryRef is what verify keeps of an index entry: what a result and a
+// fixity-check event need. Whole entries (who filed, participants, channel)
+// held for every record of a store would be most of verify --all's heap.
+type entryRef struct {
+	ID, Key, Title, ClassCode, DisposalDate string
+	FiledAt                                 time.Time
+	// later is the entry's history when something was written over it
+	// (tampering); nil when it holds only the version filed.
+	later *filing.History
+}
+
+func refOf(e filing.IndexEntry, h *filing.History) entryRef {
+	r := entryRef{ID: e.ID, Key: e.Key, Title: e.Title, ClassCode: e.ClassCode, DisposalDate: e.DisposalDate, FiledAt: e.FiledAt}
+	if len(h.Later) > 0 {
+		r.later = h
+	}
+	return r
 }
 
 // Verify checks the records with the given ids, in that order. A record
@@ -164,62 +182,108 @@ type pkg struct {
 // (the store unreachable), not for a failed record.
 func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
 	st := v.Store
-	pkgs := make([]*pkg, len(ids))
 	results := make([]Result, len(ids))
-	for i, id := range ids {
-		e, indexed, err := Locate(ctx, st, id)
-		switch {
-		case errors.Is(err, ErrNoRecord):
-			results[i] = Result{ID: id, Problems: []Problem{{Kind: Missing, Path: filing.IndexPrefix + id + ".json", Detail: "no record with this id in the index or under " + filing.RecordsPrefix}}}
-			continue
-		case err != nil:
-			return nil, err
-		}
-		p := &pkg{folder: e.Key, id: e.ID}
-		if indexed {
-			h, err := filing.HistoryOf(ctx, st, filing.IndexPrefix+e.ID+".json")
-			if err != nil {
-				return nil, err
-			}
-			p.entry, p.entryH = &e, h
-		}
-		for h, err := range filing.Histories(ctx, st, e.Key) {
-			if err != nil {
-				return nil, err
-			}
-			if p.objects == nil {
-				p.objects = make(map[string]*filing.History)
-			}
-			p.objects[strings.TrimPrefix(h.Key, e.Key)] = h
-		}
-		pkgs[i] = p
+	rn, err := v.start(ctx, len(ids), nil, func(i int, r Result) error { results[i] = r; return nil })
+	if err != nil {
+		return nil, err
 	}
-	return v.run(ctx, pkgs, results, nil)
+	err = func() error {
+		for i, id := range ids {
+			e, indexed, err := Locate(ctx, st, id)
+			switch {
+			case errors.Is(err, ErrNoRecord):
+				rn.done(i, Result{ID: id, Problems: []Problem{{Kind: Missing, Path: filing.IndexPrefix + id + ".json", Detail: "no record with this id in the index or under " + filing.RecordsPrefix}}})
+				continue
+			case err != nil:
+				return err
+			}
+			p := &pkg{folder: e.Key, id: e.ID}
+			if indexed {
+				h, err := filing.HistoryOf(ctx, st, filing.IndexPrefix+e.ID+".json")
+				if err != nil {
+					return err
+				}
+				ref := refOf(e, h)
+				p.entry = &ref
+			}
+			for h, err := range filing.Histories(ctx, st, e.Key) {
+				if err != nil {
+					return err
+				}
+				if p.objects == nil {
+					p.objects = make(map[string]*filing.History)
+				}
+				p.objects[strings.TrimPrefix(h.Key, e.Key)] = h
+			}
+			rn.add(i, p, false)
+		}
+		return nil
+	}()
+	if werr := rn.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
 }
 
-// VerifyAll checks every record in the store, oldest first: every record
-// package under records/ and every index entry, so a package without an
-// index entry (or with one deleted or rewritten) and an index entry whose
-// package is gone are reported, as are objects under records/ that belong
-// to no package.
+// VerifyAll checks every record in the store, as VerifyEach does, and
+// returns the results oldest first. It holds every result: a store of many
+// records is better checked with VerifyEach.
 func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
+	var results []Result
+	err := v.VerifyEach(ctx, func(r Result) error { results = append(results, r); return nil })
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(results, func(i, j int) bool {
+		a, b := results[i], results[j]
+		if a.FiledAt.IsZero() != b.FiledAt.IsZero() {
+			return !a.FiledAt.IsZero()
+		}
+		if !a.FiledAt.Equal(b.FiledAt) {
+			return a.FiledAt.Before(b.FiledAt)
+		}
+		return a.ID < b.ID
+	})
+	return results, nil
+}
+
+// VerifyEach checks every record in the store: every record package under
+// records/ and every index entry, so a package without an index entry (or
+// with one deleted or rewritten) and an index entry whose package is gone
+// are reported, as are objects under records/ that belong to no package.
+//
+// fn receives each result as soon as its record is checked (in the order
+// checks finish, never concurrently); an error from fn stops the check and
+// is returned. The heap holds the packages being checked and a little of
+// each index entry and filing event, not the results.
+func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error {
 	st := v.Store
-	// 1. The index, every entry as filed (one listing, one GET each).
+	// 1. The index, every entry as filed (one listing, one GET each), of
+	// which only what the check needs is kept.
 	var ihs []*filing.History
 	for h, err := range filing.Histories(ctx, st, filing.IndexPrefix) {
 		if err != nil {
-			return nil, fmt.Errorf("list the index: %w", err)
+			return fmt.Errorf("list the index: %w", err)
 		}
 		if strings.HasSuffix(h.Key, ".json") {
 			ihs = append(ihs, h)
 		}
 	}
-	entries := make([]filing.IndexEntry, len(ihs))
+	entries := make([]entryRef, len(ihs))
 	err := forEach(ctx, len(ihs), parallel, func(ctx context.Context, i int) error {
-		return readFirst(ctx, st, ihs[i], &entries[i])
+		var e filing.IndexEntry
+		if err := readFirst(ctx, st, ihs[i], &e); err != nil {
+			return err
+		}
+		entries[i] = refOf(e, ihs[i])
+		return nil
 	})
+	ihs = nil
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	// 2. The filing events of those records: one listing per day on which
@@ -230,33 +294,43 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 	// package's objects are listed together (they share its folder), so
 	// each is checked as soon as the listing has passed it, and the heap
 	// holds the packages being checked, not the whole store.
-	entriesOf := make(map[string][]int, len(entries)) // folder -> entries
+	entriesOf := make(map[string][]int32, len(entries)) // folder -> entries
 	for i := range entries {
-		entriesOf[entries[i].Key] = append(entriesOf[entries[i].Key], i)
+		entriesOf[entries[i].Key] = append(entriesOf[entries[i].Key], int32(i))
 	}
-	rn, err := v.start(ctx, len(entries), events)
+	rn, err := v.start(ctx, len(entries), events, func(_ int, r Result) error { return fn(r) })
 	if err != nil {
-		return nil, err
+		return err
+	}
+	// take hands entry i to its package; the list keeps nothing of it.
+	take := func(i int32) *entryRef {
+		e := entries[i]
+		entries[i] = entryRef{}
+		return &e
 	}
 	submit := func(p *pkg) {
 		es := entriesOf[p.folder]
 		delete(entriesOf, p.folder)
 		if len(es) == 0 {
-			rn.add(p, true)
+			rn.add(-1, p, true)
 			return
 		}
 		// A second entry naming the same folder is checked on its own,
 		// and its id will not match the folder's record.json.
 		for _, i := range es {
-			rn.add(&pkg{folder: p.folder, objects: p.objects, entry: &entries[i], entryH: ihs[i], id: entries[i].ID}, false)
+			e := take(i)
+			rn.add(-1, &pkg{folder: p.folder, objects: p.objects, entry: e, id: e.ID}, false)
 		}
 	}
 	var (
-		open   []*pkg            // packages whose folders hold the current key, outermost first
-		loose  []*filing.History // objects not yet known to be in a package
-		strays []*filing.History
+		open  []*pkg            // packages whose folders hold the current key, outermost first
+		loose []*filing.History // objects not yet known to be in a package
 	)
-	listErr := func() error {
+	stray := func(h *filing.History) {
+		rn.done(-1, Result{Where: st.Where(h.Key), Problems: []Problem{{Kind: Extra, Path: h.Key,
+			Detail: "under " + filing.RecordsPrefix + " but in no record package"}}})
+	}
+	err = func() error {
 		for h, err := range filing.Histories(ctx, st, filing.RecordsPrefix) {
 			if err != nil {
 				return fmt.Errorf("list the records: %w", err)
@@ -288,7 +362,7 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 					if strings.HasPrefix(l.Key, f) {
 						p.objects[strings.TrimPrefix(l.Key, f)] = l
 					} else {
-						strays = append(strays, l)
+						stray(l)
 					}
 				}
 				loose = loose[:0]
@@ -300,63 +374,50 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 		for i := len(open) - 1; i >= 0; i-- {
 			submit(open[i])
 		}
-		strays = append(strays, loose...)
-		return nil
-	}()
-	// 4. Index entries whose folder holds nothing stand alone.
-	if listErr == nil {
-		for i := range entries {
-			if _, left := entriesOf[entries[i].Key]; left {
-				rn.add(&pkg{folder: entries[i].Key, entry: &entries[i], entryH: ihs[i], id: entries[i].ID}, false)
+		for _, l := range loose {
+			stray(l)
+		}
+		// 4. Index entries whose folder holds nothing stand alone.
+		for _, es := range entriesOf {
+			for _, i := range es {
+				e := take(i)
+				rn.add(-1, &pkg{folder: e.Key, entry: e, id: e.ID}, false)
 			}
 		}
+		return nil
+	}()
+	if werr := rn.wait(); err == nil {
+		err = werr
 	}
-	results, err := rn.wait()
-	if listErr != nil {
-		return nil, listErr
-	}
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range strays {
-		results = append(results, Result{Where: st.Where(h.Key), Problems: []Problem{{Kind: Extra, Path: h.Key,
-			Detail: "under " + filing.RecordsPrefix + " but in no record package"}}})
-	}
-	sort.SliceStable(results, func(i, j int) bool {
-		a, b := results[i], results[j]
-		if a.FiledAt.IsZero() != b.FiledAt.IsZero() {
-			return !a.FiledAt.IsZero()
-		}
-		if !a.FiledAt.Equal(b.FiledAt) {
-			return a.FiledAt.Before(b.FiledAt)
-		}
-		return a.ID < b.ID
-	})
-	return results, nil
+	return err
 }
 
 // eventDays gives the histories of filing events, listing each day of the
 // audit trail on which records were filed once, when a check first needs
 // it (so the listing overlaps the checks), rather than one listing per
-// record. Only filing events are kept: a day may hold many other events
-// (fixity checks among them). A day not expected is asked key by key; a nil
-// eventDays asks every key.
+// record. Only filing events are kept, and of each only its first version
+// id unless something was written over it: a day may hold many other
+// events (fixity checks among them). A day not expected is asked key by
+// key; a nil eventDays asks every key.
 type eventDays struct {
 	st   filing.Store
 	days map[string]*eventDay // audit/YYYY/MM/DD/ -> its filing events
 }
 
 type eventDay struct {
-	once   sync.Once
-	events map[string]*filing.History
-	err    error
+	once sync.Once
+	// first holds the first version id of each filing event with nothing
+	// written over it; later the whole history of any other.
+	first map[string]string
+	later map[string]*filing.History
+	err   error
 }
 
 // filedEvents prepares the days on which the records of entries were filed.
-func filedEvents(st filing.Store, entries []filing.IndexEntry) *eventDays {
+func filedEvents(st filing.Store, entries []entryRef) *eventDays {
 	d := &eventDays{st: st, days: make(map[string]*eventDay)}
 	for _, e := range entries {
-		day := dayOf(FiledEventKey(e))
+		day := dayOf(FiledEventKey(filing.IndexEntry{ID: e.ID, FiledAt: e.FiledAt}))
 		if d.days[day] == nil {
 			d.days[day] = &eventDay{}
 		}
@@ -374,50 +435,38 @@ func (d *eventDays) history(ctx context.Context, st filing.Store, key string) (*
 	}
 	day := d.days[dayOf(key)]
 	day.once.Do(func() {
-		day.events = make(map[string]*filing.History)
+		day.first = make(map[string]string)
 		for h, err := range filing.Histories(ctx, d.st, dayOf(key)) {
 			if err != nil {
 				day.err = fmt.Errorf("list the audit trail of %s: %w", dayOf(key), err)
 				return
 			}
-			if strings.HasSuffix(h.Key, "_filed.json") {
-				day.events[h.Key] = h
+			switch {
+			case !strings.HasSuffix(h.Key, "_filed.json"):
+			case len(h.Later) == 0:
+				day.first[h.Key] = h.First.ID
+			default:
+				if day.later == nil {
+					day.later = make(map[string]*filing.History)
+				}
+				day.later[h.Key] = h
 			}
 		}
 	})
 	if day.err != nil {
 		return nil, day.err
 	}
-	if h := day.events[key]; h != nil {
+	if h := day.later[key]; h != nil {
 		return h, nil
+	}
+	if id, ok := day.first[key]; ok {
+		return &filing.History{Key: key, First: filing.Version{Key: key, ID: id}}, nil
 	}
 	return nil, fmt.Errorf("history of %s: %w", key, filing.ErrNotExist)
 }
 
-// run checks pkgs (nil ones are already failed in results).
-func (v *Verifier) run(ctx context.Context, pkgs []*pkg, results []Result, events *eventDays) ([]Result, error) {
-	rn, err := v.start(ctx, len(pkgs), events)
-	if err != nil {
-		return nil, err
-	}
-	slots := make([]*Result, len(pkgs))
-	for i, p := range pkgs {
-		if p == nil {
-			slots[i] = rn.done(results[i])
-			continue
-		}
-		slots[i] = rn.add(p, false)
-	}
-	if _, err := rn.wait(); err != nil {
-		return nil, err
-	}
-	for i, r := range slots {
-		results[i] = *r
-	}
-	return results, nil
-}
-
-// runner checks packages as they are added, Verifier.Parallel at once.
+// runner checks packages as they are added, Verifier.Parallel at once, and
+// hands each result to emit.
 type runner struct {
 	v       *Verifier
 	ctx     context.Context
@@ -430,18 +479,21 @@ type runner struct {
 
 	mu      sync.Mutex
 	prog    Progress
+	added   int
 	pending int // packages expected but not yet added, for Progress.Total
-	out     []*Result
+	// emit receives each result and the number it was added with; it is
+	// called under mu, so never concurrently.
+	emit func(int, Result) error
 }
 
 type job struct {
 	p *pkg
-	r *Result
+	i int
 }
 
 // start starts checking; expect is how many packages are expected (it
 // only makes Progress.Total right sooner).
-func (v *Verifier) start(ctx context.Context, expect int, events *eventDays) (*runner, error) {
+func (v *Verifier) start(ctx context.Context, expect int, events *eventDays, emit func(int, Result) error) (*runner, error) {
 	par := v.Parallel
 	if par <= 0 {
 		par = parallel
@@ -455,7 +507,7 @@ func (v *Verifier) start(ctx context.Context, expect int, events *eventDays) (*r
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	rn := &runner{v: v, ctx: ctx, cancel: cancel, locking: locking, events: events,
-		sem: make(chan struct{}, par), jobs: make(chan job), pending: expect}
+		sem: make(chan struct{}, par), jobs: make(chan job), pending: expect, emit: emit}
 	for range par {
 		rn.wg.Go(func() {
 			for j := range rn.jobs {
@@ -467,48 +519,50 @@ func (v *Verifier) start(ctx context.Context, expect int, events *eventDays) (*r
 					cancel(fmt.Errorf("verify %s: %w", firstOf(j.p.id, j.p.folder), err))
 					continue
 				}
-				*j.r = r
-				rn.finished(r)
+				rn.finish(j.i, r)
 			}
 		})
 	}
 	return rn, nil
 }
 
-// add queues p for checking and returns where its result will be. found
-// says p was not among the packages expected.
-func (rn *runner) add(p *pkg, found bool) *Result {
-	r := new(Result)
+// add queues p, numbered i, for checking. found says p was not among the
+// packages expected.
+func (rn *runner) add(i int, p *pkg, found bool) {
+	rn.count(found)
+	select {
+	case rn.jobs <- job{p, i}:
+	case <-rn.ctx.Done():
+	}
+}
+
+// done hands on a result found without checking.
+func (rn *runner) done(i int, r Result) {
+	rn.count(false)
+	rn.finish(i, r)
+}
+
+func (rn *runner) count(found bool) {
 	rn.mu.Lock()
-	rn.out = append(rn.out, r)
+	defer rn.mu.Unlock()
+	rn.added++
 	if !found {
 		rn.pending = max(rn.pending-1, 0)
 	}
-	rn.mu.Unlock()
-	select {
-	case rn.jobs <- job{p, r}:
-	case <-rn.ctx.Done():
-	}
-	return r
 }
 
-// done records a result found without checking.
-func (rn *runner) done(r Result) *Result {
-	p := new(Result)
-	*p = r
-	rn.mu.Lock()
-	rn.out = append(rn.out, p)
-	rn.pending = max(rn.pending-1, 0)
-	rn.mu.Unlock()
-	rn.finished(r)
-	return p
-}
-
-func (rn *runner) finished(r Result) {
+func (rn *runner) finish(i int, r Result) {
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
+	if rn.ctx.Err() != nil {
+		return
+	}
+	if err := rn.emit(i, r); err != nil {
+		rn.cancel(err)
+		return
+	}
 	rn.prog.Done++
-	rn.prog.Total = len(rn.out) + rn.pending
+	rn.prog.Total = rn.added + rn.pending
 	rn.prog.Bytes += r.Bytes
 	if !r.OK() {
 		rn.prog.Failed++
@@ -518,20 +572,12 @@ func (rn *runner) finished(r Result) {
 	}
 }
 
-// wait waits for every package added and returns the results in the order
-// they were added.
-func (rn *runner) wait() ([]Result, error) {
+// wait waits for every package added to be checked.
+func (rn *runner) wait() error {
 	close(rn.jobs)
 	rn.wg.Wait()
 	defer rn.cancel(nil)
-	if err := context.Cause(rn.ctx); err != nil {
-		return nil, err
-	}
-	out := make([]Result, len(rn.out))
-	for i, r := range rn.out {
-		out[i] = *r
-	}
-	return out, nil
+	return context.Cause(rn.ctx)
 }
 
 func firstOf(s ...string) string {
@@ -617,13 +663,14 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	}
 
 	var disposal string
+	var entryLater *filing.History
 	if p.entry != nil {
-		disposal = p.entry.DisposalDate
+		disposal, entryLater = p.entry.DisposalDate, p.entry.later
 	}
 	if p.objects == nil {
 		// An index entry naming a folder with nothing in it.
 		problem(Missing, p.folder, "the index names this record folder, but nothing is stored there")
-		tampered(filing.IndexPrefix+p.id+".json", p.entryH)
+		tampered(filing.IndexPrefix+p.id+".json", entryLater)
 		return v.record(ctx, r, p, disposal, "")
 	}
 	for path, h := range p.objects {
@@ -680,10 +727,10 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	// 1. The index entry, which ls, due and find go by.
 	switch {
 	case r.ID == "":
-	case p.entryH == nil:
+	case p.entry == nil:
 		problem(Missing, filing.IndexPrefix+r.ID+".json", "no index entry: ls, due, find and the registers do not know this record")
 	default:
-		tampered(filing.IndexPrefix+r.ID+".json", p.entryH)
+		tampered(filing.IndexPrefix+r.ID+".json", entryLater)
 	}
 
 	// 2. The tag manifest, sealed by the filing event as filed.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -222,6 +223,17 @@ func TestVerify(t *testing.T) {
 				}
 				if last.Done != len(res) || last.Total != len(res) || last.Failed != failed || last.Bytes == 0 {
 					t.Errorf("last progress = %+v, want %d done of %d, %d failed, bytes > 0", last, len(res), len(res), failed)
+				}
+			})
+			t.Run("each stops when told", func(t *testing.T) {
+				stop := errors.New("the officer's terminal went away")
+				calls := 0
+				err := (&records.Verifier{Store: st, Parallel: 2}).VerifyEach(ctx, func(records.Result) error {
+					calls++
+					return stop
+				})
+				if !errors.Is(err, stop) || calls != 1 {
+					t.Errorf("VerifyEach with a failing fn = %v after %d calls, want its error after 1", err, calls)
 				}
 			})
 			t.Run("unknown id", func(t *testing.T) {
