@@ -444,7 +444,8 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 			"as tampered any record object, index entry or filing event that was written over\n"+
 			"or deleted after filing (a later version or delete marker). --all walks records/\n"+
 			"itself: records without an index entry, and index entries without a record, are\n"+
-			"reported. Records a fixity-check event per record in audit/, and exits with status 1\n"+
+			"reported; each record is printed as soon as it is checked (--all: in no set order).\n"+
+			"Records a fixity-check event per record in audit/, and exits with status 1\n"+
 			"if any record fails. The local store keeps no versions: see the README.")
 	all := fs.Bool("all", false, "check every record in the store")
 	by := fs.String("by", "", "who is checking, for the audit trail (default: the current user)")

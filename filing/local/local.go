@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"iter"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -223,34 +224,19 @@ func (l *Store) List(ctx context.Context, prefix string) iter.Seq2[filing.Object
 // walk yields the objects under dir (a key prefix ending in "/", or "" for
 // the root) whose keys start with prefix, in key order: a directory's
 // entries are taken in the order of their keys, a subdirectory's name
-// followed by "/", so "a.txt" comes before the keys under "a/". It reports
-// whether to go on.
+// followed by "/", so "a.txt" comes before the keys under "a/". Only the
+// keys of each directory being walked are held. It reports whether to go
+// on.
 func (l *Store) walk(ctx context.Context, dir, prefix string, yield func(filing.ObjectInfo, error) bool) (bool, error) {
-	ents, err := os.ReadDir(filepath.Join(l.root, filepath.FromSlash(dir)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return true, nil
-	}
+	keys, err := l.readDir(dir)
 	if err != nil {
 		return false, err
 	}
-	keys := make([]string, len(ents))
-	for i, e := range ents {
-		keys[i] = dir + e.Name()
-		if e.IsDir() {
-			keys[i] += "/"
-		}
-	}
-	order := make([]int, len(ents))
-	for i := range order {
-		order[i] = i
-	}
-	sort.Slice(order, func(i, j int) bool { return keys[order[i]] < keys[order[j]] })
-	for _, i := range order {
-		key, e := keys[i], ents[i]
+	for _, key := range keys {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		if e.IsDir() {
+		if strings.HasSuffix(key, "/") {
 			// A folder can hold matches if it starts with the prefix or
 			// the prefix goes on inside it.
 			if strings.HasPrefix(key, prefix) || strings.HasPrefix(prefix, key) {
@@ -260,10 +246,10 @@ func (l *Store) walk(ctx context.Context, dir, prefix string, yield func(filing.
 			}
 			continue
 		}
-		if !strings.HasPrefix(key, prefix) || strings.HasPrefix(e.Name(), ".tmp-") {
+		if !strings.HasPrefix(key, prefix) || strings.HasPrefix(path.Base(key), ".tmp-") {
 			continue
 		}
-		fi, err := e.Info()
+		fi, err := os.Lstat(filepath.Join(l.root, filepath.FromSlash(key)))
 		if err != nil {
 			continue // removed meanwhile
 		}
@@ -272,6 +258,38 @@ func (l *Store) walk(ctx context.Context, dir, prefix string, yield func(filing.
 		}
 	}
 	return true, nil
+}
+
+// readDir returns the keys in dir, sorted: a subdirectory's with a "/" at
+// the end. A directory that does not exist holds none.
+func (l *Store) readDir(dir string) ([]string, error) {
+	f, err := os.Open(filepath.Join(l.root, filepath.FromSlash(dir)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var keys []string
+	for {
+		ents, err := f.ReadDir(256)
+		for _, e := range ents {
+			key := dir + e.Name()
+			if e.IsDir() {
+				key += "/"
+			}
+			keys = append(keys, key)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
 }
 
 // Delete implements filing.Store.

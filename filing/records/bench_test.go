@@ -341,8 +341,8 @@ func plainRead(b *testing.B, st filing.Store, keys []string, par int, hash bool)
 	return total
 }
 
-// plainCreates creates n small objects under prefix, par at a time: the
-// floor of writing one fixity-check event per record.
+// plainCreates creates n small locked objects under prefix, par at a time:
+// the floor of writing one fixity-check event per record.
 func plainCreates(b *testing.B, st filing.Store, prefix string, n, par int) {
 	ctx := context.Background()
 	body := []byte(`{"type":"fixity-check","outcome":"intact","record_id":"01a20bd9-2581-7588-ac48-7b8706f4ccdf"}`)
@@ -351,7 +351,9 @@ func plainCreates(b *testing.B, st filing.Store, prefix string, n, par int) {
 	for range par {
 		wg.Go(func() {
 			for i := range next {
-				if _, err := st.Create(ctx, fmt.Sprintf("%s%d.json", prefix, i), bytes.NewReader(body), int64(len(body)), filing.WriteOptions{ContentType: "application/json"}); err != nil {
+				// Locked, as verify's fixity-check events are.
+				o := filing.WriteOptions{ContentType: "application/json", RetainUntil: time.Now().Add(24 * time.Hour)}
+				if _, err := st.Create(ctx, fmt.Sprintf("%s%d.json", prefix, i), bytes.NewReader(body), int64(len(body)), o); err != nil {
 					b.Error(err)
 				}
 			}

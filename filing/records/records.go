@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 	"sync"
@@ -404,33 +405,52 @@ func readJSON(ctx context.Context, st filing.Store, key string, v any) error {
 // forEach runs fn for 0..n-1 with at most par at once and returns the first
 // error; it stops starting new calls after one fails.
 func forEach(ctx context.Context, n, par int, fn func(ctx context.Context, i int) error) error {
+	if n < par {
+		par = n
+	}
+	upto := func(yield func(int, error) bool) {
+		for i := range n {
+			if !yield(i, nil) {
+				return
+			}
+		}
+	}
+	return forEachIn(ctx, upto, par, fn)
+}
+
+// forEachIn runs fn for each value seq yields, with at most par at once, as
+// seq yields them (so a listing and the work on what it lists overlap),
+// and returns the first error, seq's included; it stops taking values
+// after one.
+func forEachIn[T any](ctx context.Context, seq iter.Seq2[T, error], par int, fn func(ctx context.Context, v T) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	next := make(chan int)
+	next := make(chan T)
 	var wg sync.WaitGroup
-	for range min(n, par) {
+	for range par {
 		wg.Go(func() {
-			for i := range next {
-				if err := fn(ctx, i); err != nil {
+			for v := range next {
+				if err := fn(ctx, v); err != nil {
 					cancel(err)
 				}
 			}
 		})
 	}
-feed:
-	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	for v, err := range seq {
+		if err != nil {
+			cancel(err)
+			break
 		}
+		select {
+		case next <- v:
+			continue
+		case <-ctx.Done():
+		}
+		break
 	}
 	close(next)
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return err
-	}
-	return nil
+	return context.Cause(ctx)
 }
 
 // Unindexed returns the record folders under records/ that no index entry

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -166,6 +167,8 @@ type entryRef struct {
 	// later is the entry's history when something was written over it
 	// (tampering); nil when it holds only the version filed.
 	later *filing.History
+	// taken is set once a package has been checked with this entry.
+	taken bool
 }
 
 func refOf(e filing.IndexEntry, h *filing.History) entryRef {
@@ -261,30 +264,38 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 // each index entry and filing event, not the results.
 func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error {
 	st := v.Store
-	// 1. The index, every entry as filed (one listing, one GET each), of
-	// which only what the check needs is kept.
-	var ihs []*filing.History
-	for h, err := range filing.Histories(ctx, st, filing.IndexPrefix) {
-		if err != nil {
-			return fmt.Errorf("list the index: %w", err)
-		}
-		if strings.HasSuffix(h.Key, ".json") {
-			ihs = append(ihs, h)
+	// 1. The index, every entry as filed: one listing, and one GET each as
+	// the listing goes, of which only what the check needs is kept, sorted
+	// by the folder it names.
+	var (
+		mu      sync.Mutex
+		entries []entryRef
+	)
+	indexEntries := func(yield func(*filing.History, error) bool) {
+		for h, err := range filing.Histories(ctx, st, filing.IndexPrefix) {
+			if err != nil {
+				yield(nil, fmt.Errorf("list the index: %w", err))
+				return
+			}
+			if strings.HasSuffix(h.Key, ".json") && !yield(h, nil) {
+				return
+			}
 		}
 	}
-	entries := make([]entryRef, len(ihs))
-	err := forEach(ctx, len(ihs), parallel, func(ctx context.Context, i int) error {
+	err := forEachIn(ctx, indexEntries, parallel, func(ctx context.Context, h *filing.History) error {
 		var e filing.IndexEntry
-		if err := readFirst(ctx, st, ihs[i], &e); err != nil {
+		if err := readFirst(ctx, st, h, &e); err != nil {
 			return err
 		}
-		entries[i] = refOf(e, ihs[i])
+		mu.Lock()
+		entries = append(entries, refOf(e, h))
+		mu.Unlock()
 		return nil
 	})
-	ihs = nil
 	if err != nil {
 		return err
 	}
+	slices.SortFunc(entries, func(a, b entryRef) int { return strings.Compare(a.Key, b.Key) })
 
 	// 2. The filing events of those records: one listing per day on which
 	// records were filed, not one per record.
@@ -294,32 +305,22 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 	// package's objects are listed together (they share its folder), so
 	// each is checked as soon as the listing has passed it, and the heap
 	// holds the packages being checked, not the whole store.
-	entriesOf := make(map[string][]int32, len(entries)) // folder -> entries
-	for i := range entries {
-		entriesOf[entries[i].Key] = append(entriesOf[entries[i].Key], int32(i))
-	}
 	rn, err := v.start(ctx, len(entries), events, func(_ int, r Result) error { return fn(r) })
 	if err != nil {
 		return err
 	}
-	// take hands entry i to its package; the list keeps nothing of it.
-	take := func(i int32) *entryRef {
-		e := entries[i]
-		entries[i] = entryRef{}
-		return &e
-	}
 	submit := func(p *pkg) {
-		es := entriesOf[p.folder]
-		delete(entriesOf, p.folder)
-		if len(es) == 0 {
+		i, _ := slices.BinarySearchFunc(entries, p.folder, func(e entryRef, f string) int { return strings.Compare(e.Key, f) })
+		if i == len(entries) || entries[i].Key != p.folder {
 			rn.add(-1, p, true)
 			return
 		}
 		// A second entry naming the same folder is checked on its own,
 		// and its id will not match the folder's record.json.
-		for _, i := range es {
-			e := take(i)
-			rn.add(-1, &pkg{folder: p.folder, objects: p.objects, entry: e, id: e.ID}, false)
+		for ; i < len(entries) && entries[i].Key == p.folder; i++ {
+			entries[i].taken = true
+			e := entries[i]
+			rn.add(-1, &pkg{folder: p.folder, objects: p.objects, entry: &e, id: e.ID}, false)
 		}
 	}
 	var (
@@ -378,10 +379,9 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 			stray(l)
 		}
 		// 4. Index entries whose folder holds nothing stand alone.
-		for _, es := range entriesOf {
-			for _, i := range es {
-				e := take(i)
-				rn.add(-1, &pkg{folder: e.Key, entry: e, id: e.ID}, false)
+		for i := range entries {
+			if e := entries[i]; !e.taken {
+				rn.add(-1, &pkg{folder: e.Key, entry: &e, id: e.ID}, false)
 			}
 		}
 		return nil
@@ -397,8 +397,9 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 // it (so the listing overlaps the checks), rather than one listing per
 // record. Only filing events are kept, and of each only its first version
 // id unless something was written over it: a day may hold many other
-// events (fixity checks among them). A day not expected is asked key by
-// key; a nil eventDays asks every key.
+// events (fixity checks among them). A day is let go once each record
+// expected on it has asked for its event; a day not expected, or let go, is
+// asked key by key. A nil eventDays asks every key.
 type eventDays struct {
 	st   filing.Store
 	days map[string]*eventDay // audit/YYYY/MM/DD/ -> its filing events
@@ -406,11 +407,16 @@ type eventDays struct {
 
 type eventDay struct {
 	once sync.Once
+	err  error
+
+	mu sync.Mutex
+	// expect is how many records filed that day have not yet asked.
+	expect int
 	// first holds the first version id of each filing event with nothing
-	// written over it; later the whole history of any other.
+	// written over it, by key; later the whole history of any other.
 	first map[string]string
 	later map[string]*filing.History
-	err   error
+	gone  bool
 }
 
 // filedEvents prepares the days on which the records of entries were filed.
@@ -421,6 +427,7 @@ func filedEvents(st filing.Store, entries []entryRef) *eventDays {
 		if d.days[day] == nil {
 			d.days[day] = &eventDay{}
 		}
+		d.days[day].expect++
 	}
 	return d
 }
@@ -428,14 +435,19 @@ func filedEvents(st filing.Store, entries []entryRef) *eventDays {
 // dayOf returns the audit folder of an event key: audit/YYYY/MM/DD/.
 func dayOf(key string) string { return key[:strings.LastIndexByte(key, '/')+1] }
 
-// history returns the history of the filing event at key.
-func (d *eventDays) history(ctx context.Context, st filing.Store, key string) (*filing.History, error) {
-	if d == nil || d.days[dayOf(key)] == nil {
+// history returns the history of the filing event at key. expected says
+// the caller is one of the records the day was prepared for, asking once.
+func (d *eventDays) history(ctx context.Context, st filing.Store, key string, expected bool) (*filing.History, error) {
+	var day *eventDay
+	if d != nil {
+		day = d.days[dayOf(key)]
+	}
+	if day == nil {
 		return filing.HistoryOf(ctx, st, key)
 	}
-	day := d.days[dayOf(key)]
 	day.once.Do(func() {
-		day.first = make(map[string]string)
+		first := make(map[string]string)
+		var later map[string]*filing.History
 		for h, err := range filing.Histories(ctx, d.st, dayOf(key)) {
 			if err != nil {
 				day.err = fmt.Errorf("list the audit trail of %s: %w", dayOf(key), err)
@@ -444,22 +456,38 @@ func (d *eventDays) history(ctx context.Context, st filing.Store, key string) (*
 			switch {
 			case !strings.HasSuffix(h.Key, "_filed.json"):
 			case len(h.Later) == 0:
-				day.first[h.Key] = h.First.ID
+				first[h.Key] = h.First.ID
 			default:
-				if day.later == nil {
-					day.later = make(map[string]*filing.History)
+				if later == nil {
+					later = make(map[string]*filing.History)
 				}
-				day.later[h.Key] = h
+				later[h.Key] = h
 			}
 		}
+		day.mu.Lock()
+		day.first, day.later = first, later
+		day.mu.Unlock()
 	})
 	if day.err != nil {
 		return nil, day.err
 	}
-	if h := day.later[key]; h != nil {
-		return h, nil
+	day.mu.Lock()
+	if day.gone {
+		day.mu.Unlock()
+		return filing.HistoryOf(ctx, st, key)
 	}
-	if id, ok := day.first[key]; ok {
+	h := day.later[key]
+	id, found := day.first[key]
+	if expected {
+		if day.expect--; day.expect <= 0 {
+			day.first, day.later, day.gone = nil, nil, true
+		}
+	}
+	day.mu.Unlock()
+	switch {
+	case h != nil:
+		return h, nil
+	case found:
 		return &filing.History{Key: key, First: filing.Version{Key: key, ID: id}}, nil
 	}
 	return nil, fmt.Errorf("history of %s: %w", key, filing.ErrNotExist)
@@ -695,7 +723,7 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	)
 	if p.id != "" && p.entry != nil {
 		earlyKey = FiledEventKey(filing.IndexEntry{ID: p.id, FiledAt: p.entry.FiledAt})
-		wg.Go(func() { early = v.anchor(ctx, earlyKey, events) })
+		wg.Go(func() { early = v.anchor(ctx, earlyKey, events, true) })
 	}
 	wg.Go(func() { tagSum, tagOK, tagErr = read(ctx, filing.TagManifestFile, &tagBuf) })
 	recSum, recOK, recErr = read(ctx, filing.RecordFile, &recBuf)
@@ -747,7 +775,7 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		evKey := FiledEventKey(filing.IndexEntry{ID: r.ID, FiledAt: r.FiledAt})
 		a := early
 		if evKey != earlyKey {
-			a = v.anchor(ctx, evKey, events)
+			a = v.anchor(ctx, evKey, events, false)
 		}
 		if a.h != nil {
 			tampered(evKey, a.h)
@@ -832,10 +860,11 @@ type anchor struct {
 	err error
 }
 
-// anchor reads the filing event at key as filed.
-func (v *Verifier) anchor(ctx context.Context, key string, events *eventDays) anchor {
+// anchor reads the filing event at key as filed; expected is as for
+// eventDays.history.
+func (v *Verifier) anchor(ctx context.Context, key string, events *eventDays, expected bool) anchor {
 	var a anchor
-	a.h, a.err = events.history(ctx, v.Store, key)
+	a.h, a.err = events.history(ctx, v.Store, key, expected)
 	if a.err == nil {
 		a.info, a.err = readFirstInfo(ctx, v.Store, a.h, &a.ev)
 	}
