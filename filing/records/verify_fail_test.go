@@ -1,0 +1,94 @@
+package records_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"strings"
+	"testing"
+
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
+	"github.com/recordbot/recordbot/filing/records"
+)
+
+// errUnreachable is a store failing the way a network does: not "there is
+// no such object", which verify reports as missing.
+var errUnreachable = errors.New("connection reset by peer")
+
+// failingStore fails reads of the keys fail picks, and a listing of
+// records/ after after keys (0: never).
+type failingStore struct {
+	filing.Store
+	fail  func(key string) bool
+	after int
+}
+
+func (f failingStore) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
+	if f.fail != nil && f.fail(key) {
+		return nil, filing.ObjectInfo{}, errUnreachable
+	}
+	return f.Store.Open(ctx, key)
+}
+
+func (f failingStore) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
+	return func(yield func(filing.ObjectInfo, error) bool) {
+		n := 0
+		for oi, err := range f.Store.List(ctx, prefix) {
+			if n++; f.after > 0 && n > f.after && strings.HasPrefix(prefix, filing.RecordsPrefix) {
+				yield(filing.ObjectInfo{}, errUnreachable)
+				return
+			}
+			if !yield(oi, err) {
+				return
+			}
+		}
+	}
+}
+
+// A store that fails part-way stops the check with its error: no record
+// it could not read is reported, intact or otherwise, and `verify` never
+// turns "could not read" into "missing".
+func TestVerifyStoreFails(t *testing.T) {
+	ctx := context.Background()
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service(t, st, nil)
+	var ids []string
+	for _, title := range []string{"Budget", "Roads", "Parks"} {
+		ids = append(ids, file(t, svc, spec{title: title}).ID)
+	}
+	transcripts := func(key string) bool { return strings.HasSuffix(key, "/"+filing.TextFile) }
+	for _, c := range []struct {
+		name  string
+		store failingStore
+	}{
+		{"every transcript unreadable", failingStore{Store: st, fail: transcripts}},
+		{"listing of records/ breaks off", failingStore{Store: st, after: 5}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []records.Result
+			err := (&records.Verifier{Store: c.store}).VerifyEach(ctx, func(r records.Result) error {
+				got = append(got, r)
+				return nil
+			})
+			if !errors.Is(err, errUnreachable) {
+				t.Errorf("VerifyEach = %v, want the store's error", err)
+			}
+			for _, r := range got {
+				if c.store.fail != nil || !r.OK() {
+					t.Errorf("VerifyEach reported %s (%q) although the store failed", r.ID, r.Problems)
+				}
+			}
+		})
+	}
+	t.Run("by id", func(t *testing.T) {
+		res, err := (&records.Verifier{Store: failingStore{Store: st, fail: transcripts}}).Verify(ctx, ids)
+		if !errors.Is(err, errUnreachable) || res != nil {
+			t.Errorf("Verify = %v, %v; want no results and the store's error", res, err)
+		}
+	})
+}
