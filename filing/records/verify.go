@@ -264,6 +264,12 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 // each index entry and filing event, not the results.
 func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error {
 	st := v.Store
+	// The listing of records/ (step 3) starts now, so that its first page
+	// arrives while the index is read; it waits, a page ahead at most,
+	// until step 3 takes what it lists.
+	records := v.listRecords(ctx)
+	defer records.stop()
+
 	// 1. The index, every entry as filed: one listing, and one GET each as
 	// the listing goes, of which only what the check needs is kept, sorted
 	// by the folder it names.
@@ -332,7 +338,8 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 			Detail: "under " + filing.RecordsPrefix + " but in no record package"}}})
 	}
 	err = func() error {
-		for h, err := range filing.Histories(ctx, st, filing.RecordsPrefix) {
+		for l := range records.c {
+			h, err := l.h, l.err
 			if err != nil {
 				return fmt.Errorf("list the records: %w", err)
 			}
@@ -390,6 +397,44 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 		err = werr
 	}
 	return err
+}
+
+// listing is a listing of records/ running ahead of its reader.
+type listing struct {
+	c    chan listed
+	stop func()
+}
+
+type listed struct {
+	h   *filing.History
+	err error
+}
+
+// listPage is how far the listing of records/ runs ahead: one page of an
+// S3 listing.
+const listPage = 1000
+
+// listRecords starts listing records/ with every version. stop ends the
+// listing and waits for it to end.
+func (v *Verifier) listRecords(ctx context.Context) *listing {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &listing{c: make(chan listed, listPage)}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(l.c)
+		for h, err := range filing.Histories(ctx, v.Store, filing.RecordsPrefix) {
+			select {
+			case l.c <- listed{h, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	l.stop = func() { cancel(); wg.Wait() }
+	return l
 }
 
 // eventDays gives the histories of filing events, listing each day of the
