@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -704,37 +705,6 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 			mu.Unlock()
 		}
 	}
-	pre := make(map[string]string) // sums of objects read before the manifests
-	var tagInfo filing.ObjectInfo  // the tag manifest as its GET described it
-	// read hashes the first version of one object of the package; keep,
-	// if set, receives its content.
-	read := func(ctx context.Context, path string, keep *bytes.Buffer) (string, bool, error) {
-		if sum, ok := pre[path]; ok && keep == nil {
-			return sum, true, nil
-		}
-		h := p.objects[path]
-		if h == nil {
-			return "", false, nil
-		}
-		sem <- struct{}{}
-		defer func() { <-sem }()
-		sum, n, info, err := hashFirst(ctx, st, h, keep)
-		if errors.Is(err, filing.ErrNotExist) {
-			return "", false, nil
-		}
-		if err != nil {
-			return "", false, err
-		}
-		mu.Lock()
-		if path == filing.TagManifestFile {
-			tagInfo = info
-		}
-		r.Objects++
-		r.Bytes += n
-		mu.Unlock()
-		return sum, true, nil
-	}
-
 	var disposal string
 	var entryLater *filing.History
 	if p.entry != nil {
@@ -750,36 +720,56 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		tampered(path, h)
 	}
 
-	// record.json, the tag manifest and, for an indexed record, the filing
-	// event and the anchors' locks are read at once: none needs another.
+	// Every object of the package is read at once, beside the filing
+	// event: each is read anyway, and the manifests only say what it must
+	// hash to, so a record costs one round of reads, not one per manifest
+	// (an object no manifest lists is read too, and reported). record.json
+	// and the two manifests are kept.
 	var (
-		wg       sync.WaitGroup
-		tagBuf   bytes.Buffer
-		tagSum   string
-		tagOK    bool
-		tagErr   error
-		early    anchor
-		earlyKey string
-		recBuf   bytes.Buffer
-		recSum   string
-		recOK    bool
-		rec      filing.Record
-		recErr   error
+		recBuf, tagBuf, manBuf bytes.Buffer
+		tagInfo                filing.ObjectInfo // as the tag manifest's GET described it
+		sums                   = make(map[string]string, len(p.objects))
+		wg                     sync.WaitGroup
+		early                  anchor
+		earlyKey               string
 	)
+	keep := map[string]*bytes.Buffer{filing.RecordFile: &recBuf, filing.TagManifestFile: &tagBuf, filing.ManifestFile: &manBuf}
 	if p.id != "" && p.entry != nil {
 		earlyKey = FiledEventKey(filing.IndexEntry{ID: p.id, FiledAt: p.entry.FiledAt})
 		wg.Go(func() { early = v.anchor(ctx, earlyKey, events, true) })
 	}
-	wg.Go(func() { tagSum, tagOK, tagErr = read(ctx, filing.TagManifestFile, &tagBuf) })
-	recSum, recOK, recErr = read(ctx, filing.RecordFile, &recBuf)
+	paths := slices.Collect(maps.Keys(p.objects))
+	err := forEach(ctx, len(paths), parallel, func(ctx context.Context, i int) error {
+		path := paths[i]
+		sem <- struct{}{}
+		sum, n, info, err := hashFirst(ctx, st, p.objects[path], keep[path])
+		<-sem
+		if errors.Is(err, filing.ErrNotExist) {
+			return nil // gone since it was listed: missing
+		}
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sums[path] = sum
+		if path == filing.TagManifestFile {
+			tagInfo = info
+		}
+		r.Objects++
+		r.Bytes += n
+		return nil
+	})
 	wg.Wait()
+	if err != nil {
+		return r, err
+	}
+	var rec filing.Record
+	_, recOK := sums[filing.RecordFile]
+	tagSum, tagOK := sums[filing.TagManifestFile]
 
 	// 0. record.json as filed: who the record is.
-	if recErr != nil {
-		return r, recErr
-	}
 	if recOK {
-		pre[filing.RecordFile] = recSum
 		if err := json.Unmarshal(recBuf.Bytes(), &rec); err != nil {
 			rec = filing.Record{}
 		}
@@ -807,9 +797,6 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	}
 
 	// 2. The tag manifest, sealed by the filing event as filed.
-	if tagErr != nil {
-		return r, tagErr
-	}
 	ok := tagOK
 	if !ok {
 		problem(Missing, filing.TagManifestFile, "the record's seal; without it the record is not completely filed")
@@ -853,9 +840,8 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		}
 	}
 
-	// 3. The tag files the tag manifest lists; the payload manifest is kept.
+	// 3. The tag files the tag manifest lists.
 	listed := map[string]bool{filing.TagManifestFile: true}
-	var manBuf bytes.Buffer
 	tagEntries := parseManifest(tagBuf.Bytes(), filing.TagManifestFile, problem)
 	if _, sealed := tagEntries[filing.ManifestFile]; !sealed {
 		// Check the payload anyway, against the unsealed manifest.
@@ -866,24 +852,15 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 				listed[f] = true
 			}
 		}
-		_, found, err := read(ctx, filing.ManifestFile, &manBuf)
-		if err != nil {
-			return r, err
-		}
-		if !found {
+		if _, found := sums[filing.ManifestFile]; !found {
 			problem(Missing, filing.ManifestFile, "the payload manifest")
 		}
 		listed[filing.ManifestFile] = true
 	}
-	if err := v.checkEntries(ctx, tagEntries, listed, &manBuf, read, problem); err != nil {
-		return r, err
-	}
+	checkEntries(tagEntries, listed, sums, problem)
 
 	// 4. The payload.
-	payload := parseManifest(manBuf.Bytes(), filing.ManifestFile, problem)
-	if err := v.checkEntries(ctx, payload, listed, nil, read, problem); err != nil {
-		return r, err
-	}
+	checkEntries(parseManifest(manBuf.Bytes(), filing.ManifestFile, problem), listed, sums, problem)
 
 	// 5. Objects no manifest lists.
 	for path := range p.objects {
@@ -961,32 +938,18 @@ func (v *Verifier) record(ctx context.Context, r Result, p *pkg, disposal, tagSu
 	return r, nil
 }
 
-// checkEntries reads every path of a manifest at once and compares sums.
-// keepManifest, when set, receives manifest-sha256.txt's content.
-func (v *Verifier) checkEntries(ctx context.Context, entries map[string]string, listed map[string]bool,
-	keepManifest *bytes.Buffer, read func(context.Context, string, *bytes.Buffer) (string, bool, error), problem func(kind, path, detail string)) error {
-	paths := make([]string, 0, len(entries))
-	for p := range entries {
-		paths = append(paths, p)
+// checkEntries compares the sums a manifest's entries give with those read
+// (sums holds the objects read), and marks the entries listed.
+func checkEntries(entries map[string]string, listed map[string]bool, sums map[string]string, problem func(kind, path, detail string)) {
+	for p, want := range entries {
 		listed[p] = true
-	}
-	return forEach(ctx, len(paths), len(paths), func(ctx context.Context, i int) error {
-		p := paths[i]
-		var keep *bytes.Buffer
-		if keepManifest != nil && p == filing.ManifestFile {
-			keep = keepManifest
-		}
-		sum, ok, err := read(ctx, p, keep)
-		switch {
-		case err != nil:
-			return err
+		switch got, ok := sums[p]; {
 		case !ok:
 			problem(Missing, p, "listed in the manifest")
-		case sum != entries[p]:
-			problem(Altered, p, fmt.Sprintf("sha256 %s, the manifest says %s", sum, entries[p]))
+		case got != want:
+			problem(Altered, p, fmt.Sprintf("sha256 %s, the manifest says %s", got, want))
 		}
-		return nil
-	})
+	}
 }
 
 // parseManifest reads "<sha256> <path>" lines into path -> sum.
