@@ -726,14 +726,14 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	// (an object no manifest lists is read too, and reported). record.json
 	// and the two manifests are kept.
 	var (
-		recBuf, tagBuf, manBuf bytes.Buffer
+		recBuf, tagBuf, manBuf capped
 		tagInfo                filing.ObjectInfo // as the tag manifest's GET described it
 		sums                   = make(map[string]string, len(p.objects))
 		wg                     sync.WaitGroup
 		early                  anchor
 		earlyKey               string
 	)
-	keep := map[string]*bytes.Buffer{filing.RecordFile: &recBuf, filing.TagManifestFile: &tagBuf, filing.ManifestFile: &manBuf}
+	keep := map[string]*capped{filing.RecordFile: &recBuf, filing.TagManifestFile: &tagBuf, filing.ManifestFile: &manBuf}
 	if p.id != "" && p.entry != nil {
 		earlyKey = FiledEventKey(filing.IndexEntry{ID: p.id, FiledAt: p.entry.FiledAt})
 		wg.Go(func() { early = v.anchor(ctx, earlyKey, events, true) })
@@ -742,7 +742,11 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	err := forEach(ctx, len(paths), parallel, func(ctx context.Context, i int) error {
 		path := paths[i]
 		sem <- struct{}{}
-		sum, n, info, err := hashFirst(ctx, st, p.objects[path], keep[path])
+		var k io.Writer
+		if c := keep[path]; c != nil {
+			k = c
+		}
+		sum, n, info, err := hashFirst(ctx, st, p.objects[path], k)
 		<-sem
 		if errors.Is(err, filing.ErrNotExist) {
 			return nil // gone since it was listed: missing
@@ -763,6 +767,14 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	wg.Wait()
 	if err != nil {
 		return r, err
+	}
+	// Whoever can write to the store could make these huge; they are
+	// hashed whole, but not held beyond keepLimit.
+	for path, c := range keep {
+		if c.over {
+			problem(Malformed, path, fmt.Sprintf("over %d MiB: too large to be read as the bot wrote it", keepLimit>>20))
+			c.Reset()
+		}
 	}
 	var rec filing.Record
 	_, recOK := sums[filing.RecordFile]
@@ -978,12 +990,33 @@ func decodeBagPath(p string) string {
 	return strings.NewReplacer("%0D", "\r", "%0d", "\r", "%0A", "\n", "%0a", "\n", "%25", "%").Replace(p)
 }
 
+// keepLimit is the most verify holds of record.json or a manifest. A
+// manifest of 100,000 files is about 10 MiB.
+const keepLimit = 64 << 20
+
+// capped holds at most keepLimit bytes of what is written to it and
+// remembers whether there was more; it never fails a write, so the hash
+// beside it sees everything.
+type capped struct {
+	bytes.Buffer
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := keepLimit - c.Len(); len(p) > room {
+		c.over = true
+		c.Buffer.Write(p[:max(room, 0)])
+		return len(p), nil
+	}
+	return c.Buffer.Write(p)
+}
+
 // bufPool holds copy buffers: large enough that a GET streams in few reads.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // hashFirst streams the first version of h through SHA-256 and describes
 // it as its GET did; keep, if set, receives a copy of the content.
-func hashFirst(ctx context.Context, st filing.Store, h *filing.History, keep *bytes.Buffer) (string, int64, filing.ObjectInfo, error) {
+func hashFirst(ctx context.Context, st filing.Store, h *filing.History, keep io.Writer) (string, int64, filing.ObjectInfo, error) {
 	rc, info, err := h.Open(ctx, st)
 	if err != nil {
 		return "", 0, info, err

@@ -1,10 +1,12 @@
 package records_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"iter"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,4 +93,30 @@ func TestVerifyStoreFails(t *testing.T) {
 			t.Errorf("Verify = %v, %v; want no results and the store's error", res, err)
 		}
 	})
+}
+
+// Whoever can write to the store could swap a manifest for something
+// huge: verify hashes it whole, holds no more of it than its limit, and
+// reports it.
+func TestVerifyHugeManifest(t *testing.T) {
+	ctx := context.Background()
+	st, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := file(t, service(t, st, nil), spec{title: "Budget"})
+	tamper(t, st, s.Key+filing.ManifestFile, bytes.Repeat([]byte("0"), 65<<20))
+	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := problems(res[0])
+	for _, want := range []string{records.Malformed + " " + filing.ManifestFile, records.Altered + " " + filing.ManifestFile} {
+		if !slices.ContainsFunc(got, func(p string) bool { return strings.HasPrefix(p, want) }) {
+			t.Errorf("Verify with a 65 MiB manifest = %q, want %q", got, want)
+		}
+	}
+	if res[0].Bytes < 65<<20 {
+		t.Errorf("Verify read %d bytes, want the whole manifest hashed", res[0].Bytes)
+	}
 }
