@@ -3,6 +3,7 @@ package mattermost
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -63,10 +64,20 @@ func Check(ctx context.Context, o CheckOptions) []bot.Finding {
 		setting(bot.SettingSecretKey)
 		return out
 	}
-	tok, err := o.Vault.Open(inst.BotToken, botLabel(server))
+	// The token is opened as the bot opens it, through the installations.
+	installs, err := NewInstallations(o.Store, o.Vault, 0, nil)
 	if err != nil {
+		add("mattermost install", bot.StatusFail, "%v", err)
+		return out
+	}
+	tok, err := BotToken(installs, server)(ctx)
+	switch {
+	case errors.Is(err, bot.ErrUnsealed):
 		add("mattermost bot token", bot.StatusFail, "cannot unseal the bot token (%v): the secret key differs from the one used at install; restore it or run `bot mattermost install` again", err)
 		setting(bot.SettingSecretKey)
+		return out
+	case err != nil:
+		add("mattermost install", bot.StatusFail, "%v", err)
 		return out
 	}
 	var me struct {

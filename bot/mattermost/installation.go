@@ -75,10 +75,6 @@ func InstallKey(server string) string {
 	return installPrefix + b.String() + ".json"
 }
 
-// botLabel is the seal label of a server's bot token (what the shared
-// store uses for the secret "bot").
-func botLabel(server string) string { return "mattermost:" + server + ":bot" }
-
 // Installations keeps the installation of each server (its URL is the
 // id), tokens sealed, cached for ttl.
 type Installations = bot.Sealed[Installation]
