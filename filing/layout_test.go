@@ -88,3 +88,35 @@ func FuzzRecordKey(f *testing.F) {
 		}
 	})
 }
+
+// An audit event's key names its record, so that a record's history can be
+// picked out of a listing; the filing event's key stays what it always was
+// (records filed before anchor on it).
+func TestEventKeyNamesTheRecord(t *testing.T) {
+	day := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	const rec, ev = "019aeb2c-8f3e-7c4d-9a61-2f0c3b5d7e81", "019aeb2d-0000-7000-8000-000000000001"
+	for _, c := range []struct {
+		e     filing.Event
+		key   string
+		owner string
+	}{
+		{filing.Event{ID: rec, Type: "filed", RecordID: rec}, "audit/2026/12/04/" + rec + "_filed.json", rec},
+		{filing.Event{ID: ev, Type: "fixity-check", RecordID: rec}, "audit/2026/12/04/" + ev + "_fixity-check_" + rec + ".json", rec},
+		{filing.Event{ID: ev, Type: "register-rebuilt"}, "audit/2026/12/04/" + ev + "_register-rebuilt.json", ""},
+	} {
+		key := filing.EventKey(c.e, day)
+		if key != c.key {
+			t.Errorf("EventKey(%s) = %q, want %q", c.e.Type, key, c.key)
+		}
+		if id, ok := filing.EventRecord(key); id != c.owner || ok != (c.owner != "") {
+			t.Errorf("EventRecord(%q) = %q, %v; want %q", key, id, ok, c.owner)
+		}
+	}
+	// Keys that name no record, as older events' and hostile ones.
+	for _, key := range []string{"audit/2026/01/02/" + ev + "_fixity-check.json", "audit/2026/01/02/.json",
+		"audit/2026/01/02/x_y_not-a-uuid.json", "audit/2026/01/02/nounderscore.json"} {
+		if id, ok := filing.EventRecord(key); ok {
+			t.Errorf("EventRecord(%q) = %q, want no record named", key, id)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -418,8 +419,38 @@ func (s *Service) file(ctx context.Context, r Request, src fetch) (*Summary, err
 
 // EventKey returns where an audit event is stored: by day, then event id
 // and type, so the trail lists in time order. at is the day it belongs to.
+// An event about a record names it: the filing event by its id (the
+// record's), any other event by the record's id at the end, so a record's
+// events can be picked out of a listing without reading the others
+// (EventRecord).
 func EventKey(e Event, at time.Time) string {
-	return fmt.Sprintf("%s%s/%s_%s.json", AuditPrefix, at.UTC().Format("2006/01/02"), e.ID, Slug(e.Type, true, 40))
+	name := e.ID + "_" + Slug(e.Type, true, 40)
+	if e.RecordID != "" && e.RecordID != e.ID {
+		name += "_" + e.RecordID
+	}
+	return fmt.Sprintf("%s%s/%s.json", AuditPrefix, at.UTC().Format("2006/01/02"), name)
+}
+
+// EventRecord returns the record an audit event's key names (EventKey);
+// ok is false for a key that names none, such as one written by a
+// recordbot before keys named records: its event must be read to know.
+// What a key says is a hint for finding events; the event read is what
+// counts.
+func EventRecord(key string) (id string, ok bool) {
+	name := strings.TrimSuffix(path.Base(key), ".json")
+	first, rest, found := strings.Cut(name, "_")
+	switch {
+	case !found:
+		return "", false
+	case rest == "filed":
+		return first, true
+	}
+	if i := strings.LastIndexByte(rest, '_'); i >= 0 {
+		if _, err := uuid.Parse(rest[i+1:]); err == nil {
+			return rest[i+1:], true
+		}
+	}
+	return "", false
 }
 
 // minEventLock is the shortest Object Lock of an audit event: an event of a

@@ -283,8 +283,9 @@ func (p *copyPlan) checkTags(tm []byte, evSum string) error {
 }
 
 // EventsOf returns the audit events of the records ids, oldest first, by
-// record id. It reads the whole audit trail (events are stored by day, not
-// by record), each event as written.
+// record id. It lists the whole audit trail (events are stored by day, not
+// by record) and reads each event as written whose key names one of the
+// records, or names none.
 func EventsOf(ctx context.Context, st filing.Store, ids []string) (map[string][]filing.Event, error) {
 	want := map[string]bool{}
 	for _, id := range ids {
@@ -295,7 +296,7 @@ func EventsOf(ctx context.Context, st filing.Store, ids []string) (map[string][]
 		if err != nil {
 			return nil, fmt.Errorf("list the audit trail: %w", err)
 		}
-		if strings.HasSuffix(h.Key, ".json") {
+		if strings.HasSuffix(h.Key, ".json") && mayConcern(h.Key, want) {
 			hs = append(hs, h)
 		}
 	}

@@ -334,8 +334,9 @@ func Show(ctx context.Context, st filing.Store, id string) (*Detail, error) {
 
 // History returns every audit event of record id, each as written (its
 // first version), oldest first. Events are stored by day, so only the days
-// from the filing day on are read: one listing, and one GET per event of
-// those days, in parallel.
+// from the filing day on are looked at: one listing, and one GET per event
+// whose key names the record, or names none (written before keys named
+// records), in parallel. Other records' events are not read.
 func History(ctx context.Context, st filing.Store, id string, filed time.Time) ([]filing.Event, error) {
 	from := filing.AuditPrefix + filed.UTC().Format("2006/01/02")
 	var hs []*filing.History
@@ -343,7 +344,7 @@ func History(ctx context.Context, st filing.Store, id string, filed time.Time) (
 		if err != nil {
 			return nil, fmt.Errorf("list the audit trail: %w", err)
 		}
-		if strings.HasSuffix(h.Key, ".json") && h.Key >= from {
+		if strings.HasSuffix(h.Key, ".json") && h.Key >= from && mayConcern(h.Key, map[string]bool{id: true}) {
 			hs = append(hs, h)
 		}
 	}
@@ -362,6 +363,13 @@ func History(ctx context.Context, st filing.Store, id string, filed time.Time) (
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil
+}
+
+// mayConcern reports whether the audit event at key may be about one of
+// the records ids: its key names one of them, or names no record.
+func mayConcern(key string, ids map[string]bool) bool {
+	id, named := filing.EventRecord(key)
+	return !named || ids[id]
 }
 
 // FiledEventKey returns where the filing event of the record is stored: the
