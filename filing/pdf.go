@@ -497,10 +497,6 @@ func (w *pdfWriter) metadata(rec *Record) {
 		}
 		people = append(people, Label(p))
 	}
-	ch := firstNonEmpty(rec.Source.Channel.Name, rec.Source.Channel.ID)
-	if rec.Source.Channel.Private {
-		ch += " (private)"
-	}
 	disposal := "none: kept permanently"
 	if rec.Retention.DisposalDate != "" {
 		disposal = string(rec.Retention.Action) + " on " + rec.Retention.DisposalDate
@@ -512,7 +508,7 @@ func (w *pdfWriter) metadata(rec *Record) {
 		{"Filed by", Label(rec.FiledBy) + " (" + rec.FiledBy.ID + ")"},
 		{"Filed", stamp(rec.FiledAt, w.tz)},
 		{"Captured", stamp(rec.CapturedAt, w.tz)},
-		{"Source", fmt.Sprintf("%s, %s, #%s", rec.Source.Platform, firstNonEmpty(rec.Source.Workspace.Name, rec.Source.Workspace.ID), ch)},
+		{"Source", fmt.Sprintf("%s, %s, %s", rec.Source.Platform, firstNonEmpty(rec.Source.Workspace.Name, rec.Source.Workspace.ID), sourceWhere(rec.Source))},
 		{"Permalink", rec.Source.Permalink},
 		{"Thread", fmt.Sprintf("%d messages, %s to %s", rec.Messages, stamp(rec.ThreadStart, w.tz), stamp(rec.ThreadEnd, w.tz))},
 		{"Participants", strings.Join(people, ", ")},

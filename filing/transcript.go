@@ -49,6 +49,31 @@ func reactionEmoji(name string) string {
 	return ":" + name + ":"
 }
 
+// reactionLabel names a reaction in the text transcript: in words with its
+// short name ("thumbs up (:+1:)"), or, when it is the emoji itself
+// (WhatsApp, Mattermost imports), the emoji with its code points
+// ("🚢 (U+1F6A2)"), which say what it is where a font has no picture.
+func reactionLabel(name string) string {
+	if isShortName(name) {
+		return reactionWords(name) + " (:" + Visible(name) + ":)"
+	}
+	return Visible(name) + " (" + strings.TrimPrefix(reactionWords(name), "emoji ") + ")"
+}
+
+// sourceWhere says where a conversation took place: "#name" for a channel
+// (with "(private)" when it is), and "chat \"name\"" for a WhatsApp chat,
+// which is no channel.
+func sourceWhere(s Source) string {
+	name := firstNonEmpty(s.Channel.Name, s.Channel.ID)
+	if s.Platform == capture.WhatsApp {
+		return "chat “" + name + "”"
+	}
+	if s.Channel.Private {
+		return "#" + name + " (private)"
+	}
+	return "#" + name
+}
+
 // reactionWords returns a reaction in words: "thumbs up" for +1, the
 // short name with spaces for others ("white flag" for white_flag).
 func reactionWords(name string) string {
@@ -99,6 +124,7 @@ var transcriptFuncs = template.FuncMap{
 	"size":  humanSize,
 	"emoji": reactionEmoji,
 	"words": reactionWords,
+	"where": sourceWhere,
 	// inline reports whether an attached file is an image small enough
 	// to show in the transcript: the HTML shows every one (the browser
 	// reads it from the package); the PDF, which embeds them, the first
@@ -164,7 +190,7 @@ a{color:inherit}
 <dt>Filed by</dt><dd>{{label .Rec.FiledBy}} ({{.Rec.FiledBy.ID}})</dd>
 <dt>Filed</dt><dd>{{stamp .Rec.FiledAt $.TZ}}</dd>
 <dt>Captured</dt><dd>{{stamp .Rec.CapturedAt $.TZ}}</dd>
-<dt>Source</dt><dd>{{.Rec.Source.Platform}}, {{with .Rec.Source.Workspace.Name}}{{.}}{{else}}{{.Rec.Source.Workspace.ID}}{{end}}, #{{with .Rec.Source.Channel.Name}}{{.}}{{else}}{{.Rec.Source.Channel.ID}}{{end}}{{if .Rec.Source.Channel.Private}} (private){{end}}</dd>
+<dt>Source</dt><dd>{{.Rec.Source.Platform}}, {{with .Rec.Source.Workspace.Name}}{{.}}{{else}}{{.Rec.Source.Workspace.ID}}{{end}}, {{where .Rec.Source}}</dd>
 {{with .Rec.Source.Permalink}}<dt>Permalink</dt><dd><a href="{{.}}">{{.}}</a></dd>{{end}}
 <dt>Thread</dt><dd>{{.Rec.Messages}} messages, {{stamp .Rec.ThreadStart $.TZ}} to {{stamp .Rec.ThreadEnd $.TZ}}</dd>
 <dt>Participants</dt><dd>{{names .Rec.Participants}}</dd>
@@ -268,11 +294,7 @@ func renderText(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) 
 		people = append(people, Label(p))
 	}
 	field("Participants", strings.Join(people, ", "))
-	ch := rec.Source.Channel.Name
-	if ch == "" {
-		ch = rec.Source.Channel.ID
-	}
-	field("Source", fmt.Sprintf("%s, %s, #%s", rec.Source.Platform, firstNonEmpty(rec.Source.Workspace.Name, rec.Source.Workspace.ID), ch))
+	field("Source", fmt.Sprintf("%s, %s, %s", rec.Source.Platform, firstNonEmpty(rec.Source.Workspace.Name, rec.Source.Workspace.ID), sourceWhere(rec.Source)))
 	field("Permalink", rec.Source.Permalink)
 	field("Retention", rec.Retention.Rule)
 	field("Disposal date", rec.Retention.DisposalDate)
@@ -290,8 +312,10 @@ func renderText(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) 
 			fmt.Fprintf(b, " (edited %s)", stamp(m.Edited.At, tz))
 		}
 		b.WriteString("\n")
-		for _, l := range strings.Split(Visible(m.ReadableText), "\n") {
-			fmt.Fprintf(b, "    %s\n", l)
+		if m.ReadableText != "" { // a message of files alone has no text line
+			for _, l := range strings.Split(Visible(m.ReadableText), "\n") {
+				fmt.Fprintf(b, "    %s\n", l)
+			}
 		}
 		for _, f := range m.Files {
 			if f.Path != "" {
@@ -305,7 +329,7 @@ func renderText(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) 
 			for _, u := range r.Users {
 				names = append(names, Visible(Label(u)))
 			}
-			fmt.Fprintf(b, "    [reaction] %s (:%s:) × %d %s\n", reactionWords(r.Emoji), Visible(r.Emoji), r.Count, strings.Join(names, ", "))
+			fmt.Fprintf(b, "    [reaction] %s × %d %s\n", reactionLabel(r.Emoji), r.Count, strings.Join(names, ", "))
 		}
 	}
 	fmt.Fprintf(b, "\n%s\n%s\n", line, rec.Marking)
