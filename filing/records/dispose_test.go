@@ -495,10 +495,7 @@ func TestDestroyInterrupted(t *testing.T) {
 // untar extracts a tar into a new local store, for bagcheck.
 func untar(t testing.TB, r io.Reader) *local.Store {
 	t.Helper()
-	l, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := localStore(t)
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -619,14 +616,8 @@ func (c corrupting) Create(ctx context.Context, key string, r io.Reader, size in
 
 func TestTransferToFolder(t *testing.T) {
 	ctx := context.Background()
-	src, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := localStore(t)
+	dir := localStore(t)
 	s := file(t, service(t, src, nil), spec{title: "Executive decision", class: "100-40"})
 	rep, err := records.Transfer(ctx, src, authority(25), records.Destination{Store: dir}, false, nil)
 	if err != nil {
@@ -648,10 +639,7 @@ func TestTransferToFolder(t *testing.T) {
 
 func TestReview(t *testing.T) {
 	ctx := context.Background()
-	st, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := localStore(t)
 	svc := service(t, st, nil)
 	keep := file(t, svc, spec{title: "Keep me", class: "100-20"})
 	drop := file(t, svc, spec{title: "Drop me", class: "100-20"})

@@ -18,11 +18,17 @@ import (
 // Object Lock), for tests that must hold for both.
 func stores(t *testing.T) map[string]filing.Store {
 	t.Helper()
-	loc, err := local.New(t.TempDir())
+	return map[string]filing.Store{"local": localStore(t), "s3": miniotest.NewStore(t)}
+}
+
+// localStore returns a fresh local store in a temporary directory.
+func localStore(t testing.TB) *local.Store {
+	t.Helper()
+	st, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]filing.Store{"local": loc, "s3": miniotest.NewStore(t)}
+	return st
 }
 
 // spec is a record to file in a test.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 )
 
@@ -35,10 +34,7 @@ func (o *openLog) Open(ctx context.Context, key string) (io.ReadCloser, filing.O
 // must not slow down with every fixity check of every other record.
 func TestHistoryReadsOnlyItsRecordsEvents(t *testing.T) {
 	ctx := context.Background()
-	st, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := localStore(t)
 	svc := service(t, st, nil)
 	a := file(t, svc, spec{title: "Budget"})
 	b := file(t, svc, spec{title: "Roads"})

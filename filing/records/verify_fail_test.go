@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 )
 
@@ -54,10 +53,7 @@ func (f failingStore) List(ctx context.Context, prefix string) iter.Seq2[filing.
 // turns "could not read" into "missing".
 func TestVerifyStoreFails(t *testing.T) {
 	ctx := context.Background()
-	st, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := localStore(t)
 	svc := service(t, st, nil)
 	var ids []string
 	for _, title := range []string{"Budget", "Roads", "Parks"} {
@@ -100,10 +96,7 @@ func TestVerifyStoreFails(t *testing.T) {
 // reports it.
 func TestVerifyHugeManifest(t *testing.T) {
 	ctx := context.Background()
-	st, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := localStore(t)
 	s := file(t, service(t, st, nil), spec{title: "Budget"})
 	tamper(t, st, s.Key+filing.ManifestFile, bytes.Repeat([]byte("0"), 65<<20))
 	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
