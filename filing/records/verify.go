@@ -191,40 +191,42 @@ func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = func() error {
-		for i, id := range ids {
-			e, indexed, err := Locate(ctx, st, id)
-			switch {
-			case errors.Is(err, ErrNoRecord):
-				rn.done(i, Result{ID: id, Problems: []Problem{{Kind: Missing, Path: filing.IndexPrefix + id + ".json", Detail: "no record with this id in the index or under " + filing.RecordsPrefix}}})
-				continue
-			case err != nil:
+	// Records are looked up several at once (each is a few round trips),
+	// and checked as soon as each is found.
+	err = forEach(rn.ctx, len(ids), parallel, func(ctx context.Context, i int) error {
+		id := ids[i]
+		e, indexed, err := Locate(ctx, st, id)
+		switch {
+		case errors.Is(err, ErrNoRecord):
+			rn.done(i, Result{ID: id, Problems: []Problem{{Kind: Missing, Path: filing.IndexPrefix + id + ".json", Detail: "no record with this id in the index or under " + filing.RecordsPrefix}}})
+			return nil
+		case err != nil:
+			return err
+		}
+		p := &pkg{folder: e.Key, id: e.ID}
+		if indexed {
+			h, err := filing.HistoryOf(ctx, st, filing.IndexPrefix+e.ID+".json")
+			if err != nil {
 				return err
 			}
-			p := &pkg{folder: e.Key, id: e.ID}
-			if indexed {
-				h, err := filing.HistoryOf(ctx, st, filing.IndexPrefix+e.ID+".json")
-				if err != nil {
-					return err
-				}
-				ref := refOf(e, h)
-				p.entry = &ref
-			}
-			for h, err := range filing.Histories(ctx, st, e.Key) {
-				if err != nil {
-					return err
-				}
-				if p.objects == nil {
-					p.objects = make(map[string]*filing.History)
-				}
-				p.objects[strings.TrimPrefix(h.Key, e.Key)] = h
-			}
-			rn.add(i, p, false)
+			ref := refOf(e, h)
+			p.entry = &ref
 		}
+		for h, err := range filing.Histories(ctx, st, e.Key) {
+			if err != nil {
+				return err
+			}
+			if p.objects == nil {
+				p.objects = make(map[string]*filing.History)
+			}
+			p.objects[strings.TrimPrefix(h.Key, e.Key)] = h
+		}
+		rn.add(i, p, false)
 		return nil
-	}()
-	if werr := rn.wait(); err == nil {
-		err = werr
+	})
+	// A check that failed stopped the lookups: its error is the one to give.
+	if werr := rn.wait(); werr != nil {
+		return nil, werr
 	}
 	if err != nil {
 		return nil, err

@@ -113,3 +113,25 @@ func TestVerifyHugeManifest(t *testing.T) {
 		t.Errorf("Verify read %d bytes, want the whole manifest hashed", res[0].Bytes)
 	}
 }
+
+// Records named by id are looked up several at once, but their results
+// come back in the order asked, an unknown id in its place.
+func TestVerifyByIDKeepsOrder(t *testing.T) {
+	ctx := context.Background()
+	st := localStore(t)
+	svc := service(t, st, nil)
+	var ids []string
+	for _, title := range []string{"Budget", "Roads", "Parks", "Harbour", "Library"} {
+		ids = append(ids, file(t, svc, spec{title: title}).ID)
+	}
+	ask := []string{ids[4], ids[2], "no-such-record", ids[0], ids[3], ids[1]}
+	res, err := (&records.Verifier{Store: st, Parallel: 3}).Verify(ctx, ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ask {
+		if res[i].ID != id || res[i].OK() != (id != "no-such-record") {
+			t.Errorf("result %d = %s (ok %v), want %s", i, res[i].ID, res[i].OK(), id)
+		}
+	}
+}
