@@ -131,38 +131,54 @@ func checkID(id string) bool {
 // Entry returns the index entry of record id, as written at filing (its
 // first version, even if it was deleted or rewritten since).
 func Entry(ctx context.Context, st filing.Store, id string) (filing.IndexEntry, error) {
+	e, _, err := entry(ctx, st, id)
+	return e, err
+}
+
+// entry is Entry that also gives the index entry's history.
+func entry(ctx context.Context, st filing.Store, id string) (filing.IndexEntry, *filing.History, error) {
 	var e filing.IndexEntry
 	id = strings.TrimSpace(id)
 	if !checkID(id) {
-		return e, fmt.Errorf("record %q: %w", id, ErrNoRecord)
+		return e, nil, fmt.Errorf("record %q: %w", id, ErrNoRecord)
 	}
 	h, err := filing.HistoryOf(ctx, st, filing.IndexPrefix+id+".json")
 	if errors.Is(err, filing.ErrNotExist) {
-		return e, fmt.Errorf("record %q: %w", id, ErrNoRecord)
+		return e, nil, fmt.Errorf("record %q: %w", id, ErrNoRecord)
 	}
 	if err != nil {
-		return e, err
+		return e, nil, err
 	}
-	return e, readFirst(ctx, st, h, &e)
+	return e, h, readFirst(ctx, st, h, &e)
 }
 
 // Locate finds record id: through its index entry, or, when it has none,
 // by walking records/ for a package folder ending in the id's short form
 // whose record.json (as filed) has that id. indexed reports which.
 func Locate(ctx context.Context, st filing.Store, id string) (e filing.IndexEntry, indexed bool, err error) {
-	e, err = Entry(ctx, st, id)
+	e, h, err := locate(ctx, st, id)
+	return e, h != nil, err
+}
+
+// locate is Locate that gives the index entry's history (nil when the
+// record has no index entry).
+func locate(ctx context.Context, st filing.Store, id string) (e filing.IndexEntry, h *filing.History, err error) {
+	e, h, err = entry(ctx, st, id)
 	if err == nil || !errors.Is(err, ErrNoRecord) {
-		return e, err == nil, err
+		if err != nil {
+			h = nil
+		}
+		return e, h, err
 	}
 	id = strings.TrimSpace(id)
 	if !checkID(id) {
-		return e, false, err
+		return e, nil, err
 	}
 	suffix := "_" + filing.ShortID(id) + "/"
 	seen := make(map[string]bool)
 	for oi, lerr := range st.List(ctx, filing.RecordsPrefix) {
 		if lerr != nil {
-			return e, false, lerr
+			return e, nil, lerr
 		}
 		folder := packageOf(oi.Key)
 		if folder == "" || seen[folder] || !strings.HasSuffix(folder, suffix) {
@@ -174,17 +190,28 @@ func Locate(ctx context.Context, st filing.Store, id string) (e filing.IndexEntr
 			continue
 		}
 		if herr != nil {
-			return e, false, herr
+			return e, nil, herr
 		}
 		var rec filing.Record
 		if rerr := readFirst(ctx, st, h, &rec); rerr != nil {
-			return e, false, rerr
+			return e, nil, rerr
 		}
 		if rec.ID == id || filing.ShortID(rec.ID) == strings.ToLower(id) {
-			return entryOf(&rec, folder), false, nil
+			if rec.ID != id {
+				// Named by its short id: the record may well have an
+				// index entry under its full one.
+				e, h, err := entry(ctx, st, rec.ID)
+				switch {
+				case err == nil:
+					return e, h, nil
+				case !errors.Is(err, ErrNoRecord):
+					return e, nil, err
+				}
+			}
+			return entryOf(&rec, folder), nil, nil
 		}
 	}
-	return e, false, err
+	return e, nil, err
 }
 
 // entryOf rebuilds the index entry of a record from its record.json.

@@ -195,7 +195,7 @@ func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
 	// and checked as soon as each is found.
 	err = forEach(rn.ctx, len(ids), parallel, func(ctx context.Context, i int) error {
 		id := ids[i]
-		e, indexed, err := Locate(ctx, st, id)
+		e, h, err := locate(ctx, st, id)
 		switch {
 		case errors.Is(err, ErrNoRecord):
 			rn.done(i, Result{ID: id, Problems: []Problem{{Kind: Missing, Path: filing.IndexPrefix + id + ".json", Detail: "no record with this id in the index or under " + filing.RecordsPrefix}}})
@@ -204,11 +204,7 @@ func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
 			return err
 		}
 		p := &pkg{folder: e.Key, id: e.ID}
-		if indexed {
-			h, err := filing.HistoryOf(ctx, st, filing.IndexPrefix+e.ID+".json")
-			if err != nil {
-				return err
-			}
+		if h != nil {
 			ref := refOf(e, h)
 			p.entry = &ref
 		}

@@ -135,3 +135,18 @@ func TestVerifyByIDKeepsOrder(t *testing.T) {
 		}
 	}
 }
+
+// A record named by its short id is the same record: its index entry is
+// found, not reported missing.
+func TestVerifyByShortID(t *testing.T) {
+	ctx := context.Background()
+	st := localStore(t)
+	s := file(t, service(t, st, nil), spec{title: "Budget"})
+	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{filing.ShortID(s.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].ID != s.ID || !res[0].OK() {
+		t.Errorf("Verify(short id) = %s, problems %q; want record %s intact", res[0].ID, problems(res[0]), s.ID)
+	}
+}
