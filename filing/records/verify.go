@@ -266,8 +266,8 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 	// The listing of records/ (step 3) starts now, so that its first page
 	// arrives while the index is read; it waits, a page ahead at most,
 	// until step 3 takes what it lists.
-	records := v.listRecords(ctx)
-	defer records.stop()
+	walk := v.listRecords(ctx)
+	defer walk.stop()
 
 	// 1. The index, every entry as filed: one listing, and one GET each as
 	// the listing goes, of which only what the check needs is kept, sorted
@@ -337,7 +337,7 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 			Detail: "under " + filing.RecordsPrefix + " but in no record package"}}})
 	}
 	err = func() error {
-		for l := range records.c {
+		for l := range walk.c {
 			h, err := l.h, l.err
 			if err != nil {
 				return fmt.Errorf("list the records: %w", err)
