@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/internal/ctxio"
 )
 
 // The files of a record package (a BagIt 1.0 bag, RFC 8493).
@@ -739,7 +740,7 @@ func (f *filer) putReaderAt(ctx context.Context, key string, rc io.Reader, ra si
 	var sum string
 	go func() {
 		h := sha256.New()
-		n, err := io.CopyBuffer(h, ctxReader{hctx, rc}, make([]byte, 64<<10))
+		n, err := io.CopyBuffer(h, ctxio.Reader(hctx, rc), make([]byte, 64<<10))
 		switch {
 		case err != nil:
 			g.err = downloadError{fmt.Errorf("download: %w", err)}

@@ -129,19 +129,3 @@ const CanaryPrefix = "check/canary/"
 // ErrNotLocked says the store does not keep records unaltered: Object Lock
 // is off, or on but not enforced.
 var ErrNotLocked = errors.New("records are not protected by Object Lock")
-
-// ContextReader returns r, stopped when ctx is cancelled: for copies
-// that would otherwise not notice.
-func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/internal/ctxio"
 )
 
 // Options say what the export itself does not.
@@ -176,7 +177,7 @@ func Read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options
 	go func() {
 		defer wg.Done()
 		h := sha256.New()
-		if _, err := io.CopyBuffer(h, ctxReader{hctx, io.NewSectionReader(r, 0, size)}, make([]byte, 256<<10)); err != nil {
+		if _, err := io.CopyBuffer(h, ctxio.Reader(hctx, io.NewSectionReader(r, 0, size)), make([]byte, 256<<10)); err != nil {
 			hashErr = err
 			return
 		}

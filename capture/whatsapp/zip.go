@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/recordbot/recordbot/internal/ctxio"
 )
 
 // Limits bound what an export may hold, so that a hostile file (a zip
@@ -232,7 +234,7 @@ func (a *archive) verify(ctx context.Context) error {
 		if err != nil {
 			return damaged(fmt.Sprintf("%q in the zip cannot be read: %v", shorten(f.Name), err))
 		}
-		_, err = io.CopyBuffer(io.Discard, ctxReader{ctx, rc}, buf)
+		_, err = io.CopyBuffer(io.Discard, ctxio.Reader(ctx, rc), buf)
 		rc.Close()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -242,19 +244,6 @@ func (a *archive) verify(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// ctxReader stops reading when its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func shorten(s string) string {

@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/ctxio"
 )
 
 // Store is a filing.Store in a local directory. Objects are created
@@ -103,7 +104,7 @@ func (l *Store) Create(ctx context.Context, key string, r io.Reader, size int64,
 	if _, err := os.Lstat(p); err == nil {
 		return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, filing.ErrExist)
 	}
-	tmp, err := writeTemp(p, filing.ContextReader(ctx, r), size)
+	tmp, err := writeTemp(p, ctxio.Reader(ctx, r), size)
 	if err != nil {
 		return filing.ObjectInfo{}, fmt.Errorf("create %s: %w", key, err)
 	}
@@ -129,7 +130,7 @@ func (l *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if err != nil {
 		return filing.ObjectInfo{}, err
 	}
-	tmp, err := writeTemp(p, filing.ContextReader(ctx, r), size)
+	tmp, err := writeTemp(p, ctxio.Reader(ctx, r), size)
 	if err != nil {
 		return filing.ObjectInfo{}, fmt.Errorf("put %s: %w", key, err)
 	}

@@ -468,7 +468,13 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 
 // Open implements Store.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
-	obj, err := s.client.GetObject(ctx, s.bucket, s.prefix+key, minio.GetObjectOptions{})
+	return s.get(ctx, key, minio.GetObjectOptions{})
+}
+
+// get sends the GET of key (one version of it, with o.VersionID) and
+// describes the object from the answer, its lock included.
+func (s *Store) get(ctx context.Context, key string, o minio.GetObjectOptions) (io.ReadCloser, filing.ObjectInfo, error) {
+	obj, err := s.client.GetObject(ctx, s.bucket, s.prefix+key, o)
 	if err != nil {
 		return nil, filing.ObjectInfo{}, s.mapErr("open", key, err)
 	}

@@ -63,17 +63,7 @@ func (s *Store) OpenVersion(ctx context.Context, key, versionID string) (io.Read
 	if versionID == "" {
 		return nil, filing.ObjectInfo{}, fmt.Errorf("open %s: no version id", key)
 	}
-	obj, err := s.client.GetObject(ctx, s.bucket, s.prefix+key, minio.GetObjectOptions{VersionID: versionID})
-	if err != nil {
-		return nil, filing.ObjectInfo{}, s.mapErr("open", key, err)
-	}
-	// As in Open: Stat sends the GET, and its answer carries the lock.
-	oi, err := obj.Stat()
-	if err != nil {
-		obj.Close()
-		return nil, filing.ObjectInfo{}, s.mapErr("open", key, err)
-	}
-	return obj, s3Info(key, oi), nil
+	return s.get(ctx, key, minio.GetObjectOptions{VersionID: versionID})
 }
 
 // StatVersion implements filing.Versioner.
