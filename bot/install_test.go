@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 // account is a stored value with two secrets, one unnamed and one named
@@ -80,20 +80,6 @@ func newAccounts(t *testing.T, ttl time.Duration, cacheMissing bool) (*bot.Seale
 	return a, b, st, c
 }
 
-func readObject(t *testing.T, st filing.Store, key string) []byte {
-	t.Helper()
-	rc, _, err := st.Open(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func putObject(t *testing.T, st filing.Store, key string, data []byte) {
 	t.Helper()
 	if _, err := st.Put(context.Background(), key, bytes.NewReader(data), int64(len(data)), filing.WriteOptions{}); err != nil {
@@ -107,7 +93,7 @@ func TestSealedStoresSecretsSealed(t *testing.T) {
 	if err := s.Save(ctx, "a1", account{ID: "a1", N: 1, Token: "tok-secret-1"}); err != nil {
 		t.Fatal(err)
 	}
-	stored := readObject(t, st, s.Key("a1"))
+	stored := storetest.Read(t, st, s.Key("a1"))
 	if bytes.Contains(stored, []byte("tok-secret-1")) || !bytes.Contains(stored, []byte(`"sealed": "v1:`)) {
 		t.Errorf("stored = %s, want the token sealed", stored)
 	}
@@ -138,7 +124,7 @@ func TestSealedRefusesTamperedValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	var raw map[string]any
-	if err := json.Unmarshal(readObject(t, st, s.Key("a1")), &raw); err != nil {
+	if err := json.Unmarshal(storetest.Read(t, st, s.Key("a1")), &raw); err != nil {
 		t.Fatal(err)
 	}
 	sealed := raw["sealed"].(string)
@@ -170,7 +156,7 @@ func TestSealedBindsSecretsToTheID(t *testing.T) {
 	if err := s.Save(ctx, "alice", account{ID: "alice", Token: "tok-alice", API: "api-alice"}); err != nil {
 		t.Fatal(err)
 	}
-	putObject(t, st, s.Key("mallory"), readObject(t, st, s.Key("alice")))
+	putObject(t, st, s.Key("mallory"), storetest.Read(t, st, s.Key("alice")))
 	if got, err := s.Get(ctx, "mallory"); !errors.Is(err, bot.ErrUnsealed) || got.Token != "" || got.API != "" {
 		t.Errorf("Get(mallory) of alice's copied value = %+v, %v; want ErrUnsealed", got, err)
 	}
@@ -184,7 +170,7 @@ func TestSealedBindsSecretsToTheID(t *testing.T) {
 		t.Fatal(err)
 	}
 	var raw map[string]any
-	if err := json.Unmarshal(readObject(t, st, s.Key("bob")), &raw); err != nil {
+	if err := json.Unmarshal(storetest.Read(t, st, s.Key("bob")), &raw); err != nil {
 		t.Fatal(err)
 	}
 	raw["sealed"] = raw["api_sealed"]

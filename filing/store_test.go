@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/internal/miniotest"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 // stores returns each kind of store, fresh, for tests that must hold for all.
@@ -29,16 +29,7 @@ func stores(t *testing.T) map[string]filing.Store {
 
 func readAll(t *testing.T, st filing.Store, key string) string {
 	t.Helper()
-	rc, _, err := st.Open(context.Background(), key)
-	if err != nil {
-		t.Fatalf("Open(%q): %v", key, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("read %q: %v", key, err)
-	}
-	return string(b)
+	return string(storetest.Read(t, st, key))
 }
 
 func TestStoreCreateNeverOverwrites(t *testing.T) {

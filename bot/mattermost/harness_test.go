@@ -22,8 +22,8 @@ import (
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
 	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/internal/bagcheck"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 const testKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes, base64
@@ -78,7 +78,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	e.replies = []*model.Post{r1, r2}
 	mm.React(e.root, e.bob, "+1")
 
-	e.store = newLocalStore(t)
+	e.store = storetest.Local(t)
 	if o.store != nil {
 		e.store = o.store(e.store)
 	}
@@ -307,15 +307,4 @@ func mattermosttestID() string { return mattermosttest.NewID() }
 
 var mmConfigZero mattermosttest.Config
 
-func freshStore(t *testing.T) filing.Store { return newLocalStore(t) }
-
-// newLocalStore is a fresh local store in a temporary directory: the front
-// ends' tests need no MinIO (the stores are tested in filing).
-func newLocalStore(t testing.TB) filing.Store {
-	t.Helper()
-	st, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
+func freshStore(t *testing.T) filing.Store { return storetest.Local(t) }

@@ -19,6 +19,7 @@ import (
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 const dmRoot = "1700001000.000100"
@@ -457,13 +458,7 @@ func (c *testClock) add(d time.Duration) {
 
 func readAll(t *testing.T, st filing.Store, key string) string {
 	t.Helper()
-	rc, _, err := st.Open(context.Background(), key)
-	if err != nil {
-		t.Fatalf("open %s: %v", key, err)
-	}
-	defer rc.Close()
-	b, _ := io.ReadAll(rc)
-	return string(b)
+	return string(storetest.Read(t, st, key))
 }
 
 func readJSON(t *testing.T, st filing.Store, key string, v any) {

@@ -27,7 +27,7 @@ import (
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
 	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/filing/local"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 const (
@@ -101,7 +101,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		slacktest.Msg("1700000200.000300", root, "U1", "Approved. Thanks <@U2>.", nil),
 	)
 
-	e.store = newLocalStore(t)
+	e.store = storetest.Local(t)
 	e.log = &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(testLogOut(t), e.log), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var installs *slackbot.Installations
@@ -355,14 +355,3 @@ func testLogOut(t testing.TB) io.Writer {
 type tlog struct{ t testing.TB }
 
 func (w tlog) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
-
-// newLocalStore is a fresh local store in a temporary directory: the front
-// ends' tests need no MinIO (the stores are tested in filing).
-func newLocalStore(t testing.TB) filing.Store {
-	t.Helper()
-	st, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 func testMain(env map[string]string) (*Main, *strings.Builder) {
@@ -102,11 +103,5 @@ func TestFileCommandIntoMinIO(t *testing.T) {
 
 func readObject(t *testing.T, st filing.Store, key string) string {
 	t.Helper()
-	rc, _, err := st.Open(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, _ := io.ReadAll(rc)
-	return string(b)
+	return string(storetest.Read(t, st, key))
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 	"github.com/recordbot/recordbot/internal/miniotest"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 // authority is the disposal authority of the tests' runs, on a clock
@@ -129,20 +130,6 @@ func eventTypes(t testing.TB, st filing.Store, id string) []string {
 		out = append(out, e.Type)
 	}
 	return out
-}
-
-func readAll(t testing.TB, st filing.Store, key string) []byte {
-	t.Helper()
-	rc, _, err := st.Open(context.Background(), key)
-	if err != nil {
-		t.Fatalf("open %s: %v", key, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 func TestDestroy(t *testing.T) {
@@ -251,13 +238,13 @@ func TestDestroy(t *testing.T) {
 			}
 			// The certificate, JSON and CSV.
 			var cert records.Certificate
-			if err := json.Unmarshal(readAll(t, st, rep.CertificateJSON), &cert); err != nil {
+			if err := json.Unmarshal(read(t, st, rep.CertificateJSON), &cert); err != nil {
 				t.Fatal(err)
 			}
 			if cert.Authority != "Disposal authority 2027/03" || cert.ApprovedBy != "Head of Information Governance" || cert.By.ID != "officer" || len(cert.Records) != len(want) {
 				t.Errorf("certificate = %+v", cert)
 			}
-			rows, err := csv.NewReader(bytes.NewReader(readAll(t, st, rep.CertificateCSV))).ReadAll()
+			rows, err := csv.NewReader(bytes.NewReader(read(t, st, rep.CertificateCSV))).ReadAll()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -495,7 +482,7 @@ func TestDestroyInterrupted(t *testing.T) {
 // untar extracts a tar into a new local store, for bagcheck.
 func untar(t testing.TB, r io.Reader) *local.Store {
 	t.Helper()
-	l := localStore(t)
+	l := storetest.Local(t)
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -516,13 +503,13 @@ func untar(t testing.TB, r io.Reader) *local.Store {
 func checkEventsFile(t testing.TB, bag filing.Store, folder string, fe filing.Event) {
 	t.Helper()
 	var evs []filing.Event
-	if err := json.Unmarshal(readAll(t, bag, folder+records.EventsFile), &evs); err != nil {
+	if err := json.Unmarshal(read(t, bag, folder+records.EventsFile), &evs); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(evs, func(e filing.Event) bool { return e.Type == "filed" && e.ID == fe.ID }) {
 		t.Errorf("%s = %+v, want the filing event", records.EventsFile, evs)
 	}
-	tm := readAll(t, bag, folder+filing.TagManifestFile)
+	tm := read(t, bag, folder+filing.TagManifestFile)
 	lines := strings.SplitAfter(strings.TrimSuffix(string(tm), "\n"), "\n")
 	if !strings.HasSuffix(lines[len(lines)-1], "  "+records.EventsFile) {
 		t.Errorf("tag manifest's last line = %q, want the events file", lines[len(lines)-1])
@@ -583,9 +570,9 @@ func TestTransfer(t *testing.T) {
 	// which the independent bag checker accepts once extracted.
 	folder := strings.TrimSuffix(s.Key[strings.LastIndexByte(strings.TrimSuffix(s.Key, "/"), '/')+1:], "/")
 	key := "accession-2027-01/" + folder + ".tar"
-	data := readAll(t, archive, key)
+	data := read(t, archive, key)
 	sum := sha256.Sum256(data)
-	if side := string(readAll(t, archive, key+".sha256")); side != hex.EncodeToString(sum[:])+"  "+folder+".tar\n" {
+	if side := string(read(t, archive, key+".sha256")); side != hex.EncodeToString(sum[:])+"  "+folder+".tar\n" {
 		t.Errorf("%s.sha256 = %q, want the tar's SHA-256 %x", key, side, sum)
 	}
 	bag := untar(t, bytes.NewReader(data))
@@ -616,8 +603,8 @@ func (c corrupting) Create(ctx context.Context, key string, r io.Reader, size in
 
 func TestTransferToFolder(t *testing.T) {
 	ctx := context.Background()
-	src := localStore(t)
-	dir := localStore(t)
+	src := storetest.Local(t)
+	dir := storetest.Local(t)
 	s := file(t, service(t, src, nil), spec{title: "Executive decision", class: "100-40"})
 	rep, err := records.Transfer(ctx, src, authority(25), records.Destination{Store: dir}, false, nil)
 	if err != nil {
@@ -639,7 +626,7 @@ func TestTransferToFolder(t *testing.T) {
 
 func TestReview(t *testing.T) {
 	ctx := context.Background()
-	st := localStore(t)
+	st := storetest.Local(t)
 	svc := service(t, st, nil)
 	keep := file(t, svc, spec{title: "Keep me", class: "100-20"})
 	drop := file(t, svc, spec{title: "Drop me", class: "100-20"})

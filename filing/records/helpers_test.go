@@ -10,25 +10,15 @@ import (
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/internal/miniotest"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 // stores returns a fresh local store and a fresh S3 store (real MinIO, with
 // Object Lock), for tests that must hold for both.
 func stores(t *testing.T) map[string]filing.Store {
 	t.Helper()
-	return map[string]filing.Store{"local": localStore(t), "s3": miniotest.NewStore(t)}
-}
-
-// localStore returns a fresh local store in a temporary directory.
-func localStore(t testing.TB) *local.Store {
-	t.Helper()
-	st, err := local.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return map[string]filing.Store{"local": storetest.Local(t), "s3": miniotest.NewStore(t)}
 }
 
 // spec is a record to file in a test.

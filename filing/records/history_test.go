@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 // openLog records the keys a store is asked to read.
@@ -34,7 +35,7 @@ func (o *openLog) Open(ctx context.Context, key string) (io.ReadCloser, filing.O
 // must not slow down with every fixity check of every other record.
 func TestHistoryReadsOnlyItsRecordsEvents(t *testing.T) {
 	ctx := context.Background()
-	st := localStore(t)
+	st := storetest.Local(t)
 	svc := service(t, st, nil)
 	a := file(t, svc, spec{title: "Budget"})
 	b := file(t, svc, spec{title: "Roads"})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 // errUnreachable is a store failing the way a network does: not "there is
@@ -53,7 +54,7 @@ func (f failingStore) List(ctx context.Context, prefix string) iter.Seq2[filing.
 // turns "could not read" into "missing".
 func TestVerifyStoreFails(t *testing.T) {
 	ctx := context.Background()
-	st := localStore(t)
+	st := storetest.Local(t)
 	svc := service(t, st, nil)
 	var ids []string
 	for _, title := range []string{"Budget", "Roads", "Parks"} {
@@ -96,7 +97,7 @@ func TestVerifyStoreFails(t *testing.T) {
 // reports it.
 func TestVerifyHugeManifest(t *testing.T) {
 	ctx := context.Background()
-	st := localStore(t)
+	st := storetest.Local(t)
 	s := file(t, service(t, st, nil), spec{title: "Budget"})
 	tamper(t, st, s.Key+filing.ManifestFile, bytes.Repeat([]byte("0"), 65<<20))
 	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
@@ -118,7 +119,7 @@ func TestVerifyHugeManifest(t *testing.T) {
 // come back in the order asked, an unknown id in its place.
 func TestVerifyByIDKeepsOrder(t *testing.T) {
 	ctx := context.Background()
-	st := localStore(t)
+	st := storetest.Local(t)
 	svc := service(t, st, nil)
 	var ids []string
 	for _, title := range []string{"Budget", "Roads", "Parks", "Harbour", "Library"} {
@@ -140,7 +141,7 @@ func TestVerifyByIDKeepsOrder(t *testing.T) {
 // found, not reported missing.
 func TestVerifyByShortID(t *testing.T) {
 	ctx := context.Background()
-	st := localStore(t)
+	st := storetest.Local(t)
 	s := file(t, service(t, st, nil), spec{title: "Budget"})
 	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{filing.ShortID(s.ID)})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 // tamper changes the object at key behind the bot's back: it writes data
@@ -63,18 +63,9 @@ func tamper(t *testing.T, st filing.Store, key string, data []byte) {
 	}
 }
 
-func read(t *testing.T, st filing.Store, key string) []byte {
+func read(t testing.TB, st filing.Store, key string) []byte {
 	t.Helper()
-	rc, _, err := st.Open(context.Background(), key)
-	if err != nil {
-		t.Fatalf("Open(%q): %v", key, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return storetest.Read(t, st, key)
 }
 
 func sum(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
