@@ -454,13 +454,13 @@ type eventDay struct {
 	err  error
 
 	mu sync.Mutex
-	// expect is how many records filed that day have not yet asked.
+	// expect is how many records filed that day have not yet asked; at
+	// 0 the day has been let go.
 	expect int
 	// first holds the first version id of each filing event with nothing
 	// written over it, by key; later the whole history of any other.
 	first map[string]string
 	later map[string]*filing.History
-	gone  bool
 }
 
 // filedEvents prepares the days on which the records of entries were filed.
@@ -516,7 +516,7 @@ func (d *eventDays) history(ctx context.Context, st filing.Store, key string, ex
 		return nil, day.err
 	}
 	day.mu.Lock()
-	if day.gone {
+	if day.expect <= 0 {
 		day.mu.Unlock()
 		return filing.HistoryOf(ctx, st, key)
 	}
@@ -524,7 +524,7 @@ func (d *eventDays) history(ctx context.Context, st filing.Store, key string, ex
 	id, found := day.first[key]
 	if expected {
 		if day.expect--; day.expect <= 0 {
-			day.first, day.later, day.gone = nil, nil, true
+			day.first, day.later = nil, nil
 		}
 	}
 	day.mu.Unlock()
