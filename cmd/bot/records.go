@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	iofs "io/fs"
 	"os"
 	"os/user"
@@ -214,11 +215,15 @@ func (d *dateFlag) Set(s string) error {
 	return err
 }
 
-func (m *Main) printJSON(v any) error {
-	enc := json.NewEncoder(m.Stdout)
-	enc.SetIndent("", "  ")
+func (m *Main) printJSON(v any) error { return jsonEncoder(m.Stdout, "").Encode(v) }
+
+// jsonEncoder writes indented JSON, each line after the first starting
+// with prefix, as every --json output does.
+func jsonEncoder(w io.Writer, prefix string) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetIndent(prefix, "  ")
 	enc.SetEscapeHTML(false) // "a > b" stays readable in titles and text
-	return enc.Encode(v)
+	return enc
 }
 
 // officer is who runs a command, for the audit trail.
@@ -482,7 +487,7 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	// Each result is shown as soon as its record is checked, so neither
 	// the output nor the heap waits for the whole store.
 	var checked, failed, tampered int
-	show := m.verifyPrinter(*asJSON)
+	show := &verifyPrinter{w: m.Stdout, asJSON: *asJSON}
 	each := func(r records.Result) error {
 		checked++
 		if !r.OK() {
@@ -527,22 +532,17 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 // verifyPrinter shows verify's results one at a time: as lines, or as the
 // elements of one JSON array.
 type verifyPrinter struct {
-	m      *Main
+	w      io.Writer
 	asJSON bool
 	n      int
 }
 
-func (m *Main) verifyPrinter(asJSON bool) *verifyPrinter { return &verifyPrinter{m: m, asJSON: asJSON} }
-
 func (vp *verifyPrinter) result(r records.Result) error {
-	w := vp.m.Stdout
+	w := vp.w
 	vp.n++
 	if vp.asJSON {
 		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("  ", "  ")
-		enc.SetEscapeHTML(false) // as printJSON
-		if err := enc.Encode(r); err != nil {
+		if err := jsonEncoder(&buf, "  ").Encode(r); err != nil {
 			return err
 		}
 		sep := ",\n  "
@@ -581,9 +581,9 @@ func (vp *verifyPrinter) end() error {
 	}
 	var err error
 	if vp.n == 0 {
-		_, err = fmt.Fprintln(vp.m.Stdout, "[]")
+		_, err = fmt.Fprintln(vp.w, "[]")
 	} else {
-		_, err = fmt.Fprint(vp.m.Stdout, "\n]\n")
+		_, err = fmt.Fprint(vp.w, "\n]\n")
 	}
 	return err
 }
@@ -592,7 +592,7 @@ func (vp *verifyPrinter) end() error {
 // the error says the check did not finish.
 func (vp *verifyPrinter) abort() {
 	if vp.asJSON && vp.n > 0 {
-		fmt.Fprint(vp.m.Stdout, "\n]\n")
+		fmt.Fprint(vp.w, "\n]\n")
 	}
 }
 
