@@ -207,9 +207,9 @@ func (r *run) pending(ctx context.Context) ([]selected, error) {
 		return nil, err
 	}
 	var out []selected
-	for id := range ids {
+	for id, key := range ids {
 		var res Residual
-		if err := readJSON(ctx, r.st, pendingPrefix+id+".json", &res); err != nil {
+		if err := readJSON(ctx, r.st, key, &res); err != nil {
 			return nil, fmt.Errorf("pending disposal of %s: %w", id, err)
 		}
 		out = append(out, selected{IndexEntry: res.IndexEntry, residual: &res})
@@ -522,7 +522,7 @@ func (r *run) destroy(ctx context.Context, s selected, transferredTo string) Out
 			return fail("read it before destruction: %v", err)
 		}
 		data, _ := json.MarshalIndent(res, "", "  ")
-		if _, err := r.st.Put(ctx, pendingPrefix+s.ID+".json", bytes.NewReader(data), int64(len(data)), filing.WriteOptions{ContentType: "application/json"}); err != nil {
+		if _, err := r.st.Put(ctx, PendingPrefix+s.ID+".json", bytes.NewReader(data), int64(len(data)), filing.WriteOptions{ContentType: "application/json"}); err != nil {
 			return fail("mark its destruction as begun: %v", err)
 		}
 	}
@@ -578,8 +578,10 @@ func (r *run) destroy(ctx context.Context, s selected, transferredTo string) Out
 		Detail: fmt.Sprintf("%s; authority: %s; approved by: %s; certificate %s", detail, r.d.Authority, r.d.ApprovedBy, r.id)}, filing.RecordLock(r.at, "")); err != nil {
 		return fail("destroyed, but not recorded in the audit trail (a rerun records it): %v", err)
 	}
-	if err := r.st.Delete(ctx, pendingPrefix+s.ID+".json"); err != nil {
-		return fail("destroyed, but its pending marker stays: %v", err)
+	for _, prefix := range []string{PendingPrefix, legacyPendingPrefix} {
+		if err := r.st.Delete(ctx, prefix+s.ID+".json"); err != nil {
+			return fail("destroyed, but its pending marker stays: %v", err)
+		}
 	}
 	out.Outcome, out.Detail = Destroyed, detail
 	return out

@@ -17,10 +17,15 @@ import (
 // once, before the record's objects are deleted, and kept from then on.
 const DisposedPrefix = "disposed/"
 
-// pendingPrefix holds a marker per record whose destruction has begun and
+// PendingPrefix holds a marker per record whose destruction has begun and
 // not finished: a rerun of `dispose` finishes them. Markers are mutable
-// bookkeeping and are deleted when the record is gone.
-const pendingPrefix = filing.RequestsPrefix + "disposal/"
+// bookkeeping, written and deleted by the disposal principal only (the
+// bot's policy cannot write here), and deleted when the record is gone.
+const PendingPrefix = "disposal/pending/"
+
+// legacyPendingPrefix is where markers were kept before they moved out of
+// the bot's writable requests/: still read, as hints only.
+const legacyPendingPrefix = filing.RequestsPrefix + "disposal/"
 
 // ResidualSchema identifies the JSON form of a residual entry.
 const ResidualSchema = "recordbot.residual/1"
@@ -101,7 +106,7 @@ func Residuals(ctx context.Context, st filing.Store) ([]DisposedRecord, error) {
 		return nil, err
 	}
 	for i := range out {
-		out[i].Pending = pending[out[i].ID]
+		_, out[i].Pending = pending[out[i].ID]
 	}
 	sortResiduals(out)
 	return out, nil
@@ -131,25 +136,41 @@ func ResidualOf(ctx context.Context, st filing.Store, id string) (*DisposedRecor
 	if err := readFirst(ctx, st, h, &d.Residual); err != nil {
 		return nil, err
 	}
-	if _, err := st.Stat(ctx, pendingPrefix+id+".json"); err == nil {
-		d.Pending = true
-	} else if !errors.Is(err, filing.ErrNotExist) {
+	if d.Pending, err = pendingMarked(ctx, st, id); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
 // pendingIDs returns the ids of the records whose destruction has begun
-// and not finished.
-func pendingIDs(ctx context.Context, st filing.Store) (map[string]bool, error) {
-	ids := make(map[string]bool)
-	for oi, err := range st.List(ctx, pendingPrefix) {
-		if err != nil {
-			return nil, fmt.Errorf("list the pending disposals: %w", err)
-		}
-		if id, ok := strings.CutSuffix(strings.TrimPrefix(oi.Key, pendingPrefix), ".json"); ok {
-			ids[id] = true
+// and not finished, each with the key of its marker (under PendingPrefix,
+// or the legacy prefix).
+func pendingIDs(ctx context.Context, st filing.Store) (map[string]string, error) {
+	ids := make(map[string]string)
+	for _, prefix := range []string{legacyPendingPrefix, PendingPrefix} {
+		for oi, err := range st.List(ctx, prefix) {
+			if err != nil {
+				return nil, fmt.Errorf("list the pending disposals: %w", err)
+			}
+			if id, ok := strings.CutSuffix(strings.TrimPrefix(oi.Key, prefix), ".json"); ok {
+				ids[id] = oi.Key
+			}
 		}
 	}
 	return ids, nil
+}
+
+// pendingMarked reports whether a marker says the destruction of record
+// id has begun.
+func pendingMarked(ctx context.Context, st filing.Store, id string) (bool, error) {
+	for _, prefix := range []string{PendingPrefix, legacyPendingPrefix} {
+		_, err := st.Stat(ctx, prefix+id+".json")
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, filing.ErrNotExist) {
+			return false, err
+		}
+	}
+	return false, nil
 }
