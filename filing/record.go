@@ -140,6 +140,14 @@ type Event struct {
 	Outcome string `json:"outcome,omitempty"`
 	Detail  string `json:"detail,omitempty"`
 	Agent   string `json:"agent,omitempty"`
+	// Prev is the SHA-256 of the record's event before this one, as
+	// stored: the events of a record form a chain from its filing event,
+	// so one removed or put out of order shows. "" on the filing event
+	// (and on events written before chaining).
+	Prev string `json:"prev,omitempty"`
+	// Signature is by the deployment's signing key (Signer), over the
+	// event with this field empty; nil on events written before signing.
+	Signature *Signature `json:"signature,omitempty"`
 }
 
 // IndexEntry is the small per-record object under IndexPrefix that lets the
@@ -159,6 +167,9 @@ type IndexEntry struct {
 	Platform       capture.Platform `json:"platform"`
 	Channel        string           `json:"channel,omitempty"`
 	Participants   []string         `json:"participants,omitempty"`
+	// Signature is by the deployment's signing key over the entry with
+	// this field empty; nil on entries written before signing.
+	Signature *Signature `json:"signature,omitempty"`
 }
 
 // Agent is what recordbot calls itself in bags and events.

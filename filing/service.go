@@ -74,6 +74,11 @@ type Options struct {
 	// default). A copy later still files nothing: the worker tells its
 	// sender the record that was filed.
 	RepeatWindow time.Duration
+	// Signer signs each record's index entry and filing event with the
+	// deployment's key, so that `records verify` and disposal can tell a
+	// record filed here from one made with the S3 keys alone. nil signs
+	// nothing (and verify then reports the record as unsigned).
+	Signer *Signer
 }
 
 // Service accepts filing requests, stores them durably and carries them out.
@@ -398,6 +403,11 @@ func (s *Service) file(ctx context.Context, r Request, src fetch) (*Summary, err
 	// `records verify` anchors on cannot be removed, only written over (a
 	// later version, which it reports).
 	lock := WriteOptions{ContentType: "application/json", RetainUntil: fl.opts.RetainUntil}
+	if s.o.Signer != nil {
+		if err := s.o.Signer.Sign(KindIndex, &idx, &idx.Signature); err != nil {
+			return nil, err
+		}
+	}
 	if err := createLockedJSON(ctx, s.o.Store, IndexPrefix+rec.ID+".json", idx, lock); err != nil && !errors.Is(err, ErrExist) {
 		return nil, fmt.Errorf("index record: %w", err)
 	}
@@ -405,6 +415,11 @@ func (s *Service) file(ctx context.Context, r Request, src fetch) (*Summary, err
 	ev.At = s.now().UTC()
 	ev.TagManifestSHA256 = tagSum
 	ev.Source = firstNonEmpty(rec.Source.Permalink, r.Thread.String())
+	if s.o.Signer != nil {
+		if err := s.o.Signer.Sign(KindEvent, &ev, &ev.Signature); err != nil {
+			return nil, err
+		}
+	}
 	if err := createLockedJSON(ctx, s.o.Store, EventKey(ev, rec.FiledAt), ev, lock); err != nil && !errors.Is(err, ErrExist) {
 		return nil, fmt.Errorf("audit event: %w", err)
 	}
@@ -473,7 +488,10 @@ func RecordLock(filed time.Time, disposalDate string) time.Time {
 // none. Events are created once, never rewritten, and locked (on a store
 // with Object Lock) until lockUntil, the lock of the record they belong to
 // (RecordLock), or at least a year from the event.
-func WriteEvent(ctx context.Context, st Store, e Event, lockUntil time.Time) (Event, error) {
+//
+// A signer (nil for none) signs the event, Prev included: the caller sets
+// Prev to the Sum of the record's latest event as stored (EventBytes).
+func WriteEvent(ctx context.Context, st Store, signer *Signer, e Event, lockUntil time.Time) (Event, error) {
 	if e.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -490,8 +508,16 @@ func WriteEvent(ctx context.Context, st Store, e Event, lockUntil time.Time) (Ev
 	if least := e.At.Add(minEventLock); lockUntil.Before(least) {
 		lockUntil = least
 	}
+	if signer != nil {
+		if err := signer.Sign(KindEvent, &e, &e.Signature); err != nil {
+			return e, err
+		}
+	}
 	return e, createLockedJSON(ctx, st, EventKey(e, e.At), e, WriteOptions{ContentType: "application/json", RetainUntil: lockUntil.UTC()})
 }
+
+// EventBytes is how an event is stored: what an event's Prev hashes.
+func EventBytes(e Event) ([]byte, error) { return json.MarshalIndent(e, "", "  ") }
 
 // createJSON creates the object at key holding v as indented JSON.
 func createJSON(ctx context.Context, st Store, key string, v any) error {

@@ -67,7 +67,7 @@ func csvSafe(s string) string {
 
 // writeCertificate stores c (JSON and CSV), locked as long as the store
 // keeps records permanently, and records it in the audit trail.
-func writeCertificate(ctx context.Context, st filing.Store, c *Certificate) (jsonKey, csvKey string, err error) {
+func writeCertificate(ctx context.Context, st filing.Store, signer *filing.Signer, c *Certificate) (jsonKey, csvKey string, err error) {
 	jsonKey, csvKey = certificateKeys(c)
 	lock := filing.RecordLock(c.At, "")
 	data, err := json.MarshalIndent(c, "", "  ")
@@ -81,7 +81,7 @@ func writeCertificate(ctx context.Context, st filing.Store, c *Certificate) (jso
 	if _, err := st.Create(ctx, csvKey, bytes.NewReader(data), int64(len(data)), filing.WriteOptions{ContentType: "text/csv; charset=utf-8", RetainUntil: lock}); err != nil {
 		return "", "", fmt.Errorf("disposal certificate: %w", err)
 	}
-	_, err = filing.WriteEvent(ctx, st, filing.Event{Type: "disposal-certificate", At: c.At, By: c.By, Key: jsonKey,
+	_, err = filing.WriteEvent(ctx, st, signer, filing.Event{Type: "disposal-certificate", At: c.At, By: c.By, Key: jsonKey,
 		Outcome: c.Action, Detail: fmt.Sprintf("%d records; authority: %s; approved by: %s", len(c.Records), c.Authority, c.ApprovedBy)}, lock)
 	if err != nil {
 		return jsonKey, csvKey, fmt.Errorf("disposal certificate stored but not recorded in the audit trail: %w", err)

@@ -52,6 +52,12 @@ type Disposal struct {
 	Now func() time.Time
 	// Parallel is how many records are disposed of at once; 8 when zero.
 	Parallel int
+	// Signer signs what the run writes (residual entries, reviews,
+	// certificates, events); Keys are the public keys whose signatures
+	// the run trusts on what it reads. A run acts only on evidence a
+	// trusted key signed.
+	Signer *filing.Signer
+	Keys   *filing.Keyring
 }
 
 func (d *Disposal) now() time.Time {
@@ -336,7 +342,7 @@ func (r *run) finish(ctx context.Context, outs []Outcome) (*Report, error) {
 	}
 	rep.Certificate = c
 	var err error
-	rep.CertificateJSON, rep.CertificateCSV, err = writeCertificate(ctx, r.st, c)
+	rep.CertificateJSON, rep.CertificateCSV, err = writeCertificate(ctx, r.st, r.d.Signer, c)
 	return rep, err
 }
 
@@ -546,24 +552,24 @@ func (r *run) destroy(ctx context.Context, s selected, transferredTo string) Out
 	}
 	for _, o := range index {
 		if err := r.remove(ctx, o); err != nil {
-			return r.partly(out, err)
+			return r.partly(out, s.FiledAt, err)
 		}
 	}
 	if err := forEach(ctx, len(middle), 4, func(ctx context.Context, i int) error { return r.remove(ctx, middle[i]) }); err != nil {
-		return r.partly(out, err)
+		return r.partly(out, s.FiledAt, err)
 	}
 	for _, o := range last {
 		if err := r.remove(ctx, o); err != nil {
-			return r.partly(out, err)
+			return r.partly(out, s.FiledAt, err)
 		}
 	}
 	r.prune(s.Key)
 	index, pkg, err = r.objects(ctx, s.IndexEntry)
 	if err != nil {
-		return r.partly(out, err)
+		return r.partly(out, s.FiledAt, err)
 	}
 	if n := len(index) + len(pkg); n > 0 {
-		return r.partly(out, fmt.Errorf("%d object versions remain", n))
+		return r.partly(out, s.FiledAt, fmt.Errorf("%d object versions remain", n))
 	}
 	detail := fmt.Sprintf("%d object versions deleted", len(all))
 	if s.residual != nil && s.residual.Certificate != r.id {
@@ -573,15 +579,13 @@ func (r *run) destroy(ctx context.Context, s selected, transferredTo string) Out
 		detail = "transferred to " + transferredTo + "; " + detail
 	}
 	typ := "destroyed"
-	if _, err := filing.WriteEvent(ctx, r.st, filing.Event{Type: typ, At: r.d.now(), By: r.d.By, RecordID: s.ID, Key: s.Key,
+	if _, err := appendEvent(ctx, r.st, r.d.Signer, filing.Event{Type: typ, At: r.d.now(), By: r.d.By, RecordID: s.ID, Key: s.Key,
 		TagManifestSHA256: res.TagManifestSHA256, ClassCode: s.ClassCode, Outcome: Destroyed,
-		Detail: fmt.Sprintf("%s; authority: %s; approved by: %s; certificate %s", detail, r.d.Authority, r.d.ApprovedBy, r.id)}, filing.RecordLock(r.at, "")); err != nil {
+		Detail: fmt.Sprintf("%s; authority: %s; approved by: %s; certificate %s", detail, r.d.Authority, r.d.ApprovedBy, r.id)}, s.FiledAt, filing.RecordLock(r.at, "")); err != nil {
 		return fail("destroyed, but not recorded in the audit trail (a rerun records it): %v", err)
 	}
-	for _, prefix := range []string{PendingPrefix, legacyPendingPrefix} {
-		if err := r.st.Delete(ctx, prefix+s.ID+".json"); err != nil {
-			return fail("destroyed, but its pending marker stays: %v", err)
-		}
+	if err := r.clearMarker(ctx, s.ID); err != nil {
+		return fail("destroyed, but its pending marker stays: %v", err)
 	}
 	out.Outcome, out.Detail = Destroyed, detail
 	return out
@@ -589,15 +593,28 @@ func (r *run) destroy(ctx context.Context, s selected, transferredTo string) Out
 
 // partly reports a destruction that began and did not finish: the residual
 // entry and the pending marker stay, and a rerun finishes it.
-func (r *run) partly(out Outcome, err error) Outcome {
+func (r *run) partly(out Outcome, filed time.Time, err error) Outcome {
 	out.Outcome = Failed
 	if errors.Is(err, filing.ErrLocked) {
 		out.Outcome = Refused
 	}
 	out.Detail = fmt.Sprintf("destruction begun and not finished (rerun to finish it): %v", err)
-	filing.WriteEvent(context.WithoutCancel(context.Background()), r.st, filing.Event{Type: "destruction-interrupted", At: r.d.now(), By: r.d.By,
-		RecordID: out.ID, Outcome: out.Outcome, Detail: out.Detail + "; certificate " + r.id}, filing.RecordLock(r.at, ""))
+	appendEvent(context.WithoutCancel(context.Background()), r.st, r.d.Signer, filing.Event{Type: "destruction-interrupted", At: r.d.now(), By: r.d.By,
+		RecordID: out.ID, Outcome: out.Outcome, Detail: out.Detail + "; certificate " + r.id}, filed, filing.RecordLock(r.at, ""))
 	return out
+}
+
+// clearMarker deletes the pending marker of record id (and one left under
+// the legacy prefix, if there is one).
+func (r *run) clearMarker(ctx context.Context, id string) error {
+	if _, err := r.st.Stat(ctx, legacyPendingPrefix+id+".json"); err == nil {
+		if err := r.st.Delete(ctx, legacyPendingPrefix+id+".json"); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, filing.ErrNotExist) {
+		return err
+	}
+	return r.st.Delete(ctx, PendingPrefix+id+".json")
 }
 
 // remove removes one object version (or the object, on a store without

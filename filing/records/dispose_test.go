@@ -146,7 +146,7 @@ func TestDestroy(t *testing.T) {
 			young := file(t, svc, spec{title: "Contract", class: "200-20-02"})
 			expire(t, st, old, held)
 			if _, ok := st.(*s3.Store); ok {
-				if _, err := records.Hold(ctx, st, held.ID, true, "litigation 2026/4", capture.Person{ID: "officer"}); err != nil {
+				if _, err := records.Hold(ctx, st, nil, held.ID, true, "litigation 2026/4", capture.Person{ID: "officer"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -377,7 +377,7 @@ func (f failingS3) RemoveVersion(ctx context.Context, key, version string, bypas
 // Delete fails for the pending marker when left is negative: a process
 // killed after the last object went and before the marker did.
 func (f failingS3) Delete(ctx context.Context, key string) error {
-	if f.left.Load() < 0 && strings.HasPrefix(key, filing.RequestsPrefix+"disposal/") {
+	if f.left.Load() < 0 && strings.HasPrefix(key, records.PendingPrefix) {
 		return errors.New("killed")
 	}
 	return f.Store.Delete(ctx, key)
@@ -390,7 +390,7 @@ type failingLocal struct {
 
 func (f failingLocal) Delete(ctx context.Context, key string) error {
 	if !strings.HasPrefix(key, filing.RecordsPrefix) && !strings.HasPrefix(key, filing.IndexPrefix) {
-		if f.left.Load() < 0 && strings.HasPrefix(key, filing.RequestsPrefix+"disposal/") {
+		if f.left.Load() < 0 && strings.HasPrefix(key, records.PendingPrefix) {
 			return errors.New("killed")
 		}
 		return f.Store.Delete(ctx, key)
@@ -692,7 +692,7 @@ func TestExport(t *testing.T) {
 			a := file(t, svc, spec{title: "FOI minutes", files: map[string][]byte{"x.csv": []byte("1,2\n")}})
 			b := file(t, svc, spec{title: "FOI letter"})
 			dir := t.TempDir()
-			res, err := records.Export(ctx, st, []string{a.ID, b.ID}, filepath.Join(dir, "foi.tar"), capture.Person{ID: "officer"})
+			res, err := records.Export(ctx, st, nil, []string{a.ID, b.ID}, filepath.Join(dir, "foi.tar"), capture.Person{ID: "officer"})
 			if err != nil {
 				t.Fatalf("Export(tar): %v", err)
 			}
@@ -712,7 +712,7 @@ func TestExport(t *testing.T) {
 			}
 			checkEventsFile(t, bag, res.Records[0].Folder+"/", filedEvent(t, st, a.ID))
 			// A folder export, and nothing is overwritten.
-			res, err = records.Export(ctx, st, []string{a.ID}, filepath.Join(dir, "out"), capture.Person{ID: "officer"})
+			res, err = records.Export(ctx, st, nil, []string{a.ID}, filepath.Join(dir, "out"), capture.Person{ID: "officer"})
 			if err != nil {
 				t.Fatalf("Export(dir): %v", err)
 			}
@@ -723,7 +723,7 @@ func TestExport(t *testing.T) {
 			if _, err := bagcheck.Check(ctx, folder, res.Records[0].Folder+"/"); err != nil {
 				t.Errorf("bagcheck of the exported folder: %v", err)
 			}
-			if _, err := records.Export(ctx, st, []string{a.ID}, filepath.Join(dir, "foi.tar"), capture.Person{}); err == nil {
+			if _, err := records.Export(ctx, st, nil, []string{a.ID}, filepath.Join(dir, "foi.tar"), capture.Person{}); err == nil {
 				t.Errorf("Export over an existing tar: error = nil, want one")
 			}
 			if types := eventTypes(t, st, a.ID); slices.Index(types, "exported") < 0 {

@@ -21,7 +21,7 @@ func TestEventDaysLetGoAndStillAnswer(t *testing.T) {
 	filed := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	key := func(id string) string { return FiledEventKey(filing.IndexEntry{ID: id, FiledAt: filed}) }
 	for _, id := range []string{"indexed", "unindexed"} {
-		if _, err := filing.WriteEvent(ctx, st, filing.Event{ID: id, Type: "filed", RecordID: id, At: filed}, time.Time{}); err != nil {
+		if _, err := filing.WriteEvent(ctx, st, nil, filing.Event{ID: id, Type: "filed", RecordID: id, At: filed}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}

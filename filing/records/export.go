@@ -344,7 +344,9 @@ type ExportedRecord struct {
 // manifests on the way out and the copy is read back and checked again; a
 // copy that fails is removed. Nothing is overwritten. Each export is an
 // audit event of the record.
-func Export(ctx context.Context, st filing.Store, ids []string, out string, by capture.Person) (*ExportResult, error) {
+//
+// signer (nil for none) signs the events.
+func Export(ctx context.Context, st filing.Store, signer *filing.Signer, ids []string, out string, by capture.Person) (*ExportResult, error) {
 	if len(ids) == 0 {
 		return nil, errors.New("export: no record ids")
 	}
@@ -389,8 +391,8 @@ func Export(ctx context.Context, st filing.Store, ids []string, out string, by c
 		if res.SHA256 != "" {
 			detail += " (SHA-256 " + res.SHA256 + ")"
 		}
-		if _, err := filing.WriteEvent(ctx, st, filing.Event{Type: "exported", By: by, RecordID: p.entry.ID, Key: p.entry.Key,
-			ClassCode: p.entry.ClassCode, Outcome: "exported", Detail: detail}, filing.RecordLock(p.entry.FiledAt, p.entry.DisposalDate)); err != nil {
+		if _, err := appendEvent(ctx, st, signer, filing.Event{Type: "exported", By: by, RecordID: p.entry.ID, Key: p.entry.Key,
+			ClassCode: p.entry.ClassCode, Outcome: "exported", Detail: detail}, p.entry.FiledAt, filing.RecordLock(p.entry.FiledAt, p.entry.DisposalDate)); err != nil {
 			return res, fmt.Errorf("exported, but not recorded in the audit trail: %w", err)
 		}
 	}

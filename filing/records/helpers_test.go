@@ -69,10 +69,26 @@ func (s spec) thread() *capture.Thread {
 	return th
 }
 
-// service returns a filing service on st; after, if set, runs after filing.
+// testSigner is the deployment's signing key in these tests, derived from
+// a fixed secret; testKeys trusts it.
+var (
+	testSigner = mustSigner("records test deployment secret!!")
+	testKeys   = filing.KeyringOf(testSigner)
+)
+
+func mustSigner(secret string) *filing.Signer {
+	s, err := filing.DeriveSigner([]byte(secret))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// service returns a filing service on st that signs with testSigner;
+// after, if set, runs after filing.
 func service(t testing.TB, st filing.Store, after func(context.Context, filing.Summary) error) *filing.Service {
 	t.Helper()
-	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Organisation: "Example Council", AfterFiling: after})
+	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Organisation: "Example Council", AfterFiling: after, Signer: testSigner})
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}

@@ -36,7 +36,9 @@ var ErrNoReason = errors.New("a legal hold needs a reason (an FOI or litigation 
 // A store without Object Lock gets an error matching ErrNoLock and nothing
 // changes. If the store fails part way, the error says how many objects
 // were changed and the audit event records the partial outcome.
-func Hold(ctx context.Context, st filing.Store, id string, on bool, reason string, by capture.Person) (HoldResult, error) {
+//
+// signer (nil for none) signs the event.
+func Hold(ctx context.Context, st filing.Store, signer *filing.Signer, id string, on bool, reason string, by capture.Person) (HoldResult, error) {
 	res := HoldResult{ID: id, On: on}
 	if on && strings.TrimSpace(reason) == "" {
 		return res, ErrNoReason
@@ -125,8 +127,8 @@ func Hold(ctx context.Context, st filing.Store, id string, on bool, reason strin
 	if r := strings.TrimSpace(reason); r != "" {
 		detail += "; reason: " + r
 	}
-	ev, evErr := filing.WriteEvent(ctx, st, filing.Event{Type: typ, By: by, RecordID: id, Key: e.Key,
-		ClassCode: e.ClassCode, Outcome: outcome, Detail: detail}, filing.RecordLock(e.FiledAt, e.DisposalDate))
+	ev, evErr := appendEvent(ctx, st, signer, filing.Event{Type: typ, By: by, RecordID: id, Key: e.Key,
+		ClassCode: e.ClassCode, Outcome: outcome, Detail: detail}, e.FiledAt, filing.RecordLock(e.FiledAt, e.DisposalDate))
 	if evErr == nil {
 		res.Event = filing.EventKey(ev, ev.At)
 	}

@@ -170,7 +170,7 @@ func TestHold(t *testing.T) {
 			}
 		}
 		for _, on := range []bool{true, false} {
-			res, err := records.Hold(ctx, st, s.ID, on, "FOI request 2025/17", officer)
+			res, err := records.Hold(ctx, st, nil, s.ID, on, "FOI request 2025/17", officer)
 			if err != nil {
 				t.Fatalf("Hold(on=%v): %v", on, err)
 			}
@@ -198,7 +198,7 @@ func TestHold(t *testing.T) {
 			}
 		}
 		// The due report shows a held record as held.
-		if _, err := records.Hold(ctx, st, s.ID, true, "FOI request 2025/17", officer); err != nil {
+		if _, err := records.Hold(ctx, st, nil, s.ID, true, "FOI request 2025/17", officer); err != nil {
 			t.Fatal(err)
 		}
 		gs, err := records.Due(ctx, st, time.Now().AddDate(50, 0, 0))
@@ -209,20 +209,20 @@ func TestHold(t *testing.T) {
 			t.Errorf("Due after hold = %+v, want the record marked as held", gs)
 		}
 		// A second hold says so and writes no event; a hold needs a reason.
-		res, err := records.Hold(ctx, st, filing.ShortID(s.ID), true, "FOI request 2025/18", officer)
+		res, err := records.Hold(ctx, st, nil, filing.ShortID(s.ID), true, "FOI request 2025/18", officer)
 		if err != nil || !res.Unchanged || res.Event != "" {
 			t.Errorf("Hold(on) twice = %+v, %v; want unchanged, no event", res, err)
 		}
 		if evs := events(t, st, s.ID, "legal-hold-on"); len(evs) != 2 {
 			t.Errorf("legal-hold-on events after a second hold = %d, want 2 (the first cycle and the re-hold)", len(evs))
 		}
-		if _, err := records.Hold(ctx, st, s.ID, false, "", officer); err != nil {
+		if _, err := records.Hold(ctx, st, nil, s.ID, false, "", officer); err != nil {
 			t.Fatal(err)
 		}
-		if res, err := records.Hold(ctx, st, s.ID, false, "", officer); err != nil || !res.Unchanged {
+		if res, err := records.Hold(ctx, st, nil, s.ID, false, "", officer); err != nil || !res.Unchanged {
 			t.Errorf("Hold(off) when off = %+v, %v; want unchanged", res, err)
 		}
-		if _, err := records.Hold(ctx, st, s.ID, true, "  ", officer); !errors.Is(err, records.ErrNoReason) {
+		if _, err := records.Hold(ctx, st, nil, s.ID, true, "  ", officer); !errors.Is(err, records.ErrNoReason) {
 			t.Errorf("Hold(on) without a reason error = %v, want ErrNoReason", err)
 		}
 		d, err2 := records.Show(ctx, st, filing.ShortID(s.ID))
@@ -236,7 +236,7 @@ func TestHold(t *testing.T) {
 		if want := "filed legal-hold-on legal-hold-off legal-hold-on legal-hold-off"; strings.Join(types, " ") != want || d.OnHold {
 			t.Errorf("Show history = %q, on hold %v; want %q and off", types, d.OnHold, want)
 		}
-		if _, err := records.Hold(ctx, st, "nope", true, "FOI request 2025/17", officer); !errors.Is(err, records.ErrNoRecord) {
+		if _, err := records.Hold(ctx, st, nil, "nope", true, "FOI request 2025/17", officer); !errors.Is(err, records.ErrNoRecord) {
 			t.Errorf("Hold(unknown) error = %v, want ErrNoRecord", err)
 		}
 	})
@@ -246,7 +246,7 @@ func TestHold(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := file(t, service(t, st, nil), spec{title: "No lock here"})
-			_, err := records.Hold(ctx, st, s.ID, true, "FOI request 2025/17", officer)
+			_, err := records.Hold(ctx, st, nil, s.ID, true, "FOI request 2025/17", officer)
 			if !errors.Is(err, records.ErrNoLock) || !errors.Is(err, filing.ErrNotSupported) {
 				t.Errorf("Hold on %s error = %v, want ErrNoLock", name, err)
 			}

@@ -125,9 +125,9 @@ func (r *run) review(ctx context.Context, s selected, keepUntil time.Time, reaso
 		out.Detail = "would be " + out.Outcome + ": " + out.Detail
 		return out
 	}
-	ev, err := filing.WriteEvent(ctx, r.st, filing.Event{Type: typ, At: dec.At, By: r.d.By, RecordID: s.ID, Key: s.Key, ClassCode: s.ClassCode,
+	ev, err := appendEvent(ctx, r.st, r.d.Signer, filing.Event{Type: typ, At: dec.At, By: r.d.By, RecordID: s.ID, Key: s.Key, ClassCode: s.ClassCode,
 		Outcome: out.Outcome, Detail: fmt.Sprintf("%s; authority: %s; approved by: %s; certificate %s", out.Detail, r.d.Authority, r.d.ApprovedBy, r.id)},
-		filing.RecordLock(s.FiledAt, s.DisposalDate))
+		s.FiledAt, filing.RecordLock(s.FiledAt, s.DisposalDate))
 	if err != nil {
 		out.Outcome, out.Detail = Failed, fmt.Sprintf("record the decision in the audit trail: %v", err)
 		return out

@@ -60,10 +60,10 @@ func TestRecordsTeamPolicy(t *testing.T) {
 	if res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
 		t.Errorf("verify as the team = %+v, %v; want a pass", res, err)
 	}
-	if _, err := records.Hold(ctx, st, s.ID, true, "FOI 2025/17", teamMember); err != nil {
+	if _, err := records.Hold(ctx, st, nil, s.ID, true, "FOI 2025/17", teamMember); err != nil {
 		t.Errorf("hold --on as the team: %v", err)
 	}
-	if _, err := records.Hold(ctx, st, s.ID, false, "FOI 2025/17 closed", teamMember); err != nil {
+	if _, err := records.Hold(ctx, st, nil, s.ID, false, "FOI 2025/17 closed", teamMember); err != nil {
 		t.Errorf("hold --off as the team: %v", err)
 	}
 	d, err := records.Show(ctx, st, s.ID)

@@ -97,9 +97,9 @@ func (r *run) transfer(ctx context.Context, s selected, dst Destination, events 
 		out.Detail = fmt.Sprintf("copy to %s: %v", where, err)
 		return out
 	}
-	if _, err := filing.WriteEvent(ctx, r.st, filing.Event{Type: "transferred", At: r.d.now(), By: r.d.By, RecordID: s.ID, Key: s.Key, ClassCode: s.ClassCode,
+	if _, err := appendEvent(ctx, r.st, r.d.Signer, filing.Event{Type: "transferred", At: r.d.now(), By: r.d.By, RecordID: s.ID, Key: s.Key, ClassCode: s.ClassCode,
 		Outcome: Transferred, Detail: fmt.Sprintf("to %s (SHA-256 %s), checked against the record's manifests; authority: %s; approved by: %s; certificate %s",
-			where, sum, r.d.Authority, r.d.ApprovedBy, r.id)}, filing.RecordLock(r.at, "")); err != nil {
+			where, sum, r.d.Authority, r.d.ApprovedBy, r.id)}, s.FiledAt, filing.RecordLock(r.at, "")); err != nil {
 		out.Detail = fmt.Sprintf("copied to %s, but not recorded in the audit trail: %v", where, err)
 		return out
 	}

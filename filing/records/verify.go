@@ -118,6 +118,11 @@ type Verifier struct {
 	Progress func(Progress)
 	// Now is the clock for events; time.Now when nil.
 	Now func() time.Time
+	// Signer signs the fixity-check events; nil signs none.
+	Signer *filing.Signer
+	// Keys are the public keys whose signatures are trusted; nil checks
+	// no signature (and says so in each result's notes).
+	Keys *filing.Keyring
 }
 
 // Limitation says what verify cannot detect on st, for people; "" when the
@@ -937,7 +942,7 @@ func (v *Verifier) record(ctx context.Context, r Result, p *pkg, disposal, tagSu
 	if filed.IsZero() {
 		filed = now()
 	}
-	written, err := filing.WriteEvent(ctx, v.Store, filing.Event{
+	written, err := filing.WriteEvent(ctx, v.Store, v.Signer, filing.Event{
 		Type: "fixity-check", At: now().UTC(), By: v.By, RecordID: r.ID, Key: p.folder,
 		ClassCode: r.ClassCode, TagManifestSHA256: tagSum, Outcome: out, Detail: detail,
 	}, filing.RecordLock(filed, disposal))
