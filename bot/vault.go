@@ -42,19 +42,9 @@ var (
 // NewVault returns a vault for a 32-byte key written in base64 (standard or
 // URL alphabet) or hex.
 func NewVault(key string) (*Vault, error) {
-	key = strings.TrimSpace(key)
-	if key == "" {
-		return nil, ErrNoKey
-	}
-	var raw []byte
-	if b, err := hex.DecodeString(key); err == nil && len(b) == 32 {
-		raw = b
-	} else if b, err := base64.StdEncoding.DecodeString(key); err == nil && len(b) == 32 {
-		raw = b
-	} else if b, err := base64.URLEncoding.DecodeString(key); err == nil && len(b) == 32 {
-		raw = b
-	} else {
-		return nil, ErrBadKey
+	raw, err := ParseKey(key)
+	if err != nil {
+		return nil, err
 	}
 	block, err := aes.NewCipher(raw)
 	if err != nil {
@@ -65,6 +55,24 @@ func NewVault(key string) (*Vault, error) {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
 	return &Vault{aead: aead}, nil
+}
+
+// ParseKey reads a 32-byte secret key written in base64 (standard or URL
+// alphabet) or hex: RECORDBOT_SECRET_KEY. It errs with ErrNoKey or
+// ErrBadKey.
+func ParseKey(key string) ([]byte, error) {
+	key = strings.TrimSpace(key)
+	if key == "" {
+		return nil, ErrNoKey
+	}
+	if b, err := hex.DecodeString(key); err == nil && len(b) == 32 {
+		return b, nil
+	} else if b, err := base64.StdEncoding.DecodeString(key); err == nil && len(b) == 32 {
+		return b, nil
+	} else if b, err := base64.URLEncoding.DecodeString(key); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	return nil, ErrBadKey
 }
 
 // Seal encrypts secret, bound to label (such as "slack:T123:bot"), so a

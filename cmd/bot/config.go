@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	_ "time/tzdata" // RECORDS_TIMEZONE in a container without zoneinfo
 
 	"github.com/recordbot/recordbot/filing"
@@ -29,8 +30,14 @@ type Config struct {
 	// PublicURL is where chat platforms reach this bot (install links,
 	// Mattermost slash commands).
 	PublicURL string
-	// SecretKey seals installation tokens (RECORDBOT_SECRET_KEY).
-	SecretKey    string
+	// SecretKey seals installation tokens (RECORDBOT_SECRET_KEY), and the
+	// deployment's signing key is derived from it.
+	SecretKey string
+	// TrustedKeys are the public keys (RECORDBOT_TRUSTED_KEYS) whose
+	// signatures verify and disposal trust besides the one derived from
+	// SecretKey: keys used before a rotation, or the deployment's own for
+	// a checker who does not hold the secret.
+	TrustedKeys []string
 	Organisation string
 	// TimeZone is the organisation's time zone (RECORDS_TIMEZONE, an IANA
 	// name such as Europe/London), shown beside UTC in transcripts; nil
@@ -78,6 +85,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	c.ListenAddr = envOr(getenv, "LISTEN_ADDR", ":8080")
 	c.PublicURL = strings.TrimRight(getenv("PUBLIC_URL"), "/")
 	c.SecretKey = getenv("RECORDBOT_SECRET_KEY")
+	c.TrustedKeys = strings.FieldsFunc(getenv("RECORDBOT_TRUSTED_KEYS"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 	c.S3.LockMode = strings.ToUpper(envOr(getenv, "RECORD_LOCK_MODE", "GOVERNANCE"))
 	c.Organisation = getenv("RECORDS_ORGANISATION")
 	c.TimeZone = nil

@@ -76,6 +76,14 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	if action == "transfer" && *to == "" {
 		return usageError(errors.New("records dispose transfer: give --to DIR or --to s3://BUCKET/PREFIX"))
 	}
+	signer, keys, err := m.keyring()
+	if err != nil {
+		return err
+	}
+	if signer == nil {
+		return usageError(errNoSigner)
+	}
+	d.Signer, d.Keys = signer, keys
 	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
@@ -199,7 +207,11 @@ func (m *Main) recordsExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := records.Export(ctx, st, ids, *out, officer(*by))
+	signer, err := m.mustSigner()
+	if err != nil {
+		return err
+	}
+	res, err := records.Export(ctx, st, signer, ids, *out, officer(*by))
 	if err != nil {
 		return err
 	}

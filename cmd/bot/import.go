@@ -100,9 +100,13 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	signer, err := m.signer()
+	if err != nil {
+		return usageError(err)
+	}
 	svc, err := filing.NewService(filing.Options{Store: store, Plan: plan, Logger: m.Logger,
 		Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone,
-		AfterFiling: records.RegisterUpdater(store)})
+		AfterFiling: records.RegisterUpdater(store), Signer: signer})
 	if err != nil {
 		return err
 	}

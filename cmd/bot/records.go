@@ -35,6 +35,7 @@ Commands for records officers. Each takes --help, and --json for scripts.
   dispose destroy|transfer|review [ID...]    carry out what due lists, with --authority and --approved-by; writes a certificate
   export ID... --out FILE.tar|DIR            a record's complete package with its audit events, for FOI or migration
   ls --disposed                              the residual entries of destroyed records
+  key                                        the deployment's public signing key, for RECORDBOT_TRUSTED_KEYS
 
 DATE is YYYY-MM-DD, YYYY-MM or YYYY (--since takes its first day, --until
 its last). The store is the one the bot uses: S3_* or RECORDS_DIR; each
@@ -72,6 +73,8 @@ func (m *Main) runRecords(ctx context.Context, args []string) error {
 		return m.recordsClasses(ctx, args)
 	case "dispose":
 		return m.recordsDispose(ctx, args)
+	case "key":
+		return m.recordsKey(args)
 	case "export":
 		return m.recordsExport(ctx, args)
 	}
@@ -462,6 +465,10 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 		fs.Usage()
 		return usageError(errors.New("records verify: give record IDs or --all"))
 	}
+	signer, keys, err := m.keyring()
+	if err != nil {
+		return err
+	}
 	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
@@ -473,7 +480,10 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	if limits != "" {
 		fmt.Fprintln(m.Stderr, "note: "+limits)
 	}
-	v := &records.Verifier{Store: st, By: officer(*by)}
+	v := &records.Verifier{Store: st, By: officer(*by), Signer: signer, Keys: keys}
+	if signer == nil {
+		fmt.Fprintln(m.Stderr, "note: no RECORDBOT_SECRET_KEY, so this check is not added to the records' audit trails (signatures are checked with RECORDBOT_TRUSTED_KEYS)")
+	}
 	start := time.Now()
 	last := start
 	printed := false
@@ -734,7 +744,11 @@ func (m *Main) recordsHold(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := records.Hold(ctx, st, pos[0], *on, *reason, officer(*by))
+	signer, err := m.mustSigner()
+	if err != nil {
+		return err
+	}
+	res, err := records.Hold(ctx, st, signer, pos[0], *on, *reason, officer(*by))
 	if err != nil {
 		return err
 	}
@@ -914,5 +928,23 @@ func (m *Main) recordsClasses(_ context.Context, args []string) error {
 	}
 	walk(plan.Classes, "")
 	fmt.Fprintf(m.Stdout, "%s; records are filed in the %d without sub-classes\n", plural(len(plan.All()), "class", "classes"), len(plan.Leaves()))
+	return nil
+}
+
+// recordsKey prints the deployment's public signing key: what a checker
+// without the secret sets RECORDBOT_TRUSTED_KEYS to.
+func (m *Main) recordsKey(args []string) error {
+	fs, asJSON := recordsFlags("key", "key", "Prints the public half of the key recordbot signs evidence with (derived from\nRECORDBOT_SECRET_KEY): set RECORDBOT_TRUSTED_KEYS to it where verify runs without the secret.")
+	if _, err := m.parseArgs(fs, args); err != nil {
+		return err
+	}
+	s, err := m.mustSigner()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return m.printJSON(map[string]string{"public_key": s.Public(), "key_id": s.KeyID()})
+	}
+	fmt.Fprintf(m.Stdout, "%s\t%s\n", s.Public(), s.KeyID())
 	return nil
 }

@@ -120,6 +120,13 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		}()
 	}
 
+	signer, err := m.signer()
+	if err != nil {
+		return usageError(err)
+	}
+	if signer == nil {
+		log.Warn("records are NOT signed: set RECORDBOT_SECRET_KEY, or verify cannot tell these records from ones made with the bucket's keys alone")
+	}
 	sources := capture.Sources{}
 	notifiers := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}, Logger: log}
 	svc, err := filing.NewService(filing.Options{
@@ -127,6 +134,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone, Workers: m.Config.Workers,
 		// Keep each class's register current as records are filed.
 		AfterFiling: records.RegisterUpdater(store),
+		Signer:      signer,
 	})
 	if err != nil {
 		return err
