@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	_ "time/tzdata" // RECORDS_TIMEZONE in a container without zoneinfo
+	"unicode"
 
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
@@ -37,7 +37,7 @@ type Config struct {
 	// signatures verify and disposal trust besides the one derived from
 	// SecretKey: keys used before a rotation, or the deployment's own for
 	// a checker who does not hold the secret.
-	TrustedKeys []string
+	TrustedKeys  []string
 	Organisation string
 	// TimeZone is the organisation's time zone (RECORDS_TIMEZONE, an IANA
 	// name such as Europe/London), shown beside UTC in transcripts; nil
