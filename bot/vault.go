@@ -58,7 +58,7 @@ func NewVault(key string) (*Vault, error) {
 }
 
 // ParseKey reads a 32-byte secret key written in base64 (standard or URL
-// alphabet) or hex: RECORDBOT_SECRET_KEY. It errs with ErrNoKey or
+// alphabet) or hex: the deployment's secret key. It errs with ErrNoKey or
 // ErrBadKey.
 func ParseKey(key string) ([]byte, error) {
 	key = strings.TrimSpace(key)

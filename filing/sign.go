@@ -20,7 +20,7 @@ import (
 // a key the S3 credentials do not give can.
 //
 // The key is Ed25519. Its private half is derived from the deployment's
-// RECORDBOT_SECRET_KEY (HKDF-SHA256 with a label of its own, so the sealing
+// secret key (HKDF-SHA256 with a label of its own, so the sealing
 // key of stored tokens and the signing key never coincide); its public half
 // is printed by `bot records key` and can be held by records officers and
 // auditors, who check signatures without being able to make one. An HMAC
@@ -57,7 +57,7 @@ type Signer struct {
 const signingLabel = "recordbot evidence signing key v1"
 
 // DeriveSigner returns the signer whose key is derived from secret, the
-// deployment's 32-byte RECORDBOT_SECRET_KEY.
+// deployment's 32-byte secret key.
 func DeriveSigner(secret []byte) (*Signer, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("the signing key needs a secret of at least 32 bytes")

@@ -53,6 +53,7 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	fs.Var(keepUntil, "keep-until", "review: keep until `DATE`, the new disposal date")
 	markDestroy := fs.Bool("destroy", false, "review: mark for destruction")
 	reason := fs.String("reason", "", "review: why, for the audit trail")
+	allowUnsigned := fs.Bool("allow-unsigned", false, "also dispose of records filed before recordbot signed its records (check them with verify first)")
 	pos, err := m.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -76,18 +77,19 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	if action == "transfer" && *to == "" {
 		return usageError(errors.New("records dispose transfer: give --to DIR or --to s3://BUCKET/PREFIX"))
 	}
-	signer, keys, err := m.keyring()
+	// A missing key is reported with the other missing settings, by the
+	// run; a malformed one here.
+	if d.Signer, err = m.signer(); err != nil {
+		return usageError(err)
+	}
+	if d.Keys, err = m.trusted(); err != nil {
+		return err
+	}
+	st, plan, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
 	}
-	if signer == nil {
-		return usageError(errNoSigner)
-	}
-	d.Signer, d.Keys = signer, keys
-	st, _, err := m.openRecords(ctx, fs, *asJSON)
-	if err != nil {
-		return err
-	}
+	d.Plan, d.AllowUnsigned = plan, *allowUnsigned
 	if *bypass {
 		if _, ok := st.(*s3.Store); !ok {
 			return errors.New("records dispose: --bypass-governance is for an S3 bucket with Object Lock; the local store has no retention to bypass")
@@ -111,7 +113,7 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	}
 	if rep != nil && !rep.DryRun && action != "review" {
 		// Destroyed records stay in their class's register, marked.
-		if _, werr := records.WriteRegisters(ctx, st); werr != nil {
+		if _, werr := records.WriteRegisters(ctx, st, d.Keys); werr != nil {
 			fmt.Fprintf(m.Stderr, "warning: the class registers were not updated (run `bot records register`): %v\n", werr)
 		}
 	}
@@ -232,7 +234,11 @@ func (m *Main) recordsExport(ctx context.Context, args []string) error {
 // recordsDisposed prints the residual entries of destroyed records: `bot
 // records ls --disposed`.
 func (m *Main) recordsDisposed(ctx context.Context, st filing.Store, asJSON bool) error {
-	rs, err := records.Residuals(ctx, st)
+	keys, err := m.trusted()
+	if err != nil {
+		return err
+	}
+	rs, err := records.Residuals(ctx, st, keys)
 	if err != nil {
 		return err
 	}
@@ -248,22 +254,34 @@ func (m *Main) recordsDisposed(ctx context.Context, st filing.Store, asJSON bool
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tFILED\tCLASS\tTITLE\tDISPOSAL")
+	untrusted := 0
 	for _, r := range rs {
 		what := r.String()
 		if r.Pending {
 			what = "DESTRUCTION UNFINISHED (begun " + r.At.UTC().Format(time.DateOnly) + "): rerun records dispose destroy"
 		}
+		if r.Problem != "" {
+			what = "NOT TRUSTED: " + r.Problem
+			untrusted++
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", tty(r.ID), r.FiledAt.UTC().Format(time.DateOnly), tty(r.ClassCode), short(r.Title, 50), tty(what))
 	}
 	tw.Flush()
-	fmt.Fprintf(m.Stdout, "%d records destroyed\n", len(rs))
+	fmt.Fprintf(m.Stdout, "%d records destroyed\n", len(rs)-untrusted)
+	if untrusted > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%s not written by this deployment: someone with write access to the store made them; the records they name were not destroyed by recordbot", plural(untrusted, "residual entry", "residual entries"))}
+	}
 	return nil
 }
 
 // showDisposed prints the residual entry of a destroyed record for `bot
 // records show ID`; shown is false when the record was never destroyed.
 func (m *Main) showDisposed(ctx context.Context, st filing.Store, id string, asJSON bool) (shown bool, err error) {
-	r, err := records.ResidualOf(ctx, st, id)
+	keys, err := m.trusted()
+	if err != nil {
+		return false, err
+	}
+	r, err := records.ResidualOf(ctx, st, keys, id)
 	if errors.Is(err, filing.ErrNotExist) {
 		return false, nil
 	}
@@ -282,6 +300,9 @@ func (m *Main) showDisposed(ctx context.Context, st filing.Store, id string, asJ
 	state := r.String()
 	if r.Pending {
 		state = "DESTRUCTION UNFINISHED, begun " + r.At.UTC().Format(time.DateOnly) + " under " + r.Authority + ": rerun records dispose destroy"
+	}
+	if r.Problem != "" {
+		state = "NOT TRUSTED (" + r.Problem + "): this residual entry does not prove the record was destroyed"
 	}
 	field("Record", r.ID)
 	field("Title", r.Title)

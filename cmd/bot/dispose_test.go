@@ -23,7 +23,7 @@ import (
 // records package tests disposal under Object Lock.)
 func fileAt(t *testing.T, st filing.Store, class, title string, at time.Time) *filing.Summary {
 	t.Helper()
-	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Organisation: "Example Council"})
+	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Organisation: "Example Council", Signer: testSigner(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,9 +43,9 @@ func TestRecordsDispose(t *testing.T) {
 	c := miniotest.Config(t)
 	dir := t.TempDir()
 	envs := map[string]map[string]string{
-		"local": {"RECORDS_DIR": filepath.Join(dir, "store")},
+		"local": {"RECORDS_DIR": filepath.Join(dir, "store"), "RECORDBOT_SECRET_KEY": testSecretKey},
 		"s3": {"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": miniotest.NewBucket(t, miniotest.Options{NoLock: true}), "S3_ACCESS_KEY": c.AccessKey,
-			"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region},
+			"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region, "RECORDBOT_SECRET_KEY": testSecretKey},
 	}
 	for name, env := range envs {
 		t.Run(name, func(t *testing.T) {

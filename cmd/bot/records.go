@@ -650,7 +650,11 @@ func (m *Main) recordsRegister(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	keys, err := records.WriteRegisters(ctx, st)
+	trusted, err := m.trusted()
+	if err != nil {
+		return err
+	}
+	keys, err := records.WriteRegisters(ctx, st, trusted)
 	if err != nil {
 		return err
 	}
@@ -685,7 +689,11 @@ func (m *Main) recordsDue(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	gs, err := records.Due(ctx, st, before.t)
+	trusted, err := m.trusted()
+	if err != nil {
+		return err
+	}
+	gs, err := records.Due(ctx, st, trusted, before.t)
 	if err != nil {
 		return err
 	}
@@ -711,6 +719,9 @@ func (m *Main) recordsDue(ctx context.Context, args []string) error {
 			hold := ""
 			if r.LegalHold {
 				hold = "LEGAL HOLD: do not dispose"
+			}
+			if r.Problem != "" {
+				hold = strings.TrimPrefix(hold+"; ", "; ") + "REVIEW NOT TRUSTED: " + r.Problem
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", tty(r.DisposalDate), tty(r.ID), tty(r.ClassCode), short(r.Title, 60), hold)
 		}

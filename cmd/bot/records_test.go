@@ -41,10 +41,25 @@ func runBot(t *testing.T, env map[string]string, args ...string) (string, string
 func recordEnvs(t *testing.T) map[string]map[string]string {
 	c := miniotest.Config(t)
 	return map[string]map[string]string{
-		"local": {"RECORDS_DIR": t.TempDir()},
+		"local": {"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey},
 		"s3": {"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": miniotest.NewBucket(t, miniotest.Options{}), "S3_ACCESS_KEY": c.AccessKey,
-			"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region},
+			"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region, "RECORDBOT_SECRET_KEY": testSecretKey},
 	}
+}
+
+// testSecretKey is the deployment's RECORDBOT_SECRET_KEY in these tests.
+const testSecretKey = "cmVjb3JkYm90IHRlc3QgZGVwbG95bWVudCBrZXkhISE="
+
+// testSigner is the signing key derived from testSecretKey, as the bot
+// derives it.
+func testSigner(t testing.TB) *filing.Signer {
+	t.Helper()
+	m := &Main{Config: Config{SecretKey: testSecretKey}}
+	s, err := m.signer()
+	if err != nil || s == nil {
+		t.Fatalf("signer: %v", err)
+	}
+	return s
 }
 
 func TestRecordsCommands(t *testing.T) {
@@ -294,7 +309,7 @@ func TestRecordsVerifyReportsTampering(t *testing.T) {
 // On the local store, a record without an index entry is still verified
 // and shown, and verify says what it cannot detect there.
 func TestRecordsUnindexedLocal(t *testing.T) {
-	env := map[string]string{"RECORDS_DIR": t.TempDir()}
+	env := map[string]string{"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey}
 	sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
 	if _, stderr, _ := runBot(t, env, "records", "ls"); stderr != "" {
 		t.Errorf("bot records ls with every record indexed: stderr %q, want none", stderr)
@@ -324,7 +339,7 @@ func TestRecordsUnindexedLocal(t *testing.T) {
 // terminal: escape sequences, control characters and bidi overrides are
 // shown as visible escapes.
 func TestRecordsOutputEscapesChatText(t *testing.T) {
-	env := map[string]string{"RECORDS_DIR": t.TempDir()}
+	env := map[string]string{"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey}
 	sum := fileSnapshot(t, env, "testdata/hostile.json", "Refund \u202Ednufer")
 	for _, args := range [][]string{
 		{"records", "find", "wire the refund"},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/recordbot/recordbot/bot"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
+	"github.com/recordbot/recordbot/filing/records"
 	s3store "github.com/recordbot/recordbot/filing/s3"
 )
 
@@ -37,6 +38,8 @@ var settingErrs = []struct {
 	{bot.ErrNoKey, bot.SettingSecretKey},
 	{bot.ErrBadKey, bot.SettingSecretKey},
 	{bot.ErrWrongKey, bot.SettingSecretKey},
+	{records.ErrNoSigner, bot.SettingSecretKey},
+	{records.ErrNoKeys, bot.SettingSecretKey},
 	{mmbot.ErrNoPublicURL, bot.SettingPublicURL},
 	{mmbot.ErrNoAdminToken, settingMattermostAdmin},
 	{mmbot.ErrBadAdminToken, settingMattermostAdmin},

@@ -64,3 +64,13 @@ func (m *Main) keyring() (*filing.Signer, *filing.Keyring, error) {
 	}
 	return s, keys, nil
 }
+
+// trusted is keyring for commands that only show things: nil, and no
+// error, when no key is configured (nothing is then checked).
+func (m *Main) trusted() (*filing.Keyring, error) {
+	if m.Config.SecretKey == "" && len(m.Config.TrustedKeys) == 0 {
+		return nil, nil
+	}
+	_, keys, err := m.keyring()
+	return keys, err
+}

@@ -35,6 +35,8 @@ type Certificate struct {
 	// Store is where the records were.
 	Store   string    `json:"store"`
 	Records []Outcome `json:"records"`
+	// Signature is by the deployment's key (KindCertificate).
+	Signature *filing.Signature `json:"signature,omitempty"`
 }
 
 // certificateKeys returns where the certificate's JSON and CSV are stored.
@@ -70,6 +72,11 @@ func csvSafe(s string) string {
 func writeCertificate(ctx context.Context, st filing.Store, signer *filing.Signer, c *Certificate) (jsonKey, csvKey string, err error) {
 	jsonKey, csvKey = certificateKeys(c)
 	lock := filing.RecordLock(c.At, "")
+	if signer != nil {
+		if err := signer.Sign(filing.KindCertificate, c, &c.Signature); err != nil {
+			return "", "", err
+		}
+	}
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return "", "", err

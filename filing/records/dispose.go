@@ -3,14 +3,12 @@ package records
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +56,14 @@ type Disposal struct {
 	// trusted key signed.
 	Signer *filing.Signer
 	Keys   *filing.Keyring
+	// Plan is the file plan as it is now: a record whose class it no
+	// longer gives the retention the record was filed with is refused
+	// (review it). nil checks nothing against a plan.
+	Plan *filing.Plan
+	// AllowUnsigned disposes of records filed before recordbot signed
+	// its filings (check them with verify first); without it they are
+	// refused.
+	AllowUnsigned bool
 }
 
 func (d *Disposal) now() time.Time {
@@ -66,6 +72,14 @@ func (d *Disposal) now() time.Time {
 	}
 	return time.Now().UTC()
 }
+
+// Configuration errors of a disposal run.
+var (
+	// ErrNoKeys: no public key to check signatures with.
+	ErrNoKeys = errors.New("disposal needs the deployment's public key, to tell its records from forgeries")
+	// ErrNoSigner: no key to sign what the run writes.
+	ErrNoSigner = errors.New("disposal needs the deployment's secret key, to sign what it writes")
+)
 
 func (d *Disposal) check() error {
 	var errs []error
@@ -77,6 +91,12 @@ func (d *Disposal) check() error {
 	}
 	if d.By.Name() == "" {
 		errs = append(errs, errors.New("who carries the disposal out is required (--by)"))
+	}
+	if d.Keys.Len() == 0 {
+		errs = append(errs, ErrNoKeys)
+	}
+	if d.Signer == nil && !d.DryRun {
+		errs = append(errs, ErrNoSigner)
 	}
 	return errors.Join(errs...)
 }
@@ -105,7 +125,9 @@ type Outcome struct {
 }
 
 // OK reports whether the record was dealt with as asked.
-func (o Outcome) OK() bool { return o.Outcome != Refused && o.Outcome != Failed }
+func (o Outcome) OK() bool {
+	return o.Outcome != Refused && o.Outcome != Failed && o.Outcome != Tampered
+}
 
 // Report is what a disposal run did.
 type Report struct {
@@ -117,7 +139,7 @@ type Report struct {
 	DryRun          bool      `json:"dry_run,omitempty"`
 }
 
-// Problems counts the records refused or failed.
+// Problems counts the records refused, failed or found tampered with.
 func (r *Report) Problems() int {
 	n := 0
 	for _, o := range r.Records {
@@ -149,8 +171,8 @@ func Destroy(ctx context.Context, st filing.Store, d Disposal, ids []string) (*R
 		return nil, err
 	}
 	outs := r.each(ctx, sel, func(ctx context.Context, s selected) Outcome {
-		if s.refused != "" {
-			return s.outcome("destroy", Refused, s.refused)
+		if o, stop := s.blocked("destroy"); stop {
+			return o
 		}
 		return r.destroy(ctx, s, "")
 	})
@@ -195,54 +217,132 @@ func newRun(ctx context.Context, st filing.Store, d Disposal, kind string) (*run
 // selected is a record chosen for a run, with its residual when an earlier
 // run began destroying it.
 type selected struct {
+	// IndexEntry is what the record's package as filed says (facts), or
+	// its signed residual entry; for a tampered selection, what was
+	// found.
 	filing.IndexEntry
+	facts    *facts
 	residual *Residual
 	// refused says why the record cannot be disposed of (not due, wrong
 	// action); "" when it can.
 	refused string
+	// tampered names the object that does not agree with what recordbot
+	// wrote, and how; failed, a read that failed. Either stops the record.
+	tampered, failed string
+	// notDue is set when refused only because the record is not due for
+	// the run's action.
+	notDue bool
 }
 
 func (s selected) outcome(action, outcome, detail string) Outcome {
 	return Outcome{ID: s.ID, Title: s.Title, ClassCode: s.ClassCode, DisposalDate: s.DisposalDate, Action: action, Outcome: outcome, Detail: detail}
 }
 
-// pending returns the records whose destruction an earlier run began.
+// blocked returns the outcome of a record that must not be acted on, and
+// true; or false when it may be.
+func (s selected) blocked(action string) (Outcome, bool) {
+	switch {
+	case s.tampered != "":
+		return s.outcome(action, Tampered, s.tampered+"; nothing was done to it"), true
+	case s.failed != "":
+		return s.outcome(action, Failed, s.failed), true
+	case s.refused != "":
+		return s.outcome(action, Refused, s.refused), true
+	}
+	return Outcome{}, false
+}
+
+// pending returns the records whose destruction an earlier run began. A
+// marker only names a record: what is acted on is the record's residual
+// entry, which the run that began wrote and signed before it deleted
+// anything, checked against the record where it still stands.
 func (r *run) pending(ctx context.Context) ([]selected, error) {
 	ids, err := pendingIDs(ctx, r.st)
 	if err != nil {
 		return nil, err
 	}
-	var out []selected
-	for id, key := range ids {
-		var res Residual
-		if err := readJSON(ctx, r.st, key, &res); err != nil {
-			return nil, fmt.Errorf("pending disposal of %s: %w", id, err)
+	out := make([]selected, 0, len(ids))
+	var mu sync.Mutex
+	keys := make([]string, 0, len(ids))
+	for id := range ids {
+		keys = append(keys, id)
+	}
+	err = forEach(ctx, len(keys), parallel, func(ctx context.Context, i int) error {
+		id, marker := keys[i], ids[keys[i]]
+		s := selected{IndexEntry: filing.IndexEntry{ID: id}}
+		res, err := signedResidual(ctx, r.st, r.d.Keys, id)
+		switch {
+		case errors.Is(err, filing.ErrNotExist):
+			s.tampered = fmt.Sprintf("%s: a disposal marker naming record %s, which no disposal run of this deployment began (it has no residual entry)", marker, id)
+		case isTampered(err):
+			s.tampered = fmt.Sprintf("%s, named by the disposal marker %s", err, marker)
+		case err != nil:
+			return err
+		default:
+			s = r.resume(ctx, res, marker)
 		}
-		out = append(out, selected{IndexEntry: res.IndexEntry, residual: &res})
+		mu.Lock()
+		out = append(out, s)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sortSelected(out)
 	return out, nil
 }
 
+// resume checks the signed residual res of a destruction begun earlier
+// against the record, where its record.json still stands.
+func (r *run) resume(ctx context.Context, res *Residual, marker string) selected {
+	s := selected{IndexEntry: res.IndexEntry, residual: res}
+	if err := checkFolder(res.ID, res.Key); err != nil {
+		s.tampered = fmt.Sprintf("%s (residual entry %s)", err, ResidualKey(res.ID))
+		return s
+	}
+	if _, err := filing.HistoryOf(ctx, r.st, res.Key+filing.RecordFile); errors.Is(err, filing.ErrNotExist) {
+		return s // record.json already went: the residual is all there is
+	} else if err != nil {
+		s.failed = fmt.Sprintf("read it: %v", err)
+		return s
+	}
+	f, err := derive(ctx, r.st, r.d.Keys, nil, res.ID, res.Key)
+	switch {
+	case isTampered(err):
+		s.tampered = err.Error()
+	case err != nil:
+		s.failed = fmt.Sprintf("read it: %v", err)
+	case f.tagSum != res.TagManifestSHA256 || !sameFacts(res.IndexEntry, f.entry):
+		s.tampered = fmt.Sprintf("%s: does not describe the record as filed at %s", ResidualKey(res.ID), res.Key)
+	default:
+		s.facts = f
+	}
+	return s
+}
+
 func sortSelected(ss []selected) {
-	es := make([]filing.IndexEntry, len(ss))
-	pos := make(map[string]selected, len(ss))
-	for i, s := range ss {
-		es[i] = s.IndexEntry
-		pos[s.ID] = s
-	}
-	sortEntries(es)
-	for i, e := range es {
-		ss[i] = pos[e.ID]
-	}
+	sort.SliceStable(ss, func(i, j int) bool {
+		a, b := ss[i].IndexEntry, ss[j].IndexEntry
+		if a.ClassCode != b.ClassCode {
+			return a.ClassCode < b.ClassCode
+		}
+		if !a.FiledAt.Equal(b.FiledAt) {
+			return a.FiledAt.Before(b.FiledAt)
+		}
+		return a.ID < b.ID
+	})
 }
 
 // selectDue picks the records of a run: ids, or every record due for
 // action; records in first come first (they are not selected twice).
-// A record given by id that is not due, or is due for another action, is
-// refused.
+// Whether a record is due is judged on its facts as filed (derive) and
+// its signed review decisions, never on its index entry: an index entry
+// only says which records to look at. A record given by id that is not
+// due, or is due for another action, is refused; one whose evidence does
+// not agree is reported as tampered.
 func (r *run) selectDue(ctx context.Context, ids []string, action filing.DisposalAction, first []selected) ([]selected, error) {
-	reviews, err := Reviews(ctx, r.st)
+	reviews, badReviews, err := Reviews(ctx, r.st, r.d.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -264,39 +364,107 @@ func (r *run) selectDue(ctx context.Context, ids []string, action filing.Disposa
 		}
 		return ""
 	}
-	if len(ids) == 0 {
+	// examine derives the facts of the record an index entry names.
+	examine := func(ctx context.Context, e filing.IndexEntry) selected {
+		s := selected{IndexEntry: e}
+		f, err := derive(ctx, r.st, r.d.Keys, r.d.Plan, e.ID, e.Key)
+		switch {
+		case isTampered(err):
+			s.tampered = fmt.Sprintf("%s (named by %s%s.json)", err, filing.IndexPrefix, e.ID)
+			return s
+		case errors.Is(err, errPlanChanged):
+			s.IndexEntry, s.refused = f.entry, err.Error()
+			return s
+		case err != nil:
+			s.failed = fmt.Sprintf("read it: %v", err)
+			return s
+		}
+		s.IndexEntry, s.facts = f.entry, f
+		if !sameFacts(e, f.entry) {
+			s.tampered = fmt.Sprintf("%s%s.json: says class %s, disposal %s (%s), but the record as filed says class %s, disposal %s (%s)",
+				filing.IndexPrefix, e.ID, e.ClassCode, orNone(e.DisposalDate), e.DisposalAction, f.entry.ClassCode, orNone(f.entry.DisposalDate), f.entry.DisposalAction)
+			return s
+		}
+		if !f.unsigned {
+			if err := r.d.Keys.Check(filing.KindIndex, &e, &e.Signature); err != nil {
+				s.tampered = fmt.Sprintf("%s%s.json: not written by this deployment: %v", filing.IndexPrefix, e.ID, err)
+				return s
+			}
+		}
+		if why := badReviews[e.ID]; why != "" {
+			s.tampered = "a review decision " + why
+			return s
+		}
+		if f.unsigned && !r.d.AllowUnsigned {
+			s.refused = "filed before recordbot signed its records: check it with `bot records verify " + e.ID + "`, then dispose of it with --allow-unsigned"
+			return s
+		}
+		s.refused = judge(s.IndexEntry)
+		s.notDue = s.refused != ""
+		return s
+	}
+	// Each slot is a record to judge (cand) or one already judged (done),
+	// in the order asked.
+	type slot struct {
+		cand *filing.IndexEntry
+		done selected
+	}
+	var slots []slot
+	byID := len(ids) > 0
+	if !byID {
 		all, err := Index(ctx, r.st)
 		if err != nil {
 			return nil, err
 		}
+		// The index entry (and any review, signed or not) only says
+		// which records may be due; each is then judged on its facts.
 		for _, e := range all {
-			if !seen[e.ID] && judge(e) == "" {
+			if !seen[e.ID] && (judge(e) == "" || badReviews[e.ID] != "") {
 				seen[e.ID] = true
-				out = append(out, selected{IndexEntry: e})
+				slots = append(slots, slot{cand: &e})
 			}
 		}
-		return out, nil
+	} else {
+		for _, id := range ids {
+			id = strings.TrimSpace(id)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			e, err := Entry(ctx, r.st, id)
+			if errors.Is(err, ErrNoRecord) {
+				s := selected{IndexEntry: filing.IndexEntry{ID: id}, refused: "no such record"}
+				if res, rerr := ResidualOf(ctx, r.st, r.d.Keys, id); rerr == nil {
+					s.IndexEntry = res.IndexEntry
+					s.refused = "already " + res.String()
+					if res.Problem != "" {
+						s.refused, s.tampered = "", "a residual entry claims it was destroyed, but "+res.Problem
+					}
+				}
+				slots = append(slots, slot{done: s})
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			slots = append(slots, slot{cand: &e})
+		}
 	}
-	for _, id := range ids {
-		id = strings.TrimSpace(id)
-		if seen[id] {
+	if err := forEach(ctx, len(slots), parallel, func(ctx context.Context, i int) error {
+		if slots[i].cand != nil {
+			slots[i].done = examine(ctx, *slots[i].cand)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, sl := range slots {
+		// Run over everything due, a record found not due after all
+		// (its index entry said otherwise) is no concern of this run.
+		if !byID && sl.done.notDue {
 			continue
 		}
-		seen[id] = true
-		e, err := Entry(ctx, r.st, id)
-		if errors.Is(err, ErrNoRecord) {
-			s := selected{IndexEntry: filing.IndexEntry{ID: id}, refused: "no such record"}
-			if res, rerr := ResidualOf(ctx, r.st, id); rerr == nil {
-				s.IndexEntry = res.IndexEntry
-				s.refused = "already " + res.String()
-			}
-			out = append(out, s)
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, selected{IndexEntry: e, refused: judge(e)})
+		out = append(out, sl.done)
 	}
 	return out, nil
 }
@@ -456,29 +624,47 @@ func (r *run) locked(ctx context.Context, objs []object) (string, error) {
 	return "", nil
 }
 
-// residualOf builds the residual entry of e from its record.json and tag
-// manifest as filed.
-func (r *run) residualOf(ctx context.Context, e filing.IndexEntry, action, transferredTo string) (*Residual, error) {
-	res := &Residual{Schema: ResidualSchema, IndexEntry: e, Authority: r.d.Authority, ApprovedBy: r.d.ApprovedBy,
-		By: r.d.By, At: r.at, Action: action, TransferredTo: transferredTo, Certificate: r.id}
+// residualOf builds the residual entry of a record from its facts as
+// filed, signed.
+func (r *run) residualOf(f *facts, action, transferredTo string) (*Residual, error) {
+	res := &Residual{Schema: ResidualSchema, IndexEntry: f.entry, Authority: r.d.Authority, ApprovedBy: r.d.ApprovedBy,
+		By: r.d.By, At: r.at, Action: action, TransferredTo: transferredTo, Certificate: r.id,
+		Rule: f.rec.Retention.Rule, TagManifestSHA256: f.tagSum}
 	res.Participants = nil
-	var rec filing.Record
-	if h, err := filing.HistoryOf(ctx, r.st, e.Key+filing.RecordFile); err != nil {
-		return nil, fmt.Errorf("record.json: %w", err)
-	} else if err := readFirst(ctx, r.st, h, &rec); err != nil {
+	res.IndexEntry.Signature = nil
+	if err := r.d.Signer.Sign(filing.KindResidual, res, &res.Signature); err != nil {
 		return nil, err
 	}
-	res.Rule = rec.Retention.Rule
-	rc, _, err := filing.OpenFirst(ctx, r.st, e.Key+filing.TagManifestFile)
+	return res, nil
+}
+
+// begin writes the residual entry of the record, then its pending marker:
+// from then on a rerun finishes the destruction. A residual entry already
+// there must be this deployment's and describe this record as filed.
+func (r *run) begin(ctx context.Context, s selected, action, transferredTo string) (*Residual, error) {
+	res, err := r.residualOf(s.facts, action, transferredTo)
 	if err != nil {
-		return nil, fmt.Errorf("tag manifest: %w", err)
+		return nil, err
 	}
-	defer rc.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, rc); err != nil {
-		return nil, fmt.Errorf("tag manifest: %w", err)
+	data, _ := json.MarshalIndent(res, "", "  ")
+	_, err = r.st.Create(ctx, ResidualKey(s.ID), bytes.NewReader(data), int64(len(data)),
+		filing.WriteOptions{ContentType: "application/json", RetainUntil: filing.RecordLock(res.At, "")})
+	if errors.Is(err, filing.ErrExist) {
+		// Written by a run killed before its marker, or by someone else.
+		var had *Residual
+		had, err = signedResidual(ctx, r.st, r.d.Keys, s.ID)
+		if err == nil && (had.Key != res.Key || had.TagManifestSHA256 != res.TagManifestSHA256 || !sameFacts(had.IndexEntry, res.IndexEntry)) {
+			err = tampered("%s: does not describe the record as filed at %s", ResidualKey(s.ID), res.Key)
+		}
+		res = had
 	}
-	res.TagManifestSHA256 = hex.EncodeToString(h.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	marker, _ := json.Marshal(map[string]string{"record_id": s.ID, "residual": ResidualKey(s.ID)})
+	if _, err := r.st.Put(ctx, PendingPrefix+s.ID+".json", bytes.NewReader(marker), int64(len(marker)), filing.WriteOptions{ContentType: "application/json"}); err != nil {
+		return nil, fmt.Errorf("mark its destruction as begun: %w", err)
+	}
 	return res, nil
 }
 
@@ -524,20 +710,14 @@ func (r *run) destroy(ctx context.Context, s selected, transferredTo string) Out
 	}
 	res := s.residual
 	if res == nil {
-		if res, err = r.residualOf(ctx, s.IndexEntry, action, transferredTo); err != nil {
-			return fail("read it before destruction: %v", err)
-		}
-		data, _ := json.MarshalIndent(res, "", "  ")
-		if _, err := r.st.Put(ctx, PendingPrefix+s.ID+".json", bytes.NewReader(data), int64(len(data)), filing.WriteOptions{ContentType: "application/json"}); err != nil {
-			return fail("mark its destruction as begun: %v", err)
+		if res, err = r.begin(ctx, s, action, transferredTo); isTampered(err) {
+			out.Outcome, out.Detail = Tampered, err.Error()+"; nothing was done to it"
+			return out
+		} else if err != nil {
+			return fail("begin its destruction: %v", err)
 		}
 	}
 	out.Residual = ResidualKey(s.ID)
-	data, _ := json.MarshalIndent(res, "", "  ")
-	if _, err := r.st.Create(ctx, out.Residual, bytes.NewReader(data), int64(len(data)),
-		filing.WriteOptions{ContentType: "application/json", RetainUntil: filing.RecordLock(res.At, "")}); err != nil && !errors.Is(err, filing.ErrExist) {
-		return fail("write its residual entry: %v", err)
-	}
 	// The index entry first, so ls and due stop showing the record at
 	// once; the tag manifest last, so a package part-deleted is never
 	// mistaken for a complete one.

@@ -17,6 +17,9 @@ type DueRecord struct {
 	// LegalHold is set when the record is under legal hold: it must not be
 	// disposed of until the hold is lifted.
 	LegalHold bool `json:"legal_hold,omitempty"`
+	// Problem names a review decision of the record that this deployment
+	// did not write: disposal refuses the record until someone looks.
+	Problem string `json:"problem,omitempty"`
 }
 
 // DueGroup is the records due for one disposal action.
@@ -32,14 +35,17 @@ var actionOrder = []filing.DisposalAction{filing.Destroy, filing.Review, filing.
 // grouped by disposal action (destroy, review, transfer, then any other),
 // oldest disposal date first. Permanent records are never due. Each record's
 // legal hold is read from its tag manifest's Object Lock state.
-func Due(ctx context.Context, st filing.Store, before time.Time) ([]DueGroup, error) {
+//
+// With keys set, only signed review decisions count, and a record with a
+// decision that is not has its Problem said (keys nil: nothing checked).
+func Due(ctx context.Context, st filing.Store, keys *filing.Keyring, before time.Time) ([]DueGroup, error) {
 	all, err := Index(ctx, st)
 	if err != nil {
 		return nil, err
 	}
 	// A review decision (keep until a later date, or destroy) replaces
 	// the date and action the record was filed with.
-	reviews, err := Reviews(ctx, st)
+	reviews, bad, err := Reviews(ctx, st, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +54,7 @@ func Due(ctx context.Context, st filing.Store, before time.Time) ([]DueGroup, er
 	for _, e := range all {
 		e.DisposalDate, e.DisposalAction = EffectiveDisposal(e, reviews)
 		if e.DisposalDate != "" && e.DisposalAction != filing.Permanent && e.DisposalDate < day {
-			due = append(due, DueRecord{IndexEntry: e, Where: st.Where(e.Key)})
+			due = append(due, DueRecord{IndexEntry: e, Where: st.Where(e.Key), Problem: bad[e.ID]})
 		}
 	}
 	err = forEach(ctx, len(due), parallel, func(ctx context.Context, i int) error {

@@ -354,7 +354,7 @@ func Export(ctx context.Context, st filing.Store, signer *filing.Signer, ids []s
 	for _, id := range ids {
 		e, _, err := Locate(ctx, st, id)
 		if err != nil {
-			if res, rerr := ResidualOf(ctx, st, id); rerr == nil {
+			if res, rerr := ResidualOf(ctx, st, nil, id); rerr == nil {
 				return nil, fmt.Errorf("record %s was %s: nothing to export", id, res.String())
 			}
 			return nil, err

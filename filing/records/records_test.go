@@ -111,7 +111,7 @@ func TestListShowDueFind(t *testing.T) {
 				{"2040-01-01", "[destroy: [Recruitment panel Tender scores] review: [Committee terms of reference Roads budget option B]]"},
 			}
 			for _, tc := range dueTests {
-				gs, err := records.Due(ctx, st, day(tc.before))
+				gs, err := records.Due(ctx, st, testKeys, day(tc.before))
 				if err != nil {
 					t.Fatalf("Due(%s): %v", tc.before, err)
 				}
@@ -201,7 +201,7 @@ func TestHold(t *testing.T) {
 		if _, err := records.Hold(ctx, st, nil, s.ID, true, "FOI request 2025/17", officer); err != nil {
 			t.Fatal(err)
 		}
-		gs, err := records.Due(ctx, st, time.Now().AddDate(50, 0, 0))
+		gs, err := records.Due(ctx, st, testKeys, time.Now().AddDate(50, 0, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +337,7 @@ func TestRegistersConcurrentFilings(t *testing.T) {
 
 			// A full rebuild from the index gives the same registers and
 			// keeps them whole.
-			keys, err := records.WriteRegisters(ctx, st)
+			keys, err := records.WriteRegisters(ctx, st, testKeys)
 			if err != nil {
 				t.Fatalf("WriteRegisters: %v", err)
 			}

@@ -73,18 +73,24 @@ func registerName(code string) string {
 // the index, and returns the keys written. Records already in a register
 // and not in the index are kept: a register only grows (records filed
 // meanwhile are not lost).
-func WriteRegisters(ctx context.Context, st filing.Store) ([]string, error) {
+//
+// With keys set, a residual entry not signed by a trusted key (or written
+// over) marks nothing: the record is not shown as destroyed on its word.
+func WriteRegisters(ctx context.Context, st filing.Store, trusted *filing.Keyring) ([]string, error) {
 	all, err := Index(ctx, st)
 	if err != nil {
 		return nil, err
 	}
 	// Destroyed records stay in their class's register, marked as such.
-	residuals, err := Residuals(ctx, st)
+	residuals, err := Residuals(ctx, st, trusted)
 	if err != nil {
 		return nil, err
 	}
 	marks := make(map[string]string, len(residuals))
 	for _, r := range residuals {
+		if r.Problem != "" {
+			continue
+		}
 		marks[r.ID] = r.String()
 		if r.Pending {
 			marks[r.ID] = "destruction begun " + r.At.UTC().Format(time.DateOnly) + " under " + r.Authority + ", not finished"

@@ -59,7 +59,7 @@ classes:
 					t.Fatalf("FileThread(%s): %v", c, err)
 				}
 			}
-			if _, err := records.WriteRegisters(ctx, st); err != nil {
+			if _, err := records.WriteRegisters(ctx, st, testKeys); err != nil {
 				t.Fatal(err)
 			}
 			for _, c := range []string{"1-2", "1.2"} {

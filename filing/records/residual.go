@@ -58,6 +58,10 @@ type Residual struct {
 	TransferredTo string `json:"transferred_to,omitempty"`
 	// Certificate is the id of the disposal run (and its certificate).
 	Certificate string `json:"certificate"`
+	// Signature is by the deployment's key (KindResidual), over the
+	// residual entry as stored (the index entry's own signature is not
+	// part of it).
+	Signature *filing.Signature `json:"signature,omitempty"`
 }
 
 // String tells people what happened: "destroyed on 2027-03-02 under
@@ -76,6 +80,10 @@ func ResidualKey(id string) string { return DisposedPrefix + id + ".json" }
 // DisposedRecord is a residual entry and whether the destruction finished.
 type DisposedRecord struct {
 	Residual
+	// Problem says why the residual entry cannot be believed: not signed
+	// by this deployment, written over, or naming a record that still
+	// stands. "" when it checks out (or was not checked: no keys).
+	Problem string `json:"problem,omitempty"`
 	// Pending is set while objects of the record remain: the destruction
 	// began and did not finish (refused, or interrupted); a rerun of
 	// `records dispose destroy` finishes it.
@@ -83,8 +91,11 @@ type DisposedRecord struct {
 }
 
 // Residuals returns every residual entry, oldest destruction first, each
-// marked Pending when its destruction has not finished.
-func Residuals(ctx context.Context, st filing.Store) ([]DisposedRecord, error) {
+// marked Pending when its destruction has not finished (a marker, or the
+// record's index entry, is still there). With keys set, each is checked:
+// one not signed by a trusted key, or written over, has its Problem said;
+// keys nil checks nothing.
+func Residuals(ctx context.Context, st filing.Store, keys *filing.Keyring) ([]DisposedRecord, error) {
 	var hs []*filing.History
 	for h, err := range filing.Histories(ctx, st, DisposedPrefix) {
 		if err != nil {
@@ -100,16 +111,47 @@ func Residuals(ctx context.Context, st filing.Store) ([]DisposedRecord, error) {
 	}
 	out := make([]DisposedRecord, len(hs))
 	err = forEach(ctx, len(hs), parallel, func(ctx context.Context, i int) error {
-		return readFirst(ctx, st, hs[i], &out[i].Residual)
+		return residualAt(ctx, st, keys, hs[i], &out[i])
 	})
 	if err != nil {
 		return nil, err
 	}
 	for i := range out {
-		_, out[i].Pending = pending[out[i].ID]
+		if _, ok := pending[out[i].ID]; ok {
+			out[i].Pending = true
+		}
 	}
 	sortResiduals(out)
 	return out, nil
+}
+
+// residualAt reads the residual entry h into d and checks it: its
+// signature (keys nil: not checked), that nothing was written over it, and
+// whether the record's index entry is still there (a destruction begun and
+// not finished, or a residual made up for a live record).
+func residualAt(ctx context.Context, st filing.Store, keys *filing.Keyring, h *filing.History, d *DisposedRecord) error {
+	if err := readFirst(ctx, st, h, &d.Residual); err != nil {
+		return err
+	}
+	want := ResidualKey(d.ID)
+	switch {
+	case h.Key != want:
+		d.Problem = fmt.Sprintf("%s: the residual entry of record %s is stored in the wrong place", h.Key, d.ID)
+	case len(h.Later) > 0:
+		d.Problem = fmt.Sprintf("%s: %s", h.Key, overwritten(h))
+	case keys != nil:
+		if err := keys.Check(filing.KindResidual, &d.Residual, &d.Residual.Signature); err != nil {
+			d.Problem = fmt.Sprintf("%s: not written by this deployment (%v)", h.Key, err)
+		}
+	}
+	if checkID(d.ID) {
+		if _, err := st.Stat(ctx, filing.IndexPrefix+d.ID+".json"); err == nil {
+			d.Pending = true
+		} else if !errors.Is(err, filing.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func sortResiduals(rs []DisposedRecord) {
@@ -121,9 +163,10 @@ func sortResiduals(rs []DisposedRecord) {
 	})
 }
 
-// ResidualOf returns the residual entry of record id, or an error matching
-// filing.ErrNotExist when the record was never destroyed.
-func ResidualOf(ctx context.Context, st filing.Store, id string) (*DisposedRecord, error) {
+// ResidualOf returns the residual entry of record id, checked as by
+// Residuals, or an error matching filing.ErrNotExist when the record was
+// never destroyed.
+func ResidualOf(ctx context.Context, st filing.Store, keys *filing.Keyring, id string) (*DisposedRecord, error) {
 	id = strings.TrimSpace(id)
 	if !checkID(id) {
 		return nil, fmt.Errorf("record %q: %w", id, filing.ErrNotExist)
@@ -133,11 +176,13 @@ func ResidualOf(ctx context.Context, st filing.Store, id string) (*DisposedRecor
 		return nil, err
 	}
 	var d DisposedRecord
-	if err := readFirst(ctx, st, h, &d.Residual); err != nil {
+	if err := residualAt(ctx, st, keys, h, &d); err != nil {
 		return nil, err
 	}
-	if d.Pending, err = pendingMarked(ctx, st, id); err != nil {
-		return nil, err
+	if !d.Pending {
+		if d.Pending, err = pendingMarked(ctx, st, id); err != nil {
+			return nil, err
+		}
 	}
 	return &d, nil
 }

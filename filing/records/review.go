@@ -33,15 +33,21 @@ type ReviewDecision struct {
 	At         time.Time `json:"at"`
 	Event      string    `json:"event"`
 	Previous   string    `json:"previous_disposal_date,omitempty"`
+	// Signature is by the deployment's key (KindReview): a decision
+	// without a valid one is not acted on.
+	Signature *filing.Signature `json:"signature,omitempty"`
 }
 
 // Reviews returns the latest review decision of every reviewed record, by
-// record id.
-func Reviews(ctx context.Context, st filing.Store) (map[string]ReviewDecision, error) {
+// record id. With keys set, only decisions signed by a trusted key count:
+// the others are returned in bad, by record id, with what is wrong (and
+// their record should not be acted on until someone looks). With keys nil
+// every decision counts (for display only).
+func Reviews(ctx context.Context, st filing.Store, keys *filing.Keyring) (reviews map[string]ReviewDecision, bad map[string]string, err error) {
 	var hs []*filing.History
 	for h, err := range filing.Histories(ctx, st, ReviewsPrefix) {
 		if err != nil {
-			return nil, fmt.Errorf("list the reviews: %w", err)
+			return nil, nil, fmt.Errorf("list the reviews: %w", err)
 		}
 		if strings.HasSuffix(h.Key, ".json") {
 			hs = append(hs, h)
@@ -51,15 +57,35 @@ func Reviews(ctx context.Context, st filing.Store) (map[string]ReviewDecision, e
 	if err := forEach(ctx, len(hs), parallel, func(ctx context.Context, i int) error {
 		return readFirst(ctx, st, hs[i], &ds[i])
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make(map[string]ReviewDecision)
-	for _, d := range ds {
-		if cur, ok := out[d.RecordID]; !ok || d.At.After(cur.At) {
-			out[d.RecordID] = d
+	reviews = make(map[string]ReviewDecision)
+	bad = make(map[string]string)
+	for i, d := range ds {
+		if keys != nil {
+			// The decision's folder names its record; both must agree.
+			owner, _, _ := strings.Cut(strings.TrimPrefix(hs[i].Key, ReviewsPrefix), "/")
+			var why string
+			switch err := keys.Check(filing.KindReview, &d, &d.Signature); {
+			case err != nil:
+				why = fmt.Sprintf("%s: not written by this deployment (%v)", hs[i].Key, err)
+			case owner != d.RecordID:
+				why = fmt.Sprintf("%s: a decision about record %s filed under record %s", hs[i].Key, d.RecordID, owner)
+			case len(hs[i].Later) > 0:
+				why = fmt.Sprintf("%s: %s", hs[i].Key, overwritten(hs[i]))
+			}
+			if why != "" {
+				if bad[owner] == "" {
+					bad[owner] = why
+				}
+				continue
+			}
+		}
+		if cur, ok := reviews[d.RecordID]; !ok || d.At.After(cur.At) {
+			reviews[d.RecordID] = d
 		}
 	}
-	return out, nil
+	return reviews, bad, nil
 }
 
 // EffectiveDisposal returns the disposal date and action of e once its
@@ -133,6 +159,10 @@ func (r *run) review(ctx context.Context, s selected, keepUntil time.Time, reaso
 		return out
 	}
 	dec.Event = filing.EventKey(ev, ev.At)
+	if err := r.d.Signer.Sign(filing.KindReview, &dec, &dec.Signature); err != nil {
+		out.Outcome, out.Detail = Failed, fmt.Sprintf("sign the decision: %v", err)
+		return out
+	}
 	data, _ := json.MarshalIndent(dec, "", "  ")
 	key := fmt.Sprintf("%s%s/%s_%s.json", ReviewsPrefix, s.ID, dec.At.Format("20060102T150405Z"), ev.ID)
 	lock := filing.RecordLock(s.FiledAt, "")

@@ -51,7 +51,7 @@ func TestRecordsTeamPolicy(t *testing.T) {
 	if hits, not, err := records.Find(ctx, st, "bob jones", records.Filter{}); err != nil || len(hits) != 1 || len(not) != 0 {
 		t.Errorf("find as the team = %+v, not searched %+v, %v; want 1 hit", hits, not, err)
 	}
-	if _, err := records.Due(ctx, st, time.Now().AddDate(50, 0, 0)); err != nil {
+	if _, err := records.Due(ctx, st, testKeys, time.Now().AddDate(50, 0, 0)); err != nil {
 		t.Errorf("due as the team: %v", err)
 	}
 	if lim, err := records.Limitation(ctx, st); err != nil {
