@@ -281,14 +281,30 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 		// the token back and store nothing.
 		a.log.Warn("slack: refused a user authorisation for another person or workspace than the link's",
 			"link_team", st.Team, "link_user", st.User, "team", res.Team.ID, "user", res.AuthedUser.ID)
-		if tok != "" {
-			api := slackapi.New(tok, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
-			if _, err := api.SendAuthRevokeContext(ctx, tok); err != nil {
-				a.log.Warn("slack: could not revoke a refused user token", "team", res.Team.ID, "user", res.AuthedUser.ID, "err", errText(err))
-			}
-		}
+		a.giveBack(r.Context(), "user token for another person or workspace", tok)
 		page(w, http.StatusForbidden, fail, "This link was made for someone else, or for another workspace. "+
 			"Each person allows recordbot for themselves: file the conversation yourself to get your own link.")
+		return
+	}
+	// The link asks for slackcap.UserScopes and no bot scope: the
+	// person's token must hold exactly those (see scopes.go). A bot token
+	// in the answer (someone added a bot scope to the link) makes the
+	// grant broader than asked too, but is not given back: it is the
+	// app's bot token in the workspace, which recordbot itself may use.
+	missing, extra := scopeGap(slackcap.UserScopes, scopeList(res.AuthedUser.Scope))
+	if res.AccessToken != "" {
+		extra = append(extra, "a bot token")
+	}
+	if len(missing) > 0 || len(extra) > 0 {
+		a.log.Warn("slack: refused a user authorisation that does not grant what was asked", "team", st.Team, "user", st.User,
+			"missing", strings.Join(missing, ","), "extra", strings.Join(extra, ","))
+		ok := a.giveBack(r.Context(), "user token granting other scopes than asked", tok)
+		next := "File the conversation again to get a new link, and allow everything Slack asks for; " +
+			"if Slack does not ask for all of it, tell the people who run recordbot."
+		if len(extra) > 0 {
+			next = "Tell the people who run recordbot: the Slack app's user scopes should be those of recordbot's manifest.yml."
+		}
+		page(w, http.StatusForbidden, fail, refusedText(missing, extra, fate(ok), next))
 		return
 	}
 	g := Grant{TeamID: st.Team, UserID: st.User, Scopes: res.AuthedUser.Scope, GrantedAt: a.now().UTC(), Token: tok}
