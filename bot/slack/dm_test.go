@@ -319,9 +319,11 @@ func TestRevokedUserTokenAsksAgain(t *testing.T) {
 		t.Error("the log holds a user token")
 	}
 
-	// Uninstalling the app removes every grant of the workspace.
+	// Uninstalling the app (Slack ends every token of the app in the
+	// workspace) removes every grant of the workspace.
 	allow("U1")
 	allow("U2")
+	e.slack.Uninstall("T1")
 	code, _ = e.post(t, "/slack/events", `{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev10","event_time":1700000000,"event":{"type":"app_uninstalled","event_ts":"1700000000.001000"}}`)
 	if code != http.StatusOK {
 		t.Fatalf("app_uninstalled answered %d", code)

@@ -12,6 +12,7 @@ import (
 
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
+	"github.com/recordbot/recordbot/filing"
 )
 
 // allow has user allow recordbot to read the conversations they file,
@@ -168,5 +169,55 @@ func TestForgetMeTokenAlreadyDead(t *testing.T) {
 				t.Errorf("grant after forget-me: %v, want ErrNoGrant", err)
 			}
 		})
+	}
+}
+
+// tokens_revoked and app_uninstalled remove a grant or an installation
+// only once Slack confirms its token no longer works. An event anyone
+// with the signing secret can send, naming tokens that still work, leaves
+// them: recordbot keeps the only copy it could give back.
+func TestRevokedEventsCheckedWithSlack(t *testing.T) {
+	e := newEnv(t, envOpts{grants: true, installs: true})
+	addDM(e)
+	ctx := context.Background()
+	if err := e.installs.Save(ctx, slackbot.Installation{TeamID: "T1", BotUserID: "UBOT", BotToken: "xoxb-test"}); err != nil {
+		t.Fatal(err)
+	}
+	e.allow(t, "U1")
+	e.allow(t, "U2")
+	tok1 := e.slack.UserToken("U1")
+	e.slack.RevokeUserToken(e.slack.UserToken("U2")) // only U2's was revoked
+
+	events := []string{
+		`{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev1","event_time":1700000000,"event":{"type":"tokens_revoked","tokens":{"oauth":["U1","U2"]},"event_ts":"1700000000.000100"}}`,
+		`{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev2","event_time":1700000000,"event":{"type":"tokens_revoked","tokens":{"bot":["UBOT"]},"event_ts":"1700000000.000200"}}`,
+		`{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev3","event_time":1700000000,"event":{"type":"app_uninstalled","event_ts":"1700000000.000300"}}`,
+	}
+	for _, ev := range events {
+		if code, body := e.post(t, "/slack/events", ev); code != http.StatusOK {
+			t.Fatalf("event answered %d %q", code, body)
+		}
+	}
+	// The work follows each acknowledgement: wait until it is done. Four
+	// tokens still work: U1's (named by Ev1 and by Ev3, which names every
+	// grant) and the bot's (Ev2 and Ev3).
+	const unconfirmed = "Slack does not confirm it"
+	done := func() bool {
+		_, err := e.store.Stat(ctx, filing.InstallationsPrefix+"slack/users/T1/U2.json")
+		return strings.Count(e.log.String(), unconfirmed) >= 4 && errors.Is(err, filing.ErrNotExist)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !done(); time.Sleep(10 * time.Millisecond) {
+	}
+	if got := strings.Count(e.log.String(), unconfirmed); got != 4 {
+		t.Errorf("the log says %d times that Slack did not confirm an event, want 4", got)
+	}
+	if _, err := e.grants.Get(ctx, "T1", "U2"); !errors.Is(err, slackbot.ErrNoGrant) {
+		t.Errorf("grant of U2, whose token Slack revoked: %v, want ErrNoGrant", err)
+	}
+	if g, err := e.grants.Get(ctx, "T1", "U1"); err != nil || g.Token != tok1 {
+		t.Errorf("grant of U1, whose token still works: %v, want it kept", err)
+	}
+	if _, err := e.installs.Get(ctx, "T1"); err != nil {
+		t.Errorf("installation of T1, whose bot token still works: %v, want it kept", err)
 	}
 }

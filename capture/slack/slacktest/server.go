@@ -176,6 +176,23 @@ func (s *Server) RevokeUserToken(tok string) {
 	delete(s.UserTokens, tok)
 }
 
+// Uninstall does what uninstalling the app from team does: every token
+// of the app in that workspace, the bot's and the people's, stops working
+// (https://docs.slack.dev/reference/events/app_uninstalled). Slack then
+// sends app_uninstalled, which the test sends itself.
+func (s *Server) Uninstall(team string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok, t := range s.Tokens {
+		if t == team {
+			delete(s.Tokens, tok)
+		}
+	}
+	if team == s.TeamID {
+		clear(s.UserTokens)
+	}
+}
+
 // APIURL is the Web API base URL to give slack.OptionAPIURL.
 func (s *Server) APIURL() string { return s.URL + "/api/" }
 
@@ -421,6 +438,9 @@ func (s *Server) userMethod(method, person string, c Call) map[string]any {
 		return map[string]any{"ok": false, "error": "missing_scope", "needed": "users:read", "provided": strings.Join(s.UserScopes, ",")}
 	case "auth.revoke":
 		return s.revoke(c)
+	case "auth.test": // https://docs.slack.dev/reference/methods/auth.test: any token, no scope
+		return map[string]any{"ok": true, "url": "https://" + s.Domain + "/", "team": s.TeamName,
+			"user": person, "team_id": s.TeamID, "user_id": person}
 	case "conversations.info", "conversations.members", "conversations.replies", "conversations.history":
 		// The person granted im:* and mpim:* only; a channel's type needs
 		// channels:* or groups:* (https://docs.slack.dev/reference/methods/conversations.info).

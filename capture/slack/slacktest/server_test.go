@@ -162,3 +162,22 @@ func TestOAuthV2Access(t *testing.T) {
 		t.Errorf("a code used twice = %v, want invalid_code", err)
 	}
 }
+
+// auth.test answers any valid token, a user's too; uninstalling the app
+// ends every token of it in the workspace.
+func TestAuthTestAndUninstall(t *testing.T) {
+	s := slacktest.New(t)
+	ctx := context.Background()
+	s.GrantUserToken("xoxp-1", "U1")
+	user := slackapi.New("xoxp-1", slackapi.OptionAPIURL(s.APIURL()))
+	bot := slackapi.New("xoxb-test", slackapi.OptionAPIURL(s.APIURL()))
+	if r, err := user.AuthTestContext(ctx); err != nil || r.UserID != "U1" || r.TeamID != "T1" {
+		t.Fatalf("auth.test with U1's token = %+v, %v; want U1 of T1", r, err)
+	}
+	s.Uninstall("T1")
+	for name, api := range map[string]*slackapi.Client{"user": user, "bot": bot} {
+		if _, err := api.AuthTestContext(ctx); slackCode(err) != "invalid_auth" {
+			t.Errorf("auth.test with the %s token after Uninstall = %v, want invalid_auth", name, err)
+		}
+	}
+}
