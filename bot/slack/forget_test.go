@@ -134,6 +134,10 @@ func TestForgetMeWhenSlackDoesNotRevoke(t *testing.T) {
 				t.Fatalf("grant after a failed forget-me: %v, want it kept with its token", err)
 			}
 
+			if strings.Contains(e.log.String(), tok) {
+				t.Error("the log holds the user token")
+			}
+
 			e.slack.Recover("auth.revoke")
 			_, n = e.forgetMe(t, "U1")
 			e.told(t, "U1", "Done: Slack confirmed", n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Checking what Slack granted. oauth.v2.access answers with the scopes a
@@ -51,11 +52,17 @@ func scopeGap(asked, granted []string) (missing, extra []string) {
 	return missing, extra
 }
 
+// giveBackWithin bounds giving back the tokens of a refused grant while
+// the person's browser waits for the OAuth page: with the code exchange
+// (at most 15 s), it stays within the HTTP server's 30 s to write an
+// answer (cmd/bot's httpLimits).
+const giveBackWithin = 10 * time.Second
+
 // giveBack gives each token back to Slack (revokeToken, on a context
-// that outlives the browser's request, within revokeWithin) and reports
-// whether Slack confirmed that none of them works any more.
+// that outlives the browser's request, within giveBackWithin) and
+// reports whether Slack confirmed that none of them works any more.
 func (a *App) giveBack(ctx context.Context, what string, tokens ...string) bool {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeWithin)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), giveBackWithin)
 	defer cancel()
 	all := true
 	for _, tok := range tokens {

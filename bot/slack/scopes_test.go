@@ -102,6 +102,9 @@ func TestInstallScopesChecked(t *testing.T) {
 			if c.userToken != "" && (!e.revokedAt(c.userToken) || e.slack.UserToken("UADMIN") != "") {
 				t.Error("the user token that came with the install was not given back")
 			}
+			if log := e.log.String(); strings.Contains(log, "xoxb-installed") || strings.Contains(log, "xoxp-") {
+				t.Error("the log holds a token")
+			}
 		})
 	}
 }
@@ -154,6 +157,9 @@ func TestUserGrantScopesChecked(t *testing.T) {
 			}
 			if len(e.slack.Calls("auth.revoke")) == 0 {
 				t.Error("the refused token was not given back (no auth.revoke)")
+			}
+			if strings.Contains(e.log.String(), "xoxp-") {
+				t.Error("the log holds a user token")
 			}
 		})
 	}
