@@ -86,6 +86,9 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock (signature timestamps, OAuth state); time.Now when nil.
 	Now func() time.Time
+	// Sleep waits between attempts to give a token back to Slack; a
+	// context-aware timer (capture.Sleep) when nil.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// ThreadReceipt posts a short receipt in the thread once it is filed.
 	ThreadReceipt bool
 	// MaxBody, when set, caps every request body in place of each
@@ -104,9 +107,10 @@ type Options struct {
 // App is the Slack front end. It also implements filing.Notifier for
 // requests made through it.
 type App struct {
-	o   Options
-	log *slog.Logger
-	now func() time.Time
+	o     Options
+	log   *slog.Logger
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 	// allowed is AllowedTeams as a set; empty allows every workspace.
 	allowed allowedSet
 	// tokens looks up a workspace's bot token (BotTokens).
@@ -164,13 +168,16 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, allowed: newAllowedSet(o.AllowedTeams), forms: make(map[string]formState),
+	a := &App{o: o, log: o.Logger, now: o.Now, sleep: o.Sleep, allowed: newAllowedSet(o.AllowedTeams), forms: make(map[string]formState),
 		exportSlots: make(chan struct{}, exportsAtOnce), tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.sleep == nil {
+		a.sleep = capture.Sleep
 	}
 	return a, nil
 }

@@ -384,7 +384,9 @@ func TestEventsAndInstall(t *testing.T) {
 		t.Errorf("stored installation = %s, want the token sealed and who installed it", stored)
 	}
 
-	// Uninstall removes it.
+	// Uninstall removes it. Slack ends the app's tokens in the
+	// workspace, then sends app_uninstalled.
+	e.slack.Uninstall("T2")
 	code, _ = e.post(t, "/slack/events", `{"token":"x","team_id":"T2","api_app_id":"A1","type":"event_callback","event_id":"Ev1","event_time":1700000000,"event":{"type":"app_uninstalled","event_ts":"1700000000.000100"}}`)
 	if code != http.StatusOK {
 		t.Fatalf("app_uninstalled answered %d", code)

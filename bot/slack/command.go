@@ -120,9 +120,7 @@ func (a *App) command(ctx context.Context, c *slackapi.SlashCommand) ack {
 	case "help", "-h", "--help", "?":
 		return ack{body: ephemeralBody(helpText)}
 	case "forget-me":
-		ctx, cancel := context.WithTimeout(ctx, within3s)
-		defer cancel()
-		return ack{body: ephemeralBody(a.forget(ctx, c.TeamID, c.UserID))}
+		return a.forgetMe(ctx, c.TeamID, c.ChannelID, c.UserID)
 	}
 	l, err := ParseLink(first)
 	if err != nil {

@@ -299,10 +299,12 @@ func TestRevokedUserTokenAsksAgain(t *testing.T) {
 	tok := e.slack.UserToken("U1")
 	cmd := url.Values{"token": {"x"}, "team_id": {"T1"}, "team_domain": {"acme"}, "channel_id": {"D1"}, "user_id": {"U1"},
 		"command": {"/record"}, "text": {"forget-me"}, "response_url": {"https://hooks.slack.com/commands/T1/1/x"}, "trigger_id": {"1.2.3"}}
+	n = len(e.slack.Calls(""))
 	code, body := e.post(t, "/slack/commands", cmd.Encode())
-	if code != http.StatusOK || !strings.Contains(body, "Done: recordbot gave back its permission") {
+	if code != http.StatusOK {
 		t.Fatalf("/record forget-me answered %d %q", code, body)
 	}
+	e.told(t, "U1", "Done: Slack confirmed that recordbot's permission", n)
 	revoked := false
 	for _, c := range e.slack.Calls("auth.revoke") {
 		revoked = revoked || c.Token == tok
@@ -317,9 +319,11 @@ func TestRevokedUserTokenAsksAgain(t *testing.T) {
 		t.Error("the log holds a user token")
 	}
 
-	// Uninstalling the app removes every grant of the workspace.
+	// Uninstalling the app (Slack ends every token of the app in the
+	// workspace) removes every grant of the workspace.
 	allow("U1")
 	allow("U2")
+	e.slack.Uninstall("T1")
 	code, _ = e.post(t, "/slack/events", `{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev10","event_time":1700000000,"event":{"type":"app_uninstalled","event_ts":"1700000000.001000"}}`)
 	if code != http.StatusOK {
 		t.Fatalf("app_uninstalled answered %d", code)

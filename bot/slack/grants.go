@@ -281,14 +281,30 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 		// the token back and store nothing.
 		a.log.Warn("slack: refused a user authorisation for another person or workspace than the link's",
 			"link_team", st.Team, "link_user", st.User, "team", res.Team.ID, "user", res.AuthedUser.ID)
-		if tok != "" {
-			api := slackapi.New(tok, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
-			if _, err := api.SendAuthRevokeContext(ctx, tok); err != nil {
-				a.log.Warn("slack: could not revoke a refused user token", "team", res.Team.ID, "user", res.AuthedUser.ID, "err", errText(err))
-			}
-		}
+		a.giveBack(r.Context(), "user token for another person or workspace", tok)
 		page(w, http.StatusForbidden, fail, "This link was made for someone else, or for another workspace. "+
 			"Each person allows recordbot for themselves: file the conversation yourself to get your own link.")
+		return
+	}
+	// The link asks for slackcap.UserScopes and no bot scope: the
+	// person's token must hold exactly those (see scopes.go). A bot token
+	// in the answer (someone added a bot scope to the link) makes the
+	// grant broader than asked too, but is not given back: it is the
+	// app's bot token in the workspace, which recordbot itself may use.
+	missing, extra := scopeGap(slackcap.UserScopes, scopeList(res.AuthedUser.Scope))
+	if res.AccessToken != "" {
+		extra = append(extra, "a bot token")
+	}
+	if len(missing) > 0 || len(extra) > 0 {
+		a.log.Warn("slack: refused a user authorisation that does not grant what was asked", "team", st.Team, "user", st.User,
+			"missing", strings.Join(missing, ","), "extra", strings.Join(extra, ","))
+		ok := a.giveBack(r.Context(), "user token granting other scopes than asked", tok)
+		next := "File the conversation again to get a new link, and allow everything Slack asks for; " +
+			"if Slack does not ask for all of it, tell the people who run recordbot."
+		if len(extra) > 0 {
+			next = "Tell the people who run recordbot: the Slack app's user scopes should be those of recordbot's manifest.yml."
+		}
+		page(w, http.StatusForbidden, fail, refusedText(missing, extra, fate(ok), next))
 		return
 	}
 	g := Grant{TeamID: st.Team, UserID: st.User, Scopes: res.AuthedUser.Scope, GrantedAt: a.now().UTC(), Token: tok}
@@ -304,32 +320,79 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 			"To take the permission back, type /record forget-me in Slack.")
 }
 
-// forget removes user's grant in team and gives the token back to Slack
-// (auth.revoke), for /record forget-me. It says what it did, for the person.
-func (a *App) forget(ctx context.Context, team, user string) string {
+// What /record forget-me tells the person. It says the permission is
+// taken back only once Slack has confirmed it (see revokeToken).
+const (
+	forgetOff       = "recordbot keeps no permissions to read people's conversations here; there is nothing to forget."
+	forgetNone      = "recordbot holds no permission of yours to read your conversations in this workspace; there is nothing to forget."
+	forgetStoreDown = "Sorry, I could not reach recordbot's store to forget your permission. Nothing was changed: try again in a minute."
+	forgetStarted   = "Giving your permission to read the conversations you file back to Slack… I will tell you when Slack has confirmed it."
+	forgetDone      = "Done: Slack confirmed that recordbot's permission to read the conversations you file is taken back, and recordbot deleted it. " +
+		forgetAfter
+	forgetWasDead = "Done: your permission for recordbot to read the conversations you file no longer worked at Slack (it had already been taken back), " +
+		"and recordbot deleted it. " + forgetAfter
+	forgetAfter = "Records already filed stay filed. To file a direct or group message again, you will be asked to allow it again."
+	forgetKept  = "Slack has taken back recordbot's permission to read the conversations you file: it no longer works. " +
+		"recordbot could not delete its useless copy just now: type `/record forget-me` again in a minute to delete it."
+	forgetFailed = "Sorry: Slack did not confirm that it took back recordbot's permission to read the conversations you file, " +
+		"so the permission may still work. recordbot keeps it, sealed, so that it can give it back, and uses it only when you file " +
+		"a direct or group message yourself.\n" +
+		"• Type `/record forget-me` again in a few minutes, or\n" +
+		"• remove recordbot's access yourself in Slack: click your workspace's name > *Settings & administration* > *Manage apps* > recordbot " +
+		"(or ask a workspace admin to)."
+)
+
+// revokeWithin bounds giving a token back for /record forget-me; the
+// person is told the outcome after it (within afterTimeout).
+const revokeWithin = 20 * time.Second
+
+// forgetMe answers /record forget-me. A grant found, it answers at once
+// that the token is being given back and then, after the answer, gives
+// it back to Slack (forget) and tells the person the outcome where they
+// typed the command.
+func (a *App) forgetMe(ctx context.Context, team, channel, user string) ack {
 	if a.o.Grants == nil {
-		return "recordbot keeps no permissions to read people's conversations here; there is nothing to forget."
+		return ack{body: ephemeralBody(forgetOff)}
 	}
+	ctx, cancel := context.WithTimeout(ctx, within3s)
+	defer cancel()
 	g, err := a.o.Grants.Get(ctx, team, user)
 	if errors.Is(err, ErrNoGrant) {
-		return "recordbot holds no permission of yours to read your conversations in this workspace; there is nothing to forget."
+		return ack{body: ephemeralBody(forgetNone)}
 	}
 	if err != nil {
 		a.log.Error("slack: could not read a user grant to forget it", "team", team, "user", user, "err", err)
-		return "Sorry, I could not reach recordbot's store to forget your permission. Try again in a minute."
+		return ack{body: ephemeralBody(forgetStoreDown)}
 	}
-	api := slackapi.New(g.Token, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
-	if _, err := api.SendAuthRevokeContext(ctx, g.Token); err != nil {
-		// A token Slack no longer knows is already as good as revoked.
-		a.log.Warn("slack: auth.revoke of a forgotten user token failed", "team", team, "user", user, "err", errText(err))
+	return ack{body: ephemeralBody(forgetStarted), after: func(ctx context.Context) {
+		a.ephemeral(ctx, team, channel, user, "", a.forget(ctx, g))
+	}}
+}
+
+// forget gives g's token back to Slack (auth.revoke, tried again on
+// Slack's transient failures) and, only once Slack has confirmed that it
+// no longer works, deletes the grant. When Slack did not confirm, the
+// grant is kept, so that the token can still be given back. It returns
+// what to tell the person.
+func (a *App) forget(ctx context.Context, g Grant) string {
+	rctx, cancel := context.WithTimeout(ctx, revokeWithin)
+	outcome, err := a.revokeToken(rctx, g.Token)
+	cancel()
+	if outcome == tokenNotRevoked {
+		a.log.Warn("slack: Slack did not confirm that a user token was revoked; the grant is kept",
+			"team", g.TeamID, "user", g.UserID, "err", errText(err))
+		return forgetFailed
 	}
-	if err := a.o.Grants.Delete(ctx, team, user); err != nil {
-		a.log.Error("slack: could not delete a user grant", "team", team, "user", user, "err", err)
-		return "Sorry, Slack was told to revoke your permission, but recordbot could not delete its copy. Try again in a minute."
+	if err := a.o.Grants.Delete(ctx, g.TeamID, g.UserID); err != nil {
+		a.log.Error("slack: a user token was revoked but its grant could not be deleted", "team", g.TeamID, "user", g.UserID, "err", err)
+		return forgetKept
 	}
-	a.log.Info("slack: a person took back their permission", "team", team, "user", user)
-	return "Done: recordbot gave back its permission to read the conversations you file, and deleted it. " +
-		"Records already filed stay filed. To file a direct or group message again, you will be asked to allow it again."
+	if outcome == tokenDead {
+		a.log.Info("slack: a person took back their permission, which Slack had already ended", "team", g.TeamID, "user", g.UserID)
+		return forgetWasDead
+	}
+	a.log.Info("slack: a person took back their permission", "team", g.TeamID, "user", g.UserID)
+	return forgetDone
 }
 
 // consentWhy is consentText as a reason inside a sentence: without its

@@ -50,6 +50,30 @@ type env struct {
 	exports  *bot.Uploads
 	// log holds everything the bot logged.
 	log *syncBuffer
+	// sleeps holds the waits the App asked for, which take no time.
+	sleeps *sleepLog
+}
+
+// sleepLog is the App's Sleep in tests: it notes each wait and returns
+// at once (or with the context's error), so that no test waits for time
+// to pass.
+type sleepLog struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *sleepLog) sleep(ctx context.Context, d time.Duration) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.d = append(l.d, d)
+	return ctx.Err()
+}
+
+// waits returns the waits asked for so far.
+func (l *sleepLog) waits() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]time.Duration(nil), l.d...)
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes.
@@ -85,7 +109,7 @@ type envOpts struct {
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
-	e := &env{slack: slacktest.New(t)}
+	e := &env{slack: slacktest.New(t), sleeps: &sleepLog{}}
 	s := e.slack
 	s.AddUser(slacktest.User{ID: "U1", Name: "ada", RealName: "Ada Lovelace", DisplayName: "Ada"})
 	s.AddUser(slacktest.User{ID: "U2", Name: "bob", RealName: "Bob Bobson"})
@@ -152,7 +176,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	ao := slackbot.Options{
 		Filer: filer, Threads: src, AllowedTeams: o.allowed, Installs: installs, SigningSecret: secret,
-		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Now: o.now,
+		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Now: o.now, Sleep: e.sleeps.sleep,
 		Exports: e.exports, Files: src,
 	}
 	if installs != nil || o.grants {

@@ -229,12 +229,32 @@ func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 		// Installed into a workspace recordbot does not serve: give the
 		// token back (auth.revoke) and store nothing.
 		a.log.Warn("slack: refused an install into a workspace it does not serve", "team", res.Team.ID, "enterprise", res.Enterprise.ID, "by", res.AuthedUser.ID)
-		api := slackapi.New(res.AccessToken, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
-		if _, err := api.SendAuthRevokeContext(ctx, res.AccessToken); err != nil {
-			a.log.Warn("slack: could not revoke the refused install's token", "team", res.Team.ID, "err", errText(err))
-		}
+		a.giveBack(r.Context(), "install into a workspace not served", res.AccessToken, res.AuthedUser.AccessToken)
 		page(w, http.StatusForbidden, "recordbot was not installed",
 			"This recordbot serves only its organisation's own workspaces, and "+res.Team.Name+" is not one of them. Ask the people who run recordbot to add it.")
+		return
+	}
+	// The install asks for BotScopes and no user scope (serveInstall):
+	// the bot token must hold exactly those, and no user token may come
+	// with it (see scopes.go).
+	missing, extra := scopeGap(BotScopes, scopeList(res.Scope))
+	if res.AuthedUser.AccessToken != "" {
+		extra = append(extra, "a user token for "+res.AuthedUser.ID)
+	}
+	if len(extra) > 0 {
+		a.log.Warn("slack: refused an install granting more scopes than asked", "team", res.Team.ID, "by", res.AuthedUser.ID, "extra", strings.Join(extra, ","))
+		ok := a.giveBack(r.Context(), "install granting more than asked", res.AccessToken, res.AuthedUser.AccessToken)
+		page(w, http.StatusForbidden, "recordbot was not installed", refusedText(nil, extra, fate(ok),
+			"Someone has added permissions to the Slack app: make its scopes those of recordbot's manifest.yml again (the app's App Manifest page), then install it again."))
+		return
+	}
+	if len(missing) > 0 {
+		// Not given back: it is the app's bot token in that workspace,
+		// which may already serve it (SLACK_BOT_TOKEN or an earlier
+		// installation) and does no more than recordbot asked.
+		a.log.Warn("slack: refused an install lacking scopes", "team", res.Team.ID, "by", res.AuthedUser.ID, "missing", strings.Join(missing, ","))
+		page(w, http.StatusForbidden, "recordbot was not installed", refusedText(missing, nil, keptText,
+			"Update the Slack app from recordbot's manifest.yml (the app's App Manifest page), then install it again and allow every permission it asks for."))
 		return
 	}
 	inst := Installation{

@@ -236,7 +236,14 @@ func (a *App) event(ev *slackevents.EventsAPIEvent) ack {
 }
 
 // removeGrants deletes the grants of people in team (all of the team's
-// when people is nil).
+// when people is nil) whose tokens Slack confirms no longer work
+// (tokenDead). An event is signed with the signing secret (or comes over
+// Socket Mode with the app-level token), which is not the person's
+// token: whoever holds those could send one that names people whose
+// tokens still work, and recordbot would lose the only copy of a valid
+// token it could otherwise give back. Such a grant, and one whose token
+// Slack could not be asked about, is kept (a token that has stopped
+// working is still forgotten when it is next used).
 func (a *App) removeGrants(ctx context.Context, team string, people []string) {
 	if people == nil {
 		var err error
@@ -246,6 +253,19 @@ func (a *App) removeGrants(ctx context.Context, team string, people []string) {
 		}
 	}
 	for _, u := range people {
+		g, err := a.o.Grants.Get(ctx, team, u)
+		if errors.Is(err, ErrNoGrant) {
+			continue
+		}
+		if err != nil {
+			a.log.Error("slack: could not read a revoked user grant", "team", team, "user", u, "err", err)
+			continue
+		}
+		if dead, err := a.tokenDead(ctx, g.Token); !dead {
+			a.log.Warn("slack: an event said a person's token was revoked, but Slack does not confirm it; the grant is kept",
+				"team", team, "user", u, "err", errText(err))
+			continue
+		}
 		if err := a.o.Grants.Delete(ctx, team, u); err != nil {
 			a.log.Error("slack: could not remove a revoked user grant", "team", team, "user", u, "err", err)
 			continue
@@ -254,12 +274,43 @@ func (a *App) removeGrants(ctx context.Context, team string, people []string) {
 	}
 }
 
+// removeInstall deletes the installation of team once Slack confirms
+// that its bot token no longer works, as removeGrants does a grant.
 func (a *App) removeInstall(ctx context.Context, team string) {
+	inst, err := a.o.Installs.Get(ctx, team)
+	if errors.Is(err, ErrNotInstalled) {
+		return
+	}
+	if err != nil {
+		a.log.Error("slack: could not read an uninstalled workspace's installation", "team", team, "err", err)
+		return
+	}
+	if dead, err := a.tokenDead(ctx, inst.BotToken); !dead {
+		a.log.Warn("slack: an event said the workspace was uninstalled or its token revoked, but Slack does not confirm it; the installation is kept",
+			"team", team, "err", errText(err))
+		return
+	}
 	if err := a.o.Installs.Delete(ctx, team); err != nil {
 		a.log.Error("slack: could not remove an uninstalled workspace", "team", team, "err", err)
 		return
 	}
 	a.log.Info("slack: workspace uninstalled or its token revoked; installation removed", "team", team)
+}
+
+// tokenDead asks Slack about tok (auth.test, which any token may call:
+// https://docs.slack.dev/reference/methods/auth.test) and reports whether
+// Slack answered that it no longer works (deadTokenCodes). An answer of
+// ok, or no answer (err), is not dead.
+func (a *App) tokenDead(ctx context.Context, tok string) (bool, error) {
+	api := slackapi.New(tok, slackapi.OptionAPIURL(a.o.APIURL), slackapi.OptionHTTPClient(a.o.HTTPClient))
+	_, err := api.AuthTestContext(ctx)
+	if err == nil {
+		return false, errors.New("auth.test answered ok: the token works")
+	}
+	if r, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok && deadTokenCodes[r.Err] {
+		return true, nil
+	}
+	return false, err
 }
 
 // ephemeral posts text only user can see in channel (in the thread when

@@ -70,9 +70,15 @@ type Server struct {
 	// AppToken is the app-level token for apps.connections.open.
 	AppToken string
 	// ClientID, ClientSecret and Code make oauth.v2.access answer with
-	// InstallToken for team InstallTeam.
+	// InstallToken for team InstallTeam, granting Scopes (and, when
+	// InstallUserToken is set, that user token for the installing admin
+	// with UserScopes).
 	ClientID, ClientSecret, Code string
 	InstallToken, InstallTeam    string
+	InstallUserToken             string
+	// UserScopes are the user scopes oauth.v2.access says it granted in
+	// authed_user.scope. New grants manifest.yml's user scopes.
+	UserScopes []string
 	// UserTokens maps each valid user token (xoxp-) to the person it
 	// acts for. A user token sees public channels and the conversations
 	// its person is a member of, nothing else; it holds only the user
@@ -94,6 +100,8 @@ type Server struct {
 	messages map[string][]map[string]any // channel -> messages in ts order
 	files    map[string]File
 	limited  map[string][]int // method -> Retry-After seconds for the next calls
+	failing  map[string][]Failure
+	broken   map[string]Failure
 	calls    []Call
 	socket   *socket
 }
@@ -111,11 +119,14 @@ func New(t testing.TB) *Server {
 		MaxPage:    1000,
 		Scopes: []string{"channels:history", "groups:history", "im:history", "mpim:history", "channels:read",
 			"groups:read", "im:read", "mpim:read", "users:read", "files:read", "chat:write", "commands"},
-		channels: make(map[string]*Channel),
-		users:    make(map[string]User),
-		messages: make(map[string][]map[string]any),
-		files:    make(map[string]File),
-		limited:  make(map[string][]int),
+		UserScopes: []string{"im:history", "im:read", "mpim:history", "mpim:read", "files:read"},
+		channels:   make(map[string]*Channel),
+		users:      make(map[string]User),
+		messages:   make(map[string][]map[string]any),
+		files:      make(map[string]File),
+		limited:    make(map[string][]int),
+		failing:    make(map[string][]Failure),
+		broken:     make(map[string]Failure),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.api)
@@ -165,6 +176,23 @@ func (s *Server) RevokeUserToken(tok string) {
 	delete(s.UserTokens, tok)
 }
 
+// Uninstall does what uninstalling the app from team does: every token
+// of the app in that workspace, the bot's and the people's, stops working
+// (https://docs.slack.dev/reference/events/app_uninstalled). Slack then
+// sends app_uninstalled, which the test sends itself.
+func (s *Server) Uninstall(team string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok, t := range s.Tokens {
+		if t == team {
+			delete(s.Tokens, tok)
+		}
+	}
+	if team == s.TeamID {
+		clear(s.UserTokens)
+	}
+}
+
 // APIURL is the Web API base URL to give slack.OptionAPIURL.
 func (s *Server) APIURL() string { return s.URL + "/api/" }
 
@@ -208,6 +236,84 @@ func (s *Server) RateLimit(method string, retryAfter ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.limited[method] = append(s.limited[method], retryAfter...)
+}
+
+// Failure is how a Web API call fails instead of being answered. Slack
+// answers an error with HTTP 200 and {"ok":false,"error":"<code>"}
+// (https://api.slack.com/web, "Basics"), such as the internal_error,
+// fatal_error, service_unavailable and request_timeout that any method,
+// auth.revoke too, may answer when Slack is in trouble
+// (https://docs.slack.dev/reference/methods/auth.revoke, "Errors"); a
+// gateway in front of it may answer 5xx without JSON; and over its rate
+// limit Slack answers 429 with Retry-After
+// (https://api.slack.com/docs/rate-limits).
+type Failure struct {
+	// Error, when set, is the code of an {"ok":false} answer.
+	Error string
+	// Status, when set, is the HTTP status answered (with an HTML body,
+	// as Slack's load balancers send).
+	Status int
+	// RetryAfter, with Status 429, is the Retry-After header in seconds.
+	RetryAfter int
+	// Drop closes the connection without an answer: a network failure.
+	Drop bool
+}
+
+// Fail makes the next calls of method fail, one call per Failure, before
+// the method is carried out: a transient failure.
+func (s *Server) Fail(method string, fs ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failing[method] = append(s.failing[method], fs...)
+}
+
+// FailAlways makes every call of method fail with f, until Recover: a
+// lasting failure.
+func (s *Server) FailAlways(method string, f Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.broken[method] = f
+}
+
+// Recover ends FailAlways for method.
+func (s *Server) Recover(method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.broken, method)
+}
+
+// failure returns the failure the current call of method meets, if any.
+// s.mu is held.
+func (s *Server) failure(method string) (Failure, bool) {
+	if fs := s.failing[method]; len(fs) > 0 {
+		s.failing[method] = fs[1:]
+		return fs[0], true
+	}
+	f, ok := s.broken[method]
+	return f, ok
+}
+
+func (f Failure) write(w http.ResponseWriter) {
+	switch {
+	case f.Drop:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		http.Error(w, "", http.StatusBadGateway)
+	case f.Status != 0:
+		if f.Status == http.StatusTooManyRequests && f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(f.Status)
+		io.WriteString(w, "<!DOCTYPE html><html><body>Slack is having trouble</body></html>")
+	default:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		json.NewEncoder(w).Encode(fail(f.Error))
+	}
 }
 
 // Calls returns the recorded calls of method ("" for all).
@@ -259,6 +365,11 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		w.Header().Set("Retry-After", strconv.Itoa(ra[0]))
 		http.Error(w, "", http.StatusTooManyRequests)
+		return
+	}
+	if f, ok := s.failure(method); ok {
+		s.mu.Unlock()
+		f.write(w)
 		return
 	}
 	s.mu.Unlock()
@@ -324,12 +435,12 @@ func (c Call) Get(k string) string { return c.get(k) }
 func (s *Server) userMethod(method, person string, c Call) map[string]any {
 	switch method {
 	case "users.info":
-		return map[string]any{"ok": false, "error": "missing_scope", "needed": "users:read", "provided": "im:history,im:read,mpim:history,mpim:read,files:read"}
+		return map[string]any{"ok": false, "error": "missing_scope", "needed": "users:read", "provided": strings.Join(s.UserScopes, ",")}
 	case "auth.revoke":
-		s.mu.Lock()
-		delete(s.UserTokens, c.Token)
-		s.mu.Unlock()
-		return map[string]any{"ok": true, "revoked": true}
+		return s.revoke(c)
+	case "auth.test": // https://docs.slack.dev/reference/methods/auth.test: any token, no scope
+		return map[string]any{"ok": true, "url": "https://" + s.Domain + "/", "team": s.TeamName,
+			"user": person, "team_id": s.TeamID, "user_id": person}
 	case "conversations.info", "conversations.members", "conversations.replies", "conversations.history":
 		// The person granted im:* and mpim:* only; a channel's type needs
 		// channels:* or groups:* (https://docs.slack.dev/reference/methods/conversations.info).
@@ -337,7 +448,7 @@ func (s *Server) userMethod(method, person string, c Call) map[string]any {
 		ch, ok := s.channels[c.get("channel")]
 		s.mu.Unlock()
 		if ok && ch.Kind != "dm" && ch.Kind != "group" && contains(ch.Members, person) {
-			return map[string]any{"ok": false, "error": "missing_scope", "needed": "groups:read", "provided": "im:history,im:read,mpim:history,mpim:read,files:read"}
+			return map[string]any{"ok": false, "error": "missing_scope", "needed": "groups:read", "provided": strings.Join(s.UserScopes, ",")}
 		}
 		return s.methodAs(method, s.TeamID, person, c)
 	case "chat.getPermalink":
@@ -346,7 +457,27 @@ func (s *Server) userMethod(method, person string, c Call) map[string]any {
 	return fail("not_allowed_token_type")
 }
 
+// revoke answers auth.revoke (https://docs.slack.dev/reference/methods/auth.revoke):
+// the calling token, bot or user, stops working and Slack answers
+// {"ok":true,"revoked":true}; with test=1 ("a testing mode where the
+// specified token will not actually be revoked") it stays valid and the
+// answer says revoked false. A token Slack does not know has already
+// been answered invalid_auth by api.
+func (s *Server) revoke(c Call) map[string]any {
+	if t := c.get("test"); t == "1" || t == "true" {
+		return map[string]any{"ok": true, "revoked": false}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.Tokens, c.Token)
+	delete(s.UserTokens, c.Token)
+	return map[string]any{"ok": true, "revoked": true}
+}
+
 func (s *Server) method(method, team string, c Call) map[string]any {
+	if method == "auth.revoke" {
+		return s.revoke(c)
+	}
 	return s.methodAs(method, team, "", c)
 }
 
@@ -431,11 +562,6 @@ func (s *Server) methodAs(method, team, person string, c Call) map[string]any {
 		}
 		view["id"] = "V" + strconv.Itoa(len(s.calls))
 		return map[string]any{"ok": true, "view": view}
-	case "auth.revoke":
-		// https://api.slack.com/methods/auth.revoke: the calling token
-		// stops working; {"ok":true,"revoked":true}.
-		delete(s.Tokens, c.Token)
-		return map[string]any{"ok": true, "revoked": true}
 	case "views.update":
 		return map[string]any{"ok": true}
 	case "chat.postEphemeral": // https://api.slack.com/methods/chat.postEphemeral: user_not_in_channel for a non-member
@@ -560,8 +686,15 @@ func (s *Server) oauthAccess(r *http.Request, c Call) map[string]any {
 	if !ok {
 		id, secret = c.get("client_id"), c.get("client_secret")
 	}
-	if id != s.ClientID || secret != s.ClientSecret || s.ClientID == "" {
+	// https://docs.slack.dev/reference/methods/oauth.v2.access, "Errors":
+	// invalid_client_id for a client id Slack does not know,
+	// bad_client_secret for the wrong secret, invalid_code for a code it
+	// did not give or that was used already.
+	if id != s.ClientID || s.ClientID == "" {
 		return fail("invalid_client_id")
+	}
+	if secret != s.ClientSecret {
+		return fail("bad_client_secret")
 	}
 	s.mu.Lock()
 	person, userCode := s.userCodes[c.get("code")]
@@ -577,7 +710,7 @@ func (s *Server) oauthAccess(r *http.Request, c Call) map[string]any {
 		s.mu.Unlock()
 		return map[string]any{
 			"ok": true, "app_id": "A1",
-			"authed_user": map[string]any{"id": person, "scope": "im:history,im:read,mpim:history,mpim:read,files:read",
+			"authed_user": map[string]any{"id": person, "scope": strings.Join(s.UserScopes, ","),
 				"access_token": tok, "token_type": "user"},
 			"team":       map[string]any{"id": s.TeamID, "name": s.TeamName},
 			"enterprise": nil, "is_enterprise_install": false,
@@ -587,14 +720,24 @@ func (s *Server) oauthAccess(r *http.Request, c Call) map[string]any {
 		return fail("invalid_code")
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.Tokens[s.InstallToken] = s.InstallTeam
-	s.mu.Unlock()
+	// The bot's scopes in "scope"; the installing person in authed_user,
+	// with a user token only when user scopes were granted too
+	// (https://docs.slack.dev/reference/methods/oauth.v2.access, "Example
+	// response"). Slack's scopes add up: the answer lists every scope the
+	// app holds in the workspace, not only those of this request.
+	admin := map[string]any{"id": "UADMIN"}
+	if s.InstallUserToken != "" {
+		s.UserTokens[s.InstallUserToken] = "UADMIN"
+		admin["scope"], admin["access_token"], admin["token_type"] = strings.Join(s.UserScopes, ","), s.InstallUserToken, "user"
+	}
 	return map[string]any{
 		"ok": true, "access_token": s.InstallToken, "token_type": "bot",
-		"scope": "channels:history,chat:write", "bot_user_id": s.BotUserID, "app_id": "A1",
+		"scope": strings.Join(s.Scopes, ","), "bot_user_id": s.BotUserID, "app_id": "A1",
 		"team":        map[string]any{"id": s.InstallTeam, "name": "Installed Team"},
 		"enterprise":  nil,
-		"authed_user": map[string]any{"id": "UADMIN"},
+		"authed_user": admin,
 	}
 }
 
