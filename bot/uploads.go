@@ -370,32 +370,29 @@ func (k *Uploads) Delete(ctx context.Context, sum string) error {
 		return err
 	}
 	k.forget(sum)
-	vs, versioned := k.Store.(filing.Versioner)
-	rm, removes := k.Store.(filing.Remover)
-	if versioned && removes {
-		on, err := vs.Versioning(ctx)
-		if err != nil {
-			return fmt.Errorf("delete the kept export %s: %w", sum, err)
-		}
-		if on {
-			// The key's prefix holds the export and its .json alone.
-			var errs []error
-			for v, err := range vs.Versions(ctx, key) {
-				if err != nil {
-					return fmt.Errorf("delete the kept export %s: %w", sum, err)
-				}
-				if v.Key != key && v.Key != key+".json" {
-					continue
-				}
-				if err := rm.RemoveVersion(ctx, v.Key, v.ID, false); err != nil {
-					errs = append(errs, err)
-				}
-			}
-			if err := errors.Join(errs...); err != nil {
+	on, err := k.versioned(ctx)
+	if err != nil {
+		return fmt.Errorf("delete the kept export %s: %w", sum, err)
+	}
+	if on {
+		// The key's prefix holds the export and its .json alone.
+		vs, rm := k.Store.(filing.Versioner), k.Store.(filing.Remover)
+		var errs []error
+		for v, err := range vs.Versions(ctx, key) {
+			if err != nil {
 				return fmt.Errorf("delete the kept export %s: %w", sum, err)
 			}
-			return nil
+			if v.Key != key && v.Key != key+".json" {
+				continue
+			}
+			if err := rm.RemoveVersion(ctx, v.Key, v.ID, false); err != nil {
+				errs = append(errs, err)
+			}
 		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("delete the kept export %s: %w", sum, err)
+		}
+		return nil
 	}
 	if err := k.Store.Delete(ctx, key); err != nil {
 		return fmt.Errorf("delete the kept export %s: %w", sum, err)
@@ -407,39 +404,77 @@ func (k *Uploads) Delete(ctx context.Context, sum string) error {
 }
 
 // Expire deletes the exports sent longer than KeepFor ago (by when the
-// export was stored) and returns how many.
+// export was stored) and returns how many. In a store that keeps
+// versions it also deletes every version left of an export no longer
+// kept (hidden behind a delete marker, say by a plain delete), whenever it
+// was sent: nobody can file it, and its bytes are personal data.
 func (k *Uploads) Expire(ctx context.Context) (int, error) {
 	keep := k.KeepFor
 	if keep <= 0 {
 		keep = DefaultKeepFor
 	}
 	cutoff := k.now().Add(-keep)
+	// When each object was stored, and whether it is only versions
+	// behind a delete marker.
+	type stored struct {
+		at     time.Time
+		hidden bool
+	}
+	objects := make(map[string]stored)
+	versioned, err := k.versioned(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list the kept exports: %w", err)
+	}
+	if versioned {
+		// Each key's versions come oldest first: it was stored when the
+		// first version after its last delete marker was written.
+		for v, err := range k.Store.(filing.Versioner).Versions(ctx, UploadsPrefix) {
+			if err != nil {
+				return 0, fmt.Errorf("list the kept exports: %w", err)
+			}
+			o := objects[v.Key]
+			switch {
+			case v.DeleteMarker:
+				o = stored{hidden: true}
+			case o.hidden || o.at.IsZero():
+				o = stored{at: v.LastModified}
+			}
+			objects[v.Key] = o
+		}
+	} else {
+		for o, err := range k.Store.List(ctx, UploadsPrefix) {
+			if err != nil {
+				return 0, fmt.Errorf("list the kept exports: %w", err)
+			}
+			objects[o.Key] = stored{at: o.LastModified}
+		}
+	}
 	// When an export was sent: when it was stored, or, for what was
 	// kept with one whose storing failed, when that was.
-	type stored struct{ export, meta time.Time }
-	kept := make(map[string]stored)
-	for o, err := range k.Store.List(ctx, UploadsPrefix) {
-		if err != nil {
-			return 0, fmt.Errorf("list the kept exports: %w", err)
-		}
-		sum, meta := strings.CutSuffix(strings.TrimPrefix(o.Key, UploadsPrefix), ".json")
+	type export struct{ export, meta *stored }
+	kept := make(map[string]export)
+	for key, o := range objects {
+		sum, meta := strings.CutSuffix(strings.TrimPrefix(key, UploadsPrefix), ".json")
 		if _, err := uploadKey(sum); err != nil {
 			continue
 		}
-		s := kept[sum]
+		e := kept[sum]
 		if meta {
-			s.meta = o.LastModified
+			e.meta = &o
 		} else {
-			s.export = o.LastModified
+			e.export = &o
 		}
-		kept[sum] = s
+		kept[sum] = e
 	}
 	n := 0
 	var errs []error
-	for sum, s := range kept {
-		at := s.export
-		if at.IsZero() {
-			at = s.meta
+	for sum, e := range kept {
+		var at time.Time // zero: only hidden versions are left
+		switch {
+		case e.export != nil && !e.export.hidden:
+			at = e.export.at
+		case e.meta != nil && !e.meta.hidden:
+			at = e.meta.at
 		}
 		if !at.Before(cutoff) {
 			continue
@@ -451,6 +486,17 @@ func (k *Uploads) Expire(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, errors.Join(errs...)
+}
+
+// versioned reports whether the store keeps versions that Delete removes
+// one by one.
+func (k *Uploads) versioned(ctx context.Context) (bool, error) {
+	vs, versioned := k.Store.(filing.Versioner)
+	_, removes := k.Store.(filing.Remover)
+	if !versioned || !removes {
+		return false, nil
+	}
+	return vs.Versioning(ctx)
 }
 
 // Run deletes the exports kept too long (Expire) now and every hour,

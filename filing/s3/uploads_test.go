@@ -82,8 +82,9 @@ func keepOneS3(t *testing.T, k *bot.Uploads, text string) string {
 }
 
 // With nothing but the README's bot policy, the bot forgets the exports
-// it keeps: one filed, one discarded and one kept too long leave no
-// version of any of their objects in a versioned bucket. The same
+// it keeps: one filed, one discarded, one kept too long and one hidden
+// behind delete markers leave no version of any of their objects in a
+// versioned bucket. The same
 // credentials still cannot delete a version of a record object, an index
 // entry or an audit event, even an unlocked one.
 func TestUploadsBotPolicy(t *testing.T) {
@@ -126,6 +127,26 @@ func TestUploadsBotPolicy(t *testing.T) {
 		t.Fatalf("Expire() with the bot policy = %d, %v; want 1, nil", n, err)
 	}
 	gone("an expired export", old)
+
+	// Hidden behind delete markers (a plain delete, as an older bot
+	// made): its versions go at once, however recent. The same export
+	// sent again afterwards is kept.
+	now = time.Now()
+	hidden := keepOneS3(t, k, "05/06/2023, 10:00 - Alice: Hidden\n")
+	again := keepOneS3(t, k, "05/06/2023, 10:00 - Alice: Sent again\n")
+	for _, key := range []string{bot.UploadsPrefix + hidden, bot.UploadsPrefix + hidden + ".json", bot.UploadsPrefix + again, bot.UploadsPrefix + again + ".json"} {
+		if err := root.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keepOneS3(t, k, "05/06/2023, 10:00 - Alice: Sent again\n")
+	if n, err := k.Expire(ctx); n != 1 || err != nil {
+		t.Fatalf("Expire() of an export behind delete markers = %d, %v; want 1, nil", n, err)
+	}
+	gone("an export behind delete markers", hidden)
+	if _, err := k.Get(ctx, again); err != nil {
+		t.Errorf("Get() of an export sent again after delete markers = %v, want it kept", err)
+	}
 
 	// And nothing of a record.
 	for _, key := range []string{filing.RecordsPrefix + "x/unlocked.txt", filing.IndexPrefix + "unlocked.json", filing.AuditPrefix + "2026/01/01/unlocked.json"} {
