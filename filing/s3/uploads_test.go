@@ -69,7 +69,8 @@ func TestUploadsS3(t *testing.T) {
 	}
 }
 
-// keepOneS3 keeps text as an export sent by U1 and returns its SHA-256.
+// keepOneS3 keeps text as an export sent by U1 and returns the id it is
+// kept as.
 func keepOneS3(t *testing.T, k *bot.Uploads, text string) string {
 	t.Helper()
 	h := sha256.Sum256([]byte(text))
@@ -78,7 +79,7 @@ func keepOneS3(t *testing.T, k *bot.Uploads, text string) string {
 	if _, err := k.Keep(context.Background(), bytes.NewReader([]byte(text)), int64(len(text)), u); err != nil {
 		t.Fatalf("Keep() = %v", err)
 	}
-	return u.SHA256
+	return u.ID()
 }
 
 // With nothing but the README's bot policy, the bot forgets the exports
