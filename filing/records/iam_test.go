@@ -14,9 +14,10 @@ import (
 )
 
 // TestRecommendedBotPolicy runs the bot with nothing but the README's IAM
-// policy (MinIO temporary credentials limited by it, handed to the bot as
-// its IAM credentials) on a GOVERNANCE-mode bucket: it can file and verify
-// records, and none of the ways to remove or unlock a record works for it.
+// policy (as a MinIO user holding it) on a GOVERNANCE-mode bucket: it can
+// file, register and verify records, prove the lock and keep its
+// bookkeeping, and none of the ways to remove or unlock a record works
+// for it.
 // The root user, for contrast, can bypass governance: why the split matters.
 func TestRecommendedBotPolicy(t *testing.T) {
 	ctx := context.Background()

@@ -18,9 +18,11 @@ import (
 var teamMember = capture.Person{ID: "jsmith", DisplayName: "jsmith", RealName: "Jo Smith"}
 
 // TestRecordsTeamPolicy runs the records commands with nothing but the
-// README's records team policy (MinIO temporary credentials limited by it):
-// ls, show, find, due, verify and hold work; writing a record object, an
-// index entry or a register, and deleting anything, are refused.
+// README's records team policy (as a MinIO user holding it): ls, show,
+// find, due, verify and hold work; writing a record object, an index
+// entry, a register or anything disposal keeps (reviews, residual
+// entries, certificates, markers), and deleting anything, are refused,
+// with s3:* granted beside the policy too.
 func TestRecordsTeamPolicy(t *testing.T) {
 	ctx := context.Background()
 	c := miniotest.Config(t)
