@@ -60,9 +60,10 @@ func (e *ReceiveError) Error() string {
 func (e *ReceiveError) Unwrap() error { return e.Err }
 
 // Receive reads the export in r (n bytes) that s describes and keeps it
-// (Keep) for its sender to file. When every date in it fits both orders
-// of day and month it is kept Ambiguous, read day first for the counts,
-// and the sender chooses before filing. Any error is a *ReceiveError.
+// (Keep) for its sender to file: their own, whoever else sent the same.
+// When every date in it fits both orders of day and month it is kept
+// Ambiguous, read day first for the counts, and the sender chooses before
+// filing. Any error is a *ReceiveError.
 func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (Received, error) {
 	read := func(order whatsapp.DateOrder) (*capture.Thread, error) {
 		o := whatsapp.Options{Location: s.Location, LocationBasis: s.LocationBasis, SuppliedBy: s.By, SuppliedAt: s.At,
@@ -90,9 +91,6 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 		SHA256: th.ThreadID, Name: s.Name, Team: s.Team, SuppliedBy: s.By, SuppliedAt: s.At, Via: s.Via,
 		TimeZone: s.Location.String(), TimeZoneBasis: s.LocationBasis, ChatName: th.Channel.Name, Ambiguous: ambiguous,
 	})
-	if errors.Is(err, ErrOtherSupplier) {
-		return Received{}, &ReceiveError{Tell: "Someone else sent me this same export, so only they can file it.", Why: "an export sent before by someone else"}
-	}
 	if err != nil {
 		return Received{}, &ReceiveError{Tell: "Sorry, I could not keep the file. Please send it again.", Why: "could not keep an export", Err: err}
 	}

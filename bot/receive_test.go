@@ -30,7 +30,7 @@ func sent(by string) bot.Sent {
 
 // An export is read, kept and summed up; its dates fitting both orders
 // make it Ambiguous, to be chosen by its sender; anyone else sending it
-// again is told only the first sender can file it.
+// again keeps their own, to file themselves.
 func TestReceive(t *testing.T) {
 	ctx := context.Background()
 	k := receiver(t)
@@ -46,9 +46,17 @@ func TestReceive(t *testing.T) {
 	if got := rec.Summary(bot.Plain{}); got != want {
 		t.Errorf("Summary() = %q, want %q", got, want)
 	}
-	_, err = k.Receive(ctx, strings.NewReader(text), int64(len(text)), sent("U2"))
-	if re, ok := errors.AsType[*bot.ReceiveError](err); !ok || !strings.Contains(re.Tell, "only they can file it") {
-		t.Errorf("Receive() by another person = %v, want to be told only the first sender can file it", err)
+	// The same export sent by someone else is theirs to file: kept for
+	// them, as they sent it, beside the first sender's.
+	rec2, err := k.Receive(ctx, strings.NewReader(text), int64(len(text)), sent("U2"))
+	if err != nil || rec2.SuppliedBy.ID != "U2" || rec2.Messages != 2 {
+		t.Fatalf("Receive() of the same export by another person = %+v, %v; want it kept for them", rec2, err)
+	}
+	if rec2.ID() == rec.ID() {
+		t.Errorf("two senders' exports kept as one: %q", rec.ID())
+	}
+	if first, err := k.Get(ctx, rec.ID()); err != nil || first.SuppliedBy.ID != "U1" {
+		t.Errorf("Get(the first sender's) after the second sent it = %+v, %v; want the first sender's", first, err)
 	}
 }
 

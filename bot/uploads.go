@@ -22,8 +22,10 @@ import (
 )
 
 // UploadsPrefix holds the chat exports people send to the bot, kept until
-// they are filed: the export at UploadsPrefix+SHA-256, create-only, and
-// what it was read with beside it (UploadsPrefix+SHA-256+".json").
+// they are filed: each person's own, at UploadsPrefix+ID (see UploadID),
+// create-only, and what it was read with beside it
+// (UploadsPrefix+ID+".json"). Exports kept by earlier versions, under
+// UploadsPrefix+SHA-256 alone, are still read, filed and deleted.
 const UploadsPrefix = "uploads/whatsapp/"
 
 // MaxUpload is the largest export the bot takes from a chat: Slack's
@@ -112,23 +114,48 @@ func (u Upload) Options(l whatsapp.Limits) (whatsapp.Options, error) {
 	}, nil
 }
 
-// ErrOtherSupplier is returned by Keep when the same export was sent
-// before by someone else, who alone may file it.
-var ErrOtherSupplier = errors.New("the same export was sent to recordbot by someone else")
+// UploadID names the export with SHA-256 sum as kept for the person user
+// of team (workspace or server): the SHA-256, "-", and 32 hex digits
+// derived from team and user. Each person who sends an export keeps their
+// own copy under their own ID, so two people sending the same export do
+// not meet: neither can read, file or delete the other's.
+func UploadID(sum, team, user string) string {
+	h := sha256.Sum256([]byte("recordbot whatsapp upload\x00" + team + "\x00" + user))
+	return sum + "-" + hex.EncodeToString(h[:16])
+}
 
-func uploadKey(sum string) (string, error) {
-	if len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
-		return "", fmt.Errorf("%q is not a SHA-256: %w", sum, capture.ErrNotFound)
+// ID is the ID u is kept under (UploadID).
+func (u Upload) ID() string { return UploadID(u.SHA256, u.Team, u.SuppliedBy.ID) }
+
+// isHex reports whether s is n lower-case hex digits.
+func isHex(s string, n int) bool {
+	return len(s) == n && strings.Trim(s, "0123456789abcdef") == ""
+}
+
+// uploadKey returns the key of the export kept as id, and the export's
+// SHA-256. An id of a SHA-256 alone names an export kept before exports
+// were kept per person.
+func uploadKey(id string) (key, sum string, err error) {
+	sum, sender, perPerson := strings.Cut(id, "-")
+	if !isHex(sum, 64) || perPerson && !isHex(sender, 32) {
+		return "", "", fmt.Errorf("%q is not a kept export's id: %w", id, capture.ErrNotFound)
 	}
-	return UploadsPrefix + sum, nil
+	return UploadsPrefix + id, sum, nil
 }
 
 // Keep stores the export r (size bytes, whose SHA-256 is u.SHA256, as
-// whatsapp.Read found) and u, create-only. An export kept before is kept
-// once: the same person sending it again gets the first Upload back;
-// anyone else ErrOtherSupplier.
+// whatsapp.Read found) and u, create-only, for its sender: under u.ID().
+// The same person sending an export again gets the first Upload back;
+// someone else sending the same export keeps their own.
 func (k *Uploads) Keep(ctx context.Context, r io.ReaderAt, size int64, u Upload) (Upload, error) {
-	key, err := uploadKey(u.SHA256)
+	if !isHex(u.SHA256, 64) {
+		return u, fmt.Errorf("%q is not a SHA-256", u.SHA256)
+	}
+	if u.SuppliedBy.ID == "" {
+		return u, errors.New("an export with no sender")
+	}
+	id := u.ID()
+	key, _, err := uploadKey(id)
 	if err != nil {
 		return u, err
 	}
@@ -151,22 +178,15 @@ func (k *Uploads) Keep(ctx context.Context, r io.ReaderAt, size int64, u Upload)
 	if !errors.Is(err, filing.ErrExist) {
 		return u, fmt.Errorf("keep the export: %w", err)
 	}
-	was, err := k.Get(ctx, u.SHA256)
-	if err != nil {
-		return u, err
-	}
-	if was.SuppliedBy.ID != u.SuppliedBy.ID || was.Team != u.Team {
-		return was, ErrOtherSupplier
-	}
-	return was, nil
+	return k.Get(ctx, id)
 }
 
-// ChooseDateOrder sets the order of day and month of a kept export whose
-// dates fit both (Upload.Ambiguous), as its sender chose it. It is set
-// once: an export whose order is already set keeps it, and is returned
-// as it is.
-func (k *Uploads) ChooseDateOrder(ctx context.Context, sum string, o whatsapp.DateOrder, basis string) (Upload, error) {
-	key, err := uploadKey(sum)
+// ChooseDateOrder sets the order of day and month of the export kept as
+// id whose dates fit both (Upload.Ambiguous), as its sender chose it. It
+// is set once: an export whose order is already set keeps it, and is
+// returned as it is.
+func (k *Uploads) ChooseDateOrder(ctx context.Context, id string, o whatsapp.DateOrder, basis string) (Upload, error) {
+	key, _, err := uploadKey(id)
 	if err != nil {
 		return Upload{}, err
 	}
@@ -175,12 +195,12 @@ func (k *Uploads) ChooseDateOrder(ctx context.Context, sum string, o whatsapp.Da
 	}
 	info, err := k.Store.Stat(ctx, key+".json")
 	if errors.Is(err, filing.ErrNotExist) {
-		return Upload{}, fmt.Errorf("export %s is not kept: %w", sum, capture.ErrNotFound)
+		return Upload{}, fmt.Errorf("export %s is not kept: %w", id, capture.ErrNotFound)
 	}
 	if err != nil {
 		return Upload{}, err
 	}
-	u, err := k.Get(ctx, sum)
+	u, err := k.Get(ctx, id)
 	if err != nil || !u.Ambiguous || u.DateOrder != "" {
 		return u, err
 	}
@@ -193,40 +213,42 @@ func (k *Uploads) ChooseDateOrder(ctx context.Context, sum string, o whatsapp.Da
 	if _, err := k.Store.Put(ctx, key+".json", strings.NewReader(string(meta)), int64(len(meta)),
 		filing.WriteOptions{ContentType: "application/json", IfMatch: info.ETag}); err != nil {
 		if errors.Is(err, filing.ErrConflict) {
-			return k.Get(ctx, sum)
+			return k.Get(ctx, id)
 		}
 		return u, fmt.Errorf("keep the date order: %w", err)
 	}
 	return u, nil
 }
 
-// Get returns what the export with SHA-256 sum was kept with; an error
+// Get returns what the export kept as id was kept with; an error
 // matching capture.ErrNotFound when it is not kept.
-func (k *Uploads) Get(ctx context.Context, sum string) (Upload, error) {
+func (k *Uploads) Get(ctx context.Context, id string) (Upload, error) {
 	var u Upload
-	key, err := uploadKey(sum)
+	key, sum, err := uploadKey(id)
 	if err != nil {
 		return u, err
 	}
 	rc, _, err := k.Store.Open(ctx, key+".json")
 	if errors.Is(err, filing.ErrNotExist) {
-		return u, fmt.Errorf("export %s is not kept: %w", sum, capture.ErrNotFound)
+		return u, fmt.Errorf("export %s is not kept: %w", id, capture.ErrNotFound)
 	}
 	if err != nil {
 		return u, err
 	}
 	defer rc.Close()
 	if err := json.NewDecoder(io.LimitReader(rc, 64<<10)).Decode(&u); err != nil {
-		return u, fmt.Errorf("read what export %s was kept with: %w", sum, err)
+		return u, fmt.Errorf("read what export %s was kept with: %w", id, err)
 	}
-	if u.SHA256 != sum {
-		return u, fmt.Errorf("export %s was kept with another export's options: %w", sum, capture.ErrNotFound)
+	// Kept as its sender's own, or (before exports were kept per person)
+	// as the export's alone.
+	if u.SHA256 != sum || id != sum && u.ID() != id {
+		return u, fmt.Errorf("export %s was kept with another export's options: %w", id, capture.ErrNotFound)
 	}
 	return u, nil
 }
 
-// Open implements whatsapp.Source's Open: ref.ThreadID is the export's
-// SHA-256.
+// Open implements whatsapp.Source's Open: ref.ThreadID is the id the
+// export is kept as (Upload.ID).
 //
 // An export in a local store is read where it is kept. One in a remote
 // store (S3 has no reads at an offset through filing.Store) is copied to
@@ -235,7 +257,8 @@ func (k *Uploads) Get(ctx context.Context, sum string) (Upload, error) {
 // export, until the export is deleted or the copy was not opened for
 // copyIdle, so a retried filing does not copy it again.
 func (k *Uploads) Open(ctx context.Context, ref capture.Ref) (whatsapp.Export, error) {
-	u, err := k.Get(ctx, ref.ThreadID)
+	id := ref.ThreadID
+	u, err := k.Get(ctx, id)
 	if err != nil {
 		return whatsapp.Export{}, err
 	}
@@ -243,9 +266,9 @@ func (k *Uploads) Open(ctx context.Context, ref capture.Ref) (whatsapp.Export, e
 	if err != nil {
 		return whatsapp.Export{}, err
 	}
-	key, _ := uploadKey(u.SHA256)
+	key, _, _ := uploadKey(id)
 	export := func(r io.ReaderAt, size int64) whatsapp.Export {
-		return whatsapp.Export{R: r, Size: size, Name: u.Name, Options: o}
+		return whatsapp.Export{R: r, Size: size, Name: u.Name, SHA256: u.SHA256, Options: o}
 	}
 	notKept := fmt.Errorf("export %s is not kept: %w", u.SHA256, capture.ErrNotFound)
 	if l, ok := k.Store.(*local.Store); ok {
@@ -265,7 +288,7 @@ func (k *Uploads) Open(ctx context.Context, ref capture.Ref) (whatsapp.Export, e
 		}
 		return export(f, info.Size()), nil
 	}
-	if c := k.copyOf(u.SHA256); c != nil {
+	if c := k.copyOf(id); c != nil {
 		return export(c.f, c.size), nil
 	}
 	rc, _, err := k.Store.Open(ctx, key)
@@ -297,12 +320,12 @@ func (k *Uploads) Open(ctx context.Context, ref capture.Ref) (whatsapp.Export, e
 		f.Close()
 		return whatsapp.Export{}, fmt.Errorf("the export kept as %s has changed: %w", u.SHA256, capture.ErrNotFound)
 	}
-	return export(k.remember(u.SHA256, f, n), n), nil
+	return export(k.remember(id, f, n), n), nil
 }
 
-// copyOf returns the local copy of the export sum, if one is held, and
-// closes the copies not opened for copyIdle.
-func (k *Uploads) copyOf(sum string) *localCopy {
+// copyOf returns the local copy of the export kept as id, if one is
+// held, and closes the copies not opened for copyIdle.
+func (k *Uploads) copyOf(id string) *localCopy {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	now := k.now()
@@ -312,20 +335,20 @@ func (k *Uploads) copyOf(sum string) *localCopy {
 			delete(k.copies, s)
 		}
 	}
-	c := k.copies[sum]
+	c := k.copies[id]
 	if c != nil {
 		c.used = now
 	}
 	return c
 }
 
-// remember holds f, a checked copy of the export sum, for later
+// remember holds f, a checked copy of the export kept as id, for later
 // attempts, and returns the copy to read: f, or one another attempt made
 // meanwhile.
-func (k *Uploads) remember(sum string, f *os.File, size int64) *os.File {
+func (k *Uploads) remember(id string, f *os.File, size int64) *os.File {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if c := k.copies[sum]; c != nil {
+	if c := k.copies[id]; c != nil {
 		f.Close()
 		c.used = k.now()
 		return c.f
@@ -333,17 +356,17 @@ func (k *Uploads) remember(sum string, f *os.File, size int64) *os.File {
 	if k.copies == nil {
 		k.copies = make(map[string]*localCopy)
 	}
-	k.copies[sum] = &localCopy{f: f, size: size, used: k.now()}
+	k.copies[id] = &localCopy{f: f, size: size, used: k.now()}
 	return f
 }
 
-// forget closes the local copy of the export sum, if one is held.
-func (k *Uploads) forget(sum string) {
+// forget closes the local copy of the export kept as id, if one is held.
+func (k *Uploads) forget(id string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if c := k.copies[sum]; c != nil {
+	if c := k.copies[id]; c != nil {
 		c.f.Close()
-		delete(k.copies, sum)
+		delete(k.copies, id)
 	}
 }
 
@@ -361,96 +384,142 @@ func (k *Uploads) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Delete deletes the export with SHA-256 sum and what it was kept with,
-// for good: in a store that keeps versions, every version of them.
-// Deleting an export not kept is not an error.
-func (k *Uploads) Delete(ctx context.Context, sum string) error {
-	key, err := uploadKey(sum)
+// Delete deletes the export kept as id and what it was kept with, for
+// good: in a store that keeps versions, every version of them. Deleting
+// an export not kept is not an error.
+func (k *Uploads) Delete(ctx context.Context, id string) error {
+	key, _, err := uploadKey(id)
 	if err != nil {
 		return err
 	}
-	k.forget(sum)
-	vs, versioned := k.Store.(filing.Versioner)
-	rm, removes := k.Store.(filing.Remover)
-	if versioned && removes {
-		on, err := vs.Versioning(ctx)
-		if err != nil {
-			return fmt.Errorf("delete the kept export %s: %w", sum, err)
-		}
-		if on {
-			// The key's prefix holds the export and its .json alone.
-			var errs []error
-			for v, err := range vs.Versions(ctx, key) {
-				if err != nil {
-					return fmt.Errorf("delete the kept export %s: %w", sum, err)
-				}
-				if v.Key != key && v.Key != key+".json" {
-					continue
-				}
-				if err := rm.RemoveVersion(ctx, v.Key, v.ID, false); err != nil {
-					errs = append(errs, err)
-				}
+	k.forget(id)
+	on, err := k.versioned(ctx)
+	if err != nil {
+		return fmt.Errorf("delete the kept export %s: %w", id, err)
+	}
+	if on {
+		// The key's prefix holds the export and its .json alone.
+		vs, rm := k.Store.(filing.Versioner), k.Store.(filing.Remover)
+		var errs []error
+		for v, err := range vs.Versions(ctx, key) {
+			if err != nil {
+				return fmt.Errorf("delete the kept export %s: %w", id, err)
 			}
-			if err := errors.Join(errs...); err != nil {
-				return fmt.Errorf("delete the kept export %s: %w", sum, err)
+			if v.Key != key && v.Key != key+".json" {
+				continue
 			}
-			return nil
+			if err := rm.RemoveVersion(ctx, v.Key, v.ID, false); err != nil {
+				errs = append(errs, err)
+			}
 		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("delete the kept export %s: %w", id, err)
+		}
+		return nil
 	}
 	if err := k.Store.Delete(ctx, key); err != nil {
-		return fmt.Errorf("delete the kept export %s: %w", sum, err)
+		return fmt.Errorf("delete the kept export %s: %w", id, err)
 	}
 	if err := k.Store.Delete(ctx, key+".json"); err != nil {
-		return fmt.Errorf("delete the kept export %s: %w", sum, err)
+		return fmt.Errorf("delete the kept export %s: %w", id, err)
 	}
 	return nil
 }
 
 // Expire deletes the exports sent longer than KeepFor ago (by when the
-// export was stored) and returns how many.
+// export was stored) and returns how many. In a store that keeps
+// versions it also deletes every version left of an export no longer
+// kept (hidden behind a delete marker, say by a plain delete), whenever it
+// was sent: nobody can file it, and its bytes are personal data.
 func (k *Uploads) Expire(ctx context.Context) (int, error) {
 	keep := k.KeepFor
 	if keep <= 0 {
 		keep = DefaultKeepFor
 	}
 	cutoff := k.now().Add(-keep)
+	// When each object was stored, and whether it is only versions
+	// behind a delete marker.
+	type stored struct {
+		at     time.Time
+		hidden bool
+	}
+	objects := make(map[string]stored)
+	versioned, err := k.versioned(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list the kept exports: %w", err)
+	}
+	if versioned {
+		// Each key's versions come oldest first: it was stored when the
+		// first version after its last delete marker was written.
+		for v, err := range k.Store.(filing.Versioner).Versions(ctx, UploadsPrefix) {
+			if err != nil {
+				return 0, fmt.Errorf("list the kept exports: %w", err)
+			}
+			o := objects[v.Key]
+			switch {
+			case v.DeleteMarker:
+				o = stored{hidden: true}
+			case o.hidden || o.at.IsZero():
+				o = stored{at: v.LastModified}
+			}
+			objects[v.Key] = o
+		}
+	} else {
+		for o, err := range k.Store.List(ctx, UploadsPrefix) {
+			if err != nil {
+				return 0, fmt.Errorf("list the kept exports: %w", err)
+			}
+			objects[o.Key] = stored{at: o.LastModified}
+		}
+	}
 	// When an export was sent: when it was stored, or, for what was
 	// kept with one whose storing failed, when that was.
-	type stored struct{ export, meta time.Time }
-	kept := make(map[string]stored)
-	for o, err := range k.Store.List(ctx, UploadsPrefix) {
-		if err != nil {
-			return 0, fmt.Errorf("list the kept exports: %w", err)
-		}
-		sum, meta := strings.CutSuffix(strings.TrimPrefix(o.Key, UploadsPrefix), ".json")
-		if _, err := uploadKey(sum); err != nil {
+	type export struct{ export, meta *stored }
+	kept := make(map[string]export)
+	for key, o := range objects {
+		id, meta := strings.CutSuffix(strings.TrimPrefix(key, UploadsPrefix), ".json")
+		if _, _, err := uploadKey(id); err != nil {
 			continue
 		}
-		s := kept[sum]
+		e := kept[id]
 		if meta {
-			s.meta = o.LastModified
+			e.meta = &o
 		} else {
-			s.export = o.LastModified
+			e.export = &o
 		}
-		kept[sum] = s
+		kept[id] = e
 	}
 	n := 0
 	var errs []error
-	for sum, s := range kept {
-		at := s.export
-		if at.IsZero() {
-			at = s.meta
+	for id, e := range kept {
+		var at time.Time // zero: only hidden versions are left
+		switch {
+		case e.export != nil && !e.export.hidden:
+			at = e.export.at
+		case e.meta != nil && !e.meta.hidden:
+			at = e.meta.at
 		}
 		if !at.Before(cutoff) {
 			continue
 		}
-		if err := k.Delete(ctx, sum); err != nil {
+		if err := k.Delete(ctx, id); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		n++
 	}
 	return n, errors.Join(errs...)
+}
+
+// versioned reports whether the store keeps versions that Delete removes
+// one by one.
+func (k *Uploads) versioned(ctx context.Context) (bool, error) {
+	vs, versioned := k.Store.(filing.Versioner)
+	_, removes := k.Store.(filing.Remover)
+	if !versioned || !removes {
+		return false, nil
+	}
+	return vs.Versioning(ctx)
 }
 
 // Run deletes the exports kept too long (Expire) now and every hour,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,9 +19,9 @@ import (
 	"github.com/recordbot/recordbot/filing/local"
 )
 
-// An export is kept once, for the person who sent it; read back whole
-// with the options it was kept with; and its date order, when its dates
-// fit both, is chosen once.
+// An export is kept once for the person who sent it, under their own id;
+// read back whole with the options it was kept with; and its date order,
+// when its dates fit both, is chosen once.
 func TestUploads(t *testing.T) {
 	ctx := context.Background()
 	store, err := local.New(t.TempDir())
@@ -37,16 +38,17 @@ func TestUploads(t *testing.T) {
 	if _, err := k.Keep(ctx, bytes.NewReader(data), int64(len(data)), u); err != nil {
 		t.Fatalf("Keep() = %v", err)
 	}
-	if _, err := k.Keep(ctx, bytes.NewReader(data), int64(len(data)), u); err != nil {
-		t.Errorf("Keep() again by the same person = %v, want nil", err)
+	id := u.ID()
+	if !strings.HasPrefix(id, sum+"-") || id != bot.UploadID(sum, "T1", "U1") {
+		t.Errorf("ID() = %q, want the SHA-256 and the sender's part", id)
 	}
-	other := u
-	other.SuppliedBy.ID = "U2"
-	if _, err := k.Keep(ctx, bytes.NewReader(data), int64(len(data)), other); !errors.Is(err, bot.ErrOtherSupplier) {
-		t.Errorf("Keep() by another person = %v, want ErrOtherSupplier", err)
+	again := u
+	again.SuppliedAt = at.Add(time.Hour)
+	if got, err := k.Keep(ctx, bytes.NewReader(data), int64(len(data)), again); err != nil || !got.SuppliedAt.Equal(at) {
+		t.Errorf("Keep() again by the same person = %+v, %v, want the first kept", got, err)
 	}
 
-	e, err := k.Open(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: sum})
+	e, err := k.Open(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: id})
 	if err != nil {
 		t.Fatalf("Open() = %v", err)
 	}
@@ -55,32 +57,32 @@ func TestUploads(t *testing.T) {
 		t.Errorf("Open() = %q %q %+v, want the export as kept", got, e.Name, e.Options)
 	}
 
-	if c, err := k.ChooseDateOrder(ctx, sum, whatsapp.MDY, "chosen"); err != nil || c.DateOrder != whatsapp.MDY {
+	if c, err := k.ChooseDateOrder(ctx, id, whatsapp.MDY, "chosen"); err != nil || c.DateOrder != whatsapp.MDY {
 		t.Fatalf("ChooseDateOrder(mdy) = %+v, %v", c, err)
 	}
-	if c, err := k.ChooseDateOrder(ctx, sum, whatsapp.DMY, "chosen"); err != nil || c.DateOrder != whatsapp.MDY {
+	if c, err := k.ChooseDateOrder(ctx, id, whatsapp.DMY, "chosen"); err != nil || c.DateOrder != whatsapp.MDY {
 		t.Errorf("ChooseDateOrder(dmy) after mdy = %q, %v, want mdy kept", c.DateOrder, err)
 	}
-	if e, err = k.Open(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: sum}); err != nil || e.Options.DateOrder != whatsapp.MDY {
+	if e, err = k.Open(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: id}); err != nil || e.Options.DateOrder != whatsapp.MDY {
 		t.Errorf("Open() after the choice: date order %q, %v, want mdy", e.Options.DateOrder, err)
 	}
 	// The filing worker reads it as the source.
-	th, err := whatsapp.Source{Open: k.Open}.Capture(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: sum}, capture.Person{ID: "U1"})
+	th, err := whatsapp.Source{Open: k.Open}.Capture(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: id}, capture.Person{ID: "U1"})
 	if err != nil || th.ThreadID != sum || th.Messages[0].Time.Month() != time.May {
 		t.Errorf("Capture() = %v, want the export read as month/day", err)
 	}
-	if _, err := (whatsapp.Source{Open: k.Open}).Capture(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: sum}, capture.Person{ID: "U2"}); !errors.Is(err, capture.ErrAccess) {
+	if _, err := (whatsapp.Source{Open: k.Open}).Capture(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: id}, capture.Person{ID: "U2"}); !errors.Is(err, capture.ErrAccess) {
 		t.Errorf("Capture() by another person = %v, want ErrAccess", err)
 	}
 
-	for _, ref := range []string{"../../secrets", "ab", sum[:63] + "0"} {
+	for _, ref := range []string{"../../secrets", "ab", sum[:63] + "0", sum, sum + "-../../x", id[:len(id)-1] + "0", id + "0"} {
 		if _, err := k.Open(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: ref}); !errors.Is(err, capture.ErrNotFound) {
 			t.Errorf("Open(%q) = %v, want ErrNotFound", ref, err)
 		}
 	}
 }
 
-// keepOne keeps a small export for U1 and returns its SHA-256.
+// keepOne keeps a small export for U1 and returns the id it is kept as.
 func keepOne(t *testing.T, k *bot.Uploads, text string) string {
 	t.Helper()
 	data := []byte(text)
@@ -91,7 +93,7 @@ func keepOne(t *testing.T, k *bot.Uploads, text string) string {
 	if _, err := k.Keep(context.Background(), bytes.NewReader(data), int64(len(data)), u); err != nil {
 		t.Fatalf("Keep() = %v", err)
 	}
-	return sum
+	return u.ID()
 }
 
 func kept(t *testing.T, k *bot.Uploads, sum string) bool {
@@ -184,5 +186,105 @@ func TestUploadsOpenLocalInPlace(t *testing.T) {
 	}
 	if f, ok := e.R.(*os.File); !ok || f.Name() != store.Where(bot.UploadsPrefix+sum) {
 		t.Errorf("Open() reads %T, want the kept file itself", e.R)
+	}
+}
+
+// Two people who send the same export each keep their own: neither's
+// Keep meets the other's, each reads and files only their own, a date
+// order one chooses is not the other's, and filing (deleting) one leaves
+// the other.
+func TestUploadsSameExportTwoSenders(t *testing.T) {
+	ctx := context.Background()
+	store, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &bot.Uploads{Store: store, TempDir: t.TempDir()}
+	data := []byte("05/06/2023, 10:00 - Alice: Morning\n")
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	keep := func(team, user string) bot.Upload {
+		t.Helper()
+		u, err := k.Keep(ctx, bytes.NewReader(data), int64(len(data)), bot.Upload{SHA256: sum, Name: "WhatsApp Chat with Alice.txt",
+			Team: team, SuppliedBy: capture.Person{ID: user}, SuppliedAt: time.Now(), Via: "test", TimeZone: "UTC", Ambiguous: true})
+		if err != nil {
+			t.Fatalf("Keep() by %s of %s = %v, want their own kept", user, team, err)
+		}
+		return u
+	}
+	first, second, elsewhere := keep("T1", "U1"), keep("T1", "U2"), keep("T2", "U1")
+	if first.ID() == second.ID() || first.ID() == elsewhere.ID() || second.ID() == elsewhere.ID() {
+		t.Fatalf("ids %q, %q, %q: want one each", first.ID(), second.ID(), elsewhere.ID())
+	}
+	for _, u := range []bot.Upload{first, second, elsewhere} {
+		got, err := k.Get(ctx, u.ID())
+		if err != nil || got.SuppliedBy.ID != u.SuppliedBy.ID || got.Team != u.Team {
+			t.Errorf("Get(%s's) = %+v, %v; want theirs", u.SuppliedBy.ID, got, err)
+		}
+	}
+	src := whatsapp.Source{Open: k.Open}
+	if _, err := src.Capture(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: first.ID()}, capture.Person{ID: "U2"}); !errors.Is(err, capture.ErrAccess) {
+		t.Errorf("Capture() of U1's export by U2 = %v, want ErrAccess", err)
+	}
+	if _, err := k.ChooseDateOrder(ctx, first.ID(), whatsapp.MDY, "chosen"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := k.Get(ctx, second.ID()); err != nil || got.DateOrder != "" {
+		t.Errorf("U2's date order after U1 chose = %q, %v; want none yet", got.DateOrder, err)
+	}
+	if _, err := k.ChooseDateOrder(ctx, second.ID(), whatsapp.DMY, "chosen"); err != nil {
+		t.Fatal(err)
+	}
+	th, err := src.Capture(ctx, capture.Ref{Platform: capture.WhatsApp, ThreadID: second.ID()}, capture.Person{ID: "U2"})
+	if err != nil || th.ThreadID != sum || th.Provenance.SuppliedBy.ID != "U2" || th.Messages[0].Time.Month() != time.June {
+		t.Errorf("Capture() of U2's own = %v, want it read as U2 chose, supplied by U2", err)
+	}
+	if err := k.Delete(ctx, first.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if kept(t, k, first.ID()) || !kept(t, k, second.ID()) || !kept(t, k, elsewhere.ID()) {
+		t.Errorf("after deleting U1's: kept %v, %v, %v; want only the others'", kept(t, k, first.ID()), kept(t, k, second.ID()), kept(t, k, elsewhere.ID()))
+	}
+}
+
+// An export kept before exports were kept per person (under its SHA-256
+// alone) is still read and filed by its sender, and deleted when filed or
+// kept too long.
+func TestUploadsKeptBeforePerPerson(t *testing.T) {
+	ctx := context.Background()
+	store, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &bot.Uploads{Store: store, TempDir: t.TempDir()}
+	legacy := func(text string) string {
+		t.Helper()
+		h := sha256.Sum256([]byte(text))
+		sum := hex.EncodeToString(h[:])
+		meta := `{"sha256": "` + sum + `", "name": "WhatsApp Chat with Alice.txt", "team": "T1", "supplied_by": {"id": "U1"},` +
+			` "supplied_at": "2026-11-24T05:00:00Z", "via": "test", "time_zone": "UTC", "chat_name": "Alice"}`
+		for key, body := range map[string]string{bot.UploadsPrefix + sum: text, bot.UploadsPrefix + sum + ".json": meta} {
+			if _, err := store.Create(ctx, key, strings.NewReader(body), int64(len(body)), filing.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return sum
+	}
+	filed := legacy("31/12/2022, 10:00 - Alice: Filed\n")
+	ref := capture.Ref{Platform: capture.WhatsApp, ThreadID: filed}
+	if th, err := (whatsapp.Source{Open: k.Open}).Capture(ctx, ref, capture.Person{ID: "U1"}); err != nil || th.ThreadID != filed {
+		t.Fatalf("Capture() of an export kept under its SHA-256 = %v, want it read", err)
+	}
+	k.Filed(nil).Notify(ctx, filing.Outcome{Request: filing.Request{Thread: ref}, Record: &filing.Summary{ID: "r1"}})
+	old := legacy("31/12/2022, 10:00 - Alice: Old\n")
+	k.Now = func() time.Time { return time.Now().Add(bot.DefaultKeepFor + time.Hour) }
+	if n, err := k.Expire(ctx); n != 1 || err != nil {
+		t.Errorf("Expire() = %d, %v; want the old export deleted", n, err)
+	}
+	if kept(t, k, filed) || kept(t, k, old) {
+		t.Errorf("after filing and expiry: kept %v, %v; want neither", kept(t, k, filed), kept(t, k, old))
+	}
+	for o, err := range store.List(ctx, bot.UploadsPrefix) {
+		t.Errorf("left in the store: %s (%v)", o.Key, err)
 	}
 }

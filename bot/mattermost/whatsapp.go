@@ -198,7 +198,7 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, pendi
 	case up.Ambiguous:
 		text += " Every date in it fits both orders of day and month (is 05/06 the 5th of June or May the 6th?): the form asks which one your phone writes."
 	}
-	st := state{Ref: capture.Ref{Platform: capture.WhatsApp, ThreadID: up.SHA256}, User: user, UserName: who.DisplayName,
+	st := state{Ref: capture.Ref{Platform: capture.WhatsApp, ThreadID: up.ID()}, User: user, UserName: who.DisplayName,
 		Nonce: exportNonce(up), Via: ViaExport, Reply: rp, Title: bot.SuggestTitle(up.ChatName)}
 	say(text, []*model.MessageAttachment{{
 		Actions: []*model.PostAction{{
@@ -319,7 +319,7 @@ func (a *App) checkExport(ctx context.Context, st state, order string) (fieldErr
 		return map[string]string{"date_order": "Choose the order of day and month your phone writes."}, ""
 	}
 	if up.DateOrder == "" {
-		if up, err = a.o.Exports.ChooseDateOrder(ctx, up.SHA256, whatsapp.DateOrder(order), dateOrderBasis); err != nil {
+		if up, err = a.o.Exports.ChooseDateOrder(ctx, st.Ref.ThreadID, whatsapp.DateOrder(order), dateOrderBasis); err != nil {
 			a.log.Error("mattermost: could not keep the date order of an export", "user", st.User, "err", err)
 			return nil, bot.StoreLate
 		}

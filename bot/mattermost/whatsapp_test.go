@@ -141,6 +141,45 @@ func TestWhatsAppExportSentInDirectMessage(t *testing.T) {
 	}
 }
 
+// The same export sent by a second person is theirs: offered to them and
+// filed by them as their own record; the first sender's, still waiting,
+// stays theirs alone, and is filed by them as another record.
+func TestWhatsAppSameExportTwoSenders(t *testing.T) {
+	e := newEnv(t, envOpts{exportZone: time.UTC})
+	e.listen(e.app, 1)
+	export := whatsapptest.IOSExport(t)
+	name := "WhatsApp Chat - Project Board.zip"
+	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: name, MIME: "application/zip", Data: export})
+	aliceOffer := e.waitTold(e.alice, "WhatsApp chat")
+	e.mm.SendDM(e.bob, e.botUser(), "", mattermosttest.File{Name: name, MIME: "application/zip", Data: export})
+	bobOffer := e.waitTold(e.bob, "WhatsApp chat")
+
+	// Bob cannot file alice's.
+	code, resp, err := e.mm.ClickButton(aliceOffer, "filerecord", e.bob.Id)
+	if err != nil || code != 200 || resp.EphemeralText == "" {
+		t.Fatalf("ClickButton(bob on alice's offer) = HTTP %d, %+v, %v; want a refusal", code, resp, err)
+	}
+	if n := len(e.mm.OpenedDialogs()); n != 0 {
+		t.Fatalf("Got(dialogs opened after bob pressed alice's button) = %d, want 0", n)
+	}
+
+	file := func(offer *model.Post, who *model.User, title string) {
+		t.Helper()
+		if code, resp, err := e.mm.ClickButton(offer, "filerecord", who.Id); err != nil || code != 200 || resp.EphemeralText != "" {
+			t.Fatalf("ClickButton(%s) = HTTP %d, %+v, %v", who.Username, code, resp, err)
+		}
+		if resp := e.submit(e.lastDialog(), who, map[string]any{"title": title, "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
+			t.Fatalf("submit by %s = %+v", who.Username, resp)
+		}
+		e.waitTold(who, "Filed as record **"+title+"**")
+	}
+	file(bobOffer, e.bob, "Project Board as Bob had it")
+	file(aliceOffer, e.alice, "Project Board as Alice had it")
+	if recs := e.records(); len(recs) != 2 {
+		t.Errorf("Got(records) = %v, want one for each sender", recs)
+	}
+}
+
 // A file that is not a WhatsApp export gets a clear answer and nothing is
 // kept; words alone get a hint.
 func TestWhatsAppNotAnExport(t *testing.T) {

@@ -38,9 +38,9 @@ type target struct {
 	Root       string `json:"r"`
 	Message    string `json:"m,omitempty"`
 	Via        string `json:"v"`
-	// Kind is kindExport for an export sent to the bot (Root is its
-	// SHA-256, Channel the direct message it was sent in); empty for a
-	// thread.
+	// Kind is kindExport for an export sent to the bot (Root is the id it
+	// is kept as, bot.Upload.ID, Channel the direct message it was sent
+	// in); empty for a thread.
 	Kind string `json:"k,omitempty"`
 	// Key, for an export, is the request's key (exportKey): one per
 	// export, sender and reading, whichever offer its form came from.

@@ -36,7 +36,8 @@ type Files interface {
 // ExportActionID is the action_id of the "File as record…" button under
 // a received export (with "_dmy" or "_mdy" after it for one of the two
 // buttons of an export whose dates fit both orders of day and month); its
-// value is the export's SHA-256 (with ":dmy" or ":mdy" after it).
+// value is the id the export is kept as, its sender's own (bot.Upload.ID,
+// with ":dmy" or ":mdy" after it).
 const ExportActionID = "file_whatsapp_export"
 
 // ViaExport is how a request for an export sent in Slack says it came.
@@ -174,18 +175,18 @@ func (a *App) receiveExport(ctx context.Context, team, channel, user string, f s
 	var buttons []slackapi.BlockElement
 	switch {
 	case !up.Ambiguous:
-		b := button(ExportActionID, up.SHA256, "File as record…")
+		b := button(ExportActionID, up.ID(), "File as record…")
 		b.Style = slackapi.StylePrimary
 		buttons = append(buttons, b)
 	case up.DateOrder != "":
 		text += " Its dates are read as " + orderWords(up.DateOrder) + ", as you chose."
-		buttons = append(buttons, button(ExportActionID+"_"+string(up.DateOrder), up.SHA256+":"+string(up.DateOrder), "File as record…"))
+		buttons = append(buttons, button(ExportActionID+"_"+string(up.DateOrder), up.ID()+":"+string(up.DateOrder), "File as record…"))
 	default:
 		text += " Every date in it fits both orders of day and month (is 05/06 the 5th of June or May the 6th?): " +
 			"choose the one your phone writes. The choice is kept for this export."
 		buttons = append(buttons,
-			button(ExportActionID+"_dmy", up.SHA256+":dmy", "File as record… (day/month)"),
-			button(ExportActionID+"_mdy", up.SHA256+":mdy", "File as record… (month/day)"))
+			button(ExportActionID+"_dmy", up.ID()+":dmy", "File as record… (day/month)"),
+			button(ExportActionID+"_mdy", up.ID()+":mdy", "File as record… (month/day)"))
 	}
 	blocks := slackapi.MsgOptionBlocks(
 		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, false), nil, nil),
@@ -225,7 +226,7 @@ func (a *App) exportZone(ctx context.Context, team, user string) (*time.Location
 // exportButton answers "File as record…" under an export: the person
 // who sent it gets the filing form; anyone else is refused.
 func (a *App) exportButton(ic *slackapi.InteractionCallback, value string) ack {
-	sum, order, _ := strings.Cut(value, ":")
+	id, order, _ := strings.Cut(value, ":")
 	team := ic.Team.ID
 	if team == "" {
 		team = ic.User.TeamID
@@ -233,7 +234,7 @@ func (a *App) exportButton(ic *slackapi.InteractionCallback, value string) ack {
 	user, channel, trigger := ic.User.ID, ic.Channel.ID, ic.TriggerID
 	return ack{after: func(ctx context.Context) {
 		gctx, cancel := context.WithTimeout(ctx, checkTimeout)
-		up, err := a.o.Exports.Get(gctx, sum)
+		up, err := a.o.Exports.Get(gctx, id)
 		cancel()
 		if errors.Is(err, capture.ErrNotFound) {
 			a.tell(ctx, team, channel, user, "I no longer have this export. Please send it again.")
@@ -256,7 +257,7 @@ func (a *App) exportButton(ic *slackapi.InteractionCallback, value string) ack {
 			}
 			if up.DateOrder == "" {
 				cctx, cancel := context.WithTimeout(ctx, checkTimeout)
-				up, err = a.o.Exports.ChooseDateOrder(cctx, sum, whatsapp.DateOrder(order), dateOrderBasis)
+				up, err = a.o.Exports.ChooseDateOrder(cctx, id, whatsapp.DateOrder(order), dateOrderBasis)
 				cancel()
 				if err != nil {
 					a.log.Warn("slack: could not keep the date order of an export", "team", team, "user", user, "err", err)
@@ -273,7 +274,7 @@ func (a *App) exportButton(ic *slackapi.InteractionCallback, value string) ack {
 		api, err := a.client(ctx, team)
 		if err == nil {
 			octx, cancel := context.WithTimeout(ctx, within3s)
-			t := target{Team: team, Enterprise: ic.Enterprise.ID, Channel: channel, Root: up.SHA256, Via: ViaExport, Kind: kindExport,
+			t := target{Team: team, Enterprise: ic.Enterprise.ID, Channel: channel, Root: id, Via: ViaExport, Kind: kindExport,
 				Key: exportKey(team, up)}
 			_, err = api.OpenViewContext(octx, trigger, a.modal(t, bot.SuggestTitle(up.ChatName)))
 			cancel()
@@ -306,7 +307,7 @@ func orderWords(o whatsapp.DateOrder) string {
 }
 
 // exportAction finds the export button among a block_actions payload's
-// actions: its value, the export's SHA-256.
+// actions: its value, the id the export is kept as.
 func exportAction(ic *slackapi.InteractionCallback) (string, bool) {
 	for _, act := range ic.ActionCallback.BlockActions {
 		if act != nil && strings.HasPrefix(act.ActionID, ExportActionID) {

@@ -76,8 +76,16 @@ func (e *env) exportButton(t *testing.T) string {
 // returns its buttons' values.
 func (e *env) exportButtons(t *testing.T) []string {
 	t.Helper()
+	return e.offerButtons(t, 0)
+}
+
+// offerButtons waits for the nth message (from 0) offering to file an
+// export and returns its buttons' values.
+func (e *env) offerButtons(t *testing.T, nth int) []string {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
+		seen := 0
 		for _, c := range e.slack.Calls("chat.postMessage") {
 			var blocks []struct {
 				Elements []struct {
@@ -95,7 +103,10 @@ func (e *env) exportButtons(t *testing.T) []string {
 				}
 			}
 			if len(values) > 0 {
-				return values
+				if seen == nth {
+					return values
+				}
+				seen++
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -135,8 +146,8 @@ func TestWhatsAppExportInDM(t *testing.T) {
 	name := "WhatsApp Chat - Project Board.zip"
 	e.sendFile(t, "U4", "F40", name, "application/zip", export)
 	sum := e.exportButton(t)
-	if len(sum) != 64 {
-		t.Fatalf("Got(button value) = %q, want the export's SHA-256", sum)
+	if len(sum) != 64+1+32 {
+		t.Fatalf("Got(button value) = %q, want the id the export is kept as", sum)
 	}
 	offer := e.waitFor(t, "chat.postMessage", "WhatsApp chat", 5*time.Second).Get("blocks")
 	for _, want := range []string{"Project Board", "Europe/London"} {
@@ -192,16 +203,64 @@ func TestWhatsAppExportInDM(t *testing.T) {
 	}
 	snap, _ := io.ReadAll(rc)
 	rc.Close()
-	for _, want := range []string{`"platform": "whatsapp"`, `"U4"`, "Europe/London", sum} {
+	sha, _, _ := strings.Cut(sum, "-")
+	for _, want := range []string{`"platform": "whatsapp"`, `"U4"`, "Europe/London", sha} {
 		if !strings.Contains(string(snap), want) {
 			t.Errorf("Got(thread.json) without %q", want)
 		}
 	}
+}
 
-	// The same export sent by someone else stays the first sender's.
+// The same export sent by a second person is theirs: offered to them, and
+// filed by them as their own record; the first sender's, still waiting,
+// stays theirs alone, and is filed by them as another record.
+func TestWhatsAppSameExportTwoSenders(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.slack.AddUser(slacktest.User{ID: "U4", Name: "dee", RealName: "Dee Dee", TZ: "Europe/London"})
 	e.slack.AddUser(slacktest.User{ID: "U2", Name: "bob", RealName: "Bob Bobson", TZ: "Europe/Paris"})
+	e.run(t)
+	export := whatsapptest.IOSExport(t)
+	name := "WhatsApp Chat - Project Board.zip"
+	e.sendFile(t, "U4", "F40", name, "application/zip", export)
+	first := e.offerButtons(t, 0)
 	e.sendFile(t, "U2", "F45", name, "application/zip", export)
-	e.told(t, "U2", "Someone else sent me this same export", 0)
+	second := e.offerButtons(t, 1)
+	if len(first) != 1 || len(second) != 1 || first[0] == second[0] {
+		t.Fatalf("Got(buttons offered to U4, U2) = %q, %q; want one each, not the same", first, second)
+	}
+
+	// U2 cannot file U4's.
+	e.interact(t, pressExport("U2", first[0]))
+	e.told(t, "U2", "Only the person who sent this export can file it", 0)
+	if n := len(e.slack.Calls("views.open")); n != 0 {
+		t.Fatalf("Got(views.open calls after U2 pressed U4's button) = %d, want 0", n)
+	}
+
+	file := func(user, value, title string) {
+		t.Helper()
+		views := len(e.slack.Calls("views.open"))
+		e.interact(t, pressExport(user, value))
+		e.waitViews(views)
+		code, body := e.interact(t, viewSubmission(user, e.lastView(t), title, "100-20", "_class_default", ""))
+		if code != 200 || body != "" {
+			t.Fatalf("submit by %s = %d %q, want 200 and an empty body", user, code, body)
+		}
+		e.told(t, user, "Filed as record", 0)
+	}
+	file("U2", second[0], "Project Board as Bob had it")
+	file("U4", first[0], "Project Board as Dee had it")
+	var records []string
+	for o, err := range e.store.List(context.Background(), filing.RecordsPrefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(o.Key, "/bagit.txt") {
+			records = append(records, o.Key)
+		}
+	}
+	if len(records) != 2 {
+		t.Errorf("Got(records) = %q, want one for each sender", records)
+	}
 }
 
 // A file that is not a WhatsApp export gets a clear answer; nothing is

@@ -19,6 +19,9 @@ type Export struct {
 	Size int64
 	// Name is the file's name as the person sent it.
 	Name string
+	// SHA256 is the SHA-256 the export had when it was kept: the export
+	// read must still have it. When empty, ref.ThreadID is taken as it.
+	SHA256 string
 	// Options are those the export was first read with (the supplier,
 	// when, the time zone and date order): the same on every attempt.
 	Options Options
@@ -29,8 +32,10 @@ type Export struct {
 // like one for a Slack or Mattermost thread: register it in
 // capture.Sources under capture.WhatsApp.
 type Source struct {
-	// Open returns the export ref names: ref.ThreadID is its SHA-256, as
-	// Read sets Thread.ThreadID. It fails with an error matching
+	// Open returns the export ref names: ref.ThreadID is the front end's
+	// id for the export as kept (its SHA-256, as Read sets
+	// Thread.ThreadID, or one that names its sender too), and
+	// Export.SHA256 its SHA-256. It fails with an error matching
 	// capture.ErrNotFound when the export is no longer kept.
 	Open func(ctx context.Context, ref capture.Ref) (Export, error)
 }
@@ -66,7 +71,11 @@ func (s Source) Capture(ctx context.Context, ref capture.Ref, requester capture.
 		}
 		return nil, err
 	}
-	if t.ThreadID != ref.ThreadID {
+	want := e.SHA256
+	if want == "" {
+		want = ref.ThreadID
+	}
+	if t.ThreadID != want {
 		return nil, &capture.Problem{Kind: capture.BadExport, Advice: "the copy of the export I kept has changed: send the export again",
 			Err: fmt.Errorf("the export kept for %s has changed (its SHA-256 is now %s)", ref, t.ThreadID)}
 	}

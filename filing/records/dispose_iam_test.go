@@ -2,68 +2,24 @@ package records_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7"
+	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
-	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
-// policyBlock returns the JSON block of README.md after marker, for bucket.
-func policyBlock(t *testing.T, marker, bucket string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), marker)
-	_, rest, ok2 := strings.Cut(rest, "```json\n")
-	block, _, ok3 := strings.Cut(rest, "```")
-	if !ok || !ok2 || !ok3 || !json.Valid([]byte(block)) {
-		t.Fatalf("README.md has no valid JSON policy block after %s", marker)
-	}
-	return strings.ReplaceAll(block, "BUCKET", bucket)
-}
-
-// storeAs opens bucket with MinIO temporary credentials limited by policy,
-// taken by the store as its IAM credentials.
-func storeAs(t *testing.T, bucket, policy string) *s3.Store {
-	t.Helper()
-	c := miniotest.Config(t)
-	sts, err := credentials.NewSTSAssumeRole("http://"+c.Endpoint, credentials.STSAssumeRoleOptions{
-		AccessKey: c.AccessKey, SecretKey: c.SecretKey, Policy: policy, Location: c.Region, DurationSeconds: 3600,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := sts.GetWithContext(nil)
-	if err != nil {
-		t.Fatalf("assume role: %v", err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"Code": "Success", "AccessKeyId": v.AccessKeyID, "SecretAccessKey": v.SecretAccessKey,
-			"Token": v.SessionToken, "Expiration": time.Now().Add(time.Hour)})
-	}))
-	t.Cleanup(srv.Close)
-	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL)
-	st, err := s3.Open(context.Background(), s3.Config{Endpoint: c.Endpoint, Bucket: bucket, Insecure: true, PathStyle: "on", Region: c.Region, UseIAM: true})
-	if err != nil {
-		t.Fatalf("open the store: %v", err)
-	}
-	return st
-}
-
-// TestDisposalPolicy runs destruction with nothing but the README's
-// disposal policy: it destroys a record whose retention has ended, leaving
-// nothing; without s3:BypassGovernanceRetention it cannot destroy one
-// still retained, and with that statement added a rerun finishes it.
+// TestDisposalPolicy runs disposal with nothing but the README's
+// disposal policy (a MinIO user holding it): review, destroy and
+// transfer with --destroy-after work, leaving nothing of the records
+// destroyed, and the registers are updated; it cannot write a record
+// object or an index entry; without s3:BypassGovernanceRetention it
+// cannot destroy a record still retained, and with that statement added a
+// rerun finishes it.
 func TestDisposalPolicy(t *testing.T) {
 	ctx := context.Background()
 	root := miniotest.NewStore(t)
@@ -71,19 +27,49 @@ func TestDisposalPolicy(t *testing.T) {
 	svc := service(t, root, nil)
 	ended := file(t, svc, spec{title: "Ended", class: "100-01", files: map[string][]byte{"a.txt": []byte("a")}})
 	retained := file(t, svc, spec{title: "Retained", class: "100-01"})
-	expire(t, root, ended)
+	reviewed := file(t, svc, spec{title: "Reviewed", class: "100-20"})
+	archived := file(t, svc, spec{title: "Executive decision", class: "100-40"})
+	expire(t, root, ended, reviewed, archived)
 
-	policy := policyBlock(t, "<!-- disposal-iam-policy", bucket)
-	st := storeAs(t, bucket, policy)
-	rep, err := records.Destroy(ctx, st, authority(8), []string{ended.ID})
+	policy := miniotest.READMEPolicy(t, "<!-- disposal-iam-policy", bucket)
+	st := miniotest.StoreAs(t, bucket, policy)
+
+	rep, err := records.Review(ctx, st, authority(8), []string{reviewed.ID}, time.Time{}, "superseded")
+	if err != nil {
+		t.Fatalf("Review with the disposal policy: %v", err)
+	}
+	if o := rep.Records[0]; o.Outcome != records.Marked || rep.CertificateJSON == "" {
+		t.Fatalf("Review with the disposal policy = %+v, want marked for destruction with a certificate", rep)
+	}
+	rep, err = records.Destroy(ctx, st, authority(8), []string{ended.ID, reviewed.ID})
 	if err != nil {
 		t.Fatalf("Destroy with the disposal policy: %v", err)
 	}
-	if o := rep.Records[0]; o.Outcome != records.Destroyed || rep.CertificateJSON == "" {
-		t.Fatalf("Destroy with the disposal policy = %+v, want destroyed with a certificate", rep)
+	for _, o := range rep.Records {
+		if o.Outcome != records.Destroyed || rep.CertificateJSON == "" {
+			t.Errorf("Destroy with the disposal policy: %+v, want destroyed with a certificate", o)
+		}
 	}
-	if left := remaining(t, root, ended.Key); len(left) != 0 {
-		t.Errorf("after Destroy, %q remain", left)
+	rep, err = records.Transfer(ctx, st, authority(25), records.Destination{Store: storetest.Local(t)}, true, []string{archived.ID})
+	if err != nil {
+		t.Fatalf("Transfer with the disposal policy: %v", err)
+	}
+	if o := rep.Records[0]; o.Outcome != records.TransferredAndDestroyed {
+		t.Errorf("Transfer --destroy-after with the disposal policy = %+v, want %q", o, records.TransferredAndDestroyed)
+	}
+	for _, s := range []*filing.Summary{ended, reviewed, archived} {
+		if left := remaining(t, root, s.Key); len(left) != 0 {
+			t.Errorf("after disposal of %q, %q remain", s.Title, left)
+		}
+	}
+	if _, err := records.WriteRegisters(ctx, st); err != nil {
+		t.Errorf("update the registers after disposal with the disposal policy: %v", err)
+	}
+	for _, key := range []string{retained.Key + filing.TextFile, filing.IndexPrefix + retained.ID + ".json"} {
+		_, err := st.Client().PutObject(ctx, bucket, key, strings.NewReader("forged"), 6, minio.PutObjectOptions{})
+		if code := minio.ToErrorResponse(err).Code; code != "AccessDenied" {
+			t.Errorf("write %s with the disposal policy: %v (%q), want AccessDenied", key, err, code)
+		}
 	}
 
 	early := authority(8)
@@ -101,12 +87,8 @@ func TestDisposalPolicy(t *testing.T) {
 		t.Errorf("early Destroy without s3:BypassGovernanceRetention deleted the record")
 	}
 
-	var p map[string]any
-	json.Unmarshal([]byte(policy), &p)
-	p["Statement"] = append(p["Statement"].([]any), map[string]any{"Effect": "Allow", "Action": []string{"s3:BypassGovernanceRetention"},
-		"Resource": []string{"arn:aws:s3:::" + bucket + "/records/*", "arn:aws:s3:::" + bucket + "/index/*"}})
-	withBypass, _ := json.Marshal(p)
-	st = storeAs(t, bucket, string(withBypass))
+	st = miniotest.StoreAs(t, bucket, miniotest.WithStatement(t, policy, `{"Effect": "Allow", "Action": ["s3:BypassGovernanceRetention"],
+		"Resource": ["arn:aws:s3:::`+bucket+`/records/*", "arn:aws:s3:::`+bucket+`/index/*"]}`))
 	rep, err = records.Destroy(ctx, st, early, []string{retained.ID})
 	if err != nil {
 		t.Fatal(err)

@@ -18,9 +18,11 @@ import (
 var teamMember = capture.Person{ID: "jsmith", DisplayName: "jsmith", RealName: "Jo Smith"}
 
 // TestRecordsTeamPolicy runs the records commands with nothing but the
-// README's records team policy (MinIO temporary credentials limited by it):
-// ls, show, find, due, verify and hold work; writing a record object, an
-// index entry or a register, and deleting anything, are refused.
+// README's records team policy (as a MinIO user holding it): ls, show,
+// find, due, verify and hold work; writing a record object, an index
+// entry, a register or anything disposal keeps (reviews, residual
+// entries, certificates, markers), and deleting anything, are refused,
+// with s3:* granted beside the policy too.
 func TestRecordsTeamPolicy(t *testing.T) {
 	ctx := context.Background()
 	c := miniotest.Config(t)
@@ -33,7 +35,7 @@ func TestRecordsTeamPolicy(t *testing.T) {
 	s := file(t, service(t, rootStore, records.RegisterUpdater(rootStore)), spec{title: "Roads budget", people: []string{"bob"},
 		real: map[string]string{"bob": "Bob Jones"}, texts: []string{"Option B."}})
 
-	st := storeAs(t, bucket, policyBlock(t, "<!-- records-team-policy", bucket))
+	st := miniotest.StoreAs(t, bucket, miniotest.READMEPolicy(t, "<!-- records-team-policy", bucket))
 
 	// What the team does.
 	if err := records.CheckLayout(ctx, st); err != nil {
@@ -71,41 +73,53 @@ func TestRecordsTeamPolicy(t *testing.T) {
 		t.Errorf("history after the team's verify and holds = %+v, %v; want filed, fixity check, hold on, hold off", d, err)
 	}
 
-	// And nothing else.
-	team := st.Client() // the team's own credentials
-	put := func(key string) func() error {
-		return func() error {
-			_, err := team.PutObject(ctx, bucket, key, strings.NewReader("forged"), 6, minio.PutObjectOptions{})
-			return err
-		}
-	}
+	// And nothing else, even with a broader grant beside the policy: its
+	// Deny statements hold.
 	tag := s.Key + filing.TagManifestFile
 	h, err := filing.HistoryOf(ctx, rootStore, tag)
 	if err != nil {
 		t.Fatal(err)
 	}
-	attempts := []struct {
-		name string
-		try  func() error
-	}{
-		{"write over a record object", put(s.Key + filing.TextFile)},
-		{"add an object to a record", put(s.Key + "data/files/999_extra.txt")},
-		{"write over an index entry", put(filing.IndexPrefix + s.ID + ".json")},
-		{"write a register", put(filing.RegistersPrefix + "100-20.csv")},
-		{"write a filing request", put(filing.RequestsPrefix + "pending/x.json")},
-		{"delete a record object (delete marker)", func() error { return team.RemoveObject(ctx, bucket, tag, minio.RemoveObjectOptions{}) }},
-		{"delete a record object's version", func() error {
-			return team.RemoveObject(ctx, bucket, tag, minio.RemoveObjectOptions{VersionID: h.First.ID, GovernanceBypass: true})
-		}},
-		{"delete a register", func() error {
-			return team.RemoveObject(ctx, bucket, filing.RegistersPrefix+"100-20.csv", minio.RemoveObjectOptions{})
-		}},
-		{"suspend versioning", func() error { return team.SuspendVersioning(ctx, bucket) }},
-	}
-	for _, a := range attempts {
-		err := a.try()
-		if code := minio.ToErrorResponse(err).Code; code != "AccessDenied" {
-			t.Errorf("as the records team: %s: %v (%q), want AccessDenied", a.name, err, code)
+	policy := miniotest.READMEPolicy(t, "<!-- records-team-policy", bucket)
+	everything := `{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::` + bucket + `", "arn:aws:s3:::` + bucket + `/*"]}`
+	for _, p := range []struct{ name, policy string }{
+		{"the README policy", policy},
+		{"the README policy beside s3:*", miniotest.WithStatement(t, policy, everything)},
+	} {
+		team := miniotest.StoreAs(t, bucket, p.policy).Client() // the team's own credentials
+		put := func(key string) func() error {
+			return func() error {
+				_, err := team.PutObject(ctx, bucket, key, strings.NewReader("forged"), 6, minio.PutObjectOptions{})
+				return err
+			}
+		}
+		attempts := []struct {
+			name string
+			try  func() error
+		}{
+			{"write over a record object", put(s.Key + filing.TextFile)},
+			{"add an object to a record", put(s.Key + "data/files/999_extra.txt")},
+			{"write over an index entry", put(filing.IndexPrefix + s.ID + ".json")},
+			{"write a register", put(filing.RegistersPrefix + "100-20.csv")},
+			{"write a filing request", put(filing.RequestsPrefix + "pending/x.json")},
+			{"write a disposal review", put(records.ReviewsPrefix + s.ID + "/forged.json")},
+			{"write a residual entry", put(records.ResidualKey(s.ID))},
+			{"write a disposal certificate", put(records.CertificatesPrefix + "2026/01/01/forged.json")},
+			{"write a disposal marker", put(records.PendingPrefix + s.ID + ".json")},
+			{"delete a record object (delete marker)", func() error { return team.RemoveObject(ctx, bucket, tag, minio.RemoveObjectOptions{}) }},
+			{"delete a record object's version", func() error {
+				return team.RemoveObject(ctx, bucket, tag, minio.RemoveObjectOptions{VersionID: h.First.ID, GovernanceBypass: true})
+			}},
+			{"delete a register", func() error {
+				return team.RemoveObject(ctx, bucket, filing.RegistersPrefix+"100-20.csv", minio.RemoveObjectOptions{})
+			}},
+			{"suspend versioning", func() error { return team.SuspendVersioning(ctx, bucket) }},
+		}
+		for _, a := range attempts {
+			err := a.try()
+			if code := minio.ToErrorResponse(err).Code; code != "AccessDenied" {
+				t.Errorf("as the records team with %s: %s: %v (%q), want AccessDenied", p.name, a.name, err, code)
+			}
 		}
 	}
 	if res, err := (&records.Verifier{Store: rootStore}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
