@@ -130,7 +130,7 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 		return err
 	}
 	if n := rep.Problems(); n > 0 {
-		return fmt.Errorf("records dispose: %d of %d records refused or failed", n, len(rep.Records))
+		return fmt.Errorf("records dispose: %d of %d records refused, failed or found tampered with", n, len(rep.Records))
 	}
 	return nil
 }
@@ -182,7 +182,17 @@ func (m *Main) printDisposal(st filing.Store, rep *records.Report) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "\n%d records, %d refused or failed.\n", len(rep.Records), rep.Problems())
+	tampered := 0
+	for _, o := range rep.Records {
+		if o.Outcome == records.Tampered {
+			tampered++
+		}
+	}
+	fmt.Fprintf(w, "\n%d records, %d refused or failed.\n", len(rep.Records), rep.Problems()-tampered)
+	if tampered > 0 {
+		fmt.Fprintf(w, "%s TAMPERED: objects recordbot did not write name them (see DETAIL); nothing was done to them. "+
+			"Tell whoever administers the store, and run `bot records verify` on them.\n", plural(tampered, "record", "records"))
+	}
 	if rep.CertificateJSON != "" {
 		fmt.Fprintf(w, "Disposal certificate: %s\n                      %s\n", tty(st.Where(rep.CertificateJSON)), tty(st.Where(rep.CertificateCSV)))
 	}
