@@ -179,6 +179,8 @@ func (m *Main) checkSecret(f *findings) {
 	if m.Config.SecretKey == "" {
 		if need {
 			f.fail("secret key", "%v (needed to seal installation tokens)", withSetting(bot.ErrNoKey))
+		} else {
+			f.warn("secret key", "RECORDBOT_SECRET_KEY is not set: records will be filed unsigned, and verify cannot tell them from records made with the bucket's keys alone")
 		}
 		return
 	}
@@ -187,4 +189,10 @@ func (m *Main) checkSecret(f *findings) {
 		return
 	}
 	f.ok("secret key", "RECORDBOT_SECRET_KEY is a valid 32-byte key")
+	s, err := m.signer()
+	if err != nil {
+		f.fail("signing key", "%v", err)
+		return
+	}
+	f.ok("signing key", "records are signed with %s (`bot records key` prints its public key for RECORDBOT_TRUSTED_KEYS)", s.KeyID())
 }
