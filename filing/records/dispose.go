@@ -270,6 +270,10 @@ func (r *run) pending(ctx context.Context) ([]selected, error) {
 	err = forEach(ctx, len(keys), parallel, func(ctx context.Context, i int) error {
 		id, marker := keys[i], ids[keys[i]]
 		s := selected{IndexEntry: filing.IndexEntry{ID: id}}
+		if e, err := Entry(ctx, r.st, id); err == nil {
+			// For people to recognise it by; nothing is decided on it.
+			s.Title, s.ClassCode = e.Title, e.ClassCode
+		}
 		res, err := signedResidual(ctx, r.st, r.d.Keys, id)
 		switch {
 		case errors.Is(err, filing.ErrNotExist):
