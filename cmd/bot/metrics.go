@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -212,9 +213,13 @@ type pendingCollector struct {
 	now                   func() time.Time
 	count, oldest, failed *prometheus.Desc
 
+	// stale says this process accepted or ended a request since the last
+	// listing: the next scrape lists again. It is apart from mu so that
+	// the filing worker never waits for a listing.
+	stale atomic.Bool
+
 	mu sync.Mutex // held while listing, so scrapes at once list once
-	// What the last listing found, at listed (zero: list at the next
-	// scrape).
+	// What the last listing found, at listed.
 	listed   time.Time
 	n        int
 	oldestAt time.Time
@@ -224,11 +229,7 @@ type pendingCollector struct {
 }
 
 // changed makes the next scrape list the store again.
-func (c *pendingCollector) changed() {
-	c.mu.Lock()
-	c.listed = time.Time{}
-	c.mu.Unlock()
-}
+func (c *pendingCollector) changed() { c.stale.Store(true) }
 
 func (c *pendingCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.count
@@ -240,7 +241,7 @@ func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if since := now.Sub(c.listed); c.listed.IsZero() || since >= pendingEvery || since < 0 {
+	if since := now.Sub(c.listed); c.stale.Swap(false) || c.listed.IsZero() || since >= pendingEvery || since < 0 {
 		c.list()
 		c.listed = now
 	}
