@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/recordbot/recordbot/filing"
+	s3store "github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -67,4 +72,43 @@ func TestReadyzNamesNoEndpointOrBucket(t *testing.T) {
 			}
 		}
 	})
+}
+
+// pingerStore is a store whose Ping fails with err.
+type pingerStore struct {
+	filing.Store
+	err error
+}
+
+func (p pingerStore) Ping(context.Context) error { return p.err }
+
+// Each kind of store failure has its reason, naming nothing of the store.
+func TestPingStoreReasons(t *testing.T) {
+	reach := func(fields ...string) error {
+		var hint *s3store.ConfigError
+		if fields != nil {
+			hint = &s3store.ConfigError{Fields: fields, Reason: "check %s"}
+		}
+		return &s3store.ReachError{Endpoint: "minio.internal:9000", Bucket: "council-records", Err: errors.New("minio says no"), Hint: hint}
+	}
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{reach("AccessKey", "SecretKey"), "the credentials are refused"},
+		{reach("Insecure", "Endpoint"), "the endpoint speaks another protocol (HTTP or HTTPS)"},
+		{reach("Endpoint"), "nothing answers at the endpoint"},
+		{reach(), "does not answer as it should"},
+		{fmt.Errorf("s3 minio.internal:9000: %q: %w", "council-records", s3store.ErrNoBucket), "the bucket does not exist"},
+		{fmt.Errorf("local store: %w", &fs.PathError{Op: "stat", Path: "/srv/council-records", Err: fs.ErrNotExist}), "the records directory does not exist"},
+		{fmt.Errorf("s3: %w", context.DeadlineExceeded), "did not answer in time"},
+	} {
+		err := pingStore(context.Background(), pingerStore{err: tt.err})
+		if got := readyReason(err); got != tt.want {
+			t.Errorf("readyReason(pingStore() = %v) = %q, want %q", tt.err, got, tt.want)
+		}
+		if !errors.Is(err, tt.err) {
+			t.Errorf("pingStore() = %v, want it to wrap %v for the log", err, tt.err)
+		}
+	}
 }
