@@ -95,6 +95,14 @@ type App struct {
 	sess    *session
 	sessTok string
 	botUser string // the installed bot's username, once known
+	// A short negative cache (missTTL), so that requests naming a team
+	// recordbot is not installed on (forged ones with random team ids)
+	// cost no store read each: notInstalled says the last read found no
+	// installation, at missAt; teamReadAt is when the installation was
+	// last read again for a team the cached one lacked.
+	notInstalled bool
+	missAt       time.Time
+	teamReadAt   time.Time
 
 	// exportSlots limits the exports read at once; work counts the
 	// exports being taken, which Listen waits for.
@@ -168,9 +176,27 @@ func (a *App) Register(mux *http.ServeMux) {
 // ErrNotInstalled is returned while no installation is stored.
 var ErrNotInstalled = errors.New("recordbot is not installed on this Mattermost server yet: run `bot mattermost install --team TEAM`")
 
+// missTTL is how long a read that found no installation, or an
+// installation without the team a request named, answers for every such
+// request before the store is read again: whatever the number of requests
+// naming teams recordbot is not on, the store is read at most once per
+// missTTL for them, and a server or team installed meanwhile is found
+// within missTTL.
+const missTTL = 5 * time.Second
+
 // installation returns the stored installation (cached briefly; fresh
-// reads it again) and a session with the bot's token.
+// reads it again) and a session with the bot's token. For missTTL after a
+// read found none, it answers ErrNotInstalled without reading.
 func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *session, error) {
+	a.mu.Lock()
+	if a.notInstalled {
+		if now := a.o.Now(); now.Sub(a.missAt) < missTTL && !now.Before(a.missAt) {
+			a.mu.Unlock()
+			return nil, nil, ErrNotInstalled
+		}
+		a.missAt = a.o.Now() // this caller reads; the others wait for missTTL
+	}
+	a.mu.Unlock()
 	get := a.installs.Get
 	if fresh {
 		get = a.installs.Refresh
@@ -179,6 +205,7 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *ses
 	if errors.Is(err, ErrNotInstalled) {
 		a.mu.Lock()
 		a.sess, a.sessTok = nil, ""
+		a.notInstalled, a.missAt = true, a.o.Now()
 		a.mu.Unlock()
 		return nil, nil, ErrNotInstalled
 	}
@@ -187,6 +214,7 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *ses
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.notInstalled = false
 	a.botUser = inst.BotUsername
 	if tok := inst.botToken; a.sess == nil || a.sessTok != tok {
 		src, err := mmcapture.New(mmcapture.Options{URL: a.server, Token: tok, Transport: a.o.Transport, Logger: a.log})
@@ -200,6 +228,27 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *ses
 		a.sess, a.sessTok = &session{src: src, api: api, http: hc, tok: tok}, tok
 	}
 	return &inst, a.sess, nil
+}
+
+// installationFor returns the installation and session for a request
+// naming teamID. When the cached installation lacks the team, it is read
+// again (the team may have been installed since), but at most once per
+// missTTL for all such teams together, and never for a malformed team id:
+// the caller refuses a team the installation returned lacks.
+func (a *App) installationFor(ctx context.Context, teamID string) (*Installation, *session, error) {
+	inst, sess, err := a.installation(ctx, false)
+	if err != nil || inst.Teams[teamID] != nil || !model.IsValidId(teamID) {
+		return inst, sess, err
+	}
+	a.mu.Lock()
+	now := a.o.Now()
+	if now.Sub(a.teamReadAt) < missTTL && !now.Before(a.teamReadAt) {
+		a.mu.Unlock()
+		return inst, sess, nil
+	}
+	a.teamReadAt = now
+	a.mu.Unlock()
+	return a.installation(ctx, true)
 }
 
 // httpStatus returns the HTTP status of a failed API call, or 0.

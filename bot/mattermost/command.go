@@ -41,10 +41,7 @@ func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	ctx := r.Context()
-	inst, sess, err := a.installation(ctx, false)
-	if err == nil && inst.Teams[f.Get("team_id")] == nil {
-		inst, sess, err = a.installation(ctx, true) // installed since the cache was filled?
-	}
+	inst, sess, err := a.installationFor(ctx, f.Get("team_id"))
 	if err != nil {
 		a.log.Error("mattermost command: no installation", "err", err)
 		http.Error(w, "recordbot is not installed here", http.StatusServiceUnavailable)

@@ -146,7 +146,7 @@ func TestServeRefusesUnlockedBucket(t *testing.T) {
 		t.Errorf("banner does not say records are not protected:\n%s", banner)
 	}
 	code, body := get(t, "http://"+addr+"/readyz")
-	if code != http.StatusOK || !strings.Contains(body, "ok   store") || !strings.Contains(body, "warn records are NOT protected") {
+	if code != http.StatusOK || !strings.Contains(body, "ok   store") || !strings.Contains(body, "warn object lock: records are NOT protected") {
 		t.Errorf("/readyz = %d %q, want 200 with the store ok and the warning", code, body)
 	}
 }

@@ -103,7 +103,7 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	case "destroy":
 		rep, err = records.Destroy(ctx, st, d, ids)
 	case "transfer":
-		dst, derr := m.destination(ctx, *to)
+		dst, derr := m.destination(ctx, *to, st)
 		if derr != nil {
 			return derr
 		}
@@ -136,8 +136,10 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 }
 
 // destination opens where transferred records go: a folder, or a bucket of
-// the configured S3 service (s3://BUCKET/PREFIX).
-func (m *Main) destination(ctx context.Context, to string) (records.Destination, error) {
+// the configured S3 service (s3://BUCKET/PREFIX). A folder inside src, the
+// record store, is refused before it is made (and records.Transfer
+// refuses a bucket prefix inside src).
+func (m *Main) destination(ctx context.Context, to string, src filing.Store) (records.Destination, error) {
 	if rest, ok := strings.CutPrefix(to, "s3://"); ok {
 		bucket, prefix, _ := strings.Cut(rest, "/")
 		if bucket == "" {
@@ -150,6 +152,9 @@ func (m *Main) destination(ctx context.Context, to string) (records.Destination,
 			return records.Destination{}, fmt.Errorf("--to %s: %w", to, s3Setting(err))
 		}
 		return records.Destination{Store: st, Prefix: strings.Trim(prefix, "/")}, nil
+	}
+	if err := records.CheckFolder(src, to); err != nil {
+		return records.Destination{}, err
 	}
 	st, err := local.New(to)
 	if err != nil {

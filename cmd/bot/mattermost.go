@@ -94,11 +94,15 @@ func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 		}
 		resp, err := pingClient.Do(req)
 		if err != nil {
-			return fmt.Errorf("%s does not answer: %w", server, err)
+			reason := "the server does not answer"
+			if errors.Is(err, context.DeadlineExceeded) {
+				reason = "the server did not answer in time"
+			}
+			return &notReady{reason: reason, err: fmt.Errorf("%s does not answer: %w", server, err)}
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s answered %s", server, resp.Status)
+			return &notReady{reason: fmt.Sprintf("the server answered HTTP %d", resp.StatusCode), err: fmt.Errorf("%s answered %s", server, resp.Status)}
 		}
 		return nil
 	})

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +29,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec // platform
 	bytes    *prometheus.CounterVec   // platform
 	apiCalls *prometheus.CounterVec   // platform, status
+	pending  *pendingCollector
 }
 
 // newMetrics registers recordbot's metrics and the Go runtime's. pending
@@ -58,12 +61,13 @@ func newMetrics(st filing.Store, now func() time.Time) *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.filings, m.duration, m.bytes, m.apiCalls,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.reg.MustRegister(&pendingCollector{st: st, now: now,
+	m.pending = &pendingCollector{st: st, now: now,
 		count: prometheus.NewDesc("recordbot_pending_requests", "Filing requests stored and not yet done or failed.", nil, nil),
 		oldest: prometheus.NewDesc("recordbot_oldest_pending_request_age_seconds",
 			"Age of the oldest pending filing request; 0 when none is pending.", nil, nil),
 		failed: prometheus.NewDesc("recordbot_pending_scan_failed", "1 when the store could not be listed for pending requests.", nil, nil),
-	})
+	}
+	m.reg.MustRegister(m.pending)
 	return m
 }
 
@@ -85,11 +89,15 @@ func (m *metrics) submitted(r filing.Request, err error) {
 		result = "repeat"
 	}
 	m.requests.WithLabelValues(platformLabel(r.Thread.Platform), result).Inc()
+	if result == "accepted" {
+		m.pending.changed()
+	}
 }
 
 // outcome counts one filing outcome.
 func (m *metrics) outcome(o filing.Outcome) {
 	p := platformLabel(o.Request.Thread.Platform)
+	m.pending.changed()
 	switch {
 	case o.Err == nil && o.Record != nil:
 		m.filings.WithLabelValues(p, "filed", "").Inc()
@@ -191,12 +199,37 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// pendingCollector lists the pending requests at scrape time.
+// pendingEvery is how often /metrics lists the pending requests at most:
+// scrapes in between show what the last listing found (the age of the
+// oldest moving on with the clock), unless this process accepted or ended
+// a request since.
+const pendingEvery = 15 * time.Second
+
+// pendingCollector lists the pending requests when scraped, at most once
+// per pendingEvery, and reads each keyed request once in its life (when
+// it was accepted), whatever the number of scrapes.
 type pendingCollector struct {
 	st                    filing.Store
 	now                   func() time.Time
 	count, oldest, failed *prometheus.Desc
+
+	// stale says this process accepted or ended a request since the last
+	// listing: the next scrape lists again. It is apart from mu so that
+	// the filing worker never waits for a listing.
+	stale atomic.Bool
+
+	mu sync.Mutex // held while listing, so scrapes at once list once
+	// What the last listing found, at listed.
+	listed   time.Time
+	n        int
+	oldestAt time.Time
+	scanErr  bool
+	// accepted holds when each keyed request still pending was accepted.
+	accepted map[string]time.Time
 }
+
+// changed makes the next scrape list the store again.
+func (c *pendingCollector) changed() { c.stale.Store(true) }
 
 func (c *pendingCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.count
@@ -205,13 +238,36 @@ func (c *pendingCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if since := now.Sub(c.listed); c.stale.Swap(false) || c.listed.IsZero() || since >= pendingEvery || since < 0 {
+		c.list()
+		c.listed = now
+	}
+	age, failed := 0.0, 0.0
+	if !c.oldestAt.IsZero() {
+		age = max(0, now.Sub(c.oldestAt).Seconds())
+	}
+	if c.scanErr {
+		failed = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(c.n))
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, failed)
+}
+
+// list counts the pending requests and finds when the oldest was
+// accepted. c.mu is held.
+func (c *pendingCollector) list() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n, failed := 0, 0.0
+	n, failed := 0, false
 	var oldest time.Time
+	seen := make(map[string]time.Time, len(c.accepted))
 	for info, err := range c.st.List(ctx, filing.RequestsPrefix+"pending/") {
 		if err != nil {
-			failed = 1
+			failed = true
 			break
 		}
 		id, ok := strings.CutSuffix(path.Base(info.Key), ".json")
@@ -220,26 +276,27 @@ func (c *pendingCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		n++
 		// An unkeyed request is named by its id, a UUIDv7 holding the time
-		// it was accepted; a keyed one (k-…) says when inside. Neither
-		// changes when a claim rewrites the object.
+		// it was accepted; a keyed one (k-…) says when inside, read once.
+		// Neither changes when a claim rewrites the object.
 		at := info.LastModified
 		if u, err := uuid.Parse(id); err == nil && u.Version() == 7 {
 			sec, nsec := u.Time().UnixTime()
 			at = time.Unix(sec, nsec)
+		} else if t, ok := c.accepted[info.Key]; ok {
+			at = t
+			seen[info.Key] = t
 		} else if t, err := requestedAt(ctx, c.st, info.Key); err == nil {
 			at = t
+			seen[info.Key] = t
 		}
 		if oldest.IsZero() || at.Before(oldest) {
 			oldest = at
 		}
 	}
-	age := 0.0
-	if !oldest.IsZero() {
-		age = max(0, c.now().Sub(oldest).Seconds())
+	if !failed {
+		c.accepted = seen // only the requests still pending
 	}
-	ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
-	ch <- prometheus.MustNewConstMetric(c.failed, prometheus.GaugeValue, failed)
+	c.n, c.oldestAt, c.scanErr = n, oldest, failed
 }
 
 // requestedAt reads when the stored request at key was accepted.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -14,8 +16,13 @@ import (
 // answers, each configured platform is reachable), 503 with the failing
 // checks otherwise. Results are kept for a few seconds so a busy probe does
 // not hammer the store or the platforms.
+//
+// Whoever can reach /readyz learns which part fails and a short reason
+// (notReady), never an endpoint, bucket, directory, host name or
+// credential: the whole error goes to the log.
 type readiness struct {
 	now    func() time.Time
+	log    *slog.Logger
 	mu     sync.Mutex
 	checks map[string]func(ctx context.Context) error
 	notes  []string
@@ -23,8 +30,33 @@ type readiness struct {
 	last   map[string]error
 }
 
-func newReadiness(now func() time.Time) *readiness {
-	return &readiness{now: now, checks: make(map[string]func(context.Context) error)}
+func newReadiness(now func() time.Time, log *slog.Logger) *readiness {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &readiness{now: now, log: log, checks: make(map[string]func(context.Context) error)}
+}
+
+// notReady is a failed readiness check: reason is what /readyz shows
+// (the kind of failure, in a few words, naming no address, bucket,
+// directory or credential); err, the detail, goes to the log only.
+type notReady struct {
+	reason string
+	err    error
+}
+
+func (e *notReady) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *notReady) Unwrap() error { return e.err }
+
+// readyReason is what /readyz shows of a failed check.
+func readyReason(err error) string {
+	if nr, ok := errors.AsType[*notReady](err); ok {
+		return nr.reason
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "did not answer in time"
+	}
+	return "failing (the bot's log says why)"
 }
 
 // add adds a named check; on a nil readiness (a front end wired alone in
@@ -38,12 +70,12 @@ func (r *readiness) add(name string, check func(ctx context.Context) error) {
 	r.checks[name] = check
 }
 
-// note adds a line /readyz always shows, such as a warning that records
-// are not protected.
-func (r *readiness) note(line string) {
+// note adds a warning /readyz always shows about a part, such as that
+// records are not protected (part "object lock").
+func (r *readiness) note(part, line string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.notes = append(r.notes, line)
+	r.notes = append(r.notes, part+": "+line)
 }
 
 const readyCacheFor = 5 * time.Second
@@ -70,6 +102,11 @@ func (r *readiness) results(ctx context.Context) (map[string]error, []string) {
 		}()
 	}
 	wg.Wait()
+	for name, err := range res {
+		if err != nil {
+			r.log.Warn("readiness check failed", "check", name, "err", err)
+		}
+	}
 	r.last, r.at = res, r.now()
 	return res, r.notes
 }
@@ -87,7 +124,7 @@ func (r *readiness) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for _, n := range names {
 		if err := res[n]; err != nil {
 			status = http.StatusServiceUnavailable
-			fmt.Fprintf(&b, "FAIL %s: %v\n", n, err)
+			fmt.Fprintf(&b, "FAIL %s: %s\n", n, readyReason(err))
 		} else {
 			fmt.Fprintf(&b, "ok   %s\n", n)
 		}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
+	s3store "github.com/recordbot/recordbot/filing/s3"
 )
 
 // wiring is what a front end's setup function gets: the shared service,
@@ -145,10 +149,10 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	ready := newReadiness(time.Now)
+	ready := newReadiness(time.Now, log)
 	ready.add("store", func(ctx context.Context) error { return pingStore(ctx, store) })
 	if !lock.Protected {
-		ready.note("records are NOT protected: " + lock.Describe)
+		ready.note("object lock", "records are NOT protected: "+strings.TrimPrefix(lock.Describe, "NOT protected: "))
 	}
 	mux.Handle("GET /readyz", ready)
 	mux.Handle("GET /metrics", met.handler())
@@ -228,12 +232,34 @@ func browsable(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-// pingStore checks that the store answers.
+// pingStore checks that the store answers, for /readyz: its error says
+// what kind of failure it is without the endpoint, bucket or directory.
 func pingStore(ctx context.Context, st filing.Store) error {
-	if p, ok := st.(filing.Pinger); ok {
-		return p.Ping(ctx)
+	p, ok := st.(filing.Pinger)
+	if !ok {
+		return nil
 	}
-	return nil
+	err := p.Ping(ctx)
+	if err == nil {
+		return nil
+	}
+	re, _ := errors.AsType[*s3store.ReachError](err)
+	reason := "does not answer as it should"
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		reason = "did not answer in time"
+	case errors.Is(err, s3store.ErrNoBucket):
+		reason = "the bucket does not exist"
+	case errors.Is(err, fs.ErrNotExist):
+		reason = "the records directory does not exist"
+	case re != nil && re.Hint != nil && slices.Contains(re.Hint.Fields, "AccessKey"):
+		reason = "the credentials are refused"
+	case re != nil && re.Hint != nil && slices.Contains(re.Hint.Fields, "Insecure"):
+		reason = "the endpoint speaks another protocol (HTTP or HTTPS)"
+	case re != nil && re.Hint != nil:
+		reason = "nothing answers at the endpoint"
+	}
+	return &notReady{reason: reason, err: err}
 }
 
 // filer is what front ends submit to: the counting filer, or the bare

@@ -166,9 +166,17 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 		botToken, apiURL := c.BotToken, c.APIURL
 		w.Readiness.add("slack", func(ctx context.Context) error {
 			for _, f := range slackbot.Check(ctx, slackbot.CheckOptions{BotToken: botToken, APIURL: apiURL, HTTPClient: hc}) {
-				if f.Status == bot.StatusFail {
-					return errors.New(f.Detail)
+				if f.Status != bot.StatusFail {
+					continue
 				}
+				reason := "Slack does not answer"
+				switch {
+				case f.Setting == bot.SettingSlackBotToken:
+					reason = "Slack refuses the bot token"
+				case f.Name == "slack scopes":
+					reason = "the bot token lacks scopes"
+				}
+				return &notReady{reason: reason, err: errors.New(f.Detail)}
 			}
 			return nil
 		})

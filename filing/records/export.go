@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -399,17 +400,43 @@ func Export(ctx context.Context, st filing.Store, signer *filing.Signer, ids []s
 	return res, nil
 }
 
-func exportTar(ctx context.Context, st filing.Store, pkgs []*copyPlan, out string) (string, error) {
-	f, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+// createNew creates the file at p for this run alone: O_CREATE|O_EXCL
+// fails on any name already there, a symlink (even a dangling one)
+// included, and follows none, so nothing is overwritten, here or through
+// a link.
+func createNew(p string) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("export: %s is there already, and an export overwrites nothing: choose another name, or move it away: %w", p, fs.ErrExist)
+	}
 	if err != nil {
-		return "", fmt.Errorf("export: %w", err)
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return f, nil
+}
+
+// exportTar writes the packages to the tar out and its SHA-256 to
+// out+".sha256", both created before anything is written; a run that
+// fails removes both, and nothing it did not create.
+func exportTar(ctx context.Context, st filing.Store, pkgs []*copyPlan, out string) (string, error) {
+	sumFile := out + ".sha256"
+	f, err := createNew(out)
+	if err != nil {
+		return "", err
+	}
+	sf, err := createNew(sumFile)
+	if err != nil {
+		f.Close()
+		os.Remove(out)
+		return "", err
 	}
 	ok := false
 	defer func() {
 		if !ok {
 			f.Close()
+			sf.Close()
 			os.Remove(out)
-			os.Remove(out + ".sha256")
+			os.Remove(sumFile)
 		}
 	}()
 	h := sha256.New()
@@ -437,7 +464,13 @@ func exportTar(ctx context.Context, st filing.Store, pkgs []*copyPlan, out strin
 	if err := f.Close(); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(out+".sha256", []byte(sum+"  "+filepath.Base(out)+"\n"), 0o600); err != nil {
+	if _, err := io.WriteString(sf, sum+"  "+filepath.Base(out)+"\n"); err != nil {
+		return "", err
+	}
+	if err := sf.Sync(); err != nil {
+		return "", err
+	}
+	if err := sf.Close(); err != nil {
 		return "", err
 	}
 	ok = true
@@ -495,7 +528,15 @@ func (p *copyPlan) writeDir(ctx context.Context, st filing.Store, root string) e
 		}
 	}
 	for name, data := range map[string][]byte{EventsFile: p.events, filing.TagManifestFile: p.tagManifest} {
-		if err := os.WriteFile(filepath.Join(root, name), data, 0o600); err != nil {
+		w, err := create(name)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -8,9 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 )
 
 // TransferredAndDestroyed is the outcome of a record transferred and then
@@ -24,11 +28,111 @@ type Destination struct {
 	Prefix string
 }
 
+// ErrInsideSource is returned for a transfer destination inside the
+// record store the records would leave: a copy there is no transfer, and
+// destroying the records after it could destroy the only copy.
+var ErrInsideSource = errors.New("a transferred copy must lie outside the record store it leaves")
+
+// bucketStore is a store in a bucket of an S3 service, under a key prefix
+// ("" or ending in "/"): filing/s3.Store.
+type bucketStore interface {
+	Endpoint() string
+	Bucket() string
+	Prefix() string
+}
+
+// CheckDestination refuses dst, with an error matching ErrInsideSource,
+// when the copies a transfer writes there would lie inside st: a local
+// folder inside st's directory (CheckFolder), or a key prefix of st's
+// bucket inside st's own prefix (the whole bucket when st has none),
+// records/ and all.
+func CheckDestination(st filing.Store, dst Destination) error {
+	prefix := dst.Prefix
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	switch s := st.(type) {
+	case *local.Store:
+		if d, ok := dst.Store.(*local.Store); ok {
+			return CheckFolder(s, filepath.Join(d.Root(), filepath.FromSlash(prefix)))
+		}
+	case bucketStore:
+		d, ok := dst.Store.(bucketStore)
+		if ok && d.Endpoint() == s.Endpoint() && d.Bucket() == s.Bucket() && strings.HasPrefix(d.Prefix()+prefix, s.Prefix()) {
+			return fmt.Errorf("transfer: %s is inside the record store %s: %w: transfer to another bucket", dst.Store.Where(prefix), st.Where(""), ErrInsideSource)
+		}
+	}
+	return nil
+}
+
+// CheckFolder refuses the local folder dir (which need not exist yet) as a
+// transfer destination, with an error matching ErrInsideSource, when st
+// is a local store and dir is its directory or lies inside it, however
+// dir is written: relative, through symlinks, or with "..".
+func CheckFolder(st filing.Store, dir string) error {
+	l, ok := st.(*local.Store)
+	if !ok {
+		return nil
+	}
+	inside, err := insideDir(l.Root(), dir)
+	if err != nil {
+		return fmt.Errorf("transfer: %s: %w", dir, err)
+	}
+	if inside {
+		return fmt.Errorf("transfer: %s is inside the record store %s: %w: transfer to a folder outside it", dir, l.Root(), ErrInsideSource)
+	}
+	return nil
+}
+
+// insideDir reports whether dir is root or lies inside it. dir is made
+// absolute as local.New makes it; the part of it that exists is resolved
+// (symlinks), and it is inside when that part or a folder above it is
+// root itself (the same file, so a bind mount or another spelling of root
+// counts too). A part that does not exist yet would be made inside the
+// part that does.
+func insideDir(root, dir string) (bool, error) {
+	rfi, err := os.Stat(root)
+	if err != nil {
+		return false, err
+	}
+	p, err := filepath.Abs(dir)
+	if err != nil {
+		return false, err
+	}
+	for {
+		r, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			p = r
+			break
+		}
+		up := filepath.Dir(p)
+		if !errors.Is(err, fs.ErrNotExist) || up == p {
+			return false, err
+		}
+		if _, lerr := os.Lstat(p); lerr == nil {
+			return false, fmt.Errorf("%s is a symlink to nowhere", p)
+		}
+		p = up
+	}
+	for {
+		if fi, err := os.Stat(p); err == nil && os.SameFile(fi, rfi) {
+			return true, nil
+		}
+		up := filepath.Dir(p)
+		if up == p {
+			return false, nil
+		}
+		p = up
+	}
+}
+
 // Transfer writes each of the records ids (every record due for transfer
 // when ids is empty) as a serialised BagIt package (a tar of its package
 // as filed, with its audit events as EventsFile) to dst, with a SHA-256
 // file beside it. The copy is read back from dst and checked against the
-// record's manifests before anything else happens; then the transfer is
+// record's manifests before anything else happens (a destination inside
+// st itself is refused before anything is written: CheckDestination);
+// then the transfer is
 // recorded in the audit trail and, with destroyAfter, the record is
 // destroyed as by Destroy. A copy already at dst (from an interrupted run)
 // is checked and used rather than written again. The run writes a
@@ -40,6 +144,9 @@ func Transfer(ctx context.Context, st filing.Store, d Disposal, dst Destination,
 	}
 	if dst.Store == nil {
 		return nil, errors.New("transfer: no destination")
+	}
+	if err := CheckDestination(st, dst); err != nil {
+		return nil, err
 	}
 	if p := dst.Prefix; p != "" && !strings.HasSuffix(p, "/") {
 		dst.Prefix += "/"

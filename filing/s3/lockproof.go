@@ -88,14 +88,20 @@ func (s *Store) ProveLock(ctx context.Context) error {
 	return nil
 }
 
-// Ping checks that the store answers with these credentials: for readiness.
+// ErrNoBucket matches Ping's error when the bucket is gone.
+var ErrNoBucket = errors.New("bucket does not exist")
+
+// Ping checks that the store answers with these credentials: for
+// readiness. A bucket that cannot be reached is a *ReachError (with a Hint
+// when the reason is a usual one); one that is gone matches ErrNoBucket.
 func (s *Store) Ping(ctx context.Context) error {
 	ok, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
-		return fmt.Errorf("s3 bucket %q: %w", s.bucket, err)
+		u := s.client.EndpointURL()
+		return &ReachError{Endpoint: u.Host, Bucket: s.bucket, Err: err, Hint: reachHint(err, u.Scheme == "http")}
 	}
 	if !ok {
-		return fmt.Errorf("s3 bucket %q does not exist", s.bucket)
+		return fmt.Errorf("s3 %s: %q: %w", s.client.EndpointURL().Host, s.bucket, ErrNoBucket)
 	}
 	return nil
 }

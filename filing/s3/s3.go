@@ -239,6 +239,13 @@ func (s *Store) Client() *minio.Client { return s.client }
 // Bucket returns the bucket name.
 func (s *Store) Bucket() string { return s.bucket }
 
+// Prefix returns the key prefix of the store's objects in the bucket: ""
+// or ending in "/".
+func (s *Store) Prefix() string { return s.prefix }
+
+// Endpoint returns the S3 service's host and port.
+func (s *Store) Endpoint() string { return s.client.EndpointURL().Host }
+
 // Locking implements filing.Locker.
 func (s *Store) Locking(ctx context.Context) (bool, error) {
 	enabled, _, _, _, err := s.client.GetObjectLockConfig(ctx, s.bucket)
