@@ -250,7 +250,7 @@ func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(missing) > 0 {
 		// Not given back: it is the app's bot token in that workspace,
-		// which may already serve it (SLACK_BOT_TOKEN or an earlier
+		// which may already serve it (the configured bot token or an earlier
 		// installation) and does no more than recordbot asked.
 		a.log.Warn("slack: refused an install lacking scopes", "team", res.Team.ID, "by", res.AuthedUser.ID, "missing", strings.Join(missing, ","))
 		page(w, http.StatusForbidden, "recordbot was not installed", refusedText(missing, nil, keptText,

@@ -44,7 +44,7 @@ func TestTransferIntoTheStoreRefused(t *testing.T) {
 	t.Run("local", func(t *testing.T) {
 		dir := t.TempDir()
 		store := filepath.Join(dir, "store")
-		env := map[string]string{"RECORDS_DIR": store}
+		env := map[string]string{"RECORDS_DIR": store, "RECORDBOT_SECRET_KEY": testSecretKey}
 		st, err := local.New(store)
 		if err != nil {
 			t.Fatal(err)
@@ -81,7 +81,7 @@ func TestTransferIntoTheStoreRefused(t *testing.T) {
 		c := miniotest.Config(t)
 		bucket := miniotest.NewBucket(t, miniotest.Options{NoLock: true})
 		env := map[string]string{"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": bucket, "S3_ACCESS_KEY": c.AccessKey,
-			"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region}
+			"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region, "RECORDBOT_SECRET_KEY": testSecretKey}
 		st := s3Of(t, env)
 		fileAt(t, st, "100-40", "Executive decision", time.Date(2000, 6, 1, 9, 0, 0, 0, time.UTC))
 		before := allKeys(t, st)

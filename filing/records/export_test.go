@@ -29,7 +29,7 @@ func TestExportNeverOverwritesTheChecksumFile(t *testing.T) {
 		if err := os.WriteFile(out+".sha256", []byte("someone else's checksum\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := records.Export(ctx, st, []string{rec.ID}, out, officer)
+		_, err := records.Export(ctx, st, testSigner, []string{rec.ID}, out, officer)
 		if err == nil || !errors.Is(err, os.ErrExist) || !strings.Contains(err.Error(), "foi.tar.sha256") {
 			t.Errorf("Export with %s.sha256 there = %v, want an error naming it as existing", out, err)
 		}
@@ -51,7 +51,7 @@ func TestExportNeverOverwritesTheChecksumFile(t *testing.T) {
 		if err := os.Symlink(target, out+".sha256"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := records.Export(ctx, st, []string{rec.ID}, out, officer); err == nil || !errors.Is(err, os.ErrExist) {
+		if _, err := records.Export(ctx, st, testSigner, []string{rec.ID}, out, officer); err == nil || !errors.Is(err, os.ErrExist) {
 			t.Errorf("Export with a symlink at %s.sha256 = %v, want an error", out, err)
 		}
 		if b, _ := os.ReadFile(target); string(b) != "precious\n" {
@@ -76,7 +76,7 @@ func TestExportNeverOverwritesTheChecksumFile(t *testing.T) {
 	t.Run("a failed export", func(t *testing.T) {
 		dir := t.TempDir()
 		out := filepath.Join(dir, "foi.tar")
-		if _, err := records.Export(ctx, st, []string{rec.ID}, out, officer); !errors.Is(err, records.ErrCopy) {
+		if _, err := records.Export(ctx, st, testSigner, []string{rec.ID}, out, officer); !errors.Is(err, records.ErrCopy) {
 			t.Errorf("Export of an altered record = %v, want ErrCopy", err)
 		}
 		for _, p := range []string{out, out + ".sha256"} {
@@ -91,7 +91,7 @@ func TestExportNeverOverwritesTheChecksumFile(t *testing.T) {
 		if err := os.WriteFile(out+".sha256", []byte("someone else's checksum\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := records.Export(ctx, st, []string{rec.ID}, out, officer); err == nil {
+		if _, err := records.Export(ctx, st, testSigner, []string{rec.ID}, out, officer); err == nil {
 			t.Error("Export of an altered record = nil, want an error")
 		}
 		if b, _ := os.ReadFile(out + ".sha256"); string(b) != "someone else's checksum\n" {
