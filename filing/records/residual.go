@@ -57,7 +57,8 @@ type Residual struct {
 	// TransferredTo is where a transferred record went.
 	TransferredTo string `json:"transferred_to,omitempty"`
 	// Certificate is the id of the disposal run (and its certificate).
-	Certificate string `json:"certificate"`
+	Certificate string            `json:"certificate"`
+	Signature   *filing.Signature `json:"signature,omitempty"`
 }
 
 // String tells people what happened: "destroyed on 2027-03-02 under

@@ -25,14 +25,15 @@ type ReviewDecision struct {
 	KeepUntil string `json:"keep_until,omitempty"`
 	// Destroy is set when the record is marked for destruction: it is then
 	// due for `dispose destroy`.
-	Destroy    bool      `json:"destroy,omitempty"`
-	Reason     string    `json:"reason,omitempty"`
-	Authority  string    `json:"authority"`
-	ApprovedBy string    `json:"approved_by"`
-	By         string    `json:"by"`
-	At         time.Time `json:"at"`
-	Event      string    `json:"event"`
-	Previous   string    `json:"previous_disposal_date,omitempty"`
+	Destroy    bool              `json:"destroy,omitempty"`
+	Reason     string            `json:"reason,omitempty"`
+	Authority  string            `json:"authority"`
+	ApprovedBy string            `json:"approved_by"`
+	By         string            `json:"by"`
+	At         time.Time         `json:"at"`
+	Event      string            `json:"event"`
+	Previous   string            `json:"previous_disposal_date,omitempty"`
+	Signature  *filing.Signature `json:"signature,omitempty"`
 }
 
 // Reviews returns the latest review decision of every reviewed record, by
