@@ -29,7 +29,7 @@ func TestRecommendedBotPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := file(t, svc, spec{title: "Roads budget", files: map[string][]byte{"minutes.txt": []byte("Option B.")}})
-	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+	res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID})
 	if err != nil || !res[0].OK() {
 		t.Fatalf("Verify as the bot = %+v, %v; want a pass", res, err)
 	}
@@ -95,7 +95,7 @@ func TestRecommendedBotPolicy(t *testing.T) {
 		refused++
 	}
 	t.Logf("bot with the README policy: %d of %d attempts to remove or unlock a record refused (AccessDenied)", refused, len(attempts))
-	if res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
+	if res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
 		t.Errorf("Verify after the attempts = %+v, %v; want the record intact", res, err)
 	}
 
@@ -145,7 +145,7 @@ func TestComplianceRefusesRoot(t *testing.T) {
 		}
 	}
 	// A new version on top is still possible, and reported.
-	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+	res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
