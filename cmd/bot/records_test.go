@@ -37,12 +37,16 @@ func runBot(t *testing.T, env map[string]string, args ...string) (string, string
 	return out.String(), errb.String(), code
 }
 
+// testSecretKey is the deployment's RECORDBOT_SECRET_KEY in these tests:
+// records are filed signed, and verify checks with its public key.
+const testSecretKey = "7265636f7264626f7420636d642f626f74207465737420736563726574206b79"
+
 // recordEnvs returns the environment of a local store and of an S3 store.
 func recordEnvs(t *testing.T) map[string]map[string]string {
 	c := miniotest.Config(t)
 	return map[string]map[string]string{
-		"local": {"RECORDS_DIR": t.TempDir()},
-		"s3": {"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": miniotest.NewBucket(t, miniotest.Options{}), "S3_ACCESS_KEY": c.AccessKey,
+		"local": {"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey},
+		"s3": {"RECORDBOT_SECRET_KEY": testSecretKey, "S3_ENDPOINT": c.Endpoint, "S3_BUCKET": miniotest.NewBucket(t, miniotest.Options{}), "S3_ACCESS_KEY": c.AccessKey,
 			"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region},
 	}
 }
@@ -294,7 +298,7 @@ func TestRecordsVerifyReportsTampering(t *testing.T) {
 // On the local store, a record without an index entry is still verified
 // and shown, and verify says what it cannot detect there.
 func TestRecordsUnindexedLocal(t *testing.T) {
-	env := map[string]string{"RECORDS_DIR": t.TempDir()}
+	env := map[string]string{"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey}
 	sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
 	if _, stderr, _ := runBot(t, env, "records", "ls"); stderr != "" {
 		t.Errorf("bot records ls with every record indexed: stderr %q, want none", stderr)
@@ -324,7 +328,7 @@ func TestRecordsUnindexedLocal(t *testing.T) {
 // terminal: escape sequences, control characters and bidi overrides are
 // shown as visible escapes.
 func TestRecordsOutputEscapesChatText(t *testing.T) {
-	env := map[string]string{"RECORDS_DIR": t.TempDir()}
+	env := map[string]string{"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey}
 	sum := fileSnapshot(t, env, "testdata/hostile.json", "Refund \u202Ednufer")
 	for _, args := range [][]string{
 		{"records", "find", "wire the refund"},
