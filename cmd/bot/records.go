@@ -449,8 +449,11 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 		"Re-reads every object of each record as filed (on S3, its first version), checks its\n"+
 			"SHA-256 against the bag's manifests and the tag manifest against the checksum in the\n"+
 			"filing event of the audit trail. Reports each missing, altered or extra object, and\n"+
-			"as tampered any record object, index entry or filing event that was written over\n"+
-			"or deleted after filing (a later version or delete marker). --all walks records/\n"+
+			"as tampered any record object, index entry or audit event that was written over\n"+
+			"or deleted after filing (a later version or delete marker), or whose Object Lock\n"+
+			"retention was shortened. Reports as forged a filing event, index entry, later audit\n"+
+			"event, review decision or residual entry that no trusted key signed, and checks that\n"+
+			"each audit event names the one before it. --all walks records/\n"+
 			"itself: records without an index entry, and index entries without a record, are\n"+
 			"reported; each record is printed as soon as it is checked (--all: in no set order).\n"+
 			"Records a fixity-check event per record in audit/, and exits with status 1\n"+
@@ -496,7 +499,7 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	}
 	// Each result is shown as soon as its record is checked, so neither
 	// the output nor the heap waits for the whole store.
-	var checked, failed, tampered int
+	var checked, failed, tampered, forged int
 	show := &verifyPrinter{w: m.Stdout, asJSON: *asJSON}
 	each := func(r records.Result) error {
 		checked++
@@ -504,6 +507,7 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 			failed++
 		}
 		tampered += countKind(r, records.Tampered)
+		forged += countKind(r, records.Forged)
 		return show.result(r)
 	}
 	if *all {
@@ -530,7 +534,12 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "%s checked: %d intact, %d failed. Fixity-check events recorded under %s\n",
 			plural(checked, "record", "records"), checked-failed, failed, st.Where(filing.AuditPrefix))
 		if tampered > 0 {
-			fmt.Fprintf(m.Stdout, "%s written over or deleted after filing (tampered): the versions filed were checked, and are the records.\n", plural(tampered, "object was", "objects were"))
+			fmt.Fprintf(m.Stdout, "%s written over, deleted or unlocked after filing (tampered): the versions filed were checked, and are the records.\n", plural(tampered, "object was", "objects were"))
+		}
+		if forged > 0 {
+			fmt.Fprintf(m.Stdout, "FORGED: %s not signed by this deployment's key: made with the store's keys, not by recordbot. "+
+				"Do not act on what they say (a record, an event, a review, a destruction) until it is investigated.\n",
+				plural(forged, "object is", "objects are"))
 		}
 	}
 	if failed > 0 {

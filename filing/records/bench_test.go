@@ -128,7 +128,7 @@ func benchVerifyAll(b *testing.B, nRecords, fileSize int, link *link) {
 		}
 	}
 	cs := &countingStore{Store: st, link: link}
-	v := &records.Verifier{Store: cs}
+	v := &records.Verifier{Signer: testSigner, Keys: testKeys, Store: cs}
 	var plain, hashed, verify time.Duration
 	var plainCalls, verifyCalls calls
 	b.SetBytes(total)

@@ -40,7 +40,7 @@ func TestHistoryReadsOnlyItsRecordsEvents(t *testing.T) {
 	a := file(t, svc, spec{title: "Budget"})
 	b := file(t, svc, spec{title: "Roads"})
 	for range 5 {
-		if _, err := (&records.Verifier{Store: st}).Verify(ctx, []string{b.ID}); err != nil {
+		if _, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{b.ID}); err != nil {
 			t.Fatal(err)
 		}
 	}

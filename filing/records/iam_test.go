@@ -30,7 +30,7 @@ func TestRecommendedBotPolicy(t *testing.T) {
 	if _, err := st.Stat(ctx, filing.RegistersPrefix+"100-20.csv"); err != nil {
 		t.Errorf("the register after filing as the bot: %v", err)
 	}
-	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+	res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID})
 	if err != nil || !res[0].OK() {
 		t.Fatalf("Verify as the bot = %+v, %v; want a pass", res, err)
 	}
@@ -101,7 +101,7 @@ func TestRecommendedBotPolicy(t *testing.T) {
 		refused++
 	}
 	t.Logf("bot with the README policy: %d of %d attempts to remove or unlock a record refused (AccessDenied)", refused, len(attempts))
-	if res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
+	if res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
 		t.Errorf("Verify after the attempts = %+v, %v; want the record intact", res, err)
 	}
 
@@ -147,7 +147,7 @@ func TestComplianceRefusesRoot(t *testing.T) {
 		}
 	}
 	// A new version on top is still possible, and reported.
-	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+	res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func TestVerifyForgedRecord(t *testing.T) {
 
 	want := []string{"tampered " + evKey, "tampered " + filing.TextFile, "tampered " + filing.ManifestFile, "tampered " + filing.TagManifestFile}
 	slices.Sort(want)
-	v := &records.Verifier{Store: st}
+	v := &records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}
 	for _, all := range []bool{false, true} {
 		var res []records.Result
 		var err error
@@ -203,7 +203,7 @@ func TestVerifyHiddenIndexEntry(t *testing.T) {
 	e := read(t, st, filing.IndexPrefix+other.ID+".json")
 	overwrite(t, st, filing.IndexPrefix+other.ID+".json", bytes.Replace(e, []byte("Roads budget"), []byte("Nothing here"), 1))
 
-	res, err := (&records.Verifier{Store: st}).VerifyAll(ctx)
+	res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).VerifyAll(ctx)
 	if err != nil {
 		t.Fatalf("VerifyAll: %v", err)
 	}
@@ -251,7 +251,7 @@ func TestVerifyUnindexedRecord(t *testing.T) {
 			idxKey := filing.IndexPrefix + s.ID + ".json"
 			erase(t, st, idxKey)
 			want := []string{"missing " + idxKey}
-			v := &records.Verifier{Store: st}
+			v := &records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}
 			res, err := v.VerifyAll(ctx)
 			if err != nil {
 				t.Fatalf("VerifyAll: %v", err)
@@ -295,7 +295,7 @@ func TestVerifyOrphans(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res, err := (&records.Verifier{Store: st}).VerifyAll(ctx)
+			res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).VerifyAll(ctx)
 			if err != nil {
 				t.Fatalf("VerifyAll: %v", err)
 			}
@@ -321,7 +321,7 @@ func TestIndexAndAuditLocked(t *testing.T) {
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	s := file(t, service(t, st, nil), spec{title: "Budget"})
-	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+	res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID})
 	if err != nil || !res[0].OK() || len(res[0].Notes) != 0 {
 		t.Fatalf("Verify = %+v, %v; want a pass without notes", res, err)
 	}
@@ -388,7 +388,7 @@ func TestVerifyNotesUnlockedAnchor(t *testing.T) {
 		data := read(t, st, key)
 		erase(t, st, key)
 		overwrite(t, st, key, data) // the first version again, without retention
-		res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+		res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID})
 		if err != nil {
 			t.Fatal(err)
 		}

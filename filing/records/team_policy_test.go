@@ -59,13 +59,13 @@ func TestRecordsTeamPolicy(t *testing.T) {
 	if lim, err := records.Limitation(ctx, st); err != nil {
 		t.Errorf("verify's store check as the team: %v (%s)", err, lim)
 	}
-	if res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
+	if res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
 		t.Errorf("verify as the team = %+v, %v; want a pass", res, err)
 	}
-	if _, err := records.Hold(ctx, st, nil, s.ID, true, "FOI 2025/17", teamMember); err != nil {
+	if _, err := records.Hold(ctx, st, testSigner, s.ID, true, "FOI 2025/17", teamMember); err != nil {
 		t.Errorf("hold --on as the team: %v", err)
 	}
-	if _, err := records.Hold(ctx, st, nil, s.ID, false, "FOI 2025/17 closed", teamMember); err != nil {
+	if _, err := records.Hold(ctx, st, testSigner, s.ID, false, "FOI 2025/17 closed", teamMember); err != nil {
 		t.Errorf("hold --off as the team: %v", err)
 	}
 	d, err := records.Show(ctx, st, s.ID)
@@ -122,7 +122,7 @@ func TestRecordsTeamPolicy(t *testing.T) {
 			}
 		}
 	}
-	if res, err := (&records.Verifier{Store: rootStore}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
+	if res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: rootStore}).Verify(ctx, []string{s.ID}); err != nil || !res[0].OK() {
 		t.Errorf("Verify after the team's attempts = %+v, %v; want the record intact", res, err)
 	}
 }

@@ -40,6 +40,18 @@ const (
 	// version is the record, and the other checks read it; only a store
 	// that keeps versions (S3 with Object Lock) can show this.
 	Tampered = "tampered"
+	// Forged: evidence that decides a record's fate (its filing event,
+	// index entry, a later audit event, a review decision, a residual
+	// entry) that no trusted key signed: made with the store's keys, not
+	// by recordbot.
+	Forged = "forged"
+	// OutOfOrder: an audit event names as the event before it one written
+	// after it.
+	OutOfOrder = "out-of-order"
+	// Backdated: record.json was stored (as the store's own write time
+	// says) more than a day from when it says it was filed, or from its
+	// id's time: a record made up later and dated back.
+	Backdated = "backdated"
 )
 
 // Problem is one thing wrong with a record.
@@ -162,6 +174,11 @@ type pkg struct {
 	entry *entryRef
 	// id is the record id when known before reading the package.
 	id string
+	// reviews and residual are the record's review decisions and residual
+	// entry, when sidesKnown.
+	reviews    []sideRef
+	residual   *sideRef
+	sidesKnown bool
 }
 
 // entryRef is what verify keeps of an index entry: what a result and a
@@ -175,10 +192,23 @@ type entryRef struct {
 	later *filing.History
 	// taken is set once a package has been checked with this entry.
 	taken bool
+	// sig is what checking the entry's signature said: nil when a
+	// trusted key signed it.
+	sig error
+	// retain and held are the first version's Object Lock, when
+	// lockKnown.
+	retain          time.Time
+	held, lockKnown bool
 }
 
-func refOf(e filing.IndexEntry, h *filing.History) entryRef {
-	r := entryRef{ID: e.ID, Key: e.Key, Title: e.Title, ClassCode: e.ClassCode, DisposalDate: e.DisposalDate, FiledAt: e.FiledAt}
+// refOf keeps what verify needs of index entry e, whose history is h and
+// whose first version's GET (or HEAD) described it as info.
+func (v *Verifier) refOf(e filing.IndexEntry, h *filing.History, info filing.ObjectInfo) entryRef {
+	r := entryRef{ID: e.ID, Key: e.Key, Title: e.Title, ClassCode: e.ClassCode, DisposalDate: e.DisposalDate, FiledAt: e.FiledAt,
+		retain: info.RetainUntil, held: info.LegalHold, lockKnown: true}
+	if v.Keys != nil {
+		r.sig = v.Keys.Check(filing.KindIndex, &e, &e.Signature)
+	}
 	if len(h.Later) > 0 {
 		r.later = h
 	}
@@ -192,7 +222,7 @@ func refOf(e filing.IndexEntry, h *filing.History) entryRef {
 func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
 	st := v.Store
 	results := make([]Result, len(ids))
-	rn, err := v.start(ctx, len(ids), nil, func(i int, r Result) error { results[i] = r; return nil })
+	rn, err := v.start(ctx, len(ids), chainSource{st}, func(i int, r Result) error { results[i] = r; return nil })
 	if err != nil {
 		return nil, err
 	}
@@ -208,10 +238,20 @@ func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
 		case err != nil:
 			return err
 		}
-		p := &pkg{folder: e.Key, id: e.ID}
+		p := &pkg{folder: e.Key, id: e.ID, sidesKnown: true}
 		if h != nil {
-			ref := refOf(e, h)
+			var info filing.ObjectInfo
+			if rn.locking {
+				if info, err = h.Stat(ctx, st); err != nil && !errors.Is(err, filing.ErrNotExist) {
+					return err
+				}
+			}
+			ref := v.refOf(e, h, info)
+			ref.lockKnown = rn.locking && err == nil
 			p.entry = &ref
+		}
+		if p.reviews, p.residual, err = v.sidesOf(ctx, e.ID); err != nil {
+			return err
 		}
 		for h, err := range filing.Histories(ctx, st, e.Key) {
 			if err != nil {
@@ -226,7 +266,7 @@ func (v *Verifier) Verify(ctx context.Context, ids []string) ([]Result, error) {
 		return nil
 	})
 	// A check that failed stopped the lookups: its error is the one to give.
-	if werr := rn.wait(); werr != nil {
+	if werr := rn.wait(nil); werr != nil {
 		return nil, werr
 	}
 	if err != nil {
@@ -273,6 +313,12 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 	// until step 3 takes what it lists.
 	walk := v.listRecords(ctx)
 	defer walk.stop()
+	// So does the listing of the audit trail (and of the review decisions
+	// and residual entries), which every check waits for: a record's
+	// events may be on any day since its filing.
+	actx, cancelAudit := context.WithCancel(ctx)
+	audit := v.listAudit(actx)
+	defer func() { cancelAudit(); <-audit.done }()
 
 	// 1. The index, every entry as filed: one listing, and one GET each as
 	// the listing goes, of which only what the check needs is kept, sorted
@@ -294,11 +340,13 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 	}
 	err := forEachIn(ctx, indexEntries, parallel, func(ctx context.Context, h *filing.History) error {
 		var e filing.IndexEntry
-		if err := readFirst(ctx, st, h, &e); err != nil {
+		info, err := readFirstInfo(ctx, st, h, &e)
+		if err != nil {
 			return err
 		}
+		ref := v.refOf(e, h, info)
 		mu.Lock()
-		entries = append(entries, refOf(e, h))
+		entries = append(entries, ref)
 		mu.Unlock()
 		return nil
 	})
@@ -307,15 +355,11 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 	}
 	slices.SortFunc(entries, func(a, b entryRef) int { return strings.Compare(a.Key, b.Key) })
 
-	// 2. The filing events of those records: one listing per day on which
-	// records were filed, not one per record.
-	events := filedEvents(st, entries)
-
-	// 3. records/, every object with its versions, in one listing. A
+	// 2. records/, every object with its versions, in one listing. A
 	// package's objects are listed together (they share its folder), so
 	// each is checked as soon as the listing has passed it, and the heap
 	// holds the packages being checked, not the whole store.
-	rn, err := v.start(ctx, len(entries), events, func(_ int, r Result) error { return fn(r) })
+	rn, err := v.start(ctx, len(entries), audit, func(_ int, r Result) error { return fn(r) })
 	if err != nil {
 		return err
 	}
@@ -389,7 +433,7 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 		for _, l := range loose {
 			stray(l)
 		}
-		// 4. Index entries whose folder holds nothing stand alone.
+		// 3. Index entries whose folder holds nothing stand alone.
 		for i := range entries {
 			if e := entries[i]; !e.taken {
 				rn.add(-1, &pkg{folder: e.Key, entry: &e, id: e.ID}, false)
@@ -397,7 +441,13 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 		}
 		return nil
 	}()
-	if werr := rn.wait(); err == nil {
+	// 4. Residual entries and review decisions of records not in the
+	// store.
+	if werr := rn.wait(func() {
+		for _, r := range v.leftovers(audit) {
+			rn.done(-1, r)
+		}
+	}); err == nil {
 		err = werr
 	}
 	return err
@@ -441,107 +491,6 @@ func (v *Verifier) listRecords(ctx context.Context) *listing {
 	return l
 }
 
-// eventDays gives the histories of filing events, listing each day of the
-// audit trail on which records were filed once, when a check first needs
-// it (so the listing overlaps the checks), rather than one listing per
-// record. Only filing events are kept, and of each only its first version
-// id unless something was written over it: a day may hold many other
-// events (fixity checks among them). A day is let go once each record
-// expected on it has asked for its event; a day not expected, or let go, is
-// asked key by key. A nil eventDays asks every key.
-type eventDays struct {
-	st   filing.Store
-	days map[string]*eventDay // audit/YYYY/MM/DD/ -> its filing events
-}
-
-type eventDay struct {
-	once sync.Once
-	err  error
-
-	mu sync.Mutex
-	// expect is how many records filed that day have not yet asked; at
-	// 0 the day has been let go.
-	expect int
-	// first holds the first version id of each filing event with nothing
-	// written over it, by key; later the whole history of any other.
-	first map[string]string
-	later map[string]*filing.History
-}
-
-// filedEvents prepares the days on which the records of entries were filed.
-func filedEvents(st filing.Store, entries []entryRef) *eventDays {
-	d := &eventDays{st: st, days: make(map[string]*eventDay)}
-	for _, e := range entries {
-		day := dayOf(FiledEventKey(filing.IndexEntry{ID: e.ID, FiledAt: e.FiledAt}))
-		if d.days[day] == nil {
-			d.days[day] = &eventDay{}
-		}
-		d.days[day].expect++
-	}
-	return d
-}
-
-// dayOf returns the audit folder of an event key: audit/YYYY/MM/DD/.
-func dayOf(key string) string { return key[:strings.LastIndexByte(key, '/')+1] }
-
-// history returns the history of the filing event at key. expected says
-// the caller is one of the records the day was prepared for, asking once.
-func (d *eventDays) history(ctx context.Context, st filing.Store, key string, expected bool) (*filing.History, error) {
-	var day *eventDay
-	if d != nil {
-		day = d.days[dayOf(key)]
-	}
-	if day == nil {
-		return filing.HistoryOf(ctx, st, key)
-	}
-	day.once.Do(func() {
-		first := make(map[string]string)
-		var later map[string]*filing.History
-		for h, err := range filing.Histories(ctx, d.st, dayOf(key)) {
-			if err != nil {
-				day.err = fmt.Errorf("list the audit trail of %s: %w", dayOf(key), err)
-				return
-			}
-			switch {
-			case !strings.HasSuffix(h.Key, "_filed.json"):
-			case len(h.Later) == 0:
-				first[h.Key] = h.First.ID
-			default:
-				if later == nil {
-					later = make(map[string]*filing.History)
-				}
-				later[h.Key] = h
-			}
-		}
-		day.mu.Lock()
-		day.first, day.later = first, later
-		day.mu.Unlock()
-	})
-	if day.err != nil {
-		return nil, day.err
-	}
-	day.mu.Lock()
-	if day.expect <= 0 {
-		day.mu.Unlock()
-		return filing.HistoryOf(ctx, st, key)
-	}
-	h := day.later[key]
-	id, found := day.first[key]
-	if expected {
-		if day.expect--; day.expect <= 0 {
-			day.first, day.later = nil, nil
-		}
-	}
-	day.mu.Unlock()
-	switch {
-	case h != nil:
-		return h, nil
-	case found:
-		return &filing.History{Key: key, First: filing.Version{Key: key, ID: id}}, nil
-	}
-	return nil, fmt.Errorf("history of %s: %w", key, filing.ErrNotExist)
-}
-
 // runner checks packages as they are added, Verifier.Parallel at once, and
 // hands each result to emit.
 type runner struct {
@@ -549,7 +498,7 @@ type runner struct {
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
 	locking bool
-	events  *eventDays
+	events  eventSource
 	sem     chan struct{}
 	jobs    chan job
 	wg      sync.WaitGroup
@@ -570,7 +519,7 @@ type job struct {
 
 // start starts checking; expect is how many packages are expected (it
 // only makes Progress.Total right sooner).
-func (v *Verifier) start(ctx context.Context, expect int, events *eventDays, emit func(int, Result) error) (*runner, error) {
+func (v *Verifier) start(ctx context.Context, expect int, events eventSource, emit func(int, Result) error) (*runner, error) {
 	par := v.Parallel
 	if par <= 0 {
 		par = parallel
@@ -649,11 +598,15 @@ func (rn *runner) finish(i int, r Result) {
 	}
 }
 
-// wait waits for every package added to be checked.
-func (rn *runner) wait() error {
+// wait waits for every package added to be checked, then runs after (if
+// set) unless a check failed.
+func (rn *runner) wait(after func()) error {
 	close(rn.jobs)
 	rn.wg.Wait()
 	defer rn.cancel(nil)
+	if after != nil && rn.ctx.Err() == nil {
+		after()
+	}
 	return context.Cause(rn.ctx)
 }
 
@@ -689,7 +642,7 @@ func overwritten(h *filing.History) string {
 }
 
 // check verifies one record package and writes its fixity-check event.
-func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan struct{}, events *eventDays) (Result, error) {
+func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan struct{}, src eventSource) (Result, error) {
 	st := v.Store
 	r := Result{ID: p.id, Where: st.Where(p.folder)}
 	if p.entry != nil {
@@ -717,29 +670,34 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		// An index entry naming a folder with nothing in it.
 		problem(Missing, p.folder, "the index names this record folder, but nothing is stored there")
 		tampered(filing.IndexPrefix+p.id+".json", entryLater)
-		return v.record(ctx, r, p, disposal, "")
+		return v.record(ctx, r, p, disposal, "", "")
 	}
 	for path, h := range p.objects {
 		tampered(path, h)
 	}
 
-	// Every object of the package is read at once, beside the filing
-	// event: each is read anyway, and the manifests only say what it must
-	// hash to, so a record costs one round of reads, not one per manifest
-	// (an object no manifest lists is read too, and reported). record.json
-	// and the two manifests are kept.
+	// Every object of the package is read at once, beside the record's
+	// audit events: each is read anyway, and the manifests only say what
+	// it must hash to, so a record costs one round of reads, not one per
+	// manifest (an object no manifest lists is read too, and reported).
+	// record.json and the two manifests are kept.
 	var (
 		recBuf, tagBuf, manBuf capped
-		tagInfo                filing.ObjectInfo // as the tag manifest's GET described it
+		infos                  = make(map[string]filing.ObjectInfo, len(p.objects)) // as each GET described it
 		sums                   = make(map[string]string, len(p.objects))
 		wg                     sync.WaitGroup
-		early                  anchor
-		earlyKey               string
+		links                  []Link
+		linksOf                string // the record whose events links holds
+		linksErr               error
 	)
 	keep := map[string]*capped{filing.RecordFile: &recBuf, filing.TagManifestFile: &tagBuf, filing.ManifestFile: &manBuf}
-	if p.id != "" && p.entry != nil {
-		earlyKey = FiledEventKey(filing.IndexEntry{ID: p.id, FiledAt: p.entry.FiledAt})
-		wg.Go(func() { early = v.anchor(ctx, earlyKey, events, true) })
+	if p.id != "" {
+		var filed time.Time
+		if p.entry != nil {
+			filed = p.entry.FiledAt
+		}
+		linksOf = p.id
+		wg.Go(func() { links, linksErr = v.readEvents(ctx, src, p.id, filed, sem) })
 	}
 	paths := slices.Collect(maps.Keys(p.objects))
 	err := forEach(ctx, len(paths), parallel, func(ctx context.Context, i int) error {
@@ -760,9 +718,7 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 		mu.Lock()
 		defer mu.Unlock()
 		sums[path] = sum
-		if path == filing.TagManifestFile {
-			tagInfo = info
-		}
+		infos[path] = info
 		r.Objects++
 		r.Bytes += n
 		return nil
@@ -770,6 +726,9 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	wg.Wait()
 	if err != nil {
 		return r, err
+	}
+	if linksErr != nil {
+		return r, linksErr
 	}
 	// Whoever can write to the store could make these huge; they are
 	// hashed whole, but not held beyond keepLimit.
@@ -801,56 +760,87 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 	if p.entry == nil {
 		disposal = rec.Retention.DisposalDate
 	}
+	if recOK && rec.ID != "" {
+		checkTimes(&r, &rec, p.objects[filing.RecordFile].First.LastModified, p.objects[filing.RecordFile].First.ID != "")
+	}
 
 	// 1. The index entry, which ls, due and find go by.
+	idxKey := filing.IndexPrefix + r.ID + ".json"
 	switch {
 	case r.ID == "":
 	case p.entry == nil:
-		problem(Missing, filing.IndexPrefix+r.ID+".json", "no index entry: ls, due, find and the registers do not know this record")
+		problem(Missing, idxKey, "no index entry: ls, due, find and the registers do not know this record")
 	default:
-		tampered(filing.IndexPrefix+r.ID+".json", entryLater)
+		tampered(idxKey, entryLater)
 	}
 
-	// 2. The tag manifest, sealed by the filing event as filed.
+	// 2. The tag manifest, sealed by the filing event as filed, which
+	// heads the chain of the record's audit events.
 	ok := tagOK
 	if !ok {
 		problem(Missing, filing.TagManifestFile, "the record's seal; without it the record is not completely filed")
 	}
+	head := ""
 	if r.ID == "" {
 		problem(Missing, filing.RecordFile, "no record.json, so no record id: the filing of this folder did not finish")
 	} else {
+		if linksOf != r.ID {
+			// Found by its record.json: its events are read now.
+			if links, err = v.readEvents(ctx, src, r.ID, r.FiledAt, sem); err != nil {
+				return r, err
+			}
+		}
 		evKey := FiledEventKey(filing.IndexEntry{ID: r.ID, FiledAt: r.FiledAt})
-		a := early
-		if evKey != earlyKey {
-			a = v.anchor(ctx, evKey, events, false)
+		filed := -1
+		for i, l := range links {
+			tampered(l.History.Key, l.History)
+			if l.History.Key == evKey {
+				filed = i
+			}
 		}
-		if a.h != nil {
-			tampered(evKey, a.h)
-		}
-		ev := a.ev
-		switch {
-		case errors.Is(a.err, filing.ErrNotExist):
+		if filed < 0 {
 			problem(Missing, evKey, "the filing event of the audit trail")
-		case a.err != nil:
-			return r, a.err
-		case ev.Type != "filed" || ev.RecordID != r.ID:
+		} else if ev := links[filed].Event; ev.Type != "filed" || ev.RecordID != r.ID {
 			problem(Altered, evKey, fmt.Sprintf("a %q event of record %q, not the filing of this record", ev.Type, ev.RecordID))
-		case ok && ev.TagManifestSHA256 != tagSum:
+		} else if ok && ev.TagManifestSHA256 != tagSum {
 			problem(Altered, filing.TagManifestFile, fmt.Sprintf("sha256 %s, but the filing event recorded %s", tagSum, ev.TagManifestSHA256))
 		}
-		// On a store with Object Lock the anchors must be locked, or
-		// their first versions could be removed and replaced. Their GETs
-		// said so; no HEAD is needed.
+		head = v.checkChain(&r, chainCheck{id: r.ID, links: links, filed: filed, entry: p.entry, idxKey: idxKey})
+
+		// On a store with Object Lock every object of the record must be
+		// locked as long as the record is kept, or its first version
+		// could be removed and replaced. Their GETs said how long; no
+		// HEAD is needed.
 		if locking {
+			var evInfo filing.ObjectInfo
+			if filed >= 0 {
+				evInfo = links[filed].Info
+			}
 			for _, x := range []struct {
 				read bool
 				info filing.ObjectInfo
 				name string
-			}{{a.err == nil, a.info, "the filing event " + evKey}, {ok, tagInfo, "the tag manifest"}} {
+			}{{filed >= 0, evInfo, "the filing event " + evKey}, {ok, infos[filing.TagManifestFile], "the tag manifest"}} {
 				if x.read && x.info.RetainUntil.IsZero() && !x.info.LegalHold {
 					r.Notes = append(r.Notes, x.name+" has no Object Lock retention (filed by an older recordbot?): "+
 						"whoever may delete object versions could replace it unseen")
 				}
+			}
+			until := filing.RecordLock(r.FiledAt, disposal)
+			shortened := func(path string, info filing.ObjectInfo) {
+				if !info.LegalHold && !info.RetainUntil.IsZero() && info.RetainUntil.Add(lockSlack).Before(until) {
+					problem(Tampered, path, fmt.Sprintf("retention shortened to %s, the record is kept until %s: once that date passes its first version can be removed",
+						info.RetainUntil.UTC().Format(time.RFC3339), until.UTC().Format(time.DateOnly)))
+				}
+			}
+			for path, info := range infos {
+				shortened(path, info)
+			}
+			if filed >= 0 {
+				shortened(evKey, evInfo)
+			}
+			if p.entry != nil && p.entry.lockKnown {
+				shortened(idxKey, filing.ObjectInfo{RetainUntil: p.entry.retain, LegalHold: p.entry.held})
 			}
 		}
 	}
@@ -883,29 +873,67 @@ func (v *Verifier) check(ctx context.Context, p *pkg, locking bool, sem chan str
 			problem(Extra, path, "in the record's folder but in no manifest")
 		}
 	}
-	return v.record(ctx, r, p, disposal, tagSum)
-}
 
-// anchor is a record's filing event as filed.
-type anchor struct {
-	h  *filing.History
-	ev filing.Event
-	// info describes the event's first version as its GET did, lock
-	// included.
-	info filing.ObjectInfo
-	// err is from finding or reading the event (ErrNotExist: missing).
-	err error
-}
-
-// anchor reads the filing event at key as filed; expected is as for
-// eventDays.history.
-func (v *Verifier) anchor(ctx context.Context, key string, events *eventDays, expected bool) anchor {
-	var a anchor
-	a.h, a.err = events.history(ctx, v.Store, key, expected)
-	if a.err == nil {
-		a.info, a.err = readFirstInfo(ctx, v.Store, a.h, &a.ev)
+	// 6. Review decisions and a residual entry: each must be recordbot's.
+	if r.ID != "" {
+		reviews, residual := p.reviews, p.residual
+		if !p.sidesKnown || r.ID != p.id {
+			var err error
+			if reviews, residual, err = v.sidesFrom(ctx, src, r.ID); err != nil {
+				return r, err
+			}
+		}
+		v.checkSides(&r, reviews, residual)
 	}
-	return a
+	return v.record(ctx, r, p, disposal, tagSum, head)
+}
+
+// readEvents reads the audit events of record id that src gives, each as
+// written (its first version); an object gone since it was listed is left
+// out, as is an event of another record.
+func (v *Verifier) readEvents(ctx context.Context, src eventSource, id string, filed time.Time, sem chan struct{}) ([]Link, error) {
+	hs, links, err := src.events(ctx, id, filed)
+	if err != nil {
+		return nil, err
+	}
+	read := make([]Link, len(hs))
+	err = forEach(ctx, len(hs), parallel, func(ctx context.Context, i int) error {
+		sem <- struct{}{}
+		defer func() { <-sem }()
+		l, err := readLink(ctx, v.Store, hs[i])
+		if errors.Is(err, filing.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			// An event the bot could not have written (not JSON, too
+			// large) is kept as an event of no record.
+			if ctx.Err() != nil {
+				return err
+			}
+			l = Link{History: hs[i]}
+		}
+		read[i] = l
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := links[:len(links):len(links)]
+	for _, l := range read {
+		if l.History != nil && l.Event.RecordID == id {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// sidesFrom gives the review decisions and residual entry of record id:
+// from the audit index when there is one, else read.
+func (v *Verifier) sidesFrom(ctx context.Context, src eventSource, id string) ([]sideRef, *sideRef, error) {
+	if a, ok := src.(*auditIndex); ok {
+		return a.sides(ctx, id)
+	}
+	return v.sidesOf(ctx, id)
 }
 
 func (r *Result) sortProblems() {
@@ -918,10 +946,12 @@ func (r *Result) sortProblems() {
 }
 
 // record adds the fixity-check event of r to the audit trail, locked as
-// long as the record.
-func (v *Verifier) record(ctx context.Context, r Result, p *pkg, disposal, tagSum string) (Result, error) {
+// long as the record, signed, and naming head (the latest event of the
+// record that counts) as the event before it. Without a signer it adds
+// none: an unsigned event would later look forged.
+func (v *Verifier) record(ctx context.Context, r Result, p *pkg, disposal, tagSum, head string) (Result, error) {
 	r.sortProblems()
-	if r.ID == "" {
+	if r.ID == "" || v.Signer == nil {
 		return r, nil
 	}
 	out := "pass"
@@ -944,7 +974,7 @@ func (v *Verifier) record(ctx context.Context, r Result, p *pkg, disposal, tagSu
 	}
 	written, err := filing.WriteEvent(ctx, v.Store, v.Signer, filing.Event{
 		Type: "fixity-check", At: now().UTC(), By: v.By, RecordID: r.ID, Key: p.folder,
-		ClassCode: r.ClassCode, TagManifestSHA256: tagSum, Outcome: out, Detail: detail,
+		ClassCode: r.ClassCode, TagManifestSHA256: tagSum, Outcome: out, Detail: detail, Prev: head,
 	}, filing.RecordLock(filed, disposal))
 	if err != nil {
 		return r, fmt.Errorf("record the fixity check: %w", err)

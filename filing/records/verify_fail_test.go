@@ -70,7 +70,7 @@ func TestVerifyStoreFails(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []records.Result
-			err := (&records.Verifier{Store: c.store}).VerifyEach(ctx, func(r records.Result) error {
+			err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: c.store}).VerifyEach(ctx, func(r records.Result) error {
 				got = append(got, r)
 				return nil
 			})
@@ -85,7 +85,7 @@ func TestVerifyStoreFails(t *testing.T) {
 		})
 	}
 	t.Run("by id", func(t *testing.T) {
-		res, err := (&records.Verifier{Store: failingStore{Store: st, fail: transcripts}}).Verify(ctx, ids)
+		res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: failingStore{Store: st, fail: transcripts}}).Verify(ctx, ids)
 		if !errors.Is(err, errUnreachable) || res != nil {
 			t.Errorf("Verify = %v, %v; want no results and the store's error", res, err)
 		}
@@ -100,7 +100,7 @@ func TestVerifyHugeManifest(t *testing.T) {
 	st := storetest.Local(t)
 	s := file(t, service(t, st, nil), spec{title: "Budget"})
 	tamper(t, st, s.Key+filing.ManifestFile, bytes.Repeat([]byte("0"), 65<<20))
-	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
+	res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{s.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestVerifyByIDKeepsOrder(t *testing.T) {
 		ids = append(ids, file(t, svc, spec{title: title}).ID)
 	}
 	ask := []string{ids[4], ids[2], "no-such-record", ids[0], ids[3], ids[1]}
-	res, err := (&records.Verifier{Store: st, Parallel: 3}).Verify(ctx, ask)
+	res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st, Parallel: 3}).Verify(ctx, ask)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestVerifyByShortID(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Local(t)
 	s := file(t, service(t, st, nil), spec{title: "Budget"})
-	res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{filing.ShortID(s.ID)})
+	res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{filing.ShortID(s.ID)})
 	if err != nil {
 		t.Fatal(err)
 	}

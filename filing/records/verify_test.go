@@ -157,7 +157,7 @@ func TestVerify(t *testing.T) {
 				t.Run(tc.name, func(t *testing.T) {
 					s := file(t, svc, spec{title: "Budget " + tc.name, files: map[string][]byte{"minutes.txt": []byte("Minutes: option B was agreed.")}})
 					tc.tamper(t, st, s.Key)
-					v := &records.Verifier{Store: st, By: capture.Person{ID: "officer", DisplayName: "officer"}}
+					v := &records.Verifier{Signer: testSigner, Keys: testKeys, Store: st, By: capture.Person{ID: "officer", DisplayName: "officer"}}
 					res, err := v.Verify(ctx, []string{s.ID, other.ID})
 					if err != nil {
 						t.Fatalf("Verify: %v", err)
@@ -193,7 +193,7 @@ func TestVerify(t *testing.T) {
 				})
 			}
 			t.Run("all", func(t *testing.T) {
-				v := &records.Verifier{Store: st}
+				v := &records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}
 				var last records.Progress
 				v.Progress = func(p records.Progress) { last = p }
 				res, err := v.VerifyAll(ctx)
@@ -219,7 +219,7 @@ func TestVerify(t *testing.T) {
 			t.Run("each stops when told", func(t *testing.T) {
 				stop := errors.New("the officer's terminal went away")
 				calls := 0
-				err := (&records.Verifier{Store: st, Parallel: 2}).VerifyEach(ctx, func(records.Result) error {
+				err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st, Parallel: 2}).VerifyEach(ctx, func(records.Result) error {
 					calls++
 					return stop
 				})
@@ -228,7 +228,7 @@ func TestVerify(t *testing.T) {
 				}
 			})
 			t.Run("unknown id", func(t *testing.T) {
-				res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{"no-such-id"})
+				res, err := (&records.Verifier{Signer: testSigner, Keys: testKeys, Store: st}).Verify(ctx, []string{"no-such-id"})
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
 				}
