@@ -90,6 +90,11 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 		return err
 	}
 	d.Plan, d.AllowUnsigned = plan, *allowUnsigned
+	// The one id rule of every records command: short ids and parts of
+	// ids name records here too.
+	if ids, err = m.resolveIDs(ctx, st, ids); err != nil {
+		return err
+	}
 	if *bypass {
 		if _, ok := st.(*s3.Store); !ok {
 			return errors.New("records dispose: --bypass-governance is for an S3 bucket with Object Lock; the local store has no retention to bypass")
@@ -171,7 +176,15 @@ func (m *Main) printDisposal(st filing.Store, rep *records.Report) {
 	}
 	tw.Flush()
 	if rep.DryRun {
-		fmt.Fprintln(w, "\nDry run: nothing was changed. What would go:")
+		n := 0
+		for _, o := range rep.Records {
+			n += len(o.Objects)
+		}
+		if n == 0 {
+			fmt.Fprintln(w, "\nDry run: nothing was changed, and no object would be deleted.")
+			return
+		}
+		fmt.Fprintf(w, "\nDry run: nothing was changed. What would go (%s):\n", plural(n, "object", "objects"))
 		for _, o := range rep.Records {
 			if len(o.Objects) > 0 {
 				fmt.Fprintf(w, "%s %s:\n", tty(o.ID), short(o.Title, 60))
@@ -182,7 +195,7 @@ func (m *Main) printDisposal(st filing.Store, rep *records.Report) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "\n%d records, %d refused or failed.\n", len(rep.Records), rep.Problems())
+	fmt.Fprintf(w, "\n%s, %d refused or failed.\n", plural(len(rep.Records), "record", "records"), rep.Problems())
 	if rep.CertificateJSON != "" {
 		fmt.Fprintf(w, "Disposal certificate: %s\n                      %s\n", tty(st.Where(rep.CertificateJSON)), tty(st.Where(rep.CertificateCSV)))
 	}
