@@ -142,10 +142,11 @@ func (m *Main) checkAll(ctx context.Context, f *findings) {
 	if m.Config.FilePlan != "" {
 		p, err := filing.LoadPlan(m.Config.FilePlan)
 		if err != nil {
+			// The bot would not start with this plan: the sample plan
+			// is not what it would file under.
 			f.fail("file plan", "%v", err)
-		} else {
-			plan = p
 		}
+		plan = p
 	}
 	if plan != nil {
 		f.ok("file plan", "%s: %d classes to file in", plan.Name, len(plan.Leaves()))
