@@ -281,7 +281,7 @@ func ParsePlan(r io.Reader) (*Plan, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("file plan is empty")
 		}
-		return nil, fmt.Errorf("file plan is not valid YAML: %w", err)
+		return nil, planYAMLError(err)
 	}
 	p := &Plan{Name: strings.TrimSpace(y.Name), byCode: make(map[string]*Class)}
 	var errs []error
@@ -466,4 +466,63 @@ func parseRetention(y yamlRetention) (Retention, error) {
 		return r, fmt.Errorf("retention: period %q is zero; use action destroy with a real period, or review", period)
 	}
 	return r, nil
+}
+
+// yamlWords names the file plan's YAML types for people, with the fields
+// each takes, so that errors never name a Go type.
+var yamlWords = map[string]string{
+	"filing.yamlPlan":       "a file plan (fields: name, markings, default_marking, classes)",
+	"filing.yamlClass":      "a class (fields: code, title, description, retention, markings, default_marking, children)",
+	"[]filing.yamlClass":    "a list of classes (each starting \"- code: ...\")",
+	"filing.yamlRetention":  "a retention rule (fields: period, from, action)",
+	"*filing.yamlRetention": "a retention rule (fields: period, from, action)",
+	"[]string":              "a list",
+	"string":                "text",
+}
+
+// yamlKinds names YAML's node tags for people.
+var yamlKinds = map[string]string{
+	"str": "text", "seq": "a list", "map": "fields", "int": "a number", "float": "a number", "bool": "true or false", "null": "nothing",
+}
+
+var (
+	yamlUnknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)
+	yamlWrongKind    = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	yamlGoType       = regexp.MustCompile(`\*?(\[\])?filing\.yaml[A-Za-z]+`)
+)
+
+// planYAMLError rewrites what the YAML decoder says about a file plan for
+// the person who wrote it: the line, the field and what was expected,
+// never a Go type.
+func planYAMLError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		return fmt.Errorf("file plan is not valid YAML: %s", yamlGoType.ReplaceAllStringFunc(msg, yamlWord))
+	}
+	var msgs []string
+	for _, e := range te.Errors {
+		if m := yamlUnknownField.FindStringSubmatch(e); m != nil {
+			msgs = append(msgs, fmt.Sprintf("line %s: unknown field %q in %s", m[1], m[2], yamlWord(m[3])))
+			continue
+		}
+		if m := yamlWrongKind.FindStringSubmatch(e); m != nil {
+			kind := yamlKinds[m[2]]
+			if kind == "" {
+				kind = m[2]
+			}
+			msgs = append(msgs, fmt.Sprintf("line %s: expected %s, found %s %q", m[1], yamlWord(m[4]), kind, m[3]))
+			continue
+		}
+		msgs = append(msgs, yamlGoType.ReplaceAllStringFunc(e, yamlWord))
+	}
+	return fmt.Errorf("file plan: %s", strings.Join(msgs, "; "))
+}
+
+// yamlWord names the Go type t of the plan's YAML for people.
+func yamlWord(t string) string {
+	if w, ok := yamlWords[t]; ok {
+		return w
+	}
+	return "a value"
 }

@@ -190,3 +190,40 @@ func FuzzParsePlan(f *testing.F) {
 		}
 	})
 }
+
+// Errors in a file plan's YAML speak of lines, fields and what was
+// expected, never of the Go types the plan is read into.
+func TestParsePlanYAMLErrorsForPeople(t *testing.T) {
+	for _, tt := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"misspelt field", "markings: [OFFICIAL]\nclasses:\n  - code: \"1\"\n    titel: A\n    retention: {period: 1y, action: destroy}\n",
+			[]string{"line 4", `unknown field "titel"`, "a class (fields: code, title,"}},
+		{"misspelt retention field", "markings: [OFFICIAL]\nclasses:\n  - code: \"1\"\n    title: A\n    retention: {perod: 1y, action: destroy}\n",
+			[]string{"line 5", `unknown field "perod"`, "a retention rule (fields: period, from, action)"}},
+		{"classes not a list", "markings: [OFFICIAL]\nclasses: finance\n",
+			[]string{"line 2", "expected a list of classes", `found text "finance"`}},
+		{"markings not a list", "markings: OFFICIAL\nclasses: []\n",
+			[]string{"line 1", "expected a list", `found text "OFFICIAL"`}},
+		{"bad indentation", "markings: [OFFICIAL]\nclasses:\n  - code: \"1\"\n   title: A\n",
+			[]string{"line 2", "not valid YAML"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := filing.ParsePlan(strings.NewReader(tt.yaml))
+			if err == nil {
+				t.Fatalf("ParsePlan() = nil error, want one mentioning %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("ParsePlan() error = %q, want it to mention %q", err, w)
+				}
+			}
+			for _, no := range []string{"filing.", "yamlClass", "!!", "unmarshal"} {
+				if strings.Contains(err.Error(), no) {
+					t.Errorf("ParsePlan() error = %q, want it without %q", err, no)
+				}
+			}
+		})
+	}
+}

@@ -89,6 +89,26 @@ func (m *Main) allowUnlocked() bool {
 	return v == "true" || v == "1" || v == "yes"
 }
 
+// requireLock runs, before a command files a record into st, the proof
+// that `check` and `serve` run: an S3 bucket whose Object Lock is not
+// proven enforced is refused, unless RECORDBOT_ALLOW_UNLOCKED=true, and
+// then a warning goes to standard error. The local store has no Object
+// Lock to prove.
+func (m *Main) requireLock(ctx context.Context, st filing.Store) error {
+	if _, lockable := st.(filing.LockProver); !lockable {
+		return nil
+	}
+	ls := m.proveLock(ctx, st)
+	if ls.Protected {
+		return nil
+	}
+	if !m.allowUnlocked() {
+		return fmt.Errorf("nothing filed: %w\nrecordbot will not file records that can be altered; to file anyway (a trial), set RECORDBOT_ALLOW_UNLOCKED=true", ls.Err)
+	}
+	fmt.Fprintf(m.Stderr, "warning: records are NOT protected: %v\n  (filing anyway: RECORDBOT_ALLOW_UNLOCKED=true)\n", ls.Err)
+	return nil
+}
+
 // runCheck runs `bot check`: every check an admin needs before staff use
 // the bot, a line each with what to fix. It exits 1 when any fails.
 func (m *Main) runCheck(ctx context.Context, args []string) error {
@@ -122,10 +142,11 @@ func (m *Main) checkAll(ctx context.Context, f *findings) {
 	if m.Config.FilePlan != "" {
 		p, err := filing.LoadPlan(m.Config.FilePlan)
 		if err != nil {
+			// The bot would not start with this plan: the sample plan
+			// is not what it would file under.
 			f.fail("file plan", "%v", err)
-		} else {
-			plan = p
 		}
+		plan = p
 	}
 	if plan != nil {
 		f.ok("file plan", "%s: %d classes to file in", plan.Name, len(plan.Leaves()))

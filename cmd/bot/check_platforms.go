@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 
 	"github.com/recordbot/recordbot/bot"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
@@ -28,7 +29,32 @@ func (m *Main) checkSlack(ctx context.Context, f *findings) {
 	if c.BotToken == "" && c.ClientID == "" {
 		f.fail("slack", "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (install into workspaces)")
 	}
+	m.checkSlackURL(f)
 	f.add(slackbot.Check(ctx, slackbot.CheckOptions{BotToken: c.BotToken, AppToken: c.AppToken, APIURL: c.APIURL}))
+}
+
+// checkSlackURL checks PUBLIC_URL when Slack must reach the bot through
+// it: in HTTP mode (a signing secret and no app token) for every request,
+// and for installs (a client id) for the OAuth redirect. Slack sends
+// either only to an https:// address.
+func (m *Main) checkSlackURL(f *findings) {
+	c := &m.Config.Slack
+	var why string
+	switch {
+	case c.AppToken == "" && c.SigningSecret != "":
+		why = "Slack's HTTP mode sends every request to it"
+	case c.ClientID != "":
+		why = "Slack sends people back to it after they install the app"
+	default:
+		return // Socket Mode with one workspace: no public address needed
+	}
+	u := m.Config.PublicURL
+	switch {
+	case u == "":
+		f.fail("public url", "PUBLIC_URL is not set: %s; set it to the bot's https:// address", why)
+	case !strings.HasPrefix(strings.ToLower(u), "https://"):
+		f.fail("public url", "PUBLIC_URL %s is not HTTPS: %s, and Slack only uses https:// addresses; put a reverse proxy with TLS in front of the bot (README, HTTPS)", u, why)
+	}
 }
 
 // checkMattermost checks the Mattermost configuration, when there is one.

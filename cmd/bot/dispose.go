@@ -90,6 +90,11 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 		return err
 	}
 	d.Plan, d.AllowUnsigned = plan, *allowUnsigned
+	// The one id rule of every records command: short ids and parts of
+	// ids name records here too.
+	if ids, err = m.resolveIDs(ctx, st, ids); err != nil {
+		return err
+	}
 	if *bypass {
 		if _, ok := st.(*s3.Store); !ok {
 			return errors.New("records dispose: --bypass-governance is for an S3 bucket with Object Lock; the local store has no retention to bypass")
@@ -176,7 +181,15 @@ func (m *Main) printDisposal(st filing.Store, rep *records.Report) {
 	}
 	tw.Flush()
 	if rep.DryRun {
-		fmt.Fprintln(w, "\nDry run: nothing was changed. What would go:")
+		n := 0
+		for _, o := range rep.Records {
+			n += len(o.Objects)
+		}
+		if n == 0 {
+			fmt.Fprintln(w, "\nDry run: nothing was changed, and no object would be deleted.")
+			return
+		}
+		fmt.Fprintf(w, "\nDry run: nothing was changed. What would go (%s):\n", plural(n, "object", "objects"))
 		for _, o := range rep.Records {
 			if len(o.Objects) > 0 {
 				fmt.Fprintf(w, "%s %s:\n", tty(o.ID), short(o.Title, 60))
@@ -193,7 +206,7 @@ func (m *Main) printDisposal(st filing.Store, rep *records.Report) {
 			tampered++
 		}
 	}
-	fmt.Fprintf(w, "\n%d records, %d refused or failed.\n", len(rep.Records), rep.Problems()-tampered)
+	fmt.Fprintf(w, "\n%s, %d refused or failed.\n", plural(len(rep.Records), "record", "records"), rep.Problems()-tampered)
 	if tampered > 0 {
 		fmt.Fprintf(w, "%s TAMPERED: objects recordbot did not write name them (see DETAIL); nothing was done to them. "+
 			"Tell whoever administers the store, and run `bot records verify` on them.\n", plural(tampered, "record", "records"))

@@ -50,6 +50,9 @@ func (m *Main) runFile(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := m.requireLock(ctx, store); err != nil {
+		return err
+	}
 	signer, err := m.signer()
 	if err != nil {
 		return usageError(err)

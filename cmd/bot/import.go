@@ -141,6 +141,11 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		return fmt.Errorf("nothing filed: %w", err)
 	}
 	defer closer.Close()
+	// The store is proven only now, so that a refused export leaves
+	// nothing in it, not even the proof's canary.
+	if err := m.requireLock(ctx, store); err != nil {
+		return err
+	}
 
 	req.ID = uuid.NewSHA1(importNamespace, []byte(th.Provenance.FileSHA256+"\n"+req.ClassCode+"\n"+req.Title)).String()
 	req.Thread = capture.Ref{Platform: th.Platform, WorkspaceID: th.Workspace.ID, ChannelID: th.Channel.ID, ThreadID: th.ThreadID}

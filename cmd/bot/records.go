@@ -54,6 +54,33 @@ func (m *Main) runRecords(ctx context.Context, args []string) error {
 		return nil
 	}
 	cmd, args := args[0], args[1:]
+	err := m.recordsCommand(ctx, cmd, args)
+	if errors.Is(err, records.ErrNoRecord) && !strings.Contains(err.Error(), records.IDRule) {
+		err = fmt.Errorf("%w (%s)", err, records.IDRule)
+	}
+	return err
+}
+
+// resolveIDs turns the record ids people typed (full ids, short ids, or
+// parts of ids) into full ids, by records.Resolve; a part that is too
+// short or names more than one record stops the command.
+func (m *Main) resolveIDs(ctx context.Context, st filing.Store, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return ids, nil
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		full, err := records.Resolve(ctx, st, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = full
+	}
+	return out, nil
+}
+
+// recordsCommand runs the records command cmd with its args.
+func (m *Main) recordsCommand(ctx context.Context, cmd string, args []string) error {
 	switch cmd {
 	case "ls", "list":
 		return m.recordsList(ctx, args)
@@ -304,9 +331,9 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFILED\tCLASS\tTITLE\tMARKING\tFILED BY")
+	fmt.Fprintln(tw, "ID\tSHORT ID\tFILED\tCLASS\tTITLE\tMARKING\tFILED BY")
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", tty(e.ID), e.FiledAt.UTC().Format(time.DateOnly), tty(e.ClassCode),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", tty(e.ID), tty(filing.ShortID(e.ID)), e.FiledAt.UTC().Format(time.DateOnly), tty(e.ClassCode),
 			short(e.Title, 60), tty(e.Marking), tty(e.FiledBy.Name()))
 	}
 	tw.Flush()
@@ -474,6 +501,9 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	}
 	st, _, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
+		return err
+	}
+	if ids, err = m.resolveIDs(ctx, st, ids); err != nil {
 		return err
 	}
 	limits, err := records.Limitation(ctx, st)

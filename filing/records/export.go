@@ -319,6 +319,20 @@ func EventsOf(ctx context.Context, st filing.Store, ids []string) (map[string][]
 	return out, nil
 }
 
+// ErrNoHistory is returned by Export for a record whose audit history
+// cannot be read whole: a copy without its provenance is not exported.
+var ErrNoHistory = errors.New("audit history incomplete")
+
+// hasFiled reports whether evs holds the record's filing event.
+func hasFiled(evs []filing.Event) bool {
+	for _, ev := range evs {
+		if ev.Type == "filed" {
+			return true
+		}
+	}
+	return false
+}
+
 // ExportResult says what an export wrote.
 type ExportResult struct {
 	// Out is the tar file or folder written.
@@ -352,7 +366,12 @@ func Export(ctx context.Context, st filing.Store, signer *filing.Signer, ids []s
 		return nil, errors.New("export: no record ids")
 	}
 	var entries []filing.IndexEntry
+	var full []string // the records' full ids, whatever form each was given in
 	for _, id := range ids {
+		id, err := Resolve(ctx, st, id)
+		if err != nil {
+			return nil, err
+		}
 		e, _, err := Locate(ctx, st, id)
 		if err != nil {
 			if res, rerr := ResidualOf(ctx, st, nil, id); rerr == nil {
@@ -361,10 +380,17 @@ func Export(ctx context.Context, st filing.Store, signer *filing.Signer, ids []s
 			return nil, err
 		}
 		entries = append(entries, e)
+		full = append(full, e.ID)
 	}
-	evs, err := EventsOf(ctx, st, ids)
+	evs, err := EventsOf(ctx, st, full)
 	if err != nil {
 		return nil, err
+	}
+	for _, e := range entries {
+		if !hasFiled(evs[e.ID]) {
+			return nil, fmt.Errorf("record %s: its filing event (%s) is not in the audit trail, so its history cannot be exported whole: %w",
+				e.ID, st.Where(FiledEventKey(e)), ErrNoHistory)
+		}
 	}
 	pkgs := make([]*copyPlan, len(entries))
 	names := map[string]bool{}

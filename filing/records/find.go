@@ -34,26 +34,28 @@ type Unsearched struct {
 
 // Find returns the records that pass f and whose title, participants
 // (display and real names), filer, channel or transcript
-// (data/transcript.txt) contain text, ignoring case, and the records whose
+// (data/transcript.txt) contain text, ignoring case, accents and width,
+// or, when text is a phone number, that number however it is spaced and
+// prefixed ("+44", "0044" or a trunk "0"), and the records whose
 // transcript could not be read (missing, or a read error): those were
 // searched by their index entry only. It reads the index and every
 // candidate's transcript, each as filed: one GET per record, and a listing
 // and a GET of each transcript, in parallel.
 func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, []Unsearched, error) {
-	needle := strings.ToLower(strings.TrimSpace(text))
-	if needle == "" {
+	if strings.TrimSpace(text) == "" {
 		return nil, nil, errors.New("nothing to find: give a word or phrase")
 	}
 	entries, err := List(ctx, st, f)
 	if err != nil {
 		return nil, nil, err
 	}
+	needle := newMatcher(text)
 	hits := make([]*Hit, len(entries))
 	unsearched := make([]*Unsearched, len(entries))
 	err = forEach(ctx, len(entries), parallel, func(ctx context.Context, i int) error {
 		e := entries[i]
 		h := &Hit{IndexEntry: e, Where: st.Where(e.Key)}
-		has := func(s string) bool { return strings.Contains(strings.ToLower(s), needle) }
+		has := needle.match
 		if has(e.Title) {
 			h.Matched = append(h.Matched, "title")
 		}
@@ -108,8 +110,8 @@ func Find(ctx context.Context, st filing.Store, text string, f Filter) ([]Hit, [
 }
 
 // grep returns the first line of the object at key, as filed (its first
-// version), containing needle (lower case), trimmed and shortened, or "".
-func grep(ctx context.Context, st filing.Store, key, needle string) (string, error) {
+// version), that needle matches, trimmed and shortened, or "".
+func grep(ctx context.Context, st filing.Store, key string, needle matcher) (string, error) {
 	rc, _, err := filing.OpenFirst(ctx, st, key)
 	if err != nil {
 		return "", err
@@ -119,7 +121,7 @@ func grep(ctx context.Context, st filing.Store, key, needle string) (string, err
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if i := strings.Index(strings.ToLower(line), needle); i >= 0 {
+		if needle.match(line) {
 			return shorten(strings.TrimSpace(line), 160), nil
 		}
 	}

@@ -3,6 +3,7 @@ package records_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,6 +77,37 @@ func TestShowShortID(t *testing.T) {
 			}
 			if _, err := records.Show(ctx, st, "00000000"); !errors.Is(err, records.ErrNoRecord) {
 				t.Errorf("Show(unknown short id) error = %v, want ErrNoRecord", err)
+			}
+		})
+	}
+}
+
+// FOI searches find what people type: names without their accents, and
+// phone numbers however they are spaced and prefixed, in titles,
+// participants and transcripts.
+func TestFindFoldsAccentsAndPhoneNumbers(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			svc := service(t, st, nil)
+			r := file(t, svc, spec{title: "Call with Zoë about the Café", people: []string{"Chloé", "bob"},
+				texts: []string{"Ring me on +44 7700 900123 after six.", "Agreed."}})
+			for _, c := range []struct{ query, matched string }{
+				{"chloe", "participant"},
+				{"CHLOE", "participant"},
+				{"zoe", "title"},
+				{"ｃａｆｅ", "title"},
+				{"+447700900123", "transcript"},
+				{"00447700900123", "transcript"},
+				{"07700 900 123", "transcript"},
+			} {
+				hits, not, err := records.Find(ctx, st, c.query, records.Filter{})
+				if err != nil || len(not) > 0 {
+					t.Fatalf("Find(%q) = _, %v, %v", c.query, not, err)
+				}
+				if len(hits) != 1 || hits[0].ID != r.ID || !slices.Contains(hits[0].Matched, c.matched) {
+					t.Errorf("Find(%q) = %+v, want %s found in its %s", c.query, hits, r.ID, c.matched)
+				}
 			}
 		})
 	}

@@ -32,37 +32,78 @@ func CheckLayout(ctx context.Context, st filing.Store) error {
 		strings.TrimSuffix(filing.AuditPrefix, "/"), ErrNoLayout)
 }
 
-// ErrAmbiguous is returned for a short id that more than one record has.
-var ErrAmbiguous = errors.New("more than one record has this short id")
+// ErrAmbiguous is returned for a short id or part of an id that more than
+// one record has.
+var ErrAmbiguous = errors.New("more than one record has this id")
 
-// Resolve turns what a person typed into a record id: a full record id is
-// returned as it is; a short id (the last 8 characters of the id, without
-// dashes, that ends every record folder's name) is looked up in the index.
-// An unknown short id matches ErrNoRecord, one shared by two records
-// ErrAmbiguous.
+// MinIDPart is the fewest characters of a record id that Resolve looks up.
+const MinIDPart = 8
+
+// IDRule says, for people, what names a record.
+const IDRule = "give the full record id, the short id shown by `bot records ls` (the 8 characters that end the record's folder name), or at least 8 characters from the start or end of the id"
+
+// Resolve turns what a person typed into a record id. A full record id is
+// returned as it is; otherwise any part of an id of at least MinIDPart
+// characters that starts or ends it (case and dashes ignored) is looked up
+// in the index: the short id (the last 8 characters of the id without
+// dashes, that ends every record folder's name) is one such part. A part
+// no indexed record has is returned as typed, for Locate to look for a
+// record without an index entry. A part shorter than MinIDPart matches
+// ErrNoRecord; one that more than one record has, ErrAmbiguous, naming
+// them.
 func Resolve(ctx context.Context, st filing.Store, id string) (string, error) {
 	id = strings.TrimSpace(id)
-	if len(id) != 8 || strings.Contains(id, "-") {
+	if isFullID(id) {
 		return id, nil
 	}
-	want := strings.ToLower(id)
+	want := strings.ToLower(strings.ReplaceAll(id, "-", ""))
+	if len(want) < MinIDPart {
+		return "", fmt.Errorf("record %q: too short to name a record (%s): %w", id, IDRule, ErrNoRecord)
+	}
 	var found []string
 	for h, err := range filing.Histories(ctx, st, filing.IndexPrefix) {
 		if err != nil {
 			return "", fmt.Errorf("list the index: %w", err)
 		}
 		full, ok := strings.CutSuffix(strings.TrimPrefix(h.Key, filing.IndexPrefix), ".json")
-		if ok && strings.ToLower(filing.ShortID(full)) == want {
+		if !ok {
+			continue
+		}
+		if full == id {
+			return id, nil
+		}
+		f := strings.ToLower(strings.ReplaceAll(full, "-", ""))
+		if strings.HasPrefix(f, want) || strings.HasSuffix(f, want) {
 			found = append(found, full)
 		}
 	}
 	switch len(found) {
 	case 0:
-		// It may still be a record without an index entry, or an id that
-		// happens to be 8 characters long: Locate walks records/.
+		// It may still be a record without an index entry: Locate
+		// walks records/ for its short id.
 		return id, nil
 	case 1:
 		return found[0], nil
 	}
-	return "", fmt.Errorf("short id %q: records %s: %w", id, strings.Join(found, ", "), ErrAmbiguous)
+	return "", fmt.Errorf("%q names %d records (%s): give more of the id: %w", id, len(found), strings.Join(found, ", "), ErrAmbiguous)
+}
+
+// isFullID reports whether id has the form of a record id: a UUID.
+func isFullID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i, c := range id {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
