@@ -341,6 +341,8 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 		case rm.h.ios && systemText(rm.text):
 			// iOS writes its notices under the chat's name.
 			m.Subtype = subtypeSystem
+			lr.ledger.Headers--
+			lr.ledger.System++
 			if groupName == "" {
 				groupName = trimMarks(rm.author)
 			}
