@@ -38,6 +38,12 @@ type Received struct {
 	// Media are the media files in the export; Omitted those it names
 	// but does not hold (exported without media, or missing).
 	Media, Omitted int
+	// NotUnderstood counts the lines of the chat text that were not
+	// understood: part of no message, listed in the record.
+	NotUnderstood int
+	// MayBeCut is the message limit of WhatsApp's exports the export is
+	// at (10,000 or 40,000), when it is: the chat may be longer.
+	MayBeCut int
 }
 
 // ReceiveError is why a file sent to the bot was not kept: Tell is what
@@ -95,6 +101,9 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 		return Received{}, &ReceiveError{Tell: "Sorry, I could not keep the file. Please send it again.", Why: "could not keep an export", Err: err}
 	}
 	rec := Received{Upload: up, Messages: len(th.Messages)}
+	if l := th.Provenance.Ledger; l != nil {
+		rec.NotUnderstood, rec.MayBeCut = l.NotUnderstood, l.MayBeCut
+	}
 	for _, m := range th.Messages { // not th.Files(): that has the export itself too
 		for _, f := range m.Files {
 			if f.Error != "" {
@@ -115,5 +124,24 @@ func (r Received) Summary(m Markup) string {
 	if r.Omitted > 0 {
 		text += fmt.Sprintf(" (%d more not in the export)", r.Omitted)
 	}
-	return text + fmt.Sprintf(". Times are read as %s (%s).", r.TimeZone, r.TimeZoneBasis)
+	text += "."
+	switch {
+	case r.NotUnderstood == 1:
+		text += " 1 line of the chat was not understood: it is part of no message, and the record lists it."
+	case r.NotUnderstood > 1:
+		text += fmt.Sprintf(" %d lines of the chat were not understood: they are part of no message, and the record lists them.", r.NotUnderstood)
+	}
+	if r.MayBeCut > 0 {
+		text += fmt.Sprintf(" It holds about %s messages, where WhatsApp stops an export without saying so: the chat may be longer than this export.", thousands(r.MayBeCut))
+	}
+	return text + fmt.Sprintf(" Times are read as %s (%s).", r.TimeZone, r.TimeZoneBasis)
+}
+
+// thousands writes n with commas between its thousands: 40,000.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,35 @@ func TestReceiveRefusesWithoutLoggingTheFile(t *testing.T) {
 	}
 	if _, err := k.Get(context.Background(), "x"); !errors.Is(err, capture.ErrNotFound) {
 		t.Errorf("Get() = %v after a refused file", err)
+	}
+}
+
+// The answer to an export says how many of its lines were not
+// understood, and when it holds as many messages as WhatsApp puts in an
+// export at most, that the chat may be longer.
+func TestReceiveTellsLinesNotUnderstoodAndCut(t *testing.T) {
+	ctx := context.Background()
+	k := receiver(t)
+	text := "13/06/2023, 10:00 - Alice: Morning\n13/06/2023, 25:01 - Bob: unreadable\nstill Bob's\n13/06/2023, 10:05 - Carol:\n"
+	rec, err := k.Receive(ctx, strings.NewReader(text), int64(len(text)), sent("U1"))
+	if err != nil {
+		t.Fatalf("Receive() = %v", err)
+	}
+	want := "WhatsApp chat " + rec.ChatName + ": 2 messages, 0 media files. 2 lines of the chat were not understood: they are part of no message, and the record lists them. Times are read as UTC (test zone)."
+	if rec.NotUnderstood != 2 || rec.Messages != 2 || rec.Summary(bot.Plain{}) != want {
+		t.Errorf("Receive() = %+v, Summary() = %q; want 2 messages, 2 lines not understood, %q", rec, rec.Summary(bot.Plain{}), want)
+	}
+
+	var b strings.Builder
+	start := time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC)
+	for i := range 40_000 {
+		fmt.Fprintf(&b, "%s - Alice: message %d\n", start.Add(time.Duration(i)*time.Minute).Format("02/01/2006, 15:04"), i)
+	}
+	rec, err = k.Receive(ctx, strings.NewReader(b.String()), int64(b.Len()), sent("U1"))
+	if err != nil {
+		t.Fatalf("Receive() = %v", err)
+	}
+	if got := rec.Summary(bot.Plain{}); rec.MayBeCut != 40_000 || !strings.Contains(got, "It holds about 40,000 messages, where WhatsApp stops an export without saying so: the chat may be longer than this export.") {
+		t.Errorf("Summary() = %q, want it to say the export may be cut short", got)
 	}
 }

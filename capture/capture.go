@@ -87,9 +87,64 @@ type Provenance struct {
 	// Notes are other facts about the file for people, such as files in
 	// it that no message names.
 	Notes []string `json:"notes,omitempty"`
+	// Ledger accounts for every line of the chat text the file holds:
+	// how each was read, and each line that was not understood.
+	Ledger *Ledger `json:"ledger,omitempty"`
 	// Original is the supplied file itself, kept in the record byte for
 	// byte; filing gives it its Path and SHA256.
 	Original *File `json:"original,omitempty"`
+}
+
+// Ledger accounts for every line of a supplied chat text: each is the
+// header of a message, a continuation of the message above it, a system
+// line, a blank line before the first message, or not understood. The
+// counts add up to Lines.
+type Ledger struct {
+	// Lines is the number of lines of the chat text.
+	Lines int `json:"lines"`
+	// Headers are lines that start a message with an author.
+	Headers int `json:"message_headers"`
+	// Continuations are lines that continue the message above them.
+	Continuations int `json:"continuations"`
+	// System are lines of the platform's own notices, without an author.
+	System int `json:"system_lines"`
+	// Blank are empty lines before the first message.
+	Blank int `json:"blank,omitempty"`
+	// NotUnderstood counts the lines that could not be read: a line that
+	// starts with a date and time but not as a message does, and the
+	// lines that continue it. None of them is part of any message.
+	NotUnderstood int `json:"not_understood"`
+	// Unread lists the lines not understood, with their number and
+	// text. It is kept in the snapshot (data/thread.json); record.json
+	// keeps the counts only (see Provenance.Counts).
+	Unread []LedgerLine `json:"not_understood_lines,omitempty"`
+	// MayBeCut is set when the export holds as many messages as WhatsApp
+	// puts in an export at most (about 10,000 with media, 40,000
+	// without): the chat may hold more than the export. It is that limit.
+	MayBeCut int `json:"may_be_cut_at,omitempty"`
+}
+
+// LedgerLine is a line of a chat text that was not understood.
+type LedgerLine struct {
+	// Line is its number, from 1.
+	Line int `json:"line"`
+	// Text is the line as written.
+	Text string `json:"text"`
+	// Why says why it was not understood.
+	Why string `json:"why"`
+}
+
+// Counts returns p with its ledger's counts but without the lines not
+// understood, whose text belongs in the snapshot, not in the record's
+// metadata. It returns p itself when there are none.
+func (p *Provenance) Counts() *Provenance {
+	if p == nil || p.Ledger == nil || len(p.Ledger.Unread) == 0 {
+		return p
+	}
+	c, l := *p, *p.Ledger
+	l.Unread = nil
+	c.Ledger = &l
+	return &c
 }
 
 // Provenance kinds.
@@ -166,7 +221,9 @@ type Message struct {
 
 // Edit marks a message changed after it was posted.
 type Edit struct {
-	At time.Time `json:"at"`
+	// At is when it was changed; zero when the platform does not say (a
+	// WhatsApp export marks an edited message without the time).
+	At time.Time `json:"at,omitzero"`
 	By string    `json:"by,omitempty"`
 }
 

@@ -186,3 +186,21 @@ func exportedTypes(pkg *types.Package) [][2]string {
 	}
 	return out
 }
+
+// Counts keeps a ledger's counts and drops the lines it lists, leaving
+// the provenance it was called on as it was.
+func TestProvenanceCounts(t *testing.T) {
+	p := &capture.Provenance{Kind: capture.UserExport, Ledger: &capture.Ledger{Lines: 3, Headers: 2, NotUnderstood: 1,
+		Unread: []capture.LedgerLine{{Line: 2, Text: "01/02/2023, 25:00 - x: y", Why: "bad time"}}}}
+	c := p.Counts()
+	if c.Ledger.NotUnderstood != 1 || c.Ledger.Lines != 3 || c.Ledger.Unread != nil {
+		t.Errorf("Counts().Ledger = %+v, want the counts without the lines", *c.Ledger)
+	}
+	if len(p.Ledger.Unread) != 1 {
+		t.Errorf("Counts() changed the provenance it was called on: %+v", *p.Ledger)
+	}
+	var none *capture.Provenance
+	if none.Counts() != nil {
+		t.Errorf("(*capture.Provenance)(nil).Counts() != nil")
+	}
+}

@@ -598,7 +598,7 @@ func (f *filer) record(fl *filing, t *capture.Thread) *Record {
 		FiledBy: req.RequestedBy, FiledAt: fl.filed, CapturedAt: t.CapturedAt.UTC(), Via: req.Via,
 		ThreadStart: first.UTC(), ThreadEnd: last.UTC(), Participants: t.Participants(),
 		Source:    Source{Platform: t.Platform, Workspace: t.Workspace, Channel: t.Channel, ThreadID: t.ThreadID, Permalink: t.Permalink, ReadAs: t.ReadAs},
-		Retention: ret, Marking: req.Marking, Messages: len(t.Messages), Provenance: t.Provenance,
+		Retention: ret, Marking: req.Marking, Messages: len(t.Messages), Provenance: t.Provenance.Counts(),
 		Events: []Event{{ID: req.ID, Type: "filed", At: fl.filed, By: req.RequestedBy, RecordID: req.ID, Key: fl.key,
 			ClassCode: c.Code, RequestID: req.ID, Source: req.Via, Agent: Agent}},
 	}

@@ -572,7 +572,9 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 	w.SetFont("go", "", 8.5)
 	w.SetTextColor(90, 90, 90)
 	when := "  " + stamp(m.Time, w.tz)
-	if m.Edited != nil {
+	if m.Edited != nil && m.Edited.At.IsZero() {
+		when += "  · edited"
+	} else if m.Edited != nil {
 		when += "  · edited " + stamp(m.Edited.At, w.tz)
 	}
 	w.Write(5, when)

@@ -198,7 +198,7 @@ a{color:inherit}
 </dl>
 <ol class="messages">
 {{range .Thread.Messages}}<li class="msg{{if eq .Position 0}} root{{end}}" id="m{{.Position}}">
-<div class="head"><span class="author">{{.Author.Name}}</span>{{if .Author.Bot}} <span class="bot">bot</span>{{end}}{{if and .Author.RealName (ne .Author.RealName .Author.DisplayName)}} · {{.Author.RealName}}{{end}} · <time datetime="{{.Time.UTC.Format "2006-01-02T15:04:05Z07:00"}}">{{stamp .Time $.TZ}}</time>{{with .Edited}} <span class="edited">edited {{stamp .At $.TZ}}</span>{{end}}</div>
+<div class="head"><span class="author">{{.Author.Name}}</span>{{if .Author.Bot}} <span class="bot">bot</span>{{end}}{{if and .Author.RealName (ne .Author.RealName .Author.DisplayName)}} · {{.Author.RealName}}{{end}} · <time datetime="{{.Time.UTC.Format "2006-01-02T15:04:05Z07:00"}}">{{stamp .Time $.TZ}}</time>{{with .Edited}} <span class="edited">edited{{if not .At.IsZero}} {{stamp .At $.TZ}}{{end}}</span>{{end}}</div>
 <div class="text">{{.ReadableText}}</div>
 {{if .Files}}<ul class="files">{{range .Files}}<li>{{if and .Path (inline .)}}<a href="{{rel .Path}}"><img src="{{rel .Path}}" alt="{{.Name}}"></a><br>{{end}}{{if .Path}}<a href="{{rel .Path}}">{{.Name}}</a> ({{size .Size}}{{with .MIMEType}}, {{.}}{{end}}){{else}}<span class="missing">{{.Name}}: not captured{{with .Error}} ({{.}}){{end}}</span>{{end}}</li>{{end}}</ul>{{end}}
 {{if .Reactions}}<ul class="reactions">{{range .Reactions}}<li title="{{words .Emoji}}">{{emoji .Emoji}} <span class="rw">{{words .Emoji}}</span> × {{.Count}}{{with .Users}} ({{names .}}){{end}}</li>{{end}}</ul>{{end}}
@@ -308,7 +308,9 @@ func renderText(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) 
 			b.WriteString(" (bot)")
 		}
 		fmt.Fprintf(b, " — %s", stamp(m.Time, tz))
-		if m.Edited != nil {
+		if m.Edited != nil && m.Edited.At.IsZero() {
+			fmt.Fprint(b, " (edited)")
+		} else if m.Edited != nil {
 			fmt.Fprintf(b, " (edited %s)", stamp(m.Edited.At, tz))
 		}
 		b.WriteString("\n")

@@ -18,6 +18,12 @@ type header struct {
 	am, pm         bool
 	// ios is set for the bracketed form "[date, time] ...".
 	ios bool
+	// bare is set for a form with neither brackets nor a dash: only an
+	// author after it makes the line a header.
+	bare bool
+	// odd is set for a 12-hour clock whose hour is 0 or above 12, read
+	// as a 24-hour time.
+	odd bool
 	// rest is what follows the header: "Author: text" or a system text.
 	rest string
 }
@@ -123,9 +129,14 @@ func (c *scanner) prefix(p string) bool {
 //	31.12.22, 11:40 - Alice: Hello                dotted locales
 //	31/12/2022 à 11:40 - Alice: Hello             a word between date and time
 //	2022-12-31 11:40 - Alice: Hello               year first
+//	13. 6. 2018. 21:25:15 Alice: Hello            dotted with spaces, no dash
+//	13.06.18 21.25.15: Alice: Hello               dotted time, a colon
 //
-// with any direction marks before it. It reports false for a line that
-// does not start with a header: a continuation of the message before.
+// with any direction marks or byte-order mark before it. The last two
+// forms carry no bracket or dash to tell a header from text, so a line in
+// them is a header only when an author follows (h.bare). A 12-hour clock
+// whose hour is 0 or above 12 is read as the 24-hour time it must be
+// (h.odd). It reports false for a line that does not start with a header.
 func parseHeader(line string) (header, bool) {
 	var h header
 	c := scanner{s: line}
@@ -144,8 +155,14 @@ func parseHeader(line string) (header, bool) {
 		return h, false
 	}
 	c.i++
+	if sep == '.' {
+		c.byte(' ') // "13. 6. 2018."
+	}
 	if h.f[1], h.w[1], ok = c.num(2); !ok || !c.byte(sep) {
 		return h, false
+	}
+	if sep == '.' {
+		c.byte(' ')
 	}
 	if h.f[2], h.w[2], ok = c.num(4); !ok {
 		return h, false
@@ -153,8 +170,9 @@ func parseHeader(line string) (header, bool) {
 	if sep == '.' {
 		c.byte('.') // "31.12.2022." in some locales
 	}
-	// Between date and time: ", ", " ", or a word ("à", "um", "klo").
-	comma := c.byte(',')
+	// Between date and time: ", ", " ", or a word ("à", "um", "klo");
+	// Arabic writes its own comma, U+060C.
+	comma := c.byte(',') || c.prefix("\u060c")
 	if c.skip(isSpace) == 0 && !comma {
 		return h, false
 	}
@@ -187,32 +205,39 @@ func parseHeader(line string) (header, bool) {
 			h.sec = 0
 		}
 	}
-	// AM/PM, after a space, a no-break space or U+202F.
+	// AM/PM, after a space, a no-break space or U+202F, and followed by
+	// no letter (an author may be called Amelia). Arabic writes ص and م
+	// (seen in Arabic exports read by other parsers: search excerpts
+	// 71001239046, 68487488857).
 	save := c.i
 	c.skip(isSpace)
 	switch {
-	case c.prefix("AM"), c.prefix("am"), c.prefix("a.m."), c.prefix("a. m."), c.prefix("a.\u00a0m."), c.prefix("a.\u202fm."):
+	case c.word("AM"), c.word("am"), c.word("a.m."), c.word("a. m."), c.word("a.\u00a0m."), c.word("a.\u202fm."), c.word("\u0635"):
 		h.am = true
-	case c.prefix("PM"), c.prefix("pm"), c.prefix("p.m."), c.prefix("p. m."), c.prefix("p.\u00a0m."), c.prefix("p.\u202fm."):
+	case c.word("PM"), c.word("pm"), c.word("p.m."), c.word("p. m."), c.word("p.\u00a0m."), c.word("p.\u202fm."), c.word("\u0645"):
 		h.pm = true
 	default:
 		c.i = save
 	}
-	if h.ios {
+	afterClock := c.i
+	switch {
+	case h.ios:
 		if !c.byte(']') {
 			return h, false
 		}
 		c.byte(' ')
-	} else {
-		if c.skip(isSpace) == 0 {
-			return h, false
-		}
-		if !c.byte('-') && !c.prefix("\u2013") {
-			return h, false
-		}
+	case c.skip(isSpace) > 0 && (c.byte('-') || c.prefix("\u2013")):
 		if !c.byte(' ') && c.i < len(c.s) {
 			return h, false
 		}
+	default:
+		// "13. 6. 2018. 21:25:15 Alice: …" or "13.06.18 21.25.15: Alice: …"
+		c.i = afterClock
+		c.byte(':')
+		if c.skip(isSpace) == 0 {
+			return h, false
+		}
+		h.bare = true
 	}
 	h.rest = c.s[c.i:]
 	if !h.valid() {
@@ -221,10 +246,26 @@ func parseHeader(line string) (header, bool) {
 	return h, true
 }
 
-// valid checks the ranges a date and time can have in some order.
+// word moves past w if s continues with it and no letter follows.
+func (c *scanner) word(w string) bool {
+	if !strings.HasPrefix(c.s[c.i:], w) {
+		return false
+	}
+	if r, _ := utf8.DecodeRuneInString(c.s[c.i+len(w):]); unicode.IsLetter(r) {
+		return false
+	}
+	c.i += len(w)
+	return true
+}
+
+// valid checks the ranges a date and time can have in some order. A
+// 12-hour clock whose hour is 0 or 13 to 23 is taken as the 24-hour time
+// it can only be, and marked odd.
 func (h *header) valid() bool {
 	if h.am || h.pm {
-		if h.hour < 1 || h.hour > 12 {
+		if h.hour == 0 || h.hour > 12 && h.hour <= 23 {
+			h.odd = true
+		} else if h.hour > 12 {
 			return false
 		}
 	} else if h.hour > 23 {
@@ -247,6 +288,7 @@ func (h *header) valid() bool {
 func (h *header) clock() (hour, min, sec int) {
 	hour = h.hour
 	switch {
+	case h.odd:
 	case h.am && hour == 12:
 		hour = 0
 	case h.pm && hour < 12:
@@ -255,15 +297,63 @@ func (h *header) clock() (hour, min, sec int) {
 	return hour, h.min, h.sec
 }
 
+// looksLikeHeader reports whether a line that parseHeader did not read
+// starts as a message line does, with a date and then a time ("31/12/2022
+// 11:40", "[2022.12.31 11.40"): such a line is never taken as text of the
+// message above it.
+func looksLikeHeader(line string) bool {
+	c := scanner{s: line}
+	c.skip(isMark)
+	c.byte('[')
+	c.skip(isMark)
+	for i := range 3 {
+		if _, _, ok := c.num(4); !ok {
+			return false
+		}
+		if i == 2 {
+			break
+		}
+		if c.i >= len(c.s) || (c.s[c.i] != '/' && c.s[c.i] != '.' && c.s[c.i] != '-') {
+			return false
+		}
+		c.i++
+		c.skip(isSpace)
+	}
+	// A time within the next few characters: 1-2 digits, ':' or '.', 2 digits.
+	rest := c.s[c.i:min(len(c.s), c.i+24)]
+	for i := 0; i < len(rest); i++ {
+		if rest[i] < '0' || rest[i] > '9' || (i > 0 && rest[i-1] >= '0' && rest[i-1] <= '9') {
+			continue
+		}
+		j := i
+		for j < len(rest) && j-i < 2 && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		if j+2 < len(rest) && (rest[j] == ':' || rest[j] == '.') && isDigit(rest[j+1]) && isDigit(rest[j+2]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
 // splitAuthor splits "Author: text" into author and text. A line without
 // an author (a system line: "Alice added Bob", the encryption notice)
 // returns ok false. What stands before the first ": " is an author only
 // when it could be a name: short, one line, no quotation marks (a subject
-// changed to "Q3: plans" is not a name).
+// changed to "Q3: plans" is not a name). "Author:" with nothing after it
+// is an author's message without text: how Android writes a view-once
+// photo.
 func splitAuthor(rest string) (author, text string, ok bool) {
 	i := strings.Index(rest, ": ")
 	if i <= 0 {
-		return "", rest, false
+		a, found := strings.CutSuffix(strings.TrimRightFunc(rest, isMark), ":")
+		if !found || strings.Contains(a, ":") {
+			return "", rest, false
+		}
+		i = len(a)
+		rest = a + ": "
 	}
 	a := rest[:i]
 	if len(a) > 120 || strings.ContainsAny(a, "\"\u201c\u201d\u00ab\u00bb") || trimMarks(a) == "" {

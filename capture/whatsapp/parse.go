@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/recordbot/recordbot/capture"
 )
 
 // DateOrder is the order of day, month and year in an export's dates,
@@ -55,59 +57,138 @@ type rawMessage struct {
 	text   string
 }
 
-// parseLines splits chat text into messages. A line that does not start
-// with a date and time continues the message before it. It fails when
-// the text does not start with a message line, which is how a file that
-// is not a WhatsApp export shows itself.
-func parseLines(text string) ([]rawMessage, error) {
-	var msgs []rawMessage
-	var cont []string // continuation lines of the last message
-	flush := func() {
-		if len(cont) > 0 {
-			last := &msgs[len(msgs)-1]
-			last.text = last.text + "\n" + strings.Join(cont, "\n")
-			cont = cont[:0]
+// lines calls fn with each line of text and its number, from 1. A line
+// ends at "\n", "\r\n" or a lone "\r" (old Macs and some mail programs
+// write that); the line end is not part of the line.
+func lines(text string, fn func(no int, line string) error) error {
+	for no := 1; len(text) > 0; no++ {
+		i := strings.IndexAny(text, "\r\n")
+		if i < 0 {
+			return fn(no, text)
+		}
+		ln := text[:i]
+		if text[i] == '\r' && i+1 < len(text) && text[i+1] == '\n' {
+			i++
+		}
+		text = text[i+1:]
+		if err := fn(no, ln); err != nil {
+			return err
 		}
 	}
-	text = strings.TrimPrefix(text, "\ufeff")
-	no := 0
-	for len(text) > 0 {
-		no++
-		var ln string
-		if i := strings.IndexByte(text, '\n'); i >= 0 {
-			ln, text = text[:i], text[i+1:]
+	return nil
+}
+
+// lineReader reads a chat text a line at a time into messages, and
+// accounts for every line in its ledger: a message's header, a line
+// continuing the message above, a system line, a blank line before the
+// first message, or a line not understood. A line that starts with a
+// date and time but cannot be read as a header is not understood, and so
+// is every line after it up to the next header: none is ever folded into
+// the message above.
+type lineReader struct {
+	msgs   []rawMessage
+	ledger capture.Ledger
+	cont   []string // continuation lines of the last message
+	unread bool     // the lines since the last header continue one not understood
+	bare   bool     // the first header has neither bracket nor dash
+	// odd counts headers with a 12-hour clock read as 24-hour, and
+	// oddLine is the first.
+	odd, oddLine int
+}
+
+// maxUnread is the most lines not understood that the ledger lists with
+// their text; all are counted.
+const maxUnread = 10_000
+
+// add reads line no of the text.
+func (r *lineReader) add(no int, ln string) error {
+	r.ledger.Lines++
+	h, ok := parseHeader(ln)
+	var author, text string
+	system := false
+	why := ""
+	if ok {
+		if a, t, isAuthor := splitAuthor(h.rest); isAuthor {
+			author, text = a, t
 		} else {
-			ln, text = text, ""
+			system, text = true, h.rest
 		}
-		ln = strings.TrimSuffix(ln, "\r")
-		h, ok := parseHeader(ln)
-		if !ok {
-			if len(msgs) == 0 {
-				if strings.TrimSpace(stripMarks(ln)) == "" {
-					continue
-				}
-				return nil, notExport(fmt.Sprintf("line %d does not start with a date and time as the messages of a WhatsApp export do", no))
+		switch {
+		case h.bare && system:
+			ok, why = false, "it starts with a date and time, but no author follows them"
+		case h.bare && len(r.msgs) > 0 && !r.bare:
+			ok, why = false, "it starts with a date and time written unlike the export's other messages"
+		}
+	} else if looksLikeHeader(ln) {
+		why = "it starts with a date and time that could not be read as those of a message"
+	}
+	switch {
+	case ok:
+		r.flush()
+		if len(r.msgs) == 0 {
+			r.bare = h.bare
+		}
+		if h.odd {
+			if r.odd == 0 {
+				r.oddLine = no
 			}
-			cont = append(cont, ln)
-			continue
+			r.odd++
 		}
-		flush()
-		m := rawMessage{line: no, h: h}
-		if a, t, ok := splitAuthor(h.rest); ok {
-			m.author, m.text = a, t
+		h.rest = ""
+		r.msgs = append(r.msgs, rawMessage{line: no, h: h, author: author, system: system, text: text})
+		r.unread = false
+		if system {
+			r.ledger.System++
 		} else {
-			m.system, m.text = true, h.rest
+			r.ledger.Headers++
 		}
-		m.h.rest = ""
-		msgs = append(msgs, m)
+	case why != "":
+		r.flush()
+		r.unread = true
+		r.notUnderstood(no, ln, why)
+	case r.unread:
+		r.notUnderstood(no, ln, "it continues the line not understood above it")
+	case len(r.msgs) == 0:
+		if strings.TrimSpace(stripMarks(ln)) != "" {
+			return notExport(fmt.Sprintf("line %d does not start with a date and time as the messages of a WhatsApp export do", no))
+		}
+		r.ledger.Blank++
+	default:
+		r.cont = append(r.cont, ln)
+		r.ledger.Continuations++
 	}
-	if len(msgs) > 0 {
-		flush()
+	return nil
+}
+
+func (r *lineReader) notUnderstood(no int, ln, why string) {
+	r.ledger.NotUnderstood++
+	if len(r.ledger.Unread) < maxUnread {
+		r.ledger.Unread = append(r.ledger.Unread, capture.LedgerLine{Line: no, Text: ln, Why: why})
 	}
-	if len(msgs) == 0 {
-		return nil, notExport("the chat text holds no messages")
+}
+
+// flush adds the continuation lines read to the last message.
+func (r *lineReader) flush() {
+	if len(r.cont) > 0 {
+		last := &r.msgs[len(r.msgs)-1]
+		last.text = last.text + "\n" + strings.Join(r.cont, "\n")
+		r.cont = r.cont[:0]
 	}
-	return msgs, nil
+}
+
+// parseLines splits chat text into messages and accounts for its lines.
+// It fails when the text does not start with a message line, which is how
+// a file that is not a WhatsApp export shows itself.
+func parseLines(text string) ([]rawMessage, *lineReader, error) {
+	var r lineReader
+	if err := lines(text, r.add); err != nil {
+		return nil, nil, err
+	}
+	r.flush()
+	if len(r.msgs) == 0 {
+		return nil, nil, notExport("the chat text holds no messages")
+	}
+	return r.msgs, &r, nil
 }
 
 // daysIn returns the number of days of month m (1-12) of year y.

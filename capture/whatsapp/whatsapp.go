@@ -14,6 +14,14 @@
 // the time zone comes from Options and the date order is inferred from
 // the whole file where it can be, from Options where it cannot.
 //
+// Every line of the chat text is accounted for in the provenance's
+// ledger (capture.Ledger): a message's header, a continuation of the
+// message above, a system line, or not understood. A line that starts
+// with a date and time but cannot be read as a message's header is listed
+// there with the lines after it, never folded into the message above. The
+// text is read a line at a time (lineReader), so that it can be read as a
+// stream.
+//
 // A front end that takes exports sent to the bot keeps each one until it
 // is filed and registers a Source, which reads it again for the filing
 // worker under capture.WhatsApp, as the Slack and Mattermost sources
@@ -297,7 +305,7 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 	if line := validUTF8(text); line > 0 {
 		return nil, &Error{ErrEncoding, fmt.Sprintf("the chat text is not UTF-8 (line %d): WhatsApp writes UTF-8, so the file was changed after it was exported; send it as the phone made it", line)}
 	}
-	raw, err := parseLines(text)
+	raw, lr, err := parseLines(text)
 	if err != nil {
 		return nil, err
 	}
@@ -320,11 +328,12 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 		Messages:  make([]capture.Message, 0, len(raw)),
 	}
 	groupName := ""
+	attached := 0 // media files messages name, in the export or not (not those omitted)
 	for i := range raw {
 		rm := &raw[i]
 		m := capture.Message{
 			ID: fmt.Sprintf("L%d", rm.line), Position: len(t.Messages), Time: rm.timeOf(order, o.Location),
-			Text: rm.text, ReadableText: readable(rm.text),
+			Text: rm.text,
 		}
 		switch {
 		case rm.system:
@@ -332,6 +341,8 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 		case rm.h.ios && systemText(rm.text):
 			// iOS writes its notices under the chat's name.
 			m.Subtype = subtypeSystem
+			lr.ledger.Headers--
+			lr.ledger.System++
 			if groupName == "" {
 				groupName = trimMarks(rm.author)
 			}
@@ -342,17 +353,36 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 				m.Author.ID = phoneID(name)
 			}
 		}
+		readableText := rm.text
+		if m.Subtype != subtypeSystem {
+			// The edit mark is the message's Edited flag, not its text;
+			// an export does not say when it was edited.
+			if cut, ok := cutEdited(rm.text); ok {
+				readableText = cut
+				m.Edited = &capture.Edit{By: m.Author.ID}
+			}
+		}
+		m.ReadableText = readable(readableText)
 		first := trimMarks(rm.text)
 		switch {
 		case m.Subtype == subtypeSystem:
 		case contains(deletedTexts, first):
 			m.Subtype = subtypeDeleted
-		case hasEditedMark(rm.text):
-			m.Subtype = subtypeEdited
+		case trimMarks(readableText) == "":
+			m.Subtype = subtypeNoText
 		}
 		if m.Subtype != subtypeSystem && m.Subtype != subtypeDeleted {
-			if ref, ok := findMedia(rm.text, inExport); ok {
-				m.Files = append(m.Files, mediaFile(m.ID, ref, arc, used))
+			refs := findMedia(readableText, inExport)
+			for _, ref := range refs {
+				m.Files = append(m.Files, mediaFile(m.ID, ref, arc, used, len(m.Files)))
+			}
+			for _, ref := range refs {
+				if ref.omitted == "" {
+					attached++
+				}
+			}
+			if m.Subtype == "" {
+				m.Subtype = kindOf(readableText, refs)
 			}
 		}
 		t.Messages = append(t.Messages, m)
@@ -372,6 +402,19 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 		{Subject: "date order", Value: order.String(), Basis: orderBasis},
 		{Subject: "time zone", Value: o.Location.String(), Basis: "the export's times are the phone's local time without an offset; the zone was " + basis},
 	}}
+	ledger := lr.ledger
+	if lr.odd > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d message line(s) give a 12-hour clock with an hour of 0 or above 12 (the first on line %d); each was read as the 24-hour time its hour gives", lr.odd, lr.oddLine))
+	}
+	if ledger.NotUnderstood > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d line(s) of the chat text were not understood and are part of no message; they are listed in the ledger, and kept in the original export", ledger.NotUnderstood))
+	}
+	media := arc != nil && len(arc.names) > 0 || attached > 0
+	if c := exportCap(len(raw), media); c > 0 {
+		ledger.MayBeCut = c
+		p.Notes = append(p.Notes, fmt.Sprintf("the export holds %d messages, as many as WhatsApp puts in an export %s (about %d): WhatsApp stops there without saying so, so the chat may hold more messages than this export", len(raw), capWords(c), c))
+	}
+	p.Ledger = &ledger
 	if arc != nil {
 		var unused []string
 		for _, n := range arc.names {
@@ -393,39 +436,59 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 	return t, nil
 }
 
-func hasEditedMark(text string) bool {
-	s := trimMarks(text)
-	for _, m := range editedMarks {
-		if strings.HasSuffix(s, m) {
-			return true
-		}
+// The most messages WhatsApp puts in an export, with media and without:
+// about 10,000 and 40,000, the most recent ones, and it stops there
+// without saying so (issue 22; said too by, for one,
+// https://receipts.love/learn/backing-up-whatsapp-conversations).
+const (
+	capWithMedia    = 10_000
+	capWithoutMedia = 40_000
+)
+
+// exportCap returns the limit a chat of n messages is at, within 1%, or
+// 0: at it, WhatsApp may have cut the export short without saying so. An
+// export that names or holds media is held to both limits (it may have
+// been made with media or without); one without media to the higher.
+func exportCap(n int, media bool) int {
+	near := func(c int) bool { return n >= c-c/100 && n <= c+c/100 }
+	switch {
+	case media && near(capWithMedia):
+		return capWithMedia
+	case near(capWithoutMedia):
+		return capWithoutMedia
 	}
-	return false
+	return 0
 }
 
-// readable returns text without the direction marks WhatsApp puts at the
-// start of lines.
+func capWords(c int) string {
+	if c == capWithMedia {
+		return "with media"
+	}
+	return "without media"
+}
+
+// readable returns text without the invisible direction marks and
+// byte-order marks WhatsApp puts around names, numbers and markers: a
+// reader sees nothing of them, and a transcript would show them escaped.
+// The message's Text keeps them as written.
 func readable(text string) string {
-	if !strings.ContainsFunc(text, isMark) {
-		return text
-	}
-	lines := strings.Split(text, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimLeftFunc(l, isMark)
-	}
-	return strings.Join(lines, "\n")
+	return stripMarks(text)
 }
 
 // mediaFile returns the file a marker names: streamed from the zip when
 // the export holds it, else listed with why its content is not there.
-func mediaFile(msgID string, ref mediaRef, arc *archive, used map[string]bool) capture.File {
+func mediaFile(msgID string, ref mediaRef, arc *archive, used map[string]bool, nth int) capture.File {
 	if ref.omitted != "" {
 		name := ref.omitted
 		if ref.name != "" {
 			name = ref.name
 		}
+		id := msgID + ":omitted"
+		if nth > 0 {
+			id += fmt.Sprintf("-%d", nth+1)
+		}
 		return capture.File{
-			ID: msgID + ":omitted", Name: name, MIMEType: mimeType(ref.name), Size: -1,
+			ID: id, Name: name, MIMEType: mimeType(ref.name), Size: -1,
 			Error: fmt.Sprintf("not exported: the chat was exported without media, and the export says %q in its place", ref.marker),
 		}
 	}

@@ -74,6 +74,9 @@ func summary(m capture.Message) string {
 	if m.Subtype != "" {
 		s += " " + m.Subtype
 	}
+	if m.Edited != nil {
+		s += " edited"
+	}
 	s += fmt.Sprintf(" %q", m.ReadableText)
 	for _, f := range m.Files {
 		s += fmt.Sprintf(" [%s %d", f.Name, f.Size)
@@ -110,7 +113,7 @@ func TestFixtures(t *testing.T) {
 			`L9 "Alice" 2022-12-31T11:42:00Z "<attached: 00000012-PHOTO-2022-12-31-11-40-26.jpg>" [00000012-PHOTO-2022-12-31-11-40-26.jpg 29 streamed]`,
 			`L10 "+447700900123" 2022-12-31T11:43:00Z "Is option B agreed?"`,
 			`L11 "Bob" 2022-12-31T11:44:00Z deleted "This message was deleted."`,
-			`L12 "Alice" 2022-12-31T11:45:00Z edited "Option B is agreed \u200e<This message was edited>"`,
+			`L12 "Alice" 2022-12-31T11:45:00Z edited "Option B is agreed"`,
 			`L13 "Alice" 2022-12-31T11:46:00Z "<attached: 00000013-AUDIO-2022-12-31-11-46-00.opus>" [00000013-AUDIO-2022-12-31-11-46-00.opus 16 streamed]`,
 			`L14 "Bob" 2022-12-31T11:46:30Z "<attached: 00000014-PHOTO-2022-12-31-11-46-30.jpg>" [00000014-PHOTO-2022-12-31-11-46-30.jpg -1 error=not in the export]`,
 			`L15 "" 2022-12-31T11:47:00Z system "Bob left"`,
@@ -120,7 +123,7 @@ func TestFixtures(t *testing.T) {
 			`L2 "Bob" 2022-12-31T17:05:00Z "Noon it is"`,
 			`L3 "Alice" 2023-01-01T05:00:01Z "Happy new year"`,
 			`L4 "Bob" 2023-01-01T18:15:00Z "image omitted" [image -1 error=not exported]`,
-			`L5 "Bob" 2023-01-01T18:16:00Z "Budget.pdf • \u200e3 pages \u200edocument omitted" [Budget.pdf -1 error=not exported]`,
+			`L5 "Bob" 2023-01-01T18:16:00Z "Budget.pdf • 3 pages document omitted" [Budget.pdf -1 error=not exported]`,
 		}},
 		{file: "android-dmy", zip: true, loc: london, chat: "Roads Team", wantOrder: "day/month/year", want: []string{
 			`L1 "" 2019-10-31T08:59:00Z system "Messages and calls are end-to-end encrypted. No one outside of this chat, not even WhatsApp, can read or listen to them. Tap to learn more."`,
@@ -134,7 +137,7 @@ func TestFixtures(t *testing.T) {
 			`L1 "Alice" 2022-12-31T11:40:00Z "Hello"`,
 			`L2 "Bob" 2022-12-31T23:41:00Z "<Media omitted>" [media -1 error=not exported]`,
 			`L3 "Bob" 2022-12-31T23:42:00Z deleted "This message was deleted"`,
-			`L4 "Alice" 2022-12-31T23:43:00Z edited "Fixed <This message was edited>"`,
+			`L4 "Alice" 2022-12-31T23:43:00Z edited "Fixed"`,
 		}},
 		{file: "android-dotted.txt", loc: london, wantOrder: "day/month/year", want: []string{
 			`L1 "Alice" 2022-12-31T11:40:00Z "Hallo"`,

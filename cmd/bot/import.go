@@ -189,6 +189,23 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, " (%d more listed as not in the export)", notIn)
 	}
 	fmt.Fprintln(m.Stdout)
+	if l := p.Ledger; l != nil {
+		if l.NotUnderstood == 0 {
+			fmt.Fprintf(m.Stdout, "  lines:    %d, every one understood\n", l.Lines)
+		} else {
+			fmt.Fprintf(m.Stdout, "  lines:    %d, of which %d not understood: part of no message, listed in the record (data/thread.json) and kept in the export\n", l.Lines, l.NotUnderstood)
+			for i, u := range l.Unread {
+				if i == 5 {
+					fmt.Fprintf(m.Stdout, "            and %d more\n", l.NotUnderstood-i)
+					break
+				}
+				fmt.Fprintf(m.Stdout, "            line %d: %s\n", u.Line, u.Why)
+			}
+		}
+		if l.MayBeCut > 0 {
+			fmt.Fprintf(m.Stdout, "  warning:  the export holds %d messages, about as many as WhatsApp puts in one (%d) before it stops without saying so: the chat may be longer than this export\n", len(th.Messages), l.MayBeCut)
+		}
+	}
 	fmt.Fprintf(m.Stdout, "  export:   %s, SHA-256 %s, kept as %s\n", p.FileName, p.FileSHA256, filing.OriginalPath(p.FileName))
 	for _, a := range p.Assumptions {
 		fmt.Fprintf(m.Stdout, "  %-9s %s (%s)\n", a.Subject+":", a.Value, a.Basis)

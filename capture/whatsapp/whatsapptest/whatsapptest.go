@@ -11,6 +11,22 @@ import (
 	"testing"
 )
 
+// CorpusExport returns the export of capture/whatsapp's corpus case name
+// (testdata/corpus/NAME) as it is sent: its files zipped as a phone zips
+// them, or its chat text alone.
+func CorpusExport(t testing.TB, name string) []byte {
+	t.Helper()
+	_, here, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("whatsapptest: cannot find its own source")
+	}
+	dir := filepath.Join(filepath.Dir(here), "..", "testdata", "corpus", name)
+	if b, err := os.ReadFile(filepath.Join(dir, "export.txt")); err == nil {
+		return b
+	}
+	return zipDir(t, filepath.Join(dir, "export"))
+}
+
 // IOSExport zips capture/whatsapp's iOS fixture (testdata/ios-dmy: the
 // chat and its media) as an iPhone exports a chat with its media.
 func IOSExport(t testing.TB) []byte {
@@ -19,7 +35,12 @@ func IOSExport(t testing.TB) []byte {
 	if !ok {
 		t.Fatal("whatsapptest: cannot find its own source")
 	}
-	dir := filepath.Join(filepath.Dir(here), "..", "testdata", "ios-dmy")
+	return zipDir(t, filepath.Join(filepath.Dir(here), "..", "testdata", "ios-dmy"))
+}
+
+// zipDir zips the files of dir, flat and deflated, as a phone does.
+func zipDir(t testing.TB, dir string) []byte {
+	t.Helper()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

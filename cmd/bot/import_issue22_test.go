@@ -1,0 +1,190 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
+	"github.com/recordbot/recordbot/internal/bagcheck"
+)
+
+// corpusExport writes the export of capture/whatsapp's corpus case name
+// into dir as the phone names it (a zip of export/, or export.txt), and
+// returns its path.
+func corpusExport(t *testing.T, dir, name, as string) string {
+	t.Helper()
+	src := filepath.Join("..", "..", "capture", "whatsapp", "testdata", "corpus", name)
+	data, err := os.ReadFile(filepath.Join(src, "export.txt"))
+	if err != nil {
+		ents, err := os.ReadDir(filepath.Join(src, "export"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(src, "export", e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := zw.Create(e.Name())
+			w.Write(b)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		data = buf.Bytes()
+	}
+	file := filepath.Join(dir, as)
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// importCase imports file into a local record store and returns what the
+// command printed, the record's folder and the store.
+func importCase(t *testing.T, file string, extra ...string) (string, string, *local.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	env := map[string]string{"RECORDS_DIR": filepath.Join(dir, "records")}
+	m, errb := testMain(env)
+	var out strings.Builder
+	m.Stdout = &out
+	args := append([]string{"import", "whatsapp", file, "--class", "100-20", "--title", "Issue 22 case", "--timezone", "Europe/London", "--by", "rita"}, extra...)
+	if err := m.Run(context.Background(), args); err != nil {
+		t.Fatalf("bot import whatsapp %s: %v\n%s", filepath.Base(file), err, errb)
+	}
+	st, err := local.New(filepath.Join(dir, "records"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := onlyRecord(t, st)
+	if _, err := bagcheck.Check(context.Background(), st, key); err != nil {
+		t.Fatalf("bag of %s: %v", filepath.Base(file), err)
+	}
+	return out.String(), key, st
+}
+
+func readJSON(t *testing.T, st filing.Store, key string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(readObject(t, st, key)), v); err != nil {
+		t.Fatalf("read %s: %v", key, err)
+	}
+}
+
+// The cases of issue 22 through `bot import whatsapp`: what the record
+// holds and what the person is told.
+func TestImportIssue22Cases(t *testing.T) {
+	dir := t.TempDir()
+
+	t.Run("document attached after its name is filed and counted", func(t *testing.T) {
+		out, key, st := importCase(t, corpusExport(t, dir, "ios-document-attached", "WhatsApp Chat - Roads Board.zip"))
+		if !strings.Contains(out, "Roads Board, 5 messages, 2 media files\n") || !strings.Contains(out, "lines:    5, every one understood") {
+			t.Errorf("output:\n%s\nwant 5 messages, 2 media files, every line understood", out)
+		}
+		if got := readObject(t, st, key+"data/files/001_00000007-Budget-options-2027.pdf"); got != "%PDF-1.4 budget options" {
+			t.Errorf("the document in the record = %q, want the PDF of the export", got)
+		}
+	})
+
+	t.Run("a header not read is listed, not glued", func(t *testing.T) {
+		out, key, st := importCase(t, corpusExport(t, dir, "unread-header-not-glued", "WhatsApp Chat with Site Visit.txt"), "--date-order", "dmy")
+		for _, want := range []string{"2 messages", "lines:    5, of which 2 not understood", "line 3: it starts with a date and time that could not be read"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		var th capture.Thread
+		readJSON(t, st, key+filing.ThreadFile, &th)
+		if strings.Contains(th.Messages[0].Text, "Mary") || len(th.Messages) != 2 {
+			t.Errorf("thread.json messages = %+v, want John's without Mary's line, and two messages", th.Messages)
+		}
+		l := th.Provenance.Ledger
+		if l == nil || l.NotUnderstood != 2 || len(l.Unread) != 2 || l.Unread[0].Line != 3 || !strings.Contains(l.Unread[0].Text, "This header cannot be read") {
+			t.Errorf("thread.json ledger = %+v, want lines 3 and 4 listed", l)
+		}
+		var rec filing.Record
+		readJSON(t, st, key+filing.RecordFile, &rec)
+		if rl := rec.Provenance.Ledger; rl == nil || rl.NotUnderstood != 2 || rl.Lines != 5 || rl.Unread != nil {
+			t.Errorf("record.json ledger = %+v, want its counts and no text", rl)
+		}
+	})
+
+	t.Run("Name: with nothing after is that person's message", func(t *testing.T) {
+		_, key, st := importCase(t, corpusExport(t, dir, "view-once-android", "WhatsApp Chat with Plans.txt"), "--date-order", "dmy")
+		var th capture.Thread
+		readJSON(t, st, key+filing.ThreadFile, &th)
+		if m := th.Messages[1]; m.Author.ID != "Carol Wu" || m.Subtype == "system" {
+			t.Errorf("thread.json message 2 = %+v, want Carol Wu's", m)
+		}
+		var rec filing.Record
+		readJSON(t, st, key+filing.RecordFile, &rec)
+		if len(rec.Participants) != 2 {
+			t.Errorf("record participants = %+v, want Carol Wu and Dan Ng", rec.Participants)
+		}
+	})
+
+	t.Run("the locale forms refused before", func(t *testing.T) {
+		for _, name := range []string{"locale-dotted-spaces", "locale-dotted-time-colon"} {
+			out, _, _ := importCase(t, corpusExport(t, dir, name, "WhatsApp Chat with "+name+".txt"))
+			if !strings.Contains(out, ", 3 messages, 0 media files") {
+				t.Errorf("import of %s:\n%s\nwant 3 messages", name, out)
+			}
+		}
+	})
+
+	t.Run("an edited message shows no direction mark", func(t *testing.T) {
+		_, key, st := importCase(t, corpusExport(t, dir, "edited-ios-midline", "WhatsApp Chat with Options.txt"), "--date-order", "dmy")
+		text := readObject(t, st, key+filing.TextFile)
+		html := readObject(t, st, key+filing.HTMLFile)
+		if strings.Contains(text, `\u200E`) || strings.Contains(text, "This message was edited") || !strings.Contains(text, "(edited)") || !strings.Contains(text, "Agreed, B it is") {
+			t.Errorf("transcript.txt:\n%s\nwant the edited message marked (edited), without the mark or \\u200E", text)
+		}
+		if strings.Contains(html, "\u200e") || !strings.Contains(html, `<span class="edited">edited</span>`) {
+			t.Errorf("transcript.html has a direction mark or no edited mark")
+		}
+	})
+
+	t.Run("a byte-order mark mid-file", func(t *testing.T) {
+		out, _, _ := importCase(t, corpusExport(t, dir, "bom-mid-file", "WhatsApp Chat with Nordmann.txt"), "--date-order", "dmy")
+		if !strings.Contains(out, ", 4 messages, ") || !strings.Contains(out, "every one understood") {
+			t.Errorf("output:\n%s\nwant 4 messages, every line understood", out)
+		}
+	})
+
+	t.Run("an export at WhatsApp's limit is said to be possibly cut short", func(t *testing.T) {
+		var b strings.Builder
+		start := time.Date(2024, 1, 13, 0, 0, 0, 0, time.UTC)
+		for i := range 10_000 {
+			text := fmt.Sprintf("message %d", i)
+			if i == 0 {
+				text = "<attached: 00000001-PHOTO-2024-01-13-00-00-00.jpg>"
+			}
+			fmt.Fprintf(&b, "[%s] Alice: %s\n", start.Add(time.Duration(i)*time.Minute).Format("02/01/2006, 15:04:05"), text)
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, _ := zw.Create("_chat.txt")
+		w.Write([]byte(b.String()))
+		w, _ = zw.Create("00000001-PHOTO-2024-01-13-00-00-00.jpg")
+		w.Write([]byte("JPEG"))
+		zw.Close()
+		file := filepath.Join(dir, "WhatsApp Chat - Long.zip")
+		os.WriteFile(file, buf.Bytes(), 0o600)
+		out, _, _ := importCase(t, file)
+		if !strings.Contains(out, "warning:  the export holds 10000 messages, about as many as WhatsApp puts in one (10000)") {
+			t.Errorf("output:\n%s\nwant the warning that the export may be cut short", out)
+		}
+	})
+}
