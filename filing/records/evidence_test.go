@@ -305,7 +305,7 @@ func TestVerifyChain(t *testing.T) {
 				{"unsigned event", func(s *filing.Summary) string {
 					k, _ := appendTo(t, st, s, nil, "legal-hold-off", headOf(t, st, s), time.Now())
 					return k
-				}, records.Forged, "unsigned"},
+				}, records.Forged, "not signed"},
 				{"event signed by another key", func(s *filing.Summary) string {
 					k, _ := appendTo(t, st, s, attacker, "legal-hold-off", headOf(t, st, s), time.Now())
 					return k
