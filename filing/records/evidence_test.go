@@ -221,6 +221,22 @@ func TestVerifyUnsignedRecord(t *testing.T) {
 				}
 			}
 
+			// And the reverse: a signed index entry beside an unsigned
+			// filing event.
+			signed = file(t, service(t, st, nil), spec{title: "Signed too"})
+			evKey := filing.EventKey(filing.Event{ID: signed.ID, Type: "filed"}, signed.FiledAt)
+			var ev filing.Event
+			json.Unmarshal(read(t, st, evKey), &ev)
+			ev.Signature = nil
+			erase(t, st, evKey)
+			createJSON(t, st, evKey, ev)
+			one, all = check(t, verifier(st), signed.ID)
+			for _, r := range []records.Result{one, all} {
+				if got := problems(r); !slices.Equal(got, []string{"forged " + evKey}) {
+					t.Errorf("Verify(signed index entry, unsigned filing event) problems = %q, want %q", got, "forged "+evKey)
+				}
+			}
+
 			res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
 			if err != nil {
 				t.Fatal(err)
