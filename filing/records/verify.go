@@ -453,6 +453,10 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 	// 4. Residual entries and review decisions of records not in the
 	// store.
 	if werr := rn.wait(func() {
+		if err := audit.wait(rn.ctx); err != nil {
+			rn.cancel(err)
+			return
+		}
 		for _, r := range v.leftovers(audit) {
 			rn.done(-1, r)
 		}
