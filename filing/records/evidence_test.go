@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/filing/s3"
 	"github.com/recordbot/recordbot/internal/miniotest"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 // attacker is a signing key this deployment does not trust: one made by
@@ -221,6 +224,22 @@ func TestVerifyUnsignedRecord(t *testing.T) {
 				}
 			}
 
+			// And the reverse: a signed index entry beside an unsigned
+			// filing event.
+			signed = file(t, service(t, st, nil), spec{title: "Signed too"})
+			evKey := filing.EventKey(filing.Event{ID: signed.ID, Type: "filed"}, signed.FiledAt)
+			var ev filing.Event
+			json.Unmarshal(read(t, st, evKey), &ev)
+			ev.Signature = nil
+			erase(t, st, evKey)
+			createJSON(t, st, evKey, ev)
+			one, all = check(t, verifier(st), signed.ID)
+			for _, r := range []records.Result{one, all} {
+				if got := problems(r); !slices.Equal(got, []string{"forged " + evKey}) {
+					t.Errorf("Verify(signed index entry, unsigned filing event) problems = %q, want %q", got, "forged "+evKey)
+				}
+			}
+
 			res, err := (&records.Verifier{Store: st}).Verify(ctx, []string{s.ID})
 			if err != nil {
 				t.Fatal(err)
@@ -305,7 +324,7 @@ func TestVerifyChain(t *testing.T) {
 				{"unsigned event", func(s *filing.Summary) string {
 					k, _ := appendTo(t, st, s, nil, "legal-hold-off", headOf(t, st, s), time.Now())
 					return k
-				}, records.Forged, "unsigned"},
+				}, records.Forged, "not signed"},
 				{"event signed by another key", func(s *filing.Summary) string {
 					k, _ := appendTo(t, st, s, attacker, "legal-hold-off", headOf(t, st, s), time.Now())
 					return k
@@ -582,5 +601,30 @@ func TestVerifyReviewsAndResiduals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// listFails is a store whose listings of prefix fail.
+type listFails struct {
+	filing.Store
+	prefix string
+}
+
+func (l listFails) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
+	if strings.HasPrefix(prefix, l.prefix) {
+		return func(yield func(filing.ObjectInfo, error) bool) { yield(filing.ObjectInfo{}, errUnreachable) }
+	}
+	return l.Store.List(ctx, prefix)
+}
+
+// verify --all that could not list the audit trail, the review decisions
+// or the residual entries says so, even with no record to check.
+func TestVerifyEachListingFails(t *testing.T) {
+	for _, prefix := range []string{filing.AuditPrefix, records.ReviewsPrefix, records.DisposedPrefix} {
+		st := storetest.Local(t)
+		err := verifier(listFails{Store: st, prefix: prefix}).VerifyEach(context.Background(), func(records.Result) error { return nil })
+		if !errors.Is(err, errUnreachable) {
+			t.Errorf("VerifyEach with the listing of %s failing = %v, want the store's error", prefix, err)
+		}
 	}
 }

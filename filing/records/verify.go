@@ -107,15 +107,20 @@ type Progress struct {
 
 // Verifier checks records' fixity and that nothing was written over them.
 //
-// It trusts only what the bot wrote once and Object Lock keeps: the first
-// version of each record object, of the record's index entry and of its
-// filing event (which holds the tag manifest's SHA-256). It re-reads the
-// first version of every object of a record, checks each SHA-256 against
-// the bag's manifests as filed and the tag manifest against the filing
-// event, reports any later version or delete marker on any of them as
-// tampering, and adds a fixity-check event to the audit trail for each
-// record. VerifyAll walks records/ itself, so a record whose index entry
-// is missing or hidden is checked and reported too.
+// It trusts only what the bot wrote once, Object Lock keeps and a trusted
+// key signed: the first version of each record object, of the record's
+// index entry and of its audit events (the filing event holds the tag
+// manifest's SHA-256). It re-reads the first version of every object of a
+// record, checks each SHA-256 against the bag's manifests as filed and the
+// tag manifest against the filing event, reports any later version or
+// delete marker on any of them, and any retention shortened below the
+// record's, as tampering; checks the signatures of the index entry, of
+// every event, review decision and residual entry, and the chain of the
+// record's events (each names the one before it); compares when
+// record.json was stored with when it says it was filed; and adds a signed
+// fixity-check event to the end of each record's chain. VerifyAll walks
+// records/ itself, so a record whose index entry is missing or hidden is
+// checked and reported too.
 //
 // On a store that keeps no versions (the local directory, a bucket without
 // versioning) the first version is simply the object as it is now: see
@@ -130,7 +135,8 @@ type Verifier struct {
 	Progress func(Progress)
 	// Now is the clock for events; time.Now when nil.
 	Now func() time.Time
-	// Signer signs the fixity-check events; nil signs none.
+	// Signer signs the fixity-check events; nil writes none (an unsigned
+	// event would later look forged).
 	Signer *filing.Signer
 	// Keys are the public keys whose signatures are trusted; nil checks
 	// no signature (and says so in each result's notes).
@@ -207,7 +213,7 @@ func (v *Verifier) refOf(e filing.IndexEntry, h *filing.History, info filing.Obj
 	r := entryRef{ID: e.ID, Key: e.Key, Title: e.Title, ClassCode: e.ClassCode, DisposalDate: e.DisposalDate, FiledAt: e.FiledAt,
 		retain: info.RetainUntil, held: info.LegalHold, lockKnown: true}
 	if v.Keys != nil {
-		r.sig = v.Keys.Check(filing.KindIndex, &e, &e.Signature)
+		r.sig = checkSig(v.Keys, filing.KindIndex, &e, &e.Signature)
 	}
 	if len(h.Later) > 0 {
 		r.later = h
@@ -300,12 +306,15 @@ func (v *Verifier) VerifyAll(ctx context.Context) ([]Result, error) {
 // VerifyEach checks every record in the store: every record package under
 // records/ and every index entry, so a package without an index entry (or
 // with one deleted or rewritten) and an index entry whose package is gone
-// are reported, as are objects under records/ that belong to no package.
+// are reported, as are objects under records/ that belong to no package,
+// unsigned residual entries of records that are gone, and review decisions
+// of records neither present nor destroyed by recordbot.
 //
 // fn receives each result as soon as its record is checked (in the order
 // checks finish, never concurrently); an error from fn stops the check and
-// is returned. The heap holds the packages being checked and a little of
-// each index entry and filing event, not the results.
+// is returned. The heap holds the packages being checked, a little of each
+// index entry, and the key and version id of every audit event (listed
+// once, grouped by record), not the results.
 func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error {
 	st := v.Store
 	// The listing of records/ (step 3) starts now, so that its first page
@@ -444,6 +453,10 @@ func (v *Verifier) VerifyEach(ctx context.Context, fn func(Result) error) error 
 	// 4. Residual entries and review decisions of records not in the
 	// store.
 	if werr := rn.wait(func() {
+		if err := audit.wait(rn.ctx); err != nil {
+			rn.cancel(err)
+			return
+		}
 		for _, r := range v.leftovers(audit) {
 			rn.done(-1, r)
 		}

@@ -26,26 +26,36 @@ const timeSlack = 24 * time.Hour
 // lockSlack absorbs the rounding of retain-until dates by the store.
 const lockSlack = time.Minute
 
-// sigDetail describes for people why a signature was not accepted: err is
-// from filing.Keyring.Check.
-func sigDetail(err error) string {
-	switch {
-	case errors.Is(err, filing.ErrUnsigned):
-		return "not signed"
-	case errors.Is(err, filing.ErrUnknownKey):
-		return err.Error()
-	case errors.Is(err, filing.ErrBadSignature):
-		return "its signature does not match it: changed after signing, or made up"
-	}
-	return err.Error()
+// orderSlack is how far apart the clocks of two writers of a record's
+// events (the bot, an officer's workstation) may be: an event may name one
+// stamped up to this much after it without being out of order.
+const orderSlack = 5 * time.Minute
+
+// sigError is why a signature was not accepted, for people; it matches
+// filing.ErrUnsigned, ErrUnknownKey or ErrBadSignature.
+type sigError struct {
+	msg  string
+	kind error
 }
 
-// signedBy names the key of sig for people.
-func signedBy(sig *filing.Signature) string {
-	if sig == nil {
-		return "unsigned"
+func (e sigError) Error() string { return e.msg }
+func (e sigError) Unwrap() error { return e.kind }
+
+// checkSig is keys.Check, its error saying which key for people.
+func checkSig(keys *filing.Keyring, kind string, v any, sig **filing.Signature) error {
+	got := *sig
+	err := keys.Check(kind, v, sig)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, filing.ErrUnsigned):
+		return sigError{"not signed", filing.ErrUnsigned}
+	case errors.Is(err, filing.ErrUnknownKey):
+		return sigError{"signed by key " + got.Key + ", which this deployment does not trust", filing.ErrUnknownKey}
+	case errors.Is(err, filing.ErrBadSignature):
+		return sigError{"its signature (key " + got.Key + ") does not match it: changed after signing, or made up", filing.ErrBadSignature}
 	}
-	return "key " + sig.Key
+	return err
 }
 
 // eventSource gives the audit events of a record: the objects to read, and
@@ -254,13 +264,13 @@ func (v *Verifier) readSide(ctx context.Context, h *filing.History) (string, sid
 			return id, ref, nil
 		}
 		if err != nil {
-			ref.sig = filing.ErrBadSignature // unreadable: not what recordbot wrote
+			ref.sig = sigError{"not readable as one recordbot writes", filing.ErrBadSignature}
 			return id, ref, nil
 		}
-		ref.at, ref.sig = d.At, v.Keys.Check(filing.KindReview, &d, &d.Signature)
+		ref.at, ref.sig = d.At, checkSig(v.Keys, filing.KindReview, &d, &d.Signature)
 		ref.detail = "a review decision"
 		if d.RecordID != id {
-			ref.sig = fmt.Errorf("it concerns record %q: %w", d.RecordID, filing.ErrBadSignature)
+			ref.sig = sigError{fmt.Sprintf("it concerns record %q, not the one its key names", d.RecordID), filing.ErrBadSignature}
 		}
 		return id, ref, nil
 	}
@@ -271,13 +281,13 @@ func (v *Verifier) readSide(ctx context.Context, h *filing.History) (string, sid
 		return id, ref, nil
 	}
 	if err != nil {
-		ref.sig = filing.ErrBadSignature
+		ref.sig = sigError{"not readable as one recordbot writes", filing.ErrBadSignature}
 		return id, ref, nil
 	}
-	ref.at, ref.sig = res.At, v.Keys.Check(filing.KindResidual, &res, &res.Signature)
+	ref.at, ref.sig = res.At, checkSig(v.Keys, filing.KindResidual, &res, &res.Signature)
 	ref.detail = "a residual entry saying the record was " + res.String()
 	if res.ID != id {
-		ref.sig = fmt.Errorf("it is of record %q: %w", res.ID, filing.ErrBadSignature)
+		ref.sig = sigError{fmt.Sprintf("it is of record %q, not the one its key names", res.ID), filing.ErrBadSignature}
 	}
 	return id, ref, nil
 }
@@ -324,7 +334,7 @@ func (v *Verifier) leftovers(a *auditIndex) []Result {
 			continue
 		}
 		out = append(out, Result{ID: id, Where: v.Store.Where(res.key), Problems: []Problem{{Kind: Forged, Path: res.key,
-			Detail: "a residual entry not signed by this deployment (" + sigDetail(res.sig) + "): recordbot did not destroy this record"}}})
+			Detail: "a residual entry recordbot did not write (" + res.sig.Error() + "): recordbot did not destroy this record"}}})
 	}
 	for id, revs := range a.reviews {
 		if a.taken[id] {
@@ -336,7 +346,7 @@ func (v *Verifier) leftovers(a *auditIndex) []Result {
 			switch {
 			case rv.sig != nil:
 				r.Problems = append(r.Problems, Problem{Kind: Forged, Path: rv.key,
-					Detail: "a review decision not signed by this deployment (" + sigDetail(rv.sig) + ")"})
+					Detail: "a review decision recordbot did not write (" + rv.sig.Error() + ")"})
 			case !destroyed:
 				r.Problems = append(r.Problems, Problem{Kind: Missing, Path: rv.key,
 					Detail: "a review decision of a record that is not in the store, and that recordbot did not destroy"})
@@ -359,7 +369,7 @@ func (v *Verifier) checkSides(r *Result, reviews []sideRef, residual *sideRef) {
 		}
 		if v.Keys != nil && rv.sig != nil {
 			r.Problems = append(r.Problems, Problem{Kind: Forged, Path: rv.key,
-				Detail: "a review decision not signed by this deployment (" + sigDetail(rv.sig) + "): not made by recordbot"})
+				Detail: "a review decision recordbot did not write (" + rv.sig.Error() + ")"})
 		}
 	}
 	if residual == nil {
@@ -368,7 +378,7 @@ func (v *Verifier) checkSides(r *Result, reviews []sideRef, residual *sideRef) {
 	switch {
 	case v.Keys != nil && residual.sig != nil:
 		r.Problems = append(r.Problems, Problem{Kind: Forged, Path: residual.key,
-			Detail: "a forged residual of a live record: not signed by this deployment (" + sigDetail(residual.sig) + "), it says the record was destroyed"})
+			Detail: "a forged residual of a live record: recordbot did not write it (" + residual.sig.Error() + "), yet it says the record was destroyed"})
 	default:
 		r.Notes = append(r.Notes, residual.detail+", but the record is still here: its destruction did not finish (`records dispose destroy` finishes it)")
 	}
@@ -444,7 +454,7 @@ func (v *Verifier) checkChain(r *Result, c chainCheck) string {
 		if c.filed >= 0 {
 			ev := c.links[c.filed].Event
 			evKey = c.links[c.filed].History.Key
-			evSig = keys.Check(filing.KindEvent, &ev, &ev.Signature)
+			evSig = checkSig(keys, filing.KindEvent, &ev, &ev.Signature)
 		}
 		var idxSig error
 		if c.entry != nil {
@@ -461,7 +471,7 @@ func (v *Verifier) checkChain(r *Result, c chainCheck) string {
 				r.Notes = append(r.Notes, "unsigned (filed before signing)")
 			}
 		default:
-			problem(Forged, evKey, "not filed by this deployment: the filing event "+sigDetail(evSig))
+			problem(Forged, evKey, "not filed by this deployment: the filing event is "+evSig.Error())
 		}
 		switch {
 		case c.entry == nil || idxSig == nil:
@@ -470,7 +480,7 @@ func (v *Verifier) checkChain(r *Result, c chainCheck) string {
 				problem(Forged, c.idxKey, "not written by this deployment: the index entry is not signed, but the filing event is")
 			}
 		default:
-			problem(Forged, c.idxKey, "not written by this deployment: the index entry "+sigDetail(idxSig))
+			problem(Forged, c.idxKey, "not written by this deployment: the index entry is "+idxSig.Error())
 		}
 	}
 
@@ -490,7 +500,7 @@ func (v *Verifier) checkChain(r *Result, c chainCheck) string {
 		key := l.History.Key
 		if keys != nil {
 			ev := l.Event
-			switch err := keys.Check(filing.KindEvent, &ev, &ev.Signature); {
+			switch err := checkSig(keys, filing.KindEvent, &ev, &ev.Signature); {
 			case err == nil:
 			case errors.Is(err, filing.ErrUnsigned) && !signed && l.Event.Prev == "":
 				old++
@@ -499,7 +509,7 @@ func (v *Verifier) checkChain(r *Result, c chainCheck) string {
 				problem(Forged, key, fmt.Sprintf("a %q event not written by this deployment: unsigned, but it names an event before it, as only signed events do", l.Event.Type))
 				continue
 			default:
-				problem(Forged, key, fmt.Sprintf("a %q event not written by this deployment (%s): %s", l.Event.Type, signedBy(l.Event.Signature), sigDetail(err)))
+				problem(Forged, key, fmt.Sprintf("a %q event not written by this deployment: %s", l.Event.Type, err))
 				continue
 			}
 		} else if l.Event.Prev == "" {
@@ -510,7 +520,7 @@ func (v *Verifier) checkChain(r *Result, c chainCheck) string {
 		switch {
 		case l.Event.Prev == "" || !ok:
 			problem(Missing, key, fmt.Sprintf("a %q event: an event before this one is missing or was changed (its prev names no event of the record)", l.Event.Type))
-		case c.links[j].Event.At.After(l.Event.At):
+		case c.links[j].Event.At.After(l.Event.At.Add(orderSlack)):
 			problem(OutOfOrder, key, fmt.Sprintf("a %q event of %s names as the event before it %s, written later (%s)", l.Event.Type,
 				l.Event.At.UTC().Format(time.RFC3339), c.links[j].History.Key, c.links[j].Event.At.UTC().Format(time.RFC3339)))
 		default:
