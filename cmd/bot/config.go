@@ -37,7 +37,11 @@ type Config struct {
 	// signatures verify and disposal trust besides the one derived from
 	// SecretKey: keys used before a rotation, or the deployment's own for
 	// a checker who does not hold the secret.
-	TrustedKeys  []string
+	TrustedKeys []string
+	// SignedSince is when this deployment began signing every record
+	// (RECORDBOT_SIGNED_SINCE): an unsigned record stored after it is
+	// reported as forged by verify and dispose.
+	SignedSince  time.Time
 	Organisation string
 	// TimeZone is the organisation's time zone (RECORDS_TIMEZONE, an IANA
 	// name such as Europe/London), shown beside UTC in transcripts; nil
@@ -85,6 +89,14 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	c.ListenAddr = envOr(getenv, "LISTEN_ADDR", ":8080")
 	c.PublicURL = strings.TrimRight(getenv("PUBLIC_URL"), "/")
 	c.SecretKey = getenv("RECORDBOT_SECRET_KEY")
+	c.SignedSince = signingRelease
+	if v := getenv("RECORDBOT_SIGNED_SINCE"); v != "" {
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("RECORDBOT_SIGNED_SINCE=%q: want a date, YYYY-MM-DD", v))
+		}
+		c.SignedSince = t
+	}
 	c.TrustedKeys = strings.FieldsFunc(getenv("RECORDBOT_TRUSTED_KEYS"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 	c.S3.LockMode = strings.ToUpper(envOr(getenv, "RECORD_LOCK_MODE", "GOVERNANCE"))
 	c.Organisation = getenv("RECORDS_ORGANISATION")

@@ -89,7 +89,7 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d.Plan, d.AllowUnsigned = plan, *allowUnsigned
+	d.Plan, d.AllowUnsigned, d.SignedSince = plan, *allowUnsigned, m.Config.SignedSince
 	// The one id rule of every records command: short ids and parts of
 	// ids name records here too.
 	if ids, err = m.resolveIDs(ctx, st, ids); err != nil {

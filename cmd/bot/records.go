@@ -513,7 +513,7 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	if limits != "" {
 		fmt.Fprintln(m.Stderr, "note: "+limits)
 	}
-	v := &records.Verifier{Store: st, By: officer(*by), Signer: signer, Keys: keys}
+	v := &records.Verifier{Store: st, By: officer(*by), Signer: signer, Keys: keys, SignedSince: m.Config.SignedSince}
 	if signer == nil {
 		fmt.Fprintln(m.Stderr, "note: no RECORDBOT_SECRET_KEY, so this check is not added to the records' audit trails (signatures are checked with RECORDBOT_TRUSTED_KEYS)")
 	}

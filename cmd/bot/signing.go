@@ -3,10 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/filing"
 )
+
+// signingRelease is the day the first recordbot that signs every record
+// was released: a deployment that took it up later sets
+// RECORDBOT_SIGNED_SINCE to the day it did.
+var signingRelease = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 
 // errNoSigner says a command that writes evidence has no key to sign it.
 var errNoSigner = errors.New("RECORDBOT_SECRET_KEY is not set: recordbot signs what decides a record's fate " +

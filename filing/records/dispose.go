@@ -64,6 +64,10 @@ type Disposal struct {
 	// its filings (check them with verify first); without it they are
 	// refused.
 	AllowUnsigned bool
+	// SignedSince is when the deployment began signing every record (see
+	// Verifier.SignedSince): an unsigned record stored after it is
+	// reported as tampered, --allow-unsigned or not.
+	SignedSince time.Time
 }
 
 func (d *Disposal) now() time.Time {
@@ -372,6 +376,10 @@ func (r *run) selectDue(ctx context.Context, ids []string, action filing.Disposa
 	examine := func(ctx context.Context, e filing.IndexEntry) selected {
 		s := selected{IndexEntry: e}
 		f, err := derive(ctx, r.st, r.d.Keys, r.d.Plan, e.ID, e.Key)
+		if err == nil && f.unsigned && unsignedTooLate(f.stored, r.d.SignedSince) {
+			err = tampered("%s: the filing event is not signed, and was stored on %s, after this deployment began signing every record (%s): not filed by this deployment",
+				FiledEventKey(f.entry), f.stored.UTC().Format(time.DateOnly), r.d.SignedSince.UTC().Format(time.DateOnly))
+		}
 		switch {
 		case isTampered(err):
 			s.tampered = fmt.Sprintf("%s (named by %s%s.json)", err, filing.IndexPrefix, e.ID)

@@ -52,6 +52,8 @@ type facts struct {
 	// unsigned is set for a record whose filing event carries no
 	// signature: filed before recordbot signed.
 	unsigned bool
+	// stored is when the filing event's first version was stored.
+	stored time.Time
 }
 
 // checkFolder reports whether key has the shape of the package folder of
@@ -132,6 +134,7 @@ func derive(ctx context.Context, st filing.Store, keys *filing.Keyring, plan *fi
 	if err != nil {
 		return nil, err
 	}
+	f.stored = eh.First.LastModified
 	ev := link.Event
 	if ev.Type != "filed" || ev.RecordID != id || ev.Key != key {
 		return nil, tampered("%s: a %q event of record %q at %q, not the filing of record %s at %s", evKey, ev.Type, ev.RecordID, ev.Key, id, key)

@@ -141,6 +141,12 @@ type Verifier struct {
 	// Keys are the public keys whose signatures are trusted; nil checks
 	// no signature (and says so in each result's notes).
 	Keys *filing.Keyring
+	// SignedSince is when the deployment began signing every record: a
+	// record whose filing event is unsigned but was stored after it was
+	// not filed by this deployment (on S3 the store sets that time, so a
+	// writer cannot backdate it). Zero takes every unsigned record as
+	// filed before signing.
+	SignedSince time.Time
 }
 
 // Limitation says what verify cannot detect on st, for people; "" when the

@@ -465,9 +465,14 @@ func (v *Verifier) checkChain(r *Result, c chainCheck) string {
 		case evSig == nil:
 			signed = true
 		case errors.Is(evSig, filing.ErrUnsigned):
-			if c.entry != nil && idxSig == nil {
+			stored := c.links[c.filed].History.First.LastModified
+			switch {
+			case c.entry != nil && idxSig == nil:
 				problem(Forged, evKey, "not filed by this deployment: the filing event is not signed, but the index entry is")
-			} else {
+			case unsignedTooLate(stored, v.SignedSince):
+				problem(Forged, evKey, fmt.Sprintf("not filed by this deployment: the filing event is not signed, and was stored on %s, after this deployment began signing every record (%s)",
+					stored.UTC().Format(time.DateOnly), v.SignedSince.UTC().Format(time.DateOnly)))
+			default:
 				r.Notes = append(r.Notes, "unsigned (filed before signing)")
 			}
 		default:
@@ -539,4 +544,10 @@ func (v *Verifier) checkChain(r *Result, c chainCheck) string {
 	// chain records what was there when it was written.
 	SortChain(c.links)
 	return Head(c.links)
+}
+
+// unsignedTooLate reports whether something unsigned was stored at or after
+// since, when the deployment signed everything it wrote.
+func unsignedTooLate(stored, since time.Time) bool {
+	return !since.IsZero() && !stored.IsZero() && !stored.Before(since)
 }
