@@ -155,7 +155,7 @@ func (m *Main) runMattermost(ctx context.Context, args []string) error {
 		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 			return flag.ErrHelp
 		}
-		return errors.New("bot mattermost: say install or uninstall")
+		return errors.New("mattermost: say install or uninstall")
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("bot mattermost "+sub, flag.ContinueOnError)
@@ -175,10 +175,10 @@ func (m *Main) runMattermost(ctx context.Context, args []string) error {
 		c.BotUsername = *botName
 	}
 	if c.URL == "" {
-		return errors.New("bot mattermost: give the server with --url or MATTERMOST_URL")
+		return errors.New("mattermost: give the server with --url or MATTERMOST_URL")
 	}
 	if m.Config.SecretKey == "" {
-		return fmt.Errorf("bot mattermost: %w", withSetting(bot.ErrNoKey))
+		return fmt.Errorf("mattermost: %w", withSetting(bot.ErrNoKey))
 	}
 	vault, err := bot.NewVault(m.Config.SecretKey)
 	if err != nil {
