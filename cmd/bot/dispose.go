@@ -321,7 +321,7 @@ func (m *Main) showDisposed(ctx context.Context, st filing.Store, id string, asJ
 	field("Title", r.Title)
 	field("Class", r.ClassPath)
 	field("Security marking", r.Marking)
-	field("Filed by", fmt.Sprintf("%s (%s)", r.FiledBy.Name(), r.FiledBy.ID))
+	field("Filed by", withID(r.FiledBy))
 	field("Filed", r.FiledAt.UTC().Format(time.RFC3339))
 	field("Retention", r.Rule)
 	field("Disposal", state)
