@@ -81,7 +81,9 @@ func (m *Main) runFile(ctx context.Context, args []string) error {
 		Thread:      capture.Ref{Platform: t.Platform, WorkspaceID: t.Workspace.ID, ChannelID: t.Channel.ID, ThreadID: t.ThreadID},
 		Title:       *title, ClassCode: *class, Marking: *marking, Description: *desc, Via: "import",
 	}
+	pm := meterFiles(t, terminal(m.Stderr), "filing")
 	sum, err := svc.FileThread(ctx, req, t)
+	pm.end()
 	if err != nil {
 		if ferr := m.flagErrors(err); ferr != nil {
 			return ferr

@@ -168,7 +168,9 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	if resumed {
 		fmt.Fprintf(m.Stderr, "Completing the import of this export begun %s.\n", req.RequestedAt.Format(time.RFC3339))
 	}
+	pm := meterFiles(th, terminal(m.Stderr), "filing")
 	sum, err := svc.FileThread(ctx, req, th)
+	pm.end()
 	if err != nil {
 		if ferr := m.flagErrors(err); ferr != nil {
 			return ferr

@@ -546,10 +546,14 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	start := time.Now()
 	last := start
 	printed := false
+	progress := terminal(m.Stderr) // quiet when piped or logged
 	v.Progress = func(p records.Progress) {
+		if progress == nil {
+			return
+		}
 		if now := time.Now(); now.Sub(last) >= 2*time.Second || (printed && p.Done == p.Total) {
 			last, printed = now, true
-			fmt.Fprintf(m.Stderr, "verify: %d/%d records, %.1f MB read, %d failed, %s\n",
+			fmt.Fprintf(progress, "verify: %d/%d records, %.1f MB read, %d failed, %s\n",
 				p.Done, p.Total, float64(p.Bytes)/1e6, p.Failed, now.Sub(start).Round(time.Second))
 		}
 	}
