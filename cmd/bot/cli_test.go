@@ -65,7 +65,7 @@ func TestCommandLineAnswers(t *testing.T) {
 		{[]string{"records", "ls", "--since", "yesterday"}, 2, "", `date "yesterday": want YYYY-MM-DD, YYYY-MM or YYYY (see bot records ls --help)`, "usage:"},
 		{[]string{"records", "ls", "--since", "2030", "--until", "2020"}, 2, "", "--since 2030-01-01 is after --until 2020-12-31", ""},
 		{[]string{"records", "find", "budget", "--class", "999"}, 0, "No records contain", `note: "999" is not a class of the current file plan`, ""},
-		{[]string{"mattermost"}, 1, "", "mattermost: say install or uninstall", "bot mattermost:"},
+		{[]string{"mattermost"}, 1, "", "mattermost: say install, uninstall or doctor", "bot mattermost:"},
 	} {
 		out, stderr, code := runBot(t, env, c.args...)
 		if code != c.wantCode || !strings.Contains(out, c.wantOut) || !strings.Contains(stderr, c.wantErr) || (c.notWantErr != "" && strings.Contains(stderr, c.notWantErr)) {
