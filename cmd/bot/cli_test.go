@@ -1,6 +1,10 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -72,5 +76,39 @@ func TestCommandLineAnswers(t *testing.T) {
 			t.Errorf("bot %q: exit %d, stdout %q, stderr %q; want exit %d, %q in stdout, %q in stderr and not %q",
 				c.args, code, out, stderr, c.wantCode, c.wantOut, c.wantErr, c.notWantErr)
 		}
+	}
+}
+
+// Media in an export that no message names are shown in the import's
+// output, not only in record.json.
+func TestImportShowsUnnamedMedia(t *testing.T) {
+	env := recordEnvs(t)["local"]
+	src := "../../capture/whatsapp/testdata/android-dmy"
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := zw.Create(e.Name())
+		w.Write(data)
+	}
+	w, _ := zw.Create("IMG-20990101-WA0099.jpg")
+	w.Write([]byte("\xff\xd8\xff\xe0 not named by any message"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "WhatsApp Chat with Roads Team.zip")
+	if err := os.WriteFile(name, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runBot(t, env, "import", "whatsapp", name, "--class", "100-20", "--title", "Roads team chat", "--timezone", "Europe/London")
+	if code != 0 || !strings.Contains(out, "note:") || !strings.Contains(out, "IMG-20990101-WA0099.jpg") {
+		t.Errorf("bot import whatsapp of an export with media no message names: exit %d, out %q, stderr %q; want a note naming it", code, out, stderr)
 	}
 }

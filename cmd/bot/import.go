@@ -204,6 +204,9 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	for _, a := range p.Assumptions {
 		fmt.Fprintf(m.Stdout, "  %-9s %s (%s)\n", a.Subject+":", a.Value, a.Basis)
 	}
+	for _, n := range p.Notes { // such as media in the export that no message names
+		fmt.Fprintf(m.Stdout, "  note:     %s\n", tty(n))
+	}
 	if sum.DisposalDate.IsZero() {
 		fmt.Fprintf(m.Stdout, "  retention: kept permanently\n")
 	} else {
