@@ -37,6 +37,10 @@ Commands for records officers. Each takes --help, and --json for scripts.
   ls --disposed                              the residual entries of destroyed records
   key                                        the deployment's public signing key, for RECORDBOT_TRUSTED_KEYS
 
+ID is a record's full id, the short id ls shows (the 8 characters that end
+its folder's name), or 8 or more characters from the start or end of its id
+that no other record shares.
+
 DATE is YYYY-MM-DD, YYYY-MM or YYYY (--since takes its first day, --until
 its last). The store is the one the bot uses: S3_* or RECORDS_DIR; each
 command names it on its first line ("store: ...", on standard error with
