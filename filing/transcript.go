@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -130,6 +132,43 @@ var transcriptFuncs = template.FuncMap{
 	// reads it from the package); the PDF, which embeds them, the first
 	// ones its budget allows.
 	"inline": showable,
+	// linkify escapes message text and makes its web addresses links.
+	"linkify": linkify,
+}
+
+// webAddress finds what may be a web address in message text.
+var webAddress = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"]+`)
+
+// linkify returns text as HTML: every character escaped, and each http or
+// https address in it (as the readable text of a message writes links) an
+// <a> link to itself. Other schemes (javascript:, data:, file:) stay
+// text. Punctuation that ends a sentence, or a closing bracket the address
+// did not open, is left outside the link.
+func linkify(text string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, loc := range webAddress.FindAllStringIndex(text, -1) {
+		start, end := loc[0], loc[1]
+		for end > start {
+			c := text[end-1]
+			if strings.IndexByte(".,;:!?'", c) >= 0 ||
+				(c == ')' && strings.Count(text[start:end], "(") < strings.Count(text[start:end], ")")) {
+				end--
+				continue
+			}
+			break
+		}
+		u, err := url.Parse(text[start:end])
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			continue
+		}
+		b.WriteString(template.HTMLEscapeString(text[last:start]))
+		addr := template.HTMLEscapeString(text[start:end])
+		b.WriteString(`<a href="` + addr + `" rel="noreferrer">` + addr + `</a>`)
+		last = end
+	}
+	b.WriteString(template.HTMLEscapeString(text[last:]))
+	return template.HTML(b.String())
 }
 
 // The HTML transcript is self-contained: inline style, no scripts, no
@@ -199,7 +238,7 @@ a{color:inherit}
 <ol class="messages">
 {{range .Thread.Messages}}<li class="msg{{if eq .Position 0}} root{{end}}" id="m{{.Position}}">
 <div class="head"><span class="author">{{.Author.Name}}</span>{{if .Author.Bot}} <span class="bot">bot</span>{{end}}{{if and .Author.RealName (ne .Author.RealName .Author.DisplayName)}} · {{.Author.RealName}}{{end}} · <time datetime="{{.Time.UTC.Format "2006-01-02T15:04:05Z07:00"}}">{{stamp .Time $.TZ}}</time>{{with .Edited}} <span class="edited">edited{{if not .At.IsZero}} {{stamp .At $.TZ}}{{end}}</span>{{end}}</div>
-<div class="text">{{.ReadableText}}</div>
+<div class="text">{{linkify .ReadableText}}</div>
 {{if .Files}}<ul class="files">{{range .Files}}<li>{{if and .Path (inline .)}}<a href="{{rel .Path}}"><img src="{{rel .Path}}" alt="{{.Name}}"></a><br>{{end}}{{if .Path}}<a href="{{rel .Path}}">{{.Name}}</a> ({{size .Size}}{{with .MIMEType}}, {{.}}{{end}}){{else}}<span class="missing">{{.Name}}: not captured{{with .Error}} ({{.}}){{end}}</span>{{end}}</li>{{end}}</ul>{{end}}
 {{if .Reactions}}<ul class="reactions">{{range .Reactions}}<li title="{{words .Emoji}}">{{emoji .Emoji}} <span class="rw">{{words .Emoji}}</span> × {{.Count}}{{with .Users}} ({{names .}}){{end}}</li>{{end}}</ul>{{end}}
 </li>

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -163,6 +165,10 @@ func (m *Main) checkStore(ctx context.Context, f *findings) {
 		fi, err := os.Stat(dir)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
+			if werr := canWriteIn(nearestDir(dir)); werr != nil {
+				f.fail("store", "local directory %s does not exist, and `bot serve` could not create it: %v; create it for the bot's user, or mount a volume there", dir, werr)
+				return
+			}
 			f.warn("store", "local directory %s does not exist yet; `bot serve` creates it", dir)
 			return
 		case err != nil:
@@ -170,6 +176,10 @@ func (m *Main) checkStore(ctx context.Context, f *findings) {
 			return
 		case !fi.IsDir():
 			f.fail("store", "%s is not a directory: set RECORDS_DIR to a directory", dir)
+			return
+		}
+		if werr := canWriteIn(dir); werr != nil {
+			f.fail("store", "local directory %s: %v; give the bot's user write access to it", dir, werr)
 			return
 		}
 		f.ok("store", "local directory %s", dir)
@@ -193,6 +203,38 @@ func (m *Main) checkStore(ctx context.Context, f *findings) {
 	default:
 		f.fail("object lock", "%v", ls.Err)
 	}
+}
+
+// nearestDir returns dir, or the nearest folder above it that exists.
+func nearestDir(dir string) string {
+	for {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return dir
+		}
+		dir = up
+	}
+}
+
+// canWriteIn proves that this process can create files in the folder dir,
+// by creating and removing an empty folder there: what `bot serve` does
+// to a local store. The error says as whom.
+func canWriteIn(dir string) error {
+	tmp, err := os.MkdirTemp(dir, ".recordbot-check-")
+	if err != nil {
+		who := "this user"
+		if u, uerr := user.Current(); uerr == nil {
+			who = fmt.Sprintf("user %s (uid %s)", u.Username, u.Uid)
+		}
+		if errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("%s may not create anything in %s", who, dir)
+		}
+		return fmt.Errorf("%s cannot create anything in %s (%w)", who, dir, errors.Unwrap(err))
+	}
+	return os.Remove(tmp)
 }
 
 func (m *Main) checkSecret(f *findings) {

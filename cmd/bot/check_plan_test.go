@@ -56,3 +56,22 @@ func TestCheckSlackHTTPModeNeedsHTTPS(t *testing.T) {
 		})
 	}
 }
+
+// `bot check` proves that a local store can be written or created, as
+// `bot serve` will need, rather than promise that serve creates it.
+func TestCheckLocalStoreWritable(t *testing.T) {
+	out, code := runCheck(t, map[string]string{"RECORDS_DIR": "/proc/recordbot-check/records"})
+	words := strings.Join(strings.Fields(out), " ")
+	if code != 1 || !strings.Contains(words, "FAIL store local directory /proc/recordbot-check/records does not exist, and `bot serve` could not create it") ||
+		!strings.Contains(words, "cannot create anything in /proc") || strings.Contains(words, "serve creates it") {
+		t.Errorf("bot check with a store that cannot be created: exit %d, output:\n%s\nwant exit 1 and FAIL store saying why", code, out)
+	}
+	dir := filepath.Join(t.TempDir(), "records")
+	out, code = runCheck(t, map[string]string{"RECORDS_DIR": dir})
+	if code != 0 || !strings.Contains(strings.Join(strings.Fields(out), " "), "does not exist yet; `bot serve` creates it") {
+		t.Errorf("bot check with a store that can be created: exit %d, output:\n%s", code, out)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 0 {
+		t.Errorf("bot check left %v behind", entries)
+	}
+}

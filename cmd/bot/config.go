@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -182,8 +183,7 @@ func (m *Main) parse(fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	m.Config.addFlags(fs)
-	fs.SetOutput(m.Stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := m.Config.validate(); err != nil {
@@ -193,6 +193,31 @@ func (m *Main) parse(fs *flag.FlagSet, args []string) error {
 		m.Logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: m.Config.LogLevel}))
 	}
 	return nil
+}
+
+// parseFlags parses args into fs. Help asked for (-h, --help) is printed
+// on standard output and returns flag.ErrHelp, which exits 0; a bad flag
+// or value gives a one-line error naming the command's --help, not the
+// whole usage.
+func (m *Main) parseFlags(fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(m.Stdout)
+		if usage != nil {
+			usage()
+		} else {
+			fs.PrintDefaults()
+		}
+	}
+	fs.SetOutput(m.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return fmt.Errorf("%w (see %s --help)", err, fs.Name())
+	}
+	return err
 }
 
 // open opens the configured store and file plan.

@@ -249,9 +249,9 @@ func (m *Main) recordsExport(ctx context.Context, args []string) error {
 		return m.printJSON(res)
 	}
 	for _, r := range res.Records {
-		fmt.Fprintf(m.Stdout, "%s\t%s/ (%d files, %d audit events)\n", tty(r.ID), tty(r.Folder), r.Files, r.Events)
+		fmt.Fprintf(m.Stdout, "%s\t%s/ (%s, %s)\n", tty(r.ID), tty(r.Folder), plural(r.Files, "file", "files"), plural(r.Events, "audit event", "audit events"))
 	}
-	fmt.Fprintf(m.Stdout, "Exported %d records to %s", len(res.Records), tty(res.Out))
+	fmt.Fprintf(m.Stdout, "Exported %s to %s", plural(len(res.Records), "record", "records"), tty(res.Out))
 	if res.SHA256 != "" {
 		fmt.Fprintf(m.Stdout, " (SHA-256 %s, also in %s.sha256)", res.SHA256, tty(res.Out))
 	}
@@ -295,7 +295,7 @@ func (m *Main) recordsDisposed(ctx context.Context, st filing.Store, asJSON bool
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", tty(r.ID), r.FiledAt.UTC().Format(time.DateOnly), tty(r.ClassCode), short(r.Title, 50), tty(what))
 	}
 	tw.Flush()
-	fmt.Fprintf(m.Stdout, "%d records destroyed\n", len(rs)-untrusted)
+	fmt.Fprintf(m.Stdout, "%s destroyed\n", plural(len(rs)-untrusted, "record", "records"))
 	if untrusted > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%s not written by this deployment: someone with write access to the store made them; the records they name were not destroyed by recordbot", plural(untrusted, "residual entry", "residual entries"))}
 	}
@@ -336,7 +336,7 @@ func (m *Main) showDisposed(ctx context.Context, st filing.Store, id string, asJ
 	field("Title", r.Title)
 	field("Class", r.ClassPath)
 	field("Security marking", r.Marking)
-	field("Filed by", fmt.Sprintf("%s (%s)", r.FiledBy.Name(), r.FiledBy.ID))
+	field("Filed by", withID(r.FiledBy))
 	field("Filed", r.FiledAt.UTC().Format(time.RFC3339))
 	field("Retention", r.Rule)
 	field("Disposal", state)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"os/user"
@@ -57,15 +58,16 @@ func (m *Main) runFile(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	svc, err := filing.NewService(filing.Options{Store: store, Plan: plan, Logger: m.Logger,
+	svc, err := filing.NewService(filing.Options{Store: store, Plan: plan, Logger: m.commandLogger(),
 		Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone,
 		AfterFiling: records.RegisterUpdater(store), Signer: signer})
 	if err != nil {
 		return err
 	}
+	markingBasis := "given with --marking"
 	if *marking == "" {
 		if c := plan.Class(*class); c != nil {
-			*marking = c.Default
+			*marking, markingBasis = c.Default, "the class's default"
 		}
 	}
 	who := *by
@@ -79,7 +81,9 @@ func (m *Main) runFile(ctx context.Context, args []string) error {
 		Thread:      capture.Ref{Platform: t.Platform, WorkspaceID: t.Workspace.ID, ChannelID: t.Channel.ID, ThreadID: t.ThreadID},
 		Title:       *title, ClassCode: *class, Marking: *marking, Description: *desc, Via: "import",
 	}
+	pm := meterFiles(t, terminal(m.Stderr), "filing")
 	sum, err := svc.FileThread(ctx, req, t)
+	pm.end()
 	if err != nil {
 		if ferr := m.flagErrors(err); ferr != nil {
 			return ferr
@@ -93,13 +97,25 @@ func (m *Main) runFile(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "Filed as %s in %s\n", sum.ID, sum.ClassPath)
 	fmt.Fprintf(m.Stdout, "  where:    %s\n", sum.Where)
-	fmt.Fprintf(m.Stdout, "  contents: %d messages, %d files\n", sum.Messages, sum.Files)
+	fmt.Fprintf(m.Stdout, "  contents: %s, %s\n", plural(sum.Messages, "message", "messages"), plural(sum.Files, "file", "files"))
+	fmt.Fprintf(m.Stdout, "  marking:  %s (%s)\n", tty(sum.Marking), markingBasis)
 	if sum.DisposalDate.IsZero() {
 		fmt.Fprintf(m.Stdout, "  retention: kept permanently\n")
 	} else {
 		fmt.Fprintf(m.Stdout, "  retention: %s on %s\n", sum.DisposalAction, sum.DisposalDate.Format("2006-01-02"))
 	}
 	return nil
+}
+
+// commandLogger is the logger of a command run at a terminal, such as
+// `bot file`: its output is for the person running it, so the filing
+// service's routine INFO lines are left out unless LOG_LEVEL asks for
+// them; warnings and errors still show.
+func (m *Main) commandLogger() *slog.Logger {
+	if m.Getenv("LOG_LEVEL") != "" {
+		return m.Logger
+	}
+	return slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // readSnapshot reads a thread snapshot; its files open from paths relative

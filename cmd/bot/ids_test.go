@@ -89,3 +89,18 @@ func fileWithID(t *testing.T, st filing.Store, id, class, title string, at time.
 	}
 	return sum
 }
+
+// dispose answers an id that names no record as every command does, not
+// with a refusal row of "no such record".
+func TestDisposeUnknownID(t *testing.T) {
+	env := recordEnvs(t)["local"]
+	st, err := local.New(env["RECORDS_DIR"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileWithID(t, st, "01a24bec-1111-7000-8000-00000000aaa1", "100-20", "Committee minutes", time.Date(2010, 1, 1, 9, 0, 0, 0, time.UTC))
+	stdout, stderr, code := runBot(t, env, "records", "dispose", "destroy", "deadbeef", "--authority", "A", "--approved-by", "B", "--dry-run")
+	if code != 1 || !strings.Contains(stderr, `record "deadbeef": no such record`) || !strings.Contains(stderr, records.IDRule) || strings.Contains(stdout, "REFUSED") {
+		t.Errorf("bot records dispose destroy deadbeef: exit %d, stdout %q, stderr %q; want exit 1 and the id rule", code, stdout, stderr)
+	}
+}

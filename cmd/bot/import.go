@@ -36,6 +36,10 @@ type importClaim struct {
 
 // runImport files a chat export as a record: `bot import whatsapp FILE`.
 func (m *Main) runImport(ctx context.Context, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(m.Stdout, "usage: bot import whatsapp EXPORT.zip|EXPORT.txt --class CODE --title TITLE [flags]\n\nFiles a WhatsApp chat export as a record. \"bot import whatsapp --help\" lists the flags.")
+		return nil
+	}
 	if len(args) == 0 || args[0] != "whatsapp" {
 		fmt.Fprintln(m.Stderr, "usage: bot import whatsapp EXPORT.zip|EXPORT.txt --class CODE --title TITLE [flags]")
 		if len(args) == 0 {
@@ -104,15 +108,16 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	svc, err := filing.NewService(filing.Options{Store: store, Plan: plan, Logger: m.Logger,
+	svc, err := filing.NewService(filing.Options{Store: store, Plan: plan, Logger: m.commandLogger(),
 		Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone,
 		AfterFiling: records.RegisterUpdater(store), Signer: signer})
 	if err != nil {
 		return err
 	}
+	markingBasis := "given with --marking"
 	if *marking == "" {
 		if c := plan.Class(*class); c != nil {
-			*marking = c.Default
+			*marking, markingBasis = c.Default, "the class's default"
 		}
 	}
 	req := filing.Request{
@@ -163,7 +168,9 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	if resumed {
 		fmt.Fprintf(m.Stderr, "Completing the import of this export begun %s.\n", req.RequestedAt.Format(time.RFC3339))
 	}
+	pm := meterFiles(th, terminal(m.Stderr), "filing")
 	sum, err := svc.FileThread(ctx, req, th)
+	pm.end()
 	if err != nil {
 		if ferr := m.flagErrors(err); ferr != nil {
 			return ferr
@@ -184,11 +191,15 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	p := th.Provenance
 	fmt.Fprintf(m.Stdout, "Filed as %s in %s\n", sum.ID, sum.ClassPath)
 	fmt.Fprintf(m.Stdout, "  where:    %s\n", sum.Where)
-	fmt.Fprintf(m.Stdout, "  chat:     %s, %d messages, %d media files", th.Channel.Name, sum.Messages, sum.Files)
+	fmt.Fprintf(m.Stdout, "  chat:     %s, %s, %s", tty(th.Channel.Name), plural(sum.Messages, "message", "messages"), plural(sum.Files, "media file", "media files"))
 	if notIn > 0 {
 		fmt.Fprintf(m.Stdout, " (%d more listed as not in the export)", notIn)
 	}
 	fmt.Fprintln(m.Stdout)
+	if resumed && req.Marking != *marking {
+		markingBasis = "as the import begun earlier chose"
+	}
+	fmt.Fprintf(m.Stdout, "  marking:  %s (%s)\n", tty(sum.Marking), markingBasis)
 	if l := p.Ledger; l != nil {
 		if l.NotUnderstood == 0 {
 			fmt.Fprintf(m.Stdout, "  lines:    %d, every one understood\n", l.Lines)
@@ -210,6 +221,9 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	for _, a := range p.Assumptions {
 		fmt.Fprintf(m.Stdout, "  %-9s %s (%s)\n", a.Subject+":", a.Value, a.Basis)
 	}
+	for _, n := range p.Notes { // such as media in the export that no message names
+		fmt.Fprintf(m.Stdout, "  note:     %s\n", tty(n))
+	}
 	if sum.DisposalDate.IsZero() {
 		fmt.Fprintf(m.Stdout, "  retention: kept permanently\n")
 	} else {
@@ -228,7 +242,7 @@ func (m *Main) parseInterleaved(fs *flag.FlagSet, args []string) ([]string, erro
 	rest := fs.Args()
 	for len(rest) > 0 {
 		if a := rest[0]; len(a) > 1 && a[0] == '-' && a != "--" {
-			if err := fs.Parse(rest); err != nil {
+			if err := m.parseFlags(fs, rest); err != nil {
 				return nil, err
 			}
 			rest = fs.Args()

@@ -52,7 +52,7 @@ func exitCode(err error) int {
 		return ee.code
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		return 2
+		return 0 // the help asked for was printed
 	}
 	return 1
 }

@@ -142,6 +142,7 @@ func (t *teamsFlag) Set(v string) error {
 
 const mattermostUsage = `usage: bot mattermost install --team TEAM [--team TEAM...] [--url URL]
        bot mattermost uninstall [--team TEAM...] [--url URL]
+       bot mattermost doctor [--url URL]
 
 install creates (or reuses) the bot account and its access token, registers
 /record on each team, pointing at PUBLIC_URL/mattermost/command, and stores
@@ -149,17 +150,23 @@ the tokens sealed with RECORDBOT_SECRET_KEY. Running it again changes nothing.
 uninstall removes /record from the teams (all when none is named); once no
 team is left it revokes the token and disables the bot account it created.
 
-Both need MATTERMOST_ADMIN_TOKEN: a system admin's personal access token.
+doctor says, before install, what the server still lacks: each setting
+install and the bot need (bot accounts, personal access tokens, custom
+slash commands, and the Site URL), the admin token, and whether the server may
+call PUBLIC_URL, with the System Console place to change each.
+
+All need MATTERMOST_ADMIN_TOKEN: a system admin's personal access token.
 `
 
 // runMattermost runs `bot mattermost install|uninstall ...`.
 func (m *Main) runMattermost(ctx context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "install" && args[0] != "uninstall") {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(m.Stdout, mattermostUsage)
+		return nil
+	}
+	if len(args) == 0 || (args[0] != "install" && args[0] != "uninstall" && args[0] != "doctor") {
 		fmt.Fprint(m.Stderr, mattermostUsage)
-		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-			return flag.ErrHelp
-		}
-		return errors.New("bot mattermost: say install or uninstall")
+		return errors.New("mattermost: say install, uninstall or doctor")
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("bot mattermost "+sub, flag.ContinueOnError)
@@ -179,10 +186,13 @@ func (m *Main) runMattermost(ctx context.Context, args []string) error {
 		c.BotUsername = *botName
 	}
 	if c.URL == "" {
-		return errors.New("bot mattermost: give the server with --url or MATTERMOST_URL")
+		return errors.New("mattermost: give the server with --url or MATTERMOST_URL")
+	}
+	if sub == "doctor" {
+		return m.mattermostDoctor(ctx)
 	}
 	if m.Config.SecretKey == "" {
-		return fmt.Errorf("bot mattermost: %w", withSetting(bot.ErrNoKey))
+		return fmt.Errorf("mattermost: %w", withSetting(bot.ErrNoKey))
 	}
 	vault, err := bot.NewVault(m.Config.SecretKey)
 	if err != nil {
@@ -198,13 +208,28 @@ func (m *Main) runMattermost(ctx context.Context, args []string) error {
 	}
 	if sub == "install" {
 		if _, err := in.Install(ctx, teams); err != nil {
-			return fmt.Errorf("bot mattermost install: %w", withSetting(err))
+			return fmt.Errorf("mattermost install: %w", withSetting(err))
 		}
 		fmt.Fprintf(m.Stdout, "Done. Start the bot (bot serve) with MATTERMOST_URL=%s; staff type /%s in a thread.\n", c.URL, mmbot.Trigger)
 		return nil
 	}
 	if err := in.Uninstall(ctx, teams); err != nil {
-		return fmt.Errorf("bot mattermost uninstall: %w", withSetting(err))
+		return fmt.Errorf("mattermost uninstall: %w", withSetting(err))
 	}
+	return nil
+}
+
+// mattermostDoctor runs `bot mattermost doctor`: a line per thing the
+// server needs, as `bot check` prints them; exit status 1 if any fails.
+func (m *Main) mattermostDoctor(ctx context.Context) error {
+	c := &m.Config.Mattermost
+	var f findings
+	f.add(mmbot.Doctor(ctx, mmbot.DoctorOptions{Server: c.URL, AdminToken: c.AdminToken, PublicURL: m.Config.PublicURL,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: c.transport}}))
+	f.print(m.Stdout)
+	if f.failed() {
+		return &exitError{code: 1, err: errors.New("fix what failed, then run `bot mattermost doctor` again")}
+	}
+	fmt.Fprintln(m.Stdout, "the server is ready: run `bot mattermost install --team TEAM`")
 	return nil
 }

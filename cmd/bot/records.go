@@ -37,6 +37,10 @@ Commands for records officers. Each takes --help, and --json for scripts.
   ls --disposed                              the residual entries of destroyed records
   key                                        the deployment's public signing key, for RECORDBOT_TRUSTED_KEYS
 
+ID is a record's full id, the short id ls shows (the 8 characters that end
+its folder's name), or 8 or more characters from the start or end of its id
+that no other record shares.
+
 DATE is YYYY-MM-DD, YYYY-MM or YYYY (--since takes its first day, --until
 its last). The store is the one the bot uses: S3_* or RECORDS_DIR; each
 command names it on its first line ("store: ...", on standard error with
@@ -194,7 +198,7 @@ func (m *Main) parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	rest := fs.Args()
 	for len(rest) > 0 {
 		if a := rest[0]; len(a) > 1 && a[0] == '-' {
-			if err := fs.Parse(rest); err != nil {
+			if err := m.parseFlags(fs, rest); err != nil {
 				return nil, usageError(err)
 			}
 			rest = fs.Args()
@@ -305,6 +309,10 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 		return m.recordsDisposed(ctx, st, *asJSON)
 	}
 	f := records.Filter{Since: since.t, Until: until.t}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Since.After(f.Until) {
+		return usageError(fmt.Errorf("records ls: --since %s is after --until %s: no date is in that range (swap them?)",
+			f.Since.Format(time.DateOnly), f.Until.Format(time.DateOnly)))
+	}
 	if len(pos) == 1 {
 		f.Class = pos[0]
 	}
@@ -383,15 +391,19 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 	field("Description", r.Description)
 	field("Class", r.Class.String())
 	field("Security marking", r.Marking)
-	field("Filed by", fmt.Sprintf("%s (%s)", filing.Label(r.FiledBy), r.FiledBy.ID))
+	field("Filed by", withID(r.FiledBy))
 	field("Filed", r.FiledAt.UTC().Format(time.RFC3339))
-	field("Thread", fmt.Sprintf("%s to %s, %d messages", r.ThreadStart.UTC().Format(time.RFC3339), r.ThreadEnd.UTC().Format(time.RFC3339), r.Messages))
+	field("Thread", fmt.Sprintf("%s to %s, %s", r.ThreadStart.UTC().Format(time.RFC3339), r.ThreadEnd.UTC().Format(time.RFC3339), plural(r.Messages, "message", "messages")))
 	var people []string
 	for _, p := range r.Participants {
 		people = append(people, fmt.Sprintf("%s [%s]", filing.Label(p), p.ID))
 	}
 	field("Participants", strings.Join(people, ", "))
-	field("Source", fmt.Sprintf("%s, %s, #%s", r.Source.Platform, firstOf(r.Source.Workspace.Name, r.Source.Workspace.ID), firstOf(r.Source.Channel.Name, r.Source.Channel.ID)))
+	channel := firstOf(r.Source.Channel.Name, r.Source.Channel.ID)
+	if r.Source.Platform != capture.WhatsApp {
+		channel = "#" + channel // a WhatsApp chat is not a channel
+	}
+	field("Source", strings.Join(nonEmpty(string(r.Source.Platform), firstOf(r.Source.Workspace.Name, r.Source.Workspace.ID), channel), ", "))
 	field("Permalink", r.Source.Permalink)
 	field("Retention", r.Retention.Rule)
 	if r.Retention.DisposalDate != "" {
@@ -462,6 +474,27 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 	return nil
 }
 
+// withID labels a person with their id, unless the id is the name itself
+// (as for people named with --by): "carol (U-carol)", "Rita Records".
+func withID(p capture.Person) string {
+	l := filing.Label(p)
+	if p.ID == "" || strings.EqualFold(p.ID, l) || strings.EqualFold(p.ID, p.Name()) {
+		return l
+	}
+	return l + " (" + p.ID + ")"
+}
+
+// nonEmpty returns the strings of s that are not empty.
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, x := range s {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 func firstOf(s ...string) string {
 	for _, x := range s {
 		if x != "" {
@@ -520,10 +553,14 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 	start := time.Now()
 	last := start
 	printed := false
+	progress := terminal(m.Stderr) // quiet when piped or logged
 	v.Progress = func(p records.Progress) {
+		if progress == nil {
+			return
+		}
 		if now := time.Now(); now.Sub(last) >= 2*time.Second || (printed && p.Done == p.Total) {
 			last, printed = now, true
-			fmt.Fprintf(m.Stderr, "verify: %d/%d records, %.1f MB read, %d failed, %s\n",
+			fmt.Fprintf(progress, "verify: %d/%d records, %.1f MB read, %d failed, %s\n",
 				p.Done, p.Total, float64(p.Bytes)/1e6, p.Failed, now.Sub(start).Round(time.Second))
 		}
 	}
@@ -824,7 +861,8 @@ func (m *Main) recordsHold(ctx context.Context, args []string) error {
 func (m *Main) recordsFind(ctx context.Context, args []string) error {
 	fs, asJSON := recordsFlags("find", "find TEXT [--class CLASS] [--json]",
 		"Finds records whose title, participants (display or real name), filer, channel or\n"+
-			"transcript contain TEXT (ignoring case), for Freedom of Information requests. It\n"+
+			"transcript contain TEXT (ignoring case, accents and width; a phone number however it\n"+
+			"is spaced or prefixed), for Freedom of Information requests. It\n"+
 			"reads every record's transcript: see the README for how far that scales. Records\n"+
 			"whose transcript could not be read are listed, and make the exit status 1.")
 	class := fs.String("class", "", "only records in class `CODE` and the classes below it")
@@ -837,9 +875,12 @@ func (m *Main) recordsFind(ctx context.Context, args []string) error {
 		fs.Usage()
 		return usageError(errors.New("records find: give the text to find"))
 	}
-	st, _, err := m.openRecords(ctx, fs, *asJSON)
+	st, plan, err := m.openRecords(ctx, fs, *asJSON)
 	if err != nil {
 		return err
+	}
+	if *class != "" && plan.Class(*class) == nil {
+		fmt.Fprintf(m.Stderr, "note: %q is not a class of the current file plan; searching records filed under it earlier\n", *class)
 	}
 	hits, not, err := records.Find(ctx, st, text, records.Filter{Class: *class})
 	if err != nil {

@@ -99,7 +99,7 @@ func TestRecordsCommands(t *testing.T) {
 				{[]string{"records", "find", "bob jones"}, 0, []string{sum.ID, "found in: participant, transcript", "Bob Jones"}},
 				{[]string{"records", "classes"}, 0, []string{"file plan: the sample plan", "100-20  Committees and working groups", "retention: review 7 years", "markings:  OFFICIAL (default)"}},
 				{[]string{"records", "find", "zebra"}, 0, []string{"No records contain"}},
-				{[]string{"records", "verify", "--help"}, 2, nil},
+				{[]string{"records", "verify", "--help"}, 0, []string{"usage: bot records verify"}},
 				{[]string{"records", "hold", sum.ID, "--on"}, 2, nil},
 				{[]string{"records", "show", sum.ID}, 0, []string{"Read it:           ", "data/transcript.pdf (A4 PDF, for reading and printing)"}},
 			}
@@ -108,7 +108,7 @@ func TestRecordsCommands(t *testing.T) {
 				if code != c.wantCode {
 					t.Errorf("bot %q: exit %d, want %d; stderr: %s", c.args, code, c.wantCode, stderr)
 				}
-				if len(c.args) > 1 && c.args[1] != "classes" && code != 2 && !strings.HasPrefix(out, "store: ") {
+				if len(c.args) > 1 && c.args[1] != "classes" && !slices.Contains(c.args, "--help") && code != 2 && !strings.HasPrefix(out, "store: ") {
 					t.Errorf("bot %q output = %q, want the store named on its first line", c.args, out)
 				}
 				for _, w := range c.want {

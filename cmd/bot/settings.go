@@ -27,7 +27,7 @@ var settingEnv = map[string]string{
 
 // settingMattermostAdmin is the admin token `bot mattermost install` and
 // `uninstall` use for the run only.
-const settingMattermostAdmin = "Mattermost admin token"
+const settingMattermostAdmin = mmbot.SettingAdminToken
 
 // settingErrs are the libraries' configuration errors, with the setting
 // each is about.

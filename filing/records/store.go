@@ -47,10 +47,10 @@ const IDRule = "give the full record id, the short id shown by `bot records ls` 
 // characters that starts or ends it (case and dashes ignored) is looked up
 // in the index: the short id (the last 8 characters of the id without
 // dashes, that ends every record folder's name) is one such part. A part
-// no indexed record has is returned as typed, for Locate to look for a
-// record without an index entry. A part shorter than MinIDPart matches
-// ErrNoRecord; one that more than one record has, ErrAmbiguous, naming
-// them.
+// no indexed record has is looked for by Locate, as the short id of a
+// record without an index entry. A part shorter than MinIDPart, or that
+// names no record, matches ErrNoRecord; one that more than one record has,
+// ErrAmbiguous, naming them.
 func Resolve(ctx context.Context, st filing.Store, id string) (string, error) {
 	id = strings.TrimSpace(id)
 	if isFullID(id) {
@@ -79,9 +79,13 @@ func Resolve(ctx context.Context, st filing.Store, id string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		// It may still be a record without an index entry: Locate
-		// walks records/ for its short id.
-		return id, nil
+		// It may still be a record without an index entry, named by its
+		// short id: Locate walks records/ for it.
+		e, _, err := Locate(ctx, st, id)
+		if err != nil {
+			return "", err
+		}
+		return e.ID, nil
 	case 1:
 		return found[0], nil
 	}
