@@ -628,3 +628,44 @@ func TestVerifyEachListingFails(t *testing.T) {
 		}
 	}
 }
+
+// A record fabricated with the store's keys and left unsigned passes as
+// one filed before signing only if it was stored before the deployment
+// began signing every record; stored after, it is reported as forged, by
+// verify and by disposal.
+func TestUnsignedAfterSigningSince(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			s := file(t, service(t, st, nil), spec{title: "Routine letter", class: "100-01"})
+			id, _, evKey := fabricate(t, st, s, unsigned)
+			before := verifier(st)
+			before.SignedSince = time.Now().Add(time.Hour) // signing began later: a record filed before it
+			after := verifier(st)
+			after.SignedSince = time.Now().Add(-time.Hour)
+
+			one, all := check(t, before, id)
+			for _, r := range []records.Result{one, all} {
+				if !r.OK() || !hasNote(r, "unsigned (filed before signing)") {
+					t.Errorf("Verify(unsigned, stored before signing began) = %q, notes %q; want a pass with a note", problems(r), r.Notes)
+				}
+			}
+			one, all = check(t, after, id)
+			for _, r := range []records.Result{one, all} {
+				if got := problems(r); !slices.Contains(got, "forged "+evKey) {
+					t.Errorf("Verify(unsigned, stored after signing began) problems = %q, want %q", got, "forged "+evKey)
+				}
+			}
+
+			d := authority(30)
+			d.AllowUnsigned = true
+			d.SignedSince = time.Now().Add(-time.Hour)
+			_, d.BypassGovernance = st.(*s3.Store)
+			rep, err := records.Destroy(ctx, st, d, []string{id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantTampered(t, rep, id, evKey)
+		})
+	}
+}

@@ -94,8 +94,11 @@ type auditIndex struct {
 type evRef struct {
 	name string // key without AuditPrefix
 	vid  string
-	h    *filing.History // when something was written over it
-	link *Link           // read while listing
+	// stored is when the first version was stored (Unix nanoseconds):
+	// an unsigned filing event stored after signing began is forged.
+	stored int64
+	h      *filing.History // when something was written over it
+	link   *Link           // read while listing
 }
 
 // sideRef is a review decision or a residual entry as filed, with what its
@@ -144,6 +147,9 @@ func (a *auditIndex) list(ctx context.Context, st filing.Store) error {
 			continue
 		}
 		r := evRef{name: strings.TrimPrefix(h.Key, filing.AuditPrefix), vid: h.First.ID}
+		if !h.First.LastModified.IsZero() {
+			r.stored = h.First.LastModified.UnixNano()
+		}
 		if len(h.Later) > 0 {
 			r.h = h
 		}
@@ -193,7 +199,11 @@ func (a *auditIndex) events(ctx context.Context, id string, _ time.Time) ([]*fil
 			hs = append(hs, r.h)
 		default:
 			key := filing.AuditPrefix + r.name
-			hs = append(hs, &filing.History{Key: key, First: filing.Version{Key: key, ID: r.vid}})
+			h := &filing.History{Key: key, First: filing.Version{Key: key, ID: r.vid}}
+			if r.stored != 0 {
+				h.First.LastModified = time.Unix(0, r.stored).UTC()
+			}
+			hs = append(hs, h)
 		}
 	}
 	return hs, links, nil
