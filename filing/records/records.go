@@ -365,30 +365,14 @@ func Show(ctx context.Context, st filing.Store, id string) (*Detail, error) {
 // whose key names the record, or names none (written before keys named
 // records), in parallel. Other records' events are not read.
 func History(ctx context.Context, st filing.Store, id string, filed time.Time) ([]filing.Event, error) {
-	from := filing.AuditPrefix + filed.UTC().Format("2006/01/02")
-	var hs []*filing.History
-	for h, err := range filing.Histories(ctx, st, filing.AuditPrefix) {
-		if err != nil {
-			return nil, fmt.Errorf("list the audit trail: %w", err)
-		}
-		if strings.HasSuffix(h.Key, ".json") && h.Key >= from && mayConcern(h.Key, map[string]bool{id: true}) {
-			hs = append(hs, h)
-		}
-	}
-	evs := make([]filing.Event, len(hs))
-	err := forEach(ctx, len(hs), parallel, func(ctx context.Context, i int) error {
-		return readFirst(ctx, st, hs[i], &evs[i])
-	})
+	links, err := Chain(ctx, st, id, filed)
 	if err != nil {
 		return nil, err
 	}
-	out := []filing.Event{}
-	for _, ev := range evs {
-		if ev.RecordID == id {
-			out = append(out, ev)
-		}
+	out := make([]filing.Event, 0, len(links))
+	for _, l := range links {
+		out = append(out, l.Event)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil
 }
 
