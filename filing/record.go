@@ -174,3 +174,19 @@ type IndexEntry struct {
 
 // Agent is what recordbot calls itself in bags and events.
 const Agent = "recordbot/0.1"
+
+// IndexEntryOf returns the index entry of the record rec describes, as the
+// filing service writes it (unsigned): one constructor, so what the index
+// says and what disposal derives from record.json agree.
+func IndexEntryOf(rec *Record) IndexEntry {
+	var people []string
+	for _, p := range rec.Participants {
+		people = append(people, Label(p))
+	}
+	return IndexEntry{
+		ID: rec.ID, Key: rec.Key, Title: rec.Title, ClassCode: rec.Class.Code, ClassPath: rec.Class.String(),
+		Marking: rec.Marking, FiledAt: rec.FiledAt, FiledBy: rec.FiledBy, ThreadStart: rec.ThreadStart,
+		DisposalDate: rec.Retention.DisposalDate, DisposalAction: rec.Retention.Action, Platform: rec.Source.Platform,
+		Channel: rec.Source.Channel.Name, Participants: people,
+	}
+}

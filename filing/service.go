@@ -390,15 +390,7 @@ func (s *Service) file(ctx context.Context, r Request, src fetch) (*Summary, err
 	}
 	// The index entry and the audit event have keys fixed by the request,
 	// so a retry finds them in place rather than writing them twice.
-	var people []string
-	for _, p := range rec.Participants {
-		people = append(people, Label(p))
-	}
-	idx := IndexEntry{
-		ID: rec.ID, Key: rec.Key, Title: rec.Title, ClassCode: c.Code, ClassPath: sum.ClassPath, Marking: rec.Marking,
-		FiledAt: rec.FiledAt, FiledBy: rec.FiledBy, ThreadStart: rec.ThreadStart, DisposalDate: rec.Retention.DisposalDate,
-		DisposalAction: rec.Retention.Action, Platform: rec.Source.Platform, Channel: rec.Source.Channel.Name, Participants: people,
-	}
+	idx := IndexEntryOf(rec)
 	// Both are written once and locked as long as the record, so that what
 	// `records verify` anchors on cannot be removed, only written over (a
 	// later version, which it reports).

@@ -214,18 +214,12 @@ func locate(ctx context.Context, st filing.Store, id string) (e filing.IndexEntr
 	return e, nil, err
 }
 
-// entryOf rebuilds the index entry of a record from its record.json.
+// entryOf rebuilds the index entry of a record from its record.json, as
+// found in folder.
 func entryOf(rec *filing.Record, folder string) filing.IndexEntry {
-	var people []string
-	for _, p := range rec.Participants {
-		people = append(people, filing.Label(p))
-	}
-	return filing.IndexEntry{
-		ID: rec.ID, Key: folder, Title: rec.Title, ClassCode: rec.Class.Code, ClassPath: rec.Class.String(),
-		Marking: rec.Marking, FiledAt: rec.FiledAt, FiledBy: rec.FiledBy, ThreadStart: rec.ThreadStart,
-		DisposalDate: rec.Retention.DisposalDate, DisposalAction: rec.Retention.Action, Platform: rec.Source.Platform,
-		Channel: rec.Source.Channel.Name, Participants: people,
-	}
+	e := filing.IndexEntryOf(rec)
+	e.Key = folder
+	return e
 }
 
 // packageOf returns the record package folder (ending in "/") that the
