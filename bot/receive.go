@@ -104,11 +104,18 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 	if l := th.Provenance.Ledger; l != nil {
 		rec.NotUnderstood, rec.MayBeCut = l.NotUnderstood, l.MayBeCut
 	}
+	// A file named by several messages is one media file: the record
+	// stores it once.
+	seen := make(map[string]bool)
 	for _, m := range th.Messages { // not th.Files(): that has the export itself too
 		for _, f := range m.Files {
-			if f.Error != "" {
+			switch {
+			case f.Error != "":
 				rec.Omitted++
-			} else {
+			case f.ContentID == "":
+				rec.Media++
+			case !seen[f.ContentID]:
+				seen[f.ContentID] = true
 				rec.Media++
 			}
 		}

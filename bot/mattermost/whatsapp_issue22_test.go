@@ -82,3 +82,70 @@ func TestWhatsAppIssue22HeadlinesInDirectMessage(t *testing.T) {
 		t.Errorf("Got(record.json) without the ledger's counts, or with the text of the line not understood")
 	}
 }
+
+// One 1 MiB photo named by 1,000 messages, sent in a direct message, is
+// stored once: the record's media add up to the photo's size, not 1,000
+// times it, and every message gives the same path.
+func TestWhatsAppOnePhotoManyMessagesStoredOnce(t *testing.T) {
+	const refs, size = 1000, 1 << 20
+	e := newEnv(t, envOpts{})
+	e.mm.SetTimezone(e.alice, "Europe/London", "")
+	e.listen(e.app, 1)
+	data, _ := whatsapptest.OnePhotoExport(t, refs, size)
+	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Photos.zip", MIME: "application/zip", Data: data})
+	offer := e.waitTold(e.alice, "WhatsApp chat")
+	if want := "1000 messages, 1 media files"; !strings.Contains(offer.Message, want) {
+		t.Errorf("Got(offer) = %q, want %q in it", offer.Message, want)
+	}
+	if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {
+		t.Fatalf("ClickButton(alice) = HTTP %d, %+v, %v", code, resp, err)
+	}
+	if resp := e.submit(e.lastDialog(), e.alice, map[string]any{"title": "Photos", "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
+		t.Fatalf("submit = %+v", resp)
+	}
+	e.waitTold(e.alice, "Filed as record **Photos**")
+	ctx := context.Background()
+	recs := e.records()
+	if len(recs) != 1 {
+		t.Fatalf("Got(records) = %v, want 1", recs)
+	}
+	if _, err := bagcheck.Check(ctx, e.store, recs[0]); err != nil {
+		t.Fatalf("bagcheck.Check(%s): %v", recs[0], err)
+	}
+	rc, _, err := e.store.Open(ctx, recs[0]+filing.RecordFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec filing.Record
+	err = json.NewDecoder(rc).Decode(&rec)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var media int64
+	var files int
+	for _, p := range rec.Payload {
+		if strings.HasPrefix(p.Path, "data/files/") {
+			media += p.Size
+			files++
+		}
+	}
+	if files != 1 || media != size {
+		t.Fatalf("Got(record.json payload) = %d media files of %d bytes, want the photo once, %d bytes", files, media, size)
+	}
+	rc, _, err = e.store.Open(ctx, recs[0]+filing.ThreadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var th capture.Thread
+	err = json.NewDecoder(rc).Decode(&th)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range th.Messages {
+		if len(m.Files) != 1 || m.Files[0].Path != th.Messages[0].Files[0].Path || m.Files[0].Path == "" {
+			t.Fatalf("Got(thread.json message %d files) = %+v, want the one photo", i, m.Files)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/internal/bagcheck"
@@ -187,4 +188,42 @@ func TestImportIssue22Cases(t *testing.T) {
 			t.Errorf("output:\n%s\nwant the warning that the export may be cut short", out)
 		}
 	})
+}
+
+// One 1 MiB photo named by 1,000 messages is stored once: the record's
+// files add up to about the photo's size (1x, not 1,000x), every message
+// gives the same path, and the person is told of 1 media file.
+func TestImportOnePhotoManyMessagesStoredOnce(t *testing.T) {
+	const refs, size = 1000, 1 << 20
+	data, photo := whatsapptest.OnePhotoExport(t, refs, size)
+	file := filepath.Join(t.TempDir(), "WhatsApp Chat - Photos.zip")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, key, st := importCase(t, file, "--date-order", "dmy")
+	if !strings.Contains(out, fmt.Sprintf("Photos, %d messages, 1 media files", refs)) {
+		t.Errorf("output:\n%s\nwant %d messages, 1 media file", out, refs)
+	}
+	var rec filing.Record
+	readJSON(t, st, key+filing.RecordFile, &rec)
+	var media int64
+	var photos int
+	for _, p := range rec.Payload {
+		if strings.HasPrefix(p.Path, "data/files/") {
+			media += p.Size
+			photos++
+		}
+	}
+	t.Logf("a %d-byte zip naming a %d-byte photo %d times: %d bytes of media stored in %d file(s)", len(data), size, refs, media, photos)
+	if photos != 1 || media != size {
+		t.Fatalf("record.json payload has %d media files of %d bytes, want the photo once, %d bytes", photos, media, size)
+	}
+	var th capture.Thread
+	readJSON(t, st, key+filing.ThreadFile, &th)
+	want := th.Messages[0].Files[0].Path
+	for i, m := range th.Messages {
+		if len(m.Files) != 1 || m.Files[0].Path != want || m.Files[0].Path == "" || m.Files[0].Source != photo {
+			t.Fatalf("thread.json message %d files = %+v, want the photo at %s", i, m.Files, want)
+		}
+	}
 }
