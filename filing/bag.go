@@ -625,6 +625,7 @@ func (f *filer) record(fl *filing, t *capture.Thread) *Record {
 		Retention: ret, Marking: req.Marking, Messages: len(t.Messages), Provenance: t.Provenance.Counts(),
 		Events: []Event{{ID: req.ID, Type: "filed", At: fl.filed, By: req.RequestedBy, RecordID: req.ID, Key: fl.key,
 			ClassCode: c.Code, RequestID: req.ID, Source: req.Via, Agent: Agent}},
+		Related: req.Related,
 	}
 }
 

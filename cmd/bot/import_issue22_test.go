@@ -227,3 +227,93 @@ func TestImportOnePhotoManyMessagesStoredOnce(t *testing.T) {
 		}
 	}
 }
+
+// Importing an export again with another date order says what differs
+// from the record filed before, and how to file the new reading; filed
+// with --corrects, the new record names the first in record.json.
+func TestImportAgainWithAnotherReading(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "WhatsApp Chat with Ferry.txt")
+	if err := os.WriteFile(file, []byte("05/06/2024, 10:00 - Alice: Ferry moved to 08:45\n05/06/2024, 10:01 - Bob: ok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"RECORDS_DIR": filepath.Join(dir, "records")}
+	run := func(extra ...string) (string, error) {
+		m, errb := testMain(env)
+		var out strings.Builder
+		m.Stdout = &out
+		args := append([]string{"import", "whatsapp", file, "--class", "100-20", "--title", "Ferry", "--timezone", "Europe/London", "--by", "rita"}, extra...)
+		err := m.Run(context.Background(), args)
+		return out.String() + errb.String(), err
+	}
+	if out, err := run("--date-order", "mdy"); err != nil {
+		t.Fatalf("first import: %v\n%s", err, out)
+	}
+	st, err := local.New(filepath.Join(dir, "records"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := onlyRecord(t, st)
+	var rec1 filing.Record
+	readJSON(t, st, first+filing.RecordFile, &rec1)
+
+	// The same reading again: filed before, nothing more.
+	if out, err := run("--date-order", "mdy"); err != nil || !strings.Contains(out, "filed before") {
+		t.Errorf("the same import again = %v\n%s\nwant filed before", err, out)
+	}
+	// Another date order: told what differs and how to file it.
+	out, err := run("--date-order", "dmy")
+	if err == nil {
+		t.Errorf("import with another date order filed or succeeded, want nothing filed until --corrects:\n%s", out)
+	}
+	t.Logf("import with another date order said:\n%s", out)
+	for _, want := range []string{"filed before, read otherwise", rec1.ID, "date order: month/day/year there, day/month/year now", "--corrects " + rec1.ID} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import with another date order said:\n%s\nwant %q in it", out, want)
+		}
+	}
+	if n := countRecordFiles(t, st); n != 1 {
+		t.Fatalf("records after the refused import = %d, want 1", n)
+	}
+	// Filed with --corrects: a new record, naming the first.
+	out, err = run("--date-order", "dmy", "--corrects", rec1.ID)
+	if err != nil {
+		t.Fatalf("import --corrects: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "corrects: "+rec1.ID) {
+		t.Errorf("import --corrects said:\n%s\nwant the record it corrects", out)
+	}
+	var second filing.Record
+	for _, k := range recordKeys(t, st) {
+		if k != first {
+			readJSON(t, st, k+filing.RecordFile, &second)
+		}
+	}
+	if second.ID == "" || second.ID == rec1.ID || len(second.Related) != 1 || second.Related[0].ID != rec1.ID || second.Related[0].Relation != "corrects" {
+		t.Fatalf("second record = %s related %+v, want a new record that corrects %s", second.ID, second.Related, rec1.ID)
+	}
+	if !strings.Contains(readObject(t, st, second.Key+filing.RecordFile), `"relation": "corrects"`) {
+		t.Errorf("record.json of the correction does not name the record it corrects")
+	}
+	// --corrects with the same reading has nothing to correct.
+	if out, err := run("--date-order", "mdy", "--corrects", rec1.ID); err == nil {
+		t.Errorf("import --corrects with the first's reading succeeded, want refused:\n%s", out)
+	}
+}
+
+// recordKeys returns the folders of the complete records in st.
+func recordKeys(t *testing.T, st filing.Store) []string {
+	t.Helper()
+	var keys []string
+	for info, err := range st.List(context.Background(), filing.RecordsPrefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, ok := strings.CutSuffix(info.Key, filing.TagManifestFile); ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+func countRecordFiles(t *testing.T, st filing.Store) int { return len(recordKeys(t, st)) }
