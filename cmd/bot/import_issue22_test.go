@@ -317,3 +317,42 @@ func recordKeys(t *testing.T, st filing.Store) []string {
 }
 
 func countRecordFiles(t *testing.T, st filing.Store) int { return len(recordKeys(t, st)) }
+
+// Two files of the zip whose names are the same once the chat's folder is
+// taken from them (a/b/x.jpg and b/x.jpg beside a/_chat.txt) are both in
+// the record: the one the message names among its files, the other
+// renamed in the record's notes, and both in the export kept byte for
+// byte; neither is silently missing.
+func TestImportCollidingNamesBothKept(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range []struct{ name, data string }{
+		{"a/_chat.txt", "[13/01/2024, 09:00:00] Alice: <attached: b/x.jpg>\n[13/01/2024, 09:01:00] Bob: ok\n"},
+		{"b/x.jpg", "outside the chat's folder"},
+		{"a/b/x.jpg", "inside the chat's folder"},
+	} {
+		w, _ := zw.Create(f.name)
+		w.Write([]byte(f.data))
+	}
+	zw.Close()
+	file := filepath.Join(t.TempDir(), "WhatsApp Chat - Site.zip")
+	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, key, st := importCase(t, file)
+	var th capture.Thread
+	readJSON(t, st, key+filing.ThreadFile, &th)
+	f := th.Messages[0].Files[0]
+	if got := readObject(t, st, key+f.Path); got != "inside the chat's folder" {
+		t.Errorf("the file message 1 names holds %q, want a/b/x.jpg's content", got)
+	}
+	notes := strings.Join(th.Provenance.Notes, "\n")
+	for _, want := range []string{`"b/x.jpg" of the zip`, `"a/b/x.jpg"`, `kept as "b/x (2).jpg"`, "kept in the original export: b/x (2).jpg"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("thread.json notes = %q, want %q in them", notes, want)
+		}
+	}
+	if got := readObject(t, st, key+filing.OriginalPath("WhatsApp Chat - Site.zip")); got != buf.String() {
+		t.Errorf("the export kept in the record differs from the one imported")
+	}
+}
