@@ -106,7 +106,9 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 	// a difference yet.
 	earlier, err := filing.RecordsOf(ctx, k.Store, th.Platform, th.ThreadID)
 	if err != nil {
-		return Received{}, &ReceiveError{Tell: "Sorry, I could not read the file. Please send it again.", Why: "could not look for records of an export", Err: err}
+		// The export can be filed all the same: it is only not linked.
+		k.log().Warn("could not look for records filed of an export before", "err", err)
+		earlier = nil
 	}
 	var last *filing.Record
 	var differs []filing.Difference

@@ -69,7 +69,10 @@ func Differences(rec *Record, t *capture.Thread, class, title string) []Differen
 // RecordsOf returns the records in st filed of the thread p and threadID
 // name (for a chat export, its SHA-256), oldest first: those a new
 // filing of it may correct. It reads the record index and the
-// record.json of each record of platform p.
+// record.json of each record of platform p; an entry or record.json that
+// cannot be decoded is passed over (bot records verify reports it), and
+// only a failure of the store fails it. It checks no signature: what it
+// finds is told to people and linked, never acted on.
 func RecordsOf(ctx context.Context, st Store, p capture.Platform, threadID string) ([]Record, error) {
 	var out []Record
 	for info, err := range st.List(ctx, IndexPrefix) {
@@ -81,7 +84,7 @@ func RecordsOf(ctx context.Context, st Store, p capture.Platform, threadID strin
 		}
 		var e IndexEntry
 		if err := readJSONObject(ctx, st, info.Key, &e); err != nil {
-			if errors.Is(err, ErrNotExist) {
+			if errors.Is(err, ErrNotExist) || errors.Is(err, errUndecodable) {
 				continue
 			}
 			return nil, err
@@ -91,8 +94,8 @@ func RecordsOf(ctx context.Context, st Store, p capture.Platform, threadID strin
 		}
 		var rec Record
 		if err := readJSONObject(ctx, st, e.Key+RecordFile, &rec); err != nil {
-			if errors.Is(err, ErrNotExist) {
-				continue // disposed of, or not complete
+			if errors.Is(err, ErrNotExist) || errors.Is(err, errUndecodable) {
+				continue // disposed of, not complete, or damaged
 			}
 			return nil, err
 		}
@@ -111,7 +114,15 @@ func readJSONObject(ctx context.Context, st Store, key string, v any) error {
 	}
 	defer rc.Close()
 	if err := json.NewDecoder(io.LimitReader(rc, 64<<20)).Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return fmt.Errorf("read %s: %w (%w)", key, errUndecodable, err)
+		}
 		return fmt.Errorf("read %s: %w", key, err)
 	}
 	return nil
 }
+
+// errUndecodable: a stored object is not the JSON it should be.
+var errUndecodable = errors.New("not valid JSON")
