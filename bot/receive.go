@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/whatsapp"
+	"github.com/recordbot/recordbot/filing"
 )
 
 // Sent is a file a person sent the bot in a direct message, to be read as
@@ -44,6 +46,11 @@ type Received struct {
 	// MayBeCut is the message limit of WhatsApp's exports the export is
 	// at (10,000 or 40,000), when it is: the chat may be longer.
 	MayBeCut int
+	// Earlier is the latest record filed of the same export before, when
+	// it read the export otherwise (Upload.Corrects names it); Differs
+	// says how.
+	Earlier *filing.Record
+	Differs []filing.Difference
 }
 
 // ReceiveError is why a file sent to the bot was not kept: Tell is what
@@ -93,22 +100,61 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 	if err != nil {
 		return Received{}, &ReceiveError{Tell: "Sorry, I could not read the file. Please send it again.", Why: "could not read an export", Err: err}
 	}
-	up, err := k.Keep(ctx, r, n, Upload{
+	// A record of this export filed before and read otherwise is named:
+	// the person is told how it differs, and the record filed now names
+	// it as the one it corrects. A date order still to be chosen is not
+	// a difference yet.
+	earlier, err := filing.RecordsOf(ctx, k.Store, th.Platform, th.ThreadID)
+	if err != nil {
+		// The export can be filed all the same: it is only not linked.
+		k.log().Warn("could not look for records filed of an export before", "err", err)
+		earlier = nil
+	}
+	var last *filing.Record
+	var differs []filing.Difference
+	for i := range earlier {
+		var ds []filing.Difference
+		for _, d := range filing.Differences(&earlier[i], th, earlier[i].Class.Code, earlier[i].Title) {
+			if !(ambiguous && d.Subject == "date order") {
+				ds = append(ds, d)
+			}
+		}
+		if len(ds) == 0 {
+			last, differs = nil, nil // read as a record filed before was: nothing to correct
+			break
+		}
+		last, differs = &earlier[i], ds
+	}
+	u := Upload{
 		SHA256: th.ThreadID, Name: s.Name, Team: s.Team, SuppliedBy: s.By, SuppliedAt: s.At, Via: s.Via,
 		TimeZone: s.Location.String(), TimeZoneBasis: s.LocationBasis, ChatName: th.Channel.Name, Ambiguous: ambiguous,
-	})
+	}
+	if last != nil {
+		u.Corrects = last.ID
+	}
+	up, err := k.Keep(ctx, r, n, u)
 	if err != nil {
 		return Received{}, &ReceiveError{Tell: "Sorry, I could not keep the file. Please send it again.", Why: "could not keep an export", Err: err}
 	}
 	rec := Received{Upload: up, Messages: len(th.Messages)}
+	if last != nil && up.Corrects == last.ID {
+		rec.Earlier, rec.Differs = last, differs
+	}
 	if l := th.Provenance.Ledger; l != nil {
 		rec.NotUnderstood, rec.MayBeCut = l.NotUnderstood, l.MayBeCut
 	}
+	// A file named by several messages is one media file: the record
+	// stores it once.
+	seen := make(map[string]bool)
 	for _, m := range th.Messages { // not th.Files(): that has the export itself too
 		for _, f := range m.Files {
-			if f.Error != "" {
+			switch {
+			case f.Error != "":
 				rec.Omitted++
-			} else {
+			case f.ContentID == "":
+				rec.Media++
+			case !seen[f.ContentID]:
+				seen[f.ContentID] = true
 				rec.Media++
 			}
 		}
@@ -134,7 +180,17 @@ func (r Received) Summary(m Markup) string {
 	if r.MayBeCut > 0 {
 		text += fmt.Sprintf(" It holds about %s messages, where WhatsApp stops an export without saying so: the chat may be longer than this export.", thousands(r.MayBeCut))
 	}
-	return text + fmt.Sprintf(" Times are read as %s (%s).", r.TimeZone, r.TimeZoneBasis)
+	text += fmt.Sprintf(" Times are read as %s (%s).", r.TimeZone, r.TimeZoneBasis)
+	if r.Earlier != nil {
+		var ds []string
+		for _, d := range r.Differs {
+			ds = append(ds, fmt.Sprintf("%s %s there, %s now", d.Subject, d.Filed, d.Now))
+		}
+		text += fmt.Sprintf(" This export was filed before as record %s (%s, class %s), read otherwise: %s."+
+			" A filed record never changes: filing this one makes a new record that names %s as the record it corrects.",
+			m.Bold(r.Earlier.Title), r.Earlier.ID, r.Earlier.Class.Code, strings.Join(ds, "; "), r.Earlier.ID)
+	}
+	return text
 }
 
 // thousands writes n with commas between its thousands: 40,000.

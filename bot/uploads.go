@@ -100,6 +100,20 @@ type Upload struct {
 	// month, and the person who sent it chooses DateOrder (once, with
 	// ChooseDateOrder) before it can be filed.
 	Ambiguous bool `json:"ambiguous,omitempty"`
+	// Corrects is the id of a record filed of the same export before,
+	// read otherwise (another time zone or date order), when there is
+	// one: the record filed of this export names it as the record it
+	// corrects.
+	Corrects string `json:"corrects,omitempty"`
+}
+
+// Related is what the record filed of u relates to: the record it
+// corrects, if any (filing.Request.Related).
+func (u Upload) Related() []filing.Related {
+	if u.Corrects == "" {
+		return nil
+	}
+	return []filing.Related{{ID: u.Corrects, Relation: filing.Corrects}}
 }
 
 // Options are the whatsapp.Options u was read with.

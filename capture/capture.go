@@ -254,6 +254,12 @@ type File struct {
 	// (for example a file deleted from the platform). Filing records it in
 	// place of the content rather than dropping the file silently.
 	Error string `json:"error,omitempty"`
+	// ContentID, when set, names the file's content within its thread:
+	// files of one thread with the same ContentID have the same content
+	// (one file of a WhatsApp export named by several messages), and a
+	// record stores it once, at one Path that each of them gives. Files
+	// without one are stored each on its own.
+	ContentID string `json:"content_id,omitempty"`
 
 	// Open streams the content. It is nil for files that were never
 	// fetchable (Error is set then) and is not part of the JSON form.

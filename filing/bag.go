@@ -228,9 +228,13 @@ const fileUploads = 3
 // them) are stored: a later attempt then downloads nothing more, so the
 // manifest, the record and the transcripts always agree.
 func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, src fetch) ([]FileEntry, []MissingFile, error) {
+	// A path given by several files (which share their content) is
+	// stored once, from the first of them.
 	var files []*capture.File
+	seen := make(map[string]bool)
 	for _, file := range snap.Files() {
-		if file.Path != "" {
+		if file.Path != "" && !seen[file.Path] {
+			seen[file.Path] = true
 			files = append(files, file)
 		}
 	}
@@ -344,10 +348,12 @@ func (f *filer) downloaded(ctx context.Context, key string, snap *capture.Thread
 	} else if !errors.Is(err, ErrNotExist) {
 		return false, err
 	}
+	seen := make(map[string]bool)
 	for _, file := range snap.Files() {
-		if file.Path == "" {
+		if file.Path == "" || seen[file.Path] {
 			continue
 		}
+		seen[file.Path] = true
 		if _, err := f.store.Stat(ctx, key+file.Path); errors.Is(err, ErrNotExist) {
 			return false, nil
 		} else if err != nil {
@@ -460,21 +466,39 @@ func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*c
 			files = append(files, &m.Files[j])
 		}
 	}
+	// Files that share their content (the same ContentID) are stored
+	// once: the first of them is numbered, and the others give its path.
 	n := 0
+	counted := make(map[string]bool)
 	for _, file := range files {
 		if file.Open != nil && file.Error == "" {
+			if file.ContentID != "" {
+				if counted[file.ContentID] {
+					continue
+				}
+				counted[file.ContentID] = true
+			}
 			n++
 		}
 	}
 	k := 0
+	shared := make(map[string]string)
 	for _, file := range files {
 		file.SHA256, file.Path = "", ""
 		if file.Open == nil && file.Error == "" {
 			file.Error = "content not available from the platform"
 		}
-		if file.Error == "" {
-			k++
-			file.Path = DataPath(k, n, file.Name)
+		if file.Error != "" {
+			continue
+		}
+		if p, ok := shared[file.ContentID]; ok && file.ContentID != "" {
+			file.Path = p
+			continue
+		}
+		k++
+		file.Path = DataPath(k, n, file.Name)
+		if file.ContentID != "" {
+			shared[file.ContentID] = file.Path
 		}
 	}
 	if t.Provenance != nil {
@@ -601,6 +625,7 @@ func (f *filer) record(fl *filing, t *capture.Thread) *Record {
 		Retention: ret, Marking: req.Marking, Messages: len(t.Messages), Provenance: t.Provenance.Counts(),
 		Events: []Event{{ID: req.ID, Type: "filed", At: fl.filed, By: req.RequestedBy, RecordID: req.ID, Key: fl.key,
 			ClassCode: c.Code, RequestID: req.ID, Source: req.Via, Agent: Agent}},
+		Related: req.Related,
 	}
 }
 

@@ -449,6 +449,11 @@ type pdfWriter struct {
 	// of them named only, because the budget was spent.
 	images, shown, showable, left int
 	read, showableBytes           int64
+	// registered are the images registered with fpdf, by their path in
+	// the package: an image attached to several messages (stored once,
+	// see capture.File.ContentID) is read and embedded once, and shown
+	// at each.
+	registered map[string]registeredImage
 	// partial is set when the PDF stops before the end of the thread,
 	// after message [last] of total.
 	partial     bool
@@ -693,6 +698,11 @@ func (w *pdfWriter) file(ctx context.Context, f capture.File) {
 	rel := strings.TrimPrefix(f.Path, "data/")
 	label := "File: "
 	if showable(f) && w.load != nil {
+		if r, ok := w.registered[f.Path]; ok && w.shown < pdfImages {
+			w.place(f, r)
+			w.shown++
+			return
+		}
 		if w.shown < pdfImages && w.read+f.Size <= pdfImageBytes {
 			data, err := w.load(ctx, f.Path)
 			w.read += max(int64(len(data)), f.Size)
@@ -742,6 +752,26 @@ func (w *pdfWriter) image(f capture.File, data []byte) bool {
 		return false
 	}
 	_ = info
+	r := registeredImage{name: name, width: cfg.Width, height: cfg.Height}
+	if w.registered == nil {
+		w.registered = make(map[string]registeredImage)
+	}
+	w.registered[f.Path] = r
+	w.place(f, r)
+	return true
+}
+
+// registeredImage is an image registered with fpdf under name.
+type registeredImage struct {
+	name          string
+	width, height int
+}
+
+// place draws the registered image r of f at most 90 mm wide and 70 mm
+// high, with its name under it.
+func (w *pdfWriter) place(f capture.File, r registeredImage) {
+	name := r.name
+	cfg := struct{ Width, Height int }{r.width, r.height}
 	// 96 dpi, bounded.
 	wd := float64(cfg.Width) * 25.4 / 96
 	ht := float64(cfg.Height) * 25.4 / 96
@@ -762,7 +792,6 @@ func (w *pdfWriter) image(f capture.File, data []byte) bool {
 	w.SetX(17)
 	w.CellFormat(0, 4, pdfText(f.Name+" ("+humanSize(f.Size)+")"), "", 1, "L", false, 0, "")
 	w.SetTextColor(0, 0, 0)
-	return true
 }
 
 // imgType is fpdf's name for an image MIME type, "" if it cannot show it.

@@ -545,3 +545,24 @@ func checkXref(t *testing.T, pdf []byte) {
 		}
 	}
 }
+
+// An image attached to many messages at one path (stored once: see
+// capture.File.ContentID) is read from the store and embedded in the PDF
+// once, and shown at each message within the count budget.
+func TestRenderPDFSharedImageOnce(t *testing.T) {
+	th, load, loads, _ := imageThread(30, 1<<20)
+	for i := range th.Messages {
+		th.Messages[i].Files[0] = th.Messages[0].Files[0]
+	}
+	pdf, err := pdfBytes(context.Background(), testRecord(th), th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkXref(t, pdf)
+	if got := bytes.Count(pdf, []byte("/Subtype /Image")); got != 1 || *loads != 1 {
+		t.Errorf("images embedded = %d, read %d times, want the shared image once", got, *loads)
+	}
+	if len(pdf) > 2<<20 {
+		t.Errorf("PDF of one 1 MiB image shown 30 times is %d bytes, want under 2 MiB", len(pdf))
+	}
+}

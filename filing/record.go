@@ -50,6 +50,10 @@ type Record struct {
 	// Events of the record known when it was filed; later events (fixity
 	// checks, holds, disposal) are in the audit trail.
 	Events []Event `json:"events"`
+	// Related names earlier records this one relates to: a record that
+	// files a source again with a corrected reading names the record it
+	// corrects (relation "corrects"), which stays as it was filed.
+	Related []Related `json:"related,omitempty"`
 }
 
 // ClassRef names the class a record is filed in, with its path.

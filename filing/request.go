@@ -26,6 +26,9 @@ type Request struct {
 	// Via says how the person asked: "slack shortcut", "mattermost
 	// reaction", "import"...
 	Via string `json:"via,omitempty"`
+	// Related names earlier records the record relates to (one it
+	// corrects); the record's record.json lists them.
+	Related []Related `json:"related,omitempty"`
 	// Key, when set, makes Submit idempotent: it is derived from what the
 	// platform sends with the submission (Slack's view id and hash, a
 	// Mattermost dialog's nonce), so a replayed form, a double click or a

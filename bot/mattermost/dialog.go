@@ -118,6 +118,17 @@ func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 		By: capture.Person{ID: st.User, DisplayName: st.UserName}, Thread: st.Ref,
 		Via: st.Via, Key: a.formKey(st), Reply: rb,
 	})
+	if st.Ref.Platform == capture.WhatsApp {
+		// The record of an export read otherwise than one filed before
+		// names that one as the record it corrects.
+		up, err := a.o.Exports.Get(ctx, st.Ref.ThreadID)
+		if err != nil && !errors.Is(err, capture.ErrNotFound) { // one no longer kept is told so when filed
+			a.log.Error("mattermost: could not read a kept export", "user", st.User, "err", err)
+			writeJSON(w, model.SubmitDialogResponse{Error: bot.StoreLate})
+			return
+		}
+		fr.Related = up.Related()
+	}
 	if fe := a.o.Filer.Check(fr); fe != nil {
 		writeJSON(w, model.SubmitDialogResponse{Errors: fe})
 		return

@@ -82,3 +82,129 @@ func TestWhatsAppIssue22HeadlinesInDirectMessage(t *testing.T) {
 		t.Errorf("Got(record.json) without the ledger's counts, or with the text of the line not understood")
 	}
 }
+
+// One 1 MiB photo named by 1,000 messages, sent in a direct message, is
+// stored once: the record's media add up to the photo's size, not 1,000
+// times it, and every message gives the same path.
+func TestWhatsAppOnePhotoManyMessagesStoredOnce(t *testing.T) {
+	const refs, size = 1000, 1 << 20
+	e := newEnv(t, envOpts{})
+	e.mm.SetTimezone(e.alice, "Europe/London", "")
+	e.listen(e.app, 1)
+	data, _ := whatsapptest.OnePhotoExport(t, refs, size)
+	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Photos.zip", MIME: "application/zip", Data: data})
+	offer := e.waitTold(e.alice, "WhatsApp chat")
+	if want := "1000 messages, 1 media files"; !strings.Contains(offer.Message, want) {
+		t.Errorf("Got(offer) = %q, want %q in it", offer.Message, want)
+	}
+	if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {
+		t.Fatalf("ClickButton(alice) = HTTP %d, %+v, %v", code, resp, err)
+	}
+	if resp := e.submit(e.lastDialog(), e.alice, map[string]any{"title": "Photos", "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
+		t.Fatalf("submit = %+v", resp)
+	}
+	e.waitTold(e.alice, "Filed as record **Photos**")
+	ctx := context.Background()
+	recs := e.records()
+	if len(recs) != 1 {
+		t.Fatalf("Got(records) = %v, want 1", recs)
+	}
+	if _, err := bagcheck.Check(ctx, e.store, recs[0]); err != nil {
+		t.Fatalf("bagcheck.Check(%s): %v", recs[0], err)
+	}
+	rc, _, err := e.store.Open(ctx, recs[0]+filing.RecordFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec filing.Record
+	err = json.NewDecoder(rc).Decode(&rec)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var media int64
+	var files int
+	for _, p := range rec.Payload {
+		if strings.HasPrefix(p.Path, "data/files/") {
+			media += p.Size
+			files++
+		}
+	}
+	if files != 1 || media != size {
+		t.Fatalf("Got(record.json payload) = %d media files of %d bytes, want the photo once, %d bytes", files, media, size)
+	}
+	rc, _, err = e.store.Open(ctx, recs[0]+filing.ThreadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var th capture.Thread
+	err = json.NewDecoder(rc).Decode(&th)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range th.Messages {
+		if len(m.Files) != 1 || m.Files[0].Path != th.Messages[0].Files[0].Path || m.Files[0].Path == "" {
+			t.Fatalf("Got(thread.json message %d files) = %+v, want the one photo", i, m.Files)
+		}
+	}
+}
+
+// The same export sent again after the sender's time zone changed is
+// offered with what differs from the record filed of it before, and filed
+// as a new record whose record.json names the first as the one it
+// corrects.
+func TestWhatsAppSentAgainReadOtherwise(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.mm.SetTimezone(e.alice, "Europe/London", "")
+	e.listen(e.app, 1)
+	export := whatsapptest.IOSExport(t)
+	file := func(title, zone, wantInOffer string) filing.Record {
+		t.Helper()
+		e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Project Board.zip", MIME: "application/zip", Data: export})
+		offer := e.waitTold(e.alice, "Times are read as "+zone)
+		if !strings.Contains(offer.Message, wantInOffer) {
+			t.Errorf("Got(offer) = %q, want %q in it", offer.Message, wantInOffer)
+		}
+		if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {
+			t.Fatalf("ClickButton(alice) = HTTP %d, %+v, %v", code, resp, err)
+		}
+		if resp := e.submit(e.lastDialog(), e.alice, map[string]any{"title": title, "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
+			t.Fatalf("submit = %+v", resp)
+		}
+		e.waitTold(e.alice, "Filed as record **"+title+"**")
+		var found filing.Record
+		for _, key := range e.records() {
+			rc, _, err := e.store.Open(context.Background(), key+filing.RecordFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec filing.Record
+			err = json.NewDecoder(rc).Decode(&rec)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Title == title {
+				found = rec
+			}
+		}
+		return found
+	}
+	first := file("Project Board", "Europe/London", "Times are read as Europe/London")
+	if len(first.Related) != 0 {
+		t.Errorf("Got(first record's related) = %+v, want none", first.Related)
+	}
+	// Once filed, the kept export is deleted (bot.Uploads.Filed, wired by
+	// cmd/bot); here it is deleted by hand.
+	for _, k := range e.uploadsKept() {
+		if err := e.store.Delete(context.Background(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.mm.SetTimezone(e.alice, "America/Toronto", "")
+	second := file("Project Board (Toronto)", "America/Toronto", "This export was filed before as record **Project Board** ("+first.ID+", class 200-20-01), read otherwise: time zone Europe/London there, America/Toronto now.")
+	if len(second.Related) != 1 || second.Related[0].ID != first.ID || second.Related[0].Relation != filing.Corrects {
+		t.Errorf("Got(second record's related) = %+v, want it to name %s as the record it corrects", second.Related, first.ID)
+	}
+}

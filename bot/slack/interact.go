@@ -136,6 +136,16 @@ func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack 
 	}
 	sctx, cancel := context.WithTimeout(ctx, within3s)
 	defer cancel()
+	if t.Kind == kindExport && a.o.Exports != nil {
+		// The record of an export read otherwise than one filed before
+		// names that one as the record it corrects.
+		up, err := a.o.Exports.Get(sctx, r.Thread.ThreadID)
+		if err != nil && !errors.Is(err, capture.ErrNotFound) { // one no longer kept is told so when filed
+			a.log.Error("slack: could not read a kept export", "team", t.Team, "user", ic.User.ID, "err", err)
+			return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: bot.StoreLate})}
+		}
+		r.Related = up.Related()
+	}
 	r, err = a.o.Filer.Submit(sctx, r)
 	if fe, ok := errors.AsType[filing.FieldErrors](err); ok {
 		return ack{body: slackapi.NewErrorsViewSubmissionResponse(viewErrors(fe))}

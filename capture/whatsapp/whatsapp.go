@@ -321,6 +321,9 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 		inExport = func(name string) bool { _, ok := arc.files[name]; return ok }
 	}
 	used := make(map[string]bool)
+	l := o.Limits.withDefaults()
+	refsNamed := 0   // media files messages name, each naming counted
+	var stored int64 // bytes of the distinct media files messages name
 	t := &capture.Thread{
 		SchemaVersion: capture.SchemaVersion, Platform: capture.WhatsApp,
 		Workspace: capture.Workspace{ID: "user-export", Name: "user-made export"},
@@ -373,8 +376,16 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 		}
 		if m.Subtype != subtypeSystem && m.Subtype != subtypeDeleted {
 			refs := findMedia(readableText, inExport)
+			refsNamed += len(refs)
+			if refsNamed > l.MaxRefs {
+				return nil, tooLarge(fmt.Sprintf("its messages name more than %d media files; recordbot files chats that name at most %d", l.MaxRefs, l.MaxRefs))
+			}
 			for _, ref := range refs {
-				m.Files = append(m.Files, mediaFile(m.ID, ref, arc, used, len(m.Files)))
+				f := mediaFile(m.ID, ref, arc, used, len(m.Files), &stored)
+				if stored > l.MaxStored {
+					return nil, tooLarge(fmt.Sprintf("the media files its messages name add up to more than %s (each counted once, however many messages name it); recordbot stores at most %s", human(uint64(l.MaxStored)), human(uint64(l.MaxStored))))
+				}
+				m.Files = append(m.Files, f)
 			}
 			for _, ref := range refs {
 				if ref.omitted == "" {
@@ -416,6 +427,7 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 	}
 	p.Ledger = &ledger
 	if arc != nil {
+		p.Notes = append(p.Notes, arc.renamed...)
 		var unused []string
 		for _, n := range arc.names {
 			if !used[n] {
@@ -477,7 +489,11 @@ func readable(text string) string {
 
 // mediaFile returns the file a marker names: streamed from the zip when
 // the export holds it, else listed with why its content is not there.
-func mediaFile(msgID string, ref mediaRef, arc *archive, used map[string]bool, nth int) capture.File {
+//
+// The file's ContentID is its name in the export: each message that
+// names the file gives the same content, which a record stores once.
+// stored adds up the size of each file the first time it is named.
+func mediaFile(msgID string, ref mediaRef, arc *archive, used map[string]bool, nth int, stored *int64) capture.File {
 	if ref.omitted != "" {
 		name := ref.omitted
 		if ref.name != "" {
@@ -502,7 +518,11 @@ func mediaFile(msgID string, ref mediaRef, arc *archive, used map[string]bool, n
 		f.Error = "not in the export: the zip holds no file of this name"
 		return f
 	}
-	used[ref.name] = true
+	if !used[ref.name] {
+		used[ref.name] = true
+		*stored += int64(zf.UncompressedSize64)
+	}
+	f.ContentID = ref.name
 	f.Size = int64(zf.UncompressedSize64)
 	f.Open = func(ctx context.Context) (io.ReadCloser, error) { return openEntry(zf) }
 	return f

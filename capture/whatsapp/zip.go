@@ -32,6 +32,16 @@ type Limits struct {
 	MaxTotal int64
 	// MaxFiles is the most files a zip may hold (default 100,000).
 	MaxFiles int
+	// MaxRefs is the most media files the chat's messages may name, each
+	// naming counted (default 100,000): a file named by several messages
+	// is stored once, but each naming is a file entry of the record's
+	// snapshot and transcripts.
+	MaxRefs int
+	// MaxStored is the most bytes of media a record of the export may
+	// store: each distinct media file its messages name, counted once
+	// however many messages name it (default 32 GiB). The export itself
+	// is stored beside them.
+	MaxStored int64
 	// MaxRatio is the highest compression ratio of a file above 1 MiB
 	// (default 200; a deflate bomb reaches about 1,000).
 	MaxRatio int64
@@ -50,6 +60,12 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxFiles <= 0 {
 		l.MaxFiles = 100_000
 	}
+	if l.MaxRefs <= 0 {
+		l.MaxRefs = 100_000
+	}
+	if l.MaxStored <= 0 {
+		l.MaxStored = 32 << 30
+	}
 	if l.MaxRatio <= 0 {
 		l.MaxRatio = 200
 	}
@@ -64,6 +80,10 @@ type archive struct {
 	files map[string]*zip.File
 	// names lists files, in zip order, for the record's notes.
 	names []string
+	// renamed says which files were renamed because their names were
+	// the same once the chat's folder was taken from them, for the
+	// record's notes.
+	renamed []string
 }
 
 // openZip reads the zip's directory and checks every entry against the
@@ -140,22 +160,55 @@ func openZip(r io.ReaderAt, size int64, l Limits) (*archive, error) {
 	if int64(a.chat.UncompressedSize64) > l.MaxText {
 		return nil, tooLarge(fmt.Sprintf("the chat text is %s; recordbot reads chats up to %s", human(a.chat.UncompressedSize64), human(uint64(l.MaxText))))
 	}
+	// Messages name files relative to the chat text's folder; a file
+	// outside it keeps its whole name. Files in the folder are named
+	// first, so that a file outside it whose name is the same (a/b/x.jpg
+	// and b/x.jpg beside a/_chat.txt) never takes the place of the one
+	// the messages name: it is renamed, and the record says so.
 	dir := path.Dir(a.chat.Name)
+	var outside []*zip.File
 	for _, f := range zr.File {
 		if f == a.chat || strings.HasSuffix(f.Name, "/") {
 			continue
 		}
-		rel := f.Name
-		if dir != "." {
-			var ok bool
-			if rel, ok = strings.CutPrefix(f.Name, dir+"/"); !ok {
-				rel = f.Name
-			}
+		if dir == "." {
+			a.add(f.Name, f)
+			continue
 		}
-		a.files[rel] = f
-		a.names = append(a.names, rel)
+		if rel, ok := strings.CutPrefix(f.Name, dir+"/"); ok {
+			a.add(rel, f)
+		} else {
+			outside = append(outside, f)
+		}
+	}
+	for _, f := range outside {
+		name := f.Name
+		if other, taken := a.files[name]; taken {
+			name = freeName(name, a.files)
+			a.renamed = append(a.renamed, fmt.Sprintf("%q of the zip has the name %q of %q, a file in the chat's folder %q, once that folder is taken from its name: messages naming %q name the file in the folder, and %q is kept as %q",
+				shorten(f.Name), shorten(f.Name), shorten(other.Name), shorten(dir), shorten(f.Name), shorten(f.Name), shorten(name)))
+		}
+		a.add(name, f)
 	}
 	return a, nil
+}
+
+func (a *archive) add(name string, f *zip.File) {
+	a.files[name] = f
+	a.names = append(a.names, name)
+}
+
+// freeName returns name with " (2)", " (3)"... before its extension, the
+// first that names no file in files.
+func freeName(name string, files map[string]*zip.File) string {
+	ext := path.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	for i := 2; ; i++ {
+		n := fmt.Sprintf("%s (%d)%s", base, i, ext)
+		if _, taken := files[n]; !taken {
+			return n
+		}
+	}
 }
 
 // checkName refuses a name that would leave the export's folder if it

@@ -52,8 +52,9 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	tz := fs.String("timezone", "", "`zone` the phone was in, such as Europe/London (default: $TZ); export times carry no zone")
 	order := fs.String("date-order", "", "`dmy` (31/12/2022) or mdy (12/31/2022), for an export whose dates fit both")
 	chat := fs.String("chat", "", "the chat's `name`, when the file names do not give it")
+	corrects := fs.String("corrects", "", "the `id` of a record of the same export that this import files again with a corrected reading (date order, time zone, class or title); the new record names it")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: bot import whatsapp EXPORT.zip|EXPORT.txt --class CODE --title TITLE [--marking M] [--timezone Europe/London] [--date-order dmy|mdy] [--by NAME]")
+		fmt.Fprintln(fs.Output(), "usage: bot import whatsapp EXPORT.zip|EXPORT.txt --class CODE --title TITLE [--marking M] [--timezone Europe/London] [--date-order dmy|mdy] [--by NAME] [--corrects RECORD_ID]")
 		fs.PrintDefaults()
 	}
 	files, err := m.parseInterleaved(fs, args[1:])
@@ -154,6 +155,45 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 
 	req.ID = uuid.NewSHA1(importNamespace, []byte(th.Provenance.FileSHA256+"\n"+req.ClassCode+"\n"+req.Title)).String()
 	req.Thread = capture.Ref{Platform: th.Platform, WorkspaceID: th.Workspace.ID, ChannelID: th.Channel.ID, ThreadID: th.ThreadID}
+	// A record of this export filed before with another reading is not
+	// filed again silently: the person is told what differs, and files
+	// the new reading with --corrects as a record that names the first.
+	earlier, err := filing.RecordsOf(ctx, store, th.Platform, th.ThreadID)
+	if err != nil {
+		return fmt.Errorf("nothing filed: look for records of this export: %w", err)
+	}
+	if *corrects != "" {
+		var first *filing.Record
+		for i := range earlier {
+			if earlier[i].ID == strings.TrimSpace(*corrects) {
+				first = &earlier[i]
+			}
+		}
+		if first == nil {
+			return fmt.Errorf("nothing filed: --corrects %s: no record of this export has that id%s", *corrects, recordIDs(earlier))
+		}
+		diffs := filing.Differences(first, th, req.ClassCode, req.Title)
+		if len(diffs) == 0 {
+			return fmt.Errorf("nothing filed: --corrects %s: this import reads the export as that record does, under the same class and title: there is nothing to correct", first.ID)
+		}
+		req.Related = []filing.Related{{ID: first.ID, Relation: filing.Corrects, Key: first.Key}}
+		reading := first.ID
+		for _, a := range th.Provenance.Assumptions {
+			reading += "\n" + a.Subject + ": " + a.Value
+		}
+		req.ID = uuid.NewSHA1(importNamespace, []byte(th.Provenance.FileSHA256+"\n"+req.ClassCode+"\n"+req.Title+"\ncorrects "+reading)).String()
+	} else if len(earlier) > 0 {
+		same := -1
+		for i := range earlier {
+			if len(filing.Differences(&earlier[i], th, req.ClassCode, req.Title)) == 0 {
+				same = i
+			}
+		}
+		if same < 0 {
+			m.printDifferences(earlier, th, req)
+			return errors.New("nothing filed: this export was filed before, read otherwise (see above)")
+		}
+	}
 	if entry, err := readIndex(ctx, store, req.ID); err == nil {
 		fmt.Fprintf(m.Stdout, "This export was filed before, with the same class and title, as %s in %s\n", entry.ID, entry.ClassPath)
 		fmt.Fprintf(m.Stdout, "  where: %s\n", store.Where(entry.Key))
@@ -218,6 +258,9 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		}
 	}
 	fmt.Fprintf(m.Stdout, "  export:   %s, SHA-256 %s, kept as %s\n", p.FileName, p.FileSHA256, filing.OriginalPath(p.FileName))
+	for _, r := range req.Related {
+		fmt.Fprintf(m.Stdout, "  %-9s %s (filed before from the same export, read otherwise; it stays as it was filed, and this record names it)\n", r.Relation+":", r.ID)
+	}
 	for _, a := range p.Assumptions {
 		fmt.Fprintf(m.Stdout, "  %-9s %s (%s)\n", a.Subject+":", a.Value, a.Basis)
 	}
@@ -302,4 +345,32 @@ func readIndex(ctx context.Context, st filing.Store, id string) (filing.IndexEnt
 	defer rc.Close()
 	err = json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&e)
 	return e, err
+}
+
+// printDifferences tells the person that the export was filed before,
+// how each record of it differs from this import, and how to file this
+// reading as a record that corrects the latest.
+func (m *Main) printDifferences(earlier []filing.Record, th *capture.Thread, req filing.Request) {
+	fmt.Fprintf(m.Stdout, "This export was filed before, read otherwise than now:\n")
+	for i := range earlier {
+		rec := &earlier[i]
+		fmt.Fprintf(m.Stdout, "  %s %q in %s, filed %s\n", rec.ID, rec.Title, rec.Class.Code, rec.FiledAt.Format(time.DateOnly))
+		for _, d := range filing.Differences(rec, th, req.ClassCode, req.Title) {
+			fmt.Fprintf(m.Stdout, "    %-11s %s there, %s now\n", d.Subject+":", d.Filed, d.Now)
+		}
+	}
+	last := earlier[len(earlier)-1]
+	fmt.Fprintf(m.Stdout, "Nothing filed. A record, once filed, is never changed. To file this reading as a new record that names %s as the record it corrects, run the same command with --corrects %s\n", last.ID, last.ID)
+}
+
+// recordIDs lists the ids of recs for an error, or says there are none.
+func recordIDs(recs []filing.Record) string {
+	if len(recs) == 0 {
+		return " (none is filed)"
+	}
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.ID)
+	}
+	return " (those filed are " + strings.Join(ids, ", ") + ")"
 }

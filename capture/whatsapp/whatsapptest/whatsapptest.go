@@ -5,10 +5,12 @@ package whatsapptest
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // CorpusExport returns the export of capture/whatsapp's corpus case name
@@ -64,4 +66,35 @@ func zipDir(t testing.TB, dir string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// OnePhotoExport is an iPhone export zip of n messages that each name the
+// one photo it holds, of size bytes (deflated, so the zip is small), and
+// the photo's name: a file a record must store once.
+func OnePhotoExport(t testing.TB, n, size int) ([]byte, string) {
+	t.Helper()
+	const photo = "00000001-PHOTO-2024-01-13-09-00-00.jpg"
+	var chat bytes.Buffer
+	start := time.Date(2024, 1, 13, 9, 0, 0, 0, time.UTC)
+	for i := range n {
+		fmt.Fprintf(&chat, "[%s] Alice: <attached: %s>\n", start.Add(time.Duration(i)*time.Second).Format("02/01/2006, 15:04:05"), photo)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"_chat.txt", chat.Bytes()}, {photo, bytes.Repeat([]byte("photo bytes "), size/12+1)[:size]}} {
+		w, err := zw.Create(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(f.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), photo
 }
