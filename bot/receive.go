@@ -166,7 +166,7 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 // it holds and the time zone it is read in. A front end adds how the date
 // order is chosen, when the export is Ambiguous.
 func (r Received) Summary(m Markup) string {
-	text := fmt.Sprintf("WhatsApp chat %s: %d messages, %d media files", m.Bold(r.ChatName), r.Messages, r.Media)
+	text := fmt.Sprintf("WhatsApp chat %s: %s, %s", m.Bold(r.ChatName), count(r.Messages, "message"), count(r.Media, "media file"))
 	if r.Omitted > 0 {
 		text += fmt.Sprintf(" (%d more not in the export)", r.Omitted)
 	}

@@ -26,7 +26,7 @@ func TestWhatsAppIssue22HeadlinesInDirectMessage(t *testing.T) {
 	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Roads Board.zip", MIME: "application/zip",
 		Data: whatsapptest.CorpusExport(t, "headline-ios")})
 	offer := e.waitTold(e.alice, "WhatsApp chat")
-	for _, want := range []string{"4 messages, 1 media files", "1 line of the chat was not understood: it is part of no message, and the record lists it."} {
+	for _, want := range []string{"4 messages, 1 media file", "1 line of the chat was not understood: it is part of no message, and the record lists it."} {
 		if !strings.Contains(offer.Message, want) {
 			t.Errorf("Got(offer) = %q, want %q in it", offer.Message, want)
 		}
@@ -94,7 +94,7 @@ func TestWhatsAppOnePhotoManyMessagesStoredOnce(t *testing.T) {
 	data, _ := whatsapptest.OnePhotoExport(t, refs, size)
 	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Photos.zip", MIME: "application/zip", Data: data})
 	offer := e.waitTold(e.alice, "WhatsApp chat")
-	if want := "1000 messages, 1 media files"; !strings.Contains(offer.Message, want) {
+	if want := "1000 messages, 1 media file"; !strings.Contains(offer.Message, want) {
 		t.Errorf("Got(offer) = %q, want %q in it", offer.Message, want)
 	}
 	if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {

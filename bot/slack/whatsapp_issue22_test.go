@@ -27,7 +27,7 @@ func TestWhatsAppIssue22HeadlinesInDM(t *testing.T) {
 	e.sendFile(t, "U4", "F60", "WhatsApp Chat - Roads Board.zip", "application/zip", whatsapptest.CorpusExport(t, "headline-ios"))
 	sum := e.exportButton(t)
 	offer := e.waitFor(t, "chat.postMessage", "WhatsApp chat", 5*time.Second).Get("blocks")
-	for _, want := range []string{"4 messages, 1 media files", "1 line of the chat was not understood: it is part of no message, and the record lists it."} {
+	for _, want := range []string{"4 messages, 1 media file", "1 line of the chat was not understood: it is part of no message, and the record lists it."} {
 		if !strings.Contains(offer, want) {
 			t.Errorf("Got(offer) = %q, want %q in it", offer, want)
 		}

@@ -201,7 +201,7 @@ func TestImportOnePhotoManyMessagesStoredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, key, st := importCase(t, file, "--date-order", "dmy")
-	if !strings.Contains(out, fmt.Sprintf("Photos, %d messages, 1 media files", refs)) {
+	if !strings.Contains(out, fmt.Sprintf("Photos, %d messages, 1 media file\n", refs)) {
 		t.Errorf("output:\n%s\nwant %d messages, 1 media file", out, refs)
 	}
 	var rec filing.Record
