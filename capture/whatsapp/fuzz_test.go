@@ -56,13 +56,17 @@ func FuzzParseHeader(f *testing.F) {
 }
 
 // FuzzParseText: any text either is refused with an *Error or parses to
-// a valid snapshot whose messages are in the order of their lines.
+// a valid snapshot whose messages are in the order of their lines, and
+// whose ledger accounts for each of its lines once.
 //
 //	go test -run XXX -fuzz FuzzParseText -fuzztime 20s -fuzzminimizetime 0 ./capture/whatsapp/
 func FuzzParseText(f *testing.F) {
 	for _, text := range fixtureTexts(f) {
 		f.Add(text, "")
 		f.Add(text, "mdy")
+	}
+	for _, text := range []string{"01/02/2023, 25:00 - A: x\n01/02/2023, 10:00 - B: y\r\nz\r", "\ufeff13. 6. 2018. 21:25:15 A:\n14.06.18 21.25.15: B: c"} {
+		f.Add(text, "dmy")
 	}
 	f.Fuzz(func(t *testing.T, text, order string) {
 		o, err := ParseDateOrder(order)
@@ -78,6 +82,11 @@ func FuzzParseText(f *testing.F) {
 		}
 		if len(th.Messages) == 0 {
 			t.Fatalf("parse(%q) gave no messages and no error", text)
+		}
+		l := th.Provenance.Ledger
+		if l.Lines != countLines(text) || l.Headers+l.Continuations+l.System+l.Blank+l.NotUnderstood != l.Lines ||
+			l.Headers+l.System != len(th.Messages) || len(l.Unread) != l.NotUnderstood {
+			t.Fatalf("parse(%q) ledger = %+v, want every one of its %d lines accounted for once", text, *l, countLines(text))
 		}
 		for i, m := range th.Messages {
 			if m.ID == "" || m.Time.IsZero() || m.Position != i {

@@ -171,7 +171,9 @@ func parseHeader(line string) (header, bool) {
 		c.byte('.') // "31.12.2022." in some locales
 	}
 	// Between date and time: ", ", " ", or a word ("à", "um", "klo");
-	// Arabic writes its own comma, U+060C.
+	// Arabic writes its own comma, U+060C (as in "1/5/2025، 09:17 -",
+	// quoted by an export reader found with the search, excerpt
+	// 11961877866).
 	comma := c.byte(',') || c.prefix("\u060c")
 	if c.skip(isSpace) == 0 && !comma {
 		return h, false

@@ -48,7 +48,7 @@ var deletedTexts = []string{
 	// ru: the language table (69467905758) and a Russian analyser (56847172456)
 	"Данное сообщение удалено",
 	// ar: Arabic export analysers (44813263235, 71001239046)
-	"تم حذف هذه الرسالة", "لقد حذفت هذه الرسالة", "لقد حذفت أنت هذه الرسالة",
+	"تم حذف هذه الرسالة", "حذفت هذه الرسالة", "لقد حذفت أنت هذه الرسالة",
 }
 
 // editedMarks end the text of an edited message.
@@ -110,8 +110,9 @@ var pollPrefixes = []string{"POLL:", "ANKET:"}
 // de: an export parser (70524838880); tr: the Turkish parser (71150611638).
 var locationPrefixes = []string{"Location: ", "location: ", "Standort: ", "konum: ", "Konum: "}
 
-// liveLocationTexts are what a live location shared leaves in an export.
-var liveLocationTexts = []string{"live location shared", "Live location shared", "Live-Standort wird geteilt"}
+// liveLocationTexts are what a live location shared leaves in an export
+// (the English words, as issue 22 quotes them; matched in any case).
+var liveLocationTexts = []string{"live location shared"}
 
 // mediaRef is a media file a message names.
 type mediaRef struct {
