@@ -51,14 +51,35 @@ func ParseDateOrder(s string) (DateOrder, error) {
 	return "", fmt.Errorf("date order %q: want dmy (31/12/2022) or mdy (12/31/2022)", s)
 }
 
-// rawMessage is one message as written: its header, the line it starts
-// on and its text, continuation lines and all.
+// rawMessage is one message as written: the line it starts on, its
+// header's date and time, and its text, continuation lines and all.
+// Read holds one for each message until the date order is known, so it
+// is kept small.
 type rawMessage struct {
 	line   int
-	h      header
 	author string
-	system bool
 	text   string
+	st     stamp
+	system bool
+}
+
+// stamp is a header's date and time, compactly: the three date fields in
+// the order written and their widths in digits, the time of day on a
+// 24-hour clock, and whether the header is iOS's bracketed form.
+type stamp struct {
+	f              [3]int32
+	w              [3]uint8
+	hour, min, sec uint8
+	ios            bool
+}
+
+func (h *header) stamp() stamp {
+	hh, mm, ss := h.clock()
+	return stamp{
+		f:    [3]int32{int32(h.f[0]), int32(h.f[1]), int32(h.f[2])},
+		w:    [3]uint8{uint8(h.w[0]), uint8(h.w[1]), uint8(h.w[2])},
+		hour: uint8(hh), min: uint8(mm), sec: uint8(ss), ios: h.ios,
+	}
 }
 
 // readLines calls fn with each line of the text rd reads and its number,
@@ -194,9 +215,8 @@ func (r *lineReader) add(no int, ln string) error {
 			}
 			r.odd++
 		}
-		h.rest = ""
 		r.n++
-		r.cur, r.pending = rawMessage{line: no, h: h, author: author, system: system, text: text}, true
+		r.cur, r.pending = rawMessage{line: no, st: h.stamp(), author: author, system: system, text: text}, true
 		r.unread = false
 		if system {
 			r.ledger.System++
@@ -282,20 +302,21 @@ func year(v, width int) int {
 	return v
 }
 
-// ymd returns the year, month and day of h read in order o, and whether
+// ymd returns the year, month and day of st read in order o, and whether
 // they make a date.
-func (h *header) ymd(o DateOrder) (y, m, d int, ok bool) {
+func (st *stamp) ymd(o DateOrder) (y, m, d int, ok bool) {
+	f0, f1, f2 := int(st.f[0]), int(st.f[1]), int(st.f[2])
 	switch o {
 	case YMD:
-		y, m, d = h.f[0], h.f[1], h.f[2]
+		y, m, d = f0, f1, f2
 	case DMY:
-		y, m, d = year(h.f[2], h.w[2]), h.f[1], h.f[0]
+		y, m, d = year(f2, int(st.w[2])), f1, f0
 	case MDY:
-		y, m, d = year(h.f[2], h.w[2]), h.f[0], h.f[1]
+		y, m, d = year(f2, int(st.w[2])), f0, f1
 	default:
 		return 0, 0, 0, false
 	}
-	if (o == YMD) != (h.w[0] == 4) {
+	if (o == YMD) != (st.w[0] == 4) {
 		return 0, 0, 0, false
 	}
 	return y, m, d, m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m)
@@ -319,14 +340,14 @@ type dateTally struct {
 
 func (t *dateTally) add(m *rawMessage) {
 	if t.n == 0 {
-		t.ymd = m.h.w[0] == 4
+		t.ymd = m.st.w[0] == 4
 		t.fits = map[DateOrder]int{DMY: 0, MDY: 0}
 		t.sorted = map[DateOrder]bool{DMY: true, MDY: true}
 		t.prev = map[DateOrder]int{DMY: 0, MDY: 0}
 	}
 	t.n++
 	if t.ymd {
-		if _, _, _, ok := m.h.ymd(YMD); !ok && t.notYMD == 0 {
+		if _, _, _, ok := m.st.ymd(YMD); !ok && t.notYMD == 0 {
 			t.notYMD = m.line
 		}
 		return
@@ -335,7 +356,7 @@ func (t *dateTally) add(m *rawMessage) {
 		if t.fits[o] != 0 {
 			continue
 		}
-		y, mo, d, ok := m.h.ymd(o)
+		y, mo, d, ok := m.st.ymd(o)
 		if !ok {
 			t.fits[o] = m.line
 			continue
@@ -391,7 +412,6 @@ func (t *dateTally) dateOrder(opt DateOrder) (DateOrder, string, error) {
 
 // timeOf returns the time of m's header in order o and zone loc.
 func (m *rawMessage) timeOf(o DateOrder, loc *time.Location) time.Time {
-	y, mo, d, _ := m.h.ymd(o)
-	hh, mm, ss := m.h.clock()
-	return time.Date(y, time.Month(mo), d, hh, mm, ss, 0, loc)
+	y, mo, d, _ := m.st.ymd(o)
+	return time.Date(y, time.Month(mo), d, int(m.st.hour), int(m.st.min), int(m.st.sec), 0, loc)
 }

@@ -375,7 +375,7 @@ func (s *reading) message(rm *rawMessage, pos int) (capture.Message, error) {
 	switch {
 	case rm.system:
 		m.Subtype = subtypeSystem
-	case rm.h.ios && systemText(rm.text):
+	case rm.st.ios && systemText(rm.text):
 		// iOS writes its notices under the chat's name.
 		m.Subtype = subtypeSystem
 		s.ledger.Headers--
