@@ -78,19 +78,20 @@ func (e *ReceiveError) Unwrap() error { return e.Err }
 // Ambiguous, read day first for the counts, and the sender chooses before
 // filing. Any error is a *ReceiveError.
 func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (Received, error) {
-	read := func(order whatsapp.DateOrder) (*capture.Thread, error) {
+	// The export is described, not read whole: a message at a time.
+	read := func(order whatsapp.DateOrder) (*whatsapp.Description, error) {
 		o := whatsapp.Options{Location: s.Location, LocationBasis: s.LocationBasis, SuppliedBy: s.By, SuppliedAt: s.At,
 			Via: s.Via, Limits: k.Limits, DateOrder: order}
 		if order != "" {
 			o.DateOrderBasis = s.DateOrderBasis
 		}
-		return whatsapp.Read(ctx, r, n, s.Name, o)
+		return whatsapp.Describe(ctx, r, n, s.Name, o)
 	}
-	th, err := read("")
+	d, err := read("")
 	ambiguous := false
 	if errors.Is(err, whatsapp.ErrDateOrder) {
-		if th2, err2 := read(whatsapp.DMY); err2 == nil {
-			th, err, ambiguous = th2, nil, true
+		if d2, err2 := read(whatsapp.DMY); err2 == nil {
+			d, err, ambiguous = d2, nil, true
 		}
 	}
 	if we, ok := errors.AsType[*whatsapp.Error](err); ok {
@@ -100,6 +101,7 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 	if err != nil {
 		return Received{}, &ReceiveError{Tell: "Sorry, I could not read the file. Please send it again.", Why: "could not read an export", Err: err}
 	}
+	th := d.Thread
 	// A record of this export filed before and read otherwise is named:
 	// the person is told how it differs, and the record filed now names
 	// it as the one it corrects. A date order still to be chosen is not
@@ -136,28 +138,12 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 	if err != nil {
 		return Received{}, &ReceiveError{Tell: "Sorry, I could not keep the file. Please send it again.", Why: "could not keep an export", Err: err}
 	}
-	rec := Received{Upload: up, Messages: len(th.Messages)}
+	rec := Received{Upload: up, Messages: d.Messages, Media: d.Media, Omitted: d.Omitted}
 	if last != nil && up.Corrects == last.ID {
 		rec.Earlier, rec.Differs = last, differs
 	}
 	if l := th.Provenance.Ledger; l != nil {
 		rec.NotUnderstood, rec.MayBeCut = l.NotUnderstood, l.MayBeCut
-	}
-	// A file named by several messages is one media file: the record
-	// stores it once.
-	seen := make(map[string]bool)
-	for _, m := range th.Messages { // not th.Files(): that has the export itself too
-		for _, f := range m.Files {
-			switch {
-			case f.Error != "":
-				rec.Omitted++
-			case f.ContentID == "":
-				rec.Media++
-			case !seen[f.ContentID]:
-				seen[f.ContentID] = true
-				rec.Media++
-			}
-		}
 	}
 	return rec, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/whatsapp"
+	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
@@ -238,4 +239,37 @@ func peakRSSMiB(b *testing.B) float64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkReadTinyMessages reads, as `bot import whatsapp` does
+// (whatsapp.Open), an export whose chat text is the 64 MiB the limits
+// allow, of about 2.5 million tiny messages, and reports the peak heap
+// all through it (issue 22: below 200 MiB).
+//
+//	go test -run XXX -bench ReadTinyMessages -benchtime 1x ./capture/whatsapp/
+func BenchmarkReadTinyMessages(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "WhatsApp Chat with Roads Board.zip")
+	n := whatsapptest.TinyMessagesExport(b, path, 64<<20)
+	var peak float64
+	b.ResetTimer()
+	for i := range b.N {
+		heap := heappeak.Start()
+		th, closer, err := whatsapp.Open(ctx, path, whatsapp.Options{Location: time.UTC, SuppliedBy: capture.Person{ID: "bench"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(th.Messages) != n {
+			b.Fatalf("read %d messages, want %d", len(th.Messages), n)
+		}
+		p := heap.Stop()
+		closer.Close()
+		if i == 0 {
+			peak = p
+		}
+		th = nil
+	}
+	b.StopTimer()
+	b.ReportMetric(peak, "peak-heap-MiB")
+	b.ReportMetric(float64(n), "messages")
 }

@@ -73,7 +73,7 @@ func FuzzParseText(f *testing.F) {
 		if err != nil {
 			return
 		}
-		th, err := parse(text, nil, Options{Location: time.UTC, DateOrder: o})
+		th, _, err := parse(context.Background(), strings.NewReader(text), nil, nil, Options{Location: time.UTC, DateOrder: o}, true)
 		if err != nil {
 			if _, ok := err.(*Error); !ok {
 				t.Fatalf("parse(%q) = %v, want an *Error", text, err)

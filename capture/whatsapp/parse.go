@@ -1,7 +1,11 @@
 package whatsapp
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -47,35 +51,101 @@ func ParseDateOrder(s string) (DateOrder, error) {
 	return "", fmt.Errorf("date order %q: want dmy (31/12/2022) or mdy (12/31/2022)", s)
 }
 
-// rawMessage is one message as written: its header, the line it starts
-// on and its text, continuation lines and all.
+// rawMessage is one message as written: the line it starts on, its
+// header's date and time, and its text, continuation lines and all.
+// Read holds one for each message until the date order is known, so it
+// is kept small.
 type rawMessage struct {
 	line   int
-	h      header
 	author string
-	system bool
 	text   string
+	st     stamp
+	system bool
 }
 
-// lines calls fn with each line of text and its number, from 1. A line
-// ends at "\n", "\r\n" or a lone "\r" (old Macs and some mail programs
-// write that); the line end is not part of the line.
-func lines(text string, fn func(no int, line string) error) error {
-	for no := 1; len(text) > 0; no++ {
-		i := strings.IndexAny(text, "\r\n")
-		if i < 0 {
-			return fn(no, text)
+// stamp is a header's date and time, compactly: the three date fields in
+// the order written and their widths in digits, the time of day on a
+// 24-hour clock, and whether the header is iOS's bracketed form.
+type stamp struct {
+	f              [3]int32
+	w              [3]uint8
+	hour, min, sec uint8
+	ios            bool
+}
+
+func (h *header) stamp() stamp {
+	hh, mm, ss := h.clock()
+	return stamp{
+		f:    [3]int32{int32(h.f[0]), int32(h.f[1]), int32(h.f[2])},
+		w:    [3]uint8{uint8(h.w[0]), uint8(h.w[1]), uint8(h.w[2])},
+		hour: uint8(hh), min: uint8(mm), sec: uint8(ss), ios: h.ios,
+	}
+}
+
+// readLines calls fn with each line of the text rd reads and its number,
+// from 1, holding no more of the text than a line. A line ends at "\n",
+// "\r\n" or a lone "\r" (old Macs and some mail programs write that);
+// the line end is not part of the line. Once fn fails it is called no
+// more, but the text is still read to its end: bad is then the number
+// of the first line (counted by "\n") holding bytes that are not UTF-8,
+// or 0, and readErr the error reading it, so that a caller can put those
+// before what fn found.
+func readLines(rd io.Reader, fn func(no int, line string) error) (bad int, fnErr, readErr error) {
+	br := bufio.NewReaderSize(rd, 64<<10)
+	var acc []byte
+	no, nl := 1, 1 // the next line's number, and the number by "\n"
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			acc = append(acc, chunk...)
+			continue
 		}
-		ln := text[:i]
-		if text[i] == '\r' && i+1 < len(text) && text[i+1] == '\n' {
-			i++
+		seg := chunk
+		if len(acc) > 0 {
+			acc = append(acc, chunk...)
+			seg = acc
 		}
-		text = text[i+1:]
-		if err := fn(no, ln); err != nil {
-			return err
+		if err != nil && !errors.Is(err, io.EOF) {
+			return bad, fnErr, err
+		}
+		if bad == 0 && !utf8.Valid(seg) {
+			bad = nl
+		}
+		// seg is the text up to a "\n" or to its end: each "\r" in it
+		// ends a line, "\r\n" ending one as "\n" does.
+		eol := len(seg) > 0 && seg[len(seg)-1] == '\n'
+		if eol {
+			seg = seg[:len(seg)-1]
+			nl++
+		}
+		if len(seg) > 0 && seg[len(seg)-1] == '\r' {
+			seg = seg[:len(seg)-1]
+		} else if !eol && len(seg) == 0 {
+			break // the text ended with its last line's end
+		}
+		if fnErr == nil {
+			for {
+				i := bytes.IndexByte(seg, '\r')
+				ln := seg
+				if i >= 0 {
+					ln = seg[:i]
+				}
+				if fnErr = fn(no, string(ln)); fnErr != nil {
+					break
+				}
+				no++
+				if i < 0 {
+					break
+				}
+				seg = seg[i+1:]
+			}
+		}
+		acc = acc[:0]
+		if err != nil {
+			break
 		}
 	}
-	return nil
+	return bad, fnErr, nil
 }
 
 // lineReader reads a chat text a line at a time into messages, and
@@ -85,12 +155,21 @@ func lines(text string, fn func(no int, line string) error) error {
 // date and time but cannot be read as a header is not understood, and so
 // is every line after it up to the next header: none is ever folded into
 // the message above.
+//
+// Each message is passed to emit once its last line is read; the
+// reader keeps only that message and the tally of its dates.
 type lineReader struct {
-	msgs   []rawMessage
-	ledger capture.Ledger
-	cont   []string // continuation lines of the last message
-	unread bool     // the lines since the last header continue one not understood
-	bare   bool     // the first header has neither bracket nor dash
+	emit func(*rawMessage) error
+	n    int        // messages read
+	cur  rawMessage // the last message read
+	// pending says cur is not yet passed to emit.
+	pending bool
+	ios     bool // the first message has the bracketed iOS header
+	dates   dateTally
+	ledger  capture.Ledger
+	cont    []string // continuation lines of the last message
+	unread  bool     // the lines since the last header continue one not understood
+	bare    bool     // the first header has neither bracket nor dash
 	// odd counts headers with a 12-hour clock read as 24-hour, and
 	// oddLine is the first.
 	odd, oddLine int
@@ -116,7 +195,7 @@ func (r *lineReader) add(no int, ln string) error {
 		switch {
 		case h.bare && system:
 			ok, why = false, "it starts with a date and time, but no author follows them"
-		case h.bare && len(r.msgs) > 0 && !r.bare:
+		case h.bare && r.n > 0 && !r.bare:
 			ok, why = false, "it starts with a date and time written unlike the export's other messages"
 		}
 	} else if looksLikeHeader(ln) {
@@ -124,9 +203,11 @@ func (r *lineReader) add(no int, ln string) error {
 	}
 	switch {
 	case ok:
-		r.flush()
-		if len(r.msgs) == 0 {
-			r.bare = h.bare
+		if err := r.flush(); err != nil {
+			return err
+		}
+		if r.n == 0 {
+			r.bare, r.ios = h.bare, h.ios
 		}
 		if h.odd {
 			if r.odd == 0 {
@@ -134,8 +215,8 @@ func (r *lineReader) add(no int, ln string) error {
 			}
 			r.odd++
 		}
-		h.rest = ""
-		r.msgs = append(r.msgs, rawMessage{line: no, h: h, author: author, system: system, text: text})
+		r.n++
+		r.cur, r.pending = rawMessage{line: no, st: h.stamp(), author: author, system: system, text: text}, true
 		r.unread = false
 		if system {
 			r.ledger.System++
@@ -143,12 +224,14 @@ func (r *lineReader) add(no int, ln string) error {
 			r.ledger.Headers++
 		}
 	case why != "":
-		r.flush()
+		if err := r.flush(); err != nil {
+			return err
+		}
 		r.unread = true
 		r.notUnderstood(no, ln, why)
 	case r.unread:
 		r.notUnderstood(no, ln, "it continues the line not understood above it")
-	case len(r.msgs) == 0:
+	case r.n == 0:
 		if strings.TrimSpace(stripMarks(ln)) != "" {
 			return notExport(fmt.Sprintf("line %d does not start with a date and time as the messages of a WhatsApp export do", no))
 		}
@@ -167,28 +250,44 @@ func (r *lineReader) notUnderstood(no int, ln, why string) {
 	}
 }
 
-// flush adds the continuation lines read to the last message.
-func (r *lineReader) flush() {
+// flush adds the continuation lines read to the last message, and
+// passes it on.
+func (r *lineReader) flush() error {
+	if !r.pending {
+		return nil
+	}
 	if len(r.cont) > 0 {
-		last := &r.msgs[len(r.msgs)-1]
-		last.text = last.text + "\n" + strings.Join(r.cont, "\n")
+		r.cur.text = r.cur.text + "\n" + strings.Join(r.cont, "\n")
+		clear(r.cont)
 		r.cont = r.cont[:0]
 	}
+	r.pending = false
+	r.dates.add(&r.cur)
+	return r.emit(&r.cur)
 }
 
-// parseLines splits chat text into messages and accounts for its lines.
-// It fails when the text does not start with a message line, which is how
-// a file that is not a WhatsApp export shows itself.
-func parseLines(text string) ([]rawMessage, *lineReader, error) {
-	var r lineReader
-	if err := lines(text, r.add); err != nil {
-		return nil, nil, err
+// read reads the chat text rd reads into messages, passed to r.emit one
+// by one, and accounts for its lines. readErr is the error reading the
+// text. err says the text is not UTF-8, or does not start with a message
+// line, which is how a file that is not a WhatsApp export shows itself;
+// or it is what emit returned, which stops the reading.
+func (r *lineReader) read(rd io.Reader) (readErr, err error) {
+	bad, err, readErr := readLines(rd, r.add)
+	switch {
+	case readErr != nil:
+		return readErr, nil
+	case bad > 0:
+		return nil, &Error{ErrEncoding, fmt.Sprintf("the chat text is not UTF-8 (line %d): WhatsApp writes UTF-8, so the file was changed after it was exported; send it as the phone made it", bad)}
+	case err != nil:
+		return nil, err
 	}
-	r.flush()
-	if len(r.msgs) == 0 {
-		return nil, nil, notExport("the chat text holds no messages")
+	if err := r.flush(); err != nil {
+		return nil, err
 	}
-	return r.msgs, &r, nil
+	if r.n == 0 {
+		return nil, notExport("the chat text holds no messages")
+	}
+	return nil, nil
 }
 
 // daysIn returns the number of days of month m (1-12) of year y.
@@ -203,23 +302,71 @@ func year(v, width int) int {
 	return v
 }
 
-// ymd returns the year, month and day of h read in order o, and whether
+// ymd returns the year, month and day of st read in order o, and whether
 // they make a date.
-func (h *header) ymd(o DateOrder) (y, m, d int, ok bool) {
+func (st *stamp) ymd(o DateOrder) (y, m, d int, ok bool) {
+	f0, f1, f2 := int(st.f[0]), int(st.f[1]), int(st.f[2])
 	switch o {
 	case YMD:
-		y, m, d = h.f[0], h.f[1], h.f[2]
+		y, m, d = f0, f1, f2
 	case DMY:
-		y, m, d = year(h.f[2], h.w[2]), h.f[1], h.f[0]
+		y, m, d = year(f2, int(st.w[2])), f1, f0
 	case MDY:
-		y, m, d = year(h.f[2], h.w[2]), h.f[0], h.f[1]
+		y, m, d = year(f2, int(st.w[2])), f0, f1
 	default:
 		return 0, 0, 0, false
 	}
-	if (o == YMD) != (h.w[0] == 4) {
+	if (o == YMD) != (st.w[0] == 4) {
 		return 0, 0, 0, false
 	}
 	return y, m, d, m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m)
+}
+
+// dateTally follows the dates of the messages read, one by one, for
+// dateOrder.
+type dateTally struct {
+	n int
+	// ymd is set when the first date is written year first; notYMD is
+	// then the line of the first that is not.
+	ymd    bool
+	notYMD int
+	// fits is the line that rules each order out, 0 when none; sorted
+	// says the dates read in that order keep the messages in time order,
+	// prev is the last date so read.
+	fits   map[DateOrder]int
+	sorted map[DateOrder]bool
+	prev   map[DateOrder]int
+}
+
+func (t *dateTally) add(m *rawMessage) {
+	if t.n == 0 {
+		t.ymd = m.st.w[0] == 4
+		t.fits = map[DateOrder]int{DMY: 0, MDY: 0}
+		t.sorted = map[DateOrder]bool{DMY: true, MDY: true}
+		t.prev = map[DateOrder]int{DMY: 0, MDY: 0}
+	}
+	t.n++
+	if t.ymd {
+		if _, _, _, ok := m.st.ymd(YMD); !ok && t.notYMD == 0 {
+			t.notYMD = m.line
+		}
+		return
+	}
+	for _, o := range []DateOrder{DMY, MDY} {
+		if t.fits[o] != 0 {
+			continue
+		}
+		y, mo, d, ok := m.st.ymd(o)
+		if !ok {
+			t.fits[o] = m.line
+			continue
+		}
+		day := y*10000 + mo*100 + d
+		if day < t.prev[o] {
+			t.sorted[o] = false
+		}
+		t.prev[o] = day
+	}
 }
 
 // dateOrder decides the order of day and month over the whole file: an
@@ -228,32 +375,14 @@ func (h *header) ymd(o DateOrder) (y, m, d int, ok bool) {
 // wins over one that does not. Otherwise the option decides, and with
 // none the error asks for it. It returns the order and the basis of it,
 // for the record.
-func dateOrder(msgs []rawMessage, opt DateOrder) (DateOrder, string, error) {
-	if msgs[0].h.w[0] == 4 {
-		for _, m := range msgs {
-			if _, _, _, ok := m.h.ymd(YMD); !ok {
-				return "", "", dateError(fmt.Sprintf("line %d has a date that is not year-month-day like the first line's", m.line))
-			}
+func (t *dateTally) dateOrder(opt DateOrder) (DateOrder, string, error) {
+	if t.ymd {
+		if t.notYMD != 0 {
+			return "", "", dateError(fmt.Sprintf("line %d has a date that is not year-month-day like the first line's", t.notYMD))
 		}
 		return YMD, "written year first in the export", nil
 	}
-	fits := map[DateOrder]int{DMY: 0, MDY: 0} // line that rules the order out, 0 when none
-	sorted := map[DateOrder]bool{DMY: true, MDY: true}
-	for _, o := range []DateOrder{DMY, MDY} {
-		var prev int
-		for _, m := range msgs {
-			y, mo, d, ok := m.h.ymd(o)
-			if !ok {
-				fits[o] = m.line
-				break
-			}
-			day := y*10000 + mo*100 + d
-			if day < prev {
-				sorted[o] = false
-			}
-			prev = day
-		}
-	}
+	fits, sorted := t.fits, t.sorted
 	dmy, mdy := fits[DMY] == 0, fits[MDY] == 0
 	given := func(o DateOrder) string {
 		return fmt.Sprintf("the export's dates fit both orders, so it was taken from the option given (%s)", o)
@@ -283,27 +412,6 @@ func dateOrder(msgs []rawMessage, opt DateOrder) (DateOrder, string, error) {
 
 // timeOf returns the time of m's header in order o and zone loc.
 func (m *rawMessage) timeOf(o DateOrder, loc *time.Location) time.Time {
-	y, mo, d, _ := m.h.ymd(o)
-	hh, mm, ss := m.h.clock()
-	return time.Date(y, time.Month(mo), d, hh, mm, ss, 0, loc)
-}
-
-// validUTF8 returns the line number of the first byte of text that is not
-// UTF-8, or 0 when it all is.
-func validUTF8(text string) int {
-	if utf8.ValidString(text) {
-		return 0
-	}
-	line := 1
-	for i := 0; i < len(text); {
-		r, n := utf8.DecodeRuneInString(text[i:])
-		if r == utf8.RuneError && n == 1 {
-			return line
-		}
-		if r == '\n' {
-			line++
-		}
-		i += n
-	}
-	return line
+	y, mo, d, _ := m.st.ymd(o)
+	return time.Date(y, time.Month(mo), d, int(m.st.hour), int(m.st.min), int(m.st.sec), 0, loc)
 }

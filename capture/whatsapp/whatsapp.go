@@ -27,8 +27,10 @@
 // worker under capture.WhatsApp, as the Slack and Mattermost sources
 // capture threads.
 //
-// Nothing is held whole in memory but the chat text: media stream from
-// the zip when the record is written. Every file of the zip is checked
+// The chat text is read as a stream, a line at a time: Read holds its
+// messages, Describe (for a front end that tells a person what an export
+// holds) only a message at a time. Media stream from the zip when the
+// record is written. Every file of the zip is checked
 // (names, sizes, compression ratio, CRC) before Read returns, so a
 // damaged or hostile export fails with an *Error before anything is
 // filed.
@@ -162,12 +164,45 @@ func Open(ctx context.Context, name string, o Options) (*capture.Thread, io.Clos
 // .zip or a .txt). r must stay readable until the record is filed: the
 // snapshot's media and its original stream from it.
 func Read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options) (*capture.Thread, error) {
+	t, _, err := read(ctx, r, size, name, o, true)
+	return t, err
+}
+
+// Description is what Describe finds in an export.
+type Description struct {
+	// Thread is the snapshot Read returns, but without its messages.
+	Thread *capture.Thread
+	// Messages counts the messages.
+	Messages int
+	// Media counts the media files the messages name that the export
+	// holds, each once however many messages name it; Omitted the media
+	// files they name that it does not hold (exported without media, or
+	// missing), each naming counted.
+	Media, Omitted int
+}
+
+// Describe reads an export as Read does, and refuses what Read refuses,
+// but keeps none of its messages: it holds a message at a time, so that a
+// front end can tell a person what an export holds before it is filed
+// without holding the whole chat in memory.
+func Describe(ctx context.Context, r io.ReaderAt, size int64, name string, o Options) (*Description, error) {
+	t, d, err := read(ctx, r, size, name, o, false)
+	if err != nil {
+		return nil, err
+	}
+	d.Thread = t
+	return d, nil
+}
+
+// read reads an export for Read, with its messages when keep is set, and
+// for Describe.
+func read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options, keep bool) (*capture.Thread, *Description, error) {
 	if o.Location == nil {
-		return nil, errors.New("no time zone given: WhatsApp writes the phone's local time without one")
+		return nil, nil, errors.New("no time zone given: WhatsApp writes the phone's local time without one")
 	}
 	l := o.Limits.withDefaults()
 	if size <= 0 {
-		return nil, notExport("the file is empty")
+		return nil, nil, notExport("the file is empty")
 	}
 	var magic [4]byte
 	n, _ := r.ReadAt(magic[:], 0)
@@ -192,19 +227,25 @@ func Read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options
 		sum = hex.EncodeToString(h.Sum(nil))
 	}()
 	var (
-		text    []byte
+		chat    io.Reader
 		arc     *archive
 		err     error
 		chatTxt = name
+		counted *countingReader
 	)
 	if isZip {
 		arc, err = openZip(r, size, l)
 		if err == nil {
 			chatTxt = arc.chat.Name
-			text, err = arc.readChat(l.MaxText)
-		}
-		if err == nil {
-			err = arc.verify(ctx)
+			var rc io.ReadCloser
+			rc, err = arc.chat.Open()
+			if err != nil {
+				err = damaged("the chat text in the zip cannot be read: " + err.Error())
+			} else {
+				defer rc.Close()
+				counted = &countingReader{r: io.LimitReader(rc, l.MaxText+1)}
+				chat = counted
+			}
 		}
 	} else {
 		switch {
@@ -215,28 +256,27 @@ func Read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options
 		case n == 4 && string(magic[:2]) == "PK":
 			err = damaged("the zip file is damaged or incomplete (was the export's download or upload cut short?)")
 		default:
-			text = make([]byte, size)
-			if _, rerr := r.ReadAt(text, 0); rerr != nil && !errors.Is(rerr, io.EOF) {
-				err = rerr
-			}
+			chat = io.NewSectionReader(r, 0, size)
 		}
 	}
-	var t *capture.Thread
+	var (
+		t *capture.Thread
+		d *Description
+	)
 	if err == nil {
-		t, err = parse(string(text), arc, o)
-		text = nil
+		t, d, err = parse(ctx, chat, counted, arc, o, keep)
 	}
 	if err != nil {
 		stopHash() // the file is refused
 		wg.Wait()
-		return nil, err
+		return nil, nil, err
 	}
 	wg.Wait()
 	if hashErr != nil {
-		return nil, fmt.Errorf("read %s: %w", name, hashErr)
+		return nil, nil, fmt.Errorf("read %s: %w", name, hashErr)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	supplied := o.SuppliedAt
@@ -277,7 +317,7 @@ func Read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options
 	t.Channel.ID = "wa-" + sum[:16]
 	t.ThreadID = sum
 	t.CapturedAt = supplied
-	return t, nil
+	return t, d, nil
 }
 
 // chatName returns the chat's name from an export's file name:
@@ -300,113 +340,187 @@ func chatName(file string) string {
 	return ""
 }
 
-// parse builds the thread from the chat text and the zip's files.
-func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
-	if line := validUTF8(text); line > 0 {
-		return nil, &Error{ErrEncoding, fmt.Sprintf("the chat text is not UTF-8 (line %d): WhatsApp writes UTF-8, so the file was changed after it was exported; send it as the phone made it", line)}
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// reading is what the messages of an export read so far name of its
+// files, and the limits they are held to.
+type reading struct {
+	arc       *archive
+	l         Limits
+	inExport  func(string) bool
+	ledger    *capture.Ledger
+	used      map[string]bool
+	refsNamed int   // media files messages name, each naming counted
+	stored    int64 // bytes of the distinct media files messages name
+	attached  int   // media files messages name, in the export or not (not those omitted)
+	groupName string
+	// media and omitted count what Description does.
+	media, omitted int
+}
+
+// message reads rm, the pos'th message, into a message without its time,
+// which needs the date order of the whole export.
+func (s *reading) message(rm *rawMessage, pos int) (capture.Message, error) {
+	m := capture.Message{ID: fmt.Sprintf("L%d", rm.line), Position: pos, Text: rm.text}
+	switch {
+	case rm.system:
+		m.Subtype = subtypeSystem
+	case rm.st.ios && systemText(rm.text):
+		// iOS writes its notices under the chat's name.
+		m.Subtype = subtypeSystem
+		s.ledger.Headers--
+		s.ledger.System++
+		if s.groupName == "" {
+			s.groupName = trimMarks(rm.author)
+		}
+	default:
+		name := stripMarks(strings.TrimSpace(rm.author))
+		m.Author = capture.Person{ID: name, DisplayName: name}
+		if isPhone(name) {
+			m.Author.ID = phoneID(name)
+		}
 	}
-	raw, lr, err := parseLines(text)
-	if err != nil {
-		return nil, err
+	readableText := rm.text
+	if m.Subtype != subtypeSystem {
+		// The edit mark is the message's Edited flag, not its text;
+		// an export does not say when it was edited.
+		if cut, ok := cutEdited(rm.text); ok {
+			readableText = cut
+			m.Edited = &capture.Edit{By: m.Author.ID}
+		}
 	}
-	order, orderBasis, err := dateOrder(raw, o.DateOrder)
+	m.ReadableText = readable(readableText)
+	first := trimMarks(rm.text)
+	switch {
+	case m.Subtype == subtypeSystem:
+	case contains(deletedTexts, first):
+		m.Subtype = subtypeDeleted
+	case trimMarks(readableText) == "":
+		m.Subtype = subtypeNoText
+	}
+	if m.Subtype != subtypeSystem && m.Subtype != subtypeDeleted {
+		refs := findMedia(readableText, s.inExport)
+		s.refsNamed += len(refs)
+		if s.refsNamed > s.l.MaxRefs {
+			return m, tooLarge(fmt.Sprintf("its messages name more than %d media files; recordbot files chats that name at most %d", s.l.MaxRefs, s.l.MaxRefs))
+		}
+		for _, ref := range refs {
+			first := s.arc != nil && ref.omitted == "" && !s.used[ref.name]
+			f := mediaFile(m.ID, ref, s.arc, s.used, len(m.Files), &s.stored)
+			if s.stored > s.l.MaxStored {
+				return m, tooLarge(fmt.Sprintf("the media files its messages name add up to more than %s (each counted once, however many messages name it); recordbot stores at most %s", human(uint64(s.l.MaxStored)), human(uint64(s.l.MaxStored))))
+			}
+			switch {
+			case f.Error != "":
+				s.omitted++
+			case first:
+				s.media++
+			}
+			m.Files = append(m.Files, f)
+		}
+		for _, ref := range refs {
+			if ref.omitted == "" {
+				s.attached++
+			}
+		}
+		if m.Subtype == "" {
+			m.Subtype = kindOf(readableText, refs)
+		}
+	}
+	return m, nil
+}
+
+// parse builds the thread from the chat text chat reads and the zip's
+// files: with its messages when keep is set, else only the counts of a
+// Description. counted counts the bytes read of a chat text in a zip.
+func parse(ctx context.Context, chat io.Reader, counted *countingReader, arc *archive, o Options, keep bool) (*capture.Thread, *Description, error) {
+	l := o.Limits.withDefaults()
+	s := &reading{arc: arc, l: l, inExport: func(string) bool { return false }, used: make(map[string]bool)}
+	if arc != nil {
+		s.inExport = func(name string) bool { _, ok := arc.files[name]; return ok }
+	}
+	var (
+		raw    []rawMessage
+		msgErr error // the first message of a Description that cannot be filed
+		nread  int
+	)
+	lr := &lineReader{}
+	s.ledger = &lr.ledger
+	lr.emit = func(rm *rawMessage) error {
+		if keep {
+			raw = append(raw, *rm)
+			return nil
+		}
+		if msgErr == nil {
+			_, msgErr = s.message(rm, nread)
+		}
+		nread++
+		return nil
+	}
+	readErr, err := lr.read(chat)
+	if counted != nil {
+		// As a chat text in a zip was read whole before: its damage and
+		// its size first, then the other files of the zip.
+		switch {
+		case readErr != nil:
+			return nil, nil, damaged("the chat text in the zip is damaged: " + readErr.Error())
+		case counted.n > l.MaxText:
+			return nil, nil, tooLarge(fmt.Sprintf("the chat text is over %s", human(uint64(l.MaxText))))
+		}
+		if verr := arc.verify(ctx); verr != nil {
+			return nil, nil, verr
+		}
+	} else if readErr != nil {
+		return nil, nil, readErr
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	order, orderBasis, err := lr.dates.dateOrder(o.DateOrder)
+	if err != nil {
+		return nil, nil, err
+	}
+	if msgErr != nil {
+		return nil, nil, msgErr
 	}
 	if o.DateOrder != "" && strings.HasPrefix(orderBasis, "the export's dates fit both") && o.DateOrderBasis != "" {
 		orderBasis = "the export's dates fit both orders, so it was taken from " + o.DateOrderBasis
 	}
-	inExport := func(string) bool { return false }
-	if arc != nil {
-		inExport = func(name string) bool { _, ok := arc.files[name]; return ok }
-	}
-	used := make(map[string]bool)
-	l := o.Limits.withDefaults()
-	refsNamed := 0   // media files messages name, each naming counted
-	var stored int64 // bytes of the distinct media files messages name
 	t := &capture.Thread{
 		SchemaVersion: capture.SchemaVersion, Platform: capture.WhatsApp,
 		Workspace: capture.Workspace{ID: "user-export", Name: "user-made export"},
 		Channel:   capture.Channel{Private: true},
-		Messages:  make([]capture.Message, 0, len(raw)),
 	}
-	groupName := ""
-	attached := 0 // media files messages name, in the export or not (not those omitted)
-	for i := range raw {
-		rm := &raw[i]
-		m := capture.Message{
-			ID: fmt.Sprintf("L%d", rm.line), Position: len(t.Messages), Time: rm.timeOf(order, o.Location),
-			Text: rm.text,
+	if keep {
+		t.Messages = make([]capture.Message, 0, len(raw))
+		for i := range raw {
+			m, err := s.message(&raw[i], len(t.Messages))
+			if err != nil {
+				return nil, nil, err
+			}
+			m.Time = raw[i].timeOf(order, o.Location)
+			t.Messages = append(t.Messages, m)
 		}
-		switch {
-		case rm.system:
-			m.Subtype = subtypeSystem
-		case rm.h.ios && systemText(rm.text):
-			// iOS writes its notices under the chat's name.
-			m.Subtype = subtypeSystem
-			lr.ledger.Headers--
-			lr.ledger.System++
-			if groupName == "" {
-				groupName = trimMarks(rm.author)
-			}
-		default:
-			name := stripMarks(strings.TrimSpace(rm.author))
-			m.Author = capture.Person{ID: name, DisplayName: name}
-			if isPhone(name) {
-				m.Author.ID = phoneID(name)
-			}
-		}
-		readableText := rm.text
-		if m.Subtype != subtypeSystem {
-			// The edit mark is the message's Edited flag, not its text;
-			// an export does not say when it was edited.
-			if cut, ok := cutEdited(rm.text); ok {
-				readableText = cut
-				m.Edited = &capture.Edit{By: m.Author.ID}
-			}
-		}
-		m.ReadableText = readable(readableText)
-		first := trimMarks(rm.text)
-		switch {
-		case m.Subtype == subtypeSystem:
-		case contains(deletedTexts, first):
-			m.Subtype = subtypeDeleted
-		case trimMarks(readableText) == "":
-			m.Subtype = subtypeNoText
-		}
-		if m.Subtype != subtypeSystem && m.Subtype != subtypeDeleted {
-			refs := findMedia(readableText, inExport)
-			refsNamed += len(refs)
-			if refsNamed > l.MaxRefs {
-				return nil, tooLarge(fmt.Sprintf("its messages name more than %d media files; recordbot files chats that name at most %d", l.MaxRefs, l.MaxRefs))
-			}
-			for _, ref := range refs {
-				f := mediaFile(m.ID, ref, arc, used, len(m.Files), &stored)
-				if stored > l.MaxStored {
-					return nil, tooLarge(fmt.Sprintf("the media files its messages name add up to more than %s (each counted once, however many messages name it); recordbot stores at most %s", human(uint64(l.MaxStored)), human(uint64(l.MaxStored))))
-				}
-				m.Files = append(m.Files, f)
-			}
-			for _, ref := range refs {
-				if ref.omitted == "" {
-					attached++
-				}
-			}
-			if m.Subtype == "" {
-				m.Subtype = kindOf(readableText, refs)
-			}
-		}
-		t.Messages = append(t.Messages, m)
 	}
-	if o.ChatName == "" && groupName != "" {
-		t.Channel.Name = groupName
+	if o.ChatName == "" && s.groupName != "" {
+		t.Channel.Name = s.groupName
 	}
 	basis := o.LocationBasis
 	if basis == "" {
 		basis = "given by the person who supplied the export"
 	}
 	format := "whatsapp-android"
-	if raw[0].h.ios {
+	if lr.ios {
 		format = "whatsapp-ios"
 	}
 	p := &capture.Provenance{Format: format, Assumptions: []capture.Assumption{
@@ -420,17 +534,17 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 	if ledger.NotUnderstood > 0 {
 		p.Notes = append(p.Notes, fmt.Sprintf("%d line(s) of the chat text were not understood and are part of no message; they are listed in the ledger, and kept in the original export", ledger.NotUnderstood))
 	}
-	media := arc != nil && len(arc.names) > 0 || attached > 0
-	if c := exportCap(len(raw), media); c > 0 {
+	media := arc != nil && len(arc.names) > 0 || s.attached > 0
+	if c := exportCap(lr.n, media); c > 0 {
 		ledger.MayBeCut = c
-		p.Notes = append(p.Notes, fmt.Sprintf("the export holds %d messages, as many as WhatsApp puts in an export %s (about %d): WhatsApp stops there without saying so, so the chat may hold more messages than this export", len(raw), capWords(c), c))
+		p.Notes = append(p.Notes, fmt.Sprintf("the export holds %d messages, as many as WhatsApp puts in an export %s (about %d): WhatsApp stops there without saying so, so the chat may hold more messages than this export", lr.n, capWords(c), c))
 	}
 	p.Ledger = &ledger
 	if arc != nil {
 		p.Notes = append(p.Notes, arc.renamed...)
 		var unused []string
 		for _, n := range arc.names {
-			if !used[n] {
+			if !s.used[n] {
 				unused = append(unused, n)
 			}
 		}
@@ -445,7 +559,7 @@ func parse(text string, arc *archive, o Options) (*capture.Thread, error) {
 		}
 	}
 	t.Provenance = p
-	return t, nil
+	return t, &Description{Messages: lr.n, Media: s.media, Omitted: s.omitted}, nil
 }
 
 // The most messages WhatsApp puts in an export, with media and without:

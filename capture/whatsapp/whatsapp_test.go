@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -53,9 +54,47 @@ func zipDir(t testing.TB, dir string) []byte {
 	return buf.Bytes()
 }
 
+// readBytes reads an export with Read, and checks that Describe finds
+// in it what Read does: the same error, or the same thread but for its
+// messages, and their counts.
 func readBytes(t testing.TB, data []byte, name string, o Options) (*capture.Thread, error) {
 	t.Helper()
-	return Read(context.Background(), bytes.NewReader(data), int64(len(data)), name, o)
+	th, err := Read(context.Background(), bytes.NewReader(data), int64(len(data)), name, o)
+	d, derr := Describe(context.Background(), bytes.NewReader(data), int64(len(data)), name, o)
+	if err != nil || derr != nil {
+		if fmt.Sprint(derr) != fmt.Sprint(err) {
+			t.Errorf("Describe(%s) = %v, want the error of Read: %v", name, derr, err)
+		}
+		return th, err
+	}
+	media, omitted := 0, 0
+	seen := make(map[string]bool)
+	for _, m := range th.Messages {
+		for _, f := range m.Files {
+			switch {
+			case f.Error != "":
+				omitted++
+			case !seen[f.ContentID]:
+				seen[f.ContentID] = true
+				media++
+			}
+		}
+	}
+	if d.Messages != len(th.Messages) || d.Media != media || d.Omitted != omitted {
+		t.Errorf("Describe(%s) = %d messages, %d media, %d omitted; want %d, %d, %d as Read", name, d.Messages, d.Media, d.Omitted, len(th.Messages), media, omitted)
+	}
+	got, want := *d.Thread, *th
+	want.Messages = nil
+	gp, wp := *got.Provenance, *want.Provenance
+	gp.Original, wp.Original = nil, nil
+	if o.SuppliedAt.IsZero() { // each read takes its own time
+		got.CapturedAt, gp.SuppliedAt = want.CapturedAt, wp.SuppliedAt
+	}
+	got.Provenance, want.Provenance = &gp, &wp
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Describe(%s).Thread = %+v\nwant %+v (Read's but its messages)", name, got, want)
+	}
+	return th, err
 }
 
 func fixture(t testing.TB, name string) []byte {
@@ -378,5 +417,43 @@ func TestErrorIsProblem(t *testing.T) {
 	p, ok := capture.ProblemOf(fmt.Errorf("import: %w", err))
 	if !errors.As(err, &we) || !ok || p.Kind != capture.BadExport || p.Advice != we.Msg || !errors.Is(err, capture.ErrBadExport) {
 		t.Errorf("ProblemOf(%v) = %+v, %v; want a bad export advising %q", err, p, ok, we.Msg)
+	}
+}
+
+// readLines ends a line at "\n", "\r\n" or a lone "\r", a line longer
+// than its buffer too, and finds the first line that is not UTF-8.
+func TestReadLines(t *testing.T) {
+	long := strings.Repeat("x", 200<<10)
+	for _, c := range []struct {
+		text string
+		want []string
+		bad  int
+	}{
+		{"", nil, 0},
+		{"a", []string{"a"}, 0},
+		{"a\n", []string{"a"}, 0},
+		{"a\nb", []string{"a", "b"}, 0},
+		{"a\r\nb\r\n", []string{"a", "b"}, 0},
+		{"a\rb\r", []string{"a", "b"}, 0},
+		{"\r", []string{""}, 0},
+		{"\n\n", []string{"", ""}, 0},
+		{"a\r\r\n", []string{"a", ""}, 0},
+		{"a\r\r", []string{"a", ""}, 0},
+		{"a\n\rb", []string{"a", "", "b"}, 0},
+		{long + "\r\n" + long + "\rc", []string{long, long, "c"}, 0},
+		{"a\nb\xff\nc", []string{"a", "b\xff", "c"}, 2},
+		{"a\rb\xff\nc", []string{"a", "b\xff", "c"}, 1},
+	} {
+		var got []string
+		bad, err, readErr := readLines(strings.NewReader(c.text), func(no int, ln string) error {
+			if no != len(got)+1 {
+				t.Errorf("readLines(%.20q) gave line %d as number %d", c.text, len(got)+1, no)
+			}
+			got = append(got, ln)
+			return nil
+		})
+		if err != nil || readErr != nil || bad != c.bad || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("readLines(%.20q) = %.40q, bad line %d, %v, %v; want %.40q, bad line %d", c.text, got, bad, err, readErr, c.want, c.bad)
+		}
 	}
 }

@@ -22,7 +22,8 @@ import (
 // disk. The zero value of each field takes its default.
 type Limits struct {
 	// MaxText is the largest chat text read (default 64 MiB: some
-	// million messages). The text is held in memory while it is parsed.
+	// million messages). Read holds its messages in memory; Describe a
+	// message at a time.
 	MaxText int64
 	// MaxFile is the largest uncompressed file in a zip (default 4 GiB;
 	// WhatsApp sends documents up to 2 GB).
@@ -252,23 +253,6 @@ func chatEntry(texts []*zip.File) *zip.File {
 		return texts[0]
 	}
 	return nil
-}
-
-// readChat reads the chat text, at most limit bytes.
-func (a *archive) readChat(limit int64) ([]byte, error) {
-	rc, err := a.chat.Open()
-	if err != nil {
-		return nil, damaged("the chat text in the zip cannot be read: " + err.Error())
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, damaged("the chat text in the zip is damaged: " + err.Error())
-	}
-	if int64(len(data)) > limit {
-		return nil, tooLarge(fmt.Sprintf("the chat text is over %s", human(uint64(limit))))
-	}
-	return data, nil
 }
 
 // verify reads every file of the zip to its end, so that archive/zip

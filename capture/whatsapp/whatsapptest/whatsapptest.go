@@ -4,8 +4,10 @@ package whatsapptest
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -97,4 +99,52 @@ func OnePhotoExport(t testing.TB, n, size int) ([]byte, string) {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), photo
+}
+
+// TinyMessagesExport writes to path an Android export zip whose chat text
+// is as long as it can be within size bytes, of tiny messages (three
+// random letters, and "<Media omitted>" every 1,000th), streaming: nothing
+// of it is held whole in memory. It returns the number of messages. 64
+// MiB makes about 2.5 million messages, some 10 MB zipped.
+func TinyMessagesExport(t testing.TB, path string, size int64) int {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	zw := zip.NewWriter(bw)
+	w, err := zw.Create("WhatsApp Chat with Roads Board.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := bufio.NewWriterSize(w, 1<<20)
+	start := time.Date(2024, 1, 13, 9, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var written int64
+	n := 0
+	for ; ; n++ {
+		x := rng.Uint32()
+		text := string([]byte{'a' + byte(x%26), 'a' + byte(x/26%26), 'a' + byte(x/676%26)})
+		if n%1000 == 999 {
+			text = "<Media omitted>"
+		}
+		line := start.Add(time.Duration(n)*time.Second).Format("02/01/2006, 15:04") + " - A: " + text + "\n"
+		if written+int64(len(line)) > size {
+			break
+		}
+		cw.WriteString(line)
+		written += int64(len(line))
+	}
+	if err := cw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
