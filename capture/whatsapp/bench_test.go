@@ -21,11 +21,13 @@ import (
 	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
 var (
 	benchMessages = flag.Int("whatsapp.messages", 40_000, "messages in the benchmark's export")
+	benchTinyFile = flag.Bool("whatsapp.tiny.file", false, "BenchmarkReadTinyMessages files the thread read too, into a local directory, as bot import does")
 	benchMedia    = flag.Int64("whatsapp.media", 64<<20, "bytes of media in the benchmark's export (the issue's figure: 2147483648)")
 )
 
@@ -244,7 +246,9 @@ func peakRSSMiB(b *testing.B) float64 {
 // BenchmarkReadTinyMessages reads, as `bot import whatsapp` does
 // (whatsapp.Open), an export whose chat text is the 64 MiB the limits
 // allow, of about 2.5 million tiny messages, and reports the peak heap
-// all through it (issue 22: below 200 MiB).
+// all through it (issue 22: below 200 MiB). With -whatsapp.tiny.file it
+// files the thread too, into a local directory, and the peak is that of
+// the whole import.
 //
 //	go test -run XXX -bench ReadTinyMessages -benchtime 1x ./capture/whatsapp/
 func BenchmarkReadTinyMessages(b *testing.B) {
@@ -261,6 +265,25 @@ func BenchmarkReadTinyMessages(b *testing.B) {
 		}
 		if len(th.Messages) != n {
 			b.Fatalf("read %d messages, want %d", len(th.Messages), n)
+		}
+		if *benchTinyFile {
+			// As bot import goes on: the thread filed, into a local
+			// directory.
+			st, err := local.New(filepath.Join(b.TempDir(), "store"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := filing.Request{
+				RequestedBy: capture.Person{ID: "bench"}, Title: "Roads board export", ClassCode: "100-20", Marking: "OFFICIAL",
+				Thread: capture.Ref{Platform: th.Platform, ChannelID: th.Channel.ID, ThreadID: th.ThreadID}, Via: "bench",
+			}
+			if _, err := svc.FileThread(ctx, req, th); err != nil {
+				b.Fatal(err)
+			}
 		}
 		p := heap.Stop()
 		closer.Close()

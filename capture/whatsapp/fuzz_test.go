@@ -73,7 +73,7 @@ func FuzzParseText(f *testing.F) {
 		if err != nil {
 			return
 		}
-		th, _, err := parse(context.Background(), strings.NewReader(text), nil, nil, Options{Location: time.UTC, DateOrder: o}, true)
+		th, _, err := parse(context.Background(), func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil }, nil, Options{Location: time.UTC, DateOrder: o}, true)
 		if err != nil {
 			if _, ok := err.(*Error); !ok {
 				t.Fatalf("parse(%q) = %v, want an *Error", text, err)

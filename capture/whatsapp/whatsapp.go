@@ -227,25 +227,16 @@ func read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options
 		sum = hex.EncodeToString(h.Sum(nil))
 	}()
 	var (
-		chat    io.Reader
+		open    func() (io.ReadCloser, error) // opens the chat text
 		arc     *archive
 		err     error
 		chatTxt = name
-		counted *countingReader
 	)
 	if isZip {
 		arc, err = openZip(r, size, l)
 		if err == nil {
 			chatTxt = arc.chat.Name
-			var rc io.ReadCloser
-			rc, err = arc.chat.Open()
-			if err != nil {
-				err = damaged("the chat text in the zip cannot be read: " + err.Error())
-			} else {
-				defer rc.Close()
-				counted = &countingReader{r: io.LimitReader(rc, l.MaxText+1)}
-				chat = counted
-			}
+			open = arc.chat.Open
 		}
 	} else {
 		switch {
@@ -256,7 +247,7 @@ func read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options
 		case n == 4 && string(magic[:2]) == "PK":
 			err = damaged("the zip file is damaged or incomplete (was the export's download or upload cut short?)")
 		default:
-			chat = io.NewSectionReader(r, 0, size)
+			open = func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(r, 0, size)), nil }
 		}
 	}
 	var (
@@ -264,7 +255,7 @@ func read(ctx context.Context, r io.ReaderAt, size int64, name string, o Options
 		d *Description
 	)
 	if err == nil {
-		t, d, err = parse(ctx, chat, counted, arc, o, keep)
+		t, d, err = parse(ctx, open, arc, o, keep)
 	}
 	if err != nil {
 		stopHash() // the file is refused
@@ -440,27 +431,74 @@ func (s *reading) message(rm *rawMessage, pos int) (capture.Message, error) {
 	return m, nil
 }
 
-// parse builds the thread from the chat text chat reads and the zip's
-// files: with its messages when keep is set, else only the counts of a
-// Description. counted counts the bytes read of a chat text in a zip.
-func parse(ctx context.Context, chat io.Reader, counted *countingReader, arc *archive, o Options, keep bool) (*capture.Thread, *Description, error) {
-	l := o.Limits.withDefaults()
+func newReading(arc *archive, l Limits) *reading {
 	s := &reading{arc: arc, l: l, inExport: func(string) bool { return false }, used: make(map[string]bool)}
 	if arc != nil {
 		s.inExport = func(name string) bool { _, ok := arc.files[name]; return ok }
 	}
+	return s
+}
+
+// readMessages reads the n messages of a chat text parse has read and
+// found to be in date order order.
+func readMessages(open func() (io.ReadCloser, error), n int, order DateOrder, loc *time.Location, arc *archive, l Limits) ([]capture.Message, error) {
+	changed := damaged("the export changed while it was read: send it again")
+	rc, err := open()
+	if err != nil {
+		return nil, changed
+	}
+	defer rc.Close()
+	s := newReading(arc, l)
+	lr := &lineReader{}
+	s.ledger = &lr.ledger
+	msgs := make([]capture.Message, 0, n)
+	lr.emit = func(rm *rawMessage) error {
+		if len(msgs) == n {
+			return changed
+		}
+		m, err := s.message(rm, len(msgs))
+		if err != nil {
+			return err
+		}
+		m.Time = rm.timeOf(order, loc)
+		msgs = append(msgs, m)
+		return nil
+	}
+	readErr, err := lr.read(io.LimitReader(rc, l.MaxText+1))
+	if readErr != nil || err != nil || len(msgs) != n {
+		return nil, changed
+	}
+	return msgs, nil
+}
+
+// parse builds the thread from the chat text open opens and the zip's
+// files (arc, nil for a chat text alone): with its messages when keep is
+// set, else only the counts of a Description.
+//
+// The text is read once to check it, count its messages and tell its
+// date order, holding a message at a time; then, for Read, once more to
+// make its messages, into a slice made to their number.
+func parse(ctx context.Context, open func() (io.ReadCloser, error), arc *archive, o Options, keep bool) (*capture.Thread, *Description, error) {
+	l := o.Limits.withDefaults()
+	s := newReading(arc, l)
+	rc, err := open()
+	if err != nil {
+		return nil, nil, damaged("the chat text in the zip cannot be read: " + err.Error())
+	}
+	defer rc.Close()
+	var chat io.Reader = rc
+	var counted *countingReader
+	if arc != nil {
+		counted = &countingReader{r: io.LimitReader(rc, l.MaxText+1)}
+		chat = counted
+	}
 	var (
-		raw    []rawMessage
-		msgErr error // the first message of a Description that cannot be filed
+		msgErr error // the first message that cannot be filed
 		nread  int
 	)
 	lr := &lineReader{}
 	s.ledger = &lr.ledger
 	lr.emit = func(rm *rawMessage) error {
-		if keep {
-			raw = append(raw, *rm)
-			return nil
-		}
 		if msgErr == nil {
 			_, msgErr = s.message(rm, nread)
 		}
@@ -502,14 +540,8 @@ func parse(ctx context.Context, chat io.Reader, counted *countingReader, arc *ar
 		Channel:   capture.Channel{Private: true},
 	}
 	if keep {
-		t.Messages = make([]capture.Message, 0, len(raw))
-		for i := range raw {
-			m, err := s.message(&raw[i], len(t.Messages))
-			if err != nil {
-				return nil, nil, err
-			}
-			m.Time = raw[i].timeOf(order, o.Location)
-			t.Messages = append(t.Messages, m)
+		if t.Messages, err = readMessages(open, lr.n, order, o.Location, arc, l); err != nil {
+			return nil, nil, err
 		}
 	}
 	if o.ChatName == "" && s.groupName != "" {

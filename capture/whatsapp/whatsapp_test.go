@@ -457,3 +457,27 @@ func TestReadLines(t *testing.T) {
 		}
 	}
 }
+
+// Read reads the chat text twice, to count its messages and then to make
+// them: a text that changed in between is refused, not read in part.
+func TestReadTextChanged(t *testing.T) {
+	texts := []string{
+		"13/06/2023, 10:00 - Alice: Morning\n13/06/2023, 10:01 - Bob: Hello\n",
+		"13/06/2023, 10:00 - Alice: Morning\n13/06/2023, 10:01 - Bob: Hello\n13/06/2023, 10:02 - Bob: More\n",
+		"13/06/2023, 10:00 - Alice: Morning\n",
+	}
+	for _, second := range texts[1:] {
+		calls := 0
+		open := func() (io.ReadCloser, error) {
+			calls++
+			if calls == 1 {
+				return io.NopCloser(strings.NewReader(texts[0])), nil
+			}
+			return io.NopCloser(strings.NewReader(second)), nil
+		}
+		_, _, err := parse(context.Background(), open, nil, Options{Location: time.UTC}, true)
+		if !errors.Is(err, ErrDamaged) {
+			t.Errorf("parse() of a text that became %q = %v, want %v", second, err, ErrDamaged)
+		}
+	}
+}
