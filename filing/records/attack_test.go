@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/filing/s3"
@@ -261,4 +262,27 @@ func readAll(t testing.TB, st filing.Store, key string) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// An index entry planted for a new id naming another record's folder
+// cannot be used to put on, or lift, that record's legal hold.
+func TestHoldRefusesPlantedIndexEntry(t *testing.T) {
+	ctx := context.Background()
+	st := stores(t)["s3"]
+	held := file(t, service(t, st, nil), spec{title: "Held minutes", class: "100-30"})
+	if _, err := records.Hold(ctx, st, testSigner, held.ID, true, "FOI 2027/1", capture.Person{ID: "officer"}); err != nil {
+		t.Fatal(err)
+	}
+	forged := newID(t)
+	plant(t, st, filing.IndexPrefix+forged+".json", filing.IndexEntry{ID: forged, Key: held.Key, Title: "Junk", ClassCode: "100-30"})
+	if _, err := records.Hold(ctx, st, testSigner, forged, false, "", capture.Person{ID: "officer"}); err == nil {
+		t.Fatal("Hold(off) through a planted index entry = nil error, want it refused")
+	}
+	h, err := filing.HistoryOf(ctx, st, held.Key+filing.TagManifestFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oi, err := h.Stat(ctx, st); err != nil || !oi.LegalHold {
+		t.Errorf("the held record's tag manifest: hold %v, %v; want still on hold", oi.LegalHold, err)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -29,17 +28,9 @@ const maxEventBytes = 1 << 20
 
 // readLink reads the first version of the event object h.
 func readLink(ctx context.Context, st filing.Store, h *filing.History) (Link, error) {
-	rc, info, err := h.Open(ctx, st)
+	data, info, err := readCapped(ctx, st, h, maxEventBytes)
 	if err != nil {
 		return Link{}, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxEventBytes+1))
-	if err != nil {
-		return Link{}, fmt.Errorf("read %s: %w", h.Key, err)
-	}
-	if len(data) > maxEventBytes {
-		return Link{}, fmt.Errorf("read %s: over %d bytes, not an event the bot wrote", h.Key, maxEventBytes)
 	}
 	l := Link{Sum: filing.Sum(data), History: h, Info: info}
 	if err := json.Unmarshal(data, &l.Event); err != nil {
@@ -95,10 +86,7 @@ func SortChain(ls []Link) {
 		if (a.Type == "filed") != (b.Type == "filed") {
 			return a.Type == "filed"
 		}
-		if b.Prev == ls[i].Sum {
-			return true
-		}
-		return false
+		return b.Prev == ls[i].Sum
 	})
 }
 
@@ -123,13 +111,4 @@ func appendEvent(ctx context.Context, st filing.Store, signer *filing.Signer, e 
 		e.Prev = Head(links)
 	}
 	return filing.WriteEvent(ctx, st, signer, e, lockUntil)
-}
-
-// eventSum is the Sum of an event as WriteEvent stores it.
-func eventSum(e filing.Event) string {
-	data, err := filing.EventBytes(e)
-	if err != nil {
-		return ""
-	}
-	return filing.Sum(data)
 }

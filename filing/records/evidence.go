@@ -73,21 +73,55 @@ func checkFolder(id, key string) error {
 	return nil
 }
 
-// readCapped reads the first version of h, at most max bytes.
-func readCapped(ctx context.Context, st filing.Store, h *filing.History, max int64) ([]byte, error) {
-	rc, _, err := h.Open(ctx, st)
+// readCapped reads the first version of h, at most max bytes, and
+// describes it as its GET did (lock included). More is tampering: the bot
+// never writes that much there.
+func readCapped(ctx context.Context, st filing.Store, h *filing.History, max int64) ([]byte, filing.ObjectInfo, error) {
+	rc, info, err := h.Open(ctx, st)
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, max+1))
 	if err != nil {
-		return nil, err
+		return nil, info, fmt.Errorf("read %s: %w", h.Key, err)
 	}
 	if int64(len(data)) > max {
-		return nil, tampered("%s: over %d MiB, not as recordbot writes it", h.Key, max>>20)
+		return nil, info, tampered("%s: over %d KiB, not as recordbot writes it", h.Key, max>>10)
 	}
-	return data, nil
+	return data, info, nil
+}
+
+// recordAt reads the record.json (as filed) at key, which must be the
+// package folder of record id: of that shape, and holding a record.json of
+// that id at that key. An index entry anyone could write says no more than
+// that. It returns the bytes read and the record.
+func recordAt(ctx context.Context, st filing.Store, id, key string) ([]byte, *filing.Record, error) {
+	if !checkID(id) {
+		return nil, nil, tampered("%q is not a record id", id)
+	}
+	if err := checkFolder(id, key); err != nil {
+		return nil, nil, err
+	}
+	h, err := filing.HistoryOf(ctx, st, key+filing.RecordFile)
+	if errors.Is(err, filing.ErrNotExist) {
+		return nil, nil, tampered("%s: no record.json, so no record %s is there", key+filing.RecordFile, id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, _, err := readCapped(ctx, st, h, maxRecordJSON)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rec filing.Record
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, nil, tampered("%s: not a record.json recordbot wrote: %v", h.Key, err)
+	}
+	if rec.ID != id || rec.Key != key {
+		return nil, nil, tampered("%s is record %s at %s, not record %s", h.Key, rec.ID, rec.Key, id)
+	}
+	return raw, &rec, nil
 }
 
 // derive establishes the facts of record id, whose package folder is said
@@ -96,31 +130,12 @@ func readCapped(ctx context.Context, st filing.Store, h *filing.History, max int
 // signing. plan, when set, must agree with the record's retention.
 // A disagreement is an error matching isTampered.
 func derive(ctx context.Context, st filing.Store, keys *filing.Keyring, plan *filing.Plan, id, key string) (*facts, error) {
-	if !checkID(id) {
-		return nil, tampered("%q is not a record id", id)
-	}
-	if err := checkFolder(id, key); err != nil {
+	raw, rec, err := recordAt(ctx, st, id, key)
+	if err != nil {
 		return nil, err
 	}
 	recKey := key + filing.RecordFile
-	h, err := filing.HistoryOf(ctx, st, recKey)
-	if errors.Is(err, filing.ErrNotExist) {
-		return nil, tampered("%s: no record.json, so no record %s is there", recKey, id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	raw, err := readCapped(ctx, st, h, maxRecordJSON)
-	if err != nil {
-		return nil, err
-	}
-	f := &facts{}
-	if err := json.Unmarshal(raw, &f.rec); err != nil {
-		return nil, tampered("%s: not a record.json recordbot wrote: %v", recKey, err)
-	}
-	if f.rec.ID != id || f.rec.Key != key {
-		return nil, tampered("%s is record %s at %s, not record %s", recKey, f.rec.ID, f.rec.Key, id)
-	}
+	f := &facts{rec: *rec}
 	// The filing event, signed, names the tag manifest by its SHA-256.
 	evKey := FiledEventKey(filing.IndexEntry{ID: id, FiledAt: f.rec.FiledAt})
 	eh, err := filing.HistoryOf(ctx, st, evKey)
@@ -152,7 +167,7 @@ func derive(ctx context.Context, st filing.Store, keys *filing.Keyring, plan *fi
 	if err != nil {
 		return nil, err
 	}
-	tags, err := readCapped(ctx, st, tm, keepLimit)
+	tags, _, err := readCapped(ctx, st, tm, keepLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +234,7 @@ func signedResidual(ctx context.Context, st filing.Store, keys *filing.Keyring, 
 	if err != nil {
 		return nil, err
 	}
-	raw, err := readCapped(ctx, st, h, 1<<20)
+	raw, _, err := readCapped(ctx, st, h, 1<<20)
 	if err != nil {
 		return nil, err
 	}

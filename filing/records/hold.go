@@ -63,6 +63,11 @@ func Hold(ctx context.Context, st filing.Store, signer *filing.Signer, id string
 	if err != nil {
 		return res, err
 	}
+	// The index entry names the folder whose objects are held or
+	// released: it must be this record's, not another's it was pointed at.
+	if _, _, err := recordAt(ctx, st, id, e.Key); err != nil {
+		return res, fmt.Errorf("record %s: its index entry does not name its own package, so nothing was changed: %w", id, err)
+	}
 	// Already so? Every object's first version (the record) tells.
 	var firsts []*filing.History
 	for h, err := range filing.Histories(ctx, st, e.Key) {
