@@ -1,41 +1,18 @@
 package mattermost_test
 
 import (
-	"context"
 	"io"
-	"iter"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
-
-// readCounter counts the reads made of a store.
-type readCounter struct {
-	filing.Store
-	reads atomic.Int64
-}
-
-func (s *readCounter) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
-	s.reads.Add(1)
-	return s.Store.Open(ctx, key)
-}
-
-func (s *readCounter) Stat(ctx context.Context, key string) (filing.ObjectInfo, error) {
-	s.reads.Add(1)
-	return s.Store.Stat(ctx, key)
-}
-
-func (s *readCounter) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
-	s.reads.Add(1)
-	return s.Store.List(ctx, prefix)
-}
 
 // testClock is a clock the test moves.
 type testClock struct {
@@ -83,7 +60,7 @@ func postCommandTo(t *testing.T, base string, form url.Values) int {
 // tokens) cost no store read each, whether the server is installed or not;
 // a team installed after such a miss is still found within seconds.
 func TestForgedCommandsForUnknownTeamsReadNoStore(t *testing.T) {
-	counter := &readCounter{}
+	counter := &storetest.Counting{}
 	e := newEnv(t, envOpts{noWorker: true, store: func(s filing.Store) filing.Store { counter.Store = s; return counter }})
 	clock := &testClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	base := clockedApp(t, e, e.mm.URL, clock)
@@ -97,7 +74,7 @@ func TestForgedCommandsForUnknownTeamsReadNoStore(t *testing.T) {
 		t.Fatalf("/record on the installed team = HTTP %d, want 200", code)
 	}
 
-	before := counter.reads.Load()
+	before := counter.Reads()
 	for i := range 200 {
 		token := good
 		if i%2 == 0 {
@@ -112,7 +89,7 @@ func TestForgedCommandsForUnknownTeamsReadNoStore(t *testing.T) {
 			}
 		}
 	}
-	n := counter.reads.Load() - before
+	n := counter.Reads() - before
 	t.Logf("200 forged commands for unknown teams: %d store reads", n)
 	if n > 1 {
 		t.Errorf("Got(store reads for 200 forged commands for unknown teams) = %d, want at most 1", n)
@@ -137,13 +114,13 @@ func TestForgedCommandsForUnknownTeamsReadNoStore(t *testing.T) {
 	// A server recordbot is not installed on: every command for it is
 	// refused, and a flood of them costs no read each.
 	other := clockedApp(t, e, "http://127.0.0.1:1/other", clock)
-	before = counter.reads.Load()
+	before = counter.Reads()
 	for range 50 {
 		if code := postCommandTo(t, other, command(mattermosttestID(), good)); code != http.StatusServiceUnavailable {
 			t.Fatalf("a command to a server not installed = HTTP %d, want 503", code)
 		}
 	}
-	n = counter.reads.Load() - before
+	n = counter.Reads() - before
 	t.Logf("50 commands to a server not installed: %d store reads", n)
 	if n > 1 {
 		t.Errorf("Got(store reads for 50 commands while not installed) = %d, want at most 1", n)

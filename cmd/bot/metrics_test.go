@@ -5,13 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"iter"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,30 +16,6 @@ import (
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/storetest"
 )
-
-// readCounter counts the reads made of a store: objects opened or
-// described, and listings.
-type readCounter struct {
-	filing.Store
-	opens, lists atomic.Int64
-}
-
-func (s *readCounter) Open(ctx context.Context, key string) (io.ReadCloser, filing.ObjectInfo, error) {
-	s.opens.Add(1)
-	return s.Store.Open(ctx, key)
-}
-
-func (s *readCounter) Stat(ctx context.Context, key string) (filing.ObjectInfo, error) {
-	s.opens.Add(1)
-	return s.Store.Stat(ctx, key)
-}
-
-func (s *readCounter) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
-	s.lists.Add(1)
-	return s.Store.List(ctx, prefix)
-}
-
-func (s *readCounter) reads() int64 { return s.opens.Load() + s.lists.Load() }
 
 type testClock struct {
 	mu  sync.Mutex
@@ -72,7 +45,7 @@ func scrape(t *testing.T, m *metrics) (pending, age float64) {
 // read the store at most once per interval whatever the number of pending
 // requests: not every pending request at every scrape.
 func TestMetricsReadStoreOncePerInterval(t *testing.T) {
-	st := &readCounter{Store: storetest.Local(t)}
+	st := &storetest.Counting{Store: storetest.Local(t)}
 	clock := &testClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	start := clock.Now()
 	for i := range 100 { // keyed requests: their names hold no time
@@ -90,7 +63,7 @@ func TestMetricsReadStoreOncePerInterval(t *testing.T) {
 	}
 	m := newMetrics(st, clock.Now)
 
-	before := st.reads()
+	before := st.Reads()
 	for range 20 {
 		if n, age := scrape(t, m); n != 100 || age != 100*60 {
 			t.Fatalf("scrape = %v pending, oldest %v s; want 100, 6000", n, age)
@@ -98,7 +71,7 @@ func TestMetricsReadStoreOncePerInterval(t *testing.T) {
 	}
 	// The first scrape may read each request once (when it was
 	// accepted); the 19 after it read nothing.
-	n := st.reads() - before
+	n := st.Reads() - before
 	t.Logf("20 scrapes with 100 pending requests: %d store reads", n)
 	if n > 101 {
 		t.Errorf("Got(store reads for 20 scrapes with 100 pending) = %d, want at most 101", n)
@@ -106,13 +79,13 @@ func TestMetricsReadStoreOncePerInterval(t *testing.T) {
 
 	// A minute on: one listing for 20 more scrapes, and the age moves on.
 	clock.Add(time.Minute)
-	before = st.reads()
+	before = st.Reads()
 	for range 20 {
 		if n, age := scrape(t, m); n != 100 || age != 101*60 {
 			t.Fatalf("scrape a minute on = %v pending, oldest %v s; want 100, 6060", n, age)
 		}
 	}
-	n = st.reads() - before
+	n = st.Reads() - before
 	t.Logf("20 more scrapes a minute later: %d store reads", n)
 	if n > 1 {
 		t.Errorf("Got(store reads for 20 scrapes a minute on) = %d, want at most 1", n)
@@ -121,10 +94,10 @@ func TestMetricsReadStoreOncePerInterval(t *testing.T) {
 	// A request this process accepted or ended shows at the next scrape,
 	// for one listing.
 	m.pending.changed()
-	before = st.reads()
+	before = st.Reads()
 	scrape(t, m)
 	scrape(t, m)
-	if n := st.reads() - before; n != 1 {
+	if n := st.Reads() - before; n != 1 {
 		t.Errorf("Got(store reads for 2 scrapes after a change) = %d, want 1", n)
 	}
 
