@@ -35,6 +35,8 @@ const (
 	// WhatsApp is a chat a person exported from WhatsApp ("Export chat")
 	// and supplied: WhatsApp has no API to capture from.
 	WhatsApp Platform = "whatsapp"
+	// Teams is Microsoft Teams, captured through Microsoft Graph.
+	Teams Platform = "teams"
 )
 
 // Thread is a snapshot of a whole chat thread.
