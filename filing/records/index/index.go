@@ -13,7 +13,6 @@
 package index
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -392,27 +391,22 @@ func rowOf(e filing.IndexEntry, raw []byte) row {
 			classes = append(classes, strings.ToUpper(c))
 		}
 	}
-	people := slices.Clone(e.Participants)
-	people = append(people, filing.Label(e.FiledBy), e.FiledBy.ID)
+	people := peopleText(e)
 	return row{
 		ID: e.ID, Key: e.Key, FiledAt: e.FiledAt.UTC(), Platform: string(e.Platform),
 		Classes: " " + strings.Join(classes, " ") + " ",
 		Entry:   raw,
-		Meta:    strings.Join(tokens(e.Title+"\n"+e.Channel), " "),
-		People:  strings.Join(append(tokens(strings.Join(people, "\n")), phoneTokens(strings.Join(people, "\n"))...), " "),
+		Meta:    strings.Join(tokens(metaText(e)), " "),
+		People:  strings.Join(append(tokens(people), phoneTokens(people)...), " "),
 	}
 }
 
 // setText adds a transcript's words and text to r.
 func (r *row) setText(text string, partial bool) {
-	var words []string
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 64<<10), maxText)
-	for sc.Scan() {
-		words = append(words, tokens(sc.Text())...)
-		words = append(words, phoneTokens(sc.Text())...)
-	}
-	r.Body = strings.Join(words, " ")
+	// NUL cannot be stored in PostgreSQL's text, nor can invalid UTF-8:
+	// both engines keep the same cleaned text.
+	text = strings.ReplaceAll(strings.ToValidUTF8(text, "\uFFFD"), "\x00", "\uFFFD")
+	r.Body = strings.Join(bodyWords(text), " ")
 	r.Text = text
 	r.Partial = partial
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -68,7 +67,9 @@ func ids(a index.Answer) []string {
 	return out
 }
 
-func TestFindThroughTheIndex(t *testing.T) {
+func TestFindThroughTheIndex(t *testing.T) { eachEngine(t, testFind) }
+
+func testFind(t *testing.T, dsn func(t *testing.T) string) {
 	ctx := context.Background()
 	st := storetest.Local(t)
 	svc := newService(t, st)
@@ -77,7 +78,7 @@ func TestFindThroughTheIndex(t *testing.T) {
 	fileThread(t, svc, "会议记录", "200-20-01", []string{"李雷"}, []string{"明天的会议取消了", "Options later"})
 	fileThread(t, svc, "Bridge repairs", "100-20", []string{"bob"}, []string{"Options for the bridge", "Budget is fine"})
 
-	ix, err := index.Open(ctx, filepath.Join(t.TempDir(), "ix.sqlite"), st, index.Options{})
+	ix, err := index.Open(ctx, dsn(t), st, index.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,12 +136,14 @@ func TestFindThroughTheIndex(t *testing.T) {
 	}
 }
 
-func TestIndexCatchesUp(t *testing.T) {
+func TestIndexCatchesUp(t *testing.T) { eachEngine(t, testCatchUp) }
+
+func testCatchUp(t *testing.T, dsn func(t *testing.T) string) {
 	ctx := context.Background()
 	st := miniotest.NewStore(t) // legal holds need Object Lock
 	svc := newService(t, st)
 	fileThread(t, svc, "First", "100-20", []string{"alice"}, []string{"alpha"})
-	path := filepath.Join(t.TempDir(), "ix.sqlite")
+	path := dsn(t)
 	ix, err := index.Open(ctx, path, st, index.Options{})
 	if err != nil {
 		t.Fatal(err)

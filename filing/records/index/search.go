@@ -40,9 +40,12 @@ type backend interface {
 	meta(ctx context.Context, k string) (string, error)
 	write(ctx context.Context, fn func(w writer) error) error
 	has(ctx context.Context, id string) (bool, error)
-	// candidates returns the rows (Text left empty) that pass s, whose
-	// words hold every term (or the phone token), newest first, those
-	// whose title, channel or people hold them first, at most s.limit.
+	// candidates returns the rows (Text left empty) that pass s and hold
+	// every word of s.words (each as the start of a word, in any of title
+	// and channel, people, transcript), or the phone token; those whose
+	// title, channel or people hold them all first, then newest first, at
+	// most s.limit. Phrases are checked here, in Go, so both engines
+	// answer alike.
 	candidates(ctx context.Context, s selection) ([]row, bool, error)
 	text(ctx context.Context, id string) (string, error)
 	count(ctx context.Context) (int, error)
@@ -61,12 +64,12 @@ type writer interface {
 
 // selection is what a backend selects.
 type selection struct {
-	terms  [][]string // all must be in the record's words
-	phone  string     // "tel" token, when the search is a phone number
-	people [][]string // all must be in the people's words
-	from   time.Time  // filed on or after, zero for any
-	to     time.Time  // filed before, zero for any
-	class  string     // a class code, upper case, or ""
+	words  []string  // all must start words of the record
+	phone  string    // "tel" token, when the search is a phone number
+	people []string  // all must start words of the people
+	from   time.Time // filed on or after, zero for any
+	to     time.Time // filed before, zero for any
+	class  string    // a class code, upper case, or ""
 	plat   string
 	limit  int
 }
@@ -121,16 +124,16 @@ func (ix *Index) Find(ctx context.Context, s Search) (Answer, error) {
 	if limit <= 0 {
 		limit = 50
 	}
-	sel := selection{terms: q.Terms, plat: strings.ToLower(strings.TrimSpace(s.Platform)), class: strings.ToUpper(strings.TrimSpace(s.Class)), limit: limit + 1}
+	sel := selection{words: q.words(), plat: strings.ToLower(strings.TrimSpace(s.Platform)), class: strings.ToUpper(strings.TrimSpace(s.Class)), limit: limit + 1}
 	if q.Phone != "" && len(q.Phone) >= phoneTail {
 		sel.phone = "tel" + q.Phone[len(q.Phone)-phoneTail:]
 	}
 	if p := strings.TrimSpace(s.Person); p != "" {
 		pq := Parse(p)
 		if pq.Phone != "" {
-			sel.people = [][]string{{"tel" + pq.Phone[max(len(pq.Phone)-phoneTail, 0):]}}
+			sel.people = []string{"tel" + pq.Phone[max(len(pq.Phone)-phoneTail, 0):]}
 		} else {
-			sel.people = pq.Terms
+			sel.people = pq.words()
 		}
 	}
 	if !s.From.IsZero() {
@@ -159,8 +162,9 @@ func (ix *Index) Find(ctx context.Context, s Search) (Answer, error) {
 				ans.Hits = append(ans.Hits, h)
 			}
 		}
-		// A phone number's token narrows by its last digits only: when
-		// the check in full dropped some, look further.
+		// A phone number's token narrows by its last digits only, and a
+		// phrase by its words: when the check in full dropped some, look
+		// further.
 		if len(ans.Hits) > limit || !more || len(rows) == 0 || sel.limit >= 1<<20 {
 			break
 		}
@@ -191,6 +195,13 @@ func (ix *Index) hit(ctx context.Context, q Query, r row) (Hit, bool, error) {
 	if q.Empty() {
 		return h, true, nil
 	}
+	text, err := ix.b.text(ctx, r.ID)
+	if err != nil {
+		return Hit{}, false, err
+	}
+	if !q.inRecord(e, text) {
+		return Hit{}, false, nil
+	}
 	if q.matchLine(e.Title) {
 		h.Matched = append(h.Matched, "title")
 	}
@@ -202,10 +213,6 @@ func (ix *Index) hit(ctx context.Context, q Query, r row) (Hit, bool, error) {
 	}
 	if q.matchLine(e.Channel) {
 		h.Matched = append(h.Matched, "channel")
-	}
-	text, err := ix.b.text(ctx, r.ID)
-	if err != nil {
-		return Hit{}, false, err
 	}
 	for line := range strings.Lines(text) {
 		if q.matchLine(line) {

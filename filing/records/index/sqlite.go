@@ -183,13 +183,13 @@ func (t sqliteTx) setState(id, state string) error {
 	return err
 }
 
-// ftsTerms writes terms as an FTS5 query: each a quoted phrase whose last
-// word is a prefix, all required. Words hold letters and digits only, so
-// quoting cannot be broken out of.
-func ftsTerms(terms [][]string) string {
+// ftsWords writes words as an FTS5 query: each the start of a word, all
+// required. Words hold letters and digits only, so quoting cannot be
+// broken out of.
+func ftsWords(words []string) string {
 	var parts []string
-	for _, t := range terms {
-		parts = append(parts, `"`+strings.Join(t, " ")+`"*`)
+	for _, w := range words {
+		parts = append(parts, `"`+w+`"*`)
 	}
 	return strings.Join(parts, " AND ")
 }
@@ -202,12 +202,12 @@ func (s *sqliteDB) candidates(ctx context.Context, sel selection) ([]row, bool, 
 	case sel.phone != "":
 		match = append(match, `"`+sel.phone+`"`)
 		rank = `"` + sel.phone + `"`
-	case len(sel.terms) > 0:
-		match = append(match, "("+ftsTerms(sel.terms)+")")
-		rank = ftsTerms(sel.terms)
+	case len(sel.words) > 0:
+		match = append(match, "("+ftsWords(sel.words)+")")
+		rank = ftsWords(sel.words)
 	}
 	if len(sel.people) > 0 {
-		match = append(match, "people : ("+ftsTerms(sel.people)+")")
+		match = append(match, "people : ("+ftsWords(sel.people)+")")
 	}
 	q := `SELECT d.id, d.key, d.filed_at, d.platform, d.classes, d.state, d.entry, d.partial, d.notext`
 	if rank != "" {

@@ -1,9 +1,11 @@
 package index
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
+	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
 )
 
@@ -140,4 +142,63 @@ func hasPhrase(words, phrase []string) bool {
 		}
 	}
 	return false
+}
+
+// words returns every word of q's terms, once each.
+func (q Query) words() []string {
+	var out []string
+	for _, t := range q.Terms {
+		for _, w := range t {
+			if !slices.Contains(out, w) {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// inRecord reports whether a record holds q: its phone number in any
+// field or line, or each term in its title and channel, its people, or
+// its transcript (a phrase within one of those, as the index keeps them).
+func (q Query) inRecord(e filing.IndexEntry, text string) bool {
+	fields := metaText(e)
+	people := peopleText(e)
+	if q.Phone != "" {
+		if records.Matches(q.Text, fields) || records.Matches(q.Text, people) {
+			return true
+		}
+		for line := range strings.Lines(text) {
+			if records.Matches(q.Text, line) {
+				return true
+			}
+		}
+		return false
+	}
+	cols := [][]string{tokens(fields), tokens(people), bodyWords(text)}
+	for _, t := range q.Terms {
+		if !slices.ContainsFunc(cols, func(ws []string) bool { return hasPhrase(ws, t) }) {
+			return false
+		}
+	}
+	return len(q.Terms) > 0
+}
+
+// metaText is the text of a record's title and channel, as indexed.
+func metaText(e filing.IndexEntry) string { return e.Title + "\n" + e.Channel }
+
+// peopleText is the text of a record's participants and filer, as
+// indexed.
+func peopleText(e filing.IndexEntry) string {
+	return strings.Join(append(slices.Clone(e.Participants), filing.Label(e.FiledBy), e.FiledBy.ID), "\n")
+}
+
+// bodyWords are the words of a transcript, as indexed: each line's words
+// then its phone tokens.
+func bodyWords(text string) []string {
+	var words []string
+	for line := range strings.Lines(text) {
+		words = append(words, tokens(line)...)
+		words = append(words, phoneTokens(line)...)
+	}
+	return words
 }
