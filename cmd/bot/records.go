@@ -30,7 +30,8 @@ Commands for records officers. Each takes --help, and --json for scripts.
   register                                   write the class registers (CSV and JSON) under registers/
   due [--before DATE]                        records past their disposal date, by disposal action
   hold ID --on --reason TEXT | --off         legal hold through S3 Object Lock
-  find TEXT [--class CLASS]                  search titles, participants (display and real names) and transcripts
+  find TEXT [--class CLASS] [--from DATE]... search titles, participants (display and real names) and transcripts
+  index status|sync|rebuild                  the search index find uses: how current it is, catch up, rebuild
   classes                                    the file plan: codes, titles, retention, disposal, markings
   dispose destroy|transfer|review [ID...]    carry out what due lists, with --authority and --approved-by; writes a certificate
   export ID... --out FILE.tar|DIR            a record's complete package with its audit events, for FOI or migration
@@ -99,7 +100,9 @@ func (m *Main) recordsCommand(ctx context.Context, cmd string, args []string) er
 	case "hold":
 		return m.recordsHold(ctx, args)
 	case "find":
-		return m.recordsFind(ctx, args)
+		return m.recordsFindIndexed(ctx, args)
+	case "index":
+		return m.recordsIndex(ctx, args)
 	case "classes", "plan":
 		return m.recordsClasses(ctx, args)
 	case "dispose":
@@ -607,6 +610,11 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Stdout, "FORGED: %s not signed by this deployment's key: made with the store's keys, not by recordbot. "+
 				"Do not act on what they say (a record, an event, a review, a destruction) until it is investigated.\n",
 				plural(forged, "object is", "objects are"))
+		}
+	}
+	if *all {
+		if err := m.verifyIndex(ctx, st, *asJSON); err != nil {
+			return err
 		}
 	}
 	if failed > 0 {

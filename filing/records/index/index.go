@@ -89,7 +89,7 @@ func Open(ctx context.Context, dsn string, st filing.Store, o Options) (*Index, 
 		err = b.write(ctx, func(w writer) error { return w.setMeta(metaStore, ix.where) })
 	case ix.where:
 	default:
-		err = fmt.Errorf("the index at %s is of the records in %s, not %s: give another index (RECORDS_INDEX)", redact(dsn), have, ix.where)
+		err = fmt.Errorf("the index at %s is of the records in %s, not %s: give another index", redact(dsn), have, ix.where)
 	}
 	if err != nil {
 		b.close()
@@ -489,4 +489,29 @@ func eventKeyBefore(key string) string {
 		return ""
 	}
 	return filing.AuditPrefix + day.Add(-lag).Format("2006/01/02") + "/"
+}
+
+// Compare checks the index against the ids of the records the store
+// indexes: those the index misses, and the index's rows that name no
+// record of the store (a destroyed record's row stays, marked).
+func (ix *Index) Compare(ctx context.Context, ids []string) (missing, orphans []string, err error) {
+	have, err := ix.b.states(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		in[id] = true
+		if _, ok := have[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	for id, state := range have {
+		if !in[id] && state != Destroyed {
+			orphans = append(orphans, id)
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(orphans)
+	return missing, orphans, nil
 }

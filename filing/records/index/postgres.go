@@ -236,3 +236,39 @@ func (p *postgresDB) candidates(ctx context.Context, sel selection) ([]row, bool
 	}
 	return out, len(out) >= sel.limit, rows.Err()
 }
+
+func (p *postgresDB) states(ctx context.Context) (map[string]string, error) {
+	rows, err := p.db.QueryContext(ctx, `SELECT id, state FROM recordbot_index_docs`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, state string
+		if err := rows.Scan(&id, &state); err != nil {
+			return nil, err
+		}
+		out[id] = state
+	}
+	return out, rows.Err()
+}
+
+func (p *postgresDB) noText(ctx context.Context) ([]row, error) {
+	rows, err := p.db.QueryContext(ctx, `SELECT id, filed_at, platform, classes, state, entry FROM recordbot_index_docs WHERE notext = true`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		var ms int64
+		if err := rows.Scan(&r.ID, &ms, &r.Platform, &r.Classes, &r.State, &r.Entry); err != nil {
+			return nil, err
+		}
+		r.FiledAt, r.NoText = time.UnixMilli(ms).UTC(), true
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

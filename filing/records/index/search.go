@@ -48,6 +48,10 @@ type backend interface {
 	// answer alike.
 	candidates(ctx context.Context, s selection) ([]row, bool, error)
 	text(ctx context.Context, id string) (string, error)
+	// noText returns the rows of records with no transcript.
+	noText(ctx context.Context) ([]row, error)
+	// states returns every record's id and state.
+	states(ctx context.Context) (map[string]string, error)
 	count(ctx context.Context) (int, error)
 	reset(ctx context.Context) error
 	close() error
@@ -104,6 +108,9 @@ type Hit struct {
 // Answer is what a search found, with how current the index was.
 type Answer struct {
 	Hits []Hit `json:"hits"`
+	// Unsearched are records that pass the search's other fields but have
+	// no transcript to search (their title, channel and people were).
+	Unsearched []records.Unsearched `json:"unsearched,omitempty"`
 	// More is set when more records matched than Limit.
 	More   bool   `json:"more"`
 	Status Status `json:"index"`
@@ -176,7 +183,44 @@ func (ix *Index) Find(ctx context.Context, s Search) (Answer, error) {
 	if len(ans.Hits) > limit {
 		ans.Hits, ans.More = ans.Hits[:limit], true
 	}
+	if q.Empty() {
+		return ans, nil
+	}
+	bare, err := ix.b.noText(ctx)
+	if err != nil {
+		return ans, err
+	}
+	for _, r := range bare {
+		var e filing.IndexEntry
+		if json.Unmarshal(r.Entry, &e) != nil || r.State == Destroyed || !sel.passes(r, e) ||
+			slices.ContainsFunc(ans.Hits, func(h Hit) bool { return h.ID == e.ID }) {
+			continue
+		}
+		ans.Unsearched = append(ans.Unsearched, records.Unsearched{ID: e.ID, Title: e.Title, Where: ix.st.Where(e.Key),
+			Reason: "its transcript " + filing.TextFile + " is missing"})
+	}
 	return ans, nil
+}
+
+// passes reports whether a record passes sel's fields other than its
+// words.
+func (sel selection) passes(r row, e filing.IndexEntry) bool {
+	switch {
+	case !sel.from.IsZero() && r.FiledAt.Before(sel.from),
+		!sel.to.IsZero() && !r.FiledAt.Before(sel.to),
+		sel.class != "" && !strings.Contains(r.Classes, " "+sel.class+" "),
+		sel.plat != "" && r.Platform != sel.plat:
+		return false
+	}
+	if len(sel.people) > 0 {
+		words := append(tokens(peopleText(e)), phoneTokens(peopleText(e))...)
+		for _, w := range sel.people {
+			if !slices.ContainsFunc(words, func(x string) bool { return strings.HasPrefix(x, w) }) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // day is t's UTC day.

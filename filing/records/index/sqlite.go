@@ -258,3 +258,39 @@ func (s *sqliteDB) candidates(ctx context.Context, sel selection) ([]row, bool, 
 	}
 	return out, len(out) >= sel.limit, rows.Err()
 }
+
+func (s *sqliteDB) states(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, state FROM docs`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, state string
+		if err := rows.Scan(&id, &state); err != nil {
+			return nil, err
+		}
+		out[id] = state
+	}
+	return out, rows.Err()
+}
+
+func (s *sqliteDB) noText(ctx context.Context) ([]row, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, filed_at, platform, classes, state, entry FROM docs WHERE notext = 1`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		var ms int64
+		if err := rows.Scan(&r.ID, &ms, &r.Platform, &r.Classes, &r.State, &r.Entry); err != nil {
+			return nil, err
+		}
+		r.FiledAt, r.NoText = time.UnixMilli(ms).UTC(), true
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
