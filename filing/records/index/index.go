@@ -21,6 +21,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/recordbot/recordbot/filing"
@@ -268,22 +269,58 @@ func (ix *Index) syncEntries(ctx context.Context, last string, res *SyncResult, 
 	if last != "" {
 		from = entryKeyBefore(last)
 	}
-	var pending []row
+	var keys []string
 	newest := last
+	// flush reads the batch's records in parallel (each is a few small
+	// GETs: on S3 the round trips, not the bytes, take the time) and
+	// writes them with the newest key seen, in one transaction, so an
+	// interrupted catch-up starts again after the last batch written.
 	flush := func() error {
-		if len(pending) == 0 && newest == last {
-			return nil
+		rows := make([]row, len(keys))
+		bad := make([]error, len(keys))
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range min(readers, len(keys)) {
+			wg.Go(func() {
+				for i := range next {
+					rows[i], bad[i] = ix.read(ctx, keys[i])
+				}
+			})
 		}
-		rows, top := pending, newest
-		pending = nil
-		return ix.b.write(ctx, func(w writer) error {
-			for _, r := range rows {
+		for i := range keys {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var good []row
+		for i, r := range rows {
+			if bad[i] != nil {
+				res.Unreadable = append(res.Unreadable, fmt.Sprintf("%s: %v", keys[i], bad[i]))
+				continue
+			}
+			good = append(good, r)
+		}
+		top := newest
+		err := ix.b.write(ctx, func(w writer) error {
+			for _, r := range good {
 				if err := w.put(r); err != nil {
 					return err
 				}
 			}
 			return w.setMeta(metaLastEntry, top)
 		})
+		if err != nil {
+			return err
+		}
+		res.Added += len(good)
+		keys = keys[:0]
+		if progress != nil {
+			progress(res.Added)
+		}
+		return nil
 	}
 	for info, err := range filing.ListAfter(ctx, ix.st, filing.IndexPrefix, from) {
 		if err != nil {
@@ -292,92 +329,89 @@ func (ix *Index) syncEntries(ctx context.Context, last string, res *SyncResult, 
 		if !strings.HasSuffix(info.Key, ".json") {
 			continue
 		}
-		id := strings.TrimSuffix(path.Base(info.Key), ".json")
 		if info.Key <= last {
+			id := strings.TrimSuffix(path.Base(info.Key), ".json")
 			if has, err := ix.b.has(ctx, id); err != nil {
 				return err
 			} else if has {
 				continue
 			}
 		}
-		r, err := ix.read(ctx, info.Key)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			res.Unreadable = append(res.Unreadable, fmt.Sprintf("%s: %v", info.Key, err))
-			continue
-		}
-		pending = append(pending, r)
+		keys = append(keys, info.Key)
 		newest = max(newest, info.Key)
-		res.Added++
-		if len(pending) >= batch {
+		if len(keys) >= batch {
 			if err := flush(); err != nil {
 				return err
 			}
-			if progress != nil {
-				progress(res.Added)
-			}
 		}
 	}
-	if err := flush(); err != nil {
-		return err
-	}
-	if progress != nil {
-		progress(res.Added)
+	if len(keys) > 0 || newest != last {
+		return flush()
 	}
 	return nil
 }
 
+// readers is how many records a catch-up reads at once.
+const readers = 32
+
 // read makes the index row of the record whose index entry is at key: the
-// entry and the transcript, each as filed (first version).
+// entry and the transcript, each as filed.
 func (ix *Index) read(ctx context.Context, key string) (row, error) {
-	var e filing.IndexEntry
-	rc, _, err := filing.OpenFirst(ctx, ix.st, key)
-	if err != nil {
-		return row{}, err
+	id := strings.TrimSuffix(path.Base(key), ".json")
+	made, ok := uuidTime(id)
+	if !ok {
+		return row{}, errors.New("not a record id")
 	}
-	raw, err := io.ReadAll(io.LimitReader(rc, 1<<20))
-	rc.Close()
+	var e filing.IndexEntry
+	raw, written, err := ix.openAsFiled(ctx, key, made.Add(lag), 1<<20)
 	if err != nil {
 		return row{}, err
 	}
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return row{}, fmt.Errorf("not an index entry: %w", err)
 	}
-	if e.ID == "" || e.ID+".json" != path.Base(key) || !strings.HasPrefix(e.Key, filing.RecordsPrefix) {
+	if e.ID != id || !strings.HasPrefix(e.Key, filing.RecordsPrefix) {
 		return row{}, errors.New("the entry does not name its own record")
 	}
 	r := rowOf(e, raw)
-	text, partial, err := ix.transcript(ctx, e.Key+filing.TextFile)
+	// The transcript was written before the entry that names it.
+	data, _, err := ix.openAsFiled(ctx, e.Key+filing.TextFile, written, maxText+1)
 	switch {
 	case errors.Is(err, filing.ErrNotExist):
 		r.NoText = true
 	case err != nil:
 		return row{}, fmt.Errorf("its transcript: %w", err)
 	}
+	text, partial := string(data), false
+	if len(text) > maxText {
+		text, partial = text[:strings.LastIndexByte(text[:maxText], '\n')+1], true
+	}
 	r.setText(text, partial)
 	return r, nil
 }
 
-// transcript reads up to maxText of a transcript as filed.
-func (ix *Index) transcript(ctx context.Context, key string) (string, bool, error) {
-	rc, _, err := filing.OpenFirst(ctx, ix.st, key)
+// openAsFiled reads up to max bytes of the object at key as filed, and
+// when it was written. It reads the current object, one GET, and takes it
+// when the store wrote it no later than notAfter (S3 sets LastModified
+// itself: a writer cannot backdate it); an object written later, over the
+// one filed, makes it read the first version instead, as records.Find
+// does. `records verify` reports any such object.
+func (ix *Index) openAsFiled(ctx context.Context, key string, notAfter time.Time, max int64) ([]byte, time.Time, error) {
+	rc, info, err := ix.st.Open(ctx, key)
+	written := info.LastModified
+	if err == nil && !written.IsZero() && written.After(notAfter) {
+		rc.Close()
+		var h *filing.History
+		if rc, h, err = filing.OpenFirst(ctx, ix.st, key); err == nil {
+			written = h.First.LastModified
+		}
+	}
 	if err != nil {
-		return "", false, err
+		return nil, time.Time{}, err
 	}
 	defer rc.Close()
-	var b strings.Builder
-	n, err := io.Copy(&b, io.LimitReader(rc, maxText+1))
-	if err != nil {
-		return "", false, err
-	}
-	s := b.String()
-	if n > maxText {
-		s = s[:strings.LastIndexByte(s[:maxText], '\n')+1]
-		return s, true, nil
-	}
-	return s, false, nil
+	data, err := io.ReadAll(io.LimitReader(rc, max))
+	return data, written, err
 }
 
 // rowOf makes the row of an index entry, without its transcript.

@@ -195,6 +195,24 @@ func testCatchUp(t *testing.T, dsn func(t *testing.T) string) {
 		t.Errorf("Find after the hold was lifted = %+v, %v; want not held", a, err)
 	}
 
+	// A version written over a filed transcript is not what the record
+	// says: the index reads the transcript as filed.
+	third := fileThread(t, svc, "Third", "100-20", []string{"alice"}, []string{"gamma as filed"})
+	time.Sleep(1100 * time.Millisecond) // S3 times are in seconds
+	planted := "alice: delta planted later\n"
+	if _, err := st.Put(ctx, third.Key+filing.TextFile, strings.NewReader(planted), int64(len(planted)), filing.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Sync(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := ix.Find(ctx, index.Search{Text: "delta"}); err != nil || len(a.Hits) != 0 {
+		t.Errorf("Find(planted text) = %+v, %v; want nothing", a.Hits, err)
+	}
+	if a, err := ix.Find(ctx, index.Search{Text: "gamma"}); err != nil || len(a.Hits) != 1 {
+		t.Errorf("Find(text as filed) = %+v, %v; want the third record", a.Hits, err)
+	}
+
 	// An index is of one store.
 	other := miniotest.NewStore(t)
 	if _, err := index.Open(ctx, path, other, index.Options{}); err == nil || !strings.Contains(err.Error(), "not") {
