@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -232,4 +234,59 @@ func plantLateEntry(t *testing.T, st filing.Store, at time.Time) string {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// A record destroyed while the index was not running is shown destroyed
+// after the next catch-up, its transcript's words gone; a record removed
+// from the store outside recordbot (no destruction in the audit trail) is
+// one Compare reports.
+func TestIndexSeesDestruction(t *testing.T) { eachEngine(t, testDestruction) }
+
+func testDestruction(t *testing.T, dsn func(t *testing.T) string) {
+	ctx := context.Background()
+	st := storetest.Local(t)
+	svc := newService(t, st)
+	old := fileThread(t, svc, "Old correspondence", "100-01", []string{"alice"}, []string{"epsilon minutes"})
+	gone := fileThread(t, svc, "Vanished thread", "100-20", []string{"alice"}, []string{"zeta minutes"})
+	kept := fileThread(t, svc, "Kept thread", "100-20", []string{"alice"}, []string{"eta minutes"})
+	ix, err := index.Open(ctx, dsn(t), st, index.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if _, err := ix.Sync(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().AddDate(8, 0, 0)
+	rep, err := records.Destroy(ctx, st, records.Disposal{Authority: "DA 2027/03", ApprovedBy: "Head of IG",
+		By: capture.Person{ID: "officer"}, Now: func() time.Time { return later }, Signer: signer, Keys: filing.KeyringOf(signer)}, []string{old.ID})
+	if err != nil || len(rep.Records) != 1 || rep.Records[0].Outcome != records.Destroyed {
+		t.Fatalf("Destroy = %+v, %v", rep, err)
+	}
+	// Removed by hand: its index entry and package, no event.
+	root := st.Root()
+	if err := os.Remove(filepath.Join(root, filing.IndexPrefix+gone.ID+".json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, filepath.FromSlash(gone.Key))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Sync(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := ix.Find(ctx, index.Search{Text: "correspondence"})
+	if err != nil || len(a.Hits) != 1 || a.Hits[0].State != index.Destroyed {
+		t.Fatalf("Find(destroyed record's title) = %+v, %v; want it, destroyed", a.Hits, err)
+	}
+	if a, err := ix.Find(ctx, index.Search{Text: "epsilon"}); err != nil || len(a.Hits) != 0 {
+		t.Errorf("Find(destroyed record's transcript) = %+v, %v; want nothing: the transcript is gone", a.Hits, err)
+	}
+	missing, orphans, err := ix.Compare(ctx, []string{kept.ID})
+	if err != nil || len(missing) != 0 || !slices.Equal(orphans, []string{gone.ID}) {
+		t.Errorf("Compare = missing %v, orphans %v, %v; want only the vanished record", missing, orphans, err)
+	}
+	missing, _, err = ix.Compare(ctx, []string{kept.ID, "01a24c69-0000-7000-8000-000000000000"})
+	if err != nil || !slices.Equal(missing, []string{"01a24c69-0000-7000-8000-000000000000"}) {
+		t.Errorf("Compare(unindexed record) = %v, %v; want it missing", missing, err)
+	}
 }
