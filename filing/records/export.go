@@ -125,24 +125,19 @@ func loadPackage(ctx context.Context, st filing.Store, e filing.IndexEntry, even
 	return p, nil
 }
 
-// parseSums reads a BagIt manifest: "<sha256>  <path>" lines.
+// parseSums reads a BagIt manifest with the reader verify uses; a line it
+// cannot read fails the export.
 func parseSums(data []byte) (map[string]string, error) {
-	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if line == "" {
-			continue
-		}
-		sum, name, ok := strings.Cut(line, " ")
-		name = strings.TrimLeft(name, " ")
-		if !ok || len(sum) != 64 || name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
-			return nil, fmt.Errorf("malformed line %q", line)
-		}
-		out[name] = strings.ToLower(sum)
+	lines := strings.Split(string(data), "\n")
+	var bad []string
+	sums, err := readManifest(data, func(n int) { bad = append(bad, fmt.Sprintf("malformed line %q", strings.TrimRight(lines[n-1], "\r"))) })
+	if err != nil {
+		return nil, err
 	}
-	return out, sc.Err()
+	if len(bad) > 0 {
+		return nil, errors.New(strings.Join(bad, "; "))
+	}
+	return sums, nil
 }
 
 // writeTar writes the package into tw under its folder name, checking every
