@@ -130,12 +130,13 @@ func RegisterUpdater(st filing.Store) func(ctx context.Context, s filing.Summary
 	return func(ctx context.Context, s filing.Summary) error {
 		e, err := Entry(ctx, st, s.ID)
 		if errors.Is(err, ErrNoRecord) {
-			// Not indexed yet: the summary says enough for a register.
-			e = filing.IndexEntry{ID: s.ID, Key: s.Key, Title: s.Title, ClassCode: s.ClassCode, ClassPath: s.ClassPath,
-				Marking: s.Marking, FiledAt: s.FiledAt, FiledBy: s.FiledBy, DisposalAction: s.DisposalAction}
-			if !s.DisposalDate.IsZero() {
-				e.DisposalDate = s.DisposalDate.Format(time.DateOnly)
+			// Not indexed yet: the entry is made from record.json as
+			// filed, as filing makes the index entry (filing.IndexEntryOf).
+			_, rec, rerr := recordAt(ctx, st, s.ID, s.Key)
+			if rerr != nil {
+				return fmt.Errorf("register %s: %w", s.ID, rerr)
 			}
+			e = filing.IndexEntryOf(rec)
 		} else if err != nil {
 			return fmt.Errorf("register %s: %w", s.ID, err)
 		}

@@ -265,7 +265,7 @@ func (c *checking) checkFiling(ctx context.Context, sem chan struct{}, src event
 			return "", err
 		}
 	}
-	c.evKey = FiledEventKey(filing.IndexEntry{ID: r.ID, FiledAt: r.FiledAt})
+	c.evKey = filedEventKey(r.ID, r.FiledAt)
 	for i, l := range c.links {
 		c.tampered(l.History.Key, l.History)
 		if l.History.Key == c.evKey {
