@@ -1,8 +1,6 @@
 package slack
 
 import (
-	slackapi "github.com/slack-go/slack"
-
 	"context"
 	"fmt"
 	"regexp"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/capture"
+
+	slackapi "github.com/slack-go/slack"
 )
 
 var (
