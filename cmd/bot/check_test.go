@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
 	"github.com/recordbot/recordbot/filing"
@@ -339,7 +340,7 @@ func TestMetricsOldestPendingAge(t *testing.T) {
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	submit := func(at time.Time, key string) {
-		svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Now: func() time.Time { return at }})
+		svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Clock: clockwork.NewFakeClockAt(at)})
 		if err != nil {
 			t.Fatal(err)
 		}

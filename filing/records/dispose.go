@@ -41,9 +41,9 @@ type Disposal struct {
 	// s3:BypassGovernanceRetention). COMPLIANCE retention is never
 	// bypassed.
 	BypassGovernance bool
-	// Now is the clock; time.Now when nil. It decides which records are
-	// due and whether a retention has ended.
-	Now func() time.Time
+	// Clock decides which records are due and whether a retention has
+	// ended; the system's when nil.
+	Clock filing.Clock
 	// Parallel is how many records are disposed of at once; 8 when zero.
 	Parallel int
 	// Signer signs what the run writes (residual entries, reviews,
@@ -66,12 +66,7 @@ type Disposal struct {
 	SignedSince time.Time
 }
 
-func (d *Disposal) now() time.Time {
-	if d.Now != nil {
-		return d.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (d *Disposal) now() time.Time { return filing.ClockOr(d.Clock).Now().UTC() }
 
 // Configuration errors of a disposal run.
 var (

@@ -75,7 +75,7 @@ func (r *run) locked(ctx context.Context, objs []object) (string, error) {
 	// The store judges retention by its own clock, not the run's (which
 	// a test may set ahead): a version is taken as retained if either
 	// clock says so, so nothing the store would refuse is begun.
-	at := time.Now().UTC()
+	at := filing.SystemClock().Now().UTC()
 	if r.at.Before(at) {
 		at = r.at
 	}

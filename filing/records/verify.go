@@ -123,8 +123,9 @@ type Verifier struct {
 	Parallel int
 	// Progress, if set, is called after each record (never concurrently).
 	Progress func(Progress)
-	// Now is the clock for events; time.Now when nil.
-	Now func() time.Time
+	// Clock gives the time of the fixity-check events; the system's when
+	// nil.
+	Clock filing.Clock
 	// Signer signs the fixity-check events; nil writes none (an unsigned
 	// event would later look forged).
 	Signer *filing.Signer

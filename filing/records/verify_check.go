@@ -424,10 +424,7 @@ func (v *Verifier) record(ctx context.Context, r Result, p *pkg, disposal, tagSu
 		}
 		detail = fmt.Sprintf("%d objects, %d bytes read; %d problems: %s", r.Objects, r.Bytes, len(ps), strings.Join(ps, "; "))
 	}
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
+	now := filing.ClockOr(v.Clock).Now
 	filed := r.FiledAt
 	if filed.IsZero() {
 		filed = now()
