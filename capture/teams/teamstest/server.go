@@ -176,6 +176,8 @@ type Call struct {
 	Query  url.Values
 	// Token is the bearer token sent; "" when none.
 	Token string
+	// At is when it came, on the server's clock.
+	At time.Time
 }
 
 type throttle struct {
@@ -348,6 +350,14 @@ func (s *Server) Routes() []string {
 	return out
 }
 
+// RevokeTokens forgets every token issued so far: Graph answers 401 to
+// them, as to a revoked or expired token.
+func (s *Server) RevokeTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens = map[string]Token{}
+}
+
 // TokenInfo says what a token the server issued is for; false for one it
 // did not issue or that has expired.
 func (s *Server) TokenInfo(tok string) (Token, bool) {
@@ -378,7 +388,7 @@ func (s *Server) record(r *http.Request, route string, status int) {
 		p = r.URL.Path
 	}
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Method: r.Method, Path: p, Route: route, Status: status, Query: r.URL.Query(), Token: tok})
+	s.calls = append(s.calls, Call{Method: r.Method, Path: p, Route: route, Status: status, Query: r.URL.Query(), Token: tok, At: s.clock.Now()})
 	s.mu.Unlock()
 }
 
@@ -936,6 +946,7 @@ func (s *Server) render(m *Message, t *Team, c *Channel, chat *Chat) map[string]
 	}
 	if chat != nil {
 		out["chatId"] = chat.ID
+		out["messageHistory"] = []any{}
 		out["webUrl"] = nil
 		out["channelIdentity"] = nil
 	} else {

@@ -1,0 +1,192 @@
+package teams_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/capture/teams"
+	"github.com/recordbot/recordbot/capture/teams/teamstest"
+)
+
+// seedChat posts 4 days of a group chat, 60 messages a day every 20
+// minutes from 04:00 UTC, with a system message on day 2.
+func seedChat(f *fixture) (ids [][]string) {
+	s := f.srv
+	s.AddChat(chatID, "Budget group", "group", true, alice, bob, carol)
+	start := time.Date(2026, 3, 1, 4, 0, 0, 0, time.UTC)
+	for d := range 4 {
+		var day []string
+		for i := range 60 {
+			m := teamstest.Message{From: []string{alice, bob, carol}[i%3], Created: start.AddDate(0, 0, d).Add(time.Duration(i) * 20 * time.Minute),
+				HTML: "<p>day " + string(rune('A'+d)) + " message</p>"}
+			if d == 1 && i == 7 {
+				m.System = "#microsoft.graph.membersAddedEventMessageDetail"
+				m.From = alice
+			}
+			day = append(day, s.PostChat(chatID, m).ID)
+		}
+		ids = append(ids, day)
+	}
+	return ids
+}
+
+func TestGroupChatDay(t *testing.T) {
+	f := newFixture(t, nil)
+	ids := seedChat(f)
+	// In Auckland (UTC+13 in March) day 2's messages from 04:00 UTC run
+	// to 23:40 UTC, which is the next local day after 11:00 UTC: a local
+	// day takes the UTC messages from 11:00 one day to 10:59 the next.
+	zone, err := time.LoadLocation("Pacific/Auckland")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acted := ids[1][40] // 2026-03-02 17:20 UTC = 2026-03-03 06:20 NZDT
+	ref := teams.Target{Tenant: f.srv.Tenant, Channel: chatID, Scope: teams.Day, From: acted, Zone: zone, Acted: acted}.Ref()
+	th, err := f.src.Capture(context.Background(), ref, person(carol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	localDay := time.Date(2026, 3, 3, 0, 0, 0, 0, zone)
+	var want []string
+	for _, day := range ids {
+		for _, id := range day {
+			ms := idTime(id)
+			if !ms.Before(localDay) && ms.Before(localDay.AddDate(0, 0, 1)) {
+				want = append(want, id)
+			}
+		}
+	}
+	if len(th.Messages) != len(want) || len(want) == 0 {
+		t.Fatalf("%d messages, want %d", len(th.Messages), len(want))
+	}
+	for i, m := range th.Messages {
+		if m.ID != want[i] {
+			t.Fatalf("message %d is %s, want %s", i, m.ID, want[i])
+		}
+	}
+	if th.Channel.Kind != "group" || th.Channel.Name != "Budget group" || !th.Channel.Private {
+		t.Errorf("channel %+v", th.Channel)
+	}
+	// Newest first, filtered to before the day's end, 50 a page: the
+	// listing stops at the page that reaches back past the day's start.
+	var pages int
+	for _, c := range f.srv.Calls() {
+		if c.Route == "messages" {
+			pages++
+			if c.Query.Get("$orderby") != "createdDateTime desc" || !strings.HasPrefix(c.Query.Get("$filter"), "createdDateTime lt ") {
+				t.Errorf("listing asked %v", c.Query)
+			}
+		}
+	}
+	if need := (len(want) + 49) / 50; pages > need+1 {
+		t.Errorf("%d pages read for %d messages", pages, len(want))
+	}
+}
+
+func idTime(id string) time.Time {
+	var ms int64
+	for _, c := range id {
+		ms = ms*10 + int64(c-'0')
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func TestChatSystemMessageKept(t *testing.T) {
+	f := newFixture(t, nil)
+	ids := seedChat(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Channel: chatID, Scope: teams.Since, From: ids[1][5], Acted: ids[1][9]}.Ref()
+	th, err := f.src.Capture(context.Background(), ref, person(alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th.Messages) != 5 {
+		t.Fatalf("%d messages, want 5", len(th.Messages))
+	}
+	sys := th.Messages[2]
+	if sys.ID != ids[1][7] || sys.Subtype != "system" || sys.ReadableText != "[system] members were added by Alice Archer" || sys.Author.ID != "" {
+		t.Errorf("system message %+v", sys)
+	}
+}
+
+func TestChatSince(t *testing.T) {
+	f := newFixture(t, nil)
+	ids := seedChat(f)
+	// From day 1's 50th message to day 3's 10th: 11 + 60 + 10 messages.
+	ref := teams.Target{Tenant: f.srv.Tenant, Channel: chatID, Scope: teams.Since, From: ids[0][49], Acted: ids[2][9]}.Ref()
+	th, err := f.src.Capture(context.Background(), ref, person(bob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(append([]string(nil), ids[0][49:]...), ids[1]...), ids[2][:10]...)
+	if len(th.Messages) != len(want) {
+		t.Fatalf("%d messages, want %d", len(th.Messages), len(want))
+	}
+	for i, m := range th.Messages {
+		if m.ID != want[i] {
+			t.Fatalf("message %d is %s, want %s", i, m.ID, want[i])
+		}
+	}
+	// Day 4 was never listed: the filter starts at the acted-on message.
+	for _, c := range f.srv.Calls() {
+		if c.Route == "messages" && c.Query.Get("$top") != "50" {
+			t.Errorf("$top %q", c.Query.Get("$top"))
+		}
+	}
+}
+
+func TestChatOneMessage(t *testing.T) {
+	f := newFixture(t, nil)
+	ids := seedChat(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Channel: chatID, Scope: teams.Message, From: ids[3][3], Acted: ids[3][3]}.Ref()
+	th, err := f.src.Capture(context.Background(), ref, person(bob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th.Messages) != 1 || th.Messages[0].ID != ids[3][3] || th.ThreadID != "message:"+ids[3][3] {
+		t.Fatalf("got %d messages, thread %s", len(th.Messages), th.ThreadID)
+	}
+	for _, c := range f.srv.Calls() {
+		if c.Route == "messages" {
+			t.Errorf("one message listed the chat")
+		}
+	}
+}
+
+func TestOneOnOneRefused(t *testing.T) {
+	f := newFixture(t, nil)
+	oneOnOne := "19:" + alice + "_" + bob + "@unq.gbl.spaces"
+	f.srv.AddChat(oneOnOne, "", "oneOnOne", true, alice, bob)
+	// A one-to-one chat whose id does not show it: Graph's chatType does.
+	odd := "19:abcdef@thread.v2"
+	f.srv.AddChat(odd, "", "oneOnOne", true, alice, bob)
+	f.srv.SetConsent(odd, true)
+	for _, id := range []string{oneOnOne} {
+		ref := teams.Target{Tenant: f.srv.Tenant, Channel: id, Scope: teams.Message, From: "1", Acted: "1"}.Ref()
+		_, err := f.src.Capture(context.Background(), ref, person(alice))
+		if !errors.Is(err, teams.ErrOneOnOne) {
+			t.Fatalf("%s: err = %v, want ErrOneOnOne", id, err)
+		}
+		p, ok := capture.ProblemOf(err)
+		if !ok || !strings.Contains(p.Advice, "one-to-one") {
+			t.Errorf("problem %+v", p)
+		}
+		if _, err := f.src.Resolve(context.Background(), ref, person(alice)); !errors.Is(err, teams.ErrOneOnOne) {
+			t.Errorf("Resolve: %v", err)
+		}
+	}
+	if n := len(f.srv.Calls()); n != 0 {
+		t.Errorf("%d requests for a chat refused by its id", n)
+	}
+	// The double refuses any app for a oneOnOne chat with 403, as Graph
+	// does (resource-specific consent cannot cover it): the source says
+	// the app is not added, not that the person may not see it.
+	ref := teams.Target{Tenant: f.srv.Tenant, Channel: odd, Scope: teams.Message, From: "1", Acted: "1"}.Ref()
+	_, err := f.src.Capture(context.Background(), ref, person(alice))
+	if !errors.Is(err, teams.ErrNotInstalled) || errors.Is(err, capture.ErrAccess) {
+		t.Errorf("oneOnOne behind a group id: %v", err)
+	}
+}
