@@ -32,7 +32,7 @@ type rendered struct {
 // maxText. A body of contentType "text" is taken as written.
 func render(m *gMessage, names map[string]string) rendered {
 	if m.Body.ContentType != "html" {
-		return rendered{text: capText(strings.TrimSpace(m.Body.Content))}
+		return rendered{text: capText(clean(strings.TrimSpace(m.Body.Content)))}
 	}
 	mentions := make(map[string]string, len(m.Mentions))
 	for _, mn := range m.Mentions {
@@ -65,7 +65,11 @@ func render(m *gMessage, names map[string]string) rendered {
 			b.WriteByte('\n')
 		}
 	}
-	for b.Len() < maxText {
+	for {
+		if b.Len() >= maxText {
+			b.WriteString(cutNote)
+			break
+		}
 		tt := z.Next()
 		if tt == xhtml.ErrorToken {
 			if z.Err() != io.EOF {
@@ -80,7 +84,7 @@ func render(m *gMessage, names map[string]string) rendered {
 			if skip > 0 || inMention > 0 {
 				continue
 			}
-			t := collapse(string(z.Text()))
+			t := collapse(clean(string(z.Text())))
 			if t == " " && (b.Len() == 0 || strings.HasSuffix(b.String(), "\n") || strings.HasSuffix(b.String(), " ")) {
 				continue
 			}
@@ -157,16 +161,29 @@ func render(m *gMessage, names map[string]string) rendered {
 	return out
 }
 
+const cutNote = " … [text cut; the whole message is kept as HTML]"
+
 // capText cuts s at maxText on a rune boundary, saying so.
 func capText(s string) string {
-	if len(s) <= maxText {
+	if len(s) <= maxText+len(cutNote) {
 		return s
 	}
 	cut := maxText
 	for cut > 0 && !utf8Start(s[cut]) {
 		cut--
 	}
-	return s[:cut] + " … [text cut; the whole message is kept as HTML]"
+	return s[:cut] + cutNote
+}
+
+// clean shows control characters other than tab and newline (a NUL, an
+// escape) as U+FFFD: they mean nothing to a reader and upset renditions.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f {
+			return '\ufffd'
+		}
+		return r
+	}, s)
 }
 
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
