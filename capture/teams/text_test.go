@@ -80,7 +80,7 @@ func TestRenderDeepAndHuge(t *testing.T) {
 
 func TestHostedID(t *testing.T) {
 	for src, want := range map[string]string{
-		"https://graph.microsoft.com/v1.0/chats/19:a@thread.v2/messages/1/hostedContents/aWQ9/$value": "aWQ9",
+		"https://graph.microsoft.com/v1.0/chats/19:a@thread.v2/messages/1/hostedContents/aWQ9/$value":          "aWQ9",
 		"https://graph.microsoft.com/v1.0/teams/t/channels/c/messages/1/replies/2/hostedContents/x%2Fy/$value": "x/y",
 		"https://evil.example/hostedContents": "",
 		"https://example.org/a.png":           "",

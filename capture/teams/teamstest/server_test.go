@@ -169,7 +169,7 @@ func TestGraphRules(t *testing.T) {
 		}
 		pages++
 	}
-	if len(seen) != 120 || pages != 4 {
+	if len(seen) != 120 || pages != 3 {
 		t.Errorf("%d replies in %d pages", len(seen), pages)
 	}
 	// Throttling as injected.
