@@ -87,8 +87,11 @@ func TestMemberCheckComesFirst(t *testing.T) {
 func TestSharedChannelMembersAreTheChannels(t *testing.T) {
 	f := newFixture(t, nil)
 	f.srv.AddTeam(team, "Planning", true, alice)
-	// Carol is in the shared channel but not in its team.
-	f.srv.AddChannel(team, private, "Partners", "shared", alice, carol)
+	// Carol is in the shared channel but not in its team; Dave is in a
+	// team the channel is shared with.
+	f.srv.AddTeam("other-team", "Partners Inc", true, dave)
+	ch := f.srv.AddChannel(team, private, "Partners", "shared", alice, carol)
+	ch.SharedWith = []string{"other-team"}
 	r := f.srv.PostChannel(team, private, teamstest.Message{From: carol, Created: f.t0, HTML: "hello"})
 	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: private, Scope: teams.Thread, From: r.ID, Acted: r.ID}.Ref()
 	th, err := f.src.Capture(context.Background(), ref, person(carol))
@@ -100,6 +103,9 @@ func TestSharedChannelMembersAreTheChannels(t *testing.T) {
 	}
 	if _, err := f.src.Capture(context.Background(), ref, person(bob)); !errors.Is(err, capture.ErrAccess) {
 		t.Errorf("bob: %v", err)
+	}
+	if _, err := f.src.Capture(context.Background(), ref, person(dave)); err != nil {
+		t.Errorf("dave, of a team the channel is shared with: %v", err)
 	}
 }
 

@@ -145,8 +145,27 @@ func TestDoubleAnswersAsDocumented(t *testing.T) {
 			t.Errorf("%s: %v", c.path, err)
 		}
 	}
+	// Members: every documented property is there.
+	mb, _ := os.ReadFile("testdata/graph-list-channel-members.json")
+	var docMembers struct {
+		Value []map[string]any `json:"value"`
+	}
+	_ = json.Unmarshal(mb, &docMembers)
+	status, b := get("/teams/tm/channels/19:c@thread.tacv2/members")
+	var gotMembers struct {
+		Value []map[string]any `json:"value"`
+	}
+	if err := json.Unmarshal(b, &gotMembers); status != 200 || err != nil || len(gotMembers.Value) == 0 {
+		t.Fatalf("members: %d %s", status, b)
+	}
+	for _, k := range keys(docMembers.Value[0]) {
+		if _, ok := gotMembers.Value[0][k]; !ok {
+			t.Errorf("the double's member lacks %q", k)
+		}
+	}
+
 	// $top above 50 is refused, with Graph's error body.
-	status, b := get("/chats/19:x@thread.v2/messages?$top=51")
+	status, b = get("/chats/19:x@thread.v2/messages?$top=51")
 	var e map[string]map[string]any
 	if status != http.StatusBadRequest || json.Unmarshal(b, &e) != nil {
 		t.Fatalf("$top=51: %d %s", status, b)

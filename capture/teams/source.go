@@ -247,9 +247,15 @@ func (s *Source) openChannel(ctx context.Context, t Target, user string) (*convo
 		channel: capture.Channel{ID: t.Channel, Name: ch.DisplayName, Kind: "channel"}}
 	membersOf := "/teams/" + seg(t.Team) + "/members"
 	switch ch.MembershipType {
-	case "private", "shared":
+	case "private":
 		c.channel.Kind, c.channel.Private = "private", true
 		membersOf = base + "/members"
+	case "shared":
+		// A shared channel's people are its direct members and the
+		// members of the teams it is shared with: allMembers lists both
+		// (https://learn.microsoft.com/graph/api/channel-list-allmembers).
+		c.channel.Kind, c.channel.Private = "private", true
+		membersOf = base + "/allMembers"
 	}
 	names, ok, err := s.members(ctx, channelClass, t.Team, membersOf, user, t)
 	if err != nil {

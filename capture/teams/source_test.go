@@ -24,6 +24,7 @@ const (
 	alice   = "8ea0e38b-efb3-4757-924a-5f94061cf8c2"
 	bob     = "1fb8890f-423e-4154-8fbf-db6809bc8756"
 	carol   = "5f7c0a3e-1d2b-4c3d-9e8f-a0b1c2d3e4f5"
+	dave    = "d4d4d4d4-0000-4000-8000-00000000dave"
 	outside = "99999999-0000-4000-8000-000000000000"
 )
 

@@ -96,8 +96,11 @@ type Channel struct {
 	// MembershipType is standard, private or shared.
 	MembershipType string
 	// Members of a private or shared channel.
-	Members  []string
-	Messages []*Message // roots and replies
+	Members []string
+	// SharedWith are the teams a shared channel is shared with: their
+	// members are its indirect members (allMembers).
+	SharedWith []string
+	Messages   []*Message // roots and replies
 }
 
 // Chat is a group, meeting or one-to-one chat.
@@ -231,7 +234,8 @@ func (s *Server) AddTeam(id, name string, consented bool, members ...string) *Te
 }
 
 // AddChannel adds a channel to a team; members matter for private and
-// shared channels.
+// shared channels. Set the returned channel's SharedWith for a shared
+// channel's other teams before capturing.
 func (s *Server) AddChannel(team, id, name, membershipType string, members ...string) *Channel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -535,7 +539,7 @@ func routeName(seg []string) string {
 		return "share"
 	case n >= 2 && seg[n-1] == "$value":
 		return "hostedContent"
-	case seg[n-1] == "members":
+	case seg[n-1] == "members" || seg[n-1] == "allMembers":
 		return "members"
 	case seg[n-1] == "replies":
 		return "replies"
@@ -610,9 +614,17 @@ func (s *Server) members(ids []string) []map[string]any {
 			"@odata.type": "#microsoft.graph.aadUserConversationMember",
 			"id":          base64.StdEncoding.EncodeToString([]byte("member:" + id)),
 			"roles":       []string{}, "displayName": s.users[id], "userId": id, "tenantId": s.Tenant,
+			"email":       nullable(emailOf(s.users[id])),
 		})
 	}
 	return out
+}
+
+func emailOf(name string) string {
+	if name == "" {
+		return ""
+	}
+	return strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@contoso.example"
 }
 
 func (s *Server) teamRoute(w http.ResponseWriter, r *http.Request, seg []string) {
@@ -646,10 +658,20 @@ func (s *Server) teamRoute(w http.ResponseWriter, r *http.Request, seg []string)
 	case len(rest) == 0:
 		writeJSON(w, map[string]any{"id": c.ID, "displayName": c.Name, "membershipType": c.MembershipType,
 			"webUrl": "https://teams.microsoft.com/l/channel/" + url.PathEscape(c.ID) + "/" + url.PathEscape(c.Name) + "?groupId=" + t.ID + "&tenantId=" + s.Tenant})
-	case len(rest) == 1 && rest[0] == "members":
+	case len(rest) == 1 && (rest[0] == "members" || rest[0] == "allMembers"):
 		ids := c.Members
 		if c.MembershipType == "standard" || c.MembershipType == "" {
 			ids = t.Members
+		}
+		if rest[0] == "allMembers" {
+			// Direct members and those of the teams the channel is
+			// shared with (https://learn.microsoft.com/graph/api/channel-list-allmembers).
+			ids = append([]string(nil), ids...)
+			for _, other := range c.SharedWith {
+				if o := s.teams[other]; o != nil {
+					ids = append(ids, o.Members...)
+				}
+			}
 		}
 		s.list(w, r, s.members(ids))
 	case len(rest) == 1 && rest[0] == "messages":
