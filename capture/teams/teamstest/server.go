@@ -614,7 +614,7 @@ func (s *Server) members(ids []string) []map[string]any {
 			"@odata.type": "#microsoft.graph.aadUserConversationMember",
 			"id":          base64.StdEncoding.EncodeToString([]byte("member:" + id)),
 			"roles":       []string{}, "displayName": s.users[id], "userId": id, "tenantId": s.Tenant,
-			"email":       nullable(emailOf(s.users[id])),
+			"email": nullable(emailOf(s.users[id])),
 		})
 	}
 	return out
