@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,6 +69,17 @@ func TestNewChecksURLs(t *testing.T) {
 	} {
 		if _, err := New(c); err == nil {
 			t.Errorf("New(%+v) accepted", c)
+		}
+	}
+}
+
+func TestPermissionsAreResourceSpecific(t *testing.T) {
+	if len(Permissions) != 7 {
+		t.Errorf("%d permissions", len(Permissions))
+	}
+	for _, p := range Permissions {
+		if !(strings.HasSuffix(p, ".Group") || strings.HasSuffix(p, ".Chat")) {
+			t.Errorf("%s is not a resource-specific permission", p)
 		}
 	}
 }

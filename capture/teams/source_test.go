@@ -47,7 +47,7 @@ type fixture struct {
 	t0    time.Time
 }
 
-func newFixture(t *testing.T, tweak func(*teams.Config)) *fixture {
+func newFixture(t testing.TB, tweak func(*teams.Config)) *fixture {
 	t.Helper()
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	clock := clockwork.NewFakeClockAt(t0.Add(48 * time.Hour))
