@@ -27,7 +27,10 @@ var Permissions = []string{
 // DelegatedPermissions are the Graph delegated permissions a person grants
 // (through the sign-in card) so that files shared in Teams, which live in
 // SharePoint or OneDrive and which RSC does not reach, are fetched as them
-// (https://learn.microsoft.com/graph/api/shares-get: Files.Read.All,
-// delegated, is the least privileged permission that reads an item by
-// its sharing link).
+// through /shares/{id}/driveItem/content. Files.Read.All is read-only and
+// reaches every file the person can read. The reference page
+// (https://learn.microsoft.com/graph/api/shares-get) lists Files.ReadWrite
+// first, because that API can also redeem a sharing link for good
+// (Prefer: redeemSharingLink), which recordbot never asks; if a tenant
+// refuses a read-only token there, this is the permission to revisit.
 var DelegatedPermissions = []string{"Files.Read.All"}
