@@ -27,6 +27,14 @@ type Delegated interface {
 	FileToken(ctx context.Context, tenant, userAADID string) (string, error)
 }
 
+// DelegatedFunc is a function as a Delegated.
+type DelegatedFunc func(ctx context.Context, tenant, userAADID string) (string, error)
+
+// FileToken implements Delegated.
+func (f DelegatedFunc) FileToken(ctx context.Context, tenant, userAADID string) (string, error) {
+	return f(ctx, tenant, userAADID)
+}
+
 // Errors of this package, each also the cause of a *capture.Problem.
 var (
 	// ErrNoConsent: the person has not let recordbot read their files.

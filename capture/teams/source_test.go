@@ -28,18 +28,6 @@ const (
 	outside = "99999999-0000-4000-8000-000000000000"
 )
 
-// delegated is the test's Delegated: the double's tokens for people who
-// granted file access.
-type delegated struct{ srv *teamstest.Server }
-
-func (d delegated) FileToken(ctx context.Context, tenant, user string) (string, error) {
-	tok, ok := d.srv.DelegatedToken(user)
-	if !ok {
-		return "", fmt.Errorf("user %s: %w", user, teams.ErrNoConsent)
-	}
-	return tok, nil
-}
-
 type fixture struct {
 	srv   *teamstest.Server
 	src   *teams.Source
@@ -58,7 +46,7 @@ func newFixture(t testing.TB, tweak func(*teams.Config)) *fixture {
 	srv.AddUser(carol, "Carol Clark")
 	cfg := teams.Config{Tenant: srv.Tenant, AppID: srv.ClientID, AppSecret: srv.ClientSecret,
 		LoginURL: srv.URL, GraphURL: srv.URL, HTTPClient: srv.Client(), Clock: clock,
-		Delegated: delegated{srv}, Limits: teams.Limits{ChannelMessages: -1, ChatMessages: -1, PerTeam: -1}}
+		Delegated: teams.DelegatedFunc(srv.FileToken(teams.ErrNoConsent)), Limits: teams.Limits{ChannelMessages: -1, ChatMessages: -1, PerTeam: -1}}
 	if tweak != nil {
 		tweak(&cfg)
 	}

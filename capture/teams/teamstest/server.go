@@ -19,6 +19,7 @@
 package teamstest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -326,6 +327,24 @@ func (s *Server) DelegatedToken(user string) (string, bool) {
 		return "", false
 	}
 	return s.issue(Token{Scope: s.URL + "/Files.Read.All", ClientID: s.ClientID, User: user}), true
+}
+
+// FileToken returns a file-token lookup for teams.Config.Delegated (wrap
+// it in teams.DelegatedFunc): the delegated token of a person who granted
+// file access (GrantFiles), and for anyone else an error wrapping
+// noConsent (pass teams.ErrNoConsent; this package does not import the
+// source it tests).
+func (s *Server) FileToken(noConsent error) func(ctx context.Context, tenant, user string) (string, error) {
+	return func(ctx context.Context, tenant, user string) (string, error) {
+		if tenant != s.Tenant {
+			return "", fmt.Errorf("teamstest: tenant %s: %w", tenant, noConsent)
+		}
+		tok, ok := s.DelegatedToken(user)
+		if !ok {
+			return "", fmt.Errorf("teamstest: %s has not granted file access: %w", user, noConsent)
+		}
+		return tok, nil
+	}
 }
 
 // Throttle makes the next n Graph requests answer status (429 or 503)
