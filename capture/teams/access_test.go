@@ -19,7 +19,7 @@ var messageRoutes = []string{"messages", "message", "replies", "hostedContent", 
 
 func TestNonMemberGetsNothing(t *testing.T) {
 	f := newFixture(t, nil)
-	_, _, replies := seedThread(f)
+	root, _, replies := seedThread(f)
 	seedChat(f)
 	f.srv.AddChannel(team, private, "Board", "private", alice)
 	secret := f.srv.PostChannel(team, private, teamstest.Message{From: alice, Created: f.t0, HTML: "secret"})
@@ -28,7 +28,7 @@ func TestNonMemberGetsNothing(t *testing.T) {
 		ref  capture.Ref
 		who  string
 	}{
-		{"team", teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[3], Acted: replies[3]}.Ref(), outside},
+		{"team", teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[3]}.Ref(), outside},
 		{"private channel", teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: private, Scope: teams.Thread, From: secret.ID, Acted: secret.ID}.Ref(), bob},
 		{"chat", teams.Target{Tenant: f.srv.Tenant, Channel: chatID, Scope: teams.Message, From: "1", Acted: "1"}.Ref(), outside},
 	}
@@ -71,8 +71,8 @@ func TestNonMemberGetsNothing(t *testing.T) {
 
 func TestMemberCheckComesFirst(t *testing.T) {
 	f := newFixture(t, nil)
-	_, _, replies := seedThread(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[0], Acted: replies[0]}.Ref()
+	root, _, replies := seedThread(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[0]}.Ref()
 	if _, err := f.src.Capture(context.Background(), ref, person(alice)); err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +111,9 @@ func TestSharedChannelMembersAreTheChannels(t *testing.T) {
 
 func TestNoConsentIsNotAccess(t *testing.T) {
 	f := newFixture(t, nil)
-	_, _, replies := seedThread(f)
+	root, _, replies := seedThread(f)
 	f.srv.SetConsent(team, false)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[0], Acted: replies[0]}.Ref()
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[0]}.Ref()
 	_, err := f.src.Capture(context.Background(), ref, person(alice))
 	if !errors.Is(err, teams.ErrNotInstalled) || errors.Is(err, capture.ErrAccess) {
 		t.Fatalf("err = %v, want ErrNotInstalled and not ErrAccess", err)
@@ -231,7 +231,7 @@ func TestWithoutDelegatedSetUp(t *testing.T) {
 func TestResolve(t *testing.T) {
 	f := newFixture(t, nil)
 	root, _, replies := seedThread(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[7], Acted: replies[7]}.Ref()
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[7]}.Ref()
 	p, err := f.src.Resolve(context.Background(), ref, person(bob))
 	if err != nil {
 		t.Fatal(err)

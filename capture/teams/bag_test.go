@@ -30,7 +30,7 @@ func TestThreadFiledAsValidBag(t *testing.T) {
 	last := f.srv.PostChannel(team, channel, teamstest.Message{ReplyTo: root, From: alice, Created: f.t0.Add(200 * 60e9), HTML: "<p>the plan</p>",
 		Files: []*teamstest.SharedFile{{Name: "plan.xlsx", URL: link, Content: []byte("xlsx")}}})
 	replies = append(replies, last.ID)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[40], Acted: replies[40]}.Ref()
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[40]}.Ref()
 	th, err := f.src.Capture(ctx, ref, person(bob))
 	if err != nil {
 		t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 // capture makes.
 func BenchmarkCaptureThread(b *testing.B) {
 	f := newFixture(b, nil)
-	_, _, replies := seedThread(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[60], Acted: replies[60]}.Ref()
+	root, _, replies := seedThread(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[60]}.Ref()
 	ctx := context.Background()
 	if _, err := f.src.Capture(ctx, ref, person(bob)); err != nil {
 		b.Fatal(err)

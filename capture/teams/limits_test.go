@@ -48,8 +48,8 @@ func (f *fixture) run(t *testing.T, ref capture.Ref, who string, step time.Durat
 
 func TestThrottlingWaitedOutAndCounted(t *testing.T) {
 	f := newFixture(t, nil)
-	_, _, replies := seedThread(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[0], Acted: replies[0]}.Ref()
+	root, _, replies := seedThread(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[0]}.Ref()
 	f.srv.Throttle(2, http.StatusTooManyRequests, "7")
 	f.srv.Throttle(1, http.StatusServiceUnavailable, "3")
 	th, err, waited := f.run(t, ref, alice, time.Second)
@@ -69,8 +69,8 @@ func TestThrottlingWaitedOutAndCounted(t *testing.T) {
 
 func TestLongThrottleEndsTheAttempt(t *testing.T) {
 	f := newFixture(t, func(c *teams.Config) { c.MaxWait = 30 * time.Second })
-	_, _, replies := seedThread(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[0], Acted: replies[0]}.Ref()
+	root, _, replies := seedThread(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[0]}.Ref()
 	f.srv.Throttle(1, http.StatusTooManyRequests, "120")
 	_, err := f.src.Capture(context.Background(), ref, person(alice))
 	rl, ok := errors.AsType[*capture.RateLimitError](err)
@@ -81,8 +81,8 @@ func TestLongThrottleEndsTheAttempt(t *testing.T) {
 
 func TestThrottleWaitStopsWithContext(t *testing.T) {
 	f := newFixture(t, nil)
-	_, _, replies := seedThread(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[0], Acted: replies[0]}.Ref()
+	root, _, replies := seedThread(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[0]}.Ref()
 	f.srv.Throttle(1, http.StatusTooManyRequests, "30")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -105,9 +105,9 @@ func TestThrottleWaitStopsWithContext(t *testing.T) {
 // so a request is seen up to 50 ms after its turn: windows are 950 ms.
 func TestPacedToMicrosoftsLimits(t *testing.T) {
 	f := newFixture(t, func(c *teams.Config) { c.Limits = teams.Limits{} })
-	_, _, replies := seedThread(f)
+	root, _, replies := seedThread(f)
 	ids := seedChat(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[0], Acted: replies[0]}.Ref()
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[0]}.Ref()
 	if _, err, _ := f.run(t, ref, alice, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +150,8 @@ func TestPacedToMicrosoftsLimits(t *testing.T) {
 
 func TestAppTokenCachedAndRenewed(t *testing.T) {
 	f := newFixture(t, nil)
-	_, _, replies := seedThread(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[0], Acted: replies[0]}.Ref()
+	root, _, replies := seedThread(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[0]}.Ref()
 	tokens := func() int {
 		n := 0
 		for _, c := range f.srv.Calls() {
@@ -189,8 +189,8 @@ func TestAppTokenCachedAndRenewed(t *testing.T) {
 
 func TestBadCredentialsNeedAdmin(t *testing.T) {
 	f := newFixture(t, func(c *teams.Config) { c.AppSecret = "wrong" })
-	_, _, replies := seedThread(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[0], Acted: replies[0]}.Ref()
+	root, _, replies := seedThread(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[0]}.Ref()
 	_, err := f.src.Capture(context.Background(), ref, person(alice))
 	p, ok := capture.ProblemOf(err)
 	if !ok || p.Kind != capture.AppNeedsAdmin || !errors.Is(err, capture.ErrAppNeedsAdmin) {

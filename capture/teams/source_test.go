@@ -113,7 +113,7 @@ func seedThread(f *fixture) (root string, images map[string][]byte, replies []st
 func TestChannelThreadFromReply(t *testing.T) {
 	f := newFixture(t, nil)
 	root, images, replies := seedThread(f)
-	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: replies[69], Acted: replies[69]}.Ref()
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[69]}.Ref()
 	th, err := f.src.Capture(context.Background(), ref, person(bob))
 	if err != nil {
 		t.Fatal(err)

@@ -719,8 +719,11 @@ func (s *Server) channelMessageRoute(w http.ResponseWriter, r *http.Request, t *
 		}
 		return nil
 	}
+	// /messages/{id} names a thread's root; a reply is reached only
+	// through its root's /replies/{id}
+	// (https://learn.microsoft.com/graph/api/chatmessage-get).
 	m := find(rest[0], "")
-	if m == nil {
+	if m == nil || m.ReplyTo != "" {
 		s.graphError(w, http.StatusNotFound, "NotFound", "Message not found.")
 		return
 	}
