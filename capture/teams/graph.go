@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/recordbot/recordbot/capture"
 )
 
@@ -270,12 +272,14 @@ func retryAfter(h string, now time.Time) time.Duration {
 	return time.Second
 }
 
-// pacer spaces requests of one class at its rate on the source's clock,
-// and holds them all back after a 429 until its Retry-After has passed.
+// pacer spaces requests of one class at its rate, with x/time/rate's
+// token bucket (burst 1) read on the source's clock, so tests drive it
+// with a fake one; after a 429 it holds every request of the class back
+// until the Retry-After has passed.
 type pacer struct {
+	lim   *rate.Limiter
 	mu    sync.Mutex
-	every time.Duration
-	next  time.Time
+	until time.Time
 }
 
 func (s *Source) pacerFor(c class, scope string) *pacer {
@@ -291,7 +295,11 @@ func (s *Source) pacerFor(c class, scope string) *pacer {
 		case c == chatClass:
 			every = s.chatEvery
 		}
-		p = &pacer{every: every}
+		lim := rate.NewLimiter(rate.Inf, 1)
+		if every > 0 {
+			lim = rate.NewLimiter(rate.Every(every), 1)
+		}
+		p = &pacer{lim: lim}
 		s.pacers[key] = p
 	}
 	return p
@@ -306,17 +314,21 @@ func (s *Source) pace(ctx context.Context, c class, scope string) error {
 	}
 	for _, p := range ps {
 		p.mu.Lock()
-		now := s.clock.Now()
-		at := p.next
-		if at.Before(now) {
-			at = now
-		}
-		p.next = at.Add(p.every)
+		hold := p.until.Sub(s.clock.Now())
 		p.mu.Unlock()
-		if d := at.Sub(now); d > 0 {
-			if err := s.sleep(ctx, d); err != nil {
+		if hold > 0 {
+			if err := s.sleep(ctx, hold); err != nil {
 				return err
 			}
+		}
+		now := s.clock.Now()
+		r := p.lim.ReserveN(now, 1)
+		if !r.OK() {
+			return errors.New("graph: pacing refused a request")
+		}
+		if err := s.sleep(ctx, r.DelayFrom(now)); err != nil {
+			r.CancelAt(s.clock.Now())
+			return err
 		}
 	}
 	return nil
@@ -326,8 +338,8 @@ func (s *Source) pace(ctx context.Context, c class, scope string) error {
 func (s *Source) holdOff(c class, wait time.Duration) {
 	p := s.pacerFor(c, "")
 	p.mu.Lock()
-	if u := s.clock.Now().Add(wait); u.After(p.next) {
-		p.next = u
+	if u := s.clock.Now().Add(wait); u.After(p.until) {
+		p.until = u
 	}
 	p.mu.Unlock()
 }
