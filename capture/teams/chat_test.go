@@ -200,3 +200,31 @@ func TestOneOnOneRefused(t *testing.T) {
 		t.Errorf("oneOnOne behind a group id: %v", err)
 	}
 }
+
+func TestAppAuthorTextBodyAndReactions(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv.AddChat(chatID, "", "meeting", true, alice, bob)
+	f.srv.AddUser("28:bot-app", "Polly")
+	m := f.srv.PostChat(chatID, teamstest.Message{App: "28:bot-app", Created: f.t0, Text: "Poll closed: 3 votes",
+		Reactions: []teamstest.Reaction{{Type: "👍", User: alice}, {Type: "👍", User: bob}, {Type: "like", User: bob}}})
+	ref := teams.Target{Tenant: f.srv.Tenant, Channel: chatID, Scope: teams.Message, From: m.ID, Acted: m.ID}.Ref()
+	th, err := f.src.Capture(context.Background(), ref, person(alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := th.Messages[0]
+	if !got.Author.Bot || got.Author.DisplayName != "Polly" || got.ReadableText != "Poll closed: 3 votes" || got.Text != "Poll closed: 3 votes" {
+		t.Errorf("message %+v", got)
+	}
+	if th.Channel.Kind != "meeting" {
+		t.Errorf("kind %q", th.Channel.Kind)
+	}
+	r := got.Reactions
+	if len(r) != 2 || r[0].Emoji != "👍" || r[0].Count != 2 || r[0].Users[1].DisplayName != "Bob Baker" || r[1].Emoji != "like" || r[1].Count != 1 {
+		t.Errorf("reactions %+v", r)
+	}
+	ps := th.Participants()
+	if len(ps) != 3 {
+		t.Errorf("participants %+v", ps)
+	}
+}
