@@ -122,7 +122,11 @@ func (s *Source) thread(ctx context.Context, c *convo) ([]gMessage, error) {
 	}
 	var replies []gMessage
 	next := channelBase(c.t) + "/" + seg(root.ID) + "/replies?$top=" + strconv.Itoa(pageSize)
+	var pg pages
 	for next != "" {
+		if err := pg.next(next); err != nil {
+			return nil, err
+		}
 		var p page[gMessage]
 		if err := s.getJSON(ctx, channelClass, c.t.Team, next, s.appTok, &p); err != nil {
 			return nil, s.mapErr(err, c.t)
@@ -209,7 +213,11 @@ func (s *Source) chatMessages(ctx context.Context, c *convo) ([]gMessage, error)
 	}
 	next := "/chats/" + seg(t.Channel) + "/messages?" + q.Encode()
 	var out []gMessage
+	var pg pages
 	for next != "" {
+		if err := pg.next(next); err != nil {
+			return nil, err
+		}
 		var p page[gMessage]
 		if err := s.getJSON(ctx, chatClass, "", next, s.appTok, &p); err != nil {
 			return nil, s.mapErr(err, t)
@@ -238,4 +246,25 @@ func (s *Source) chatMessages(ctx context.Context, c *convo) ([]gMessage, error)
 	}
 	sortOldestFirst(out)
 	return out, nil
+}
+
+// pages guards a paging loop against a server that never stops: a next
+// link seen before, or more pages than the most messages a capture takes
+// could fill.
+type pages struct {
+	seen map[string]bool
+}
+
+func (p *pages) next(link string) error {
+	if p.seen == nil {
+		p.seen = make(map[string]bool)
+	}
+	if p.seen[link] {
+		return fmt.Errorf("graph %s: the next page link repeats; paging stopped", pathLabel(link))
+	}
+	if len(p.seen) > 2*maxMessages/pageSize {
+		return fmt.Errorf("graph %s: more than %d pages; paging stopped", pathLabel(link), len(p.seen))
+	}
+	p.seen[link] = true
+	return nil
 }

@@ -328,9 +328,10 @@ func (s *Source) members(ctx context.Context, c class, scope, path, user string,
 	names := make(map[string]string)
 	found := false
 	next := path
-	for pages := 0; next != ""; pages++ {
-		if pages > 1000 {
-			return nil, false, errors.New("teams: too many pages of members")
+	var pg pages
+	for next != "" {
+		if err := pg.next(next); err != nil {
+			return nil, false, err
 		}
 		var p page[gMember]
 		if err := s.getJSON(ctx, c, scope, next, s.appTok, &p); err != nil {
