@@ -284,9 +284,10 @@ func (s *Source) openChannel(ctx context.Context, t Target, user string) (*convo
 // openChat refuses one-to-one chats, reads the chat's kind and checks
 // membership.
 func (s *Source) openChat(ctx context.Context, t Target, user string) (*convo, error) {
-	// One-to-one chat ids end so (https://learn.microsoft.com/graph/api/resources/chat:
-	// a oneOnOne chat's id is "19:{id}_{id}@unq.gbl.spaces"); Graph would
-	// refuse the app anyway.
+	// One-to-one chat ids are "19:{id}_{id}@unq.gbl.spaces" (example 1 of
+	// https://learn.microsoft.com/graph/api/chatmessage-get); Graph would
+	// refuse the app's token there anyway, and chatType says it below for
+	// any other id.
 	if strings.HasSuffix(strings.ToLower(t.Channel), "@unq.gbl.spaces") {
 		return nil, oneOnOne(t)
 	}

@@ -972,6 +972,7 @@ func (s *Server) render(m *Message, t *Team, c *Channel, chat *Chat) map[string]
 		"subject": nil, "summary": nil, "importance": "normal", "locale": "en-us",
 		"from": s.identity(m.From), "body": body, "attachments": orEmpty(attachments),
 		"mentions": orEmpty(mentions), "reactions": orEmpty(reactions), "eventDetail": nil, "policyViolation": nil,
+		"messageHistory": []any{},
 	}
 	if m.App != "" {
 		out["from"] = map[string]any{"user": nil, "device": nil,
@@ -990,7 +991,6 @@ func (s *Server) render(m *Message, t *Team, c *Channel, chat *Chat) map[string]
 	}
 	if chat != nil {
 		out["chatId"] = chat.ID
-		out["messageHistory"] = []any{}
 		out["webUrl"] = nil
 		out["channelIdentity"] = nil
 	} else {
