@@ -78,10 +78,20 @@ func TestDocChatMessagesDecode(t *testing.T) {
 	if got := systemText(&sys, map[string]string{"1fb8890f-423e-4154-8fbf-db6809bc8756": "Bob"}); got != "[system] the chat was renamed by Bob: Graph Members" {
 		t.Errorf("system text %q", got)
 	}
-	// The example's malformed time is kept as written, not taken as zero
-	// silently: converting it fails with the raw value.
+	// The example's malformed time is kept as written; the message's time
+	// is then the one its id names.
 	if !sys.CreatedDateTime.Set() || !sys.CreatedDateTime.T.IsZero() || sys.CreatedDateTime.Raw != "2021-03-1706:47:05.123Z" {
 		t.Errorf("malformed time %+v", sys.CreatedDateTime)
+	}
+	if got := sys.created(); !got.Equal(time.UnixMilli(1615943825123)) {
+		t.Errorf("time from the id: %v", got)
+	}
+	if got := img.created(); !got.Equal(time.Date(2021, 3, 17, 8, 59, 8, 136e6, time.UTC)) {
+		t.Errorf("createdDateTime: %v", got)
+	}
+	noTime := gMessage{ID: "not-a-number"}
+	if !noTime.created().IsZero() {
+		t.Errorf("a time from a non-numeric id")
 	}
 }
 

@@ -22,7 +22,7 @@ func (s *Source) convert(ctx context.Context, c *convo, msgs []gMessage, request
 	out := make([]capture.Message, 0, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
-		if m.CreatedDateTime.T.IsZero() {
+		if m.created().IsZero() {
 			return nil, fmt.Errorf("teams message %s: unreadable time %q", m.ID, m.CreatedDateTime.Raw)
 		}
 		r := render(m, c.names)
@@ -30,7 +30,7 @@ func (s *Source) convert(ctx context.Context, c *convo, msgs []gMessage, request
 			ID:           m.ID,
 			Position:     i,
 			Author:       author(m.From, c.names),
-			Time:         m.CreatedDateTime.T,
+			Time:         m.created(),
 			Text:         m.Body.Content,
 			ReadableText: r.text,
 			Permalink:    m.WebURL,

@@ -144,7 +144,7 @@ func (s *Source) thread(ctx context.Context, c *convo) ([]gMessage, error) {
 
 func sortOldestFirst(ms []gMessage) {
 	slices.SortStableFunc(ms, func(a, b gMessage) int {
-		if c := a.CreatedDateTime.T.Compare(b.CreatedDateTime.T); c != 0 {
+		if c := a.created().Compare(b.created()); c != 0 {
 			return c
 		}
 		return cmp.Compare(idNum(a.ID), idNum(b.ID))
@@ -181,7 +181,7 @@ func (s *Source) chatMessages(ctx context.Context, c *convo) ([]gMessage, error)
 	if err != nil {
 		return nil, err
 	}
-	if acted.CreatedDateTime.T.IsZero() {
+	if acted.created().IsZero() {
 		return nil, fmt.Errorf("teams chat message %s: no readable time", acted.ID)
 	}
 	var from, to time.Time // the range, both ends included
@@ -189,7 +189,7 @@ func (s *Source) chatMessages(ctx context.Context, c *convo) ([]gMessage, error)
 	case Message:
 		return []gMessage{acted}, nil
 	case Day:
-		d := acted.CreatedDateTime.T.In(t.Zone)
+		d := acted.created().In(t.Zone)
 		from = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, t.Zone)
 		to = from.AddDate(0, 0, 1).Add(-time.Millisecond)
 	case Since:
@@ -199,7 +199,7 @@ func (s *Source) chatMessages(ctx context.Context, c *convo) ([]gMessage, error)
 				return nil, err
 			}
 		}
-		from, to = first.CreatedDateTime.T, acted.CreatedDateTime.T
+		from, to = first.created(), acted.created()
 		if to.Before(from) {
 			from, to = to, from
 		}
@@ -224,7 +224,7 @@ func (s *Source) chatMessages(ctx context.Context, c *convo) ([]gMessage, error)
 		}
 		past := false
 		for _, m := range p.Value {
-			at := m.CreatedDateTime.T
+			at := m.created()
 			switch {
 			case at.Before(from):
 				past = true

@@ -3,6 +3,7 @@ package teams
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -155,3 +156,23 @@ func (t *gTime) UnmarshalJSON(b []byte) error {
 
 // Set reports whether the time was given at all (even unreadably).
 func (t gTime) Set() bool { return t.Raw != "" }
+
+// created is when the message was posted: its createdDateTime, or, when
+// Graph gives none that reads, the time its id names (a Teams message id
+// is the millisecond of its posting: the webUrl's createdTime repeats it,
+// https://learn.microsoft.com/graph/api/chatmessage-list-replies). Zero
+// when neither says.
+func (m *gMessage) created() time.Time {
+	if !m.CreatedDateTime.T.IsZero() {
+		return m.CreatedDateTime.T
+	}
+	ms, err := strconv.ParseInt(m.ID, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	t := time.UnixMilli(ms).UTC()
+	if t.Year() < 2016 || t.Year() > 2200 { // Teams began in 2016
+		return time.Time{}
+	}
+	return t
+}
