@@ -123,6 +123,11 @@ func render(m *gMessage, names map[string]string) rendered {
 						b.WriteString(alt)
 					}
 				}
+			case "emoji":
+				// Teams writes an emoji as <emoji alt="🙂" title="Smile">.
+				if skip == 0 && inMention == 0 {
+					b.WriteString(first(attrs["alt"], attrs["title"]))
+				}
 			case "attachment":
 				if skip == 0 {
 					b.WriteString("[file: " + first(files[attrs["id"]], "attachment") + "]")

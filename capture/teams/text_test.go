@@ -23,6 +23,7 @@ func TestRender(t *testing.T) {
 		{"lines", htmlMsg("<p>one</p><p>two<br>three</p><ul><li>a</li><li>b</li></ul>"), "one\ntwo\nthree\n- a\n- b"},
 		{"link", htmlMsg(`<a href="https://example.org/x">the doc</a>`), "the doc (https://example.org/x)"},
 		{"bare link", htmlMsg(`<a href="https://example.org/x">https://example.org/x</a>`), "https://example.org/x"},
+		{"emoji", htmlMsg(`<p>done <emoji id="1f44d_thumbsup" alt="👍" title="Thumbs up"></emoji> and <img itemtype="http://schema.skype.com/Emoji" alt="🙂" src="https://statics.teams.cdn.office.net/x.png"></p>`), "done 👍 and 🙂"},
 		{"text body", &gMessage{Body: gBody{ContentType: "text", Content: " <b>as written</b> "}}, "<b>as written</b>"},
 	} {
 		if got := render(c.m, nil).text; got != c.want {
