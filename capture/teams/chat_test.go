@@ -228,3 +228,30 @@ func TestAppAuthorTextBodyAndReactions(t *testing.T) {
 		t.Errorf("participants %+v", ps)
 	}
 }
+
+func TestCardsKept(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv.AddChat(chatID, "", "group", true, alice, bob)
+	card := `{"type":"AdaptiveCard","version":"1.4","body":[{"type":"TextBlock","text":"Approve budget?"},{"type":"TextBlock","text":"Deadline Friday"}]}`
+	quote := `{"messageId":"1700000000000","messagePreview":"earlier words","messageSender":{"user":{"id":"` + bob + `"}}}`
+	m := f.srv.PostChat(chatID, teamstest.Message{From: alice, Created: f.t0, HTML: "<p>see</p>",
+		Cards: []teamstest.Card{{ID: "c1", ContentType: "application/vnd.microsoft.card.adaptive", Content: card},
+			{ID: "1700000000000", ContentType: "messageReference", Content: quote}}})
+	ref := teams.Target{Tenant: f.srv.Tenant, Channel: chatID, Scope: teams.Message, From: m.ID, Acted: m.ID}.Ref()
+	th, err := f.src.Capture(context.Background(), ref, person(bob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := th.Messages[0]
+	if strings.Contains(got.ReadableText, "[file:") {
+		t.Errorf("a card shown as a file: %q", got.ReadableText)
+	}
+	for _, want := range []string{"see\n[", "Approve budget? | Deadline Friday", "[quotes message 1700000000000] earlier words"} {
+		if !strings.Contains(got.ReadableText, want) {
+			t.Errorf("text %q lacks %q", got.ReadableText, want)
+		}
+	}
+	if len(got.Files) != 2 || string(readAll(t, got.Files[0])) != card || string(readAll(t, got.Files[1])) != quote {
+		t.Errorf("cards not kept as they came: %+v", got.Files)
+	}
+}

@@ -1,11 +1,14 @@
 package teams
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -56,11 +59,17 @@ func (s *Source) convert(ctx context.Context, c *convo, msgs []gMessage, request
 		for k, id := range r.images {
 			cm.Files = append(cm.Files, s.hostedFile(c.t, m, id, k+1))
 		}
-		for _, a := range m.Attachments {
+		for k, a := range m.Attachments {
 			if f, ok := s.attachment(c.t, a, requester, consent); ok {
 				cm.Files = append(cm.Files, f)
-			} else if line := attachmentLine(a); line != "" {
+				continue
+			}
+			if line := attachmentLine(a); line != "" {
 				cm.ReadableText = strings.TrimSpace(cm.ReadableText + "\n" + line)
+			}
+			if a.Content != "" {
+				// A card's or quote's own JSON is kept as it came.
+				cm.Files = append(cm.Files, inlineFile(m.ID, k+1, a))
 			}
 		}
 		out = append(out, cm)
@@ -146,16 +155,69 @@ func systemText(m *gMessage, names map[string]string) string {
 	return b.String()
 }
 
-// attachmentLine names an attachment that is not a file (a card, a quoted
-// message) in the text.
+// attachmentLine names an attachment that is not a shared file (a card, a
+// quoted message) in the text, with the words it shows.
 func attachmentLine(a gAttachment) string {
+	words := cardText(a.Content)
 	switch a.ContentType {
 	case "messageReference":
-		return "[quotes message " + a.ID + "]"
+		return strings.TrimSpace("[quotes message " + a.ID + "] " + words)
 	case "":
 		return ""
 	}
-	return "[attachment: " + first(a.Name, a.ContentType) + "]"
+	return strings.TrimSpace("[" + first(a.Name, a.ContentType) + "] " + words)
+}
+
+// cardText collects the words a card or quote's JSON shows: its text,
+// title, subtitle and preview strings, in order, at most 64 KiB.
+func cardText(content string) string {
+	if content == "" {
+		return ""
+	}
+	var v any
+	if json.Unmarshal([]byte(content), &v) != nil {
+		return ""
+	}
+	var parts []string
+	size := 0
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		if depth > 64 || size > 64<<10 {
+			return
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				if s, ok := v[k].(string); ok {
+					switch k {
+					case "text", "title", "subtitle", "messagePreview":
+						if s = strings.TrimSpace(s); s != "" {
+							parts = append(parts, s)
+							size += len(s)
+						}
+					}
+					continue
+				}
+				walk(v[k], depth+1)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x, depth+1)
+			}
+		}
+	}
+	walk(v, 0)
+	return clean(strings.Join(parts, " | "))
+}
+
+// inlineFile keeps an attachment's own content (a card's JSON) as a file.
+func inlineFile(msgID string, n int, a gAttachment) capture.File {
+	body := []byte(a.Content)
+	return capture.File{
+		ID: first(a.ID, msgID+"/"+strconv.Itoa(n)), Name: "attachment-" + msgID + "-" + strconv.Itoa(n) + ".json",
+		MIMEType: "application/json", Size: int64(len(body)), Source: "graph:chatMessage.attachments[" + strconv.Itoa(n-1) + "].content",
+		Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+	}
 }
 
 // hostedPath is the Graph path of a message's hosted content's bytes

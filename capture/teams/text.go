@@ -49,7 +49,9 @@ func render(m *gMessage, names map[string]string) rendered {
 	}
 	files := make(map[string]string, len(m.Attachments))
 	for _, a := range m.Attachments {
-		files[a.ID] = first(a.Name, a.ContentURL, a.ID)
+		if a.ContentType == "reference" {
+			files[a.ID] = first(a.Name, a.ContentURL, a.ID)
+		}
 	}
 
 	var out rendered
@@ -129,8 +131,10 @@ func render(m *gMessage, names map[string]string) rendered {
 					b.WriteString(first(attrs["alt"], attrs["title"]))
 				}
 			case "attachment":
-				if skip == 0 {
-					b.WriteString("[file: " + first(files[attrs["id"]], "attachment") + "]")
+				// A shared file shows where it was; a card or a quote is
+				// told after the text (attachmentLine).
+				if name, ok := files[attrs["id"]]; ok && skip == 0 {
+					b.WriteString("[file: " + name + "]")
 				}
 			case "a":
 				if tt == xhtml.StartTagToken {

@@ -140,8 +140,18 @@ type Message struct {
 	Images [][]byte
 	// Files are shared SharePoint/OneDrive files.
 	Files []*SharedFile
+	// Cards are other attachments (an adaptive card, a quoted message),
+	// given as they appear in Graph's attachments.
+	Cards []Card
 
 	hosted []string
+}
+
+// Card is an attachment that is not a shared file: contentType
+// "application/vnd.microsoft.card.adaptive", "messageReference"...; Content
+// is its JSON as a string, as Graph gives it.
+type Card struct {
+	ID, ContentType, Content, Name string
 }
 
 // Mention is mention N of a body (<at id="N">Text</at>).
@@ -950,6 +960,11 @@ func (s *Server) render(m *Message, t *Team, c *Channel, chat *Chat) map[string]
 		html += `<attachment id="` + f.id + `"></attachment>`
 		attachments = append(attachments, map[string]any{"id": f.id, "contentType": "reference", "contentUrl": f.URL,
 			"content": nil, "name": f.Name, "thumbnailUrl": nil})
+	}
+	for _, c := range m.Cards {
+		html += `<attachment id="` + c.ID + `"></attachment>`
+		attachments = append(attachments, map[string]any{"id": c.ID, "contentType": c.ContentType, "contentUrl": nil,
+			"content": c.Content, "name": nullable(c.Name), "thumbnailUrl": nil})
 	}
 	body["content"] = html
 	if m.Text != "" {
