@@ -609,3 +609,75 @@ func roadsBoardExport(t *testing.T) []byte {
 	}
 	return buf.Bytes()
 }
+
+// inlineBot matches a `bot …` command written inline in prose or a table
+// (after any VAR=value settings), such as `bot records ls --disposed` or
+// the synopsis `bot records due [--before DATE]`.
+var inlineBot = regexp.MustCompile("`(?:[A-Z_]+=\\S*\\s+)*(?:bot|recordbot)((?:\\s[^`]*)?)`")
+
+// inlineProblems checks the `bot …` commands written inline in md: the
+// command their leading words name exists (its --help answers), and every
+// --flag they show is one of its flags.
+func inlineProblems(t *testing.T, s *docStore, page, md string) []string {
+	var probs []string
+	prose, _ := splitMarkdown(md)
+	for _, l := range prose {
+		for _, m := range inlineBot.FindAllStringSubmatch(l.text, -1) {
+			fields := strings.Fields(strings.ReplaceAll(m[1], `\|`, "|"))
+			var words []string
+			for _, f := range fields {
+				if !regexp.MustCompile(`^[a-z][a-z-]*$`).MatchString(f) {
+					break
+				}
+				words = append(words, f)
+			}
+			if len(fields) > 0 && len(words) == 0 && !strings.HasPrefix(fields[0], "-") {
+				continue // `bot …`: not a command
+			}
+			out, err := s.run(context.Background(), append(slices.Clone(words), "--help")...)
+			if err != nil && !errors.Is(err, flag.ErrHelp) {
+				probs = append(probs, fmt.Sprintf("%s:%d: %s: `bot %s --help` fails: %v", page, l.n, m[0], strings.Join(words, " "), err))
+				continue
+			}
+			for _, f := range fields[len(words):] {
+				name := regexp.MustCompile(`^\[?--?([a-z][a-z-]*)`).FindStringSubmatch(f)
+				if name == nil || name[1] == "help" {
+					continue
+				}
+				if !regexp.MustCompile(`(?m)^\s+-` + regexp.QuoteMeta(name[1]) + `\b`).MatchString(out) {
+					probs = append(probs, fmt.Sprintf("%s:%d: %s: bot %s has no flag --%s", page, l.n, m[0], strings.Join(words, " "), name[1]))
+				}
+			}
+			t.Logf("%s:%d: %s: bot %s --help knows it", page, l.n, m[0], strings.Join(words, " "))
+		}
+	}
+	return probs
+}
+
+// Every `bot …` command written inline in README.md and docs/*.md names a
+// command that exists, with flags it has.
+func TestDocsInlineCommands(t *testing.T) {
+	pages := docPages(t) // before newDocStore changes the working directory
+	s := newDocStore(t)
+	for _, p := range pages {
+		for _, prob := range inlineProblems(t, s, p.path, p.text) {
+			t.Error(prob)
+		}
+	}
+}
+
+// The inline check finds a command or a flag that is not there.
+func TestInlineProblems(t *testing.T) {
+	s := newDocStore(t)
+	md := "Run `bot records ls --disposed`, `bot records due [--before DATE]`, `X=1 bot mattermost doctor`,\n" +
+		"`bot records lost`, `bot records ls --dispozed`, `bot import whatsapp [--date-orders dmy\\|mdy]`, `bot …`.\n"
+	got := strings.Join(inlineProblems(t, s, "x.md", md), "\n")
+	for _, want := range []string{"`bot records lost`: `bot records lost --help` fails", "bot records ls has no flag --dispozed", "bot import whatsapp has no flag --date-orders"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("inlineProblems = %s\nwant it to say %q", got, want)
+		}
+	}
+	if n := strings.Count(got, "\n") + 1; n != 3 {
+		t.Errorf("inlineProblems found %d problems, want 3:\n%s", n, got)
+	}
+}
