@@ -147,7 +147,7 @@ func New(o Options) (*App, error) {
 	return a, nil
 }
 
-// Path is where Teams' messaging endpoint points: PUBLIC_URL + Path.
+// Path is where Teams' messaging endpoint points, under the bot's public address.
 const Path = "/teams/messages"
 
 // Register adds the messaging endpoint to mux.

@@ -33,11 +33,10 @@ import (
 // Issuer is the Bot Connector's token issuer.
 const Issuer = "https://api.botframework.com"
 
-// Scopes the login double issues tokens for.
-const (
-	BotScope   = "https://api.botframework.com/.default"
-	GraphScope = "https://graph.microsoft.com/.default"
-)
+// BotScope is the scope of a token for the Bot Connector. The login
+// double issues tokens for any scope ending in /.default, as the client
+// credentials grant asks; the connector takes only BotScope's.
+const BotScope = "https://api.botframework.com/.default"
 
 // Server is the double. Its URL serves:
 //
@@ -110,10 +109,10 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
-// MetadataURL is the OpenID metadata's address (TEAMS_OPENID_METADATA_URL).
+// MetadataURL is the OpenID metadata's address.
 func (s *Server) MetadataURL() string { return s.URL + "/v1/.well-known/openidconfiguration" }
 
-// LoginURL is the login service's address (TEAMS_LOGIN_URL).
+// LoginURL is the login service's address.
 func (s *Server) LoginURL() string { return s.URL + "/login" }
 
 // ServiceURL is the Bot Connector's address, as activities name it.
@@ -218,7 +217,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
 	case f.Get("client_id") != s.AppID || f.Get("client_secret") != s.AppPassword:
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
-	case f.Get("scope") != BotScope && f.Get("scope") != GraphScope:
+	case !strings.HasSuffix(f.Get("scope"), "/.default"):
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_scope"})
 	default:
 		tok := "bf-" + randomID()
