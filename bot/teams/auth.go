@@ -22,7 +22,9 @@ import (
 // bot, from "Authenticate requests from the Bot Connector service to your
 // bot" (https://learn.microsoft.com/en-us/azure/bot-service/rest-api/bot-framework-rest-connector-authentication#connector-to-bot):
 //   - the token comes in the Authorization header with the Bearer scheme;
-//   - its issuer is https://api.botframework.com (Issuer);
+//   - its issuer is https://api.botframework.com (Issuer): the issuer the
+//     OpenID metadata names, which in the US government clouds is
+//     another;
 //   - its audience is the bot's Microsoft App ID;
 //   - it has not expired, nor is it used before its nbf, with the
 //     industry-standard clock skew of 5 minutes (MaxSkew);
@@ -37,8 +39,8 @@ import (
 // know, at most once a RefetchEvery, so a flood of tokens with made-up key
 // ids cannot make it fetch for each.
 const (
-	// Issuer is the issuer of the Bot Connector's tokens in every cloud
-	// (the government clouds have their own metadata URL, not issuer).
+	// Issuer is the issuer of the Bot Connector's tokens in the public
+	// cloud, expected when the metadata names none.
 	Issuer = "https://api.botframework.com"
 	// DefaultOpenIDMetadataURL is the public cloud's OpenID metadata.
 	DefaultOpenIDMetadataURL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
@@ -66,6 +68,7 @@ type Verifier struct {
 	clock       filing.Clock
 
 	mu        sync.Mutex
+	issuer    string                 // the metadata's, else Issuer
 	keys      map[string]endorsedKey // by kid
 	fetchedAt time.Time
 	lastTry   time.Time
@@ -125,7 +128,7 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (*Token, er
 	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
 		return nil, fmt.Errorf("%w: token names no signing key", ErrUnauthorized)
 	}
-	key, err := v.key(ctx, tok.Headers[0].KeyID)
+	key, issuer, err := v.key(ctx, tok.Headers[0].KeyID)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +137,7 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (*Token, er
 	if err := tok.Claims(key.key.Key, &std, &own); err != nil {
 		return nil, fmt.Errorf("%w: signature: %v", ErrUnauthorized, err)
 	}
-	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: Issuer, AnyAudience: jwt.Audience{v.appID}, Time: v.clock.Now()}, MaxSkew); err != nil {
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: issuer, AnyAudience: jwt.Audience{v.appID}, Time: v.clock.Now()}, MaxSkew); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnauthorized, err)
 	}
 	if std.Expiry == nil {
@@ -166,11 +169,21 @@ func sameServiceURL(a, b string) bool {
 	return strings.TrimRight(a, "/") == strings.TrimRight(b, "/")
 }
 
-// key returns the key kid, fetching the keys when they are older than
-// KeysFor, or when kid is unknown and no fetch was made for RefetchEvery.
-func (v *Verifier) key(ctx context.Context, kid string) (endorsedKey, error) {
+// key returns the key kid and the issuer its tokens must name, fetching
+// the keys when they are older than KeysFor, or when kid is unknown and no
+// fetch was made for RefetchEvery.
+func (v *Verifier) key(ctx context.Context, kid string) (endorsedKey, string, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	k, err := v.keyLocked(ctx, kid)
+	issuer := v.issuer
+	if issuer == "" {
+		issuer = Issuer
+	}
+	return k, issuer, err
+}
+
+func (v *Verifier) keyLocked(ctx context.Context, kid string) (endorsedKey, error) {
 	now := v.clock.Now()
 	k, ok := v.keys[kid]
 	stale := v.keys == nil || now.Sub(v.fetchedAt) > KeysFor
@@ -187,14 +200,14 @@ func (v *Verifier) key(ctx context.Context, kid string) (endorsedKey, error) {
 	}
 	v.lastTry = now
 	v.fetches++
-	keys, err := v.fetch(ctx)
+	keys, issuer, err := v.fetch(ctx)
 	if err != nil {
 		if v.keys == nil || now.Sub(v.fetchedAt) > 5*KeysFor {
 			return endorsedKey{}, fmt.Errorf("%w: cannot fetch the Bot Connector's keys: %v", ErrUnauthorized, err)
 		}
 		// Keep using the keys we have while the service is down.
 	} else {
-		v.keys, v.fetchedAt = keys, now
+		v.keys, v.fetchedAt, v.issuer = keys, now, issuer
 	}
 	k, ok = v.keys[kid]
 	if !ok {
@@ -210,27 +223,29 @@ func (v *Verifier) Fetches() int {
 	return v.fetches
 }
 
-// fetch reads the OpenID metadata and the keys it names.
-func (v *Verifier) fetch(ctx context.Context) (map[string]endorsedKey, error) {
+// fetch reads the OpenID metadata and the keys it names, and the issuer
+// it names: https://api.botframework.com in the public cloud, another in
+// the US government clouds, whose metadata is elsewhere.
+func (v *Verifier) fetch(ctx context.Context) (map[string]endorsedKey, string, error) {
 	var meta struct {
 		Issuer  string   `json:"issuer"`
 		JWKSURI string   `json:"jwks_uri"`
 		Algs    []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := v.getJSON(ctx, v.metadataURL, &meta); err != nil {
-		return nil, fmt.Errorf("OpenID metadata: %w", err)
+		return nil, "", fmt.Errorf("OpenID metadata: %w", err)
 	}
 	if meta.JWKSURI == "" {
-		return nil, errors.New("OpenID metadata names no jwks_uri")
+		return nil, "", errors.New("OpenID metadata names no jwks_uri")
 	}
 	if len(meta.Algs) > 0 && !slices.Contains(meta.Algs, string(jose.RS256)) {
-		return nil, fmt.Errorf("OpenID metadata does not sign with RS256 (%v)", meta.Algs)
+		return nil, "", fmt.Errorf("OpenID metadata does not sign with RS256 (%v)", meta.Algs)
 	}
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := v.getJSON(ctx, meta.JWKSURI, &set); err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
+		return nil, "", fmt.Errorf("keys: %w", err)
 	}
 	keys := make(map[string]endorsedKey, len(set.Keys))
 	for _, raw := range set.Keys {
@@ -244,9 +259,12 @@ func (v *Verifier) fetch(ctx context.Context) (map[string]endorsedKey, error) {
 		keys[k.KeyID] = endorsedKey{key: k, endorsements: e.Endorsements}
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("the key set has no usable key")
+		return nil, "", errors.New("the key set has no usable key")
 	}
-	return keys, nil
+	if !strings.HasPrefix(meta.Issuer, "https://") {
+		return nil, "", fmt.Errorf("OpenID metadata names issuer %q", meta.Issuer)
+	}
+	return keys, meta.Issuer, nil
 }
 
 func (v *Verifier) getJSON(ctx context.Context, url string, dst any) error {
