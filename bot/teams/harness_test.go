@@ -32,7 +32,7 @@ const (
 // the Bot Connector double, and Graph as the conversations (source) sees
 // it.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	cx      *connectortest.Server
 	clock   *clockwork.FakeClock
 	app     *teams.App
@@ -61,7 +61,7 @@ type envOpts struct {
 	}
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, cx: connectortest.New(t, appID, password, tenant), clock: clockwork.NewFakeClockAt(time.Now())}
 	e.src = o.src
@@ -281,7 +281,7 @@ func submitValue(f form, fields map[string]string) map[string]any {
 }
 
 // waitFor waits until cond holds, failing after a while.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

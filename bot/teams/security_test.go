@@ -13,7 +13,7 @@ import (
 
 var general = where{kind: "channel", team: "team-1", channel: "19:general@thread.tacv2"}
 
-func channelEnv(t *testing.T) (*env, *fakeGraph) {
+func channelEnv(t testing.TB) (*env, *fakeGraph) {
 	g := newFakeGraph()
 	g.add(general.channel, general.team, []person{alice, bob}, []capture.Message{
 		{ID: "1700000000000", Author: capture.Person{ID: alice.AAD, DisplayName: alice.Name}, Time: time.Now().Add(-time.Hour), Text: "<p>Ferry tender decision</p>"},
