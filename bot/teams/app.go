@@ -48,7 +48,6 @@ const ChannelID = "msteams"
 // written in time whatever they do.
 const (
 	invokeDeadline = 5 * time.Second
-	checkTimeout   = 3 * time.Second
 	storeTimeout   = 3500 * time.Millisecond
 	// afterTimeout bounds the work done after an answer (the "Filing…"
 	// message).
@@ -62,6 +61,10 @@ const (
 	// replay of it without acting again.
 	replayFor = 15 * time.Minute
 )
+
+// checkTimeout bounds the membership check within the invoke's deadline
+// (a variable for tests).
+var checkTimeout = 3 * time.Second
 
 // Messenger sends the bot's own messages: the Connector does.
 type Messenger interface {

@@ -259,3 +259,29 @@ func TestReplayedSubmitFilesOnce(t *testing.T) {
 		t.Errorf("alice was told Filing… %d times: %q", filing, said)
 	}
 }
+
+// hangingGraph never answers a membership check.
+type hangingGraph struct{ *fakeGraph }
+
+func (hangingGraph) Resolve(ctx context.Context, ref capture.Ref, p capture.Person) (capture.Preview, error) {
+	<-ctx.Done()
+	return capture.Preview{}, ctx.Err()
+}
+
+// TestSlowCheckOpensFormWithoutTitle: a membership check that does not
+// finish in time does not hold the answer past Teams' deadline; the form
+// opens with nothing of the conversation in it, and the worker checks the
+// person again before it captures anything.
+func TestSlowCheckOpensFormWithoutTitle(t *testing.T) {
+	defer teams.SetCheckTimeout(50 * time.Millisecond)()
+	g := newFakeGraph()
+	g.add(general.channel, general.team, []person{alice, bob}, thread(2))
+	e := newEnv(t, envOpts{src: hangingGraph{g}})
+	f := e.task(e.post(e.activity("h:1", "composeExtension/fetchTask", alice, general, fetchValue("1762160460000", "1762160400000", "<p>reply 1</p>")))).form(t)
+	if got := f.inputs["title"]["value"]; got != "" {
+		t.Errorf("suggested title %q without a finished membership check", got)
+	}
+	if strings.Contains(f.raw, "reply 1") || strings.Contains(f.raw, "Ferry") {
+		t.Errorf("the form shows the conversation: %s", f.raw)
+	}
+}
