@@ -1,11 +1,14 @@
 package teams_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/recordbot/recordbot/bot/teams"
 	"github.com/recordbot/recordbot/bot/teams/connectortest"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
@@ -154,3 +157,34 @@ func TestBodyCapped(t *testing.T) {
 }
 
 var _ = connectortest.Issuer
+
+// TestTokenOnlyToTrustedServiceURL: an outcome whose reply names a service
+// URL no authenticated activity named (a planted request) is not sent:
+// the bot's token never reaches that address.
+func TestTokenOnlyToTrustedServiceURL(t *testing.T) {
+	e, _ := channelEnv(t)
+	var got []string
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Authorization"))
+		w.Write([]byte(`{"id":"x"}`))
+	}))
+	defer attacker.Close()
+	for _, su := range []string{attacker.URL + "/", "https://smba.trafficmanager.net.attacker.example/", "https://smba.trafficmanager.net:8443/"} {
+		reply, _ := json.Marshal(teams.Personal{ServiceURL: su, Tenant: tenant, User: alice.ID})
+		e.app.Notify(t.Context(), filing.Outcome{Request: filing.Request{ID: "r1", Title: "x", Reply: reply}, Err: capture.ErrNotFound, Final: true})
+	}
+	if len(got) != 0 {
+		t.Errorf("the bot sent %d requests to an untrusted service URL", len(got))
+	}
+	if n := e.cx.LoginCalls(); n != 0 {
+		t.Errorf("the bot asked for %d tokens to send to untrusted addresses", n)
+	}
+	// Once an authenticated activity names the double's connector, an
+	// outcome reaches it.
+	e.post(e.activity("t:1", "composeExtension/fetchTask", alice, general, fetchValue("1700000000100", "1700000000000", "")))
+	reply, _ := json.Marshal(teams.Personal{ServiceURL: e.cx.ServiceURL(), Tenant: tenant, User: alice.ID})
+	e.app.Notify(t.Context(), filing.Outcome{Request: filing.Request{ID: "r2", Title: "Ferry", Reply: reply}, Err: capture.ErrNotFound, Final: true})
+	if said := e.cx.MessagesTo(alice.ID); len(said) != 1 || !strings.HasPrefix(said[0], "Could not file **Ferry**") {
+		t.Errorf("alice is told %q", said)
+	}
+}
