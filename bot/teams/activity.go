@@ -117,7 +117,7 @@ func (a *activity) where(m *messagePayload) (t teamscap.Target, ok bool) {
 	t.Acted = m.ID
 	switch a.Conversation.ConversationType {
 	case kindChannel:
-		t.Team = a.ChannelData.Team.AADGroupID
+		t.Team = a.ChannelData.Team.AADGroupID // the thread id when not sent: fetchTask asks for it
 		if t.Team == "" {
 			t.Team = a.ChannelData.Team.ID
 		}

@@ -72,6 +72,9 @@ type Messenger interface {
 	Trust(serviceURL string)
 	// Send sends text to the person's personal chat with the bot.
 	Send(ctx context.Context, to Personal, text string) error
+	// TeamGroupID gives the group id of a team an activity names by its
+	// thread id.
+	TeamGroupID(ctx context.Context, serviceURL, team string) (string, error)
 }
 
 // Options configure an App.

@@ -68,6 +68,7 @@ type Connector struct {
 	expires time.Time
 	trusted map[string]bool
 	convs   map[string]string // personal conversation id by service URL and user
+	groups  map[string]string // team group id by team thread id
 }
 
 // NewConnector returns a Connector.
@@ -88,7 +89,7 @@ func NewConnector(o ConnectorOptions) (*Connector, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Connector{o: o, clock: filing.ClockOr(o.Clock), trusted: map[string]bool{}, convs: map[string]string{}}, nil
+	return &Connector{o: o, clock: filing.ClockOr(o.Clock), trusted: map[string]bool{}, convs: map[string]string{}, groups: map[string]string{}}, nil
 }
 
 // Trust records serviceURL as one an authenticated activity named.
@@ -241,16 +242,54 @@ func (c *Connector) Send(ctx context.Context, p Personal, text string) error {
 	return nil
 }
 
+// TeamGroupID returns the Microsoft 365 group id (which Graph names a
+// team by) of the team whose thread id ("19:…@thread.tacv2") an activity
+// named, as the Bot Connector's team details give it ("Get team details":
+// GET /v3/teams/{teamId},
+// https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context#get-team-details).
+func (c *Connector) TeamGroupID(ctx context.Context, serviceURL, team string) (string, error) {
+	if !c.trusts(serviceURL) {
+		return "", ErrUntrustedService
+	}
+	c.mu.Lock()
+	g := c.groups[team]
+	c.mu.Unlock()
+	if g != "" {
+		return g, nil
+	}
+	var out struct {
+		AADGroupID string `json:"aadGroupId"`
+	}
+	if err := c.do(ctx, http.MethodGet, strings.TrimRight(serviceURL, "/")+"/v3/teams/"+url.PathEscape(team), nil, &out); err != nil {
+		return "", fmt.Errorf("teams: team details: %w", err)
+	}
+	if out.AADGroupID == "" {
+		return "", errors.New("teams: the Bot Connector gave no group id for the team")
+	}
+	c.mu.Lock()
+	c.groups[team] = out.AADGroupID
+	c.mu.Unlock()
+	return out.AADGroupID, nil
+}
+
 func (c *Connector) post(ctx context.Context, u string, body, dst any) error {
+	return c.do(ctx, http.MethodPost, u, body, dst)
+}
+
+func (c *Connector) do(ctx context.Context, method, u string, body, dst any) error {
 	tok, err := c.Token(ctx)
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return err
 	}

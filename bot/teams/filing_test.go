@@ -73,7 +73,7 @@ func (e *env) filed(p person) []string {
 func TestChannelThreadFiled(t *testing.T) {
 	g := newFakeGraph()
 	msgs := thread(120)
-	g.add(general.channel, general.team, []person{alice, bob}, msgs)
+	g.add(general.channel, group, []person{alice, bob}, msgs)
 	e := newEnv(t, envOpts{src: g})
 	reply := msgs[57]
 	w := general
@@ -219,7 +219,7 @@ func TestNonMemberGetsNothing(t *testing.T) {
 	}
 	// A form made up by mallory, naming the conversation.
 	act := e.activity("m:2", "composeExtension/submitAction", mallory, general, map[string]any{"commandId": teams.CommandID, "data": map[string]any{
-		"title": "Stolen", "class": "100-01", "recordbot": map[string]any{"tn": tenant, "tm": general.team, "c": general.channel, "f": "1700000000000", "a": "1700000000100", "n": "x"}}})
+		"title": "Stolen", "class": "100-01", "recordbot": map[string]any{"tn": tenant, "tm": group, "c": general.channel, "f": "1700000000000", "a": "1700000000100", "n": "x"}}})
 	e.task(e.post(act)).message(t)
 	said := e.filed(mallory)
 	if last := said[len(said)-1]; !strings.HasPrefix(last, "Could not file") || strings.Contains(last, "Ferry") {
@@ -275,7 +275,7 @@ func (hangingGraph) Resolve(ctx context.Context, ref capture.Ref, p capture.Pers
 func TestSlowCheckOpensFormWithoutTitle(t *testing.T) {
 	defer teams.SetCheckTimeout(50 * time.Millisecond)()
 	g := newFakeGraph()
-	g.add(general.channel, general.team, []person{alice, bob}, thread(2))
+	g.add(general.channel, group, []person{alice, bob}, thread(2))
 	e := newEnv(t, envOpts{src: hangingGraph{g}})
 	f := e.task(e.post(e.activity("h:1", "composeExtension/fetchTask", alice, general, fetchValue("1762160460000", "1762160400000", "<p>reply 1</p>")))).form(t)
 	if got := f.inputs["title"]["value"]; got != "" {

@@ -94,7 +94,21 @@ func (a *App) fetchTask(ctx context.Context, act *activity) (any, func(context.C
 		return taskMessage("Teams did not say who you are; try again."), nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	p, err := a.o.Threads.Resolve(cctx, t.Ref(), who)
+	defer cancel()
+	var p capture.Preview
+	var err error
+	if !t.IsChat() && act.ChannelData.Team.AADGroupID == "" {
+		// Graph names a team by its group id; Teams sent its thread id.
+		g, err := a.o.Messenger.TeamGroupID(cctx, act.ServiceURL, act.ChannelData.Team.ID)
+		if err != nil {
+			a.log.Warn("teams: could not learn a team's group id", "tenant", t.Tenant, "team", act.ChannelData.Team.ID, "err", err)
+			return taskMessage("Teams did not answer in time; try again."), nil
+		}
+		t.Team = g
+	}
+	if err == nil {
+		p, err = a.o.Threads.Resolve(cctx, t.Ref(), who)
+	}
 	cancel()
 	title := ""
 	switch {

@@ -64,6 +64,7 @@ type envOpts struct {
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, cx: connectortest.New(t, appID, password, tenant), clock: clockwork.NewFakeClockAt(time.Now())}
+	e.cx.AddTeam(general.team, group)
 	e.src = o.src
 	if e.src == nil {
 		e.src = newFakeGraph()
@@ -340,7 +341,7 @@ func (g *fakeGraph) conv(ref capture.Ref, p capture.Person) (teamscap.Target, *f
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	c := g.convs[t.Channel]
-	if c == nil {
+	if c == nil || c.team != t.Team { // Graph names a team by its group id
 		return t, nil, &capture.Problem{Kind: capture.NotFound, Err: capture.ErrNotFound}
 	}
 	if !c.members[p.ID] {

@@ -14,11 +14,14 @@ import (
 	"github.com/recordbot/recordbot/filing"
 )
 
-var general = where{kind: "channel", team: "team-1", channel: "19:general@thread.tacv2"}
+var general = where{kind: "channel", team: "19:team1@thread.tacv2", channel: "19:general@thread.tacv2"}
+
+// group is the team's Microsoft 365 group id: how Graph names it.
+const group = "6f1e8f1a-0000-4000-8000-00000000g001"
 
 func channelEnv(t testing.TB) (*env, *fakeGraph) {
 	g := newFakeGraph()
-	g.add(general.channel, general.team, []person{alice, bob}, []capture.Message{
+	g.add(general.channel, group, []person{alice, bob}, []capture.Message{
 		{ID: "1700000000000", Author: capture.Person{ID: alice.AAD, DisplayName: alice.Name}, Time: time.Now().Add(-time.Hour), Text: "<p>Ferry tender decision</p>"},
 		{ID: "1700000000100", Author: capture.Person{ID: bob.AAD, DisplayName: bob.Name}, Time: time.Now().Add(-time.Minute), Text: "<p>Agreed</p>"},
 	})
@@ -76,7 +79,7 @@ func TestForgedRequestsRefused(t *testing.T) {
 				act := e.activity("f:"+f.name+name, name, alice, general, fetchValue("1700000000100", "1700000000000", "<p>Agreed</p>"))
 				if name == "composeExtension/submitAction" {
 					act["value"] = map[string]any{"commandId": "fileAsRecord", "data": map[string]any{"title": "Forged", "class": "100-01",
-						"recordbot": map[string]any{"tn": tenant, "tm": general.team, "c": general.channel, "f": "1700000000000", "a": "1700000000100", "n": "forged"}}}
+						"recordbot": map[string]any{"tn": tenant, "tm": group, "c": general.channel, "f": "1700000000000", "a": "1700000000100", "n": "forged"}}}
 				}
 				if f.act != nil {
 					f.act(act)

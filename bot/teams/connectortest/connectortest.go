@@ -45,6 +45,7 @@ const BotScope = "https://api.botframework.com/.default"
 //	POST /login/{tenant}/oauth2/v2.0/token     client credentials
 //	POST /connector/v3/conversations           create a conversation
 //	POST /connector/v3/conversations/{id}/activities  send a message
+//	GET  /connector/v3/teams/{id}              a team's details
 type Server struct {
 	*httptest.Server
 	AppID, AppPassword, Tenant string
@@ -58,6 +59,7 @@ type Server struct {
 	tokens     map[string]string // bearer -> scope
 	messages   []Message
 	convs      map[string]string // conversation id -> user
+	teams      map[string]string // team thread id -> group id
 	keyFetches int
 	loginCalls int
 }
@@ -82,13 +84,14 @@ func New(t testing.TB, appID, password, tenant string) *Server {
 	t.Helper()
 	s := &Server{AppID: appID, AppPassword: password, Tenant: tenant,
 		Endorsed: newKey(t), Unendorsed: newKey(t), Unknown: newKey(t),
-		tokens: map[string]string{}, convs: map[string]string{}}
+		tokens: map[string]string{}, convs: map[string]string{}, teams: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", s.metadata)
 	mux.HandleFunc("GET /v1/.well-known/keys", s.keys)
 	mux.HandleFunc("POST /login/{tenant}/oauth2/v2.0/token", s.login)
 	mux.HandleFunc("POST /connector/v3/conversations", s.createConversation)
 	mux.HandleFunc("POST /connector/v3/conversations/{id}/activities", s.sendActivity)
+	mux.HandleFunc("GET /connector/v3/teams/{id}", s.teamDetails)
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -324,3 +327,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func base64URL(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// AddTeam makes the connector know a team: its thread id, as activities
+// name it, and its Microsoft 365 group id, as Graph does.
+func (s *Server) AddTeam(threadID, groupID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.teams[threadID] = groupID
+}
+
+// teamDetails answers "Get team details"
+// (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context#get-team-details).
+func (s *Server) teamDetails(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Authorization has been denied for this request."})
+		return
+	}
+	id := r.PathValue("id")
+	s.mu.Lock()
+	g, ok := s.teams[id]
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "NotFound", "message": "Team not found."}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": id, "name": "Team", "aadGroupId": g})
+}
