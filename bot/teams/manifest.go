@@ -28,14 +28,24 @@ const ManifestVersion = "1.17"
 // RSCPermissions are the resource-specific consent permissions recordbot
 // asks for, each for one team or one chat, never the organisation's
 // ("Resource-specific consent for your Teams app",
-// https://learn.microsoft.com/en-us/microsoftteams/platform/graph-api/rsc/resource-specific-consent):
+// https://learn.microsoft.com/en-us/microsoftteams/platform/graph-api/rsc/resource-specific-consent;
+// the Graph calls capture/teams makes name them as their least privileged
+// application permissions, e.g. https://learn.microsoft.com/en-us/graph/api/channel-list-allmembers):
 //   - ChannelMessage.Read.Group: read this team's channel messages (the
-//     thread to file);
+//     thread to file, its inline images);
+//   - ChannelSettings.Read.Group: read its channels' names and kinds
+//     (standard, private, shared: whose membership counts);
 //   - TeamMember.Read.Group: read this team's members (that the person
 //     filing is one);
+//   - ChannelMember.Read.Group: read a private or shared channel's
+//     members;
 //   - ChatMessage.Read.Chat: read this chat's messages;
+//   - ChatSettings.Read.Chat: read the chat's topic and type;
 //   - ChatMember.Read.Chat: read this chat's members.
-var RSCPermissions = []string{"ChannelMessage.Read.Group", "TeamMember.Read.Group", "ChatMessage.Read.Chat", "ChatMember.Read.Chat"}
+var RSCPermissions = []string{
+	"ChannelMessage.Read.Group", "ChannelSettings.Read.Group", "TeamMember.Read.Group", "ChannelMember.Read.Group",
+	"ChatMessage.Read.Chat", "ChatSettings.Read.Chat", "ChatMember.Read.Chat",
+}
 
 // ManifestOptions describe the deployment the package is for.
 type ManifestOptions struct {

@@ -214,7 +214,8 @@ func checkManifest(t *testing.T, m map[string]any) {
 		}
 		names = append(names, name)
 	}
-	for _, want := range []string{"ChannelMessage.Read.Group", "ChatMessage.Read.Chat", "TeamMember.Read.Group", "ChatMember.Read.Chat"} {
+	for _, want := range []string{"ChannelMessage.Read.Group", "ChatMessage.Read.Chat", "TeamMember.Read.Group", "ChatMember.Read.Chat",
+		"ChannelMember.Read.Group", "ChannelSettings.Read.Group", "ChatSettings.Read.Chat"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("resource-specific permissions %v lack %s", names, want)
 		}
