@@ -121,7 +121,7 @@ func (a *App) fetchTask(ctx context.Context, act *activity) (any, func(context.C
 				t.From = r.From
 			}
 		}
-		title = bot.SuggestTitle(PlainText(p.Text))
+		title = bot.SuggestTitle(p.Text) // the source renders the message as text
 	case refusal(err):
 		a.log.Info("teams: filing form refused", "tenant", t.Tenant, "channel", t.Channel, "user", who.ID, "err", err)
 		return taskMessage(a.refusal(err)), nil

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -361,8 +363,15 @@ func (g *fakeGraph) Resolve(ctx context.Context, ref capture.Ref, p capture.Pers
 			text = m.Text
 		}
 	}
+	// As capture/teams does, the preview is the message rendered as text.
+	text = html.UnescapeString(tagRE.ReplaceAllString(blockRE.ReplaceAllString(text, "\n"), ""))
 	return capture.Preview{Ref: ref, Text: text}, nil
 }
+
+var (
+	blockRE = regexp.MustCompile(`</?(p|div|br)\b[^>]*>`)
+	tagRE   = regexp.MustCompile(`<[^>]*>`)
+)
 
 func (g *fakeGraph) Capture(ctx context.Context, ref capture.Ref, p capture.Person) (*capture.Thread, error) {
 	t, c, err := g.conv(ref, p)
