@@ -57,6 +57,13 @@ type Thread struct {
 	ReadAs string `json:"read_as,omitempty"`
 	// Messages are in thread order; Messages[0] is the root.
 	Messages []Message `json:"messages"`
+	// Stream, when set, gives the messages instead: a thread too long to
+	// hold (a WhatsApp export of millions of messages) is read again from
+	// its source each time it is gone through. Messages then holds none
+	// or only the first of them. Code that goes through every message
+	// uses Each and Len, which read Stream when it is set and Messages
+	// when not, so that a live source needs no stream: a slice is one.
+	Stream MessageStream `json:"-"`
 	// Provenance is set when the thread was not captured from the platform
 	// by recordbot but read from a file a person made and supplied (a
 	// WhatsApp export): who supplied it, when, the file and its checksum,
@@ -450,6 +457,50 @@ func (e *RateLimitError) Error() string {
 // Is makes errors.Is(err, ErrRateLimited) true.
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
 
+// MessageStream gives a thread's messages in order, each time Each is
+// called: a long chat read from a file is read again rather than held.
+type MessageStream interface {
+	// Len is the number of messages Each gives.
+	Len() int
+	// Each calls fn with each message in thread order and stops at the
+	// first error fn returns, which it returns. It fails too when the
+	// messages cannot be read again as they were (the source changed)
+	// or ctx is done. m is fn's own: changing it changes nothing else,
+	// but fn keeps nothing of it beyond the call, so that a pass holds a
+	// message at a time.
+	Each(ctx context.Context, fn func(m *Message) error) error
+}
+
+// Len returns the number of the thread's messages.
+func (t *Thread) Len() int {
+	if t.Stream != nil {
+		return t.Stream.Len()
+	}
+	return len(t.Messages)
+}
+
+// Each calls fn with each of the thread's messages in order, from Stream
+// when it is set, else from Messages: see MessageStream.Each. Changing m
+// does not change the thread, though the slices in it (Files,
+// Reactions) are shared: copy one before changing its elements.
+func (t *Thread) Each(ctx context.Context, fn func(m *Message) error) error {
+	if t.Stream != nil {
+		return t.Stream.Each(ctx, fn)
+	}
+	for i := range t.Messages {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		m := t.Messages[i]
+		if err := fn(&m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Participants returns everyone who wrote in or reacted to the thread, each
 // once, authors first in order of their first message, then reactors by id.
 func (t *Thread) Participants() []Person {
@@ -462,18 +513,24 @@ func (t *Thread) Participants() []Person {
 		seen[p.ID] = true
 		out = append(out, p)
 	}
-	for _, m := range t.Messages {
+	// One pass, as a stream is read again for each: a reactor who also
+	// wrote is listed as an author.
+	reacted := make(map[string]Person)
+	t.Each(context.Background(), func(m *Message) error {
 		add(m.Author)
-	}
-	var reactors []Person
-	for _, m := range t.Messages {
 		for _, r := range m.Reactions {
 			for _, u := range r.Users {
-				if !seen[u.ID] && u.ID != "" {
-					reactors = append(reactors, u)
-					seen[u.ID] = true
+				if _, ok := reacted[u.ID]; !ok && u.ID != "" {
+					reacted[u.ID] = u
 				}
 			}
+		}
+		return nil
+	})
+	var reactors []Person
+	for id, u := range reacted {
+		if !seen[id] {
+			reactors = append(reactors, u)
 		}
 	}
 	sort.Slice(reactors, func(i, j int) bool { return reactors[i].ID < reactors[j].ID })
@@ -482,14 +539,17 @@ func (t *Thread) Participants() []Person {
 
 // Span returns the times of the first and last message.
 func (t *Thread) Span() (first, last time.Time) {
-	for i, m := range t.Messages {
+	i := 0
+	t.Each(context.Background(), func(m *Message) error {
 		if i == 0 || m.Time.Before(first) {
 			first = m.Time
 		}
 		if m.Time.After(last) {
 			last = m.Time
 		}
-	}
+		i++
+		return nil
+	})
 	return first, last
 }
 
@@ -497,17 +557,38 @@ func (t *Thread) Span() (first, last time.Time) {
 // (Provenance.Original), if any, then every file of the thread in message
 // order. The original comes first: it is the largest file of an import,
 // so filing starts it first and stores the media beside it.
+//
+// The files of Messages are given in place; those of a Stream are copies
+// read from it (nil when it cannot be read again: FilesOf says why).
 func (t *Thread) Files() []*File {
+	out, _ := t.FilesOf(context.Background())
+	return out
+}
+
+// FilesOf is Files, with the error of a Stream that cannot be read again.
+func (t *Thread) FilesOf(ctx context.Context) ([]*File, error) {
 	var out []*File
 	if t.Provenance != nil && t.Provenance.Original != nil {
 		out = append(out, t.Provenance.Original)
 	}
-	for i := range t.Messages {
-		for j := range t.Messages[i].Files {
-			out = append(out, &t.Messages[i].Files[j])
+	if t.Stream == nil {
+		for i := range t.Messages {
+			for j := range t.Messages[i].Files {
+				out = append(out, &t.Messages[i].Files[j])
+			}
 		}
+		return out, nil
 	}
-	return out
+	err := t.Stream.Each(ctx, func(m *Message) error {
+		for j := range m.Files {
+			out = append(out, &m.Files[j])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Validate checks that t is a complete snapshot worth filing.
@@ -522,16 +603,22 @@ func (t *Thread) Validate() error {
 	if t.ThreadID == "" {
 		problems = append(problems, "no thread id")
 	}
-	if len(t.Messages) == 0 {
+	if t.Len() == 0 {
 		problems = append(problems, "no messages")
 	}
-	for i, m := range t.Messages {
+	i := 0
+	err := t.Each(context.Background(), func(m *Message) error {
 		if m.ID == "" {
 			problems = append(problems, fmt.Sprintf("message %d has no id", i))
 		}
 		if m.Time.IsZero() {
 			problems = append(problems, fmt.Sprintf("message %d has no time", i))
 		}
+		i++
+		return nil
+	})
+	if err != nil {
+		problems = append(problems, "messages cannot be read: "+err.Error())
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid thread snapshot: %s", strings.Join(problems, "; "))
