@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -504,32 +505,61 @@ func (t *Thread) Each(ctx context.Context, fn func(m *Message) error) error {
 // Participants returns everyone who wrote in or reacted to the thread, each
 // once, authors first in order of their first message, then reactors by id.
 func (t *Thread) Participants() []Person {
-	seen := make(map[string]bool)
-	var out []Person
-	add := func(p Person) {
-		if p.ID == "" || seen[p.ID] {
-			return
-		}
-		seen[p.ID] = true
-		out = append(out, p)
+	var s Survey
+	t.Each(context.Background(), func(m *Message) error { s.Add(m); return nil })
+	return s.Participants()
+}
+
+// Span returns the times of the first and last message.
+func (t *Thread) Span() (first, last time.Time) {
+	var s Survey
+	t.Each(context.Background(), func(m *Message) error { s.Add(m); return nil })
+	return s.Span()
+}
+
+// Survey gathers, a message at a time, what Participants and Span say of
+// a whole thread: for code that goes through a thread's messages for
+// something else too, as a stream is read again at each pass.
+type Survey struct {
+	n           int
+	first, last time.Time
+	seen        map[string]bool
+	authors     []Person
+	reacted     map[string]Person
+}
+
+// Add takes in the thread's next message.
+func (s *Survey) Add(m *Message) {
+	if s.n == 0 || m.Time.Before(s.first) {
+		s.first = m.Time
 	}
-	// One pass, as a stream is read again for each: a reactor who also
-	// wrote is listed as an author.
-	reacted := make(map[string]Person)
-	t.Each(context.Background(), func(m *Message) error {
-		add(m.Author)
-		for _, r := range m.Reactions {
-			for _, u := range r.Users {
-				if _, ok := reacted[u.ID]; !ok && u.ID != "" {
-					reacted[u.ID] = u
-				}
+	if m.Time.After(s.last) {
+		s.last = m.Time
+	}
+	s.n++
+	if s.seen == nil {
+		s.seen, s.reacted = make(map[string]bool), make(map[string]Person)
+	}
+	if p := m.Author; p.ID != "" && !s.seen[p.ID] {
+		s.seen[p.ID] = true
+		s.authors = append(s.authors, p)
+	}
+	for _, r := range m.Reactions {
+		for _, u := range r.Users {
+			if _, ok := s.reacted[u.ID]; !ok && u.ID != "" {
+				s.reacted[u.ID] = u
 			}
 		}
-		return nil
-	})
+	}
+}
+
+// Participants is Thread.Participants of the messages added: a reactor
+// who also wrote is listed as an author.
+func (s *Survey) Participants() []Person {
+	out := slices.Clone(s.authors)
 	var reactors []Person
-	for id, u := range reacted {
-		if !seen[id] {
+	for id, u := range s.reacted {
+		if !s.seen[id] {
 			reactors = append(reactors, u)
 		}
 	}
@@ -537,21 +567,8 @@ func (t *Thread) Participants() []Person {
 	return append(out, reactors...)
 }
 
-// Span returns the times of the first and last message.
-func (t *Thread) Span() (first, last time.Time) {
-	i := 0
-	t.Each(context.Background(), func(m *Message) error {
-		if i == 0 || m.Time.Before(first) {
-			first = m.Time
-		}
-		if m.Time.After(last) {
-			last = m.Time
-		}
-		i++
-		return nil
-	})
-	return first, last
-}
+// Span is Thread.Span of the messages added.
+func (s *Survey) Span() (first, last time.Time) { return s.first, s.last }
 
 // Files returns the supplied original of an imported thread
 // (Provenance.Original), if any, then every file of the thread in message
