@@ -101,10 +101,11 @@ type fetch struct {
 
 // file writes the record for req from the snapshot (stored by an earlier
 // attempt, else taken from src.thread), or completes one that an earlier
-// attempt left unfinished.
+// attempt left unfinished. The thread's messages are gone through a few
+// times (see snapshot.go), never held.
 func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, string, error) {
 	// 1. The snapshot: the stored one if an earlier attempt wrote it.
-	snap, snapEntry, err := f.snapshot(ctx, fl, src.thread)
+	snap, err := f.snapshot(ctx, fl, src.thread)
 	if err != nil {
 		return nil, "", err
 	}
@@ -121,30 +122,33 @@ func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, strin
 	// 3. The snapshot itself and the transcripts, which show the missing
 	// files as not captured.
 	var e FileEntry
-	if snapEntry != nil {
-		e = *snapEntry
+	if snap.entry != nil {
+		e = *snap.entry
 	} else if e, err = f.hashStored(ctx, fl.key+ThreadFile); err != nil {
 		return nil, "", err
 	}
 	payload = append(payload, e.withType("application/json"))
 	// The transcripts are written to temporary files and sent from
 	// there, never built whole in memory: a chat of 40,000 messages
-	// makes transcripts of tens of megabytes each.
-	view := withMissing(snap, missing)
-	if e, err = f.putTemp(ctx, fl.key+HTMLFile, fl.with("text/html; charset=utf-8"), func(w io.Writer) error {
-		return renderHTML(w, rec, view, f.tz)
-	}); err != nil {
+	// makes transcripts of tens of megabytes each. The HTML and the text
+	// are rendered in one pass over the messages; the PDF shows the
+	// first of them (pdfHead).
+	view := withMissing(snap.thread, missing)
+	es, err := f.putTemps(ctx, []string{fl.key + HTMLFile, fl.key + TextFile},
+		[]WriteOptions{fl.with("text/html; charset=utf-8"), fl.with("text/plain; charset=utf-8")},
+		func(ws []io.Writer) error {
+			return renderTranscripts(ctx, view, &htmlTranscript{ws[0], rec, f.tz}, newTextTranscript(ws[1], rec, f.tz))
+		})
+	if err != nil {
 		return nil, "", err
 	}
-	payload = append(payload, e.withType("text/html"))
-	if e, err = f.putTemp(ctx, fl.key+TextFile, fl.with("text/plain; charset=utf-8"), func(w io.Writer) error {
-		return renderText(w, rec, view, f.tz)
-	}); err != nil {
+	payload = append(payload, es[0].withType("text/html"), es[1].withType("text/plain"))
+	head, err := pdfHead(ctx, view)
+	if err != nil {
 		return nil, "", err
 	}
-	payload = append(payload, e.withType("text/plain"))
 	if e, err = f.putTemp(ctx, fl.key+PDFFile, fl.with("application/pdf"), func(w io.Writer) error {
-		return renderPDF(ctx, w, rec, view, f.tz, f.loadImage(fl))
+		return renderPDF(ctx, w, rec, head, f.tz, f.loadImage(fl))
 	}); err != nil {
 		return nil, "", err
 	}
@@ -188,9 +192,9 @@ func (f *filer) file(ctx context.Context, fl *filing, src fetch) (*Record, strin
 }
 
 // record builds the record's metadata (without payload fixity).
-func (f *filer) record(fl *filing, t *capture.Thread) *Record {
-	req, c := fl.req, fl.class
-	first, last := t.Span()
+func (f *filer) record(fl *filing, s *snap) *Record {
+	req, c, t := fl.req, fl.class, s.thread
+	first, last := s.survey.Span()
 	var path []ClassStep
 	for _, x := range c.Path() {
 		path = append(path, ClassStep{x.Code, x.Title})
@@ -207,9 +211,9 @@ func (f *filer) record(fl *filing, t *capture.Thread) *Record {
 		Schema: RecordSchema, ID: req.ID, Title: req.Title, Description: req.Description,
 		Class: ClassRef{Code: c.Code, Title: c.Title, Path: path}, Key: fl.key,
 		FiledBy: req.RequestedBy, FiledAt: fl.filed, CapturedAt: t.CapturedAt.UTC(), Via: req.Via,
-		ThreadStart: first.UTC(), ThreadEnd: last.UTC(), Participants: t.Participants(),
+		ThreadStart: first.UTC(), ThreadEnd: last.UTC(), Participants: s.survey.Participants(),
 		Source:    Source{Platform: t.Platform, Workspace: t.Workspace, Channel: t.Channel, ThreadID: t.ThreadID, Permalink: t.Permalink, ReadAs: t.ReadAs},
-		Retention: ret, Marking: req.Marking, Messages: len(t.Messages), Provenance: t.Provenance.Counts(),
+		Retention: ret, Marking: req.Marking, Messages: t.Len(), Provenance: t.Provenance.Counts(),
 		Events: []Event{{ID: req.ID, Type: "filed", At: fl.filed, By: req.RequestedBy, RecordID: req.ID, Key: fl.key,
 			ClassCode: c.Code, RequestID: req.ID, Source: req.Via, Agent: Agent}},
 		Related: req.Related,

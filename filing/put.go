@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/recordbot/recordbot/capture"
@@ -50,7 +52,7 @@ const fileUploads = 3
 // Which files are missing is settled once the transcripts (which show
 // them) are stored: a later attempt then downloads nothing more, so the
 // manifest, the record and the transcripts always agree.
-func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, src fetch) ([]FileEntry, []MissingFile, error) {
+func (f *filer) putFiles(ctx context.Context, fl *filing, snap *snap, src fetch) ([]FileEntry, []MissingFile, error) {
 	// A path given by several files (which share their content) is
 	// stored once, from the first of them.
 	var files []*capture.File
@@ -66,8 +68,19 @@ func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, 
 		return nil, nil, err
 	}
 	fresh := make(map[string]*capture.File)
-	if src.thread != nil {
-		for _, file := range src.thread.Files() {
+	switch {
+	case snap.fresh:
+		// The snapshot was made from this attempt's capture: its files
+		// open the capture's content.
+		for _, file := range snap.Files() {
+			fresh[file.ID] = file
+		}
+	case src.thread != nil:
+		files, err := src.thread.FilesOf(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("capture thread: %w", err)
+		}
+		for _, file := range files {
 			fresh[file.ID] = file
 		}
 	}
@@ -107,7 +120,7 @@ func (f *filer) putFiles(ctx context.Context, fl *filing, snap *capture.Thread, 
 				reasons[i] = cmp.Or(settled[file.Path], "the content could not be downloaded after the thread was captured (the transcripts give the reason)")
 				return
 			}
-			size, sum, reason, err := f.fetchFile(ctx, key, fresh[file.ID], snap.Platform, src, fl.with(contentTypeOr(file.MIMEType)))
+			size, sum, reason, err := f.fetchFile(ctx, key, fresh[file.ID], snap.thread.Platform, src, fl.with(contentTypeOr(file.MIMEType)))
 			if err != nil {
 				cancel(fmt.Errorf("file %q: %w", file.Name, err))
 				return
@@ -269,31 +282,94 @@ func (f *filer) putTemp(ctx context.Context, key string, opts WriteOptions, writ
 	return e, err
 }
 
+// putTemps is putTemp for several objects written in one go, by write
+// to ws (one writer for each key, in order): the transcripts, rendered
+// in one pass over a long thread.
+func (f *filer) putTemps(ctx context.Context, keys []string, opts []WriteOptions, write func(ws []io.Writer) error) ([]FileEntry, error) {
+	sps := make([]*spooled, len(keys))
+	ws := make([]io.Writer, len(keys))
+	defer func() {
+		for _, sp := range sps {
+			sp.close()
+		}
+	}()
+	for i, key := range keys {
+		sp, err := spool(key)
+		if err != nil {
+			return nil, err
+		}
+		sps[i], ws[i] = sp, sp.w
+	}
+	if err := write(ws); err != nil {
+		return nil, fmt.Errorf("write %s: %w", strings.Join(keys, ", "), err)
+	}
+	es := make([]FileEntry, len(keys))
+	for i, sp := range sps {
+		e, err := f.createSpooled(ctx, sp, opts[i])
+		if errors.Is(err, ErrExist) {
+			e, err = f.hashStored(ctx, sp.key)
+		}
+		if err != nil {
+			return nil, err
+		}
+		es[i] = e
+	}
+	return es, nil
+}
+
 // createTemp is putTemp without the fallback: an error matching ErrExist
 // when an object exists at key already.
 func (f *filer) createTemp(ctx context.Context, key string, opts WriteOptions, write func(io.Writer) error) (FileEntry, error) {
-	tmp, err := os.CreateTemp("", "recordbot-file-*")
+	sp, err := spool(key)
 	if err != nil {
-		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(tmp, h), 64<<10)
-	if err := write(bw); err != nil {
-		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
-	}
-	size, err := tmp.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
-	}
-	if _, err := f.store.Create(ctx, key, io.NewSectionReader(tmp, 0, size), size, opts); err != nil {
 		return FileEntry{}, err
 	}
-	return FileEntry{Path: key, Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	defer sp.close()
+	if err := write(sp.w); err != nil {
+		return FileEntry{}, fmt.Errorf("write %s: %w", key, err)
+	}
+	return f.createSpooled(ctx, sp, opts)
+}
+
+// spooled is an object for key being written to a temporary file
+// through w, and hashed on the way.
+type spooled struct {
+	key string
+	tmp *os.File
+	h   hash.Hash
+	w   *bufio.Writer
+}
+
+func spool(key string) (*spooled, error) {
+	tmp, err := os.CreateTemp("", "recordbot-file-*")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", key, err)
+	}
+	h := sha256.New()
+	return &spooled{key: key, tmp: tmp, h: h, w: bufio.NewWriterSize(io.MultiWriter(tmp, h), 64<<10)}, nil
+}
+
+// close removes the temporary file; sp may be nil.
+func (sp *spooled) close() {
+	if sp != nil {
+		sp.tmp.Close()
+		os.Remove(sp.tmp.Name())
+	}
+}
+
+// createSpooled creates sp.key from what was written to sp.
+func (f *filer) createSpooled(ctx context.Context, sp *spooled, opts WriteOptions) (FileEntry, error) {
+	if err := sp.w.Flush(); err != nil {
+		return FileEntry{}, fmt.Errorf("write %s: %w", sp.key, err)
+	}
+	size, err := sp.tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return FileEntry{}, fmt.Errorf("write %s: %w", sp.key, err)
+	}
+	if _, err := f.store.Create(ctx, sp.key, io.NewSectionReader(sp.tmp, 0, size), size, opts); err != nil {
+		return FileEntry{}, err
+	}
+	return FileEntry{Path: sp.key, Size: size, SHA256: hex.EncodeToString(sp.h.Sum(nil))}, nil
 }
 
 // putStream creates key from a file's content, hashing it on the way; a

@@ -11,95 +11,165 @@ import (
 	"github.com/recordbot/recordbot/capture"
 )
 
-// withMissing returns snap with the files in missing marked as not
+// A record's snapshot (data/thread.json) is written, and its transcripts
+// rendered, a message at a time: the thread's messages are gone through
+// with capture.Thread.Each, which reads a long chat again from its
+// source at each pass (a WhatsApp export of millions of messages) rather
+// than holding it. Each view below (the files placed in the package, the
+// files found missing) is a capture.MessageStream over the one before it,
+// so no pass holds more than a message.
+
+// snap is a record's snapshot as filing goes on with it.
+type snap struct {
+	// thread is the snapshot: as stored by an earlier attempt, or the
+	// captured thread with its files placed in the package (placed).
+	thread *capture.Thread
+	// survey is what Participants and Span say of it.
+	survey capture.Survey
+	// files are its files in thread order, without the original.
+	files []*capture.File
+	// entry is the payload entry of thread.json when this attempt wrote
+	// it; nil when an earlier one did.
+	entry *FileEntry
+	// fresh is set when the snapshot was made from this attempt's
+	// capture: its files' openers are that capture's.
+	fresh bool
+}
+
+// withMissing returns t with the files in missing marked as not
 // captured, with their reasons, for the transcripts.
-func withMissing(snap *capture.Thread, missing []MissingFile) *capture.Thread {
+func withMissing(t *capture.Thread, missing []MissingFile) *capture.Thread {
 	if len(missing) == 0 {
-		return snap
+		return t
 	}
 	why := make(map[string]string, len(missing))
 	for _, m := range missing {
 		why[m.Path] = m.Reason
 	}
-	view := *snap
-	view.Messages = make([]capture.Message, len(snap.Messages))
-	copy(view.Messages, snap.Messages)
-	for i := range view.Messages {
-		m := &view.Messages[i]
-		m.Files = append([]capture.File(nil), m.Files...)
+	view := *t
+	view.Messages = nil
+	view.Stream = &rewritten{t: t, fn: func(m *capture.Message) {
+		changed := false
 		for j := range m.Files {
-			if r, ok := why[m.Files[j].Path]; ok && m.Files[j].Path != "" {
-				m.Files[j].Path, m.Files[j].Error = "", r
+			if _, ok := why[m.Files[j].Path]; ok && m.Files[j].Path != "" {
+				if !changed {
+					m.Files = append([]capture.File(nil), m.Files...)
+					changed = true
+				}
+				m.Files[j].Path, m.Files[j].Error = "", why[m.Files[j].Path]
 			}
 		}
-	}
+	}}
 	return &view
 }
 
-// snapshot returns the thread as stored in the record, writing t first if
-// no earlier attempt did. File paths are assigned here. When it writes the
-// snapshot it returns its payload entry too, so that a large thread is not
-// marshalled or read back a second time to hash it; nil when it was stored
-// before.
-func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*capture.Thread, *FileEntry, error) {
-	if stored, err := f.readThread(ctx, fl.key+ThreadFile); err == nil {
-		return stored, nil, nil
-	} else if !errors.Is(err, ErrNotExist) {
-		return nil, nil, err
-	}
-	if t == nil {
-		return nil, nil, errors.New("no snapshot to file")
-	}
-	if err := t.Validate(); err != nil {
-		return nil, nil, err
-	}
-	snap := *t
-	snap.SchemaVersion = capture.SchemaVersion
-	snap.Messages = make([]capture.Message, len(t.Messages))
-	copy(snap.Messages, t.Messages)
-	var files []*capture.File
-	for i := range snap.Messages {
-		m := &snap.Messages[i]
-		m.Files = append([]capture.File(nil), m.Files...)
-		for j := range m.Files {
-			files = append(files, &m.Files[j])
-		}
-	}
-	// Files that share their content (the same ContentID) are stored
-	// once: the first of them is numbered, and the others give its path.
+// rewritten are the messages of t, each changed by fn, which must copy
+// any slice of the message before changing its elements.
+type rewritten struct {
+	t  *capture.Thread
+	fn func(m *capture.Message)
+}
+
+func (r *rewritten) Len() int { return r.t.Len() }
+
+func (r *rewritten) Each(ctx context.Context, fn func(m *capture.Message) error) error {
+	return r.t.Each(ctx, func(m *capture.Message) error {
+		r.fn(m)
+		return fn(m)
+	})
+}
+
+// placed returns t with its files placed in the record package: each
+// file with content is given its Path ("data/files/001_name"), those
+// sharing a ContentID the path of the first of them; a file without
+// content says why (Error). The numbering needs the number of files
+// stored, so t is gone through once here.
+func placed(ctx context.Context, t *capture.Thread) (*capture.Thread, error) {
 	n := 0
 	counted := make(map[string]bool)
-	for _, file := range files {
-		if file.Open != nil && file.Error == "" {
-			if file.ContentID != "" {
-				if counted[file.ContentID] {
-					continue
+	err := t.Each(ctx, func(m *capture.Message) error {
+		for _, file := range m.Files {
+			if file.Open != nil && file.Error == "" {
+				if file.ContentID != "" {
+					if counted[file.ContentID] {
+						continue
+					}
+					counted[file.ContentID] = true
 				}
-				counted[file.ContentID] = true
+				n++
 			}
-			n++
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	view := *t
+	view.Messages = nil
+	view.Stream = &placer{t: t, n: n}
+	return &view, nil
+}
+
+// placer are the messages of t with their files placed (see placed): the
+// same paths at every pass, as they are given in thread order.
+type placer struct {
+	t *capture.Thread
+	n int
+}
+
+func (p *placer) Len() int { return p.t.Len() }
+
+func (p *placer) Each(ctx context.Context, fn func(m *capture.Message) error) error {
 	k := 0
 	shared := make(map[string]string)
-	for _, file := range files {
-		file.SHA256, file.Path = "", ""
-		if file.Open == nil && file.Error == "" {
-			file.Error = "content not available from the platform"
+	return p.t.Each(ctx, func(m *capture.Message) error {
+		if len(m.Files) > 0 {
+			m.Files = append([]capture.File(nil), m.Files...)
 		}
-		if file.Error != "" {
-			continue
+		for j := range m.Files {
+			file := &m.Files[j]
+			file.SHA256, file.Path = "", ""
+			if file.Open == nil && file.Error == "" {
+				file.Error = "content not available from the platform"
+			}
+			if file.Error != "" {
+				continue
+			}
+			if path, ok := shared[file.ContentID]; ok && file.ContentID != "" {
+				file.Path = path
+				continue
+			}
+			k++
+			file.Path = DataPath(k, p.n, file.Name)
+			if file.ContentID != "" {
+				shared[file.ContentID] = file.Path
+			}
 		}
-		if p, ok := shared[file.ContentID]; ok && file.ContentID != "" {
-			file.Path = p
-			continue
-		}
-		k++
-		file.Path = DataPath(k, n, file.Name)
-		if file.ContentID != "" {
-			shared[file.ContentID] = file.Path
-		}
+		return fn(m)
+	})
+}
+
+// snapshot returns the thread as stored in the record, writing t first if
+// no earlier attempt did. File paths are assigned here. The pass that
+// writes it surveys it too, so that a long thread is not gone through
+// again (nor read back) for its participants, span and files.
+func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*snap, error) {
+	if stored, err := f.readThread(ctx, fl.key+ThreadFile); err == nil {
+		return surveyed(ctx, &snap{thread: stored})
+	} else if !errors.Is(err, ErrNotExist) {
+		return nil, err
 	}
+	if t == nil {
+		return nil, errors.New("no snapshot to file")
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	pt, err := placed(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	pt.SchemaVersion = capture.SchemaVersion
 	if t.Provenance != nil {
 		// A supplied export is kept byte for byte beside the snapshot.
 		p := *t.Provenance
@@ -116,28 +186,62 @@ func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*c
 			}
 			p.Original = &o
 		}
-		snap.Provenance = &p
+		pt.Provenance = &p
 	}
+	s := &snap{thread: pt, fresh: true}
 	e, err := f.createTemp(ctx, fl.key+ThreadFile, fl.with("application/json"), func(w io.Writer) error {
-		return writeThreadJSON(w, &snap)
+		return writeThreadJSON(ctx, w, pt, s.add)
 	})
 	if errors.Is(err, ErrExist) {
 		// Another worker got there first: its snapshot is the record's.
 		stored, err := f.readThread(ctx, fl.key+ThreadFile)
-		return stored, nil, err
+		if err != nil {
+			return nil, err
+		}
+		return surveyed(ctx, &snap{thread: stored})
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &snap, &e, nil
+	s.entry = &e
+	return s, nil
+}
+
+// add takes in the snapshot's next message.
+func (s *snap) add(m *capture.Message) {
+	s.survey.Add(m)
+	for j := range m.Files {
+		s.files = append(s.files, &m.Files[j])
+	}
+}
+
+// surveyed returns s surveyed, in a pass of its own.
+func surveyed(ctx context.Context, s *snap) (*snap, error) {
+	err := s.thread.Each(ctx, func(m *capture.Message) error { s.add(m); return nil })
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Files returns the snapshot's files, the original first, as
+// capture.Thread.Files does.
+func (s *snap) Files() []*capture.File {
+	if p := s.thread.Provenance; p != nil && p.Original != nil {
+		return append([]*capture.File{p.Original}, s.files...)
+	}
+	return s.files
 }
 
 // writeThreadJSON writes t as json.MarshalIndent(t, "", "  ") would, byte
 // for byte, but a message at a time, so that the JSON of a long chat is
-// never held whole in memory.
-func writeThreadJSON(w io.Writer, t *capture.Thread) error {
-	if len(t.Messages) == 0 {
-		data, err := json.MarshalIndent(t, "", "  ")
+// never held whole in memory; each message is passed to seen too, once
+// written.
+func writeThreadJSON(ctx context.Context, w io.Writer, t *capture.Thread, seen func(m *capture.Message)) error {
+	if t.Len() == 0 {
+		head := *t
+		head.Stream = nil
+		data, err := json.MarshalIndent(&head, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -145,7 +249,7 @@ func writeThreadJSON(w io.Writer, t *capture.Thread) error {
 		return err
 	}
 	head := *t
-	head.Messages = []capture.Message{}
+	head.Messages, head.Stream = []capture.Message{}, nil
 	data, err := json.MarshalIndent(&head, "", "  ")
 	if err != nil {
 		return err
@@ -164,20 +268,29 @@ func writeThreadJSON(w io.Writer, t *capture.Thread) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("    ", "  ")
-	for j := range t.Messages {
+	j := 0
+	err = t.Each(ctx, func(m *capture.Message) error {
 		buf.Reset()
 		if j == 0 {
 			buf.WriteString("\n    ")
 		} else {
 			buf.WriteString(",\n    ")
 		}
-		if err := enc.Encode(&t.Messages[j]); err != nil {
+		j++
+		if err := enc.Encode(m); err != nil {
 			return err
 		}
 		buf.Truncate(buf.Len() - 1) // the Encoder's newline
 		if _, err := w.Write(buf.Bytes()); err != nil {
 			return err
 		}
+		if seen != nil {
+			seen(m)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if _, err := io.WriteString(w, "\n  ]"); err != nil {
 		return err
@@ -198,3 +311,29 @@ func (f *filer) readThread(ctx context.Context, key string) (*capture.Thread, er
 	}
 	return &t, nil
 }
+
+// pdfHead returns t with only the messages the PDF transcript can show
+// (pdfExtent) held in Messages: those of a stream are read up to there,
+// and the stream stays, for the PDF to tell the thread's length (Len).
+func pdfHead(ctx context.Context, t *capture.Thread) (*capture.Thread, error) {
+	if t.Stream == nil {
+		return t, nil
+	}
+	head := *t
+	head.Messages = make([]capture.Message, 0, min(t.Len(), pdfMessages+1))
+	err := t.Each(ctx, func(m *capture.Message) error {
+		head.Messages = append(head.Messages, *m)
+		if len(head.Messages) > pdfMessages {
+			return errHeadRead
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errHeadRead) {
+		return nil, err
+	}
+	return &head, nil
+}
+
+// errHeadRead stops the reading of a thread's messages once pdfHead has
+// what the PDF can show.
+var errHeadRead = errors.New("the PDF's messages are read")
