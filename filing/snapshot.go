@@ -299,17 +299,143 @@ func writeThreadJSON(ctx context.Context, w io.Writer, t *capture.Thread, seen f
 	return err
 }
 
+// readThread returns the snapshot stored at key. Its messages are a
+// stream that decodes them from the stored object at each pass, a message
+// at a time: a retried filing of a chat of millions of messages holds no
+// more of it than the first attempt did.
 func (f *filer) readThread(ctx context.Context, key string) (*capture.Thread, error) {
-	rc, _, err := f.store.Open(ctx, key)
+	open := func(ctx context.Context) (io.ReadCloser, error) {
+		rc, _, err := f.store.Open(ctx, key)
+		return rc, err
+	}
+	rc, err := open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	var t capture.Thread
-	if err := json.NewDecoder(rc).Decode(&t); err != nil {
+	// The fields but the messages are gathered, then decoded as the
+	// thread; the messages are counted.
+	head := make(map[string]json.RawMessage)
+	n := 0
+	err = walkThreadJSON(rc, func(name string, dec *json.Decoder) error {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		head[name] = raw
+		return nil
+	}, func(dec *json.Decoder) error {
+		var skip json.RawMessage
+		n++
+		return dec.Decode(&skip)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read stored snapshot %s: %w", key, err)
 	}
+	data, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	var t capture.Thread
+	if err := json.Unmarshal(data, &t); err != nil {
+		return nil, fmt.Errorf("read stored snapshot %s: %w", key, err)
+	}
+	t.Messages = nil
+	t.Stream = &storedMessages{open: open, key: key, n: n}
 	return &t, nil
+}
+
+// walkThreadJSON reads the JSON object of a thread from r, calling field
+// with each of its fields but "messages" (the decoder is at its value,
+// which field decodes) and message with each element of "messages".
+func walkThreadJSON(r io.Reader, field func(name string, dec *json.Decoder) error, message func(dec *json.Decoder) error) error {
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil {
+		return err
+	} else if tok != json.Delim('{') {
+		return errors.New("not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, _ := tok.(string)
+		if name != "messages" {
+			if err := field(name, dec); err != nil {
+				return err
+			}
+			continue
+		}
+		tok, err = dec.Token()
+		if err != nil {
+			return err
+		}
+		if tok == nil {
+			continue // "messages": null
+		}
+		if tok != json.Delim('[') {
+			return errors.New("messages: not a JSON array")
+		}
+		for dec.More() {
+			if err := message(dec); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ']'
+			return err
+		}
+	}
+	_, err := dec.Token() // '}'
+	return err
+}
+
+// storedMessages are the messages of a snapshot stored at key, decoded
+// from it at each pass.
+type storedMessages struct {
+	open func(ctx context.Context) (io.ReadCloser, error)
+	key  string
+	n    int
+}
+
+func (s *storedMessages) Len() int { return s.n }
+
+func (s *storedMessages) Each(ctx context.Context, fn func(m *capture.Message) error) error {
+	rc, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	n := 0
+	var stop error // fn's error, not the reading's
+	err = walkThreadJSON(rc, func(_ string, dec *json.Decoder) error {
+		var skip json.RawMessage
+		return dec.Decode(&skip)
+	}, func(dec *json.Decoder) error {
+		var m capture.Message
+		if err := dec.Decode(&m); err != nil {
+			return err
+		}
+		if n%1024 == 0 {
+			if stop = ctx.Err(); stop != nil {
+				return stop
+			}
+		}
+		n++
+		if stop = fn(&m); stop != nil {
+			return stop
+		}
+		return nil
+	})
+	switch {
+	case stop != nil:
+		return stop
+	case err != nil:
+		return fmt.Errorf("read stored snapshot %s: %w", s.key, err)
+	case n != s.n:
+		return fmt.Errorf("read stored snapshot %s: %d messages, %d before", s.key, n, s.n)
+	}
+	return nil
 }
 
 // pdfHead returns t with only the messages the PDF transcript can show

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/recordbot/recordbot/capture"
@@ -124,5 +125,63 @@ func TestWithMissingStreamed(t *testing.T) {
 	}
 	if held.Messages[10].Files[0].Path == "" {
 		t.Errorf("withMissing changed the thread it was given")
+	}
+}
+
+// oneObject is a store holding one object, that can only be read.
+type oneObject struct {
+	Store
+	key  string
+	data []byte
+}
+
+func (o oneObject) Open(_ context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
+	if key != o.key {
+		return nil, ObjectInfo{}, ErrNotExist
+	}
+	return io.NopCloser(bytes.NewReader(o.data)), ObjectInfo{Key: key, Size: int64(len(o.data))}, nil
+}
+
+// A stored snapshot is read back with its messages as a stream, not
+// held, which gives them as stored at each pass; one damaged fails.
+func TestReadThreadStreams(t *testing.T) {
+	ctx := context.Background()
+	th, _ := longThread(300)
+	th.Provenance = &capture.Provenance{Kind: capture.UserExport, FileName: "x.zip", Notes: []string{"a"}}
+	data, err := json.MarshalIndent(th, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &filer{store: oneObject{key: "r/" + ThreadFile, data: data}}
+	stored, err := f.readThread(ctx, "r/"+ThreadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Messages != nil || stored.Stream == nil || stored.Len() != 300 || stored.Provenance.FileName != "x.zip" || stored.ThreadID != th.ThreadID {
+		t.Fatalf("readThread = %d messages held, stream %v of %d, provenance %+v; want 300 streamed and the thread's fields", len(stored.Messages), stored.Stream != nil, stored.Len(), stored.Provenance)
+	}
+	for range 2 {
+		var got bytes.Buffer
+		if err := writeThreadJSON(ctx, &got, stored, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), data) {
+			t.Fatalf("the stored snapshot read back and written again differs from it")
+		}
+	}
+	f.store = oneObject{key: "r/" + ThreadFile, data: data[:len(data)/2]}
+	if _, err := f.readThread(ctx, "r/"+ThreadFile); err == nil {
+		t.Errorf("readThread(half a snapshot) = nil error, want one")
+	}
+	// Changed under the stream (a store cannot, but a stream checks).
+	f.store = oneObject{key: "r/" + ThreadFile, data: data}
+	stored, _ = f.readThread(ctx, "r/"+ThreadFile)
+	th.Messages = th.Messages[:299]
+	less, _ := json.Marshal(th)
+	stored.Stream.(*storedMessages).open = func(context.Context) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(less)), nil
+	}
+	if err := stored.Each(ctx, func(*capture.Message) error { return nil }); err == nil {
+		t.Errorf("a stored snapshot that lost a message reads without error")
 	}
 }
