@@ -70,6 +70,18 @@ type Voice struct {
 const StoreLate = "The record store did not confirm the request in time, so it may or may not have been stored. " +
 	"Press File again: the same form cannot make a second record."
 
+// FormLost is the answer in a form whose submission came without what
+// the form carries (its thread, its id): nothing can be filed from it.
+const FormLost = "Sorry: this form lost track of its thread. Close it and start again."
+
+// FormExpired is the answer to a form or button that is too old, or was
+// not made by this bot: the front end adds how to start again.
+const FormExpired = "This form is no longer valid."
+
+// NotYourForm is the answer to a form or button used by someone other
+// than the person it was made for.
+const NotYourForm = "This form belongs to someone else: only the person who opened it can use it."
+
 // Accepted is what the person is told once their form's request is
 // stored: that it is being filed, or, for a repeated form (Request.Repeat),
 // that it was already received and is filed once.

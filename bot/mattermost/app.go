@@ -108,6 +108,9 @@ type App struct {
 	// exports being taken, which Listen waits for.
 	exportSlots chan struct{}
 	work        sync.WaitGroup
+
+	// submitter is the dialog's submit step.
+	submitter *bot.Submitter
 }
 
 // session is the installed bot's way in: the capture source, which
@@ -162,7 +165,8 @@ func New(o Options) (*App, error) {
 			return nil, err
 		}
 	}
-	return &App{o: o, server: server, log: o.Logger, installs: installs, exportSlots: make(chan struct{}, exportsAtOnce)}, nil
+	return &App{o: o, server: server, log: o.Logger, installs: installs, exportSlots: make(chan struct{}, exportsAtOnce),
+		submitter: &bot.Submitter{Filer: o.Filer, Exports: o.Exports, Logger: o.Logger.With("platform", "mattermost")}}, nil
 }
 
 // Register adds the routes Mattermost calls to mux.

@@ -58,6 +58,8 @@ type envOpts struct {
 	store func(filing.Store) filing.Store
 	// exportZone is RECORDS_TIMEZONE for exports sent to the bot.
 	exportZone *time.Location
+	// transport carries the app's API requests (to hold some up).
+	transport http.RoundTripper
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -145,6 +147,7 @@ func (e *env) newApp(o envOpts) *mmbot.App {
 	app, err := mmbot.New(mmbot.Options{
 		Server: e.mm.URL, PublicURL: e.public.URL, Store: e.store, Vault: e.vault, Filer: e.svc,
 		DynamicOver: o.dynamicOver, InstallTTL: time.Millisecond, Exports: e.uploads, ExportTimeZone: o.exportZone,
+		Transport: o.transport,
 	})
 	if err != nil {
 		e.t.Fatal(err)

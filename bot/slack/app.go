@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -115,11 +114,10 @@ type App struct {
 	allowed allowedSet
 	// tokens looks up a workspace's bot token (BotTokens).
 	tokens slackcap.TokenFunc
-	// forms remembers, by submission key, which forms were answered with
-	// bot.StoreLate and which were told they are being filed (see
-	// submit).
-	formsMu sync.Mutex
-	forms   map[string]formState
+	// submitter is the modal's submit step; it remembers, by submission
+	// key, which forms were answered with bot.StoreLate and which were
+	// told they are being filed (see submit).
+	submitter *bot.Submitter
 	// exportSlots limits the exports read at once (whatsapp.go).
 	exportSlots chan struct{}
 }
@@ -168,7 +166,7 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, sleep: o.Sleep, allowed: newAllowedSet(o.AllowedTeams), forms: make(map[string]formState),
+	a := &App{o: o, log: o.Logger, now: o.Now, sleep: o.Sleep, allowed: newAllowedSet(o.AllowedTeams),
 		exportSlots: make(chan struct{}, exportsAtOnce), tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -179,6 +177,8 @@ func New(o Options) (*App, error) {
 	if a.sleep == nil {
 		a.sleep = capture.Sleep
 	}
+	a.submitter = &bot.Submitter{Filer: o.Filer, Exports: o.Exports, Timeout: within3s, QuietRepeats: true,
+		Logger: a.log.With("platform", "slack")}
 	return a, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 	"unicode/utf8"
 
@@ -159,17 +158,18 @@ func (a *App) openModal(ctx context.Context, trigger string, t target, user, tit
 	return err
 }
 
-// submission reads the modal's fields into a request.
-func (a *App) submission(ic *slackapi.InteractionCallback) (filing.Request, target, error) {
+// submission reads the modal's fields; ok is false when the view lost
+// its thread or came without its id.
+func (a *App) submission(ic *slackapi.InteractionCallback) (bot.Submission, target, bool) {
 	var t target
 	if err := json.Unmarshal([]byte(ic.View.PrivateMetadata), &t); err != nil || t.Channel == "" || t.Root == "" {
-		return filing.Request{}, t, errors.New("the form lost track of its thread")
+		return bot.Submission{}, t, false
 	}
 	if t.Team == "" {
 		t.Team = ic.Team.ID
 	}
 	if ic.View.ID == "" || ic.View.Hash == "" {
-		return filing.Request{}, t, errors.New("the form came without its view id")
+		return bot.Submission{}, t, false
 	}
 	val := func(block string) (string, string) {
 		if ic.View.State == nil {
@@ -182,15 +182,16 @@ func (a *App) submission(ic *slackapi.InteractionCallback) (filing.Request, targ
 	_, class := val(blockClass)
 	_, marking := val(blockMarking)
 	desc, _ := val(blockDescription)
-	form := bot.Form{Title: title, Class: class, Marking: marking, Description: desc}
-	r := form.Request(a.o.Filer.Plan(), bot.Origin{
-		By:     capture.Person{ID: ic.User.ID, DisplayName: ic.User.Name},
-		Thread: t.ref(),
-		Via:    t.Via,
-		Key:    cmp.Or(t.Key, submissionKey(ic)),
-		Reply:  reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.threadTS()}.raw(),
-	})
-	return r, t, nil
+	return bot.Submission{
+		Form: bot.Form{Title: title, Class: class, Marking: marking, Description: desc},
+		Origin: bot.Origin{
+			By:     capture.Person{ID: ic.User.ID, DisplayName: ic.User.Name},
+			Thread: t.ref(),
+			Via:    t.Via,
+			Key:    cmp.Or(t.Key, submissionKey(ic)),
+			Reply:  reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.threadTS()}.raw(),
+		},
+	}, t, true
 }
 
 // submissionKey is the request's idempotency key: the workspace, the
