@@ -186,9 +186,38 @@ func (v Voice) advice(p *capture.Problem) string {
 		return fmt.Sprintf("my %s app needs its admin", v.Platform)
 	case capture.BadExport:
 		return "the export cannot be read; send it again as the phone made it"
+	case capture.Unusable:
+		return "what you sent cannot be used"
 	}
 	return "it cannot be filed"
 }
+
+// Unusable is the error for something a person sent that cannot be used
+// as it is (a link that is not one, a form or link expired or made
+// elsewhere): a capture.Problem of kind capture.Unusable whose advice,
+// a clause in lower case without a full stop, is what they are told
+// (Voice.Why, Voice.Say). err, which may be nil, is for the log only.
+func Unusable(advice string, err error) error {
+	return &capture.Problem{Kind: capture.Unusable, Advice: advice, Err: err}
+}
+
+// Why is err for a person, as a clause: a capture.Problem's advice (or
+// the words for its kind), or otherwise for any other error. It never
+// shows an error's own text, which may name servers, paths, tokens or
+// private channels.
+func (v Voice) Why(err error, otherwise string) string {
+	p, ok := capture.ProblemOf(err)
+	switch {
+	case !ok:
+		return otherwise
+	case p.Kind == capture.RateLimited:
+		return fmt.Sprintf("%s asked me to slow down; try again in %s", v.Platform, about(rateLimitWait(err)))
+	}
+	return v.advice(p)
+}
+
+// Say is Why as a sentence.
+func (v Voice) Say(err error, otherwise string) string { return sentence(v.Why(err, otherwise)) }
 
 // sentence makes a clause a sentence: a capital first letter (but for
 // the bot's own lower-case name) and a full stop.

@@ -205,15 +205,15 @@ var errLinkUsed = errors.New("this link was already used")
 func (a *App) checkUserState(state string) (userState, error) {
 	payload, mac, ok := strings.Cut(state, ".")
 	if !ok || !hmac.Equal([]byte(mac), []byte(a.userStateMAC(payload))) {
-		return userState{}, errors.New("this link was not made by this recordbot")
+		return userState{}, bot.Unusable("this link was not made by this recordbot", nil)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	var st userState
 	if err != nil || json.Unmarshal(raw, &st) != nil || st.Nonce == "" || st.Team == "" || st.User == "" {
-		return userState{}, errors.New("this link is malformed")
+		return userState{}, bot.Unusable("this link is malformed", nil)
 	}
 	if a.now().After(time.Unix(st.Expires, 0)) {
-		return userState{}, errors.New("this link has expired")
+		return userState{}, bot.Unusable("this link has expired", nil)
 	}
 	return st, nil
 }
@@ -250,7 +250,7 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 	st, err := a.checkUserState(q.Get("state"))
 	if err != nil {
 		a.log.Warn("slack: refused a user authorisation callback", "err", err)
-		page(w, http.StatusBadRequest, fail, err.Error()+". File the conversation again to get a new link.")
+		page(w, http.StatusBadRequest, fail, pageVoice.Say(err, "this link cannot be used")+" File the conversation again to get a new link.")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
@@ -271,7 +271,7 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 	res, err := slackapi.GetOAuthV2ResponseContext(ctx, a.o.HTTPClient, a.o.ClientID, a.o.ClientSecret, code, a.o.UserRedirectURL,
 		slackapi.OAuthOptionAPIURL(a.o.APIURL))
 	if err != nil {
-		a.log.Warn("slack: user authorisation code exchange failed", "team", st.Team, "user", st.User, "err", errText(err))
+		a.log.Warn("slack: user authorisation code exchange failed", "team", st.Team, "user", st.User, "err", errCause(err))
 		page(w, http.StatusBadGateway, fail, "Slack did not accept it ("+errText(err)+"). File the conversation again to get a new link.")
 		return
 	}
@@ -380,7 +380,7 @@ func (a *App) forget(ctx context.Context, g Grant) string {
 	cancel()
 	if outcome == tokenNotRevoked {
 		a.log.Warn("slack: Slack did not confirm that a user token was revoked; the grant is kept",
-			"team", g.TeamID, "user", g.UserID, "err", errText(err))
+			"team", g.TeamID, "user", g.UserID, "err", errCause(err))
 		return forgetFailed
 	}
 	if err := a.o.Grants.Delete(ctx, g.TeamID, g.UserID); err != nil {
@@ -419,8 +419,22 @@ func (a *App) consentText(team, user string, err error) string {
 		}
 		return text
 	}
-	return "Sorry: " + ce.Error() + ".\n" +
+	return "Sorry: " + consentReason(ce) + ".\n" +
 		"• <" + link + "|Allow recordbot to read conversations you file> (the link works for 15 minutes, for you only), then file it again.\n" +
 		"• recordbot then reads a direct or group message with your permission only when you file it. " +
 		"`/record forget-me` takes the permission back."
+}
+
+// consentReason says why recordbot needs the person's permission, as a
+// clause: the same words as the ConsentError's own, chosen here so that
+// no error's text is shown to a person.
+func consentReason(ce *slackcap.ConsentError) string {
+	switch {
+	case ce.Maybe:
+		return "recordbot cannot read this conversation. If it is a private channel, invite @recordbot to it (/invite @recordbot). " +
+			"If it is a direct or group message, which recordbot cannot join, it needs your permission to read the conversations you file"
+	case ce.Again:
+		return "your permission for recordbot to read the conversations you file no longer works (it was revoked): it needs it again to read this direct or group message"
+	}
+	return "recordbot cannot join direct or group messages: it needs your permission to read the conversations you file"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -213,7 +214,7 @@ func (a *App) removeGrants(ctx context.Context, team string, people []string) {
 		}
 		if dead, err := a.tokenDead(ctx, g.Token); !dead {
 			a.log.Warn("slack: an event said a person's token was revoked, but Slack does not confirm it; the grant is kept",
-				"team", team, "user", u, "err", errText(err))
+				"team", team, "user", u, "err", errCause(err))
 			continue
 		}
 		if err := a.o.Grants.Delete(ctx, team, u); err != nil {
@@ -237,7 +238,7 @@ func (a *App) removeInstall(ctx context.Context, team string) {
 	}
 	if dead, err := a.tokenDead(ctx, inst.BotToken); !dead {
 		a.log.Warn("slack: an event said the workspace was uninstalled or its token revoked, but Slack does not confirm it; the installation is kept",
-			"team", team, "err", errText(err))
+			"team", team, "err", errCause(err))
 		return
 	}
 	if err := a.o.Installs.Delete(ctx, team); err != nil {
@@ -287,13 +288,31 @@ func (a *App) ephemeral(ctx context.Context, team, channel, user, threadTS, text
 	}
 }
 
-// errText is an error for a person: Slack's code when it is one.
+// errText is an error for a person: Slack's error code when it is one
+// (a short lower-case word such as invalid_trigger_id), never the
+// error's own text.
 func errText(err error) string {
-	if r, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok {
+	if r, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok && slackCode.MatchString(r.Err) {
 		return "Slack said " + r.Err
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "Slack did not answer in time"
 	}
+	return "Slack did not say why"
+}
+
+// errCause is an error for the log: Slack's code when it is one, else
+// the error.
+func errCause(err error) string {
+	if r, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok {
+		return "Slack said " + r.Err
+	}
+	if err == nil {
+		return ""
+	}
 	return err.Error()
 }
+
+// slackCode is what Slack's error codes look like
+// (https://docs.slack.dev/reference/methods: "error": "invalid_auth").
+var slackCode = regexp.MustCompile(`^[a-z0-9_]{1,60}$`)
