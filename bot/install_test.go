@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
@@ -27,19 +28,7 @@ type account struct {
 	API       string `json:"-"`
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func accountOptions(c *clock, ttl time.Duration, cacheMissing bool) bot.SealedOptions[account] {
+func accountOptions(c *clockwork.FakeClock, ttl time.Duration, cacheMissing bool) bot.SealedOptions[account] {
 	return bot.SealedOptions[account]{
 		What:   "test account",
 		Prefix: filing.InstallationsPrefix + "test/",
@@ -52,13 +41,13 @@ func accountOptions(c *clock, ttl time.Duration, cacheMissing bool) bot.SealedOp
 			}
 			return out
 		},
-		TTL: ttl, CacheMissing: cacheMissing, Now: c.Now,
+		TTL: ttl, CacheMissing: cacheMissing, Clock: c,
 	}
 }
 
 // newAccounts returns two stores over one local directory, as two bot
 // processes sharing a bucket would have.
-func newAccounts(t *testing.T, ttl time.Duration, cacheMissing bool) (*bot.Sealed[account], *bot.Sealed[account], filing.Store, *clock) {
+func newAccounts(t *testing.T, ttl time.Duration, cacheMissing bool) (*bot.Sealed[account], *bot.Sealed[account], filing.Store, *clockwork.FakeClock) {
 	t.Helper()
 	st, err := local.New(t.TempDir())
 	if err != nil {
@@ -68,7 +57,7 @@ func newAccounts(t *testing.T, ttl time.Duration, cacheMissing bool) (*bot.Seale
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c := clockwork.NewFakeClockAt(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	a, err := bot.NewSealed(st, v, accountOptions(c, ttl, cacheMissing))
 	if err != nil {
 		t.Fatal(err)
@@ -276,11 +265,11 @@ func TestSealedCacheExpires(t *testing.T) {
 	if err := b.Save(ctx, "x", account{ID: "x", N: 2, Token: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	c.add(59 * time.Second)
+	c.Advance(59 * time.Second)
 	if got, _ := a.Get(ctx, "x"); got.N != 1 {
 		t.Errorf("Get within the TTL = %d, want the cached 1", got.N)
 	}
-	c.add(2 * time.Second)
+	c.Advance(2 * time.Second)
 	if got, _ := a.Get(ctx, "x"); got.N != 2 {
 		t.Errorf("Get after the TTL = %d, want 2", got.N)
 	}
@@ -308,7 +297,7 @@ func TestSealedCachesMissingOnlyWhenAsked(t *testing.T) {
 		if cacheMissing != errors.Is(err, bot.ErrNotStored) {
 			t.Errorf("CacheMissing %v: Get after another process saved = %v", cacheMissing, err)
 		}
-		c.add(time.Minute)
+		c.Advance(time.Minute)
 		if _, err := a.Get(ctx, "x"); err != nil {
 			t.Errorf("CacheMissing %v: Get after the TTL = %v", cacheMissing, err)
 		}
@@ -339,7 +328,7 @@ func TestSealedDeleteInvalidatesTheCache(t *testing.T) {
 		t.Errorf("object after Delete: %v", err)
 	}
 	// Another process sees it when its cache expires.
-	c.add(time.Hour)
+	c.Advance(time.Hour)
 	if _, err := b.Get(ctx, "x"); !errors.Is(err, bot.ErrNotStored) {
 		t.Errorf("the other process's Get after the TTL = %v, want ErrNotStored", err)
 	}

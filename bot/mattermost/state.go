@@ -43,7 +43,7 @@ type reply struct {
 func (a *App) stateLabel() string { return "mattermost:" + a.server + ":state" }
 
 func (a *App) seal(st state) string {
-	st.Exp = a.o.Now().Add(a.o.StateTTL).Unix()
+	st.Exp = a.now().Add(a.o.StateTTL).Unix()
 	b, _ := json.Marshal(st)
 	return a.o.Vault.Seal(string(b), a.stateLabel())
 }
@@ -73,7 +73,7 @@ func (a *App) open(sealed, userID string) (state, error) {
 	if err := json.Unmarshal([]byte(pt), &st); err != nil {
 		return st, errStale
 	}
-	if a.o.Now().Unix() > st.Exp {
+	if a.now().Unix() > st.Exp {
 		return st, errStale
 	}
 	if st.User == "" || userID == "" || subtle.ConstantTimeCompare([]byte(st.User), []byte(userID)) != 1 {

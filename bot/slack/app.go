@@ -83,8 +83,9 @@ type Options struct {
 	APIURL     string
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// Now is the clock (signature timestamps, OAuth state); time.Now when nil.
-	Now func() time.Time
+	// Clock is the clock (signature timestamps, OAuth state, the forms
+	// answered); the system clock when nil.
+	Clock filing.Clock
 	// Sleep waits between attempts to give a token back to Slack; a
 	// context-aware timer (capture.Sleep) when nil.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -108,7 +109,7 @@ type Options struct {
 type App struct {
 	o     Options
 	log   *slog.Logger
-	now   func() time.Time
+	clock filing.Clock
 	sleep func(ctx context.Context, d time.Duration) error
 	// allowed is AllowedTeams as a set; empty allows every workspace.
 	allowed allowedSet
@@ -166,21 +167,21 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, sleep: o.Sleep, allowed: newAllowedSet(o.AllowedTeams),
+	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), sleep: o.Sleep, allowed: newAllowedSet(o.AllowedTeams),
 		exportSlots: make(chan struct{}, exportsAtOnce), tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
-	}
-	if a.now == nil {
-		a.now = time.Now
 	}
 	if a.sleep == nil {
 		a.sleep = capture.Sleep
 	}
 	a.submitter = &bot.Submitter{Filer: o.Filer, Exports: o.Exports, Timeout: within3s, QuietRepeats: true,
-		Logger: a.log.With("platform", "slack")}
+		Clock: a.clock, Logger: a.log.With("platform", "slack")}
 	return a, nil
 }
+
+// now is the time on the App's clock.
+func (a *App) now() time.Time { return a.clock.Now() }
 
 // ErrNotInstalled is returned for a workspace recordbot has no token for.
 var ErrNotInstalled = errors.New("recordbot is not installed in this Slack workspace")

@@ -10,10 +10,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
@@ -341,8 +341,8 @@ func TestRevokedUserTokenAsksAgain(t *testing.T) {
 // workspace, expires and works once: a forged, replayed, expired or
 // someone else's state stores nothing.
 func TestUserAuthorisationStateRefused(t *testing.T) {
-	clock := &testClock{t: time.Now()}
-	e := newEnv(t, envOpts{grants: true, now: clock.now})
+	clock := clockwork.NewFakeClockAt(time.Now())
+	e := newEnv(t, envOpts{grants: true, clock: clock})
 	addDM(e)
 	ctx := context.Background()
 	linkFor := func(user string) *url.URL {
@@ -407,7 +407,7 @@ func TestUserAuthorisationStateRefused(t *testing.T) {
 
 	// Expired: 15 minutes.
 	link = linkFor("U1")
-	clock.add(16 * time.Minute)
+	clock.Advance(16 * time.Minute)
 	if code, body := e.consent(t, link, "U1"); code != http.StatusBadRequest || !strings.Contains(body, "expired") {
 		t.Errorf("expired link answered %d %q, want 400", code, body)
 	}
@@ -441,23 +441,6 @@ func TestDirectMessageWithoutUserTokens(t *testing.T) {
 	if strings.Contains(text, "/invite") || strings.Contains(text, "Allow recordbot") || !strings.Contains(text, `"Direct and group messages"`) {
 		t.Errorf("U1 was told %q, want who can turn it on, without /invite or a link", text)
 	}
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func readAll(t *testing.T, st filing.Store, key string) string {

@@ -66,15 +66,13 @@ var ErrNoGrant = fmt.Errorf("no permission to read the conversations this person
 type Grants struct {
 	s     *bot.Sealed[Grant]
 	store filing.Store
-	now   func() time.Time
+	clock filing.Clock
 }
 
-// NewGrants returns grants kept in store, sealed with vault. now may be
-// nil (time.Now).
-func NewGrants(store filing.Store, vault *bot.Vault, now func() time.Time) (*Grants, error) {
-	if now == nil {
-		now = time.Now
-	}
+// NewGrants returns grants kept in store, sealed with vault. clock may be
+// nil (the system clock).
+func NewGrants(store filing.Store, vault *bot.Vault, clock filing.Clock) (*Grants, error) {
+	clock = filing.ClockOr(clock)
 	s, err := bot.NewSealed(store, vault, bot.SealedOptions[Grant]{
 		What:   "slack user grant",
 		Prefix: filing.InstallationsPrefix + "slack/users/",
@@ -95,12 +93,12 @@ func NewGrants(store filing.Store, vault *bot.Vault, now func() time.Time) (*Gra
 			}
 			return nil
 		},
-		TTL: time.Minute, Missing: ErrNoGrant, Now: now,
+		TTL: time.Minute, Missing: ErrNoGrant, Clock: clock,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Grants{s: s, store: store, now: now}, nil
+	return &Grants{s: s, store: store, clock: clock}, nil
 }
 
 var userIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{1,30}$`)
@@ -150,7 +148,7 @@ const statesPrefix = filing.InstallationsPrefix + "slack/oauth-states/"
 // states that have expired (which are refused for that alone) are then
 // deleted, a few at a time.
 func (s *Grants) useState(ctx context.Context, st userState) error {
-	data := []byte(s.now().UTC().Format(time.RFC3339) + "\n")
+	data := []byte(s.clock.Now().UTC().Format(time.RFC3339) + "\n")
 	_, err := s.store.Create(ctx, statesPrefix+strconv.FormatInt(st.Expires, 10)+"-"+st.Nonce, bytes.NewReader(data), int64(len(data)),
 		filing.WriteOptions{ContentType: "text/plain"})
 	if err != nil {
@@ -163,7 +161,7 @@ func (s *Grants) useState(ctx context.Context, st userState) error {
 		}
 		exp, _, _ := strings.Cut(strings.TrimPrefix(o.Key, statesPrefix), "-")
 		sec, err := strconv.ParseInt(exp, 10, 64)
-		if err == nil && !s.now().After(time.Unix(sec, 0).Add(time.Minute)) {
+		if err == nil && !s.clock.Now().After(time.Unix(sec, 0).Add(time.Minute)) {
 			break // listed in key order: the rest expire later
 		}
 		s.store.Delete(ctx, o.Key)

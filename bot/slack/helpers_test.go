@@ -101,7 +101,7 @@ type envOpts struct {
 	allowed  []string  // SLACK_ALLOWED_TEAMS
 	// grants lets people allow recordbot to read the DMs they file.
 	grants bool
-	now    func() time.Time
+	clock  filing.Clock
 	// socketOnly leaves out the signing secret: no signed HTTP routes,
 	// as in a Socket Mode install.
 	socketOnly bool
@@ -149,7 +149,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
 	}
 	if o.grants {
-		if e.grants, err = slackbot.NewGrants(e.store, v, o.now); err != nil {
+		if e.grants, err = slackbot.NewGrants(e.store, v, o.clock); err != nil {
 			t.Fatal(err)
 		}
 		so.UserToken = e.grants.Token
@@ -176,7 +176,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	ao := slackbot.Options{
 		Filer: filer, Threads: src, AllowedTeams: o.allowed, Installs: installs, SigningSecret: secret,
-		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Now: o.now, Sleep: e.sleeps.sleep,
+		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Clock: o.clock, Sleep: e.sleeps.sleep,
 		Exports: e.exports, Files: src,
 	}
 	if installs != nil || o.grants {

@@ -50,8 +50,8 @@ type Installations struct {
 }
 
 // NewInstallations returns installations kept in store, sealed with vault.
-// now may be nil (time.Now).
-func NewInstallations(store filing.Store, vault *bot.Vault, now func() time.Time) (*Installations, error) {
+// clock may be nil (the system clock).
+func NewInstallations(store filing.Store, vault *bot.Vault, clock filing.Clock) (*Installations, error) {
 	s, err := bot.NewSealed(store, vault, bot.SealedOptions[Installation]{
 		What:   "slack installation",
 		Prefix: filing.InstallationsPrefix + "slack/",
@@ -66,7 +66,7 @@ func NewInstallations(store filing.Store, vault *bot.Vault, now func() time.Time
 			}
 			return nil
 		},
-		TTL: 5 * time.Minute, CacheMissing: true, Missing: ErrNotInstalled, Now: now,
+		TTL: 5 * time.Minute, CacheMissing: true, Missing: ErrNotInstalled, Clock: clock,
 	})
 	if err != nil {
 		return nil, err
