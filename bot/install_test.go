@@ -77,6 +77,7 @@ func putObject(t *testing.T, st filing.Store, key string, data []byte) {
 }
 
 func TestSealedStoresSecretsSealed(t *testing.T) {
+	t.Parallel()
 	s, _, st, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := s.Save(ctx, "a1", account{ID: "a1", N: 1, Token: "tok-secret-1"}); err != nil {
@@ -107,6 +108,7 @@ func TestSealedStoresSecretsSealed(t *testing.T) {
 // A sealed value changed in the bucket is refused, and Load still gives
 // the rest of the value (so an install can repair it).
 func TestSealedRefusesTamperedValue(t *testing.T) {
+	t.Parallel()
 	s, _, st, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := s.Save(ctx, "a1", account{ID: "a1", N: 7, Token: "tok-secret-1"}); err != nil {
@@ -140,6 +142,7 @@ func TestSealedRefusesTamperedValue(t *testing.T) {
 // A value sealed for one id does not open under another: copying an
 // object to another id's key does not give that id its token.
 func TestSealedBindsSecretsToTheID(t *testing.T) {
+	t.Parallel()
 	s, _, st, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := s.Save(ctx, "alice", account{ID: "alice", Token: "tok-alice", API: "api-alice"}); err != nil {
@@ -177,6 +180,7 @@ func TestSealedBindsSecretsToTheID(t *testing.T) {
 // and the value stored is the winner's. A create over an existing value
 // is refused too.
 func TestSealedConditionalWrites(t *testing.T) {
+	t.Parallel()
 	a, b, _, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := a.Write(ctx, "x", account{ID: "x", N: 1, Token: "t1"}, ""); err != nil {
@@ -207,6 +211,7 @@ func TestSealedConditionalWrites(t *testing.T) {
 // Writers updating at once through Update each see the other's change:
 // none is lost.
 func TestSealedUpdateLosesNoUpdate(t *testing.T) {
+	t.Parallel()
 	a, b, _, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	const writers = 6
@@ -254,6 +259,7 @@ func TestSealedUpdateLosesNoUpdate(t *testing.T) {
 // A value found is served from the cache until the TTL passes; then the
 // store is read again.
 func TestSealedCacheExpires(t *testing.T) {
+	t.Parallel()
 	a, b, _, c := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := a.Save(ctx, "x", account{ID: "x", N: 1, Token: "t"}); err != nil {
@@ -284,6 +290,7 @@ func TestSealedCacheExpires(t *testing.T) {
 
 // "Nothing stored" is cached only when the options say so.
 func TestSealedCachesMissingOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
 	for _, cacheMissing := range []bool{false, true} {
 		a, b, _, c := newAccounts(t, time.Minute, cacheMissing)
 		ctx := context.Background()
@@ -307,6 +314,7 @@ func TestSealedCachesMissingOnlyWhenAsked(t *testing.T) {
 // Delete takes effect in its own process at once, whatever the cache
 // held, and the object is gone.
 func TestSealedDeleteInvalidatesTheCache(t *testing.T) {
+	t.Parallel()
 	a, b, st, c := newAccounts(t, time.Hour, true)
 	ctx := context.Background()
 	if err := a.Save(ctx, "x", account{ID: "x", Token: "t"}); err != nil {
@@ -338,6 +346,7 @@ func TestSealedDeleteInvalidatesTheCache(t *testing.T) {
 }
 
 func TestSealedIDs(t *testing.T) {
+	t.Parallel()
 	a, _, _, _ := newAccounts(t, 0, false)
 	ctx := context.Background()
 	for _, id := range []string{"t1-u1", "t1-u2", "t2-u1"} {

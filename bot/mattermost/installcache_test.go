@@ -50,6 +50,7 @@ func postCommandTo(t *testing.T, base string, form url.Values) int {
 // tokens) cost no store read each, whether the server is installed or not;
 // a team installed after such a miss is still found within seconds.
 func TestForgedCommandsForUnknownTeamsReadNoStore(t *testing.T) {
+	t.Parallel()
 	counter := &storetest.Counting{}
 	e := newEnv(t, envOpts{noWorker: true, store: func(s filing.Store) filing.Store { counter.Store = s; return counter }})
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))

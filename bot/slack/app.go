@@ -89,6 +89,15 @@ type Options struct {
 	// Sleep waits between attempts to give a token back to Slack; a
 	// context-aware timer (capture.Sleep) when nil.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// TriggerWindow is how long the bot gives itself to answer inside
+	// Slack's 3 seconds: to open a form after a shortcut or a command
+	// (a trigger_id expires after 3 seconds:
+	// https://api.slack.com/interactivity/handling#modal_responses) and
+	// to answer a form submitted. The membership check before a form
+	// opens gets three fifths of it. Default within3s; tests on a loaded
+	// machine give more, so that an answer slowed by the machine is not
+	// taken for Slack's deadline.
+	TriggerWindow time.Duration
 	// ThreadReceipt posts a short receipt in the thread once it is filed.
 	ThreadReceipt bool
 	// MaxBody, when set, caps every request body in place of each
@@ -175,7 +184,10 @@ func New(o Options) (*App, error) {
 	if a.sleep == nil {
 		a.sleep = capture.Sleep
 	}
-	a.submitter = &bot.Submitter{Filer: o.Filer, Exports: o.Exports, Timeout: within3s, QuietRepeats: true,
+	if a.o.TriggerWindow <= 0 {
+		a.o.TriggerWindow = within3s
+	}
+	a.submitter = &bot.Submitter{Filer: o.Filer, Exports: o.Exports, Timeout: a.o.TriggerWindow, QuietRepeats: true,
 		Clock: a.clock, Logger: a.log.With("platform", "slack")}
 	return a, nil
 }

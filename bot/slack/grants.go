@@ -352,7 +352,7 @@ func (a *App) forgetMe(ctx context.Context, team, channel, user string) ack {
 	if a.o.Grants == nil {
 		return ack{body: ephemeralBody(forgetOff)}
 	}
-	ctx, cancel := context.WithTimeout(ctx, within3s)
+	ctx, cancel := context.WithTimeout(ctx, a.o.TriggerWindow)
 	defer cancel()
 	g, err := a.o.Grants.Get(ctx, team, user)
 	if errors.Is(err, ErrNoGrant) {

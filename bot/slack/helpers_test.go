@@ -102,6 +102,8 @@ type envOpts struct {
 	// grants lets people allow recordbot to read the DMs they file.
 	grants bool
 	clock  filing.Clock
+	// transport carries the App's Web API calls (to hold some up).
+	transport http.RoundTripper
 	// socketOnly leaves out the signing secret: no signed HTTP routes,
 	// as in a Socket Mode install.
 	socketOnly bool
@@ -177,7 +179,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 	ao := slackbot.Options{
 		Filer: filer, Threads: src, AllowedTeams: o.allowed, Installs: installs, SigningSecret: secret,
 		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Clock: o.clock, Sleep: e.sleeps.sleep,
-		Exports: e.exports, Files: src,
+		TriggerWindow: patience, Exports: e.exports, Files: src,
+	}
+	if o.transport != nil {
+		ao.HTTPClient = &http.Client{Transport: o.transport}
 	}
 	if installs != nil || o.grants {
 		ao.ClientID, ao.ClientSecret = "cid", "csecret"
@@ -305,10 +310,16 @@ func viewSubmission(user string, view map[string]any, title, class, marking, des
 	}
 }
 
+// patience is how long a test waits for what the bot does after its
+// acknowledgement before it fails: a wait ends as soon as the thing is
+// seen, so this costs nothing when the machine is idle, and a machine
+// under load (the race detector, other tests) may take seconds.
+const patience = 20 * time.Second
+
 // waitViews waits until views.open has been called more than n times
 // (the modal opens just after the acknowledgement) and reports whether it was.
 func (e *env) waitViews(n int) bool {
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(patience)
 	for time.Now().Before(deadline) {
 		if len(e.slack.Calls("views.open")) > n {
 			return true
@@ -335,8 +346,12 @@ func (e *env) lastView(t testing.TB) map[string]any {
 
 // waitFor polls the fake Slack until a call of method has text containing
 // want, or fails after timeout.
+//
+// It waits at least patience, whatever timeout says: a wait ends as soon
+// as the call is seen, and a machine under load may take seconds.
 func (e *env) waitFor(t testing.TB, method, want string, timeout time.Duration) slacktest.Call {
 	t.Helper()
+	timeout = max(timeout, patience)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		for _, c := range e.slack.Calls(method) {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"time"
 	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
@@ -111,8 +110,9 @@ func (a *App) modal(t target, title string) slackapi.ModalViewRequest {
 }
 
 // checkTimeout bounds the membership check (and the root's text) within
-// the trigger's 3 seconds, leaving time to open the modal.
-const checkTimeout = 1500 * time.Millisecond
+// the trigger's 3 seconds, leaving time to open the modal: three fifths
+// of within3s (of Options.TriggerWindow, in openModal).
+const checkTimeout = within3s * 3 / 5
 
 // openModal opens the modal for t with trigger once user is known to be a
 // member of its channel: nothing of the thread is read before that. The
@@ -124,10 +124,10 @@ func (a *App) openModal(ctx context.Context, trigger string, t target, user, tit
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, within3s)
+	ctx, cancel := context.WithTimeout(ctx, a.o.TriggerWindow)
 	defer cancel()
 	who := capture.Person{ID: user}
-	cctx, ccancel := context.WithTimeout(ctx, checkTimeout)
+	cctx, ccancel := context.WithTimeout(ctx, a.o.TriggerWindow*3/5)
 	if title == "" && rootText == "" {
 		// The acted-on message is a reply (or a link): fetch the root
 		// once the person is known to be a member.
