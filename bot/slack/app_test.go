@@ -441,3 +441,40 @@ func (h *holdViews) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// holdReads holds up the capture source's calls until release is closed
+// (or the caller gives up).
+type holdReads struct{ release chan struct{} }
+
+func (h *holdReads) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "/api/") {
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Slack's trigger expires after 3 seconds: a membership check that has
+// not finished within three fifths of the window opens the form without
+// a suggested title (the worker checks again before it reads anything),
+// rather than not at all.
+func TestSlowCheckOpensFormWithoutTitle(t *testing.T) {
+	t.Parallel()
+	hold := &holdReads{release: make(chan struct{})}
+	defer close(hold.release)
+	e := newEnv(t, envOpts{sourceTransport: hold, window: 5 * time.Second})
+	msg := map[string]any{"type": "message", "user": "U2", "ts": reply1, "thread_ts": root, "text": "Yes. Minutes and chart attached."}
+	if code, _ := e.interact(t, messageAction("U1", "C1", msg)); code != http.StatusOK {
+		t.Fatalf("message_action answered %d", code)
+	}
+	view := e.lastView(t)
+	if title, _ := inputInitial(view, "title"); title != "" {
+		t.Errorf("modal title = %q, want none (the check did not finish)", title)
+	}
+	if n := threadReads(e.slack, "C1"); n != 0 {
+		t.Errorf("%d calls read the thread before the check finished, want 0", n)
+	}
+}

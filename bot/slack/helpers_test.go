@@ -104,6 +104,11 @@ type envOpts struct {
 	clock  filing.Clock
 	// transport carries the App's Web API calls (to hold some up).
 	transport http.RoundTripper
+	// sourceTransport carries the capture source's (the membership
+	// check's, the worker's).
+	sourceTransport http.RoundTripper
+	// window is the App's TriggerWindow (patience when zero).
+	window time.Duration
 	// socketOnly leaves out the signing secret: no signed HTTP routes,
 	// as in a Socket Mode install.
 	socketOnly bool
@@ -150,6 +155,9 @@ func newEnv(t testing.TB, o envOpts) *env {
 		APIURL: s.APIURL(), Logger: log, FileOrigins: []string{s.URL},
 		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
 	}
+	if o.sourceTransport != nil {
+		so.HTTPClient = &http.Client{Transport: o.sourceTransport}
+	}
 	if o.grants {
 		if e.grants, err = slackbot.NewGrants(e.store, v, o.clock); err != nil {
 			t.Fatal(err)
@@ -180,6 +188,9 @@ func newEnv(t testing.TB, o envOpts) *env {
 		Filer: filer, Threads: src, AllowedTeams: o.allowed, Installs: installs, SigningSecret: secret,
 		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Clock: o.clock, Sleep: e.sleeps.sleep,
 		TriggerWindow: patience, Exports: e.exports, Files: src,
+	}
+	if o.window > 0 {
+		ao.TriggerWindow = o.window
 	}
 	if o.transport != nil {
 		ao.HTTPClient = &http.Client{Transport: o.transport}
