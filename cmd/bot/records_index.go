@@ -174,12 +174,21 @@ func (m *Main) recordsFindIndexed(ctx context.Context, args []string) error {
 	if *class != "" && plan.Class(*class) == nil {
 		fmt.Fprintf(m.Stderr, "note: %q is not a class of the current file plan; searching records filed under it earlier\n", *class)
 	}
+	var ix *index.Index
 	if m.indexLocation(st) == "" {
-		fmt.Fprintln(m.Stderr, "note: no place for the search index (set RECORDS_INDEX, or HOME): reading every record instead")
-		return m.recordsFind(ctx, args)
-	}
-	ix, err := m.openIndex(ctx, st)
-	if err != nil {
+		// No home for an index: one for this search only, read from the
+		// whole store and thrown away after, which costs what --scan does.
+		fmt.Fprintln(m.Stderr, "note: no place to keep the search index (set RECORDS_INDEX, or HOME): reading every record for this search")
+		tmp, err := os.MkdirTemp("", "recordbot-index-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		ix, err = index.Open(ctx, filepath.Join(tmp, "index.sqlite"), st, index.Options{})
+		if err != nil {
+			return err
+		}
+	} else if ix, err = m.openIndex(ctx, st); err != nil {
 		return usageError(err)
 	}
 	defer ix.Close()

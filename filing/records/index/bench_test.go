@@ -32,8 +32,8 @@ var (
 // about 20 lines drawn from a vocabulary of 5,000 words, in which word
 // "zephyr<i%1000>" is rare (one record in a thousand has each) and a
 // phone number is in one record in 500.
-func synth(i int, rng *rand.Rand) (filing.IndexEntry, string) {
-	at := time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 5 * time.Minute)
+func synth(i int, rng *rand.Rand, base time.Time) (filing.IndexEntry, string) {
+	at := base.Add(time.Duration(i) * 5 * time.Minute)
 	ms := uint64(at.UnixMilli())
 	id := fmt.Sprintf("%08x-%04x-7%03x-8%03x-%012x", ms>>16, ms&0xffff, i&0xfff, (i>>12)&0xfff, i)
 	classes := []string{"100-20", "200-20-01", "300-10", "400", "500-30"}
@@ -66,7 +66,7 @@ func fill(b *testing.B, be backend, n int) {
 	for start := 0; start < n; start += 2000 {
 		err := be.write(ctx, func(w writer) error {
 			for i := start; i < min(start+2000, n); i++ {
-				e, text := synth(i, rng)
+				e, text := synth(i, rng, time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC))
 				raw, _ := json.Marshal(e)
 				r := rowOf(e, raw)
 				r.setText(text, false)
@@ -149,13 +149,15 @@ func BenchmarkFind(b *testing.B) {
 // st, in parallel: what find and a catch-up read of a record.
 func plant(b *testing.B, st filing.Store, from, n int) {
 	ctx := context.Background()
+	// Ids made now, as the bot makes them, a millisecond apart.
+	base := time.Now().Add(-time.Duration(from+n) * time.Millisecond)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	next := make(chan int)
 	for range 16 {
 		wg.Go(func() {
 			for i := range next {
-				e, text := synth(i, rand.New(rand.NewPCG(uint64(i), 9)))
+				e, text := synth(i, rand.New(rand.NewPCG(uint64(i), 9)), base.Add(time.Duration(i)*time.Millisecond-time.Duration(i)*5*time.Minute))
 				raw, _ := json.Marshal(e)
 				if _, err := st.Create(ctx, filing.IndexPrefix+e.ID+".json", bytes.NewReader(raw), int64(len(raw)), filing.WriteOptions{}); err != nil {
 					errs <- err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/records"
@@ -259,7 +260,7 @@ func testDestruction(t *testing.T, dsn func(t *testing.T) string) {
 	}
 	later := time.Now().AddDate(8, 0, 0)
 	rep, err := records.Destroy(ctx, st, records.Disposal{Authority: "DA 2027/03", ApprovedBy: "Head of IG",
-		By: capture.Person{ID: "officer"}, Now: func() time.Time { return later }, Signer: signer, Keys: filing.KeyringOf(signer)}, []string{old.ID})
+		By: capture.Person{ID: "officer"}, Clock: clockwork.NewFakeClockAt(later), Signer: signer, Keys: filing.KeyringOf(signer)}, []string{old.ID})
 	if err != nil || len(rep.Records) != 1 || rep.Records[0].Outcome != records.Destroyed {
 		t.Fatalf("Destroy = %+v, %v", rep, err)
 	}
