@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -516,6 +517,9 @@ func checkBlock(t *testing.T, page string, f mdFence) []string {
 	s := newDocStore(t)
 	for _, c := range calls {
 		args := s.withIDs(c.args)
+		if _, ok := comingCommands[firstWord(args)]; ok {
+			continue // TestDocsInlineCommands keeps the list current
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), docCommandTime)
 		if !run {
 			cancel() // parse, then stop at the first thing that waits
@@ -610,6 +614,22 @@ func roadsBoardExport(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
+// comingCommands are commands that other branches are adding while their
+// documentation is already here: the docs may name them before the binary
+// has them. TestDocsInlineCommands fails once one exists, so the entry is
+// taken out and its commands are checked like every other.
+var comingCommands = map[string]string{
+	"teams": "the Microsoft Teams front end, docs/teams.md",
+}
+
+// firstWord is words[0], or "" when there is none.
+func firstWord(words []string) string {
+	if len(words) == 0 {
+		return ""
+	}
+	return words[0]
+}
+
 // inlineBot matches a `bot …` command written inline in prose or a table
 // (after any VAR=value settings), such as `bot records ls --disposed` or
 // the synopsis `bot records due [--before DATE]`.
@@ -635,6 +655,12 @@ func inlineProblems(t *testing.T, s *docStore, page, md string) []string {
 				continue // `bot …`: not a command
 			}
 			out, err := s.run(context.Background(), append(slices.Clone(words), "--help")...)
+			if why, ok := comingCommands[firstWord(words)]; ok {
+				if err == nil || !strings.Contains(err.Error(), "unknown command") {
+					probs = append(probs, fmt.Sprintf("%s:%d: %s: bot %s is in comingCommands (%s) but exists now: take it out of the list", page, l.n, m[0], words[0], why))
+				}
+				continue
+			}
 			if err != nil && !errors.Is(err, flag.ErrHelp) {
 				probs = append(probs, fmt.Sprintf("%s:%d: %s: `bot %s --help` fails: %v", page, l.n, m[0], strings.Join(words, " "), err))
 				continue
@@ -679,5 +705,18 @@ func TestInlineProblems(t *testing.T) {
 	}
 	if n := strings.Count(got, "\n") + 1; n != 3 {
 		t.Errorf("inlineProblems found %d problems, want 3:\n%s", n, got)
+	}
+}
+
+// A command on the coming list is let through while it does not exist,
+// and reported once it does.
+func TestInlineComingCommands(t *testing.T) {
+	s := newDocStore(t)
+	saved := maps.Clone(comingCommands)
+	t.Cleanup(func() { comingCommands = saved })
+	comingCommands = map[string]string{"frobnicate": "a test", "records": "a test"}
+	got := inlineProblems(t, s, "x.md", "Soon: `bot frobnicate --now`. Already here: `bot records ls`.\n")
+	if len(got) != 1 || !strings.Contains(got[0], "bot records is in comingCommands (a test) but exists now") {
+		t.Errorf("inlineProblems = %q, want one problem: records exists now", got)
 	}
 }
