@@ -289,11 +289,20 @@ const docCommandTime = 20 * time.Second
 // being marked: the test runs the `bot` commands in them, not these.
 var plumbing = map[string]bool{"set": true, "echo": true, "export": true, "jq": true, "xargs": true, "cd": true, "mkdir": true, "chown": true, "openssl": true}
 
-// shellBlock reports whether a fence's info string says it is shell.
-func shellBlock(info string) bool {
-	switch info {
+// commandLine matches a line that runs recordbot, after any VAR=value
+// settings: what a block without an info string shows when it shows a
+// command rather than output.
+var commandLine = regexp.MustCompile(`^\s*(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:bot|recordbot|go run \./cmd/bot)(?:\s|$)`)
+
+// shellBlock reports whether a fence holds shell: its info string says
+// so, or it has none and its first line runs recordbot.
+func shellBlock(f mdFence) bool {
+	switch f.info {
 	case "sh", "bash", "shell", "console":
 		return true
+	case "":
+		first, _, _ := strings.Cut(strings.TrimLeft(f.body, "\n"), "\n")
+		return commandLine.MatchString(first)
 	}
 	return false
 }
@@ -502,14 +511,14 @@ func checkBlock(t *testing.T, page string, f mdFence) []string {
 	}
 	calls, others, err := botCalls(f.body, f.line)
 	if err != nil {
-		return []string{fmt.Sprintf("%s: the %s block does not read as shell: %v", where, f.info, err)}
+		return []string{fmt.Sprintf("%s: the %q block does not read as shell: %v", where, f.info, err)}
 	}
 	var probs []string
 	if run && len(others) > 0 {
 		probs = append(probs, fmt.Sprintf("%s: the block runs %q, which this test cannot run: mark it %s why -->", where, others, notRun))
 	}
 	if len(calls) == 0 && run {
-		probs = append(probs, fmt.Sprintf("%s: the %s block runs no `bot` command: mark it %s why -->", where, f.info, notRun))
+		probs = append(probs, fmt.Sprintf("%s: the %q block runs no `bot` command: mark it %s why -->", where, f.info, notRun))
 	}
 	if len(calls) == 0 {
 		return probs
@@ -551,7 +560,7 @@ func TestDocsCommands(t *testing.T) {
 	for _, p := range docPages(t) {
 		_, fences := splitMarkdown(p.text)
 		for _, f := range fences {
-			if !shellBlock(f.info) {
+			if !shellBlock(f) {
 				continue
 			}
 			n++
@@ -716,5 +725,27 @@ func TestInlineComingCommands(t *testing.T) {
 	got := inlineProblems(t, s, "x.md", "Soon: `bot frobnicate --now`. Already here: `bot records ls`.\n")
 	if len(got) != 1 || !strings.Contains(got[0], "bot records is in comingCommands (a test) but exists now") {
 		t.Errorf("inlineProblems = %q, want one problem: records exists now", got)
+	}
+}
+
+// A block without an info string is shell when its first line runs
+// recordbot, and output otherwise.
+func TestShellBlock(t *testing.T) {
+	for _, c := range []struct {
+		f    mdFence
+		want bool
+	}{
+		{mdFence{info: "sh", body: "anything"}, true},
+		{mdFence{info: "json", body: "bot records ls"}, false},
+		{mdFence{body: "TEAMS_APP_ID=… PUBLIC_URL=https://x bot teams manifest --out a.zip"}, true},
+		{mdFence{body: "\ngo run ./cmd/bot records ls"}, true},
+		{mdFence{body: "recordbot version"}, true},
+		{mdFence{body: "ok    configuration          read from the environment and flags"}, false},
+		{mdFence{body: "store: s3://records-bucket/council\nbot records ls"}, false},
+		{mdFence{body: "bottom line"}, false},
+	} {
+		if got := shellBlock(c.f); got != c.want {
+			t.Errorf("shellBlock(%q, %q) = %v, want %v", c.f.info, c.f.body, got, c.want)
+		}
 	}
 }
