@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -36,6 +37,9 @@ const MaxUpload = 1 << 30
 // is not filed.
 const DefaultKeepFor = 7 * 24 * time.Hour
 
+// DefaultAtOnce is how many exports are read at once (Uploads.AtOnce).
+const DefaultAtOnce = 2
+
 // expireEvery is how often Run removes the exports kept too long.
 const expireEvery = time.Hour
 
@@ -59,12 +63,20 @@ type Uploads struct {
 	// KeepFor is how long an export not filed is kept after it was sent
 	// (DefaultKeepFor when zero).
 	KeepFor time.Duration
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock decides when an export has been kept too long, when to look
+	// for those, and how long one may take to read (the system clock
+	// when nil).
+	Clock filing.Clock
+	// AtOnce is how many exports sent to the bot are downloaded and read
+	// at once, each on disk up to MaxUpload, in every front end together
+	// (DefaultAtOnce when zero).
+	AtOnce int
 	// Logger logs what Run and Filed could not delete; nil discards.
 	Logger *slog.Logger
 
 	mu sync.Mutex
+	// slots hold one token an export being read (Intake.Take).
+	slots chan struct{}
 	// copies are local copies of exports kept in a remote store, by
 	// SHA-256, read again by later attempts rather than copied again.
 	copies map[string]*localCopy
@@ -384,11 +396,25 @@ func (k *Uploads) forget(id string) {
 	}
 }
 
-func (k *Uploads) now() time.Time {
-	if k.Now != nil {
-		return k.Now()
+func (k *Uploads) now() time.Time { return k.clock().Now() }
+
+func (k *Uploads) clock() filing.Clock { return filing.ClockOr(k.Clock) }
+
+// slot takes one of the AtOnce slots to read an export in, waiting for
+// one until ctx is done (ok false), and returns how to give it back.
+func (k *Uploads) slot(ctx context.Context) (release func(), ok bool) {
+	k.mu.Lock()
+	if k.slots == nil {
+		k.slots = make(chan struct{}, cmp.Or(k.AtOnce, DefaultAtOnce))
 	}
-	return time.Now()
+	slots := k.slots
+	k.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
+	case <-ctx.Done():
+		return nil, false
+	}
 }
 
 func (k *Uploads) log() *slog.Logger {
@@ -539,7 +565,7 @@ func (k *Uploads) versioned(ctx context.Context) (bool, error) {
 // Run deletes the exports kept too long (Expire) now and every hour,
 // until ctx is done. Failures are logged and tried again.
 func (k *Uploads) Run(ctx context.Context) error {
-	t := time.NewTicker(expireEvery)
+	t := k.clock().NewTicker(expireEvery)
 	defer t.Stop()
 	for {
 		n, err := k.Expire(ctx)
@@ -552,7 +578,7 @@ func (k *Uploads) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.Chan():
 		}
 	}
 }

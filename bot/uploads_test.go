@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/whatsapp"
@@ -166,7 +168,7 @@ func TestUploadsExpire(t *testing.T) {
 	if kept(t, k, old) || !kept(t, k, recent) {
 		t.Errorf("after Expire(): old kept %v, recent kept %v; want only the recent one", kept(t, k, old), kept(t, k, recent))
 	}
-	k.Now = func() time.Time { return time.Now().Add(49 * time.Hour) }
+	k.Clock = clockwork.NewFakeClockAt(time.Now().Add(49 * time.Hour))
 	if n, err := k.Expire(ctx); err != nil || n != 1 || kept(t, k, recent) {
 		t.Errorf("Expire() two days on = %d, %v, want the recent one deleted too", n, err)
 	}
@@ -277,7 +279,7 @@ func TestUploadsKeptBeforePerPerson(t *testing.T) {
 	}
 	k.Filed(nil).Notify(ctx, filing.Outcome{Request: filing.Request{Thread: ref}, Record: &filing.Summary{ID: "r1"}})
 	old := legacy("31/12/2022, 10:00 - Alice: Old\n")
-	k.Now = func() time.Time { return time.Now().Add(bot.DefaultKeepFor + time.Hour) }
+	k.Clock = clockwork.NewFakeClockAt(time.Now().Add(bot.DefaultKeepFor + time.Hour))
 	if n, err := k.Expire(ctx); n != 1 || err != nil {
 		t.Errorf("Expire() = %d, %v; want the old export deleted", n, err)
 	}

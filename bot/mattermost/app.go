@@ -104,10 +104,8 @@ type App struct {
 	missAt       time.Time
 	teamReadAt   time.Time
 
-	// exportSlots limits the exports read at once; work counts the
-	// exports being taken, which Listen waits for.
-	exportSlots chan struct{}
-	work        sync.WaitGroup
+	// work counts the exports being taken, which Listen waits for.
+	work sync.WaitGroup
 }
 
 // session is the installed bot's way in: the capture source, which
@@ -162,7 +160,7 @@ func New(o Options) (*App, error) {
 			return nil, err
 		}
 	}
-	return &App{o: o, server: server, log: o.Logger, installs: installs, exportSlots: make(chan struct{}, exportsAtOnce)}, nil
+	return &App{o: o, server: server, log: o.Logger, installs: installs}, nil
 }
 
 // Register adds the routes Mattermost calls to mux.

@@ -100,13 +100,15 @@ func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 		}
 		return ""
 	}
+	var up bot.Upload // a kept export, as checked
 	if st.Ref.Platform == capture.WhatsApp {
 		if a.o.Exports == nil {
 			writeJSON(w, model.SubmitDialogResponse{Error: "recordbot no longer takes WhatsApp exports here."})
 			return
 		}
-		fe, msg := a.checkExport(ctx, st, field("date_order"))
-		if msg != "" || fe != nil {
+		var fe map[string]string
+		var msg string
+		if up, fe, msg = a.checkExport(ctx, st, field("date_order")); msg != "" || fe != nil {
 			writeJSON(w, model.SubmitDialogResponse{Error: msg, Errors: fe})
 			return
 		}
@@ -119,15 +121,9 @@ func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 		Via: st.Via, Key: a.formKey(st), Reply: rb,
 	})
 	if st.Ref.Platform == capture.WhatsApp {
-		// The record of an export read otherwise than one filed before
-		// names that one as the record it corrects.
-		up, err := a.o.Exports.Get(ctx, st.Ref.ThreadID)
-		if err != nil && !errors.Is(err, capture.ErrNotFound) { // one no longer kept is told so when filed
-			a.log.Error("mattermost: could not read a kept export", "user", st.User, "err", err)
-			writeJSON(w, model.SubmitDialogResponse{Error: bot.StoreLate})
-			return
-		}
-		fr.Related = up.Related()
+		// One key per export, sender and reading (bot.Intake.Key); the
+		// record names one filed of it before and read otherwise.
+		fr.Key, fr.Related = a.intake().Key(up), up.Related()
 	}
 	if fe := a.o.Filer.Check(fr); fe != nil {
 		writeJSON(w, model.SubmitDialogResponse{Errors: fe})

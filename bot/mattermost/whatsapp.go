@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -35,21 +33,10 @@ import (
 // came: cmd/bot routes its outcome back here (bot.Notifiers.ByVia).
 const ViaExport = "mattermost whatsapp upload"
 
-// exportTimeout bounds downloading, reading and keeping one export.
-const exportTimeout = 15 * time.Minute
-
-// exportsAtOnce is how many exports are downloaded and read at once,
-// each on disk up to bot.MaxUpload.
-const exportsAtOnce = 2
-
 // dmsAtOnce is how many direct messages to the bot are answered at once
 // (each in its own goroutine beside the listener): a flood of them is
 // answered up to this, and the rest are left unanswered, logged.
 const dmsAtOnce = 16
-
-// dateOrderBasis is the record's word on a date order chosen in
-// Mattermost.
-const dateOrderBasis = "the choice of the person who sent the export in Mattermost"
 
 // exportHint answers a direct message to the bot without a file.
 const exportHint = "To file a WhatsApp chat, export it on your phone (in the chat: **Export chat**, with or without media) " +
@@ -97,8 +84,6 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 	go func() {
 		defer a.work.Done()
 		defer func() { <-dms }()
-		ctx, cancel := context.WithTimeout(ctx, exportTimeout)
-		defer cancel()
 		if !a.inInstalledTeam(ctx, inst, p.UserId) {
 			a.log.Info("mattermost: a direct message from someone in no team recordbot is installed on", "user", p.UserId)
 			a.tellOnce(ctx, rp, "I file records only for members of the teams I am installed on, and you are in none of them.", nil, pending)
@@ -130,21 +115,21 @@ func (a *App) inInstalledTeam(ctx context.Context, inst *Installation, user stri
 	return false
 }
 
-// receiveExport downloads, reads and keeps an export, and offers the
-// button that files it; a file that is not an export gets the reason.
+// intake is the DM intake in Mattermost's words.
+func (a *App) intake() *bot.Intake {
+	return &bot.Intake{Uploads: a.o.Exports, Platform: "Mattermost", Via: ViaExport, Zone: a.o.ExportTimeZone, Markup: markdown{},
+		SetZone: "in your Mattermost profile (Settings > Display > Timezone)", ChooseHow: "the form asks which one your phone writes."}
+}
+
+// receiveExport downloads, reads and keeps an export (bot.Intake), and
+// offers the button that files it; a file that is not an export gets the
+// reason.
 func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, pending string) {
 	user := rp.UserID
 	say := func(text string, att []*model.MessageAttachment) {
 		if err := a.tellOnce(ctx, rp, text, att, pending); err != nil {
 			a.log.Error("mattermost: could not answer an export", "user", user, "err", err)
 		}
-	}
-	select {
-	case a.exportSlots <- struct{}{}:
-		defer func() { <-a.exportSlots }()
-	case <-ctx.Done():
-		say("Sorry, I am busy with other exports. Please send it again later.", nil)
-		return
 	}
 	_, sess, err := a.installation(ctx, false)
 	if err != nil {
@@ -157,67 +142,30 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, pendi
 		say("Sorry, Mattermost did not give me that file. Please send it again.", nil)
 		return
 	}
-	if fi.Size > bot.MaxUpload {
-		say(fmt.Sprintf("This file is too large to be a chat export I can take (%d MB, over %d MB).", fi.Size>>20, bot.MaxUpload>>20), nil)
-		return
+	// The person's Mattermost profile time zone (automatic or manual, as
+	// model.GetPreferredTimezone chooses).
+	who, zone := capture.Person{ID: user}, ""
+	if us, _, err := sess.api.GetUsersByIds(ctx, []string{user}); err == nil && len(us) == 1 && us[0].Id == user {
+		u := us[0]
+		who.DisplayName, who.RealName = u.Username, cmp.Or(strings.TrimSpace(u.FirstName+" "+u.LastName), u.Nickname)
+		zone = model.GetPreferredTimezone(u.Timezone)
 	}
-	loc, basis, who, err := a.exportZone(ctx, sess, user)
-	if err != nil {
-		say(err.Error(), nil)
-		return
-	}
-	tmp, err := os.CreateTemp("", "recordbot-upload-*")
-	if err != nil {
-		a.log.Error("mattermost: no temporary file for an export", "err", err)
-		say("Sorry, I could not take the file just now. Please send it again later.", nil)
-		return
-	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	n, err := a.download(ctx, sess, fileID, tmp)
-	if err != nil {
-		a.log.Warn("mattermost: could not download an export", "user", user, "err", err)
-		say("Sorry, the file did not download whole. Please send it again.", nil)
-		return
-	}
-	if n > bot.MaxUpload {
-		say(fmt.Sprintf("This file is too large to be a chat export I can take (over %d MB).", bot.MaxUpload>>20), nil)
-		return
-	}
-	rec, err := a.o.Exports.Receive(ctx, tmp, n, bot.Sent{Name: fi.Name, Team: a.server, By: who, At: a.o.Now().UTC(),
-		Via: ViaExport, Location: loc, LocationBasis: basis, DateOrderBasis: dateOrderBasis})
+	offer, err := a.intake().Take(ctx, bot.DM{Name: fi.Name, Size: fi.Size, Team: a.server, By: who, Zone: zone,
+		Download: func(ctx context.Context, w io.Writer) error { return a.download(ctx, sess, fileID, w) }})
 	if re, ok := errors.AsType[*bot.ReceiveError](err); ok {
 		a.log.Warn("mattermost: a file sent to the bot was not kept", "user", user, "err", err)
 		say(mdEscape.Replace(re.Tell), nil)
 		return
 	}
-	up := rec.Upload
-	text := rec.Summary(markdown{})
-	switch {
-	case up.Ambiguous && up.DateOrder != "":
-		text += " Its dates are read as " + orderWords(up.DateOrder) + ", as you chose."
-	case up.Ambiguous:
-		text += " Every date in it fits both orders of day and month (is 05/06 the 5th of June or May the 6th?): the form asks which one your phone writes."
-	}
-	st := state{Ref: capture.Ref{Platform: capture.WhatsApp, ThreadID: up.ID()}, User: user, UserName: who.DisplayName,
-		Nonce: exportNonce(up), Via: ViaExport, Reply: rp, Title: bot.SuggestTitle(up.ChatName)}
-	say(text, []*model.MessageAttachment{{
+	st := state{Ref: capture.Ref{Platform: capture.WhatsApp, ThreadID: offer.ID()}, User: user, UserName: who.DisplayName,
+		Via: ViaExport, Reply: rp, Title: bot.SuggestTitle(offer.ChatName)}
+	say(offer.Text, []*model.MessageAttachment{{
 		Actions: []*model.PostAction{{
 			Id: "filerecord", Type: model.PostActionTypeButton, Name: "File as record…", Style: "primary",
 			Integration: &model.PostActionIntegration{URL: a.o.PublicURL + ActionPath, Context: map[string]any{"state": a.seal(st)}},
 		}},
 	}})
-	a.log.Info("mattermost: offered filing of a WhatsApp export", "user", user, "messages", rec.Messages)
-}
-
-// exportNonce is the nonce of the dialogs that file a kept export, from
-// which the request's key derives (formKey): the export's SHA-256, its
-// sender and the time zone it is read in (its date order is the export's
-// own, or chosen once for it). So the same person filing the same export
-// from two offers of it makes one record, and is told it was received
-// already.
-func exportNonce(up bot.Upload) string {
-	sum := sha256.Sum256([]byte("whatsapp|" + up.SHA256 + "|" + up.SuppliedBy.ID + "|" + up.TimeZone))
-	return "whatsapp-" + hex.EncodeToString(sum[:16])
+	a.log.Info("mattermost: offered filing of a WhatsApp export", "user", user, "messages", offer.Messages)
 }
 
 // mdEscape keeps a chat's name from becoming Markdown.
@@ -225,59 +173,29 @@ var mdEscape = strings.NewReplacer("*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[
 
 // download streams file fileID to w with the bot's token (GET
 // /api/v4/files/{id}; model.Client4.GetFile would hold it whole in
-// memory), up to bot.MaxUpload+1 bytes.
-func (a *App) download(ctx context.Context, sess *session, fileID string, w io.Writer) (int64, error) {
+// memory).
+func (a *App) download(ctx context.Context, sess *session, fileID string, w io.Writer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.server+"/api/v4/files/"+fileID, nil)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+sess.tok)
 	resp, err := sess.http.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("HTTP %d", resp.StatusCode)
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	if resp.ContentLength > bot.MaxUpload {
-		return resp.ContentLength, nil
+		return bot.ErrTooLarge
 	}
-	n, err := io.Copy(w, io.LimitReader(resp.Body, bot.MaxUpload+1))
-	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength && n <= bot.MaxUpload {
+	n, err := io.Copy(w, resp.Body)
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = fmt.Errorf("%d of %d bytes", n, resp.ContentLength)
 	}
-	return n, err
-}
-
-// exportZone is the time zone an export's times are read in: the
-// person's Mattermost profile time zone (automatic or manual, as
-// model.GetPreferredTimezone chooses), else ExportTimeZone.
-func (a *App) exportZone(ctx context.Context, sess *session, user string) (*time.Location, string, capture.Person, error) {
-	who := capture.Person{ID: user}
-	if us, _, err := sess.api.GetUsersByIds(ctx, []string{user}); err == nil && len(us) == 1 && us[0].Id == user {
-		u := us[0]
-		who.DisplayName = u.Username
-		who.RealName = cmp.Or(strings.TrimSpace(u.FirstName+" "+u.LastName), u.Nickname)
-		if tz := model.GetPreferredTimezone(u.Timezone); tz != "" && tz != "Local" {
-			if loc, err := time.LoadLocation(tz); err == nil {
-				return loc, "the Mattermost profile time zone of the person who sent the export", who, nil
-			}
-		}
-	}
-	if z := a.o.ExportTimeZone; z != nil {
-		return z, "the organisation's time zone, set for recordbot (the sender's Mattermost profile gave none)", who, nil
-	}
-	return nil, "", who, errors.New("I cannot tell which time zone your phone was in: WhatsApp exports give times without one. " +
-		"Set your time zone in your Mattermost profile (Settings > Display > Timezone) and send the export again.")
-}
-
-// orderWords says a date order for a person.
-func orderWords(o whatsapp.DateOrder) string {
-	if o == whatsapp.MDY {
-		return "month/day (12/31)"
-	}
-	return "day/month (31/12)"
+	return err
 }
 
 // exportDialog fits the filing dialog to a kept export: what is filed,
@@ -297,35 +215,17 @@ func exportDialog(d *model.Dialog, up bot.Upload) {
 	})
 }
 
-// checkExport is the dialog's check of an export before it is filed: it
-// is still kept, sent by this person, and its date order is set (with
-// the dialog's choice when it was not yet).
-func (a *App) checkExport(ctx context.Context, st state, order string) (fieldErrs map[string]string, msg string) {
-	up, err := a.o.Exports.Get(ctx, st.Ref.ThreadID)
-	if errors.Is(err, capture.ErrNotFound) {
-		return nil, "I no longer have this export. Please send it again."
-	}
-	if err != nil {
-		a.log.Error("mattermost: could not read a kept export", "user", st.User, "err", err)
-		return nil, bot.StoreLate
-	}
-	if up.SuppliedBy.ID != st.User || up.Team != a.server {
-		return nil, "Only the person who sent this export can file it."
-	}
-	if !up.Ambiguous {
-		return nil, ""
-	}
-	if order != string(whatsapp.DMY) && order != string(whatsapp.MDY) {
-		return map[string]string{"date_order": "Choose the order of day and month your phone writes."}, ""
-	}
-	if up.DateOrder == "" {
-		if up, err = a.o.Exports.ChooseDateOrder(ctx, st.Ref.ThreadID, whatsapp.DateOrder(order), dateOrderBasis); err != nil {
-			a.log.Error("mattermost: could not keep the date order of an export", "user", st.User, "err", err)
-			return nil, bot.StoreLate
+// checkExport is the dialog's check of an export before it is filed
+// (bot.Intake.Claim), with the dialog's choice of date order: the export
+// as kept, or the errors to show in the dialog.
+func (a *App) checkExport(ctx context.Context, st state, order string) (up bot.Upload, fieldErrs map[string]string, msg string) {
+	up, err := a.intake().Claim(ctx, st.Ref.ThreadID, a.server, st.User, order)
+	if re, ok := errors.AsType[*bot.ReceiveError](err); ok {
+		a.log.Info("mattermost: an export not filed", "user", st.User, "err", err)
+		if errors.Is(err, bot.ErrDateOrder) {
+			return up, map[string]string{"date_order": re.Tell}, ""
 		}
+		return up, nil, re.Tell
 	}
-	if string(up.DateOrder) != order {
-		return map[string]string{"date_order": "You chose " + orderWords(up.DateOrder) + " for this export before, and it is filed so."}, ""
-	}
-	return nil, ""
+	return up, nil, ""
 }

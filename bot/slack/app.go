@@ -120,8 +120,6 @@ type App struct {
 	// submit).
 	formsMu sync.Mutex
 	forms   map[string]formState
-	// exportSlots limits the exports read at once (whatsapp.go).
-	exportSlots chan struct{}
 }
 
 var _ filing.Notifier = (*App)(nil)
@@ -169,7 +167,7 @@ func New(o Options) (*App, error) {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	a := &App{o: o, log: o.Logger, now: o.Now, sleep: o.Sleep, allowed: newAllowedSet(o.AllowedTeams), forms: make(map[string]formState),
-		exportSlots: make(chan struct{}, exportsAtOnce), tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
+		tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
