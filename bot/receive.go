@@ -138,6 +138,9 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 	if last != nil {
 		u.Corrects = last.ID
 	}
+	if same != nil && ambiguous {
+		u.SameAs, u.SameDateOrder = same.ID, dateOrderOf(same)
+	}
 	up, err := k.Keep(ctx, r, n, u)
 	if err != nil {
 		return Received{}, &ReceiveError{Tell: "Sorry, I could not keep the file. Please send it again.", Why: "could not keep an export", Err: err}
@@ -180,7 +183,12 @@ func (r Received) Summary(m Markup) string {
 			" A filed record never changes: filing this one makes a new record that names %s as the record it corrects.",
 			m.Bold(r.Earlier.Title), r.Earlier.ID, r.Earlier.Class.Code, strings.Join(ds, "; "), r.Earlier.ID)
 	}
-	if r.Same != nil {
+	switch {
+	case r.Same != nil && r.Ambiguous && r.DateOrder == "":
+		text += fmt.Sprintf(" This export was filed before as record %s (%s, class %s), its dates read as %s:"+
+			" filed with the other order, it makes a new record that names %s as the record it corrects.",
+			m.Bold(r.Same.Title), r.Same.ID, r.Same.Class.Code, r.SameDateOrder, r.Same.ID)
+	case r.Same != nil:
 		text += fmt.Sprintf(" This export was filed before as record %s (%s, class %s), read as it is now.",
 			m.Bold(r.Same.Title), r.Same.ID, r.Same.Class.Code)
 	}
@@ -194,4 +202,17 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// dateOrderOf is how rec read its dates ("day/month/year"), as its
+// provenance says.
+func dateOrderOf(rec *filing.Record) string {
+	if rec.Provenance != nil {
+		for _, a := range rec.Provenance.Assumptions {
+			if a.Subject == "date order" {
+				return a.Value
+			}
+		}
+	}
+	return ""
 }

@@ -117,15 +117,25 @@ type Upload struct {
 	// one: the record filed of this export names it as the record it
 	// corrects.
 	Corrects string `json:"corrects,omitempty"`
+	// SameAs is a record filed of the same export before and read as
+	// this one is, but for the date order, still to be chosen, of an
+	// Ambiguous export; SameDateOrder is how that record read its dates
+	// ("day/month/year"). Choosing another order makes the record filed
+	// of this export one that corrects it.
+	SameAs        string `json:"same_as,omitempty"`
+	SameDateOrder string `json:"same_date_order,omitempty"`
 }
 
 // Related is what the record filed of u relates to: the record it
 // corrects, if any (filing.Request.Related).
 func (u Upload) Related() []filing.Related {
-	if u.Corrects == "" {
-		return nil
+	switch {
+	case u.Corrects != "":
+		return []filing.Related{{ID: u.Corrects, Relation: filing.Corrects}}
+	case u.SameAs != "" && u.DateOrder != "" && u.DateOrder.String() != u.SameDateOrder:
+		return []filing.Related{{ID: u.SameAs, Relation: filing.Corrects}}
 	}
-	return []filing.Related{{ID: u.Corrects, Relation: filing.Corrects}}
+	return nil
 }
 
 // Options are the whatsapp.Options u was read with.
