@@ -56,6 +56,23 @@ type Intake struct {
 	ChooseHow string
 	// Markup draws the offer's text.
 	Markup Markup
+	// ThreadHow ends the hint to a message without a file: how a thread
+	// of the platform is filed, in its markup.
+	ThreadHow string
+}
+
+// Answer is what to answer a direct message to the bot with n files: the
+// hint of how to file a chat for none, a refusal for more than one, and
+// "" for one, to Take.
+func (in *Intake) Answer(n int) string {
+	switch {
+	case n == 0:
+		return "To file a WhatsApp chat, export it on your phone (in the chat: " + in.Markup.Bold("Export chat") +
+			", with or without media) and send me the zip or .txt here, as the phone made it. " + in.ThreadHow
+	case n > 1:
+		return "Please send one WhatsApp export at a time: I filed none of these."
+	}
+	return ""
 }
 
 // DM is a file a person sent the bot in a direct message, as the front

@@ -84,12 +84,64 @@ func Read(t testing.TB, st filing.Store, prefix string) Filed {
 	return f
 }
 
+// RecordTitled is the record.json of the record in st filed with title.
+func RecordTitled(t testing.TB, st filing.Store, title string) filing.Record {
+	t.Helper()
+	ctx := context.Background()
+	for o, err := range st.List(ctx, filing.RecordsPrefix) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(o.Key, "/"+filing.RecordFile) {
+			continue
+		}
+		rc, _, err := st.Open(ctx, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec filing.Record
+		err = json.NewDecoder(rc).Decode(&rec)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", o.Key, err)
+		}
+		if rec.Title == title {
+			return rec
+		}
+	}
+	t.Fatalf("no record titled %q", title)
+	return filing.Record{}
+}
+
 // Cases are the cases of issue 22 every DM intake passes.
 func Cases() []Case {
 	corpus := func(name string) func(t testing.TB) []byte {
 		return func(t testing.TB) []byte { return whatsapptest.CorpusExport(t, name) }
 	}
 	return []Case{{
+		// The headline: an iPhone's document filed, a line not understood
+		// listed and told, and "Carol Diaz:" alone her message.
+		Name: "headline", File: "WhatsApp Chat - Roads Board.zip", Export: corpus("headline-ios"), Zone: "Europe/London",
+		Offer: []string{"4 messages, 1 media file", "1 line of the chat was not understood: it is part of no message, and the record lists it."},
+		Check: func(t testing.TB, r Filed) {
+			if r.Bag.Payload["data/files/001_00000007-Budget-options-2027.pdf"] == "" {
+				t.Errorf("Got(payload) = %v, want the document filed", keys(r.Bag.Payload))
+			}
+			if m := message(t, r, 1); len(r.Thread.Messages) != 4 || len(m.Files) != 1 || m.Files[0].Path == "" {
+				t.Errorf("Got(messages) = %+v, want 4, the second with its document filed", r.Thread.Messages)
+			}
+			if m := message(t, r, 2); m.Author.ID != "Carol Diaz" {
+				t.Errorf("Got(message 3) = %+v, want Carol Diaz's", m)
+			}
+			notGlued(t, r, "cannot be read")
+			if l := r.Thread.Provenance.Ledger; l == nil || l.NotUnderstood != 1 || len(l.Unread) != 1 || l.Unread[0].Line != 3 {
+				t.Errorf("Got(ledger) = %+v, want line 3 listed as not understood", l)
+			}
+			if !strings.Contains(r.RecordJSON, `"not_understood": 1`) || strings.Contains(r.RecordJSON, "cannot be read") {
+				t.Errorf("Got(record.json) without the ledger's counts, or with the text of the line not understood")
+			}
+		},
+	}, {
 		// An iPhone's document, "NAME • 1 page <attached: FILE>", is filed
 		// and counted beside a photo.
 		Name: "ios document attached", File: "WhatsApp Chat - Roads Board.zip", Export: corpus("ios-document-attached"), Zone: "Europe/London",
@@ -114,11 +166,7 @@ func Cases() []Case {
 			if len(r.Thread.Messages) != 2 || r.Thread.Messages[0].Text != "Agenda for the site visit\n1. access road" {
 				t.Errorf("Got(messages) = %+v, want John's two lines alone and Mary's second message", r.Thread.Messages)
 			}
-			for _, m := range r.Thread.Messages {
-				if strings.Contains(m.Text, "cannot be read") || strings.Contains(m.Text, "continues it") {
-					t.Errorf("Got(message %s) = %q, with a line not understood glued into it", m.ID, m.Text)
-				}
-			}
+			notGlued(t, r, "cannot be read", "continues it")
 			if l := r.Thread.Provenance.Ledger; l == nil || l.NotUnderstood != 2 || len(l.Unread) != 2 || l.Unread[0].Line != 3 || l.Unread[1].Line != 4 {
 				t.Errorf("Got(ledger) = %+v, want lines 3 and 4 listed", l)
 			}
@@ -245,6 +293,18 @@ func message(t testing.TB, r Filed, i int) capture.Message {
 		t.Fatalf("Got(messages) = %d, want message %d", len(r.Thread.Messages), i+1)
 	}
 	return r.Thread.Messages[i]
+}
+
+// notGlued checks that no message holds any of the lines not understood.
+func notGlued(t testing.TB, r Filed, lines ...string) {
+	t.Helper()
+	for _, m := range r.Thread.Messages {
+		for _, l := range lines {
+			if strings.Contains(m.Text, l) {
+				t.Errorf("Got(message %s) = %q, with a line not understood glued into it", m.ID, m.Text)
+			}
+		}
+	}
 }
 
 // instants checks the messages' times, in order.

@@ -38,10 +38,6 @@ const ViaExport = "mattermost whatsapp upload"
 // answered up to this, and the rest are left unanswered, logged.
 const dmsAtOnce = 16
 
-// exportHint answers a direct message to the bot without a file.
-const exportHint = "To file a WhatsApp chat, export it on your phone (in the chat: **Export chat**, with or without media) " +
-	"and send me the zip or .txt here, as the phone made it. To file a Mattermost thread, react to it with the filing emoji or use /" + Trigger + " with its link."
-
 // onPosted takes a post in a direct message to the bot: a file from a
 // person is taken as a chat export, words alone get a hint. The bot's own
 // posts, system posts and posts elsewhere are ignored. The work runs
@@ -89,14 +85,11 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 			a.tellOnce(ctx, rp, "I file records only for members of the teams I am installed on, and you are in none of them.", nil, pending)
 			return
 		}
-		switch {
-		case len(p.FileIds) == 0:
-			a.tellOnce(ctx, rp, exportHint, nil, pending)
-		case len(p.FileIds) > 1:
-			a.tellOnce(ctx, rp, "Please send one WhatsApp export at a time: I filed none of these.", nil, pending)
-		default:
-			a.receiveExport(ctx, rp, p.Id, p.FileIds[0], pending)
+		if text := a.intake().Answer(len(p.FileIds)); text != "" {
+			a.tellOnce(ctx, rp, text, nil, pending)
+			return
 		}
+		a.receiveExport(ctx, rp, p.Id, p.FileIds[0], pending)
 	}()
 }
 
@@ -118,7 +111,8 @@ func (a *App) inInstalledTeam(ctx context.Context, inst *Installation, user stri
 // intake is the DM intake in Mattermost's words.
 func (a *App) intake() *bot.Intake {
 	return &bot.Intake{Uploads: a.o.Exports, Platform: "Mattermost", Via: ViaExport, Zone: a.o.ExportTimeZone, Markup: markdown{},
-		SetZone: "in your Mattermost profile (Settings > Display > Timezone)", ChooseHow: "the form asks which one your phone writes."}
+		SetZone: "in your Mattermost profile (Settings > Display > Timezone)", ChooseHow: "the form asks which one your phone writes.",
+		ThreadHow: "To file a Mattermost thread, react to it with the filing emoji or use /" + Trigger + " with its link."}
 }
 
 // receiveExport downloads, reads and keeps an export (bot.Intake), and

@@ -46,7 +46,8 @@ const kindExport = "whatsapp"
 // intake is the DM intake in Slack's words.
 func (a *App) intake() *bot.Intake {
 	return &bot.Intake{Uploads: a.o.Exports, Platform: "Slack", Via: ViaExport, Zone: a.o.ExportTimeZone, Markup: mrkdwn{},
-		SetZone: "in your Slack profile", ChooseHow: "choose the one your phone writes. The choice is kept for this export."}
+		SetZone: "in your Slack profile", ChooseHow: "choose the one your phone writes. The choice is kept for this export.",
+		ThreadHow: "To file a Slack thread, use *File as record* on any of its messages, or " + Command + " with its link."}
 }
 
 // exportEvent answers a message in the bot's Messages tab: a file from a
@@ -71,25 +72,17 @@ func (a *App) exportEvent(team, enterprise string, e *slackevents.MessageEvent) 
 		return nil
 	}
 	channel := e.Channel
-	if len(files) == 0 {
-		if e.SubType != "" {
-			return nil
-		}
-		// Words alone: say what the Messages tab is for.
-		return func(ctx context.Context) { a.tell(ctx, team, channel, user, exportHint) }
+	if len(files) == 0 && e.SubType != "" {
+		return nil
 	}
 	return func(ctx context.Context) {
-		if len(files) > 1 {
-			a.tell(ctx, team, channel, user, "Please send one WhatsApp export at a time: I filed none of these.")
+		if text := a.intake().Answer(len(files)); text != "" {
+			a.tell(ctx, team, channel, user, text) // words alone: what the Messages tab is for
 			return
 		}
 		a.receiveExport(ctx, team, channel, user, files[0])
 	}
 }
-
-// exportHint answers a message without a file in the Messages tab.
-const exportHint = "To file a WhatsApp chat, export it on your phone (in the chat: *Export chat*, with or without media) " +
-	"and send me the zip or .txt here, as the phone made it. To file a Slack thread, use *File as record* on any of its messages, or " + Command + " with its link."
 
 // tell posts text in the person's direct message with the bot.
 func (a *App) tell(ctx context.Context, team, channel, user, text string) {
