@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,19 +17,29 @@ import (
 )
 
 // A person files a WhatsApp chat by sending its "Export chat" file (a zip
-// or a .txt) to the bot in a direct message. Intake is everything about
-// that which does not depend on the platform: the time zone the export is
-// read in, its size, how many are read at once, keeping it (Uploads), the
-// date order, the offer's text, what was filed of it before, the check
-// before it is filed and the key of the request that files it. A front
-// end keeps only how the file is downloaded and how its buttons and
-// messages are drawn.
+// or a .txt) to the bot in a direct message. The front end downloads it
+// with the bot's token (streamed to a temporary file, never held in
+// memory, up to MaxUpload); it is read with capture/whatsapp and kept
+// (Uploads) for its sender alone, and the bot answers with a "File as
+// record…" button. The button opens the filing form, and the filing
+// worker reads the kept export again (whatsapp.Source). A file that is
+// not an export gets the reason and nothing is kept.
+//
+// Intake is everything of that which does not depend on the platform:
+// the time zone the export is read in, its size, how many are read at
+// once, keeping it, the date order, the offer's text and buttons, what
+// was filed of it before, the check before it is filed and the key of
+// the request that files it. A front end keeps only how the file is
+// downloaded and how its buttons and messages are drawn.
 
 // ExportTimeout bounds downloading, reading and keeping one export.
 const ExportTimeout = 15 * time.Minute
 
-// ErrTooLarge is returned by a DM's Download (or the writer it is given)
-// when the file is larger than MaxUpload.
+// DefaultAtOnce is how many exports are read at once (Uploads.AtOnce).
+const DefaultAtOnce = 2
+
+// ErrTooLarge is returned by a DM's Open when the platform says the file
+// is larger than MaxUpload.
 var ErrTooLarge = fmt.Errorf("a file over %d bytes", MaxUpload)
 
 // ErrDateOrder marks a *ReceiveError about the order of day and month:
@@ -88,9 +99,10 @@ type DM struct {
 	// time zone name of their profile, "" when it gives none.
 	By   capture.Person
 	Zone string
-	// Download writes the file to w, which takes up to MaxUpload bytes
-	// and then fails with ErrTooLarge.
-	Download func(ctx context.Context, w io.Writer) error
+	// Open starts the download of the file; the intake reads up to
+	// MaxUpload bytes of it. It may fail with ErrTooLarge when the
+	// platform says the file is larger.
+	Open func(ctx context.Context) (io.ReadCloser, error)
 }
 
 // Offer is an export kept and offered for filing: what the front end
@@ -106,10 +118,58 @@ type Offer struct {
 	Choose bool
 }
 
+// Choice is one button that files an offered export: its value (the id
+// the export is kept as, with ":dmy" or ":mdy" after it when the button
+// chooses the order of day and month: ChoiceOf undoes it), the order it
+// files with (none when the export's own) and its label.
+type Choice struct {
+	Value string
+	Order whatsapp.DateOrder
+	Label string
+}
+
+// Choices are the buttons that file the offered export, for a front end
+// that has the date order chosen with the button: one, or one for each
+// order when it is to be chosen.
+func (o Offer) Choices() []Choice {
+	id := o.ID()
+	switch {
+	case o.Choose:
+		return []Choice{{id + ":dmy", whatsapp.DMY, "File as record… (day/month)"}, {id + ":mdy", whatsapp.MDY, "File as record… (month/day)"}}
+	case o.DateOrder != "":
+		return []Choice{{id + ":" + string(o.DateOrder), o.DateOrder, "File as record…"}}
+	}
+	return []Choice{{Value: id, Label: "File as record…"}}
+}
+
+// ChoiceOf is the kept export's id and the order of day and month ("" for
+// none) of a Choice's value.
+func ChoiceOf(value string) (id, order string) {
+	id, order, _ = strings.Cut(strings.TrimSpace(value), ":")
+	return id, order
+}
+
 // Take downloads, reads and keeps the export sent in dm, and returns the
 // offer to file it. Any error is a *ReceiveError: its Tell is for the
 // person (plain text, to escape for the platform), the rest for the log.
 func (in *Intake) Take(ctx context.Context, dm DM) (Offer, error) {
+	o, err := in.take(ctx, dm)
+	if err == nil {
+		in.Uploads.log().Info("offered filing of a WhatsApp export", "platform", in.Platform, "team", dm.Team, "user", dm.By.ID, "messages", o.Messages)
+	}
+	return o, in.logged(err, "a file sent to the bot was not kept", dm.Team, dm.By.ID)
+}
+
+// logged logs a *ReceiveError err (its Why and Err: never the file's
+// text, nor what the person is told) and returns it.
+func (in *Intake) logged(err error, what, team, user string) error {
+	if re, ok := errors.AsType[*ReceiveError](err); ok {
+		in.Uploads.log().Warn(what, "platform", in.Platform, "team", team, "user", user, "why", re.Why, "err", re.Err)
+	}
+	return err
+}
+
+func (in *Intake) take(ctx context.Context, dm DM) (Offer, error) {
 	k := in.Uploads
 	ctx, cancel := clockwork.WithTimeout(ctx, k.clock(), ExportTimeout)
 	defer cancel()
@@ -130,13 +190,13 @@ func (in *Intake) Take(ctx context.Context, dm DM) (Offer, error) {
 		return Offer{}, &ReceiveError{Tell: "Sorry, I could not take the file just now. Please send it again later.", Why: "no temporary file for an export", Err: err}
 	}
 	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	w := &capped{w: tmp}
-	if err := dm.Download(ctx, w); errors.Is(err, ErrTooLarge) {
+	n, err := download(ctx, dm, tmp)
+	if errors.Is(err, ErrTooLarge) {
 		return Offer{}, tooLarge(fmt.Sprintf("over %d MB", MaxUpload>>20))
 	} else if err != nil {
 		return Offer{}, &ReceiveError{Tell: "Sorry, I could not download the file whole. Please send it again.", Why: "could not download an export", Err: err}
 	}
-	rec, err := k.Receive(ctx, tmp, w.n, Sent{Name: dm.Name, Team: dm.Team, By: dm.By, At: k.clock().Now().UTC(),
+	rec, err := k.Receive(ctx, tmp, n, Sent{Name: dm.Name, Team: dm.Team, By: dm.By, At: k.clock().Now().UTC(),
 		Via: in.Via, Location: loc, LocationBasis: basis, DateOrderBasis: in.dateOrderBasis()})
 	if err != nil {
 		return Offer{}, err
@@ -157,18 +217,18 @@ func tooLarge(how string) *ReceiveError {
 	return &ReceiveError{Tell: "This file is too large to be a chat export I can take (" + how + ").", Why: "an export too large"}
 }
 
-// capped writes to w up to MaxUpload bytes, and counts them.
-type capped struct {
-	w io.Writer
-	n int64
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if c.n+int64(len(p)) > MaxUpload {
-		return 0, ErrTooLarge
+// download copies the file of dm to w, up to MaxUpload bytes, and
+// returns how many it copied.
+func download(ctx context.Context, dm DM, w io.Writer) (int64, error) {
+	rc, err := dm.Open(ctx)
+	if err != nil {
+		return 0, err
 	}
-	n, err := c.w.Write(p)
-	c.n += int64(n)
+	defer rc.Close()
+	n, err := io.Copy(w, io.LimitReader(rc, MaxUpload+1))
+	if err == nil && n > MaxUpload {
+		err = ErrTooLarge
+	}
 	return n, err
 }
 
@@ -209,6 +269,11 @@ func OrderWords(o whatsapp.DateOrder) string {
 // export as kept. Any error is a *ReceiveError; one about the date order
 // matches ErrDateOrder.
 func (in *Intake) Claim(ctx context.Context, id, team, user, order string) (Upload, error) {
+	up, err := in.claim(ctx, id, team, user, order)
+	return up, in.logged(err, "an export was not filed", team, user)
+}
+
+func (in *Intake) claim(ctx context.Context, id, team, user, order string) (Upload, error) {
 	k := in.Uploads
 	up, err := k.Get(ctx, id)
 	if errors.Is(err, capture.ErrNotFound) {
@@ -256,4 +321,21 @@ const storeSlow = "Sorry, I could not read the export just now: nothing was file
 // the first as filed before (Received.Same).
 func (in *Intake) Key(up Upload) string {
 	return strings.ToLower(in.Platform) + ":" + up.Team + ":whatsapp:" + up.SHA256 + ":" + up.SuppliedBy.ID + ":" + up.TimeZone + ":" + string(up.DateOrder)
+}
+
+// slot takes one of the AtOnce slots to read an export in, waiting for
+// one until ctx is done (ok false), and returns how to give it back.
+func (k *Uploads) slot(ctx context.Context) (release func(), ok bool) {
+	k.mu.Lock()
+	if k.slots == nil {
+		k.slots = make(chan struct{}, cmp.Or(k.AtOnce, DefaultAtOnce))
+	}
+	slots := k.slots
+	k.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
+	case <-ctx.Done():
+		return nil, false
+	}
 }

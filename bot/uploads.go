@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -36,9 +35,6 @@ const MaxUpload = 1 << 30
 // DefaultKeepFor is how long an export sent to the bot is kept while it
 // is not filed.
 const DefaultKeepFor = 7 * 24 * time.Hour
-
-// DefaultAtOnce is how many exports are read at once (Uploads.AtOnce).
-const DefaultAtOnce = 2
 
 // expireEvery is how often Run removes the exports kept too long.
 const expireEvery = time.Hour
@@ -409,23 +405,6 @@ func (k *Uploads) forget(id string) {
 func (k *Uploads) now() time.Time { return k.clock().Now() }
 
 func (k *Uploads) clock() filing.Clock { return filing.ClockOr(k.Clock) }
-
-// slot takes one of the AtOnce slots to read an export in, waiting for
-// one until ctx is done (ok false), and returns how to give it back.
-func (k *Uploads) slot(ctx context.Context) (release func(), ok bool) {
-	k.mu.Lock()
-	if k.slots == nil {
-		k.slots = make(chan struct{}, cmp.Or(k.AtOnce, DefaultAtOnce))
-	}
-	slots := k.slots
-	k.mu.Unlock()
-	select {
-	case slots <- struct{}{}:
-		return func() { <-slots }, true
-	case <-ctx.Done():
-		return nil, false
-	}
-}
 
 func (k *Uploads) log() *slog.Logger {
 	if k.Logger != nil {
