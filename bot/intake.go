@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/whatsapp"
 )
@@ -41,6 +39,10 @@ const DefaultAtOnce = 2
 // ErrTooLarge is returned by a DM's Open when the platform says the file
 // is larger than MaxUpload.
 var ErrTooLarge = fmt.Errorf("a file over %d bytes", MaxUpload)
+
+// errExportTimeout ends the taking of an export that took longer than
+// ExportTimeout.
+var errExportTimeout = fmt.Errorf("an export not taken within %v", ExportTimeout)
 
 // ErrDateOrder marks a *ReceiveError about the order of day and month:
 // the front end may show it beside the form's choice of it.
@@ -171,8 +173,12 @@ func (in *Intake) logged(err error, what, team, user string) error {
 
 func (in *Intake) take(ctx context.Context, dm DM) (Offer, error) {
 	k := in.Uploads
-	ctx, cancel := clockwork.WithTimeout(ctx, k.clock(), ExportTimeout)
-	defer cancel()
+	// Bounded by the Uploads' clock (clockwork.WithTimeout's contexts
+	// block in Err until they are done, which readers of ctx.Err do not
+	// expect).
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer k.clock().AfterFunc(ExportTimeout, func() { cancel(errExportTimeout) }).Stop()
 	release, ok := k.slot(ctx)
 	if !ok {
 		return Offer{}, &ReceiveError{Tell: "Sorry, I am busy with other exports. Please send it again later.", Why: "no slot to read an export in"}
@@ -334,6 +340,10 @@ func (k *Uploads) slot(ctx context.Context) (release func(), ok bool) {
 	k.mu.Unlock()
 	select {
 	case slots <- struct{}{}:
+		if ctx.Err() != nil { // a slot freed as the time ran out
+			<-slots
+			return nil, false
+		}
 		return func() { <-slots }, true
 	case <-ctx.Done():
 		return nil, false
