@@ -84,6 +84,35 @@ func Read(t testing.TB, st filing.Store, prefix string) Filed {
 	return f
 }
 
+// WaitFiled waits for the one record of st to be filed (its tag manifest
+// is written last) and returns its prefix. Filing a thousand messages
+// under the race detector on a loaded machine takes long: it waits up to
+// two minutes, polling.
+func WaitFiled(t testing.TB, st filing.Store) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var found []string
+		for o, err := range st.List(context.Background(), filing.RecordsPrefix) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, ok := strings.CutSuffix(o.Key, filing.TagManifestFile); ok {
+				found = append(found, p)
+			}
+		}
+		switch {
+		case len(found) > 1:
+			t.Fatalf("Got(records) = %v, want 1", found)
+		case len(found) == 1:
+			return found[0]
+		case time.Now().After(deadline):
+			t.Fatal("no record filed within two minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // RecordTitled is the record.json of the record in st filed with title.
 func RecordTitled(t testing.TB, st filing.Store, title string) filing.Record {
 	t.Helper()
@@ -263,22 +292,16 @@ func Cases() []Case {
 			}
 		},
 	}, {
-		// WhatsApp stops an export with media at about 10,000 messages:
-		// the person and the record are told it may be cut short.
+		// WhatsApp stops an export with media at about 10,000 messages,
+		// without at about 40,000: the person is told it may be cut
+		// short. (That the record says so too is bot import's test, on
+		// the same reading: filing ten thousand messages takes too long
+		// here under the race detector.)
 		Name: "may be cut at 10,000", File: "WhatsApp Chat - Long.zip", Zone: "Europe/London",
-		Export: func(t testing.TB) []byte { return LongExport(t, 10_000, true) },
-		Offer:  []string{"10000 messages, 1 media file", "It holds about 10,000 messages, where WhatsApp stops an export without saying so"},
-		Check: func(t testing.TB, r Filed) {
-			if l := r.Thread.Provenance.Ledger; l == nil || l.MayBeCut != 10_000 {
-				t.Errorf("Got(ledger) = %+v, want it to say the export may be cut at 10,000", l)
-			}
-			if !strings.Contains(r.RecordJSON, "WhatsApp stops there without saying so") {
-				t.Errorf("Got(record.json) without the note that the export may be cut short")
-			}
-		},
+		Export:   func(t testing.TB) []byte { return LongExport(t, 10_000, true) },
+		Offer:    []string{"10000 messages, 1 media file", "It holds about 10,000 messages, where WhatsApp stops an export without saying so"},
+		NoFiling: true,
 	}, {
-		// Without media, at about 40,000: the offer says so (filing it is
-		// bot import's test: forty thousand messages take long here).
 		Name: "may be cut at 40,000", File: "WhatsApp Chat with Long.txt", Zone: "Europe/London",
 		Export:   func(t testing.TB) []byte { return LongExport(t, 40_000, false) },
 		Offer:    []string{"40000 messages, 0 media files", "It holds about 40,000 messages, where WhatsApp stops an export without saying so"},

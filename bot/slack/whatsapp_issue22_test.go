@@ -21,6 +21,7 @@ import (
 func TestWhatsAppIssue22CasesInDM(t *testing.T) {
 	for i, c := range intaketest.Cases() {
 		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel() // each case has its own platform double, store and worker
 			e := newEnv(t, envOpts{})
 			e.slack.AddUser(slacktest.User{ID: "U4", Name: "dee", RealName: "Dee Dee", TZ: c.Zone})
 			e.run(t)
@@ -39,8 +40,9 @@ func TestWhatsAppIssue22CasesInDM(t *testing.T) {
 			if code, body := e.interact(t, viewSubmission("U4", e.lastView(t), "Issue 22 "+c.Name, "100-20", "_class_default", "")); code != 200 || body != "" {
 				t.Fatalf("submit = %d %q, want 200 and an empty body", code, body)
 			}
+			prefix := intaketest.WaitFiled(t, e.store)
 			e.told(t, "U4", "Filed as record", 0)
-			c.Check(t, intaketest.Read(t, e.store, recordPrefix(t, e.store)))
+			c.Check(t, intaketest.Read(t, e.store, prefix))
 		})
 	}
 }
