@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 
 	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/recordbot/recordbot/bot"
 )
 
 // A direct message to @recordbot: the bot sees the posted event on its
@@ -60,6 +62,8 @@ func (a *App) onPosted(ctx context.Context, inst *Installation, ev *model.WebSoc
 	go func() {
 		defer a.work.Done()
 		defer func() { <-dms }()
+		ctx, cancel := context.WithTimeout(ctx, bot.ExportTimeout) // the API calls too, not only the intake's
+		defer cancel()
 		if !a.inInstalledTeam(ctx, inst, p.UserId) {
 			a.log.Info("mattermost: a direct message from someone in no team recordbot is installed on", "user", p.UserId)
 			a.tellOnce(ctx, rp, "I file records only for members of the teams I am installed on, and you are in none of them.", nil, pending)
