@@ -47,12 +47,12 @@ func TestWhatsAppIssue22CasesInDM(t *testing.T) {
 	}
 }
 
-// The same export sent again, read in another time zone and date order,
-// is offered with what differs from the record filed of it before, and
-// the modal files it as a new record whose record.json names the first
-// as the record it corrects; sent a third time and read as the second
-// was, the offer says it was filed so, and a second press of the same
-// offer's button (a replayed click) files nothing more.
+// The same export sent again, read in another time zone, is offered with
+// what differs from the record filed of it before, and the modal files it
+// as a new record whose record.json names the first as the record it
+// corrects; sent a third time, in the second's zone, its date order still
+// to be chosen, the offer names the second and how it read its dates, and
+// the other order chosen makes a record that corrects the second.
 func TestWhatsAppSentAgainReadOtherwise(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.slack.AddUser(slacktest.User{ID: "U4", Name: "dee", RealName: "Dee Dee", TZ: "Europe/London"})
@@ -73,7 +73,9 @@ func TestWhatsAppSentAgainReadOtherwise(t *testing.T) {
 			t.Errorf("Got(offer) = %q, want %q in it", offer, wantInOffer)
 		}
 		e.interact(t, pressExport("U4", values[button]))
-		e.waitViews(offers)
+		if !e.waitViews(offers - 1) {
+			t.Fatal("the button opened no modal")
+		}
 		sub := viewSubmission("U4", e.lastView(t), title, "100-20", "_class_default", "")
 		sub["view"].(map[string]any)["id"] = "V" + id
 		if code, body := e.interact(t, sub); code != 200 || body != "" {
@@ -94,7 +96,16 @@ func TestWhatsAppSentAgainReadOtherwise(t *testing.T) {
 	if !strings.Contains(second.Provenance.Assumptions[0].Value+second.Provenance.Assumptions[1].Value, "America/Toronto") {
 		t.Errorf("Got(second record's assumptions) = %+v, want Toronto", second.Provenance.Assumptions)
 	}
-	if n := countRecords(t, e.store); n != 2 {
-		t.Fatalf("Got(records) = %d, want 2", n)
+	// The same zone as the second, the other order: chosen with the
+	// day/month button, it corrects the second, read month first.
+	for o := range e.store.List(context.Background(), bot.UploadsPrefix) {
+		e.store.Delete(context.Background(), o.Key)
+	}
+	third := file("F83", "Greetings (Toronto, day first)", 0, "This export was filed before as record *Greetings (Toronto)* ("+second.ID+", class 100-20), its dates read as month/day/year")
+	if len(third.Related) != 1 || third.Related[0].ID != second.ID || third.Related[0].Relation != filing.Corrects {
+		t.Errorf("Got(third record's related) = %+v, want it to name %s as the record it corrects", third.Related, second.ID)
+	}
+	if n := countRecords(t, e.store); n != 3 {
+		t.Fatalf("Got(records) = %d, want 3", n)
 	}
 }
