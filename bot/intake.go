@@ -197,15 +197,20 @@ func (in *Intake) take(ctx context.Context, dm DM) (Offer, error) {
 	}
 	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
 	n, err := download(ctx, dm, tmp)
-	if errors.Is(err, ErrTooLarge) {
-		return Offer{}, tooLarge(fmt.Sprintf("over %d MB", MaxUpload>>20))
-	} else if err != nil {
-		return Offer{}, &ReceiveError{Tell: "Sorry, I could not download the file whole. Please send it again.", Why: "could not download an export", Err: err}
+	var rec Received
+	if err == nil {
+		rec, err = k.Receive(ctx, tmp, n, Sent{Name: dm.Name, Team: dm.Team, By: dm.By, At: k.clock().Now().UTC(),
+			Via: in.Via, Location: loc, LocationBasis: basis, DateOrderBasis: in.dateOrderBasis()})
 	}
-	rec, err := k.Receive(ctx, tmp, n, Sent{Name: dm.Name, Team: dm.Team, By: dm.By, At: k.clock().Now().UTC(),
-		Via: in.Via, Location: loc, LocationBasis: basis, DateOrderBasis: in.dateOrderBasis()})
-	if err != nil {
+	switch {
+	case errors.Is(context.Cause(ctx), errExportTimeout):
+		return Offer{}, &ReceiveError{Tell: "Sorry, taking the file took too long. Please send it again later.", Why: "an export not taken in time", Err: err}
+	case errors.Is(err, ErrTooLarge):
+		return Offer{}, tooLarge(fmt.Sprintf("over %d MB", MaxUpload>>20))
+	case errors.As(err, new(*ReceiveError)):
 		return Offer{}, err
+	case err != nil:
+		return Offer{}, &ReceiveError{Tell: "Sorry, I could not download the file whole. Please send it again.", Why: "could not download an export", Err: err}
 	}
 	o := Offer{Received: rec, Text: rec.Summary(in.Markup)}
 	switch up := rec.Upload; {
