@@ -15,9 +15,10 @@ import (
 )
 
 // A person files a WhatsApp chat by sending its "Export chat" file (a zip
-// or a .txt) to the bot in a direct message. The front end downloads it
-// with the bot's token (streamed to a temporary file, never held in
-// memory, up to MaxUpload); it is read with capture/whatsapp and kept
+// or a .txt) to the bot in a direct message. The front end opens its
+// download with the bot's token; the intake streams it to a temporary
+// file (never held in memory, up to MaxUpload), reads it with
+// capture/whatsapp a message at a time and keeps it
 // (Uploads) for its sender alone, and the bot answers with a "File as
 // record…" button. The button opens the filing form, and the filing
 // worker reads the kept export again (whatsapp.Source). A file that is
