@@ -2,29 +2,20 @@ package filing
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"html"
 	"image"
 	_ "image/gif" // image.DecodeConfig of GIF attachments
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goitalic"
-	"golang.org/x/image/font/gofont/goregular"
+	"codeberg.org/go-pdf/fpdf"
 
 	"github.com/recordbot/recordbot/capture"
 )
@@ -110,24 +101,8 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 			err = fmt.Errorf("PDF library: %v", r)
 		}
 	}()
-	p := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
-	// Streams are compressed as the document is written out, below:
-	// fpdf would take a new compressor (over a megabyte) for every page.
-	p.SetCompression(false)
-	p.SetCatalogSort(true)
-	p.SetCreationDate(rec.FiledAt.UTC())
-	p.SetModificationDate(rec.FiledAt.UTC())
-	p.SetTitle(rec.Title+" ("+rec.Marking+")", true)
-	p.SetSubject("Record "+rec.ID+", class "+rec.Class.Code, true)
-	p.SetAuthor(Agent, true)
-	p.SetCreator(Agent, true)
-	p.SetProducer(Agent, true)
-	p.SetKeywords(rec.Marking+" "+rec.Class.Code, true)
-	p.SetLang("en")
-	p.SetXmpMetadata(xmpMetadata(rec))
-	p.AddUTF8FontFromBytes("go", "", goregular.TTF)
-	p.AddUTF8FontFromBytes("go", "B", gobold.TTF)
-	p.AddUTF8FontFromBytes("go", "I", goitalic.TTF)
+	p := newPDFA(pdfMeta{Title: rec.Title + " (" + rec.Marking + ")", Subject: "Record " + rec.ID + ", class " + rec.Class.Code,
+		Keywords: rec.Marking + " " + rec.Class.Code, ID: rec.ID, Date: rec.FiledAt})
 	p.AliasNbPages("{nb}")
 	p.SetMargins(15, 24, 15)
 	p.SetAutoPageBreak(true, 22)
@@ -191,36 +166,18 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 	}
 	p.MultiCell(0, 4, "Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json; the thread as captured in data/thread.json.", "", "L", false)
 	// fpdf holds the pages and the document in memory until Output,
-	// which hands the document over in one piece: it is written to out
-	// from there, its streams compressed, with the catalog's metadata
-	// entry after it, without another copy.
+	// which hands the document over in one piece; finishPDF (pdfpost.go)
+	// writes it to out with what PDF/A needs and fpdf cannot write.
 	var doc pdfDoc
 	if err := p.Output(&doc); err != nil {
 		return fmt.Errorf("render PDF transcript: %w", err)
 	}
-	// Checked before anything is written, so that a document fpdf got
-	// wrong leaves out untouched for the fallback.
-	if _, err := linkMetadata(doc.data, 0, 0, [16]byte{}); err != nil {
-		return fmt.Errorf("render PDF transcript: %w", err)
-	}
-	h := md5.New()
-	cw := &countWriter{w: io.MultiWriter(out, h)}
-	xref, err := compressStreams(doc.data, cw)
-	if err != nil {
+	if err := finishPDF(doc.data, out); err != nil {
 		var we writeError
 		if errors.As(err, &we) {
 			return err
 		}
 		return fmt.Errorf("render PDF transcript: %w", err)
-	}
-	var sum [16]byte
-	h.Sum(sum[:0])
-	tail, err := linkMetadata(doc.data, cw.n, xref, sum)
-	if err != nil {
-		return fmt.Errorf("render PDF transcript: %w", err)
-	}
-	if _, err := out.Write(tail); err != nil {
-		return writeError{err}
 	}
 	return nil
 }
@@ -238,99 +195,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 		return n, writeError{err}
 	}
 	return n, nil
-}
-
-// compressStreams writes doc, a PDF as fpdf writes it without
-// compression, to out with every stream whose dictionary holds only its
-// length (the pages' content) compressed with one compressor, object by
-// object, and a cross-reference table for the new offsets; it returns
-// the offset of that table. The objects, their numbers and the trailer
-// are otherwise as they were.
-func compressStreams(doc []byte, out io.Writer) (int64, error) {
-	m := regexp.MustCompile(`startxref\n(\d+)\n%%EOF\s*$`).FindSubmatch(doc)
-	if m == nil {
-		return 0, errors.New("no startxref in the PDF")
-	}
-	xrefAt, _ := strconv.Atoi(string(m[1]))
-	if xrefAt <= 0 || xrefAt >= len(doc) {
-		return 0, errors.New("bad startxref in the PDF")
-	}
-	table := doc[xrefAt:]
-	tr := bytes.Index(table, []byte("trailer\n"))
-	sx := bytes.LastIndex(table, []byte("startxref\n"))
-	if !bytes.HasPrefix(table, []byte("xref\n0 ")) || tr < 0 || sx < tr {
-		return 0, errors.New("no cross-reference table in the PDF")
-	}
-	lines := strings.Split(string(table[len("xref\n"):tr]), "\n")
-	var count int
-	if _, err := fmt.Sscanf(lines[0], "0 %d", &count); err != nil || count < 2 || len(lines) < count+1 {
-		return 0, errors.New("bad cross-reference table in the PDF")
-	}
-	// Object i starts at offsets[i]; it ends where the next one in the
-	// file starts, or at the table.
-	offsets := make([]int, count)
-	for i := 1; i < count; i++ {
-		f := strings.Fields(lines[i+1])
-		if len(f) != 3 || f[2] != "n" {
-			return 0, fmt.Errorf("bad cross-reference entry %d in the PDF", i)
-		}
-		o, err := strconv.Atoi(f[0])
-		if err != nil || o <= 0 || o >= xrefAt {
-			return 0, fmt.Errorf("bad cross-reference entry %d in the PDF", i)
-		}
-		offsets[i] = o
-	}
-	order := make([]int, 0, count-1)
-	for i := 1; i < count; i++ {
-		order = append(order, i)
-	}
-	sort.Slice(order, func(a, b int) bool { return offsets[order[a]] < offsets[order[b]] })
-	if _, err := out.Write(doc[:offsets[order[0]]]); err != nil {
-		return 0, err
-	}
-	at := int64(offsets[order[0]])
-	newAt := make([]int64, count)
-	var z bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
-	for k, i := range order {
-		end := xrefAt
-		if k+1 < len(order) {
-			end = offsets[order[k+1]]
-		}
-		obj := doc[offsets[i]:end]
-		newAt[i] = at
-		head := fmt.Sprintf("%d 0 obj\n<</Length ", i)
-		if rest, ok := bytes.CutPrefix(obj, []byte(head)); ok {
-			if j := bytes.Index(rest, []byte(">>\nstream\n")); j > 0 && j < 12 {
-				n, err := strconv.Atoi(string(rest[:j]))
-				data := rest[j+len(">>\nstream\n"):]
-				if err == nil && n <= len(data) && string(data[n:]) == "\nendstream\nendobj\n" {
-					z.Reset()
-					zw.Reset(&z)
-					zw.Write(data[:n])
-					if err := zw.Close(); err != nil {
-						return 0, err
-					}
-					obj = fmt.Appendf(nil, "%d 0 obj\n<</Filter /FlateDecode /Length %d>>\nstream\n%s\nendstream\nendobj\n", i, z.Len(), z.Bytes())
-				}
-			}
-		}
-		if _, err := out.Write(obj); err != nil {
-			return 0, err
-		}
-		at += int64(len(obj))
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", count)
-	for i := 1; i < count; i++ {
-		fmt.Fprintf(&b, "%010d 00000 n \n", newAt[i])
-	}
-	b.Write(table[tr:sx])
-	fmt.Fprintf(&b, "startxref\n%d\n%%%%EOF\n", at)
-	if _, err := out.Write(b.Bytes()); err != nil {
-		return 0, err
-	}
-	return at, nil
 }
 
 // pdfDoc receives fpdf's output: kept as given when it comes in one
@@ -351,51 +215,6 @@ func (d *pdfDoc) Write(p []byte) (int, error) {
 		d.data = append(d.data, p...)
 	}
 	return len(p), nil
-}
-
-// linkMetadata returns the incremental update to append to a PDF that
-// names the XMP metadata stream in the document catalog (fpdf writes the
-// stream but not the /Metadata entry, so readers would not find it) and
-// gives the file the /ID that PDF/A asks for. The objects are found in
-// pdf, fpdf's document; size, xref and sum are those of the document as
-// written (compressed), which the update follows: its length, the offset
-// of its cross-reference table and its MD5. The document's bytes are
-// left as they are.
-func linkMetadata(pdf []byte, size, xref int64, sum [16]byte) ([]byte, error) {
-	num := func(re string) (string, error) {
-		m := regexp.MustCompile(re).FindSubmatch(pdf)
-		if m == nil {
-			return "", fmt.Errorf("no %s in the PDF", re)
-		}
-		return string(m[1]), nil
-	}
-	root, err := num(`/Root (\d+) 0 R`)
-	if err != nil {
-		return nil, err
-	}
-	info, err := num(`/Info (\d+) 0 R`)
-	if err != nil {
-		return nil, err
-	}
-	meta, err := num(`(\d+) 0 obj\n<< /Type /Metadata /Subtype /XML`)
-	if err != nil {
-		return nil, err
-	}
-	objects, err := num(`/Size (\d+)`)
-	if err != nil {
-		return nil, err
-	}
-	m := regexp.MustCompile(`(?s)\n` + root + ` 0 obj\n<<\n?(.*?)>>\nendobj`).FindSubmatch(pdf)
-	if m == nil {
-		return nil, errors.New("no document catalog in the PDF")
-	}
-	id := hex.EncodeToString(sum[:])
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s 0 obj\n<<\n%s/Metadata %s 0 R\n>>\nendobj\n", root, m[1], meta)
-	at := size + int64(b.Len())
-	fmt.Fprintf(&b, "xref\n%s 1\n%010d 00000 n\r\n", root, size)
-	fmt.Fprintf(&b, "trailer\n<<\n/Size %s\n/Root %s 0 R\n/Info %s 0 R\n/ID [<%s> <%s>]\n/Prev %d\n>>\nstartxref\n%d\n%%%%EOF\n", objects, root, info, id, id, xref, at)
-	return b.Bytes(), nil
 }
 
 // A PDF transcript shows at most pdfMessages messages, with at most
@@ -851,34 +670,6 @@ func stamp(t time.Time, tz *time.Location) string {
 		return s + " (" + l.Format("2006-01-02 15:04 MST") + ")"
 	}
 	return s + " (" + l.Format("15:04 MST") + ")"
-}
-
-// xmpMetadata is the document's XMP packet: Dublin Core title, creator,
-// subject, the dates, and the PDF/A-2b identification.
-func xmpMetadata(rec *Record) []byte {
-	esc := func(s string) string { return html.EscapeString(Visible(s)) }
-	at := rec.FiledAt.UTC().Format(time.RFC3339)
-	return []byte(`<?xpacket begin="` + "\ufeff" + `" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
-<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
-<dc:format>application/pdf</dc:format>
-<dc:title><rdf:Alt><rdf:li xml:lang="x-default">` + esc(rec.Title+" ("+rec.Marking+")") + `</rdf:li></rdf:Alt></dc:title>
-<dc:creator><rdf:Seq><rdf:li>` + esc(Agent) + `</rdf:li></rdf:Seq></dc:creator>
-<dc:description><rdf:Alt><rdf:li xml:lang="x-default">` + esc("Record "+rec.ID+", class "+rec.Class.Code) + `</rdf:li></rdf:Alt></dc:description>
-<dc:identifier>` + esc(rec.ID) + `</dc:identifier>
-<xmp:CreateDate>` + at + `</xmp:CreateDate>
-<xmp:ModifyDate>` + at + `</xmp:ModifyDate>
-<xmp:MetadataDate>` + at + `</xmp:MetadataDate>
-<xmp:CreatorTool>` + esc(Agent) + `</xmp:CreatorTool>
-<pdf:Producer>` + esc(Agent) + `</pdf:Producer>
-<pdf:Keywords>` + esc(rec.Marking+" "+rec.Class.Code) + `</pdf:Keywords>
-<pdfaid:part>2</pdfaid:part>
-<pdfaid:conformance>B</pdfaid:conformance>
-</rdf:Description>
-</rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="w"?>`)
 }
 
 // readAll reads r whole, at most max bytes.
