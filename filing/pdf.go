@@ -107,7 +107,7 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 	p.SetMargins(15, 24, 15)
 	p.SetAutoPageBreak(true, 22)
 
-	w := &pdfWriter{Fpdf: p, tz: tz, load: load, total: len(t.Messages)}
+	w := &pdfWriter{typer: newTyper(p), tz: tz, load: load, total: len(t.Messages)}
 	msgs, cut := pdfExtent(t.Messages)
 	if len(msgs) < len(t.Messages) || cut >= 0 {
 		w.last = msgs[len(msgs)-1].Position
@@ -125,19 +125,19 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 	// the page number.
 	p.SetHeaderFunc(func() {
 		w.bar(6, rec.Marking)
-		p.SetFont("go", "", 7.5)
+		w.font("", 7.5)
 		p.SetTextColor(80, 80, 80)
 		p.SetXY(15, 14)
-		p.CellFormat(120, 4, w.fit("Record "+rec.ID+" · "+rec.Class.Code+" "+rec.Class.Title, 120), "", 0, "L", false, 0, "")
+		w.cell(120, 4, pdfText("Record "+rec.ID+" · "+rec.Class.Code+" "+rec.Class.Title), "L", false)
 		p.CellFormat(0, 4, "Filed "+rec.FiledAt.UTC().Format(time.DateOnly), "", 0, "R", false, 0, "")
 		p.SetTextColor(0, 0, 0)
 		p.SetXY(15, 24)
 	})
 	p.SetFooterFunc(func() {
-		p.SetFont("go", "", 7.5)
+		w.font("", 7.5)
 		p.SetTextColor(80, 80, 80)
 		p.SetXY(15, 297-19)
-		p.CellFormat(120, 4, w.fit("Record "+rec.ID, 120), "", 0, "L", false, 0, "")
+		w.cell(120, 4, pdfText("Record "+rec.ID), "L", false)
 		p.CellFormat(0, 4, fmt.Sprintf("page %d of {nb}", p.PageNo()), "", 0, "R", false, 0, "")
 		p.SetTextColor(0, 0, 0)
 		w.bar(297-13, rec.Marking)
@@ -154,17 +154,21 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 		w.message(ctx, m)
 	}
 	w.ln(3)
-	p.SetFont("go", "I", 8)
+	w.font("I", 8)
 	p.SetTextColor(80, 80, 80)
 	if w.partial {
-		p.MultiCell(0, 4, pdfText(w.extentNote()), "", "L", false)
+		w.multi(4, pdfText(w.extentNote()))
 		w.ln(1)
 	}
 	if w.left > 0 {
-		p.MultiCell(0, 4, pdfText(w.imagesNote()), "", "L", false)
+		w.multi(4, pdfText(w.imagesNote()))
 		w.ln(1)
 	}
-	p.MultiCell(0, 4, "Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json; the thread as captured in data/thread.json.", "", "L", false)
+	if note := w.missingNote(); note != "" {
+		w.multi(4, note)
+		w.ln(1)
+	}
+	w.multi(4, "Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json; the thread as captured in data/thread.json.")
 	// fpdf holds the pages and the document in memory until Output,
 	// which hands the document over in one piece; finishPDF (pdfpost.go)
 	// writes it to out with what PDF/A needs and fpdf cannot write.
@@ -259,7 +263,7 @@ func (w *pdfWriter) extentNote() string {
 
 // pdfWriter holds the drawing helpers of one PDF transcript.
 type pdfWriter struct {
-	*fpdf.Fpdf
+	*typer
 	tz   *time.Location
 	load imageLoader
 	// images counts the images registered with fpdf (its names), shown
@@ -283,34 +287,21 @@ type pdfWriter struct {
 func (w *pdfWriter) bar(y float64, marking string) {
 	w.SetFillColor(pdfColour[0], pdfColour[1], pdfColour[2])
 	w.SetTextColor(255, 255, 255)
-	w.SetFont("go", "B", 10)
+	w.font("B", 10)
 	w.SetXY(15, y)
-	w.CellFormat(180, 6, pdfText(marking), "", 0, "C", true, 0, "")
+	w.cell(180, 6, pdfText(marking), "C", true)
 	w.SetTextColor(0, 0, 0)
-}
-
-// fit shortens s to fit width mm in the current font.
-func (w *pdfWriter) fit(s string, width float64) string {
-	s = pdfText(s)
-	if w.GetStringWidth(s) <= width {
-		return s
-	}
-	r := []rune(s)
-	for len(r) > 1 && w.GetStringWidth(string(r)+"…") > width {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "…"
 }
 
 func (w *pdfWriter) ln(h float64) { w.Ln(h) }
 
 // metadata writes the title and the record's metadata block.
 func (w *pdfWriter) metadata(rec *Record) {
-	w.SetFont("go", "B", 15)
-	w.MultiCell(0, 7, pdfText(rec.Title), "", "L", false)
+	w.font("B", 15)
+	w.multi(7, pdfText(rec.Title))
 	if rec.Description != "" {
-		w.SetFont("go", "", 10)
-		w.MultiCell(0, 5, pdfText(rec.Description), "", "L", false)
+		w.font("", 10)
+		w.multi(5, pdfText(rec.Description))
 	}
 	w.ln(2)
 	var people []string
@@ -353,23 +344,23 @@ func (w *pdfWriter) metadata(rec *Record) {
 		if r[1] == "" {
 			continue
 		}
-		w.SetFont("go", "B", 8.5)
+		w.font("B", 8.5)
 		y := w.GetY()
 		w.SetX(15)
 		w.CellFormat(32, 4.5, r[0], "", 0, "L", false, 0, "")
-		w.SetFont("go", "", 8.5)
+		w.font("", 8.5)
 		if r[0] == "Permalink" {
 			w.SetTextColor(0x1a, 0x4f, 0xa0)
 			w.SetXY(47, y)
 			w.SetLeftMargin(47)
-			w.WriteLinkString(4.5, pdfText(r[1]), r[1])
+			w.text(4.5, pdfText(r[1]), r[1])
 			w.SetLeftMargin(15)
 			w.SetTextColor(0, 0, 0)
 			w.Ln(4.5)
 			continue
 		}
 		w.SetXY(47, y)
-		w.MultiCell(0, 4.5, pdfText(r[1]), "", "L", false)
+		w.multi(4.5, pdfText(r[1]))
 	}
 	w.SetDrawColor(pdfColour[0], pdfColour[1], pdfColour[2])
 	w.SetLineWidth(0.6)
@@ -387,13 +378,13 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 	w.SetLineWidth(0.2)
 	w.Line(15, w.GetY(), 195, w.GetY())
 	w.ln(1.2)
-	w.SetFont("go", "B", 9.5)
+	w.font("B", 9.5)
 	head := fmt.Sprintf("[%d] %s", m.Position, Label(m.Author))
 	if m.Author.Bot {
 		head += " (bot)"
 	}
-	w.Write(5, pdfText(head))
-	w.SetFont("go", "", 8.5)
+	w.text(5, pdfText(head), "")
+	w.font("", 8.5)
 	w.SetTextColor(90, 90, 90)
 	when := "  " + stamp(m.Time, w.tz)
 	if m.Edited != nil && m.Edited.At.IsZero() {
@@ -404,8 +395,10 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 	w.Write(5, when)
 	w.SetTextColor(0, 0, 0)
 	w.ln(5.5)
-	w.SetFont("go", "", 10)
+	w.font("", 10)
+	w.natural = true
 	w.linked(5, m.ReadableText)
+	w.natural = false
 	w.ln(5.5)
 	for _, f := range m.Files {
 		w.file(ctx, f)
@@ -413,7 +406,11 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 	if len(m.Reactions) > 0 {
 		var rs []string
 		for _, r := range m.Reactions {
-			s := fmt.Sprintf("%s × %d", reactionWords(r.Emoji), r.Count)
+			what := reactionWords(r.Emoji)
+			if !isShortName(r.Emoji) {
+				what = r.Emoji // the emoji itself, which the PDF draws
+			}
+			s := fmt.Sprintf("%s × %d", what, r.Count)
 			var names []string
 			for i, u := range r.Users {
 				if i == maxReactionNames {
@@ -427,9 +424,9 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 			}
 			rs = append(rs, s)
 		}
-		w.SetFont("go", "", 8.5)
+		w.font("", 8.5)
 		w.SetTextColor(70, 70, 70)
-		w.MultiCell(0, 4.5, pdfText("Reactions: "+strings.Join(rs, "; ")), "", "L", false)
+		w.multi(4.5, pdfText("Reactions: "+strings.Join(rs, "; ")))
 		w.SetTextColor(0, 0, 0)
 	}
 	w.ln(1.5)
@@ -459,7 +456,7 @@ func (w *pdfWriter) linked(h float64, text string) {
 		}
 		u := text[loc[0]:loc[1]]
 		w.SetTextColor(0x1a, 0x4f, 0xa0)
-		w.WriteLinkString(h, u, u)
+		w.text(h, u, u)
 		w.SetTextColor(0, 0, 0)
 		text = text[loc[1]:]
 	}
@@ -484,11 +481,11 @@ func (w *pdfWriter) plain(h float64, text string) {
 		} else {
 			cut++
 		}
-		w.Write(h, text[:cut])
+		w.text(h, text[:cut], "")
 		text = text[cut:]
 	}
 	if text != "" {
-		w.Write(h, text)
+		w.text(h, text, "")
 	}
 }
 
@@ -503,14 +500,14 @@ func showable(f capture.File) bool {
 // image budget lasts, else its name, size and a link to it inside the
 // package.
 func (w *pdfWriter) file(ctx context.Context, f capture.File) {
-	w.SetFont("go", "", 8.5)
+	w.font("", 8.5)
 	if f.Path == "" {
 		w.SetTextColor(0xa4, 0x00, 0x0f)
 		msg := "File not captured: " + f.Name
 		if f.Error != "" {
 			msg += " (" + f.Error + ")"
 		}
-		w.MultiCell(0, 4.5, pdfText(msg), "", "L", false)
+		w.multi(4.5, pdfText(msg))
 		w.SetTextColor(0, 0, 0)
 		return
 	}
@@ -536,9 +533,9 @@ func (w *pdfWriter) file(ctx context.Context, f capture.File) {
 	}
 	w.Write(4.5, label)
 	w.SetTextColor(0x1a, 0x4f, 0xa0)
-	w.WriteLinkString(4.5, pdfText(f.Name), rel)
+	w.text(4.5, pdfText(f.Name), rel)
 	w.SetTextColor(60, 60, 60)
-	w.Write(4.5, fmt.Sprintf("  (%s%s, %s)", humanSize(f.Size), firstNonEmpty(", "+f.MIMEType, ""), rel))
+	w.text(4.5, pdfText(fmt.Sprintf("  (%s%s, %s)", humanSize(f.Size), firstNonEmpty(", "+f.MIMEType, ""), rel)), "")
 	w.SetTextColor(0, 0, 0)
 	w.ln(5)
 }
@@ -606,10 +603,11 @@ func (w *pdfWriter) place(f capture.File, r registeredImage) {
 	y := w.GetY()
 	w.ImageOptions(name, 17, y, wd, ht, false, fpdf.ImageOptions{ImageType: imgType(f.MIMEType)}, 0, strings.TrimPrefix(f.Path, "data/"))
 	w.SetY(y + ht + 0.5)
-	w.SetFont("go", "I", 7.5)
+	w.font("I", 7.5)
 	w.SetTextColor(80, 80, 80)
 	w.SetX(17)
-	w.CellFormat(0, 4, pdfText(f.Name+" ("+humanSize(f.Size)+")"), "", 1, "L", false, 0, "")
+	w.cell(0, 4, pdfText(f.Name+" ("+humanSize(f.Size)+")"), "L", false)
+	w.Ln(4)
 	w.SetTextColor(0, 0, 0)
 }
 
@@ -626,36 +624,11 @@ func imgType(mime string) string {
 	return ""
 }
 
-// pdfText makes chat text safe and printable in the PDF: hidden characters
-// made visible (Visible), tabs as spaces, and characters the embedded Go
-// fonts have no glyph for written as U+XXXX rather than left blank.
+// pdfText makes chat text safe for the PDF: hidden characters made
+// visible (Visible), tabs as spaces. Characters no font draws are
+// dealt with as the text is drawn (typer).
 func pdfText(s string) string {
-	s = strings.ReplaceAll(Visible(s), "\t", "    ")
-	var b strings.Builder
-	for _, r := range s {
-		if r == '\n' || hasGlyph(r) {
-			b.WriteRune(r)
-		} else {
-			fmt.Fprintf(&b, "[U+%04X]", r)
-		}
-	}
-	return b.String()
-}
-
-// hasGlyph reports whether the Go fonts draw r: Latin, Greek, Cyrillic and
-// the common punctuation and symbols (WGL4).
-func hasGlyph(r rune) bool {
-	switch {
-	case r >= 0x20 && r < 0x7f, r >= 0xa0 && r <= 0x24f: // Latin
-		return true
-	case r >= 0x370 && r <= 0x3ff, r >= 0x400 && r <= 0x4ff: // Greek, Cyrillic
-		return true
-	case r >= 0x2000 && r <= 0x206f, r >= 0x20a0 && r <= 0x20bf, r >= 0x2100 && r <= 0x215f, r >= 0x2190 && r <= 0x21ff:
-		return true
-	case r >= 0x2200 && r <= 0x22ff, r >= 0x2500 && r <= 0x25ff, r >= 0x1e00 && r <= 0x1eff:
-		return true
-	}
-	return false
+	return strings.ReplaceAll(Visible(s), "\t", "    ")
 }
 
 // stamp writes t in UTC with the organisation's local time beside it:

@@ -3,6 +3,7 @@ package filing
 import (
 	_ "embed"
 	"html"
+	"strings"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -52,18 +53,27 @@ func newPDFA(m pdfMeta) *fpdf.Fpdf {
 	// The values as they are in XMP: an information dictionary entry and
 	// its XMP property must be equal (ISO 19005-2, 6.6.3; veraPDF rules
 	// 6.6.3-*), so hidden characters are made visible in both.
-	title, subject, keywords := Visible(m.Title), Visible(m.Subject), Visible(m.Keywords)
+	title, subject, keywords := xmlText(m.Title), xmlText(m.Subject), xmlText(m.Keywords)
 	at := m.Date.UTC()
 	p.SetCreationDate(at)
 	p.SetModificationDate(at)
-	p.SetTitle(title, true)
-	p.SetSubject(subject, true)
+	// fpdf writes characters beyond U+FFFF into the information
+	// dictionary wrongly; such an entry is left out there (XMP, the
+	// metadata PDF/A reads, has it whole).
+	if bmp(title) {
+		p.SetTitle(title, true)
+	}
+	if bmp(subject) {
+		p.SetSubject(subject, true)
+	}
 	p.SetAuthor(Agent, true)
 	p.SetCreator(Agent, true)
 	p.SetProducer(Agent, true)
-	p.SetKeywords(keywords, true)
+	if bmp(keywords) {
+		p.SetKeywords(keywords, true)
+	}
 	p.SetLang("en")
-	p.SetXmpMetadata(xmpMetadata(title, subject, keywords, Visible(m.ID), at))
+	p.SetXmpMetadata(xmpMetadata(title, subject, keywords, xmlText(m.ID), at))
 	p.AddUTF8FontFromBytes("go", "", goregular.TTF)
 	p.AddUTF8FontFromBytes("go", "B", gobold.TTF)
 	p.AddUTF8FontFromBytes("go", "I", goitalic.TTF)
@@ -98,4 +108,27 @@ func xmpMetadata(title, subject, keywords, id string, at time.Time) []byte {
 </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>`)
+}
+
+// bmp reports whether every character of s is in the Basic Multilingual
+// Plane.
+func bmp(s string) bool {
+	for _, r := range s {
+		if r > 0xffff {
+			return false
+		}
+	}
+	return true
+}
+
+// xmlText is s with hidden characters made visible (Visible) and the
+// characters XML cannot hold (U+FFFE, U+FFFF, surrogates) replaced by
+// U+FFFD.
+func xmlText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == 0xfffe || r == 0xffff || r >= 0xd800 && r <= 0xdfff {
+			return 0xfffd
+		}
+		return r
+	}, Visible(s))
 }

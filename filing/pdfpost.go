@@ -42,6 +42,21 @@ var pdfTrailer = regexp.MustCompile(`\Atrailer\n<<\n/Size (\d+)\n/Root (\d+) 0 R
 // pdfInfoDate is a date in fpdf's document information dictionary.
 var pdfInfoDate = regexp.MustCompile(`/(CreationDate|ModDate) \(D:(\d{14})\)\n`)
 
+// pdfFontName is the name fpdf gives a font it embeds.
+var pdfFontName = regexp.MustCompile(`/(BaseFont|FontName) /utf8[A-Za-z0-9]+`)
+
+// subsetName puts a subset tag, made from the font's name, before the
+// name in m.
+func subsetName(m []byte) []byte {
+	i := bytes.Index(m, []byte(" /utf8")) + 2
+	sum := md5.Sum(m[i:])
+	tag := make([]byte, 6)
+	for k := range tag {
+		tag[k] = 'A' + sum[k]%26
+	}
+	return append(append(append(m[:i:i], tag...), '+'), m[i:]...)
+}
+
 const (
 	pdfLinkAnnot  = "<</Type /Annot /Subtype /Link /Rect ["
 	pdfPageGroup  = "/Group <</Type /Group /S /Transparency /CS /DeviceRGB>>\n"
@@ -97,6 +112,11 @@ func finishPDF(doc []byte, out io.Writer) error {
 		case bytes.HasPrefix(body, fmt.Appendf(nil, "%d%s", o.num, pdfPageHeader)):
 			body = bytes.Replace(body, []byte(pdfPageGroup), nil, 1)
 			body = bytes.ReplaceAll(body, []byte(pdfLinkAnnot), []byte("<</Type /Annot /Subtype /Link /F 4 /Rect ["))
+		case bytes.HasPrefix(body, fmt.Appendf(nil, "%d 0 obj\n<</Type /Font", o.num)):
+			// fpdf subsets every font (pdffonts.go's fonts too) but does
+			// not name them so: a subset's name starts with six capital
+			// letters and "+" (ISO 32000-1, 9.6.4), one tag a font.
+			body = pdfFontName.ReplaceAllFunc(body, subsetName)
 		case o.num == info:
 			if n := len(pdfInfoDate.FindAllIndex(body, -1)); n != 2 {
 				return fmt.Errorf("PDF library output not understood: %d dates in the document information", n)
