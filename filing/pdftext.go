@@ -315,12 +315,14 @@ func visual(s string, rtl bool) string {
 	}) {
 		return s
 	}
-	var p bidi.Paragraph
-	dir := bidi.LeftToRight
+	// The paragraph's direction is set by a mark before it (the package
+	// would take it from the first strong character), taken out after.
+	mark := "\u200e"
 	if rtl {
-		dir = bidi.RightToLeft
+		mark = "\u200f"
 	}
-	if _, err := p.SetString(s, bidi.DefaultDirection(dir)); err != nil {
+	var p bidi.Paragraph
+	if _, err := p.SetString(mark + s); err != nil {
 		return s
 	}
 	o, err := p.Order()
@@ -381,6 +383,7 @@ func visual(s string, rtl bool) string {
 	}
 	var b strings.Builder
 	for _, r := range rs {
+		r.text = strings.ReplaceAll(r.text, mark, "")
 		if r.level%2 == 1 {
 			b.WriteString(bidi.ReverseString(r.text))
 		} else {
