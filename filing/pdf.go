@@ -560,15 +560,19 @@ func (w *pdfWriter) image(f capture.File, data []byte) bool {
 	if t := imgType(f.MIMEType); (t == "PNG" || t == "GIF") && cfg.Width*cfg.Height > maxImagePixels {
 		return false
 	}
+	data, typ, ok := pdfaImage(data, imgType(f.MIMEType))
+	if !ok {
+		return false
+	}
 	w.images++
 	name := fmt.Sprintf("img%d", w.images)
-	info := w.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: imgType(f.MIMEType)}, bytes.NewReader(data))
+	info := w.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: typ}, bytes.NewReader(data))
 	if w.Err() {
 		w.ClearError()
 		return false
 	}
 	_ = info
-	r := registeredImage{name: name, width: cfg.Width, height: cfg.Height}
+	r := registeredImage{name: name, width: cfg.Width, height: cfg.Height, typ: typ}
 	if w.registered == nil {
 		w.registered = make(map[string]registeredImage)
 	}
@@ -579,7 +583,7 @@ func (w *pdfWriter) image(f capture.File, data []byte) bool {
 
 // registeredImage is an image registered with fpdf under name.
 type registeredImage struct {
-	name          string
+	name, typ     string
 	width, height int
 }
 
@@ -601,7 +605,7 @@ func (w *pdfWriter) place(f capture.File, r registeredImage) {
 		w.AddPage()
 	}
 	y := w.GetY()
-	w.ImageOptions(name, 17, y, wd, ht, false, fpdf.ImageOptions{ImageType: imgType(f.MIMEType)}, 0, strings.TrimPrefix(f.Path, "data/"))
+	w.ImageOptions(name, 17, y, wd, ht, false, fpdf.ImageOptions{ImageType: r.typ}, 0, strings.TrimPrefix(f.Path, "data/"))
 	w.SetY(y + ht + 0.5)
 	w.font("I", 7.5)
 	w.SetTextColor(80, 80, 80)

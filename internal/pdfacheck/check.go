@@ -46,6 +46,7 @@ import (
 //   - 6.2.10 (as recordbot applies it: nothing transparent at all): no
 //     transparency group, soft mask, constant alpha below 1 or blend
 //     mode other than Normal;
+//   - 6.2.4.3: no DeviceCMYK image with the RGB output intent;
 //   - 6.1.7, 6.2.9: no external streams (/F on a stream), no PostScript
 //     or reference XObjects, no embedded files.
 func Check(pdf []byte) []string {
@@ -374,6 +375,9 @@ func (c *checker) object(num int, v any) {
 	}
 	if bm := f.name(d["BM"]); bm != "" && bm != "Normal" && bm != "Compatible" {
 		c.fail("6.2.10 (recordbot): object %d has blend mode %s", num, bm)
+	}
+	if f.name(d["Subtype"]) == "Image" && f.name(d["ColorSpace"]) == "DeviceCMYK" {
+		c.fail("6.2.4.3: image %d is DeviceCMYK, which the RGB output intent does not allow", num)
 	}
 	if f.name(d["Subtype"]) == "PS" || (f.name(d["Type"]) == "XObject" && d["Ref"] != nil) {
 		c.fail("6.2.9: object %d is a PostScript or reference XObject", num)
