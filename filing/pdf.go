@@ -471,6 +471,12 @@ const writeChunk = 256
 // space or a line end where there is one, else on a character boundary,
 // so the time stays linear in the length of a message.
 func (w *pdfWriter) plain(h float64, text string) {
+	if !simple(text) {
+		// typer lays such text out itself, in linear time, and must see
+		// a paragraph whole to order it (right to left) and join it.
+		w.text(h, text, "")
+		return
+	}
 	for len(text) > writeChunk {
 		cut := strings.LastIndexAny(text[:writeChunk], " \n")
 		if cut < writeChunk/2 {

@@ -67,12 +67,28 @@ const (
 	emojiPUA  = 0xE000
 )
 
-// loadedFont is a fallback font as found on this computer.
+// loadedFont is a fallback font as found on this computer, read the
+// first time a character may need it (so a process that draws only
+// Latin, Greek and Cyrillic holds none of them).
 type loadedFont struct {
 	fallbackFont
-	path string
-	data []byte // what fpdf is given
-	font *sfnt.Font
+	paths []string // the files found, in fallbackFont.files' order
+	once  sync.Once
+	data  []byte // what fpdf is given
+	font  *sfnt.Font
+}
+
+// load reads the font, once; false if none of its files can be read.
+func (f *loadedFont) load() bool {
+	f.once.Do(func() {
+		for _, p := range f.paths {
+			if data, font, err := loadFont(f.fallbackFont, p); err == nil {
+				f.data, f.font = data, font
+				return
+			}
+		}
+	})
+	return f.font != nil
 }
 
 // has reports whether f draws r.
@@ -81,6 +97,9 @@ func (f *loadedFont) has(r rune) bool {
 		return false
 	}
 	if f.emoji && (r < emojiBase || r > emojiEnd) {
+		return false
+	}
+	if !f.load() {
 		return false
 	}
 	var b sfnt.Buffer
@@ -135,16 +154,13 @@ func fonts(dir string) *fontSet {
 		return nil
 	})
 	for _, f := range fallbackFonts {
-		var lf *loadedFont
+		lf := &loadedFont{fallbackFont: f}
 		for _, n := range f.files {
 			if p, ok := found[n]; ok {
-				if l, err := loadFont(f, p); err == nil {
-					lf = l
-					break
-				}
+				lf.paths = append(lf.paths, p)
 			}
 		}
-		if lf == nil {
+		if len(lf.paths) == 0 {
 			s.missing = append(s.missing, f)
 			continue
 		}
@@ -157,25 +173,25 @@ func fonts(dir string) *fontSet {
 // maxFontFile bounds a font file read (the CJK fonts are 4 to 6 MB).
 const maxFontFile = 32 << 20
 
-func loadFont(f fallbackFont, path string) (*loadedFont, error) {
+func loadFont(f fallbackFont, path string) ([]byte, *sfnt.Font, error) {
 	st, err := os.Stat(path)
 	if err != nil || !st.Mode().IsRegular() || st.Size() > maxFontFile {
-		return nil, errors.New("not a font file")
+		return nil, nil, errors.New("not a font file")
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	font, err := sfnt.Parse(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if f.emoji {
 		if data, err = emojiFont(data, font); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return &loadedFont{fallbackFont: f, path: path, data: data, font: font}, nil
+	return data, font, nil
 }
 
 // goCover is the characters all three Go fonts draw.
@@ -323,7 +339,12 @@ func MissingFonts() []string {
 	s := fonts(fontsDir())
 	var out []string
 	for _, f := range s.missing {
-		out = append(out, f.covers+": "+strings.Join(f.files, " or ")+" (Debian package "+f.pkg+") under "+s.dir)
+		out = append(out, f.covers+": "+strings.Join(f.files, " or ")+" (Debian package "+f.pkg+") not found under "+s.dir)
+	}
+	for _, f := range s.fonts {
+		if !f.load() {
+			out = append(out, f.covers+": "+strings.Join(f.paths, ", ")+" cannot be read as a TrueType font")
+		}
 	}
 	return out
 }

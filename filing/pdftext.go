@@ -109,7 +109,7 @@ func (t *typer) use(family string) {
 	}
 	if !t.added[family] {
 		for _, f := range t.set.fonts {
-			if f.family == family {
+			if f.family == family && f.load() {
 				t.AddUTF8FontFromBytes(family, "", f.data)
 			}
 		}
@@ -464,17 +464,22 @@ func (t *typer) wrap(s string, ja, ko bool, first, width float64) []string {
 			cur.Reset()
 			curW, limit = 0, width
 		}
-		// A word longer than a line is cut where it fills one.
-		for ww > limit && len([]rune(w)) > 1 {
-			r := []rune(w)
-			n := len(r) - 1
-			for n > 1 && measure(string(r[:n])) > limit {
-				n--
+		// A word longer than a line is cut where it fills one
+		// (measured a character at a time, so in linear time).
+		if ww > limit {
+			var piece strings.Builder
+			pw := 0.0
+			for _, r := range w {
+				cw := measure(string(r))
+				if pw+cw > limit && piece.Len() > 0 {
+					lines = append(lines, piece.String())
+					piece.Reset()
+					pw, limit = 0, width
+				}
+				piece.WriteRune(r)
+				pw += cw
 			}
-			lines = append(lines, string(r[:n]))
-			w = string(r[n:])
-			ww = measure(w)
-			limit = width
+			w, ww = piece.String(), pw
 		}
 		cur.WriteString(w)
 		curW += ww
