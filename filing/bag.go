@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/capture"
-	"github.com/recordbot/recordbot/internal/ctxio"
+	"github.com/recordbot/recordbot/capture/ctxio"
 )
 
 // The files of a record package (a BagIt 1.0 bag, RFC 8493).
