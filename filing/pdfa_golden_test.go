@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
@@ -29,7 +31,7 @@ func TestGoldenPDFIsPDFA(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := time.Date(2026, 11, 3, 14, 30, 0, 0, time.UTC)
-			svc := newServiceWith(t, filing.Options{Store: st, Plan: filing.SamplePlan(), Now: func() time.Time { return now }})
+			svc := newServiceWith(t, filing.Options{Store: st, Plan: filing.SamplePlan(), Clock: clockwork.NewFakeClockAt(now)})
 			req := request("Ferry: " + tc.name)
 			req.Thread = capture.Ref{Platform: tc.thread.Platform, ChannelID: tc.thread.Channel.ID, ThreadID: tc.thread.ThreadID}
 			sum, err := svc.FileThread(ctx, req, tc.thread)
