@@ -110,7 +110,7 @@ func TestRenderPDFFuzzedPDFA(t *testing.T) {
 		pool = append(pool, s)
 	}
 	pool = append(pool, "", "\u202eoverride\u202c", "a\tb\x00c", strings.Repeat("long", 80), "https://example.org/x?y=1 ok",
-		"עם 123 ו-456 מספרים", "كَتَبَ الطالبُ لا إله", "混合 text 日本語 한국어 mixed", "\U00010300 \uFFFF \U0010FFFF", "❤️‍🔥 👍🏽")
+		"עם 123 ו-456 מספרים", "كَتَبَ الطالبُ لا إله", "混合 text 日本語 한국어 mixed", "\U00010300 \uFFFF \U0010FFFF", "ภาษาไทย ሰላም", "❤️‍🔥 👍🏽")
 	rng := rand.New(rand.NewPCG(7, 26))
 	for n := range 12 {
 		th := scriptThread()

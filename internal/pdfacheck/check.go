@@ -39,6 +39,8 @@ import (
 //     its XMP property with the same value (dates compared as instants);
 //   - 6.2.11.4, 6.2.11.5: every font is embedded, and the widths a
 //     CIDFontType2 font declares (/W) are those of its embedded glyphs;
+//   - 6.2.11.8: no text shows the .notdef glyph (for the Identity-H
+//     Type0 fonts recordbot uses);
 //   - 6.5, 6.6.1: no JavaScript, no additional actions (/AA), no
 //     /OpenAction, and only /URI and /GoTo actions;
 //   - 6.3.2: every annotation has /F with Print set and Hidden,
@@ -96,6 +98,7 @@ func (c *checker) run(pdf []byte) {
 		return
 	}
 	c.outputIntent(cat)
+	c.glyphs(cat)
 	xmp := c.metadata(cat)
 	c.info(xmp)
 	for _, k := range []name{"OpenAction", "AA"} {
