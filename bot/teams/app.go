@@ -46,9 +46,15 @@ const ChannelID = "msteams"
 // https://learn.microsoft.com/en-us/microsoftteams/platform/messaging-extensions/how-to/action-commands/respond-to-task-module-submit).
 // The membership check and the store each get less, so the answer is
 // written in time whatever they do.
-const (
+// (Variables for tests, which run on loaded machines.)
+var (
 	invokeDeadline = 5 * time.Second
 	storeTimeout   = 3500 * time.Millisecond
+	// checkTimeout bounds the membership check.
+	checkTimeout = 3 * time.Second
+)
+
+const (
 	// afterTimeout bounds the work done after an answer (the "Filing…"
 	// message).
 	afterTimeout = 30 * time.Second
@@ -61,10 +67,6 @@ const (
 	// replay of it without acting again.
 	replayFor = 15 * time.Minute
 )
-
-// checkTimeout bounds the membership check within the invoke's deadline
-// (a variable for tests).
-var checkTimeout = 3 * time.Second
 
 // Messenger sends the bot's own messages: the Connector does.
 type Messenger interface {

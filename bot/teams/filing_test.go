@@ -197,7 +197,7 @@ func TestOneToOneRefused(t *testing.T) {
 	if msg != teams.OneToOne {
 		t.Errorf("one-to-one chat answered %q", msg)
 	}
-	if e.resolve != 0 {
+	if e.resolves() != 0 {
 		t.Error("a one-to-one chat was looked up")
 	}
 }
@@ -273,10 +273,10 @@ func (hangingGraph) Resolve(ctx context.Context, ref capture.Ref, p capture.Pers
 // opens with nothing of the conversation in it, and the worker checks the
 // person again before it captures anything.
 func TestSlowCheckOpensFormWithoutTitle(t *testing.T) {
-	defer teams.SetCheckTimeout(50 * time.Millisecond)()
 	g := newFakeGraph()
 	g.add(general.channel, group, []person{alice, bob}, thread(2))
 	e := newEnv(t, envOpts{src: hangingGraph{g}})
+	defer teams.SetTimeouts(time.Minute, 50*time.Millisecond, 30*time.Second)()
 	f := e.task(e.post(e.activity("h:1", "composeExtension/fetchTask", alice, general, fetchValue("1762160460000", "1762160400000", "<p>reply 1</p>")))).form(t)
 	if got := f.inputs["title"]["value"]; got != "" {
 		t.Errorf("suggested title %q without a finished membership check", got)
