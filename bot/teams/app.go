@@ -109,9 +109,11 @@ type App struct {
 	log   *slog.Logger
 	clock filing.Clock
 
+	// submit is the shared submit step: one request per form.
+	submit *bot.Submitter
+
 	mu      sync.Mutex
 	answers map[string]answer // by activity id, for replays
-	told    map[string]time.Time
 
 	// after tracks the work started after answers, so a test (or a
 	// shutdown) can wait for it.
@@ -148,10 +150,13 @@ func New(o Options) (*App, error) {
 	if o.TimeZone == nil {
 		o.TimeZone = time.UTC
 	}
-	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}, told: map[string]time.Time{}}
+	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	// Teams may deliver a submission more than once: a copy of a form
+	// already told says it was received, in the dialog only.
+	a.submit = &bot.Submitter{Filer: o.Filer, Timeout: storeTimeout, QuietRepeats: true, Clock: o.Clock, Logger: a.log.With("via", Via)}
 	return a, nil
 }
 

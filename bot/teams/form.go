@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -187,55 +186,29 @@ func (a *App) submitAction(ctx context.Context, act *activity) (any, func(contex
 	if st.Nonce == "" {
 		key = "teams:" + st.Tenant + ":activity:" + act.ID
 	}
-	r := form.Request(a.o.Filer.Plan(), bot.Origin{By: who, Thread: t.Ref(), Via: Via, Key: key, Reply: reply})
-	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	r, err := a.o.Filer.Submit(sctx, r)
-	if fe, ok := errors.AsType[filing.FieldErrors](err); ok {
-		return again(fieldErrors(fe)), nil
-	}
-	if err != nil {
+	// The shared submit step checks and stores the request once; its
+	// words for the personal chat are in Teams' markdown, the dialog's
+	// plain.
+	ans := a.submit.Submit(ctx, a.voice(markdown{}), bot.Submission{Form: form,
+		Origin: bot.Origin{By: who, Thread: t.Ref(), Via: Via, Key: key, Reply: reply}})
+	switch {
+	case ans.Fields != nil:
+		return again(fieldErrors(ans.Fields)), nil
+	case ans.Error != "":
 		// The store may have kept the request and answered late: the
 		// form stays open, and File again cannot file twice.
-		a.log.Error("teams: could not store a filing request", "tenant", st.Tenant, "channel", st.Channel, "user", who.ID, "err", err)
-		a.mark(key, true)
-		return again([]string{bot.StoreLate}), nil
+		return again([]string{ans.Error}), nil
 	}
+	r := ans.Request
 	text := a.voice(bot.Plain{}).Accepted(r, a.o.Filer.Plan())
-	if !a.mark(key, false) {
-		a.log.Info("teams: submission repeated; request already stored", "request", r.ID, "user", who.ID)
-		return taskMessage(text), nil
+	if ans.Tell == "" {
+		return taskMessage(text), nil // a copy of a form already told
 	}
-	md := a.voice(markdown{}).Accepted(r, a.o.Filer.Plan())
 	return taskMessage(text), func(ctx context.Context) {
-		if err := a.o.Messenger.Send(ctx, to, md); err != nil {
+		if err := a.o.Messenger.Send(ctx, to, ans.Tell); err != nil {
 			a.log.Warn("teams: could not tell a person their request is being filed", "request", r.ID, "user", who.ID, "err", err)
 		}
 	}
-}
-
-// mark records this process's answer to the form with key: late when it
-// answered bot.StoreLate. For a stored request it reports whether to tell
-// the person it is being filed: the first time, or again after a late
-// answer only.
-func (a *App) mark(key string, late bool) (tell bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.clock.Now()
-	for k, at := range a.told {
-		if now.Sub(at) > time.Hour {
-			delete(a.told, k)
-		}
-	}
-	if late {
-		delete(a.told, key)
-		return false
-	}
-	if _, done := a.told[key]; done {
-		return false
-	}
-	a.told[key] = now
-	return true
 }
 
 // target is the conversation the form files: a channel's thread, or the
