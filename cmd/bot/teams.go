@@ -149,6 +149,14 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 		return "", err
 	}
 	w.Sources[capture.Teams] = src
+	// Ready while the login service gives the bot its Bot Connector
+	// token (cached until shortly before it expires).
+	w.Readiness.add("teams", func(ctx context.Context) error {
+		if _, err := conn.Token(ctx); err != nil {
+			return &notReady{reason: "the Microsoft login service refuses or does not answer the Teams app", err: err}
+		}
+		return nil
+	})
 	w.Notifiers.ByPlatform[capture.Teams] = app
 	app.Register(w.Mux)
 	return "Teams: messaging endpoint " + w.Config.PublicURL + teamsbot.Path + " (app " + c.AppID + ", tenant " + c.Tenant + ")", nil
