@@ -332,3 +332,16 @@ func TestStoreLateThenFileAgain(t *testing.T) {
 		t.Errorf("%d records; alice is told %q", len(e.records()), said)
 	}
 }
+
+// TestMeetingChatForm: an action in a meeting chat, whose activity names
+// no conversation type, opens the chat's form.
+func TestMeetingChatForm(t *testing.T) {
+	meeting := where{kind: "", channel: "19:meeting_NTk4@thread.v2"}
+	g := newFakeGraph()
+	g.add(meeting.channel, "", []person{alice, bob}, chat())
+	e := newEnv(t, envOpts{src: g})
+	f := e.task(e.post(e.activity("mt:1", "composeExtension/fetchTask", alice, meeting, fetchValue("1004", "", "")))).form(t)
+	if _, ok := f.inputs["scope"]; !ok || f.inputs["title"]["value"] != "Decision: cut 5%" {
+		t.Errorf("meeting chat form: scope %v, title %v", f.inputs["scope"], f.inputs["title"]["value"])
+	}
+}

@@ -81,7 +81,7 @@ func (a *App) fetchTask(ctx context.Context, act *activity) (any, func(context.C
 	if err := json.Unmarshal(act.Value, &v); err != nil || v.CommandID != CommandID {
 		return taskMessage("recordbot does not know that command."), nil
 	}
-	if act.Conversation.ConversationType == kindPersonal {
+	if act.kind() == kindPersonal {
 		return taskMessage(OneToOne), nil
 	}
 	t, ok := act.where(v.MessagePayload)
