@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -58,17 +59,32 @@ const OneToOne = "recordbot cannot file a one-to-one chat: Teams does not let an
 func (a *App) voice(m bot.Markup) bot.Voice {
 	return bot.Voice{Markup: m, Platform: "Teams", BotName: "recordbot",
 		Explain: func(err error) (string, bool, bool) {
-			if p, ok := capture.ProblemOf(err); ok && p.Kind == capture.BotNotInChannel {
+			p, ok := capture.ProblemOf(err)
+			switch {
+			case ok && p.Kind == capture.BotNotInChannel:
 				return "recordbot is not in that team or chat: add it there (Apps, recordbot, Add) and file it again", true, true
+			case ok && p.Kind == capture.NoAccess && !errors.Is(err, teamscap.ErrOneOnOne):
+				// Words that name nothing of a conversation the person
+				// may not see.
+				return "only members of that team or chat can file its messages", true, true
 			}
 			return "", false, false
 		}}
 }
 
 // refusal is what a person is told when the form cannot open.
+// A person who may not file the conversation is told so in words that
+// name nothing of it (not even the channel, which the source's advice may
+// name).
 func (a *App) refusal(err error) string {
-	if p, ok := capture.ProblemOf(err); ok && p.Kind == capture.BotNotInChannel {
+	p, ok := capture.ProblemOf(err)
+	switch {
+	case ok && p.Kind == capture.BotNotInChannel:
 		return "Add recordbot to this team or chat first (Apps, recordbot, Add), then try again."
+	case errors.Is(err, teamscap.ErrOneOnOne):
+		return OneToOne
+	case ok && p.Kind == capture.NoAccess:
+		return "Only members of that team or chat can file its messages."
 	}
 	return a.voice(bot.Plain{}).Refusal(err)
 }
