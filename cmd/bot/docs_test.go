@@ -432,6 +432,7 @@ func newDocStore(t *testing.T) *docStore {
 		"SLACK_API_URL": "http://127.0.0.1:1/api/",
 		"USER":          "docs",
 		"LOGNAME":       "docs",
+		"HOME":          dir, // the search index's default home: dir/.cache
 	}}
 	t.Chdir(dir)
 	for i, title := range []string{"Roads budget: option B agreed", "Roads budget: option C dropped"} {
