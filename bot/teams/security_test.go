@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,13 @@ func TestUnknownKeysRefetchedRateLimited(t *testing.T) {
 	if status, body := e.post(act); status != http.StatusOK {
 		t.Fatalf("genuine request answered %d %s", status, body)
 	}
+	for i := range 20 { // known keys are used from the cache
+		act["id"] = "known" + strconv.Itoa(i)
+		e.post(act)
+	}
+	if n := e.cx.KeyFetches(); n != 1 {
+		t.Errorf("21 requests signed with a known key fetched the keys %d times; want once", n)
+	}
 	before := e.cx.KeyFetches()
 	for i := range 50 {
 		c := e.cx.Claims(e.clock.Now())
@@ -144,6 +152,15 @@ func TestUnknownKeysRefetchedRateLimited(t *testing.T) {
 	e.postToken(act, "Bearer "+e.cx.Sign(t, c))
 	if n := e.cx.KeyFetches() - before; n != 1 {
 		t.Errorf("a minute after the last fetch, an unknown key made %d fetches; want 1", n)
+	}
+	// Keys older than a day are fetched again.
+	e.clock.Advance(teams.KeysFor + time.Minute)
+	act["id"] = "a day later"
+	if status, body := e.post(act); status != http.StatusOK {
+		t.Fatalf("a day later a genuine request answered %d %s", status, body)
+	}
+	if n := e.cx.KeyFetches() - before; n != 2 {
+		t.Errorf("a day later the keys were fetched %d times in all since the flood; want 2", n)
 	}
 }
 
