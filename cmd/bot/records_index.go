@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -335,4 +336,21 @@ func (m *Main) verifyIndex(ctx context.Context, st filing.Store, asJSON bool) er
 		return &exitError{code: 1, err: fmt.Errorf("%s gone from the store without a recorded destruction", plural(len(orphans), "record", "records"))}
 	}
 	return nil
+}
+
+// indexFeeder opens the team's search index for the bot to keep current,
+// when RECORDS_INDEX names a PostgreSQL database (an index file is an
+// officer's own, kept by their commands). An index that cannot be opened
+// is logged and left: the index is derived, and filing goes on.
+func (m *Main) indexFeeder(ctx context.Context, st filing.Store, clock filing.Clock, log *slog.Logger) *index.Feeder {
+	loc := strings.TrimSpace(m.Getenv("RECORDS_INDEX"))
+	if !strings.HasPrefix(loc, "postgres://") && !strings.HasPrefix(loc, "postgresql://") {
+		return nil
+	}
+	ix, err := index.Open(ctx, loc, st, index.Options{Clock: clock})
+	if err != nil {
+		log.Error("search index: cannot open it; records are filed, and find catches up later", "err", err)
+		return nil
+	}
+	return index.NewFeeder(ix, 5*time.Minute, log)
 }
