@@ -57,7 +57,7 @@ const OneToOne = "recordbot cannot file a one-to-one chat: Teams does not let an
 
 // voice is what this front end tells people, in Teams' words.
 func (a *App) voice(m bot.Markup) bot.Voice {
-	return bot.Voice{Markup: m, Platform: "Teams", BotName: "recordbot",
+	return bot.Voice{Markup: m, Platform: "Teams", BotName: "recordbot", AddMe: "Apps, recordbot, Add, in that team or chat",
 		Explain: func(err error) (string, bool, bool) {
 			p, ok := capture.ProblemOf(err)
 			switch {
