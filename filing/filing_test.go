@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
@@ -615,18 +616,27 @@ func onlyPending(t *testing.T, st filing.Store) filing.ObjectInfo {
 
 // The scan leaves a done request's marker alone (it is no work) until the
 // repeat window has passed, then removes it; a copy then is stored and
-// answered by the worker, and files nothing.
+// answered by the worker, and files nothing. The service runs on a fake
+// clock: each scan is one tick the test makes, and waits for.
 func TestRepeatMarkerRemovedAfterWindow(t *testing.T) {
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			var skew atomic.Int64
-			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+			clock := clockwork.NewFakeClockAt(time.Now())
+			scans := &scanSignal{Store: st, done: make(chan struct{}, 16)}
 			src := &source{thread: testThread(2)}
 			outs := newOutcomes()
-			svc := newServiceWith(t, fast(filing.Options{Store: st, Source: src, Notifier: outs, Now: now, RepeatWindow: time.Hour}))
+			o := fast(filing.Options{Store: scans, Source: src, Notifier: outs, Clock: clock, RepeatWindow: time.Hour})
+			svc := newServiceWith(t, o)
 			stop := run(t, svc)
 			defer stop()
+			scans.wait(t) // the scan Run starts with
+			// scan makes the service's next scan happen, and waits for it.
+			scan := func() {
+				t.Helper()
+				clock.Advance(o.ScanEvery)
+				scans.wait(t)
+			}
 			r := request("Marker")
 			r.Key = "slack:T1:V9:h9"
 			first, err := svc.Submit(ctx, r)
@@ -634,7 +644,9 @@ func TestRepeatMarkerRemovedAfterWindow(t *testing.T) {
 				t.Fatal(err)
 			}
 			outs.wait(t)
-			time.Sleep(300 * time.Millisecond) // several scans
+			for range 3 {
+				scan()
+			}
 			if m := onlyPending(t, st); m.Size != 0 {
 				t.Fatalf("pending holds %+v inside the window; want the marker", m)
 			}
@@ -643,9 +655,11 @@ func TestRepeatMarkerRemovedAfterWindow(t *testing.T) {
 				t.Fatalf("the marker was taken for work: outcome %+v", o)
 			default:
 			}
-			skew.Store(int64(2 * time.Hour))
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			// Past the window, the next scan removes it. (A scan the
+			// Submit woke may still be signalled: a few ticks are given.)
+			clock.Advance(2 * time.Hour)
+			for try := 0; ; try++ {
+				scans.wait(t)
 				n := 0
 				for _, err := range st.List(ctx, filing.RequestsPrefix+"pending/") {
 					if err != nil {
@@ -656,10 +670,10 @@ func TestRepeatMarkerRemovedAfterWindow(t *testing.T) {
 				if n == 0 {
 					break
 				}
-				if time.Now().After(deadline) {
+				if try == 3 {
 					t.Fatal("the marker outlived the repeat window")
 				}
-				time.Sleep(50 * time.Millisecond)
+				clock.Advance(o.ScanEvery)
 			}
 			again, err := svc.Submit(ctx, r)
 			if err != nil || again.Repeat {
@@ -672,6 +686,38 @@ func TestRepeatMarkerRemovedAfterWindow(t *testing.T) {
 				t.Errorf("thread captured %d times, want 1", n)
 			}
 		})
+	}
+}
+
+// scanSignal is a store that signals each time a listing of the pending
+// requests (the worker's scan) has ended.
+type scanSignal struct {
+	filing.Store
+	done chan struct{}
+}
+
+func (s *scanSignal) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
+	inner := s.Store.List(ctx, prefix)
+	if prefix != filing.RequestsPrefix+"pending/" {
+		return inner
+	}
+	return func(yield func(filing.ObjectInfo, error) bool) {
+		defer func() { s.done <- struct{}{} }()
+		for info, err := range inner {
+			if !yield(info, err) {
+				return
+			}
+		}
+	}
+}
+
+// wait waits for a scan to end.
+func (s *scanSignal) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no scan of the pending requests")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
@@ -126,7 +127,7 @@ func TestGoldenRecord(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := time.Date(2026, 11, 3, 14, 30, 0, 0, time.UTC)
-			svc := newServiceWith(t, filing.Options{Store: st, Plan: filing.SamplePlan(), TimeZone: tz, Now: func() time.Time { return now }})
+			svc := newServiceWith(t, filing.Options{Store: st, Plan: filing.SamplePlan(), TimeZone: tz, Clock: clockwork.NewFakeClockAt(now)})
 			req := request(tc.title)
 			req.ID = tc.id
 			req.Thread = capture.Ref{Platform: tc.thread.Platform, ChannelID: tc.thread.Channel.ID, ThreadID: tc.thread.ThreadID}

@@ -17,7 +17,7 @@ import (
 	"sync"
 
 	"github.com/recordbot/recordbot/capture"
-	"github.com/recordbot/recordbot/internal/ctxio"
+	"github.com/recordbot/recordbot/capture/ctxio"
 )
 
 // bufSize is how much of a file is read before it is stored: a file up to

@@ -43,8 +43,9 @@ type Options struct {
 	// Notifier is told every outcome; nil drops them.
 	Notifier Notifier
 	Logger   *slog.Logger
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
+	// Clock decides every time the service reads or waits for (request
+	// and event times, leases, retries, scans); the system's when nil.
+	Clock Clock
 	// Organisation fills bag-info.txt's Source-Organization.
 	Organisation string
 	// TimeZone is the organisation's time zone, shown beside UTC in the
@@ -113,9 +114,7 @@ func NewService(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = ClockOr(o.Clock)
 	if o.Workers <= 0 {
 		o.Workers = 2
 	}
@@ -135,7 +134,7 @@ func NewService(o Options) (*Service, error) {
 		o.RepeatWindow = 7 * 24 * time.Hour
 	}
 	return &Service{
-		o: o, log: o.Logger, now: o.Now,
+		o: o, log: o.Logger, now: o.Clock.Now,
 		filer:  &filer{store: o.Store, org: o.Organisation, tz: o.TimeZone},
 		owner:  uuid.NewString(),
 		wake:   make(chan string, 1024),
@@ -492,7 +491,7 @@ func WriteEvent(ctx context.Context, st Store, signer *Signer, e Event, lockUnti
 		e.ID = id.String()
 	}
 	if e.At.IsZero() {
-		e.At = time.Now().UTC()
+		e.At = SystemClock().Now().UTC()
 	}
 	if e.Agent == "" {
 		e.Agent = Agent

@@ -52,7 +52,7 @@ func (s *Service) Run(ctx context.Context) error {
 			return false
 		}
 	}
-	tick := time.NewTicker(s.o.ScanEvery)
+	tick := s.o.Clock.NewTicker(s.o.ScanEvery)
 	defer tick.Stop()
 	for {
 		for _, id := range s.scan(ctx) {
@@ -67,7 +67,7 @@ func (s *Service) Run(ctx context.Context) error {
 			if !send(id) {
 				return nil
 			}
-		case <-tick.C:
+		case <-tick.Chan():
 		}
 	}
 }
@@ -203,13 +203,13 @@ func (s *Service) carryOut(ctx context.Context, id string) {
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		t := time.NewTicker(s.o.LeaseTime / 3)
+		t := s.o.Clock.NewTicker(s.o.LeaseTime / 3)
 		defer t.Stop()
 		for {
 			select {
 			case <-fctx.Done():
 				return
-			case <-t.C:
+			case <-t.Chan():
 				q := p
 				q.ClaimedUntil = s.now().Add(s.o.LeaseTime)
 				e, err := s.writePending(fctx, q, etag)

@@ -35,8 +35,8 @@ import (
 
 	"github.com/recordbot/recordbot/bot"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
+	"github.com/recordbot/recordbot/capture/mattermost/mmhttp"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/internal/mmhttp"
 )
 
 // The paths Mattermost calls, under Options.PublicURL.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/recordbot/recordbot/bot"
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
+	"github.com/recordbot/recordbot/capture/mattermost/mmhttp"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/internal/mmhttp"
 )
 
 // ErrNoAdminToken, ErrBadAdminToken and ErrNoPublicURL say what the

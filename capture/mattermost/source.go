@@ -27,7 +27,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/recordbot/recordbot/capture"
-	"github.com/recordbot/recordbot/internal/mmhttp"
+	"github.com/recordbot/recordbot/capture/mattermost/mmhttp"
 )
 
 // Options configure a Source.

@@ -84,7 +84,8 @@ func (s *Source) download(ctx context.Context, token func(context.Context) (stri
 		}
 		if resp.StatusCode == http.StatusTooManyRequests {
 			resp.Body.Close()
-			wait := retryAfter(resp.Header.Get("Retry-After"))
+			// Slack's "0" is waited out as a second, as before.
+			wait := max(capture.RetryAfter(resp.Header, s.now()), time.Second)
 			s.calls429.Add(1)
 			if wait > s.maxWait || attempt >= s.maxRetries {
 				return nil, fmt.Errorf("download slack file: %w", rateLimited(wait))
@@ -128,14 +129,6 @@ func (s *Source) fileOriginOK(raw string) (string, bool) {
 	}
 	origin := strings.ToLower(u.Scheme + "://" + u.Host)
 	return origin, s.fileOrigin[origin]
-}
-
-func retryAfter(h string) time.Duration {
-	var n int
-	if _, err := fmt.Sscanf(h, "%d", &n); err != nil || n <= 0 {
-		return time.Second
-	}
-	return time.Duration(n) * time.Second
 }
 
 // Download streams a file a person shared with the bot, such as a chat

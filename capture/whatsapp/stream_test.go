@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
@@ -76,7 +77,7 @@ func TestStreamFilesAsHeld(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Now: func() time.Time { return filed }})
+				svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Clock: clockwork.NewFakeClockAt(filed)})
 				if err != nil {
 					t.Fatal(err)
 				}

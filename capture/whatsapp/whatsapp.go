@@ -53,7 +53,7 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/capture"
-	"github.com/recordbot/recordbot/internal/ctxio"
+	"github.com/recordbot/recordbot/capture/ctxio"
 )
 
 // Options say what the export itself does not.

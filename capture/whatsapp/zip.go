@@ -14,7 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/recordbot/recordbot/internal/ctxio"
+	"github.com/recordbot/recordbot/capture/ctxio"
 )
 
 // Limits bound what an export may hold, so that a hostile file (a zip

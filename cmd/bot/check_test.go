@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
 	"github.com/recordbot/recordbot/filing"
@@ -154,7 +155,8 @@ func TestServeRefusesUnlockedBucket(t *testing.T) {
 // /readyz fails when the store goes away; /healthz still answers.
 func TestReadyzFollowsTheStore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "records")
-	addr, banner, stop := startServe(t, map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": dir})
+	clock := clockwork.NewFakeClock()
+	addr, banner, stop := startServeWith(t, map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": dir}, clock)
 	defer stop()
 	if !strings.Contains(banner, "no Object Lock") {
 		t.Errorf("banner does not say the local store has no Object Lock:\n%s", banner)
@@ -165,7 +167,8 @@ func TestReadyzFollowsTheStore(t *testing.T) {
 	if err := removeAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(readyCacheFor + 100*time.Millisecond)
+	// Past the time /readyz keeps an answer for, it asks the store again.
+	clock.Advance(readyCacheFor + time.Second)
 	if code, body := get(t, "http://"+addr+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "FAIL store") {
 		t.Errorf("/readyz with the store gone = %d %q, want 503 naming the store", code, body)
 	}
@@ -259,7 +262,14 @@ func TestMetricsShowAFiling(t *testing.T) {
 // listening address and the banner.
 func startServe(t *testing.T, env map[string]string) (addr, banner string, stop func()) {
 	t.Helper()
+	return startServeWith(t, env, nil)
+}
+
+// startServeWith is startServe on clock (the system's when nil).
+func startServeWith(t *testing.T, env map[string]string, clock filing.Clock) (addr, banner string, stop func()) {
+	t.Helper()
 	m, errb := testMain(env)
+	m.Clock = clock
 	pr, pw := io.Pipe()
 	m.Stdout = pw
 	ctx, cancel := context.WithCancel(context.Background())
@@ -339,7 +349,7 @@ func TestMetricsOldestPendingAge(t *testing.T) {
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	submit := func(at time.Time, key string) {
-		svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Now: func() time.Time { return at }})
+		svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Clock: clockwork.NewFakeClockAt(at)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/recordbot/recordbot/filing"
 )
 
 func main() {
@@ -66,6 +68,10 @@ type Main struct {
 	Getenv func(string) string
 	// Logger is built from the configuration by Run when nil.
 	Logger *slog.Logger
+	// Clock is what serve reads the time from (the filing service, its
+	// readiness cache, metrics); the system's when nil. Tests drive a
+	// fake one.
+	Clock filing.Clock
 }
 
 // NewMain returns a Main reading the process's environment and streams.

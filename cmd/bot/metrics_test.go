@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/storetest"
@@ -50,7 +51,7 @@ func TestMetricsReadStoreOncePerInterval(t *testing.T) {
 	start := clock.Now()
 	for i := range 100 { // keyed requests: their names hold no time
 		at := start.Add(-time.Duration(100-i) * time.Minute)
-		svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Now: func() time.Time { return at }})
+		svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Clock: clockwork.NewFakeClockAt(at)})
 		if err != nil {
 			t.Fatal(err)
 		}

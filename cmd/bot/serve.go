@@ -108,7 +108,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		}
 		log.Warn("records are NOT protected: Object Lock is not enforced, and RECORDBOT_ALLOW_UNLOCKED=true", "err", lock.Err)
 	}
-	met := newMetrics(store, time.Now)
+	clock := filing.ClockOr(m.Clock)
+	met := newMetrics(store, clock.Now)
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -139,6 +140,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		// Keep each class's register current as records are filed.
 		AfterFiling: records.RegisterUpdater(store),
 		Signer:      signer,
+		Clock:       clock,
 	})
 	if err != nil {
 		return err
@@ -149,7 +151,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	ready := newReadiness(time.Now, log)
+	ready := newReadiness(clock.Now, log)
 	ready.add("store", func(ctx context.Context) error { return pingStore(ctx, store) })
 	if !lock.Protected {
 		ready.note("object lock", "records are NOT protected: "+strings.TrimPrefix(lock.Describe, "NOT protected: "))

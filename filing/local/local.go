@@ -18,8 +18,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/recordbot/recordbot/capture/ctxio"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/internal/ctxio"
 )
 
 // Store is a filing.Store in a local directory. Objects are created

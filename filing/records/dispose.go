@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/filing/local"
 )
 
 // The outcomes of a record in a disposal run.
@@ -45,9 +41,9 @@ type Disposal struct {
 	// s3:BypassGovernanceRetention). COMPLIANCE retention is never
 	// bypassed.
 	BypassGovernance bool
-	// Now is the clock; time.Now when nil. It decides which records are
-	// due and whether a retention has ended.
-	Now func() time.Time
+	// Clock decides which records are due and whether a retention has
+	// ended; the system's when nil.
+	Clock filing.Clock
 	// Parallel is how many records are disposed of at once; 8 when zero.
 	Parallel int
 	// Signer signs what the run writes (residual entries, reviews,
@@ -70,12 +66,7 @@ type Disposal struct {
 	SignedSince time.Time
 }
 
-func (d *Disposal) now() time.Time {
-	if d.Now != nil {
-		return d.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (d *Disposal) now() time.Time { return filing.ClockOr(d.Clock).Now().UTC() }
 
 // Configuration errors of a disposal run.
 var (
@@ -218,269 +209,6 @@ func newRun(ctx context.Context, st filing.Store, d Disposal, kind string) (*run
 	return r, nil
 }
 
-// selected is a record chosen for a run, with its residual when an earlier
-// run began destroying it.
-type selected struct {
-	// IndexEntry is what the record's package as filed says (facts), or
-	// its signed residual entry; for a tampered selection, what was
-	// found.
-	filing.IndexEntry
-	facts    *facts
-	residual *Residual
-	// refused says why the record cannot be disposed of (not due, wrong
-	// action); "" when it can.
-	refused string
-	// tampered names the object that does not agree with what recordbot
-	// wrote, and how; failed, a read that failed. Either stops the record.
-	tampered, failed string
-	// notDue is set when refused only because the record is not due for
-	// the run's action.
-	notDue bool
-}
-
-func (s selected) outcome(action, outcome, detail string) Outcome {
-	return Outcome{ID: s.ID, Title: s.Title, ClassCode: s.ClassCode, DisposalDate: s.DisposalDate, Action: action, Outcome: outcome, Detail: detail}
-}
-
-// blocked returns the outcome of a record that must not be acted on, and
-// true; or false when it may be.
-func (s selected) blocked(action string) (Outcome, bool) {
-	switch {
-	case s.tampered != "":
-		return s.outcome(action, Tampered, s.tampered+"; nothing was done to it"), true
-	case s.failed != "":
-		return s.outcome(action, Failed, s.failed), true
-	case s.refused != "":
-		return s.outcome(action, Refused, s.refused), true
-	}
-	return Outcome{}, false
-}
-
-// pending returns the records whose destruction an earlier run began. A
-// marker only names a record: what is acted on is the record's residual
-// entry, which the run that began wrote and signed before it deleted
-// anything, checked against the record where it still stands.
-func (r *run) pending(ctx context.Context) ([]selected, error) {
-	ids, err := pendingIDs(ctx, r.st)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]selected, 0, len(ids))
-	var mu sync.Mutex
-	keys := make([]string, 0, len(ids))
-	for id := range ids {
-		keys = append(keys, id)
-	}
-	err = forEach(ctx, len(keys), parallel, func(ctx context.Context, i int) error {
-		id, marker := keys[i], ids[keys[i]]
-		s := selected{IndexEntry: filing.IndexEntry{ID: id}}
-		if e, err := Entry(ctx, r.st, id); err == nil {
-			// For people to recognise it by; nothing is decided on it.
-			s.Title, s.ClassCode = e.Title, e.ClassCode
-		}
-		res, err := signedResidual(ctx, r.st, r.d.Keys, id)
-		switch {
-		case errors.Is(err, filing.ErrNotExist):
-			s.tampered = fmt.Sprintf("%s: a disposal marker naming record %s, which no disposal run of this deployment began (it has no residual entry)", marker, id)
-		case isTampered(err):
-			s.tampered = fmt.Sprintf("%s, named by the disposal marker %s", err, marker)
-		case err != nil:
-			return err
-		default:
-			s = r.resume(ctx, res, marker)
-		}
-		mu.Lock()
-		out = append(out, s)
-		mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sortSelected(out)
-	return out, nil
-}
-
-// resume checks the signed residual res of a destruction begun earlier
-// against the record, where its record.json still stands.
-func (r *run) resume(ctx context.Context, res *Residual, marker string) selected {
-	s := selected{IndexEntry: res.IndexEntry, residual: res}
-	if err := checkFolder(res.ID, res.Key); err != nil {
-		s.tampered = fmt.Sprintf("%s (residual entry %s)", err, ResidualKey(res.ID))
-		return s
-	}
-	if _, err := filing.HistoryOf(ctx, r.st, res.Key+filing.RecordFile); errors.Is(err, filing.ErrNotExist) {
-		return s // record.json already went: the residual is all there is
-	} else if err != nil {
-		s.failed = fmt.Sprintf("read it: %v", err)
-		return s
-	}
-	f, err := derive(ctx, r.st, r.d.Keys, nil, res.ID, res.Key)
-	switch {
-	case isTampered(err):
-		s.tampered = err.Error()
-	case err != nil:
-		s.failed = fmt.Sprintf("read it: %v", err)
-	case f.tagSum != res.TagManifestSHA256 || !sameFacts(res.IndexEntry, f.entry):
-		s.tampered = fmt.Sprintf("%s: does not describe the record as filed at %s", ResidualKey(res.ID), res.Key)
-	default:
-		s.facts = f
-	}
-	return s
-}
-
-func sortSelected(ss []selected) {
-	sort.SliceStable(ss, func(i, j int) bool {
-		a, b := ss[i].IndexEntry, ss[j].IndexEntry
-		if a.ClassCode != b.ClassCode {
-			return a.ClassCode < b.ClassCode
-		}
-		if !a.FiledAt.Equal(b.FiledAt) {
-			return a.FiledAt.Before(b.FiledAt)
-		}
-		return a.ID < b.ID
-	})
-}
-
-// selectDue picks the records of a run: ids, or every record due for
-// action; records in first come first (they are not selected twice).
-// Whether a record is due is judged on its facts as filed (derive) and
-// its signed review decisions, never on its index entry: an index entry
-// only says which records to look at. A record given by id that is not
-// due, or is due for another action, is refused; one whose evidence does
-// not agree is reported as tampered.
-func (r *run) selectDue(ctx context.Context, ids []string, action filing.DisposalAction, first []selected) ([]selected, error) {
-	reviews, badReviews, err := Reviews(ctx, r.st, r.d.Keys)
-	if err != nil {
-		return nil, err
-	}
-	out := first
-	seen := make(map[string]bool)
-	for _, s := range first {
-		seen[s.ID] = true
-	}
-	today := r.at.Format(time.DateOnly)
-	judge := func(e filing.IndexEntry) string {
-		date, act := EffectiveDisposal(e, reviews)
-		switch {
-		case act == filing.Permanent || date == "":
-			return "kept permanently: never disposed of"
-		case date >= today:
-			return "not due: its disposal date is " + date
-		case act != action:
-			return fmt.Sprintf("due for %s, not %s", act, action)
-		}
-		return ""
-	}
-	// examine derives the facts of the record an index entry names.
-	examine := func(ctx context.Context, e filing.IndexEntry) selected {
-		s := selected{IndexEntry: e}
-		f, err := derive(ctx, r.st, r.d.Keys, r.d.Plan, e.ID, e.Key)
-		if err == nil && f.unsigned && unsignedTooLate(f.stored, r.d.SignedSince) {
-			err = tampered("%s: the filing event is not signed, and was stored on %s, after this deployment began signing every record (%s): not filed by this deployment",
-				FiledEventKey(f.entry), f.stored.UTC().Format(time.DateOnly), r.d.SignedSince.UTC().Format(time.DateOnly))
-		}
-		switch {
-		case isTampered(err):
-			s.tampered = fmt.Sprintf("%s (named by %s%s.json)", err, filing.IndexPrefix, e.ID)
-			return s
-		case errors.Is(err, errPlanChanged):
-			s.IndexEntry, s.refused = f.entry, err.Error()
-			return s
-		case err != nil:
-			s.failed = fmt.Sprintf("read it: %v", err)
-			return s
-		}
-		s.IndexEntry, s.facts = f.entry, f
-		if !sameFacts(e, f.entry) {
-			s.tampered = fmt.Sprintf("%s%s.json: says class %s, disposal %s (%s), but the record as filed says class %s, disposal %s (%s)",
-				filing.IndexPrefix, e.ID, e.ClassCode, orNone(e.DisposalDate), e.DisposalAction, f.entry.ClassCode, orNone(f.entry.DisposalDate), f.entry.DisposalAction)
-			return s
-		}
-		if !f.unsigned {
-			if err := r.d.Keys.Check(filing.KindIndex, &e, &e.Signature); err != nil {
-				s.tampered = fmt.Sprintf("%s%s.json: not written by this deployment: %v", filing.IndexPrefix, e.ID, err)
-				return s
-			}
-		}
-		if why := badReviews[e.ID]; why != "" {
-			s.tampered = "a review decision " + why
-			return s
-		}
-		if f.unsigned && !r.d.AllowUnsigned {
-			s.refused = "filed before recordbot signed its records: check it with `bot records verify " + e.ID + "`, then dispose of it with --allow-unsigned"
-			return s
-		}
-		s.refused = judge(s.IndexEntry)
-		s.notDue = s.refused != ""
-		return s
-	}
-	// Each slot is a record to judge (cand) or one already judged (done),
-	// in the order asked.
-	type slot struct {
-		cand *filing.IndexEntry
-		done selected
-	}
-	var slots []slot
-	byID := len(ids) > 0
-	if !byID {
-		all, err := Index(ctx, r.st)
-		if err != nil {
-			return nil, err
-		}
-		// The index entry (and any review, signed or not) only says
-		// which records may be due; each is then judged on its facts.
-		for _, e := range all {
-			if !seen[e.ID] && (judge(e) == "" || badReviews[e.ID] != "") {
-				seen[e.ID] = true
-				slots = append(slots, slot{cand: &e})
-			}
-		}
-	} else {
-		for _, id := range ids {
-			id = strings.TrimSpace(id)
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			e, err := Entry(ctx, r.st, id)
-			if errors.Is(err, ErrNoRecord) {
-				s := selected{IndexEntry: filing.IndexEntry{ID: id}, refused: "no such record"}
-				if res, rerr := ResidualOf(ctx, r.st, r.d.Keys, id); rerr == nil {
-					s.IndexEntry = res.IndexEntry
-					s.refused = "already " + res.String()
-					if res.Problem != "" {
-						s.refused, s.tampered = "", "a residual entry claims it was destroyed, but "+res.Problem
-					}
-				}
-				slots = append(slots, slot{done: s})
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			slots = append(slots, slot{cand: &e})
-		}
-	}
-	if err := forEach(ctx, len(slots), parallel, func(ctx context.Context, i int) error {
-		if slots[i].cand != nil {
-			slots[i].done = examine(ctx, *slots[i].cand)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	for _, sl := range slots {
-		// Run over everything due, a record found not due after all
-		// (its index entry said otherwise) is no concern of this run.
-		if !byID && sl.done.notDue {
-			continue
-		}
-		out = append(out, sl.done)
-	}
-	return out, nil
-}
-
 // each runs fn on every record, d.Parallel at once, and returns the
 // outcomes in the records' order.
 func (r *run) each(ctx context.Context, sel []selected, fn func(context.Context, selected) Outcome) []Outcome {
@@ -524,130 +252,6 @@ func (r *run) finish(ctx context.Context, outs []Outcome) (*Report, error) {
 	var err error
 	rep.CertificateJSON, rep.CertificateCSV, err = writeCertificate(ctx, r.st, r.d.Signer, c)
 	return rep, err
-}
-
-// object is one version of one object of a record.
-type object struct {
-	key, version string
-	marker       bool
-}
-
-func (o object) String() string {
-	if o.version == "" {
-		return o.key
-	}
-	return o.key + "@" + o.version
-}
-
-// objects lists every version (and delete marker) of the record's package
-// and of its index entry.
-func (r *run) objects(ctx context.Context, e filing.IndexEntry) (index, pkg []object, err error) {
-	ikey := filing.IndexPrefix + e.ID + ".json"
-	if !r.versions {
-		if _, err := r.st.Stat(ctx, ikey); err == nil {
-			index = append(index, object{key: ikey})
-		} else if !errors.Is(err, filing.ErrNotExist) {
-			return nil, nil, err
-		}
-		if e.Key != "" {
-			for oi, err := range r.st.List(ctx, e.Key) {
-				if err != nil {
-					return nil, nil, err
-				}
-				pkg = append(pkg, object{key: oi.Key})
-			}
-		}
-		return index, pkg, nil
-	}
-	vs := r.st.(filing.Versioner)
-	for v, err := range vs.Versions(ctx, ikey) {
-		if err != nil {
-			return nil, nil, err
-		}
-		if v.Key == ikey {
-			index = append(index, object{key: v.Key, version: v.ID, marker: v.DeleteMarker})
-		}
-	}
-	if e.Key != "" {
-		for v, err := range vs.Versions(ctx, e.Key) {
-			if err != nil {
-				return nil, nil, err
-			}
-			pkg = append(pkg, object{key: v.Key, version: v.ID, marker: v.DeleteMarker})
-		}
-	}
-	return index, pkg, nil
-}
-
-// locked says why the store will refuse to remove objects, or "".
-func (r *run) locked(ctx context.Context, objs []object) (string, error) {
-	if r.remover == nil {
-		return "", nil
-	}
-	// The store judges retention by its own clock, not the run's (which
-	// a test may set ahead): a version is taken as retained if either
-	// clock says so, so nothing the store would refuse is begun.
-	at := time.Now().UTC()
-	if r.at.Before(at) {
-		at = r.at
-	}
-	var mu sync.Mutex
-	var hold, compliance, governance []string
-	var until time.Time
-	err := forEach(ctx, len(objs), parallel, func(ctx context.Context, i int) error {
-		o := objs[i]
-		if o.marker {
-			return nil
-		}
-		l, err := r.remover.LockOf(ctx, o.key, o.version)
-		if errors.Is(err, filing.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if l.LegalHold {
-			hold = append(hold, o.key)
-		}
-		if l.RetainUntil.After(at) {
-			if l.RetainUntil.After(until) {
-				until = l.RetainUntil
-			}
-			if l.Mode == "COMPLIANCE" {
-				compliance = append(compliance, o.key)
-			} else {
-				governance = append(governance, o.key)
-			}
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return "", err
-	case len(hold) > 0:
-		return fmt.Sprintf("on legal hold (%d object versions): lift the hold first if it has ended", len(hold)), nil
-	case len(compliance) > 0:
-		return fmt.Sprintf("retained in COMPLIANCE mode until %s (%d object versions): nobody can delete it before then", until.Format(time.RFC3339), len(compliance)), nil
-	case len(governance) > 0 && !r.d.BypassGovernance:
-		return fmt.Sprintf("retained in GOVERNANCE mode until %s (%d object versions): --bypass-governance disposes of it early, with credentials holding s3:BypassGovernanceRetention", until.Format(time.RFC3339), len(governance)), nil
-	}
-	return "", nil
-}
-
-// residualOf builds the residual entry of a record from its facts as
-// filed, signed.
-func (r *run) residualOf(f *facts, action, transferredTo string) (*Residual, error) {
-	res := &Residual{Schema: ResidualSchema, IndexEntry: f.entry, Authority: r.d.Authority, ApprovedBy: r.d.ApprovedBy,
-		By: r.d.By, At: r.at, Action: action, TransferredTo: transferredTo, Certificate: r.id,
-		Rule: f.rec.Retention.Rule, TagManifestSHA256: f.tagSum}
-	res.Participants = nil
-	res.IndexEntry.Signature = nil
-	if err := r.d.Signer.Sign(filing.KindResidual, res, &res.Signature); err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
 // begin writes the residual entry of the record, then its pending marker:
@@ -794,52 +398,4 @@ func (r *run) partly(out Outcome, filed time.Time, err error) Outcome {
 	appendEvent(context.WithoutCancel(context.Background()), r.st, r.d.Signer, filing.Event{Type: "destruction-interrupted", At: r.d.now(), By: r.d.By,
 		RecordID: out.ID, Outcome: out.Outcome, Detail: out.Detail + "; certificate " + r.id}, filed, filing.RecordLock(r.at, ""))
 	return out
-}
-
-// clearMarker deletes the pending marker of record id (and one left under
-// the legacy prefix, if there is one).
-func (r *run) clearMarker(ctx context.Context, id string) error {
-	if _, err := r.st.Stat(ctx, legacyPendingPrefix+id+".json"); err == nil {
-		if err := r.st.Delete(ctx, legacyPendingPrefix+id+".json"); err != nil {
-			return err
-		}
-	} else if !errors.Is(err, filing.ErrNotExist) {
-		return err
-	}
-	return r.st.Delete(ctx, PendingPrefix+id+".json")
-}
-
-// remove removes one object version (or the object, on a store without
-// versions).
-func (r *run) remove(ctx context.Context, o object) error {
-	if r.remover != nil && o.version != "" {
-		return r.remover.RemoveVersion(ctx, o.key, o.version, r.d.BypassGovernance)
-	}
-	return r.st.Delete(ctx, o.key)
-}
-
-// prune removes the empty folders a destroyed package leaves in a local
-// store: their names hold the record's title.
-func (r *run) prune(key string) {
-	l, ok := r.st.(*local.Store)
-	if !ok || key == "" {
-		return
-	}
-	dir := l.Where(key)
-	stop := l.Where(filing.RecordsPrefix)
-	var dirs []string
-	filepath.WalkDir(dir, func(p string, de os.DirEntry, err error) error {
-		if err == nil && de.IsDir() {
-			dirs = append(dirs, p)
-		}
-		return nil
-	})
-	for i := len(dirs) - 1; i >= 0; i-- {
-		os.Remove(dirs[i])
-	}
-	for p := filepath.Dir(filepath.Clean(dir)); strings.HasPrefix(p, filepath.Clean(stop)+string(filepath.Separator)); p = filepath.Dir(p) {
-		if os.Remove(p) != nil {
-			break
-		}
-	}
 }

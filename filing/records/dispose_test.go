@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
@@ -35,7 +36,7 @@ import (
 func authority(years int) records.Disposal {
 	now := time.Now().AddDate(years, 0, 0)
 	return records.Disposal{Authority: "Disposal authority 2027/03", ApprovedBy: "Head of Information Governance",
-		By: capture.Person{ID: "officer", DisplayName: "officer"}, Now: func() time.Time { return now },
+		By: capture.Person{ID: "officer", DisplayName: "officer"}, Clock: clockwork.NewFakeClockAt(now),
 		Signer: testSigner, Keys: testKeys}
 }
 

@@ -137,7 +137,7 @@ func derive(ctx context.Context, st filing.Store, keys *filing.Keyring, plan *fi
 	recKey := key + filing.RecordFile
 	f := &facts{rec: *rec}
 	// The filing event, signed, names the tag manifest by its SHA-256.
-	evKey := FiledEventKey(filing.IndexEntry{ID: id, FiledAt: f.rec.FiledAt})
+	evKey := filedEventKey(id, f.rec.FiledAt)
 	eh, err := filing.HistoryOf(ctx, st, evKey)
 	if errors.Is(err, filing.ErrNotExist) {
 		return nil, tampered("%s: the record's filing event is missing", evKey)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jonboulle/clockwork"
 	"github.com/minio/minio-go/v7"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
@@ -291,7 +292,7 @@ func TestVerifyChain(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			svc := service(t, st, nil)
 			earlier, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan(), Organisation: "Example Council", Signer: testSigner,
-				Now: func() time.Time { return time.Now().Add(-3 * time.Hour) }})
+				Clock: clockwork.NewFakeClockAt(time.Now().Add(-3 * time.Hour))})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -379,8 +379,11 @@ func mayConcern(key string, ids map[string]bool) bool {
 
 // FiledEventKey returns where the filing event of the record is stored: the
 // filing service writes it under the filing day, with the record's id.
-func FiledEventKey(e filing.IndexEntry) string {
-	return filing.EventKey(filing.Event{ID: e.ID, Type: "filed"}, e.FiledAt)
+func FiledEventKey(e filing.IndexEntry) string { return filedEventKey(e.ID, e.FiledAt) }
+
+// filedEventKey is where the filing event of record id, filed at filed, is.
+func filedEventKey(id string, filed time.Time) string {
+	return filing.EventKey(filing.Event{ID: id, Type: "filed"}, filed)
 }
 
 // readFirst decodes the first version of h, the one written at filing.

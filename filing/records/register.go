@@ -113,7 +113,7 @@ func WriteRegisters(ctx context.Context, st filing.Store, trusted *filing.Keyrin
 	sort.Strings(codes)
 	var keys []string
 	for _, code := range codes {
-		if err := addToRegister(ctx, st, code, byClass[code], marks); err != nil {
+		if err := addToRegister(ctx, st, filing.SystemClock(), code, byClass[code], marks); err != nil {
 			return keys, err
 		}
 		keys = append(keys, RegisterKey(code, "json"), RegisterKey(code, "csv"))
@@ -130,16 +130,17 @@ func RegisterUpdater(st filing.Store) func(ctx context.Context, s filing.Summary
 	return func(ctx context.Context, s filing.Summary) error {
 		e, err := Entry(ctx, st, s.ID)
 		if errors.Is(err, ErrNoRecord) {
-			// Not indexed yet: the summary says enough for a register.
-			e = filing.IndexEntry{ID: s.ID, Key: s.Key, Title: s.Title, ClassCode: s.ClassCode, ClassPath: s.ClassPath,
-				Marking: s.Marking, FiledAt: s.FiledAt, FiledBy: s.FiledBy, DisposalAction: s.DisposalAction}
-			if !s.DisposalDate.IsZero() {
-				e.DisposalDate = s.DisposalDate.Format(time.DateOnly)
+			// Not indexed yet: the entry is made from record.json as
+			// filed, as filing makes the index entry (filing.IndexEntryOf).
+			_, rec, rerr := recordAt(ctx, st, s.ID, s.Key)
+			if rerr != nil {
+				return fmt.Errorf("register %s: %w", s.ID, rerr)
 			}
+			e = filing.IndexEntryOf(rec)
 		} else if err != nil {
 			return fmt.Errorf("register %s: %w", s.ID, err)
 		}
-		return addToRegister(ctx, st, e.ClassCode, []filing.IndexEntry{e}, nil)
+		return addToRegister(ctx, st, filing.SystemClock(), e.ClassCode, []filing.IndexEntry{e}, nil)
 	}
 }
 
@@ -149,7 +150,7 @@ const maxAttempts = 50
 // addToRegister adds entries (all of class code) to the class's JSON
 // register by compare-and-swap, marks the disposed records in marks (id →
 // what became of it), then brings the CSV in line with it.
-func addToRegister(ctx context.Context, st filing.Store, code string, entries []filing.IndexEntry, marks map[string]string) error {
+func addToRegister(ctx context.Context, st filing.Store, clock filing.Clock, code string, entries []filing.IndexEntry, marks map[string]string) error {
 	jsonKey := RegisterKey(code, "json")
 	for attempt := 0; ; attempt++ {
 		if attempt == maxAttempts {
@@ -169,7 +170,7 @@ func addToRegister(ctx context.Context, st filing.Store, code string, entries []
 		if !merge(st, reg, entries, marks) && etag != "" {
 			return syncCSV(ctx, st, code, reg, etag)
 		}
-		reg.UpdatedAt = time.Now().UTC()
+		reg.UpdatedAt = clock.Now().UTC()
 		data, err := json.MarshalIndent(reg, "", "  ")
 		if err != nil {
 			return err
@@ -292,12 +293,14 @@ func (e *changedError) Unwrap() error { return e.err }
 
 func backoff(ctx context.Context, attempt int) error {
 	d := time.Duration(1+rand.IntN(5*(1+min(attempt, 10)))) * time.Millisecond
-	t := time.NewTimer(d)
+	// Jitter between contending writers, not a time anything is decided
+	// by: always the real clock, so a test's fake clock cannot stall it.
+	t := filing.SystemClock().NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-t.Chan():
 		return nil
 	}
 }

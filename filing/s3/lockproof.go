@@ -40,10 +40,13 @@ func (s *Store) ProveLock(ctx context.Context) error {
 		return err
 	}
 	key := s.prefix + filing.CanaryPrefix + id.String()
+	// The bucket judges a retention date by its own clock, which a test's
+	// fake one cannot move: the canary's is always from the real clock.
+	now := filing.SystemClock().Now()
 	body := []byte("recordbot object lock canary " + id.String() + "\n")
 	po := minio.PutObjectOptions{
 		ContentType: "text/plain; charset=utf-8", Mode: s.lockMode,
-		RetainUntilDate: time.Now().Add(canaryRetention).UTC(),
+		RetainUntilDate: now.Add(canaryRetention).UTC(),
 	}
 	po.SetMatchETagExcept("*")
 	first, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(body), int64(len(body)), po)
@@ -54,7 +57,7 @@ func (s *Store) ProveLock(ctx context.Context) error {
 		return fmt.Errorf("%w: bucket %q gave the canary no version id: versioning is off", filing.ErrNotLocked, s.bucket)
 	}
 	mode, until, err := s.client.GetObjectRetention(ctx, s.bucket, key, first.VersionID)
-	if err != nil || mode == nil || until == nil || *mode != s.lockMode || until.Before(time.Now()) {
+	if err != nil || mode == nil || until == nil || *mode != s.lockMode || until.Before(now) {
 		return fmt.Errorf("%w: the store did not keep the canary's retention (%v)", filing.ErrNotLocked, err)
 	}
 	if _, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(body), int64(len(body)), po); err == nil {
