@@ -51,12 +51,12 @@ func withMissing(t *capture.Thread, missing []MissingFile) *capture.Thread {
 	view.Stream = &rewritten{t: t, fn: func(m *capture.Message) {
 		changed := false
 		for j := range m.Files {
-			if _, ok := why[m.Files[j].Path]; ok && m.Files[j].Path != "" {
+			if r, ok := why[m.Files[j].Path]; ok && m.Files[j].Path != "" {
 				if !changed {
 					m.Files = append([]capture.File(nil), m.Files...)
 					changed = true
 				}
-				m.Files[j].Path, m.Files[j].Error = "", why[m.Files[j].Path]
+				m.Files[j].Path, m.Files[j].Error = "", r
 			}
 		}
 	}}
