@@ -59,7 +59,9 @@ type Thread struct {
 	// Stream, when set, gives the messages instead: a thread too long to
 	// hold (a WhatsApp export of millions of messages) is read again from
 	// its source each time it is gone through. Messages then holds none
-	// or only the first of them. Code that goes through every message
+	// of them, or the first ones (all of a short chat), for callers that
+	// look at a few; what it holds is not all there is unless its length
+	// is Len. Code that goes through every message
 	// uses Each and Len, which read Stream when it is set and Messages
 	// when not, so that a live source needs no stream: a slice is one.
 	Stream MessageStream `json:"-"`
