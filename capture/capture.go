@@ -362,6 +362,10 @@ const (
 	RateLimited Kind = "rate-limited"
 	// BadExport: a supplied export cannot be read. Matches ErrBadExport.
 	BadExport Kind = "bad-export"
+	// Unusable: what the person sent cannot be used as it is (a link
+	// that is not one, a form or link that expired or was not made by
+	// this bot). Matches ErrUnusable.
+	Unusable Kind = "unusable"
 )
 
 // More errors a Source returns, matched as the ones above.
@@ -370,6 +374,8 @@ var (
 	ErrAppNeedsAdmin = errors.New("the bot's app needs its admin")
 	// ErrBadExport: a supplied export cannot be read.
 	ErrBadExport = errors.New("the export cannot be read")
+	// ErrUnusable: what the person sent cannot be used.
+	ErrUnusable = errors.New("what was sent cannot be used")
 )
 
 var kindErr = map[Kind]error{
@@ -379,12 +385,15 @@ var kindErr = map[Kind]error{
 	AppNeedsAdmin:   ErrAppNeedsAdmin,
 	RateLimited:     ErrRateLimited,
 	BadExport:       ErrBadExport,
+	Unusable:        ErrUnusable,
 }
 
-// Problem is a capture failure as the person who asked is told it: its
-// Kind, and Advice in words they can act on. A Source builds it where it
-// knows what went wrong; a front end renders it (bot.Voice) and never
-// shows Err, which keeps the whole chain for the logs.
+// Problem is a failure as the person who asked is told it: its Kind, and
+// Advice in words they can act on. It is the one error type for words a
+// person reads: a Source builds it where it knows what went wrong in a
+// capture, a front end where what the person sent cannot be used
+// (Unusable); bot.Voice renders it, and never shows Err, which keeps the
+// whole chain for the logs.
 //
 // errors.Is matches a Problem against its Kind's error (ErrNotFound,
 // ErrAccess...); errors.As finds it through any wrapping.
@@ -435,7 +444,7 @@ func ProblemOf(err error) (p *Problem, ok bool) {
 	if errors.As(err, &p) {
 		return p, true
 	}
-	for _, k := range []Kind{RateLimited, BotNotInChannel, NoAccess, NotFound, AppNeedsAdmin, BadExport} {
+	for _, k := range []Kind{RateLimited, BotNotInChannel, NoAccess, NotFound, AppNeedsAdmin, BadExport, Unusable} {
 		if errors.Is(err, kindErr[k]) {
 			return &Problem{Kind: k, Err: err}, true
 		}

@@ -183,7 +183,7 @@ func (a *App) receiveExport(ctx context.Context, rp reply, postID, fileID, pendi
 		say(fmt.Sprintf("This file is too large to be a chat export I can take (over %d MB).", bot.MaxUpload>>20), nil)
 		return
 	}
-	rec, err := a.o.Exports.Receive(ctx, tmp, n, bot.Sent{Name: fi.Name, Team: a.server, By: who, At: a.o.Now().UTC(),
+	rec, err := a.o.Exports.Receive(ctx, tmp, n, bot.Sent{Name: fi.Name, Team: a.server, By: who, At: a.now().UTC(),
 		Via: ViaExport, Location: loc, LocationBasis: basis, DateOrderBasis: dateOrderBasis})
 	if re, ok := errors.AsType[*bot.ReceiveError](err); ok {
 		a.log.Warn("mattermost: a file sent to the bot was not kept", "user", user, "err", err)
