@@ -58,6 +58,7 @@ func fenceRun(line string) string {
 }
 
 func TestFenceProblems(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		md   string
 		want int
@@ -78,6 +79,7 @@ func TestFenceProblems(t *testing.T) {
 // Every fenced block of the README is closed: one left open turns the
 // sections after it into code in any CommonMark renderer.
 func TestREADMEFencesClosed(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
