@@ -157,6 +157,7 @@ func (m *Main) checkAll(ctx context.Context, f *findings) {
 	m.checkSecret(f)
 	m.checkSlack(ctx, f)
 	m.checkMattermost(ctx, f)
+	m.checkTeams(ctx, f)
 }
 
 func (m *Main) checkStore(ctx context.Context, f *findings) {

@@ -56,6 +56,7 @@ type Config struct {
 
 	Slack      SlackConfig
 	Mattermost MattermostConfig
+	Teams      TeamsConfig
 }
 
 // useS3 reports whether an S3 store is configured.
@@ -136,6 +137,9 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		errs = append(errs, err)
 	}
 	if err := c.Mattermost.load(getenv); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Teams.load(getenv); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

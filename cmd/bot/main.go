@@ -85,12 +85,13 @@ const usage = `usage: bot [serve] [flags]        run the bot (chat front ends, f
        bot import whatsapp F ...    file a WhatsApp chat export (.zip or .txt) as a record
        bot records COMMAND ...      list, show, verify, register, due, hold, find, classes, dispose, export
        bot mattermost COMMAND ...   install or uninstall on Mattermost teams
+       bot teams manifest ...       write the Microsoft Teams app package
        bot version                  which build this is
        bot help                     this text
 
 Run "bot COMMAND --help" for a command's flags. Configuration is read from
 the environment (S3_*, RECORDS_DIR, FILE_PLAN, LISTEN_ADDR, SLACK_*,
-MATTERMOST_*, RECORDBOT_SECRET_KEY); see README.md.
+MATTERMOST_*, TEAMS_*, RECORDBOT_SECRET_KEY); see README.md.
 `
 
 // Run runs the command line args (without the program name).
@@ -121,6 +122,8 @@ func (m *Main) run(ctx context.Context, cmd string, args []string) error {
 		return m.runRecords(ctx, args)
 	case "mattermost":
 		return m.runMattermost(ctx, args)
+	case "teams":
+		return m.runTeams(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

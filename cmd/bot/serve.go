@@ -173,6 +173,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	for _, setup := range []func(*wiring) (string, error){
 		func(w *wiring) (string, error) { return setupSlack(w, &m.Config.Slack) },
 		func(w *wiring) (string, error) { return setupMattermost(w, &m.Config.Mattermost) },
+		func(w *wiring) (string, error) { return setupTeams(w, &m.Config.Teams) },
 	} {
 		line, err := setup(w)
 		if err != nil {

@@ -21,9 +21,10 @@ import (
 	"github.com/recordbot/recordbot/filing/s3"
 )
 
-// READMEPolicy returns the JSON policy block of the module's README.md
-// that follows marker (such as "<!-- bot-iam-policy"), for bucket: the
-// policies the README recommends are the ones the tests hold.
+// READMEPolicy returns the JSON policy block of the module's
+// documentation (docs/*.md, or README.md) that follows marker (such as
+// "<!-- bot-iam-policy"), for bucket: the policies the documentation
+// recommends are the ones the tests hold.
 func READMEPolicy(t testing.TB, marker, bucket string) string {
 	t.Helper()
 	dir, err := os.Getwd()
@@ -40,15 +41,27 @@ func READMEPolicy(t testing.TB, marker, bucket string) string {
 		}
 		dir = up
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	// The policies live in the security guide, docs/*.md, or the README.
+	pages, err := filepath.Glob(filepath.Join(dir, "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(b), marker)
+	var text string
+	for _, p := range append(pages, filepath.Join(dir, "README.md")) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), marker) {
+			text = string(b)
+			break
+		}
+	}
+	_, rest, ok := strings.Cut(text, marker)
 	_, rest, ok2 := strings.Cut(rest, "```json\n")
 	block, _, ok3 := strings.Cut(rest, "```")
 	if !ok || !ok2 || !ok3 || !json.Valid([]byte(block)) {
-		t.Fatalf("README.md has no valid JSON policy block after %s", marker)
+		t.Fatalf("neither README.md nor docs/*.md has a valid JSON policy block after %s", marker)
 	}
 	return strings.ReplaceAll(block, "BUCKET", bucket)
 }

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	teamsbot "github.com/recordbot/recordbot/bot/teams"
+	"github.com/recordbot/recordbot/capture"
+)
+
+// TeamsConfig configures the Microsoft Teams front end and capture (see
+// docs/teams.md).
+type TeamsConfig struct {
+	// AppID (TEAMS_APP_ID) is the single-tenant Azure Bot's Microsoft
+	// App ID, and the Entra app's client id.
+	AppID string
+	// AppPassword (TEAMS_APP_PASSWORD) is its client secret.
+	AppPassword string
+	// Tenant (TEAMS_TENANT_ID) is the organisation's Entra tenant id.
+	Tenant string
+	// OpenIDMetadataURL (TEAMS_OPENID_METADATA_URL) is the Bot
+	// Framework's OpenID metadata; LoginURL (TEAMS_LOGIN_URL) the Entra
+	// login service; GraphURL (TEAMS_GRAPH_URL) Microsoft Graph. The
+	// public cloud's by default; set for GCC High or DoD, and for tests.
+	OpenIDMetadataURL, LoginURL, GraphURL string
+
+	// transport is for tests; nil in production.
+	transport http.RoundTripper
+}
+
+// The public cloud's addresses.
+const (
+	defaultTeamsLoginURL = "https://login.microsoftonline.com"
+	defaultTeamsGraphURL = "https://graph.microsoft.com"
+)
+
+func (c *TeamsConfig) configured() bool {
+	return c.AppID != "" || c.AppPassword != "" || c.Tenant != ""
+}
+
+func (c *TeamsConfig) load(getenv func(string) string) error {
+	c.AppID = strings.TrimSpace(getenv("TEAMS_APP_ID"))
+	c.AppPassword = strings.TrimSpace(getenv("TEAMS_APP_PASSWORD"))
+	c.Tenant = strings.TrimSpace(getenv("TEAMS_TENANT_ID"))
+	c.OpenIDMetadataURL = strings.TrimSpace(envOr(getenv, "TEAMS_OPENID_METADATA_URL", teamsbot.DefaultOpenIDMetadataURL))
+	c.LoginURL = strings.TrimRight(strings.TrimSpace(envOr(getenv, "TEAMS_LOGIN_URL", defaultTeamsLoginURL)), "/")
+	c.GraphURL = strings.TrimRight(strings.TrimSpace(envOr(getenv, "TEAMS_GRAPH_URL", defaultTeamsGraphURL)), "/")
+	var errs []error
+	for _, v := range []struct{ name, val string }{
+		{"TEAMS_OPENID_METADATA_URL", c.OpenIDMetadataURL}, {"TEAMS_LOGIN_URL", c.LoginURL}, {"TEAMS_GRAPH_URL", c.GraphURL},
+	} {
+		if err := secureURL(v.val); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", v.name, v.val, err))
+		}
+	}
+	if !c.configured() {
+		return errors.Join(errs...)
+	}
+	if !isGUID(c.AppID) {
+		errs = append(errs, fmt.Errorf("TEAMS_APP_ID=%q: want the Azure Bot's Microsoft App ID, a GUID", c.AppID))
+	}
+	if !isGUID(c.Tenant) {
+		errs = append(errs, fmt.Errorf("TEAMS_TENANT_ID=%q: want the organisation's Entra tenant id, a GUID", c.Tenant))
+	}
+	if c.AppPassword == "" {
+		errs = append(errs, errors.New("TEAMS_APP_PASSWORD is not set: the client secret of the app TEAMS_APP_ID names"))
+	}
+	return errors.Join(errs...)
+}
+
+// secureURL accepts an https:// address, or an http:// one on this
+// machine's loopback (a test double): the bot's credentials go there.
+func secureURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return errors.New("not an address")
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return errors.New("want an https:// address")
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if r != '-' {
+				return false
+			}
+		} else if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// teamsSource is what the Teams front end and the filing worker need of
+// the capture source: capture/teams' Source.
+type teamsSource interface {
+	capture.Source
+	capture.Resolver
+}
+
+// setupTeams starts the Teams front end when it is configured; it returns
+// a line for the start-up banner saying what runs or how to configure it.
+func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
+	if !c.configured() {
+		return "Teams: off (to file Teams threads and group chats set TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID and PUBLIC_URL; see docs/teams.md)", nil
+	}
+	if w.Config.PublicURL == "" {
+		return "", errors.New("teams: set PUBLIC_URL, the https:// address Teams sends requests to (the Azure Bot's messaging endpoint is PUBLIC_URL/teams/messages)")
+	}
+	log := w.Logger.With("platform", "teams")
+	var base http.RoundTripper
+	if w.Metrics != nil {
+		base = w.Metrics.transport(capture.Teams, nil)
+	}
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: base}
+	src, err := newTeamsSource(c, hc, log)
+	if err != nil {
+		return "", fmt.Errorf("teams: %w", err)
+	}
+	verifier, err := teamsbot.NewVerifier(c.AppID, c.OpenIDMetadataURL, &http.Client{Timeout: 10 * time.Second}, nil)
+	if err != nil {
+		return "", err
+	}
+	conn, err := teamsbot.NewConnector(teamsbot.ConnectorOptions{AppID: c.AppID, AppPassword: c.AppPassword, Tenant: c.Tenant,
+		LoginURL: c.LoginURL, Scope: botScope(c), HTTPClient: &http.Client{Timeout: 30 * time.Second}})
+	if err != nil {
+		return "", err
+	}
+	app, err := teamsbot.New(teamsbot.Options{AppID: c.AppID, Tenant: c.Tenant, Verifier: verifier, Messenger: conn,
+		Filer: w.filer(), Threads: src, TimeZone: w.Config.TimeZone, Logger: log})
+	if err != nil {
+		return "", err
+	}
+	w.Sources[capture.Teams] = src
+	w.Notifiers.ByPlatform[capture.Teams] = app
+	app.Register(w.Mux)
+	return "Teams: messaging endpoint " + w.Config.PublicURL + teamsbot.Path + " (app " + c.AppID + ", tenant " + c.Tenant + ")", nil
+}
+
+// botScope is the Bot Connector token's scope: the Bot Framework's, in
+// the cloud whose login service is configured (Azure Government's login
+// service hands out tokens for api.botframework.us).
+func botScope(c *TeamsConfig) string {
+	if strings.HasSuffix(hostOf(c.LoginURL), ".us") {
+		return "https://api.botframework.us/.default"
+	}
+	return teamsbot.DefaultBotScope
+}
+
+func hostOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+const teamsUsage = `usage: bot teams manifest [--out FILE] [--developer NAME] [--privacy-url URL] [--terms-url URL] [--version X.Y.Z]
+
+Writes the Teams app package (manifest.json and its icons, zipped) for this
+deployment, from TEAMS_APP_ID and PUBLIC_URL. Upload it in Teams (Apps,
+Manage your apps, Upload an app) or in the Teams admin center. See
+docs/teams.md.
+`
+
+// runTeams runs `bot teams ...`.
+func (m *Main) runTeams(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "manifest" {
+		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprint(m.Stdout, teamsUsage)
+			return nil
+		}
+		fmt.Fprint(m.Stderr, teamsUsage)
+		return errors.New("teams: say manifest")
+	}
+	fs := flag.NewFlagSet("bot teams manifest", flag.ContinueOnError)
+	out := fs.String("out", "recordbot-teams.zip", "the app package `file` to write")
+	dev := fs.String("developer", "", "the publisher's `name` shown in Teams, at most 32 characters (default RECORDS_ORGANISATION, else recordbot)")
+	privacy := fs.String("privacy-url", "", "the organisation's privacy statement `URL` (default PUBLIC_URL)")
+	terms := fs.String("terms-url", "", "the organisation's terms of use `URL` (default PUBLIC_URL)")
+	version := fs.String("version", "1.0.0", "the app's `version`; raise it to update an uploaded app")
+	fs.Usage = func() { fmt.Fprint(fs.Output(), teamsUsage); fs.PrintDefaults() }
+	if err := m.Config.fromEnv(m.Getenv); err != nil {
+		return err
+	}
+	if err := m.parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	c := &m.Config.Teams
+	if c.AppID == "" {
+		return errors.New("teams manifest: set TEAMS_APP_ID, the Azure Bot's Microsoft App ID")
+	}
+	if m.Config.PublicURL == "" {
+		return errors.New("teams manifest: set PUBLIC_URL, the bot's https:// address")
+	}
+	developer := *dev
+	if developer == "" {
+		developer = m.Config.Organisation
+		if len([]rune(developer)) > 32 {
+			developer = ""
+		}
+	}
+	o := teamsbot.ManifestOptions{AppID: c.AppID, PublicURL: m.Config.PublicURL, Developer: developer, PrivacyURL: *privacy, TermsURL: *terms, Version: *version}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	if err := teamsbot.Package(f, o); err != nil {
+		f.Close()
+		os.Remove(*out)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "wrote %s: the Teams app for %s, messaging endpoint %s%s\n", *out, c.AppID, m.Config.PublicURL, teamsbot.Path)
+	return nil
+}

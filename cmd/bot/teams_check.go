@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	teamsbot "github.com/recordbot/recordbot/bot/teams"
+)
+
+// checkTeams checks the Teams configuration, when there is one: the
+// messaging endpoint is https (Teams calls no other), the login service
+// gives the app tokens for the Bot Connector and for Graph in the
+// configured tenant (so the app id, its password and the tenant belong
+// together), and Graph answers with that token.
+func (m *Main) checkTeams(ctx context.Context, f *findings) {
+	c := &m.Config.Teams
+	if !c.configured() {
+		f.ok("teams", "not configured (skipped)")
+		return
+	}
+	switch u := m.Config.PublicURL; {
+	case u == "":
+		f.fail("teams endpoint", "PUBLIC_URL is not set: the Azure Bot's messaging endpoint is PUBLIC_URL%s, an https:// address", teamsbot.Path)
+	case !strings.HasPrefix(strings.ToLower(u), "https://"):
+		f.fail("teams endpoint", "PUBLIC_URL %s is not HTTPS, and Teams sends requests to https:// addresses only; put a reverse proxy with TLS in front of the bot", u)
+	default:
+		f.ok("teams endpoint", "set the Azure Bot's messaging endpoint to %s%s", u, teamsbot.Path)
+	}
+	hc := &http.Client{Timeout: 15 * time.Second}
+	if m.Config.Teams.transport != nil {
+		hc.Transport = m.Config.Teams.transport
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, _, err := teamsbot.ClientCredentials(ctx, hc, c.LoginURL, c.Tenant, c.AppID, c.AppPassword, botScope(c)); err != nil {
+		f.fail("teams login", "%s", loginProblem(err, c))
+		return
+	}
+	f.ok("teams login", "app %s signs in to tenant %s", c.AppID, c.Tenant)
+	tok, _, err := teamsbot.ClientCredentials(ctx, hc, c.LoginURL, c.Tenant, c.AppID, c.AppPassword, c.GraphURL+"/.default")
+	if err != nil {
+		f.fail("teams graph", "no token for Graph (%s): %s", c.GraphURL, loginProblem(err, c))
+		return
+	}
+	if err := graphAnswers(ctx, hc, c.GraphURL, tok); err != nil {
+		f.fail("teams graph", "%v", err)
+		return
+	}
+	f.ok("teams graph", "%s answers with the app's token", c.GraphURL)
+}
+
+// loginProblem says what the login service's refusal means for the
+// settings.
+func loginProblem(err error, c *TeamsConfig) string {
+	var le *teamsbot.LoginError
+	if !errors.As(err, &le) {
+		return fmt.Sprintf("the login service %s does not answer: %v (TEAMS_LOGIN_URL)", c.LoginURL, err)
+	}
+	switch le.Code {
+	case "invalid_client":
+		return "the login service refuses TEAMS_APP_PASSWORD for TEAMS_APP_ID (a new client secret may be needed)"
+	case "unauthorized_client":
+		return "the login service does not know TEAMS_APP_ID in tenant TEAMS_TENANT_ID (a single-tenant bot's app lives in the organisation's tenant)"
+	case "invalid_request":
+		return "the login service does not know tenant TEAMS_TENANT_ID"
+	}
+	return le.Error()
+}
+
+// graphAnswers asks Graph for a chat that does not exist: an answer other
+// than 401 (404 or 403) says Graph is reachable and takes the token.
+func graphAnswers(ctx context.Context, hc *http.Client, graphURL, tok string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, graphURL+"/v1.0/chats/"+url.PathEscape("19:recordbot-check@thread.v2"), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("Graph (%s) does not answer: %v (TEAMS_GRAPH_URL)", graphURL, err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&e)
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("Graph (%s) refuses the app's token (%s): is TEAMS_GRAPH_URL the cloud of TEAMS_LOGIN_URL?", graphURL, e.Error.Code)
+	case resp.StatusCode >= 500:
+		return fmt.Errorf("Graph (%s) answered %s", graphURL, resp.Status)
+	case resp.StatusCode/100 == 2, resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusForbidden, resp.StatusCode == http.StatusBadRequest:
+		return nil
+	}
+	return fmt.Errorf("Graph (%s) answered %s", graphURL, resp.Status)
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/recordbot/recordbot/bot/teams/connectortest"
+	"github.com/recordbot/recordbot/capture/teams/teamstest"
+)
+
+// TestServeTeams: with the Teams settings, serve answers File as record
+// at /teams/messages: the token checked against TEAMS_OPENID_METADATA_URL,
+// the person's membership and the message read through TEAMS_GRAPH_URL
+// with a token from TEAMS_LOGIN_URL.
+func TestServeTeams(t *testing.T) {
+	const chat = "19:serve@thread.v2"
+	alice := "8ea0e38b-efb3-4757-924a-5f94061cf8c2"
+	gs := teamstest.New(teamstest.Options{Tenant: testTeamsTenant, ClientID: testTeamsApp, ClientSecret: "pw-7Hq2x"})
+	defer gs.Close()
+	gs.AddUser(alice, "Alice Archer")
+	gs.AddChat(chat, "Budget", "group", true, alice)
+	msg := gs.PostChat(chat, teamstest.Message{From: alice, HTML: "<p>Budget decision for 2027</p>", Created: time.Now().Add(-time.Hour)})
+	cx := connectortest.New(t, testTeamsApp, "pw-7Hq2x", testTeamsTenant)
+
+	dir := t.TempDir()
+	addr, banner, stop := startServe(t, map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(dir, "records"),
+		"PUBLIC_URL": "https://records.example.org", "TEAMS_APP_ID": testTeamsApp, "TEAMS_APP_PASSWORD": "pw-7Hq2x", "TEAMS_TENANT_ID": testTeamsTenant,
+		"TEAMS_OPENID_METADATA_URL": cx.MetadataURL(), "TEAMS_LOGIN_URL": gs.URL, "TEAMS_GRAPH_URL": gs.URL})
+	defer stop()
+	_ = banner
+
+	act := map[string]any{"type": "invoke", "name": "composeExtension/fetchTask", "id": "f:serve", "channelId": "msteams", "serviceUrl": cx.ServiceURL(),
+		"from":         map[string]any{"id": "29:alice", "name": "Alice Archer", "aadObjectId": alice},
+		"conversation": map[string]any{"id": chat, "conversationType": "groupChat", "tenantId": testTeamsTenant},
+		"channelData":  map[string]any{"tenant": map[string]any{"id": testTeamsTenant}},
+		"value": map[string]any{"commandId": "fileAsRecord", "commandContext": "message",
+			"messagePayload": map[string]any{"id": msg.ID, "body": map[string]any{"contentType": "html", "content": "<p>Budget decision for 2027</p>"}}}}
+	b, _ := json.Marshal(act)
+	post := func(auth string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/teams/messages", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := post(""); code != http.StatusUnauthorized {
+		t.Errorf("unauthenticated request answered %d %s", code, body)
+	}
+	code, body := post("Bearer " + cx.Sign(t, cx.Claims(time.Now())))
+	if code != http.StatusOK || !strings.Contains(body, `"value":"Budget decision for 2027"`) || !strings.Contains(body, "AdaptiveCard") {
+		t.Errorf("fetchTask answered %d %s, want the form with the message as its title", code, body)
+	}
+}
