@@ -13,6 +13,7 @@ import (
 const key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // base64 of 32 bytes
 
 func TestVault(t *testing.T) {
+	t.Parallel()
 	v, err := bot.NewVault(key)
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ type recorder struct{ got []string }
 func (r *recorder) Notify(ctx context.Context, o filing.Outcome) { r.got = append(r.got, o.Request.ID) }
 
 func TestNotifiersRoute(t *testing.T) {
+	t.Parallel()
 	s, m := &recorder{}, &recorder{}
 	n := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{capture.Slack: s, capture.Mattermost: m}}
 	n.Notify(context.Background(), filing.Outcome{Request: filing.Request{ID: "r1", Thread: capture.Ref{Platform: capture.Mattermost}}})

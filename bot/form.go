@@ -112,13 +112,13 @@ func ClassLabel(c *filing.Class) string {
 }
 
 // Filer accepts filing requests from a front end: filing.Service
-// implements it.
+// implements it. A front end submits through a Submitter, never Filer
+// itself.
 type Filer interface {
-	// Check validates a request field by field; nil when it can be filed.
-	Check(r filing.Request) filing.FieldErrors
-	// Submit stores a request durably for the worker and returns it with
-	// its ID set (and Repeat set for a copy of a keyed request already
-	// stored); bad input returns filing.FieldErrors.
+	// Submit checks a request field by field (the only check a
+	// submission gets) and stores it durably for the worker, returning
+	// it with its ID set (and Repeat set for a copy of a keyed request
+	// already stored); bad input returns filing.FieldErrors.
 	Submit(ctx context.Context, r filing.Request) (filing.Request, error)
 	// Plan is the file plan the form's class picker offers.
 	Plan() *filing.Plan

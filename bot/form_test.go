@@ -36,6 +36,7 @@ classes:
 }
 
 func TestSuggestTitle(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("word ", 40)
 	for _, tc := range []struct {
 		name, text, want string
@@ -63,6 +64,7 @@ func TestSuggestTitle(t *testing.T) {
 }
 
 func TestLimitsAreFilings(t *testing.T) {
+	t.Parallel()
 	if bot.TitleMax != filing.MaxTitle || bot.DescriptionMax != filing.MaxDescription {
 		t.Errorf("limits %d, %d; want filing's %d, %d", bot.TitleMax, bot.DescriptionMax, filing.MaxTitle, filing.MaxDescription)
 	}
@@ -72,6 +74,7 @@ func TestLimitsAreFilings(t *testing.T) {
 }
 
 func TestFormRequest(t *testing.T) {
+	t.Parallel()
 	plan := testPlan(t)
 	origin := bot.Origin{
 		By:     capture.Person{ID: "u1", DisplayName: "alice"},
@@ -109,6 +112,7 @@ func TestFormRequest(t *testing.T) {
 }
 
 func TestClassLabel(t *testing.T) {
+	t.Parallel()
 	plan := testPlan(t)
 	for code, want := range map[string]string{"200": "200 Finance", "200-20": "200-20 Procurement (200 Finance)"} {
 		if got := bot.ClassLabel(plan.Class(code)); got != want {

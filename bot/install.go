@@ -61,8 +61,9 @@ type SealedOptions[T any] struct {
 	// Missing is wrapped in the error for an id with nothing stored;
 	// ErrNotStored when nil.
 	Missing error
-	// Now is the clock of the cache; time.Now when nil.
-	Now func() time.Time
+	// Clock is the cache's clock (and times the retries of Update); the
+	// system clock when nil.
+	Clock filing.Clock
 }
 
 // Secret is one secret field of a stored value: Plain is what callers
@@ -103,9 +104,7 @@ func NewSealed[T any](store filing.Store, vault *Vault, o SealedOptions[T]) (*Se
 	if o.Missing == nil {
 		o.Missing = ErrNotStored
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = filing.ClockOr(o.Clock)
 	return &Sealed[T]{store: store, vault: vault, o: o, cache: make(map[string]cachedValue[T])}, nil
 }
 
@@ -125,7 +124,7 @@ func (s *Sealed[T]) Get(ctx context.Context, id string) (T, error) {
 	s.mu.Lock()
 	c, ok := s.cache[id]
 	s.mu.Unlock()
-	if ok && s.o.Now().Sub(c.at) < s.o.TTL {
+	if ok && s.o.Clock.Since(c.at) < s.o.TTL {
 		return c.v, c.err
 	}
 	v, _, err := s.Load(ctx, id)
@@ -135,7 +134,7 @@ func (s *Sealed[T]) Get(ctx context.Context, id string) (T, error) {
 	}
 	if s.o.TTL > 0 {
 		s.mu.Lock()
-		s.cache[id] = cachedValue[T]{v: v, err: err, at: s.o.Now()}
+		s.cache[id] = cachedValue[T]{v: v, err: err, at: s.o.Clock.Now()}
 		s.mu.Unlock()
 	}
 	return v, err
@@ -310,6 +309,8 @@ func (s *Sealed[T]) Update(ctx context.Context, id string, change func(v *T, fou
 		select {
 		case <-ctx.Done():
 			return zero, ctx.Err()
+		// A short real wait for the other writer to finish, not a
+		// decision by time: a fake clock would stall it.
 		case <-time.After(time.Duration(i+1) * 5 * time.Millisecond):
 		}
 	}

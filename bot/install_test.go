@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
@@ -27,19 +28,7 @@ type account struct {
 	API       string `json:"-"`
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func accountOptions(c *clock, ttl time.Duration, cacheMissing bool) bot.SealedOptions[account] {
+func accountOptions(c *clockwork.FakeClock, ttl time.Duration, cacheMissing bool) bot.SealedOptions[account] {
 	return bot.SealedOptions[account]{
 		What:   "test account",
 		Prefix: filing.InstallationsPrefix + "test/",
@@ -52,13 +41,13 @@ func accountOptions(c *clock, ttl time.Duration, cacheMissing bool) bot.SealedOp
 			}
 			return out
 		},
-		TTL: ttl, CacheMissing: cacheMissing, Now: c.Now,
+		TTL: ttl, CacheMissing: cacheMissing, Clock: c,
 	}
 }
 
 // newAccounts returns two stores over one local directory, as two bot
 // processes sharing a bucket would have.
-func newAccounts(t *testing.T, ttl time.Duration, cacheMissing bool) (*bot.Sealed[account], *bot.Sealed[account], filing.Store, *clock) {
+func newAccounts(t *testing.T, ttl time.Duration, cacheMissing bool) (*bot.Sealed[account], *bot.Sealed[account], filing.Store, *clockwork.FakeClock) {
 	t.Helper()
 	st, err := local.New(t.TempDir())
 	if err != nil {
@@ -68,7 +57,7 @@ func newAccounts(t *testing.T, ttl time.Duration, cacheMissing bool) (*bot.Seale
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c := clockwork.NewFakeClockAt(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	a, err := bot.NewSealed(st, v, accountOptions(c, ttl, cacheMissing))
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +77,7 @@ func putObject(t *testing.T, st filing.Store, key string, data []byte) {
 }
 
 func TestSealedStoresSecretsSealed(t *testing.T) {
+	t.Parallel()
 	s, _, st, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := s.Save(ctx, "a1", account{ID: "a1", N: 1, Token: "tok-secret-1"}); err != nil {
@@ -118,6 +108,7 @@ func TestSealedStoresSecretsSealed(t *testing.T) {
 // A sealed value changed in the bucket is refused, and Load still gives
 // the rest of the value (so an install can repair it).
 func TestSealedRefusesTamperedValue(t *testing.T) {
+	t.Parallel()
 	s, _, st, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := s.Save(ctx, "a1", account{ID: "a1", N: 7, Token: "tok-secret-1"}); err != nil {
@@ -151,6 +142,7 @@ func TestSealedRefusesTamperedValue(t *testing.T) {
 // A value sealed for one id does not open under another: copying an
 // object to another id's key does not give that id its token.
 func TestSealedBindsSecretsToTheID(t *testing.T) {
+	t.Parallel()
 	s, _, st, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := s.Save(ctx, "alice", account{ID: "alice", Token: "tok-alice", API: "api-alice"}); err != nil {
@@ -188,6 +180,7 @@ func TestSealedBindsSecretsToTheID(t *testing.T) {
 // and the value stored is the winner's. A create over an existing value
 // is refused too.
 func TestSealedConditionalWrites(t *testing.T) {
+	t.Parallel()
 	a, b, _, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := a.Write(ctx, "x", account{ID: "x", N: 1, Token: "t1"}, ""); err != nil {
@@ -218,6 +211,7 @@ func TestSealedConditionalWrites(t *testing.T) {
 // Writers updating at once through Update each see the other's change:
 // none is lost.
 func TestSealedUpdateLosesNoUpdate(t *testing.T) {
+	t.Parallel()
 	a, b, _, _ := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	const writers = 6
@@ -265,6 +259,7 @@ func TestSealedUpdateLosesNoUpdate(t *testing.T) {
 // A value found is served from the cache until the TTL passes; then the
 // store is read again.
 func TestSealedCacheExpires(t *testing.T) {
+	t.Parallel()
 	a, b, _, c := newAccounts(t, time.Minute, false)
 	ctx := context.Background()
 	if err := a.Save(ctx, "x", account{ID: "x", N: 1, Token: "t"}); err != nil {
@@ -276,11 +271,11 @@ func TestSealedCacheExpires(t *testing.T) {
 	if err := b.Save(ctx, "x", account{ID: "x", N: 2, Token: "t"}); err != nil {
 		t.Fatal(err)
 	}
-	c.add(59 * time.Second)
+	c.Advance(59 * time.Second)
 	if got, _ := a.Get(ctx, "x"); got.N != 1 {
 		t.Errorf("Get within the TTL = %d, want the cached 1", got.N)
 	}
-	c.add(2 * time.Second)
+	c.Advance(2 * time.Second)
 	if got, _ := a.Get(ctx, "x"); got.N != 2 {
 		t.Errorf("Get after the TTL = %d, want 2", got.N)
 	}
@@ -295,6 +290,7 @@ func TestSealedCacheExpires(t *testing.T) {
 
 // "Nothing stored" is cached only when the options say so.
 func TestSealedCachesMissingOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
 	for _, cacheMissing := range []bool{false, true} {
 		a, b, _, c := newAccounts(t, time.Minute, cacheMissing)
 		ctx := context.Background()
@@ -308,7 +304,7 @@ func TestSealedCachesMissingOnlyWhenAsked(t *testing.T) {
 		if cacheMissing != errors.Is(err, bot.ErrNotStored) {
 			t.Errorf("CacheMissing %v: Get after another process saved = %v", cacheMissing, err)
 		}
-		c.add(time.Minute)
+		c.Advance(time.Minute)
 		if _, err := a.Get(ctx, "x"); err != nil {
 			t.Errorf("CacheMissing %v: Get after the TTL = %v", cacheMissing, err)
 		}
@@ -318,6 +314,7 @@ func TestSealedCachesMissingOnlyWhenAsked(t *testing.T) {
 // Delete takes effect in its own process at once, whatever the cache
 // held, and the object is gone.
 func TestSealedDeleteInvalidatesTheCache(t *testing.T) {
+	t.Parallel()
 	a, b, st, c := newAccounts(t, time.Hour, true)
 	ctx := context.Background()
 	if err := a.Save(ctx, "x", account{ID: "x", Token: "t"}); err != nil {
@@ -339,7 +336,7 @@ func TestSealedDeleteInvalidatesTheCache(t *testing.T) {
 		t.Errorf("object after Delete: %v", err)
 	}
 	// Another process sees it when its cache expires.
-	c.add(time.Hour)
+	c.Advance(time.Hour)
 	if _, err := b.Get(ctx, "x"); !errors.Is(err, bot.ErrNotStored) {
 		t.Errorf("the other process's Get after the TTL = %v, want ErrNotStored", err)
 	}
@@ -349,6 +346,7 @@ func TestSealedDeleteInvalidatesTheCache(t *testing.T) {
 }
 
 func TestSealedIDs(t *testing.T) {
+	t.Parallel()
 	a, _, _, _ := newAccounts(t, 0, false)
 	ctx := context.Background()
 	for _, id := range []string{"t1-u1", "t1-u2", "t2-u1"} {

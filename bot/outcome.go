@@ -70,6 +70,18 @@ type Voice struct {
 const StoreLate = "The record store did not confirm the request in time, so it may or may not have been stored. " +
 	"Press File again: the same form cannot make a second record."
 
+// FormLost is the answer in a form whose submission came without what
+// the form carries (its thread, its id): nothing can be filed from it.
+const FormLost = "Sorry: this form lost track of its thread. Close it and start again."
+
+// FormExpired is the answer to a form or button that is too old, or was
+// not made by this bot: the front end adds how to start again.
+const FormExpired = "This form is no longer valid."
+
+// NotYourForm is the answer to a form or button used by someone other
+// than the person it was made for.
+const NotYourForm = "This form belongs to someone else: only the person who opened it can use it."
+
 // Accepted is what the person is told once their form's request is
 // stored: that it is being filed, or, for a repeated form (Request.Repeat),
 // that it was already received and is filed once.
@@ -174,9 +186,38 @@ func (v Voice) advice(p *capture.Problem) string {
 		return fmt.Sprintf("my %s app needs its admin", v.Platform)
 	case capture.BadExport:
 		return "the export cannot be read; send it again as the phone made it"
+	case capture.Unusable:
+		return "what you sent cannot be used"
 	}
 	return "it cannot be filed"
 }
+
+// Unusable is the error for something a person sent that cannot be used
+// as it is (a link that is not one, a form or link expired or made
+// elsewhere): a capture.Problem of kind capture.Unusable whose advice,
+// a clause in lower case without a full stop, is what they are told
+// (Voice.Why, Voice.Say). err, which may be nil, is for the log only.
+func Unusable(advice string, err error) error {
+	return &capture.Problem{Kind: capture.Unusable, Advice: advice, Err: err}
+}
+
+// Why is err for a person, as a clause: a capture.Problem's advice (or
+// the words for its kind), or otherwise for any other error. It never
+// shows an error's own text, which may name servers, paths, tokens or
+// private channels.
+func (v Voice) Why(err error, otherwise string) string {
+	p, ok := capture.ProblemOf(err)
+	switch {
+	case !ok:
+		return otherwise
+	case p.Kind == capture.RateLimited:
+		return fmt.Sprintf("%s asked me to slow down; try again in %s", v.Platform, about(rateLimitWait(err)))
+	}
+	return v.advice(p)
+}
+
+// Say is Why as a sentence.
+func (v Voice) Say(err error, otherwise string) string { return sentence(v.Why(err, otherwise)) }
 
 // sentence makes a clause a sentence: a capital first letter (but for
 // the bot's own lower-case name) and a full stop.

@@ -39,6 +39,7 @@ func problem(kind capture.Kind, advice string) error {
 }
 
 func TestOutcome(t *testing.T) {
+	t.Parallel()
 	req := filing.Request{ID: "r1", Title: "Ferry"}
 	delayed := req
 	delayed.Delayed = true
@@ -102,6 +103,7 @@ func TestOutcome(t *testing.T) {
 }
 
 func TestAccepted(t *testing.T) {
+	t.Parallel()
 	plan := testPlan(t)
 	r := filing.Request{ID: "r1", Title: "Ferry", ClassCode: "200-20", Marking: "OFFICIAL-SENSITIVE"}
 	repeat := r
@@ -126,6 +128,7 @@ func TestAccepted(t *testing.T) {
 }
 
 func TestRefusal(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err  error
 		want string
@@ -147,6 +150,7 @@ func TestRefusal(t *testing.T) {
 
 // A platform's word on what it cannot file at all follows "I cannot see".
 func TestRefusalUnseeable(t *testing.T) {
+	t.Parallel()
 	v := voice()
 	v.Unseeable = "Direct messages cannot be filed."
 	want := "I cannot see that message. If it is in a private channel, add me first: <c>/invite @filebot</c>. Direct messages cannot be filed."
@@ -156,6 +160,7 @@ func TestRefusalUnseeable(t *testing.T) {
 }
 
 func TestPlain(t *testing.T) {
+	t.Parallel()
 	var m bot.Markup = bot.Plain{}
 	if got := m.Bold("a") + m.Code("b") + m.Link("https://x", "c"); got != "abc (https://x)" {
 		t.Errorf("Plain = %q, want %q", got, "abc (https://x)")

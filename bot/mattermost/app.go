@@ -65,7 +65,9 @@ type Options struct {
 	DynamicOver int
 	// Transport carries API requests; http.DefaultTransport when nil.
 	Transport http.RoundTripper
-	Now       func() time.Time
+	// Clock is the clock (the sealed states' expiry, the caches, the
+	// listener's backoff); the system clock when nil.
+	Clock filing.Clock
 	// StateTTL is how long a dialog or button stays usable (default 24h).
 	StateTTL time.Duration
 	// InstallTTL is how long the stored installation is cached (default
@@ -104,10 +106,11 @@ type App struct {
 	missAt       time.Time
 	teamReadAt   time.Time
 
-	// exportSlots limits the exports read at once; work counts the
-	// exports being taken, which Listen waits for.
-	exportSlots chan struct{}
-	work        sync.WaitGroup
+	// work counts the exports being taken, which Listen waits for.
+	work sync.WaitGroup
+
+	// submitter is the dialog's submit step.
+	submitter *bot.Submitter
 }
 
 // session is the installed bot's way in: the capture source, which
@@ -144,9 +147,7 @@ func New(o Options) (*App, error) {
 	if o.DynamicOver == 0 {
 		o.DynamicOver = 100
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = filing.ClockOr(o.Clock)
 	if o.StateTTL == 0 {
 		o.StateTTL = 24 * time.Hour
 	}
@@ -158,12 +159,16 @@ func New(o Options) (*App, error) {
 	}
 	installs := o.Installs
 	if installs == nil {
-		if installs, err = NewInstallations(o.Store, o.Vault, o.InstallTTL, o.Now); err != nil {
+		if installs, err = NewInstallations(o.Store, o.Vault, o.InstallTTL, o.Clock); err != nil {
 			return nil, err
 		}
 	}
-	return &App{o: o, server: server, log: o.Logger, installs: installs, exportSlots: make(chan struct{}, exportsAtOnce)}, nil
+	return &App{o: o, server: server, log: o.Logger, installs: installs,
+		submitter: &bot.Submitter{Filer: o.Filer, Exports: o.Exports, Clock: o.Clock, Logger: o.Logger.With("platform", "mattermost")}}, nil
 }
+
+// now is the time on the App's clock.
+func (a *App) now() time.Time { return a.o.Clock.Now() }
 
 // Register adds the routes Mattermost calls to mux.
 func (a *App) Register(mux *http.ServeMux) {
@@ -190,11 +195,11 @@ const missTTL = 5 * time.Second
 func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *session, error) {
 	a.mu.Lock()
 	if a.notInstalled {
-		if now := a.o.Now(); now.Sub(a.missAt) < missTTL && !now.Before(a.missAt) {
+		if now := a.now(); now.Sub(a.missAt) < missTTL && !now.Before(a.missAt) {
 			a.mu.Unlock()
 			return nil, nil, ErrNotInstalled
 		}
-		a.missAt = a.o.Now() // this caller reads; the others wait for missTTL
+		a.missAt = a.now() // this caller reads; the others wait for missTTL
 	}
 	a.mu.Unlock()
 	get := a.installs.Get
@@ -205,7 +210,7 @@ func (a *App) installation(ctx context.Context, fresh bool) (*Installation, *ses
 	if errors.Is(err, ErrNotInstalled) {
 		a.mu.Lock()
 		a.sess, a.sessTok = nil, ""
-		a.notInstalled, a.missAt = true, a.o.Now()
+		a.notInstalled, a.missAt = true, a.now()
 		a.mu.Unlock()
 		return nil, nil, ErrNotInstalled
 	}
@@ -241,7 +246,7 @@ func (a *App) installationFor(ctx context.Context, teamID string) (*Installation
 		return inst, sess, err
 	}
 	a.mu.Lock()
-	now := a.o.Now()
+	now := a.now()
 	if now.Sub(a.teamReadAt) < missTTL && !now.Before(a.teamReadAt) {
 		a.mu.Unlock()
 		return inst, sess, nil

@@ -15,6 +15,7 @@ import (
 // installations: with the key it was sealed with it reaches the server;
 // with another key it says the secret key is the thing to look at.
 func TestCheckOpensTheBotTokenAsTheBotDoes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {

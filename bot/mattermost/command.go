@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -69,7 +70,7 @@ func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
 	case strings.Contains(first, "/pl/") || strings.HasPrefix(first, "http://") || strings.HasPrefix(first, "https://"):
 		_, id, err := mmcapture.ParsePermalink(a.server, first)
 		if err != nil {
-			ephemeral(w, err.Error()+"\n\n"+fmt.Sprintf(helpText, a.o.Reaction))
+			ephemeral(w, a.voice().Say(a.linkProblem(first), "that is not a Mattermost post link")+"\n\n"+fmt.Sprintf(helpText, a.o.Reaction))
 			return
 		}
 		postID, title = id, strings.TrimSpace(rest)
@@ -92,12 +93,24 @@ func (a *App) handleCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := a.openDialog(ctx, sess, f.Get("trigger_id"), st, title, nil); err != nil {
 		a.log.Error("mattermost: open dialog", "err", err, "user", userID)
-		ephemeral(w, "The filing form could not be opened ("+err.Error()+"). Run /record again.")
+		ephemeral(w, "The filing form could not be opened. Run /record again.")
 		return
 	}
 	a.log.Info("mattermost: filing dialog opened", "user", userID, "thread", st.Ref.String(), "via", "command")
 	w.Header().Set("Content-Type", "application/json")
 	io.WriteString(w, `{"response_type":"ephemeral","text":""}`)
+}
+
+// linkProblem says why link, which mmcapture.ParsePermalink refused, is
+// not a post link of this server, in words for the person (the error's
+// own text is for the log).
+func (a *App) linkProblem(link string) error {
+	u, err := url.Parse(link)
+	su, _ := url.Parse(a.server)
+	if err == nil && u.Host != "" && su != nil && !strings.EqualFold(u.Host, su.Host) {
+		return bot.Unusable("that link is to another server ("+u.Host+"), not "+su.Host, nil)
+	}
+	return bot.Unusable("that is not a Mattermost post link (want https://server/team/pl/POSTID, from the post's “Copy Link”)", nil)
 }
 
 // commandTokenOK reports whether token is the /record command token of

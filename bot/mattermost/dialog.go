@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
-	"github.com/recordbot/recordbot/filing"
 )
 
 // dialog builds the filing form.
@@ -69,15 +70,23 @@ func (a *App) openDialog(ctx context.Context, sess *session, triggerID string, s
 	return err
 }
 
+// writeJSON writes v as the whole response, its length set, and flushes
+// it: the response has gone out when it returns, whatever the handler
+// does next.
 func writeJSON(w http.ResponseWriter, v any) {
+	b, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
-// handleDialog takes the dialog submission: checks each field (errors go
-// back inline), submits the filing request keyed by the form's nonce (so
-// a repeated submission finds the first) and tells the person it is being
-// filed.
+// handleDialog takes the dialog submission: it decodes it and opens its
+// sealed state, files it (fileDialog) and answers the dialog; the person
+// is told the request is being filed only once that answer has gone out,
+// so Mattermost's dialog never waits for the direct message.
 func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 	var req model.SubmitDialogRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 256<<10)).Decode(&req); err != nil {
@@ -88,64 +97,67 @@ func (a *App) handleDialog(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	ctx := r.Context()
 	st, err := a.open(req.State, req.UserId)
 	if err != nil {
-		writeJSON(w, model.SubmitDialogResponse{Error: err.Error()})
+		writeJSON(w, model.SubmitDialogResponse{Error: stateText(err)})
 		return
 	}
-	field := func(name string) string {
-		if v, ok := req.Submission[name]; ok && v != nil {
-			return strings.TrimSpace(fmt.Sprint(v))
+	values := make(map[string]string, len(req.Submission))
+	for k, v := range req.Submission {
+		if v != nil {
+			values[k] = strings.TrimSpace(fmt.Sprint(v))
 		}
-		return ""
 	}
+	resp, tell := a.fileDialog(r.Context(), st, values)
+	writeJSON(w, resp)
+	if tell == "" {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	a.work.Add(1)
+	go func() {
+		defer a.work.Done()
+		ctx, cancel := context.WithTimeout(ctx, tellTimeout)
+		defer cancel()
+		if err := a.tell(ctx, st.Reply, tell, nil); err != nil {
+			a.log.Error("mattermost: the person was not told their request is being filed", "user", st.User, "err", err)
+		}
+	}()
+}
+
+// tellTimeout bounds telling the person, after a response has gone out.
+const tellTimeout = 30 * time.Second
+
+// fileDialog files a dialog's decoded values through the one submit step
+// (bot.Submitter), keyed by the form's nonce (so a repeated submission
+// finds the first): it returns the dialog's answer (inline field errors,
+// or a message for the whole form) and what to tell the person once that
+// answer has gone out.
+func (a *App) fileDialog(ctx context.Context, st state, values map[string]string) (model.SubmitDialogResponse, string) {
+	key := a.formKey(st)
 	if st.Ref.Platform == capture.WhatsApp {
 		if a.o.Exports == nil {
-			writeJSON(w, model.SubmitDialogResponse{Error: "recordbot no longer takes WhatsApp exports here."})
-			return
+			return model.SubmitDialogResponse{Error: "recordbot no longer takes WhatsApp exports here."}, ""
 		}
-		fe, msg := a.checkExport(ctx, st, field("date_order"))
+		up, fe, msg := a.checkExport(ctx, st, values["date_order"])
 		if msg != "" || fe != nil {
-			writeJSON(w, model.SubmitDialogResponse{Error: msg, Errors: fe})
-			return
+			return model.SubmitDialogResponse{Error: msg, Errors: fe}, ""
 		}
+		// One key per export, sender and reading (bot.Intake.Key).
+		key = a.intake().Key(up)
 	}
 	rb, _ := json.Marshal(st.Reply)
-	plan := a.o.Filer.Plan()
-	form := bot.Form{Title: field("title"), Class: field("class"), Marking: field("marking"), Description: field("description")}
-	fr := form.Request(plan, bot.Origin{
-		By: capture.Person{ID: st.User, DisplayName: st.UserName}, Thread: st.Ref,
-		Via: st.Via, Key: a.formKey(st), Reply: rb,
+	ans := a.submitter.Submit(ctx, a.voice(), bot.Submission{
+		Form: bot.Form{Title: values["title"], Class: values["class"], Marking: values["marking"], Description: values["description"]},
+		Origin: bot.Origin{
+			By: capture.Person{ID: st.User, DisplayName: st.UserName}, Thread: st.Ref,
+			Via: st.Via, Key: key, Reply: rb,
+		},
 	})
-	if st.Ref.Platform == capture.WhatsApp {
-		// The record of an export read otherwise than one filed before
-		// names that one as the record it corrects.
-		up, err := a.o.Exports.Get(ctx, st.Ref.ThreadID)
-		if err != nil && !errors.Is(err, capture.ErrNotFound) { // one no longer kept is told so when filed
-			a.log.Error("mattermost: could not read a kept export", "user", st.User, "err", err)
-			writeJSON(w, model.SubmitDialogResponse{Error: bot.StoreLate})
-			return
-		}
-		fr.Related = up.Related()
+	if !ans.Accepted() {
+		return model.SubmitDialogResponse{Error: ans.Error, Errors: ans.Fields}, ""
 	}
-	if fe := a.o.Filer.Check(fr); fe != nil {
-		writeJSON(w, model.SubmitDialogResponse{Errors: fe})
-		return
-	}
-	sub, err := a.o.Filer.Submit(ctx, fr)
-	if err != nil {
-		var fe filing.FieldErrors
-		if errors.As(err, &fe) {
-			writeJSON(w, model.SubmitDialogResponse{Errors: fe})
-			return
-		}
-		a.log.Error("mattermost: submit filing request", "err", err, "thread", st.Ref.String())
-		writeJSON(w, model.SubmitDialogResponse{Error: bot.StoreLate})
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-	a.tell(context.WithoutCancel(ctx), st.Reply, a.voice().Accepted(sub, plan), nil)
+	return model.SubmitDialogResponse{}, ans.Tell
 }
 
 // formKey is the idempotency key of a dialog: the platform, the server,
@@ -164,7 +176,7 @@ func (a *App) handleLookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := a.open(req.State, req.UserId); err != nil {
-		http.Error(w, err.Error(), http.StatusForbidden)
+		http.Error(w, stateText(err), http.StatusForbidden)
 		return
 	}
 	q, _ := req.Submission["query"].(string)
@@ -186,7 +198,7 @@ func (a *App) handleAction(w http.ResponseWriter, r *http.Request) {
 	sealed, _ := req.Context["state"].(string)
 	st, err := a.open(sealed, req.UserId)
 	if err != nil {
-		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: err.Error()})
+		writeJSON(w, model.PostActionIntegrationResponse{EphemeralText: stateText(err)})
 		return
 	}
 	_, sess, err := a.installation(r.Context(), false)

@@ -58,6 +58,11 @@ type envOpts struct {
 	store func(filing.Store) filing.Store
 	// exportZone is RECORDS_TIMEZONE for exports sent to the bot.
 	exportZone *time.Location
+	// transport carries the app's API requests (to hold some up).
+	transport http.RoundTripper
+	// filer, when set, takes the app's submissions instead of the
+	// service (given the service).
+	filer func(*filing.Service) bot.Filer
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -142,9 +147,14 @@ func (e *env) isDM(channelID string) bool {
 }
 
 func (e *env) newApp(o envOpts) *mmbot.App {
+	var filer bot.Filer = e.svc
+	if o.filer != nil {
+		filer = o.filer(e.svc)
+	}
 	app, err := mmbot.New(mmbot.Options{
-		Server: e.mm.URL, PublicURL: e.public.URL, Store: e.store, Vault: e.vault, Filer: e.svc,
+		Server: e.mm.URL, PublicURL: e.public.URL, Store: e.store, Vault: e.vault, Filer: filer,
 		DynamicOver: o.dynamicOver, InstallTTL: time.Millisecond, Exports: e.uploads, ExportTimeZone: o.exportZone,
+		Transport: o.transport,
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -41,7 +40,8 @@ type Installer struct {
 	BotUsername string
 	Transport   http.RoundTripper
 	Logger      *slog.Logger
-	Now         func() time.Time
+	// Clock dates the installation; the system clock when nil.
+	Clock filing.Clock
 	// Out receives one line per thing done, for the admin.
 	Out io.Writer
 }
@@ -77,9 +77,7 @@ func (in *Installer) check() error {
 	if in.BotUsername == "" {
 		in.BotUsername = "recordbot"
 	}
-	if in.Now == nil {
-		in.Now = time.Now
-	}
+	in.Clock = filing.ClockOr(in.Clock)
 	return nil
 }
 
@@ -157,7 +155,7 @@ func (in *Installer) Install(ctx context.Context, teams []string) (*Installation
 		in.say("nothing to change: already installed")
 		return inst, nil
 	}
-	inst.UpdatedAt = in.Now().UTC()
+	inst.UpdatedAt = in.Clock.Now().UTC()
 	if err := in.save(ctx, installs, inst, etag); err != nil {
 		return nil, err
 	}
@@ -166,7 +164,7 @@ func (in *Installer) Install(ctx context.Context, teams []string) (*Installation
 }
 
 func (in *Installer) installations() (*Installations, error) {
-	return NewInstallations(in.Store, in.Vault, 0, in.Now)
+	return NewInstallations(in.Store, in.Vault, 0, in.Clock)
 }
 
 // load reads the stored installation to change it; nil when there is
@@ -423,7 +421,7 @@ func (in *Installer) Uninstall(ctx context.Context, teams []string) error {
 		in.say("removed /%s from team %s", Trigger, t.TeamName)
 	}
 	if len(inst.Teams) > 0 {
-		inst.UpdatedAt = in.Now().UTC()
+		inst.UpdatedAt = in.Clock.Now().UTC()
 		return in.save(ctx, installs, inst, etag)
 	}
 	if inst.BotTokenID != "" {

@@ -80,8 +80,8 @@ func InstallKey(server string) string {
 type Installations = bot.Sealed[Installation]
 
 // NewInstallations returns the installations kept in store, sealed with
-// vault, cached for ttl. now may be nil (time.Now).
-func NewInstallations(store filing.Store, vault *bot.Vault, ttl time.Duration, now func() time.Time) (*Installations, error) {
+// vault, cached for ttl. clock may be nil (the system clock).
+func NewInstallations(store filing.Store, vault *bot.Vault, ttl time.Duration, clock filing.Clock) (*Installations, error) {
 	return bot.NewSealed(store, vault, bot.SealedOptions[Installation]{
 		What:   "Mattermost installation",
 		Prefix: installPrefix,
@@ -97,7 +97,7 @@ func NewInstallations(store filing.Store, vault *bot.Vault, ttl time.Duration, n
 			}
 			return out
 		},
-		TTL: ttl, Missing: ErrNotInstalled, Now: now,
+		TTL: ttl, Missing: ErrNotInstalled, Clock: clock,
 	})
 }
 

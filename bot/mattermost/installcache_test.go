@@ -5,34 +5,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	mmbot "github.com/recordbot/recordbot/bot/mattermost"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/storetest"
 )
 
-// testClock is a clock the test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 // clockedApp serves a second App over e's store and server, on its own
 // address, with the test's clock and an installation cached for an hour
 // (so that only the App's own lookups of teams it does not know read the
 // store).
-func clockedApp(t *testing.T, e *env, server string, clock *testClock) string {
+func clockedApp(t *testing.T, e *env, server string, clock *clockwork.FakeClock) string {
 	t.Helper()
 	app, err := mmbot.New(mmbot.Options{
 		Server: server, PublicURL: e.public.URL, Store: e.store, Vault: e.vault, Filer: e.svc,
-		InstallTTL: time.Hour, Now: clock.Now,
+		InstallTTL: time.Hour, Clock: clock,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +50,10 @@ func postCommandTo(t *testing.T, base string, form url.Values) int {
 // tokens) cost no store read each, whether the server is installed or not;
 // a team installed after such a miss is still found within seconds.
 func TestForgedCommandsForUnknownTeamsReadNoStore(t *testing.T) {
+	t.Parallel()
 	counter := &storetest.Counting{}
 	e := newEnv(t, envOpts{noWorker: true, store: func(s filing.Store) filing.Store { counter.Store = s; return counter }})
-	clock := &testClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	base := clockedApp(t, e, e.mm.URL, clock)
 	good := e.mm.Commands(e.team.Id)[0].Token
 	command := func(team, token string) url.Values {
@@ -106,7 +97,7 @@ func TestForgedCommandsForUnknownTeamsReadNoStore(t *testing.T) {
 	if engToken == "" {
 		t.Fatal("install registered no command on the new team")
 	}
-	clock.Add(10 * time.Second)
+	clock.Advance(10 * time.Second)
 	if code := postCommandTo(t, base, command(eng.Id, engToken)); code != http.StatusOK {
 		t.Errorf("/record on a team installed 10s after a miss = HTTP %d, want 200", code)
 	}

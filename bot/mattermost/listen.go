@@ -33,9 +33,9 @@ func (a *App) Listen(ctx context.Context) error {
 		inst, _, err := a.installation(ctx, false)
 		var connected time.Duration
 		if err == nil {
-			start := time.Now()
+			start := a.now()
 			err = a.listenOnce(ctx, inst, dms)
-			connected = time.Since(start)
+			connected = a.o.Clock.Since(start)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -52,7 +52,7 @@ func (a *App) Listen(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(wait):
+		case <-a.o.Clock.After(wait):
 		}
 		backoff = min(backoff*2, 2*time.Minute)
 	}

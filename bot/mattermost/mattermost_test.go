@@ -28,6 +28,7 @@ var fileValues = map[string]any{"title": "Ferry tender decision", "class": "200-
 // 6.7.2, the server CI runs, does not, so only the test double can play
 // this path (the real-server suite uses the link).
 func TestCommandInThreadFilesRecord(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	code, cr, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id)
 	if err != nil || code != 200 {
@@ -59,6 +60,7 @@ func TestCommandInThreadFilesRecord(t *testing.T) {
 // records are sensitive by default is filed sensitive unless the person
 // chooses otherwise.
 func TestDialogMarkingIsTheClassDefault(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
 		t.Fatal(err)
@@ -76,6 +78,7 @@ func TestDialogMarkingIsTheClassDefault(t *testing.T) {
 }
 
 func TestCommandWithLinkFilesRecord(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	other := e.mm.AddChannel(e.team, "town-square", model.ChannelTypeOpen, e.alice)
 	e.mm.Join(other, &model.User{Id: e.inst.BotUserID})
@@ -99,6 +102,7 @@ func TestCommandWithLinkFilesRecord(t *testing.T) {
 }
 
 func TestCommandReplies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	secret := e.mm.AddChannel(e.team, "secret", model.ChannelTypePrivate, e.alice)
 	hidden := e.mm.AddPost(secret, e.alice, nil, "hidden")
@@ -148,6 +152,7 @@ func TestCommandReplies(t *testing.T) {
 // TestCommandRequestAsSent posts the slash command exactly as a Mattermost
 // server sends it (testdata/command.form), with good and bad tokens.
 func TestCommandRequestAsSent(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	raw, err := os.ReadFile("testdata/command.form")
 	if err != nil {
@@ -195,6 +200,7 @@ func TestCommandRequestAsSent(t *testing.T) {
 }
 
 func TestDialogSubmission(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
 		t.Fatal(err)
@@ -273,6 +279,7 @@ func pending(t *testing.T, e *env) int {
 }
 
 func TestDynamicClassSelect(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{dynamicOver: 3, noWorker: true})
 	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
 		t.Fatal(err)
@@ -295,6 +302,7 @@ func TestDynamicClassSelect(t *testing.T) {
 }
 
 func TestReactionButtonDialogFilesRecord(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	// Two bot processes on one store: one offer, one request.
 	second := e.newApp(envOpts{})
@@ -339,6 +347,7 @@ func TestReactionButtonDialogFilesRecord(t *testing.T) {
 // TestReactionEventJSON feeds the listener a reaction_added frame as the
 // server writes it (testdata/reaction_added.json), after a reconnect.
 func TestReactionEventJSON(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	e.listen(e.app, 1)
 	e.mm.DropWebSockets()
@@ -360,6 +369,7 @@ func TestReactionEventJSON(t *testing.T) {
 }
 
 func TestInstall(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	ctx := context.Background()
 	key := mmbot.InstallKey(e.mm.URL)
@@ -432,6 +442,7 @@ func TestInstall(t *testing.T) {
 // end refuses to use them, and install run again makes new ones, sealed
 // with the new key, and replaces the old bot token.
 func TestInstallAfterKeyChange(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	ctx := context.Background()
 	other, err := bot.NewVault(strings.Repeat("11", 32))
@@ -466,6 +477,7 @@ func TestInstallAfterKeyChange(t *testing.T) {
 }
 
 func TestInstallErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	_, userToken := e.mm.AddUser("mallory")
 	for _, tc := range []struct {
@@ -505,6 +517,7 @@ func TestInstallErrors(t *testing.T) {
 }
 
 func TestInstallKey(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ server, want string }{
 		{"https://chat.example.org", "installations/mattermost/chat.example.org.json"},
 		{"http://127.0.0.1:8065", "installations/mattermost/127.0.0.1_8065.json"},
@@ -517,6 +530,7 @@ func TestInstallKey(t *testing.T) {
 }
 
 func TestPermalinkRoundTrip(t *testing.T) {
+	t.Parallel()
 	id := mattermosttestID()
 	link := mmcapture.Permalink("https://chat.example.org", "ops", id)
 	team, post, err := mmcapture.ParsePermalink("https://chat.example.org", link)
@@ -526,6 +540,7 @@ func TestPermalinkRoundTrip(t *testing.T) {
 }
 
 func TestNotifyOutcomes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	rp, _ := json.Marshal(map[string]string{"server": e.mm.URL, "channel_id": e.ch.Id, "root_id": e.root.Id, "user_id": e.alice.Id})
 	req := filing.Request{ID: "r1", Title: "Ferry", Reply: rp}

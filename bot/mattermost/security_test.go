@@ -40,6 +40,7 @@ func postCommand(t *testing.T, e *env, form url.Values, auth string) int {
 // the old code expected for such teams) passes; nor does a command with
 // the right token that names no user or channel.
 func TestForgedCommandsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	good := e.mm.Commands(e.team.Id)[0].Token
 	wrong := "x" + good[1:] // differs from the right token in its first character
@@ -88,6 +89,7 @@ func TestForgedCommandsRefused(t *testing.T) {
 // before showing anything of the thread: no dialog, no first line, no
 // channel name.
 func TestNonMemberSeesNothingOfPrivateThread(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	hr := e.mm.AddChannel(e.team, "hr-restructuring", model.ChannelTypePrivate, e.bob)
 	e.mm.Join(hr, &model.User{Id: e.inst.BotUserID})
@@ -133,6 +135,7 @@ func (s *lateStore) Create(ctx context.Context, key string, r io.Reader, size in
 // but answered late: the person is told it may have been stored and that
 // pressing again is safe, and pressing again makes no second request.
 func TestLateStoreAnswer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true, store: func(s filing.Store) filing.Store { return &lateStore{Store: s} }})
 	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
 		t.Fatal(err)
@@ -157,6 +160,7 @@ func TestLateStoreAnswer(t *testing.T) {
 // TestReplayedFormMakesOneRequest: one form submitted ten times at once
 // (a replay, a double click) makes one request.
 func TestReplayedFormMakesOneRequest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
 		t.Fatal(err)
@@ -188,6 +192,7 @@ func TestReplayedFormMakesOneRequest(t *testing.T) {
 // TestOutcomeAfterResponseURLExpires: once the command's response_url
 // has expired (30 minutes), the outcome comes as a direct message.
 func TestOutcomeAfterResponseURLExpires(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
 		t.Fatal(err)
@@ -218,6 +223,7 @@ func TestOutcomeAfterResponseURLExpires(t *testing.T) {
 // TestInstallRemovesOldClaims: the claim objects an older recordbot wrote
 // for every form and reaction are removed by the next install.
 func TestInstallRemovesOldClaims(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	ctx := context.Background()
 	prefix := strings.TrimSuffix(mmbot.InstallKey(e.mm.URL), ".json") + "/claims/"
@@ -243,6 +249,7 @@ func TestInstallRemovesOldClaims(t *testing.T) {
 // TestDialogWithoutUserRefused: a dialog submission that names no user
 // (Mattermost always names one) is refused and stores nothing.
 func TestDialogWithoutUserRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{noWorker: true})
 	if _, _, err := e.mm.SlashCommand(e.team.Id, e.ch.Id, e.alice.Id, "/record", e.root.Id); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 )
 
@@ -42,12 +43,26 @@ type reply struct {
 func (a *App) stateLabel() string { return "mattermost:" + a.server + ":state" }
 
 func (a *App) seal(st state) string {
-	st.Exp = a.o.Now().Add(a.o.StateTTL).Unix()
+	st.Exp = a.now().Add(a.o.StateTTL).Unix()
 	b, _ := json.Marshal(st)
 	return a.o.Vault.Seal(string(b), a.stateLabel())
 }
 
-var errStale = errors.New("this form is no longer valid: run /record again")
+// Why a sealed state does not open: for the log; a person is told
+// stateText.
+var (
+	errStale    = errors.New("the sealed state is expired, forged or unreadable")
+	errNotYours = errors.New("the sealed state belongs to another user")
+)
+
+// stateText is what the person is told when a form's or a button's state
+// does not open.
+func stateText(err error) string {
+	if errors.Is(err, errNotYours) {
+		return bot.NotYourForm
+	}
+	return bot.FormExpired + " Run /record again."
+}
 
 func (a *App) open(sealed, userID string) (state, error) {
 	var st state
@@ -58,11 +73,11 @@ func (a *App) open(sealed, userID string) (state, error) {
 	if err := json.Unmarshal([]byte(pt), &st); err != nil {
 		return st, errStale
 	}
-	if a.o.Now().Unix() > st.Exp {
+	if a.now().Unix() > st.Exp {
 		return st, errStale
 	}
 	if st.User == "" || userID == "" || subtle.ConstantTimeCompare([]byte(st.User), []byte(userID)) != 1 {
-		return st, errors.New("this form belongs to someone else")
+		return st, errNotYours
 	}
 	return st, nil
 }

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -84,11 +83,21 @@ type Options struct {
 	APIURL     string
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// Now is the clock (signature timestamps, OAuth state); time.Now when nil.
-	Now func() time.Time
+	// Clock is the clock (signature timestamps, OAuth state, the forms
+	// answered); the system clock when nil.
+	Clock filing.Clock
 	// Sleep waits between attempts to give a token back to Slack; a
 	// context-aware timer (capture.Sleep) when nil.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// TriggerWindow is how long the bot gives itself to answer inside
+	// Slack's 3 seconds: to open a form after a shortcut or a command
+	// (a trigger_id expires after 3 seconds:
+	// https://api.slack.com/interactivity/handling#modal_responses) and
+	// to answer a form submitted. The membership check before a form
+	// opens gets three fifths of it. Default within3s; tests on a loaded
+	// machine give more, so that an answer slowed by the machine is not
+	// taken for Slack's deadline.
+	TriggerWindow time.Duration
 	// ThreadReceipt posts a short receipt in the thread once it is filed.
 	ThreadReceipt bool
 	// MaxBody, when set, caps every request body in place of each
@@ -109,19 +118,16 @@ type Options struct {
 type App struct {
 	o     Options
 	log   *slog.Logger
-	now   func() time.Time
+	clock filing.Clock
 	sleep func(ctx context.Context, d time.Duration) error
 	// allowed is AllowedTeams as a set; empty allows every workspace.
 	allowed allowedSet
 	// tokens looks up a workspace's bot token (BotTokens).
 	tokens slackcap.TokenFunc
-	// forms remembers, by submission key, which forms were answered with
-	// bot.StoreLate and which were told they are being filed (see
-	// submit).
-	formsMu sync.Mutex
-	forms   map[string]formState
-	// exportSlots limits the exports read at once (whatsapp.go).
-	exportSlots chan struct{}
+	// submitter is the modal's submit step; it remembers, by submission
+	// key, which forms were answered with bot.StoreLate and which were
+	// told they are being filed (see submit).
+	submitter *bot.Submitter
 }
 
 var _ filing.Notifier = (*App)(nil)
@@ -168,19 +174,24 @@ func New(o Options) (*App, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	a := &App{o: o, log: o.Logger, now: o.Now, sleep: o.Sleep, allowed: newAllowedSet(o.AllowedTeams), forms: make(map[string]formState),
-		exportSlots: make(chan struct{}, exportsAtOnce), tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
+	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), sleep: o.Sleep, allowed: newAllowedSet(o.AllowedTeams),
+		tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
-	}
-	if a.now == nil {
-		a.now = time.Now
 	}
 	if a.sleep == nil {
 		a.sleep = capture.Sleep
 	}
+	if a.o.TriggerWindow <= 0 {
+		a.o.TriggerWindow = within3s
+	}
+	a.submitter = &bot.Submitter{Filer: o.Filer, Exports: o.Exports, Timeout: a.o.TriggerWindow, QuietRepeats: true,
+		Clock: a.clock, Logger: a.log.With("platform", "slack")}
 	return a, nil
 }
+
+// now is the time on the App's clock.
+func (a *App) now() time.Time { return a.clock.Now() }
 
 // ErrNotInstalled is returned for a workspace recordbot has no token for.
 var ErrNotInstalled = errors.New("recordbot is not installed in this Slack workspace")

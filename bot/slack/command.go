@@ -3,13 +3,14 @@ package slack
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
+
+	"github.com/recordbot/recordbot/bot"
 )
 
 // Link is a Slack message link taken apart.
@@ -54,11 +55,11 @@ func ParseLink(s string) (Link, error) {
 	s = strings.ReplaceAll(s, "&amp;", "&")
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return Link{}, errors.New("that is not a link")
+		return Link{}, bot.Unusable("that is not a link", nil)
 	}
 	host := strings.ToLower(u.Hostname())
 	if host != "slack.com" && !strings.HasSuffix(host, ".slack.com") {
-		return Link{}, fmt.Errorf("%s is not a Slack address", host)
+		return Link{}, bot.Unusable(host+" is not a Slack address", nil)
 	}
 	l := Link{Host: host}
 	if m := archivesRE.FindStringSubmatch(u.Path); m != nil {
@@ -75,16 +76,16 @@ func ParseLink(s string) (Link, error) {
 			}
 		}
 	} else {
-		return Link{}, errors.New("that link does not point at a message (use the message's ⋮ menu > Copy link)")
+		return Link{}, bot.Unusable("that link does not point at a message (use the message's ⋮ menu > Copy link)", nil)
 	}
 	if ts := u.Query().Get("thread_ts"); ts != "" {
 		if !tsRE.MatchString(ts) {
-			return Link{}, fmt.Errorf("the link's thread_ts %q is not a Slack timestamp", ts)
+			return Link{}, bot.Unusable("the link's thread_ts is not a Slack timestamp", nil)
 		}
 		l.ThreadTS = ts
 	}
 	if cid := u.Query().Get("cid"); cid != "" && cid != l.Channel {
-		return Link{}, errors.New("the link names two different channels")
+		return Link{}, bot.Unusable("the link names two different channels", nil)
 	}
 	return l, nil
 }
@@ -124,7 +125,7 @@ func (a *App) command(ctx context.Context, c *slackapi.SlashCommand) ack {
 	}
 	l, err := ParseLink(first)
 	if err != nil {
-		return ack{body: ephemeralBody("I could not use “" + cut(first, 80) + "”: " + err.Error() +
+		return ack{body: ephemeralBody("I could not use “" + cut(first, 80) + "”: " + a.voice(c.TeamID, c.UserID).Why(err, "that is not a message link") +
 			". Give a message link: `/record https://….slack.com/archives/C…/p… [title]`.")}
 	}
 	if c.TeamDomain != "" && strings.HasSuffix(l.Host, ".slack.com") && l.Host != "app.slack.com" {

@@ -10,10 +10,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
@@ -56,7 +56,7 @@ func dmShortcut(t *testing.T, e *env, user string) {
 // the first `after` calls, and returns its text.
 func (e *env) told(t *testing.T, user, want string, after int) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for time.Now().Before(deadline) {
 		calls := e.slack.Calls("")
 		for _, c := range calls[min(after, len(calls)):] {
@@ -137,6 +137,7 @@ func get(t *testing.T, u string) (int, string) {
 // to invite the bot, which Slack does not allow in a DM. The record says
 // whose access read it; the token is sealed at rest and never logged.
 func TestDirectMessageFiledAfterAuthorising(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{grants: true})
 	addDM(e)
 	e.run(t)
@@ -224,6 +225,7 @@ func TestDirectMessageFiledAfterAuthorising(t *testing.T) {
 // Someone not in a DM cannot file it, even after allowing recordbot to
 // read the conversations they file.
 func TestNonMemberCannotFileDirectMessage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{grants: true})
 	addDM(e)
 	dmShortcut(t, e, "U3")
@@ -250,6 +252,7 @@ func TestNonMemberCannotFileDirectMessage(t *testing.T) {
 // A revoked user token leads back to the authorisation step, and Slack's
 // tokens_revoked event and /record forget-me remove a grant.
 func TestRevokedUserTokenAsksAgain(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{grants: true})
 	addDM(e)
 	ctx := context.Background()
@@ -285,7 +288,7 @@ func TestRevokedUserTokenAsksAgain(t *testing.T) {
 		t.Fatalf("tokens_revoked answered %d", code)
 	}
 	var err error
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if _, err = e.grants.Get(ctx, "T1", "U1"); errors.Is(err, slackbot.ErrNoGrant) {
 			break
 		}
@@ -329,7 +332,7 @@ func TestRevokedUserTokenAsksAgain(t *testing.T) {
 		t.Fatalf("app_uninstalled answered %d", code)
 	}
 	left := -1
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && left != 0; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline) && left != 0; time.Sleep(10 * time.Millisecond) {
 		left = countKeys(t, e.store, filing.InstallationsPrefix+"slack/users/T1/")
 	}
 	if left != 0 {
@@ -341,8 +344,9 @@ func TestRevokedUserTokenAsksAgain(t *testing.T) {
 // workspace, expires and works once: a forged, replayed, expired or
 // someone else's state stores nothing.
 func TestUserAuthorisationStateRefused(t *testing.T) {
-	clock := &testClock{t: time.Now()}
-	e := newEnv(t, envOpts{grants: true, now: clock.now})
+	t.Parallel()
+	clock := clockwork.NewFakeClockAt(time.Now())
+	e := newEnv(t, envOpts{grants: true, clock: clock})
 	addDM(e)
 	ctx := context.Background()
 	linkFor := func(user string) *url.URL {
@@ -407,7 +411,7 @@ func TestUserAuthorisationStateRefused(t *testing.T) {
 
 	// Expired: 15 minutes.
 	link = linkFor("U1")
-	clock.add(16 * time.Minute)
+	clock.Advance(16 * time.Minute)
 	if code, body := e.consent(t, link, "U1"); code != http.StatusBadRequest || !strings.Contains(body, "expired") {
 		t.Errorf("expired link answered %d %q, want 400", code, body)
 	}
@@ -434,6 +438,7 @@ func TestUserAuthorisationStateRefused(t *testing.T) {
 // Without the feature, a person filing a DM is told who can turn it on,
 // not to invite the bot.
 func TestDirectMessageWithoutUserTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	addDM(e)
 	dmShortcut(t, e, "U1")
@@ -441,23 +446,6 @@ func TestDirectMessageWithoutUserTokens(t *testing.T) {
 	if strings.Contains(text, "/invite") || strings.Contains(text, "Allow recordbot") || !strings.Contains(text, `"Direct and group messages"`) {
 		t.Errorf("U1 was told %q, want who can turn it on, without /invite or a link", text)
 	}
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func readAll(t *testing.T, st filing.Store, key string) string {
@@ -475,6 +463,7 @@ func readJSON(t *testing.T, st filing.Store, key string, v any) {
 // The first-time flow for a DM through Socket Mode, with no signed HTTP
 // routes: the bot's HTTP server serves only the page people come back to.
 func TestDirectMessageSocketMode(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{grants: true, socketOnly: true})
 	addDM(e)
 	e.run(t)
@@ -487,7 +476,7 @@ func TestDirectMessageSocketMode(t *testing.T) {
 			t.Errorf("RunSocket: %v", err)
 		}
 	})
-	for deadline := time.Now().Add(5 * time.Second); !e.slack.Connected(); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); !e.slack.Connected(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the socket mode client did not connect")
 		}
@@ -525,6 +514,7 @@ func TestDirectMessageSocketMode(t *testing.T) {
 // The same in a workspace installed through OAuth (several workspaces):
 // the bot token comes from the installation, the person's from their grant.
 func TestDirectMessageInstalledWorkspace(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{grants: true, installs: true, allowed: []string{"T1"}})
 	addDM(e)
 	e.run(t)
@@ -552,6 +542,7 @@ func TestDirectMessageInstalledWorkspace(t *testing.T) {
 // A token revoked after the form opened: the filing fails once, without
 // retrying, and the person is given the link again.
 func TestRevokedAfterFormOpened(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{grants: true})
 	addDM(e)
 	e.run(t)

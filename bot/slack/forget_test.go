@@ -46,6 +46,7 @@ func (e *env) forgetMe(t *testing.T, user string) (string, int) {
 // 429 with Retry-After, one of Slack's own transient error codes, a
 // dropped connection.
 func TestForgetMeRetriesTransientFailures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{grants: true})
 	addDM(e)
 	e.allow(t, "U1")
@@ -83,6 +84,7 @@ func TestForgetMeRetriesTransientFailures(t *testing.T) {
 // do, keeps the grant (so that the token can still be given back) and
 // never says Done; the next forget-me, with Slack well again, finishes.
 func TestForgetMeWhenSlackDoesNotRevoke(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name     string
 		fail     slacktest.Failure
@@ -154,6 +156,7 @@ func TestForgetMeWhenSlackDoesNotRevoke(t *testing.T) {
 // A token Slack says no longer works (invalid_auth, token_revoked) is as
 // good as revoked: the grant is deleted and the person told so.
 func TestForgetMeTokenAlreadyDead(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"invalid_auth", "token_revoked"} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, envOpts{grants: true})
@@ -181,6 +184,7 @@ func TestForgetMeTokenAlreadyDead(t *testing.T) {
 // with the signing secret can send, naming tokens that still work, leaves
 // them: recordbot keeps the only copy it could give back.
 func TestRevokedEventsCheckedWithSlack(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{grants: true, installs: true})
 	addDM(e)
 	ctx := context.Background()
@@ -210,7 +214,7 @@ func TestRevokedEventsCheckedWithSlack(t *testing.T) {
 		_, err := e.store.Stat(ctx, filing.InstallationsPrefix+"slack/users/T1/U2.json")
 		return strings.Count(e.log.String(), unconfirmed) >= 4 && errors.Is(err, filing.ErrNotExist)
 	}
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !done(); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline) && !done(); time.Sleep(10 * time.Millisecond) {
 	}
 	if got := strings.Count(e.log.String(), unconfirmed); got != 4 {
 		t.Errorf("the log says %d times that Slack did not confirm an event, want 4", got)

@@ -66,15 +66,13 @@ var ErrNoGrant = fmt.Errorf("no permission to read the conversations this person
 type Grants struct {
 	s     *bot.Sealed[Grant]
 	store filing.Store
-	now   func() time.Time
+	clock filing.Clock
 }
 
-// NewGrants returns grants kept in store, sealed with vault. now may be
-// nil (time.Now).
-func NewGrants(store filing.Store, vault *bot.Vault, now func() time.Time) (*Grants, error) {
-	if now == nil {
-		now = time.Now
-	}
+// NewGrants returns grants kept in store, sealed with vault. clock may be
+// nil (the system clock).
+func NewGrants(store filing.Store, vault *bot.Vault, clock filing.Clock) (*Grants, error) {
+	clock = filing.ClockOr(clock)
 	s, err := bot.NewSealed(store, vault, bot.SealedOptions[Grant]{
 		What:   "slack user grant",
 		Prefix: filing.InstallationsPrefix + "slack/users/",
@@ -95,12 +93,12 @@ func NewGrants(store filing.Store, vault *bot.Vault, now func() time.Time) (*Gra
 			}
 			return nil
 		},
-		TTL: time.Minute, Missing: ErrNoGrant, Now: now,
+		TTL: time.Minute, Missing: ErrNoGrant, Clock: clock,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Grants{s: s, store: store, now: now}, nil
+	return &Grants{s: s, store: store, clock: clock}, nil
 }
 
 var userIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{1,30}$`)
@@ -150,7 +148,7 @@ const statesPrefix = filing.InstallationsPrefix + "slack/oauth-states/"
 // states that have expired (which are refused for that alone) are then
 // deleted, a few at a time.
 func (s *Grants) useState(ctx context.Context, st userState) error {
-	data := []byte(s.now().UTC().Format(time.RFC3339) + "\n")
+	data := []byte(s.clock.Now().UTC().Format(time.RFC3339) + "\n")
 	_, err := s.store.Create(ctx, statesPrefix+strconv.FormatInt(st.Expires, 10)+"-"+st.Nonce, bytes.NewReader(data), int64(len(data)),
 		filing.WriteOptions{ContentType: "text/plain"})
 	if err != nil {
@@ -163,7 +161,7 @@ func (s *Grants) useState(ctx context.Context, st userState) error {
 		}
 		exp, _, _ := strings.Cut(strings.TrimPrefix(o.Key, statesPrefix), "-")
 		sec, err := strconv.ParseInt(exp, 10, 64)
-		if err == nil && !s.now().After(time.Unix(sec, 0).Add(time.Minute)) {
+		if err == nil && !s.clock.Now().After(time.Unix(sec, 0).Add(time.Minute)) {
 			break // listed in key order: the rest expire later
 		}
 		s.store.Delete(ctx, o.Key)
@@ -205,15 +203,15 @@ var errLinkUsed = errors.New("this link was already used")
 func (a *App) checkUserState(state string) (userState, error) {
 	payload, mac, ok := strings.Cut(state, ".")
 	if !ok || !hmac.Equal([]byte(mac), []byte(a.userStateMAC(payload))) {
-		return userState{}, errors.New("this link was not made by this recordbot")
+		return userState{}, bot.Unusable("this link was not made by this recordbot", nil)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	var st userState
 	if err != nil || json.Unmarshal(raw, &st) != nil || st.Nonce == "" || st.Team == "" || st.User == "" {
-		return userState{}, errors.New("this link is malformed")
+		return userState{}, bot.Unusable("this link is malformed", nil)
 	}
 	if a.now().After(time.Unix(st.Expires, 0)) {
-		return userState{}, errors.New("this link has expired")
+		return userState{}, bot.Unusable("this link has expired", nil)
 	}
 	return st, nil
 }
@@ -250,7 +248,7 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 	st, err := a.checkUserState(q.Get("state"))
 	if err != nil {
 		a.log.Warn("slack: refused a user authorisation callback", "err", err)
-		page(w, http.StatusBadRequest, fail, err.Error()+". File the conversation again to get a new link.")
+		page(w, http.StatusBadRequest, fail, pageVoice.Say(err, "this link cannot be used")+" File the conversation again to get a new link.")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
@@ -271,7 +269,7 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 	res, err := slackapi.GetOAuthV2ResponseContext(ctx, a.o.HTTPClient, a.o.ClientID, a.o.ClientSecret, code, a.o.UserRedirectURL,
 		slackapi.OAuthOptionAPIURL(a.o.APIURL))
 	if err != nil {
-		a.log.Warn("slack: user authorisation code exchange failed", "team", st.Team, "user", st.User, "err", errText(err))
+		a.log.Warn("slack: user authorisation code exchange failed", "team", st.Team, "user", st.User, "err", errCause(err))
 		page(w, http.StatusBadGateway, fail, "Slack did not accept it ("+errText(err)+"). File the conversation again to get a new link.")
 		return
 	}
@@ -354,7 +352,7 @@ func (a *App) forgetMe(ctx context.Context, team, channel, user string) ack {
 	if a.o.Grants == nil {
 		return ack{body: ephemeralBody(forgetOff)}
 	}
-	ctx, cancel := context.WithTimeout(ctx, within3s)
+	ctx, cancel := context.WithTimeout(ctx, a.o.TriggerWindow)
 	defer cancel()
 	g, err := a.o.Grants.Get(ctx, team, user)
 	if errors.Is(err, ErrNoGrant) {
@@ -380,7 +378,7 @@ func (a *App) forget(ctx context.Context, g Grant) string {
 	cancel()
 	if outcome == tokenNotRevoked {
 		a.log.Warn("slack: Slack did not confirm that a user token was revoked; the grant is kept",
-			"team", g.TeamID, "user", g.UserID, "err", errText(err))
+			"team", g.TeamID, "user", g.UserID, "err", errCause(err))
 		return forgetFailed
 	}
 	if err := a.o.Grants.Delete(ctx, g.TeamID, g.UserID); err != nil {
@@ -419,8 +417,22 @@ func (a *App) consentText(team, user string, err error) string {
 		}
 		return text
 	}
-	return "Sorry: " + ce.Error() + ".\n" +
+	return "Sorry: " + consentReason(ce) + ".\n" +
 		"• <" + link + "|Allow recordbot to read conversations you file> (the link works for 15 minutes, for you only), then file it again.\n" +
 		"• recordbot then reads a direct or group message with your permission only when you file it. " +
 		"`/record forget-me` takes the permission back."
+}
+
+// consentReason says why recordbot needs the person's permission, as a
+// clause: the same words as the ConsentError's own, chosen here so that
+// no error's text is shown to a person.
+func consentReason(ce *slackcap.ConsentError) string {
+	switch {
+	case ce.Maybe:
+		return "recordbot cannot read this conversation. If it is a private channel, invite @recordbot to it (/invite @recordbot). " +
+			"If it is a direct or group message, which recordbot cannot join, it needs your permission to read the conversations you file"
+	case ce.Again:
+		return "your permission for recordbot to read the conversations you file no longer works (it was revoked): it needs it again to read this direct or group message"
+	}
+	return "recordbot cannot join direct or group messages: it needs your permission to read the conversations you file"
 }

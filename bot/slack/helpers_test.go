@@ -101,7 +101,14 @@ type envOpts struct {
 	allowed  []string  // SLACK_ALLOWED_TEAMS
 	// grants lets people allow recordbot to read the DMs they file.
 	grants bool
-	now    func() time.Time
+	clock  filing.Clock
+	// transport carries the App's Web API calls (to hold some up).
+	transport http.RoundTripper
+	// sourceTransport carries the capture source's (the membership
+	// check's, the worker's).
+	sourceTransport http.RoundTripper
+	// window is the App's TriggerWindow (patience when zero).
+	window time.Duration
 	// socketOnly leaves out the signing secret: no signed HTTP routes,
 	// as in a Socket Mode install.
 	socketOnly bool
@@ -148,8 +155,11 @@ func newEnv(t testing.TB, o envOpts) *env {
 		APIURL: s.APIURL(), Logger: log, FileOrigins: []string{s.URL},
 		Limits: slackcap.Limits{Tier2: rate.Inf, Tier3: rate.Inf, Tier4: rate.Inf, Burst: 1},
 	}
+	if o.sourceTransport != nil {
+		so.HTTPClient = &http.Client{Transport: o.sourceTransport}
+	}
 	if o.grants {
-		if e.grants, err = slackbot.NewGrants(e.store, v, o.now); err != nil {
+		if e.grants, err = slackbot.NewGrants(e.store, v, o.clock); err != nil {
 			t.Fatal(err)
 		}
 		so.UserToken = e.grants.Token
@@ -176,8 +186,14 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	ao := slackbot.Options{
 		Filer: filer, Threads: src, AllowedTeams: o.allowed, Installs: installs, SigningSecret: secret,
-		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Now: o.now, Sleep: e.sleeps.sleep,
-		Exports: e.exports, Files: src,
+		APIURL: s.APIURL(), Logger: log, ThreadReceipt: o.receipt, Clock: o.clock, Sleep: e.sleeps.sleep,
+		TriggerWindow: patience, Exports: e.exports, Files: src,
+	}
+	if o.window > 0 {
+		ao.TriggerWindow = o.window
+	}
+	if o.transport != nil {
+		ao.HTTPClient = &http.Client{Transport: o.transport}
 	}
 	if installs != nil || o.grants {
 		ao.ClientID, ao.ClientSecret = "cid", "csecret"
@@ -305,10 +321,16 @@ func viewSubmission(user string, view map[string]any, title, class, marking, des
 	}
 }
 
+// patience is how long a test waits for what the bot does after its
+// acknowledgement before it fails: a wait ends as soon as the thing is
+// seen, so this costs nothing when the machine is idle, and a machine
+// under load (the race detector, other tests) may take seconds.
+const patience = 20 * time.Second
+
 // waitViews waits until views.open has been called more than n times
 // (the modal opens just after the acknowledgement) and reports whether it was.
 func (e *env) waitViews(n int) bool {
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(patience)
 	for time.Now().Before(deadline) {
 		if len(e.slack.Calls("views.open")) > n {
 			return true
@@ -335,8 +357,12 @@ func (e *env) lastView(t testing.TB) map[string]any {
 
 // waitFor polls the fake Slack until a call of method has text containing
 // want, or fails after timeout.
+//
+// It waits at least patience, whatever timeout says: a wait ends as soon
+// as the call is seen, and a machine under load may take seconds.
 func (e *env) waitFor(t testing.TB, method, want string, timeout time.Duration) slacktest.Call {
 	t.Helper()
+	timeout = max(timeout, patience)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		for _, c := range e.slack.Calls(method) {

@@ -50,8 +50,8 @@ type Installations struct {
 }
 
 // NewInstallations returns installations kept in store, sealed with vault.
-// now may be nil (time.Now).
-func NewInstallations(store filing.Store, vault *bot.Vault, now func() time.Time) (*Installations, error) {
+// clock may be nil (the system clock).
+func NewInstallations(store filing.Store, vault *bot.Vault, clock filing.Clock) (*Installations, error) {
 	s, err := bot.NewSealed(store, vault, bot.SealedOptions[Installation]{
 		What:   "slack installation",
 		Prefix: filing.InstallationsPrefix + "slack/",
@@ -66,7 +66,7 @@ func NewInstallations(store filing.Store, vault *bot.Vault, now func() time.Time
 			}
 			return nil
 		},
-		TTL: 5 * time.Minute, CacheMissing: true, Missing: ErrNotInstalled, Now: now,
+		TTL: 5 * time.Minute, CacheMissing: true, Missing: ErrNotInstalled, Clock: clock,
 	})
 	if err != nil {
 		return nil, err
@@ -167,15 +167,15 @@ func (a *App) newState() string {
 func (a *App) checkState(state string, r *http.Request) error {
 	parts := strings.Split(state, ".")
 	if len(parts) != 3 || !hmac.Equal([]byte(parts[2]), []byte(a.stateMAC(parts[0], parts[1]))) {
-		return errors.New("the install link was not made by this recordbot")
+		return bot.Unusable("the install link was not made by this recordbot", nil)
 	}
 	exp, err := strconv.ParseInt(parts[0], 10, 64)
 	if err != nil || a.now().After(time.Unix(exp, 0)) {
-		return errors.New("the install link has expired")
+		return bot.Unusable("the install link has expired", nil)
 	}
 	c, err := r.Cookie(stateCookie)
 	if err != nil || !hmac.Equal([]byte(c.Value), []byte(state)) {
-		return errors.New("the install was started in another browser")
+		return bot.Unusable("the install was started in another browser", nil)
 	}
 	return nil
 }
@@ -203,7 +203,7 @@ func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.checkState(q.Get("state"), r); err != nil {
-		page(w, http.StatusBadRequest, "recordbot was not installed", err.Error()+". Start again from the install link.")
+		page(w, http.StatusBadRequest, "recordbot was not installed", pageVoice.Say(err, "the install link cannot be used")+" Start again from the install link.")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: "/slack/", MaxAge: -1})
@@ -217,7 +217,7 @@ func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 	res, err := slackapi.GetOAuthV2ResponseContext(ctx, a.o.HTTPClient, a.o.ClientID, a.o.ClientSecret, code, a.o.RedirectURL,
 		slackapi.OAuthOptionAPIURL(a.o.APIURL))
 	if err != nil {
-		a.log.Warn("slack: OAuth code exchange failed", "err", errText(err))
+		a.log.Warn("slack: OAuth code exchange failed", "err", errCause(err))
 		page(w, http.StatusBadGateway, "recordbot was not installed", "Slack did not accept the install ("+errText(err)+"). Start again from the install link.")
 		return
 	}
@@ -271,6 +271,9 @@ func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 	page(w, http.StatusOK, "recordbot is installed in "+inst.TeamName,
 		"Invite it to the channels whose threads you want to file (/invite @recordbot), then use “File as record” on any message.")
 }
+
+// pageVoice is the bot's words on an HTML page (page escapes them).
+var pageVoice = bot.Voice{Markup: bot.Plain{}, Platform: "Slack"}
 
 func page(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

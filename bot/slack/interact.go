@@ -5,7 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
+	"regexp"
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -13,7 +13,6 @@ import (
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	slackcap "github.com/recordbot/recordbot/capture/slack"
-	"github.com/recordbot/recordbot/filing"
 )
 
 // interaction handles a shortcut, modal submission or type-ahead request.
@@ -112,96 +111,38 @@ func refusal(err error) bool {
 	return ok && p.Kind != capture.RateLimited
 }
 
-// submit answers the modal's submission: inline errors for bad input;
-// otherwise the request is stored, the modal closes and the person is told
-// "Filing…". The request's key comes from the view's id and hash, so a
-// replayed or double-clicked submission finds the request already stored
-// and makes no second request. Such a copy closes the form and says
-// nothing, except when this process answered an earlier press with
-// bot.StoreLate and has told the person nothing since: they are told the
-// form was already received.
+// submit answers the modal's submission through the one submit step
+// (bot.Submitter): inline errors for bad input; otherwise the request is
+// stored, the modal closes and the person is told "Filing…". The
+// request's key comes from the view's id and hash, so a replayed or
+// double-clicked submission finds the request already stored and makes no
+// second request. Such a copy closes the form and says nothing, except
+// when this process answered an earlier press with bot.StoreLate and has
+// told the person nothing since: they are told the form was already
+// received (bot.Submitter.QuietRepeats).
 func (a *App) submit(ctx context.Context, ic *slackapi.InteractionCallback) ack {
-	r, t, err := a.submission(ic)
-	if err != nil {
-		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: "Sorry: " + err.Error() + ". Close this form and use the shortcut again."})}
+	sub, t, ok := a.submission(ic)
+	if !ok {
+		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: bot.FormLost})}
 	}
-	if fe := a.o.Filer.Check(r); fe != nil {
-		return ack{body: slackapi.NewErrorsViewSubmissionResponse(viewErrors(fe))}
-	}
-	key := r.Key
 	if t.Kind == kindExport {
 		// Every offer of an export makes its own form: the person is
 		// told of a request stored from an earlier one (exportKey).
-		key = submissionKey(ic)
+		sub.FormID, sub.NewForm = submissionKey(ic), true
 	}
-	sctx, cancel := context.WithTimeout(ctx, within3s)
-	defer cancel()
-	if t.Kind == kindExport && a.o.Exports != nil {
-		// The record of an export read otherwise than one filed before
-		// names that one as the record it corrects.
-		up, err := a.o.Exports.Get(sctx, r.Thread.ThreadID)
-		if err != nil && !errors.Is(err, capture.ErrNotFound) { // one no longer kept is told so when filed
-			a.log.Error("slack: could not read a kept export", "team", t.Team, "user", ic.User.ID, "err", err)
-			return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: bot.StoreLate})}
-		}
-		r.Related = up.Related()
-	}
-	r, err = a.o.Filer.Submit(sctx, r)
-	if fe, ok := errors.AsType[filing.FieldErrors](err); ok {
-		return ack{body: slackapi.NewErrorsViewSubmissionResponse(viewErrors(fe))}
-	}
-	if err != nil {
-		// The store may have kept the request and answered late: say so,
-		// and that pressing File again cannot file the thread twice.
-		a.log.Error("slack: could not store a filing request", "team", t.Team, "channel", t.Channel, "user", ic.User.ID, "err", err)
-		a.form(key, true, false)
-		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: bot.StoreLate})}
-	}
-	if !a.form(key, false, r.Repeat && t.Kind != kindExport) {
-		a.log.Info("slack: submission repeated; request already stored", "request", r.ID, "team", t.Team, "user", ic.User.ID)
+	ans := a.submitter.Submit(ctx, a.voice(t.Team, ic.User.ID), sub)
+	switch {
+	case ans.Fields != nil:
+		return ack{body: slackapi.NewErrorsViewSubmissionResponse(viewErrors(ans.Fields))}
+	case ans.Error != "":
+		return ack{body: slackapi.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: ans.Error})}
+	case ans.Tell == "":
 		return ack{}
 	}
-	user, text := ic.User.ID, a.voice(t.Team, ic.User.ID).Accepted(r, a.o.Filer.Plan())
+	user := ic.User.ID
 	return ack{after: func(ctx context.Context) {
-		a.ephemeral(ctx, t.Team, t.Channel, user, t.threadTS(), text)
+		a.ephemeral(ctx, t.Team, t.Channel, user, t.threadTS(), ans.Tell)
 	}}
-}
-
-// formFor is how long a form's answers are remembered: as long as a
-// person may take to press File again.
-const formFor = time.Hour
-
-// formState is what this process answered a form.
-type formState struct {
-	at   time.Time
-	late bool // answered bot.StoreLate
-	told bool // told the person it is being filed
-}
-
-// form records this process's answer to the form with key, forgetting
-// forms older than formFor: bot.StoreLate (late), or its request stored,
-// new or a copy (repeat). For a stored request it reports whether to tell
-// the person: for a new request, yes; for a copy, only when an earlier
-// press was answered bot.StoreLate and the person was told nothing since.
-func (a *App) form(key string, late, repeat bool) (tell bool) {
-	a.formsMu.Lock()
-	defer a.formsMu.Unlock()
-	now := a.now()
-	for k, f := range a.forms {
-		if now.Sub(f.at) > formFor {
-			delete(a.forms, k)
-		}
-	}
-	f := a.forms[key]
-	f.at = now
-	switch {
-	case late:
-		f.late = true
-	case !f.told && (!repeat || f.late):
-		tell, f.told = true, true
-	}
-	a.forms[key] = f
-	return tell
 }
 
 // event handles an Events API event: uninstalls and revoked bot tokens
@@ -273,7 +214,7 @@ func (a *App) removeGrants(ctx context.Context, team string, people []string) {
 		}
 		if dead, err := a.tokenDead(ctx, g.Token); !dead {
 			a.log.Warn("slack: an event said a person's token was revoked, but Slack does not confirm it; the grant is kept",
-				"team", team, "user", u, "err", errText(err))
+				"team", team, "user", u, "err", errCause(err))
 			continue
 		}
 		if err := a.o.Grants.Delete(ctx, team, u); err != nil {
@@ -297,7 +238,7 @@ func (a *App) removeInstall(ctx context.Context, team string) {
 	}
 	if dead, err := a.tokenDead(ctx, inst.BotToken); !dead {
 		a.log.Warn("slack: an event said the workspace was uninstalled or its token revoked, but Slack does not confirm it; the installation is kept",
-			"team", team, "err", errText(err))
+			"team", team, "err", errCause(err))
 		return
 	}
 	if err := a.o.Installs.Delete(ctx, team); err != nil {
@@ -347,13 +288,31 @@ func (a *App) ephemeral(ctx context.Context, team, channel, user, threadTS, text
 	}
 }
 
-// errText is an error for a person: Slack's code when it is one.
+// errText is an error for a person: Slack's error code when it is one
+// (a short lower-case word such as invalid_trigger_id), never the
+// error's own text.
 func errText(err error) string {
-	if r, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok {
+	if r, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok && slackCode.MatchString(r.Err) {
 		return "Slack said " + r.Err
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "Slack did not answer in time"
 	}
+	return "Slack did not say why"
+}
+
+// errCause is an error for the log: Slack's code when it is one, else
+// the error.
+func errCause(err error) string {
+	if r, ok := errors.AsType[slackapi.SlackErrorResponse](err); ok {
+		return "Slack said " + r.Err
+	}
+	if err == nil {
+		return ""
+	}
 	return err.Error()
 }
+
+// slackCode is what Slack's error codes look like
+// (https://docs.slack.dev/reference/methods: "error": "invalid_auth").
+var slackCode = regexp.MustCompile(`^[a-z0-9_]{1,60}$`)

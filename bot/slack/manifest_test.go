@@ -18,6 +18,7 @@ import (
 // to the events that remove an installation or a person's grant, and keep
 // the Messages tab that people are told things in.
 func TestManifest(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("../../manifest.yml")
 	if err != nil {
 		t.Fatal(err)

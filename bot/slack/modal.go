@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
-	"time"
 	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
@@ -112,8 +110,9 @@ func (a *App) modal(t target, title string) slackapi.ModalViewRequest {
 }
 
 // checkTimeout bounds the membership check (and the root's text) within
-// the trigger's 3 seconds, leaving time to open the modal.
-const checkTimeout = 1500 * time.Millisecond
+// the trigger's 3 seconds, leaving time to open the modal: three fifths
+// of within3s (of Options.TriggerWindow, in openModal).
+const checkTimeout = within3s * 3 / 5
 
 // openModal opens the modal for t with trigger once user is known to be a
 // member of its channel: nothing of the thread is read before that. The
@@ -125,10 +124,10 @@ func (a *App) openModal(ctx context.Context, trigger string, t target, user, tit
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, within3s)
+	ctx, cancel := context.WithTimeout(ctx, a.o.TriggerWindow)
 	defer cancel()
 	who := capture.Person{ID: user}
-	cctx, ccancel := context.WithTimeout(ctx, checkTimeout)
+	cctx, ccancel := context.WithTimeout(ctx, a.o.TriggerWindow*3/5)
 	if title == "" && rootText == "" {
 		// The acted-on message is a reply (or a link): fetch the root
 		// once the person is known to be a member.
@@ -159,17 +158,18 @@ func (a *App) openModal(ctx context.Context, trigger string, t target, user, tit
 	return err
 }
 
-// submission reads the modal's fields into a request.
-func (a *App) submission(ic *slackapi.InteractionCallback) (filing.Request, target, error) {
+// submission reads the modal's fields; ok is false when the view lost
+// its thread or came without its id.
+func (a *App) submission(ic *slackapi.InteractionCallback) (bot.Submission, target, bool) {
 	var t target
 	if err := json.Unmarshal([]byte(ic.View.PrivateMetadata), &t); err != nil || t.Channel == "" || t.Root == "" {
-		return filing.Request{}, t, errors.New("the form lost track of its thread")
+		return bot.Submission{}, t, false
 	}
 	if t.Team == "" {
 		t.Team = ic.Team.ID
 	}
 	if ic.View.ID == "" || ic.View.Hash == "" {
-		return filing.Request{}, t, errors.New("the form came without its view id")
+		return bot.Submission{}, t, false
 	}
 	val := func(block string) (string, string) {
 		if ic.View.State == nil {
@@ -182,15 +182,16 @@ func (a *App) submission(ic *slackapi.InteractionCallback) (filing.Request, targ
 	_, class := val(blockClass)
 	_, marking := val(blockMarking)
 	desc, _ := val(blockDescription)
-	form := bot.Form{Title: title, Class: class, Marking: marking, Description: desc}
-	r := form.Request(a.o.Filer.Plan(), bot.Origin{
-		By:     capture.Person{ID: ic.User.ID, DisplayName: ic.User.Name},
-		Thread: t.ref(),
-		Via:    t.Via,
-		Key:    cmp.Or(t.Key, submissionKey(ic)),
-		Reply:  reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.threadTS()}.raw(),
-	})
-	return r, t, nil
+	return bot.Submission{
+		Form: bot.Form{Title: title, Class: class, Marking: marking, Description: desc},
+		Origin: bot.Origin{
+			By:     capture.Person{ID: ic.User.ID, DisplayName: ic.User.Name},
+			Thread: t.ref(),
+			Via:    t.Via,
+			Key:    cmp.Or(t.Key, submissionKey(ic)),
+			Reply:  reply{Team: t.Team, Channel: t.Channel, User: ic.User.ID, ThreadTS: t.threadTS()}.raw(),
+		},
+	}, t, true
 }
 
 // submissionKey is the request's idempotency key: the workspace, the

@@ -68,6 +68,6 @@ func (a *App) receipt(ctx context.Context, rp reply, o filing.Outcome) {
 	}
 	text := "<@" + rp.User + "> filed this thread as record " + o.Record.ID + " in " + o.Record.ClassPath + "."
 	if _, _, err := api.PostMessageContext(ctx, rp.Channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(rp.ThreadTS)); err != nil {
-		a.log.Warn("slack: could not post a thread receipt", "request", o.Request.ID, "team", rp.Team, "channel", rp.Channel, "err", errText(err))
+		a.log.Warn("slack: could not post a thread receipt", "request", o.Request.ID, "team", rp.Team, "channel", rp.Channel, "err", errCause(err))
 	}
 }

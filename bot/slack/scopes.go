@@ -70,7 +70,7 @@ func (a *App) giveBack(ctx context.Context, what string, tokens ...string) bool 
 			continue
 		}
 		if outcome, err := a.revokeToken(ctx, tok); outcome == tokenNotRevoked {
-			a.log.Warn("slack: Slack did not confirm that a refused token was revoked", "what", what, "err", errText(err))
+			a.log.Warn("slack: Slack did not confirm that a refused token was revoked", "what", what, "err", errCause(err))
 			all = false
 		}
 	}

@@ -62,6 +62,7 @@ func without(list []string, drop ...string) []string {
 // asked for) is refused and its tokens given back; narrower is refused
 // naming what is missing. Nothing is stored for a refused install.
 func TestInstallScopesChecked(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name      string
 		scopes    []string
@@ -115,6 +116,7 @@ func TestInstallScopesChecked(t *testing.T) {
 // as recordbot keeps no token it cannot use). When Slack does not
 // confirm the give-back, the page says so and what to do.
 func TestUserGrantScopesChecked(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name       string
 		scopes     []string

@@ -63,6 +63,7 @@ func threadReads(s *slacktest.Server, channel string) int {
 // modal. A non-member now gets a refusal, no modal, and Slack is asked for
 // nothing of the thread; the refusal names neither the channel nor the text.
 func TestNonMemberSeesNothingOfPrivateThread(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	addPrivateThread(e)
 	links := []string{
@@ -77,7 +78,7 @@ func TestNonMemberSeesNothingOfPrivateThread(t *testing.T) {
 			t.Fatalf("/record %s answered %d", link, code)
 		}
 		var calls []slacktest.Call
-		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && len(calls) <= i; time.Sleep(10 * time.Millisecond) {
+		for deadline := time.Now().Add(patience); time.Now().Before(deadline) && len(calls) <= i; time.Sleep(10 * time.Millisecond) {
 			calls = e.slack.Calls("chat.postEphemeral")
 		}
 		if len(calls) != i+1 {
@@ -124,6 +125,7 @@ func TestNonMemberSeesNothingOfPrivateThread(t *testing.T) {
 // records, 10 parallel copies made 10. The view's id and hash make one
 // request; the copies close the form and say nothing again.
 func TestReplayedSubmissionFilesOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	e.run(t)
 	msg := map[string]any{"type": "message", "user": "U1", "ts": root, "text": "*Budget 2026:* approve the venue contract? <!here>"}
@@ -202,6 +204,7 @@ func (f *lateFiler) Submit(ctx context.Context, r filing.Request) (filing.Reques
 // press made a duplicate. Now it says the request may have been stored and
 // that pressing again cannot make a second one, which holds.
 func TestSubmitAnsweredLate(t *testing.T) {
+	t.Parallel()
 	lf := &lateFiler{}
 	e := newEnv(t, envOpts{filer: lf})
 	lf.Service = e.service
@@ -248,6 +251,7 @@ func TestSubmitAnsweredLate(t *testing.T) {
 // escaped, so it cannot make a mention or a link
 // (https://api.slack.com/reference/surfaces/formatting#escaping).
 func TestTitleEscapedInMessages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	r := filing.Request{ID: "req-esc", Title: "Venue <!channel> & <https://evil.example|bank>",
 		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
@@ -263,6 +267,7 @@ func TestTitleEscapedInMessages(t *testing.T) {
 // accepted and queued. It is refused, and so is anything from a workspace
 // outside SLACK_ALLOWED_TEAMS.
 func TestRefusesNamelessAndForeignCallers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{allowed: []string{"T1"}})
 	msg := map[string]any{"type": "message", "user": "U1", "ts": root, "text": "Budget"}
 	e.interact(t, messageAction("U1", "C1", msg))
@@ -319,6 +324,7 @@ func TestRefusesNamelessAndForeignCallers(t *testing.T) {
 // OAuth installs into a workspace outside SLACK_ALLOWED_TEAMS are refused:
 // nothing is stored and the token is given back.
 func TestInstallIntoForeignWorkspaceRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{installs: true, allowed: []string{"T1", "E1"}})
 	e.slack.ClientID, e.slack.ClientSecret, e.slack.Code = "cid", "csecret", "code-1"
 	e.slack.InstallToken, e.slack.InstallTeam = "xoxb-foreign", "T7"
@@ -369,6 +375,7 @@ func TestInstallIntoForeignWorkspaceRefused(t *testing.T) {
 // Revoking a workspace's bot token (tokens_revoked) removes its
 // installation, as app_uninstalled does.
 func TestTokensRevokedRemovesInstallation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{installs: true, allowed: []string{"T1", "T2"}})
 	ctx := context.Background()
 	if err := e.installs.Save(ctx, slackbot.Installation{TeamID: "T2", BotUserID: "UBOT", BotToken: "xoxb-t2"}); err != nil {
@@ -388,7 +395,7 @@ func TestTokensRevokedRemovesInstallation(t *testing.T) {
 		t.Fatalf("tokens_revoked answered %d", code)
 	}
 	var err, tokErr error
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		_, err = e.store.Stat(ctx, filing.InstallationsPrefix+"slack/T2.json")
 		_, tokErr = e.app.Token(ctx, "T2")
 		if err != nil && tokErr != nil {
@@ -445,6 +452,7 @@ func waitNoPending(t testing.TB, st filing.Store) {
 // local path). They name the record by class path and id; errors not
 // written for people are not passed on.
 func TestMessagesNameNoStoreAddress(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	r := filing.Request{ID: "019a1b2c-3d4e-7f00-8123-456789abcdef", Title: "Venue", Attempts: 1,
 		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
@@ -479,6 +487,7 @@ func TestMessagesNameNoStoreAddress(t *testing.T) {
 // Issue 9: a long Retry-After left the person hearing nothing for minutes.
 // A non-final rate-limit outcome says when filing resumes.
 func TestNotifyRateLimited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	r := filing.Request{ID: "req-rl", Title: "Venue", Attempts: 3,
 		Reply: json.RawMessage(`{"team":"T1","channel":"C1","user":"U1","thread_ts":"` + root + `"}`)}
@@ -493,6 +502,7 @@ func TestNotifyRateLimited(t *testing.T) {
 // limit is now refused before a byte of its body is read: these requests
 // send their headers and then nothing, and still get their answer.
 func TestRefusedBeforeBodyIsRead(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	sig := "v0=" + strings.Repeat("ab", 32)
 	now := time.Now().Unix()
@@ -543,6 +553,7 @@ func TestRefusedBeforeBodyIsRead(t *testing.T) {
 // person is told what to do, in capture/slack's advice, not the error
 // chain the logs keep (Slack's answer, the method called).
 func TestNotifyAppProblem(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	src, err := slackcap.New(slackcap.Options{
 		Token:  func(context.Context, string) (string, error) { return "xoxb-revoked", nil },

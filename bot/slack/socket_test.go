@@ -12,6 +12,7 @@ import (
 // connects to the fake Slack's websocket, and the envelopes' acks carry the
 // handlers' answers.
 func TestSocketModeFilesRecord(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	e.run(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -23,7 +24,7 @@ func TestSocketModeFilesRecord(t *testing.T) {
 			t.Errorf("RunSocket: %v", err)
 		}
 	})
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(patience)
 	for !e.slack.Connected() {
 		if time.Now().After(deadline) {
 			t.Fatal("the socket mode client did not connect")
