@@ -30,7 +30,7 @@ type pkg struct {
 // production package whose non-test code imports a package under the
 // module's internal/. Test rigs may import rigs: those under internal/,
 // and the doubles named, as Go names net/http/httptest, for what they
-// stand in for (capture/slack/slacktest, bot/intaketest). Any chain from
+// stand in for (capture/slack/slacktest, capture/teams/teamstest). Any chain from
 // production code into internal/ enters it through one of the imports
 // reported here.
 func violations(module string, pkgs []pkg) []string {
@@ -107,7 +107,7 @@ func TestInternalHoldsTestRigsOnly(t *testing.T) {
 	}
 
 	// The commands built from the module link nothing under internal/.
-	deps := exec.Command(goTool, "list", "-tags", "mmserver", "-deps", "./cmd/...")
+	deps := exec.Command(goTool, "list", "-tags", "mmserver,pgserver", "-deps", "./cmd/...")
 	deps.Dir = cmd.Dir
 	stderr.Reset()
 	deps.Stderr = &stderr
