@@ -11,6 +11,7 @@ import (
 // officers' tools) and nothing in capture/ or bot/ depends on one, directly
 // or through another package. Tests may use it to tamper with a bucket.
 func TestStoreSDKsStayInStorePackages(t *testing.T) {
+	t.Parallel()
 	const module = "github.com/recordbot/recordbot/"
 	sdks := []string{"github.com/minio/minio-go", "github.com/aws/aws-sdk-go", "cloud.google.com/go/storage", "github.com/Azure/azure-sdk-for-go"}
 	allowed := map[string]bool{module + "filing/s3": true}

@@ -122,6 +122,7 @@ func readJSON(t *testing.T, st filing.Store, key string, v any) {
 }
 
 func TestFileThreadMakesValidBag(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -216,6 +217,7 @@ func TestFileThreadMakesValidBag(t *testing.T) {
 }
 
 func TestFileThreadRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, _ := local.New(t.TempDir())
 	svc := newService(t, st, nil, nil)
@@ -318,6 +320,7 @@ func run(t *testing.T, svc *filing.Service) (stop func()) {
 }
 
 func TestSubmitFilesDurably(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	src := &source{thread: testThread(3, 500)}
@@ -352,6 +355,7 @@ func TestSubmitFilesDurably(t *testing.T) {
 }
 
 func TestPermanentFailureIsReported(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	outs := newOutcomes()
@@ -377,6 +381,7 @@ func TestPermanentFailureIsReported(t *testing.T) {
 // Two bot processes on one bucket, both seeing the same pending request,
 // make exactly one record.
 func TestTwoWorkersOneRecord(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	th := testThread(50, 3<<20, 2<<20)
@@ -432,8 +437,10 @@ func (c *crashStore) Create(ctx context.Context, key string, r io.Reader, size i
 }
 
 func TestKilledFilingCompletesAfterRestart(t *testing.T) {
+	t.Parallel()
 	for _, killAfter := range []int32{1, 2, 5, 9} {
 		t.Run(fmt.Sprint("after ", killAfter, " objects"), func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			st := miniotest.NewStore(t)
 			th := testThread(20, 4000, 5000, 6000)
@@ -449,8 +456,12 @@ func TestKilledFilingCompletesAfterRestart(t *testing.T) {
 			if c, all := countRecords(t, st); c != 0 || all != 1 {
 				t.Fatalf("after the kill: %d complete, %d started; want 0 and 1", c, all)
 			}
+			// The restarted bot comes up after the killed one's lease has
+			// lapsed: its clock starts a minute on, instead of the test
+			// waiting the lease out.
 			outs := newOutcomes()
-			second := newServiceWith(t, fast(filing.Options{Store: st, Source: &source{thread: th}, Notifier: outs}))
+			later := clockwork.NewFakeClockAt(time.Now().Add(time.Minute))
+			second := newServiceWith(t, fast(filing.Options{Store: st, Source: &source{thread: th}, Notifier: outs, Clock: later}))
 			stop := run(t, second)
 			out := outs.wait(t)
 			stop()
@@ -470,6 +481,7 @@ func TestKilledFilingCompletesAfterRestart(t *testing.T) {
 // A replayed or double-clicked submission (same Key) makes one request, even
 // when the copies arrive at once, and a later copy finds the request done.
 func TestSubmitWithKeyIsIdempotent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -534,6 +546,7 @@ func TestSubmitWithKeyIsIdempotent(t *testing.T) {
 // worker drops it and tells its sender the record that was filed; later
 // copies are repeats again.
 func TestSubmitAfterFilingFilesNothingMore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -619,6 +632,7 @@ func onlyPending(t *testing.T, st filing.Store) filing.ObjectInfo {
 // answered by the worker, and files nothing. The service runs on a fake
 // clock: each scan is one tick the test makes, and waits for.
 func TestRepeatMarkerRemovedAfterWindow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -724,6 +738,7 @@ func (s *scanSignal) wait(t *testing.T) {
 // A new keyed submission costs one store call before Submit returns: the
 // create-only write, nothing alongside it.
 func TestKeyedSubmitIsOneWrite(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {

@@ -110,6 +110,7 @@ func filedEvents(t *testing.T, st filing.Store, id string) int {
 // becoming unreadable: the retry finishes from what is stored, without
 // capturing again, and the person is told "filed".
 func TestRetryFinishesStoredRecordWhenSourceGone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -180,6 +181,7 @@ func (v *vanishing) Capture(ctx context.Context, ref capture.Ref, by capture.Per
 // missing, with the reason, and the record completes; so does a record
 // whose whole thread became unreadable before its files were downloaded.
 func TestFileGoneAfterSnapshotIsRecordedMissing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cases := []struct {
 		name    string
@@ -244,6 +246,7 @@ func TestFileGoneAfterSnapshotIsRecordedMissing(t *testing.T) {
 // A class renamed in the file plan between two attempts does not split
 // the record between two folders.
 func TestPlanEditDoesNotSplitRecord(t *testing.T) {
+	t.Parallel()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			th := testThread(3, 4000)
@@ -287,6 +290,7 @@ func TestPlanEditDoesNotSplitRecord(t *testing.T) {
 // Records in the local store, SECRET ones too, are not readable by other
 // users, whatever the umask.
 func TestLocalRecordsNotWorldReadable(t *testing.T) {
+	t.Parallel()
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
 	dir := t.TempDir()
@@ -376,6 +380,7 @@ func (k killingSource) Capture(ctx context.Context, ref capture.Ref, by capture.
 // A request that stops the process every time it is tried ends as failed
 // after the maximum attempts, and the person is told.
 func TestPoisonRequestEndsAndIsReported(t *testing.T) {
+	t.Parallel()
 	const maxAttempts = 3
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -445,6 +450,7 @@ func (r *rateLimited) Capture(ctx context.Context, ref capture.Ref, by capture.P
 // Rate limits never fail a filing: eight 429s, more than the attempts
 // allowed, and the thread is filed; the person hears once that it waits.
 func TestRateLimitsNeverFailFiling(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -490,6 +496,7 @@ func TestRateLimitsNeverFailFiling(t *testing.T) {
 // of 10 concurrent creates of one key exactly one succeeds, and the object
 // holds the winner's bytes.
 func TestConcurrentLargeCreatesMakeOneObject(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const size, racers = 20 << 20, 10
 	for name, st := range stores(t) {
@@ -578,6 +585,7 @@ func (p *panicking) Capture(ctx context.Context, ref capture.Ref, by capture.Per
 // A request that makes the capture or a download panic fails like any
 // other, attempts counted and the person told, and the bot keeps running.
 func TestPanickingRequestFailsAndIsReported(t *testing.T) {
+	t.Parallel()
 	for _, inFile := range []bool{false, true} {
 		t.Run(fmt.Sprint("in file ", inFile), func(t *testing.T) {
 			st, err := local.New(t.TempDir())
@@ -619,6 +627,7 @@ func (b blocking) Capture(ctx context.Context, ref capture.Ref, by capture.Perso
 // Stopping the bot while it files (a deploy) hands the request back for
 // the next start, without using up an attempt.
 func TestShutdownReleasesRequestUncounted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := local.New(t.TempDir())
 	if err != nil {
@@ -650,6 +659,7 @@ func TestShutdownReleasesRequestUncounted(t *testing.T) {
 // missing even if the platform serves it again, so the transcripts, the
 // record and the manifest agree.
 func TestMissingFileStaysMissingOnceTranscribed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {

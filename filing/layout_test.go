@@ -11,6 +11,7 @@ import (
 )
 
 func TestRecordKeyHostileTitles(t *testing.T) {
+	t.Parallel()
 	c := filing.SamplePlan().Class("100-20")
 	filed := time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
 	id := "019a1b2c-3d4e-7f00-8123-456789abcdef"
@@ -44,6 +45,7 @@ func TestRecordKeyHostileTitles(t *testing.T) {
 }
 
 func TestDataPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		n, total int
 		name     string
@@ -93,6 +95,7 @@ func FuzzRecordKey(f *testing.F) {
 // picked out of a listing; the filing event's key stays what it always was
 // (records filed before anchor on it).
 func TestEventKeyNamesTheRecord(t *testing.T) {
+	t.Parallel()
 	day := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
 	const rec, ev = "019aeb2c-8f3e-7c4d-9a61-2f0c3b5d7e81", "019aeb2d-0000-7000-8000-000000000001"
 	for _, c := range []struct {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestSamplePlan(t *testing.T) {
+	t.Parallel()
 	p := filing.SamplePlan()
 	c := p.Class("200-20-01")
 	if c == nil {
@@ -34,6 +35,7 @@ func TestSamplePlan(t *testing.T) {
 }
 
 func TestParsePlanErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, yaml string
 		want       []string // substrings of the error
@@ -115,6 +117,7 @@ classes:
 }
 
 func TestDisposalDate(t *testing.T) {
+	t.Parallel()
 	filed := time.Date(2026, 3, 15, 14, 0, 0, 0, time.UTC)
 	tests := []struct {
 		r    filing.Retention
@@ -134,6 +137,7 @@ func TestDisposalDate(t *testing.T) {
 }
 
 func TestPlanSearch(t *testing.T) {
+	t.Parallel()
 	p := filing.SamplePlan()
 	tests := []struct {
 		query string
@@ -194,6 +198,7 @@ func FuzzParsePlan(f *testing.F) {
 // Errors in a file plan's YAML speak of lines, fields and what was
 // expected, never of the Go types the plan is read into.
 func TestParsePlanYAMLErrorsForPeople(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, yaml string
 		want       []string

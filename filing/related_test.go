@@ -14,6 +14,7 @@ import (
 // that is not JSON; Differences says how a new reading differs; and a
 // request's Related is in the record.json it files.
 func TestRecordsOfAndDifferences(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := local.New(t.TempDir())
 	if err != nil {

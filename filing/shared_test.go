@@ -20,6 +20,7 @@ import (
 // without a ContentID, as Slack's and Mattermost's, are stored each on
 // its own, as before.
 func TestSharedContentStoredOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const refs, size = 1000, 1 << 20
 	for name, st := range stores(t) {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSignatures(t *testing.T) {
+	t.Parallel()
 	signer, err := filing.DeriveSigner([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)

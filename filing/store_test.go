@@ -33,6 +33,7 @@ func readAll(t *testing.T, st filing.Store, key string) string {
 }
 
 func TestStoreCreateNeverOverwrites(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -60,6 +61,7 @@ func TestStoreCreateNeverOverwrites(t *testing.T) {
 // Open describes the object it reads: the same size, ETag and time as
 // Stat, and the ETag makes a Put conditional on what was read.
 func TestStoreOpenReturnsInfo(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -94,6 +96,7 @@ func TestStoreOpenReturnsInfo(t *testing.T) {
 // A file larger than one part goes up in several parts; the conditional
 // create must hold for it too.
 func TestStoreCreateLargeNeverOverwrites(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	big := bytes.Repeat([]byte("0123456789abcdef"), (20<<20)/16) // 20 MiB: three parts
 	for name, st := range stores(t) {
@@ -114,6 +117,7 @@ func TestStoreCreateLargeNeverOverwrites(t *testing.T) {
 }
 
 func TestStorePutIfMatch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -150,6 +154,7 @@ func TestStorePutIfMatch(t *testing.T) {
 // before "a/b/1", as '.' sorts before '/', though a directory walk meets
 // the folder a/b first.
 func TestStoreList(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	keys := []string{"a/b/1", "a/b/2", "a/b.txt", "a/b-x", "a/c", "a-d", "b/1"}
 	for name, st := range stores(t) {
@@ -197,6 +202,7 @@ func TestStoreList(t *testing.T) {
 }
 
 func TestS3RetentionAndTags(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	until := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)

@@ -11,5 +11,6 @@ import (
 // TestContractReal runs the contract tests against the real Mattermost
 // server .ci/mattermost starts (CI runs it through .ci/run).
 func TestContractReal(t *testing.T) {
+	t.Parallel()
 	runContract(t, func(t *testing.T) backend { return mmserver.Connect(t) })
 }

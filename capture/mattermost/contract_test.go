@@ -37,6 +37,7 @@ type backend interface {
 }
 
 func TestContractFake(t *testing.T) {
+	t.Parallel()
 	runContract(t, func(t *testing.T) backend { return mattermosttest.New(t) })
 }
 

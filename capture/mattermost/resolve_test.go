@@ -14,6 +14,7 @@ import (
 )
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		ref       func(w *world) capture.Ref

@@ -76,6 +76,7 @@ func (w *world) ref(postID string) capture.Ref {
 }
 
 func TestCaptureThread(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		cfg  mattermosttest.Config
@@ -183,6 +184,7 @@ func checkThread(t *testing.T, w *world, th *capture.Thread) {
 // can act on and carries none of the chain the logs keep (the ref, the
 // server, the API call).
 func TestCaptureRefusals(t *testing.T) {
+	t.Parallel()
 	alice := func(w *world) *model.User { return w.alice }
 	for _, tc := range []struct {
 		name      string
@@ -235,6 +237,7 @@ func TestCaptureRefusals(t *testing.T) {
 }
 
 func TestCaptureOtherServer(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	r := w.ref(w.root.Id)
 	r.Server = "https://chat.elsewhere.example"
@@ -245,6 +248,7 @@ func TestCaptureOtherServer(t *testing.T) {
 }
 
 func TestCaptureDeletedFile(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.mm.DeleteFile(w.files[0])
 	th, err := w.source(t, mattermost.Options{}).Capture(context.Background(), w.ref(w.root.Id), personOf(w.alice))
@@ -258,6 +262,7 @@ func TestCaptureDeletedFile(t *testing.T) {
 }
 
 func TestCaptureHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.mm.RateLimit(3, 2)
 	var mu sync.Mutex
@@ -285,6 +290,7 @@ func TestCaptureHonoursRetryAfter(t *testing.T) {
 }
 
 func TestCaptureManyRepliesSameMillisecond(t *testing.T) {
+	t.Parallel()
 	// Replies sharing a create_at must neither be lost nor repeated at a
 	// page boundary: the cursor is (create_at, id).
 	w := newWorld(t)
@@ -315,6 +321,7 @@ func TestCaptureManyRepliesSameMillisecond(t *testing.T) {
 }
 
 func TestParsePermalink(t *testing.T) {
+	t.Parallel()
 	id := "abcdefghijklmnopqrstuvwxyz"
 	for _, tc := range []struct {
 		server, link, team, post string
@@ -341,6 +348,7 @@ func mattermostRef(mm *mattermosttest.Server, team *model.Team, ch *model.Channe
 }
 
 func TestCaptureTenThousandReplies(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for i := range 10_000 {
 		w.mm.AddPost(w.ch, []*model.User{w.alice, w.bob}[i%2], w.root, fmt.Sprint("reply ", i))
@@ -366,6 +374,7 @@ func TestCaptureTenThousandReplies(t *testing.T) {
 // ends the capture with a *capture.RateLimitError carrying the wait, so
 // the worker reschedules the filing rather than failing it.
 func TestCaptureLongRateLimit(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		every, ra  int
@@ -401,6 +410,7 @@ func TestCaptureLongRateLimit(t *testing.T) {
 // TestCapturePageLimitNamed: a server whose page limit is below 200 makes
 // the capture fail with an error that names the limit.
 func TestCapturePageLimitNamed(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.mm.Lock()
 	w.mm.Config.MaxPerPage = 100

@@ -13,6 +13,7 @@ import (
 // changes (install run again) is used from the next capture on, and a
 // failed lookup fails the capture.
 func TestTokenedAsksForTheTokenEachTime(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	var mu sync.Mutex
 	tok, lookupErr := "not-the-token", error(nil)

@@ -78,6 +78,7 @@ func delegatedSource(t *testing.T, srv *slacktest.Server, g *grants) *slackcap.S
 // A direct message the bot cannot join is read with the token its
 // requester granted, and only when the requester granted one and is in it.
 func TestCaptureDirectMessageDelegated(t *testing.T) {
+	t.Parallel()
 	srv := dmFixture(t)
 	g := &grants{tok: map[string]string{}}
 	src := delegatedSource(t, srv, g)
@@ -177,6 +178,7 @@ func TestCaptureDirectMessageDelegated(t *testing.T) {
 // Without delegated access configured, a DM is still not met with advice
 // to invite the bot, which Slack does not allow.
 func TestCaptureDirectMessageWithoutDelegation(t *testing.T) {
+	t.Parallel()
 	srv := dmFixture(t)
 	src := newSource(t, srv, nil, 200)
 	_, err := src.Capture(context.Background(), ref("D1", root), capture.Person{ID: "U1"})

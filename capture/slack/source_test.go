@@ -93,6 +93,7 @@ func ref(channel, ts string) capture.Ref {
 }
 
 func TestCaptureThread(t *testing.T) {
+	t.Parallel()
 	srv := fixture(t)
 	srv.MaxPage = 2 // Slack may return fewer than asked: three pages.
 	srv.RateLimit("conversations.replies", 7)
@@ -216,6 +217,7 @@ func TestCaptureThread(t *testing.T) {
 }
 
 func TestCaptureRefusals(t *testing.T) {
+	t.Parallel()
 	srv := fixture(t)
 	src := newSource(t, srv, nil, 200)
 	tests := []struct {
@@ -258,6 +260,7 @@ func TestCaptureRefusals(t *testing.T) {
 }
 
 func TestNamesCachedPerWorkspace(t *testing.T) {
+	t.Parallel()
 	srv := fixture(t)
 	src := newSource(t, srv, nil, 200)
 	for i := 0; i < 3; i++ {
@@ -278,6 +281,7 @@ func TestNamesCachedPerWorkspace(t *testing.T) {
 // fail a filing. 429s that keep coming end the call with a
 // capture.RateLimitError, which the worker reschedules.
 func TestRateLimitKeepsComing(t *testing.T) {
+	t.Parallel()
 	srv := fixture(t)
 	srv.RateLimit("conversations.info", 1, 1, 1, 1, 1, 1, 1)
 	sl := &sleeps{}
@@ -296,6 +300,7 @@ func TestRateLimitKeepsComing(t *testing.T) {
 // the person hearing nothing for minutes. One longer than MaxWait ends the
 // call at once with the wait Slack asked for.
 func TestLongRetryAfterResumesLater(t *testing.T) {
+	t.Parallel()
 	srv := fixture(t)
 	srv.RateLimit("conversations.replies", 600)
 	sl := &sleeps{}
@@ -326,6 +331,7 @@ func TestLongRetryAfterResumesLater(t *testing.T) {
 // It goes only to Slack's file host (here the double's, given explicitly);
 // a file elsewhere is recorded as not downloaded, with the reason.
 func TestTokenSentOnlyToSlackFileHost(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var foreignRequests, foreignTokens int
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -407,6 +413,7 @@ func TestTokenSentOnlyToSlackFileHost(t *testing.T) {
 // advice says what to do, without the error chain (Slack's answer, the
 // method called) that the error's text keeps for the logs.
 func TestAppNeedsAdmin(t *testing.T) {
+	t.Parallel()
 	srv := fixture(t)
 	src, err := slackcap.New(slackcap.Options{
 		Token:  func(context.Context, string) (string, error) { return "xoxb-revoked", nil },
@@ -434,6 +441,7 @@ func TestAppNeedsAdmin(t *testing.T) {
 // text; a person who is not a member gets capture.ErrAccess and nothing
 // of the thread is read.
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	srv := fixture(t)
 	src := newSource(t, srv, nil, 200)
 	const reply = "1700000100.000200"

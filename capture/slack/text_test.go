@@ -3,6 +3,7 @@ package slack
 import "testing"
 
 func TestReadable(t *testing.T) {
+	t.Parallel()
 	n := names{
 		user:    func(id string) string { return map[string]string{"U1": "Ada", "W2": "Bob"}[id] },
 		channel: func(id string) string { return map[string]string{"C1": "general"}[id] },
@@ -31,6 +32,7 @@ func TestReadable(t *testing.T) {
 }
 
 func TestTSTime(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want int64 // unix nanoseconds

@@ -21,6 +21,7 @@ import (
 // user holding exactly the README's bot policy) make a routine `dispose
 // destroy` destroy nothing, and it exits 1 naming them.
 func TestDisposeIgnoresPlantedObjects(t *testing.T) {
+	t.Parallel()
 	c := miniotest.Config(t)
 	bucket := miniotest.NewBucket(t, miniotest.Options{})
 	envs := map[string]map[string]string{

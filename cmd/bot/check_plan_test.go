@@ -12,6 +12,7 @@ import (
 // `bot check` with a bad file plan fails the plan, names the line and the
 // field in words, and does not go on to pass the sample plan instead.
 func TestCheckBadFilePlan(t *testing.T) {
+	t.Parallel()
 	plan := filepath.Join(t.TempDir(), "plan.yml")
 	if err := os.WriteFile(plan, []byte("markings: [OFFICIAL]\nclasses:\n  - code: \"1\"\n    titel: A\n    retention: {period: 1y, action: destroy}\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -31,6 +32,7 @@ func TestCheckBadFilePlan(t *testing.T) {
 // `bot check` fails a PUBLIC_URL that is not HTTPS when Slack must reach
 // the bot through it (HTTP mode), as the README says.
 func TestCheckSlackHTTPModeNeedsHTTPS(t *testing.T) {
+	t.Parallel()
 	slack := slacktest.New(t)
 	for _, tt := range []struct {
 		name, url, want string
@@ -60,6 +62,7 @@ func TestCheckSlackHTTPModeNeedsHTTPS(t *testing.T) {
 // `bot check` proves that a local store can be written or created, as
 // `bot serve` will need, rather than promise that serve creates it.
 func TestCheckLocalStoreWritable(t *testing.T) {
+	t.Parallel()
 	out, code := runCheck(t, map[string]string{"RECORDS_DIR": "/proc/recordbot-check/records"})
 	words := strings.Join(strings.Fields(out), " ")
 	if code != 1 || !strings.Contains(words, "FAIL store local directory /proc/recordbot-check/records does not exist, and `bot serve` could not create it") ||

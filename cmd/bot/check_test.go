@@ -48,6 +48,7 @@ func runCheck(t *testing.T, env map[string]string) (string, int) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	slack := slacktest.New(t)
 	lacking := slacktest.New(t)
 	lacking.Scopes = []string{"chat:write", "commands"}
@@ -132,6 +133,7 @@ func TestCheck(t *testing.T) {
 // serve refuses a bucket whose Object Lock is not enforced, unless the
 // admin sets the override; then the banner and /readyz say so.
 func TestServeRefusesUnlockedBucket(t *testing.T) {
+	t.Parallel()
 	env := s3Env(t, miniotest.Options{NoLock: true})
 	env["LISTEN_ADDR"] = "127.0.0.1:0"
 	m, _ := testMain(env)
@@ -154,6 +156,7 @@ func TestServeRefusesUnlockedBucket(t *testing.T) {
 
 // /readyz fails when the store goes away; /healthz still answers.
 func TestReadyzFollowsTheStore(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "records")
 	clock := clockwork.NewFakeClock()
 	addr, banner, stop := startServeWith(t, map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": dir}, clock)
@@ -180,6 +183,7 @@ func TestReadyzFollowsTheStore(t *testing.T) {
 // A filing through Slack (Socket Mode, the test Slack API) shows in
 // /metrics, with no names or text in the labels.
 func TestMetricsShowAFiling(t *testing.T) {
+	t.Parallel()
 	s := slacktest.New(t)
 	s.AddUser(slacktest.User{ID: "U1", Name: "ada", RealName: "Ada Lovelace"})
 	s.AddChannel(slacktest.Channel{ID: "C1", Name: "decisions", Kind: "channel", Members: []string{"U1", "UBOT"}, BotIn: true})
@@ -328,6 +332,7 @@ func removeAll(dir string) error {
 }
 
 func TestVersionLine(t *testing.T) {
+	t.Parallel()
 	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"},
 		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-11-24T04:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
 	if got, want := versionLine(bi), "recordbot v1.2.3 (commit 0123456789ab, 2026-11-24T04:00:00Z, modified), go1.26.8"; got != want {
@@ -343,6 +348,7 @@ func TestVersionLine(t *testing.T) {
 // The oldest pending request's age comes from when it was accepted, for
 // keyed and unkeyed requests alike, not from the object's last write.
 func TestMetricsOldestPendingAge(t *testing.T) {
+	t.Parallel()
 	st, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

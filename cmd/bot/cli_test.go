@@ -13,7 +13,8 @@ import (
 // terminal: the marking applied, counts in words that agree with them,
 // and no log lines.
 func TestFilingOutputForPeople(t *testing.T) {
-	env := recordEnvs(t)["local"]
+	t.Parallel()
+	env := localEnv(t)
 	out, stderr, code := runBot(t, env, "file", "--snapshot", "testdata/thread.json", "--class", "100-20", "--title", "Roads budget decision", "--by", "Rita Records")
 	if code != 0 {
 		t.Fatalf("bot file: exit %d: %s", code, stderr)
@@ -54,7 +55,8 @@ func TestFilingOutputForPeople(t *testing.T) {
 // Commands answer mistakes in one line, help with exit status 0, and
 // ranges that cannot match with why.
 func TestCommandLineAnswers(t *testing.T) {
-	env := recordEnvs(t)["local"]
+	t.Parallel()
+	env := localEnv(t)
 	fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
 	for _, c := range []struct {
 		args       []string
@@ -82,7 +84,8 @@ func TestCommandLineAnswers(t *testing.T) {
 // Media in an export that no message names are shown in the import's
 // output, not only in record.json.
 func TestImportShowsUnnamedMedia(t *testing.T) {
-	env := recordEnvs(t)["local"]
+	t.Parallel()
+	env := localEnv(t)
 	src := "../../capture/whatsapp/testdata/android-dmy"
 	entries, err := os.ReadDir(src)
 	if err != nil {

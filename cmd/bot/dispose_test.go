@@ -40,6 +40,7 @@ func fileAt(t *testing.T, st filing.Store, class, title string, at time.Time) *f
 }
 
 func TestRecordsDispose(t *testing.T) {
+	t.Parallel()
 	c := miniotest.Config(t)
 	dir := t.TempDir()
 	envs := map[string]map[string]string{

@@ -35,6 +35,7 @@ func fakeMattermost(t *testing.T, roles string, cfg map[string]any) *httptest.Se
 // `bot mattermost doctor` names each server setting install and the bot
 // need that is missing, with the System Console place to change it.
 func TestMattermostDoctor(t *testing.T) {
+	t.Parallel()
 	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
 	defer bot.Close()
 	ready := map[string]any{"SiteURL": "https://chat.example.org", "EnableBotAccountCreation": true, "EnableUserAccessTokens": true,

@@ -79,6 +79,7 @@ var envExceptions = map[string]string{}
 // bot/, capture/ and filing/ name none, in code or comments (their errors
 // name the setting, and cmd/bot adds the variable: settings.go).
 func TestEnvNamesOnlyInCmd(t *testing.T) {
+	t.Parallel()
 	names := envNames(t)
 	if len(names) < 20 {
 		t.Fatalf("found %d environment variables in cmd/bot (%v); the collector is broken", len(names), names)

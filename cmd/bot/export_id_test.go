@@ -59,7 +59,8 @@ func copyStore(t *testing.T, env map[string]string) map[string]string {
 // An export named by the short id, or by a prefix of the id, carries the
 // same audit history, byte for byte, as one named by the full id.
 func TestExportByShortIDKeepsHistory(t *testing.T) {
-	env := recordEnvs(t)["local"]
+	t.Parallel()
+	env := localEnv(t)
 	sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
 	if _, stderr, code := runBot(t, env, "records", "verify", sum.ID); code != 0 {
 		t.Fatalf("bot records verify: exit %d: %s", code, stderr)
@@ -91,6 +92,7 @@ func TestExportByShortIDKeepsHistory(t *testing.T) {
 // A record whose filing event cannot be read is not exported with an
 // empty history: the export fails and writes nothing.
 func TestExportRefusesMissingHistory(t *testing.T) {
+	t.Parallel()
 	for name, env := range recordEnvs(t) {
 		t.Run(name, func(t *testing.T) {
 			sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")

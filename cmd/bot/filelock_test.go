@@ -12,6 +12,7 @@ import (
 // `check` and `serve` run: a bucket without it is refused and nothing is
 // filed, unless RECORDBOT_ALLOW_UNLOCKED=true, and then they warn.
 func TestFilingCommandsRefuseUnlockedBucket(t *testing.T) {
+	t.Parallel()
 	zipName, _ := exportZip(t, t.TempDir())
 	commands := map[string][]string{
 		"file":   {"file", "--snapshot", "testdata/thread.json", "--class", "100-20", "--title", "Roads budget decision", "--by", "carol"},

@@ -15,7 +15,8 @@ import (
 // and folder names end in, or at least 8 characters from the start or
 // end of the id; an ambiguous or unknown id is answered clearly.
 func TestRecordsOneIDRule(t *testing.T) {
-	env := recordEnvs(t)["local"]
+	t.Parallel()
+	env := localEnv(t)
 	st, err := local.New(env["RECORDS_DIR"])
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +94,8 @@ func fileWithID(t *testing.T, st filing.Store, id, class, title string, at time.
 // dispose answers an id that names no record as every command does, not
 // with a refusal row of "no such record".
 func TestDisposeUnknownID(t *testing.T) {
-	env := recordEnvs(t)["local"]
+	t.Parallel()
+	env := localEnv(t)
 	st, err := local.New(env["RECORDS_DIR"])
 	if err != nil {
 		t.Fatal(err)

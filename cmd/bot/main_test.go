@@ -25,6 +25,7 @@ func testMain(env map[string]string) (*Main, *strings.Builder) {
 // With no configuration at all the bot starts on the local store and the
 // sample plan, serves /healthz and says which platforms need configuring.
 func TestServeWithoutConfiguration(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	addr, text, stop := startServe(t, map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(dir, "records")})
 	defer stop()
@@ -39,6 +40,7 @@ func TestServeWithoutConfiguration(t *testing.T) {
 }
 
 func TestFileCommandIntoMinIO(t *testing.T) {
+	t.Parallel()
 	st := miniotest.NewStore(t)
 	c := miniotest.Config(t)
 	env := map[string]string{

@@ -25,6 +25,7 @@ const mmTestKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 // TestMattermostInstallAndServe installs through `bot mattermost install`
 // on a fake Mattermost, then wires the front end as serve does.
 func TestMattermostInstallAndServe(t *testing.T) {
+	t.Parallel()
 	mm := mattermosttest.New(t)
 	team := mm.AddTeam("ops", "Operations")
 	_, admin := mm.AddAdmin("sysadmin")
@@ -131,6 +132,7 @@ func TestMattermostInstallAndServe(t *testing.T) {
 }
 
 func TestMattermostConfig(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, loadErr, err, banner string
 		env                        map[string]string

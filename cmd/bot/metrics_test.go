@@ -46,6 +46,7 @@ func scrape(t *testing.T, m *metrics) (pending, age float64) {
 // read the store at most once per interval whatever the number of pending
 // requests: not every pending request at every scrape.
 func TestMetricsReadStoreOncePerInterval(t *testing.T) {
+	t.Parallel()
 	st := &storetest.Counting{Store: storetest.Local(t)}
 	clock := &testClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	start := clock.Now()

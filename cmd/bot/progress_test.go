@@ -13,6 +13,7 @@ import (
 
 // Progress goes to terminals only: a pipe, a file or a buffer gets none.
 func TestTerminal(t *testing.T) {
+	t.Parallel()
 	if terminal(&bytes.Buffer{}) != nil {
 		t.Errorf("terminal(a buffer) != nil")
 	}
@@ -45,6 +46,7 @@ func TestTerminal(t *testing.T) {
 // A large filing shows how much of its files has been read, on one line
 // that it clears at the end; a small one shows nothing.
 func TestMeterFiles(t *testing.T) {
+	t.Parallel()
 	big := int64(minMetered + 1<<20)
 	th := &capture.Thread{Messages: []capture.Message{{Files: []capture.File{
 		{Name: "big.bin", Size: big, Open: func(context.Context) (io.ReadCloser, error) {

@@ -57,6 +57,7 @@ func fenceRun(line string) string {
 }
 
 func TestFenceProblems(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		md   string
 		want int

@@ -23,6 +23,7 @@ import (
 // endpoint, bucket or directory, the platform's host name or a
 // credential: whoever can reach /readyz learns no more than what fails.
 func TestReadyzNamesNoEndpointOrBucket(t *testing.T) {
+	t.Parallel()
 	t.Run("s3 bucket gone", func(t *testing.T) {
 		env := s3Env(t, miniotest.Options{NoLock: true})
 		env["LISTEN_ADDR"], env["RECORDBOT_ALLOW_UNLOCKED"] = "127.0.0.1:0", "true"
@@ -84,6 +85,7 @@ func (p pingerStore) Ping(context.Context) error { return p.err }
 
 // Each kind of store failure has its reason, naming nothing of the store.
 func TestPingStoreReasons(t *testing.T) {
+	t.Parallel()
 	reach := func(fields ...string) error {
 		var hint *s3store.ConfigError
 		if fields != nil {

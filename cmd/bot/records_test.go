@@ -41,11 +41,17 @@ func runBot(t *testing.T, env map[string]string, args ...string) (string, string
 // records are filed signed, and verify checks with its public key.
 const testSecretKey = "7265636f7264626f7420636d642f626f74207465737420736563726574206b79"
 
+// localEnv returns the environment of a local store: for tests that need
+// no S3, and so no MinIO.
+func localEnv(t *testing.T) map[string]string {
+	return map[string]string{"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey, "RECORDS_INDEX": filepath.Join(t.TempDir(), "index.sqlite")}
+}
+
 // recordEnvs returns the environment of a local store and of an S3 store.
 func recordEnvs(t *testing.T) map[string]map[string]string {
 	c := miniotest.Config(t)
 	return map[string]map[string]string{
-		"local": {"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey, "RECORDS_INDEX": filepath.Join(t.TempDir(), "index.sqlite")},
+		"local": localEnv(t),
 		"s3": {"RECORDS_INDEX": filepath.Join(t.TempDir(), "index.sqlite"), "S3_ENDPOINT": c.Endpoint, "S3_BUCKET": miniotest.NewBucket(t, miniotest.Options{}), "S3_ACCESS_KEY": c.AccessKey,
 			"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region, "RECORDBOT_SECRET_KEY": testSecretKey},
 	}
@@ -64,6 +70,7 @@ func testSigner(t testing.TB) *filing.Signer {
 }
 
 func TestRecordsCommands(t *testing.T) {
+	t.Parallel()
 	for name, env := range recordEnvs(t) {
 		t.Run(name, func(t *testing.T) {
 			out, stderr, code := runBot(t, env, "file", "--snapshot", "testdata/thread.json", "--class", "100-20",
@@ -222,6 +229,7 @@ func s3Of(t *testing.T, env map[string]string) *s3.Store {
 // rewritten as a new version) and a record whose index entry was deleted
 // make `records verify` exit 1, naming what was written over.
 func TestRecordsVerifyReportsTampering(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := recordEnvs(t)["s3"]
 	st := s3Of(t, env)
@@ -310,6 +318,7 @@ func TestRecordsVerifyReportsTampering(t *testing.T) {
 // On the local store, a record without an index entry is still verified
 // and shown, and verify says what it cannot detect there.
 func TestRecordsUnindexedLocal(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey}
 	sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
 	if _, stderr, _ := runBot(t, env, "records", "ls"); stderr != "" {
@@ -340,6 +349,7 @@ func TestRecordsUnindexedLocal(t *testing.T) {
 // terminal: escape sequences, control characters and bidi overrides are
 // shown as visible escapes.
 func TestRecordsOutputEscapesChatText(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey}
 	sum := fileSnapshot(t, env, "testdata/hostile.json", "Refund \u202Ednufer")
 	for _, args := range [][]string{
@@ -423,7 +433,8 @@ func TestRecordsRefuseMissingStore(t *testing.T) {
 
 // JSON output keeps ">" as it is, and `bot --help` is the bot's usage.
 func TestRecordsJSONAndHelp(t *testing.T) {
-	env := recordEnvs(t)["local"]
+	t.Parallel()
+	env := localEnv(t)
 	fileSnapshot(t, env, "testdata/thread.json", "Roads > budget")
 	out, stderr, code := runBot(t, env, "records", "ls", "--json")
 	if code != 0 || strings.Contains(out, `\u003e`) || !strings.Contains(out, "100 Administration > 100-20") {
@@ -463,6 +474,7 @@ func TestRecordsJSONAndHelp(t *testing.T) {
 // find lists the records whose transcript it could not read, and exits 1:
 // "no records contain" would be a false answer.
 func TestRecordsFindReportsUnsearched(t *testing.T) {
+	t.Parallel()
 	for name, env := range recordEnvs(t) {
 		t.Run(name, func(t *testing.T) {
 			sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
@@ -500,7 +512,8 @@ func removeFiled(t *testing.T, env map[string]string, key string) {
 // An unknown class in `bot file` gives the class error alone: the marking
 // would default from the class, so "choose a security marking" misleads.
 func TestFileUnknownClassOnlyClassError(t *testing.T) {
-	env := recordEnvs(t)["local"]
+	t.Parallel()
+	env := localEnv(t)
 	_, stderr, code := runBot(t, env, "file", "--snapshot", "testdata/thread.json", "--class", "999-99", "--title", "Roads")
 	if code == 0 || !strings.Contains(stderr, `no class "999-99"`) || strings.Contains(strings.ToLower(stderr), "marking") {
 		t.Errorf("bot file --class 999-99: exit %d, stderr %q; want only the class error", code, stderr)

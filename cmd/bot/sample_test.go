@@ -37,6 +37,7 @@ func sampleChart() []byte {
 // chart.png is a real PNG of the size the snapshot says, so the record's
 // transcript shows an image, not a broken one.
 func TestSampleChartIsPNG(t *testing.T) {
+	t.Parallel()
 	const path = "testdata/files/chart.png"
 	if *updateSample {
 		if err := os.WriteFile(path, sampleChart(), 0o644); err != nil {

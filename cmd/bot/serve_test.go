@@ -14,6 +14,7 @@ import (
 
 // The defaults bound every way a client can hold a connection.
 func TestDefaultHTTPLimits(t *testing.T) {
+	t.Parallel()
 	l := defaultHTTPLimits
 	for name, d := range map[string]time.Duration{"ReadHeader": l.ReadHeader, "Read": l.Read, "Write": l.Write, "Idle": l.Idle} {
 		if d <= 0 || d > 2*time.Minute {
@@ -34,6 +35,7 @@ func TestDefaultHTTPLimits(t *testing.T) {
 // still held after 45 s. Slow headers, a slow body and an idle kept-alive
 // connection are now each dropped after their limit (shortened here).
 func TestSlowConnectionsDropped(t *testing.T) {
+	t.Parallel()
 	l := httpLimits{ReadHeader: 300 * time.Millisecond, Read: 600 * time.Millisecond, Write: time.Second,
 		Idle: 400 * time.Millisecond, MaxHeaderBytes: 4 << 10}
 	mux := http.NewServeMux()

@@ -21,6 +21,7 @@ import (
 )
 
 func TestSlackConfig(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -137,6 +138,7 @@ func TestSlackConfig(t *testing.T) {
 // have one keeper and one WhatsApp source, and each front end is told
 // the outcomes of its own.
 func TestExportsWiredOnce(t *testing.T) {
+	t.Parallel()
 	store, err := local.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

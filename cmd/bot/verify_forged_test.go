@@ -17,6 +17,7 @@ import (
 // store's keys alone) makes `records verify` fail, exit 1 and say FORGED;
 // what verify could not establish prints as notes.
 func TestRecordsVerifyReportsForgery(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := recordEnvs(t)["s3"]
 	st := s3Of(t, env)
@@ -48,7 +49,8 @@ func TestRecordsVerifyReportsForgery(t *testing.T) {
 
 // Notes print under the record they concern.
 func TestRecordsVerifyPrintsNotes(t *testing.T) {
-	env := recordEnvs(t)["local"]
+	t.Parallel()
+	env := localEnv(t)
 	sum := fileSnapshot(t, env, "testdata/thread.json", "Roads budget decision")
 	p := filepath.Join(env["RECORDS_DIR"], filepath.FromSlash(sum.Key), filing.RecordFile)
 	then := time.Now().Add(-72 * time.Hour)

@@ -13,6 +13,7 @@ import (
 // whether it ends well, ends empty or is cut short, and what a title holds
 // cannot act on the officer's terminal.
 func TestVerifyPrinter(t *testing.T) {
+	t.Parallel()
 	hostile := records.Result{ID: "r1", Title: "Budget \x1b[2J\x1b]0;pwned\x07 <b>", Problems: []records.Problem{{Kind: records.Altered, Path: "data/\x1b[31mx.txt"}}}
 	ok := records.Result{ID: "r2", Title: "Roads"}
 	for _, c := range []struct {

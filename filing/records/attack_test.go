@@ -66,6 +66,7 @@ func newID(t testing.TB) string {
 // entries pointing new ids at another permanent record's folder, "due for
 // destruction in 2020": the routine run destroyed both records.
 func TestDisposalIgnoresPlantedMarkersAndIndexEntries(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -122,6 +123,7 @@ func TestDisposalIgnoresPlantedMarkersAndIndexEntries(t *testing.T) {
 // keeping a record due for destruction until 2999: the first was
 // destroyed, the second hidden.
 func TestDisposalIgnoresPlantedReviews(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -184,6 +186,7 @@ func TestDisposalIgnoresPlantedReviews(t *testing.T) {
 // A planted residual entry lists a live record as destroyed; one planted
 // before a record's real destruction took the true one's place.
 func TestPlantedResiduals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -227,6 +230,7 @@ func TestPlantedResiduals(t *testing.T) {
 // permanent record's entry made "due for destruction" is reported, and
 // the record judged on what it says of itself.
 func TestRewrittenIndexEntryLocal(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := stores(t)["local"]
 	svc := service(t, st, nil)
@@ -267,6 +271,7 @@ func readAll(t testing.TB, st filing.Store, key string) []byte {
 // An index entry planted for a new id naming another record's folder
 // cannot be used to put on, or lift, that record's legal hold.
 func TestHoldRefusesPlantedIndexEntry(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := stores(t)["s3"]
 	held := file(t, service(t, st, nil), spec{title: "Held minutes", class: "100-30"})

@@ -21,6 +21,7 @@ import (
 // cannot destroy a record still retained, and with that statement added a
 // rerun finishes it.
 func TestDisposalPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	root := miniotest.NewStore(t)
 	bucket := root.Bucket()

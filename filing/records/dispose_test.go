@@ -139,6 +139,7 @@ func eventTypes(t testing.TB, st filing.Store, id string) []string {
 }
 
 func TestDestroy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -306,6 +307,7 @@ func countRefused(m map[string]string) int {
 // are still retained is refused, untouched; GOVERNANCE retention yields to
 // --bypass-governance, COMPLIANCE to nothing.
 func TestDestroyRetention(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	svc := service(t, st, nil)
@@ -408,6 +410,7 @@ func (f failingLocal) Delete(ctx context.Context, key string) error {
 }
 
 func TestDestroyInterrupted(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -527,6 +530,7 @@ func checkEventsFile(t testing.TB, bag filing.Store, folder string, fe filing.Ev
 }
 
 func TestTransfer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	src := miniotest.NewStore(t)
 	c := miniotest.Config(t)
@@ -608,6 +612,7 @@ func (c corrupting) Create(ctx context.Context, key string, r io.Reader, size in
 }
 
 func TestTransferToFolder(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	src := storetest.Local(t)
 	dir := storetest.Local(t)
@@ -631,6 +636,7 @@ func TestTransferToFolder(t *testing.T) {
 }
 
 func TestReview(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := storetest.Local(t)
 	svc := service(t, st, nil)
@@ -691,6 +697,7 @@ func TestReview(t *testing.T) {
 }
 
 func TestExport(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {

@@ -152,6 +152,7 @@ func hasNote(r records.Result, s string) bool {
 // Signed with the deployment's key, the same fabrication passes: it is the
 // signature that catches it.
 func TestVerifyFabricatedRecord(t *testing.T) {
+	t.Parallel()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			s := file(t, service(t, st, nil), spec{title: "Planning consent", texts: []string{"Consent granted."}})
@@ -194,6 +195,7 @@ func TestVerifyFabricatedRecord(t *testing.T) {
 // forgery; without trusted keys nothing is checked, and each result says
 // so; without a signer verify writes no event.
 func TestVerifyUnsignedRecord(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -287,6 +289,7 @@ func headOf(t *testing.T, st filing.Store, s *filing.Summary) string {
 // Every event of a record is read: each must be signed by a trusted key
 // and name the event before it; verify's own event joins the chain.
 func TestVerifyChain(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -397,6 +400,7 @@ func TestVerifyChain(t *testing.T) {
 // An event whose key names no record (as events were stored before keys
 // named records) is read to know its record: verify --all finds it too.
 func TestVerifyUnnamedEvent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -424,6 +428,7 @@ func TestVerifyUnnamedEvent(t *testing.T) {
 // Anything written over any audit event of a record is reported, not only
 // over its filing event.
 func TestVerifyOverwrittenEvent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	s := file(t, service(t, st, nil), spec{title: "Overwritten check"})
@@ -463,6 +468,7 @@ func shorten(t *testing.T, st *s3.Store, key string, until time.Time) {
 // verify reads, is tampering: once it passes the version can be removed.
 // A legal hold keeps the object whatever its date.
 func TestVerifyShortenedRetention(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	svc := service(t, st, nil)
@@ -503,6 +509,7 @@ func TestVerifyShortenedRetention(t *testing.T) {
 // filed (made up and dated back) is reported on S3, whose write times
 // nobody sets; a local file's time can be set, so there it is a note.
 func TestVerifyBackdated(t *testing.T) {
+	t.Parallel()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			s := file(t, service(t, st, nil), spec{title: "Dated back", at: time.Date(2020, 5, 1, 9, 0, 0, 0, time.UTC)})
@@ -527,6 +534,7 @@ func TestVerifyBackdated(t *testing.T) {
 // Review decisions and residual entries decide a record's fate: each must
 // be signed by a trusted key.
 func TestVerifyReviewsAndResiduals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -621,6 +629,7 @@ func (l listFails) List(ctx context.Context, prefix string) iter.Seq2[filing.Obj
 // verify --all that could not list the audit trail, the review decisions
 // or the residual entries says so, even with no record to check.
 func TestVerifyEachListingFails(t *testing.T) {
+	t.Parallel()
 	for _, prefix := range []string{filing.AuditPrefix, records.ReviewsPrefix, records.DisposedPrefix} {
 		st := storetest.Local(t)
 		err := verifier(listFails{Store: st, prefix: prefix}).VerifyEach(context.Background(), func(records.Result) error { return nil })
@@ -635,6 +644,7 @@ func TestVerifyEachListingFails(t *testing.T) {
 // began signing every record; stored after, it is reported as forged, by
 // verify and by disposal.
 func TestUnsignedAfterSigningSince(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {

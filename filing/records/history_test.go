@@ -34,6 +34,7 @@ func (o *openLog) Open(ctx context.Context, key string) (io.ReadCloser, filing.O
 // record (written by an older recordbot), never another record's: `show`
 // must not slow down with every fixity check of every other record.
 func TestHistoryReadsOnlyItsRecordsEvents(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := storetest.Local(t)
 	svc := service(t, st, nil)

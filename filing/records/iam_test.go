@@ -20,6 +20,7 @@ import (
 // for it.
 // The root user, for contrast, can bypass governance: why the split matters.
 func TestRecommendedBotPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	bucket := miniotest.NewBucket(t, miniotest.Options{})
 	st := miniotest.StoreAs(t, bucket, miniotest.READMEPolicy(t, "<!-- bot-iam-policy", bucket))
@@ -125,6 +126,7 @@ func TestRecommendedBotPolicy(t *testing.T) {
 
 // In COMPLIANCE mode not even the root user can delete a record's version.
 func TestComplianceRefusesRoot(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStoreWith(t, miniotest.Options{LockMode: "COMPLIANCE"})
 	s := file(t, service(t, st, nil), spec{title: "Roads budget"})
@@ -165,6 +167,7 @@ func TestComplianceRefusesRoot(t *testing.T) {
 // statements hold when a broader grant (s3:* on the bucket) is added
 // beside the policy.
 func TestBotPolicyWritesOnlyFiling(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	root := miniotest.NewStore(t)
 	bucket := root.Bucket()

@@ -3,6 +3,7 @@ package records
 import "testing"
 
 func TestMatcher(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		query, text string
 		want        bool

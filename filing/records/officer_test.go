@@ -13,6 +13,7 @@ import (
 
 // A store with nothing recordbot wrote in it is not an empty store.
 func TestCheckLayout(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -30,6 +31,7 @@ func TestCheckLayout(t *testing.T) {
 // find matches real names as captured, and names the records it could not
 // search instead of saying none holds the text.
 func TestFindRealNamesAndUnsearched(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -65,6 +67,7 @@ func TestFindRealNamesAndUnsearched(t *testing.T) {
 
 // show takes the short id that ends a record's folder name.
 func TestShowShortID(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -86,6 +89,7 @@ func TestShowShortID(t *testing.T) {
 // phone numbers however they are spaced and prefixed, in titles,
 // participants and transcripts.
 func TestFindFoldsAccentsAndPhoneNumbers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {

@@ -37,6 +37,7 @@ func titles[E any](es []E, title func(E) string) []string {
 }
 
 func TestListShowDueFind(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// Records filed years ago: an S3 bucket with Object Lock refuses
 	// retention dates in the past, so S3 runs here without it (TestHold
@@ -155,6 +156,7 @@ func TestListShowDueFind(t *testing.T) {
 }
 
 func TestHold(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	officer := capture.Person{ID: "officer"}
 	t.Run("s3 with object lock", func(t *testing.T) {
@@ -286,6 +288,7 @@ func readRegister(t *testing.T, st filing.Store, code string) (*records.Register
 }
 
 func TestRegistersConcurrentFilings(t *testing.T) {
+	t.Parallel()
 	const n = 12
 	ctx := context.Background()
 	for name, st := range stores(t) {
@@ -354,6 +357,7 @@ func TestRegistersConcurrentFilings(t *testing.T) {
 }
 
 func TestRegisterCSVCells(t *testing.T) {
+	t.Parallel()
 	reg := &records.Register{Records: []records.Row{{IndexEntry: filing.IndexEntry{ID: "id1", Title: `-1+1 "quoted", café`, Channel: "@here"}}}}
 	raw := string(records.RegisterCSV(reg))
 	lines := strings.Split(strings.TrimPrefix(raw, "\uFEFF"), "\r\n")

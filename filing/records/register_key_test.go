@@ -12,6 +12,7 @@ import (
 
 // Distinct class codes must never share a register.
 func TestRegisterKeyDistinct(t *testing.T) {
+	t.Parallel()
 	codes := []string{"1-2", "1.2", "1/2", "1 2", "1_2", "1%2F2", "12", ".12", "%2E12", "FIN/PRO/03", "FIN-PRO-03",
 		"fin-pro-03", "Ä1", "\uFFFD", "\xef", "", "..", "a\x00b", "a\u202eb"}
 	seen := make(map[string]string)
@@ -34,6 +35,7 @@ func TestRegisterKeyDistinct(t *testing.T) {
 
 // Records of classes 1-2 and 1.2 land in their own registers.
 func TestRegistersOfSimilarCodes(t *testing.T) {
+	t.Parallel()
 	plan, err := filing.ParsePlan(strings.NewReader(`
 name: Similar codes
 markings: [OFFICIAL]

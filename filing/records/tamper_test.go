@@ -107,6 +107,7 @@ func replaceLine(manifest []byte, path, sum string) []byte {
 // Object Lock), is consistent as it now reads; verify must still report it,
 // because it reads the versions filed and reports every later one.
 func TestVerifyForgedRecord(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	svc := service(t, st, nil)
@@ -191,6 +192,7 @@ func TestVerifyForgedRecord(t *testing.T) {
 // allows) must not hide a record: verify --all reports it, and ls, show,
 // due and find still see the record as filed.
 func TestVerifyHiddenIndexEntry(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	svc := service(t, st, nil)
@@ -242,6 +244,7 @@ func TestVerifyHiddenIndexEntry(t *testing.T) {
 // A record whose index entry is gone altogether (never written: a crash;
 // or removed by an administrator) is found by walking records/.
 func TestVerifyUnindexedRecord(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -280,6 +283,7 @@ func TestVerifyUnindexedRecord(t *testing.T) {
 // An index entry whose record folder is gone, and an object under records/
 // that belongs to no record, are reported too.
 func TestVerifyOrphans(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -318,6 +322,7 @@ func TestVerifyOrphans(t *testing.T) {
 // The index entry and the audit events are written once and locked, like
 // the record: what verify anchors on cannot be removed by a writer.
 func TestIndexAndAuditLocked(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	s := file(t, service(t, st, nil), spec{title: "Budget"})
@@ -354,6 +359,7 @@ func TestIndexAndAuditLocked(t *testing.T) {
 }
 
 func TestLimitation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		got, err := records.Limitation(ctx, st)
@@ -371,6 +377,7 @@ func TestLimitation(t *testing.T) {
 // verify learns the lock from the GET that reads the object, so this also
 // shows that the GET's answer carries it.
 func TestVerifyNotesUnlockedAnchor(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	svc := service(t, st, nil)

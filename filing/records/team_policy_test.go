@@ -24,6 +24,7 @@ var teamMember = capture.Person{ID: "jsmith", DisplayName: "jsmith", RealName: "
 // entries, certificates, markers), and deleting anything, are refused,
 // with s3:* granted beside the policy too.
 func TestRecordsTeamPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := miniotest.Config(t)
 	bucket := miniotest.NewBucket(t, miniotest.Options{})

@@ -22,6 +22,7 @@ import (
 // only copy, and it would leave the copy where whoever can destroy the
 // record can destroy it too.
 func TestTransferRefusesTheSourceStore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	refused := func(t *testing.T, err error) {
 		t.Helper()
@@ -111,6 +112,7 @@ func TestCheckFolder(t *testing.T) {
 
 // CheckDestination tells the same bucket from another.
 func TestCheckDestination(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := miniotest.Config(t)
 	c.Bucket, c.Prefix = miniotest.NewBucket(t, miniotest.Options{NoLock: true}), "deployment-a"

@@ -53,6 +53,7 @@ func (f failingStore) List(ctx context.Context, prefix string) iter.Seq2[filing.
 // it could not read is reported, intact or otherwise, and `verify` never
 // turns "could not read" into "missing".
 func TestVerifyStoreFails(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := storetest.Local(t)
 	svc := service(t, st, nil)
@@ -96,6 +97,7 @@ func TestVerifyStoreFails(t *testing.T) {
 // huge: verify hashes it whole, holds no more of it than its limit, and
 // reports it.
 func TestVerifyHugeManifest(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := storetest.Local(t)
 	s := file(t, service(t, st, nil), spec{title: "Budget"})
@@ -118,6 +120,7 @@ func TestVerifyHugeManifest(t *testing.T) {
 // Records named by id are looked up several at once, but their results
 // come back in the order asked, an unknown id in its place.
 func TestVerifyByIDKeepsOrder(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := storetest.Local(t)
 	svc := service(t, st, nil)
@@ -140,6 +143,7 @@ func TestVerifyByIDKeepsOrder(t *testing.T) {
 // A record named by its short id is the same record: its index entry is
 // found, not reported missing.
 func TestVerifyByShortID(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := storetest.Local(t)
 	s := file(t, service(t, st, nil), spec{title: "Budget"})

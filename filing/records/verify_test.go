@@ -90,6 +90,7 @@ func events(t *testing.T, st filing.Store, id, typ string) []filing.Event {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	const attachment = "data/files/001_minutes.txt"
 	tests := []struct {
 		name string

@@ -18,6 +18,7 @@ import (
 )
 
 func TestProveLockOnALockedBucket(t *testing.T) {
+	t.Parallel()
 	st := miniotest.NewStore(t)
 	if err := st.ProveLock(context.Background()); err != nil {
 		t.Fatalf("ProveLock on a locked MinIO bucket = %v, want nil", err)
@@ -25,6 +26,7 @@ func TestProveLockOnALockedBucket(t *testing.T) {
 }
 
 func TestProveLockRefusesAnUnlockedBucket(t *testing.T) {
+	t.Parallel()
 	st := miniotest.NewStoreWith(t, miniotest.Options{NoLock: true})
 	err := st.ProveLock(context.Background())
 	if !errors.Is(err, filing.ErrNotLocked) || !strings.Contains(err.Error(), "--with-lock") {
@@ -36,6 +38,7 @@ func TestProveLockRefusesAnUnlockedBucket(t *testing.T) {
 // a proxy in front of MinIO plays such a store by dropping the create-only
 // condition, or by pretending to delete a retained version.
 func TestProveLockCatchesAStoreThatDoesNotEnforce(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		fake func(w http.ResponseWriter, r *http.Request) bool // true: answered
@@ -97,6 +100,7 @@ func acceptSecondCreate() func(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func TestS3ConfigCredentials(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		c    s3.Config
@@ -122,6 +126,7 @@ func TestS3ConfigCredentials(t *testing.T) {
 
 // A plain-HTTP MinIO reached over HTTPS gets advice, not a bare TLS error.
 func TestOpenExplainsHTTPSMismatch(t *testing.T) {
+	t.Parallel()
 	c := miniotest.Config(t)
 	c.Bucket = miniotest.NewBucket(t, miniotest.Options{})
 	c.Insecure = false

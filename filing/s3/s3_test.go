@@ -13,6 +13,7 @@ import (
 // The lock mode in the configuration is the one a record's objects are
 // retained in, and the one the store reports.
 func TestLockModeComesFromConfig(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, mode := range []string{"", "GOVERNANCE", "COMPLIANCE"} {
 		t.Run("mode="+mode, func(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 // In S3 (versioned, as Object Lock makes it), a kept export is copied
 // once per process and checked; deleting it leaves no version behind.
 func TestUploadsS3(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	store := miniotest.NewStore(t)
 	k := &bot.Uploads{Store: store, TempDir: t.TempDir()}
@@ -91,6 +92,7 @@ func keepOneS3(t *testing.T, k *bot.Uploads, text string) string {
 // credentials still cannot delete a version of a record object, an index
 // entry or an audit event, even an unlocked one.
 func TestUploadsBotPolicy(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	root := miniotest.NewStore(t)
 	bucket := root.Bucket()

@@ -61,6 +61,7 @@ func mediaExport(t *testing.T, size int, seed uint64) (data []byte, videoAt int6
 // change after the export was read (its CRC-32 no longer holds) fails
 // the filing and is not stored.
 func TestMediaFiledFromTheExport(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st := miniotest.NewStore(t)
 	svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan()})

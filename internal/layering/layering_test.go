@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -26,15 +27,17 @@ type pkg struct {
 }
 
 // violations lists "<package> imports <internal package>" for every
-// package outside internal/ whose non-test code imports a package under
-// the module's internal/. A package under internal/ may import another
-// (a rig may use a rig): any chain from production code into internal/
-// enters it through one of the imports reported here.
+// production package whose non-test code imports a package under the
+// module's internal/. Test rigs may import rigs: those under internal/,
+// and the doubles named, as Go names net/http/httptest, for what they
+// stand in for (capture/slack/slacktest, capture/teams/teamstest). Any chain from
+// production code into internal/ enters it through one of the imports
+// reported here.
 func violations(module string, pkgs []pkg) []string {
 	in := module + "/internal/"
 	var out []string
 	for _, p := range pkgs {
-		if strings.HasPrefix(p.ImportPath, in) {
+		if strings.HasPrefix(p.ImportPath, in) || strings.HasSuffix(path.Base(p.ImportPath), "test") {
 			continue
 		}
 		for _, imp := range p.Imports {
@@ -55,8 +58,10 @@ func TestViolationsFindsAnArrowIntoInternal(t *testing.T) {
 		{ImportPath: m + "/internal/storetest", Imports: []string{m + "/filing", m + "/internal/miniotest"}},
 		{ImportPath: m + "/capture", Imports: []string{"net/http"}},
 		{ImportPath: m + "/internalish", Imports: []string{m + "/internalish/x"}},
+		{ImportPath: m + "/capture/slack/slacktest", Imports: []string{m + "/internal/storetest"}},
+		{ImportPath: m + "/bot/testing", Imports: []string{m + "/internal/storetest"}},
 	})
-	want := []string{m + "/filing imports " + m + "/internal/ctxio"}
+	want := []string{m + "/bot/testing imports " + m + "/internal/storetest", m + "/filing imports " + m + "/internal/ctxio"}
 	if !slices.Equal(got, want) {
 		t.Errorf("violations = %q, want %q", got, want)
 	}
@@ -99,5 +104,20 @@ func TestInternalHoldsTestRigsOnly(t *testing.T) {
 	}
 	for _, v := range violations(module, pkgs) {
 		t.Errorf("%s: production code may not import internal/, which holds test rigs only; move the helper to where its users are", v)
+	}
+
+	// The commands built from the module link nothing under internal/.
+	deps := exec.Command(goTool, "list", "-tags", "mmserver,pgserver", "-deps", "./cmd/...")
+	deps.Dir = cmd.Dir
+	stderr.Reset()
+	deps.Stderr = &stderr
+	out, err = deps.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, stderr.String())
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, module+"/internal/") {
+			t.Errorf("the commands link %s (go list -deps ./cmd/...): internal/ holds test rigs only", p)
+		}
 	}
 }

@@ -26,6 +26,7 @@ func slackCode(err error) string {
 // auth.revoke as Slack documents it: the token stops working; test=1
 // revokes nothing; a token Slack does not know answers invalid_auth.
 func TestAuthRevoke(t *testing.T) {
+	t.Parallel()
 	s := slacktest.New(t)
 	ctx := context.Background()
 	s.GrantUserToken("xoxp-1", "U1")
@@ -68,6 +69,7 @@ func TestAuthRevoke(t *testing.T) {
 // A test makes a method fail as Slack can: once each (Fail), or until it
 // recovers (FailAlways).
 func TestFail(t *testing.T) {
+	t.Parallel()
 	s := slacktest.New(t)
 	ctx := context.Background()
 	s.GrantUserToken("xoxp-1", "U1")
@@ -123,6 +125,7 @@ func TestFail(t *testing.T) {
 // checked apart, a code works once, and the answer lists the scopes
 // granted: the bot's in scope, the person's in authed_user.scope.
 func TestOAuthV2Access(t *testing.T) {
+	t.Parallel()
 	s := slacktest.New(t)
 	ctx := context.Background()
 	s.ClientID, s.ClientSecret, s.Code = "cid", "csecret", "code-1"
@@ -166,6 +169,7 @@ func TestOAuthV2Access(t *testing.T) {
 // auth.test answers any valid token, a user's too; uninstalling the app
 // ends every token of it in the workspace.
 func TestAuthTestAndUninstall(t *testing.T) {
+	t.Parallel()
 	s := slacktest.New(t)
 	ctx := context.Background()
 	s.GrantUserToken("xoxp-1", "U1")
