@@ -99,7 +99,7 @@ func TestNoErrorTextForPeople(t *testing.T) {
 	}
 	fset := token.NewFileSet()
 	var found []string
-	for _, dir := range []string{".", "slack", "mattermost"} {
+	for _, dir := range []string{".", "slack", "mattermost", "teams"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

@@ -188,9 +188,6 @@ func (a *App) submitAction(ctx context.Context, act *activity) (any, func(contex
 		key = "teams:" + st.Tenant + ":activity:" + act.ID
 	}
 	r := form.Request(a.o.Filer.Plan(), bot.Origin{By: who, Thread: t.Ref(), Via: Via, Key: key, Reply: reply})
-	if fe := a.o.Filer.Check(r); fe != nil {
-		return again(fieldErrors(fe)), nil
-	}
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	r, err := a.o.Filer.Submit(sctx, r)
