@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 )
@@ -57,6 +56,13 @@ type Thread struct {
 	ReadAs string `json:"read_as,omitempty"`
 	// Messages are in thread order; Messages[0] is the root.
 	Messages []Message `json:"messages"`
+	// Stream, when set, gives the messages instead: a thread too long to
+	// hold (a WhatsApp export of millions of messages) is read again from
+	// its source each time it is gone through. Messages then holds none
+	// or only the first of them. Code that goes through every message
+	// uses Each and Len, which read Stream when it is set and Messages
+	// when not, so that a live source needs no stream: a slice is one.
+	Stream MessageStream `json:"-"`
 	// Provenance is set when the thread was not captured from the platform
 	// by recordbot but read from a file a person made and supplied (a
 	// WhatsApp export): who supplied it, when, the file and its checksum,
@@ -462,61 +468,54 @@ func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited
 // Participants returns everyone who wrote in or reacted to the thread, each
 // once, authors first in order of their first message, then reactors by id.
 func (t *Thread) Participants() []Person {
-	seen := make(map[string]bool)
-	var out []Person
-	add := func(p Person) {
-		if p.ID == "" || seen[p.ID] {
-			return
-		}
-		seen[p.ID] = true
-		out = append(out, p)
-	}
-	for _, m := range t.Messages {
-		add(m.Author)
-	}
-	var reactors []Person
-	for _, m := range t.Messages {
-		for _, r := range m.Reactions {
-			for _, u := range r.Users {
-				if !seen[u.ID] && u.ID != "" {
-					reactors = append(reactors, u)
-					seen[u.ID] = true
-				}
-			}
-		}
-	}
-	sort.Slice(reactors, func(i, j int) bool { return reactors[i].ID < reactors[j].ID })
-	return append(out, reactors...)
+	var s Survey
+	t.Each(context.Background(), func(m *Message) error { s.Add(m); return nil })
+	return s.Participants()
 }
 
 // Span returns the times of the first and last message.
 func (t *Thread) Span() (first, last time.Time) {
-	for i, m := range t.Messages {
-		if i == 0 || m.Time.Before(first) {
-			first = m.Time
-		}
-		if m.Time.After(last) {
-			last = m.Time
-		}
-	}
-	return first, last
+	var s Survey
+	t.Each(context.Background(), func(m *Message) error { s.Add(m); return nil })
+	return s.Span()
 }
 
 // Files returns the supplied original of an imported thread
 // (Provenance.Original), if any, then every file of the thread in message
 // order. The original comes first: it is the largest file of an import,
 // so filing starts it first and stores the media beside it.
+//
+// The files of Messages are given in place; those of a Stream are copies
+// read from it (nil when it cannot be read again: FilesOf says why).
 func (t *Thread) Files() []*File {
+	out, _ := t.FilesOf(context.Background())
+	return out
+}
+
+// FilesOf is Files, with the error of a Stream that cannot be read again.
+func (t *Thread) FilesOf(ctx context.Context) ([]*File, error) {
 	var out []*File
 	if t.Provenance != nil && t.Provenance.Original != nil {
 		out = append(out, t.Provenance.Original)
 	}
-	for i := range t.Messages {
-		for j := range t.Messages[i].Files {
-			out = append(out, &t.Messages[i].Files[j])
+	if t.Stream == nil {
+		for i := range t.Messages {
+			for j := range t.Messages[i].Files {
+				out = append(out, &t.Messages[i].Files[j])
+			}
 		}
+		return out, nil
 	}
-	return out
+	err := t.Stream.Each(ctx, func(m *Message) error {
+		for j := range m.Files {
+			out = append(out, &m.Files[j])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Validate checks that t is a complete snapshot worth filing.
@@ -531,16 +530,22 @@ func (t *Thread) Validate() error {
 	if t.ThreadID == "" {
 		problems = append(problems, "no thread id")
 	}
-	if len(t.Messages) == 0 {
+	if t.Len() == 0 {
 		problems = append(problems, "no messages")
 	}
-	for i, m := range t.Messages {
+	i := 0
+	err := t.Each(context.Background(), func(m *Message) error {
 		if m.ID == "" {
 			problems = append(problems, fmt.Sprintf("message %d has no id", i))
 		}
 		if m.Time.IsZero() {
 			problems = append(problems, fmt.Sprintf("message %d has no time", i))
 		}
+		i++
+		return nil
+	})
+	if err != nil {
+		problems = append(problems, "messages cannot be read: "+err.Error())
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid thread snapshot: %s", strings.Join(problems, "; "))

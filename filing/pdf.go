@@ -90,6 +90,7 @@ func renderPDF(ctx context.Context, w io.Writer, rec *Record, t *capture.Thread,
 	// being filed: the PDF then holds the metadata and says where the
 	// transcript is. Nothing was written to w.
 	note := *t
+	note.Stream = nil
 	note.Messages = []capture.Message{{Position: 0, Author: capture.Person{ID: Agent, DisplayName: Agent, Bot: true}, Time: rec.FiledAt,
 		ReadableText: "This transcript could not be drawn as PDF (" + err.Error() + "). The whole thread is in transcript.html, transcript.txt and thread.json in this folder."}}
 	return drawPDF(ctx, w, rec, &note, tz, nil)
@@ -132,9 +133,9 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 	p.SetMargins(15, 24, 15)
 	p.SetAutoPageBreak(true, 22)
 
-	w := &pdfWriter{Fpdf: p, tz: tz, load: load, total: len(t.Messages)}
+	w := &pdfWriter{Fpdf: p, tz: tz, load: load, total: t.Len()}
 	msgs, cut := pdfExtent(t.Messages)
-	if len(msgs) < len(t.Messages) || cut >= 0 {
+	if len(msgs) < t.Len() || cut >= 0 {
 		w.last = msgs[len(msgs)-1].Position
 		w.partial = true
 	}

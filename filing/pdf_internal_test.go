@@ -465,7 +465,7 @@ func TestWriteThreadJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got bytes.Buffer
-		if err := writeThreadJSON(&got, th); err != nil {
+		if err := writeThreadJSON(context.Background(), &got, th, nil); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if !bytes.Equal(got.Bytes(), want) {

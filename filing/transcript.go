@@ -2,6 +2,7 @@ package filing
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"html/template"
 	"io"
@@ -108,9 +109,8 @@ func isShortName(s string) bool {
 
 // transcriptData is what the transcript templates render.
 type transcriptData struct {
-	Rec    *Record
-	Thread *capture.Thread
-	TZ     *time.Location
+	Rec *Record
+	TZ  *time.Location
 }
 
 var transcriptFuncs = template.FuncMap{
@@ -173,7 +173,8 @@ func linkify(text string) template.HTML {
 
 // The HTML transcript is self-contained: inline style, no scripts, no
 // fetches, so it reads the same opened straight from a bucket or a disk.
-var transcriptHTML = template.Must(template.New("transcript").Funcs(transcriptFuncs).Funcs(template.FuncMap{"stamp": stamp}).Parse(`<!DOCTYPE html>
+var (
+	transcriptHTML = htmlTemplate("transcript", `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -236,26 +237,108 @@ a{color:inherit}
 <dt>Retention</dt><dd>{{.Rec.Retention.Rule}}{{with .Rec.Retention.DisposalDate}}; disposal date {{.}}{{end}}</dd>
 </dl>
 <ol class="messages">
-{{range .Thread.Messages}}<li class="msg{{if eq .Position 0}} root{{end}}" id="m{{.Position}}">
+`)
+	// transcriptMessage is a message of the HTML transcript, rendered from
+	// a messageData.
+	transcriptMessage = htmlTemplate("message", `{{with .M}}<li class="msg{{if eq .Position 0}} root{{end}}" id="m{{.Position}}">
 <div class="head"><span class="author">{{.Author.Name}}</span>{{if .Author.Bot}} <span class="bot">bot</span>{{end}}{{if and .Author.RealName (ne .Author.RealName .Author.DisplayName)}} · {{.Author.RealName}}{{end}} · <time datetime="{{.Time.UTC.Format "2006-01-02T15:04:05Z07:00"}}">{{stamp .Time $.TZ}}</time>{{with .Edited}} <span class="edited">edited{{if not .At.IsZero}} {{stamp .At $.TZ}}{{end}}</span>{{end}}</div>
 <div class="text">{{linkify .ReadableText}}</div>
 {{if .Files}}<ul class="files">{{range .Files}}<li>{{if and .Path (inline .)}}<a href="{{rel .Path}}"><img src="{{rel .Path}}" alt="{{.Name}}"></a><br>{{end}}{{if .Path}}<a href="{{rel .Path}}">{{.Name}}</a> ({{size .Size}}{{with .MIMEType}}, {{.}}{{end}}){{else}}<span class="missing">{{.Name}}: not captured{{with .Error}} ({{.}}){{end}}</span>{{end}}</li>{{end}}</ul>{{end}}
 {{if .Reactions}}<ul class="reactions">{{range .Reactions}}<li title="{{words .Emoji}}">{{emoji .Emoji}} <span class="rw">{{words .Emoji}}</span> × {{.Count}}{{with .Users}} ({{names .}}){{end}}</li>{{end}}</ul>{{end}}
 </li>
-{{end}}</ol>
+{{end}}`)
+	transcriptFoot = htmlTemplate("foot", `</ol>
 <footer>Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json.</footer>
 </main>
 <div class="marking">{{.Rec.Marking}}</div>
 </body>
 </html>
-`))
+`)
+)
+
+func htmlTemplate(name, text string) *template.Template {
+	return template.Must(template.New(name).Funcs(transcriptFuncs).Funcs(template.FuncMap{"stamp": stamp}).Parse(text))
+}
+
+// messageData is what transcriptMessage renders.
+type messageData struct {
+	M  *capture.Message
+	TZ *time.Location
+}
 
 // renderHTML writes the HTML transcript; tz is the organisation's time
 // zone, shown beside UTC (nil: UTC only). Printed, it is A4 with the
 // marking, record id, class and "page N of M" in the margins of every page
-// (CSS @page margin boxes). It is written to w as it is rendered.
+// (CSS @page margin boxes). It is written to w a message at a time.
 func renderHTML(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) error {
-	if err := transcriptHTML.Execute(w, transcriptData{rec, t, tz}); err != nil {
+	return renderTranscripts(context.Background(), t, &htmlTranscript{w, rec, tz})
+}
+
+// renderText writes the plain-text transcript to w, a message at a time.
+// Everything from the chat passes through Visible, so a control character
+// or a bidi override shows as what it is rather than acting on the
+// reader's screen.
+func renderText(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) error {
+	tt := newTextTranscript(w, rec, tz)
+	return renderTranscripts(context.Background(), t, tt)
+}
+
+// transcript is a transcript rendered a message at a time: its head,
+// each message in thread order, its foot.
+type transcript interface {
+	head() error
+	message(m *capture.Message) error
+	foot() error
+}
+
+// renderTranscripts renders the transcripts ts of thread t together, in
+// one pass over its messages: a long chat is read once for all of them.
+func renderTranscripts(ctx context.Context, t *capture.Thread, ts ...transcript) error {
+	for _, tr := range ts {
+		if err := tr.head(); err != nil {
+			return err
+		}
+	}
+	err := t.Each(ctx, func(m *capture.Message) error {
+		for _, tr := range ts {
+			if err := tr.message(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, tr := range ts {
+		if err := tr.foot(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// htmlTranscript renders the HTML transcript (see renderHTML).
+type htmlTranscript struct {
+	w   io.Writer
+	rec *Record
+	tz  *time.Location
+}
+
+func (h *htmlTranscript) head() error {
+	return renderErr(transcriptHTML.Execute(h.w, transcriptData{h.rec, h.tz}))
+}
+
+func (h *htmlTranscript) message(m *capture.Message) error {
+	return renderErr(transcriptMessage.Execute(h.w, messageData{m, h.tz}))
+}
+
+func (h *htmlTranscript) foot() error {
+	return renderErr(transcriptFoot.Execute(h.w, transcriptData{h.rec, h.tz}))
+}
+
+func renderErr(err error) error {
+	if err != nil {
 		return fmt.Errorf("render transcript: %w", err)
 	}
 	return nil
@@ -309,14 +392,22 @@ func hidden(r rune) bool {
 	return false
 }
 
-// renderText writes the plain-text transcript to w, a message at a time.
-// Everything from the chat passes through Visible, so a control character
-// or a bidi override shows as what it is rather than acting on the
-// reader's screen.
-func renderText(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) error {
-	b := bufio.NewWriter(w)
-	line := strings.Repeat("=", 72)
-	fmt.Fprintf(b, "%s\n%s\n%s\n\n", rec.Marking, Visible(rec.Title), line)
+// textTranscript renders the plain-text transcript (see renderText).
+type textTranscript struct {
+	b   *bufio.Writer
+	rec *Record
+	tz  *time.Location
+}
+
+const textRule = "========================================================================" // 72
+
+func newTextTranscript(w io.Writer, rec *Record, tz *time.Location) *textTranscript {
+	return &textTranscript{bufio.NewWriter(w), rec, tz}
+}
+
+func (tt *textTranscript) head() error {
+	b, rec, tz := tt.b, tt.rec, tt.tz
+	fmt.Fprintf(b, "%s\n%s\n%s\n\n", rec.Marking, Visible(rec.Title), textRule)
 	field := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(b, "%-17s %s\n", k+":", Visible(v))
@@ -340,41 +431,48 @@ func renderText(w io.Writer, rec *Record, t *capture.Thread, tz *time.Location) 
 	if rec.Description != "" {
 		fmt.Fprintf(b, "\n%s\n", Visible(rec.Description))
 	}
-	fmt.Fprintf(b, "%s\n", line)
-	for _, m := range t.Messages {
-		fmt.Fprintf(b, "\n[%d] %s", m.Position, Visible(Label(m.Author)))
-		if m.Author.Bot {
-			b.WriteString(" (bot)")
-		}
-		fmt.Fprintf(b, " — %s", stamp(m.Time, tz))
-		if m.Edited != nil && m.Edited.At.IsZero() {
-			fmt.Fprint(b, " (edited)")
-		} else if m.Edited != nil {
-			fmt.Fprintf(b, " (edited %s)", stamp(m.Edited.At, tz))
-		}
-		b.WriteString("\n")
-		if m.ReadableText != "" { // a message of files alone has no text line
-			for _, l := range strings.Split(Visible(m.ReadableText), "\n") {
-				fmt.Fprintf(b, "    %s\n", l)
-			}
-		}
-		for _, f := range m.Files {
-			if f.Path != "" {
-				fmt.Fprintf(b, "    [file] %s -> %s\n", Visible(f.Name), f.Path)
-			} else {
-				fmt.Fprintf(b, "    [file not captured] %s %s\n", Visible(f.Name), Visible(f.Error))
-			}
-		}
-		for _, r := range m.Reactions {
-			var names []string
-			for _, u := range r.Users {
-				names = append(names, Visible(Label(u)))
-			}
-			fmt.Fprintf(b, "    [reaction] %s × %d %s\n", reactionLabel(r.Emoji), r.Count, strings.Join(names, ", "))
+	_, err := fmt.Fprintf(b, "%s\n", textRule)
+	return err
+}
+
+func (tt *textTranscript) message(m *capture.Message) error {
+	b, tz := tt.b, tt.tz
+	fmt.Fprintf(b, "\n[%d] %s", m.Position, Visible(Label(m.Author)))
+	if m.Author.Bot {
+		b.WriteString(" (bot)")
+	}
+	fmt.Fprintf(b, " — %s", stamp(m.Time, tz))
+	if m.Edited != nil && m.Edited.At.IsZero() {
+		fmt.Fprint(b, " (edited)")
+	} else if m.Edited != nil {
+		fmt.Fprintf(b, " (edited %s)", stamp(m.Edited.At, tz))
+	}
+	b.WriteString("\n")
+	if m.ReadableText != "" { // a message of files alone has no text line
+		for _, l := range strings.Split(Visible(m.ReadableText), "\n") {
+			fmt.Fprintf(b, "    %s\n", l)
 		}
 	}
-	fmt.Fprintf(b, "\n%s\n%s\n", line, rec.Marking)
-	return b.Flush()
+	for _, f := range m.Files {
+		if f.Path != "" {
+			fmt.Fprintf(b, "    [file] %s -> %s\n", Visible(f.Name), f.Path)
+		} else {
+			fmt.Fprintf(b, "    [file not captured] %s %s\n", Visible(f.Name), Visible(f.Error))
+		}
+	}
+	for _, r := range m.Reactions {
+		var names []string
+		for _, u := range r.Users {
+			names = append(names, Visible(Label(u)))
+		}
+		fmt.Fprintf(b, "    [reaction] %s × %d %s\n", reactionLabel(r.Emoji), r.Count, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+func (tt *textTranscript) foot() error {
+	fmt.Fprintf(tt.b, "\n%s\n%s\n", textRule, tt.rec.Marking)
+	return tt.b.Flush()
 }
 
 func firstNonEmpty(s ...string) string {

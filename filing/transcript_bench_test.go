@@ -79,7 +79,7 @@ func BenchmarkTranscripts(b *testing.B) {
 	var pJSON, pHTML, pText, pPDF float64
 	for b.Loop() {
 		pJSON = max(pJSON, peakHeap(func() {
-			if err := writeThreadJSON(io.Discard, th); err != nil {
+			if err := writeThreadJSON(ctx, io.Discard, th, nil); err != nil {
 				b.Fatal(err)
 			}
 		}))

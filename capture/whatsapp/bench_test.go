@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -27,7 +29,6 @@ import (
 
 var (
 	benchMessages = flag.Int("whatsapp.messages", 40_000, "messages in the benchmark's export")
-	benchTinyFile = flag.Bool("whatsapp.tiny.file", false, "BenchmarkReadTinyMessages files the thread read too, into a local directory, as bot import does")
 	benchMedia    = flag.Int64("whatsapp.media", 64<<20, "bytes of media in the benchmark's export (the issue's figure: 2147483648)")
 )
 
@@ -156,8 +157,8 @@ func BenchmarkImportExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		reading += time.Since(start)
-		if len(th.Messages) != *benchMessages {
-			b.Fatalf("read %d messages, want %d", len(th.Messages), *benchMessages)
+		if th.Len() != *benchMessages {
+			b.Fatalf("read %d messages, want %d", th.Len(), *benchMessages)
 		}
 		req := filing.Request{
 			RequestedBy: capture.Person{ID: "bench"}, Title: fmt.Sprintf("Roads board export %d", i), ClassCode: "100-20", Marking: "OFFICIAL",
@@ -246,11 +247,10 @@ func peakRSSMiB(b *testing.B) float64 {
 // BenchmarkReadTinyMessages reads, as `bot import whatsapp` does
 // (whatsapp.Open), an export whose chat text is the 64 MiB the limits
 // allow, of about 2.5 million tiny messages, and reports the peak heap
-// all through it (issue 22: below 200 MiB). With -whatsapp.tiny.file it
-// files the thread too, into a local directory, and the peak is that of
-// the whole import.
+// all through it (issue 22: below 200 MiB). BenchmarkImportTinyMessages
+// files it too.
 //
-//	go test -run XXX -bench ReadTinyMessages -benchtime 1x ./capture/whatsapp/
+//	go test -run XXX -bench TinyMessages -benchtime 1x ./capture/whatsapp/
 func BenchmarkReadTinyMessages(b *testing.B) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "WhatsApp Chat with Roads Board.zip")
@@ -263,36 +263,172 @@ func BenchmarkReadTinyMessages(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(th.Messages) != n {
-			b.Fatalf("read %d messages, want %d", len(th.Messages), n)
-		}
-		if *benchTinyFile {
-			// As bot import goes on: the thread filed, into a local
-			// directory.
-			st, err := local.New(filepath.Join(b.TempDir(), "store"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			req := filing.Request{
-				RequestedBy: capture.Person{ID: "bench"}, Title: "Roads board export", ClassCode: "100-20", Marking: "OFFICIAL",
-				Thread: capture.Ref{Platform: th.Platform, ChannelID: th.Channel.ID, ThreadID: th.ThreadID}, Via: "bench",
-			}
-			if _, err := svc.FileThread(ctx, req, th); err != nil {
-				b.Fatal(err)
-			}
+		if th.Len() != n {
+			b.Fatalf("read %d messages, want %d", th.Len(), n)
 		}
 		p := heap.Stop()
 		closer.Close()
 		if i == 0 {
 			peak = p
 		}
-		th = nil
 	}
 	b.StopTimer()
 	b.ReportMetric(peak, "peak-heap-MiB")
 	b.ReportMetric(float64(n), "messages")
+}
+
+// BenchmarkImportTinyMessages is the whole of `bot import whatsapp` on
+// the export of BenchmarkReadTinyMessages: read (whatsapp.Open) and filed
+// into a local directory (Service.FileThread). It reports the peak heap
+// all through it (issue 22: below 200 MiB) and the seconds it takes.
+//
+//	go test -run XXX -bench ImportTinyMessages -benchtime 1x ./capture/whatsapp/
+func BenchmarkImportTinyMessages(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "WhatsApp Chat with Roads Board.zip")
+	n := whatsapptest.TinyMessagesExport(b, path, 64<<20)
+	var peak float64
+	var took time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		st, err := local.New(filepath.Join(b.TempDir(), "store"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		svc, err := filing.NewService(filing.Options{Store: st, Plan: filing.SamplePlan()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		heap := heappeak.Start()
+		th, closer, err := whatsapp.Open(ctx, path, whatsapp.Options{Location: time.UTC, SuppliedBy: capture.Person{ID: "bench"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		req := filing.Request{
+			RequestedBy: capture.Person{ID: "bench"}, Title: "Roads board export", ClassCode: "100-20", Marking: "OFFICIAL",
+			Thread: capture.Ref{Platform: th.Platform, ChannelID: th.Channel.ID, ThreadID: th.ThreadID}, Via: "bench",
+		}
+		sum, err := svc.FileThread(ctx, req, th)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := heap.Stop()
+		took += time.Since(start)
+		closer.Close()
+		if sum.Messages != n {
+			b.Fatalf("filed %d messages, want %d", sum.Messages, n)
+		}
+		if i == 0 {
+			peak = p
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(peak, "peak-heap-MiB")
+	b.ReportMetric(float64(n), "messages")
+	b.ReportMetric(took.Seconds()/float64(b.N), "import-s")
+}
+
+// BenchmarkIntakeTinyMessages is the filing path of an export sent to
+// the bot in a direct message, on the export of BenchmarkReadTinyMessages:
+// the upload kept in the store (MinIO), a filing request submitted, and
+// the worker (Service.Run) capturing it through whatsapp.Source, which
+// reads a copy of the kept upload as a front end's Open gives it, and
+// filing the record into the store. It reports the peak heap from the
+// submission to the outcome (issue 22: below 200 MiB) and the seconds it
+// takes.
+//
+//	bash .ci/test -run XXX -bench IntakeTinyMessages -benchtime 1x ./capture/whatsapp/
+func BenchmarkIntakeTinyMessages(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := miniotest.NewStore(b)
+	path := filepath.Join(b.TempDir(), "WhatsApp Chat with Roads Board.zip")
+	n := whatsapptest.TinyMessagesExport(b, path, 64<<20)
+	data, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	info, err := data.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The front end kept the upload in the store, with its checksum.
+	h := sha256.New()
+	if _, err := io.Copy(h, data); err != nil {
+		b.Fatal(err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	const kept = "uploads/bench.zip"
+	if _, err := st.Create(ctx, kept, io.NewSectionReader(data, 0, info.Size()), info.Size(), filing.WriteOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	data.Close()
+	bench := capture.Person{ID: "bench"}
+	opts := whatsapp.Options{Location: time.UTC, SuppliedBy: bench, SuppliedAt: time.Date(2024, 2, 1, 9, 0, 0, 0, time.UTC), Via: "bench dm"}
+	src := whatsapp.Source{Open: func(ctx context.Context, ref capture.Ref) (whatsapp.Export, error) {
+		// As a front end's Open does with an export kept in S3: a
+		// copy in a temporary file, read at any offset.
+		rc, _, err := st.Open(ctx, kept)
+		if err != nil {
+			return whatsapp.Export{}, err
+		}
+		defer rc.Close()
+		f, err := os.CreateTemp(b.TempDir(), "export-*")
+		if err != nil {
+			return whatsapp.Export{}, err
+		}
+		b.Cleanup(func() { f.Close() })
+		size, err := io.Copy(f, rc)
+		if err != nil {
+			return whatsapp.Export{}, err
+		}
+		return whatsapp.Export{R: f, Size: size, Name: filepath.Base(path), SHA256: sum, Options: opts}, nil
+	}}
+	outcomes := make(chan filing.Outcome, 1)
+	svc, err := filing.NewService(filing.Options{
+		Store: st, Plan: filing.SamplePlan(), Source: capture.Sources{capture.WhatsApp: src}, Workers: 1,
+		Notifier: filing.NotifierFunc(func(_ context.Context, o filing.Outcome) {
+			if o.Final || o.Err == nil {
+				outcomes <- o
+			}
+		}),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	var peak float64
+	var took time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		heap := heappeak.Start()
+		req := filing.Request{
+			RequestedBy: bench, Title: fmt.Sprintf("Roads board export %d", i), ClassCode: "100-20", Marking: "OFFICIAL",
+			Thread: capture.Ref{Platform: capture.WhatsApp, ThreadID: sum}, Via: "bench dm",
+		}
+		if _, err := svc.Submit(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		o := <-outcomes
+		p := heap.Stop()
+		took += time.Since(start)
+		if o.Err != nil {
+			b.Fatalf("filing failed: %v", o.Err)
+		}
+		if o.Record.Messages != n {
+			b.Fatalf("filed %d messages, want %d", o.Record.Messages, n)
+		}
+		if i == 0 {
+			peak = p
+		}
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+	b.ReportMetric(peak, "peak-heap-MiB")
+	b.ReportMetric(float64(n), "messages")
+	b.ReportMetric(took.Seconds()/float64(b.N), "intake-s")
 }

@@ -53,8 +53,7 @@ func ParseDateOrder(s string) (DateOrder, error) {
 
 // rawMessage is one message as written: the line it starts on, its
 // header's date and time, and its text, continuation lines and all.
-// Read holds one for each message until the date order is known, so it
-// is kept small.
+// It is kept small: a reading holds one at a time.
 type rawMessage struct {
 	line   int
 	author string

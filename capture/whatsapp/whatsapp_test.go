@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,6 +68,39 @@ func readBytes(t testing.TB, data []byte, name string, o Options) (*capture.Thre
 		}
 		return th, err
 	}
+	// The stream gives the messages held, and again at each pass.
+	held := th.Messages
+	for pass := range 2 {
+		var streamed []capture.Message
+		if err := th.Stream.Each(context.Background(), func(m *capture.Message) error {
+			streamed = append(streamed, *m)
+			return nil
+		}); err != nil {
+			t.Fatalf("%s: Thread.Stream.Each (pass %d) = %v", name, pass+1, err)
+		}
+		if th.Stream.Len() != len(streamed) {
+			t.Fatalf("%s: Thread.Stream.Len() = %d, but it gives %d messages", name, th.Stream.Len(), len(streamed))
+		}
+		if len(streamed) > holdUpTo {
+			if held != nil {
+				t.Fatalf("%s: Read holds %d messages, want them only streamed (above %d)", name, len(held), holdUpTo)
+			}
+			th.Messages = streamed // for the checks that follow
+			continue
+		}
+		for i := range max(len(streamed), len(th.Messages)) {
+			var held, got []byte
+			if i < len(th.Messages) {
+				held, _ = json.Marshal(th.Messages[i])
+			}
+			if i < len(streamed) {
+				got, _ = json.Marshal(streamed[i])
+			}
+			if !bytes.Equal(got, held) {
+				t.Fatalf("%s: message %d from Thread.Stream (pass %d) is\n%s\nwant the one held:\n%s", name, i, pass+1, got, held)
+			}
+		}
+	}
 	media, omitted := 0, 0
 	seen := make(map[string]bool)
 	for _, m := range th.Messages {
@@ -84,7 +118,7 @@ func readBytes(t testing.TB, data []byte, name string, o Options) (*capture.Thre
 		t.Errorf("Describe(%s) = %d messages, %d media, %d omitted; want %d, %d, %d as Read", name, d.Messages, d.Media, d.Omitted, len(th.Messages), media, omitted)
 	}
 	got, want := *d.Thread, *th
-	want.Messages = nil
+	want.Messages, want.Stream = nil, nil
 	gp, wp := *got.Provenance, *want.Provenance
 	gp.Original, wp.Original = nil, nil
 	if o.SuppliedAt.IsZero() { // each read takes its own time

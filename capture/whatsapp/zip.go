@@ -22,8 +22,8 @@ import (
 // disk. The zero value of each field takes its default.
 type Limits struct {
 	// MaxText is the largest chat text read (default 64 MiB: some
-	// million messages). Read holds its messages in memory; Describe a
-	// message at a time.
+	// million messages). Read and Describe hold a message of it at a
+	// time; the thread Read returns reads it again at each pass.
 	MaxText int64
 	// MaxFile is the largest uncompressed file in a zip (default 4 GiB;
 	// WhatsApp sends documents up to 2 GB).

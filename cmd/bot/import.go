@@ -223,7 +223,11 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		return enc.Encode(sum)
 	}
 	notIn := 0
-	for _, f := range th.Files() {
+	thFiles, err := th.FilesOf(ctx)
+	if err != nil {
+		return fmt.Errorf("the record is filed as %s, but the export can no longer be read to sum it up: %w", sum.ID, err)
+	}
+	for _, f := range thFiles {
 		if f.Error != "" {
 			notIn++
 		}
@@ -254,7 +258,7 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 			}
 		}
 		if l.MayBeCut > 0 {
-			fmt.Fprintf(m.Stdout, "  warning:  the export holds %d messages, about as many as WhatsApp puts in one (%d) before it stops without saying so: the chat may be longer than this export\n", len(th.Messages), l.MayBeCut)
+			fmt.Fprintf(m.Stdout, "  warning:  the export holds %d messages, about as many as WhatsApp puts in one (%d) before it stops without saying so: the chat may be longer than this export\n", th.Len(), l.MayBeCut)
 		}
 	}
 	fmt.Fprintf(m.Stdout, "  export:   %s, SHA-256 %s, kept as %s\n", p.FileName, p.FileSHA256, filing.OriginalPath(p.FileName))

@@ -84,8 +84,12 @@ func meterFiles(t *capture.Thread, w io.Writer, what string) *meter {
 	if w == nil {
 		return nil
 	}
+	files, err := t.FilesOf(context.Background())
+	if err != nil {
+		return nil // filing fails on it, and says why
+	}
 	var total int64
-	for _, f := range t.Files() {
+	for _, f := range files {
 		if f.Open != nil {
 			total += f.Size
 		}
@@ -94,7 +98,7 @@ func meterFiles(t *capture.Thread, w io.Writer, what string) *meter {
 		return nil
 	}
 	m := &meter{w: w, what: what, total: total, shown: -1}
-	for _, f := range t.Files() {
+	metered := func(f *capture.File) {
 		if open := f.Open; open != nil {
 			f.Open = func(ctx context.Context) (io.ReadCloser, error) {
 				rc, err := open(ctx)
@@ -105,5 +109,35 @@ func meterFiles(t *capture.Thread, w io.Writer, what string) *meter {
 			}
 		}
 	}
+	if t.Stream == nil {
+		for _, f := range files {
+			metered(f)
+		}
+		return m
+	}
+	// A stream gives its files afresh at each pass: they are metered as
+	// they pass.
+	if p := t.Provenance; p != nil && p.Original != nil {
+		metered(p.Original)
+	}
+	t.Stream = meteredStream{t.Stream, metered}
 	return m
+}
+
+// meteredStream gives the messages of a stream with their files metered.
+type meteredStream struct {
+	capture.MessageStream
+	metered func(f *capture.File)
+}
+
+func (s meteredStream) Each(ctx context.Context, fn func(m *capture.Message) error) error {
+	return s.MessageStream.Each(ctx, func(m *capture.Message) error {
+		if len(m.Files) > 0 {
+			m.Files = append([]capture.File(nil), m.Files...)
+			for j := range m.Files {
+				s.metered(&m.Files[j])
+			}
+		}
+		return fn(m)
+	})
 }

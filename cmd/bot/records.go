@@ -28,7 +28,8 @@ Commands for records officers. Each takes --help, and --json for scripts.
   register                                   write the class registers (CSV and JSON) under registers/
   due [--before DATE]                        records past their disposal date, by disposal action
   hold ID --on --reason TEXT | --off         legal hold through S3 Object Lock
-  find TEXT [--class CLASS]                  search titles, participants (display and real names) and transcripts
+  find TEXT [--class CLASS] [--from DATE]... search titles, participants (display and real names) and transcripts
+  index status|sync|rebuild                  the search index find uses: how current it is, catch up, rebuild
   classes                                    the file plan: codes, titles, retention, disposal, markings
   dispose destroy|transfer|review [ID...]    carry out what due lists, with --authority and --approved-by; writes a certificate
   export ID... --out FILE.tar|DIR            a record's complete package with its audit events, for FOI or migration
@@ -97,7 +98,9 @@ func (m *Main) recordsCommand(ctx context.Context, cmd string, args []string) er
 	case "hold":
 		return m.recordsHold(ctx, args)
 	case "find":
-		return m.recordsFind(ctx, args)
+		return m.recordsFindIndexed(ctx, args)
+	case "index":
+		return m.recordsIndex(ctx, args)
 	case "classes", "plan":
 		return m.recordsClasses(ctx, args)
 	case "dispose":

@@ -45,8 +45,8 @@ const testSecretKey = "7265636f7264626f7420636d642f626f7420746573742073656372657
 func recordEnvs(t *testing.T) map[string]map[string]string {
 	c := miniotest.Config(t)
 	return map[string]map[string]string{
-		"local": {"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey},
-		"s3": {"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": miniotest.NewBucket(t, miniotest.Options{}), "S3_ACCESS_KEY": c.AccessKey,
+		"local": {"RECORDS_DIR": t.TempDir(), "RECORDBOT_SECRET_KEY": testSecretKey, "RECORDS_INDEX": filepath.Join(t.TempDir(), "index.sqlite")},
+		"s3": {"RECORDS_INDEX": filepath.Join(t.TempDir(), "index.sqlite"), "S3_ENDPOINT": c.Endpoint, "S3_BUCKET": miniotest.NewBucket(t, miniotest.Options{}), "S3_ACCESS_KEY": c.AccessKey,
 			"S3_SECRET_KEY": c.SecretKey, "S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region, "RECORDBOT_SECRET_KEY": testSecretKey},
 	}
 }

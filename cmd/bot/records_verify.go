@@ -117,6 +117,11 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 				plural(forged, "object is", "objects are"))
 		}
 	}
+	if *all {
+		if err := m.verifyIndex(ctx, st, *asJSON); err != nil {
+			return err
+		}
+	}
 	if failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d records failed the fixity check", failed, checked)}
 	}

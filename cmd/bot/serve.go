@@ -134,11 +134,23 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	sources := capture.Sources{}
 	notifiers := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}, Logger: log}
+	// Keep each class's register current as records are filed, and the
+	// team's search index when it is shared in PostgreSQL.
+	afterFiling := records.RegisterUpdater(store)
+	if feeder := m.indexFeeder(ctx, store, clock, log); feeder != nil {
+		defer feeder.Index.Close()
+		register := afterFiling
+		afterFiling = func(ctx context.Context, s filing.Summary) error {
+			err := register(ctx, s)
+			feeder.Poke()
+			return err
+		}
+		goRun("search index", feeder.Run)
+	}
 	svc, err := filing.NewService(filing.Options{
 		Store: store, Plan: plan, Source: sources, Notifier: countingNotifier{next: notifiers, m: met}, Logger: log,
 		Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone, Workers: m.Config.Workers,
-		// Keep each class's register current as records are filed.
-		AfterFiling: records.RegisterUpdater(store),
+		AfterFiling: afterFiling,
 		Signer:      signer,
 		Clock:       clock,
 	})
