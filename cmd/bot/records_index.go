@@ -42,7 +42,22 @@ func (m *Main) openIndex(ctx context.Context, st filing.Store) (*index.Index, er
 	if loc == "" {
 		return nil, errors.New("no place for the search index: set RECORDS_INDEX to a file or a postgres:// URL")
 	}
-	return index.Open(ctx, loc, st, index.Options{})
+	o, err := m.indexOptions()
+	if err != nil {
+		return nil, err
+	}
+	return index.Open(ctx, loc, st, o)
+}
+
+// indexOptions are the search index's options: the keys an index entry
+// must be signed with, so that entries the store's keys alone made are
+// not indexed (none checked when no key is configured).
+func (m *Main) indexOptions() (index.Options, error) {
+	keys, err := m.trusted()
+	if err != nil {
+		return index.Options{}, err
+	}
+	return index.Options{Keys: keys, SignedSince: m.Config.SignedSince}, nil
 }
 
 // indexProgress shows how many records a catch-up has read, on a
@@ -185,7 +200,11 @@ func (m *Main) recordsFindIndexed(ctx context.Context, args []string) error {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		ix, err = index.Open(ctx, filepath.Join(tmp, "index.sqlite"), st, index.Options{})
+		o, err := m.indexOptions()
+		if err != nil {
+			return err
+		}
+		ix, err = index.Open(ctx, filepath.Join(tmp, "index.sqlite"), st, o)
 		if err != nil {
 			return err
 		}
@@ -347,7 +366,13 @@ func (m *Main) indexFeeder(ctx context.Context, st filing.Store, clock filing.Cl
 	if !strings.HasPrefix(loc, "postgres://") && !strings.HasPrefix(loc, "postgresql://") {
 		return nil
 	}
-	ix, err := index.Open(ctx, loc, st, index.Options{Clock: clock})
+	o, err := m.indexOptions()
+	if err != nil {
+		log.Error("search index: no signing keys to check entries with", "err", err)
+		return nil
+	}
+	o.Clock = clock
+	ix, err := index.Open(ctx, loc, st, o)
 	if err != nil {
 		log.Error("search index: cannot open it; records are filed, and find catches up later", "err", err)
 		return nil

@@ -16,3 +16,9 @@ func PhoneQuery(q string) string { return phoneQuery(q) }
 // Matches reports whether s holds q as Find matches it: ignoring case,
 // accents and width, and phone numbers however they are written.
 func Matches(q, s string) bool { return newMatcher(q).match(s) }
+
+// CheckRecordFolder reports whether key has the shape of record id's folder:
+// under records/, deep enough for class, year and record, and ending in
+// the id's short id. An index entry naming another folder was not written
+// by the filing service.
+func CheckRecordFolder(id, key string) error { return checkFolder(id, key) }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/filing/records"
 )
 
 // maxText is how much of a transcript the index keeps: its words for the
@@ -55,12 +56,21 @@ type Index struct {
 	st    filing.Store
 	where string
 	clock filing.Clock
+	keys  *filing.Keyring
+	since time.Time
 }
 
 // Options configure Open.
 type Options struct {
 	// Clock is the time source; the system's when nil.
 	Clock filing.Clock
+	// Keys are the keys the deployment signs with. When set, an index
+	// entry signed by no key of them is not indexed (a catch-up reports
+	// it), nor is an unsigned one of a record made after SignedSince:
+	// the store's keys alone made it, not recordbot.
+	Keys *filing.Keyring
+	// SignedSince is when the deployment began signing every record.
+	SignedSince time.Time
 }
 
 // Open opens, or creates, the index at dsn for the records in st: a
@@ -79,7 +89,7 @@ func Open(ctx context.Context, dsn string, st filing.Store, o Options) (*Index, 
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{b: b, st: st, where: st.Where(""), clock: filing.ClockOr(o.Clock)}
+	ix := &Index{b: b, st: st, where: st.Where(""), clock: filing.ClockOr(o.Clock), keys: o.Keys, since: o.SignedSince}
 	have, err := b.meta(ctx, metaStore)
 	if err != nil {
 		b.close()
@@ -370,8 +380,19 @@ func (ix *Index) read(ctx context.Context, key string) (row, error) {
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return row{}, fmt.Errorf("not an index entry: %w", err)
 	}
-	if e.ID != id || !strings.HasPrefix(e.Key, filing.RecordsPrefix) {
+	if e.ID != id {
 		return row{}, errors.New("the entry does not name its own record")
+	}
+	if err := records.CheckRecordFolder(id, e.Key); err != nil {
+		return row{}, fmt.Errorf("not indexed: %w", err)
+	}
+	if ix.keys != nil {
+		switch err := ix.keys.Check(filing.KindIndex, &e, &e.Signature); {
+		case errors.Is(err, filing.ErrUnsigned) && !ix.since.IsZero() && !made.Before(ix.since):
+			return row{}, fmt.Errorf("not indexed: its index entry is not signed, and records made since %s are: it was not written by recordbot", ix.since.UTC().Format(time.DateOnly))
+		case err != nil && !errors.Is(err, filing.ErrUnsigned):
+			return row{}, fmt.Errorf("not indexed: its index entry is not signed by this deployment (%v): it was not written by recordbot", err)
+		}
 	}
 	r := rowOf(e, raw)
 	// The transcript was written before the entry that names it.

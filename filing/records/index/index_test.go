@@ -229,7 +229,7 @@ func plantLateEntry(t *testing.T, st filing.Store, at time.Time) string {
 	t.Helper()
 	ms := uint64(at.UnixMilli())
 	id := fmt.Sprintf("%08x-%04x-7abc-8def-0123456789ab", ms>>16, ms&0xffff)
-	e := filing.IndexEntry{ID: id, Key: "records/late/" + id + "/", Title: "Late planted entry", FiledAt: at, ClassCode: "100-20"}
+	e := filing.IndexEntry{ID: id, Key: "records/100_Administration/2026/2026-12-04_late_" + filing.ShortID(id) + "/", Title: "Late planted entry", FiledAt: at, ClassCode: "100-20"}
 	data, _ := json.Marshal(e)
 	if _, err := st.Create(context.Background(), filing.IndexPrefix+id+".json", bytes.NewReader(data), int64(len(data)), filing.WriteOptions{}); err != nil {
 		t.Fatal(err)
@@ -289,5 +289,66 @@ func testDestruction(t *testing.T, dsn func(t *testing.T) string) {
 	missing, _, err = ix.Compare(ctx, []string{kept.ID, "01a24c69-0000-7000-8000-000000000000"})
 	if err != nil || !slices.Equal(missing, []string{"01a24c69-0000-7000-8000-000000000000"}) {
 		t.Errorf("Compare(unindexed record) = %v, %v; want it missing", missing, err)
+	}
+}
+
+// Entries the filing service did not write are not indexed, and the
+// catch-up names them: one naming another record's folder, one signed by
+// another key, and an unsigned one of a record made after signing began.
+func TestIndexRefusesPlantedEntries(t *testing.T) { eachEngine(t, testPlanted) }
+
+func testPlanted(t *testing.T, dsn func(t *testing.T) string) {
+	ctx := context.Background()
+	st := storetest.Local(t)
+	svc := newService(t, st)
+	real := fileThread(t, svc, "Real record", "100-20", []string{"alice"}, []string{"omicron"})
+	other, err := filing.DeriveSigner([]byte("another deployment's secret key!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plant := func(e filing.IndexEntry, s *filing.Signer) {
+		if s != nil {
+			if err := s.Sign(filing.KindIndex, &e, &e.Signature); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, _ := json.Marshal(e)
+		if _, err := st.Create(ctx, filing.IndexPrefix+e.ID+".json", bytes.NewReader(data), int64(len(data)), filing.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newID := func() string {
+		ms := uint64(time.Now().UnixMilli())
+		return fmt.Sprintf("%08x-%04x-7abc-8def-%012x", ms>>16, ms&0xffff, time.Now().UnixNano()&0xffffffffffff)
+	}
+	folder := func(id string) string {
+		return "records/100_Administration/2026/2026-12-06_x_" + filing.ShortID(id) + "/"
+	}
+	a := newID()
+	plant(filing.IndexEntry{ID: a, Key: real.Key, Title: "Planted over the real one", ClassCode: "100-20"}, signer)
+	b := newID()
+	plant(filing.IndexEntry{ID: b, Key: folder(b), Title: "Signed by another key", ClassCode: "100-20"}, other)
+	c := newID()
+	plant(filing.IndexEntry{ID: c, Key: folder(c), Title: "Not signed", ClassCode: "100-20"}, nil)
+
+	ix, err := index.Open(ctx, dsn(t), st, index.Options{Keys: filing.KeyringOf(signer), SignedSince: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	res, err := ix.Sync(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 1 || len(res.Unreadable) != 3 {
+		t.Fatalf("Sync = %+v; want the real record added and the three planted entries reported", res)
+	}
+	for _, word := range []string{"planted", "another", "signed"} {
+		if got, err := ix.Find(ctx, index.Search{Text: word}); err != nil || len(got.Hits) != 0 {
+			t.Errorf("Find(%q) = %+v, %v; want nothing of the planted entries", word, got.Hits, err)
+		}
+	}
+	if got, err := ix.Find(ctx, index.Search{Text: "omicron"}); err != nil || len(got.Hits) != 1 || got.Hits[0].Title != "Real record" {
+		t.Errorf("Find(omicron) = %+v, %v; want the real record as filed", got.Hits, err)
 	}
 }
