@@ -51,6 +51,9 @@ type Received struct {
 	// says how.
 	Earlier *filing.Record
 	Differs []filing.Difference
+	// Same is a record filed of the same export before and read as it is
+	// now, when there is one.
+	Same *filing.Record
 }
 
 // ReceiveError is why a file sent to the bot was not kept: Tell is what
@@ -112,7 +115,7 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 		k.log().Warn("could not look for records filed of an export before", "err", err)
 		earlier = nil
 	}
-	var last *filing.Record
+	var last, same *filing.Record
 	var differs []filing.Difference
 	for i := range earlier {
 		var ds []filing.Difference
@@ -122,7 +125,8 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 			}
 		}
 		if len(ds) == 0 {
-			last, differs = nil, nil // read as a record filed before was: nothing to correct
+			// Read as a record filed before was: nothing to correct.
+			last, differs, same = nil, nil, &earlier[i]
 			break
 		}
 		last, differs = &earlier[i], ds
@@ -134,11 +138,14 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 	if last != nil {
 		u.Corrects = last.ID
 	}
+	if same != nil && ambiguous {
+		u.SameAs, u.SameDateOrder = same.ID, dateOrderOf(same)
+	}
 	up, err := k.Keep(ctx, r, n, u)
 	if err != nil {
 		return Received{}, &ReceiveError{Tell: "Sorry, I could not keep the file. Please send it again.", Why: "could not keep an export", Err: err}
 	}
-	rec := Received{Upload: up, Messages: d.Messages, Media: d.Media, Omitted: d.Omitted}
+	rec := Received{Upload: up, Messages: d.Messages, Media: d.Media, Omitted: d.Omitted, Same: same}
 	if last != nil && up.Corrects == last.ID {
 		rec.Earlier, rec.Differs = last, differs
 	}
@@ -176,6 +183,15 @@ func (r Received) Summary(m Markup) string {
 			" A filed record never changes: filing this one makes a new record that names %s as the record it corrects.",
 			m.Bold(r.Earlier.Title), r.Earlier.ID, r.Earlier.Class.Code, strings.Join(ds, "; "), r.Earlier.ID)
 	}
+	switch {
+	case r.Same != nil && r.Ambiguous && r.DateOrder == "":
+		text += fmt.Sprintf(" This export was filed before as record %s (%s, class %s), its dates read as %s:"+
+			" filed with the other order, it makes a new record that names %s as the record it corrects.",
+			m.Bold(r.Same.Title), r.Same.ID, r.Same.Class.Code, r.SameDateOrder, r.Same.ID)
+	case r.Same != nil:
+		text += fmt.Sprintf(" This export was filed before as record %s (%s, class %s), read as it is now.",
+			m.Bold(r.Same.Title), r.Same.ID, r.Same.Class.Code)
+	}
 	return text
 }
 
@@ -186,4 +202,17 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// dateOrderOf is how rec read its dates ("day/month/year"), as its
+// provenance says.
+func dateOrderOf(rec *filing.Record) string {
+	if rec.Provenance != nil {
+		for _, a := range rec.Provenance.Assumptions {
+			if a.Subject == "date order" {
+				return a.Value
+			}
+		}
+	}
+	return ""
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/capture/whatsapp"
+	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
 )
 
@@ -113,5 +115,33 @@ func TestReceiveTellsLinesNotUnderstoodAndCut(t *testing.T) {
 	}
 	if got := rec.Summary(bot.Plain{}); rec.MayBeCut != 40_000 || !strings.Contains(got, "It holds about 40,000 messages, where WhatsApp stops an export without saying so: the chat may be longer than this export.") {
 		t.Errorf("Summary() = %q, want it to say the export may be cut short", got)
+	}
+}
+
+// An export whose date order is still to be chosen, filed before with
+// one order: choosing the other makes a record that corrects it, the same
+// one does not; a reading that differs already corrects whatever is
+// chosen.
+func TestUploadRelatedByChosenOrder(t *testing.T) {
+	u := bot.Upload{Ambiguous: true, SameAs: "r1", SameDateOrder: whatsapp.MDY.String()}
+	for _, tc := range []struct {
+		order, corrects string
+		want            string
+	}{
+		{"", "", ""},
+		{"mdy", "", ""},
+		{"dmy", "", "r1"},
+		{"mdy", "r0", "r0"},
+	} {
+		u.DateOrder, u.Corrects = whatsapp.DateOrder(tc.order), tc.corrects
+		got := ""
+		if r := u.Related(); len(r) == 1 && r[0].Relation == filing.Corrects {
+			got = r[0].ID
+		} else if len(r) > 0 {
+			t.Errorf("Related(%q) = %+v", tc.order, r)
+		}
+		if got != tc.want {
+			t.Errorf("Related(chosen %q, corrects %q) = %q, want %q", tc.order, tc.corrects, got, tc.want)
+		}
 	}
 }

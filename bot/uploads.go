@@ -59,12 +59,20 @@ type Uploads struct {
 	// KeepFor is how long an export not filed is kept after it was sent
 	// (DefaultKeepFor when zero).
 	KeepFor time.Duration
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock decides when an export has been kept too long, when to look
+	// for those, and how long one may take to read (the system clock
+	// when nil).
+	Clock filing.Clock
+	// AtOnce is how many exports sent to the bot are downloaded and read
+	// at once, each on disk up to MaxUpload, in every front end together
+	// (DefaultAtOnce when zero).
+	AtOnce int
 	// Logger logs what Run and Filed could not delete; nil discards.
 	Logger *slog.Logger
 
 	mu sync.Mutex
+	// slots hold one token an export being read (Intake.Take).
+	slots chan struct{}
 	// copies are local copies of exports kept in a remote store, by
 	// SHA-256, read again by later attempts rather than copied again.
 	copies map[string]*localCopy
@@ -105,15 +113,25 @@ type Upload struct {
 	// one: the record filed of this export names it as the record it
 	// corrects.
 	Corrects string `json:"corrects,omitempty"`
+	// SameAs is a record filed of the same export before and read as
+	// this one is, but for the date order, still to be chosen, of an
+	// Ambiguous export; SameDateOrder is how that record read its dates
+	// ("day/month/year"). Choosing another order makes the record filed
+	// of this export one that corrects it.
+	SameAs        string `json:"same_as,omitempty"`
+	SameDateOrder string `json:"same_date_order,omitempty"`
 }
 
 // Related is what the record filed of u relates to: the record it
 // corrects, if any (filing.Request.Related).
 func (u Upload) Related() []filing.Related {
-	if u.Corrects == "" {
-		return nil
+	switch {
+	case u.Corrects != "":
+		return []filing.Related{{ID: u.Corrects, Relation: filing.Corrects}}
+	case u.SameAs != "" && u.DateOrder != "" && u.DateOrder.String() != u.SameDateOrder:
+		return []filing.Related{{ID: u.SameAs, Relation: filing.Corrects}}
 	}
-	return []filing.Related{{ID: u.Corrects, Relation: filing.Corrects}}
+	return nil
 }
 
 // Options are the whatsapp.Options u was read with.
@@ -384,12 +402,9 @@ func (k *Uploads) forget(id string) {
 	}
 }
 
-func (k *Uploads) now() time.Time {
-	if k.Now != nil {
-		return k.Now()
-	}
-	return time.Now()
-}
+func (k *Uploads) now() time.Time { return k.clock().Now() }
+
+func (k *Uploads) clock() filing.Clock { return filing.ClockOr(k.Clock) }
 
 func (k *Uploads) log() *slog.Logger {
 	if k.Logger != nil {
@@ -539,7 +554,7 @@ func (k *Uploads) versioned(ctx context.Context) (bool, error) {
 // Run deletes the exports kept too long (Expire) now and every hour,
 // until ctx is done. Failures are logged and tried again.
 func (k *Uploads) Run(ctx context.Context) error {
-	t := time.NewTicker(expireEvery)
+	t := k.clock().NewTicker(expireEvery)
 	defer t.Stop()
 	for {
 		n, err := k.Expire(ctx)
@@ -552,7 +567,7 @@ func (k *Uploads) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.Chan():
 		}
 	}
 }

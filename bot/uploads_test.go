@@ -7,10 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"iter"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
@@ -166,7 +169,7 @@ func TestUploadsExpire(t *testing.T) {
 	if kept(t, k, old) || !kept(t, k, recent) {
 		t.Errorf("after Expire(): old kept %v, recent kept %v; want only the recent one", kept(t, k, old), kept(t, k, recent))
 	}
-	k.Now = func() time.Time { return time.Now().Add(49 * time.Hour) }
+	k.Clock = clockwork.NewFakeClockAt(time.Now().Add(49 * time.Hour))
 	if n, err := k.Expire(ctx); err != nil || n != 1 || kept(t, k, recent) {
 		t.Errorf("Expire() two days on = %d, %v, want the recent one deleted too", n, err)
 	}
@@ -277,7 +280,7 @@ func TestUploadsKeptBeforePerPerson(t *testing.T) {
 	}
 	k.Filed(nil).Notify(ctx, filing.Outcome{Request: filing.Request{Thread: ref}, Record: &filing.Summary{ID: "r1"}})
 	old := legacy("31/12/2022, 10:00 - Alice: Old\n")
-	k.Now = func() time.Time { return time.Now().Add(bot.DefaultKeepFor + time.Hour) }
+	k.Clock = clockwork.NewFakeClockAt(time.Now().Add(bot.DefaultKeepFor + time.Hour))
 	if n, err := k.Expire(ctx); n != 1 || err != nil {
 		t.Errorf("Expire() = %d, %v; want the old export deleted", n, err)
 	}
@@ -287,4 +290,72 @@ func TestUploadsKeptBeforePerPerson(t *testing.T) {
 	for o, err := range store.List(ctx, bot.UploadsPrefix) {
 		t.Errorf("left in the store: %s (%v)", o.Key, err)
 	}
+}
+
+// Run deletes the exports kept too long when it starts and then every
+// hour of its clock, until it is stopped.
+func TestUploadsRunHourly(t *testing.T) {
+	store, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := gated{Store: store, lists: make(chan chan struct{})}
+	fc := clockwork.NewFakeClockAt(time.Now())
+	k := &bot.Uploads{Store: st, KeepFor: 90 * time.Minute, Clock: fc}
+	id := keepOne(t, k, "05/06/2023, 10:00 - Alice: Morning\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- k.Run(ctx) }()
+	// pass waits for Run's next look at the kept exports, which begins
+	// once the one before it is done, and holds it until goOn is called.
+	pass := func() (goOn func()) {
+		t.Helper()
+		select {
+		case g := <-st.lists:
+			return func() { close(g) }
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run() did not look at the kept exports")
+			return nil
+		}
+	}
+	pass()() // when it starts
+	for h := 1; h <= 2; h++ {
+		if err := fc.BlockUntilContext(ctx, 1); err != nil { // its ticker
+			t.Fatal(err)
+		}
+		fc.Advance(time.Hour)
+		goOn := pass() // the look an hour before is done
+		if !kept(t, k, id) {
+			t.Errorf("Run() deleted an export %d hour(s) old, kept for 90 minutes", h-1)
+		}
+		goOn()
+	}
+	if err := fc.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	fc.Advance(time.Hour)
+	pass()()
+	if kept(t, k, id) {
+		t.Error("Run() kept an export two hours old past KeepFor")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run() = %v", err)
+	}
+}
+
+// gated is a store whose every listing of the kept exports waits for the
+// test to let it go on.
+type gated struct {
+	filing.Store
+	lists chan chan struct{}
+}
+
+func (s gated) List(ctx context.Context, prefix string) iter.Seq2[filing.ObjectInfo, error] {
+	if prefix == bot.UploadsPrefix {
+		goOn := make(chan struct{})
+		s.lists <- goOn
+		<-goOn
+	}
+	return s.Store.List(ctx, prefix)
 }

@@ -2,29 +2,20 @@ package filing
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"html"
 	"image"
 	_ "image/gif" // image.DecodeConfig of GIF attachments
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goitalic"
-	"golang.org/x/image/font/gofont/goregular"
+	"codeberg.org/go-pdf/fpdf"
 
 	"github.com/recordbot/recordbot/capture"
 )
@@ -111,29 +102,13 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 			err = fmt.Errorf("PDF library: %v", r)
 		}
 	}()
-	p := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
-	// Streams are compressed as the document is written out, below:
-	// fpdf would take a new compressor (over a megabyte) for every page.
-	p.SetCompression(false)
-	p.SetCatalogSort(true)
-	p.SetCreationDate(rec.FiledAt.UTC())
-	p.SetModificationDate(rec.FiledAt.UTC())
-	p.SetTitle(rec.Title+" ("+rec.Marking+")", true)
-	p.SetSubject("Record "+rec.ID+", class "+rec.Class.Code, true)
-	p.SetAuthor(Agent, true)
-	p.SetCreator(Agent, true)
-	p.SetProducer(Agent, true)
-	p.SetKeywords(rec.Marking+" "+rec.Class.Code, true)
-	p.SetLang("en")
-	p.SetXmpMetadata(xmpMetadata(rec))
-	p.AddUTF8FontFromBytes("go", "", goregular.TTF)
-	p.AddUTF8FontFromBytes("go", "B", gobold.TTF)
-	p.AddUTF8FontFromBytes("go", "I", goitalic.TTF)
+	p := newPDFA(pdfMeta{Title: rec.Title + " (" + rec.Marking + ")", Subject: "Record " + rec.ID + ", class " + rec.Class.Code,
+		Keywords: rec.Marking + " " + rec.Class.Code, ID: rec.ID, Date: rec.FiledAt})
 	p.AliasNbPages("{nb}")
 	p.SetMargins(15, 24, 15)
 	p.SetAutoPageBreak(true, 22)
 
-	w := &pdfWriter{Fpdf: p, tz: tz, load: load, total: t.Len()}
+	w := &pdfWriter{typer: newTyper(p), tz: tz, load: load, total: t.Len()}
 	msgs, cut := pdfExtent(t.Messages)
 	if len(msgs) < t.Len() || cut >= 0 {
 		w.last = msgs[len(msgs)-1].Position
@@ -151,19 +126,19 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 	// the page number.
 	p.SetHeaderFunc(func() {
 		w.bar(6, rec.Marking)
-		p.SetFont("go", "", 7.5)
+		w.font("", 7.5)
 		p.SetTextColor(80, 80, 80)
 		p.SetXY(15, 14)
-		p.CellFormat(120, 4, w.fit("Record "+rec.ID+" · "+rec.Class.Code+" "+rec.Class.Title, 120), "", 0, "L", false, 0, "")
+		w.cell(120, 4, pdfText("Record "+rec.ID+" · "+rec.Class.Code+" "+rec.Class.Title), "L", false)
 		p.CellFormat(0, 4, "Filed "+rec.FiledAt.UTC().Format(time.DateOnly), "", 0, "R", false, 0, "")
 		p.SetTextColor(0, 0, 0)
 		p.SetXY(15, 24)
 	})
 	p.SetFooterFunc(func() {
-		p.SetFont("go", "", 7.5)
+		w.font("", 7.5)
 		p.SetTextColor(80, 80, 80)
 		p.SetXY(15, 297-19)
-		p.CellFormat(120, 4, w.fit("Record "+rec.ID, 120), "", 0, "L", false, 0, "")
+		w.cell(120, 4, pdfText("Record "+rec.ID), "L", false)
 		p.CellFormat(0, 4, fmt.Sprintf("page %d of {nb}", p.PageNo()), "", 0, "R", false, 0, "")
 		p.SetTextColor(0, 0, 0)
 		w.bar(297-13, rec.Marking)
@@ -180,48 +155,34 @@ func drawPDF(ctx context.Context, out io.Writer, rec *Record, t *capture.Thread,
 		w.message(ctx, m)
 	}
 	w.ln(3)
-	p.SetFont("go", "I", 8)
+	w.font("I", 8)
 	p.SetTextColor(80, 80, 80)
 	if w.partial {
-		p.MultiCell(0, 4, pdfText(w.extentNote()), "", "L", false)
+		w.multi(4, pdfText(w.extentNote()))
 		w.ln(1)
 	}
 	if w.left > 0 {
-		p.MultiCell(0, 4, pdfText(w.imagesNote()), "", "L", false)
+		w.multi(4, pdfText(w.imagesNote()))
 		w.ln(1)
 	}
-	p.MultiCell(0, 4, "Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json; the thread as captured in data/thread.json.", "", "L", false)
+	if note := w.missingNote(); note != "" {
+		w.multi(4, note)
+		w.ln(1)
+	}
+	w.multi(4, "Filed by recordbot as a BagIt package. Checksums of every file are in manifest-sha256.txt beside this folder; metadata in record.json; the thread as captured in data/thread.json.")
 	// fpdf holds the pages and the document in memory until Output,
-	// which hands the document over in one piece: it is written to out
-	// from there, its streams compressed, with the catalog's metadata
-	// entry after it, without another copy.
+	// which hands the document over in one piece; finishPDF (pdfpost.go)
+	// writes it to out with what PDF/A needs and fpdf cannot write.
 	var doc pdfDoc
 	if err := p.Output(&doc); err != nil {
 		return fmt.Errorf("render PDF transcript: %w", err)
 	}
-	// Checked before anything is written, so that a document fpdf got
-	// wrong leaves out untouched for the fallback.
-	if _, err := linkMetadata(doc.data, 0, 0, [16]byte{}); err != nil {
-		return fmt.Errorf("render PDF transcript: %w", err)
-	}
-	h := md5.New()
-	cw := &countWriter{w: io.MultiWriter(out, h)}
-	xref, err := compressStreams(doc.data, cw)
-	if err != nil {
+	if err := finishPDF(doc.data, out); err != nil {
 		var we writeError
 		if errors.As(err, &we) {
 			return err
 		}
 		return fmt.Errorf("render PDF transcript: %w", err)
-	}
-	var sum [16]byte
-	h.Sum(sum[:0])
-	tail, err := linkMetadata(doc.data, cw.n, xref, sum)
-	if err != nil {
-		return fmt.Errorf("render PDF transcript: %w", err)
-	}
-	if _, err := out.Write(tail); err != nil {
-		return writeError{err}
 	}
 	return nil
 }
@@ -239,99 +200,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 		return n, writeError{err}
 	}
 	return n, nil
-}
-
-// compressStreams writes doc, a PDF as fpdf writes it without
-// compression, to out with every stream whose dictionary holds only its
-// length (the pages' content) compressed with one compressor, object by
-// object, and a cross-reference table for the new offsets; it returns
-// the offset of that table. The objects, their numbers and the trailer
-// are otherwise as they were.
-func compressStreams(doc []byte, out io.Writer) (int64, error) {
-	m := regexp.MustCompile(`startxref\n(\d+)\n%%EOF\s*$`).FindSubmatch(doc)
-	if m == nil {
-		return 0, errors.New("no startxref in the PDF")
-	}
-	xrefAt, _ := strconv.Atoi(string(m[1]))
-	if xrefAt <= 0 || xrefAt >= len(doc) {
-		return 0, errors.New("bad startxref in the PDF")
-	}
-	table := doc[xrefAt:]
-	tr := bytes.Index(table, []byte("trailer\n"))
-	sx := bytes.LastIndex(table, []byte("startxref\n"))
-	if !bytes.HasPrefix(table, []byte("xref\n0 ")) || tr < 0 || sx < tr {
-		return 0, errors.New("no cross-reference table in the PDF")
-	}
-	lines := strings.Split(string(table[len("xref\n"):tr]), "\n")
-	var count int
-	if _, err := fmt.Sscanf(lines[0], "0 %d", &count); err != nil || count < 2 || len(lines) < count+1 {
-		return 0, errors.New("bad cross-reference table in the PDF")
-	}
-	// Object i starts at offsets[i]; it ends where the next one in the
-	// file starts, or at the table.
-	offsets := make([]int, count)
-	for i := 1; i < count; i++ {
-		f := strings.Fields(lines[i+1])
-		if len(f) != 3 || f[2] != "n" {
-			return 0, fmt.Errorf("bad cross-reference entry %d in the PDF", i)
-		}
-		o, err := strconv.Atoi(f[0])
-		if err != nil || o <= 0 || o >= xrefAt {
-			return 0, fmt.Errorf("bad cross-reference entry %d in the PDF", i)
-		}
-		offsets[i] = o
-	}
-	order := make([]int, 0, count-1)
-	for i := 1; i < count; i++ {
-		order = append(order, i)
-	}
-	sort.Slice(order, func(a, b int) bool { return offsets[order[a]] < offsets[order[b]] })
-	if _, err := out.Write(doc[:offsets[order[0]]]); err != nil {
-		return 0, err
-	}
-	at := int64(offsets[order[0]])
-	newAt := make([]int64, count)
-	var z bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
-	for k, i := range order {
-		end := xrefAt
-		if k+1 < len(order) {
-			end = offsets[order[k+1]]
-		}
-		obj := doc[offsets[i]:end]
-		newAt[i] = at
-		head := fmt.Sprintf("%d 0 obj\n<</Length ", i)
-		if rest, ok := bytes.CutPrefix(obj, []byte(head)); ok {
-			if j := bytes.Index(rest, []byte(">>\nstream\n")); j > 0 && j < 12 {
-				n, err := strconv.Atoi(string(rest[:j]))
-				data := rest[j+len(">>\nstream\n"):]
-				if err == nil && n <= len(data) && string(data[n:]) == "\nendstream\nendobj\n" {
-					z.Reset()
-					zw.Reset(&z)
-					zw.Write(data[:n])
-					if err := zw.Close(); err != nil {
-						return 0, err
-					}
-					obj = fmt.Appendf(nil, "%d 0 obj\n<</Filter /FlateDecode /Length %d>>\nstream\n%s\nendstream\nendobj\n", i, z.Len(), z.Bytes())
-				}
-			}
-		}
-		if _, err := out.Write(obj); err != nil {
-			return 0, err
-		}
-		at += int64(len(obj))
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", count)
-	for i := 1; i < count; i++ {
-		fmt.Fprintf(&b, "%010d 00000 n \n", newAt[i])
-	}
-	b.Write(table[tr:sx])
-	fmt.Fprintf(&b, "startxref\n%d\n%%%%EOF\n", at)
-	if _, err := out.Write(b.Bytes()); err != nil {
-		return 0, err
-	}
-	return at, nil
 }
 
 // pdfDoc receives fpdf's output: kept as given when it comes in one
@@ -352,51 +220,6 @@ func (d *pdfDoc) Write(p []byte) (int, error) {
 		d.data = append(d.data, p...)
 	}
 	return len(p), nil
-}
-
-// linkMetadata returns the incremental update to append to a PDF that
-// names the XMP metadata stream in the document catalog (fpdf writes the
-// stream but not the /Metadata entry, so readers would not find it) and
-// gives the file the /ID that PDF/A asks for. The objects are found in
-// pdf, fpdf's document; size, xref and sum are those of the document as
-// written (compressed), which the update follows: its length, the offset
-// of its cross-reference table and its MD5. The document's bytes are
-// left as they are.
-func linkMetadata(pdf []byte, size, xref int64, sum [16]byte) ([]byte, error) {
-	num := func(re string) (string, error) {
-		m := regexp.MustCompile(re).FindSubmatch(pdf)
-		if m == nil {
-			return "", fmt.Errorf("no %s in the PDF", re)
-		}
-		return string(m[1]), nil
-	}
-	root, err := num(`/Root (\d+) 0 R`)
-	if err != nil {
-		return nil, err
-	}
-	info, err := num(`/Info (\d+) 0 R`)
-	if err != nil {
-		return nil, err
-	}
-	meta, err := num(`(\d+) 0 obj\n<< /Type /Metadata /Subtype /XML`)
-	if err != nil {
-		return nil, err
-	}
-	objects, err := num(`/Size (\d+)`)
-	if err != nil {
-		return nil, err
-	}
-	m := regexp.MustCompile(`(?s)\n` + root + ` 0 obj\n<<\n?(.*?)>>\nendobj`).FindSubmatch(pdf)
-	if m == nil {
-		return nil, errors.New("no document catalog in the PDF")
-	}
-	id := hex.EncodeToString(sum[:])
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s 0 obj\n<<\n%s/Metadata %s 0 R\n>>\nendobj\n", root, m[1], meta)
-	at := size + int64(b.Len())
-	fmt.Fprintf(&b, "xref\n%s 1\n%010d 00000 n\r\n", root, size)
-	fmt.Fprintf(&b, "trailer\n<<\n/Size %s\n/Root %s 0 R\n/Info %s 0 R\n/ID [<%s> <%s>]\n/Prev %d\n>>\nstartxref\n%d\n%%%%EOF\n", objects, root, info, id, id, xref, at)
-	return b.Bytes(), nil
 }
 
 // A PDF transcript shows at most pdfMessages messages, with at most
@@ -441,7 +264,7 @@ func (w *pdfWriter) extentNote() string {
 
 // pdfWriter holds the drawing helpers of one PDF transcript.
 type pdfWriter struct {
-	*fpdf.Fpdf
+	*typer
 	tz   *time.Location
 	load imageLoader
 	// images counts the images registered with fpdf (its names), shown
@@ -465,34 +288,21 @@ type pdfWriter struct {
 func (w *pdfWriter) bar(y float64, marking string) {
 	w.SetFillColor(pdfColour[0], pdfColour[1], pdfColour[2])
 	w.SetTextColor(255, 255, 255)
-	w.SetFont("go", "B", 10)
+	w.font("B", 10)
 	w.SetXY(15, y)
-	w.CellFormat(180, 6, pdfText(marking), "", 0, "C", true, 0, "")
+	w.cell(180, 6, pdfText(marking), "C", true)
 	w.SetTextColor(0, 0, 0)
-}
-
-// fit shortens s to fit width mm in the current font.
-func (w *pdfWriter) fit(s string, width float64) string {
-	s = pdfText(s)
-	if w.GetStringWidth(s) <= width {
-		return s
-	}
-	r := []rune(s)
-	for len(r) > 1 && w.GetStringWidth(string(r)+"…") > width {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "…"
 }
 
 func (w *pdfWriter) ln(h float64) { w.Ln(h) }
 
 // metadata writes the title and the record's metadata block.
 func (w *pdfWriter) metadata(rec *Record) {
-	w.SetFont("go", "B", 15)
-	w.MultiCell(0, 7, pdfText(rec.Title), "", "L", false)
+	w.font("B", 15)
+	w.multi(7, pdfText(rec.Title))
 	if rec.Description != "" {
-		w.SetFont("go", "", 10)
-		w.MultiCell(0, 5, pdfText(rec.Description), "", "L", false)
+		w.font("", 10)
+		w.multi(5, pdfText(rec.Description))
 	}
 	w.ln(2)
 	var people []string
@@ -535,23 +345,23 @@ func (w *pdfWriter) metadata(rec *Record) {
 		if r[1] == "" {
 			continue
 		}
-		w.SetFont("go", "B", 8.5)
+		w.font("B", 8.5)
 		y := w.GetY()
 		w.SetX(15)
 		w.CellFormat(32, 4.5, r[0], "", 0, "L", false, 0, "")
-		w.SetFont("go", "", 8.5)
+		w.font("", 8.5)
 		if r[0] == "Permalink" {
 			w.SetTextColor(0x1a, 0x4f, 0xa0)
 			w.SetXY(47, y)
 			w.SetLeftMargin(47)
-			w.WriteLinkString(4.5, pdfText(r[1]), r[1])
+			w.text(4.5, pdfText(r[1]), r[1])
 			w.SetLeftMargin(15)
 			w.SetTextColor(0, 0, 0)
 			w.Ln(4.5)
 			continue
 		}
 		w.SetXY(47, y)
-		w.MultiCell(0, 4.5, pdfText(r[1]), "", "L", false)
+		w.multi(4.5, pdfText(r[1]))
 	}
 	w.SetDrawColor(pdfColour[0], pdfColour[1], pdfColour[2])
 	w.SetLineWidth(0.6)
@@ -569,13 +379,13 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 	w.SetLineWidth(0.2)
 	w.Line(15, w.GetY(), 195, w.GetY())
 	w.ln(1.2)
-	w.SetFont("go", "B", 9.5)
+	w.font("B", 9.5)
 	head := fmt.Sprintf("[%d] %s", m.Position, Label(m.Author))
 	if m.Author.Bot {
 		head += " (bot)"
 	}
-	w.Write(5, pdfText(head))
-	w.SetFont("go", "", 8.5)
+	w.text(5, pdfText(head), "")
+	w.font("", 8.5)
 	w.SetTextColor(90, 90, 90)
 	when := "  " + stamp(m.Time, w.tz)
 	if m.Edited != nil && m.Edited.At.IsZero() {
@@ -586,8 +396,10 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 	w.Write(5, when)
 	w.SetTextColor(0, 0, 0)
 	w.ln(5.5)
-	w.SetFont("go", "", 10)
+	w.font("", 10)
+	w.natural = true
 	w.linked(5, m.ReadableText)
+	w.natural = false
 	w.ln(5.5)
 	for _, f := range m.Files {
 		w.file(ctx, f)
@@ -595,7 +407,11 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 	if len(m.Reactions) > 0 {
 		var rs []string
 		for _, r := range m.Reactions {
-			s := fmt.Sprintf("%s × %d", reactionWords(r.Emoji), r.Count)
+			what := reactionWords(r.Emoji)
+			if !isShortName(r.Emoji) {
+				what = r.Emoji // the emoji itself, which the PDF draws
+			}
+			s := fmt.Sprintf("%s × %d", what, r.Count)
 			var names []string
 			for i, u := range r.Users {
 				if i == maxReactionNames {
@@ -609,9 +425,9 @@ func (w *pdfWriter) message(ctx context.Context, m capture.Message) {
 			}
 			rs = append(rs, s)
 		}
-		w.SetFont("go", "", 8.5)
+		w.font("", 8.5)
 		w.SetTextColor(70, 70, 70)
-		w.MultiCell(0, 4.5, pdfText("Reactions: "+strings.Join(rs, "; ")), "", "L", false)
+		w.multi(4.5, pdfText("Reactions: "+strings.Join(rs, "; ")))
 		w.SetTextColor(0, 0, 0)
 	}
 	w.ln(1.5)
@@ -641,7 +457,7 @@ func (w *pdfWriter) linked(h float64, text string) {
 		}
 		u := text[loc[0]:loc[1]]
 		w.SetTextColor(0x1a, 0x4f, 0xa0)
-		w.WriteLinkString(h, u, u)
+		w.text(h, u, u)
 		w.SetTextColor(0, 0, 0)
 		text = text[loc[1]:]
 	}
@@ -656,6 +472,12 @@ const writeChunk = 256
 // space or a line end where there is one, else on a character boundary,
 // so the time stays linear in the length of a message.
 func (w *pdfWriter) plain(h float64, text string) {
+	if !simple(text) {
+		// typer lays such text out itself, in linear time, and must see
+		// a paragraph whole to order it (right to left) and join it.
+		w.text(h, text, "")
+		return
+	}
 	for len(text) > writeChunk {
 		cut := strings.LastIndexAny(text[:writeChunk], " \n")
 		if cut < writeChunk/2 {
@@ -666,11 +488,11 @@ func (w *pdfWriter) plain(h float64, text string) {
 		} else {
 			cut++
 		}
-		w.Write(h, text[:cut])
+		w.text(h, text[:cut], "")
 		text = text[cut:]
 	}
 	if text != "" {
-		w.Write(h, text)
+		w.text(h, text, "")
 	}
 }
 
@@ -685,14 +507,14 @@ func showable(f capture.File) bool {
 // image budget lasts, else its name, size and a link to it inside the
 // package.
 func (w *pdfWriter) file(ctx context.Context, f capture.File) {
-	w.SetFont("go", "", 8.5)
+	w.font("", 8.5)
 	if f.Path == "" {
 		w.SetTextColor(0xa4, 0x00, 0x0f)
 		msg := "File not captured: " + f.Name
 		if f.Error != "" {
 			msg += " (" + f.Error + ")"
 		}
-		w.MultiCell(0, 4.5, pdfText(msg), "", "L", false)
+		w.multi(4.5, pdfText(msg))
 		w.SetTextColor(0, 0, 0)
 		return
 	}
@@ -718,9 +540,9 @@ func (w *pdfWriter) file(ctx context.Context, f capture.File) {
 	}
 	w.Write(4.5, label)
 	w.SetTextColor(0x1a, 0x4f, 0xa0)
-	w.WriteLinkString(4.5, pdfText(f.Name), rel)
+	w.text(4.5, pdfText(f.Name), rel)
 	w.SetTextColor(60, 60, 60)
-	w.Write(4.5, fmt.Sprintf("  (%s%s, %s)", humanSize(f.Size), firstNonEmpty(", "+f.MIMEType, ""), rel))
+	w.text(4.5, pdfText(fmt.Sprintf("  (%s%s, %s)", humanSize(f.Size), firstNonEmpty(", "+f.MIMEType, ""), rel)), "")
 	w.SetTextColor(0, 0, 0)
 	w.ln(5)
 }
@@ -745,15 +567,19 @@ func (w *pdfWriter) image(f capture.File, data []byte) bool {
 	if t := imgType(f.MIMEType); (t == "PNG" || t == "GIF") && cfg.Width*cfg.Height > maxImagePixels {
 		return false
 	}
+	data, typ, ok := pdfaImage(data, imgType(f.MIMEType))
+	if !ok {
+		return false
+	}
 	w.images++
 	name := fmt.Sprintf("img%d", w.images)
-	info := w.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: imgType(f.MIMEType)}, bytes.NewReader(data))
+	info := w.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: typ}, bytes.NewReader(data))
 	if w.Err() {
 		w.ClearError()
 		return false
 	}
 	_ = info
-	r := registeredImage{name: name, width: cfg.Width, height: cfg.Height}
+	r := registeredImage{name: name, width: cfg.Width, height: cfg.Height, typ: typ}
 	if w.registered == nil {
 		w.registered = make(map[string]registeredImage)
 	}
@@ -764,7 +590,7 @@ func (w *pdfWriter) image(f capture.File, data []byte) bool {
 
 // registeredImage is an image registered with fpdf under name.
 type registeredImage struct {
-	name          string
+	name, typ     string
 	width, height int
 }
 
@@ -786,12 +612,13 @@ func (w *pdfWriter) place(f capture.File, r registeredImage) {
 		w.AddPage()
 	}
 	y := w.GetY()
-	w.ImageOptions(name, 17, y, wd, ht, false, fpdf.ImageOptions{ImageType: imgType(f.MIMEType)}, 0, strings.TrimPrefix(f.Path, "data/"))
+	w.ImageOptions(name, 17, y, wd, ht, false, fpdf.ImageOptions{ImageType: r.typ}, 0, strings.TrimPrefix(f.Path, "data/"))
 	w.SetY(y + ht + 0.5)
-	w.SetFont("go", "I", 7.5)
+	w.font("I", 7.5)
 	w.SetTextColor(80, 80, 80)
 	w.SetX(17)
-	w.CellFormat(0, 4, pdfText(f.Name+" ("+humanSize(f.Size)+")"), "", 1, "L", false, 0, "")
+	w.cell(0, 4, pdfText(f.Name+" ("+humanSize(f.Size)+")"), "L", false)
+	w.Ln(4)
 	w.SetTextColor(0, 0, 0)
 }
 
@@ -808,36 +635,11 @@ func imgType(mime string) string {
 	return ""
 }
 
-// pdfText makes chat text safe and printable in the PDF: hidden characters
-// made visible (Visible), tabs as spaces, and characters the embedded Go
-// fonts have no glyph for written as U+XXXX rather than left blank.
+// pdfText makes chat text safe for the PDF: hidden characters made
+// visible (Visible), tabs as spaces. Characters no font draws are
+// dealt with as the text is drawn (typer).
 func pdfText(s string) string {
-	s = strings.ReplaceAll(Visible(s), "\t", "    ")
-	var b strings.Builder
-	for _, r := range s {
-		if r == '\n' || hasGlyph(r) {
-			b.WriteRune(r)
-		} else {
-			fmt.Fprintf(&b, "[U+%04X]", r)
-		}
-	}
-	return b.String()
-}
-
-// hasGlyph reports whether the Go fonts draw r: Latin, Greek, Cyrillic and
-// the common punctuation and symbols (WGL4).
-func hasGlyph(r rune) bool {
-	switch {
-	case r >= 0x20 && r < 0x7f, r >= 0xa0 && r <= 0x24f: // Latin
-		return true
-	case r >= 0x370 && r <= 0x3ff, r >= 0x400 && r <= 0x4ff: // Greek, Cyrillic
-		return true
-	case r >= 0x2000 && r <= 0x206f, r >= 0x20a0 && r <= 0x20bf, r >= 0x2100 && r <= 0x215f, r >= 0x2190 && r <= 0x21ff:
-		return true
-	case r >= 0x2200 && r <= 0x22ff, r >= 0x2500 && r <= 0x25ff, r >= 0x1e00 && r <= 0x1eff:
-		return true
-	}
-	return false
+	return strings.ReplaceAll(Visible(s), "\t", "    ")
 }
 
 // stamp writes t in UTC with the organisation's local time beside it:
@@ -852,34 +654,6 @@ func stamp(t time.Time, tz *time.Location) string {
 		return s + " (" + l.Format("2006-01-02 15:04 MST") + ")"
 	}
 	return s + " (" + l.Format("15:04 MST") + ")"
-}
-
-// xmpMetadata is the document's XMP packet: Dublin Core title, creator,
-// subject, the dates, and the PDF/A-2b identification.
-func xmpMetadata(rec *Record) []byte {
-	esc := func(s string) string { return html.EscapeString(Visible(s)) }
-	at := rec.FiledAt.UTC().Format(time.RFC3339)
-	return []byte(`<?xpacket begin="` + "\ufeff" + `" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
-<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
-<dc:format>application/pdf</dc:format>
-<dc:title><rdf:Alt><rdf:li xml:lang="x-default">` + esc(rec.Title+" ("+rec.Marking+")") + `</rdf:li></rdf:Alt></dc:title>
-<dc:creator><rdf:Seq><rdf:li>` + esc(Agent) + `</rdf:li></rdf:Seq></dc:creator>
-<dc:description><rdf:Alt><rdf:li xml:lang="x-default">` + esc("Record "+rec.ID+", class "+rec.Class.Code) + `</rdf:li></rdf:Alt></dc:description>
-<dc:identifier>` + esc(rec.ID) + `</dc:identifier>
-<xmp:CreateDate>` + at + `</xmp:CreateDate>
-<xmp:ModifyDate>` + at + `</xmp:ModifyDate>
-<xmp:MetadataDate>` + at + `</xmp:MetadataDate>
-<xmp:CreatorTool>` + esc(Agent) + `</xmp:CreatorTool>
-<pdf:Producer>` + esc(Agent) + `</pdf:Producer>
-<pdf:Keywords>` + esc(rec.Marking+" "+rec.Class.Code) + `</pdf:Keywords>
-<pdfaid:part>2</pdfaid:part>
-<pdfaid:conformance>B</pdfaid:conformance>
-</rdf:Description>
-</rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="w"?>`)
 }
 
 // readAll reads r whole, at most max bytes.

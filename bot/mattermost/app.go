@@ -106,10 +106,8 @@ type App struct {
 	missAt       time.Time
 	teamReadAt   time.Time
 
-	// exportSlots limits the exports read at once; work counts the
-	// exports being taken, which Listen waits for.
-	exportSlots chan struct{}
-	work        sync.WaitGroup
+	// work counts the exports being taken, which Listen waits for.
+	work sync.WaitGroup
 
 	// submitter is the dialog's submit step.
 	submitter *bot.Submitter
@@ -165,7 +163,7 @@ func New(o Options) (*App, error) {
 			return nil, err
 		}
 	}
-	return &App{o: o, server: server, log: o.Logger, installs: installs, exportSlots: make(chan struct{}, exportsAtOnce),
+	return &App{o: o, server: server, log: o.Logger, installs: installs,
 		submitter: &bot.Submitter{Filer: o.Filer, Exports: o.Exports, Clock: o.Clock, Logger: o.Logger.With("platform", "mattermost")}}, nil
 }
 

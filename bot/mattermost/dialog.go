@@ -134,21 +134,24 @@ const tellTimeout = 30 * time.Second
 // or a message for the whole form) and what to tell the person once that
 // answer has gone out.
 func (a *App) fileDialog(ctx context.Context, st state, values map[string]string) (model.SubmitDialogResponse, string) {
+	key := a.formKey(st)
 	if st.Ref.Platform == capture.WhatsApp {
 		if a.o.Exports == nil {
 			return model.SubmitDialogResponse{Error: "recordbot no longer takes WhatsApp exports here."}, ""
 		}
-		fe, msg := a.checkExport(ctx, st, values["date_order"])
+		up, fe, msg := a.checkExport(ctx, st, values["date_order"])
 		if msg != "" || fe != nil {
 			return model.SubmitDialogResponse{Error: msg, Errors: fe}, ""
 		}
+		// One key per export, sender and reading (bot.Intake.Key).
+		key = a.intake().Key(up)
 	}
 	rb, _ := json.Marshal(st.Reply)
 	ans := a.submitter.Submit(ctx, a.voice(), bot.Submission{
 		Form: bot.Form{Title: values["title"], Class: values["class"], Marking: values["marking"], Description: values["description"]},
 		Origin: bot.Origin{
 			By: capture.Person{ID: st.User, DisplayName: st.UserName}, Thread: st.Ref,
-			Via: st.Via, Key: a.formKey(st), Reply: rb,
+			Via: st.Via, Key: key, Reply: rb,
 		},
 	})
 	if !ans.Accepted() {

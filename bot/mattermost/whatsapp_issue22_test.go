@@ -2,153 +2,18 @@ package mattermost_test
 
 import (
 	"context"
-	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/mattermost/mattermost/server/public/model"
+
 	"github.com/recordbot/recordbot/bot"
-	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/bot/intaketest"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
 	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/internal/bagcheck"
 )
-
-// The headline cases of issue 22 sent to @recordbot in a direct message:
-// a document named after its title (an iPhone's "NAME • 1 page
-// <attached: FILE>") is filed and counted, a line that starts as a header
-// but cannot be read is listed (and the person told) rather than glued to
-// the message above, and "Carol Diaz:" with nothing after is her message.
-func TestWhatsAppIssue22HeadlinesInDirectMessage(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.mm.SetTimezone(e.alice, "Europe/London", "")
-	e.listen(e.app, 1)
-	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Roads Board.zip", MIME: "application/zip",
-		Data: whatsapptest.CorpusExport(t, "headline-ios")})
-	offer := e.waitTold(e.alice, "WhatsApp chat")
-	for _, want := range []string{"4 messages, 1 media file", "1 line of the chat was not understood: it is part of no message, and the record lists it."} {
-		if !strings.Contains(offer.Message, want) {
-			t.Errorf("Got(offer) = %q, want %q in it", offer.Message, want)
-		}
-	}
-	if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {
-		t.Fatalf("ClickButton(alice) = HTTP %d, %+v, %v", code, resp, err)
-	}
-	if resp := e.submit(e.lastDialog(), e.alice, map[string]any{"title": "Roads board options", "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
-		t.Fatalf("submit = %+v", resp)
-	}
-	e.waitTold(e.alice, "Filed as record **Roads board options**")
-
-	ctx := context.Background()
-	recs := e.records()
-	if len(recs) != 1 {
-		t.Fatalf("Got(records) = %v, want 1", recs)
-	}
-	bag, err := bagcheck.Check(ctx, e.store, recs[0])
-	if err != nil {
-		t.Fatalf("bagcheck.Check(%s): %v", recs[0], err)
-	}
-	if got := bag.Payload["data/files/001_00000007-Budget-options-2027.pdf"]; got == "" {
-		t.Errorf("Got(payload) = %v, want the document filed", bag.Payload)
-	}
-	rc, _, err := e.store.Open(ctx, recs[0]+filing.ThreadFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var th capture.Thread
-	err = json.NewDecoder(rc).Decode(&th)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(th.Messages) != 4 || len(th.Messages[1].Files) != 1 || th.Messages[1].Files[0].Path == "" {
-		t.Fatalf("Got(thread.json messages) = %+v, want 4, the second with its document filed", th.Messages)
-	}
-	if m := th.Messages[2]; m.Author.ID != "Carol Diaz" {
-		t.Errorf("Got(thread.json message 3) = %+v, want Carol Diaz's", m)
-	}
-	for _, m := range th.Messages {
-		if strings.Contains(m.Text, "cannot be read") {
-			t.Errorf("Got(message %s) = %q, with the line not understood glued into it", m.ID, m.Text)
-		}
-	}
-	if l := th.Provenance.Ledger; l == nil || l.NotUnderstood != 1 || len(l.Unread) != 1 || l.Unread[0].Line != 3 {
-		t.Errorf("Got(thread.json ledger) = %+v, want line 3 listed as not understood", l)
-	}
-	rc, _, _ = e.store.Open(ctx, recs[0]+filing.RecordFile)
-	rec := readAll(t, rc)
-	rc.Close()
-	if !strings.Contains(rec, `"not_understood": 1`) || strings.Contains(rec, "cannot be read") {
-		t.Errorf("Got(record.json) without the ledger's counts, or with the text of the line not understood")
-	}
-}
-
-// One 1 MiB photo named by 1,000 messages, sent in a direct message, is
-// stored once: the record's media add up to the photo's size, not 1,000
-// times it, and every message gives the same path.
-func TestWhatsAppOnePhotoManyMessagesStoredOnce(t *testing.T) {
-	const refs, size = 1000, 1 << 20
-	e := newEnv(t, envOpts{})
-	e.mm.SetTimezone(e.alice, "Europe/London", "")
-	e.listen(e.app, 1)
-	data, _ := whatsapptest.OnePhotoExport(t, refs, size)
-	e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat - Photos.zip", MIME: "application/zip", Data: data})
-	offer := e.waitTold(e.alice, "WhatsApp chat")
-	if want := "1000 messages, 1 media file"; !strings.Contains(offer.Message, want) {
-		t.Errorf("Got(offer) = %q, want %q in it", offer.Message, want)
-	}
-	if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {
-		t.Fatalf("ClickButton(alice) = HTTP %d, %+v, %v", code, resp, err)
-	}
-	if resp := e.submit(e.lastDialog(), e.alice, map[string]any{"title": "Photos", "class": "200-20-01", "marking": bot.ClassDefault}); resp.Error != "" || len(resp.Errors) > 0 {
-		t.Fatalf("submit = %+v", resp)
-	}
-	e.waitTold(e.alice, "Filed as record **Photos**")
-	ctx := context.Background()
-	recs := e.records()
-	if len(recs) != 1 {
-		t.Fatalf("Got(records) = %v, want 1", recs)
-	}
-	if _, err := bagcheck.Check(ctx, e.store, recs[0]); err != nil {
-		t.Fatalf("bagcheck.Check(%s): %v", recs[0], err)
-	}
-	rc, _, err := e.store.Open(ctx, recs[0]+filing.RecordFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec filing.Record
-	err = json.NewDecoder(rc).Decode(&rec)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var media int64
-	var files int
-	for _, p := range rec.Payload {
-		if strings.HasPrefix(p.Path, "data/files/") {
-			media += p.Size
-			files++
-		}
-	}
-	if files != 1 || media != size {
-		t.Fatalf("Got(record.json payload) = %d media files of %d bytes, want the photo once, %d bytes", files, media, size)
-	}
-	rc, _, err = e.store.Open(ctx, recs[0]+filing.ThreadFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var th capture.Thread
-	err = json.NewDecoder(rc).Decode(&th)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range th.Messages {
-		if len(m.Files) != 1 || m.Files[0].Path != th.Messages[0].Files[0].Path || m.Files[0].Path == "" {
-			t.Fatalf("Got(thread.json message %d files) = %+v, want the one photo", i, m.Files)
-		}
-	}
-}
 
 // The same export sent again after the sender's time zone changed is
 // offered with what differs from the record filed of it before, and filed
@@ -173,23 +38,7 @@ func TestWhatsAppSentAgainReadOtherwise(t *testing.T) {
 			t.Fatalf("submit = %+v", resp)
 		}
 		e.waitTold(e.alice, "Filed as record **"+title+"**")
-		var found filing.Record
-		for _, key := range e.records() {
-			rc, _, err := e.store.Open(context.Background(), key+filing.RecordFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rec filing.Record
-			err = json.NewDecoder(rc).Decode(&rec)
-			rc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rec.Title == title {
-				found = rec
-			}
-		}
-		return found
+		return intaketest.RecordTitled(t, e.store, title)
 	}
 	first := file("Project Board", "Europe/London", "Times are read as Europe/London")
 	if len(first.Related) != 0 {
@@ -207,4 +56,106 @@ func TestWhatsAppSentAgainReadOtherwise(t *testing.T) {
 	if len(second.Related) != 1 || second.Related[0].ID != first.ID || second.Related[0].Relation != filing.Corrects {
 		t.Errorf("Got(second record's related) = %+v, want it to name %s as the record it corrects", second.Related, first.ID)
 	}
+}
+
+// Every case of issue 22 (bot/intaketest, the same table as Slack's) sent
+// to @recordbot in a direct message: the offer says what it must, and the
+// record filed through the dialog holds what it must. An export whose
+// dates fit both orders is filed day first.
+func TestWhatsAppIssue22CasesInDirectMessage(t *testing.T) {
+	for _, c := range intaketest.Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel() // each case has its own platform double, store and worker
+			e := newEnv(t, envOpts{})
+			e.mm.SetTimezone(e.alice, c.Zone, "")
+			e.listen(e.app, 1)
+			e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: c.File, MIME: "application/zip", Data: c.Export(t)})
+			offer := e.waitTold(e.alice, "WhatsApp chat")
+			for _, want := range c.Offer {
+				if !strings.Contains(offer.Message, want) {
+					t.Errorf("Got(offer) = %q, want %q in it", offer.Message, want)
+				}
+			}
+			if c.NoFiling {
+				return
+			}
+			if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {
+				t.Fatalf("ClickButton(alice) = HTTP %d, %+v, %v", code, resp, err)
+			}
+			title := "Issue 22 " + c.Name
+			values := map[string]any{"title": title, "class": "200-20-01", "marking": bot.ClassDefault, "date_order": "dmy"}
+			if resp := e.submit(e.lastDialog(), e.alice, values); resp.Error != "" || len(resp.Errors) > 0 {
+				t.Fatalf("submit = %+v", resp)
+			}
+			prefix := intaketest.WaitFiled(t, e.store)
+			e.waitTold(e.alice, "Filed as record **"+mdEscape(title)+"**")
+			c.Check(t, intaketest.Read(t, e.store, prefix))
+		})
+	}
+}
+
+// mdEscape escapes a title as the bot's Markdown does.
+func mdEscape(s string) string {
+	return strings.NewReplacer("*", "\\*", "_", "\\_", "`", "\\`", "[", "\\[", "]", "\\]", "~", "\\~").Replace(s)
+}
+
+// An export whose dates fit both orders, filed as month/day, then sent
+// again and filed as day/month: the second offer and dialog make a new
+// request (the date order is part of its key) and its record names the
+// first as the one it corrects. The same dialog submitted twice (a
+// replayed click) files once.
+func TestWhatsAppSentAgainOtherDateOrder(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.mm.SetTimezone(e.alice, "Europe/London", "")
+	e.listen(e.app, 1)
+	text, err := os.ReadFile("../../capture/whatsapp/testdata/ambiguous.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(title, order string, n int) *model.SubmitDialogResponse {
+		t.Helper()
+		e.mm.SendDM(e.alice, e.botUser(), "", mattermosttest.File{Name: "WhatsApp Chat with Alice.txt", MIME: "text/plain", Data: text})
+		var offer *model.Post
+		e.waitFor("offer", func() bool {
+			offers := 0
+			for _, p := range e.mm.MessagesTo(e.alice.Id) {
+				if strings.Contains(p.Message, "WhatsApp chat") {
+					if offers++; offers == n {
+						offer = p
+					}
+				}
+			}
+			return offer != nil
+		})
+		if code, resp, err := e.mm.ClickButton(offer, "filerecord", e.alice.Id); err != nil || code != 200 || resp.EphemeralText != "" {
+			t.Fatalf("ClickButton(alice) = HTTP %d, %+v, %v", code, resp, err)
+		}
+		d := e.lastDialog()
+		values := map[string]any{"title": title, "class": "200-20-01", "marking": bot.ClassDefault, "date_order": order}
+		if resp := e.submit(d, e.alice, values); resp.Error != "" || len(resp.Errors) > 0 {
+			t.Fatalf("submit = %+v", resp)
+		}
+		e.waitTold(e.alice, "Filed as record **"+title+"**")
+		return e.submit(d, e.alice, values) // replayed
+	}
+	file("Greetings", "mdy", 1)
+	for _, k := range e.uploadsKept() { // as bot.Uploads.Filed does once filed
+		if err := e.store.Delete(context.Background(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file("Greetings day first", "dmy", 2)
+	if recs := e.records(); len(recs) != 2 {
+		t.Fatalf("Got(records) = %v, want 2: one a reading, the replayed dialogs none", recs)
+	}
+	first, second := intaketest.RecordTitled(t, e.store, "Greetings"), intaketest.RecordTitled(t, e.store, "Greetings day first")
+	if len(second.Related) != 1 || second.Related[0].ID != first.ID || second.Related[0].Relation != filing.Corrects {
+		t.Errorf("Got(second record's related) = %+v, want it to name %s (%s) as the record it corrects", second.Related, first.ID, first.Title)
+	}
+	for _, p := range e.mm.MessagesTo(e.alice.Id) {
+		if strings.Contains(p.Message, "This export was filed before as record **Greetings** ("+first.ID+", class 200-20-01), its dates read as month/day/year") {
+			return
+		}
+	}
+	t.Errorf("no offer named the record filed before and its date order")
 }

@@ -128,8 +128,6 @@ type App struct {
 	// key, which forms were answered with bot.StoreLate and which were
 	// told they are being filed (see submit).
 	submitter *bot.Submitter
-	// exportSlots limits the exports read at once (whatsapp.go).
-	exportSlots chan struct{}
 }
 
 var _ filing.Notifier = (*App)(nil)
@@ -177,7 +175,7 @@ func New(o Options) (*App, error) {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), sleep: o.Sleep, allowed: newAllowedSet(o.AllowedTeams),
-		exportSlots: make(chan struct{}, exportsAtOnce), tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
+		tokens: BotTokens(o.Installs, o.BotToken, o.AllowedTeams)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

@@ -130,6 +130,7 @@ type Report struct {
 	// CertificateJSON and CertificateCSV are where the certificate is.
 	CertificateJSON string    `json:"certificate_json,omitempty"`
 	CertificateCSV  string    `json:"certificate_csv,omitempty"`
+	CertificatePDF  string    `json:"certificate_pdf,omitempty"` // certificate_pdf.go
 	Records         []Outcome `json:"records"`
 	DryRun          bool      `json:"dry_run,omitempty"`
 }
@@ -251,6 +252,9 @@ func (r *run) finish(ctx context.Context, outs []Outcome) (*Report, error) {
 	rep.Certificate = c
 	var err error
 	rep.CertificateJSON, rep.CertificateCSV, err = writeCertificate(ctx, r.st, r.d.Signer, c)
+	if err == nil {
+		rep.CertificatePDF, err = writeCertificatePDF(ctx, r.st, c)
+	}
 	return rep, err
 }
 

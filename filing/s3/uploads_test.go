@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/capture/whatsapp"
@@ -93,8 +95,7 @@ func TestUploadsBotPolicy(t *testing.T) {
 	root := miniotest.NewStore(t)
 	bucket := root.Bucket()
 	st := miniotest.StoreAs(t, bucket, miniotest.READMEPolicy(t, "<!-- bot-iam-policy", bucket))
-	now := time.Now()
-	k := &bot.Uploads{Store: st, TempDir: t.TempDir(), Now: func() time.Time { return now }}
+	k := &bot.Uploads{Store: st, TempDir: t.TempDir(), Clock: clockwork.NewFakeClockAt(time.Now())}
 	gone := func(what, sum string) {
 		t.Helper()
 		for v, err := range root.Versions(ctx, bot.UploadsPrefix+sum) {
@@ -123,7 +124,7 @@ func TestUploadsBotPolicy(t *testing.T) {
 
 	// Kept too long.
 	old := keepOneS3(t, k, "05/06/2023, 10:00 - Alice: Old\n")
-	now = now.Add(bot.DefaultKeepFor + time.Hour)
+	k.Clock.(*clockwork.FakeClock).Advance(bot.DefaultKeepFor + time.Hour)
 	if n, err := k.Expire(ctx); n != 1 || err != nil {
 		t.Fatalf("Expire() with the bot policy = %d, %v; want 1, nil", n, err)
 	}
@@ -132,7 +133,7 @@ func TestUploadsBotPolicy(t *testing.T) {
 	// Hidden behind delete markers (a plain delete, as an older bot
 	// made): its versions go at once, however recent. The same export
 	// sent again afterwards is kept.
-	now = time.Now()
+	k.Clock = clockwork.NewFakeClockAt(time.Now())
 	hidden := keepOneS3(t, k, "05/06/2023, 10:00 - Alice: Hidden\n")
 	again := keepOneS3(t, k, "05/06/2023, 10:00 - Alice: Sent again\n")
 	for _, key := range []string{bot.UploadsPrefix + hidden, bot.UploadsPrefix + hidden + ".json", bot.UploadsPrefix + again, bot.UploadsPrefix + again + ".json"} {
