@@ -9,10 +9,10 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/recordbot/recordbot/bot"
-	"github.com/recordbot/recordbot/bot/intaketest"
 	"github.com/recordbot/recordbot/capture/mattermost/mattermosttest"
 	"github.com/recordbot/recordbot/capture/whatsapp/whatsapptest"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/intaketest"
 )
 
 // The same export sent again after the sender's time zone changed is

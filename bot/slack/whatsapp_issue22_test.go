@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/recordbot/recordbot/bot"
-	"github.com/recordbot/recordbot/bot/intaketest"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
 	"github.com/recordbot/recordbot/filing"
+	"github.com/recordbot/recordbot/internal/intaketest"
 )
 
 // Every case of issue 22 (bot/intaketest, the same table as Mattermost's)

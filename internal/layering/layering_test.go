@@ -71,7 +71,7 @@ func TestInternalHoldsTestRigsOnly(t *testing.T) {
 	if p, err := exec.LookPath("go"); err == nil {
 		goTool = p
 	}
-	cmd := exec.Command(goTool, "list", "-tags", "mmserver", "-json=ImportPath,Module,Imports", "./...")
+	cmd := exec.Command(goTool, "list", "-tags", "mmserver,pgserver", "-json=ImportPath,Module,Imports", "./...")
 	cmd.Dir = filepath.Join("..", "..")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
