@@ -44,8 +44,13 @@ func (Plain) Link(url, text string) string { return text + " (" + url + ")" }
 // good; the first failure of a request it will try again; the first time a
 // platform's rate limit holds a request up; a copy of a form that was
 // already filed). A front end tells the person every outcome it is given,
-// through Outcome, and decides nothing more. When the form is submitted it
-// tells Accepted, the new request or a repeat alike, or StoreLate.
+// through Outcome, and decides nothing more. When the form is submitted,
+// the submit step (Submitter) says Accepted, the new request or a repeat
+// alike, or StoreLate.
+//
+// Every message a person reads comes from here: an error is rendered by
+// its capture.Problem (Refusal, Why, Say, Outcome), never by its own
+// text, which may name servers, paths, tokens or private channels.
 type Voice struct {
 	Markup Markup
 	// Platform is the platform's name as people know it ("Mattermost").

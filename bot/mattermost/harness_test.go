@@ -192,9 +192,15 @@ func (e *env) listen(app *mmbot.App, want int) {
 	e.waitFor("WebSocket clients to connect", func() bool { return e.mm.WebSocketClients() >= want })
 }
 
+// patience is how long a test waits for what the bot does in the
+// background before it fails: a wait ends as soon as the thing is seen,
+// so this costs nothing on an idle machine, and filing a large export
+// under the race detector on a loaded one takes tens of seconds.
+const patience = time.Minute
+
 func (e *env) waitFor(what string, ok func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(patience)
 	for !ok() {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("timed out waiting for %s", what)

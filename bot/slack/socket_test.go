@@ -31,11 +31,19 @@ func TestSocketModeFilesRecord(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	defer scancel()
+	// Each envelope gets its own time to be answered. (One 10-second
+	// context for them all made the test flaky: the last envelope is sent
+	// after the record is filed, which on a loaded machine took longer
+	// than what was left of it, and failed with "context deadline
+	// exceeded".)
+	send := func(typ string, payload any) ([]byte, error) {
+		sctx, scancel := context.WithTimeout(ctx, patience)
+		defer scancel()
+		return e.slack.Send(sctx, typ, payload)
+	}
 
 	msg := map[string]any{"type": "message", "user": "U1", "ts": root, "thread_ts": root, "text": "Budget 2026: approve the venue contract?"}
-	if _, err := e.slack.Send(sctx, "interactive", messageAction("U1", "C1", msg)); err != nil {
+	if _, err := send("interactive", messageAction("U1", "C1", msg)); err != nil {
 		t.Fatalf("send message_action: %v", err)
 	}
 	view := e.lastView(t)
@@ -43,17 +51,17 @@ func TestSocketModeFilesRecord(t *testing.T) {
 		t.Errorf("modal title = %q", title)
 	}
 
-	ackp, err := e.slack.Send(sctx, "interactive", map[string]any{"type": "block_suggestion", "team": map[string]any{"id": "T1"},
+	ackp, err := send("interactive", map[string]any{"type": "block_suggestion", "team": map[string]any{"id": "T1"},
 		"user": map[string]any{"id": "U1"}, "block_id": "class", "action_id": "value", "value": "budget"})
 	if err != nil || !strings.Contains(string(ackp), `"value":"200-10"`) {
 		t.Fatalf("block_suggestion ack = %s, %v; want class 200-10 offered", ackp, err)
 	}
 
-	ackp, err = e.slack.Send(sctx, "interactive", viewSubmission("U1", view, "Venue", "100-20", "TOP-SECRET", ""))
+	ackp, err = send("interactive", viewSubmission("U1", view, "Venue", "100-20", "TOP-SECRET", ""))
 	if err != nil || !strings.Contains(string(ackp), `"marking"`) {
 		t.Fatalf("view_submission with a marking the class does not allow: ack = %s, %v; want an inline marking error", ackp, err)
 	}
-	ackp, err = e.slack.Send(sctx, "interactive", viewSubmission("U1", view, "Venue", "100-20", "OFFICIAL", ""))
+	ackp, err = send("interactive", viewSubmission("U1", view, "Venue", "100-20", "OFFICIAL", ""))
 	if err != nil || (len(ackp) != 0 && string(ackp) != "null") {
 		t.Fatalf("view_submission ack = %s, %v; want an empty ack (modal closes)", ackp, err)
 	}
@@ -64,7 +72,7 @@ func TestSocketModeFilesRecord(t *testing.T) {
 		t.Errorf("record filed at %s, want under class 100-20", prefix)
 	}
 
-	ackp, err = e.slack.Send(sctx, "slash_commands", map[string]any{"team_id": "T1", "team_domain": "acme", "channel_id": "C1",
+	ackp, err = send("slash_commands", map[string]any{"team_id": "T1", "team_domain": "acme", "channel_id": "C1",
 		"user_id": "U1", "command": "/record", "text": "help", "trigger_id": "1.2.3"})
 	var body struct {
 		Text         string `json:"text"`
