@@ -165,9 +165,13 @@ func TestIntakeBusy(t *testing.T) {
 	// for the slot is told the bot is busy, the one downloading that it
 	// took too long.
 	opened, release = make(chan struct{}), make(chan struct{})
-	held.Open = func(context.Context) (io.ReadCloser, error) {
+	held.Open = func(ctx context.Context) (io.ReadCloser, error) {
 		close(opened)
 		<-release
+		// The download ends only once the time limit has stopped it, so
+		// what the person is told does not depend on which goroutine the
+		// scheduler runs first.
+		<-ctx.Done()
 		return io.NopCloser(strings.NewReader("13/06/2023, 10:00 - Alice: Morning\n")), nil
 	}
 	go func() { _, err := in.Take(ctx, held); first <- err }()
