@@ -52,6 +52,9 @@ type Voice struct {
 	Platform string
 	// BotName is the bot's username, as in "/invite @recordbot".
 	BotName string
+	// AddMe, when set, is how a person adds the bot where it is not, on a
+	// platform with no /invite (Teams: "Apps, recordbot, Add").
+	AddMe string
 	// Explain, when set, gives a platform's own reason for err where a
 	// capture.Problem's advice cannot say it (Slack: a link only the
 	// front end can make), and whether it is certain that nothing was
@@ -107,7 +110,7 @@ func (v Voice) Refusal(err error) string {
 	if !ok {
 		return v.Platform + " did not answer in time; try again."
 	}
-	invite := v.Markup.Code("/invite @" + v.botName())
+	invite := v.invite()
 	switch p.Kind {
 	case capture.BotNotInChannel:
 		return fmt.Sprintf("Add me to that channel first (%s), then try again.", invite)
@@ -167,7 +170,7 @@ func (v Voice) why(err error, id string) (string, bool) {
 		return "the bot hit an error; the records team can look it up by request id " + v.Markup.Code(id), false
 	}
 	if p.Kind == capture.BotNotInChannel {
-		return fmt.Sprintf("I am not in that channel: add me with %s and file it again", v.Markup.Code("/invite @"+v.botName())), true
+		return fmt.Sprintf("I am not in that channel: add me with %s and file it again", v.invite()), true
 	}
 	return v.advice(p), true
 }
@@ -264,4 +267,12 @@ func count(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// invite is how a person adds the bot: AddMe, or /invite @bot.
+func (v Voice) invite() string {
+	if v.AddMe != "" {
+		return v.AddMe
+	}
+	return v.Markup.Code("/invite @" + v.botName())
 }

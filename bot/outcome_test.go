@@ -169,3 +169,14 @@ func TestPlain(t *testing.T) {
 		t.Errorf("Refusal() with no bot name = %q, want /invite @recordbot", got)
 	}
 }
+
+// A platform with no /invite says how to add the bot its own way.
+func TestRefusalAddMe(t *testing.T) {
+	v := bot.Voice{Markup: bot.Plain{}, Platform: "Teams", BotName: "recordbot", AddMe: "Apps, recordbot, Add"}
+	err := &capture.Problem{Kind: capture.BotNotInChannel}
+	for _, got := range []string{v.Refusal(err)} {
+		if !strings.Contains(got, "Apps, recordbot, Add") || strings.Contains(got, "/invite") {
+			t.Errorf("Got = %q, want the platform's way to add the bot and no /invite", got)
+		}
+	}
+}

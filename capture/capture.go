@@ -59,7 +59,9 @@ type Thread struct {
 	// Stream, when set, gives the messages instead: a thread too long to
 	// hold (a WhatsApp export of millions of messages) is read again from
 	// its source each time it is gone through. Messages then holds none
-	// or only the first of them. Code that goes through every message
+	// of them, or the first ones (all of a short chat), for callers that
+	// look at a few; what it holds is not all there is unless its length
+	// is Len. Code that goes through every message
 	// uses Each and Len, which read Stream when it is set and Messages
 	// when not, so that a live source needs no stream: a slice is one.
 	Stream MessageStream `json:"-"`
@@ -519,7 +521,13 @@ func (t *Thread) FilesOf(ctx context.Context) ([]*File, error) {
 }
 
 // Validate checks that t is a complete snapshot worth filing.
-func (t *Thread) Validate() error {
+func (t *Thread) Validate() error { return t.ValidateEach(context.Background(), nil) }
+
+// ValidateEach is Validate, passing each message to fn too (when not
+// nil): for code that goes through the messages anyway, as a stream is
+// read again at each pass. Messages that cannot be read fail it with
+// the stream's error.
+func (t *Thread) ValidateEach(ctx context.Context, fn func(m *Message)) error {
 	var problems []string
 	if t.Platform == "" {
 		problems = append(problems, "no platform")
@@ -534,7 +542,7 @@ func (t *Thread) Validate() error {
 		problems = append(problems, "no messages")
 	}
 	i := 0
-	err := t.Each(context.Background(), func(m *Message) error {
+	err := t.Each(ctx, func(m *Message) error {
 		if m.ID == "" {
 			problems = append(problems, fmt.Sprintf("message %d has no id", i))
 		}
@@ -542,10 +550,13 @@ func (t *Thread) Validate() error {
 			problems = append(problems, fmt.Sprintf("message %d has no time", i))
 		}
 		i++
+		if fn != nil {
+			fn(m)
+		}
 		return nil
 	})
 	if err != nil {
-		problems = append(problems, "messages cannot be read: "+err.Error())
+		return fmt.Errorf("read the thread's messages: %w", err)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid thread snapshot: %s", strings.Join(problems, "; "))

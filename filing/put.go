@@ -244,6 +244,10 @@ func platformName(p capture.Platform) string {
 		return "Slack"
 	case capture.Mattermost:
 		return "Mattermost"
+	case capture.Teams:
+		return "Microsoft Teams"
+	case capture.WhatsApp:
+		return "WhatsApp"
 	}
 	return "the platform"
 }

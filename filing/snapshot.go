@@ -51,12 +51,12 @@ func withMissing(t *capture.Thread, missing []MissingFile) *capture.Thread {
 	view.Stream = &rewritten{t: t, fn: func(m *capture.Message) {
 		changed := false
 		for j := range m.Files {
-			if _, ok := why[m.Files[j].Path]; ok && m.Files[j].Path != "" {
+			if r, ok := why[m.Files[j].Path]; ok && m.Files[j].Path != "" {
 				if !changed {
 					m.Files = append([]capture.File(nil), m.Files...)
 					changed = true
 				}
-				m.Files[j].Path, m.Files[j].Error = "", why[m.Files[j].Path]
+				m.Files[j].Path, m.Files[j].Error = "", r
 			}
 		}
 	}}
@@ -83,11 +83,12 @@ func (r *rewritten) Each(ctx context.Context, fn func(m *capture.Message) error)
 // file with content is given its Path ("data/files/001_name"), those
 // sharing a ContentID the path of the first of them; a file without
 // content says why (Error). The numbering needs the number of files
-// stored, so t is gone through once here.
+// stored, so t is gone through once here, and checked (Validate) in the
+// same pass.
 func placed(ctx context.Context, t *capture.Thread) (*capture.Thread, error) {
 	n := 0
 	counted := make(map[string]bool)
-	err := t.Each(ctx, func(m *capture.Message) error {
+	err := t.ValidateEach(ctx, func(m *capture.Message) {
 		for _, file := range m.Files {
 			if file.Open != nil && file.Error == "" {
 				if file.ContentID != "" {
@@ -99,7 +100,6 @@ func placed(ctx context.Context, t *capture.Thread) (*capture.Thread, error) {
 				n++
 			}
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -161,9 +161,6 @@ func (f *filer) snapshot(ctx context.Context, fl *filing, t *capture.Thread) (*s
 	}
 	if t == nil {
 		return nil, errors.New("no snapshot to file")
-	}
-	if err := t.Validate(); err != nil {
-		return nil, err
 	}
 	pt, err := placed(ctx, t)
 	if err != nil {

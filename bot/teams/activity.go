@@ -115,7 +115,7 @@ func (a *activity) where(m *messagePayload) (t teamscap.Target, ok bool) {
 	}
 	t.Tenant = a.tenant()
 	t.Acted = m.ID
-	switch a.Conversation.ConversationType {
+	switch a.kind() {
 	case kindChannel:
 		t.Team = a.ChannelData.Team.AADGroupID // the thread id when not sent: fetchTask asks for it
 		if t.Team == "" {
@@ -132,11 +132,31 @@ func (a *activity) where(m *messagePayload) (t teamscap.Target, ok bool) {
 		}
 		return t, t.Team != "" && t.Channel != ""
 	case kindGroupChat:
-		t.Channel = a.Conversation.ID
+		t.Channel, _, _ = strings.Cut(a.Conversation.ID, ";")
 		t.Scope, t.From = teamscap.Message, m.ID
 		return t, t.Channel != ""
 	}
 	return t, false // personal: a one-to-one chat
+}
+
+// kind is the kind of conversation the activity comes from. Teams names
+// it in conversation.conversationType, but not for every one: an action
+// in a meeting chat comes without it ("Payload activity properties when a
+// dialog is invoked from a meeting chat",
+// https://learn.microsoft.com/en-us/microsoftteams/platform/messaging-extensions/how-to/action-commands/create-task-module);
+// a channel is known by its channel id, a one-to-one chat by its type or
+// its id ("a:…" for a chat with the bot), and any other chat is a group
+// or meeting chat.
+func (a *activity) kind() string {
+	switch {
+	case a.Conversation.ConversationType == kindPersonal:
+		return kindPersonal
+	case a.Conversation.ConversationType == kindChannel || a.ChannelData.Channel.ID != "":
+		return kindChannel
+	case a.Conversation.ConversationType == kindGroupChat || strings.HasPrefix(a.Conversation.ID, "19:"):
+		return kindGroupChat
+	}
+	return kindPersonal
 }
 
 // messageIDFromLink reads the chat and message ids of a Teams message

@@ -46,9 +46,15 @@ const ChannelID = "msteams"
 // https://learn.microsoft.com/en-us/microsoftteams/platform/messaging-extensions/how-to/action-commands/respond-to-task-module-submit).
 // The membership check and the store each get less, so the answer is
 // written in time whatever they do.
-const (
+// (Variables for tests, which run on loaded machines.)
+var (
 	invokeDeadline = 5 * time.Second
 	storeTimeout   = 3500 * time.Millisecond
+	// checkTimeout bounds the membership check.
+	checkTimeout = 3 * time.Second
+)
+
+const (
 	// afterTimeout bounds the work done after an answer (the "Filing…"
 	// message).
 	afterTimeout = 30 * time.Second
@@ -61,10 +67,6 @@ const (
 	// replay of it without acting again.
 	replayFor = 15 * time.Minute
 )
-
-// checkTimeout bounds the membership check within the invoke's deadline
-// (a variable for tests).
-var checkTimeout = 3 * time.Second
 
 // Messenger sends the bot's own messages: the Connector does.
 type Messenger interface {
@@ -107,9 +109,11 @@ type App struct {
 	log   *slog.Logger
 	clock filing.Clock
 
+	// submit is the shared submit step: one request per form.
+	submit *bot.Submitter
+
 	mu      sync.Mutex
 	answers map[string]answer // by activity id, for replays
-	told    map[string]time.Time
 
 	// after tracks the work started after answers, so a test (or a
 	// shutdown) can wait for it.
@@ -146,10 +150,13 @@ func New(o Options) (*App, error) {
 	if o.TimeZone == nil {
 		o.TimeZone = time.UTC
 	}
-	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}, told: map[string]time.Time{}}
+	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	// Teams may deliver a submission more than once: a copy of a form
+	// already told says it was received, in the dialog only.
+	a.submit = &bot.Submitter{Filer: o.Filer, Timeout: storeTimeout, QuietRepeats: true, Clock: o.Clock, Logger: a.log.With("via", Via)}
 	return a, nil
 }
 

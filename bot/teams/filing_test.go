@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/bot/teams"
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/bagcheck"
 )
 
@@ -197,7 +199,7 @@ func TestOneToOneRefused(t *testing.T) {
 	if msg != teams.OneToOne {
 		t.Errorf("one-to-one chat answered %q", msg)
 	}
-	if e.resolve != 0 {
+	if e.resolves() != 0 {
 		t.Error("a one-to-one chat was looked up")
 	}
 }
@@ -273,15 +275,73 @@ func (hangingGraph) Resolve(ctx context.Context, ref capture.Ref, p capture.Pers
 // opens with nothing of the conversation in it, and the worker checks the
 // person again before it captures anything.
 func TestSlowCheckOpensFormWithoutTitle(t *testing.T) {
-	defer teams.SetCheckTimeout(50 * time.Millisecond)()
 	g := newFakeGraph()
 	g.add(general.channel, group, []person{alice, bob}, thread(2))
 	e := newEnv(t, envOpts{src: hangingGraph{g}})
+	defer teams.SetTimeouts(time.Minute, 50*time.Millisecond, 30*time.Second)()
 	f := e.task(e.post(e.activity("h:1", "composeExtension/fetchTask", alice, general, fetchValue("1762160460000", "1762160400000", "<p>reply 1</p>")))).form(t)
 	if got := f.inputs["title"]["value"]; got != "" {
 		t.Errorf("suggested title %q without a finished membership check", got)
 	}
 	if strings.Contains(f.raw, "reply 1") || strings.Contains(f.raw, "Ferry") {
 		t.Errorf("the form shows the conversation: %s", f.raw)
+	}
+}
+
+// lateFiler stores the first request but answers as if the store had not
+// confirmed it in time.
+type lateFiler struct {
+	*filing.Service
+	late bool
+}
+
+func (l *lateFiler) Submit(ctx context.Context, r filing.Request) (filing.Request, error) {
+	got, err := l.Service.Submit(ctx, r)
+	if err == nil && !l.late {
+		l.late = true
+		return filing.Request{}, context.DeadlineExceeded
+	}
+	return got, err
+}
+
+// TestStoreLateThenFileAgain: a store that answers late keeps the form
+// open with bot.StoreLate; pressing File again files once, and the person
+// hears "Filing…" then.
+func TestStoreLateThenFileAgain(t *testing.T) {
+	g := newFakeGraph()
+	g.add(general.channel, group, []person{alice, bob}, thread(3))
+	e := newEnv(t, envOpts{src: g, filer: func(s *filing.Service) interface {
+		Check(filing.Request) filing.FieldErrors
+		Submit(context.Context, filing.Request) (filing.Request, error)
+		Plan() *filing.Plan
+	} {
+		return &lateFiler{Service: s}
+	}})
+	f := e.task(e.post(e.activity("l:1", "composeExtension/fetchTask", alice, general, fetchValue("1762160400000", "", "")))).form(t)
+	submit := e.activity("l:2", "composeExtension/submitAction", alice, general, submitValue(f, map[string]string{"title": "Ferry", "class": "100-01"}))
+	again := e.task(e.post(submit)).form(t)
+	if len(again.texts) == 0 || again.texts[0] != bot.StoreLate {
+		t.Errorf("a late store is answered %q, want the form with bot.StoreLate", again.texts)
+	}
+	submit["id"] = "l:3"
+	if msg := e.task(e.post(submit)).message(t); !strings.Contains(msg, "already received") {
+		t.Errorf("File pressed again is answered %q", msg)
+	}
+	said := e.filed(alice)
+	if len(e.records()) != 1 || len(said) != 2 || !strings.HasPrefix(said[0], "This form was already received") {
+		t.Errorf("%d records; alice is told %q", len(e.records()), said)
+	}
+}
+
+// TestMeetingChatForm: an action in a meeting chat, whose activity names
+// no conversation type, opens the chat's form.
+func TestMeetingChatForm(t *testing.T) {
+	meeting := where{kind: "", channel: "19:meeting_NTk4@thread.v2"}
+	g := newFakeGraph()
+	g.add(meeting.channel, "", []person{alice, bob}, chat())
+	e := newEnv(t, envOpts{src: g})
+	f := e.task(e.post(e.activity("mt:1", "composeExtension/fetchTask", alice, meeting, fetchValue("1004", "", "")))).form(t)
+	if _, ok := f.inputs["scope"]; !ok || f.inputs["title"]["value"] != "Decision: cut 5%" {
+		t.Errorf("meeting chat form: scope %v, title %v", f.inputs["scope"], f.inputs["title"]["value"])
 	}
 }

@@ -57,19 +57,34 @@ const OneToOne = "recordbot cannot file a one-to-one chat: Teams does not let an
 
 // voice is what this front end tells people, in Teams' words.
 func (a *App) voice(m bot.Markup) bot.Voice {
-	return bot.Voice{Markup: m, Platform: "Teams", BotName: "recordbot",
+	return bot.Voice{Markup: m, Platform: "Teams", BotName: "recordbot", AddMe: "Apps, recordbot, Add, in that team or chat",
 		Explain: func(err error) (string, bool, bool) {
-			if p, ok := capture.ProblemOf(err); ok && p.Kind == capture.BotNotInChannel {
+			p, ok := capture.ProblemOf(err)
+			switch {
+			case ok && p.Kind == capture.BotNotInChannel:
 				return "recordbot is not in that team or chat: add it there (Apps, recordbot, Add) and file it again", true, true
+			case ok && p.Kind == capture.NoAccess && !errors.Is(err, teamscap.ErrOneOnOne):
+				// Words that name nothing of a conversation the person
+				// may not see.
+				return "only members of that team or chat can file its messages", true, true
 			}
 			return "", false, false
 		}}
 }
 
 // refusal is what a person is told when the form cannot open.
+// A person who may not file the conversation is told so in words that
+// name nothing of it (not even the channel, which the source's advice may
+// name).
 func (a *App) refusal(err error) string {
-	if p, ok := capture.ProblemOf(err); ok && p.Kind == capture.BotNotInChannel {
+	p, ok := capture.ProblemOf(err)
+	switch {
+	case ok && p.Kind == capture.BotNotInChannel:
 		return "Add recordbot to this team or chat first (Apps, recordbot, Add), then try again."
+	case errors.Is(err, teamscap.ErrOneOnOne):
+		return OneToOne
+	case ok && p.Kind == capture.NoAccess:
+		return "Only members of that team or chat can file its messages."
 	}
 	return a.voice(bot.Plain{}).Refusal(err)
 }
@@ -82,7 +97,7 @@ func (a *App) fetchTask(ctx context.Context, act *activity) (any, func(context.C
 	if err := json.Unmarshal(act.Value, &v); err != nil || v.CommandID != CommandID {
 		return taskMessage("recordbot does not know that command."), nil
 	}
-	if act.Conversation.ConversationType == kindPersonal {
+	if act.kind() == kindPersonal {
 		return taskMessage(OneToOne), nil
 	}
 	t, ok := act.where(v.MessagePayload)
@@ -187,55 +202,29 @@ func (a *App) submitAction(ctx context.Context, act *activity) (any, func(contex
 	if st.Nonce == "" {
 		key = "teams:" + st.Tenant + ":activity:" + act.ID
 	}
-	r := form.Request(a.o.Filer.Plan(), bot.Origin{By: who, Thread: t.Ref(), Via: Via, Key: key, Reply: reply})
-	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	r, err := a.o.Filer.Submit(sctx, r)
-	if fe, ok := errors.AsType[filing.FieldErrors](err); ok {
-		return again(fieldErrors(fe)), nil
-	}
-	if err != nil {
+	// The shared submit step checks and stores the request once; its
+	// words for the personal chat are in Teams' markdown, the dialog's
+	// plain.
+	ans := a.submit.Submit(ctx, a.voice(markdown{}), bot.Submission{Form: form,
+		Origin: bot.Origin{By: who, Thread: t.Ref(), Via: Via, Key: key, Reply: reply}})
+	switch {
+	case ans.Fields != nil:
+		return again(fieldErrors(ans.Fields)), nil
+	case ans.Error != "":
 		// The store may have kept the request and answered late: the
 		// form stays open, and File again cannot file twice.
-		a.log.Error("teams: could not store a filing request", "tenant", st.Tenant, "channel", st.Channel, "user", who.ID, "err", err)
-		a.mark(key, true)
-		return again([]string{bot.StoreLate}), nil
+		return again([]string{ans.Error}), nil
 	}
+	r := ans.Request
 	text := a.voice(bot.Plain{}).Accepted(r, a.o.Filer.Plan())
-	if !a.mark(key, false) {
-		a.log.Info("teams: submission repeated; request already stored", "request", r.ID, "user", who.ID)
-		return taskMessage(text), nil
+	if ans.Tell == "" {
+		return taskMessage(text), nil // a copy of a form already told
 	}
-	md := a.voice(markdown{}).Accepted(r, a.o.Filer.Plan())
 	return taskMessage(text), func(ctx context.Context) {
-		if err := a.o.Messenger.Send(ctx, to, md); err != nil {
+		if err := a.o.Messenger.Send(ctx, to, ans.Tell); err != nil {
 			a.log.Warn("teams: could not tell a person their request is being filed", "request", r.ID, "user", who.ID, "err", err)
 		}
 	}
-}
-
-// mark records this process's answer to the form with key: late when it
-// answered bot.StoreLate. For a stored request it reports whether to tell
-// the person it is being filed: the first time, or again after a late
-// answer only.
-func (a *App) mark(key string, late bool) (tell bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.clock.Now()
-	for k, at := range a.told {
-		if now.Sub(at) > time.Hour {
-			delete(a.told, k)
-		}
-	}
-	if late {
-		delete(a.told, key)
-		return false
-	}
-	if _, done := a.told[key]; done {
-		return false
-	}
-	a.told[key] = now
-	return true
 }
 
 // target is the conversation the form files: a channel's thread, or the

@@ -65,6 +65,9 @@ type envOpts struct {
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
+	// Timeouts with room for a loaded test machine (Teams' own are
+	// 5 seconds for the whole answer).
+	t.Cleanup(teams.SetTimeouts(time.Minute, 30*time.Second, 30*time.Second))
 	e := &env{t: t, cx: connectortest.New(t, appID, password, tenant), clock: clockwork.NewFakeClockAt(time.Now())}
 	e.cx.AddTeam(general.team, group)
 	e.src = o.src
@@ -427,4 +430,11 @@ func (e *env) count(prefix string) int {
 		n++
 	}
 	return n
+}
+
+// resolves is how many membership checks were made.
+func (e *env) resolves() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resolve
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,8 +96,8 @@ func TestForgedRequestsRefused(t *testing.T) {
 		})
 	}
 	e.app.Wait()
-	if e.resolve != 0 {
-		t.Errorf("forged requests made %d membership checks; want none", e.resolve)
+	if e.resolves() != 0 {
+		t.Errorf("forged requests made %d membership checks; want none", e.resolves())
 	}
 	if n := len(e.records()); n != 0 {
 		t.Errorf("forged requests filed %d records", n)
@@ -126,6 +127,13 @@ func TestUnknownKeysRefetchedRateLimited(t *testing.T) {
 	if status, body := e.post(act); status != http.StatusOK {
 		t.Fatalf("genuine request answered %d %s", status, body)
 	}
+	for i := range 20 { // known keys are used from the cache
+		act["id"] = "known" + strconv.Itoa(i)
+		e.post(act)
+	}
+	if n := e.cx.KeyFetches(); n != 1 {
+		t.Errorf("21 requests signed with a known key fetched the keys %d times; want once", n)
+	}
 	before := e.cx.KeyFetches()
 	for i := range 50 {
 		c := e.cx.Claims(e.clock.Now())
@@ -145,6 +153,15 @@ func TestUnknownKeysRefetchedRateLimited(t *testing.T) {
 	if n := e.cx.KeyFetches() - before; n != 1 {
 		t.Errorf("a minute after the last fetch, an unknown key made %d fetches; want 1", n)
 	}
+	// Keys older than a day are fetched again.
+	e.clock.Advance(teams.KeysFor + time.Minute)
+	act["id"] = "a day later"
+	if status, body := e.post(act); status != http.StatusOK {
+		t.Fatalf("a day later a genuine request answered %d %s", status, body)
+	}
+	if n := e.cx.KeyFetches() - before; n != 2 {
+		t.Errorf("a day later the keys were fetched %d times in all since the flood; want 2", n)
+	}
 }
 
 // TestBodyCapped: a body over the cap is refused without being read.
@@ -154,7 +171,7 @@ func TestBodyCapped(t *testing.T) {
 	if status, _ := e.post(act); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("a %d KiB body answered %d, want 413", 300, status)
 	}
-	if e.resolve != 0 {
+	if e.resolves() != 0 {
 		t.Error("an oversized request was acted on")
 	}
 }

@@ -68,7 +68,7 @@ func (s *Source) appToken(ctx context.Context, fresh bool) (string, error) {
 		switch e.Error {
 		case "invalid_client", "unauthorized_client", "invalid_request", "invalid_scope":
 			return "", &capture.Problem{Kind: capture.AppNeedsAdmin,
-				Advice: "Microsoft refuses recordbot's app id or secret (" + e.Error + "): an admin must check TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID",
+				Advice: "Microsoft refuses recordbot's app id or secret (" + e.Error + "): an admin must check the Teams app id, its client secret and the tenant id recordbot is configured with",
 				Err:    err}
 		}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {

@@ -73,11 +73,7 @@ func envNames(t *testing.T) []string {
 // envExceptions are files other work is rewriting at the time of writing,
 // which still name environment variables. Each must still need its
 // exception: once its file names none, the test says to remove it.
-var envExceptions = map[string]string{
-	// The teams helper's login advice names TEAMS_APP_ID and its
-	// companions, which cmd/bot reads since the Teams settings came.
-	"capture/teams/graph.go": "the teams capture helper owns it; its advice should say the app id, secret and tenant",
-}
+var envExceptions = map[string]string{}
 
 // Environment variables are cmd/bot's business: the libraries under
 // bot/, capture/ and filing/ name none, in code or comments (their errors

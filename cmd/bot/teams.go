@@ -149,6 +149,14 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 		return "", err
 	}
 	w.Sources[capture.Teams] = src
+	// Ready while the login service gives the bot its Bot Connector
+	// token (cached until shortly before it expires).
+	w.Readiness.add("teams", func(ctx context.Context) error {
+		if _, err := conn.Token(ctx); err != nil {
+			return &notReady{reason: "the Microsoft login service refuses or does not answer the Teams app", err: err}
+		}
+		return nil
+	})
 	w.Notifiers.ByPlatform[capture.Teams] = app
 	app.Register(w.Mux)
 	return "Teams: messaging endpoint " + w.Config.PublicURL + teamsbot.Path + " (app " + c.AppID + ", tenant " + c.Tenant + ")", nil
@@ -197,27 +205,27 @@ func (m *Main) runTeams(ctx context.Context, args []string) error {
 	terms := fs.String("terms-url", "", "the organisation's terms of use `URL` (default PUBLIC_URL)")
 	version := fs.String("version", "1.0.0", "the app's `version`; raise it to update an uploaded app")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), teamsUsage); fs.PrintDefaults() }
-	if err := m.Config.fromEnv(m.Getenv); err != nil {
-		return err
-	}
 	if err := m.parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	c := &m.Config.Teams
-	if c.AppID == "" {
+	// The package needs the app id and the public address only: the
+	// password and tenant may be set later, on the server.
+	appID := strings.TrimSpace(m.Getenv("TEAMS_APP_ID"))
+	publicURL := strings.TrimRight(strings.TrimSpace(m.Getenv("PUBLIC_URL")), "/")
+	if appID == "" {
 		return errors.New("teams manifest: set TEAMS_APP_ID, the Azure Bot's Microsoft App ID")
 	}
-	if m.Config.PublicURL == "" {
+	if publicURL == "" {
 		return errors.New("teams manifest: set PUBLIC_URL, the bot's https:// address")
 	}
 	developer := *dev
 	if developer == "" {
-		developer = m.Config.Organisation
+		developer = strings.TrimSpace(m.Getenv("RECORDS_ORGANISATION"))
 		if len([]rune(developer)) > 32 {
 			developer = ""
 		}
 	}
-	o := teamsbot.ManifestOptions{AppID: c.AppID, PublicURL: m.Config.PublicURL, Developer: developer, PrivacyURL: *privacy, TermsURL: *terms, Version: *version}
+	o := teamsbot.ManifestOptions{AppID: appID, PublicURL: publicURL, Developer: developer, PrivacyURL: *privacy, TermsURL: *terms, Version: *version}
 	f, err := os.Create(*out)
 	if err != nil {
 		return err
@@ -230,6 +238,6 @@ func (m *Main) runTeams(ctx context.Context, args []string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "wrote %s: the Teams app for %s, messaging endpoint %s%s\n", *out, c.AppID, m.Config.PublicURL, teamsbot.Path)
+	fmt.Fprintf(m.Stdout, "wrote %s: the Teams app for %s, messaging endpoint %s%s\n", *out, appID, publicURL, teamsbot.Path)
 	return nil
 }

@@ -56,11 +56,29 @@ func TestServeTeams(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
+	if code, body := get(t, "http://"+addr+"/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz = %d %s with Teams configured", code, body)
+	}
 	if code, body := post(""); code != http.StatusUnauthorized {
 		t.Errorf("unauthenticated request answered %d %s", code, body)
 	}
 	code, body := post("Bearer " + cx.Sign(t, cx.Claims(time.Now())))
 	if code != http.StatusOK || !strings.Contains(body, `"value":"Budget decision for 2027"`) || !strings.Contains(body, "AdaptiveCard") {
 		t.Errorf("fetchTask answered %d %s, want the form with the message as its title", code, body)
+	}
+}
+
+// TestServeTeamsNotReady: /readyz says when the login service refuses the
+// Teams app.
+func TestServeTeamsNotReady(t *testing.T) {
+	gs := teamstest.New(teamstest.Options{Tenant: testTeamsTenant, ClientID: testTeamsApp, ClientSecret: "pw-7Hq2x"})
+	defer gs.Close()
+	cx := connectortest.New(t, testTeamsApp, "pw-7Hq2x", testTeamsTenant)
+	addr, _, stop := startServe(t, map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(t.TempDir(), "records"),
+		"PUBLIC_URL": "https://records.example.org", "TEAMS_APP_ID": testTeamsApp, "TEAMS_APP_PASSWORD": "revoked", "TEAMS_TENANT_ID": testTeamsTenant,
+		"TEAMS_OPENID_METADATA_URL": cx.MetadataURL(), "TEAMS_LOGIN_URL": gs.URL, "TEAMS_GRAPH_URL": gs.URL})
+	defer stop()
+	if code, body := get(t, "http://"+addr+"/readyz"); code == http.StatusOK || !strings.Contains(body, "Teams app") {
+		t.Errorf("/readyz = %d %s with a refused Teams password", code, body)
 	}
 }

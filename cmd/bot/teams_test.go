@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -20,8 +21,8 @@ const (
 func TestTeamsManifestCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "app.zip")
 	var stdout strings.Builder
-	env := map[string]string{"TEAMS_APP_ID": testTeamsApp, "TEAMS_APP_PASSWORD": "p", "TEAMS_TENANT_ID": testTeamsTenant,
-		"PUBLIC_URL": "https://records.example.org", "RECORDS_ORGANISATION": "Test Council"}
+	// The app id and public address are all it needs.
+	env := map[string]string{"TEAMS_APP_ID": testTeamsApp, "PUBLIC_URL": "https://records.example.org", "RECORDS_ORGANISATION": "Test Council"}
 	m := &Main{Stdout: &stdout, Stderr: &stdout, Getenv: func(k string) string { return env[k] }}
 	if err := m.Run(context.Background(), []string{"teams", "manifest", "--out", out}); err != nil {
 		t.Fatalf("bot teams manifest: %v\n%s", err, stdout.String())
@@ -34,6 +35,14 @@ func TestTeamsManifestCommand(t *testing.T) {
 	var names []string
 	for _, f := range z.File {
 		names = append(names, f.Name)
+		if f.Name == "manifest.json" {
+			rc, _ := f.Open()
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			if !strings.Contains(string(b), `"name": "Test Council"`) || !strings.Contains(string(b), `"id": "`+testTeamsApp+`"`) {
+				t.Errorf("manifest.json lacks the organisation or the app id:\n%s", b)
+			}
+		}
 	}
 	if strings.Join(names, ",") != "manifest.json,color.png,outline.png" {
 		t.Errorf("package holds %v", names)
