@@ -66,7 +66,7 @@ var pdfColour = [3]int{0x1d, 0x35, 0x57}
 // It aims at PDF/A-2b: embedded fonts, XMP metadata with the PDF/A
 // identification, no encryption, no JavaScript. fpdf writes no output
 // intent (an ICC profile), which PDF/A requires for device colours: see
-// the README.
+// docs/pdfa.md.
 func renderPDF(ctx context.Context, w io.Writer, rec *Record, t *capture.Thread, tz *time.Location, load imageLoader) error {
 	err := drawPDF(ctx, w, rec, t, tz, load)
 	var we writeError

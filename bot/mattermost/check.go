@@ -124,7 +124,7 @@ func checkPublicURL(ctx context.Context, hc *http.Client, public string) bot.Fin
 		loopback = true
 	}
 	if u.Scheme != "https" && !loopback {
-		f.Status, f.Detail = bot.StatusFail, fmt.Sprintf("the public URL %s is not HTTPS: put the bot behind an HTTPS reverse proxy (README, \"Install and run\") and give its https:// address", public)
+		f.Status, f.Detail = bot.StatusFail, fmt.Sprintf("the public URL %s is not HTTPS: put the bot behind an HTTPS reverse proxy (docs/operating.md#https) and give its https:// address", public)
 		return f
 	}
 	if _, err := getJSON(ctx, hc, strings.TrimRight(public, "/")+"/healthz", "", nil); err != nil {

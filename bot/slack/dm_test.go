@@ -443,7 +443,7 @@ func TestDirectMessageWithoutUserTokens(t *testing.T) {
 	addDM(e)
 	dmShortcut(t, e, "U1")
 	text := e.told(t, "U1", "cannot read this conversation", 0)
-	if strings.Contains(text, "/invite") || strings.Contains(text, "Allow recordbot") || !strings.Contains(text, `"Direct and group messages"`) {
+	if strings.Contains(text, "/invite") || strings.Contains(text, "Allow recordbot") || !strings.Contains(text, "docs/slack.md#direct-and-group-messages") {
 		t.Errorf("U1 was told %q, want who can turn it on, without /invite or a link", text)
 	}
 }

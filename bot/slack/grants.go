@@ -411,7 +411,7 @@ func (a *App) consentText(team, user string, err error) string {
 	if link == "" {
 		text := "recordbot cannot read this conversation. A bot cannot join a direct message or a group message, " +
 			"and reading them with the permission of the person filing is not set up in this workspace: " +
-			"ask the people who run recordbot to turn it on (its README, \"Direct and group messages\")."
+			"ask the people who run recordbot to turn it on (recordbot's docs/slack.md#direct-and-group-messages)."
 		if ce.Maybe {
 			text += " If it is a private channel, invite @recordbot to it (/invite @recordbot) and file it again."
 		}

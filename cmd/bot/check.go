@@ -116,7 +116,7 @@ func (m *Main) requireLock(ctx context.Context, st filing.Store) error {
 func (m *Main) runCheck(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bot check", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: bot check [flags]\n\nChecks the store (reachable, bucket, Object Lock enforced), the file plan,\nthe secret key and each configured chat platform; exits 1 if any check fails.")
+		fmt.Fprintln(fs.Output(), "usage: bot check [flags]\n\nChecks the store (reachable, bucket, Object Lock enforced), the file plan,\nthe secret key, the fonts for PDF transcripts and each configured chat platform;\nexits 1 if any check fails.")
 		fs.PrintDefaults()
 	}
 	var f findings
@@ -155,6 +155,7 @@ func (m *Main) checkAll(ctx context.Context, f *findings) {
 	}
 	m.checkStore(ctx, f)
 	m.checkSecret(f)
+	m.checkFonts(f) // check_fonts.go
 	m.checkSlack(ctx, f)
 	m.checkMattermost(ctx, f)
 	m.checkTeams(ctx, f)

@@ -53,7 +53,7 @@ func (m *Main) checkSlackURL(f *findings) {
 	case u == "":
 		f.fail("public url", "PUBLIC_URL is not set: %s; set it to the bot's https:// address", why)
 	case !strings.HasPrefix(strings.ToLower(u), "https://"):
-		f.fail("public url", "PUBLIC_URL %s is not HTTPS: %s, and Slack only uses https:// addresses; put a reverse proxy with TLS in front of the bot (README, HTTPS)", u, why)
+		f.fail("public url", "PUBLIC_URL %s is not HTTPS: %s, and Slack only uses https:// addresses; put a reverse proxy with TLS in front of the bot (docs/operating.md#https)", u, why)
 	}
 }
 

@@ -18,7 +18,8 @@ const disposeUsage = `usage: bot records dispose ACTION [ID...] --authority TEXT
 
 Carries out what "bot records due" lists, for every record due for ACTION
 (or only the IDs given, each of which must be due), and writes a disposal
-certificate (JSON and CSV) under certificates/, whose path it prints.
+certificate (JSON, CSV and a PDF/A to print) under certificates/, whose
+paths it prints.
 
   destroy    delete every object of each record (every version, on S3), after
              writing its residual entry under disposed/; a record on legal hold
@@ -213,6 +214,9 @@ func (m *Main) printDisposal(st filing.Store, rep *records.Report) {
 	}
 	if rep.CertificateJSON != "" {
 		fmt.Fprintf(w, "Disposal certificate: %s\n                      %s\n", tty(st.Where(rep.CertificateJSON)), tty(st.Where(rep.CertificateCSV)))
+		if rep.CertificatePDF != "" {
+			fmt.Fprintf(w, "                      %s\n", tty(st.Where(rep.CertificatePDF)))
+		}
 	}
 }
 

@@ -76,14 +76,16 @@ func TestRecordsDispose(t *testing.T) {
 				{[]string{"records", "dispose", "shred"}, 2, []string{"unknown action"}, ""},
 				{append([]string{"records", "dispose", "destroy", "--dry-run"}, auth...), 0, []string{"WOULD DESTROY", "Dry run: nothing was changed", "data/thread.json", old.ID}, ""},
 				{[]string{"records", "ls"}, 0, []string{old.ID}, ""},
-				{append([]string{"records", "dispose", "destroy"}, auth...), 0, []string{"DESTROYED", old.ID, "Disposal certificate:", ".csv"}, ""},
+				{append([]string{"records", "dispose", "destroy"}, auth...), 0, []string{"DESTROYED", old.ID, "Disposal certificate:", ".csv\n", ".pdf\n"}, ""},
 				{[]string{"records", "ls"}, 0, []string{minutes.ID}, old.ID},
 				{[]string{"records", "show", old.ID}, 0, []string{"Old letter", "destroyed on ", "under Disposal authority 2027/03", "Head of IG", "tag manifest sha256 "}, ""},
 				{[]string{"records", "ls", "--disposed"}, 0, []string{old.ID, "Old letter", "destroyed on ", "under Disposal authority 2027/03", "1 record destroyed"}, ""},
 				{append([]string{"records", "dispose", "destroy", minutes.ID}, auth...), 1, []string{"due for review, not destroy"}, ""},
 				{append([]string{"records", "dispose", "review", minutes.ID, "--keep-until", "2999-01-01"}, auth...), 0, []string{"KEPT", "new disposal date 2999-01-01"}, ""},
 				{append([]string{"records", "dispose", "review", minutes.ID}, auth...), 2, []string{"--keep-until DATE or --destroy"}, ""},
-				{append([]string{"records", "dispose", "transfer", "--to", out, "--destroy-after"}, auth...), 0, []string{"TRANSFERRED AND DESTROYED", decision.ID}, ""},
+				// --json: the report names the certificate's PDF beside its JSON and CSV.
+				{append([]string{"records", "dispose", "transfer", "--to", out, "--destroy-after", "--json"}, auth...), 0,
+					[]string{decision.ID, `"outcome": "transferred and destroyed"`, `"certificate_csv": "certificates/`, `"certificate_pdf": "certificates/`, `.pdf"`}, ""},
 				{[]string{"records", "export", minutes.ID, "--out", filepath.Join(out, "foi.tar")}, 0, []string{"Exported 1 record to", "SHA-256"}, ""},
 				{[]string{"records", "export", old.ID, "--out", filepath.Join(out, "old.tar")}, 1, []string{"destroyed on"}, ""},
 			}

@@ -8,7 +8,7 @@
 //	bot records ...          the records team's commands
 //	bot mattermost ...       install on or uninstall from Mattermost teams
 //
-// Configuration comes from flags and the environment (see README).
+// Configuration comes from flags and the environment (see docs/operating.md#configuration).
 package main
 
 import (
@@ -91,7 +91,7 @@ const usage = `usage: bot [serve] [flags]        run the bot (chat front ends, f
 
 Run "bot COMMAND --help" for a command's flags. Configuration is read from
 the environment (S3_*, RECORDS_DIR, FILE_PLAN, LISTEN_ADDR, SLACK_*,
-MATTERMOST_*, TEAMS_*, RECORDBOT_SECRET_KEY); see README.md.
+MATTERMOST_*, TEAMS_*, RECORDBOT_SECRET_KEY); see docs/operating.md#configuration.
 `
 
 // Run runs the command line args (without the program name).

@@ -15,8 +15,8 @@ import (
 	mmcapture "github.com/recordbot/recordbot/capture/mattermost"
 )
 
-// MattermostConfig configures the Mattermost front end (see README,
-// "Mattermost").
+// MattermostConfig configures the Mattermost front end (see
+// docs/mattermost.md#settings).
 type MattermostConfig struct {
 	// URL is the Mattermost server (MATTERMOST_URL).
 	URL string
@@ -50,7 +50,7 @@ func (c *MattermostConfig) load(getenv func(string) string) error {
 // configure it.
 func setupMattermost(w *wiring, c *MattermostConfig) (string, error) {
 	if c.URL == "" {
-		return "Mattermost: off (to file Mattermost threads set MATTERMOST_URL, PUBLIC_URL and RECORDBOT_SECRET_KEY, then run `bot mattermost install --team TEAM`; see the Mattermost section of README.md)", nil
+		return "Mattermost: off (to file Mattermost threads set MATTERMOST_URL, PUBLIC_URL and RECORDBOT_SECRET_KEY, then run `bot mattermost install --team TEAM`; see docs/mattermost.md#install-once-per-server-then-per-team)", nil
 	}
 	if w.Vault == nil {
 		return "", fmt.Errorf("MATTERMOST_URL is set but %w", withSetting(bot.ErrNoKey))

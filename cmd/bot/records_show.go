@@ -227,7 +227,7 @@ func (m *Main) recordsFind(ctx context.Context, args []string) error {
 		"Finds records whose title, participants (display or real name), filer, channel or\n"+
 			"transcript contain TEXT (ignoring case, accents and width; a phone number however it\n"+
 			"is spaced or prefixed), for Freedom of Information requests. It\n"+
-			"reads every record's transcript: see the README for how far that scales. Records\n"+
+			"reads every record's transcript: see docs/search-index.md for how far that scales. Records\n"+
 			"whose transcript could not be read are listed, and make the exit status 1.")
 	class := fs.String("class", "", "only records in class `CODE` and the classes below it")
 	pos, err := m.parseArgs(fs, args)

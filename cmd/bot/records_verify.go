@@ -25,7 +25,7 @@ func (m *Main) recordsVerify(ctx context.Context, args []string) error {
 			"itself: records without an index entry, and index entries without a record, are\n"+
 			"reported; each record is printed as soon as it is checked (--all: in no set order).\n"+
 			"Records a fixity-check event per record in audit/, and exits with status 1\n"+
-			"if any record fails. The local store keeps no versions: see the README.")
+			"if any record fails. The local store keeps no versions: see docs/security.md#the-bots-s3-policy.")
 	all := fs.Bool("all", false, "check every record in the store")
 	by := fs.String("by", "", "who is checking, for the audit trail (default: the current user)")
 	ids, err := m.parseArgs(fs, args)

@@ -17,7 +17,7 @@ import (
 	slackcap "github.com/recordbot/recordbot/capture/slack"
 )
 
-// SlackConfig configures the Slack front end (see the Slack section of README.md).
+// SlackConfig configures the Slack front end (see docs/slack.md#settings).
 type SlackConfig struct {
 	// BotToken (SLACK_BOT_TOKEN, xoxb-) serves one workspace.
 	BotToken string
@@ -107,7 +107,7 @@ func setupSlack(w *wiring, c *SlackConfig) (string, error) {
 	if !c.configured() {
 		return "Slack: not configured. For one workspace set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode, no public URL) " +
 			"or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP); to install into several workspaces set SLACK_CLIENT_ID, " +
-			"SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, SLACK_ALLOWED_TEAMS, PUBLIC_URL and RECORDBOT_SECRET_KEY. See the Slack section of README.md.", nil
+			"SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET, SLACK_ALLOWED_TEAMS, PUBLIC_URL and RECORDBOT_SECRET_KEY. See docs/slack.md.", nil
 	}
 	if c.AppToken == "" && c.SigningSecret == "" {
 		return "", errors.New("slack: set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP) so Slack can reach the bot")
@@ -260,7 +260,7 @@ func slackGrants(w *wiring, c *SlackConfig) (*slackbot.Grants, string, error) {
 	}
 	if len(missing) > 0 {
 		advice := "people can file direct and group messages (which a bot cannot join) once " + strings.Join(missing, ", ") +
-			" are set too: they allow recordbot through Slack's OAuth, which sends them back to PUBLIC_URL/slack/oauth/user-callback. See the Slack section of README.md"
+			" are set too: they allow recordbot through Slack's OAuth, which sends them back to PUBLIC_URL/slack/oauth/user-callback. See docs/slack.md#direct-and-group-messages"
 		if c.UserTokens == "true" {
 			return nil, "", errors.New("slack: SLACK_USER_TOKENS=true, but " + advice)
 		}

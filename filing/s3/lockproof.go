@@ -65,8 +65,7 @@ func (s *Store) ProveLock(ctx context.Context) error {
 	} else if !errors.Is(s.mapErr("create", key, err), filing.ErrExist) {
 		return fmt.Errorf("write lock canary again: %w", err)
 	}
-	// With a bot policy that denies deleting versions (README, "What tamper
-	// evidence protects against") this refusal may come from the policy
+	// With a bot policy that denies deleting versions (docs/security.md#the-bots-s3-policy) this refusal may come from the policy
 	// rather than the lock: run `bot check` once with the records
 	// administrator's credentials to prove the lock itself.
 	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: first.VersionID}); err == nil {
