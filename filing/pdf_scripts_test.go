@@ -49,7 +49,7 @@ func requireFonts(t *testing.T) {
 	t.Helper()
 	if m := MissingFonts(); len(m) > 0 {
 		t.Fatalf("fonts missing (apt-get install fonts-noto-core fonts-droid-fallback fonts-ipafont-gothic fonts-nanum fonts-symbola fonts-dejavu-core, or set %s):\n%s",
-			FontsDirEnv, strings.Join(m, "\n"))
+			"the fonts directory", strings.Join(m, "\n"))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goitalic"
@@ -16,16 +17,19 @@ import (
 	"golang.org/x/image/font/sfnt"
 )
 
-// FontsDirEnv names the environment variable that says where recordbot
-// finds the fonts for the scripts the Go fonts it carries do not cover
-// (Arabic, Hebrew, Chinese, Japanese, Korean, emoji); DefaultFontsDir
-// when it is not set. The container image puts them there; on a
-// computer, install the Debian packages fallbackFonts names (see
-// docs/pdfa.md).
-const (
-	FontsDirEnv     = "RECORDBOT_FONTS_DIR"
-	DefaultFontsDir = "/usr/share/fonts"
-)
+// DefaultFontsDir is where recordbot finds the fonts for the scripts the
+// Go fonts it carries do not cover (Arabic, Hebrew, Chinese, Japanese,
+// Korean, emoji) unless SetFontsDir says otherwise. The container image
+// puts them there; on a computer, install the Debian packages
+// fallbackFonts names (see docs/pdfa.md).
+const DefaultFontsDir = "/usr/share/fonts"
+
+// fontsDirSetting is the fonts directory SetFontsDir gave.
+var fontsDirSetting atomic.Value
+
+// SetFontsDir sets where this process finds the fonts for other scripts
+// (the deployment's setting); "" is DefaultFontsDir.
+func SetFontsDir(dir string) { fontsDirSetting.Store(dir) }
 
 // fallbackFont is a font recordbot draws with when the Go fonts (Latin,
 // Greek, Cyrillic) have no glyph for a character: found by file name
@@ -121,7 +125,7 @@ var (
 
 // fontsDir is the fonts directory this process uses.
 func fontsDir() string {
-	if d := os.Getenv(FontsDirEnv); d != "" {
+	if d, _ := fontsDirSetting.Load().(string); d != "" {
 		return d
 	}
 	return DefaultFontsDir

@@ -19,5 +19,5 @@ func (m *Main) checkFonts(f *findings) {
 	}
 	f.warn("fonts", "%s; PDF transcripts will draw those characters as □: install the fonts "+
 		"(on Debian or Ubuntu: apt-get install fonts-noto-core fonts-droid-fallback fonts-ipafont-gothic fonts-nanum fonts-symbola fonts-dejavu-core) "+
-		"or set %s to where they are, see docs/pdfa.md#fonts-for-every-script", strings.Join(missing, "; "), filing.FontsDirEnv)
+		"or set RECORDBOT_FONTS_DIR to where they are, see docs/pdfa.md#fonts-for-every-script", strings.Join(missing, "; "))
 }

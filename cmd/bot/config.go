@@ -44,6 +44,9 @@ type Config struct {
 	// reported as forged by verify and dispose.
 	SignedSince  time.Time
 	Organisation string
+	// FontsDir is where the PDF transcripts' fonts for other scripts are
+	// (RECORDBOT_FONTS_DIR; /usr/share/fonts when empty).
+	FontsDir string
 	// TimeZone is the organisation's time zone (RECORDS_TIMEZONE, an IANA
 	// name such as Europe/London), shown beside UTC in transcripts; nil
 	// for UTC only.
@@ -102,6 +105,8 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 	c.TrustedKeys = strings.FieldsFunc(getenv("RECORDBOT_TRUSTED_KEYS"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 	c.S3.LockMode = strings.ToUpper(envOr(getenv, "RECORD_LOCK_MODE", "GOVERNANCE"))
 	c.Organisation = getenv("RECORDS_ORGANISATION")
+	c.FontsDir = getenv("RECORDBOT_FONTS_DIR")
+	filing.SetFontsDir(c.FontsDir)
 	c.TimeZone = nil
 	if v := getenv("RECORDS_TIMEZONE"); v != "" {
 		tz, err := time.LoadLocation(v)
