@@ -38,7 +38,7 @@ func synth(i int, rng *rand.Rand, base time.Time) (filing.IndexEntry, string) {
 	id := fmt.Sprintf("%08x-%04x-7%03x-8%03x-%012x", ms>>16, ms&0xffff, i&0xfff, (i>>12)&0xfff, i)
 	classes := []string{"100-20", "200-20-01", "300-10", "400", "500-30"}
 	people := []string{fmt.Sprintf("Person %d", rng.IntN(500)), fmt.Sprintf("Person %d", rng.IntN(500)), "Alice Smith"}
-	e := filing.IndexEntry{ID: id, Key: fmt.Sprintf("records/synthetic/%s/", id), Title: fmt.Sprintf("Committee thread %d on word%d", i, rng.IntN(5000)),
+	e := filing.IndexEntry{ID: id, Key: fmt.Sprintf("records/100_Synthetic/2026/2026-01-01_x_%s/", filing.ShortID(id)), Title: fmt.Sprintf("Committee thread %d on word%d", i, rng.IntN(5000)),
 		ClassCode: classes[i%len(classes)], ClassPath: classes[i%len(classes)] + " Class", FiledAt: at, Platform: capture.Slack,
 		Channel: "committee", Participants: people, FiledBy: capture.Person{ID: "U1", DisplayName: "carol"}}
 	var b strings.Builder
@@ -124,7 +124,7 @@ func BenchmarkFind(b *testing.B) {
 				b.Fatal(err)
 			}
 			ix := &Index{b: be, st: st, clock: filing.SystemClock()}
-			for _, q := range []Search{{Text: "zephyr417"}, {Text: `"zephyr417"`, Class: "300"}, {Text: "07700 900123", Limit: 20}, {Text: "zephyr417", Person: "alice"}} {
+			for _, q := range []Search{{Text: "zephyr417"}, {Text: `"zephyr417"`, Class: "300-10"}, {Text: "07700 900123", Limit: 20}, {Text: "zephyr417", Person: "alice"}} {
 				b.Run(strings.ReplaceAll(q.Text, " ", "_"), func(b *testing.B) {
 					var hits int
 					for b.Loop() {

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS recordbot_index_docs (
 CREATE INDEX IF NOT EXISTS recordbot_index_docs_allw ON recordbot_index_docs USING gin (allw);
 CREATE INDEX IF NOT EXISTS recordbot_index_docs_people ON recordbot_index_docs USING gin (people);
 CREATE INDEX IF NOT EXISTS recordbot_index_docs_filed ON recordbot_index_docs (filed_at);
+CREATE INDEX IF NOT EXISTS recordbot_index_docs_notext ON recordbot_index_docs (id) WHERE notext;
 `
 
 // maxVector is the most bytes of words a record keeps in PostgreSQL,
@@ -198,6 +199,9 @@ func (p *postgresDB) candidates(ctx context.Context, sel selection) ([]row, bool
 	} else {
 		q += `, false AS ranked`
 	}
+	// The matching records are found first (the full-text index), then
+	// sorted: a planner left to itself may walk the records in filing
+	// order for the LIMIT and test each.
 	q += ` FROM recordbot_index_docs WHERE true`
 	if match != "" {
 		q += ` AND allw @@ ` + arg(match) + `::tsquery`
@@ -216,6 +220,9 @@ func (p *postgresDB) candidates(ctx context.Context, sel selection) ([]row, bool
 	}
 	if sel.plat != "" {
 		q += ` AND platform = ` + arg(sel.plat)
+	}
+	if match != "" {
+		q = `WITH m AS MATERIALIZED (` + q + `) SELECT * FROM m`
 	}
 	q += ` ORDER BY ranked DESC, filed_at DESC, id DESC LIMIT ` + arg(sel.limit)
 	rows, err := p.db.QueryContext(ctx, q, args...)
@@ -255,7 +262,7 @@ func (p *postgresDB) states(ctx context.Context) (map[string]string, error) {
 }
 
 func (p *postgresDB) noText(ctx context.Context) ([]row, error) {
-	rows, err := p.db.QueryContext(ctx, `SELECT id, filed_at, platform, classes, state, entry FROM recordbot_index_docs WHERE notext = true`)
+	rows, err := p.db.QueryContext(ctx, `SELECT id, filed_at, platform, classes, state, entry FROM recordbot_index_docs WHERE notext`)
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS docs (
 	notext INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS docs_filed ON docs (filed_at);
+CREATE INDEX IF NOT EXISTS docs_notext ON docs (n) WHERE notext = 1;
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(meta, people, body, tokenize = 'unicode61 remove_diacritics 0');
 `
 
@@ -209,16 +210,28 @@ func (s *sqliteDB) candidates(ctx context.Context, sel selection) ([]row, bool, 
 	if len(sel.people) > 0 {
 		match = append(match, "people : ("+ftsWords(sel.people)+")")
 	}
-	q := `SELECT d.id, d.key, d.filed_at, d.platform, d.classes, d.state, d.entry, d.partial, d.notext`
+	// The words are matched first, in CTEs SQLite must compute before
+	// anything else: left to itself, the planner may walk every record in
+	// filing order and probe the full-text index for each, which at a
+	// million records takes tens of seconds.
+	q := ``
+	if len(match) > 0 {
+		q = `WITH m AS MATERIALIZED (SELECT rowid AS n FROM docs_fts WHERE docs_fts MATCH ?)`
+		args = append(args, strings.Join(match, " AND "))
+		if rank != "" {
+			q += `, r AS MATERIALIZED (SELECT rowid AS n FROM docs_fts WHERE docs_fts MATCH ?)`
+			args = append(args, "{meta people} : ("+rank+")")
+		}
+		q += ` `
+	}
+	q += `SELECT d.id, d.key, d.filed_at, d.platform, d.classes, d.state, d.entry, d.partial, d.notext`
 	if rank != "" {
-		q += `, d.n IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?) AS named`
-		args = append(args, "{meta people} : ("+rank+")")
+		q += `, d.n IN (SELECT n FROM r) AS named`
 	} else {
 		q += `, 0 AS named`
 	}
 	if len(match) > 0 {
-		q += ` FROM docs_fts JOIN docs d ON d.n = docs_fts.rowid WHERE docs_fts MATCH ?`
-		args = append(args, strings.Join(match, " AND "))
+		q += ` FROM m JOIN docs d ON d.n = m.n WHERE 1`
 	} else {
 		q += ` FROM docs d WHERE 1`
 	}
