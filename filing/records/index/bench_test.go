@@ -65,16 +65,15 @@ func fill(b *testing.B, be backend, n int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for start := 0; start < n; start += 2000 {
 		err := be.write(ctx, func(w writer) error {
+			var rows []row
 			for i := start; i < min(start+2000, n); i++ {
 				e, text := synth(i, rng, time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC))
 				raw, _ := json.Marshal(e)
 				r := rowOf(e, raw)
 				r.setText(text, false)
-				if err := w.put(r); err != nil {
-					return err
-				}
+				rows = append(rows, r)
 			}
-			return nil
+			return putAll(w, rows)
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -315,10 +315,8 @@ func (ix *Index) syncEntries(ctx context.Context, last string, res *SyncResult, 
 		}
 		top := newest
 		err := ix.b.write(ctx, func(w writer) error {
-			for _, r := range good {
-				if err := w.put(r); err != nil {
-					return err
-				}
+			if err := putAll(w, good); err != nil {
+				return err
 			}
 			return w.setMeta(metaLastEntry, top)
 		})

@@ -160,6 +160,36 @@ func (t postgresTx) put(r row) error {
 	return err
 }
 
+// putAll writes many rows in few statements, as a catch-up's batch does:
+// one INSERT a row costs a round trip each.
+func (t postgresTx) putAll(rows []row) error {
+	const cols = 12
+	for len(rows) > 0 {
+		n := min(len(rows), 65535/cols)
+		var b strings.Builder
+		args := make([]any, 0, n*cols)
+		b.WriteString(`INSERT INTO recordbot_index_docs (id, key, filed_at, platform, classes, entry, text, partial, notext, named, people, allw) VALUES `)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			k := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::tsvector, $%d::tsvector, $%d::tsvector)",
+				k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8, k+9, k+10, k+11, k+12)
+			args = append(args, r.ID, r.Key, r.FiledAt.UnixMilli(), r.Platform, r.Classes, r.Entry, r.Text, r.Partial, r.NoText,
+				vector(r.Meta), vector(r.People), vector(r.Meta, r.People, r.Body))
+		}
+		b.WriteString(` ON CONFLICT (id) DO UPDATE SET key = excluded.key, filed_at = excluded.filed_at, platform = excluded.platform, classes = excluded.classes,
+			entry = excluded.entry, text = excluded.text, partial = excluded.partial, notext = excluded.notext,
+			named = excluded.named, people = excluded.people, allw = excluded.allw`)
+		if _, err := t.tx.ExecContext(t.ctx, b.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
 func (t postgresTx) setState(id, state string) error {
 	q := `UPDATE recordbot_index_docs SET state = $1 WHERE id = $2 AND state <> 'destroyed' AND ($1 <> '' OR state = 'held')`
 	if state == Destroyed {

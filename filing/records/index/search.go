@@ -67,6 +67,24 @@ type writer interface {
 	setState(id, state string) error
 }
 
+// bulkWriter is a writer that writes many rows at once.
+type bulkWriter interface {
+	putAll(rows []row) error
+}
+
+// putAll writes rows through w, at once when it can.
+func putAll(w writer, rows []row) error {
+	if bw, ok := w.(bulkWriter); ok {
+		return bw.putAll(rows)
+	}
+	for _, r := range rows {
+		if err := w.put(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // selection is what a backend selects.
 type selection struct {
 	words  []string  // all must start words of the record
