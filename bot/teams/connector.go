@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recordbot/recordbot/capture/teams/entra"
 	"github.com/recordbot/recordbot/filing"
 )
 
@@ -24,7 +25,7 @@ import (
 // (Trust) or to a host of Microsoft's own Bot Connector (ServiceHosts).
 const (
 	// DefaultLoginURL is the public cloud's login service.
-	DefaultLoginURL = "https://login.microsoftonline.com"
+	DefaultLoginURL = entra.DefaultLoginURL
 	// DefaultBotScope is the scope of a token for the Bot Connector.
 	DefaultBotScope = "https://api.botframework.com/.default"
 	// maxAnswer caps what is read of the connector's and login's answers.
@@ -44,7 +45,10 @@ var ServiceHosts = []string{
 
 // ConnectorOptions configure a Connector.
 type ConnectorOptions struct {
-	AppID, AppPassword string
+	AppID string
+	// Credential proves the app's identity (a client secret or a
+	// certificate).
+	Credential entra.Credential
 	// Tenant is the organisation's tenant: the bot is single-tenant.
 	Tenant string
 	// LoginURL is the login service (DefaultLoginURL when empty).
@@ -61,6 +65,7 @@ type ConnectorOptions struct {
 // Connector sends the bot's messages through the Bot Connector.
 type Connector struct {
 	o     ConnectorOptions
+	login *entra.Client
 	clock filing.Clock
 
 	mu      sync.Mutex
@@ -73,8 +78,8 @@ type Connector struct {
 
 // NewConnector returns a Connector.
 func NewConnector(o ConnectorOptions) (*Connector, error) {
-	if o.AppID == "" || o.AppPassword == "" || o.Tenant == "" {
-		return nil, errors.New("teams: the Bot Connector needs the app id, its password and the tenant")
+	if o.AppID == "" || o.Credential == nil || o.Tenant == "" {
+		return nil, errors.New("teams: the Bot Connector needs the app id, its credential and the tenant")
 	}
 	if o.LoginURL == "" {
 		o.LoginURL = DefaultLoginURL
@@ -89,7 +94,8 @@ func NewConnector(o ConnectorOptions) (*Connector, error) {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Connector{o: o, clock: filing.ClockOr(o.Clock), trusted: map[string]bool{}, convs: map[string]string{}, groups: map[string]string{}}, nil
+	login := &entra.Client{LoginURL: o.LoginURL, Tenant: o.Tenant, ClientID: o.AppID, Credential: o.Credential, HTTPClient: o.HTTPClient}
+	return &Connector{o: o, login: login, clock: filing.ClockOr(o.Clock), trusted: map[string]bool{}, convs: map[string]string{}, groups: map[string]string{}}, nil
 }
 
 // Trust records serviceURL as one an authenticated activity named.
@@ -133,60 +139,15 @@ func (c *Connector) Token(ctx context.Context) (string, error) {
 		return t, nil
 	}
 	c.mu.Unlock()
-	tok, life, err := ClientCredentials(ctx, c.o.HTTPClient, c.o.LoginURL, c.o.Tenant, c.o.AppID, c.o.AppPassword, c.o.Scope)
+	t, err := c.login.ClientCredentials(ctx, c.o.Scope)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("teams: the Bot Connector's token: %w", err)
 	}
+	life := max(t.Life(), 10*time.Minute)
 	c.mu.Lock()
-	c.token, c.expires = tok, c.clock.Now().Add(life-5*time.Minute)
+	c.token, c.expires = t.AccessToken, c.clock.Now().Add(life-5*time.Minute)
 	c.mu.Unlock()
-	return tok, nil
-}
-
-// ClientCredentials gets a token for scope from the login service at
-// loginURL for tenant by the OAuth 2.0 client credentials grant, and how
-// long it lasts.
-func ClientCredentials(ctx context.Context, hc *http.Client, loginURL, tenant, id, secret, scope string) (string, time.Duration, error) {
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}, "scope": {scope}}
-	u := strings.TrimRight(loginURL, "/") + "/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", 0, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", 0, fmt.Errorf("teams: login service: %w", err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
-		Error       string `json:"error"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(&out); err != nil && resp.StatusCode == http.StatusOK {
-		return "", 0, fmt.Errorf("teams: login service answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK || out.AccessToken == "" {
-		// The error code (invalid_client...) says what is wrong; the
-		// description may echo the request, so it is not kept.
-		return "", 0, &LoginError{Status: resp.StatusCode, Code: out.Error}
-	}
-	life := time.Duration(out.ExpiresIn) * time.Second
-	if life < 10*time.Minute {
-		life = 10 * time.Minute
-	}
-	return out.AccessToken, life, nil
-}
-
-// LoginError is the login service refusing the app's credentials.
-type LoginError struct {
-	Status int
-	Code   string
-}
-
-func (e *LoginError) Error() string {
-	return fmt.Sprintf("teams: the login service refused the app's credentials (HTTP %d %s)", e.Status, e.Code)
+	return t.AccessToken, nil
 }
 
 // Personal is a person's personal chat with the bot, as a proactive

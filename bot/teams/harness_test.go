@@ -20,6 +20,7 @@ import (
 	"github.com/recordbot/recordbot/bot/teams/connectortest"
 	"github.com/recordbot/recordbot/capture"
 	teamscap "github.com/recordbot/recordbot/capture/teams"
+	"github.com/recordbot/recordbot/capture/teams/entra"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/storetest"
 )
@@ -86,7 +87,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := teams.NewConnector(teams.ConnectorOptions{AppID: appID, AppPassword: password, Tenant: tenant, LoginURL: e.cx.LoginURL(), Clock: e.clock})
+	conn, err := teams.NewConnector(teams.ConnectorOptions{AppID: appID, Credential: entra.Secret(password), Tenant: tenant, LoginURL: e.cx.LoginURL(), Clock: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/capture/teams/entra"
 )
 
 // maxJSON caps a Graph JSON answer read into memory: a page of 50 messages
@@ -24,7 +25,7 @@ import (
 const maxJSON = 32 << 20
 
 // appToken returns the app's token for Graph, by the OAuth 2.0 client
-// credentials grant at {LoginURL}/{tenant}/oauth2/v2.0/token with scope
+// credentials grant (entra) at {LoginURL}/{tenant}/oauth2/v2.0/token with scope
 // {GraphURL}/.default (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow),
 // cached until shortly before it expires. fresh drops the cached one
 // first (after Graph refused it).
@@ -35,56 +36,21 @@ func (s *Source) appToken(ctx context.Context, fresh bool) (string, error) {
 	if !fresh && s.tok != "" && now.Before(s.tokUntil) {
 		return s.tok, nil
 	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {s.cfg.AppID},
-		"client_secret": {s.cfg.AppSecret},
-		"scope":         {s.graphRoot + "/.default"},
-	}
-	endpoint := s.loginRoot + "/" + url.PathEscape(s.cfg.Tenant) + "/oauth2/v2.0/token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	t, err := s.login.ClientCredentials(ctx, s.graphRoot+"/.default")
 	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("teams login: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", fmt.Errorf("teams login: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		// The error answer is {"error": "invalid_client", "error_description": ...}
-		// (same page, "Error response").
-		var e struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		_ = json.Unmarshal(body, &e)
-		err := fmt.Errorf("teams login: HTTP %d %s", resp.StatusCode, e.Error)
-		switch e.Error {
-		case "invalid_client", "unauthorized_client", "invalid_request", "invalid_scope":
+		e, ok := errors.AsType[*entra.Error](err)
+		switch {
+		case ok && (e.AppRefused() || e.Code == "invalid_request" || e.Code == "invalid_scope"):
 			return "", &capture.Problem{Kind: capture.AppNeedsAdmin,
-				Advice: "Microsoft refuses recordbot's app id or secret (" + e.Error + "): an admin must check the Teams app id, its client secret and the tenant id recordbot is configured with",
-				Err:    err}
+				Advice: "Microsoft refuses recordbot's app id or credential (" + e.Code + "): an admin must check the Teams app id, its " +
+					s.login.Credential.Kind() + " and the tenant id recordbot is configured with",
+				Err: fmt.Errorf("teams login: %w", err)}
+		case ok && e.Transient():
+			return "", fmt.Errorf("teams login: %w: %w", err, errRetryable)
 		}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return "", fmt.Errorf("%w: %w", err, errRetryable)
-		}
-		return "", err
+		return "", fmt.Errorf("teams login: %w", err)
 	}
-	var t struct {
-		TokenType   string `json:"token_type"`
-		ExpiresIn   int64  `json:"expires_in"`
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &t); err != nil || t.AccessToken == "" {
-		return "", errors.New("teams login: the answer holds no access token")
-	}
-	life := time.Duration(t.ExpiresIn) * time.Second
+	life := t.Life()
 	// Renewed 5 minutes before it runs out, or at half its life if shorter.
 	early := 5 * time.Minute
 	if life < 2*early {

@@ -15,6 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/capture/teams/entra"
 )
 
 // Delegated gives the token a person granted recordbot to read the files
@@ -71,8 +72,13 @@ type Limits struct {
 type Config struct {
 	// Tenant is the Entra tenant (directory) id. Required.
 	Tenant string
-	// AppID and AppSecret are the app's client credentials. Required.
-	AppID, AppSecret string
+	// AppID is the app's client id. Required.
+	AppID string
+	// Credential proves the app's identity at the login service (a
+	// client secret or a certificate); AppSecret is a client secret's
+	// shorthand for it. One is required.
+	Credential entra.Credential
+	AppSecret  string
 	// LoginURL is the Entra login host; https://login.microsoftonline.com
 	// when empty (government clouds use others).
 	LoginURL string
@@ -103,7 +109,7 @@ type Config struct {
 // concurrent use.
 type Source struct {
 	cfg         Config
-	loginRoot   string
+	login       *entra.Client
 	graphRoot   string
 	graphOrigin string
 	http        *http.Client
@@ -130,13 +136,16 @@ var (
 
 // New returns a Source.
 func New(cfg Config) (*Source, error) {
-	if cfg.Tenant == "" || cfg.AppID == "" || cfg.AppSecret == "" {
-		return nil, errors.New("teams capture: tenant, app id and app secret are required")
+	if cfg.Credential == nil && cfg.AppSecret != "" {
+		cfg.Credential = entra.Secret(cfg.AppSecret)
+	}
+	if cfg.Tenant == "" || cfg.AppID == "" || cfg.Credential == nil {
+		return nil, errors.New("teams capture: tenant, app id and the app's credential are required")
 	}
 	s := &Source{cfg: cfg, http: cfg.HTTPClient, clock: cfg.Clock, log: cfg.Logger,
 		maxRetries: cfg.MaxRetries, maxWait: cfg.MaxWait, pacers: make(map[string]*pacer)}
-	var err error
-	if s.loginRoot, err = root(cfg.LoginURL, "https://login.microsoftonline.com"); err != nil {
+	loginRoot, err := root(cfg.LoginURL, entra.DefaultLoginURL)
+	if err != nil {
 		return nil, fmt.Errorf("teams capture: login URL: %w", err)
 	}
 	if s.graphRoot, err = root(cfg.GraphURL, "https://graph.microsoft.com"); err != nil {
@@ -147,6 +156,7 @@ func New(cfg Config) (*Source, error) {
 	if s.http == nil {
 		s.http = &http.Client{Timeout: 60 * time.Second}
 	}
+	s.login = &entra.Client{LoginURL: loginRoot, Tenant: cfg.Tenant, ClientID: cfg.AppID, Credential: cfg.Credential, HTTPClient: s.http}
 	if s.clock == nil {
 		s.clock = clockwork.NewRealClock()
 	}

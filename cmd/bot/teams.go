@@ -14,6 +14,7 @@ import (
 
 	teamsbot "github.com/recordbot/recordbot/bot/teams"
 	"github.com/recordbot/recordbot/capture"
+	"github.com/recordbot/recordbot/capture/teams/entra"
 )
 
 // TeamsConfig configures the Microsoft Teams front end and capture (see
@@ -74,6 +75,14 @@ func (c *TeamsConfig) load(getenv func(string) string) error {
 		errs = append(errs, errors.New("TEAMS_APP_PASSWORD is not set: the client secret of the app TEAMS_APP_ID names"))
 	}
 	return errors.Join(errs...)
+}
+
+// credential is how the app proves who it is to the login service.
+func (c *TeamsConfig) credential() entra.Credential { return entra.Secret(c.AppPassword) }
+
+// login is the organisation's token endpoint, as the app.
+func (c *TeamsConfig) login(hc *http.Client) *entra.Client {
+	return &entra.Client{LoginURL: c.LoginURL, Tenant: c.Tenant, ClientID: c.AppID, Credential: c.credential(), HTTPClient: hc}
 }
 
 // secureURL accepts an https:// address, or an http:// one on this
@@ -138,7 +147,7 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	conn, err := teamsbot.NewConnector(teamsbot.ConnectorOptions{AppID: c.AppID, AppPassword: c.AppPassword, Tenant: c.Tenant,
+	conn, err := teamsbot.NewConnector(teamsbot.ConnectorOptions{AppID: c.AppID, Credential: c.credential(), Tenant: c.Tenant,
 		LoginURL: c.LoginURL, Scope: botScope(c), HTTPClient: &http.Client{Timeout: 30 * time.Second}})
 	if err != nil {
 		return "", err

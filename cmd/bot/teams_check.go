@@ -12,6 +12,7 @@ import (
 	"time"
 
 	teamsbot "github.com/recordbot/recordbot/bot/teams"
+	"github.com/recordbot/recordbot/capture/teams/entra"
 )
 
 // checkTeams checks the Teams configuration, when there is one: the
@@ -39,17 +40,18 @@ func (m *Main) checkTeams(ctx context.Context, f *findings) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, _, err := teamsbot.ClientCredentials(ctx, hc, c.LoginURL, c.Tenant, c.AppID, c.AppPassword, botScope(c)); err != nil {
+	login := c.login(hc)
+	if _, err := login.ClientCredentials(ctx, botScope(c)); err != nil {
 		f.fail("teams login", "%s", loginProblem(err, c))
 		return
 	}
 	f.ok("teams login", "app %s signs in to tenant %s", c.AppID, c.Tenant)
-	tok, _, err := teamsbot.ClientCredentials(ctx, hc, c.LoginURL, c.Tenant, c.AppID, c.AppPassword, c.GraphURL+"/.default")
+	tok, err := login.ClientCredentials(ctx, c.GraphURL+"/.default")
 	if err != nil {
 		f.fail("teams graph", "no token for Graph (%s): %s", c.GraphURL, loginProblem(err, c))
 		return
 	}
-	if err := graphAnswers(ctx, hc, c.GraphURL, tok); err != nil {
+	if err := graphAnswers(ctx, hc, c.GraphURL, tok.AccessToken); err != nil {
 		f.fail("teams graph", "%v", err)
 		return
 	}
@@ -59,16 +61,16 @@ func (m *Main) checkTeams(ctx context.Context, f *findings) {
 // loginProblem says what the login service's refusal means for the
 // settings.
 func loginProblem(err error, c *TeamsConfig) string {
-	var le *teamsbot.LoginError
-	if !errors.As(err, &le) {
+	le, ok := errors.AsType[*entra.Error](err)
+	if !ok {
 		return fmt.Sprintf("the login service %s does not answer: %v (TEAMS_LOGIN_URL)", c.LoginURL, err)
 	}
-	switch le.Code {
-	case "invalid_client":
+	switch {
+	case le.Code == "invalid_client":
 		return "the login service refuses TEAMS_APP_PASSWORD for TEAMS_APP_ID (a new client secret may be needed)"
-	case "unauthorized_client":
+	case le.Code == "unauthorized_client" || le.Has(700016):
 		return "the login service does not know TEAMS_APP_ID in tenant TEAMS_TENANT_ID (a single-tenant bot's app lives in the organisation's tenant)"
-	case "invalid_request":
+	case le.Has(90002) || le.Code == "invalid_request":
 		return "the login service does not know tenant TEAMS_TENANT_ID"
 	}
 	return le.Error()

@@ -12,6 +12,6 @@ import (
 // resource-specific consent of each team and chat. Shared files, which
 // need each person's own consent, are recorded as links (no Delegated).
 func newTeamsSource(c *TeamsConfig, hc *http.Client, log *slog.Logger) (teamsSource, error) {
-	return teamscap.New(teamscap.Config{Tenant: c.Tenant, AppID: c.AppID, AppSecret: c.AppPassword,
+	return teamscap.New(teamscap.Config{Tenant: c.Tenant, AppID: c.AppID, Credential: c.credential(),
 		LoginURL: c.LoginURL, GraphURL: c.GraphURL, HTTPClient: hc, Logger: log})
 }

@@ -147,8 +147,15 @@ func checkTop(r *http.Request) string {
 	return ""
 }
 
-// token answers the client-credentials grant
-// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
+// tokenFail answers a token request with Entra's error body:
+// {"error", "error_description" (AADSTS… text), "error_codes"}
+// ("Error response",
+// https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow#error-response).
+type tokenFail func(status int, code, desc string, n int)
+
+// token answers the token endpoint: the client is authenticated
+// (client.go), then its grant is answered: client credentials here, an
+// authorization code or a refresh token in oauth.go.
 func (s *Server) token(w http.ResponseWriter, r *http.Request, tenant string) {
 	fail := func(status int, code, desc string, n int) {
 		w.Header().Set("Content-Type", "application/json")
@@ -167,17 +174,34 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, tenant string) {
 	switch {
 	case tenant != s.Tenant:
 		fail(http.StatusBadRequest, "invalid_request", "AADSTS90002: Tenant not found.", 90002)
-	case f.Get("grant_type") != "client_credentials":
-		fail(http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.", 70003)
+		return
 	case f.Get("client_id") != s.ClientID:
 		fail(http.StatusBadRequest, "unauthorized_client", "AADSTS700016: Application not found in the directory.", 700016)
-	case f.Get("client_secret") != s.ClientSecret:
-		fail(http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.", 7000215)
-	case !strings.HasSuffix(f.Get("scope"), "/.default") || strings.Contains(f.Get("scope"), " "):
-		fail(http.StatusBadRequest, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.", 1002012)
-	default:
-		tok := s.issue(Token{Scope: f.Get("scope"), ClientID: s.ClientID})
-		writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": int(s.life / time.Second),
-			"ext_expires_in": int(s.life / time.Second), "access_token": tok})
+		return
 	}
+	if !s.authenticateClient(f, s.URL+"/"+tenant+"/oauth2/v2.0/token", fail) {
+		return
+	}
+	switch f.Get("grant_type") {
+	case "client_credentials":
+		s.clientCredentials(w, f, fail)
+	case "authorization_code":
+		s.authorizationCode(w, f, fail)
+	case "refresh_token":
+		s.refreshToken(w, f, fail)
+	default:
+		fail(http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.", 70003)
+	}
+}
+
+// clientCredentials answers the client-credentials grant
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
+func (s *Server) clientCredentials(w http.ResponseWriter, f url.Values, fail tokenFail) {
+	if !strings.HasSuffix(f.Get("scope"), "/.default") || strings.Contains(f.Get("scope"), " ") {
+		fail(http.StatusBadRequest, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.", 1002012)
+		return
+	}
+	tok := s.issue(Token{Scope: f.Get("scope"), ClientID: s.ClientID})
+	writeJSON(w, map[string]any{"token_type": "Bearer", "expires_in": int(s.life / time.Second),
+		"ext_expires_in": int(s.life / time.Second), "access_token": tok})
 }

@@ -487,6 +487,14 @@ func (ix *Index) syncEvents(ctx context.Context, last string, res *SyncResult) e
 		if !ok || id == "" {
 			continue
 		}
+		if state == Destroyed {
+			// An audit key alone, which the bot's keys could write, must
+			// not take a record's words out of FOI searches: a record
+			// whose index entry still stands is not destroyed.
+			if _, err := ix.st.Stat(ctx, filing.IndexPrefix+id+".json"); !errors.Is(err, filing.ErrNotExist) {
+				continue
+			}
+		}
 		changes = append(changes, change{id, state})
 		res.Events++
 	}

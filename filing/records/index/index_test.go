@@ -264,6 +264,11 @@ func testDestruction(t *testing.T, dsn func(t *testing.T) string) {
 	if err != nil || len(rep.Records) != 1 || rep.Records[0].Outcome != records.Destroyed {
 		t.Fatalf("Destroy = %+v, %v", rep, err)
 	}
+	// A planted destruction event of a record that stands hides nothing.
+	planted := filing.AuditPrefix + time.Now().UTC().Format("2006/01/02") + "/01a24c69-0000-7000-8000-00000000abcd_destroyed_" + kept.ID + ".json"
+	if _, err := st.Create(ctx, planted, strings.NewReader("{}"), 2, filing.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	// Removed by hand: its index entry and package, no event.
 	root := st.Root()
 	if err := os.Remove(filepath.Join(root, filing.IndexPrefix+gone.ID+".json")); err != nil {
@@ -281,6 +286,9 @@ func testDestruction(t *testing.T, dsn func(t *testing.T) string) {
 	}
 	if a, err := ix.Find(ctx, index.Search{Text: "epsilon"}); err != nil || len(a.Hits) != 0 {
 		t.Errorf("Find(destroyed record's transcript) = %+v, %v; want nothing: the transcript is gone", a.Hits, err)
+	}
+	if a, err := ix.Find(ctx, index.Search{Text: "eta"}); err != nil || len(a.Hits) != 1 || a.Hits[0].State != "" {
+		t.Errorf("Find(kept record, planted destruction) = %+v, %v; want it found, not destroyed", a.Hits, err)
 	}
 	missing, orphans, err := ix.Compare(ctx, []string{kept.ID})
 	if err != nil || len(missing) != 0 || !slices.Equal(orphans, []string{gone.ID}) {
