@@ -72,10 +72,12 @@ type bulkWriter interface {
 	putAll(rows []row) error
 }
 
-// putAll writes rows through w, at once when it can.
+// putAll writes rows through w, at once when it can. A record named twice
+// is written once, as its last row: what writing them one by one leaves,
+// and PostgreSQL's multi-row upsert refuses a row twice in one statement.
 func putAll(w writer, rows []row) error {
 	if bw, ok := w.(bulkWriter); ok {
-		return bw.putAll(rows)
+		return bw.putAll(lastOfEach(rows))
 	}
 	for _, r := range rows {
 		if err := w.put(r); err != nil {
@@ -83,6 +85,25 @@ func putAll(w writer, rows []row) error {
 		}
 	}
 	return nil
+}
+
+// lastOfEach is rows without those a later row of the same record
+// replaces, in their order.
+func lastOfEach(rows []row) []row {
+	last := make(map[string]int, len(rows))
+	for i, r := range rows {
+		last[r.ID] = i
+	}
+	if len(last) == len(rows) {
+		return rows
+	}
+	out := make([]row, 0, len(last))
+	for i, r := range rows {
+		if last[r.ID] == i {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // selection is what a backend selects.
