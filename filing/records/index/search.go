@@ -61,31 +61,18 @@ type backend interface {
 // writer changes the index inside one transaction.
 type writer interface {
 	setMeta(k, v string) error
-	put(r row) error
+	// putAll writes many rows, in as few statements as the engine can. A
+	// record named twice is written once, as its last row: what writing
+	// them one by one would leave (PostgreSQL's multi-row upsert refuses
+	// a row twice in one statement).
+	putAll(rows []row) error
 	// setState records a record's state: Destroyed stays whatever comes
 	// after and drops the transcript's words; "" lifts only Held.
 	setState(id, state string) error
 }
 
-// bulkWriter is a writer that writes many rows at once.
-type bulkWriter interface {
-	putAll(rows []row) error
-}
-
-// putAll writes rows through w, at once when it can. A record named twice
-// is written once, as its last row: what writing them one by one leaves,
-// and PostgreSQL's multi-row upsert refuses a row twice in one statement.
-func putAll(w writer, rows []row) error {
-	if bw, ok := w.(bulkWriter); ok {
-		return bw.putAll(lastOfEach(rows))
-	}
-	for _, r := range rows {
-		if err := w.put(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// putAll writes rows through w: a catch-up's batch.
+func putAll(w writer, rows []row) error { return w.putAll(rows) }
 
 // lastOfEach is rows without those a later row of the same record
 // replaces, in their order.

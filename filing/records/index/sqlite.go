@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	// The embedded engine: SQLite compiled to Go by modernc.org, with
 	// FTS5 built in. Pure Go, so the bot and the records officer's binary
@@ -40,7 +39,17 @@ CREATE INDEX IF NOT EXISTS docs_notext ON docs (n) WHERE notext = 1;
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(meta, people, body, tokenize = 'unicode61 remove_diacritics 0');
 `
 
-type sqliteDB struct{ db *sql.DB }
+// sqlite is SQLite's dialect: the words in an FTS5 table beside the
+// records', joined by rowid.
+var sqlite = &dialect{
+	docs: "docs", meta: "meta",
+	noText:     "notext = 1",
+	reset:      `DELETE FROM docs; DELETE FROM docs_fts; DELETE FROM meta;`,
+	instr:      "instr",
+	putAll:     sqlitePutAll,
+	dropWords:  sqliteDropWords,
+	candidates: sqliteCandidates,
+}
 
 // openSQLite opens or creates the index file at p, readable by its owner
 // only: it holds the words and text of the records' transcripts.
@@ -69,69 +78,19 @@ func openSQLite(ctx context.Context, p string) (backend, error) {
 		db.Close()
 		return nil, fmt.Errorf("index file %s: %w", p, err)
 	}
-	return &sqliteDB{db: db}, nil
+	return &sqlDB{db: db, d: sqlite}, nil
 }
 
-func (s *sqliteDB) close() error { return s.db.Close() }
-
-func (s *sqliteDB) meta(ctx context.Context, k string) (string, error) {
-	var v string
-	err := s.db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = ?`, k).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+func sqlitePutAll(t sqlTx, rows []row) error {
+	for _, r := range rows {
+		if err := sqlitePut(t, r); err != nil {
+			return err
+		}
 	}
-	return v, err
+	return nil
 }
 
-func (s *sqliteDB) has(ctx context.Context, id string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM docs WHERE id = ?`, id).Scan(&n)
-	return n > 0, err
-}
-
-func (s *sqliteDB) count(ctx context.Context) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM docs`).Scan(&n)
-	return n, err
-}
-
-func (s *sqliteDB) text(ctx context.Context, id string) (string, error) {
-	var t string
-	err := s.db.QueryRowContext(ctx, `SELECT text FROM docs WHERE id = ?`, id).Scan(&t)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return t, err
-}
-
-func (s *sqliteDB) reset(ctx context.Context) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM docs; DELETE FROM docs_fts; DELETE FROM meta;`)
-	return err
-}
-
-func (s *sqliteDB) write(ctx context.Context, fn func(w writer) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(sqliteTx{ctx, tx}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
-type sqliteTx struct {
-	ctx context.Context
-	tx  *sql.Tx
-}
-
-func (t sqliteTx) setMeta(k, v string) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, k, v)
-	return err
-}
-
-func (t sqliteTx) put(r row) error {
+func sqlitePut(t sqlTx, r row) error {
 	var n int64
 	err := t.tx.QueryRowContext(t.ctx, `SELECT n FROM docs WHERE id = ?`, r.ID).Scan(&n)
 	switch {
@@ -159,16 +118,7 @@ func (t sqliteTx) put(r row) error {
 	return err
 }
 
-func (t sqliteTx) setState(id, state string) error {
-	res, err := t.tx.ExecContext(t.ctx, `UPDATE docs SET state = ? WHERE id = ? AND state <> 'destroyed' AND (? <> '' OR state = 'held')`, state, id, state)
-	if err != nil || state != Destroyed {
-		return err
-	}
-	if changed, _ := res.RowsAffected(); changed == 0 {
-		return nil
-	}
-	// A destroyed record's transcript is gone: its words go too. Its
-	// title, channel and people stay findable, as its residual entry does.
+func sqliteDropWords(t sqlTx, id string) error {
 	var n int64
 	var meta, people string
 	if err := t.tx.QueryRowContext(t.ctx, `SELECT d.n, f.meta, f.people FROM docs d JOIN docs_fts f ON f.rowid = d.n WHERE d.id = ?`, id).Scan(&n, &meta, &people); err != nil {
@@ -180,7 +130,7 @@ func (t sqliteTx) setState(id, state string) error {
 	if _, err := t.tx.ExecContext(t.ctx, `UPDATE docs SET text = '' WHERE n = ?`, n); err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO docs_fts (rowid, meta, people, body) VALUES (?, ?, ?, '')`, n, meta, people)
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO docs_fts (rowid, meta, people, body) VALUES (?, ?, ?, '')`, n, meta, people)
 	return err
 }
 
@@ -195,10 +145,10 @@ func ftsWords(words []string) string {
 	return strings.Join(parts, " AND ")
 }
 
-func (s *sqliteDB) candidates(ctx context.Context, sel selection) ([]row, bool, error) {
+func sqliteCandidates(d *dialect, sel selection) (string, []any) {
 	var match []string
 	var rank string
-	var args []any
+	a := &args{d: d}
 	switch {
 	case sel.phone != "":
 		match = append(match, `"`+sel.phone+`"`)
@@ -216,11 +166,9 @@ func (s *sqliteDB) candidates(ctx context.Context, sel selection) ([]row, bool, 
 	// million records takes tens of seconds.
 	q := ``
 	if len(match) > 0 {
-		q = `WITH m AS MATERIALIZED (SELECT rowid AS n FROM docs_fts WHERE docs_fts MATCH ?)`
-		args = append(args, strings.Join(match, " AND "))
+		q = `WITH m AS MATERIALIZED (SELECT rowid AS n FROM docs_fts WHERE docs_fts MATCH ` + a.add(strings.Join(match, " AND ")) + `)`
 		if rank != "" {
-			q += `, r AS MATERIALIZED (SELECT rowid AS n FROM docs_fts WHERE docs_fts MATCH ?)`
-			args = append(args, "{meta people} : ("+rank+")")
+			q += `, r AS MATERIALIZED (SELECT rowid AS n FROM docs_fts WHERE docs_fts MATCH ` + a.add("{meta people} : ("+rank+")") + `)`
 		}
 		q += ` `
 	}
@@ -235,75 +183,7 @@ func (s *sqliteDB) candidates(ctx context.Context, sel selection) ([]row, bool, 
 	} else {
 		q += ` FROM docs d WHERE 1`
 	}
-	if !sel.from.IsZero() {
-		q += ` AND d.filed_at >= ?`
-		args = append(args, sel.from.UnixMilli())
-	}
-	if !sel.to.IsZero() {
-		q += ` AND d.filed_at < ?`
-		args = append(args, sel.to.UnixMilli())
-	}
-	if sel.class != "" {
-		q += ` AND instr(d.classes, ?) > 0`
-		args = append(args, " "+sel.class+" ")
-	}
-	if sel.plat != "" {
-		q += ` AND d.platform = ?`
-		args = append(args, sel.plat)
-	}
-	q += ` ORDER BY named DESC, d.filed_at DESC, d.id DESC LIMIT ?`
-	args = append(args, sel.limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("search the index: %w", err)
-	}
-	defer rows.Close()
-	var out []row
-	for rows.Next() {
-		var r row
-		var ms int64
-		var named bool
-		if err := rows.Scan(&r.ID, &r.Key, &ms, &r.Platform, &r.Classes, &r.State, &r.Entry, &r.Partial, &r.NoText, &named); err != nil {
-			return nil, false, err
-		}
-		r.FiledAt = time.UnixMilli(ms).UTC()
-		out = append(out, r)
-	}
-	return out, len(out) >= sel.limit, rows.Err()
-}
-
-func (s *sqliteDB) states(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, state FROM docs`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var id, state string
-		if err := rows.Scan(&id, &state); err != nil {
-			return nil, err
-		}
-		out[id] = state
-	}
-	return out, rows.Err()
-}
-
-func (s *sqliteDB) noText(ctx context.Context) ([]row, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, filed_at, platform, classes, state, entry FROM docs WHERE notext = 1`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []row
-	for rows.Next() {
-		var r row
-		var ms int64
-		if err := rows.Scan(&r.ID, &ms, &r.Platform, &r.Classes, &r.State, &r.Entry); err != nil {
-			return nil, err
-		}
-		r.FiledAt, r.NoText = time.UnixMilli(ms).UTC(), true
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	q += d.filters(sel, "d.", a)
+	q += ` ORDER BY named DESC, d.filed_at DESC, d.id DESC LIMIT ` + a.add(sel.limit)
+	return q, a.list
 }
