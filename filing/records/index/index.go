@@ -39,6 +39,15 @@ const maxText = 4 << 20
 // event's key carries the day of its writer's clock.
 const lag = 7 * 24 * time.Hour
 
+// fresh is how long after its request (its id's time) the filing service
+// has written a record's index entry, as a rule: a current entry written
+// later, by a queued request or over the one filed, is read as its first
+// version (one more listing and GET). Its transcript is then taken as
+// written no later than that first version. Only within fresh of the
+// request, while the bot is still filing, is an entry written over the
+// filed one taken as filed.
+const fresh = 10 * time.Minute
+
 // batch is how many records are written to the index in one transaction.
 const batch = 500
 
@@ -180,7 +189,7 @@ func (ix *Index) Status(ctx context.Context) (Status, error) {
 		if err != nil {
 			return s, fmt.Errorf("list the store's index: %w", err)
 		}
-		if strings.HasSuffix(info.Key, ".json") {
+		if _, ok := entryID(info.Key); ok {
 			if s.Behind++; s.Behind >= BehindCap {
 				break
 			}
@@ -250,6 +259,21 @@ func entryKeyBefore(key string) string {
 		return ""
 	}
 	return fmt.Sprintf("%s%08x-%04x", filing.IndexPrefix, uint64(ms)>>16, uint64(ms)&0xffff)
+}
+
+// entryID is the id of the record whose index entry is at key, if key is
+// where the filing service writes one: directly under index/, named by
+// the record's id, a version 7 UUID.
+func entryID(key string) (string, bool) {
+	id, ok := strings.CutPrefix(key, filing.IndexPrefix)
+	if !ok {
+		return "", false
+	}
+	if id, ok = strings.CutSuffix(id, ".json"); !ok || strings.Contains(id, "/") {
+		return "", false
+	}
+	_, ok = uuidTime(id)
+	return id, ok
 }
 
 // uuidTime is the time a version 7 UUID was made, from its first 48 bits.
@@ -337,8 +361,16 @@ func (ix *Index) syncEntries(ctx context.Context, last string, res *SyncResult, 
 		if !strings.HasSuffix(info.Key, ".json") {
 			continue
 		}
+		id, ok := entryID(info.Key)
+		if !ok {
+			// Not where the filing service writes an entry: a copy of one
+			// below index/ would be read as filed now, with whatever
+			// transcript was planted before it; and a key sorting after
+			// every id would, as the newest seen, hide all later ones.
+			res.Unreadable = append(res.Unreadable, fmt.Sprintf("%s: not indexed: an index entry is %s<record id>.json", info.Key, filing.IndexPrefix))
+			continue
+		}
 		if info.Key <= last {
-			id := strings.TrimSuffix(path.Base(info.Key), ".json")
 			if has, err := ix.b.has(ctx, id); err != nil {
 				return err
 			} else if has {
@@ -371,7 +403,7 @@ func (ix *Index) read(ctx context.Context, key string) (row, error) {
 		return row{}, errors.New("not a record id")
 	}
 	var e filing.IndexEntry
-	raw, written, err := ix.openAsFiled(ctx, key, made.Add(lag), 1<<20)
+	raw, written, err := ix.openAsFiled(ctx, key, made.Add(fresh), 1<<20)
 	if err != nil {
 		return row{}, err
 	}
@@ -414,7 +446,9 @@ func (ix *Index) read(ctx context.Context, key string) (row, error) {
 // when the store wrote it no later than notAfter (S3 sets LastModified
 // itself: a writer cannot backdate it); an object written later, over the
 // one filed, makes it read the first version instead, as records.Find
-// does. `records verify` reports any such object.
+// does. `records verify` reports any such object. A store that keeps no
+// versions (a local one) has only the object as it is now, whatever its
+// time says: there verify's checksums alone find an object altered.
 func (ix *Index) openAsFiled(ctx context.Context, key string, notAfter time.Time, max int64) ([]byte, time.Time, error) {
 	rc, info, err := ix.st.Open(ctx, key)
 	written := info.LastModified
