@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -236,5 +237,42 @@ func TestServeTeamsCertificate(t *testing.T) {
 	}
 	if !scopes["https://api.botframework.com/.default"] || !scopes[gs.GraphScope()] {
 		t.Errorf("tokens got by assertion for %v, want the Bot Connector's and Graph's", scopes)
+	}
+}
+
+// TestLoginProblemCertificate: the login service's refusals of a
+// certificate are put in the settings' words.
+func TestLoginProblemCertificate(t *testing.T) {
+	now := time.Now()
+	c := teamstest.NewCert(t, "recordbot", now.Add(-time.Hour), now.Add(time.Hour))
+	cert, err := entra.NewCertificate(c.X509, c.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCert := &TeamsConfig{AppCertificate: "/etc/recordbot/teams.pem", cert: cert, LoginURL: "https://login.microsoftonline.com"}
+	withSecret := &TeamsConfig{AppPassword: "pw", LoginURL: "https://login.microsoftonline.com"}
+	for _, tt := range []struct {
+		name string
+		c    *TeamsConfig
+		err  error
+		want []string
+	}{
+		{"not uploaded", withCert, &entra.Error{Status: 401, Code: "invalid_client", Codes: []int{700027}},
+			[]string{"upload the certificate to the app registration", cert.Thumbprint(), "TEAMS_APP_CERTIFICATE"}},
+		{"clock off", withCert, &entra.Error{Status: 401, Code: "invalid_client", Codes: []int{700024}},
+			[]string{"time range", "clock"}},
+		{"other refusal", withCert, &entra.Error{Status: 401, Code: "invalid_client", Codes: []int{50012}},
+			[]string{"refuses the certificate", "AADSTS50012"}},
+		{"expired meanwhile", withCert, fmt.Errorf("wrapped: %w", entra.ErrCertificateExpired),
+			[]string{"not valid now", "upload it to the app registration"}},
+		{"secret refused", withSecret, &entra.Error{Status: 401, Code: "invalid_client", Codes: []int{7000215}},
+			[]string{"refuses TEAMS_APP_PASSWORD"}},
+	} {
+		got := loginProblem(tt.err, tt.c)
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tt.name, got, w)
+			}
+		}
 	}
 }
