@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recordbot/recordbot/bot"
 	teamsbot "github.com/recordbot/recordbot/bot/teams"
 	"github.com/recordbot/recordbot/capture"
+	teamscap "github.com/recordbot/recordbot/capture/teams"
 	"github.com/recordbot/recordbot/capture/teams/entra"
 )
 
@@ -37,6 +41,11 @@ type TeamsConfig struct {
 	// login service; GraphURL (TEAMS_GRAPH_URL) Microsoft Graph. The
 	// public cloud's by default; set for GCC High or DoD, and for tests.
 	OpenIDMetadataURL, LoginURL, GraphURL string
+	// FileConsent (TEAMS_FILE_CONSENT) is "false" to keep people from
+	// letting recordbot read the files shared in what they file, "true"
+	// to make a missing setting for it an error; on when what it needs
+	// is set.
+	FileConsent string
 
 	// cert is AppCertificate's certificate and key, loaded.
 	cert *entra.Certificate
@@ -64,7 +73,11 @@ func (c *TeamsConfig) load(getenv func(string) string) error {
 	c.OpenIDMetadataURL = strings.TrimSpace(envOr(getenv, "TEAMS_OPENID_METADATA_URL", teamsbot.DefaultOpenIDMetadataURL))
 	c.LoginURL = strings.TrimRight(strings.TrimSpace(envOr(getenv, "TEAMS_LOGIN_URL", defaultTeamsLoginURL)), "/")
 	c.GraphURL = strings.TrimRight(strings.TrimSpace(envOr(getenv, "TEAMS_GRAPH_URL", defaultTeamsGraphURL)), "/")
+	c.FileConsent = strings.ToLower(strings.TrimSpace(getenv("TEAMS_FILE_CONSENT")))
 	var errs []error
+	if c.FileConsent != "" && c.FileConsent != "true" && c.FileConsent != "false" {
+		errs = append(errs, fmt.Errorf("TEAMS_FILE_CONSENT=%q: want true or false", c.FileConsent))
+	}
 	for _, v := range []struct{ name, val string }{
 		{"TEAMS_OPENID_METADATA_URL", c.OpenIDMetadataURL}, {"TEAMS_LOGIN_URL", c.LoginURL}, {"TEAMS_GRAPH_URL", c.GraphURL},
 	} {
@@ -181,7 +194,15 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 		base = w.Metrics.transport(capture.Teams, nil)
 	}
 	hc := &http.Client{Timeout: 60 * time.Second, Transport: base}
-	src, err := newTeamsSource(c, hc, log)
+	consent, consentLine, err := teamsConsent(w, c, hc)
+	if err != nil {
+		return "", err
+	}
+	var delegated teamscap.Delegated
+	if consent != nil {
+		delegated = consent
+	}
+	src, err := newTeamsSource(c, hc, log, delegated)
 	if err != nil {
 		return "", fmt.Errorf("teams: %w", err)
 	}
@@ -195,7 +216,7 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 		return "", err
 	}
 	app, err := teamsbot.New(teamsbot.Options{AppID: c.AppID, Tenant: c.Tenant, Verifier: verifier, Messenger: conn,
-		Filer: w.filer(), Threads: src, TimeZone: w.Config.TimeZone, Logger: log})
+		Filer: w.filer(), Threads: src, TimeZone: w.Config.TimeZone, Logger: log, Consent: consent})
 	if err != nil {
 		return "", err
 	}
@@ -210,7 +231,40 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 	})
 	w.Notifiers.ByPlatform[capture.Teams] = app
 	app.Register(w.Mux)
-	return "Teams: messaging endpoint " + w.Config.PublicURL + teamsbot.Path + " (app " + c.AppID + ", tenant " + c.Tenant + ")", nil
+	return "Teams: messaging endpoint " + w.Config.PublicURL + teamsbot.Path + " (app " + c.AppID + ", tenant " + c.Tenant + "); " + consentLine, nil
+}
+
+// teamsConsent sets up people's permissions to read the files shared in
+// the conversations they file, when TEAMS_FILE_CONSENT allows and what it
+// needs is set; the line says which, and what is missing.
+func teamsConsent(w *wiring, c *TeamsConfig, hc *http.Client) (*teamsbot.Consent, string, error) {
+	if c.FileConsent == "false" {
+		return nil, "shared files: kept as links (TEAMS_FILE_CONSENT=false)", nil
+	}
+	if w.Vault == nil {
+		advice := "people can let recordbot keep the files shared in what they file once RECORDBOT_SECRET_KEY is set too " +
+			"(see docs/teams.md#shared-files)"
+		if c.FileConsent == "true" {
+			return nil, "", errors.New("teams: TEAMS_FILE_CONSENT=true, but " + advice)
+		}
+		return nil, "shared files: kept as links; " + advice + ", or set TEAMS_FILE_CONSENT=false to say it stays off", nil
+	}
+	key, err := bot.ParseKey(w.Config.SecretKey)
+	if err != nil {
+		return nil, "", err
+	}
+	// The sign-in links' key is the deployment's secret key's, for this
+	// use only.
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("recordbot teams file consent links"))
+	cons, err := teamsbot.NewConsent(teamsbot.ConsentOptions{Store: w.Store, Vault: w.Vault,
+		Login:    c.login(hc),
+		GraphURL: c.GraphURL, RedirectURL: w.Config.PublicURL + teamsbot.CallbackPath, Key: m.Sum(nil),
+		Logger: w.Logger.With("platform", "teams")})
+	if err != nil {
+		return nil, "", fmt.Errorf("teams: %w", err)
+	}
+	return cons, "shared files: people allow recordbot at " + w.Config.PublicURL + teamsbot.CallbackPath + " (TEAMS_FILE_CONSENT)", nil
 }
 
 // botScope is the Bot Connector token's scope: the Bot Framework's, in

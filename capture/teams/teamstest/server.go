@@ -11,6 +11,10 @@
 // request is recorded, so tests can check what was read and in which
 // order.
 //
+// The login service also runs the delegated sign-in (oauth.go): the
+// authorization endpoint for a person's Browser, and the authorization
+// code and refresh token grants, with the rules Microsoft documents.
+//
 // The login route also issues tokens for any other scope (such as
 // https://api.botframework.com/.default), so a Bot Framework front end can
 // get its token from the same server; TokenInfo says what a token is.
@@ -75,6 +79,7 @@ type Server struct {
 	throttle []throttle
 	calls    []Call
 	seq      int64
+	oauth    oauthState
 }
 
 // Token is what the server issued a token for.
@@ -210,7 +215,8 @@ type throttle struct {
 func New(o Options) *Server {
 	s := &Server{Tenant: o.Tenant, ClientID: o.ClientID, ClientSecret: o.ClientSecret, clock: o.Clock, life: o.TokenLife, cert: o.Certificate,
 		users: map[string]string{}, teams: map[string]*Team{}, chats: map[string]*Chat{}, tokens: map[string]Token{},
-		files: map[string]*SharedFile{}, consent: map[string]bool{}, download: map[string][]byte{}}
+		files: map[string]*SharedFile{}, consent: map[string]bool{}, download: map[string][]byte{},
+		oauth: oauthState{sessions: map[string]string{}, declines: map[string]bool{}, codes: map[string]*authCode{}, refreshes: map[string]refreshGrant{}}}
 	if s.Tenant == "" {
 		s.Tenant = "72f988bf-0000-4000-8000-00000000test"
 	}
