@@ -183,7 +183,7 @@ type teamsSource interface {
 // a line for the start-up banner saying what runs or how to configure it.
 func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 	if !c.configured() {
-		return "Teams: off (to file Teams threads and group chats set TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID and PUBLIC_URL; see docs/teams.md)", nil
+		return "Teams: off (to file Teams threads and group chats set TEAMS_APP_ID, TEAMS_APP_PASSWORD (or TEAMS_APP_CERTIFICATE), TEAMS_TENANT_ID and PUBLIC_URL; see docs/teams.md)", nil
 	}
 	if w.Config.PublicURL == "" {
 		return "", errors.New("teams: set PUBLIC_URL, the https:// address Teams sends requests to (the Azure Bot's messaging endpoint is PUBLIC_URL/teams/messages)")

@@ -140,7 +140,7 @@ func TestCheckTeamsCertificate(t *testing.T) {
 		{"works", env(t, gs, writeCert(t, registered.PEM)), 0,
 			[]string{"ok teams credential certificate " + thumbprint(t, registered), "valid until " + registered.X509.NotAfter.UTC().Format(time.DateOnly),
 				"ok teams login", "ok teams graph"},
-			[]string{"warn teams"}},
+			[]string{"warn teams credential"}},
 		{"expires in 10 days", env(t, gsSoon, writeCert(t, soon.PEM)), 0,
 			[]string{"warn teams credential certificate " + thumbprint(t, soon), "expires on " + soon.X509.NotAfter.UTC().Format(time.DateOnly), "in 9 days", "ok teams login"}, nil},
 		{"not uploaded", env(t, gs, writeCert(t, stranger.PEM)), 1,

@@ -20,8 +20,9 @@ import (
 // checkTeams checks the Teams configuration, when there is one: the
 // messaging endpoint is https (Teams calls no other), the login service
 // gives the app tokens for the Bot Connector and for Graph in the
-// configured tenant (so the app id, its password and the tenant belong
-// together), and Graph answers with that token.
+// configured tenant (so the app id, its credential and the tenant belong
+// together), and Graph answers with that token; and whether people can
+// let recordbot keep shared files.
 func (m *Main) checkTeams(ctx context.Context, f *findings) {
 	c := &m.Config.Teams
 	if !c.configured() {
@@ -37,6 +38,7 @@ func (m *Main) checkTeams(ctx context.Context, f *findings) {
 		f.ok("teams endpoint", "set the Azure Bot's messaging endpoint to %s%s", u, teamsbot.Path)
 	}
 	m.checkTeamsCredential(f)
+	m.checkTeamsFileConsent(f)
 	hc := &http.Client{Timeout: 15 * time.Second}
 	if m.Config.Teams.transport != nil {
 		hc.Transport = m.Config.Teams.transport
@@ -59,6 +61,24 @@ func (m *Main) checkTeams(ctx context.Context, f *findings) {
 		return
 	}
 	f.ok("teams graph", "%s answers with the app's token", c.GraphURL)
+}
+
+// checkTeamsFileConsent says whether people can let recordbot keep the
+// files shared in what they file, and what the app registration needs
+// for it, as serve sets it up (teamsConsent).
+func (m *Main) checkTeamsFileConsent(f *findings) {
+	c := &m.Config.Teams
+	switch {
+	case c.FileConsent == "false":
+		f.ok("teams shared files", "kept as links (TEAMS_FILE_CONSENT=false)")
+	case m.Config.SecretKey == "" && c.FileConsent == "true":
+		f.fail("teams shared files", "TEAMS_FILE_CONSENT=true, but RECORDBOT_SECRET_KEY is not set: people's permissions are kept sealed with it")
+	case m.Config.SecretKey == "":
+		f.warn("teams shared files", "kept as links: set RECORDBOT_SECRET_KEY so that people can let recordbot keep them, or TEAMS_FILE_CONSENT=false to say it stays off (docs/teams.md#shared-files)")
+	default:
+		f.ok("teams shared files", "people allow recordbot at %s%s: it must be a Web redirect URI of app %s, with the delegated Microsoft Graph permissions Files.Read.All, openid, profile and offline_access (docs/teams.md#shared-files)",
+			m.Config.PublicURL, teamsbot.CallbackPath, c.AppID)
+	}
 }
 
 // certificateWarning is how long before its certificate expires bot check
