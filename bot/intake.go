@@ -323,16 +323,28 @@ const storeSlow = "Sorry, I could not read the export just now: nothing was file
 // Key is the key of the request that files up (filing.Request.Key), the
 // same scheme on every platform: the platform, the workspace (or server),
 // the export's SHA-256, its sender and what the record reads it with (its
-// time zone and date order). So the same person filing the same export
-// again, from another offer of it or a replayed click, makes one record
-// and is told it was received already, while another reading of it is a
-// request of its own. For Slack it is the key Slack used before; the
-// Mattermost keys made before (from the dialog's nonce) are not read: a
-// copy of such a request would make a second record only if sent again
-// within filing's repeat window of the first, and the offer then names
-// the first as filed before (Received.Same).
+// time zone and date order). A front end makes it when the form opens,
+// before the class is chosen: the Submitter adds the class to it
+// (KeyUnder). So the same person filing the same export again under the
+// same class, from another offer of it or a replayed click, makes one
+// record and is told it was received already, while another reading of
+// it, or the same reading under another class, is a request of its own.
+// Keys made before the class was added to them (Slack's, from this
+// scheme; Mattermost's, from the dialog's nonce) are not read: a copy of
+// such a request would make a second record only if sent again within
+// filing's repeat window of the first, and the offer then names the
+// first as filed before (Received.Same).
 func (in *Intake) Key(up Upload) string {
 	return strings.ToLower(in.Platform) + ":" + up.Team + ":whatsapp:" + up.SHA256 + ":" + up.SuppliedBy.ID + ":" + up.TimeZone + ":" + string(up.DateOrder)
+}
+
+// KeyUnder is key (Intake.Key) for an export filed under the class code
+// class, as the person chose it in the form.
+func KeyUnder(key, class string) string {
+	if key == "" {
+		return ""
+	}
+	return key + ":" + strings.TrimSpace(class)
 }
 
 // slot takes one of the AtOnce slots to read an export in, waiting for

@@ -241,6 +241,13 @@ func TestIntakeClaimAndKey(t *testing.T) {
 			t.Errorf("Key() is the same with another %s", name)
 		}
 	}
+	// The class chosen in the form is added by the Submitter.
+	if a, b := bot.KeyUnder(in.Key(up), "100-20"), bot.KeyUnder(in.Key(up), "200-20-01"); a == b || a != in.Key(up)+":100-20" {
+		t.Errorf("KeyUnder(100-20) = %q, KeyUnder(200-20-01) = %q: want the class in each", a, b)
+	}
+	if got := bot.KeyUnder("", "100-20"); got != "" {
+		t.Errorf("KeyUnder(no key) = %q, want none", got)
+	}
 	mm := *in
 	mm.Platform = "Mattermost"
 	if !strings.HasPrefix(mm.Key(up), "mattermost:T1:whatsapp:") {

@@ -138,8 +138,11 @@ func (k *Uploads) Receive(ctx context.Context, r io.ReaderAt, n int64, s Sent) (
 	if last != nil {
 		u.Corrects = last.ID
 	}
-	if same != nil && ambiguous {
-		u.SameAs, u.SameDateOrder = same.ID, dateOrderOf(same)
+	if same != nil {
+		u.SameAs, u.SameClass = same.ID, same.Class.Code
+		if ambiguous {
+			u.SameDateOrder = dateOrderOf(same)
+		}
 	}
 	up, err := k.Keep(ctx, r, n, u)
 	if err != nil {
@@ -189,8 +192,9 @@ func (r Received) Summary(m Markup) string {
 			" filed with the other order, it makes a new record that names %s as the record it corrects.",
 			m.Bold(r.Same.Title), r.Same.ID, r.Same.Class.Code, r.SameDateOrder, r.Same.ID)
 	case r.Same != nil:
-		text += fmt.Sprintf(" This export was filed before as record %s (%s, class %s), read as it is now.",
-			m.Bold(r.Same.Title), r.Same.ID, r.Same.Class.Code)
+		text += fmt.Sprintf(" This export was filed before as record %s (%s, class %s), read as it is now:"+
+			" filed under class %s again, it is not filed twice; filed under another class, it makes a new record that names %s as the record it corrects.",
+			m.Bold(r.Same.Title), r.Same.ID, r.Same.Class.Code, r.Same.Class.Code, r.Same.ID)
 	}
 	return text
 }

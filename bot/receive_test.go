@@ -135,13 +135,43 @@ func TestUploadRelatedByChosenOrder(t *testing.T) {
 	} {
 		u.DateOrder, u.Corrects = whatsapp.DateOrder(tc.order), tc.corrects
 		got := ""
-		if r := u.Related(); len(r) == 1 && r[0].Relation == filing.Corrects {
+		if r := u.Related(""); len(r) == 1 && r[0].Relation == filing.Corrects {
 			got = r[0].ID
 		} else if len(r) > 0 {
 			t.Errorf("Related(%q) = %+v", tc.order, r)
 		}
 		if got != tc.want {
 			t.Errorf("Related(chosen %q, corrects %q) = %q, want %q", tc.order, tc.corrects, got, tc.want)
+		}
+	}
+}
+
+// An export read as a record filed before was: filed under that record's
+// class it relates to nothing (its request is the same one, KeyUnder);
+// under another class it corrects that record, whatever the date order.
+func TestUploadRelatedByChosenClass(t *testing.T) {
+	for _, tc := range []struct {
+		u     bot.Upload
+		class string
+		want  string
+	}{
+		{bot.Upload{SameAs: "r1", SameClass: "100-20"}, "100-20", ""},
+		{bot.Upload{SameAs: "r1", SameClass: "100-20"}, " 100-20 ", ""},
+		{bot.Upload{SameAs: "r1", SameClass: "100-20"}, "200-20-01", "r1"},
+		{bot.Upload{SameAs: "r1", SameClass: "100-20"}, "", ""},
+		{bot.Upload{SameAs: "r1", SameClass: "100-20", Corrects: "r0"}, "200-20-01", "r0"},
+		{bot.Upload{Ambiguous: true, DateOrder: whatsapp.MDY, SameAs: "r1", SameDateOrder: whatsapp.MDY.String(), SameClass: "100-20"}, "200-20-01", "r1"},
+		// Kept before the class was: nothing to compare with.
+		{bot.Upload{Ambiguous: true, DateOrder: whatsapp.MDY, SameAs: "r1", SameDateOrder: whatsapp.MDY.String()}, "200-20-01", ""},
+	} {
+		got := ""
+		if r := tc.u.Related(tc.class); len(r) == 1 && r[0].Relation == filing.Corrects {
+			got = r[0].ID
+		} else if len(r) > 0 {
+			t.Errorf("Related(%q) = %+v", tc.class, r)
+		}
+		if got != tc.want {
+			t.Errorf("%+v.Related(%q) = %q, want %q", tc.u, tc.class, got, tc.want)
 		}
 	}
 }

@@ -115,7 +115,10 @@ func (s *Submitter) Submit(ctx context.Context, v Voice, sub Submission) Answer 
 			s.remember(formID, true, false)
 			return Answer{Error: StoreLate}
 		}
-		r.Related = up.Related()
+		// What the person chose in the form is part of the request: the
+		// same export filed again under another class is filed again,
+		// and corrects the record filed before (Upload.Related).
+		r.Key, r.Related = KeyUnder(r.Key, r.ClassCode), up.Related(r.ClassCode)
 	}
 	stored, err := s.Filer.Submit(ctx, r)
 	if fe, ok := errors.AsType[filing.FieldErrors](err); ok {

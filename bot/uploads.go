@@ -114,21 +114,31 @@ type Upload struct {
 	// corrects.
 	Corrects string `json:"corrects,omitempty"`
 	// SameAs is a record filed of the same export before and read as
-	// this one is, but for the date order, still to be chosen, of an
-	// Ambiguous export; SameDateOrder is how that record read its dates
-	// ("day/month/year"). Choosing another order makes the record filed
-	// of this export one that corrects it.
+	// this one is (but for the date order, still to be chosen, of an
+	// Ambiguous export), and SameClass the class it was filed under:
+	// filing this export under another class makes a record that
+	// corrects it. For an Ambiguous export SameDateOrder is how that
+	// record read its dates ("day/month/year"): choosing another order
+	// makes the record filed of this export one that corrects it too.
+	// Exports kept before SameClass was have SameAs only when Ambiguous.
 	SameAs        string `json:"same_as,omitempty"`
 	SameDateOrder string `json:"same_date_order,omitempty"`
+	SameClass     string `json:"same_class,omitempty"`
 }
 
-// Related is what the record filed of u relates to: the record it
-// corrects, if any (filing.Request.Related).
-func (u Upload) Related() []filing.Related {
+// Related is what the record filed of u under the class chosen in the
+// form relates to: the record it corrects, if any
+// (filing.Request.Related). That is the record filed of the same export
+// before and read otherwise; else the one read the same way, when the
+// person chose another date order for it or another class.
+func (u Upload) Related(class string) []filing.Related {
+	class = strings.TrimSpace(class)
 	switch {
 	case u.Corrects != "":
 		return []filing.Related{{ID: u.Corrects, Relation: filing.Corrects}}
 	case u.SameAs != "" && u.DateOrder != "" && u.DateOrder.String() != u.SameDateOrder:
+		return []filing.Related{{ID: u.SameAs, Relation: filing.Corrects}}
+	case u.SameAs != "" && u.SameClass != "" && class != "" && class != u.SameClass:
 		return []filing.Related{{ID: u.SameAs, Relation: filing.Corrects}}
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +138,7 @@ func (s *Source) send(ctx context.Context, c class, scope, target string, tok to
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
 			return resp, nil
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
-			wait := retryAfter(resp.Header.Get("Retry-After"), s.clock.Now())
+			wait := retryAfter(resp.Header, s.clock.Now())
 			drain(resp)
 			s.throttled.Add(1)
 			if wait > s.maxWait || attempt >= s.maxRetries {
@@ -220,22 +219,12 @@ func drain(resp *http.Response) {
 	resp.Body.Close()
 }
 
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-// Missing or unreadable: 1 second.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if n, err := strconv.Atoi(h); err == nil {
-		if n <= 0 {
-			return time.Second
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return time.Second
+// retryAfter is how long a 429 or 503 from Graph asks us to wait: the
+// Retry-After header, in seconds or as an HTTP date, read by the shared
+// capture.RetryAfter, but never less than a second, so that "0", a date
+// already past or no header at all does not send the request again at once.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	return max(capture.RetryAfter(h, now), time.Second)
 }
 
 // pacer spaces requests of one class at its rate, with x/time/rate's

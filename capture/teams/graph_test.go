@@ -54,7 +54,11 @@ func TestRetryAfter(t *testing.T) {
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
 		now.Add(-time.Minute).Format(http.TimeFormat):     time.Second,
 	} {
-		if got := retryAfter(h, now); got != want {
+		hdr := http.Header{}
+		if h != "" {
+			hdr.Set("Retry-After", h)
+		}
+		if got := retryAfter(hdr, now); got != want {
 			t.Errorf("retryAfter(%q) = %s, want %s", h, got, want)
 		}
 	}

@@ -67,6 +67,25 @@ func TestThrottlingWaitedOutAndCounted(t *testing.T) {
 	}
 }
 
+// Graph may give Retry-After as an HTTP date rather than seconds
+// (RFC 9110 section 10.2.3): the capture waits until then on its clock.
+func TestThrottleUntilHTTPDate(t *testing.T) {
+	f := newFixture(t, nil)
+	root, _, replies := seedThread(f)
+	ref := teams.Target{Tenant: f.srv.Tenant, Team: team, Channel: channel, Scope: teams.Thread, From: root, Acted: replies[0]}.Ref()
+	f.srv.Throttle(1, http.StatusTooManyRequests, f.clock.Now().Add(45*time.Second).UTC().Format(http.TimeFormat))
+	th, err, waited := f.run(t, ref, alice, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th.Messages) != 121 {
+		t.Errorf("%d messages", len(th.Messages))
+	}
+	if waited < 44*time.Second {
+		t.Errorf("waited %s, want the 45 s until the date given", waited)
+	}
+}
+
 func TestLongThrottleEndsTheAttempt(t *testing.T) {
 	f := newFixture(t, func(c *teams.Config) { c.MaxWait = 30 * time.Second })
 	root, _, replies := seedThread(f)

@@ -119,7 +119,7 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	}
 	if rep != nil && !rep.DryRun && action != "review" {
 		// Destroyed records stay in their class's register, marked.
-		if _, werr := records.WriteRegisters(ctx, st, d.Keys); werr != nil {
+		if _, werr := records.WriteRegisters(ctx, st, d.Keys, d.Clock); werr != nil {
 			fmt.Fprintf(m.Stderr, "warning: the class registers were not updated (run `bot records register`): %v\n", werr)
 		}
 	}

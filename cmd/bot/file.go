@@ -60,7 +60,7 @@ func (m *Main) runFile(ctx context.Context, args []string) error {
 	}
 	svc, err := filing.NewService(filing.Options{Store: store, Plan: plan, Logger: m.commandLogger(),
 		Organisation: m.Config.Organisation, TimeZone: m.Config.TimeZone,
-		AfterFiling: records.RegisterUpdater(store), Signer: signer})
+		AfterFiling: records.RegisterUpdater(store, nil), Signer: signer})
 	if err != nil {
 		return err
 	}

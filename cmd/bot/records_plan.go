@@ -28,7 +28,7 @@ func (m *Main) recordsRegister(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	keys, err := records.WriteRegisters(ctx, st, trusted)
+	keys, err := records.WriteRegisters(ctx, st, trusted, nil)
 	if err != nil {
 		return err
 	}

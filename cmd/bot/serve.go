@@ -136,7 +136,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	notifiers := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}, Logger: log}
 	// Keep each class's register current as records are filed, and the
 	// team's search index when it is shared in PostgreSQL.
-	afterFiling := records.RegisterUpdater(store)
+	afterFiling := records.RegisterUpdater(store, clock)
 	if feeder := m.indexFeeder(ctx, store, clock, log); feeder != nil {
 		defer feeder.Index.Close()
 		register := afterFiling

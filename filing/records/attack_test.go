@@ -204,7 +204,7 @@ func TestPlantedResiduals(t *testing.T) {
 			if len(rs) != 1 || rs[0].Problem == "" || !strings.Contains(rs[0].Problem, key) {
 				t.Errorf("Residuals = %+v, want the planted entry flagged as not written by this deployment", rs)
 			}
-			if _, err := records.WriteRegisters(ctx, st, testKeys); err != nil {
+			if _, err := records.WriteRegisters(ctx, st, testKeys, nil); err != nil {
 				t.Fatal(err)
 			}
 			reg := readAll(t, st, records.RegisterKey("100-01", "json"))

@@ -63,7 +63,7 @@ func TestDisposalPolicy(t *testing.T) {
 			t.Errorf("after disposal of %q, %q remain", s.Title, left)
 		}
 	}
-	if _, err := records.WriteRegisters(ctx, st, testKeys); err != nil {
+	if _, err := records.WriteRegisters(ctx, st, testKeys, nil); err != nil {
 		t.Errorf("update the registers after disposal with the disposal policy: %v", err)
 	}
 	for _, key := range []string{retained.Key + filing.TextFile, filing.IndexPrefix + retained.ID + ".json"} {

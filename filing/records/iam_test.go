@@ -27,7 +27,7 @@ func TestRecommendedBotPolicy(t *testing.T) {
 
 	// The bot files (and adds the record to its register), verifies,
 	// proves the lock and keeps its bookkeeping.
-	s := file(t, service(t, st, records.RegisterUpdater(st)), spec{title: "Roads budget", files: map[string][]byte{"minutes.txt": []byte("Option B.")}})
+	s := file(t, service(t, st, records.RegisterUpdater(st, nil)), spec{title: "Roads budget", files: map[string][]byte{"minutes.txt": []byte("Option B.")}})
 	if _, err := st.Stat(ctx, filing.RegistersPrefix+"100-20.csv"); err != nil {
 		t.Errorf("the register after filing as the bot: %v", err)
 	}

@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/recordbot/recordbot/capture"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/internal/miniotest"
+	"github.com/recordbot/recordbot/internal/storetest"
 )
 
 func day(s string) time.Time {
@@ -295,7 +298,7 @@ func TestRegistersConcurrentFilings(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// Two services, as two bot processes on one store.
 			var svcs [2]*filing.Service
-			update := records.RegisterUpdater(st)
+			update := records.RegisterUpdater(st, nil)
 			for i := range svcs {
 				svcs[i] = service(t, st, func(ctx context.Context, s filing.Summary) error {
 					err := update(ctx, s)
@@ -340,7 +343,7 @@ func TestRegistersConcurrentFilings(t *testing.T) {
 
 			// A full rebuild from the index gives the same registers and
 			// keeps them whole.
-			keys, err := records.WriteRegisters(ctx, st, testKeys)
+			keys, err := records.WriteRegisters(ctx, st, testKeys, nil)
 			if err != nil {
 				t.Fatalf("WriteRegisters: %v", err)
 			}
@@ -367,5 +370,39 @@ func TestRegisterCSVCells(t *testing.T) {
 	}
 	if !strings.Contains(lines[1], `"'@here"`) {
 		t.Errorf("RegisterCSV row = %q, want the channel cell as %q", lines[1], `"'@here"`)
+	}
+}
+
+// A register is stamped with the clock it is given, not the system's:
+// the filing service's, after each filing, and the one a rebuild is
+// given.
+func TestRegistersStampedByTheirClock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Local(t)
+	fc := clockwork.NewFakeClockAt(time.Date(2031, 5, 4, 10, 30, 0, 0, time.UTC))
+	svc := service(t, st, records.RegisterUpdater(st, fc))
+	file(t, svc, spec{title: "Minutes 1"})
+	if reg, _ := readRegister(t, st, "100-20"); !reg.UpdatedAt.Equal(fc.Now()) {
+		t.Errorf("register stamped %v after filing, want the clock's %v", reg.UpdatedAt, fc.Now())
+	}
+	fc.Advance(90 * time.Minute)
+	file(t, svc, spec{title: "Minutes 2"})
+	if reg, _ := readRegister(t, st, "100-20"); !reg.UpdatedAt.Equal(fc.Now()) || len(reg.Records) != 2 {
+		t.Errorf("register stamped %v with %d records after the second filing, want the clock's %v and 2", reg.UpdatedAt, len(reg.Records), fc.Now())
+	}
+
+	// A rebuild on a store whose registers are gone.
+	for _, ext := range []string{"json", "csv"} {
+		if err := st.Delete(ctx, records.RegisterKey("100-20", ext)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuilt := clockwork.NewFakeClockAt(time.Date(2032, 1, 2, 3, 4, 5, 0, time.UTC))
+	if _, err := records.WriteRegisters(ctx, st, testKeys, rebuilt); err != nil {
+		t.Fatalf("WriteRegisters: %v", err)
+	}
+	if reg, _ := readRegister(t, st, "100-20"); !reg.UpdatedAt.Equal(rebuilt.Now()) {
+		t.Errorf("register stamped %v by a rebuild, want its clock's %v", reg.UpdatedAt, rebuilt.Now())
 	}
 }

@@ -76,7 +76,9 @@ func registerName(code string) string {
 //
 // With keys set, a residual entry not signed by a trusted key (or written
 // over) marks nothing: the record is not shown as destroyed on its word.
-func WriteRegisters(ctx context.Context, st filing.Store, trusted *filing.Keyring) ([]string, error) {
+// A register changed is stamped (UpdatedAt) with clock's time, the
+// system's when clock is nil.
+func WriteRegisters(ctx context.Context, st filing.Store, trusted *filing.Keyring, clock filing.Clock) ([]string, error) {
 	all, err := Index(ctx, st)
 	if err != nil {
 		return nil, err
@@ -113,7 +115,7 @@ func WriteRegisters(ctx context.Context, st filing.Store, trusted *filing.Keyrin
 	sort.Strings(codes)
 	var keys []string
 	for _, code := range codes {
-		if err := addToRegister(ctx, st, filing.SystemClock(), code, byClass[code], marks); err != nil {
+		if err := addToRegister(ctx, st, filing.ClockOr(clock), code, byClass[code], marks); err != nil {
 			return keys, err
 		}
 		keys = append(keys, RegisterKey(code, "json"), RegisterKey(code, "csv"))
@@ -125,8 +127,11 @@ func WriteRegisters(ctx context.Context, st filing.Store, trusted *filing.Keyrin
 // (filing.Options.AfterFiling): it adds the record to its class's register
 // without rewriting any record. It is safe when several filings, in one
 // process or several, land at once: each register is changed by
-// compare-and-swap (If-Match) and retried on conflict.
-func RegisterUpdater(st filing.Store) func(ctx context.Context, s filing.Summary) error {
+// compare-and-swap (If-Match) and retried on conflict. The register is
+// stamped (UpdatedAt) with clock's time, the system's when clock is nil:
+// give it the filing service's clock.
+func RegisterUpdater(st filing.Store, clock filing.Clock) func(ctx context.Context, s filing.Summary) error {
+	clock = filing.ClockOr(clock)
 	return func(ctx context.Context, s filing.Summary) error {
 		e, err := Entry(ctx, st, s.ID)
 		if errors.Is(err, ErrNoRecord) {
@@ -140,7 +145,7 @@ func RegisterUpdater(st filing.Store) func(ctx context.Context, s filing.Summary
 		} else if err != nil {
 			return fmt.Errorf("register %s: %w", s.ID, err)
 		}
-		return addToRegister(ctx, st, filing.SystemClock(), e.ClassCode, []filing.IndexEntry{e}, nil)
+		return addToRegister(ctx, st, clock, e.ClassCode, []filing.IndexEntry{e}, nil)
 	}
 }
 

@@ -50,7 +50,7 @@ classes:
 	ctx := context.Background()
 	for name, st := range stores(t) {
 		t.Run(name, func(t *testing.T) {
-			svc, err := filing.NewService(filing.Options{Store: st, Plan: plan, AfterFiling: records.RegisterUpdater(st)})
+			svc, err := filing.NewService(filing.Options{Store: st, Plan: plan, AfterFiling: records.RegisterUpdater(st, nil)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +61,7 @@ classes:
 					t.Fatalf("FileThread(%s): %v", c, err)
 				}
 			}
-			if _, err := records.WriteRegisters(ctx, st, testKeys); err != nil {
+			if _, err := records.WriteRegisters(ctx, st, testKeys, nil); err != nil {
 				t.Fatal(err)
 			}
 			for _, c := range []string{"1-2", "1.2"} {

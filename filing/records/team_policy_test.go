@@ -33,7 +33,7 @@ func TestRecordsTeamPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := file(t, service(t, rootStore, records.RegisterUpdater(rootStore)), spec{title: "Roads budget", people: []string{"bob"},
+	s := file(t, service(t, rootStore, records.RegisterUpdater(rootStore, nil)), spec{title: "Roads budget", people: []string{"bob"},
 		real: map[string]string{"bob": "Bob Jones"}, texts: []string{"Option B."}})
 
 	st := miniotest.StoreAs(t, bucket, miniotest.READMEPolicy(t, "<!-- records-team-policy", bucket))
