@@ -100,18 +100,14 @@ func quoteLexeme(w string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(w) + "'"
 }
 
-// putAll writes many rows in few statements, as a catch-up's batch does:
-// one INSERT a row costs a round trip each. A statement takes at most
-// 65,535 parameters (PostgreSQL's wire protocol counts them in 16 bits):
-// 5,461 rows of 12.
+// postgresPutAll writes many rows in few statements, as a catch-up's
+// batch does: one INSERT a row costs a round trip each.
 func postgresPutAll(t sqlTx, rows []row) error {
-	const cols = 12
-	for len(rows) > 0 {
-		n := min(len(rows), 65535/cols)
+	for _, rows := range statements(rows, maxParams/pgCols, maxStatement) {
 		var b strings.Builder
-		args := make([]any, 0, n*cols)
+		args := make([]any, 0, len(rows)*pgCols)
 		b.WriteString(`INSERT INTO recordbot_index_docs (id, key, filed_at, platform, classes, entry, text, partial, notext, named, people, allw) VALUES `)
-		for i, r := range rows[:n] {
+		for i, r := range rows {
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -127,9 +123,49 @@ func postgresPutAll(t sqlTx, rows []row) error {
 		if _, err := t.tx.ExecContext(t.ctx, b.String(), args...); err != nil {
 			return err
 		}
-		rows = rows[n:]
 	}
 	return nil
+}
+
+const (
+	// pgCols is how many arguments a row of postgresPutAll takes.
+	pgCols = 12
+	// maxParams is the most arguments a statement takes: PostgreSQL's
+	// wire protocol counts them in 16 bits
+	// (https://www.postgresql.org/docs/current/protocol-message-formats.html, Bind).
+	maxParams = 65535
+	// maxStatement is about the most bytes of arguments one statement
+	// carries: the server refuses a message of 1 GB or more
+	// (PQ_LARGE_MESSAGE_LIMIT in PostgreSQL's src/include/libpq/libpq.h),
+	// which a catch-up's 500 records with transcripts of 4 MiB each would
+	// pass, and the statement is held in memory beside the rows.
+	maxStatement = 64 << 20
+)
+
+// statements cuts rows into runs of at most n rows and, but for a run of
+// one row, at most max bytes (as rowBytes counts them).
+func statements(rows []row, n, max int) [][]row {
+	var out [][]row
+	start, size := 0, 0
+	for i, r := range rows {
+		b := rowBytes(r)
+		if i > start && (i-start == n || size+b > max) {
+			out = append(out, rows[start:i])
+			start, size = i, 0
+		}
+		size += b
+	}
+	if start < len(rows) {
+		out = append(out, rows[start:])
+	}
+	return out
+}
+
+// rowBytes is about how many bytes of arguments a row takes: its text,
+// entry and fields, and its words twice (in named or people, and allw).
+func rowBytes(r row) int {
+	return len(r.ID) + len(r.Key) + len(r.Platform) + len(r.Classes) + len(r.Entry) + len(r.Text) +
+		2*(len(r.Meta)+len(r.People)) + len(r.Body) + 64
 }
 
 func postgresDropWords(t sqlTx, id string) error {
