@@ -14,9 +14,12 @@ package index
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path"
 	"slices"
@@ -309,7 +312,15 @@ func (ix *Index) syncEntries(ctx context.Context, last string, res *SyncResult, 
 	// GETs: on S3 the round trips, not the bytes, take the time) and
 	// writes them with the newest key seen, in one transaction, so an
 	// interrupted catch-up starts again after the last batch written.
+	checked, unversioned := false, false
 	flush := func() error {
+		if !checked && len(keys) > 0 {
+			keeps, err := filing.KeepsVersions(ctx, ix.st)
+			if err != nil {
+				return err
+			}
+			checked, unversioned = true, !keeps
+		}
 		rows := make([]row, len(keys))
 		bad := make([]error, len(keys))
 		var wg sync.WaitGroup
@@ -317,7 +328,7 @@ func (ix *Index) syncEntries(ctx context.Context, last string, res *SyncResult, 
 		for range min(readers, len(keys)) {
 			wg.Go(func() {
 				for i := range next {
-					rows[i], bad[i] = ix.read(ctx, keys[i])
+					rows[i], bad[i] = ix.read(ctx, keys[i], unversioned)
 				}
 			})
 		}
@@ -396,14 +407,14 @@ const readers = 32
 
 // read makes the index row of the record whose index entry is at key: the
 // entry and the transcript, each as filed.
-func (ix *Index) read(ctx context.Context, key string) (row, error) {
+func (ix *Index) read(ctx context.Context, key string, unversioned bool) (row, error) {
 	id := strings.TrimSuffix(path.Base(key), ".json")
 	made, ok := uuidTime(id)
 	if !ok {
 		return row{}, errors.New("not a record id")
 	}
 	var e filing.IndexEntry
-	raw, written, err := ix.openAsFiled(ctx, key, made.Add(fresh), 1<<20)
+	raw, written, err := ix.openAsFiled(ctx, key, made.Add(fresh), 1<<20, nil)
 	if err != nil {
 		return row{}, err
 	}
@@ -426,12 +437,20 @@ func (ix *Index) read(ctx context.Context, key string) (row, error) {
 	}
 	r := rowOf(e, raw)
 	// The transcript was written before the entry that names it.
-	data, _, err := ix.openAsFiled(ctx, e.Key+filing.TextFile, written, maxText+1)
+	var sum hash.Hash
+	if unversioned {
+		sum = sha256.New()
+	}
+	data, _, err := ix.openAsFiled(ctx, e.Key+filing.TextFile, written, maxText+1, sum)
 	switch {
 	case errors.Is(err, filing.ErrNotExist):
 		r.NoText = true
 	case err != nil:
 		return row{}, fmt.Errorf("its transcript: %w", err)
+	case unversioned:
+		if err := ix.checkManifest(ctx, e.Key, hex.EncodeToString(sum.Sum(nil))); err != nil {
+			return row{}, err
+		}
 	}
 	text, partial := string(data), false
 	if len(text) > maxText {
@@ -448,8 +467,9 @@ func (ix *Index) read(ctx context.Context, key string) (row, error) {
 // one filed, makes it read the first version instead, as records.Find
 // does. `records verify` reports any such object. A store that keeps no
 // versions (a local one) has only the object as it is now, whatever its
-// time says: there verify's checksums alone find an object altered.
-func (ix *Index) openAsFiled(ctx context.Context, key string, notAfter time.Time, max int64) ([]byte, time.Time, error) {
+// time says: there checkManifest checks the transcript.
+// With sum, the whole object is read into it.
+func (ix *Index) openAsFiled(ctx context.Context, key string, notAfter time.Time, max int64, sum hash.Hash) ([]byte, time.Time, error) {
 	rc, info, err := ix.st.Open(ctx, key)
 	written := info.LastModified
 	if err == nil && !written.IsZero() && written.After(notAfter) {
@@ -463,8 +483,37 @@ func (ix *Index) openAsFiled(ctx context.Context, key string, notAfter time.Time
 		return nil, time.Time{}, err
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, max))
+	var r io.Reader = rc
+	if sum != nil {
+		r = io.TeeReader(rc, sum)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, max))
+	if sum != nil && err == nil {
+		_, err = io.Copy(sum, rc)
+	}
 	return data, written, err
+}
+
+// checkManifest checks, on a store that keeps no versions, the transcript
+// of the record at folder against the record's payload manifest: there
+// the transcript is only what it is now, and a file's time proves
+// nothing. A transcript written over on its own is then not indexed (the
+// manifest itself, and the tag manifest and filing event that seal it,
+// are for `records verify`).
+func (ix *Index) checkManifest(ctx context.Context, folder, got string) error {
+	rc, _, err := ix.st.Open(ctx, folder+filing.ManifestFile)
+	if err != nil {
+		return fmt.Errorf("not indexed: its manifest %s: %w", filing.ManifestFile, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	if err != nil {
+		return fmt.Errorf("not indexed: its manifest %s: %w", filing.ManifestFile, err)
+	}
+	if want := records.ManifestSum(data, filing.TextFile); want != got {
+		return fmt.Errorf("not indexed: its transcript %s has sha256 %s, but its manifest says %q: altered since filing (`bot records verify` checks the record)", filing.TextFile, got, want)
+	}
+	return nil
 }
 
 // rowOf makes the row of an index entry, without its transcript.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +160,83 @@ func testKeyAfterEveryID(t *testing.T, dsn func(t *testing.T) string) {
 	}
 	if a, err := ix.Find(ctx, index.Search{Text: "sigma"}); err != nil || len(a.Hits) != 1 || a.Status.Behind != 0 {
 		t.Errorf("Find(record filed after) = %v (status %+v), %v; want it, current", ids(a), a.Status, err)
+	}
+}
+
+// A local store keeps no versions, and a file's time is whatever its
+// writer set: a transcript written over, its time set back to the one
+// filed, is caught by the record's manifest, as verify catches it, and the
+// record is reported rather than indexed with the planted words.
+func TestIndexChecksTranscriptsOnAStoreWithoutVersions(t *testing.T) {
+	eachEngine(t, testLocalPlanted)
+}
+
+func testLocalPlanted(t *testing.T, dsn func(t *testing.T) string) {
+	ctx := context.Background()
+	st := storetest.Local(t)
+	svc := newService(t, st)
+	altered := fileThread(t, svc, "Altered", "100-20", []string{"alice"}, []string{"kappa as filed"})
+	fileThread(t, svc, "Untouched", "100-20", []string{"alice"}, []string{"lambda as filed"})
+	p := filepath.Join(st.Root(), filepath.FromSlash(altered.Key+filing.TextFile))
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("alice: mu planted later\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	v := &records.Verifier{Store: st, Keys: filing.KeyringOf(signer), By: capture.Person{ID: "officer"}}
+	if results, err := v.Verify(ctx, []string{altered.ID}); err != nil || len(results) != 1 || results[0].OK() {
+		t.Fatalf("Verify = %+v, %v; want the altered record refused: the test plants nothing", results, err)
+	}
+
+	ix, err := index.Open(ctx, dsn(t), st, index.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	res, err := ix.Sync(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 1 || len(res.Unreadable) != 1 || !strings.Contains(res.Unreadable[0], "manifest") {
+		t.Errorf("Sync = %+v; want the untouched record added and the altered one reported", res)
+	}
+	if a, err := ix.Find(ctx, index.Search{Text: "mu"}); err != nil || len(a.Hits) != 0 {
+		t.Errorf("Find(planted word) = %v, %v; want nothing", ids(a), err)
+	}
+	if a, err := ix.Find(ctx, index.Search{Text: "lambda"}); err != nil || len(a.Hits) != 1 {
+		t.Errorf("Find(untouched record) = %v, %v; want it", ids(a), err)
+	}
+}
+
+// A transcript longer than the index keeps is checked whole: it is read to
+// its end for the sum, and indexed in part.
+func TestIndexChecksALongTranscriptWhole(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Local(t)
+	svc := newService(t, st)
+	line := strings.Repeat("nu ", 40) + "\n"
+	var texts []string
+	for i := 0; i < 40; i++ {
+		texts = append(texts, strings.Repeat(line, 1000)) // ~120 KiB a message, ~4.8 MiB in all
+	}
+	texts = append(texts, "xi at the end")
+	fileThread(t, svc, "Long", "100-20", []string{"alice"}, texts)
+	ix, err := index.Open(ctx, filepath.Join(t.TempDir(), "ix.sqlite"), st, index.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	res, err := ix.Sync(ctx, nil)
+	if err != nil || res.Added != 1 || len(res.Unreadable) != 0 {
+		t.Fatalf("Sync = %+v, %v; want the long record added", res, err)
+	}
+	a, err := ix.Find(ctx, index.Search{Text: "nu"})
+	if err != nil || len(a.Hits) != 1 || !a.Hits[0].Partial {
+		t.Errorf("Find(nu) = %+v, %v; want the long record, searched in part", a.Hits, err)
 	}
 }
