@@ -143,8 +143,12 @@ func (v Voice) Outcome(o filing.Outcome) string {
 		if !s.DisposalDate.IsZero() {
 			kept = fmt.Sprintf("kept until %s, then %s", s.DisposalDate.Format("2 January 2006"), s.DisposalAction)
 		}
+		files := count(s.Files, "file")
+		if n := s.UnavailableFiles + s.MissingFiles; n > 0 {
+			files += fmt.Sprintf(" (and %s not kept: the record names each and says why)", count(n, "file"))
+		}
 		return fmt.Sprintf("Filed as record %s\n- Record id: %s (the records team finds it by this id)\n- Class: %s\n- Marking: %s\n- %s, %s; %s",
-			m.Bold(s.Title), m.Code(s.ID), s.ClassPath, s.Marking, count(s.Messages, "message"), count(s.Files, "file"), kept)
+			m.Bold(s.Title), m.Code(s.ID), s.ClassPath, s.Marking, count(s.Messages, "message"), files, kept)
 	}
 	if !o.Final && errors.Is(o.Err, capture.ErrRateLimited) {
 		return fmt.Sprintf("%s asked me to slow down: filing %s goes on in %s. Nothing is lost: I will tell you when it is filed.",

@@ -60,6 +60,7 @@ type Survey struct {
 	seen        map[string]bool
 	authors     []Person
 	reacted     map[string]Person
+	unavailable int
 }
 
 // Add takes in the thread's next message.
@@ -85,7 +86,17 @@ func (s *Survey) Add(m *Message) {
 			}
 		}
 	}
+	for _, f := range m.Files {
+		if f.Error != "" {
+			s.unavailable++
+		}
+	}
 }
+
+// Unavailable counts the files of the messages added that the platform
+// did not give (File.Error set): kept in the record as a name, a link and
+// the reason only.
+func (s *Survey) Unavailable() int { return s.unavailable }
 
 // Participants is Thread.Participants of the messages added: a reactor
 // who also wrote is listed as an author.

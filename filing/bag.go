@@ -216,7 +216,8 @@ func (f *filer) record(fl *filing, s *snap) *Record {
 		Retention: ret, Marking: req.Marking, Messages: t.Len(), Provenance: t.Provenance.Counts(),
 		Events: []Event{{ID: req.ID, Type: "filed", At: fl.filed, By: req.RequestedBy, RecordID: req.ID, Key: fl.key,
 			ClassCode: c.Code, RequestID: req.ID, Source: req.Via, Agent: Agent}},
-		Related: req.Related,
+		Related:     req.Related,
+		unavailable: s.survey.Unavailable(),
 	}
 }
 

@@ -47,6 +47,9 @@ type Record struct {
 	// download. thread.json still names the path each would have had;
 	// the transcripts show them as not captured, with the reason.
 	Missing []MissingFile `json:"missing_files,omitempty"`
+	// unavailable counts the files the platform did not give (the
+	// snapshot says why for each); for the filing's outcome only.
+	unavailable int
 	// Events of the record known when it was filed; later events (fixity
 	// checks, holds, disposal) are in the audit trail.
 	Events []Event `json:"events"`

@@ -89,6 +89,10 @@ type Summary struct {
 	// after the thread was captured (gone from the platform before it
 	// could be downloaded); record.json says why for each.
 	MissingFiles int `json:"missing_files,omitempty"`
+	// UnavailableFiles counts attached files the platform did not give
+	// at all (not readable by recordbot, or by the person filing): the
+	// record keeps their names, links and why.
+	UnavailableFiles int `json:"unavailable_files,omitempty"`
 }
 
 // FieldErrors reports bad input field by field ("title", "class",

@@ -380,6 +380,7 @@ func (s *Service) file(ctx context.Context, r Request, src fetch) (*Summary, err
 		ID: rec.ID, Title: rec.Title, ClassCode: c.Code, ClassPath: c.PathString(), Marking: rec.Marking,
 		Key: rec.Key, Where: s.o.Store.Where(rec.Key), FiledAt: rec.FiledAt, DisposalDate: fl.disposal,
 		DisposalAction: c.Retention.Action, FiledBy: rec.FiledBy, Messages: rec.Messages, MissingFiles: len(rec.Missing),
+		UnavailableFiles: rec.unavailable,
 	}
 	for _, p := range rec.Payload {
 		if strings.HasPrefix(p.Path, "data/files/") {

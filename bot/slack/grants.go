@@ -1,19 +1,12 @@
 package slack
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -139,81 +132,20 @@ func (s *Grants) People(ctx context.Context, team string) ([]string, error) {
 	return ids, err
 }
 
-// statesPrefix holds a marker per used OAuth state, named
-// "<expiry unix time>-<nonce>".
+// statesPrefix holds a marker per used OAuth state (bot.Links).
 const statesPrefix = filing.InstallationsPrefix + "slack/oauth-states/"
 
-// useState marks an OAuth state used, with an exclusive create: a second
-// use, by this process or another, fails with filing.ErrExist. Markers of
-// states that have expired (which are refused for that alone) are then
-// deleted, a few at a time.
-func (s *Grants) useState(ctx context.Context, st userState) error {
-	data := []byte(s.clock.Now().UTC().Format(time.RFC3339) + "\n")
-	_, err := s.store.Create(ctx, statesPrefix+strconv.FormatInt(st.Expires, 10)+"-"+st.Nonce, bytes.NewReader(data), int64(len(data)),
-		filing.WriteOptions{ContentType: "text/plain"})
-	if err != nil {
-		return err
-	}
-	n := 0
-	for o, err := range s.store.List(ctx, statesPrefix) {
-		if err != nil || n >= 20 {
-			break
-		}
-		exp, _, _ := strings.Cut(strings.TrimPrefix(o.Key, statesPrefix), "-")
-		sec, err := strconv.ParseInt(exp, 10, 64)
-		if err == nil && !s.clock.Now().After(time.Unix(sec, 0).Add(time.Minute)) {
-			break // listed in key order: the rest expire later
-		}
-		s.store.Delete(ctx, o.Key)
-		n++
-	}
-	return nil
-}
-
-// The state of a person's authorisation link binds it to the workspace
-// and the person it was made for, expires, and names a nonce that can be
-// used once: base64url(JSON) "." base64url(HMAC-SHA256).
+// A person's authorisation link works for 15 minutes, once.
 const userStateTTL = 15 * time.Minute
 
-type userState struct {
-	Team    string `json:"t"`
-	User    string `json:"u"`
-	Expires int64  `json:"e"`
-	Nonce   string `json:"n"`
-}
-
-func (a *App) userStateMAC(payload string) string {
-	m := hmac.New(sha256.New, []byte("recordbot slack user oauth state:"+a.o.ClientSecret))
-	m.Write([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-func (a *App) newUserState(team, user string) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	st := userState{Team: team, User: user, Expires: a.now().Add(userStateTTL).Unix(), Nonce: base64.RawURLEncoding.EncodeToString(b)}
-	raw, _ := json.Marshal(st)
-	payload := base64.RawURLEncoding.EncodeToString(raw)
-	return payload + "." + a.userStateMAC(payload)
-}
-
-// errLinkUsed is a state presented a second time.
-var errLinkUsed = errors.New("this link was already used")
-
-func (a *App) checkUserState(state string) (userState, error) {
-	payload, mac, ok := strings.Cut(state, ".")
-	if !ok || !hmac.Equal([]byte(mac), []byte(a.userStateMAC(payload))) {
-		return userState{}, bot.Unusable("this link was not made by this recordbot", nil)
+// userLinks makes and checks the states of people's authorisation links;
+// nil when the feature is off.
+func (a *App) userLinks() *bot.Links {
+	if a.o.Grants == nil {
+		return nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
-	var st userState
-	if err != nil || json.Unmarshal(raw, &st) != nil || st.Nonce == "" || st.Team == "" || st.User == "" {
-		return userState{}, bot.Unusable("this link is malformed", nil)
-	}
-	if a.now().After(time.Unix(st.Expires, 0)) {
-		return userState{}, bot.Unusable("this link has expired", nil)
-	}
-	return st, nil
+	return &bot.Links{Key: []byte("recordbot slack user oauth state:" + a.o.ClientSecret), Store: a.o.Grants.store,
+		Prefix: statesPrefix, TTL: userStateTTL, Clock: a.clock}
 }
 
 // UserAuthorizeLink returns the link that lets user, in team, allow
@@ -224,11 +156,12 @@ func (a *App) UserAuthorizeLink(team, user string) string {
 	if a.o.Grants == nil {
 		return ""
 	}
+	state, _ := a.userLinks().New(team, user)
 	q := url.Values{
 		"client_id":    {a.o.ClientID},
 		"user_scope":   {strings.Join(slackcap.UserScopes, ",")},
 		"redirect_uri": {a.o.UserRedirectURL},
-		"state":        {a.newUserState(team, user)},
+		"state":        {state},
 		"team":         {team},
 	}
 	return a.o.AuthorizeURL + "?" + q.Encode()
@@ -242,10 +175,11 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 	const fail = "recordbot was not allowed to read your conversations"
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		page(w, http.StatusBadRequest, fail, "Slack said: "+e+". Nothing was stored. File the conversation again to get a new link.")
+		page(w, http.StatusBadRequest, fail, "Slack said: "+bot.OAuthCode(e)+". Nothing was stored. File the conversation again to get a new link.")
 		return
 	}
-	st, err := a.checkUserState(q.Get("state"))
+	links := a.userLinks()
+	st, err := links.Check(q.Get("state"))
 	if err != nil {
 		a.log.Warn("slack: refused a user authorisation callback", "err", err)
 		page(w, http.StatusBadRequest, fail, pageVoice.Say(err, "this link cannot be used")+" File the conversation again to get a new link.")
@@ -253,11 +187,8 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	if err := a.o.Grants.useState(ctx, st); err != nil {
-		if errors.Is(err, filing.ErrExist) {
-			err = errLinkUsed
-		}
-		a.log.Warn("slack: refused a user authorisation callback", "team", st.Team, "user", st.User, "err", err)
+	if err := links.Use(ctx, st); err != nil {
+		a.log.Warn("slack: refused a user authorisation callback", "team", st.Org, "user", st.Person, "err", err)
 		page(w, http.StatusBadRequest, fail, "This link cannot be used again. File the conversation again to get a new link.")
 		return
 	}
@@ -269,16 +200,16 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 	res, err := slackapi.GetOAuthV2ResponseContext(ctx, a.o.HTTPClient, a.o.ClientID, a.o.ClientSecret, code, a.o.UserRedirectURL,
 		slackapi.OAuthOptionAPIURL(a.o.APIURL))
 	if err != nil {
-		a.log.Warn("slack: user authorisation code exchange failed", "team", st.Team, "user", st.User, "err", errCause(err))
+		a.log.Warn("slack: user authorisation code exchange failed", "team", st.Org, "user", st.Person, "err", errCause(err))
 		page(w, http.StatusBadGateway, fail, "Slack did not accept it ("+errText(err)+"). File the conversation again to get a new link.")
 		return
 	}
 	tok := res.AuthedUser.AccessToken
-	if tok == "" || res.AuthedUser.TokenType != "user" || res.AuthedUser.ID != st.User || res.Team.ID != st.Team || !a.allows(res.Team.ID, res.Enterprise.ID) {
+	if tok == "" || res.AuthedUser.TokenType != "user" || res.AuthedUser.ID != st.Person || res.Team.ID != st.Org || !a.allows(res.Team.ID, res.Enterprise.ID) {
 		// Someone else followed the link, or in another workspace: give
 		// the token back and store nothing.
 		a.log.Warn("slack: refused a user authorisation for another person or workspace than the link's",
-			"link_team", st.Team, "link_user", st.User, "team", res.Team.ID, "user", res.AuthedUser.ID)
+			"link_team", st.Org, "link_user", st.Person, "team", res.Team.ID, "user", res.AuthedUser.ID)
 		a.giveBack(r.Context(), "user token for another person or workspace", tok)
 		page(w, http.StatusForbidden, fail, "This link was made for someone else, or for another workspace. "+
 			"Each person allows recordbot for themselves: file the conversation yourself to get your own link.")
@@ -294,7 +225,7 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 		extra = append(extra, "a bot token")
 	}
 	if len(missing) > 0 || len(extra) > 0 {
-		a.log.Warn("slack: refused a user authorisation that does not grant what was asked", "team", st.Team, "user", st.User,
+		a.log.Warn("slack: refused a user authorisation that does not grant what was asked", "team", st.Org, "user", st.Person,
 			"missing", strings.Join(missing, ","), "extra", strings.Join(extra, ","))
 		ok := a.giveBack(r.Context(), "user token granting other scopes than asked", tok)
 		next := "File the conversation again to get a new link, and allow everything Slack asks for; " +
@@ -305,7 +236,7 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusForbidden, fail, refusedText(missing, extra, fate(ok), next))
 		return
 	}
-	g := Grant{TeamID: st.Team, UserID: st.User, Scopes: res.AuthedUser.Scope, GrantedAt: a.now().UTC(), Token: tok}
+	g := Grant{TeamID: st.Org, UserID: st.Person, Scopes: res.AuthedUser.Scope, GrantedAt: a.now().UTC(), Token: tok}
 	if err := a.o.Grants.Save(ctx, g); err != nil {
 		a.log.Error("slack: could not store a user grant", "team", g.TeamID, "user", g.UserID, "err", err)
 		page(w, http.StatusInternalServerError, fail, "It could not be stored. File the conversation again in a minute to get a new link.")

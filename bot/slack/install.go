@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -199,7 +198,7 @@ func (a *App) serveInstall(w http.ResponseWriter, r *http.Request) {
 func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		page(w, http.StatusBadRequest, "recordbot was not installed", "Slack said: "+e+". Start again from the install link.")
+		page(w, http.StatusBadRequest, "recordbot was not installed", "Slack said: "+bot.OAuthCode(e)+". Start again from the install link.")
 		return
 	}
 	if err := a.checkState(q.Get("state"), r); err != nil {
@@ -275,9 +274,4 @@ func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 // pageVoice is the bot's words on an HTML page (page escapes them).
 var pageVoice = bot.Voice{Markup: bot.Plain{}, Platform: "Slack"}
 
-func page(w http.ResponseWriter, status int, title, text string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%s</title></head><body><h1>%s</h1><p>%s</p></body></html>\n",
-		html.EscapeString(title), html.EscapeString(title), html.EscapeString(text))
-}
+func page(w http.ResponseWriter, status int, title, text string) { bot.Page(w, status, title, text) }

@@ -21,7 +21,9 @@ type activity struct {
 	ChannelID     string `json:"channelId"`
 	ServiceURL    string `json:"serviceUrl"`
 	LocalTimezone string `json:"localTimezone"`
-	From          struct {
+	// Text is a message's text (what a person writes to the bot).
+	Text string `json:"text"`
+	From struct {
 		ID          string `json:"id"`
 		Name        string `json:"name"`
 		AADObjectID string `json:"aadObjectId"`

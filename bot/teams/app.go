@@ -97,6 +97,9 @@ type Options struct {
 	// TimeZone is the day of "the messages of that day" when Teams does
 	// not send the person's own; UTC when nil.
 	TimeZone *time.Location
+	// Consent keeps people's permissions to read the files shared in
+	// what they file; nil: shared files are kept as links only.
+	Consent *Consent
 	// MaxBody caps a request body (DefaultMaxBody when 0).
 	MaxBody int64
 	Logger  *slog.Logger
@@ -163,8 +166,14 @@ func New(o Options) (*App, error) {
 // Path is where Teams' messaging endpoint points, under the bot's public address.
 const Path = "/teams/messages"
 
-// Register adds the messaging endpoint to mux.
-func (a *App) Register(mux *http.ServeMux) { mux.Handle("POST "+Path, a) }
+// Register adds the messaging endpoint to mux, and the sign-in callback
+// when people may let recordbot read their files.
+func (a *App) Register(mux *http.ServeMux) {
+	mux.Handle("POST "+Path, a)
+	if a.o.Consent != nil {
+		mux.HandleFunc("GET "+CallbackPath, a.serveConsent)
+	}
+}
 
 // Wait waits for the work started after answers to finish.
 func (a *App) Wait() { a.after.Wait() }
@@ -221,24 +230,41 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.o.Messenger.Trust(act.ServiceURL)
-	if act.Type != "invoke" {
-		w.WriteHeader(http.StatusOK) // messages and conversation updates need no answer
+	var out []byte
+	var after func(context.Context)
+	switch {
+	case act.Type == "invoke":
+		out, after = a.replay(act, func() (any, func(context.Context)) { return a.invoke(ctx, &act) })
+	case act.Type == "message" && act.kind() == kindPersonal:
+		// A person writing to the bot: answered in their chat, once.
+		_, after = a.replay(act, func() (any, func(context.Context)) { return struct{}{}, a.personal(&act) })
+	default:
+		// Other messages and conversation updates need no answer.
+	}
+	if out == nil {
+		w.WriteHeader(http.StatusOK)
+		a.afterAnswer(r.Context(), after)
 		return
 	}
-	out, after := a.replay(act, func() (any, func(context.Context)) { return a.invoke(ctx, &act) })
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(out)
-	if after != nil {
-		a.after.Add(1)
-		go func() {
-			defer a.after.Done()
-			actx, acancel := context.WithTimeout(context.WithoutCancel(r.Context()), afterTimeout)
-			defer acancel()
-			after(actx)
-		}()
+	a.afterAnswer(r.Context(), after)
+}
+
+// afterAnswer runs after, when set, once the request is answered.
+func (a *App) afterAnswer(ctx context.Context, after func(context.Context)) {
+	if after == nil {
+		return
 	}
+	a.after.Add(1)
+	go func() {
+		defer a.after.Done()
+		actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), afterTimeout)
+		defer acancel()
+		after(actx)
+	}()
 }
 
 // replay answers an activity the Bot Connector sends again (the same id

@@ -147,7 +147,31 @@ func (a *App) fetchTask(ctx context.Context, act *activity) (any, func(context.C
 		a.log.Warn("teams: membership check did not finish; opening the form without a suggested title", "tenant", t.Tenant, "channel", t.Channel, "user", who.ID, "err", err)
 	}
 	st := formState{Tenant: t.Tenant, Team: t.Team, Channel: t.Channel, From: t.From, Acted: t.Acted, Nonce: nonce()}
-	return a.formTask(st, bot.Form{Title: title, Marking: bot.ClassDefault}, string(teamscap.Message), "", nil), nil
+	return a.formTask(st, bot.Form{Title: title, Marking: bot.ClassDefault}, string(teamscap.Message), "", nil, a.signIn(ctx, t.Tenant, who.ID)), nil
+}
+
+// signIn is the link that lets the person allow recordbot to read the
+// files shared in what they file, when they have not (and may); "" when
+// they have, when the feature is off, or when the store does not say in
+// time (the form opens without it: shared files are then kept as links,
+// and the record says why).
+func (a *App) signIn(ctx context.Context, tenant, user string) string {
+	if a.o.Consent == nil {
+		return ""
+	}
+	// The invoke's five seconds are mostly the membership check's: the
+	// store gets one.
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	has, err := a.o.Consent.Has(ctx, tenant, user)
+	if err != nil {
+		a.log.Warn("teams: could not learn whether a person allowed recordbot to read files", "tenant", tenant, "user", user, "err", err)
+		return ""
+	}
+	if has {
+		return ""
+	}
+	return a.o.Consent.Link(tenant, user)
 }
 
 // refusal reports whether err says why the conversation cannot be filed
@@ -191,7 +215,7 @@ func (a *App) submitAction(ctx context.Context, act *activity) (any, func(contex
 		return taskMessage("Teams did not say who you are; try again."), nil
 	}
 	form := bot.Form{Title: s.Title, Class: s.Class, Marking: s.Marking, Description: s.Description}
-	again := func(errs []string) any { return a.formTask(st, form, s.Scope, s.Since, errs) }
+	again := func(errs []string) any { return a.formTask(st, form, s.Scope, s.Since, errs, "") }
 	t, fieldErr := st.target(s.Scope, s.Since, act.zone(a.o.TimeZone))
 	if fieldErr != "" {
 		return again([]string{fieldErr}), nil
@@ -288,19 +312,20 @@ func taskMessage(text string) any {
 // formTask is the dialog with the filing form: an Adaptive Card
 // ("Create and send dialogs": a task of type continue with a card,
 // https://learn.microsoft.com/en-us/microsoftteams/platform/messaging-extensions/how-to/action-commands/create-task-module).
-// errs, when any, are shown above the fields.
-func (a *App) formTask(st formState, f bot.Form, scope, since string, errs []string) any {
+// errs, when any, are shown above the fields; signIn, when set, is the
+// link that lets the person allow recordbot to read shared files.
+func (a *App) formTask(st formState, f bot.Form, scope, since string, errs []string, signIn string) any {
 	return map[string]any{"task": map[string]any{"type": "continue", "value": map[string]any{
 		"title":  "File as record",
 		"height": "large",
 		"width":  "medium",
-		"card":   map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": a.card(st, f, scope, since, errs)},
+		"card":   map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": a.card(st, f, scope, since, errs, signIn)},
 	}}}
 }
 
 // card is the filing form as an Adaptive Card (version 1.5, which Teams
 // renders: https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-reference#adaptive-card).
-func (a *App) card(st formState, f bot.Form, scope, since string, errs []string) map[string]any {
+func (a *App) card(st formState, f bot.Form, scope, since string, errs []string, signIn string) map[string]any {
 	plan := a.o.Filer.Plan()
 	var body []any
 	for _, e := range errs {
@@ -350,12 +375,21 @@ func (a *App) card(st formState, f bot.Form, scope, since string, errs []string)
 		body = append(body, map[string]any{"type": "TextBlock", "wrap": true, "isSubtle": true,
 			"text": "The whole thread is filed: its first message and every reply."})
 	}
+	actions := []any{map[string]any{"type": "Action.Submit", "title": "File", "data": map[string]any{stateKey: st}}}
+	if signIn != "" {
+		// The sign-in opens in the browser (Action.OpenUrl); the form
+		// stays open, to be filed once the person is back.
+		body = append(body, map[string]any{"type": "TextBlock", "wrap": true, "isSubtle": true,
+			"text": "Files shared in the conversation are kept as links only, unless you let recordbot read them (once, with your work account). " +
+				"Allow it first, then press File."})
+		actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": "Allow recordbot to read shared files", "url": signIn})
+	}
 	return map[string]any{
 		"type":    "AdaptiveCard",
 		"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
 		"version": "1.5",
 		"body":    body,
-		"actions": []any{map[string]any{"type": "Action.Submit", "title": "File", "data": map[string]any{stateKey: st}}},
+		"actions": actions,
 	}
 }
 

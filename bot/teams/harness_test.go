@@ -55,7 +55,10 @@ type convSource interface {
 }
 
 type envOpts struct {
-	src      convSource
+	src convSource
+	// consent, when set, makes the people's file consent (the env's
+	// server address is known by then).
+	consent  func(e *env) *teams.Consent
 	noWorker bool
 	filer    func(*filing.Service) interface {
 		Check(filing.Request) filing.FieldErrors
@@ -95,16 +98,20 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.filer != nil {
 		filer = o.filer(e.svc)
 	}
+	mux := http.NewServeMux()
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	var consent *teams.Consent
+	if o.consent != nil {
+		consent = o.consent(e)
+	}
 	app, err = teams.New(teams.Options{AppID: appID, Tenant: tenant, Verifier: e.verify, Messenger: conn, Filer: filer,
-		Threads: countingResolver{e}, Clock: e.clock})
+		Threads: countingResolver{e}, Clock: e.clock, Consent: consent})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.app = app
-	mux := http.NewServeMux()
 	app.Register(mux)
-	e.srv = httptest.NewServer(mux)
-	t.Cleanup(e.srv.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	if !o.noWorker {
@@ -241,6 +248,8 @@ type form struct {
 	data   map[string]any
 	texts  []string
 	raw    string
+	// signIn is the form's sign-in link, when it has one.
+	signIn string
 }
 
 func (tk task) form(t *testing.T) form {
@@ -255,15 +264,22 @@ func (tk task) form(t *testing.T) form {
 				Actions []struct {
 					Type string         `json:"type"`
 					Data map[string]any `json:"data"`
+					URL  string         `json:"url"`
 				} `json:"actions"`
 			} `json:"content"`
 		} `json:"card"`
 	}
 	if tk.Task.Type != "continue" || json.Unmarshal(tk.Task.Value, &v) != nil || v.Card.ContentType != "application/vnd.microsoft.card.adaptive" ||
-		v.Card.Content.Type != "AdaptiveCard" || len(v.Card.Content.Actions) != 1 || v.Card.Content.Actions[0].Type != "Action.Submit" {
+		v.Card.Content.Type != "AdaptiveCard" || len(v.Card.Content.Actions) == 0 || v.Card.Content.Actions[0].Type != "Action.Submit" {
 		t.Fatalf("answer is %s %s, want the filing form", tk.Task.Type, tk.Task.Value)
 	}
 	f := form{inputs: map[string]map[string]any{}, data: v.Card.Content.Actions[0].Data, raw: string(tk.Task.Value)}
+	for _, a := range v.Card.Content.Actions[1:] {
+		if a.Type != "Action.OpenUrl" || f.signIn != "" {
+			t.Fatalf("the form's actions are %s: want File, and at most a sign-in link", tk.Task.Value)
+		}
+		f.signIn = a.URL
+	}
 	for _, b := range v.Card.Content.Body {
 		if id, ok := b["id"].(string); ok {
 			f.inputs[id] = b

@@ -23,7 +23,16 @@ func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 		a.log.Warn("teams: filing outcome for another tenant; not sent", "request", o.Request.ID)
 		return
 	}
-	if err := a.o.Messenger.Send(ctx, to, a.voice(markdown{}).Outcome(o)); err != nil {
+	text := a.voice(markdown{}).Outcome(o)
+	if o.Record != nil && o.Record.UnavailableFiles > 0 && a.o.Consent != nil {
+		// Shared files may have been kept as links for want of the
+		// person's permission: say how to give it, for next time.
+		if has, err := a.o.Consent.Has(ctx, to.Tenant, o.Request.RequestedBy.ID); err == nil && !has {
+			text += "\n\nFiles shared in that conversation were kept as links only: recordbot may not read your files. " +
+				"To keep the files themselves in what you file next, write **" + sayAllow + "** to me."
+		}
+	}
+	if err := a.o.Messenger.Send(ctx, to, text); err != nil {
 		a.log.Warn("teams: could not tell a person the outcome of their request", "request", o.Request.ID, "user", to.User, "err", err)
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recordbot/recordbot/bot"
 	teamsbot "github.com/recordbot/recordbot/bot/teams"
 	"github.com/recordbot/recordbot/capture"
+	teamscap "github.com/recordbot/recordbot/capture/teams"
 	"github.com/recordbot/recordbot/capture/teams/entra"
 )
 
@@ -25,6 +29,11 @@ type TeamsConfig struct {
 	AppID string
 	// AppPassword (TEAMS_APP_PASSWORD) is its client secret.
 	AppPassword string
+	// AppCertificate (TEAMS_APP_CERTIFICATE) is instead the path of a PEM
+	// file holding the certificate uploaded to the app registration and
+	// its private key; exactly one of the two is set. The file is read
+	// once, by load.
+	AppCertificate string
 	// Tenant (TEAMS_TENANT_ID) is the organisation's Entra tenant id.
 	Tenant string
 	// OpenIDMetadataURL (TEAMS_OPENID_METADATA_URL) is the Bot
@@ -32,6 +41,14 @@ type TeamsConfig struct {
 	// login service; GraphURL (TEAMS_GRAPH_URL) Microsoft Graph. The
 	// public cloud's by default; set for GCC High or DoD, and for tests.
 	OpenIDMetadataURL, LoginURL, GraphURL string
+	// FileConsent (TEAMS_FILE_CONSENT) is "false" to keep people from
+	// letting recordbot read the files shared in what they file, "true"
+	// to make a missing setting for it an error; on when what it needs
+	// is set.
+	FileConsent string
+
+	// cert is AppCertificate's certificate and key, loaded.
+	cert *entra.Certificate
 
 	// transport is for tests; nil in production.
 	transport http.RoundTripper
@@ -44,17 +61,23 @@ const (
 )
 
 func (c *TeamsConfig) configured() bool {
-	return c.AppID != "" || c.AppPassword != "" || c.Tenant != ""
+	return c.AppID != "" || c.AppPassword != "" || c.AppCertificate != "" || c.Tenant != ""
 }
 
 func (c *TeamsConfig) load(getenv func(string) string) error {
 	c.AppID = strings.TrimSpace(getenv("TEAMS_APP_ID"))
 	c.AppPassword = strings.TrimSpace(getenv("TEAMS_APP_PASSWORD"))
+	c.AppCertificate = strings.TrimSpace(getenv("TEAMS_APP_CERTIFICATE"))
+	c.cert = nil
 	c.Tenant = strings.TrimSpace(getenv("TEAMS_TENANT_ID"))
 	c.OpenIDMetadataURL = strings.TrimSpace(envOr(getenv, "TEAMS_OPENID_METADATA_URL", teamsbot.DefaultOpenIDMetadataURL))
 	c.LoginURL = strings.TrimRight(strings.TrimSpace(envOr(getenv, "TEAMS_LOGIN_URL", defaultTeamsLoginURL)), "/")
 	c.GraphURL = strings.TrimRight(strings.TrimSpace(envOr(getenv, "TEAMS_GRAPH_URL", defaultTeamsGraphURL)), "/")
+	c.FileConsent = strings.ToLower(strings.TrimSpace(getenv("TEAMS_FILE_CONSENT")))
 	var errs []error
+	if c.FileConsent != "" && c.FileConsent != "true" && c.FileConsent != "false" {
+		errs = append(errs, fmt.Errorf("TEAMS_FILE_CONSENT=%q: want true or false", c.FileConsent))
+	}
 	for _, v := range []struct{ name, val string }{
 		{"TEAMS_OPENID_METADATA_URL", c.OpenIDMetadataURL}, {"TEAMS_LOGIN_URL", c.LoginURL}, {"TEAMS_GRAPH_URL", c.GraphURL},
 	} {
@@ -71,14 +94,46 @@ func (c *TeamsConfig) load(getenv func(string) string) error {
 	if !isGUID(c.Tenant) {
 		errs = append(errs, fmt.Errorf("TEAMS_TENANT_ID=%q: want the organisation's Entra tenant id, a GUID", c.Tenant))
 	}
-	if c.AppPassword == "" {
-		errs = append(errs, errors.New("TEAMS_APP_PASSWORD is not set: the client secret of the app TEAMS_APP_ID names"))
+	switch {
+	case c.AppPassword != "" && c.AppCertificate != "":
+		errs = append(errs, errors.New("TEAMS_APP_PASSWORD and TEAMS_APP_CERTIFICATE are both set: set one, the app's client secret or its certificate"))
+	case c.AppPassword == "" && c.AppCertificate == "":
+		errs = append(errs, errors.New("TEAMS_APP_PASSWORD is not set: the client secret of the app TEAMS_APP_ID names (or set TEAMS_APP_CERTIFICATE, the PEM file of its certificate and private key)"))
+	case c.AppCertificate != "":
+		cert, err := loadTeamsCertificate(c.AppCertificate, time.Now())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TEAMS_APP_CERTIFICATE=%q: %w", c.AppCertificate, err))
+		}
+		c.cert = cert
 	}
 	return errors.Join(errs...)
 }
 
-// credential is how the app proves who it is to the login service.
-func (c *TeamsConfig) credential() entra.Credential { return entra.Secret(c.AppPassword) }
+// loadTeamsCertificate reads the app's certificate and key, and refuses
+// one that is not valid at now.
+func loadTeamsCertificate(path string, now time.Time) (*entra.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the certificate file: %w", err)
+	}
+	cert, err := entra.ParseCertificatePEM(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := cert.Check(now); err != nil {
+		return nil, err
+	}
+	return cert, nil
+}
+
+// credential is how the app proves who it is to the login service: its
+// certificate when TEAMS_APP_CERTIFICATE is set, else its client secret.
+func (c *TeamsConfig) credential() entra.Credential {
+	if c.cert != nil {
+		return c.cert
+	}
+	return entra.Secret(c.AppPassword)
+}
 
 // login is the organisation's token endpoint, as the app.
 func (c *TeamsConfig) login(hc *http.Client) *entra.Client {
@@ -128,7 +183,7 @@ type teamsSource interface {
 // a line for the start-up banner saying what runs or how to configure it.
 func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 	if !c.configured() {
-		return "Teams: off (to file Teams threads and group chats set TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID and PUBLIC_URL; see docs/teams.md)", nil
+		return "Teams: off (to file Teams threads and group chats set TEAMS_APP_ID, TEAMS_APP_PASSWORD (or TEAMS_APP_CERTIFICATE), TEAMS_TENANT_ID and PUBLIC_URL; see docs/teams.md)", nil
 	}
 	if w.Config.PublicURL == "" {
 		return "", errors.New("teams: set PUBLIC_URL, the https:// address Teams sends requests to (the Azure Bot's messaging endpoint is PUBLIC_URL/teams/messages)")
@@ -139,7 +194,15 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 		base = w.Metrics.transport(capture.Teams, nil)
 	}
 	hc := &http.Client{Timeout: 60 * time.Second, Transport: base}
-	src, err := newTeamsSource(c, hc, log)
+	consent, consentLine, err := teamsConsent(w, c, hc)
+	if err != nil {
+		return "", err
+	}
+	var delegated teamscap.Delegated
+	if consent != nil {
+		delegated = consent
+	}
+	src, err := newTeamsSource(c, hc, log, delegated)
 	if err != nil {
 		return "", fmt.Errorf("teams: %w", err)
 	}
@@ -153,7 +216,7 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 		return "", err
 	}
 	app, err := teamsbot.New(teamsbot.Options{AppID: c.AppID, Tenant: c.Tenant, Verifier: verifier, Messenger: conn,
-		Filer: w.filer(), Threads: src, TimeZone: w.Config.TimeZone, Logger: log})
+		Filer: w.filer(), Threads: src, TimeZone: w.Config.TimeZone, Logger: log, Consent: consent})
 	if err != nil {
 		return "", err
 	}
@@ -168,7 +231,40 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 	})
 	w.Notifiers.ByPlatform[capture.Teams] = app
 	app.Register(w.Mux)
-	return "Teams: messaging endpoint " + w.Config.PublicURL + teamsbot.Path + " (app " + c.AppID + ", tenant " + c.Tenant + ")", nil
+	return "Teams: messaging endpoint " + w.Config.PublicURL + teamsbot.Path + " (app " + c.AppID + ", tenant " + c.Tenant + "); " + consentLine, nil
+}
+
+// teamsConsent sets up people's permissions to read the files shared in
+// the conversations they file, when TEAMS_FILE_CONSENT allows and what it
+// needs is set; the line says which, and what is missing.
+func teamsConsent(w *wiring, c *TeamsConfig, hc *http.Client) (*teamsbot.Consent, string, error) {
+	if c.FileConsent == "false" {
+		return nil, "shared files: kept as links (TEAMS_FILE_CONSENT=false)", nil
+	}
+	if w.Vault == nil {
+		advice := "people can let recordbot keep the files shared in what they file once RECORDBOT_SECRET_KEY is set too " +
+			"(see docs/teams.md#shared-files)"
+		if c.FileConsent == "true" {
+			return nil, "", errors.New("teams: TEAMS_FILE_CONSENT=true, but " + advice)
+		}
+		return nil, "shared files: kept as links; " + advice + ", or set TEAMS_FILE_CONSENT=false to say it stays off", nil
+	}
+	key, err := bot.ParseKey(w.Config.SecretKey)
+	if err != nil {
+		return nil, "", err
+	}
+	// The sign-in links' key is the deployment's secret key's, for this
+	// use only.
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("recordbot teams file consent links"))
+	cons, err := teamsbot.NewConsent(teamsbot.ConsentOptions{Store: w.Store, Vault: w.Vault,
+		Login:    c.login(hc),
+		GraphURL: c.GraphURL, RedirectURL: w.Config.PublicURL + teamsbot.CallbackPath, Key: m.Sum(nil),
+		Logger: w.Logger.With("platform", "teams")})
+	if err != nil {
+		return nil, "", fmt.Errorf("teams: %w", err)
+	}
+	return cons, "shared files: people allow recordbot at " + w.Config.PublicURL + teamsbot.CallbackPath + " (TEAMS_FILE_CONSENT)", nil
 }
 
 // botScope is the Bot Connector token's scope: the Bot Framework's, in

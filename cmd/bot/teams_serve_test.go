@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -80,5 +81,44 @@ func TestServeTeamsNotReady(t *testing.T) {
 	defer stop()
 	if code, body := get(t, "http://"+addr+"/readyz"); code == http.StatusOK || !strings.Contains(body, "Teams app") {
 		t.Errorf("/readyz = %d %s with a refused Teams password", code, body)
+	}
+}
+
+// TestServeTeamsFileConsent: with the deployment's secret key, people may
+// let recordbot read the files shared in what they file: the banner says
+// where they come back to, and the callback answers there; without the
+// key it stays off and says what is missing; TEAMS_FILE_CONSENT=true
+// makes that an error, and any other word is refused.
+func TestServeTeamsFileConsent(t *testing.T) {
+	gs := teamstest.New(teamstest.Options{Tenant: testTeamsTenant, ClientID: testTeamsApp, ClientSecret: "pw-7Hq2x"})
+	defer gs.Close()
+	cx := connectortest.New(t, testTeamsApp, "pw-7Hq2x", testTeamsTenant)
+	env := func(more ...string) map[string]string {
+		e := map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "RECORDS_DIR": filepath.Join(t.TempDir(), "records"),
+			"PUBLIC_URL": "https://records.example.org", "TEAMS_APP_ID": testTeamsApp, "TEAMS_APP_PASSWORD": "pw-7Hq2x", "TEAMS_TENANT_ID": testTeamsTenant,
+			"TEAMS_OPENID_METADATA_URL": cx.MetadataURL(), "TEAMS_LOGIN_URL": gs.URL, "TEAMS_GRAPH_URL": gs.URL}
+		for i := 0; i+1 < len(more); i += 2 {
+			e[more[i]] = more[i+1]
+		}
+		return e
+	}
+	addr, _, stop := startServe(t, env("RECORDBOT_SECRET_KEY", strings.Repeat("cd", 32)))
+	if code, body := get(t, "http://"+addr+"/teams/oauth/callback?error=access_denied"); code != http.StatusBadRequest || !strings.Contains(body, "did not allow it") {
+		t.Errorf("the callback answered %d %s", code, body)
+	}
+	stop()
+
+	addr, _, stop = startServe(t, env())
+	if code, _ := get(t, "http://"+addr+"/teams/oauth/callback?error=access_denied"); code != http.StatusNotFound {
+		t.Errorf("with file consent off, the callback answered %d", code)
+	}
+	stop()
+
+	for val, want := range map[string]string{"true": "TEAMS_FILE_CONSENT=true, but", "maybe": `TEAMS_FILE_CONSENT="maybe": want true or false`} {
+		m, errb := testMain(env("TEAMS_FILE_CONSENT", val))
+		err := m.Run(context.Background(), nil)
+		if err == nil || !strings.Contains(err.Error()+errb.String(), want) {
+			t.Errorf("TEAMS_FILE_CONSENT=%s: %v %s", val, err, errb.String())
+		}
 	}
 }

@@ -397,6 +397,10 @@ func (s *Server) share(w http.ResponseWriter, r *http.Request, seg []string, inf
 		s.graphError(w, http.StatusUnauthorized, "unauthenticated", "The caller is not authenticated.")
 		return
 	}
+	if !strings.Contains(info.Scope, "Files.Read") {
+		s.graphError(w, http.StatusForbidden, "accessDenied", "Either scp or roles claim need to be present in the token.")
+		return
+	}
 	if len(seg) != 4 || seg[2] != "driveItem" || seg[3] != "content" || !strings.HasPrefix(seg[1], "u!") {
 		s.graphError(w, http.StatusBadRequest, "invalidRequest", "Invalid sharing token.")
 		return

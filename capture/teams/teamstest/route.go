@@ -38,6 +38,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) string {
 		s.token(w, r, seg[0])
 		return "token"
 	}
+	if len(seg) == 4 && seg[1] == "oauth2" && seg[2] == "v2.0" && seg[3] == "authorize" && r.Method == http.MethodGet {
+		s.authorize(w, r, seg[0])
+		return "authorize"
+	}
 	if len(seg) == 2 && seg[0] == "_download" {
 		s.mu.Lock()
 		b, ok := s.download[seg[1]]

@@ -11,6 +11,10 @@
 // request is recorded, so tests can check what was read and in which
 // order.
 //
+// The login service also runs the delegated sign-in (oauth.go): the
+// authorization endpoint for a person's Browser, and the authorization
+// code and refresh token grants, with the rules Microsoft documents.
+//
 // The login route also issues tokens for any other scope (such as
 // https://api.botframework.com/.default), so a Bot Framework front end can
 // get its token from the same server; TokenInfo says what a token is.
@@ -21,6 +25,7 @@ package teamstest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -42,6 +47,11 @@ type Options struct {
 	Tenant string
 	// ClientID and ClientSecret are the app's credentials.
 	ClientID, ClientSecret string
+	// Certificate is the certificate uploaded to the app registration:
+	// the login service then takes client assertions signed with its key
+	// (client.go). With a Certificate and no ClientSecret, the app has no
+	// secret and only assertions are taken.
+	Certificate *x509.Certificate
 	// Clock issues and expires tokens; the real clock when nil.
 	Clock clockwork.Clock
 	// TokenLife is how long issued tokens last (default 1 hour).
@@ -55,8 +65,10 @@ type Server struct {
 
 	clock clockwork.Clock
 	life  time.Duration
+	cert  *x509.Certificate
 
 	mu       sync.Mutex
+	auths    []ClientAuth
 	users    map[string]string // id -> display name
 	teams    map[string]*Team
 	chats    map[string]*Chat
@@ -67,6 +79,7 @@ type Server struct {
 	throttle []throttle
 	calls    []Call
 	seq      int64
+	oauth    oauthState
 }
 
 // Token is what the server issued a token for.
@@ -200,16 +213,17 @@ type throttle struct {
 
 // New starts a server; close it with Close.
 func New(o Options) *Server {
-	s := &Server{Tenant: o.Tenant, ClientID: o.ClientID, ClientSecret: o.ClientSecret, clock: o.Clock, life: o.TokenLife,
+	s := &Server{Tenant: o.Tenant, ClientID: o.ClientID, ClientSecret: o.ClientSecret, clock: o.Clock, life: o.TokenLife, cert: o.Certificate,
 		users: map[string]string{}, teams: map[string]*Team{}, chats: map[string]*Chat{}, tokens: map[string]Token{},
-		files: map[string]*SharedFile{}, consent: map[string]bool{}, download: map[string][]byte{}}
+		files: map[string]*SharedFile{}, consent: map[string]bool{}, download: map[string][]byte{},
+		oauth: oauthState{sessions: map[string]string{}, declines: map[string]bool{}, codes: map[string]*authCode{}, refreshes: map[string]refreshGrant{}}}
 	if s.Tenant == "" {
 		s.Tenant = "72f988bf-0000-4000-8000-00000000test"
 	}
 	if s.ClientID == "" {
 		s.ClientID = "00000000-0000-4000-8000-0000000000a1"
 	}
-	if s.ClientSecret == "" {
+	if s.ClientSecret == "" && s.cert == nil {
 		s.ClientSecret = "test-secret"
 	}
 	if s.clock == nil {
