@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -121,6 +122,20 @@ func (l *Links) Use(ctx context.Context, st LinkState) error {
 		n++
 	}
 	return nil
+}
+
+// oauthCodeRE is an OAuth error code as RFC 6749 spells them (4.1.2.1:
+// "access_denied", "invalid_scope"...).
+var oauthCodeRE = regexp.MustCompile(`^[a-z_]{1,40}$`)
+
+// OAuthCode is the "error" an OAuth callback's address carries, fit to
+// log or show: anyone can make a link to a callback with any text in it,
+// so anything that is not an error code reads "unknown".
+func OAuthCode(s string) string {
+	if oauthCodeRE.MatchString(s) {
+		return s
+	}
+	return "unknown"
 }
 
 // Page writes a small HTML page: what a person sees in their browser at

@@ -379,6 +379,19 @@ func TestUserAuthorisationStateRefused(t *testing.T) {
 		}
 	}
 
+	// An error in the address: only a code is shown, never the text
+	// someone put there.
+	for _, e := range []string{"access_denied", "<b>Call 0800 EVIL</b>"} {
+		code, body := get(t, callback+url.Values{"error": {e}}.Encode())
+		want := "Slack said: access_denied."
+		if e != "access_denied" {
+			want = "Slack said: unknown."
+		}
+		if code != http.StatusBadRequest || !strings.Contains(body, want) || strings.Contains(body, "EVIL") {
+			t.Errorf("callback with error %q answered %d %q", e, code, body)
+		}
+	}
+
 	// Someone else follows U1's link: Slack gives U2's token, which is
 	// given back; nothing is stored, and the link is spent.
 	code, body := e.consent(t, link, "U2")

@@ -175,7 +175,7 @@ func (a *App) serveUserCallback(w http.ResponseWriter, r *http.Request) {
 	const fail = "recordbot was not allowed to read your conversations"
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		page(w, http.StatusBadRequest, fail, "Slack said: "+e+". Nothing was stored. File the conversation again to get a new link.")
+		page(w, http.StatusBadRequest, fail, "Slack said: "+bot.OAuthCode(e)+". Nothing was stored. File the conversation again to get a new link.")
 		return
 	}
 	links := a.userLinks()

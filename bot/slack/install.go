@@ -198,7 +198,7 @@ func (a *App) serveInstall(w http.ResponseWriter, r *http.Request) {
 func (a *App) serveCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		page(w, http.StatusBadRequest, "recordbot was not installed", "Slack said: "+e+". Start again from the install link.")
+		page(w, http.StatusBadRequest, "recordbot was not installed", "Slack said: "+bot.OAuthCode(e)+". Start again from the install link.")
 		return
 	}
 	if err := a.checkState(q.Get("state"), r); err != nil {

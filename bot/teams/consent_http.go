@@ -22,7 +22,7 @@ func (a *App) serveConsent(w http.ResponseWriter, r *http.Request) {
 	again := " Use “Allow recordbot to read shared files” again in Teams to get a new link."
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		a.log.Info("teams: a sign-in came back without permission", "error", oauthCode(e))
+		a.log.Info("teams: a sign-in came back without permission", "error", bot.OAuthCode(e))
 		bot.Page(w, http.StatusBadRequest, fail, signInRefused(e)+" Nothing was stored.")
 		return
 	}
@@ -56,24 +56,13 @@ func (a *App) serveConsent(w http.ResponseWriter, r *http.Request) {
 	case isLogin && e.Code == "invalid_grant":
 		bot.Page(w, http.StatusBadRequest, fail, "The sign-in took too long, or its code was already used. Nothing was stored."+again)
 	case isLogin && (e.AppRefused() || e.Code == "invalid_request" || e.Code == "invalid_scope"):
-		bot.Page(w, http.StatusBadGateway, fail, "Microsoft refuses recordbot's app registration for this ("+oauthCode(e.Code)+"). "+
+		bot.Page(w, http.StatusBadGateway, fail, "Microsoft refuses recordbot's app registration for this ("+bot.OAuthCode(e.Code)+"). "+
 			"Nothing was stored. Tell the people who run recordbot (docs/teams.md).")
 	case isLogin || errors.Is(err, context.DeadlineExceeded):
 		bot.Page(w, http.StatusBadGateway, fail, "Microsoft did not answer in time. Nothing was stored."+again)
 	default:
 		bot.Page(w, http.StatusInternalServerError, fail, "recordbot could not store your permission. Nothing was stored."+again)
 	}
-}
-
-// oauthCodeRE is an OAuth error code as the standard spells them.
-var oauthCodeRE = regexp.MustCompile(`^[a-z_]{1,40}$`)
-
-// oauthCode is an error code fit to log or show, or "unknown".
-func oauthCode(s string) string {
-	if oauthCodeRE.MatchString(s) {
-		return s
-	}
-	return "unknown"
 }
 
 // signInRefused says what an error the authorization endpoint sent back

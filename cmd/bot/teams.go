@@ -29,6 +29,11 @@ type TeamsConfig struct {
 	AppID string
 	// AppPassword (TEAMS_APP_PASSWORD) is its client secret.
 	AppPassword string
+	// AppCertificate (TEAMS_APP_CERTIFICATE) is instead the path of a PEM
+	// file holding the certificate uploaded to the app registration and
+	// its private key; exactly one of the two is set. The file is read
+	// once, by load.
+	AppCertificate string
 	// Tenant (TEAMS_TENANT_ID) is the organisation's Entra tenant id.
 	Tenant string
 	// OpenIDMetadataURL (TEAMS_OPENID_METADATA_URL) is the Bot
@@ -42,6 +47,9 @@ type TeamsConfig struct {
 	// is set.
 	FileConsent string
 
+	// cert is AppCertificate's certificate and key, loaded.
+	cert *entra.Certificate
+
 	// transport is for tests; nil in production.
 	transport http.RoundTripper
 }
@@ -53,12 +61,14 @@ const (
 )
 
 func (c *TeamsConfig) configured() bool {
-	return c.AppID != "" || c.AppPassword != "" || c.Tenant != ""
+	return c.AppID != "" || c.AppPassword != "" || c.AppCertificate != "" || c.Tenant != ""
 }
 
 func (c *TeamsConfig) load(getenv func(string) string) error {
 	c.AppID = strings.TrimSpace(getenv("TEAMS_APP_ID"))
 	c.AppPassword = strings.TrimSpace(getenv("TEAMS_APP_PASSWORD"))
+	c.AppCertificate = strings.TrimSpace(getenv("TEAMS_APP_CERTIFICATE"))
+	c.cert = nil
 	c.Tenant = strings.TrimSpace(getenv("TEAMS_TENANT_ID"))
 	c.OpenIDMetadataURL = strings.TrimSpace(envOr(getenv, "TEAMS_OPENID_METADATA_URL", teamsbot.DefaultOpenIDMetadataURL))
 	c.LoginURL = strings.TrimRight(strings.TrimSpace(envOr(getenv, "TEAMS_LOGIN_URL", defaultTeamsLoginURL)), "/")
@@ -84,14 +94,46 @@ func (c *TeamsConfig) load(getenv func(string) string) error {
 	if !isGUID(c.Tenant) {
 		errs = append(errs, fmt.Errorf("TEAMS_TENANT_ID=%q: want the organisation's Entra tenant id, a GUID", c.Tenant))
 	}
-	if c.AppPassword == "" {
-		errs = append(errs, errors.New("TEAMS_APP_PASSWORD is not set: the client secret of the app TEAMS_APP_ID names"))
+	switch {
+	case c.AppPassword != "" && c.AppCertificate != "":
+		errs = append(errs, errors.New("TEAMS_APP_PASSWORD and TEAMS_APP_CERTIFICATE are both set: set one, the app's client secret or its certificate"))
+	case c.AppPassword == "" && c.AppCertificate == "":
+		errs = append(errs, errors.New("TEAMS_APP_PASSWORD is not set: the client secret of the app TEAMS_APP_ID names (or set TEAMS_APP_CERTIFICATE, the PEM file of its certificate and private key)"))
+	case c.AppCertificate != "":
+		cert, err := loadTeamsCertificate(c.AppCertificate, time.Now())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TEAMS_APP_CERTIFICATE=%q: %w", c.AppCertificate, err))
+		}
+		c.cert = cert
 	}
 	return errors.Join(errs...)
 }
 
-// credential is how the app proves who it is to the login service.
-func (c *TeamsConfig) credential() entra.Credential { return entra.Secret(c.AppPassword) }
+// loadTeamsCertificate reads the app's certificate and key, and refuses
+// one that is not valid at now.
+func loadTeamsCertificate(path string, now time.Time) (*entra.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the certificate file: %w", err)
+	}
+	cert, err := entra.ParseCertificatePEM(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := cert.Check(now); err != nil {
+		return nil, err
+	}
+	return cert, nil
+}
+
+// credential is how the app proves who it is to the login service: its
+// certificate when TEAMS_APP_CERTIFICATE is set, else its client secret.
+func (c *TeamsConfig) credential() entra.Credential {
+	if c.cert != nil {
+		return c.cert
+	}
+	return entra.Secret(c.AppPassword)
+}
 
 // login is the organisation's token endpoint, as the app.
 func (c *TeamsConfig) login(hc *http.Client) *entra.Client {
@@ -141,7 +183,7 @@ type teamsSource interface {
 // a line for the start-up banner saying what runs or how to configure it.
 func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 	if !c.configured() {
-		return "Teams: off (to file Teams threads and group chats set TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID and PUBLIC_URL; see docs/teams.md)", nil
+		return "Teams: off (to file Teams threads and group chats set TEAMS_APP_ID, TEAMS_APP_PASSWORD (or TEAMS_APP_CERTIFICATE), TEAMS_TENANT_ID and PUBLIC_URL; see docs/teams.md)", nil
 	}
 	if w.Config.PublicURL == "" {
 		return "", errors.New("teams: set PUBLIC_URL, the https:// address Teams sends requests to (the Azure Bot's messaging endpoint is PUBLIC_URL/teams/messages)")

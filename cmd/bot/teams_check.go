@@ -8,18 +8,21 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	teamsbot "github.com/recordbot/recordbot/bot/teams"
 	"github.com/recordbot/recordbot/capture/teams/entra"
+	"github.com/recordbot/recordbot/filing"
 )
 
 // checkTeams checks the Teams configuration, when there is one: the
 // messaging endpoint is https (Teams calls no other), the login service
 // gives the app tokens for the Bot Connector and for Graph in the
-// configured tenant (so the app id, its password and the tenant belong
-// together), and Graph answers with that token.
+// configured tenant (so the app id, its credential and the tenant belong
+// together), and Graph answers with that token; and whether people can
+// let recordbot keep shared files.
 func (m *Main) checkTeams(ctx context.Context, f *findings) {
 	c := &m.Config.Teams
 	if !c.configured() {
@@ -34,6 +37,8 @@ func (m *Main) checkTeams(ctx context.Context, f *findings) {
 	default:
 		f.ok("teams endpoint", "set the Azure Bot's messaging endpoint to %s%s", u, teamsbot.Path)
 	}
+	m.checkTeamsCredential(f)
+	m.checkTeamsFileConsent(f)
 	hc := &http.Client{Timeout: 15 * time.Second}
 	if m.Config.Teams.transport != nil {
 		hc.Transport = m.Config.Teams.transport
@@ -58,14 +63,71 @@ func (m *Main) checkTeams(ctx context.Context, f *findings) {
 	f.ok("teams graph", "%s answers with the app's token", c.GraphURL)
 }
 
+// checkTeamsFileConsent says whether people can let recordbot keep the
+// files shared in what they file, and what the app registration needs
+// for it, as serve sets it up (teamsConsent).
+func (m *Main) checkTeamsFileConsent(f *findings) {
+	c := &m.Config.Teams
+	switch {
+	case c.FileConsent == "false":
+		f.ok("teams shared files", "kept as links (TEAMS_FILE_CONSENT=false)")
+	case m.Config.SecretKey == "" && c.FileConsent == "true":
+		f.fail("teams shared files", "TEAMS_FILE_CONSENT=true, but RECORDBOT_SECRET_KEY is not set: people's permissions are kept sealed with it")
+	case m.Config.SecretKey == "":
+		f.warn("teams shared files", "kept as links: set RECORDBOT_SECRET_KEY so that people can let recordbot keep them, or TEAMS_FILE_CONSENT=false to say it stays off (docs/teams.md#shared-files)")
+	default:
+		f.ok("teams shared files", "people allow recordbot at %s%s: it must be a Web redirect URI of app %s, with the delegated Microsoft Graph permissions Files.Read.All, openid, profile and offline_access (docs/teams.md#shared-files)",
+			m.Config.PublicURL, teamsbot.CallbackPath, c.AppID)
+	}
+}
+
+// certificateWarning is how long before its certificate expires bot check
+// warns.
+const certificateWarning = 30 * 24 * time.Hour
+
+// checkTeamsCredential says which credential the app uses: the client
+// secret, or the certificate with its thumbprint and expiry (warned of 30
+// days ahead, failed once past), and that the certificate's file is for
+// the bot's eyes only.
+func (m *Main) checkTeamsCredential(f *findings) {
+	c := &m.Config.Teams
+	cert := c.cert
+	if cert == nil {
+		f.ok("teams credential", "client secret (TEAMS_APP_PASSWORD)")
+		return
+	}
+	now := filing.ClockOr(m.Clock).Now()
+	until := cert.NotAfter().UTC().Format(time.DateOnly)
+	switch left := cert.NotAfter().Sub(now); {
+	case cert.Check(now) != nil:
+		f.fail("teams credential", "certificate %s (TEAMS_APP_CERTIFICATE) is not valid now (valid until %s): make a new one, upload it to the app registration's Certificates & secrets and point TEAMS_APP_CERTIFICATE at it", cert.Thumbprint(), until)
+	case left < certificateWarning:
+		f.warn("teams credential", "certificate %s (TEAMS_APP_CERTIFICATE) expires on %s, in %d days: make a new one, upload it to the app registration's Certificates & secrets and point TEAMS_APP_CERTIFICATE at it before then", cert.Thumbprint(), until, int(left.Hours()/24))
+	default:
+		f.ok("teams credential", "certificate %s (TEAMS_APP_CERTIFICATE; the thumbprint the app registration's Certificates & secrets shows), valid until %s", cert.Thumbprint(), until)
+	}
+	if fi, err := os.Stat(c.AppCertificate); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		f.warn("teams credential", "%s holds the app's private key and others may read it (mode %04o): chmod 600 it, owned by the bot's user", c.AppCertificate, fi.Mode().Perm())
+	}
+}
+
 // loginProblem says what the login service's refusal means for the
 // settings.
 func loginProblem(err error, c *TeamsConfig) string {
+	if errors.Is(err, entra.ErrCertificateExpired) {
+		return "the certificate TEAMS_APP_CERTIFICATE names is not valid now: make a new one and upload it to the app registration"
+	}
 	le, ok := errors.AsType[*entra.Error](err)
 	if !ok {
 		return fmt.Sprintf("the login service %s does not answer: %v (TEAMS_LOGIN_URL)", c.LoginURL, err)
 	}
 	switch {
+	case le.Code == "invalid_client" && c.cert != nil && le.Has(700024):
+		return fmt.Sprintf("the login service finds the certificate's assertion out of its time range (%s): is this machine's clock right?", le.Error())
+	case le.Code == "invalid_client" && c.cert != nil && le.Has(700027):
+		return fmt.Sprintf("the login service does not take the certificate %s (TEAMS_APP_CERTIFICATE) for TEAMS_APP_ID: upload the certificate to the app registration (Certificates & secrets, Certificates, Upload certificate)", c.cert.Thumbprint())
+	case le.Code == "invalid_client" && c.cert != nil:
+		return fmt.Sprintf("the login service refuses the certificate %s (TEAMS_APP_CERTIFICATE) for TEAMS_APP_ID (%s)", c.cert.Thumbprint(), le.Error())
 	case le.Code == "invalid_client":
 		return "the login service refuses TEAMS_APP_PASSWORD for TEAMS_APP_ID (a new client secret may be needed)"
 	case le.Code == "unauthorized_client" || le.Has(700016):

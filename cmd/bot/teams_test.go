@@ -100,6 +100,14 @@ func TestCheckTeams(t *testing.T) {
 			[]string{"FAIL configuration", "TEAMS_LOGIN_URL", "https://"}},
 		{"app id not a GUID", func(env map[string]string) { env["TEAMS_APP_ID"] = "recordbot" }, 2,
 			[]string{"FAIL configuration", "TEAMS_APP_ID", "GUID"}},
+		{"shared files without the secret key", func(map[string]string) {}, 0,
+			[]string{"warn teams shared files", "kept as links: set RECORDBOT_SECRET_KEY"}},
+		{"shared files on", func(env map[string]string) { env["RECORDBOT_SECRET_KEY"] = strings.Repeat("ef", 32) }, 0,
+			[]string{"ok teams shared files", "people allow recordbot at https://records.example.org/teams/oauth/callback", "Files.Read.All"}},
+		{"shared files off", func(env map[string]string) { env["TEAMS_FILE_CONSENT"] = "false" }, 0,
+			[]string{"ok teams shared files", "kept as links (TEAMS_FILE_CONSENT=false)"}},
+		{"shared files asked for without the key", func(env map[string]string) { env["TEAMS_FILE_CONSENT"] = "true" }, 1,
+			[]string{"FAIL teams shared files", "TEAMS_FILE_CONSENT=true, but RECORDBOT_SECRET_KEY is not set"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := base(t)

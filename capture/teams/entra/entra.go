@@ -100,8 +100,15 @@ type Token struct {
 // Life is how long the access token lasts.
 func (t *Token) Life() time.Duration { return time.Duration(t.ExpiresIn) * time.Second }
 
-// Scopes are the scopes the token holds, as the answer lists them.
-func (t *Token) Scopes() []string { return strings.Fields(t.Scope) }
+// Scopes are the scopes the token holds, as the answer lists them (its
+// documented examples show them URL-encoded: "https%3A%2F%2Fgraph.microsoft.com%2Fmail.read").
+func (t *Token) Scopes() []string {
+	s := t.Scope
+	if u, err := url.QueryUnescape(s); err == nil && strings.Contains(s, "%") {
+		s = u
+	}
+	return strings.Fields(s)
+}
 
 // Has reports whether the token holds scope (compared without case, as
 // Entra's scope names are).

@@ -25,6 +25,7 @@ package teamstest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -46,6 +47,11 @@ type Options struct {
 	Tenant string
 	// ClientID and ClientSecret are the app's credentials.
 	ClientID, ClientSecret string
+	// Certificate is the certificate uploaded to the app registration:
+	// the login service then takes client assertions signed with its key
+	// (client.go). With a Certificate and no ClientSecret, the app has no
+	// secret and only assertions are taken.
+	Certificate *x509.Certificate
 	// Clock issues and expires tokens; the real clock when nil.
 	Clock clockwork.Clock
 	// TokenLife is how long issued tokens last (default 1 hour).
@@ -59,8 +65,10 @@ type Server struct {
 
 	clock clockwork.Clock
 	life  time.Duration
+	cert  *x509.Certificate
 
 	mu       sync.Mutex
+	auths    []ClientAuth
 	users    map[string]string // id -> display name
 	teams    map[string]*Team
 	chats    map[string]*Chat
@@ -205,7 +213,7 @@ type throttle struct {
 
 // New starts a server; close it with Close.
 func New(o Options) *Server {
-	s := &Server{Tenant: o.Tenant, ClientID: o.ClientID, ClientSecret: o.ClientSecret, clock: o.Clock, life: o.TokenLife,
+	s := &Server{Tenant: o.Tenant, ClientID: o.ClientID, ClientSecret: o.ClientSecret, clock: o.Clock, life: o.TokenLife, cert: o.Certificate,
 		users: map[string]string{}, teams: map[string]*Team{}, chats: map[string]*Chat{}, tokens: map[string]Token{},
 		files: map[string]*SharedFile{}, consent: map[string]bool{}, download: map[string][]byte{},
 		oauth: oauthState{sessions: map[string]string{}, declines: map[string]bool{}, codes: map[string]*authCode{}, refreshes: map[string]refreshGrant{}}}
@@ -215,7 +223,7 @@ func New(o Options) *Server {
 	if s.ClientID == "" {
 		s.ClientID = "00000000-0000-4000-8000-0000000000a1"
 	}
-	if s.ClientSecret == "" {
+	if s.ClientSecret == "" && s.cert == nil {
 		s.ClientSecret = "test-secret"
 	}
 	if s.clock == nil {
