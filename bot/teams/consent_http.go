@@ -99,7 +99,7 @@ func (a *App) personalHelp() string {
 			"and **" + sayForget + "** to take that back."
 	}
 	if a.o.Exports != nil {
-		s += "\n\n" + a.intake().Answer(0)
+		s += "\n\n" + strings.TrimSpace(a.intake().Answer(0))
 	}
 	return s
 }

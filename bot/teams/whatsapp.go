@@ -44,9 +44,10 @@ const (
 // intake is the DM intake in Teams' words.
 func (a *App) intake() *bot.Intake {
 	return &bot.Intake{Uploads: a.o.Exports, Platform: "Teams", Via: ViaExport, Zone: a.o.ExportTimeZone, Markup: markdown{},
-		SetZone:   "on the device you use Teams on (Teams sends its time zone)",
-		ChooseHow: "press the button of the order your phone writes; the form shows your choice before anything is filed.",
-		ThreadHow: "To file a Teams conversation, use **File as record** in the … menu of one of its messages."}
+		SetZone: "on the device you use Teams on (Teams sends its time zone)",
+		// The hint to words alone is personalHelp's, which says how a
+		// Teams conversation is filed.
+		ChooseHow: "press the button of the order your phone writes; the form shows your choice before anything is filed."}
 }
 
 // receiveExport takes an export (bot.Intake) and offers the buttons that
