@@ -368,3 +368,15 @@ func TestWhatsAppNotAnExport(t *testing.T) {
 		t.Errorf("two files at once were offered")
 	}
 }
+
+// An export from a Teams client that sends no time zone, where the bot
+// has no organisation's time zone either, is not guessed at: the person
+// is told how to set one, and nothing is kept.
+func TestWhatsAppNoTimeZone(t *testing.T) {
+	e := newEnv(t, envOpts{exports: true})
+	e.sendFiles(t, "m1", alice, "", e.cx.Files().Put("WhatsApp Chat - Project Board.zip", whatsapptest.IOSExport(t)))
+	e.told(t, alice, "Set your time zone on the device you use Teams on")
+	if len(e.offers(t, alice)) != 0 || e.count(bot.UploadsPrefix) != 0 {
+		t.Errorf("an export without a time zone was offered or kept")
+	}
+}
