@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Files is the sender's OneDrive as a bot sees a file sent to it in a
@@ -32,6 +34,7 @@ type Files struct {
 type sentFile struct {
 	name, tempauth string
 	data           []byte
+	path           string // served from disk when set
 }
 
 // NewFiles starts a file host, closed when the test ends.
@@ -64,9 +67,21 @@ func (f *Files) Host() string {
 // Put uploads a file the person sends the bot and returns its
 // attachment, as Teams puts it in the message activity.
 func (f *Files) Put(name string, data []byte) map[string]any {
+	return f.put(sentFile{name: name, data: data})
+}
+
+// PutFile is Put of the file at path, served from disk (a large file
+// that the test does not hold in memory).
+func (f *Files) PutFile(name, path string) map[string]any {
+	return f.put(sentFile{name: name, path: path})
+}
+
+func (f *Files) put(file sentFile) map[string]any {
+	name := file.name
 	id, auth := randomID(), randomID()
+	file.tempauth = auth
 	f.mu.Lock()
-	f.files[id] = sentFile{name: name, tempauth: auth, data: data}
+	f.files[id] = file
 	f.mu.Unlock()
 	dl := f.URL + "/personal/_layouts/15/download.aspx?UniqueId=" + id + "&tempauth=" + auth
 	return FileAttachment(name, dl, id)
@@ -100,6 +115,15 @@ func (f *Files) download(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "a pre-authenticated URL takes no token", http.StatusBadRequest)
 	case !ok || r.URL.Query().Get("tempauth") != file.tempauth:
 		http.Error(w, "Access denied", http.StatusUnauthorized)
+	case file.path != "":
+		fh, err := os.Open(file.path)
+		if err != nil {
+			http.Error(w, "Not found", http.StatusNotFound)
+			return
+		}
+		defer fh.Close()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		http.ServeContent(w, r, "", time.Time{}, fh)
 	default:
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Write(file.data)
