@@ -128,6 +128,8 @@ type App struct {
 	// submit is the shared submit step: one request per form; exports
 	// is its WhatsApp exports' (nil when Exports is).
 	submit, exports *bot.Submitter
+	// dms holds a slot for each export being taken (dm.go).
+	dms chan struct{}
 
 	mu      sync.Mutex
 	answers map[string]answer // by activity id, for replays
@@ -167,7 +169,7 @@ func New(o Options) (*App, error) {
 	if o.TimeZone == nil {
 		o.TimeZone = time.UTC
 	}
-	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}}
+	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}, dms: make(chan struct{}, dmsAtOnce)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

@@ -58,6 +58,12 @@ func (a *activity) files() []sentFile {
 	return out
 }
 
+// dmsAtOnce is how many messages with files are taken at once (each
+// waits for one of the intake's slots to read in, bot.Uploads.AtOnce): in
+// a flood of them, the person whose message finds none free is told to
+// send it again later.
+const dmsAtOnce = 16
+
 // personalFiles answers a message with files in a person's personal chat
 // with the bot: one is taken as a WhatsApp export, more are refused. Nil
 // for a message without files (the bot's words, consent_http.go), or
@@ -74,6 +80,14 @@ func (a *App) personalFiles(act *activity) func(context.Context) {
 		// the reading are bounded by bot.ExportTimeout.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bot.ExportTimeout)
 		defer cancel()
+		select {
+		case a.dms <- struct{}{}:
+			defer func() { <-a.dms }()
+		default:
+			a.log.Warn("teams: too many exports sent at once; one is refused", "user", to.User)
+			a.sendText(ctx, to, "Sorry, I am busy with other exports. Please send it again later.")
+			return
+		}
 		switch {
 		case who.ID == "":
 			a.sendText(ctx, to, "Teams did not say who you are; send the file again.")

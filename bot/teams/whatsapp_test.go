@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -378,5 +380,42 @@ func TestWhatsAppNoTimeZone(t *testing.T) {
 	e.told(t, alice, "Set your time zone on the device you use Teams on")
 	if len(e.offers(t, alice)) != 0 || e.count(bot.UploadsPrefix) != 0 {
 		t.Errorf("an export without a time zone was offered or kept")
+	}
+}
+
+// In a flood of exports sent at once, those beyond what the bot takes at
+// once are answered that it is busy, not left waiting.
+func TestWhatsAppFloodAnsweredBusy(t *testing.T) {
+	release := make(chan struct{})
+	hold := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		http.Error(w, "Not found", http.StatusNotFound)
+	}))
+	defer hold.Close()
+	u, _ := url.Parse(hold.URL)
+	e := newEnv(t, envOpts{exports: true, fileHosts: []string{u.Host}})
+	const sent = 17 // one more than the bot takes at once
+	for i := range sent {
+		act := e.activity(fmt.Sprintf("m%d", i), "", alice, personalChat(alice), nil)
+		act["type"], act["attachments"] = "message", []any{connectortest.FileAttachment("WhatsApp Chat - Board.zip", hold.URL+"/f", "x")}
+		delete(act, "name")
+		if status, body := e.post(act); status != http.StatusOK {
+			t.Fatalf("a message with a file: HTTP %d %s", status, body)
+		}
+	}
+	e.told(t, alice, "I am busy with other exports")
+	close(release)
+	e.app.Wait()
+	busy, failed := 0, 0
+	for _, m := range e.cx.MessagesTo(alice.ID) {
+		switch {
+		case strings.Contains(m, "I am busy with other exports"):
+			busy++
+		case strings.Contains(m, "I could not download the file whole"):
+			failed++
+		}
+	}
+	if busy != 1 || failed != sent-1 {
+		t.Errorf("Got(busy, not downloaded) = %d, %d; want 1, %d", busy, failed, sent-1)
 	}
 }
