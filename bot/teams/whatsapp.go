@@ -18,8 +18,13 @@ import (
 // A WhatsApp chat export sent to recordbot in the person's personal chat
 // (dm.go) is downloaded from its download URL, with no token, only from
 // SharePoint, and taken by bot.Intake. The offer is an Adaptive Card whose
-// buttons (bot.Offer.Choices) open the filing dialog (task/fetch); its
-// submission (task/submit) is bot.Intake.Claim, then bot.Submitter.
+// buttons (bot.Offer.Choices) open the filing dialog: an Action.Submit
+// whose data has "msteams": {"type": "task/fetch"} makes Teams send the
+// bot a task/fetch invoke with that data, answered with the dialog, whose
+// File comes back as task/submit with the card's inputs ("Use dialogs
+// with bots",
+// https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/task-modules/task-modules-bots).
+// The submission is bot.Intake.Claim, then bot.Submitter.
 
 // ViaExport is how a request for an export sent in Teams says it came:
 // cmd/bot routes its outcome back here (bot.Notifiers.ByVia).
