@@ -326,36 +326,11 @@ func (a *App) formTask(st formState, f bot.Form, scope, since string, errs []str
 // card is the filing form as an Adaptive Card (version 1.5, which Teams
 // renders: https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-reference#adaptive-card).
 func (a *App) card(st formState, f bot.Form, scope, since string, errs []string, signIn string) map[string]any {
-	plan := a.o.Filer.Plan()
 	var body []any
 	for _, e := range errs {
 		body = append(body, map[string]any{"type": "TextBlock", "text": e, "wrap": true, "color": "attention"})
 	}
-	body = append(body, map[string]any{
-		"type": "Input.Text", "id": inTitle, "label": "Title", "value": f.Title, "maxLength": bot.TitleMax,
-		"isRequired": true, "errorMessage": "Say what the record is about.", "placeholder": "What the record is about",
-	})
-	classes := []any{}
-	for _, c := range plan.Leaves() {
-		classes = append(classes, map[string]any{"title": bot.ClassLabel(c), "value": c.Code})
-	}
-	body = append(body, map[string]any{
-		"type": "Input.ChoiceSet", "id": inClass, "label": "File plan class (sets how long the record is kept)", "style": "filtered",
-		"choices": classes, "value": f.Class, "isRequired": true, "errorMessage": "Choose a class.", "placeholder": "Type a code or words of a title",
-	})
-	markings := []any{map[string]any{"title": bot.ClassDefaultLabel, "value": bot.ClassDefault}}
-	for _, m := range plan.Markings {
-		markings = append(markings, map[string]any{"title": m, "value": m})
-	}
-	marking := f.Marking
-	if marking == "" {
-		marking = bot.ClassDefault
-	}
-	body = append(body, map[string]any{"type": "Input.ChoiceSet", "id": inMarking, "label": "Security marking", "style": "compact", "choices": markings, "value": marking})
-	body = append(body, map[string]any{
-		"type": "Input.Text", "id": inDescription, "label": "Description or decision summary (optional)", "isMultiline": true,
-		"maxLength": bot.DescriptionMax, "value": f.Description, "placeholder": "The decision or why this conversation matters",
-	})
+	body = append(body, a.formFields(f)...)
 	if st.chat() {
 		if scope == "" {
 			scope = string(teamscap.Message)
@@ -391,6 +366,40 @@ func (a *App) card(st formState, f bot.Form, scope, since string, errs []string,
 		"body":    body,
 		"actions": actions,
 	}
+}
+
+// formFields are the filing form's fields (title, class, marking,
+// description) filled with f: the same for a conversation and a WhatsApp
+// export.
+func (a *App) formFields(f bot.Form) []any {
+	plan := a.o.Filer.Plan()
+	var body []any
+	body = append(body, map[string]any{
+		"type": "Input.Text", "id": inTitle, "label": "Title", "value": f.Title, "maxLength": bot.TitleMax,
+		"isRequired": true, "errorMessage": "Say what the record is about.", "placeholder": "What the record is about",
+	})
+	classes := []any{}
+	for _, c := range plan.Leaves() {
+		classes = append(classes, map[string]any{"title": bot.ClassLabel(c), "value": c.Code})
+	}
+	body = append(body, map[string]any{
+		"type": "Input.ChoiceSet", "id": inClass, "label": "File plan class (sets how long the record is kept)", "style": "filtered",
+		"choices": classes, "value": f.Class, "isRequired": true, "errorMessage": "Choose a class.", "placeholder": "Type a code or words of a title",
+	})
+	markings := []any{map[string]any{"title": bot.ClassDefaultLabel, "value": bot.ClassDefault}}
+	for _, m := range plan.Markings {
+		markings = append(markings, map[string]any{"title": m, "value": m})
+	}
+	marking := f.Marking
+	if marking == "" {
+		marking = bot.ClassDefault
+	}
+	body = append(body, map[string]any{"type": "Input.ChoiceSet", "id": inMarking, "label": "Security marking", "style": "compact", "choices": markings, "value": marking})
+	body = append(body, map[string]any{
+		"type": "Input.Text", "id": inDescription, "label": "Description or decision summary (optional)", "isMultiline": true,
+		"maxLength": bot.DescriptionMax, "value": f.Description, "placeholder": "The decision or why this conversation matters",
+	})
+	return body
 }
 
 // markdown is the markup of the bot's messages in Teams, which renders a
