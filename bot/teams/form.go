@@ -412,6 +412,21 @@ type markdown struct{}
 var mdEscape = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "'", "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;", "#", `\#`)
 
 func (markdown) Bold(s string) string { return "**" + mdEscape.Replace(s) + "**" }
+
+// cardMarkdown is the markup of an Adaptive Card's TextBlock, which
+// renders Markdown but no HTML, and shows an entity such as &lt; as it is
+// written ("Text formatting in cards",
+// https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-format):
+// Markdown's marks are escaped, angle brackets are left alone.
+type cardMarkdown struct{}
+
+var cardEscape = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "'", "[", `\[`, "]", `\]`, "#", `\#`)
+
+func (cardMarkdown) Bold(s string) string { return "**" + cardEscape.Replace(s) + "**" }
+func (cardMarkdown) Code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
+func (cardMarkdown) Link(u, text string) string {
+	return "[" + cardEscape.Replace(text) + "](" + strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u) + ")"
+}
 func (markdown) Code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
 func (markdown) Link(u, text string) string {
 	return "[" + mdEscape.Replace(text) + "](" + strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u) + ")"

@@ -48,7 +48,7 @@ const (
 
 // intake is the DM intake in Teams' words.
 func (a *App) intake() *bot.Intake {
-	return &bot.Intake{Uploads: a.o.Exports, Platform: "Teams", Via: ViaExport, Zone: a.o.ExportTimeZone, Markup: markdown{},
+	return &bot.Intake{Uploads: a.o.Exports, Platform: "Teams", Via: ViaExport, Zone: a.o.ExportTimeZone, Markup: cardMarkdown{},
 		SetZone: "on the device you use Teams on (Teams sends its time zone)",
 		// The hint to words alone is personalHelp's, which says how a
 		// Teams conversation is filed.

@@ -419,3 +419,15 @@ func TestWhatsAppFloodAnsweredBusy(t *testing.T) {
 		t.Errorf("Got(busy, not downloaded) = %d, %d; want 1, %d", busy, failed, sent-1)
 	}
 }
+
+// The offer is an Adaptive Card, which renders Markdown but not HTML: a
+// chat's name keeps its angle brackets as written (an entity would show
+// as "&lt;"), and its Markdown marks are escaped.
+func TestWhatsAppOfferCardText(t *testing.T) {
+	e := newEnv(t, envOpts{exports: true})
+	e.sendFiles(t, "m1", alice, "Europe/London", e.cx.Files().Put("WhatsApp Chat - <Board> *urgent*.zip", whatsapptest.IOSExport(t)))
+	o := e.lastOffer(t, alice)
+	if !strings.Contains(o.text, `<Board> \*urgent\*`) || strings.Contains(o.text, "&lt;") {
+		t.Errorf("the offer card says %q", o.text)
+	}
+}
