@@ -566,3 +566,73 @@ func TestRenderPDFSharedImageOnce(t *testing.T) {
 		t.Errorf("PDF of one 1 MiB image shown 30 times is %d bytes, want under 2 MiB", len(pdf))
 	}
 }
+
+// The same snapshot with three images (all as wide: fpdf orders images
+// by width alone, from a map), one of them an indexed PNG written with
+// its palette, makes the same PDF, byte for byte, every time it is
+// rendered, and each image names its own palette.
+func TestRenderPDFImagesRepeatable(t *testing.T) {
+	th, _ := longThread(3)
+	pal := image.NewPaletted(image.Rect(0, 0, 240, 140), color.Palette{color.White, color.RGBA{29, 53, 87, 255}, color.RGBA{200, 30, 30, 255}})
+	for y := 20; y < 120; y++ {
+		for x := 30; x < 200; x++ {
+			pal.SetColorIndex(x, y, uint8(1+(x/40)%2))
+		}
+	}
+	var indexed bytes.Buffer
+	if err := png.Encode(&indexed, pal); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for i := range th.Messages {
+		img := chart(i)
+		if i == 1 {
+			img = indexed.Bytes()
+		}
+		path := fmt.Sprintf("data/files/%03d_photo.png", i+1)
+		files[path] = img
+		th.Messages[i].Files = []capture.File{{ID: fmt.Sprint("P", i), Name: fmt.Sprintf("photo %d.png", i+1), MIMEType: "image/png", Size: int64(len(img)), Path: path}}
+	}
+	load := func(_ context.Context, p string) ([]byte, error) { return files[p], nil }
+	rec := testRecord(th)
+	first, err := pdfBytes(context.Background(), rec, th, nil, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(first)
+	if got := strings.Count(s, "/Subtype /Image"); got != 3 {
+		t.Fatalf("inline images = %d, want 3", got)
+	}
+	// The indexed image names the object after it as its palette.
+	m := regexp.MustCompile(`(\d+) 0 obj\n<</Type /XObject\n/Subtype /Image\n/Width 240\n/Height 140\n/ColorSpace \[/Indexed /DeviceRGB 2 (\d+) 0 R\]`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatal("no indexed image with its palette")
+	}
+	if img, palette := atoi(t, m[1]), atoi(t, m[2]); palette != img+1 || !strings.Contains(s, fmt.Sprintf("\n%d 0 obj\n<</Filter /FlateDecode /Length ", palette)) {
+		t.Errorf("indexed image %d names object %d as its palette, want the stream after it", img, palette)
+	}
+	for i := range 8 {
+		again, err := pdfBytes(context.Background(), rec, th, nil, load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(again, first) {
+			t.Fatalf("rendering %d differs from the first (%d and %d bytes)", i+2, len(again), len(first))
+		}
+	}
+	checkXref(t, first)
+	if dir := os.Getenv("RECORDBOT_PDF_OUT"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "images.pdf"), first, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -70,6 +70,10 @@ const (
 // before it (so the same document always has the same id). Nothing is
 // written to out when doc is not in the form expected.
 func finishPDF(doc []byte, out io.Writer) error {
+	doc, err := sortImages(doc)
+	if err != nil {
+		return err
+	}
 	objs, info, tr, err := parsePDF(doc)
 	if err != nil {
 		return err
@@ -226,4 +230,177 @@ func parsePDF(doc []byte) (objs []pdfObject, info int, tr pdfTrailerInfo, err er
 		}
 	}
 	return objs, info, pdfTrailerInfo{size: size, root: root, info: info}, nil
+}
+
+// fpdf v0.12.0 writes the images of a document in the order of a map's
+// keys, sorted by their width alone (putimages), so two images as wide
+// as each other come out in either order, with their object numbers:
+// the same transcript would not be the same bytes twice. sortImages puts
+// them in the order of their names in the XObject resources (fpdf names
+// an image by the SHA-1 of its data, and sorts those names), and numbers
+// them in that order.
+
+// pdfImageHead begins every image XObject fpdf writes, after its number.
+const pdfImageHead = " 0 obj\n<</Type /XObject\n/Subtype /Image\n"
+
+// pdfImageName is one entry of the XObject resources: an image's name
+// and its object.
+var pdfImageName = regexp.MustCompile(`(?m)^/I([0-9a-f]{40}) (\d+) 0 R$`)
+
+// pdfImagePart is an image's reference to an object written with it:
+// its soft mask, or the palette of an indexed image.
+var pdfImagePart = regexp.MustCompile(`(\n/SMask |\n/ColorSpace \[/Indexed /DeviceRGB \d+ )(\d+)( 0 R)`)
+
+// sortImages returns doc with its images, each with the objects written
+// with it, in the order of their names and numbered in that order; doc
+// itself when it has fewer than two. The images must be one run of
+// objects, numbered one after the other, as fpdf writes them, and every
+// one named in the resources: anything else is an error.
+func sortImages(doc []byte) ([]byte, error) {
+	objs, _, tr, err := parsePDF(doc)
+	if err != nil {
+		return nil, err
+	}
+	bad := func(what string) ([]byte, error) {
+		return nil, errors.New("PDF library output not understood: " + what)
+	}
+	// dict is an object's dictionary: all of it before its stream.
+	dict := func(o pdfObject) []byte {
+		body := doc[o.at:o.end]
+		if i := bytes.Index(body, []byte(">>\nstream\n")); i >= 0 {
+			return body[:i+2]
+		}
+		return body
+	}
+	type group struct {
+		name string
+		nums []int // the image's number first
+	}
+	var groups []*group
+	part := map[int]bool{}
+	first, last := -1, -1 // the run of image objects, in file order
+	resources := -1
+	for i, o := range objs {
+		body := doc[o.at:o.end]
+		if bytes.Contains(dict(o), []byte("\n/XObject <<\n")) {
+			if resources >= 0 {
+				return bad("two XObject resources")
+			}
+			resources = i
+		}
+		if !bytes.HasPrefix(body, fmt.Appendf(nil, "%d%s", o.num, pdfImageHead)) && !part[o.num] {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if last != i-1 && last >= 0 {
+			return bad("images not one after the other")
+		}
+		last = i
+		if part[o.num] {
+			continue
+		}
+		g := &group{nums: []int{o.num}}
+		for _, m := range pdfImagePart.FindAllSubmatch(dict(o), -1) {
+			n, _ := strconv.Atoi(string(m[2]))
+			part[n] = true
+			g.nums = append(g.nums, n)
+		}
+		groups = append(groups, g)
+	}
+	if len(groups) < 2 {
+		return doc, nil
+	}
+	if resources < 0 {
+		return bad("images without XObject resources")
+	}
+	byNum := map[int]*group{}
+	for _, g := range groups {
+		byNum[g.nums[0]] = g
+	}
+	refs := pdfImageName.FindAllSubmatch(doc[objs[resources].at:objs[resources].end], -1)
+	for _, m := range refs {
+		n, _ := strconv.Atoi(string(m[2]))
+		g := byNum[n]
+		if g == nil {
+			return bad("an XObject resource that is not an image")
+		}
+		if g.name == "" || string(m[1]) < g.name {
+			g.name = string(m[1])
+		}
+	}
+	lo := objs[first].num
+	count := 0
+	for _, g := range groups {
+		if g.name == "" {
+			return bad("an image not in the XObject resources")
+		}
+		count += len(g.nums)
+	}
+	for i := first; i <= last; i++ {
+		if objs[i].num != lo+i-first {
+			return bad("images not numbered one after the other")
+		}
+	}
+	if count != last-first+1 {
+		return bad("objects among the images")
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].name < groups[j].name })
+	renum := make(map[int]int, count)
+	next := lo
+	for _, g := range groups {
+		for _, n := range g.nums {
+			renum[n] = next
+			next++
+		}
+	}
+	byObj := make(map[int]pdfObject, count)
+	for _, o := range objs[first : last+1] {
+		byObj[o.num] = o
+	}
+	out := make([]byte, 0, len(doc))
+	out = append(out, doc[:objs[0].at]...)
+	at := make([]int, tr.size)
+	put := func(o pdfObject, num int, body []byte) {
+		at[num] = len(out)
+		out = append(out, body...)
+	}
+	for i := 0; i < len(objs); i++ {
+		o := objs[i]
+		switch {
+		case i == first:
+			for _, g := range groups {
+				for _, n := range g.nums {
+					src := byObj[n]
+					d := dict(src)
+					head := fmt.Appendf(nil, "%d 0 obj\n", n)
+					nd := pdfImagePart.ReplaceAllFunc(d[len(head):], func(m []byte) []byte {
+						sm := pdfImagePart.FindSubmatch(m)
+						k, _ := strconv.Atoi(string(sm[2]))
+						return fmt.Appendf(nil, "%s%d%s", sm[1], renum[k], sm[3])
+					})
+					body := fmt.Appendf(nil, "%d 0 obj\n%s%s", renum[n], nd, doc[src.at+len(d):src.end])
+					put(src, renum[n], body)
+				}
+			}
+			i = last
+		case i == resources:
+			body := pdfImageName.ReplaceAllFunc(doc[o.at:o.end], func(m []byte) []byte {
+				sm := pdfImageName.FindSubmatch(m)
+				k, _ := strconv.Atoi(string(sm[2]))
+				return fmt.Appendf(nil, "/I%s %d 0 R", sm[1], renum[k])
+			})
+			put(o, o.num, body)
+		default:
+			put(o, o.num, doc[o.at:o.end])
+		}
+	}
+	xref := len(out)
+	out = fmt.Appendf(out, "xref\n0 %d\n0000000000 65535 f \n", tr.size)
+	for n := 1; n < tr.size; n++ {
+		out = fmt.Appendf(out, "%010d 00000 n \n", at[n])
+	}
+	out = fmt.Appendf(out, "trailer\n<<\n/Size %d\n/Root %d 0 R\n/Info %d 0 R\n>>\nstartxref\n%d\n%%%%EOF\n", tr.size, tr.root, tr.root-1, xref)
+	return out, nil
 }

@@ -2,9 +2,13 @@ package filing
 
 import (
 	"bytes"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"codeberg.org/go-pdf/fpdf"
 
 	"github.com/recordbot/recordbot/internal/pdfacheck"
 )
@@ -65,6 +69,53 @@ func TestFinishPDFRejects(t *testing.T) {
 			t.Errorf("%s: finishPDF accepted output it does not know", name)
 		} else if out.Len() > 0 {
 			t.Errorf("%s: finishPDF wrote %d bytes before refusing", name, out.Len())
+		}
+	}
+}
+
+// sortImages puts a document's images in the order of their names, and
+// refuses images it cannot renumber safely.
+func TestSortImagesRejects(t *testing.T) {
+	p := newPDFA(pdfMeta{Title: "t", Subject: "s", Keywords: "k", ID: "id", Date: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
+	p.AddPage()
+	for i := range 2 {
+		name := fmt.Sprint("chart", i)
+		p.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(chart(i)))
+		p.ImageOptions(name, 10, 10+float64(i)*50, 40, 0, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+	}
+	var doc pdfDoc
+	if err := p.Output(&doc); err != nil {
+		t.Fatal(err)
+	}
+	sorted, err := sortImages(doc.data)
+	if err != nil {
+		t.Fatalf("sortImages(fpdf's output): %v", err)
+	}
+	names := regexp.MustCompile(`(?m)^/I([0-9a-f]{40}) (\d+) 0 R$`).FindAllStringSubmatch(string(sorted), -1)
+	if len(names) != 2 || names[0][1] > names[1][1] || atoi(t, names[0][2]) > atoi(t, names[1][2]) {
+		t.Errorf("XObject resources %q: want the images numbered in the order of their names", names)
+	}
+	var out bytes.Buffer
+	if err := finishPDF(doc.data, &out); err != nil {
+		t.Fatal(err)
+	}
+	checkXref(t, out.Bytes())
+	s := string(doc.data)
+	for name, mutate := range map[string]func() string{
+		"an image not in the resources": func() string {
+			return regexp.MustCompile(`(?m)^/I[0-9a-f]{40} \d+ 0 R\n`).ReplaceAllString(s, "")
+		},
+		"a resource not an image": func() string {
+			return regexp.MustCompile(`(?m)^(/I[0-9a-f]{40}) \d+ 0 R$`).ReplaceAllString(s, "$1 1 0 R")
+		},
+	} {
+		mutated := mutate()
+		if mutated == s {
+			t.Errorf("%s: the mutation changed nothing", name)
+			continue
+		}
+		if _, err := sortImages([]byte(mutated)); err == nil {
+			t.Errorf("%s: sortImages accepted it", name)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -49,6 +50,27 @@ type env struct {
 	uploads    *bot.Uploads
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
+	// log holds what the apps made by newApp logged.
+	log lockedBuffer
+}
+
+// lockedBuffer is a log written by the bot's goroutines and read by the
+// test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 type envOpts struct {
@@ -154,7 +176,7 @@ func (e *env) newApp(o envOpts) *mmbot.App {
 	app, err := mmbot.New(mmbot.Options{
 		Server: e.mm.URL, PublicURL: e.public.URL, Store: e.store, Vault: e.vault, Filer: filer,
 		DynamicOver: o.dynamicOver, InstallTTL: time.Millisecond, Exports: e.uploads, ExportTimeZone: o.exportZone,
-		Transport: o.transport,
+		Transport: o.transport, Logger: slog.New(slog.NewTextHandler(&e.log, nil)),
 	})
 	if err != nil {
 		e.t.Fatal(err)

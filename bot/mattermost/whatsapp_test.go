@@ -337,7 +337,11 @@ func TestWhatsAppExportOfferedTwice(t *testing.T) {
 	if got := e.waitTold(e.alice, "already received"); !strings.Contains(got.Message, "Project Board decisions") || strings.Contains(got.Message, "again") {
 		t.Errorf("Got(answer to the second dialog) = %q, want the first request's title", got.Message)
 	}
-	time.Sleep(200 * time.Millisecond) // a second filing, if one were made
+	// A second filing would be a request stored before the dialog was
+	// answered: pending until it is filed, then a second record.
+	if n := pending(t, e); n != 0 {
+		t.Errorf("%d requests pending after the second dialog, want none", n)
+	}
 	if recs := e.records(); len(recs) != 1 {
 		t.Errorf("Got(records) = %v, want 1", recs)
 	}
@@ -371,9 +375,13 @@ func TestDirectMessagesBounded(t *testing.T) {
 	for i := range n {
 		e.mm.SendDMFile(e.alice, e.botUser(), fmt.Sprintf("notes-%d.txt", i), "text/plain", 22, content)
 	}
-	// The listener answers a reaction itself, after every post before it.
+	// The listener answers a reaction itself, after every post before it:
+	// by then it has taken each post, or left it unanswered and said so.
 	e.mm.React(e.replies[0], e.bob, "card_file_box")
 	e.waitTold(e.bob, "File its thread as a record?")
+	if left := strings.Count(e.log.String(), "too many direct messages at once; one is left unanswered"); left != n-mattermost.DMsAtOnce {
+		t.Errorf("Got(posts left unanswered) = %d, want %d", left, n-mattermost.DMsAtOnce)
+	}
 	e.waitFor("two downloads held", func() bool { return downloads.Load() == 2 })
 	close(held)
 
@@ -387,7 +395,6 @@ func TestDirectMessagesBounded(t *testing.T) {
 		return k
 	}
 	e.waitFor("the posts taken answered", func() bool { return answered() >= mattermost.DMsAtOnce })
-	time.Sleep(300 * time.Millisecond) // an answer to a post beyond them, if one came
 	if got := answered(); got != mattermost.DMsAtOnce {
 		t.Errorf("Got(answers to %d files sent at once) = %d, want %d", n, got, mattermost.DMsAtOnce)
 	}

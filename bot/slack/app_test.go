@@ -255,7 +255,7 @@ func TestRecordCommand(t *testing.T) {
 		if tt.viewOpen {
 			opened = e.waitViews(before)
 		} else {
-			time.Sleep(50 * time.Millisecond)
+			e.settle(t) // a modal is opened before the handler ends
 			opened = len(e.slack.Calls("views.open")) > before
 		}
 		if opened != tt.viewOpen {
@@ -398,14 +398,9 @@ func TestEventsAndInstall(t *testing.T) {
 		t.Fatalf("app_uninstalled answered %d", code)
 	}
 	// The removal follows the acknowledgement.
-	var statErr, tokErr error
-	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		_, statErr = e.store.Stat(ctx, filing.InstallationsPrefix+"slack/T2.json")
-		_, tokErr = e.app.Token(ctx, "T2")
-		if statErr != nil && tokErr != nil {
-			break
-		}
-	}
+	e.settle(t)
+	_, statErr := e.store.Stat(ctx, filing.InstallationsPrefix+"slack/T2.json")
+	_, tokErr := e.app.Token(ctx, "T2")
 	if err := statErr; !errors.Is(err, filing.ErrNotExist) {
 		t.Errorf("installation after app_uninstalled: Stat = %v, want ErrNotExist", err)
 	}

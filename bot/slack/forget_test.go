@@ -12,7 +12,6 @@ import (
 
 	slackbot "github.com/recordbot/recordbot/bot/slack"
 	"github.com/recordbot/recordbot/capture/slack/slacktest"
-	"github.com/recordbot/recordbot/filing"
 )
 
 // allow has user allow recordbot to read the conversations they file,
@@ -210,12 +209,7 @@ func TestRevokedEventsCheckedWithSlack(t *testing.T) {
 	// tokens still work: U1's (named by Ev1 and by Ev3, which names every
 	// grant) and the bot's (Ev2 and Ev3).
 	const unconfirmed = "Slack does not confirm it"
-	done := func() bool {
-		_, err := e.store.Stat(ctx, filing.InstallationsPrefix+"slack/users/T1/U2.json")
-		return strings.Count(e.log.String(), unconfirmed) >= 4 && errors.Is(err, filing.ErrNotExist)
-	}
-	for deadline := time.Now().Add(patience); time.Now().Before(deadline) && !done(); time.Sleep(10 * time.Millisecond) {
-	}
+	e.settle(t)
 	if got := strings.Count(e.log.String(), unconfirmed); got != 4 {
 		t.Errorf("the log says %d times that Slack did not confirm an event, want 4", got)
 	}

@@ -52,6 +52,56 @@ type env struct {
 	log *syncBuffer
 	// sleeps holds the waits the App asked for, which take no time.
 	sleeps *sleepLog
+	// busy counts the bot's HTTP handlers still running: the work after
+	// an acknowledgement runs in them (http.go), so a test waits for it
+	// with settle, not a sleep.
+	busy inFlight
+}
+
+// inFlight counts handlers running, and signals when none is.
+type inFlight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed while n is 0; nil before the first
+}
+
+func (f *inFlight) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		if f.n == 0 {
+			f.idle = make(chan struct{})
+		}
+		f.n++
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			if f.n--; f.n == 0 {
+				close(f.idle)
+			}
+			f.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// settle waits until the bot has finished handling every request made of
+// it, the work after each acknowledgement included.
+func (e *env) settle(t testing.TB) {
+	t.Helper()
+	e.busy.mu.Lock()
+	idle := e.busy.idle
+	if e.busy.n == 0 {
+		idle = nil
+	}
+	e.busy.mu.Unlock()
+	if idle == nil {
+		return
+	}
+	select {
+	case <-idle:
+	case <-time.After(patience):
+		t.Fatal("the bot was still handling a request after the test's patience")
+	}
 }
 
 // sleepLog is the App's Sleep in tests: it notes each wait and returns
@@ -202,7 +252,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	}
 	ao.BotToken = single
 	mux := http.NewServeMux()
-	e.bot = httptest.NewUnstartedServer(mux)
+	e.bot = httptest.NewUnstartedServer(e.busy.track(mux))
 	e.bot.Start()
 	t.Cleanup(e.bot.Close)
 	if installs != nil {

@@ -77,10 +77,8 @@ func TestNonMemberSeesNothingOfPrivateThread(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("/record %s answered %d", link, code)
 		}
-		var calls []slacktest.Call
-		for deadline := time.Now().Add(patience); time.Now().Before(deadline) && len(calls) <= i; time.Sleep(10 * time.Millisecond) {
-			calls = e.slack.Calls("chat.postEphemeral")
-		}
+		e.settle(t) // the refusal is posted after the acknowledgement, in its handler
+		calls := e.slack.Calls("chat.postEphemeral")
 		if len(calls) != i+1 {
 			t.Fatalf("/record %s: %d refusals in all, want %d", link, len(calls), i+1)
 		}
@@ -160,7 +158,7 @@ func TestReplayedSubmissionFilesOnce(t *testing.T) {
 	if code, _ := e.send(t, "/slack/interactivity", body, h); code != http.StatusOK {
 		t.Errorf("late copy answered %d, want 200", code)
 	}
-	time.Sleep(300 * time.Millisecond)
+	e.settle(t) // a request, if the copy made one, is stored by then
 	waitNoPending(t, e.store)
 	records := countRecords(t, e.store)
 	requests := countKeys(t, e.store, filing.RequestsPrefix+"done/")
@@ -235,7 +233,7 @@ func TestSubmitAnsweredLate(t *testing.T) {
 	if code != http.StatusOK {
 		t.Errorf("third press answered %d, want 200", code)
 	}
-	time.Sleep(200 * time.Millisecond)
+	e.settle(t) // what the person is told is posted before the handler ends
 	told := 0
 	for _, c := range e.slack.Calls("chat.postEphemeral") {
 		if strings.Contains(c.Get("text"), "already received") {
@@ -292,7 +290,7 @@ func TestRefusesNamelessAndForeignCallers(t *testing.T) {
 			t.Errorf("%s: answered 200 and an empty body, want a refusal", name)
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	e.settle(t)
 	if n := countPending(t, e.store); n != 0 {
 		t.Errorf("%d requests queued from nameless or foreign callers, want 0", n)
 	}
@@ -308,7 +306,7 @@ func TestRefusesNamelessAndForeignCallers(t *testing.T) {
 			t.Errorf("/record %s: answered %d %q, want a refusal", name, code, body)
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	e.settle(t)
 	if n := len(e.slack.Calls("views.open")); n != views {
 		t.Errorf("views.open called %d times for refused commands, want 0", n-views)
 	}
@@ -386,7 +384,7 @@ func TestTokensRevokedRemovesInstallation(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("tokens_revoked answered %d", code)
 	}
-	time.Sleep(200 * time.Millisecond)
+	e.settle(t) // the event is handled after its acknowledgement, in its handler
 	if _, err := e.store.Stat(ctx, filing.InstallationsPrefix+"slack/T2.json"); err != nil {
 		t.Fatalf("installation after a user token was revoked: %v, want it kept", err)
 	}
@@ -394,14 +392,9 @@ func TestTokensRevokedRemovesInstallation(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("tokens_revoked answered %d", code)
 	}
-	var err, tokErr error
-	for deadline := time.Now().Add(patience); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		_, err = e.store.Stat(ctx, filing.InstallationsPrefix+"slack/T2.json")
-		_, tokErr = e.app.Token(ctx, "T2")
-		if err != nil && tokErr != nil {
-			break
-		}
-	}
+	e.settle(t)
+	_, err := e.store.Stat(ctx, filing.InstallationsPrefix+"slack/T2.json")
+	_, tokErr := e.app.Token(ctx, "T2")
 	if !errors.Is(err, filing.ErrNotExist) {
 		t.Errorf("installation after its bot token was revoked: Stat = %v, want ErrNotExist", err)
 	}

@@ -379,7 +379,7 @@ func TestWhatsAppExportDownloadAndHints(t *testing.T) {
 	n = len(e.slack.Calls(""))
 	e.sendIM(t, "Ev3", map[string]any{"type": "message", "subtype": "bot_message", "channel": "D9", "channel_type": "im",
 		"bot_id": "B1", "text": "WhatsApp chat received", "ts": "1700002200.000100", "event_ts": "1700002200.000100"})
-	time.Sleep(200 * time.Millisecond)
+	e.settle(t) // an answer would be posted before the handler ends
 	for _, c := range e.slack.Calls("")[n:] {
 		if c.Method == "chat.postMessage" || c.Method == "chat.postEphemeral" {
 			t.Errorf("Got(%s after the bot's own message), want no answer", c.Method)
@@ -421,6 +421,11 @@ func TestWhatsAppExportOfferedTwice(t *testing.T) {
 	if got := e.told(t, "U4", "already received", calls); !strings.Contains(got, "Project Board decisions") || strings.Contains(got, "again") {
 		t.Errorf("Got(answer to the second form) = %q, want the first request's title", got)
 	}
-	time.Sleep(200 * time.Millisecond) // a second filing, if one were made
+	// A second filing would be a request stored before the form's
+	// handler ends: pending until it is filed, then a second record.
+	e.settle(t)
+	if n := countPending(t, e.store); n != 0 {
+		t.Errorf("%d requests pending after the second form, want none", n)
+	}
 	recordPrefix(t, e.store)
 }

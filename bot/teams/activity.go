@@ -50,6 +50,8 @@ type activity struct {
 		Timezone string `json:"timezone"`
 	} `json:"entities"`
 	Value json.RawMessage `json:"value"`
+	// Attachments are a message's files (dm.go).
+	Attachments []attachment `json:"attachments"`
 }
 
 // tenant is the activity's tenant: channelData's, else the conversation's.

@@ -74,6 +74,8 @@ type Messenger interface {
 	Trust(serviceURL string)
 	// Send sends text to the person's personal chat with the bot.
 	Send(ctx context.Context, to Personal, text string) error
+	// SendCard sends an Adaptive Card there (a WhatsApp export's offer).
+	SendCard(ctx context.Context, to Personal, summary string, card any) error
 	// TeamGroupID gives the group id of a team an activity names by its
 	// thread id.
 	TeamGroupID(ctx context.Context, serviceURL, team string) (string, error)
@@ -100,6 +102,17 @@ type Options struct {
 	// Consent keeps people's permissions to read the files shared in
 	// what they file; nil: shared files are kept as links only.
 	Consent *Consent
+	// Exports keeps the WhatsApp exports people send the bot in their
+	// personal chat with it (whatsapp.go); nil: none are taken.
+	Exports *bot.Uploads
+	// ExportTimeZone reads an export when the person's Teams client
+	// sends no time zone: the organisation's.
+	ExportTimeZone *time.Location
+	// FileHosts are the hosts a file sent to the bot is downloaded from
+	// (DefaultFileHosts when nil), and FileClient downloads it (one
+	// that refuses redirects elsewhere is made when nil); for tests.
+	FileHosts  []string
+	FileClient *http.Client
 	// MaxBody caps a request body (DefaultMaxBody when 0).
 	MaxBody int64
 	Logger  *slog.Logger
@@ -112,8 +125,11 @@ type App struct {
 	log   *slog.Logger
 	clock filing.Clock
 
-	// submit is the shared submit step: one request per form.
-	submit *bot.Submitter
+	// submit is the shared submit step: one request per form; exports
+	// is its WhatsApp exports' (nil when Exports is).
+	submit, exports *bot.Submitter
+	// dms holds a slot for each export being taken (dm.go).
+	dms chan struct{}
 
 	mu      sync.Mutex
 	answers map[string]answer // by activity id, for replays
@@ -153,13 +169,16 @@ func New(o Options) (*App, error) {
 	if o.TimeZone == nil {
 		o.TimeZone = time.UTC
 	}
-	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}}
+	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}, dms: make(chan struct{}, dmsAtOnce)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	// Teams may deliver a submission more than once: a copy of a form
 	// already told says it was received, in the dialog only.
 	a.submit = &bot.Submitter{Filer: o.Filer, Timeout: storeTimeout, QuietRepeats: true, Clock: o.Clock, Logger: a.log.With("via", Via)}
+	if o.Exports != nil {
+		a.exports = &bot.Submitter{Filer: o.Filer, Exports: o.Exports, Timeout: storeTimeout, QuietRepeats: true, Clock: o.Clock, Logger: a.log.With("via", ViaExport)}
+	}
 	return a, nil
 }
 
@@ -299,13 +318,18 @@ func (a *App) replay(act activity, do func() (any, func(context.Context))) ([]by
 }
 
 // invoke answers an invoke activity: the action's fetchTask and
-// submitAction; any other invoke gets an empty answer.
+// submitAction, and the dialog of a WhatsApp export's offer (task/fetch,
+// task/submit); any other invoke gets an empty answer.
 func (a *App) invoke(ctx context.Context, act *activity) (any, func(context.Context)) {
 	switch act.Name {
 	case "composeExtension/fetchTask":
 		return a.fetchTask(ctx, act)
 	case "composeExtension/submitAction":
 		return a.submitAction(ctx, act)
+	case "task/fetch":
+		return a.exportFetch(ctx, act), nil
+	case "task/submit":
+		return a.exportSubmit(ctx, act)
 	}
 	return struct{}{}, nil
 }

@@ -163,6 +163,24 @@ type Personal struct {
 // bot, creating the conversation first (proactive messaging: "Create the
 // conversation", https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/send-proactive-messages).
 func (c *Connector) Send(ctx context.Context, p Personal, text string) error {
+	return c.send(ctx, p, map[string]any{"type": "message", "text": text, "textFormat": "markdown"})
+}
+
+// SendCard sends an Adaptive Card (its content: the "AdaptiveCard"
+// object) to the person's personal chat with the bot, as a message's one
+// attachment ("Send an Adaptive Card",
+// https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-reference#adaptive-card);
+// summary is what a notification shows of it.
+func (c *Connector) SendCard(ctx context.Context, p Personal, summary string, card any) error {
+	return c.send(ctx, p, map[string]any{"type": "message", "summary": summary,
+		"attachments": []any{map[string]any{"contentType": AdaptiveCard, "content": card}}})
+}
+
+// AdaptiveCard is an Adaptive Card attachment's content type.
+const AdaptiveCard = "application/vnd.microsoft.card.adaptive"
+
+// send sends the activity msg to the person's personal chat with the bot.
+func (c *Connector) send(ctx context.Context, p Personal, msg map[string]any) error {
 	if p.ServiceURL == "" || p.User == "" || p.Tenant == "" {
 		return errors.New("teams: no personal chat to send to")
 	}
@@ -196,7 +214,6 @@ func (c *Connector) Send(ctx context.Context, p Personal, text string) error {
 		c.convs[key] = conv
 		c.mu.Unlock()
 	}
-	msg := map[string]any{"type": "message", "text": text, "textFormat": "markdown"}
 	if err := c.post(ctx, base+"/v3/conversations/"+url.PathEscape(conv)+"/activities", msg, nil); err != nil {
 		return fmt.Errorf("teams: send to the personal chat: %w", err)
 	}

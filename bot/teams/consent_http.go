@@ -98,6 +98,9 @@ func (a *App) personalHelp() string {
 		s += "\n\nWrite **" + sayAllow + "** to let me keep the files shared in the conversations you file, " +
 			"and **" + sayForget + "** to take that back."
 	}
+	if a.o.Exports != nil {
+		s += "\n\n" + strings.TrimSpace(a.intake().Answer(0))
+	}
 	return s
 }
 
@@ -121,6 +124,9 @@ func command(text string) string {
 // personal chat, after the request is answered. The message's text is
 // read for the bot's words only, never logged.
 func (a *App) personal(act *activity) func(context.Context) {
+	if after := a.personalFiles(act); after != nil {
+		return after // files sent: a WhatsApp export (dm.go)
+	}
 	to := Personal{ServiceURL: act.ServiceURL, Tenant: act.tenant(), User: act.From.ID}
 	who := act.From.AADObjectID
 	return func(ctx context.Context) {

@@ -326,36 +326,11 @@ func (a *App) formTask(st formState, f bot.Form, scope, since string, errs []str
 // card is the filing form as an Adaptive Card (version 1.5, which Teams
 // renders: https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-reference#adaptive-card).
 func (a *App) card(st formState, f bot.Form, scope, since string, errs []string, signIn string) map[string]any {
-	plan := a.o.Filer.Plan()
 	var body []any
 	for _, e := range errs {
 		body = append(body, map[string]any{"type": "TextBlock", "text": e, "wrap": true, "color": "attention"})
 	}
-	body = append(body, map[string]any{
-		"type": "Input.Text", "id": inTitle, "label": "Title", "value": f.Title, "maxLength": bot.TitleMax,
-		"isRequired": true, "errorMessage": "Say what the record is about.", "placeholder": "What the record is about",
-	})
-	classes := []any{}
-	for _, c := range plan.Leaves() {
-		classes = append(classes, map[string]any{"title": bot.ClassLabel(c), "value": c.Code})
-	}
-	body = append(body, map[string]any{
-		"type": "Input.ChoiceSet", "id": inClass, "label": "File plan class (sets how long the record is kept)", "style": "filtered",
-		"choices": classes, "value": f.Class, "isRequired": true, "errorMessage": "Choose a class.", "placeholder": "Type a code or words of a title",
-	})
-	markings := []any{map[string]any{"title": bot.ClassDefaultLabel, "value": bot.ClassDefault}}
-	for _, m := range plan.Markings {
-		markings = append(markings, map[string]any{"title": m, "value": m})
-	}
-	marking := f.Marking
-	if marking == "" {
-		marking = bot.ClassDefault
-	}
-	body = append(body, map[string]any{"type": "Input.ChoiceSet", "id": inMarking, "label": "Security marking", "style": "compact", "choices": markings, "value": marking})
-	body = append(body, map[string]any{
-		"type": "Input.Text", "id": inDescription, "label": "Description or decision summary (optional)", "isMultiline": true,
-		"maxLength": bot.DescriptionMax, "value": f.Description, "placeholder": "The decision or why this conversation matters",
-	})
+	body = append(body, a.formFields(f)...)
 	if st.chat() {
 		if scope == "" {
 			scope = string(teamscap.Message)
@@ -393,6 +368,40 @@ func (a *App) card(st formState, f bot.Form, scope, since string, errs []string,
 	}
 }
 
+// formFields are the filing form's fields (title, class, marking,
+// description) filled with f: the same for a conversation and a WhatsApp
+// export.
+func (a *App) formFields(f bot.Form) []any {
+	plan := a.o.Filer.Plan()
+	var body []any
+	body = append(body, map[string]any{
+		"type": "Input.Text", "id": inTitle, "label": "Title", "value": f.Title, "maxLength": bot.TitleMax,
+		"isRequired": true, "errorMessage": "Say what the record is about.", "placeholder": "What the record is about",
+	})
+	classes := []any{}
+	for _, c := range plan.Leaves() {
+		classes = append(classes, map[string]any{"title": bot.ClassLabel(c), "value": c.Code})
+	}
+	body = append(body, map[string]any{
+		"type": "Input.ChoiceSet", "id": inClass, "label": "File plan class (sets how long the record is kept)", "style": "filtered",
+		"choices": classes, "value": f.Class, "isRequired": true, "errorMessage": "Choose a class.", "placeholder": "Type a code or words of a title",
+	})
+	markings := []any{map[string]any{"title": bot.ClassDefaultLabel, "value": bot.ClassDefault}}
+	for _, m := range plan.Markings {
+		markings = append(markings, map[string]any{"title": m, "value": m})
+	}
+	marking := f.Marking
+	if marking == "" {
+		marking = bot.ClassDefault
+	}
+	body = append(body, map[string]any{"type": "Input.ChoiceSet", "id": inMarking, "label": "Security marking", "style": "compact", "choices": markings, "value": marking})
+	body = append(body, map[string]any{
+		"type": "Input.Text", "id": inDescription, "label": "Description or decision summary (optional)", "isMultiline": true,
+		"maxLength": bot.DescriptionMax, "value": f.Description, "placeholder": "The decision or why this conversation matters",
+	})
+	return body
+}
+
 // markdown is the markup of the bot's messages in Teams, which renders a
 // subset of Markdown in a message of textFormat markdown
 // (https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-format#format-cards-with-markdown).
@@ -403,6 +412,21 @@ type markdown struct{}
 var mdEscape = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "'", "[", `\[`, "]", `\]`, "<", "&lt;", ">", "&gt;", "#", `\#`)
 
 func (markdown) Bold(s string) string { return "**" + mdEscape.Replace(s) + "**" }
+
+// cardMarkdown is the markup of an Adaptive Card's TextBlock, which
+// renders Markdown but no HTML, and shows an entity such as &lt; as it is
+// written ("Text formatting in cards",
+// https://learn.microsoft.com/en-us/microsoftteams/platform/task-modules-and-cards/cards/cards-format):
+// Markdown's marks are escaped, angle brackets are left alone.
+type cardMarkdown struct{}
+
+var cardEscape = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "'", "[", `\[`, "]", `\]`, "#", `\#`)
+
+func (cardMarkdown) Bold(s string) string { return "**" + cardEscape.Replace(s) + "**" }
+func (cardMarkdown) Code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
+func (cardMarkdown) Link(u, text string) string {
+	return "[" + cardEscape.Replace(text) + "](" + strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u) + ")"
+}
 func (markdown) Code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
 func (markdown) Link(u, text string) string {
 	return "[" + mdEscape.Replace(text) + "](" + strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u) + ")"

@@ -16,11 +16,13 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/recordbot/recordbot/bot"
 	"github.com/recordbot/recordbot/bot/teams"
 	"github.com/recordbot/recordbot/bot/teams/connectortest"
 	"github.com/recordbot/recordbot/capture"
 	teamscap "github.com/recordbot/recordbot/capture/teams"
 	"github.com/recordbot/recordbot/capture/teams/entra"
+	"github.com/recordbot/recordbot/capture/whatsapp"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/internal/storetest"
 )
@@ -46,6 +48,8 @@ type env struct {
 	verify  *teams.Verifier
 	resolve int // Resolve calls
 	mu      sync.Mutex
+	// uploads keeps the WhatsApp exports sent to the bot (envOpts.exports).
+	uploads *bot.Uploads
 }
 
 // convSource is what the env's Source and Resolver read.
@@ -60,7 +64,11 @@ type envOpts struct {
 	// server address is known by then).
 	consent  func(e *env) *teams.Consent
 	noWorker bool
-	filer    func(*filing.Service) interface {
+	// exports: the bot takes WhatsApp exports, downloaded from the
+	// connector's file host (or fileHosts when set).
+	exports   bool
+	fileHosts []string
+	filer     func(*filing.Service) interface {
 		Check(filing.Request) filing.FieldErrors
 		Submit(context.Context, filing.Request) (filing.Request, error)
 		Plan() *filing.Plan
@@ -79,10 +87,15 @@ func newEnv(t testing.TB, o envOpts) *env {
 		e.src = newFakeGraph()
 	}
 	e.store = storetest.Local(t)
+	var source capture.Source = e.src
+	if o.exports {
+		e.uploads = &bot.Uploads{Store: e.store}
+		source = capture.Sources{capture.Teams: e.src, capture.WhatsApp: whatsapp.Source{Open: e.uploads.Open}}
+	}
 	var app *teams.App
 	notify := filing.NotifierFunc(func(ctx context.Context, out filing.Outcome) { app.Notify(ctx, out) })
 	var err error
-	e.svc, err = filing.NewService(filing.Options{Store: e.store, Plan: filing.SamplePlan(), Source: e.src, Notifier: notify, Organisation: "Test Council"})
+	e.svc, err = filing.NewService(filing.Options{Store: e.store, Plan: filing.SamplePlan(), Source: source, Notifier: notify, Organisation: "Test Council"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +118,15 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if o.consent != nil {
 		consent = o.consent(e)
 	}
-	app, err = teams.New(teams.Options{AppID: appID, Tenant: tenant, Verifier: e.verify, Messenger: conn, Filer: filer,
-		Threads: countingResolver{e}, Clock: e.clock, Consent: consent})
+	opts := teams.Options{AppID: appID, Tenant: tenant, Verifier: e.verify, Messenger: conn, Filer: filer,
+		Threads: countingResolver{e}, Clock: e.clock, Consent: consent}
+	if o.exports {
+		opts.Exports, opts.FileHosts, opts.FileClient = e.uploads, o.fileHosts, e.cx.Files().Client()
+		if opts.FileHosts == nil {
+			opts.FileHosts = []string{e.cx.Files().Host()}
+		}
+	}
+	app, err = teams.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

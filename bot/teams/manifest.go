@@ -117,8 +117,12 @@ func Manifest(o ManifestOptions) ([]byte, error) {
 		},
 		"icons":       map[string]string{"color": "color.png", "outline": "outline.png"},
 		"accentColor": "#2E5A88",
+		// supportsFiles lets a person send the bot a file (a WhatsApp
+		// export) in their personal chat with it ("Configure the bot to
+		// support files",
+		// https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/bots-filesv4).
 		"bots": []any{map[string]any{
-			"botId": o.AppID, "scopes": []string{"personal", "team", "groupChat"}, "supportsFiles": false, "isNotificationOnly": false,
+			"botId": o.AppID, "scopes": []string{"personal", "team", "groupChat"}, "supportsFiles": true, "isNotificationOnly": false,
 		}},
 		"composeExtensions": []any{map[string]any{
 			"botId": o.AppID,

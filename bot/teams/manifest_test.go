@@ -178,6 +178,10 @@ func checkManifest(t *testing.T, m map[string]any) {
 	if strings.Join(scopes, ",") != "groupChat,personal,team" || b["botId"] != manifestPublicID {
 		t.Errorf("bot %v: want the app id in personal, team and groupChat scope", b)
 	}
+	// A WhatsApp export is sent to the bot as a file in its personal chat.
+	if b["supportsFiles"] != true {
+		t.Errorf("bot supportsFiles = %v, want true", b["supportsFiles"])
+	}
 
 	exts := get("composeExtensions").([]any)
 	if len(exts) == 0 || len(exts) > maxComposeExts {

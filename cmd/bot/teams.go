@@ -216,7 +216,8 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 		return "", err
 	}
 	app, err := teamsbot.New(teamsbot.Options{AppID: c.AppID, Tenant: c.Tenant, Verifier: verifier, Messenger: conn,
-		Filer: w.filer(), Threads: src, TimeZone: w.Config.TimeZone, Logger: log, Consent: consent})
+		Filer: w.filer(), Threads: src, TimeZone: w.Config.TimeZone, Logger: log, Consent: consent,
+		Exports: w.exportUploads(), ExportTimeZone: w.Config.TimeZone})
 	if err != nil {
 		return "", err
 	}
@@ -230,6 +231,7 @@ func setupTeams(w *wiring, c *TeamsConfig) (string, error) {
 		return nil
 	})
 	w.Notifiers.ByPlatform[capture.Teams] = app
+	w.routeExports(teamsbot.ViaExport, app)
 	app.Register(w.Mux)
 	return "Teams: messaging endpoint " + w.Config.PublicURL + teamsbot.Path + " (app " + c.AppID + ", tenant " + c.Tenant + "); " + consentLine, nil
 }

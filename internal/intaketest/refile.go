@@ -42,6 +42,9 @@ func Refile(t *testing.T, dm DM) {
 	dm.Send(t, name, export)
 	dm.File(t, "Board", "100-20")
 	dm.Told(t, "Filing ")
+	// Told once the record is filed whole, its index entry included,
+	// which is how the next offer finds it.
+	dm.Told(t, "Filed as record")
 	first := WaitTitled(t, st, "Board")
 	forgetKept(t, st)
 
@@ -56,6 +59,7 @@ func Refile(t *testing.T, dm DM) {
 	if told := dm.Told(t, "Filing ", "already received"); !strings.HasPrefix(told, "Filing ") {
 		t.Fatalf("Got(told after filing under another class) = %q, want it filed", told)
 	}
+	dm.Told(t, "Filed as record")
 	second := WaitTitled(t, st, "Board (finance)")
 	if second.Class.Code != "200-20-01" {
 		t.Errorf("Got(second record's class) = %s, want 200-20-01", second.Class.Code)

@@ -4,13 +4,17 @@
 // the Bot Connector sends with each activity (and forged ones), the login
 // service's token endpoint (client credentials), and the Bot Connector's
 // conversations and activities endpoints, which check the bot's token and
-// record the messages the bot sends.
+// record the messages the bot sends, text or cards; and the download
+// URLs of files people send the bot in their personal chat with it
+// (Files).
 //
 // What it enforces is from Microsoft's documentation: "Authenticate
 // requests with the Bot Connector API"
 // (https://learn.microsoft.com/en-us/azure/bot-service/rest-api/bot-framework-rest-connector-authentication)
-// and "Send proactive messages"
-// (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/send-proactive-messages).
+// "Send proactive messages"
+// (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/conversations/send-proactive-messages)
+// and "Send and receive files using bot"
+// (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/bots-filesv4).
 package connectortest
 
 import (
@@ -62,6 +66,9 @@ type Server struct {
 	teams      map[string]string // team thread id -> group id
 	keyFetches int
 	loginCalls int
+
+	t     testing.TB
+	files *Files
 }
 
 // Key is a signing key and its id.
@@ -76,13 +83,21 @@ type Message struct {
 	User         string
 	Text         string
 	TextFormat   string
+	Summary      string
+	Attachments  []Attachment
+}
+
+// Attachment is a message's attachment: a card, by its content type.
+type Attachment struct {
+	ContentType string          `json:"contentType"`
+	Content     json.RawMessage `json:"content"`
 }
 
 // New starts a double for the bot appID with its password, in tenant. It
 // is closed when the test ends.
 func New(t testing.TB, appID, password, tenant string) *Server {
 	t.Helper()
-	s := &Server{AppID: appID, AppPassword: password, Tenant: tenant,
+	s := &Server{AppID: appID, AppPassword: password, Tenant: tenant, t: t,
 		Endorsed: newKey(t), Unendorsed: newKey(t), Unknown: newKey(t),
 		tokens: map[string]string{}, convs: map[string]string{}, teams: map[string]string{}}
 	mux := http.NewServeMux()
@@ -288,16 +303,18 @@ func (s *Server) sendActivity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in struct {
-		Type       string `json:"type"`
-		Text       string `json:"text"`
-		TextFormat string `json:"textFormat"`
+		Type        string       `json:"type"`
+		Text        string       `json:"text"`
+		TextFormat  string       `json:"textFormat"`
+		Summary     string       `json:"summary"`
+		Attachments []Attachment `json:"attachments"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Type != "message" {
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Type != "message" || (in.Text == "" && len(in.Attachments) == 0) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"code": "BadArgument", "message": "Invalid activity"}})
 		return
 	}
 	s.mu.Lock()
-	s.messages = append(s.messages, Message{Conversation: id, User: user, Text: in.Text, TextFormat: in.TextFormat})
+	s.messages = append(s.messages, Message{Conversation: id, User: user, Text: in.Text, TextFormat: in.TextFormat, Summary: in.Summary, Attachments: in.Attachments})
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, map[string]string{"id": randomID()})
 }
@@ -309,12 +326,28 @@ func (s *Server) Messages() []Message {
 	return append([]Message(nil), s.messages...)
 }
 
-// MessagesTo are the messages the bot sent to user's personal chat.
+// MessagesTo are the texts of the messages the bot sent to user's
+// personal chat (a card's is "").
 func (s *Server) MessagesTo(user string) []string {
 	var out []string
 	for _, m := range s.Messages() {
 		if m.User == user {
 			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// CardsTo are the Adaptive Cards the bot sent to user's personal chat, in
+// order: each attachment of content type
+// application/vnd.microsoft.card.adaptive, its content.
+func (s *Server) CardsTo(user string) []json.RawMessage {
+	var out []json.RawMessage
+	for _, m := range s.Messages() {
+		for _, a := range m.Attachments {
+			if m.User == user && a.ContentType == "application/vnd.microsoft.card.adaptive" {
+				out = append(out, a.Content)
+			}
 		}
 	}
 	return out
