@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -225,6 +226,26 @@ func (in *Intake) take(ctx context.Context, dm DM) (Offer, error) {
 }
 
 // tooLarge is the refusal of a file over MaxUpload.
+// Downloaded checks a platform's answer to the download of a file sent
+// to the bot: 200, and no longer than MaxUpload when it says its length
+// (the intake caps what it reads in any case). It returns the body to
+// stream, or closes it and says why.
+func Downloaded(resp *http.Response, err error) (io.ReadCloser, error) {
+	switch {
+	case err != nil:
+		return nil, err
+	case resp.StatusCode != http.StatusOK:
+		err = fmt.Errorf("HTTP %d", resp.StatusCode)
+	case resp.ContentLength > MaxUpload:
+		err = ErrTooLarge
+	}
+	if err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
 func tooLarge(how string) *ReceiveError {
 	return &ReceiveError{Tell: "This file is too large to be a chat export I can take (" + how + ").", Why: "an export too large"}
 }

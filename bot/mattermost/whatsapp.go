@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -82,20 +81,7 @@ func (a *App) download(ctx context.Context, sess *session, fileID string) (io.Re
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+sess.tok)
-	resp, err := sess.http.Do(req)
-	switch {
-	case err != nil:
-		return nil, err
-	case resp.StatusCode != http.StatusOK:
-		err = fmt.Errorf("HTTP %d", resp.StatusCode)
-	case resp.ContentLength > bot.MaxUpload:
-		err = bot.ErrTooLarge
-	}
-	if err != nil {
-		resp.Body.Close()
-		return nil, err
-	}
-	return resp.Body, nil
+	return bot.Downloaded(sess.http.Do(req))
 }
 
 // exportDialog fits the filing dialog to a kept export: what is filed,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -140,20 +139,7 @@ func (a *App) download(ctx context.Context, raw string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := hc.Do(req)
-	switch {
-	case err != nil:
-		return nil, err
-	case resp.StatusCode != http.StatusOK:
-		err = fmt.Errorf("HTTP %d", resp.StatusCode)
-	case resp.ContentLength > bot.MaxUpload:
-		err = bot.ErrTooLarge
-	}
-	if err != nil {
-		resp.Body.Close()
-		return nil, err
-	}
-	return resp.Body, nil
+	return bot.Downloaded(hc.Do(req))
 }
 
 // exportState is what the export dialog files: the kept export's id and
