@@ -169,14 +169,13 @@ func (r *run) selectDue(ctx context.Context, ids []string, action filing.Disposa
 	// examine derives the facts of the record an index entry names.
 	examine := func(ctx context.Context, e filing.IndexEntry) selected {
 		s := selected{IndexEntry: e}
-		f, err := derive(ctx, r.st, r.d.Keys, r.d.Plan, e.ID, e.Key)
-		if err == nil && f.unsigned && unsignedTooLate(f.stored, r.d.SignedSince) {
-			err = tampered("%s: the filing event is not signed, and was stored on %s, after this deployment began signing every record (%s): not filed by this deployment",
-				FiledEventKey(f.entry), f.stored.UTC().Format(time.DateOnly), r.d.SignedSince.UTC().Format(time.DateOnly))
-		}
+		f, err := checkEntry(ctx, r.st, r.d.Keys, r.d.Plan, r.d.SignedSince, e)
 		switch {
 		case isTampered(err):
-			s.tampered = fmt.Sprintf("%s (named by %s%s.json)", err, filing.IndexPrefix, e.ID)
+			if f != nil {
+				s.IndexEntry, s.facts = f.entry, f
+			}
+			s.tampered = err.Error()
 			return s
 		case errors.Is(err, errPlanChanged):
 			s.IndexEntry, s.refused = f.entry, err.Error()
@@ -186,17 +185,6 @@ func (r *run) selectDue(ctx context.Context, ids []string, action filing.Disposa
 			return s
 		}
 		s.IndexEntry, s.facts = f.entry, f
-		if !sameFacts(e, f.entry) {
-			s.tampered = fmt.Sprintf("%s%s.json: says class %s, disposal %s (%s), but the record as filed says class %s, disposal %s (%s)",
-				filing.IndexPrefix, e.ID, e.ClassCode, orNone(e.DisposalDate), e.DisposalAction, f.entry.ClassCode, orNone(f.entry.DisposalDate), f.entry.DisposalAction)
-			return s
-		}
-		if !f.unsigned {
-			if err := r.d.Keys.Check(filing.KindIndex, &e, &e.Signature); err != nil {
-				s.tampered = fmt.Sprintf("%s%s.json: not written by this deployment: %v", filing.IndexPrefix, e.ID, err)
-				return s
-			}
-		}
 		if why := badReviews[e.ID]; why != "" {
 			s.tampered = "a review decision " + why
 			return s

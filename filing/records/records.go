@@ -93,7 +93,23 @@ func List(ctx context.Context, st filing.Store, f Filter) ([]filing.IndexEntry, 
 // an entry rewritten or deleted since (a delete marker on a versioned
 // bucket) neither changes nor hides the record: `records verify` reports
 // that tampering.
+//
+// An entry is a claim, not checked here: Trust.ListChecked and DueChecked
+// check them.
 func Index(ctx context.Context, st filing.Store) ([]filing.IndexEntry, error) {
+	all, err := indexEntries(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]filing.IndexEntry, len(all))
+	for i, e := range all {
+		entries[i] = e.IndexEntry
+	}
+	return entries, nil
+}
+
+// indexEntries is Index with when each entry's first version was stored.
+func indexEntries(ctx context.Context, st filing.Store) ([]stamped, error) {
 	var hs []*filing.History
 	for h, err := range filing.Histories(ctx, st, filing.IndexPrefix) {
 		if err != nil {
@@ -103,9 +119,10 @@ func Index(ctx context.Context, st filing.Store) ([]filing.IndexEntry, error) {
 			hs = append(hs, h)
 		}
 	}
-	entries := make([]filing.IndexEntry, len(hs))
+	entries := make([]stamped, len(hs))
 	err := forEach(ctx, len(hs), parallel, func(ctx context.Context, i int) error {
-		return readFirst(ctx, st, hs[i], &entries[i])
+		entries[i].stored = hs[i].First.LastModified
+		return readFirst(ctx, st, hs[i], &entries[i].IndexEntry)
 	})
 	if err != nil {
 		return nil, err
@@ -114,7 +131,7 @@ func Index(ctx context.Context, st filing.Store) ([]filing.IndexEntry, error) {
 	return entries, nil
 }
 
-func sortEntries(es []filing.IndexEntry) {
+func sortEntries(es []stamped) {
 	sort.Slice(es, func(i, j int) bool {
 		if !es[i].FiledAt.Equal(es[j].FiledAt) {
 			return es[i].FiledAt.Before(es[j].FiledAt)
@@ -273,6 +290,11 @@ type Detail struct {
 	// Unindexed is set when the record has no index entry (it was found
 	// by walking records/): ls, due and find do not see it.
 	Unindexed bool `json:"unindexed,omitempty"`
+	// NotTrusted says why the record's index entry does not check against
+	// the record as filed (Trust.Show), whose facts Record gives; Claimed
+	// is what the entry says.
+	NotTrusted string             `json:"not_trusted,omitempty"`
+	Claimed    *filing.IndexEntry `json:"index_entry_claims,omitempty"`
 	// OnHold reports a legal hold on the record now: on every object as
 	// filed. A hold on some objects only is reported in PartialHold.
 	OnHold      bool `json:"on_hold"`
