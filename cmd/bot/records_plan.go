@@ -63,24 +63,40 @@ func (m *Main) recordsDue(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	trusted, err := m.trusted()
+	trust, err := m.trust("due")
 	if err != nil {
 		return err
 	}
-	gs, err := records.Due(ctx, st, trusted, before.t)
+	gs, bad, err := records.DueChecked(ctx, st, trust, before.t)
 	if err != nil {
 		return err
 	}
 	m.warnUnindexed(ctx, st, "due")
+	// Entries that do not check are no records due: they are listed
+	// apart, and make the exit status 1, as dispose reports tampering.
+	var notTrusted error
+	if len(bad) > 0 {
+		notTrusted = &exitError{code: 1, err: fmt.Errorf("%s against the record named: NOT TRUSTED, not listed as due (see `bot records verify`)",
+			plural(len(bad), "index entry does not check", "index entries do not check"))}
+	}
 	if *asJSON {
+		// The array of groups stays as it was for scripts; the entries
+		// that do not check go to standard error, with the exit status.
 		if gs == nil {
 			gs = []records.DueGroup{}
 		}
-		return m.printJSON(gs)
+		if err := m.printJSON(gs); err != nil {
+			return err
+		}
+		for _, r := range bad {
+			fmt.Fprintf(m.Stderr, "not trusted: %s: %s\n", tty(r.ID), tty(r.NotTrusted))
+		}
+		return notTrusted
 	}
+	defer m.printNotTrusted(st, bad, len(gs) > 0)
 	if len(gs) == 0 {
 		fmt.Fprintf(m.Stdout, "No records are due for disposal before %s.\n", before.t.Format(time.DateOnly))
-		return nil
+		return notTrusted
 	}
 	for i, g := range gs {
 		if i > 0 {
@@ -101,7 +117,27 @@ func (m *Main) recordsDue(ctx context.Context, args []string) error {
 		}
 		tw.Flush()
 	}
-	return nil
+	return notTrusted
+}
+
+// printNotTrusted lists the index entries due found not to check: what
+// each claims, why it is not trusted, and what the record as filed says
+// when it could be read.
+func (m *Main) printNotTrusted(st filing.Store, bad []records.DueRecord, gap bool) {
+	if len(bad) == 0 {
+		return
+	}
+	if gap {
+		fmt.Fprintln(m.Stdout)
+	}
+	fmt.Fprintf(m.Stdout, "NOT TRUSTED (%d): index entries that do not check against the record they name; not due, not records as they claim:\n", len(bad))
+	for _, r := range bad {
+		fmt.Fprintf(m.Stdout, "  %s  claims class %s, %s on %s: %s\n", tty(r.ID), tty(r.ClassCode), tty(string(r.DisposalAction)), tty(firstOf(r.DisposalDate, "no date")), short(r.Title, 60))
+		fmt.Fprintf(m.Stdout, "    %s\n", tty(r.NotTrusted))
+		if f := r.Filed; f != nil {
+			fmt.Fprintf(m.Stdout, "    the record as filed says: class %s, %s on %s\n", tty(f.ClassCode), tty(string(f.DisposalAction)), tty(firstOf(f.DisposalDate, "no date")))
+		}
+	}
 }
 
 func (m *Main) recordsHold(ctx context.Context, args []string) error {

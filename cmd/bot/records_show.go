@@ -21,6 +21,7 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 	fs.Var(since, "since", "only records filed on or after `DATE`")
 	fs.Var(until, "until", "only records filed on or before `DATE`")
 	disposed := fs.Bool("disposed", false, "list the destroyed records (their residual entries) instead")
+	check := fs.Bool("check", false, "also check each entry against its record as filed, as dispose does (about 6 more requests a record)")
 	pos, err := m.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -50,30 +51,84 @@ func (m *Main) recordsList(ctx context.Context, args []string) error {
 	if f.Class != "" && plan.Class(f.Class) == nil {
 		fmt.Fprintf(m.Stderr, "note: %q is not a class of the current file plan; matching records filed under it earlier\n", f.Class)
 	}
-	es, err := records.List(ctx, st, f)
+	trust, err := m.trust("ls")
+	if err != nil {
+		return err
+	}
+	es, err := trust.ListChecked(ctx, st, f, *check)
 	if err != nil {
 		return err
 	}
 	m.warnUnindexed(ctx, st, "ls")
+	bad := 0
+	for _, e := range es {
+		if e.NotTrusted != "" {
+			bad++
+		}
+	}
+	// Entries that do not check are listed, marked, and make the exit
+	// status 1, as dispose reports tampering: hiding them would hide the
+	// tampering, and listing them plain would present them as records.
+	var notTrusted error
+	if bad > 0 {
+		notTrusted = &exitError{code: 1, err: fmt.Errorf("%s against the record named: NOT TRUSTED, not to be taken for records",
+			plural(bad, "index entry does not check", "index entries do not check"))}
+		defer func() {
+			for _, e := range es {
+				if e.NotTrusted != "" {
+					fmt.Fprintf(m.Stderr, "not trusted: %s: %s\n", tty(e.ID), tty(e.NotTrusted))
+				}
+			}
+		}()
+	}
 	if *asJSON {
 		if es == nil {
-			es = []filing.IndexEntry{}
+			es = []records.Listed{}
 		}
-		return m.printJSON(es)
+		if err := m.printJSON(es); err != nil {
+			return err
+		}
+		return notTrusted
 	}
 	if len(es) == 0 {
 		fmt.Fprintln(m.Stdout, "No records match.")
 		return nil
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSHORT ID\tFILED\tCLASS\tTITLE\tMARKING\tFILED BY")
+	fmt.Fprintln(tw, "ID\tSHORT ID\tFILED\tCLASS\tTITLE\tMARKING\tFILED BY\t")
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", tty(e.ID), tty(filing.ShortID(e.ID)), e.FiledAt.UTC().Format(time.DateOnly), tty(e.ClassCode),
-			short(e.Title, 60), tty(e.Marking), tty(e.FiledBy.Name()))
+		mark := ""
+		if e.NotTrusted != "" {
+			mark = "NOT TRUSTED: index entry does not check"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", tty(e.ID), tty(filing.ShortID(e.ID)), e.FiledAt.UTC().Format(time.DateOnly), tty(e.ClassCode),
+			short(e.Title, 60), tty(e.Marking), tty(e.FiledBy.Name()), mark)
 	}
 	tw.Flush()
-	fmt.Fprintln(m.Stdout, plural(len(es), "record", "records"))
-	return nil
+	if bad > 0 {
+		fmt.Fprintf(m.Stdout, "%s, and %s\n", plural(len(es)-bad, "record", "records"), plural(bad, "index entry that does not check (NOT TRUSTED)", "index entries that do not check (NOT TRUSTED)"))
+	} else {
+		fmt.Fprintln(m.Stdout, plural(len(es), "record", "records"))
+	}
+	if !*check && trust.Checks() {
+		fmt.Fprintln(m.Stdout, "(signatures of the index entries checked; --check also checks each against its record as filed)")
+	}
+	return notTrusted
+}
+
+// trust is what ls, due and show check index entries with: the trusted
+// keys and when signing began. With no key configured nothing can be
+// checked, and cmd says so on standard error.
+func (m *Main) trust(cmd string) (records.Trust, error) {
+	keys, err := m.trusted()
+	if err != nil {
+		return records.Trust{}, err
+	}
+	t := records.Trust{Keys: keys, SignedSince: m.Config.SignedSince}
+	if !t.Checks() {
+		fmt.Fprintf(m.Stderr, "warning: no key to check the index entries with (set RECORDBOT_SECRET_KEY as the bot has it, or RECORDBOT_TRUSTED_KEYS): %s shows each entry as it claims, and a planted one would look like a record\n", cmd)
+	}
+	return t, nil
 }
 
 func (m *Main) recordsShow(ctx context.Context, args []string) error {
@@ -94,17 +149,37 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := records.Show(ctx, st, pos[0])
+	trust, err := m.trust("show")
+	if err != nil {
+		return err
+	}
+	d, err := trust.Show(ctx, st, pos[0])
 	if errors.Is(err, records.ErrNoRecord) {
 		if shown, derr := m.showDisposed(ctx, st, pos[0], *asJSON); shown || derr != nil {
 			return derr
 		}
 	}
+	var nte *records.NotTrustedError
+	if errors.As(err, &nte) {
+		c := nte.Claimed
+		fmt.Fprintf(m.Stdout, "NOT TRUSTED: %s does not check against the record it names:\n  %s\n", tty(filing.IndexPrefix+c.ID+".json"), tty(nte.Reason))
+		fmt.Fprintf(m.Stdout, "It claims (not to be taken as a record): %q, class %s, filed %s, disposal %s on %s, at %s\n",
+			tty(c.Title), tty(c.ClassCode), c.FiledAt.UTC().Format(time.DateOnly), tty(string(c.DisposalAction)), tty(firstOf(c.DisposalDate, "no date")), tty(st.Where(c.Key)))
+		fmt.Fprintln(m.Stdout, "No record as filed is there to show.")
+		return &exitError{code: 1, err: fmt.Errorf("record %s: its index entry is not trusted", tty(c.ID))}
+	}
 	if err != nil {
 		return err
 	}
+	var notTrusted error
+	if d.NotTrusted != "" {
+		notTrusted = &exitError{code: 1, err: fmt.Errorf("record %s: its index entry is not trusted: what is shown is the record as filed", tty(d.Record.ID))}
+	}
 	if *asJSON {
-		return m.printJSON(d)
+		if err := m.printJSON(d); err != nil {
+			return err
+		}
+		return notTrusted
 	}
 	r := d.Record
 	w := m.Stdout
@@ -155,6 +230,11 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 	if d.Unindexed {
 		field("Index entry", "MISSING: found by walking "+filing.RecordsPrefix+"; ls, due and find do not list it (see records verify)")
 	}
+	if c := d.Claimed; d.NotTrusted != "" {
+		field("Index entry", "NOT TRUSTED: "+d.NotTrusted)
+		field("It claims", fmt.Sprintf("class %s, filed %s, disposal %s on %s; the facts above are the record's as filed",
+			c.ClassCode, c.FiledAt.UTC().Format(time.DateOnly), c.DisposalAction, firstOf(c.DisposalDate, "no date")))
+	}
 	if d.Filed != nil {
 		field("Filing event", d.FiledEventWhere)
 		field("Sealed with", "tag manifest sha256 "+d.Filed.TagManifestSHA256)
@@ -198,7 +278,7 @@ func (m *Main) recordsShow(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "  %s\t%s\tby %s\t%s\n", ev.At.UTC().Format(time.RFC3339), tty(what), tty(filing.Label(ev.By)), tty(ev.Detail))
 	}
 	tw.Flush()
-	return nil
+	return notTrusted
 }
 
 // withID labels a person with their id, unless the id is the name itself
