@@ -22,7 +22,7 @@ const recordsUsage = `usage: bot records COMMAND [flags] [args]
 
 Commands for records officers. Each takes --help, and --json for scripts.
 
-  ls [CLASS] [--since DATE] [--until DATE]   list records (CLASS includes its sub-classes)
+  ls [CLASS] [--since DATE] [--until DATE]   list records (CLASS includes its sub-classes); --check checks each in full
   show ID                                    a record's metadata, hold state and history (ID or short id)
   verify ID... | --all                       check every object as filed, and that nothing was written over it
   register                                   write the class registers (CSV and JSON) under registers/
