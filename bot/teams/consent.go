@@ -186,7 +186,9 @@ func (c *Consent) Link(tenant, user string) string {
 // Has reports whether user of tenant has a grant stored.
 func (c *Consent) Has(ctx context.Context, tenant, user string) (bool, error) {
 	_, err := c.grants.Get(ctx, tenant+"/"+user)
-	if errors.Is(err, teamscap.ErrNoConsent) {
+	if errors.Is(err, teamscap.ErrNoConsent) || errors.Is(err, bot.ErrUnsealed) {
+		// A grant sealed with another key (the secret key was changed)
+		// is of no use: the person is asked again.
 		return false, nil
 	}
 	return err == nil, err
@@ -219,6 +221,9 @@ func (c *Consent) FileToken(ctx context.Context, tenant, user string) (string, e
 		return a.token, nil
 	}
 	g, etag, err := c.grants.Load(ctx, id)
+	if errors.Is(err, bot.ErrUnsealed) {
+		return "", fmt.Errorf("teams file consent: the stored permission does not open with this deployment's secret key: %w", teamscap.ErrNoConsent)
+	}
 	if err != nil {
 		return "", err
 	}

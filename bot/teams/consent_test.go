@@ -381,3 +381,30 @@ func (e *env) read(key string) string {
 	b, _ := io.ReadAll(rc)
 	return string(b)
 }
+
+// TestConsentSealedWithAnotherKey: a permission sealed with another
+// secret key (the key was changed) is no permission: the form asks again,
+// and no file token comes of it.
+func TestConsentSealedWithAnotherKey(t *testing.T) {
+	e, gs, cons := consentEnv(t)
+	if status, page := signIn(t, gs, bob, cons.Link(tenant, bob.AAD)); status != http.StatusOK {
+		t.Fatalf("sign-in: HTTP %d %s", status, page)
+	}
+	vault, err := bot.NewVault(strings.Repeat("cd", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := teams.NewConsent(teams.ConsentOptions{Store: e.store, Vault: vault,
+		Login:    &entra.Client{LoginURL: gs.URL, Tenant: tenant, ClientID: appID, Credential: entra.Secret(password), HTTPClient: gs.Client()},
+		GraphURL: gs.URL, RedirectURL: e.srv.URL + teams.CallbackPath, Key: []byte("teams consent test key, 32 bytes"), Clock: e.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if has, err := other.Has(ctx, tenant, bob.AAD); has || err != nil {
+		t.Errorf("a grant sealed with another key: Has = %v, %v", has, err)
+	}
+	if _, err := other.FileToken(ctx, tenant, bob.AAD); !errors.Is(err, teamscap.ErrNoConsent) {
+		t.Errorf("a grant sealed with another key: FileToken = %v, want ErrNoConsent", err)
+	}
+}
