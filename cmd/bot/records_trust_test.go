@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/recordbot/recordbot/filing"
 	"github.com/recordbot/recordbot/filing/local"
+	"github.com/recordbot/recordbot/filing/records"
 	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
@@ -137,6 +138,25 @@ func TestRecordsListDueShowMarkPlantedEntries(t *testing.T) {
 			}
 			if !strings.Contains(dueList, genuine.ID) {
 				t.Errorf("bot records due: the genuine record is not due: %q", out)
+			}
+
+			// --json keeps its array of groups, without them; they are
+			// named on standard error.
+			out, stderr, code = runBot(t, env, "records", "due", "--before", "2999", "--json")
+			var gs []records.DueGroup
+			if err := json.Unmarshal([]byte(out), &gs); err != nil || code != 1 || len(gs) != 1 || len(gs[0].Records) != 1 || gs[0].Records[0].ID != genuine.ID {
+				t.Errorf("bot records due --json: exit %d, %v, groups %+v; want 1 and the genuine record alone", code, err, gs)
+			}
+			for _, id := range planted {
+				if !strings.Contains(stderr, "not trusted: "+id+": ") {
+					t.Errorf("bot records due --json: stderr %q does not name entry %s", stderr, id)
+				}
+			}
+			// With no key configured nothing can be checked, and it says so.
+			nokey := maps.Clone(env)
+			delete(nokey, "RECORDBOT_SECRET_KEY")
+			if _, stderr, _ := runBot(t, nokey, "records", "ls"); !strings.Contains(stderr, "warning: no key to check the index entries with") {
+				t.Errorf("bot records ls without a key: stderr %q, want the warning that nothing is checked", stderr)
 			}
 
 			for _, id := range []string{fake, other} {
