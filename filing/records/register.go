@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -74,19 +75,42 @@ func registerName(code string) string {
 // and not in the index are kept: a register only grows (records filed
 // meanwhile are not lost).
 //
-// With keys set, a residual entry not signed by a trusted key (or written
-// over) marks nothing: the record is not shown as destroyed on its word.
-// A register changed is stamped (UpdatedAt) with clock's time, the
-// system's when clock is nil.
+// With keys set, an index entry not signed by a trusted key is left out
+// (Trust.WriteRegisters, signatures only), and a residual entry not
+// signed by one (or written over) marks nothing: the record is not shown
+// as destroyed on its word. A register changed is stamped (UpdatedAt)
+// with clock's time, the system's when clock is nil.
 func WriteRegisters(ctx context.Context, st filing.Store, trusted *filing.Keyring, clock filing.Clock) ([]string, error) {
-	all, err := Index(ctx, st)
+	keys, _, err := Trust{Keys: trusted}.WriteRegisters(ctx, st, false, clock)
+	return keys, err
+}
+
+// WriteRegisters is WriteRegisters with each index entry checked as ls
+// checks it (ListChecked; full as ls --check): an entry that does not
+// check is left out of the registers, and returned with why. A row an
+// earlier run took from such an entry (the same record, folder, class
+// and disposal as the entry claims) is taken out of its register; a row
+// that says otherwise, such as the record's own row written at filing
+// before its entry was written over, is kept. With no trusted key
+// nothing is checked.
+func (t Trust) WriteRegisters(ctx context.Context, st filing.Store, full bool, clock filing.Clock) ([]string, []Listed, error) {
+	ls, err := t.ListChecked(ctx, st, Filter{}, full)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var all []filing.IndexEntry
+	var left []Listed
+	for _, l := range ls {
+		if l.NotTrusted != "" {
+			left = append(left, l)
+			continue
+		}
+		all = append(all, l.IndexEntry)
 	}
 	// Destroyed records stay in their class's register, marked as such.
-	residuals, err := Residuals(ctx, st, trusted)
+	residuals, err := Residuals(ctx, st, t.Keys)
 	if err != nil {
-		return nil, err
+		return nil, left, err
 	}
 	marks := make(map[string]string, len(residuals))
 	for _, r := range residuals {
@@ -112,15 +136,32 @@ func WriteRegisters(ctx context.Context, st filing.Store, trusted *filing.Keyrin
 		}
 		byClass[e.ClassCode] = append(byClass[e.ClassCode], e)
 	}
+	// The rows to take out, by class; a class with no record left is
+	// visited too when it has a register.
+	drop := make(map[string]map[string]filing.IndexEntry)
+	for _, l := range left {
+		code := l.ClassCode
+		if drop[code] == nil {
+			drop[code] = make(map[string]filing.IndexEntry)
+			if byClass[code] == nil {
+				if _, err := st.Stat(ctx, RegisterKey(code, "json")); err == nil {
+					codes = append(codes, code)
+				} else if !errors.Is(err, filing.ErrNotExist) {
+					return nil, left, fmt.Errorf("register %s: %w", code, err)
+				}
+			}
+		}
+		drop[code][l.ID] = l.IndexEntry
+	}
 	sort.Strings(codes)
 	var keys []string
 	for _, code := range codes {
-		if err := addToRegister(ctx, st, filing.ClockOr(clock), code, byClass[code], marks); err != nil {
-			return keys, err
+		if err := addToRegister(ctx, st, filing.ClockOr(clock), code, byClass[code], marks, drop[code]); err != nil {
+			return keys, left, err
 		}
 		keys = append(keys, RegisterKey(code, "json"), RegisterKey(code, "csv"))
 	}
-	return keys, nil
+	return keys, left, nil
 }
 
 // RegisterUpdater returns the function to run after each filing
@@ -129,11 +170,24 @@ func WriteRegisters(ctx context.Context, st filing.Store, trusted *filing.Keyrin
 // process or several, land at once: each register is changed by
 // compare-and-swap (If-Match) and retried on conflict. The register is
 // stamped (UpdatedAt) with clock's time, the system's when clock is nil:
-// give it the filing service's clock.
+// give it the filing service's clock. Nothing is checked: see
+// Trust.RegisterUpdater.
 func RegisterUpdater(st filing.Store, clock filing.Clock) func(ctx context.Context, s filing.Summary) error {
+	return Trust{}.RegisterUpdater(st, clock, nil)
+}
+
+// RegisterUpdater is RegisterUpdater with the record's index entry
+// checked in full, as show checks it (about six requests more per
+// filing): an entry that does not check (planted or written over between
+// filing and now) is left out of the register, and log (when not nil)
+// says so with the record's id, the class the entry claims and which
+// check failed, never the reason's text, which can name the record's
+// folder and so words of its title. With no trusted key nothing is
+// checked.
+func (t Trust) RegisterUpdater(st filing.Store, clock filing.Clock, log *slog.Logger) func(ctx context.Context, s filing.Summary) error {
 	clock = filing.ClockOr(clock)
 	return func(ctx context.Context, s filing.Summary) error {
-		e, err := Entry(ctx, st, s.ID)
+		e, h, err := entry(ctx, st, s.ID)
 		if errors.Is(err, ErrNoRecord) {
 			// Not indexed yet: the entry is made from record.json as
 			// filed, as filing makes the index entry (filing.IndexEntryOf).
@@ -144,8 +198,22 @@ func RegisterUpdater(st filing.Store, clock filing.Clock) func(ctx context.Conte
 			e = filing.IndexEntryOf(rec)
 		} else if err != nil {
 			return fmt.Errorf("register %s: %w", s.ID, err)
+		} else if t.Checks() {
+			check := "signature"
+			why := t.signedEntry(e, h.First.LastModified)
+			if why == "" {
+				check = "against the record as filed"
+				why, _ = t.check(ctx, st, e)
+			}
+			if why != "" {
+				if log != nil {
+					log.Warn("register: index entry left out, it does not check (see bot records ls --check)",
+						"record", s.ID, "claimed_class", e.ClassCode, "check", check)
+				}
+				return nil
+			}
 		}
-		return addToRegister(ctx, st, clock, e.ClassCode, []filing.IndexEntry{e}, nil)
+		return addToRegister(ctx, st, clock, e.ClassCode, []filing.IndexEntry{e}, nil, nil)
 	}
 }
 
@@ -154,8 +222,10 @@ const maxAttempts = 50
 
 // addToRegister adds entries (all of class code) to the class's JSON
 // register by compare-and-swap, marks the disposed records in marks (id →
-// what became of it), then brings the CSV in line with it.
-func addToRegister(ctx context.Context, st filing.Store, clock filing.Clock, code string, entries []filing.IndexEntry, marks map[string]string) error {
+// what became of it), takes out the rows drop names (id → the index entry
+// that does not check) that say what it claims, then brings the CSV in
+// line with it.
+func addToRegister(ctx context.Context, st filing.Store, clock filing.Clock, code string, entries []filing.IndexEntry, marks map[string]string, drop map[string]filing.IndexEntry) error {
 	jsonKey := RegisterKey(code, "json")
 	for attempt := 0; ; attempt++ {
 		if attempt == maxAttempts {
@@ -172,7 +242,7 @@ func addToRegister(ctx context.Context, st filing.Store, clock filing.Clock, cod
 		if err != nil {
 			return err
 		}
-		if !merge(st, reg, entries, marks) && etag != "" {
+		if !merge(st, reg, entries, marks, drop) && etag != "" {
 			return syncCSV(ctx, st, code, reg, etag)
 		}
 		reg.UpdatedAt = clock.Now().UTC()
@@ -222,14 +292,26 @@ func readRegister(ctx context.Context, st filing.Store, code string) (*Register,
 	return reg, info.ETag, nil
 }
 
-// merge adds the entries missing from reg, sets the disposal marks, and
-// reports whether it changed.
-func merge(st filing.Store, reg *Register, entries []filing.IndexEntry, marks map[string]string) bool {
+// merge adds the entries missing from reg, sets the disposal marks, takes
+// out the rows that say what an entry of drop claims, and reports whether
+// it changed.
+func merge(st filing.Store, reg *Register, entries []filing.IndexEntry, marks map[string]string, drop map[string]filing.IndexEntry) bool {
+	changed := false
+	if len(drop) > 0 {
+		kept := reg.Records[:0]
+		for _, r := range reg.Records {
+			if d, ok := drop[r.ID]; ok && sameFacts(r.IndexEntry, d) {
+				changed = true
+				continue
+			}
+			kept = append(kept, r)
+		}
+		reg.Records = kept
+	}
 	have := make(map[string]bool, len(reg.Records))
 	for _, r := range reg.Records {
 		have[r.ID] = true
 	}
-	changed := false
 	for _, e := range entries {
 		if have[e.ID] {
 			continue
