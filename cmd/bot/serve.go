@@ -136,7 +136,12 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	notifiers := &bot.Notifiers{ByPlatform: map[capture.Platform]filing.Notifier{}, Logger: log}
 	// Keep each class's register current as records are filed, and the
 	// team's search index when it is shared in PostgreSQL.
-	afterFiling := records.RegisterUpdater(store, clock)
+	// Leaving out an index entry that does not check (logged).
+	trusted, err := m.trusted()
+	if err != nil {
+		return usageError(err)
+	}
+	afterFiling := records.Trust{Keys: trusted, SignedSince: m.Config.SignedSince}.RegisterUpdater(store, clock, log)
 	if feeder := m.indexFeeder(ctx, store, clock, log); feeder != nil {
 		defer feeder.Index.Close()
 		register := afterFiling
