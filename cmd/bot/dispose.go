@@ -119,8 +119,14 @@ func (m *Main) recordsDispose(ctx context.Context, args []string) error {
 	}
 	if rep != nil && !rep.DryRun && action != "review" {
 		// Destroyed records stay in their class's register, marked.
-		if _, werr := records.WriteRegisters(ctx, st, d.Keys, d.Clock); werr != nil {
+		// Index entries that do not check (signatures) are left out.
+		_, left, werr := records.Trust{Keys: d.Keys, SignedSince: d.SignedSince}.WriteRegisters(ctx, st, false, d.Clock)
+		if werr != nil {
 			fmt.Fprintf(m.Stderr, "warning: the class registers were not updated (run `bot records register`): %v\n", werr)
+		}
+		if len(left) > 0 {
+			fmt.Fprintf(m.Stderr, "warning: %s left out of the class registers: NOT TRUSTED (see `bot records register`)\n",
+				plural(len(left), "index entry that does not check was", "index entries that do not check were"))
 		}
 	}
 	if rep != nil {
