@@ -42,25 +42,9 @@ func TestRegistersLeaveOutPlantedEntries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			svc := service(t, st, records.RegisterUpdater(st, nil))
-			genuine := file(t, svc, spec{title: "Genuine letter", class: "100-01"})
-			rewritten := file(t, svc, spec{title: "Committee minutes", class: "100-20"})
-			template := file(t, svc, spec{title: "Template", class: "100-01"})
-
-			fake := newID(t)
-			plant(t, st, filing.IndexPrefix+fake+".json", filing.IndexEntry{ID: fake, Key: "records/100_Administration/100-01_x/2018/2018-01-01_Fake_" + filing.ShortID(fake) + "/",
-				Title: "Never filed", ClassCode: "100-01", DisposalDate: "2020-12-31", DisposalAction: filing.Destroy, FiledAt: time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)})
-			other := newID(t)
-			oe := filing.IndexEntry{ID: other, Key: genuine.Key, Title: "Someone else's", ClassCode: "100-01", DisposalDate: "2020-12-31",
-				DisposalAction: filing.Destroy, FiledAt: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)}
-			if err := attacker.Sign(filing.KindIndex, &oe, &oe.Signature); err != nil {
-				t.Fatal(err)
-			}
-			plant(t, st, filing.IndexPrefix+other+".json", oe)
-			rewriteEntry(t, st, rewritten, func(e *filing.IndexEntry) {
-				e.ClassCode, e.DisposalDate, e.DisposalAction = "100-01", "2021-12-31", filing.Destroy
-			})
-			fabricated, _, _ := fabricate(t, st, template, unsigned)
-			bad := []string{fake, other, rewritten.ID, fabricated}
+			a := plantAttacks(t, st, svc)
+			genuine, template, rewritten, other := a.genuine, a.template, a.rewritten, a.other
+			bad := a.bad()
 
 			// An earlier run that checked nothing put them in the register.
 			if _, _, err := (records.Trust{}).WriteRegisters(ctx, st, false, nil); err != nil {
@@ -110,7 +94,8 @@ func TestRegistersLeaveOutPlantedEntries(t *testing.T) {
 			// WriteRegisters, as dispose calls it, checks the signatures
 			// (it knows no SignedSince: unsigned entries pass).
 			again := newID(t)
-			oe.ID = again
+			oe := filing.IndexEntry{ID: again, Key: genuine.Key, Title: "Someone else's", ClassCode: "100-01", DisposalDate: "2020-12-31",
+				DisposalAction: filing.Destroy, FiledAt: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)}
 			if err := attacker.Sign(filing.KindIndex, &oe, &oe.Signature); err != nil {
 				t.Fatal(err)
 			}

@@ -28,6 +28,46 @@ func rewriteEntry(t *testing.T, st filing.Store, s *filing.Summary, change func(
 	plant(t, st, key, e)
 }
 
+// attacks are index entries planted or rewritten with the store's keys
+// beside genuine records: a record that was never filed (fake), an entry
+// signed with another key naming a real record's folder (other), a real
+// record's entry rewritten to another class and disposal date
+// (rewritten), and a whole record fabricated unsigned after signing
+// began, from template's folder (fabricated).
+type attacks struct {
+	genuine, template, rewritten *filing.Summary
+	fake, other, fabricated      string
+}
+
+// bad are the ids of the entries that must not be taken as records.
+func (a attacks) bad() []string { return []string{a.fake, a.other, a.rewritten.ID, a.fabricated} }
+
+// plantAttacks files the genuine records through svc and plants the
+// attacks in st.
+func plantAttacks(t *testing.T, st filing.Store, svc *filing.Service) attacks {
+	t.Helper()
+	a := attacks{
+		genuine:   file(t, svc, spec{title: "Genuine letter", class: "100-01"}),
+		rewritten: file(t, svc, spec{title: "Committee minutes", class: "100-20"}),
+		template:  file(t, svc, spec{title: "Template", class: "100-01"}),
+		fake:      newID(t),
+		other:     newID(t),
+	}
+	plant(t, st, filing.IndexPrefix+a.fake+".json", filing.IndexEntry{ID: a.fake, Key: "records/100_Administration/100-01_x/2018/2018-01-01_Fake_" + filing.ShortID(a.fake) + "/",
+		Title: "Never filed", ClassCode: "100-01", DisposalDate: "2020-12-31", DisposalAction: filing.Destroy, FiledAt: time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)})
+	oe := filing.IndexEntry{ID: a.other, Key: a.genuine.Key, Title: "Someone else's", ClassCode: "100-01", DisposalDate: "2020-12-31",
+		DisposalAction: filing.Destroy, FiledAt: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := attacker.Sign(filing.KindIndex, &oe, &oe.Signature); err != nil {
+		t.Fatal(err)
+	}
+	plant(t, st, filing.IndexPrefix+a.other+".json", oe)
+	rewriteEntry(t, st, a.rewritten, func(e *filing.IndexEntry) {
+		e.ClassCode, e.DisposalDate, e.DisposalAction = "100-01", "2021-12-31", filing.Destroy
+	})
+	a.fabricated, _, _ = fabricate(t, st, a.template, unsigned)
+	return a
+}
+
 // dueIDs returns the ids in the due groups, and those not trusted.
 func dueIDs(gs []records.DueGroup, bad []records.DueRecord) (due, notTrusted map[string]records.DueRecord) {
 	due, notTrusted = make(map[string]records.DueRecord), make(map[string]records.DueRecord)
@@ -55,27 +95,11 @@ func TestListDueShowRefusePlantedEntries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			svc := service(t, st, nil)
-			genuine := file(t, svc, spec{title: "Genuine letter", class: "100-01"})
-			rewritten := file(t, svc, spec{title: "Committee minutes", class: "100-20"})
+			a := plantAttacks(t, st, svc)
+			genuine, template, rewritten, fake, other, fabricated := a.genuine, a.template, a.rewritten, a.fake, a.other, a.fabricated
 			hidden := file(t, svc, spec{title: "Routine letter", class: "100-01"})
-			template := file(t, svc, spec{title: "Template", class: "100-01"})
-
-			fake := newID(t)
-			plant(t, st, filing.IndexPrefix+fake+".json", filing.IndexEntry{ID: fake, Key: "records/100_Administration/100-01_x/2018/2018-01-01_Fake_" + filing.ShortID(fake) + "/",
-				Title: "Never filed", ClassCode: "100-01", DisposalDate: "2020-12-31", DisposalAction: filing.Destroy, FiledAt: time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)})
-			other := newID(t)
-			oe := filing.IndexEntry{ID: other, Key: genuine.Key, Title: "Someone else's", ClassCode: "100-01", DisposalDate: "2020-12-31",
-				DisposalAction: filing.Destroy, FiledAt: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)}
-			if err := attacker.Sign(filing.KindIndex, &oe, &oe.Signature); err != nil {
-				t.Fatal(err)
-			}
-			plant(t, st, filing.IndexPrefix+other+".json", oe)
-			rewriteEntry(t, st, rewritten, func(e *filing.IndexEntry) {
-				e.ClassCode, e.DisposalDate, e.DisposalAction = "100-01", "2021-12-31", filing.Destroy
-			})
 			rewriteEntry(t, st, hidden, func(e *filing.IndexEntry) { e.DisposalDate, e.DisposalAction = "", filing.Permanent })
-			fabricated, _, _ := fabricate(t, st, template, unsigned)
-			bad := []string{fake, other, rewritten.ID, hidden.ID, fabricated}
+			bad := append(a.bad(), hidden.ID)
 
 			trust := records.Trust{Keys: testKeys, SignedSince: time.Now().Add(-time.Hour)}
 			for _, full := range []bool{false, true} {
@@ -128,7 +152,7 @@ func TestListDueShowRefusePlantedEntries(t *testing.T) {
 				t.Fatal(err)
 			}
 			due, _ = dueIDs(gs, nil)
-			for _, id := range bad[:len(bad)-1] {
+			for _, id := range []string{fake, other, rewritten.ID, hidden.ID} {
 				if _, ok := due[id]; ok {
 					t.Errorf("Due: entry %s listed as due", id)
 				}
