@@ -250,11 +250,16 @@ func (c *Consent) FileToken(ctx context.Context, tenant, user string) (string, e
 			c.log.Warn("teams: could not store a person's renewed file permission", "tenant", tenant, "user", user, "err", err)
 		}
 	}
+	c.keep(id, t)
+	return t.AccessToken, nil
+}
+
+// keep caches t's access token for id until shortly before it expires.
+func (c *Consent) keep(id string, t *entra.Token) {
 	life := t.Life()
 	c.mu.Lock()
 	c.access[id] = accessToken{token: t.AccessToken, until: c.clock.Now().Add(life - min(5*time.Minute, life/2))}
 	c.mu.Unlock()
-	return t.AccessToken, nil
 }
 
 // forget deletes user's grant and the access token kept for it.
@@ -371,9 +376,6 @@ func (c *Consent) redeem(ctx context.Context, state, code string) (FileGrant, er
 	if err := c.grants.Save(ctx, g.Tenant+"/"+g.User, g); err != nil {
 		return FileGrant{}, err
 	}
-	life := t.Life()
-	c.mu.Lock()
-	c.access[g.Tenant+"/"+g.User] = accessToken{token: t.AccessToken, until: c.clock.Now().Add(life - min(5*time.Minute, life/2))}
-	c.mu.Unlock()
+	c.keep(g.Tenant+"/"+g.User, t)
 	return g, nil
 }

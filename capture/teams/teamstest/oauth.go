@@ -262,7 +262,26 @@ func (s *Server) authorizationCode(w http.ResponseWriter, f url.Values, fail tok
 		problem()
 		return
 	}
+	if !within(f.Get("scope"), code.scopes, s.URL) {
+		fail(http.StatusBadRequest, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' isn't valid.", 70011)
+		return
+	}
 	s.grant(w, code.user, code.scopes, code.nonce)
+}
+
+// within reports whether the scopes of a token request (none: those
+// granted) are among those granted, Graph's named with or without its
+// address (graph).
+func within(asked string, granted []string, graph string) bool {
+	for _, sc := range strings.Fields(asked) {
+		if sc == "Files.Read.All" {
+			sc = graph + "/Files.Read.All"
+		}
+		if !slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, sc) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // pkceMatches checks a code verifier against its challenge (RFC 7636,
@@ -290,6 +309,12 @@ func (s *Server) refreshToken(w http.ResponseWriter, f url.Values, fail tokenFai
 		return
 	case expired:
 		fail(http.StatusBadRequest, "invalid_grant", "AADSTS700082: The refresh token has expired due to inactivity.", 700082)
+		return
+	case !within(f.Get("scope"), g.scopes, s.URL):
+		// "The scopes requested in this leg must be equivalent to or a
+		// subset of the scopes requested in the original
+		// authorization_code request leg" (same page).
+		fail(http.StatusBadRequest, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' isn't valid.", 70011)
 		return
 	}
 	s.grant(w, g.user, g.scopes, "")

@@ -105,7 +105,9 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	q := authQuery(s, "verifier-4")
 	q.Set("scope", "openid offline_access Files.Read.All")
 	back, _ = authorize(t, s, "u-bob", q)
-	_, body = token(t, s, s.Tenant, redeem(s, back.Query().Get("code"), "verifier-4"))
+	form := redeem(s, back.Query().Get("code"), "verifier-4")
+	form.Set("scope", q.Get("scope"))
+	_, body = token(t, s, s.Tenant, form)
 	parts = strings.Split(body["id_token"].(string), ".")
 	raw, _ = base64.RawURLEncoding.DecodeString(parts[1])
 	claims = nil
@@ -131,6 +133,11 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	status, body = refresh(rt.(string))
 	if status != http.StatusOK || body["refresh_token"] == rt || body["access_token"] == nil {
 		t.Errorf("refresh: %d %v", status, body)
+	}
+	// Scopes beyond those granted are refused.
+	if status, body := token(t, s, s.Tenant, url.Values{"grant_type": {"refresh_token"}, "client_id": {s.ClientID}, "client_secret": {s.ClientSecret},
+		"refresh_token": {body["refresh_token"].(string)}, "scope": {"openid offline_access Mail.Read"}}); status != http.StatusBadRequest || body["error"] != "invalid_scope" {
+		t.Errorf("a refresh asking more than was granted: %d %v", status, body)
 	}
 	s.RevokeConsent("u-bob")
 	if status, body := refresh(body["refresh_token"].(string)); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
