@@ -129,8 +129,14 @@ func (a *App) personal(act *activity) func(context.Context) {
 	}
 	to := Personal{ServiceURL: act.ServiceURL, Tenant: act.tenant(), User: act.From.ID}
 	who := act.From.AADObjectID
+	sent := len(act.files())
 	return func(ctx context.Context) {
 		text := a.personalHelp()
+		if sent > 0 {
+			// Files, when exports are not taken here: said, not dropped.
+			text = "I do not take files in Teams here: recordbot is not set up to file WhatsApp exports sent to it. " +
+				"Ask the records team, who can file an export with `bot import whatsapp`.\n\n" + text
+		}
 		switch command(act.Text) {
 		case sayAllow:
 			text = a.allowText(who)

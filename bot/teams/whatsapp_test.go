@@ -431,3 +431,14 @@ func TestWhatsAppOfferCardText(t *testing.T) {
 		t.Errorf("the offer card says %q", o.text)
 	}
 }
+
+// A file sent to the bot where it takes no exports is answered, not
+// dropped.
+func TestFileWithoutExportsAnswered(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.sendFiles(t, "m1", alice, "Europe/London", e.cx.Files().Put("WhatsApp Chat - Board.zip", whatsapptest.IOSExport(t)))
+	e.told(t, alice, "I do not take files in Teams here")
+	if e.count(bot.UploadsPrefix) != 0 {
+		t.Errorf("an export was kept where exports are not taken")
+	}
+}
