@@ -238,7 +238,7 @@ func (c *Consent) FileToken(ctx context.Context, tenant, user string) (string, e
 		}
 		return "", fmt.Errorf("teams file consent: %w", err)
 	}
-	if !holds(t, c.filesScope()) {
+	if !t.Grants(c.filesScope()) {
 		return "", fmt.Errorf("teams file consent: the token does not hold Files.Read.All: %w", teamscap.ErrNoConsent)
 	}
 	if t.RefreshToken != "" && t.RefreshToken != g.Refresh {
@@ -315,19 +315,6 @@ func readIDToken(raw string) (idClaims, error) {
 	return c, nil
 }
 
-// holds reports whether a token answer holds scope: Entra lists Graph's
-// scopes with or without the resource ("https://graph.microsoft.com/Files.Read.All"
-// or "Files.Read.All").
-// An answer that names no scope is for the scopes asked ("scope ... if
-// omitted, the token is for the scopes requested", same page).
-func holds(t *entra.Token, scope string) bool {
-	if len(t.Scopes()) == 0 {
-		return true
-	}
-	_, short, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(scope, "https://"), "http://"), "/")
-	return t.Has(scope) || t.Has(short)
-}
-
 // Callback errors: what went wrong, for the page and the log.
 var (
 	errOtherPerson = errors.New("the sign-in was of another person or organisation than the link's")
@@ -366,7 +353,7 @@ func (c *Consent) redeem(ctx context.Context, state, code string) (FileGrant, er
 			"tenant", claims.Tenant, "user", claims.Object)
 		return FileGrant{}, errOtherPerson
 	}
-	if !holds(t, c.filesScope()) {
+	if !t.Grants(c.filesScope()) {
 		return FileGrant{}, errNoFiles
 	}
 	if t.RefreshToken == "" {

@@ -116,6 +116,20 @@ func (t *Token) Has(scope string) bool {
 	return slices.ContainsFunc(t.Scopes(), func(s string) bool { return strings.EqualFold(s, scope) })
 }
 
+// Grants reports whether the answer gives scope, a resource's scope
+// ("https://graph.microsoft.com/Files.Read.All"): Entra lists a
+// resource's scopes with or without the resource's address, and an
+// answer that names no scope is for the scopes asked ("scope ... if
+// omitted, the token is for the scopes requested on the initial leg",
+// https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow).
+func (t *Token) Grants(scope string) bool {
+	if len(t.Scopes()) == 0 {
+		return true
+	}
+	_, short, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(scope, "https://"), "http://"), "/")
+	return t.Has(scope) || t.Has(short)
+}
+
 // Error is the token endpoint refusing a request, or failing. Its
 // error_description is not kept: it may echo the request.
 type Error struct {

@@ -135,3 +135,25 @@ func TestRequestNoCredential(t *testing.T) {
 		t.Errorf("TokenURL %s", got)
 	}
 }
+
+// TestTokenGrants: the scope of a token answer, as Entra lists it (with or
+// without Graph's address, URL-encoded in the documented examples, or
+// not at all, which means the scopes asked).
+func TestTokenGrants(t *testing.T) {
+	const want = "https://graph.microsoft.com/Files.Read.All"
+	for scope, ok := range map[string]bool{
+		"openid profile offline_access https://graph.microsoft.com/Files.Read.All": true,
+		"Files.Read.All User.Read":                           true,
+		"https%3A%2F%2Fgraph.microsoft.com%2FFiles.Read.All": true,
+		"https%3A%2F%2Fgraph.microsoft.com%2Ffiles.read.all": true,
+		"":                                       true,
+		"openid profile offline_access":          false,
+		"https://graph.microsoft.com/Files.Read": false,
+		"https://graph.microsoft.com/Files.Read.All.Evil":    false,
+		"https%3A%2F%2Fgraph.microsoft.com%2FSites.Read.All": false,
+	} {
+		if got := (&entra.Token{Scope: scope}).Grants(want); got != ok {
+			t.Errorf("Grants(%q) = %v, want %v", scope, got, ok)
+		}
+	}
+}
