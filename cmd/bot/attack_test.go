@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,27 +23,11 @@ import (
 // destroy` destroy nothing, and it exits 1 naming them.
 func TestDisposeIgnoresPlantedObjects(t *testing.T) {
 	t.Parallel()
-	c := miniotest.Config(t)
-	bucket := miniotest.NewBucket(t, miniotest.Options{})
-	envs := map[string]map[string]string{
-		"local": {"RECORDS_DIR": filepath.Join(t.TempDir(), "store"), "RECORDBOT_SECRET_KEY": testSecretKey},
-		"s3": {"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": bucket, "S3_ACCESS_KEY": c.AccessKey, "S3_SECRET_KEY": c.SecretKey,
-			"S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region, "RECORDBOT_SECRET_KEY": testSecretKey},
-	}
+	envs, bucket := attackEnvs(t, nil)
 	ctx := context.Background()
 	for name, env := range envs {
 		t.Run(name, func(t *testing.T) {
-			var st, writer filing.Store
-			if name == "s3" {
-				st = s3Of(t, env)
-				writer = miniotest.StoreAs(t, bucket, miniotest.READMEPolicy(t, "bot-iam-policy", bucket))
-			} else {
-				l, err := local.New(env["RECORDS_DIR"])
-				if err != nil {
-					t.Fatal(err)
-				}
-				st, writer = l, l
-			}
+			st, writer := attackStores(t, name, env, bucket)
 			minutes := fileAt(t, st, "100-30", "Permanent minutes", time.Now())
 			decision := fileAt(t, st, "100-30", "Permanent decision", time.Now())
 			had := map[string]int{minutes.Key: countObjects(t, st, minutes.Key), decision.Key: countObjects(t, st, decision.Key)}
@@ -113,4 +98,36 @@ func countObjects(t *testing.T, st filing.Store, prefix string) int {
 		n++
 	}
 	return n
+}
+
+// attackEnvs are the bot's settings on a local store and on a new MinIO
+// bucket, each signing with testSecretKey, with extra added to both.
+func attackEnvs(t *testing.T, extra map[string]string) (envs map[string]map[string]string, bucket string) {
+	t.Helper()
+	c := miniotest.Config(t)
+	bucket = miniotest.NewBucket(t, miniotest.Options{})
+	envs = map[string]map[string]string{
+		"local": {"RECORDS_DIR": filepath.Join(t.TempDir(), "store"), "RECORDBOT_SECRET_KEY": testSecretKey},
+		"s3": {"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": bucket, "S3_ACCESS_KEY": c.AccessKey, "S3_SECRET_KEY": c.SecretKey,
+			"S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region, "RECORDBOT_SECRET_KEY": testSecretKey},
+	}
+	for _, env := range envs {
+		maps.Copy(env, extra)
+	}
+	return envs, bucket
+}
+
+// attackStores opens the store env names ("local" or "s3"), and a writer
+// holding only the bot's keys: on MinIO a user with exactly the README's
+// bot policy, locally the same directory.
+func attackStores(t *testing.T, name string, env map[string]string, bucket string) (st, writer filing.Store) {
+	t.Helper()
+	if name == "s3" {
+		return s3Of(t, env), miniotest.StoreAs(t, bucket, miniotest.READMEPolicy(t, "bot-iam-policy", bucket))
+	}
+	l, err := local.New(env["RECORDS_DIR"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, l
 }

@@ -5,16 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
-	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
 // Index entries planted by a writer holding the bot's keys (on MinIO, a
@@ -23,28 +20,12 @@ import (
 // them out of the registers, names them on standard error and exits 1.
 func TestRecordsRegisterLeavesOutPlantedEntries(t *testing.T) {
 	t.Parallel()
-	c := miniotest.Config(t)
-	bucket := miniotest.NewBucket(t, miniotest.Options{})
 	since := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
-	envs := map[string]map[string]string{
-		"local": {"RECORDS_DIR": filepath.Join(t.TempDir(), "store"), "RECORDBOT_SECRET_KEY": testSecretKey, "RECORDBOT_SIGNED_SINCE": since},
-		"s3": {"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": bucket, "S3_ACCESS_KEY": c.AccessKey, "S3_SECRET_KEY": c.SecretKey,
-			"S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region, "RECORDBOT_SECRET_KEY": testSecretKey, "RECORDBOT_SIGNED_SINCE": since},
-	}
+	envs, bucket := attackEnvs(t, map[string]string{"RECORDBOT_SIGNED_SINCE": since})
 	ctx := context.Background()
 	for name, env := range envs {
 		t.Run(name, func(t *testing.T) {
-			var st, writer filing.Store
-			if name == "s3" {
-				st = s3Of(t, env)
-				writer = miniotest.StoreAs(t, bucket, miniotest.READMEPolicy(t, "bot-iam-policy", bucket))
-			} else {
-				l, err := local.New(env["RECORDS_DIR"])
-				if err != nil {
-					t.Fatal(err)
-				}
-				st, writer = l, l
-			}
+			st, writer := attackStores(t, name, env, bucket)
 			genuine := fileAt(t, st, "100-01", "Genuine letter", time.Now())
 			minutes := fileAt(t, st, "100-30", "Permanent minutes", time.Now())
 			put := func(e filing.IndexEntry) {

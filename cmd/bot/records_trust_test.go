@@ -13,9 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/recordbot/recordbot/filing"
-	"github.com/recordbot/recordbot/filing/local"
 	"github.com/recordbot/recordbot/filing/records"
-	"github.com/recordbot/recordbot/internal/miniotest"
 )
 
 // Index entries planted by a writer holding the bot's keys (on MinIO, a
@@ -26,33 +24,14 @@ import (
 // TRUSTED, do not count or list them as records or as due, and exit 1.
 func TestRecordsListDueShowMarkPlantedEntries(t *testing.T) {
 	t.Parallel()
-	c := miniotest.Config(t)
-	bucket := miniotest.NewBucket(t, miniotest.Options{})
-	envs := map[string]map[string]string{
-		"local": {"RECORDS_DIR": filepath.Join(t.TempDir(), "store"), "RECORDBOT_SECRET_KEY": testSecretKey},
-		"s3": {"S3_ENDPOINT": c.Endpoint, "S3_BUCKET": bucket, "S3_ACCESS_KEY": c.AccessKey, "S3_SECRET_KEY": c.SecretKey,
-			"S3_INSECURE": "true", "S3_PATH_STYLE": "on", "S3_REGION": c.Region, "RECORDBOT_SECRET_KEY": testSecretKey},
-	}
 	// Signing began yesterday: an unsigned entry stored today was not
 	// written by this deployment.
 	since := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
-	for _, env := range envs {
-		env["RECORDBOT_SIGNED_SINCE"] = since
-	}
+	envs, bucket := attackEnvs(t, map[string]string{"RECORDBOT_SIGNED_SINCE": since})
 	ctx := context.Background()
 	for name, env := range envs {
 		t.Run(name, func(t *testing.T) {
-			var st, writer filing.Store
-			if name == "s3" {
-				st = s3Of(t, env)
-				writer = miniotest.StoreAs(t, bucket, miniotest.READMEPolicy(t, "bot-iam-policy", bucket))
-			} else {
-				l, err := local.New(env["RECORDS_DIR"])
-				if err != nil {
-					t.Fatal(err)
-				}
-				st, writer = l, l
-			}
+			st, writer := attackStores(t, name, env, bucket)
 			genuine := fileAt(t, st, "100-01", "Genuine letter", time.Now())
 			minutes := fileAt(t, st, "100-30", "Permanent minutes", time.Now())
 
