@@ -133,6 +133,10 @@ type App struct {
 
 	mu      sync.Mutex
 	answers map[string]answer // by activity id, for replays
+	// telling holds, by request id, a channel closed once the person
+	// has been told "Filing…": the outcome waits for it (Notify), so it
+	// never comes first.
+	telling map[string]chan struct{}
 
 	// after tracks the work started after answers, so a test (or a
 	// shutdown) can wait for it.
@@ -169,7 +173,7 @@ func New(o Options) (*App, error) {
 	if o.TimeZone == nil {
 		o.TimeZone = time.UTC
 	}
-	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}, dms: make(chan struct{}, dmsAtOnce)}
+	a := &App{o: o, log: o.Logger, clock: filing.ClockOr(o.Clock), answers: map[string]answer{}, telling: map[string]chan struct{}{}, dms: make(chan struct{}, dmsAtOnce)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -270,6 +274,37 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	w.Write(out)
 	a.afterAnswer(r.Context(), after)
+}
+
+// tell returns after, which tells the person of request id that it is
+// being filed, wrapped so that the request's outcome waits for it
+// (toldFirst).
+func (a *App) tell(id string, after func(context.Context)) func(context.Context) {
+	ch := make(chan struct{})
+	a.mu.Lock()
+	a.telling[id] = ch
+	a.mu.Unlock()
+	return func(ctx context.Context) {
+		defer close(ch)
+		after(ctx)
+	}
+}
+
+// toldFirst waits until the person of request id has been told it is
+// being filed, when this process is telling them (the telling is bounded
+// by afterTimeout), or ctx ends.
+func (a *App) toldFirst(ctx context.Context, id string) {
+	a.mu.Lock()
+	ch := a.telling[id]
+	delete(a.telling, id)
+	a.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
 }
 
 // afterAnswer runs after, when set, once the request is answered.

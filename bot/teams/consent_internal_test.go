@@ -1,8 +1,10 @@
 package teams
 
 import (
+	"context"
 	"encoding/base64"
 	"testing"
+	"time"
 )
 
 // TestReadIDToken: an ID token is read whatever its algorithm, as
@@ -21,4 +23,32 @@ func TestReadIDToken(t *testing.T) {
 			t.Errorf("%q was read as an ID token", bad)
 		}
 	}
+}
+
+// TestOutcomeWaitsForFiling: a request's outcome waits until the person
+// has been told it is being filed ("Filing…" goes out after the dialog's
+// answer, and the worker may be done first); an outcome of a request this
+// process is not telling anyone about does not wait.
+func TestOutcomeWaitsForFiling(t *testing.T) {
+	a := &App{telling: map[string]chan struct{}{}}
+	release, sent := make(chan struct{}), make(chan struct{})
+	after := a.tell("r1", func(context.Context) { <-release; close(sent) })
+	go after(context.Background())
+	waited := make(chan struct{})
+	go func() { a.toldFirst(context.Background(), "r1"); close(waited) }()
+	select {
+	case <-waited:
+		t.Fatal("the outcome did not wait for Filing…")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-waited
+	select {
+	case <-sent:
+	default:
+		t.Fatal("the outcome went before Filing… was sent")
+	}
+	done := make(chan struct{})
+	go func() { a.toldFirst(context.Background(), "other"); close(done) }()
+	<-done // returns at once: nothing to wait for
 }

@@ -244,11 +244,11 @@ func (a *App) submitAction(ctx context.Context, act *activity) (any, func(contex
 	if ans.Tell == "" {
 		return taskMessage(text), nil // a copy of a form already told
 	}
-	return taskMessage(text), func(ctx context.Context) {
+	return taskMessage(text), a.tell(r.ID, func(ctx context.Context) {
 		if err := a.o.Messenger.Send(ctx, to, ans.Tell); err != nil {
 			a.log.Warn("teams: could not tell a person their request is being filed", "request", r.ID, "user", who.ID, "err", err)
 		}
-	}
+	})
 }
 
 // target is the conversation the form files: a channel's thread, or the

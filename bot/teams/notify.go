@@ -23,6 +23,9 @@ func (a *App) Notify(ctx context.Context, o filing.Outcome) {
 		a.log.Warn("teams: filing outcome for another tenant; not sent", "request", o.Request.ID)
 		return
 	}
+	// "Filing…" is sent after the dialog's answer; the worker may be
+	// done first.
+	a.toldFirst(ctx, o.Request.ID)
 	text := a.voice(markdown{}).Outcome(o)
 	if o.Record != nil && o.Record.UnavailableFiles > 0 && a.o.Consent != nil {
 		// Shared files may have been kept as links for want of the

@@ -259,7 +259,7 @@ func (a *App) exportSubmit(ctx context.Context, act *activity) (any, func(contex
 	if ans.Tell == "" {
 		return taskMessage(text), nil // a copy of a form already told
 	}
-	return taskMessage(text), func(ctx context.Context) { a.sendText(ctx, to, ans.Tell) }
+	return taskMessage(text), a.tell(ans.Request.ID, func(ctx context.Context) { a.sendText(ctx, to, ans.Tell) })
 }
 
 // exportTask is the export's filing dialog: the form's fields, and the
